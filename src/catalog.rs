@@ -1,0 +1,182 @@
+//! The one source of error knowledge: every Winsock code a bind check can meet, with its native
+//! names per OS and plain-words explanations, loaded from `assets/catalog.json`.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+/// The operating systems whose native codes the catalog records.
+pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
+
+/// One native spelling of an error: how the same failure shows up on one OS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeCode {
+    /// `linux`, `macos` or `windows`.
+    pub os: String,
+    /// errno or `EAI_*` name (`EADDRINUSE`), or the WSA name on Windows.
+    pub name: String,
+    /// The number that OS uses; `EAI_*` values live in their own number space.
+    pub code: i32,
+}
+
+impl NativeCode {
+    /// getaddrinfo codes share numbers with errno values on some OSes, so lookups must know which.
+    #[must_use]
+    pub fn is_eai(&self) -> bool {
+        self.name.starts_with("EAI_")
+    }
+}
+
+/// Everything we know about one Winsock error code, written for a support-desk reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    /// `WSAEADDRINUSE`.
+    pub wsa_name: String,
+    /// 10048.
+    pub wsa_code: u32,
+    /// The Winsock calls documented to return it (getaddrinfo, socket, setsockopt, bind, …).
+    pub calls: Vec<String>,
+    /// The same failure's names and numbers on each OS.
+    pub native: Vec<NativeCode>,
+    /// One line: what the code says.
+    pub meaning: String,
+    /// What it means for someone trying to bind a port.
+    pub explanation: String,
+    /// Likely causes, most common first.
+    pub causes: Vec<String>,
+    /// What to do.
+    pub fixes: Vec<String>,
+}
+
+static CATALOG: LazyLock<Vec<CatalogEntry>> = LazyLock::new(|| {
+    // The file ships inside the binary and a unit test parses it, so failure here is a build bug.
+    serde_json::from_str(include_str!("../assets/catalog.json"))
+        .expect("assets/catalog.json is valid (checked by catalog tests)")
+});
+
+/// Every entry, ordered by WSA code.
+#[must_use]
+pub fn all() -> &'static [CatalogEntry] {
+    &CATALOG
+}
+
+/// The entry for a WSA number.
+#[must_use]
+pub fn by_wsa(code: u32) -> Option<&'static CatalogEntry> {
+    CATALOG.iter().find(|e| e.wsa_code == code)
+}
+
+/// The entry holding a native code on an OS (`eai` selects the getaddrinfo number space).
+#[must_use]
+pub fn by_native(os: &str, eai: bool, code: i32) -> Option<(&'static CatalogEntry, &'static NativeCode)> {
+    CATALOG.iter().find_map(|e| {
+        e.native
+            .iter()
+            .find(|n| n.os == os && n.is_eai() == eai && n.code == code)
+            .map(|n| (e, n))
+    })
+}
+
+/// Finds an entry by what a person types: `10048`, `WSAEADDRINUSE`, `EADDRINUSE`, `eai_noname`.
+#[must_use]
+pub fn lookup(query: &str) -> Option<&'static CatalogEntry> {
+    let q = query.trim();
+    if let Ok(n) = q.parse::<u32>() {
+        return by_wsa(n);
+    }
+    CATALOG.iter().find(|e| {
+        e.wsa_name.eq_ignore_ascii_case(q) || e.native.iter().any(|n| n.name.eq_ignore_ascii_case(q))
+    })
+}
+
+/// The name of the OS this binary runs on, as the catalog spells it.
+#[must_use]
+pub fn current_os() -> &'static str {
+    if cfg!(target_os = "windows") {
+        "windows"
+    } else if cfg!(target_os = "macos") {
+        "macos"
+    } else {
+        "linux"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers checked against winerror.h, Linux errno.h / netdb.h and macOS sys/errno.h / netdb.h.
+    #[test]
+    fn well_known_numbers_are_exact() {
+        let cases = [
+            ("WSAEADDRINUSE", 10048, "linux", "EADDRINUSE", 98),
+            ("WSAEADDRINUSE", 10048, "macos", "EADDRINUSE", 48),
+            ("WSAEACCES", 10013, "linux", "EACCES", 13),
+            ("WSAEADDRNOTAVAIL", 10049, "linux", "EADDRNOTAVAIL", 99),
+            ("WSAEADDRNOTAVAIL", 10049, "macos", "EADDRNOTAVAIL", 49),
+            ("WSAHOST_NOT_FOUND", 11001, "linux", "EAI_NONAME", -2),
+            ("WSAHOST_NOT_FOUND", 11001, "macos", "EAI_NONAME", 8),
+            ("WSATRY_AGAIN", 11002, "linux", "EAI_AGAIN", -3),
+            ("WSAEAFNOSUPPORT", 10047, "linux", "EAFNOSUPPORT", 97),
+            ("WSAEMFILE", 10024, "linux", "EMFILE", 24),
+            ("WSAENOBUFS", 10055, "linux", "ENOBUFS", 105),
+            ("WSAEOPNOTSUPP", 10045, "macos", "EOPNOTSUPP", 102),
+        ];
+        for (wsa, num, os, native, code) in cases {
+            let e = lookup(wsa).unwrap_or_else(|| panic!("{wsa} missing"));
+            assert_eq!(e.wsa_code, num, "{wsa} number");
+            assert!(
+                e.native.iter().any(|n| n.os == os && n.name == native && n.code == code),
+                "{wsa} lacks {os} {native} {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_entry_is_complete_and_findable() {
+        let mut seen = std::collections::HashSet::new();
+        for e in all() {
+            assert!(seen.insert(e.wsa_code), "duplicate {}", e.wsa_code);
+            assert!(e.wsa_name.starts_with("WSA"), "{} name", e.wsa_code);
+            assert!(!e.meaning.is_empty() && !e.explanation.is_empty(), "{} text", e.wsa_name);
+            assert!(!e.causes.is_empty() && !e.fixes.is_empty(), "{} causes/fixes", e.wsa_name);
+            assert!(!e.calls.is_empty(), "{} calls", e.wsa_name);
+            assert!(
+                e.native.iter().any(|n| n.os == "windows" && n.name == e.wsa_name),
+                "{} has its Windows spelling",
+                e.wsa_name
+            );
+            assert_eq!(lookup(&e.wsa_code.to_string()).map(|x| x.wsa_code), Some(e.wsa_code), "by number");
+            assert_eq!(lookup(&e.wsa_name).map(|x| x.wsa_code), Some(e.wsa_code), "by WSA name");
+            for n in &e.native {
+                assert!(OSES.contains(&n.os.as_str()), "{} os {}", e.wsa_name, n.os);
+                assert_eq!(
+                    lookup(&n.name.to_lowercase()).map(|x| x.wsa_code),
+                    Some(e.wsa_code),
+                    "by native name {}",
+                    n.name
+                );
+                assert_eq!(
+                    by_native(&n.os, n.is_eai(), n.code).map(|(x, _)| x.wsa_code),
+                    Some(e.wsa_code),
+                    "native {} {} maps back",
+                    n.os,
+                    n.name
+                );
+            }
+        }
+    }
+
+    /// Microsoft documents these codes for getaddrinfo, socket, setsockopt, bind, listen, closesocket.
+    #[test]
+    fn covers_every_documented_winsock_code() {
+        let documented = [
+            8, 10004, 10013, 10014, 10022, 10024, 10035, 10036, 10038, 10041, 10042, 10043, 10044,
+            10045, 10047, 10048, 10049, 10050, 10052, 10055, 10056, 10057, 10093, 10104, 10105,
+            10106, 10109, 11001, 11002, 11003, 11004,
+        ];
+        for code in documented {
+            assert!(by_wsa(code).is_some(), "catalog lacks {code}");
+        }
+    }
+}

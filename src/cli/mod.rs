@@ -1,0 +1,245 @@
+//! The command line: clap definitions, turning arguments into core values, and exit codes.
+//! Output formatting lives in `output`; the core never prints.
+
+mod output;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalog;
+use crate::check;
+use crate::owners::{self, Query};
+use crate::probe::ProbeConfig;
+use crate::target::{self, Family, InputError, Protocol, Target};
+
+/// Exit status for scripts: 0 bindable / found, 1 not bindable / not found, 2 bad usage.
+pub mod exit {
+    /// The port can be bound (or the lookup found what was asked).
+    pub const OK: u8 = 0;
+    /// The port cannot be bound (or nothing was found).
+    pub const NOT_BINDABLE: u8 = 1;
+    /// Bad usage or input.
+    pub const USAGE: u8 = 2;
+}
+
+/// Can my program bind this address and port? If not, exactly why, and who is in the way?
+///
+/// With no command, opens the window.
+#[derive(Debug, Parser)]
+#[command(name = "port-inspector", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; no command opens the window.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Test whether [HOST:]PORT can be bound, step by step, and explain a failure.
+    #[command(after_help = "Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp")]
+    Check(CheckArgs),
+    /// Show what a Winsock or native error code means (10048, WSAEADDRINUSE, EADDRINUSE, EAI_NONAME).
+    #[command(after_help = "Examples:\n  port-inspector explain 10048\n  port-inspector explain EADDRINUSE --json")]
+    Explain {
+        /// WSA number, WSA name or native name.
+        code: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every error code the tool knows.
+    #[command(after_help = "Examples:\n  port-inspector errors\n  port-inspector errors --json | jq '.[].wsa_name'")]
+    Errors {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List who uses a port: sockets, states and owning processes.
+    #[command(after_help = "Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json")]
+    Who {
+        /// The port.
+        #[arg(allow_hyphen_values = true)]
+        port: String,
+        /// UDP sockets only.
+        #[arg(long, conflicts_with = "tcp")]
+        udp: bool,
+        /// TCP sockets only.
+        #[arg(long)]
+        tcp: bool,
+        /// Only sockets on this local address.
+        #[arg(long)]
+        host: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// [HOST:]PORT; a bare PORT means all interfaces, IPv6 goes in brackets ([::1]:8080).
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    /// Test UDP instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Set SO_REUSEADDR before bind.
+    #[arg(long)]
+    pub reuseaddr: bool,
+    /// Set IPV6_V6ONLY on IPv6 sockets (default: the system's).
+    #[arg(long, value_parser = ["on", "off"])]
+    pub v6only: Option<String>,
+    /// Set SO_EXCLUSIVEADDRUSE (Windows only).
+    #[arg(long)]
+    pub exclusive: bool,
+    /// Bind only; do not call listen.
+    #[arg(long)]
+    pub no_listen: bool,
+    /// Listen backlog.
+    #[arg(long, default_value_t = 128)]
+    pub backlog: i32,
+    /// Give up on a slow name lookup after SECS seconds.
+    #[arg(long, default_value = "10")]
+    pub timeout: String,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl CheckArgs {
+    /// Turns arguments into a validated target and probe settings.
+    pub fn to_target(&self) -> Result<(Target, Duration), InputError> {
+        let (host, port) = target::parse_host_port(&self.target)?;
+        let timeout = parse_timeout(&self.timeout)?;
+        if !(1..=65535).contains(&self.backlog) {
+            return Err(InputError::OutOfBounds(format!(
+                "backlog {} is out of range: give 1 to 65535",
+                self.backlog
+            )));
+        }
+        let mut t = Target::tcp(&host, port);
+        t.protocol = if self.udp { Protocol::Udp } else { Protocol::Tcp };
+        t.family = if self.ipv4 {
+            Family::Ipv4
+        } else if self.ipv6 {
+            Family::Ipv6
+        } else {
+            Family::Any
+        };
+        t.options.reuse_address = self.reuseaddr;
+        t.options.v6_only = self.v6only.as_deref().map(|v| v == "on");
+        t.options.exclusive_address_use = self.exclusive;
+        t.options.listen = !self.no_listen;
+        t.options.backlog = self.backlog;
+        Ok((t, timeout))
+    }
+}
+
+/// `--timeout` in seconds: a positive number up to 300.
+pub fn parse_timeout(text: &str) -> Result<Duration, InputError> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 300.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(InputError::OutOfBounds(format!(
+            "timeout '{}' is not valid: give seconds from 0.1 to 300",
+            text.chars().take(20).collect::<String>()
+        ))),
+    }
+}
+
+/// Runs a parsed command line and returns the process exit code.
+#[must_use]
+pub fn run(cmd: Command) -> ExitCode {
+    match execute(cmd) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::error_line(&e.to_string());
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+fn execute(cmd: Command) -> Result<u8, InputError> {
+    match cmd {
+        Command::Check(args) => {
+            let (target, timeout) = args.to_target()?;
+            let cfg = ProbeConfig {
+                timeout,
+                ..ProbeConfig::default()
+            };
+            let c = check::run(&target, &cfg);
+            if args.json {
+                output::json(&c);
+            } else {
+                output::text(&crate::report::text(&c));
+            }
+            Ok(if c.bindable() { exit::OK } else { exit::NOT_BINDABLE })
+        }
+        Command::Explain { code, json } => {
+            let Some(entry) = catalog::lookup(&code) else {
+                return Err(InputError::OutOfBounds(format!(
+                    "unknown error code '{}': try a WSA number (10048), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them",
+                    code.chars().take(40).collect::<String>()
+                )));
+            };
+            if json {
+                output::json(entry);
+            } else {
+                output::text(&output::entry_text(entry));
+            }
+            Ok(exit::OK)
+        }
+        Command::Errors { json } => {
+            if json {
+                output::json(&catalog::all());
+            } else {
+                output::text(&output::catalog_table());
+            }
+            Ok(exit::OK)
+        }
+        Command::Who {
+            port,
+            udp,
+            tcp,
+            host,
+            json,
+        } => {
+            let port = target::parse_port(&port)?;
+            let host_ip = match host.as_deref() {
+                Some(h) => {
+                    target::validate_host(h)?;
+                    Some(h.parse::<std::net::IpAddr>().map_err(|_| {
+                        InputError::HostInvalid(format!("{h} (give an IP address)"))
+                    })?)
+                }
+                None => None,
+            };
+            let protocol = if udp {
+                Some(Protocol::Udp)
+            } else if tcp {
+                Some(Protocol::Tcp)
+            } else {
+                None
+            };
+            let mut found = owners::of(Query { port, protocol });
+            if let Some(ip) = host_ip {
+                found.owners.retain(|o| o.local_ip() == Some(ip));
+            }
+            if json {
+                output::json(&found);
+            } else {
+                output::text(&output::owners_text(port, &found));
+            }
+            Ok(if found.owners.is_empty() { exit::NOT_BINDABLE } else { exit::OK })
+        }
+    }
+}

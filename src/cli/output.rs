@@ -1,0 +1,98 @@
+//! Everything the CLI writes. A closed stdout (`| head`) ends output quietly, not with a panic.
+#![expect(clippy::print_stderr, reason = "the CLI's one place that writes to the terminal")]
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::catalog::{self, CatalogEntry};
+use crate::owners::Owners;
+
+/// Writes text to stdout; a broken pipe is not an error.
+pub fn text(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes one JSON document and a newline.
+pub fn json<T: Serialize + ?Sized>(v: &T) {
+    let s = serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text(&(s + "\n"));
+}
+
+/// The one-line message for bad input.
+pub fn error_line(msg: &str) {
+    eprintln!("port-inspector: error: {msg}");
+}
+
+/// The full text of one catalog entry.
+#[must_use]
+pub fn entry_text(e: &CatalogEntry) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({}) — {}", e.wsa_name, e.wsa_code, e.meaning);
+    let _ = writeln!(o);
+    for os in catalog::OSES {
+        let names: Vec<String> = e
+            .native
+            .iter()
+            .filter(|n| n.os == os)
+            .map(|n| format!("{} {}", n.name, n.code))
+            .collect();
+        let shown = if names.is_empty() { "(does not occur)".to_owned() } else { names.join(", ") };
+        let _ = writeln!(o, "  {os:<8} {shown}");
+    }
+    let _ = writeln!(o, "  returned by: {}", e.calls.join(", "));
+    let _ = writeln!(o, "\n{}\n\nLikely causes:", e.explanation);
+    for c in &e.causes {
+        let _ = writeln!(o, "  • {c}");
+    }
+    let _ = writeln!(o, "\nWhat to do:");
+    for f in &e.fixes {
+        let _ = writeln!(o, "  • {f}");
+    }
+    o
+}
+
+/// All codes, one line each.
+#[must_use]
+pub fn catalog_table() -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{:<24} {:>6}  {:<28} meaning", "WSA name", "code", "Linux");
+    for e in catalog::all() {
+        let linux: Vec<String> = e
+            .native
+            .iter()
+            .filter(|n| n.os == "linux")
+            .map(|n| format!("{} {}", n.name, n.code))
+            .collect();
+        let _ = writeln!(o, "{:<24} {:>6}  {:<28} {}", e.wsa_name, e.wsa_code, linux.join(", "), e.meaning);
+    }
+    o
+}
+
+/// `who` output.
+#[must_use]
+pub fn owners_text(port: u16, found: &Owners) -> String {
+    let mut o = String::new();
+    if found.owners.is_empty() {
+        let _ = writeln!(o, "No socket uses port {port}.");
+    } else {
+        let _ = writeln!(o, "{} socket(s) use port {port}:", found.owners.len());
+        for w in &found.owners {
+            let _ = writeln!(o, "  {}", crate::report::owner_line(w));
+        }
+    }
+    if found.hidden > 0 {
+        let _ = writeln!(
+            o,
+            "\n{} socket(s) on this port belong to another user; run as root to see which process.",
+            found.hidden
+        );
+    }
+    for n in &found.notes {
+        let _ = writeln!(o, "note: {n}");
+    }
+    o
+}

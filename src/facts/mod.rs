@@ -1,0 +1,167 @@
+//! Facts of this machine that decide whether a bind works (privileged ports, ephemeral and
+//! reserved ranges, non-local binds, dual-stack default, privileges, addresses), each with a note.
+//!
+//! Per-OS readers live in one module per OS; the parsers they use are pure and tested on fixtures.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
+
+pub mod netsh;
+pub mod procfs;
+
+/// One address assigned to a local interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    /// Interface name (`lo`, `eth0`, `Ethernet 2`).
+    pub name: String,
+    /// The address, with `%scope` for IPv6 link-local ones so it can be bound as shown.
+    pub address: String,
+    /// IPv6 or not.
+    pub ipv6: bool,
+    /// A loopback interface.
+    pub loopback: bool,
+}
+
+/// An inclusive range of ports with the reason the OS treats it specially.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    /// First port.
+    pub start: u16,
+    /// Last port (inclusive).
+    pub end: u16,
+    /// Which protocol / family it applies to, or empty for all.
+    pub scope: String,
+}
+
+impl PortRange {
+    /// Whether `port` lies inside.
+    #[must_use]
+    pub fn contains(&self, port: u16) -> bool {
+        (self.start..=self.end).contains(&port)
+    }
+}
+
+/// A named fact with what it means for binds, for display as a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    /// `net.ipv4.ip_unprivileged_port_start`.
+    pub name: String,
+    /// `1024`.
+    pub value: String,
+    /// Why it matters.
+    pub meaning: String,
+}
+
+/// Everything the diagnosis consults about this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Facts {
+    /// `linux`, `macos`, `windows`.
+    pub os: String,
+    /// Distribution / version text.
+    pub os_version: String,
+    /// Host name.
+    pub hostname: String,
+    /// root or Administrator.
+    pub elevated: bool,
+    /// Effective user id (Unix).
+    pub uid: Option<u32>,
+    /// Whether this process may bind privileged ports without root (Linux capability).
+    pub cap_net_bind_service: Option<bool>,
+    /// Lowest port an unprivileged process may bind (Linux; 1024 elsewhere on Unix).
+    pub unprivileged_port_start: Option<u16>,
+    /// The range the OS hands out to outgoing connections.
+    pub ephemeral_range: Option<PortRange>,
+    /// Ports the OS will not hand out automatically (Linux) or excludes entirely (Windows).
+    pub reserved_ranges: Vec<PortRange>,
+    /// Whether binding addresses this machine does not have is allowed (IPv4).
+    pub nonlocal_bind_v4: Option<bool>,
+    /// The same for IPv6.
+    pub nonlocal_bind_v6: Option<bool>,
+    /// System default for IPV6_V6ONLY on new IPv6 sockets.
+    pub bindv6only: Option<bool>,
+    /// The network namespace this check ran in (Linux), since other namespaces' sockets are invisible.
+    pub netns: Option<String>,
+    /// Local interface addresses.
+    pub interfaces: Vec<Interface>,
+    /// The same facts as a table, with what each means.
+    pub table: Vec<Fact>,
+}
+
+impl Facts {
+    /// Whether `ip` (a bindable form, scope allowed) is one of this machine's addresses.
+    #[must_use]
+    pub fn has_address(&self, ip: std::net::IpAddr) -> bool {
+        self.interfaces.iter().any(|i| {
+            let bare = i.address.split('%').next().unwrap_or("");
+            bare.parse::<std::net::IpAddr>().ok() == Some(ip)
+        })
+    }
+
+    /// Whether `port` is in the ephemeral range.
+    #[must_use]
+    pub fn is_ephemeral(&self, port: u16) -> bool {
+        self.ephemeral_range.as_ref().is_some_and(|r| r.contains(port))
+    }
+
+    /// Whether an unprivileged process needs extra rights for `port`.
+    #[must_use]
+    pub fn is_privileged(&self, port: u16) -> bool {
+        port != 0 && self.unprivileged_port_start.is_some_and(|s| port < s)
+    }
+
+    /// Whether this process may bind privileged ports.
+    #[must_use]
+    pub fn may_bind_privileged(&self) -> bool {
+        self.elevated || self.cap_net_bind_service == Some(true)
+    }
+}
+
+/// Reads the facts of this machine now; a few milliseconds of file reads.
+#[must_use]
+pub fn gather() -> Facts {
+    let mut f = Facts {
+        os: crate::catalog::current_os().to_owned(),
+        hostname: dns_lookup::get_hostname().unwrap_or_default(),
+        interfaces: interfaces(),
+        ..Facts::default()
+    };
+    os::gather_into(&mut f);
+    f
+}
+
+/// The machine's interface addresses, loopback first, IPv4 before IPv6.
+#[must_use]
+pub fn interfaces() -> Vec<Interface> {
+    let mut out: Vec<Interface> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| {
+            let ip = i.ip();
+            let address = match ip {
+                std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() => format!("{v6}%{}", i.name),
+                _ => ip.to_string(),
+            };
+            Interface {
+                loopback: i.is_loopback(),
+                ipv6: ip.is_ipv6(),
+                name: i.name,
+                address,
+            }
+        })
+        .collect();
+    out.sort_by_key(|i| (!i.loopback, i.ipv6, i.name.clone()));
+    out.dedup();
+    out
+}

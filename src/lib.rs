@@ -1,0 +1,21 @@
+//! Port Inspector: can this program bind this address and port? If not, exactly why, and who is
+//! in the way?
+//!
+//! The core (everything but `cli` and `gui`) takes and returns plain serde values and never prints;
+//! the command line and the window are two renderings of the same values.
+
+pub mod catalog;
+pub mod check;
+pub mod cli;
+pub mod diagnose;
+pub mod facts;
+pub mod gui;
+pub mod oserror;
+pub mod owners;
+pub mod probe;
+pub mod report;
+pub mod target;
+#[cfg(windows)]
+mod winsock;
+
+pub use target::{Family, Protocol, SocketOptions, Target};

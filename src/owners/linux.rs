@@ -1,0 +1,321 @@
+//! Linux owners: netlink sock_diag for the sockets on a port (including bound-only TCP sockets,
+//! state `TCP_BOUND_INACTIVE`, which `/proc/net/tcp`, `ss` and `lsof` never show), then
+//! `/proc/<pid>/fd` to map socket inodes to processes, stopping at the last inode found.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::SocketAddr;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, Nla, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_sock_diag::{
+    AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SockDiagMessage,
+    inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags},
+};
+use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
+
+use super::{HIDDEN_NOTE, Owner, Owners, Query, TIME_WAIT_NOTE, passwd};
+use crate::target::{Family, Protocol};
+
+/// Kernel pseudo-state (Linux 6.9+) for TCP sockets that are bound but neither listening nor
+/// connected; asking for it is the only way to see them.
+const TCP_BOUND_INACTIVE: u32 = 13;
+/// `INET_DIAG_SKV6ONLY`: the IPV6_V6ONLY flag of an IPv6 socket.
+const INET_DIAG_SKV6ONLY: u16 = 11;
+
+/// One socket as sock_diag reports it, before any process lookup.
+#[derive(Debug, Clone)]
+struct RawSock {
+    protocol: Protocol,
+    family: Family,
+    local: SocketAddr,
+    remote: Option<SocketAddr>,
+    state: u8,
+    uid: u32,
+    inode: u32,
+    v6_only: Option<bool>,
+}
+
+pub(super) fn of(q: Query) -> Owners {
+    let mut out = Owners::default();
+    let mut socks = Vec::new();
+    let protos: &[Protocol] = match q.protocol {
+        Some(Protocol::Tcp) => &[Protocol::Tcp],
+        Some(Protocol::Udp) => &[Protocol::Udp],
+        None => &[Protocol::Tcp, Protocol::Udp],
+    };
+    for &proto in protos {
+        for family in [Family::Ipv4, Family::Ipv6] {
+            match dump(family, proto, q.port) {
+                Ok(mut v) => socks.append(&mut v),
+                Err(e) => out.notes.push(format!("sock_diag {proto} {family} failed: {e}")),
+            }
+        }
+    }
+    let wanted: Vec<u64> = socks
+        .iter()
+        .filter(|s| s.inode != 0)
+        .map(|s| u64::from(s.inode))
+        .collect();
+    let uids: Vec<u32> = socks.iter().map(|s| s.uid).collect();
+    let scan = find_processes(&wanted, &uids);
+    if scan.unreadable > 0 {
+        out.notes.push(format!(
+            "{} processes could not be inspected (another user's; run as root to see them)",
+            scan.unreadable
+        ));
+    }
+    let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
+    for s in socks {
+        let inode = u64::from(s.inode);
+        let pid = scan.pids.get(&inode).copied();
+        let info = pid.map(|p| info_cache.entry(p).or_insert_with(|| proc_info(p)).clone());
+        let note = if s.protocol == Protocol::Tcp && s.state == 6 {
+            Some(TIME_WAIT_NOTE.to_owned())
+        } else if pid.is_none() && inode != 0 {
+            out.hidden += 1;
+            Some(HIDDEN_NOTE.to_owned())
+        } else {
+            None
+        };
+        let is_time_wait = s.protocol == Protocol::Tcp && s.state == 6;
+        out.owners.push(Owner {
+            pid,
+            process: info.as_ref().map(|i| i.name.clone()),
+            path: info.as_ref().and_then(|i| i.path.clone()),
+            cmdline: info.as_ref().map(|i| i.cmdline.clone()),
+            user: (!is_time_wait).then(|| passwd::user_name(s.uid)),
+            uid: (!is_time_wait).then_some(s.uid),
+            protocol: s.protocol,
+            family: s.family,
+            local: s.local.to_string(),
+            remote: s.remote.map(|r| r.to_string()),
+            state: state_name(s.protocol, s.state).to_owned(),
+            v6_only: s.v6_only,
+            inode,
+            note,
+        });
+    }
+    out.owners.sort_by_key(|o| (o.state != "LISTEN" && o.state != "UNCONN", o.pid.is_none()));
+    out
+}
+
+/// The name ss prints for a sock_diag state.
+fn state_name(proto: Protocol, state: u8) -> &'static str {
+    match (proto, state) {
+        (Protocol::Udp, 7) => "UNCONN",
+        (Protocol::Udp, 1) => "ESTABLISHED",
+        (_, 1) => "ESTABLISHED",
+        (_, 2) => "SYN_SENT",
+        (_, 3) => "SYN_RECV",
+        (_, 4) => "FIN_WAIT1",
+        (_, 5) => "FIN_WAIT2",
+        (_, 6) => "TIME_WAIT",
+        (_, 7) | (_, 13) => "BOUND",
+        (_, 8) => "CLOSE_WAIT",
+        (_, 9) => "LAST_ACK",
+        (_, 10) => "LISTEN",
+        (_, 11) => "CLOSING",
+        (_, 12) => "NEW_SYN_RECV",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Dumps one family × protocol table from the kernel and keeps the sockets on `port`.
+fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSock>> {
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&NlAddr::new(0, 0))?;
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let states = StateFlags::all().bits() | (1 << TCP_BOUND_INACTIVE) | (1 << 12);
+    let mut packet = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family: if family == Family::Ipv4 { AF_INET } else { AF_INET6 },
+            protocol: if proto == Protocol::Tcp { IPPROTO_TCP } else { IPPROTO_UDP },
+            extensions: ExtensionFlags::empty(),
+            states: StateFlags::from_bits_retain(states),
+            socket_id: if family == Family::Ipv4 {
+                SocketId::new_v4()
+            } else {
+                SocketId::new_v6()
+            },
+        })
+        .into(),
+    );
+    packet.finalize();
+    let mut buf = vec![0; packet.buffer_len()];
+    packet.serialize(&mut buf[..]);
+    socket.send(&buf[..], 0)?;
+
+    let mut out = Vec::new();
+    let mut rx = vec![0u8; 64 * 1024];
+    loop {
+        let size = socket.recv(&mut &mut rx[..], 0)?;
+        let mut offset = 0;
+        while offset < size {
+            let msg = NetlinkMessage::<SockDiagMessage>::deserialize(&rx[offset..size])
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let len = msg.header.length as usize;
+            match msg.payload {
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                    if r.header.socket_id.source_port == port {
+                        out.push(raw_sock(&r, proto, family));
+                    }
+                }
+                NetlinkPayload::Done(_) => return Ok(out),
+                NetlinkPayload::Error(e) => {
+                    return Err(e.code.map_or_else(
+                        || std::io::Error::other("netlink error"),
+                        |c| std::io::Error::from_raw_os_error(-c.get()),
+                    ));
+                }
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            offset += len;
+        }
+    }
+}
+
+fn raw_sock(r: &InetResponse, protocol: Protocol, family: Family) -> RawSock {
+    let id = &r.header.socket_id;
+    let remote = (id.destination_port != 0 || !id.destination_address.is_unspecified())
+        .then(|| SocketAddr::new(id.destination_address, id.destination_port));
+    let v6_only = r.nlas.iter().find_map(|n| {
+        if n.kind() == INET_DIAG_SKV6ONLY && n.value_len() >= 1 {
+            let mut b = vec![0u8; n.value_len()];
+            n.emit_value(&mut b);
+            Some(b[0] != 0)
+        } else {
+            None
+        }
+    });
+    RawSock {
+        protocol,
+        family,
+        local: SocketAddr::new(id.source_address, id.source_port),
+        remote,
+        state: r.header.state,
+        uid: r.header.uid,
+        inode: r.header.inode,
+        v6_only: if family == Family::Ipv6 { v6_only } else { None },
+    }
+}
+
+/// What the /proc walk learned.
+#[derive(Debug, Default)]
+pub(crate) struct ProcScan {
+    /// socket inode → PID.
+    pub pids: HashMap<u64, u32>,
+    /// Processes whose descriptors we could not list.
+    pub unreadable: usize,
+}
+
+/// Finds the process holding each inode, visiting processes of the sockets' users first and
+/// stopping as soon as every inode has a PID.
+pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
+    let mut scan = ProcScan::default();
+    if inodes.is_empty() {
+        return scan;
+    }
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return scan;
+    };
+    let mut likely = Vec::new();
+    let mut rest = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let uid = std::os::unix::fs::MetadataExt::uid(&match entry.metadata() {
+            Ok(m) => m,
+            Err(_) => continue,
+        });
+        if uids.contains(&uid) {
+            likely.push(pid);
+        } else {
+            rest.push(pid);
+        }
+    }
+    let mut missing: std::collections::HashSet<u64> = inodes.iter().copied().collect();
+    for pid in likely.into_iter().chain(rest) {
+        if missing.is_empty() {
+            break;
+        }
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            scan.unreadable += 1;
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(link) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            let Some(inode) = parse_socket_link(link.as_os_str().to_str().unwrap_or("")) else {
+                continue;
+            };
+            if missing.remove(&inode) {
+                scan.pids.insert(inode, pid);
+                if missing.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    scan
+}
+
+/// `socket:[12345]` → 12345.
+pub(crate) fn parse_socket_link(link: &str) -> Option<u64> {
+    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+}
+
+#[derive(Debug, Clone, Default)]
+struct ProcInfo {
+    name: String,
+    path: Option<String>,
+    cmdline: String,
+}
+
+fn proc_info(pid: u32) -> ProcInfo {
+    let name = fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim_end().to_owned())
+        .unwrap_or_default();
+    let path = fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    ProcInfo { name, path, cmdline }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links_parse() {
+        assert_eq!(parse_socket_link("socket:[4242]"), Some(4242));
+        assert_eq!(parse_socket_link("pipe:[4242]"), None);
+        assert_eq!(parse_socket_link("/dev/null"), None);
+    }
+
+    #[test]
+    fn state_names_match_ss() {
+        assert_eq!(state_name(Protocol::Tcp, 10), "LISTEN");
+        assert_eq!(state_name(Protocol::Tcp, 6), "TIME_WAIT");
+        assert_eq!(state_name(Protocol::Tcp, 13), "BOUND");
+        assert_eq!(state_name(Protocol::Udp, 7), "UNCONN");
+    }
+}

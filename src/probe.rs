@@ -1,0 +1,538 @@
+//! The bind probe: Microsoft's "Binding a socket" sequence (getaddrinfo → socket → setsockopt →
+//! bind → listen → getsockname → close) for every address getaddrinfo returns, each step timed.
+//!
+//! Every socket is dropped (closed) before `run` returns, on every path.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
+
+use crate::oserror::OsError;
+use crate::target::{Family, Protocol, Target, join_host_port};
+
+/// One call of the sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// getaddrinfo with `AI_PASSIVE`.
+    Resolve,
+    /// socket().
+    Socket,
+    /// One setsockopt() call.
+    Setsockopt,
+    /// bind().
+    Bind,
+    /// listen() (TCP with listening on).
+    Listen,
+    /// getsockname(): the address really bound.
+    Getsockname,
+    /// closesocket() / close().
+    Close,
+}
+
+impl StepKind {
+    /// The call's name as the Winsock sample writes it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Resolve => "getaddrinfo",
+            StepKind::Socket => "socket",
+            StepKind::Setsockopt => "setsockopt",
+            StepKind::Bind => "bind",
+            StepKind::Listen => "listen",
+            StepKind::Getsockname => "getsockname",
+            StepKind::Close => "close",
+        }
+    }
+}
+
+/// One call's input, outcome and duration, so a user sees exactly where a bind broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Which call.
+    pub step: StepKind,
+    /// Whether it succeeded (skipped steps count as ok).
+    pub ok: bool,
+    /// Time the call took, in microseconds.
+    pub elapsed_us: u64,
+    /// The call's input or result in words (`SO_REUSEADDR=1`, `127.0.0.1:8080`, `2 addresses`).
+    pub detail: String,
+    /// The error, when it failed.
+    pub error: Option<OsError>,
+}
+
+impl Step {
+    fn timed<T>(
+        step: StepKind,
+        detail: String,
+        f: impl FnOnce() -> std::io::Result<T>,
+    ) -> (Self, Option<T>) {
+        let start = Instant::now();
+        let out = f();
+        let elapsed_us = micros(start.elapsed());
+        match out {
+            Ok(v) => (
+                Self {
+                    step,
+                    ok: true,
+                    elapsed_us,
+                    detail,
+                    error: None,
+                },
+                Some(v),
+            ),
+            Err(e) => (
+                Self {
+                    step,
+                    ok: false,
+                    elapsed_us,
+                    detail,
+                    error: Some(OsError::from_io(&e)),
+                },
+                None,
+            ),
+        }
+    }
+}
+
+/// The steps run for one address getaddrinfo returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The address tried, `127.0.0.1:8080` or `[::1]:8080`.
+    pub address: String,
+    /// `ipv4` or `ipv6`.
+    pub family: Family,
+    /// The calls, in order; the resolve step that produced this address comes first.
+    pub steps: Vec<Step>,
+    /// The address getsockname reported (the real port when 0 was asked), if bind succeeded.
+    pub bound: Option<String>,
+}
+
+impl Attempt {
+    /// The first failed step, which decides this attempt's outcome.
+    #[must_use]
+    pub fn failure(&self) -> Option<&Step> {
+        self.steps.iter().find(|s| !s.ok)
+    }
+}
+
+/// Whether the program can bind the target; the one word a script needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every address getaddrinfo returned could be bound (and listened on).
+    Bindable,
+    /// Resolution failed, or at least one address could not be bound.
+    NotBindable,
+}
+
+/// The full record of one probe: inputs, each call, and the outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    /// What was tested.
+    pub target: Target,
+    /// The getaddrinfo call.
+    pub resolve: Step,
+    /// One per address getaddrinfo returned.
+    pub attempts: Vec<Attempt>,
+    /// Bindable or not.
+    pub verdict: Verdict,
+    /// The first error met (resolve, or the first failing attempt's).
+    pub error: Option<OsError>,
+    /// The call that produced `error`.
+    pub failed_step: Option<StepKind>,
+    /// The address whose attempt produced `error`.
+    pub failed_address: Option<String>,
+    /// Wall time of the whole probe, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// What getaddrinfo is asked; owned so a resolver can run it on another thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRequest {
+    /// Node name; `None` for all interfaces (`AI_PASSIVE` then yields the wildcards).
+    pub host: Option<String>,
+    /// Service (port number).
+    pub port: u16,
+    /// Socket type / protocol hint.
+    pub protocol: Protocol,
+    /// Family hint.
+    pub family: Family,
+}
+
+/// The name resolver, swappable so tests can script a hung or failing lookup.
+pub type Resolver =
+    Arc<dyn Fn(&ResolveRequest) -> Result<Vec<SocketAddr>, OsError> + Send + Sync + 'static>;
+
+/// A flag the caller sets to stop a running probe or scan at its next check point.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A fresh, not-cancelled token.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the work to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether stop was asked.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// How a probe runs: time limit, cancel flag and resolver.
+#[derive(Clone)]
+pub struct ProbeConfig {
+    /// Longest wait for getaddrinfo; the lookup thread is abandoned after it.
+    pub timeout: Duration,
+    /// Stops the probe between steps and while waiting for the resolver.
+    pub cancel: CancelToken,
+    /// The getaddrinfo implementation.
+    pub resolver: Resolver,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            cancel: CancelToken::new(),
+            resolver: system_resolver(),
+        }
+    }
+}
+
+/// The real getaddrinfo, with `AI_PASSIVE` and the socket type / protocol / family hints.
+#[must_use]
+pub fn system_resolver() -> Resolver {
+    Arc::new(getaddrinfo)
+}
+
+fn getaddrinfo(req: &ResolveRequest) -> Result<Vec<SocketAddr>, OsError> {
+    let (socktype, protocol) = match req.protocol {
+        Protocol::Tcp => (libc::SOCK_STREAM, libc::IPPROTO_TCP),
+        Protocol::Udp => (libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+    };
+    let family = match req.family {
+        Family::Any => libc::AF_UNSPEC,
+        Family::Ipv4 => libc::AF_INET,
+        Family::Ipv6 => libc::AF_INET6,
+    };
+    let hints = dns_lookup::AddrInfoHints {
+        flags: libc::AI_PASSIVE,
+        address: family,
+        socktype,
+        protocol,
+    };
+    let service = req.port.to_string();
+    match dns_lookup::getaddrinfo(req.host.as_deref(), Some(&service), Some(hints)) {
+        Ok(iter) => {
+            let mut out = Vec::new();
+            for info in iter {
+                match info {
+                    Ok(ai) => {
+                        if !out.contains(&ai.sockaddr) {
+                            out.push(ai.sockaddr);
+                        }
+                    }
+                    Err(e) => return Err(OsError::from_io(&e)),
+                }
+            }
+            Ok(out)
+        }
+        Err(e) => {
+            let code = e.error_num();
+            let full = std::io::Error::from(e).to_string();
+            let message = full
+                .strip_prefix("failed to lookup address information: ")
+                .unwrap_or(&full)
+                .to_owned();
+            Err(OsError::from_eai(code, message))
+        }
+    }
+}
+
+/// Lookups still running on abandoned threads; capped so a stuck resolver cannot pile up threads.
+static PENDING_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+const MAX_PENDING_LOOKUPS: usize = 16;
+
+struct PendingGuard;
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs getaddrinfo on its own thread so a slow name can be abandoned on timeout or cancel.
+fn resolve_bounded(
+    req: &ResolveRequest,
+    cfg: &ProbeConfig,
+) -> Result<Vec<SocketAddr>, OsError> {
+    if PENDING_LOOKUPS.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_LOOKUPS {
+        PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        let mut e = OsError::timed_out("too many earlier name lookups are still hanging");
+        e.message.push_str("; try an address instead of a name");
+        return Err(e);
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    let resolver = Arc::clone(&cfg.resolver);
+    let owned = req.clone();
+    let spawned = std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _guard = PendingGuard;
+            let _ = tx.send(resolver(&owned));
+        });
+    if let Err(e) = spawned {
+        PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        return Err(OsError::from_io(&e));
+    }
+    let deadline = Instant::now() + cfg.timeout;
+    loop {
+        if cfg.cancel.is_cancelled() {
+            return Err(OsError::cancelled());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(OsError::timed_out(&format!(
+                "no answer from the resolver within {:.1} s",
+                cfg.timeout.as_secs_f64()
+            )));
+        }
+        let slice = (deadline - now).min(Duration::from_millis(20));
+        match rx.recv_timeout(slice) {
+            Ok(out) => return out,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(OsError::timed_out("the resolver thread ended without an answer"));
+            }
+        }
+    }
+}
+
+/// Whether getaddrinfo can answer without any lookup (no node, or a numeric address).
+fn is_numeric(host: &str) -> bool {
+    host.is_empty() || host.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Runs the whole sequence for `target` and reports each step. Never leaves a socket open.
+#[must_use]
+pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
+    let started = Instant::now();
+    let req = ResolveRequest {
+        host: (!target.host.is_empty()).then(|| target.host.clone()),
+        port: target.port,
+        protocol: target.protocol,
+        family: target.family,
+    };
+    let detail_in = format!(
+        "{} ({}, {}, AI_PASSIVE)",
+        if target.host.is_empty() {
+            "all interfaces".to_owned()
+        } else {
+            target.host.clone()
+        },
+        target.protocol,
+        target.family
+    );
+    let t0 = Instant::now();
+    let resolved = if cfg.cancel.is_cancelled() {
+        Err(OsError::cancelled())
+    } else if is_numeric(&target.host) {
+        (cfg.resolver)(&req)
+    } else {
+        resolve_bounded(&req, cfg)
+    };
+    let resolve_us = micros(t0.elapsed());
+    let (resolve, addrs) = match resolved {
+        Ok(addrs) if addrs.is_empty() => {
+            let e = OsError::from_eai(if cfg!(unix) { -5 } else { 11004 }, "no address returned".into());
+            (step_err(StepKind::Resolve, resolve_us, detail_in, e), Vec::new())
+        }
+        Ok(addrs) => {
+            let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            (
+                Step {
+                    step: StepKind::Resolve,
+                    ok: true,
+                    elapsed_us: resolve_us,
+                    detail: format!("{detail_in} → {}", list.join(", ")),
+                    error: None,
+                },
+                addrs,
+            )
+        }
+        Err(e) => (step_err(StepKind::Resolve, resolve_us, detail_in, e), Vec::new()),
+    };
+
+    let mut attempts = Vec::with_capacity(addrs.len().max(1));
+    if !resolve.ok {
+        attempts.push(Attempt {
+            address: join_host_port(&target.host, target.port),
+            family: target.family,
+            steps: vec![resolve.clone()],
+            bound: None,
+        });
+    }
+    for addr in &addrs {
+        let mut steps = vec![resolve.clone()];
+        let bound = if cfg.cancel.is_cancelled() {
+            steps.push(step_err(StepKind::Socket, 0, "not started".into(), OsError::cancelled()));
+            None
+        } else {
+            bind_one(*addr, target, &mut steps)
+        };
+        attempts.push(Attempt {
+            address: addr.to_string(),
+            family: if addr.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            steps,
+            bound,
+        });
+    }
+
+    let failure = attempts
+        .iter()
+        .find_map(|a| a.failure().map(|s| (a.address.clone(), s)));
+    let (error, failed_step, failed_address) = match failure {
+        Some((addr, s)) => (s.error.clone(), Some(s.step), Some(addr)),
+        None => (None, None, None),
+    };
+    ProbeReport {
+        target: target.clone(),
+        resolve,
+        verdict: if error.is_none() { Verdict::Bindable } else { Verdict::NotBindable },
+        attempts,
+        error,
+        failed_step,
+        failed_address,
+        elapsed_us: micros(started.elapsed()),
+    }
+}
+
+fn step_err(step: StepKind, elapsed_us: u64, detail: String, e: OsError) -> Step {
+    Step {
+        step,
+        ok: false,
+        elapsed_us,
+        detail,
+        error: Some(e),
+    }
+}
+
+/// socket → setsockopt* → bind → listen → getsockname → close for one address.
+fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<String> {
+    let (ty, proto) = match target.protocol {
+        Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
+        Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
+    };
+    let domain = Domain::for_address(addr);
+    let (step, sock) = Step::timed(
+        StepKind::Socket,
+        format!(
+            "{}, {}",
+            if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" },
+            if target.protocol == Protocol::Tcp { "SOCK_STREAM" } else { "SOCK_DGRAM" }
+        ),
+        || Socket::new(domain, ty, Some(proto)),
+    );
+    steps.push(step);
+    let sock = sock?;
+    // From here on `sock` is dropped (closed) on every return path.
+    let ok = set_options(&sock, addr, target, steps)
+        && {
+            let (step, r) = Step::timed(StepKind::Bind, addr.to_string(), || {
+                sock.bind(&SockAddr::from(addr))
+            });
+            steps.push(step);
+            r.is_some()
+        }
+        && (target.protocol == Protocol::Udp || !target.options.listen || {
+            let backlog = target.options.backlog;
+            let (step, r) = Step::timed(StepKind::Listen, format!("backlog {backlog}"), || {
+                sock.listen(backlog)
+            });
+            steps.push(step);
+            r.is_some()
+        });
+    let mut bound = None;
+    if ok {
+        let (mut step, r) = Step::timed(StepKind::Getsockname, String::new(), || {
+            sock.local_addr()
+        });
+        if let Some(local) = r.as_ref().and_then(SockAddr::as_socket) {
+            step.detail = local.to_string();
+            bound = Some(local.to_string());
+        }
+        steps.push(step);
+    }
+    let start = Instant::now();
+    drop(sock);
+    steps.push(Step {
+        step: StepKind::Close,
+        ok: true,
+        elapsed_us: micros(start.elapsed()),
+        detail: "socket released".into(),
+        error: None,
+    });
+    bound
+}
+
+/// Sets each requested option as its own timed step; false when one fails.
+fn set_options(sock: &Socket, addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> bool {
+    let o = &target.options;
+    if o.reuse_address {
+        let (step, r) = Step::timed(StepKind::Setsockopt, "SO_REUSEADDR=1".into(), || {
+            sock.set_reuse_address(true)
+        });
+        steps.push(step);
+        if r.is_none() {
+            return false;
+        }
+    }
+    if let (Some(v6only), true) = (o.v6_only, addr.is_ipv6()) {
+        let (step, r) = Step::timed(
+            StepKind::Setsockopt,
+            format!("IPV6_V6ONLY={}", u8::from(v6only)),
+            || sock.set_only_v6(v6only),
+        );
+        steps.push(step);
+        if r.is_none() {
+            return false;
+        }
+    }
+    if o.exclusive_address_use {
+        steps.push(exclusive_address_use(sock));
+    }
+    true
+}
+
+#[cfg(windows)]
+fn exclusive_address_use(sock: &Socket) -> Step {
+    Step::timed(StepKind::Setsockopt, "SO_EXCLUSIVEADDRUSE=1".into(), || {
+        crate::winsock::set_exclusive_address_use(sock)
+    })
+    .0
+}
+
+#[cfg(not(windows))]
+fn exclusive_address_use(_sock: &Socket) -> Step {
+    Step {
+        step: StepKind::Setsockopt,
+        ok: true,
+        elapsed_us: 0,
+        detail: "SO_EXCLUSIVEADDRUSE skipped: not available on this OS (Windows only)".into(),
+        error: None,
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,434 @@
+//! What to test: the parsed, validated description of one bind (host, port, protocol, options).
+//!
+//! Parsing happens here, once, at the edge; everything downstream takes these typed values.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest host name DNS allows (RFC 1035, without the trailing dot).
+pub const MAX_HOST_LEN: usize = 253;
+
+/// Transport protocol of the socket under test; decides the socket type and whether `listen` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// A stream socket (`SOCK_STREAM`), the usual server case.
+    #[default]
+    Tcp,
+    /// A datagram socket (`SOCK_DGRAM`); it binds but never listens.
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        })
+    }
+}
+
+/// Which address families getaddrinfo may return, like `ai_family` in the hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `AF_UNSPEC`: every family the name has.
+    #[default]
+    Any,
+    /// `AF_INET` only.
+    Ipv4,
+    /// `AF_INET6` only.
+    Ipv6,
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Any => "IPv4 or IPv6",
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        })
+    }
+}
+
+/// Socket options set between `socket` and `bind`, because each one changes what bind allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SocketOptions {
+    /// `SO_REUSEADDR`: lets a bind pass TIME_WAIT leftovers (and on Windows, steal a live port).
+    pub reuse_address: bool,
+    /// `IPV6_V6ONLY` for IPv6 sockets; `None` keeps the system default (`net.ipv6.bindv6only`).
+    pub v6_only: Option<bool>,
+    /// `SO_EXCLUSIVEADDRUSE` (Windows only); elsewhere recorded as not available.
+    pub exclusive_address_use: bool,
+    /// Whether to call `listen` after a TCP bind, as a server would.
+    pub listen: bool,
+    /// The `listen` backlog.
+    pub backlog: i32,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            reuse_address: false,
+            v6_only: None,
+            exclusive_address_use: false,
+            listen: true,
+            backlog: 128,
+        }
+    }
+}
+
+/// One bind to test: the complete input of a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Interface address or host name; empty means every interface (getaddrinfo with a null node).
+    pub host: String,
+    /// Port to bind; 0 lets the OS choose one.
+    pub port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Address families getaddrinfo may return.
+    pub family: Family,
+    /// Options set before bind.
+    pub options: SocketOptions,
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 8080,
+            protocol: Protocol::Tcp,
+            family: Family::Any,
+            options: SocketOptions::default(),
+        }
+    }
+}
+
+impl Target {
+    /// A TCP target with default options, the common case for tests and scripts.
+    #[must_use]
+    pub fn tcp(host: &str, port: u16) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            ..Self::default()
+        }
+    }
+
+    /// A UDP target with default options.
+    #[must_use]
+    pub fn udp(host: &str, port: u16) -> Self {
+        Self {
+            protocol: Protocol::Udp,
+            ..Self::tcp(host, port)
+        }
+    }
+
+    /// `host:port` as a person would type it back (IPv6 in brackets, `*` for all interfaces).
+    #[must_use]
+    pub fn display_addr(&self) -> String {
+        join_host_port(&self.host, self.port)
+    }
+}
+
+/// Formats a host and port the way `check` accepts them, so output can be pasted back.
+#[must_use]
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.is_empty() {
+        format!("*:{port}")
+    } else if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Why a piece of user input was refused. Each message fits on one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Nothing was given where a port was expected.
+    #[error("the port is empty: give a number from 0 to 65535")]
+    PortEmpty,
+    /// The port text is not a whole number (letters, a sign, a fraction).
+    #[error("'{0}' is not a port: give a number from 0 to 65535")]
+    PortNotNumber(String),
+    /// A number, but not one that fits in 16 bits.
+    #[error("port {0} is out of range: ports go from 0 to 65535")]
+    PortOutOfRange(String),
+    /// `:8080` or `[]:8080`: a host part was written but is empty.
+    #[error("the host is empty: leave it out (just the port) to mean all interfaces")]
+    HostEmpty,
+    /// Longer than DNS allows.
+    #[error("the host name is {0} characters long; names can have at most 253")]
+    HostTooLong(usize),
+    /// One dot-separated label is longer than 63 characters.
+    #[error("the host name has a part longer than 63 characters")]
+    LabelTooLong,
+    /// Characters that no host name or address may contain.
+    #[error("'{0}' is not a valid host name or address (use letters, digits, '-' and '.')")]
+    HostInvalid(String),
+    /// Non-ASCII text; names must be given in their ASCII (punycode) form.
+    #[error("the host name contains non-ASCII characters; give its ASCII form (e.g. xn--...)")]
+    HostNonAscii,
+    /// Looks like IPv6 but does not parse.
+    #[error("'{0}' is not a valid IPv6 address")]
+    BadIpv6(String),
+    /// An IPv6 address with a port but no brackets is ambiguous.
+    #[error("put IPv6 addresses in brackets before a port, e.g. [::1]:8080")]
+    Ipv6NeedsBrackets,
+    /// A range such as `9000-8000` or `80` where `START-END` was expected.
+    #[error("'{0}' is not a port range: give START-END with START <= END, e.g. 8000-9000")]
+    BadRange(String),
+    /// A number option out of its allowed bounds.
+    #[error("{0}")]
+    OutOfBounds(String),
+}
+
+/// Parses a port number (0–65535), refusing signs, spaces and fractions with a clear message.
+pub fn parse_port(text: &str) -> Result<u16, InputError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(InputError::PortEmpty);
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(InputError::PortNotNumber(shorten(t)));
+    }
+    match t.parse::<u32>() {
+        Ok(n) if n <= 65535 => Ok(u16::try_from(n).unwrap_or(u16::MAX)),
+        _ => Err(InputError::PortOutOfRange(shorten(t))),
+    }
+}
+
+/// Parses `START-END` (or a single port, meaning a range of one) into an inclusive range.
+pub fn parse_range(text: &str) -> Result<(u16, u16), InputError> {
+    let t = text.trim();
+    let (a, b) = match t.split_once('-') {
+        Some((a, b)) => (a, b),
+        None => (t, t),
+    };
+    let start = parse_port(a).map_err(|_| InputError::BadRange(shorten(t)))?;
+    let end = parse_port(b).map_err(|_| InputError::BadRange(shorten(t)))?;
+    if start > end || start == 0 {
+        return Err(InputError::BadRange(shorten(t)));
+    }
+    Ok((start, end))
+}
+
+/// Checks a host (interface address or name) before it reaches getaddrinfo.
+///
+/// Empty is refused here: callers that mean "all interfaces" pass no host at all.
+pub fn validate_host(host: &str) -> Result<(), InputError> {
+    if host.is_empty() {
+        return Err(InputError::HostEmpty);
+    }
+    if !host.is_ascii() {
+        return Err(InputError::HostNonAscii);
+    }
+    if host.contains(':') {
+        // IPv6 literal, optionally with a %scope (fe80::1%eth0).
+        let (addr, scope) = match host.split_once('%') {
+            Some((a, s)) => (a, Some(s)),
+            None => (host, None),
+        };
+        if addr.parse::<Ipv6Addr>().is_err() {
+            return Err(InputError::BadIpv6(shorten(host)));
+        }
+        if let Some(scope) = scope
+            && (scope.is_empty()
+                || scope.len() > 15
+                || !scope
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)))
+        {
+            return Err(InputError::BadIpv6(shorten(host)));
+        }
+        return Ok(());
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > MAX_HOST_LEN {
+        return Err(InputError::HostTooLong(host.len()));
+    }
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    {
+        return Err(InputError::HostInvalid(shorten(host)));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(InputError::HostInvalid(shorten(host)));
+        }
+        if label.len() > 63 {
+            return Err(InputError::LabelTooLong);
+        }
+    }
+    Ok(())
+}
+
+/// Splits `[HOST:]PORT` into a validated host (empty = all interfaces) and port.
+///
+/// Accepted: `8080`, `127.0.0.1:8080`, `localhost:80`, `[::1]:8080`, `[fe80::1%eth0]:80`.
+pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('[') {
+        let Some((host, after)) = rest.split_once(']') else {
+            return Err(InputError::BadIpv6(shorten(t)));
+        };
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| InputError::PortEmpty)?;
+        if host.is_empty() {
+            return Err(InputError::HostEmpty);
+        }
+        if !host.contains(':') {
+            return Err(InputError::BadIpv6(shorten(host)));
+        }
+        validate_host(host)?;
+        return Ok((host.to_owned(), parse_port(port)?));
+    }
+    match t.rsplit_once(':') {
+        None => Ok((String::new(), parse_port(t)?)),
+        Some((host, port)) => {
+            if host.contains(':') {
+                // Either a bare IPv6 address (no port) or IPv6 with a port and no brackets.
+                return Err(if t.parse::<Ipv6Addr>().is_ok() {
+                    InputError::Ipv6NeedsBrackets
+                } else if host.parse::<Ipv6Addr>().is_ok() {
+                    InputError::Ipv6NeedsBrackets
+                } else {
+                    InputError::BadIpv6(shorten(t))
+                });
+            }
+            if host.is_empty() {
+                return Err(InputError::HostEmpty);
+            }
+            validate_host(host)?;
+            Ok((host.to_owned(), parse_port(port)?))
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = InputError;
+
+    /// Parses `[HOST:]PORT` into a TCP target with default options.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (host, port) = parse_host_port(s)?;
+        Ok(Target::tcp(&host, port))
+    }
+}
+
+/// Keeps echoed input short so an error stays on one line even for a 300-character paste.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_parse_and_refuse_clearly() {
+        assert_eq!(parse_port("8080"), Ok(8080));
+        assert_eq!(parse_port("0"), Ok(0));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        assert_eq!(
+            parse_port("70000"),
+            Err(InputError::PortOutOfRange("70000".into()))
+        );
+        assert_eq!(parse_port("-1"), Err(InputError::PortNotNumber("-1".into())));
+        assert_eq!(
+            parse_port("abc"),
+            Err(InputError::PortNotNumber("abc".into()))
+        );
+        assert_eq!(parse_port(""), Err(InputError::PortEmpty));
+        assert!(matches!(
+            parse_port("99999999999999999999"),
+            Err(InputError::PortOutOfRange(_))
+        ));
+    }
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(parse_host_port("8080"), Ok((String::new(), 8080)));
+        assert_eq!(
+            parse_host_port("127.0.0.1:80"),
+            Ok(("127.0.0.1".into(), 80))
+        );
+        assert_eq!(parse_host_port("[::1]:8080"), Ok(("::1".into(), 8080)));
+        assert_eq!(
+            parse_host_port("[fe80::1%eth0]:80"),
+            Ok(("fe80::1%eth0".into(), 80))
+        );
+        assert_eq!(
+            parse_host_port("localhost:443"),
+            Ok(("localhost".into(), 443))
+        );
+        assert_eq!(parse_host_port(":80"), Err(InputError::HostEmpty));
+        assert_eq!(parse_host_port("[]:80"), Err(InputError::HostEmpty));
+        assert_eq!(
+            parse_host_port("::1:80"),
+            Err(InputError::Ipv6NeedsBrackets)
+        );
+        assert!(matches!(
+            parse_host_port("[::zz]:80"),
+            Err(InputError::BadIpv6(_))
+        ));
+        assert!(matches!(
+            parse_host_port("[1:2:3]:80"),
+            Err(InputError::BadIpv6(_))
+        ));
+        let long = format!("{}:80", "a".repeat(300));
+        assert!(matches!(
+            parse_host_port(&long),
+            Err(InputError::HostTooLong(300))
+        ));
+        assert_eq!(
+            parse_host_port("bücher.de:80"),
+            Err(InputError::HostNonAscii)
+        );
+        assert!(matches!(
+            parse_host_port("a b:80"),
+            Err(InputError::HostInvalid(_))
+        ));
+    }
+
+    #[test]
+    fn messages_stay_on_one_short_line() {
+        let long = "x".repeat(300);
+        let msg = parse_port(&long).unwrap_err().to_string();
+        assert!(!msg.contains('\n'), "one line: {msg}");
+        assert!(msg.len() < 120, "short: {msg}");
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("8000-9000"), Ok((8000, 9000)));
+        assert_eq!(parse_range("80"), Ok((80, 80)));
+        assert!(parse_range("9000-8000").is_err(), "reversed range refused");
+        assert!(parse_range("0-10").is_err(), "port 0 is not scannable");
+        assert!(parse_range("1-70000").is_err(), "out of range refused");
+    }
+
+    #[test]
+    fn display_brackets_ipv6() {
+        assert_eq!(Target::tcp("::1", 80).display_addr(), "[::1]:80");
+        assert_eq!(Target::tcp("", 80).display_addr(), "*:80");
+        assert_eq!(Target::tcp("localhost", 80).display_addr(), "localhost:80");
+    }
+}
