@@ -68,7 +68,11 @@ pub fn by_wsa(code: u32) -> Option<&'static CatalogEntry> {
 
 /// The entry holding a native code on an OS (`eai` selects the getaddrinfo number space).
 #[must_use]
-pub fn by_native(os: &str, eai: bool, code: i32) -> Option<(&'static CatalogEntry, &'static NativeCode)> {
+pub fn by_native(
+    os: &str,
+    eai: bool,
+    code: i32,
+) -> Option<(&'static CatalogEntry, &'static NativeCode)> {
     CATALOG.iter().find_map(|e| {
         e.native
             .iter()
@@ -85,7 +89,8 @@ pub fn lookup(query: &str) -> Option<&'static CatalogEntry> {
         return by_wsa(n);
     }
     CATALOG.iter().find(|e| {
-        e.wsa_name.eq_ignore_ascii_case(q) || e.native.iter().any(|n| n.name.eq_ignore_ascii_case(q))
+        e.wsa_name.eq_ignore_ascii_case(q)
+            || e.native.iter().any(|n| n.name.eq_ignore_ascii_case(q))
     })
 }
 
@@ -126,7 +131,9 @@ mod tests {
             let e = lookup(wsa).unwrap_or_else(|| panic!("{wsa} missing"));
             assert_eq!(e.wsa_code, num, "{wsa} number");
             assert!(
-                e.native.iter().any(|n| n.os == os && n.name == native && n.code == code),
+                e.native
+                    .iter()
+                    .any(|n| n.os == os && n.name == native && n.code == code),
                 "{wsa} lacks {os} {native} {code}"
             );
         }
@@ -138,16 +145,34 @@ mod tests {
         for e in all() {
             assert!(seen.insert(e.wsa_code), "duplicate {}", e.wsa_code);
             assert!(e.wsa_name.starts_with("WSA"), "{} name", e.wsa_code);
-            assert!(!e.meaning.is_empty() && !e.explanation.is_empty(), "{} text", e.wsa_name);
-            assert!(!e.causes.is_empty() && !e.fixes.is_empty(), "{} causes/fixes", e.wsa_name);
+            assert!(
+                !e.meaning.is_empty() && !e.explanation.is_empty(),
+                "{} text",
+                e.wsa_name
+            );
+            assert!(
+                !e.causes.is_empty() && !e.fixes.is_empty(),
+                "{} causes/fixes",
+                e.wsa_name
+            );
             assert!(!e.calls.is_empty(), "{} calls", e.wsa_name);
             assert!(
-                e.native.iter().any(|n| n.os == "windows" && n.name == e.wsa_name),
+                e.native
+                    .iter()
+                    .any(|n| n.os == "windows" && n.name == e.wsa_name),
                 "{} has its Windows spelling",
                 e.wsa_name
             );
-            assert_eq!(lookup(&e.wsa_code.to_string()).map(|x| x.wsa_code), Some(e.wsa_code), "by number");
-            assert_eq!(lookup(&e.wsa_name).map(|x| x.wsa_code), Some(e.wsa_code), "by WSA name");
+            assert_eq!(
+                lookup(&e.wsa_code.to_string()).map(|x| x.wsa_code),
+                Some(e.wsa_code),
+                "by number"
+            );
+            assert_eq!(
+                lookup(&e.wsa_name).map(|x| x.wsa_code),
+                Some(e.wsa_code),
+                "by WSA name"
+            );
             for n in &e.native {
                 assert!(OSES.contains(&n.os.as_str()), "{} os {}", e.wsa_name, n.os);
                 assert_eq!(

@@ -68,8 +68,7 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
             .as_deref()
             .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
             .map(|a| a.ip());
-        let (conflict, _) =
-            diagnose::classify_conflict(target, ip, &list, facts.bindv6only);
+        let (conflict, _) = diagnose::classify_conflict(target, ip, &list, facts.bindv6only);
         if conflict == Conflict::TimeWaitOnly {
             // Prove, don't promise: retry the same bind with SO_REUSEADDR.
             let mut retry = target.clone();
@@ -94,8 +93,11 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
             .find_map(|a| a.bound.as_deref())
             .and_then(|b| b.parse::<std::net::SocketAddr>().ok())
             .map_or(target.port, |a| a.port());
-        if target.port != 0 && facts.is_ephemeral(port) {
-            if let Some(r) = &facts.ephemeral_range {
+        if target.port != 0
+            && facts.is_ephemeral(port)
+            && let Some(r) = &facts.ephemeral_range
+        {
+            {
                 warnings.push(format!(
                     "Port {port} is inside the ephemeral range {}-{}: outgoing connections may take it at any moment, so a server may find it busy later.",
                     r.start, r.end

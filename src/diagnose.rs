@@ -159,7 +159,11 @@ fn permission(
     fixes: &mut Vec<String>,
 ) {
     let port = target.port;
-    if let Some(r) = facts.reserved_ranges.iter().find(|r| r.contains(port) && facts.os == "windows") {
+    if let Some(r) = facts
+        .reserved_ranges
+        .iter()
+        .find(|r| r.contains(port) && facts.os == "windows")
+    {
         checked.push(format!(
             "Checked: port {port} lies in the excluded port range {}-{} ({}), reserved by Windows for Hyper-V, WSL, Docker or WinNAT.",
             r.start, r.end, r.scope
@@ -201,7 +205,12 @@ fn permission(
     }
 }
 
-fn not_available(ip: Option<IpAddr>, facts: &Facts, checked: &mut Vec<String>, fixes: &mut Vec<String>) {
+fn not_available(
+    ip: Option<IpAddr>,
+    facts: &Facts,
+    checked: &mut Vec<String>,
+    fixes: &mut Vec<String>,
+) {
     let Some(ip) = ip else { return };
     let list: Vec<String> = facts
         .interfaces
@@ -225,7 +234,11 @@ fn not_available(ip: Option<IpAddr>, facts: &Facts, checked: &mut Vec<String>, f
             list.join(", ")
         ));
     }
-    let nonlocal = if ip.is_ipv4() { facts.nonlocal_bind_v4 } else { facts.nonlocal_bind_v6 };
+    let nonlocal = if ip.is_ipv4() {
+        facts.nonlocal_bind_v4
+    } else {
+        facts.nonlocal_bind_v6
+    };
     if let Some(n) = nonlocal {
         checked.push(format!(
             "Checked: net.{}.ip_nonlocal_bind is {} on this machine.",
@@ -234,7 +247,10 @@ fn not_available(ip: Option<IpAddr>, facts: &Facts, checked: &mut Vec<String>, f
         ));
     }
     if let Some(first) = facts.interfaces.iter().find(|i| i.ipv6 == ip.is_ipv6()) {
-        fixes.push(format!("Bind an assigned address such as {}, or the wildcard.", first.address));
+        fixes.push(format!(
+            "Bind an assigned address such as {}, or the wildcard.",
+            first.address
+        ));
     }
 }
 
@@ -246,7 +262,10 @@ pub fn classify_conflict(
     owners: &[Owner],
     bindv6only: Option<bool>,
 ) -> (Conflict, Vec<Owner>) {
-    let same_proto: Vec<&Owner> = owners.iter().filter(|o| o.protocol == target.protocol).collect();
+    let same_proto: Vec<&Owner> = owners
+        .iter()
+        .filter(|o| o.protocol == target.protocol)
+        .collect();
     let live: Vec<&Owner> = same_proto
         .iter()
         .copied()
@@ -256,7 +275,8 @@ pub fn classify_conflict(
         return (Conflict::Unexplained, live.into_iter().cloned().collect());
     };
     let dual = |o: &Owner| {
-        o.local_ip().is_some_and(|l| l.is_ipv6() && l.is_unspecified())
+        o.local_ip()
+            .is_some_and(|l| l.is_ipv6() && l.is_unspecified())
             && o.v6_only.or(bindv6only.map(|_| false)) == Some(false)
     };
     let mut best: Option<(u8, Conflict, Vec<Owner>)> = None;
@@ -269,11 +289,35 @@ pub fn classify_conflict(
         let Some(l) = o.local_ip() else { continue };
         let bound_only = o.protocol == Protocol::Tcp && o.state == "BOUND";
         if l == ip {
-            consider(if bound_only { 1 } else { 0 }, if bound_only { Conflict::BoundOnly } else { Conflict::SameAddress }, o);
+            consider(
+                u8::from(bound_only),
+                if bound_only {
+                    Conflict::BoundOnly
+                } else {
+                    Conflict::SameAddress
+                },
+                o,
+            );
         } else if l.is_ipv4() == ip.is_ipv4() && l.is_unspecified() {
-            consider(2, if bound_only { Conflict::BoundOnly } else { Conflict::WildcardBlocksSpecific }, o);
+            consider(
+                2,
+                if bound_only {
+                    Conflict::BoundOnly
+                } else {
+                    Conflict::WildcardBlocksSpecific
+                },
+                o,
+            );
         } else if l.is_ipv4() == ip.is_ipv4() && ip.is_unspecified() {
-            consider(3, if bound_only { Conflict::BoundOnly } else { Conflict::SpecificBlocksWildcard }, o);
+            consider(
+                3,
+                if bound_only {
+                    Conflict::BoundOnly
+                } else {
+                    Conflict::SpecificBlocksWildcard
+                },
+                o,
+            );
         } else if ip.is_ipv4() && dual(o) {
             consider(4, Conflict::DualStack, o);
         } else if ip.is_ipv6() && ip.is_unspecified() && l.is_ipv4() {
@@ -341,8 +385,12 @@ fn address_in_use(
         }
         Conflict::DualStack => {
             let sysdefault = match facts.bindv6only {
-                Some(false) => " net.ipv6.bindv6only=0 on this machine, so IPv6 sockets are dual-stack unless they set IPV6_V6ONLY; the system default played a part.",
-                Some(true) => " net.ipv6.bindv6only=1 here, so the socket turned IPV6_V6ONLY off itself.",
+                Some(false) => {
+                    " net.ipv6.bindv6only=0 on this machine, so IPv6 sockets are dual-stack unless they set IPV6_V6ONLY; the system default played a part."
+                }
+                Some(true) => {
+                    " net.ipv6.bindv6only=1 here, so the socket turned IPV6_V6ONLY off itself."
+                }
                 None => "",
             };
             found.push(format!(
@@ -360,11 +408,17 @@ fn address_in_use(
             match ev.reuse_retry_ok {
                 Some(true) => {
                     found.push("Checked: a retry with SO_REUSEADDR bound the port, so SO_REUSEADDR gets past these TIME_WAIT sockets.".into());
-                    fixes.push("Set SO_REUSEADDR on the listening socket before bind (check --reuseaddr).".into());
+                    fixes.push(
+                        "Set SO_REUSEADDR on the listening socket before bind (check --reuseaddr)."
+                            .into(),
+                    );
                 }
                 Some(false) => {
                     found.push("Checked: a retry with SO_REUSEADDR also failed: the socket that left these TIME_WAITs did not set SO_REUSEADDR, so waiting is the only way.".into());
-                    fixes.push("Wait for the TIME_WAIT sockets to expire (about a minute), then retry.".into());
+                    fixes.push(
+                        "Wait for the TIME_WAIT sockets to expire (about a minute), then retry."
+                            .into(),
+                    );
                 }
                 None => {}
             }
@@ -404,9 +458,15 @@ fn kill_or_move(blockers: &[Owner], port: u16) -> String {
     if pids.is_empty() {
         format!("Choose another port (port-inspector free), or find what holds {port} as root.")
     } else if cfg!(windows) {
-        format!("Stop the owner (taskkill /PID {} /F) or choose another port.", pids.join(" /PID "))
+        format!(
+            "Stop the owner (taskkill /PID {} /F) or choose another port.",
+            pids.join(" /PID ")
+        )
     } else {
-        format!("Stop the owner (kill {}) or choose another port.", pids.join(" "))
+        format!(
+            "Stop the owner (kill {}) or choose another port.",
+            pids.join(" ")
+        )
     }
 }
 
@@ -424,7 +484,11 @@ mod tests {
             user: None,
             uid: None,
             protocol: Protocol::Tcp,
-            family: if local.starts_with('[') { Family::Ipv6 } else { Family::Ipv4 },
+            family: if local.starts_with('[') {
+                Family::Ipv6
+            } else {
+                Family::Ipv4
+            },
             local: local.into(),
             remote: None,
             state: state.into(),
@@ -442,28 +506,55 @@ mod tests {
     fn classifies_each_clash() {
         let t = Target::tcp("127.0.0.1", 80);
         let o = [owner("127.0.0.1:80", "LISTEN", None)];
-        assert_eq!(classify_conflict(&t, ip("127.0.0.1"), &o, None).0, Conflict::SameAddress);
+        assert_eq!(
+            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            Conflict::SameAddress
+        );
         let o = [owner("0.0.0.0:80", "LISTEN", None)];
-        assert_eq!(classify_conflict(&t, ip("127.0.0.1"), &o, None).0, Conflict::WildcardBlocksSpecific);
+        assert_eq!(
+            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            Conflict::WildcardBlocksSpecific
+        );
         let o = [owner("127.0.0.1:80", "LISTEN", None)];
-        assert_eq!(classify_conflict(&t, ip("0.0.0.0"), &o, None).0, Conflict::SpecificBlocksWildcard);
+        assert_eq!(
+            classify_conflict(&t, ip("0.0.0.0"), &o, None).0,
+            Conflict::SpecificBlocksWildcard
+        );
         let o = [owner("[::]:80", "LISTEN", Some(false))];
-        assert_eq!(classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0, Conflict::DualStack);
+        assert_eq!(
+            classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0,
+            Conflict::DualStack
+        );
         let o = [owner("[::]:80", "LISTEN", Some(true))];
-        assert_eq!(classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0, Conflict::Unexplained);
+        assert_eq!(
+            classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0,
+            Conflict::Unexplained
+        );
         let o = [owner("127.0.0.1:80", "TIME_WAIT", None)];
-        assert_eq!(classify_conflict(&t, ip("127.0.0.1"), &o, None).0, Conflict::TimeWaitOnly);
+        assert_eq!(
+            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            Conflict::TimeWaitOnly
+        );
         let o = [owner("127.0.0.1:80", "BOUND", None)];
-        assert_eq!(classify_conflict(&t, ip("127.0.0.1"), &o, None).0, Conflict::BoundOnly);
+        assert_eq!(
+            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            Conflict::BoundOnly
+        );
         let o = [owner("0.0.0.0:80", "LISTEN", None)];
         let t6 = Target::tcp("::", 80);
-        assert_eq!(classify_conflict(&t6, ip("::"), &o, Some(false)).0, Conflict::DualStack);
+        assert_eq!(
+            classify_conflict(&t6, ip("::"), &o, Some(false)).0,
+            Conflict::DualStack
+        );
     }
 
     #[test]
     fn live_listener_wins_over_time_wait() {
         let t = Target::tcp("127.0.0.1", 80);
-        let o = [owner("127.0.0.1:80", "TIME_WAIT", None), owner("127.0.0.1:80", "LISTEN", None)];
+        let o = [
+            owner("127.0.0.1:80", "TIME_WAIT", None),
+            owner("127.0.0.1:80", "LISTEN", None),
+        ];
         let (c, who) = classify_conflict(&t, ip("127.0.0.1"), &o, None);
         assert_eq!(c, Conflict::SameAddress);
         assert_eq!(who.len(), 1, "only the listener is blamed");

@@ -54,7 +54,7 @@ impl OsError {
     #[must_use]
     pub fn timed_out(what: &str) -> Self {
         let mut e = Self::from_entry_of(10060);
-        e.message = what.to_owned();
+        what.clone_into(&mut e.message);
         e
     }
 
@@ -103,7 +103,11 @@ impl OsError {
             },
             None => Self {
                 native_code: code,
-                native_name: if eai { format!("EAI_{code}") } else { format!("errno {code}") },
+                native_name: if eai {
+                    format!("EAI_{code}")
+                } else {
+                    format!("errno {code}")
+                },
                 wsa_code: 0,
                 wsa_name: "UNKNOWN".into(),
                 message,
@@ -128,8 +132,11 @@ mod tests {
     #[test]
     fn errno_maps_to_wsa() {
         let e = OsError::from_errno(98);
-        assert_eq!((e.wsa_code, e.wsa_name.as_str(), e.native_name.as_str()), (10048, "WSAEADDRINUSE", "EADDRINUSE"));
-        assert_eq!(e.message, "Address in use");
+        assert_eq!(
+            (e.wsa_code, e.wsa_name.as_str(), e.native_name.as_str()),
+            (10048, "WSAEADDRINUSE", "EADDRINUSE")
+        );
+        assert_eq!(e.message, "Address already in use");
         assert_eq!(OsError::from_errno(13).wsa_code, 10013);
         assert_eq!(OsError::from_errno(99).wsa_code, 10049);
     }
@@ -138,7 +145,10 @@ mod tests {
     fn eai_maps_to_wsa_in_its_own_number_space() {
         assert_eq!(OsError::from_eai(-2, String::new()).wsa_code, 11001);
         assert_eq!(OsError::from_eai(-3, String::new()).wsa_code, 11002);
-        assert_eq!(OsError::from_eai(-2, String::new()).native_name, "EAI_NONAME");
+        assert_eq!(
+            OsError::from_eai(-2, String::new()).native_name,
+            "EAI_NONAME"
+        );
     }
 
     #[test]

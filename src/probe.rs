@@ -272,10 +272,7 @@ impl Drop for PendingGuard {
 }
 
 /// Runs getaddrinfo on its own thread so a slow name can be abandoned on timeout or cancel.
-fn resolve_bounded(
-    req: &ResolveRequest,
-    cfg: &ProbeConfig,
-) -> Result<Vec<SocketAddr>, OsError> {
+fn resolve_bounded(req: &ResolveRequest, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, OsError> {
     if PENDING_LOOKUPS.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_LOOKUPS {
         PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
         let mut e = OsError::timed_out("too many earlier name lookups are still hanging");
@@ -312,7 +309,9 @@ fn resolve_bounded(
             Ok(out) => return out,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(OsError::timed_out("the resolver thread ended without an answer"));
+                return Err(OsError::timed_out(
+                    "the resolver thread ended without an answer",
+                ));
             }
         }
     }
@@ -354,8 +353,14 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     let resolve_us = micros(t0.elapsed());
     let (resolve, addrs) = match resolved {
         Ok(addrs) if addrs.is_empty() => {
-            let e = OsError::from_eai(if cfg!(unix) { -5 } else { 11004 }, "no address returned".into());
-            (step_err(StepKind::Resolve, resolve_us, detail_in, e), Vec::new())
+            let e = OsError::from_eai(
+                if cfg!(unix) { -5 } else { 11004 },
+                "no address returned".into(),
+            );
+            (
+                step_err(StepKind::Resolve, resolve_us, detail_in, e),
+                Vec::new(),
+            )
         }
         Ok(addrs) => {
             let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
@@ -370,7 +375,10 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
                 addrs,
             )
         }
-        Err(e) => (step_err(StepKind::Resolve, resolve_us, detail_in, e), Vec::new()),
+        Err(e) => (
+            step_err(StepKind::Resolve, resolve_us, detail_in, e),
+            Vec::new(),
+        ),
     };
 
     let mut attempts = Vec::with_capacity(addrs.len().max(1));
@@ -385,14 +393,23 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     for addr in &addrs {
         let mut steps = vec![resolve.clone()];
         let bound = if cfg.cancel.is_cancelled() {
-            steps.push(step_err(StepKind::Socket, 0, "not started".into(), OsError::cancelled()));
+            steps.push(step_err(
+                StepKind::Socket,
+                0,
+                "not started".into(),
+                OsError::cancelled(),
+            ));
             None
         } else {
             bind_one(*addr, target, &mut steps)
         };
         attempts.push(Attempt {
             address: addr.to_string(),
-            family: if addr.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            family: if addr.is_ipv4() {
+                Family::Ipv4
+            } else {
+                Family::Ipv6
+            },
             steps,
             bound,
         });
@@ -408,7 +425,11 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     ProbeReport {
         target: target.clone(),
         resolve,
-        verdict: if error.is_none() { Verdict::Bindable } else { Verdict::NotBindable },
+        verdict: if error.is_none() {
+            Verdict::Bindable
+        } else {
+            Verdict::NotBindable
+        },
         attempts,
         error,
         failed_step,
@@ -438,8 +459,16 @@ fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<
         StepKind::Socket,
         format!(
             "{}, {}",
-            if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" },
-            if target.protocol == Protocol::Tcp { "SOCK_STREAM" } else { "SOCK_DGRAM" }
+            if addr.is_ipv4() {
+                "AF_INET"
+            } else {
+                "AF_INET6"
+            },
+            if target.protocol == Protocol::Tcp {
+                "SOCK_STREAM"
+            } else {
+                "SOCK_DGRAM"
+            }
         ),
         || Socket::new(domain, ty, Some(proto)),
     );
@@ -464,9 +493,7 @@ fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<
         });
     let mut bound = None;
     if ok {
-        let (mut step, r) = Step::timed(StepKind::Getsockname, String::new(), || {
-            sock.local_addr()
-        });
+        let (mut step, r) = Step::timed(StepKind::Getsockname, String::new(), || sock.local_addr());
         if let Some(local) = r.as_ref().and_then(SockAddr::as_socket) {
             step.detail = local.to_string();
             bound = Some(local.to_string());

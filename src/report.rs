@@ -28,12 +28,7 @@ fn step_line(s: &Step) -> String {
 /// One line per owner, for text and the window's copy.
 #[must_use]
 pub fn owner_line(o: &Owner) -> String {
-    let mut s = format!(
-        "{:<11} {} {:<22}",
-        o.state,
-        o.protocol,
-        o.local
-    );
+    let mut s = format!("{:<11} {} {:<22}", o.state, o.protocol, o.local);
     if let Some(r) = &o.remote {
         let _ = write!(s, " ↔ {r}");
     }
@@ -42,7 +37,11 @@ pub fn owner_line(o: &Owner) -> String {
         let _ = write!(s, "  user {u}");
     }
     if let Some(c) = o.cmdline.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(s, "  [{}]", shorten(&c.replace(['\n', '\r', '\t'], " "), 80));
+        let _ = write!(
+            s,
+            "  [{}]",
+            shorten(&c.replace(['\n', '\r', '\t'], " "), 80)
+        );
     }
     s
 }
@@ -61,8 +60,17 @@ pub fn headline(c: &Check) -> String {
     let r = &c.report;
     match r.verdict {
         Verdict::Bindable => {
-            let bound: Vec<&str> = r.attempts.iter().filter_map(|a| a.bound.as_deref()).collect();
-            format!("BINDABLE: {} {} (bound {})", r.target.protocol, r.target.display_addr(), bound.join(", "))
+            let bound: Vec<&str> = r
+                .attempts
+                .iter()
+                .filter_map(|a| a.bound.as_deref())
+                .collect();
+            format!(
+                "BINDABLE: {} {} (bound {})",
+                r.target.protocol,
+                r.target.display_addr(),
+                bound.join(", ")
+            )
         }
         Verdict::NotBindable => format!(
             "NOT BINDABLE: {}",
@@ -85,7 +93,11 @@ pub fn text(c: &Check) -> String {
         t.protocol,
         t.display_addr(),
         t.family,
-        if t.options.reuse_address { ", SO_REUSEADDR" } else { "" },
+        if t.options.reuse_address {
+            ", SO_REUSEADDR"
+        } else {
+            ""
+        },
         match t.options.v6_only {
             Some(true) => ", IPV6_V6ONLY=1",
             Some(false) => ", IPV6_V6ONLY=0",
@@ -144,41 +156,89 @@ pub fn text(c: &Check) -> String {
 
 /// A Markdown document for a ticket: target, steps table, verdict, error, explanation, owners, facts.
 #[must_use]
+#[allow(clippy::many_single_char_names)] // c/r/t/o/w: check, report, target, out, owner
 pub fn markdown(c: &Check) -> String {
     let r = &c.report;
     let t = &r.target;
     let mut o = String::new();
-    let _ = writeln!(o, "# Port Inspector report: {} {}\n", t.protocol, t.display_addr());
+    let _ = writeln!(
+        o,
+        "# Port Inspector report: {} {}\n",
+        t.protocol,
+        t.display_addr()
+    );
     let _ = writeln!(o, "**{}**\n", headline(c));
     let _ = writeln!(o, "| | |\n|---|---|");
-    let _ = writeln!(o, "| Target | {} {} ({}) |", t.protocol, t.display_addr(), t.family);
+    let _ = writeln!(
+        o,
+        "| Target | {} {} ({}) |",
+        t.protocol,
+        t.display_addr(),
+        t.family
+    );
     let _ = writeln!(
         o,
         "| Options | SO_REUSEADDR={}, IPV6_V6ONLY={}, listen={} (backlog {}) |",
         u8::from(t.options.reuse_address),
-        t.options.v6_only.map_or("default".into(), |v| u8::from(v).to_string()),
+        t.options
+            .v6_only
+            .map_or("default".into(), |v| u8::from(v).to_string()),
         t.options.listen,
         t.options.backlog
     );
-    let _ = writeln!(o, "| Verdict | {} |", if c.bindable() { "bindable" } else { "not bindable" });
+    let _ = writeln!(
+        o,
+        "| Verdict | {} |",
+        if c.bindable() {
+            "bindable"
+        } else {
+            "not bindable"
+        }
+    );
     if let Some(e) = &r.error {
-        let _ = writeln!(o, "| Error | {} ({}) / {} ({}): {} |", e.wsa_name, e.wsa_code, e.native_name, e.native_code, e.message);
+        let _ = writeln!(
+            o,
+            "| Error | {} ({}) / {} ({}): {} |",
+            e.wsa_name, e.wsa_code, e.native_name, e.native_code, e.message
+        );
     }
     let _ = writeln!(o, "| OS | {} |", c.facts.os_version);
     let _ = writeln!(o, "| Host | {} |\n", c.facts.hostname);
-    let _ = writeln!(o, "## Steps\n\n| Address | Step | Result | Time (µs) | Detail |\n|---|---|---|---:|---|");
-    let _ = writeln!(o, "| | {} | {} | {} | {} |", r.resolve.step.name(), mark(r.resolve.ok), r.resolve.elapsed_us, md_cell(&r.resolve.detail));
+    let _ = writeln!(
+        o,
+        "## Steps\n\n| Address | Step | Result | Time (µs) | Detail |\n|---|---|---|---:|---|"
+    );
+    let _ = writeln!(
+        o,
+        "| | {} | {} | {} | {} |",
+        r.resolve.step.name(),
+        mark(r.resolve.ok),
+        r.resolve.elapsed_us,
+        md_cell(&r.resolve.detail)
+    );
     for a in &r.attempts {
         for s in a.steps.iter().skip(1) {
             let detail = match &s.error {
                 Some(e) => format!("{} — {}", s.detail, e.headline()),
                 None => s.detail.clone(),
             };
-            let _ = writeln!(o, "| {} | {} | {} | {} | {} |", a.address, s.step.name(), mark(s.ok), s.elapsed_us, md_cell(&detail));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                a.address,
+                s.step.name(),
+                mark(s.ok),
+                s.elapsed_us,
+                md_cell(&detail)
+            );
         }
     }
     if let Some(d) = &c.explanation {
-        let _ = writeln!(o, "\n## Explanation: {} ({})\n\n{}\n", d.wsa_name, d.wsa_code, d.summary);
+        let _ = writeln!(
+            o,
+            "\n## Explanation: {} ({})\n\n{}\n",
+            d.wsa_name, d.wsa_code, d.summary
+        );
         let _ = writeln!(o, "### Causes (checked on this machine first)\n");
         for x in &d.causes {
             let _ = writeln!(o, "- {x}");
@@ -189,13 +249,22 @@ pub fn markdown(c: &Check) -> String {
         }
     }
     if !c.owners.is_empty() {
-        let _ = writeln!(o, "\n## Who uses port {}\n\n| PID | Process | User | Protocol | Local | Remote | State |\n|---:|---|---|---|---|---|---|", t.port);
+        let _ = writeln!(
+            o,
+            "\n## Who uses port {}\n\n| PID | Process | User | Protocol | Local | Remote | State |\n|---:|---|---|---|---|---|---|",
+            t.port
+        );
         for w in &c.owners {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 w.pid.map_or("—".into(), |p| p.to_string()),
-                md_cell(&w.process.clone().or_else(|| w.note.clone()).unwrap_or_default()),
+                md_cell(
+                    &w.process
+                        .clone()
+                        .or_else(|| w.note.clone())
+                        .unwrap_or_default()
+                ),
                 w.user.clone().unwrap_or_default(),
                 w.protocol,
                 w.local,
@@ -207,9 +276,18 @@ pub fn markdown(c: &Check) -> String {
     for w in &c.warnings {
         let _ = writeln!(o, "\n> **Note:** {w}");
     }
-    let _ = writeln!(o, "\n## Machine facts\n\n| Fact | Value | Meaning |\n|---|---|---|");
+    let _ = writeln!(
+        o,
+        "\n## Machine facts\n\n| Fact | Value | Meaning |\n|---|---|---|"
+    );
     for f in &c.facts.table {
-        let _ = writeln!(o, "| {} | {} | {} |", f.name, md_cell(&f.value), md_cell(&f.meaning));
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            f.name,
+            md_cell(&f.value),
+            md_cell(&f.meaning)
+        );
     }
     o
 }

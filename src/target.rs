@@ -283,9 +283,7 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
         let Some((host, after)) = rest.split_once(']') else {
             return Err(InputError::BadIpv6(shorten(t)));
         };
-        let port = after
-            .strip_prefix(':')
-            .ok_or_else(|| InputError::PortEmpty)?;
+        let port = after.strip_prefix(':').ok_or(InputError::PortEmpty)?;
         if host.is_empty() {
             return Err(InputError::HostEmpty);
         }
@@ -300,13 +298,13 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
         Some((host, port)) => {
             if host.contains(':') {
                 // Either a bare IPv6 address (no port) or IPv6 with a port and no brackets.
-                return Err(if t.parse::<Ipv6Addr>().is_ok() {
-                    InputError::Ipv6NeedsBrackets
-                } else if host.parse::<Ipv6Addr>().is_ok() {
-                    InputError::Ipv6NeedsBrackets
-                } else {
-                    InputError::BadIpv6(shorten(t))
-                });
+                return Err(
+                    if t.parse::<Ipv6Addr>().is_ok() || host.parse::<Ipv6Addr>().is_ok() {
+                        InputError::Ipv6NeedsBrackets
+                    } else {
+                        InputError::BadIpv6(shorten(t))
+                    },
+                );
             }
             if host.is_empty() {
                 return Err(InputError::HostEmpty);
@@ -351,7 +349,10 @@ mod tests {
             parse_port("70000"),
             Err(InputError::PortOutOfRange("70000".into()))
         );
-        assert_eq!(parse_port("-1"), Err(InputError::PortNotNumber("-1".into())));
+        assert_eq!(
+            parse_port("-1"),
+            Err(InputError::PortNotNumber("-1".into()))
+        );
         assert_eq!(
             parse_port("abc"),
             Err(InputError::PortNotNumber("abc".into()))

@@ -20,5 +20,9 @@ pub fn set_exclusive_address_use(sock: &Socket) -> std::io::Result<()> {
             4,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

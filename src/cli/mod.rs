@@ -39,10 +39,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Test whether [HOST:]PORT can be bound, step by step, and explain a failure.
-    #[command(after_help = "Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp")]
+    #[command(
+        after_help = "Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp"
+    )]
     Check(CheckArgs),
     /// Show what a Winsock or native error code means (10048, WSAEADDRINUSE, EADDRINUSE, EAI_NONAME).
-    #[command(after_help = "Examples:\n  port-inspector explain 10048\n  port-inspector explain EADDRINUSE --json")]
+    #[command(
+        after_help = "Examples:\n  port-inspector explain 10048\n  port-inspector explain EADDRINUSE --json"
+    )]
     Explain {
         /// WSA number, WSA name or native name.
         code: String,
@@ -51,14 +55,18 @@ pub enum Command {
         json: bool,
     },
     /// List every error code the tool knows.
-    #[command(after_help = "Examples:\n  port-inspector errors\n  port-inspector errors --json | jq '.[].wsa_name'")]
+    #[command(
+        after_help = "Examples:\n  port-inspector errors\n  port-inspector errors --json | jq '.[].wsa_name'"
+    )]
     Errors {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// List who uses a port: sockets, states and owning processes.
-    #[command(after_help = "Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json")]
+    #[command(
+        after_help = "Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json"
+    )]
     Who {
         /// The port.
         #[arg(allow_hyphen_values = true)]
@@ -128,7 +136,11 @@ impl CheckArgs {
             )));
         }
         let mut t = Target::tcp(&host, port);
-        t.protocol = if self.udp { Protocol::Udp } else { Protocol::Tcp };
+        t.protocol = if self.udp {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        };
         t.family = if self.ipv4 {
             Family::Ipv4
         } else if self.ipv6 {
@@ -182,7 +194,11 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             } else {
                 output::text(&crate::report::text(&c));
             }
-            Ok(if c.bindable() { exit::OK } else { exit::NOT_BINDABLE })
+            Ok(if c.bindable() {
+                exit::OK
+            } else {
+                exit::NOT_BINDABLE
+            })
         }
         Command::Explain { code, json } => {
             let Some(entry) = catalog::lookup(&code) else {
@@ -239,7 +255,11 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             } else {
                 output::text(&output::owners_text(port, &found));
             }
-            Ok(if found.owners.is_empty() { exit::NOT_BINDABLE } else { exit::OK })
+            Ok(if found.owners.is_empty() {
+                exit::NOT_BINDABLE
+            } else {
+                exit::OK
+            })
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Everything the CLI writes. A closed stdout (`| head`) ends output quietly, not with a panic.
-#![expect(clippy::print_stderr, reason = "the CLI's one place that writes to the terminal")]
+#![expect(
+    clippy::print_stderr,
+    reason = "the CLI's one place that writes to the terminal"
+)]
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -40,7 +43,11 @@ pub fn entry_text(e: &CatalogEntry) -> String {
             .filter(|n| n.os == os)
             .map(|n| format!("{} {}", n.name, n.code))
             .collect();
-        let shown = if names.is_empty() { "(does not occur)".to_owned() } else { names.join(", ") };
+        let shown = if names.is_empty() {
+            "(does not occur)".to_owned()
+        } else {
+            names.join(", ")
+        };
         let _ = writeln!(o, "  {os:<8} {shown}");
     }
     let _ = writeln!(o, "  returned by: {}", e.calls.join(", "));
@@ -59,7 +66,11 @@ pub fn entry_text(e: &CatalogEntry) -> String {
 #[must_use]
 pub fn catalog_table() -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{:<24} {:>6}  {:<28} meaning", "WSA name", "code", "Linux");
+    let _ = writeln!(
+        o,
+        "{:<24} {:>6}  {:<28} meaning",
+        "WSA name", "code", "Linux"
+    );
     for e in catalog::all() {
         let linux: Vec<String> = e
             .native
@@ -67,7 +78,14 @@ pub fn catalog_table() -> String {
             .filter(|n| n.os == "linux")
             .map(|n| format!("{} {}", n.name, n.code))
             .collect();
-        let _ = writeln!(o, "{:<24} {:>6}  {:<28} {}", e.wsa_name, e.wsa_code, linux.join(", "), e.meaning);
+        let _ = writeln!(
+            o,
+            "{:<24} {:>6}  {:<28} {}",
+            e.wsa_name,
+            e.wsa_code,
+            linux.join(", "),
+            e.meaning
+        );
     }
     o
 }

@@ -22,8 +22,8 @@ pub(super) fn gather_into(f: &mut Facts) {
     f.uid = uid;
     f.elevated = uid == Some(0);
     f.cap_net_bind_service = cap;
-    f.unprivileged_port_start = read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-        .and_then(|s| s.trim().parse().ok());
+    f.unprivileged_port_start =
+        read("/proc/sys/net/ipv4/ip_unprivileged_port_start").and_then(|s| s.trim().parse().ok());
     f.ephemeral_range =
         read("/proc/sys/net/ipv4/ip_local_port_range").and_then(|t| procfs::parse_port_range(&t));
     f.reserved_ranges = read("/proc/sys/net/ipv4/ip_local_reserved_ports")
@@ -36,7 +36,11 @@ pub(super) fn gather_into(f: &mut Facts) {
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
 
-    let yes_no = |b: Option<bool>| b.map_or("unknown".to_owned(), |b| if b { "1".into() } else { "0".into() });
+    let yes_no = |b: Option<bool>| {
+        b.map_or("unknown".to_owned(), |b| {
+            if b { "1".into() } else { "0".into() }
+        })
+    };
     let mut t = vec![
         Fact {
             name: "os".into(),
@@ -45,7 +49,11 @@ pub(super) fn gather_into(f: &mut Facts) {
         },
         Fact {
             name: "elevated".into(),
-            value: format!("{} (uid {})", if f.elevated { "yes, root" } else { "no" }, uid.map_or("?".into(), |u| u.to_string())),
+            value: format!(
+                "{} (uid {})",
+                if f.elevated { "yes, root" } else { "no" },
+                uid.map_or("?".into(), |u| u.to_string())
+            ),
             meaning: "root may bind any port, including those below the unprivileged start.".into(),
         },
         Fact {
@@ -58,7 +66,9 @@ pub(super) fn gather_into(f: &mut Facts) {
         t.push(Fact {
             name: "net.ipv4.ip_unprivileged_port_start".into(),
             value: s.to_string(),
-            meaning: format!("Ports below {s} need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise)."),
+            meaning: format!(
+                "Ports below {s} need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise)."
+            ),
         });
     }
     if let Some(r) = &f.ephemeral_range {
@@ -73,14 +83,20 @@ pub(super) fn gather_into(f: &mut Facts) {
         value: if f.reserved_ranges.is_empty() {
             "(none)".into()
         } else {
-            f.reserved_ranges.iter().map(|r| format!("{}-{}", r.start, r.end)).collect::<Vec<_>>().join(",")
+            f.reserved_ranges
+                .iter()
+                .map(|r| format!("{}-{}", r.start, r.end))
+                .collect::<Vec<_>>()
+                .join(",")
         },
         meaning: "Never handed out to outgoing connections; still bindable explicitly.".into(),
     });
     t.push(Fact {
         name: "net.ipv4.ip_nonlocal_bind".into(),
         value: yes_no(f.nonlocal_bind_v4),
-        meaning: "1 lets programs bind IPv4 addresses this machine does not have (no WSAEADDRNOTAVAIL).".into(),
+        meaning:
+            "1 lets programs bind IPv4 addresses this machine does not have (no WSAEADDRNOTAVAIL)."
+                .into(),
     });
     t.push(Fact {
         name: "net.ipv6.ip_nonlocal_bind".into(),
@@ -90,7 +106,9 @@ pub(super) fn gather_into(f: &mut Facts) {
     t.push(Fact {
         name: "net.ipv6.bindv6only".into(),
         value: yes_no(f.bindv6only),
-        meaning: "0: a socket on [::] also takes the IPv4 port (dual-stack) unless it sets IPV6_V6ONLY.".into(),
+        meaning:
+            "0: a socket on [::] also takes the IPv4 port (dual-stack) unless it sets IPV6_V6ONLY."
+                .into(),
     });
     if let Some(ns) = &f.netns {
         t.push(Fact {

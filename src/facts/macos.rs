@@ -6,30 +6,45 @@ use super::{Fact, Facts, PortRange};
 
 fn run(args: &[&str]) -> Option<String> {
     let out = Command::new(args[0]).args(&args[1..]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 pub(super) fn gather_into(f: &mut Facts) {
-    f.os_version = run(&["sw_vers", "-productVersion"]).map_or_else(|| "macOS".into(), |v| format!("macOS {v}"));
+    f.os_version = run(&["sw_vers", "-productVersion"])
+        .map_or_else(|| "macOS".into(), |v| format!("macOS {v}"));
     f.uid = run(&["id", "-u"]).and_then(|s| s.parse().ok());
     f.elevated = f.uid == Some(0);
     f.unprivileged_port_start = Some(1024);
     let first = run(&["sysctl", "-n", "net.inet.ip.portrange.first"]).and_then(|s| s.parse().ok());
     let last = run(&["sysctl", "-n", "net.inet.ip.portrange.last"]).and_then(|s| s.parse().ok());
     if let (Some(start), Some(end)) = (first, last) {
-        f.ephemeral_range = Some(PortRange { start, end, scope: String::new() });
+        f.ephemeral_range = Some(PortRange {
+            start,
+            end,
+            scope: String::new(),
+        });
     }
     f.table = vec![
-        Fact { name: "os".into(), value: f.os_version.clone(), meaning: "Operating system.".into() },
+        Fact {
+            name: "os".into(),
+            value: f.os_version.clone(),
+            meaning: "Operating system.".into(),
+        },
         Fact {
             name: "net.inet.ip.portrange.first/last".into(),
-            value: f.ephemeral_range.as_ref().map_or("unknown".into(), |r| format!("{}-{}", r.start, r.end)),
+            value: f
+                .ephemeral_range
+                .as_ref()
+                .map_or("unknown".into(), |r| format!("{}-{}", r.start, r.end)),
             meaning: "Ports handed to outgoing connections.".into(),
         },
         Fact {
             name: "privileged ports".into(),
             value: "below 1024 on a specific address".into(),
-            meaning: "Since 10.14, non-root may bind low ports on the wildcard address only.".into(),
+            meaning: "Since 10.14, non-root may bind low ports on the wildcard address only."
+                .into(),
         },
     ];
 }

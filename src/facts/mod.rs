@@ -112,7 +112,9 @@ impl Facts {
     /// Whether `port` is in the ephemeral range.
     #[must_use]
     pub fn is_ephemeral(&self, port: u16) -> bool {
-        self.ephemeral_range.as_ref().is_some_and(|r| r.contains(port))
+        self.ephemeral_range
+            .as_ref()
+            .is_some_and(|r| r.contains(port))
     }
 
     /// Whether an unprivileged process needs extra rights for `port`.
@@ -150,7 +152,9 @@ pub fn interfaces() -> Vec<Interface> {
         .map(|i| {
             let ip = i.ip();
             let address = match ip {
-                std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() => format!("{v6}%{}", i.name),
+                std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() => {
+                    format!("{v6}%{}", i.name)
+                }
                 _ => ip.to_string(),
             };
             Interface {

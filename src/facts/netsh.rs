@@ -20,7 +20,11 @@ pub fn parse_excluded_ranges(text: &str, scope: &str) -> Vec<PortRange> {
             Some(PortRange {
                 start,
                 end,
-                scope: if administered { format!("{scope}, administered") } else { scope.to_owned() },
+                scope: if administered {
+                    format!("{scope}, administered")
+                } else {
+                    scope.to_owned()
+                },
             })
         })
         .collect()
@@ -58,8 +62,15 @@ mod tests {
         for text in [EXCLUDED_EN, EXCLUDED_DE] {
             let r = parse_excluded_ranges(text, "tcp ipv4");
             let pairs: Vec<(u16, u16)> = r.iter().map(|x| (x.start, x.end)).collect();
-            assert_eq!(pairs, vec![(1080, 1179), (5357, 5357), (50000, 50059)], "rows");
-            assert!(r[2].scope.contains("administered"), "star marks administered");
+            assert_eq!(
+                pairs,
+                vec![(1080, 1179), (5357, 5357), (50000, 50059)],
+                "rows"
+            );
+            assert!(
+                r[2].scope.contains("administered"),
+                "star marks administered"
+            );
             assert!(!r[0].scope.contains("administered"), "no star");
         }
     }
@@ -70,6 +81,9 @@ mod tests {
             let r = parse_dynamic_range(text, "tcp").unwrap();
             assert_eq!((r.start, r.end), (49152, 65535), "range");
         }
-        assert!(parse_dynamic_range("nothing here", "tcp").is_none(), "garbage");
+        assert!(
+            parse_dynamic_range("nothing here", "tcp").is_none(),
+            "garbage"
+        );
     }
 }

@@ -8,7 +8,11 @@ pub fn parse_port_range(text: &str) -> Option<PortRange> {
     let mut it = text.split_whitespace();
     let start = it.next()?.parse().ok()?;
     let end = it.next()?.parse().ok()?;
-    (start <= end).then(|| PortRange { start, end, scope: String::new() })
+    (start <= end).then(|| PortRange {
+        start,
+        end,
+        scope: String::new(),
+    })
 }
 
 /// `ip_local_reserved_ports`: `8080,9000-9010` (empty when none).
@@ -22,7 +26,11 @@ pub fn parse_reserved_ports(text: &str) -> Vec<PortRange> {
             let (a, b) = part.split_once('-').unwrap_or((part, part));
             let start = a.trim().parse().ok()?;
             let end = b.trim().parse().ok()?;
-            (start <= end).then(|| PortRange { start, end, scope: String::new() })
+            (start <= end).then(|| PortRange {
+                start,
+                end,
+                scope: String::new(),
+            })
         })
         .collect()
 }

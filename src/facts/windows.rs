@@ -6,33 +6,67 @@ use super::{Fact, Facts, netsh};
 
 fn run(args: &[&str]) -> Option<String> {
     let out = Command::new(args[0]).args(&args[1..]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub(super) fn gather_into(f: &mut Facts) {
-    f.os_version = run(&["cmd", "/C", "ver"]).map(|s| s.trim().to_owned()).unwrap_or_else(|| "Windows".into());
+    f.os_version = run(&["cmd", "/C", "ver"])
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "Windows".into());
     // S-1-16-12288 is the High Mandatory Level SID: the token is elevated.
     f.elevated = run(&["whoami", "/groups"]).is_some_and(|s| s.contains("S-1-16-12288"));
     f.unprivileged_port_start = Some(0);
-    for (fam, proto) in [("ipv4", "tcp"), ("ipv4", "udp"), ("ipv6", "tcp"), ("ipv6", "udp")] {
-        if let Some(text) = run(&["netsh", "int", fam, "show", "excludedportrange", &format!("protocol={proto}")]) {
-            f.reserved_ranges.extend(netsh::parse_excluded_ranges(&text, &format!("{proto} {fam}")));
+    for (fam, proto) in [
+        ("ipv4", "tcp"),
+        ("ipv4", "udp"),
+        ("ipv6", "tcp"),
+        ("ipv6", "udp"),
+    ] {
+        if let Some(text) = run(&[
+            "netsh",
+            "int",
+            fam,
+            "show",
+            "excludedportrange",
+            &format!("protocol={proto}"),
+        ]) {
+            f.reserved_ranges.extend(netsh::parse_excluded_ranges(
+                &text,
+                &format!("{proto} {fam}"),
+            ));
         }
     }
     if let Some(text) = run(&["netsh", "int", "ipv4", "show", "dynamicport", "tcp"]) {
         f.ephemeral_range = netsh::parse_dynamic_range(&text, "tcp");
     }
     f.table = vec![
-        Fact { name: "os".into(), value: f.os_version.clone(), meaning: "Operating system.".into() },
+        Fact {
+            name: "os".into(),
+            value: f.os_version.clone(),
+            meaning: "Operating system.".into(),
+        },
         Fact {
             name: "elevated".into(),
-            value: if f.elevated { "yes, Administrator".into() } else { "no".into() },
+            value: if f.elevated {
+                "yes, Administrator".into()
+            } else {
+                "no".into()
+            },
             meaning: "Administrators see every process that holds a port.".into(),
         },
         Fact {
             name: "excluded port ranges".into(),
-            value: f.reserved_ranges.iter().map(|r| format!("{}-{} ({})", r.start, r.end, r.scope)).collect::<Vec<_>>().join(", "),
-            meaning: "Reserved by Hyper-V, WSL, Docker or WinNAT; binding inside gives WSAEACCES 10013.".into(),
+            value: f
+                .reserved_ranges
+                .iter()
+                .map(|r| format!("{}-{} ({})", r.start, r.end, r.scope))
+                .collect::<Vec<_>>()
+                .join(", "),
+            meaning:
+                "Reserved by Hyper-V, WSL, Docker or WinNAT; binding inside gives WSAEACCES 10013."
+                    .into(),
         },
     ];
 }

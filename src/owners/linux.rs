@@ -7,7 +7,7 @@ use std::fs;
 use std::net::SocketAddr;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, Nla, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla,
 };
 use netlink_packet_sock_diag::{
     AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SockDiagMessage,
@@ -49,7 +49,9 @@ pub(super) fn of(q: Query) -> Owners {
         for family in [Family::Ipv4, Family::Ipv6] {
             match dump(family, proto, q.port) {
                 Ok(mut v) => socks.append(&mut v),
-                Err(e) => out.notes.push(format!("sock_diag {proto} {family} failed: {e}")),
+                Err(e) => out
+                    .notes
+                    .push(format!("sock_diag {proto} {family} failed: {e}")),
             }
         }
     }
@@ -97,7 +99,8 @@ pub(super) fn of(q: Query) -> Owners {
             note,
         });
     }
-    out.owners.sort_by_key(|o| (o.state != "LISTEN" && o.state != "UNCONN", o.pid.is_none()));
+    out.owners
+        .sort_by_key(|o| (o.state != "LISTEN" && o.state != "UNCONN", o.pid.is_none()));
     out
 }
 
@@ -105,14 +108,13 @@ pub(super) fn of(q: Query) -> Owners {
 fn state_name(proto: Protocol, state: u8) -> &'static str {
     match (proto, state) {
         (Protocol::Udp, 7) => "UNCONN",
-        (Protocol::Udp, 1) => "ESTABLISHED",
         (_, 1) => "ESTABLISHED",
         (_, 2) => "SYN_SENT",
         (_, 3) => "SYN_RECV",
         (_, 4) => "FIN_WAIT1",
         (_, 5) => "FIN_WAIT2",
         (_, 6) => "TIME_WAIT",
-        (_, 7) | (_, 13) => "BOUND",
+        (_, 7 | 13) => "BOUND",
         (_, 8) => "CLOSE_WAIT",
         (_, 9) => "LAST_ACK",
         (_, 10) => "LISTEN",
@@ -133,8 +135,16 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
     let mut packet = NetlinkMessage::new(
         header,
         SockDiagMessage::InetRequest(InetRequest {
-            family: if family == Family::Ipv4 { AF_INET } else { AF_INET6 },
-            protocol: if proto == Protocol::Tcp { IPPROTO_TCP } else { IPPROTO_UDP },
+            family: if family == Family::Ipv4 {
+                AF_INET
+            } else {
+                AF_INET6
+            },
+            protocol: if proto == Protocol::Tcp {
+                IPPROTO_TCP
+            } else {
+                IPPROTO_UDP
+            },
             extensions: ExtensionFlags::empty(),
             states: StateFlags::from_bits_retain(states),
             socket_id: if family == Family::Ipv4 {
@@ -160,10 +170,10 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             let len = msg.header.length as usize;
             match msg.payload {
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    if r.header.socket_id.source_port == port {
-                        out.push(raw_sock(&r, proto, family));
-                    }
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r))
+                    if r.header.socket_id.source_port == port =>
+                {
+                    out.push(raw_sock(&r, proto, family));
                 }
                 NetlinkPayload::Done(_) => return Ok(out),
                 NetlinkPayload::Error(e) => {
@@ -203,7 +213,11 @@ fn raw_sock(r: &InetResponse, protocol: Protocol, family: Family) -> RawSock {
         state: r.header.state,
         uid: r.header.uid,
         inode: r.header.inode,
-        v6_only: if family == Family::Ipv6 { v6_only } else { None },
+        v6_only: if family == Family::Ipv6 {
+            v6_only
+        } else {
+            None
+        },
     }
 }
 
@@ -229,7 +243,11 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
     let mut likely = Vec::new();
     let mut rest = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let uid = std::os::unix::fs::MetadataExt::uid(&match entry.metadata() {
@@ -271,7 +289,10 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
 
 /// `socket:[12345]` → 12345.
 pub(crate) fn parse_socket_link(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -297,7 +318,11 @@ fn proc_info(pid: u32) -> ProcInfo {
                 .join(" ")
         })
         .unwrap_or_default();
-    ProcInfo { name, path, cmdline }
+    ProcInfo {
+        name,
+        path,
+        cmdline,
+    }
 }
 
 #[cfg(test)]

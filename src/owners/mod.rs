@@ -54,7 +54,10 @@ impl Owner {
     /// The local IP address, parsed back for conflict checks.
     #[must_use]
     pub fn local_ip(&self) -> Option<std::net::IpAddr> {
-        self.local.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
+        self.local
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|a| a.ip())
     }
 
     /// `nginx (PID 123)` or a plain account of why no process is named.
@@ -63,7 +66,10 @@ impl Owner {
         match (self.pid, &self.process) {
             (Some(pid), Some(name)) => format!("{name} (PID {pid})"),
             (Some(pid), None) => format!("PID {pid}"),
-            _ => self.note.clone().unwrap_or_else(|| "unknown process".into()),
+            _ => self
+                .note
+                .clone()
+                .unwrap_or_else(|| "unknown process".into()),
         }
     }
 }

@@ -32,7 +32,9 @@ pub fn user_name(uid: u32) -> String {
 mod tests {
     #[test]
     fn parses_passwd_lines() {
-        let m = super::parse("root:x:0:0:root:/root:/bin/bash\n# c\nnobody:x:65534:65534::/:/usr/sbin/nologin\nbad\n");
+        let m = super::parse(
+            "root:x:0:0:root:/root:/bin/bash\n# c\nnobody:x:65534:65534::/:/usr/sbin/nologin\nbad\n",
+        );
         assert_eq!(m.get(&0).map(String::as_str), Some("root"));
         assert_eq!(m.get(&65534).map(String::as_str), Some("nobody"));
         assert_eq!(m.len(), 2, "the malformed line is skipped");

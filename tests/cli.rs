@@ -1,0 +1,213 @@
+//! The command-line contract, checked by running the built binary: exit codes, JSON shape,
+//! `explain` lookups and one-line errors for bad input.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::TcpListener;
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = common::bin().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_exit_codes_and_json_shape() {
+    let port = common::free_tcp_port();
+    let (code, out, _) = run(&["check", &format!("127.0.0.1:{port}"), "--json"]);
+    assert_eq!(code, 0, "free port exits 0");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "bindable", "verdict");
+    assert!(
+        v["error"].is_null() && v["explanation"].is_null(),
+        "no error"
+    );
+    assert!(v["owners"].as_array().unwrap().is_empty(), "no owners");
+    assert_eq!(v["target"]["port"], port, "target");
+    let a = &v["attempts"][0];
+    assert_eq!(a["address"], format!("127.0.0.1:{port}"), "address");
+    assert_eq!(a["bound"], format!("127.0.0.1:{port}"), "bound");
+    let steps: Vec<&str> = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "resolve",
+            "socket",
+            "bind",
+            "listen",
+            "getsockname",
+            "close"
+        ],
+        "steps"
+    );
+    for s in a["steps"].as_array().unwrap() {
+        assert!(
+            s["ok"].as_bool().unwrap() && s["elapsed_us"].is_u64() && s["error"].is_null(),
+            "step fields"
+        );
+    }
+
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, out, _) = run(&["check", &format!("127.0.0.1:{port}"), "--json"]);
+    assert_eq!(code, 1, "held port exits 1");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "not_bindable", "verdict");
+    let e = &v["error"];
+    assert_eq!(
+        (e["wsa_code"].as_u64(), e["native_code"].as_i64()),
+        (Some(10048), Some(98)),
+        "codes"
+    );
+    assert_eq!(
+        (e["wsa_name"].as_str(), e["native_name"].as_str()),
+        (Some("WSAEADDRINUSE"), Some("EADDRINUSE")),
+        "names"
+    );
+    assert!(e["message"].is_string(), "message");
+    let x = &v["explanation"];
+    assert_eq!(x["wsa_code"], 10048, "explanation code");
+    assert!(
+        x["title"].is_string() && x["summary"].is_string(),
+        "title/summary"
+    );
+    assert!(
+        x["causes"][0].as_str().unwrap().starts_with("Checked:"),
+        "checked cause first"
+    );
+    assert!(!x["fixes"].as_array().unwrap().is_empty(), "fixes");
+    let me = std::process::id();
+    assert!(
+        v["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["pid"] == me),
+        "the test process is named as the owner"
+    );
+}
+
+#[test]
+fn check_text_names_error_and_cause() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, out, _) = run(&["check", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1, "exit 1");
+    assert!(
+        out.contains("WSAEADDRINUSE (10048) / EADDRINUSE (98)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("PID {}", std::process::id())),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let long = format!("{}:80", "a".repeat(300));
+    for bad in [
+        "70000",
+        "-1",
+        "abc",
+        ":80",
+        "[::zz]:80",
+        "[1:2:3]:80",
+        long.as_str(),
+        "bücher.de:80",
+        "",
+        "::1:80",
+    ] {
+        let (code, out, err) = run(&["check", bad]);
+        assert_eq!(code, 2, "{bad:?} exits 2");
+        assert!(out.is_empty(), "{bad:?}: nothing on stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{bad:?}: one line: {err}"
+        );
+        assert!(!err.contains("panicked"), "{bad:?} no panic");
+    }
+    let (code, _, err) = run(&["check", "80", "--timeout", "abc"]);
+    assert_eq!(code, 2, "bad timeout: {err}");
+    let (code, _, err) = run(&["who", "99999"]);
+    assert_eq!(code, 2, "bad who port: {err}");
+    let (code, _, err) = run(&["explain", "NOPE"]);
+    assert_eq!((code, err.lines().count()), (2, 1), "unknown code: {err}");
+}
+
+#[test]
+fn explain_finds_by_number_wsa_name_and_native_name() {
+    for q in ["10048", "WSAEADDRINUSE", "EADDRINUSE", "eaddrinuse"] {
+        let (code, out, _) = run(&["explain", q, "--json"]);
+        assert_eq!(code, 0, "{q}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["wsa_code"], 10048, "{q}");
+        assert_eq!(v["wsa_name"], "WSAEADDRINUSE", "{q}");
+        for f in ["meaning", "explanation"] {
+            assert!(!v[f].as_str().unwrap().is_empty(), "{q} {f}");
+        }
+        assert!(
+            v["native"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["os"] == "linux" && n["name"] == "EADDRINUSE" && n["code"] == 98),
+            "native"
+        );
+    }
+    let (_, out, _) = run(&["explain", "EAI_NONAME", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["wsa_code"], 11001, "EAI_NONAME");
+}
+
+#[test]
+fn errors_lists_the_whole_catalog_and_each_explains() {
+    let (code, out, _) = run(&["errors", "--json"]);
+    assert_eq!(code, 0, "exit");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let all = v.as_array().unwrap();
+    assert!(all.len() >= 31, "every documented code");
+    for e in all {
+        for f in ["wsa_name", "meaning", "explanation"] {
+            assert!(!e[f].as_str().unwrap().is_empty(), "{f}");
+        }
+        assert!(
+            !e["causes"].as_array().unwrap().is_empty()
+                && !e["fixes"].as_array().unwrap().is_empty(),
+            "lists"
+        );
+        let name = e["wsa_name"].as_str().unwrap();
+        let (code, out, _) = run(&["explain", name]);
+        assert_eq!(code, 0, "{name}");
+        assert!(out.starts_with(name), "{name}");
+    }
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    let mut child = common::bin()
+        .args(["errors"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "no panic on closed stdout"
+    );
+}
