@@ -369,7 +369,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
                     step: StepKind::Resolve,
                     ok: true,
                     elapsed_us: resolve_us,
-                    detail: format!("{detail_in} → {}", list.join(", ")),
+                    detail: format!("{detail_in} -> {}", list.join(", ")),
                     error: None,
                 },
                 addrs,

@@ -1,9 +1,70 @@
-//! The desktop window (eframe/egui).
+//! The desktop window (eframe/egui): `app` holds state, `views` draws it, `worker` runs checks
+//! off the UI thread.
+
+pub mod app;
+pub mod views;
+pub mod worker;
 
 use std::process::ExitCode;
 
-/// Opens the window.
+pub use app::{App, Inputs};
+
+/// Why the window could not open, in one line with what to do.
+fn no_display_reason() -> Option<&'static str> {
+    if cfg!(all(unix, not(target_os = "macos")))
+        && std::env::var_os("DISPLAY").is_none_or(|v| v.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|v| v.is_empty())
+    {
+        Some(
+            "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); use the command line instead, e.g. 'port-inspector check 8080' (see 'port-inspector --help')",
+        )
+    } else {
+        None
+    }
+}
+
+/// Opens the window and runs until it closes.
 #[must_use]
+#[expect(
+    clippy::print_stderr,
+    reason = "start-up failures are reported before any window exists"
+)]
 pub fn run() -> ExitCode {
-    ExitCode::SUCCESS
+    if let Some(reason) = no_display_reason() {
+        eprintln!("port-inspector: {reason}");
+        return ExitCode::from(2);
+    }
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Port Inspector")
+        .with_app_id("port-inspector")
+        .with_inner_size([1024.0, 720.0])
+        .with_min_inner_size([720.0, 520.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "port-inspector",
+        options,
+        Box::new(|cc| {
+            let inputs: Inputs = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, app::STORAGE_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(App::new(&cc.egui_ctx, inputs)))
+        }),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "port-inspector: could not open the window: {e}. It needs OpenGL (libgl1, libegl1 and Mesa's libgl1-mesa-dri on Debian/Ubuntu) and libxkbcommon-x11-0; the command line works without them ('port-inspector --help')."
+            );
+            ExitCode::from(2)
+        }
+    }
 }

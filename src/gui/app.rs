@@ -1,0 +1,372 @@
+//! The window's state: the persisted inputs, the runtime handles (worker, running check, history),
+//! and the one place where view actions change state.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::views;
+use super::worker::{Command, Event, Waker, Worker};
+use crate::check::Check;
+use crate::facts::{self, Interface};
+use crate::probe::{CancelToken, Resolver, system_resolver};
+use crate::target::{self, Family, InputError, Protocol, Target};
+
+/// Where to bind, as the interface picker offers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum InterfaceChoice {
+    /// getaddrinfo with no node: every wildcard address of the chosen families.
+    #[default]
+    AllAny,
+    /// 0.0.0.0.
+    AllIpv4,
+    /// ::.
+    AllIpv6,
+    /// The name `localhost`.
+    Localhost,
+    /// One address of a local interface.
+    Address(String),
+    /// Whatever the user types.
+    Custom,
+}
+
+impl InterfaceChoice {
+    /// The picker's text for this choice.
+    #[must_use]
+    pub fn label(&self, interfaces: &[Interface]) -> String {
+        match self {
+            InterfaceChoice::AllAny => "All interfaces (IPv4 + IPv6)".into(),
+            InterfaceChoice::AllIpv4 => "All interfaces (IPv4) 0.0.0.0".into(),
+            InterfaceChoice::AllIpv6 => "All interfaces (IPv6) ::".into(),
+            InterfaceChoice::Localhost => "localhost".into(),
+            InterfaceChoice::Address(a) => interfaces
+                .iter()
+                .find(|i| &i.address == a)
+                .map_or_else(|| a.clone(), interface_label),
+            InterfaceChoice::Custom => "Host name or address…".into(),
+        }
+    }
+}
+
+/// `lo — 127.0.0.1 (IPv4, loopback)`.
+#[must_use]
+pub fn interface_label(i: &Interface) -> String {
+    format!(
+        "{} — {} ({}{})",
+        i.name,
+        i.address,
+        if i.ipv6 { "IPv6" } else { "IPv4" },
+        if i.loopback { ", loopback" } else { "" }
+    )
+}
+
+/// The form, remembered between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Inputs {
+    /// Interface picker.
+    pub interface: InterfaceChoice,
+    /// Text of the free host field.
+    pub custom_host: String,
+    /// Text of the port field (kept as typed, validated on each frame).
+    pub port_text: String,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// IPv4 / IPv6 / either.
+    pub family: Family,
+    /// SO_REUSEADDR.
+    pub reuse_address: bool,
+    /// IPV6_V6ONLY: None = system default.
+    pub v6_only: Option<bool>,
+    /// Call listen after bind (TCP).
+    pub listen: bool,
+    /// SO_EXCLUSIVEADDRUSE (Windows).
+    pub exclusive: bool,
+    /// Resolver time limit, seconds.
+    pub timeout_secs: f32,
+}
+
+impl Default for Inputs {
+    fn default() -> Self {
+        Self {
+            interface: InterfaceChoice::AllAny,
+            custom_host: String::new(),
+            port_text: "8080".into(),
+            protocol: Protocol::Tcp,
+            family: Family::Any,
+            reuse_address: false,
+            v6_only: None,
+            listen: true,
+            exclusive: false,
+            timeout_secs: 10.0,
+        }
+    }
+}
+
+impl Inputs {
+    /// The target the form describes, or the one-line reason it is not valid.
+    pub fn target(&self) -> Result<Target, InputError> {
+        let port = target::parse_port(&self.port_text)?;
+        let host = match &self.interface {
+            InterfaceChoice::AllAny => String::new(),
+            InterfaceChoice::AllIpv4 => "0.0.0.0".into(),
+            InterfaceChoice::AllIpv6 => "::".into(),
+            InterfaceChoice::Localhost => "localhost".into(),
+            InterfaceChoice::Address(a) => a.clone(),
+            InterfaceChoice::Custom => {
+                let h = self.custom_host.trim();
+                let h = h
+                    .strip_prefix('[')
+                    .and_then(|x| x.strip_suffix(']'))
+                    .unwrap_or(h);
+                target::validate_host(h)?;
+                h.to_owned()
+            }
+        };
+        let mut t = Target::tcp(&host, port);
+        t.protocol = self.protocol;
+        t.family = self.family;
+        t.options.reuse_address = self.reuse_address;
+        t.options.v6_only = self.v6_only;
+        t.options.listen = self.listen;
+        t.options.exclusive_address_use = self.exclusive;
+        Ok(t)
+    }
+}
+
+/// A check made since the window opened.
+pub struct HistoryEntry {
+    /// The full result.
+    pub check: Check,
+    /// Wall-clock time it finished, `HH:MM:SS` UTC.
+    pub at: String,
+}
+
+/// The check in flight.
+pub struct Running {
+    /// Request number.
+    pub id: u64,
+    /// What is being tested.
+    pub target: Target,
+    /// When it started, for the elapsed-time display.
+    pub started: Instant,
+    /// Cancel flag shared with the worker.
+    pub cancel: CancelToken,
+}
+
+/// What a view asks for; applied in `App::apply`, the one place state changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run the form's check.
+    Test,
+    /// Stop the running check.
+    Cancel,
+    /// Show history entry N.
+    Show(usize),
+    /// Run history entry N's target again.
+    Rerun(usize),
+    /// Copy the shown check's report to the clipboard.
+    CopyReport,
+    /// Re-read the interfaces.
+    RefreshInterfaces,
+}
+
+/// The whole window.
+pub struct App {
+    /// The form.
+    pub inputs: Inputs,
+    /// Local interfaces for the picker.
+    pub interfaces: Vec<Interface>,
+    /// The check in flight.
+    pub running: Option<Running>,
+    /// Checks since the window opened, newest last.
+    pub history: Vec<HistoryEntry>,
+    /// Which history entry is shown.
+    pub shown: Option<usize>,
+    /// A short status line ("Report copied").
+    pub status: Option<String>,
+    worker: Worker,
+    next_id: u64,
+}
+
+/// The storage key of the persisted inputs.
+pub const STORAGE_KEY: &str = "port-inspector-inputs";
+
+impl App {
+    /// A window with the real resolver.
+    #[must_use]
+    pub fn new(ctx: &egui::Context, inputs: Inputs) -> Self {
+        Self::with_resolver(ctx, inputs, system_resolver())
+    }
+
+    /// A window whose checks use `resolver` (tests script a hung one).
+    #[must_use]
+    pub fn with_resolver(ctx: &egui::Context, inputs: Inputs, resolver: Resolver) -> Self {
+        let ctx2 = ctx.clone();
+        let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
+        Self {
+            inputs,
+            interfaces: facts::interfaces(),
+            running: None,
+            history: Vec::new(),
+            shown: None,
+            status: None,
+            worker: Worker::spawn(waker, resolver),
+            next_id: 1,
+        }
+    }
+
+    /// The check on screen.
+    #[must_use]
+    pub fn shown_check(&self) -> Option<&Check> {
+        self.shown
+            .and_then(|i| self.history.get(i))
+            .map(|h| &h.check)
+    }
+
+    /// Takes finished checks from the worker; cheap when there are none.
+    pub fn poll_worker(&mut self) {
+        while let Some(Event::Finished { id, check }) = self.worker.try_recv() {
+            if self.running.as_ref().is_some_and(|r| r.id == id) {
+                self.running = None;
+            }
+            self.history.push(HistoryEntry {
+                check: *check,
+                at: clock_now(),
+            });
+            self.shown = Some(self.history.len() - 1);
+        }
+    }
+
+    /// Applies one view action.
+    pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::Test => {
+                if let Ok(t) = self.inputs.target() {
+                    self.start(t);
+                }
+            }
+            Action::Rerun(i) => {
+                if let Some(t) = self.history.get(i).map(|h| h.check.report.target.clone()) {
+                    self.start(t);
+                }
+            }
+            Action::Cancel => {
+                if let Some(r) = &self.running {
+                    r.cancel.cancel();
+                }
+            }
+            Action::Show(i) => {
+                if i < self.history.len() {
+                    self.shown = Some(i);
+                }
+            }
+            Action::CopyReport => {
+                if let Some(c) = self.shown_check() {
+                    ctx.copy_text(crate::report::markdown(c));
+                    self.status = Some("Report copied to the clipboard (Markdown).".into());
+                }
+            }
+            Action::RefreshInterfaces => {
+                self.interfaces = facts::interfaces();
+                self.status = Some(format!(
+                    "{} interface addresses found.",
+                    self.interfaces.len()
+                ));
+            }
+        }
+    }
+
+    /// Starts a check unless one is running (a second click while busy is ignored).
+    fn start(&mut self, target: Target) {
+        if self.running.is_some() {
+            return;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let cancel = CancelToken::new();
+        let timeout = Duration::from_secs_f32(self.inputs.timeout_secs.clamp(0.5, 120.0));
+        let sent = self.worker.send(Command::Check {
+            id,
+            target: target.clone(),
+            timeout,
+            cancel: cancel.clone(),
+        });
+        if sent {
+            self.status = None;
+            self.running = Some(Running {
+                id,
+                target,
+                started: Instant::now(),
+                cancel,
+            });
+        } else {
+            self.status = Some("The probe thread is not available; restart the app.".into());
+        }
+    }
+
+    /// Draws the window for one frame and applies what the user did.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll_worker();
+        let ctx = ui.ctx().clone();
+        let mut actions = Vec::new();
+        egui::Panel::top("title").show(ui, |ui| {
+            views::title_ui(ui, self.running.is_some());
+        });
+        egui::Panel::left("history")
+            .resizable(true)
+            .default_size(200.0)
+            .show(ui, |ui| {
+                actions.extend(views::history_ui(ui, &self.history, self.shown));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                actions.extend(views::form_ui(
+                    ui,
+                    &mut self.inputs,
+                    &self.interfaces,
+                    self.running.as_ref(),
+                ));
+                if let Some(s) = &self.status {
+                    ui.label(s);
+                }
+                ui.separator();
+                if let Some(c) = self.shown_check() {
+                    actions.extend(views::result_ui(ui, c));
+                } else if self.running.is_none() {
+                    ui.label("Pick an interface and a port, then press Test bind (or Enter).");
+                }
+            });
+        });
+        for a in actions {
+            self.apply(&ctx, a);
+        }
+        if self.running.is_some() {
+            // Elapsed time and spinner while busy; nothing repaints when idle.
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+}
+
+/// `HH:MM:SS` (UTC) without a date-time crate.
+fn clock_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let s = secs % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.poll_worker();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        App::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.inputs);
+    }
+}

@@ -1,0 +1,423 @@
+//! Drawing code: one `*_ui` function per panel. Each reads state and returns the actions the
+//! user took; none of them changes the app beyond the form fields it edits.
+
+use egui::{Color32, RichText};
+
+use super::app::{Action, HistoryEntry, Inputs, InterfaceChoice, Running, interface_label};
+use crate::check::Check;
+use crate::facts::Interface;
+use crate::probe::Verdict;
+use crate::target::{Family, Protocol};
+
+const QUICK_PORTS: [u16; 5] = [80, 443, 3389, 5432, 8080];
+
+fn ok_color(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(110, 200, 120)
+    } else {
+        Color32::from_rgb(20, 120, 40)
+    }
+}
+
+fn bad_color(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(255, 120, 110)
+    } else {
+        Color32::from_rgb(180, 30, 30)
+    }
+}
+
+/// The title bar.
+pub fn title_ui(ui: &mut egui::Ui, busy: bool) {
+    ui.horizontal(|ui| {
+        ui.heading("Port Inspector");
+        ui.label("— can my program bind this address and port?");
+        if busy {
+            ui.spinner();
+        }
+    });
+}
+
+/// The checks made since the window opened, newest first.
+pub fn history_ui(
+    ui: &mut egui::Ui,
+    history: &[HistoryEntry],
+    shown: Option<usize>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading("History");
+    if history.is_empty() {
+        ui.label("No checks yet.");
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (i, h) in history.iter().enumerate().rev() {
+            let c = &h.check;
+            let mark = if c.bindable() { "ok" } else { "FAIL" };
+            let text = format!(
+                "{} {mark} {} {}",
+                h.at,
+                c.report.target.protocol,
+                c.report.target.display_addr()
+            );
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Again")
+                    .on_hover_text("Run this check again")
+                    .clicked()
+                {
+                    actions.push(Action::Rerun(i));
+                }
+                if ui.selectable_label(shown == Some(i), text).clicked() {
+                    actions.push(Action::Show(i));
+                }
+            });
+        }
+    });
+    actions
+}
+
+/// The form: interface, port, protocol, family, options, Test / Cancel.
+pub fn form_ui(
+    ui: &mut egui::Ui,
+    inputs: &mut Inputs,
+    interfaces: &[Interface],
+    running: Option<&Running>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let mut enter = false;
+    egui::Grid::new("form")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label("Interface");
+            ui.horizontal(|ui| {
+                let mut choices = vec![
+                    InterfaceChoice::AllAny,
+                    InterfaceChoice::AllIpv4,
+                    InterfaceChoice::AllIpv6,
+                    InterfaceChoice::Localhost,
+                ];
+                choices.extend(
+                    interfaces
+                        .iter()
+                        .map(|i| InterfaceChoice::Address(i.address.clone())),
+                );
+                choices.push(InterfaceChoice::Custom);
+                egui::ComboBox::from_id_salt("interface")
+                    .width(320.0)
+                    .selected_text(inputs.interface.label(interfaces))
+                    .show_ui(ui, |ui| {
+                        for c in choices {
+                            let text = match &c {
+                                InterfaceChoice::Address(a) => interfaces
+                                    .iter()
+                                    .find(|i| &i.address == a)
+                                    .map_or_else(|| a.clone(), interface_label),
+                                other => other.label(interfaces),
+                            };
+                            ui.selectable_value(&mut inputs.interface, c, text);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if ui
+                    .button("Refresh")
+                    .on_hover_text("Read the machine's interfaces again")
+                    .clicked()
+                {
+                    actions.push(Action::RefreshInterfaces);
+                }
+            });
+            ui.end_row();
+
+            if inputs.interface == InterfaceChoice::Custom {
+                let label = ui.label("Host");
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut inputs.custom_host)
+                            .hint_text("host name, IPv4 or IPv6 address")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.end_row();
+            }
+
+            let label = ui.label("Port");
+            ui.horizontal(|ui| {
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut inputs.port_text)
+                            .hint_text("0-65535")
+                            .desired_width(80.0),
+                    )
+                    .labelled_by(label.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.label("Quick:");
+                for p in QUICK_PORTS {
+                    if ui
+                        .button(p.to_string())
+                        .on_hover_text(format!("Use port {p}"))
+                        .clicked()
+                    {
+                        inputs.port_text = p.to_string();
+                    }
+                }
+            });
+            ui.end_row();
+
+            ui.label("Protocol");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut inputs.protocol, Protocol::Tcp, "TCP");
+                ui.radio_value(&mut inputs.protocol, Protocol::Udp, "UDP");
+            });
+            ui.end_row();
+
+            ui.label("IP version");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut inputs.family, Family::Any, "Either");
+                ui.radio_value(&mut inputs.family, Family::Ipv4, "IPv4");
+                ui.radio_value(&mut inputs.family, Family::Ipv6, "IPv6");
+            });
+            ui.end_row();
+
+            ui.label("Options");
+            ui.horizontal_wrapped(|ui| {
+                ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
+                ui.checkbox(&mut inputs.listen, "Listen after bind");
+                let l = ui.label("IPv6 only:");
+                egui::ComboBox::from_id_salt("v6only")
+                    .selected_text(match inputs.v6_only {
+                        None => "system default",
+                        Some(true) => "on",
+                        Some(false) => "off",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut inputs.v6_only, None, "system default");
+                        ui.selectable_value(&mut inputs.v6_only, Some(true), "on");
+                        ui.selectable_value(&mut inputs.v6_only, Some(false), "off");
+                    })
+                    .response
+                    .labelled_by(l.id);
+                ui.checkbox(
+                    &mut inputs.exclusive,
+                    "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
+                );
+            });
+            ui.end_row();
+        });
+
+    let valid = inputs.target();
+    if let Err(e) = &valid {
+        ui.colored_label(bad_color(ui), e.to_string());
+    }
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        let can_test = valid.is_ok() && running.is_none();
+        let reason = match (&valid, running) {
+            (Err(e), _) => e.to_string(),
+            (_, Some(_)) => "A check is running".into(),
+            _ => String::new(),
+        };
+        let test = ui
+            .add_enabled(
+                can_test,
+                egui::Button::new(RichText::new("Test bind").strong()),
+            )
+            .on_disabled_hover_text(reason);
+        if test.clicked() || (enter && can_test) {
+            actions.push(Action::Test);
+        }
+        if let Some(r) = running {
+            ui.spinner();
+            ui.label(format!(
+                "Testing {} {}… {:.1} s",
+                r.target.protocol,
+                r.target.display_addr(),
+                r.started.elapsed().as_secs_f32()
+            ));
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::Cancel);
+            }
+        }
+    });
+    actions
+}
+
+/// The answer: verdict banner, error code, explanation, steps, owners, fixes.
+pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let r = &c.report;
+    let (color, verdict) = match r.verdict {
+        Verdict::Bindable => (ok_color(ui), "Bindable"),
+        Verdict::NotBindable => (bad_color(ui), "Not bindable"),
+    };
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(2.0, color))
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(verdict).size(24.0).strong().color(color));
+            match r.verdict {
+                Verdict::Bindable => {
+                    let bound: Vec<&str> = r
+                        .attempts
+                        .iter()
+                        .filter_map(|a| a.bound.as_deref())
+                        .collect();
+                    ui.label(format!(
+                        "{} {} — bound {}",
+                        r.target.protocol,
+                        r.target.display_addr(),
+                        bound.join(", ")
+                    ));
+                }
+                Verdict::NotBindable => {
+                    if let Some(d) = &c.explanation {
+                        ui.label(RichText::new(&d.title).size(16.0));
+                    }
+                }
+            }
+            if let Some(e) = &r.error {
+                ui.add_space(6.0);
+                ui.label(
+                    RichText::new(format!("{} {}", e.wsa_name, e.wsa_code))
+                        .size(28.0)
+                        .strong()
+                        .monospace(),
+                );
+                ui.label(format!(
+                    "{} {} on {} — {}",
+                    e.native_name, e.native_code, c.facts.os, e.message
+                ));
+            }
+        });
+
+    for w in &c.warnings {
+        ui.colored_label(Color32::from_rgb(200, 140, 20), format!("Note: {w}"));
+    }
+    if ui
+        .button("Copy report")
+        .on_hover_text("Copy a Markdown report of this check")
+        .clicked()
+    {
+        actions.push(Action::CopyReport);
+    }
+
+    if let Some(d) = &c.explanation {
+        ui.add_space(6.0);
+        ui.label(&d.summary);
+        if !c.owners.is_empty() || c.hidden_owners > 0 {
+            ui.add_space(6.0);
+            ui.strong(format!("Who uses port {}", r.target.port));
+            owners_ui(ui, c);
+        }
+        if !d.checked.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("Checked on this machine");
+            for x in &d.checked {
+                ui.label(format!("• {}", x.trim_start_matches("Checked: ")));
+            }
+        }
+        ui.add_space(6.0);
+        ui.strong("What to do");
+        for x in &d.fixes {
+            ui.label(format!("• {x}"));
+        }
+        let others: Vec<&String> = d.causes.iter().filter(|x| !d.checked.contains(x)).collect();
+        if !others.is_empty() {
+            egui::CollapsingHeader::new("Other possible causes")
+                .default_open(false)
+                .show(ui, |ui| {
+                    for x in others {
+                        ui.label(format!("• {x}"));
+                    }
+                });
+        }
+    } else if !c.owners.is_empty() {
+        ui.add_space(6.0);
+        ui.strong(format!("Also on port {}", r.target.port));
+        owners_ui(ui, c);
+    }
+
+    ui.add_space(6.0);
+    egui::CollapsingHeader::new("Steps")
+        .default_open(true)
+        .show(ui, |ui| steps_ui(ui, c));
+    actions
+}
+
+fn steps_ui(ui: &mut egui::Ui, c: &Check) {
+    let r = &c.report;
+    egui::Grid::new("steps")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for h in ["Address", "Step", "", "Time", "Detail"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            let mut rows = vec![("", &r.resolve)];
+            for a in &r.attempts {
+                for s in a.steps.iter().skip(1) {
+                    rows.push((a.address.as_str(), s));
+                }
+            }
+            for (addr, s) in rows {
+                ui.label(addr);
+                ui.label(s.step.name());
+                if s.ok {
+                    ui.colored_label(ok_color(ui), "ok");
+                } else {
+                    ui.colored_label(bad_color(ui), "failed");
+                }
+                ui.label(format!("{} µs", s.elapsed_us));
+                let detail = match &s.error {
+                    Some(e) => format!("{} — {}", s.detail, e.headline()),
+                    None => s.detail.clone(),
+                };
+                ui.label(detail);
+                ui.end_row();
+            }
+        });
+}
+
+fn owners_ui(ui: &mut egui::Ui, c: &Check) {
+    egui::Grid::new("owners")
+        .striped(true)
+        .num_columns(6)
+        .show(ui, |ui| {
+            for h in ["PID", "Process", "User", "State", "Local", "Command"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for o in &c.owners {
+                ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
+                ui.label(
+                    o.process
+                        .clone()
+                        .or_else(|| o.note.clone())
+                        .unwrap_or_default(),
+                );
+                ui.label(o.user.clone().unwrap_or_default());
+                ui.label(&o.state);
+                ui.label(&o.local);
+                let cmd: String = o
+                    .cmdline
+                    .clone()
+                    .unwrap_or_default()
+                    .replace(['\n', '\r', '\t'], " ")
+                    .chars()
+                    .take(60)
+                    .collect();
+                ui.label(cmd);
+                ui.end_row();
+            }
+        });
+    if c.hidden_owners > 0 {
+        ui.label(format!(
+            "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
+            c.hidden_owners
+        ));
+    }
+}

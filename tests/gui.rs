@@ -1,0 +1,274 @@
+//! The real window driven through egui_kittest: typing, clicking, waiting for the worker thread,
+//! and reading the answer by its accessible text. No display or GPU is needed.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+use port_inspector::probe::Resolver;
+
+fn harness_with(inputs: Inputs, resolver: Option<Resolver>) -> Harness<'static, App> {
+    let ctx = egui::Context::default();
+    let app = match resolver {
+        Some(r) => App::with_resolver(&ctx, inputs, r),
+        None => App::new(&ctx, inputs),
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn harness() -> Harness<'static, App> {
+    harness_with(
+        Inputs {
+            interface: InterfaceChoice::Address("127.0.0.1".into()),
+            ..Inputs::default()
+        },
+        None,
+    )
+}
+
+/// Replaces the port field's text the way a user does: focus, select all, type.
+fn type_port(h: &mut Harness<'_, App>, text: &str) {
+    h.get_by_label("Port").focus();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label("Port").type_text(text);
+    h.run_steps(2);
+}
+
+/// Whether any node's label contains `text` (several may: a label and its tooltip parent).
+fn has(h: &Harness<'_, App>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+/// Steps frames until a node whose label contains `text` appears, or fails after 10 s.
+fn wait_for(h: &mut Harness<'_, App>, text: &str) {
+    let start = Instant::now();
+    while !has(h, text) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "'{text}' never appeared in the window"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+#[test]
+fn held_port_shows_wsaeaddrinuse_10048() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut h = harness();
+    h.run();
+    type_port(&mut h, &port.to_string());
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    assert!(has(&h, "Not bindable"), "verdict banner");
+    assert!(has(&h, "EADDRINUSE 98"), "native code beside it");
+    let me = std::process::id().to_string();
+    assert!(
+        h.query_by_label(&me).is_some(),
+        "the owner's PID {me} is listed"
+    );
+}
+
+#[test]
+fn free_port_shows_bindable_and_the_bound_address() {
+    let port = common::free_tcp_port();
+    let mut h = harness();
+    h.run();
+    type_port(&mut h, &port.to_string());
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_for(&mut h, &format!("bound 127.0.0.1:{port}"));
+    assert!(h.query_by_label("Bindable").is_some(), "verdict");
+}
+
+#[test]
+fn invalid_ports_show_a_message_and_disable_test() {
+    let mut h = harness();
+    h.run();
+    for (text, msg) in [
+        ("70000", "out of range"),
+        ("abc", "is not a port"),
+        ("-1", "is not a port"),
+    ] {
+        type_port(&mut h, text);
+        h.run();
+        assert!(has(&h, msg), "{text}: message '{msg}'");
+        assert!(
+            h.get_by_label("Test bind").accesskit_node().is_disabled(),
+            "{text}: Test disabled"
+        );
+    }
+    type_port(&mut h, "8080");
+    h.run();
+    assert!(
+        !h.get_by_label("Test bind").accesskit_node().is_disabled(),
+        "valid again"
+    );
+}
+
+#[test]
+fn bad_custom_hosts_are_refused_inline() {
+    let mut h = harness_with(
+        Inputs {
+            interface: InterfaceChoice::Custom,
+            ..Inputs::default()
+        },
+        None,
+    );
+    h.run();
+    assert!(has(&h, "host is empty"), "empty host refused");
+    h.get_by_label("Host").focus();
+    h.run_steps(1);
+    h.get_by_label("Host").type_text("[::zz]");
+    h.run();
+    assert!(has(&h, "not a valid IPv6"), "malformed IPv6");
+    assert!(
+        h.get_by_label("Test bind").accesskit_node().is_disabled(),
+        "disabled"
+    );
+}
+
+#[test]
+fn interface_list_has_loopback_addresses() {
+    let mut h = harness_with(Inputs::default(), None);
+    h.run();
+    h.get_by_label("Interface").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains("127.0.0.1 (IPv4, loopback)")
+            .is_some(),
+        "127.0.0.1 listed"
+    );
+    assert!(
+        h.query_by_label_contains("All interfaces (IPv4) 0.0.0.0")
+            .is_some(),
+        "wildcard v4"
+    );
+    assert!(
+        h.query_by_label_contains("All interfaces (IPv6) ::")
+            .is_some(),
+        "wildcard v6"
+    );
+    if common::has_ipv6_loopback() {
+        assert!(
+            h.query_by_label_contains("::1 (IPv6, loopback)").is_some(),
+            "::1 listed"
+        );
+    }
+    h.get_by_label_contains("127.0.0.1 (IPv4, loopback)")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().inputs.interface,
+        InterfaceChoice::Address("127.0.0.1".into()),
+        "picking sets the interface"
+    );
+}
+
+#[test]
+fn a_hung_lookup_can_be_cancelled_while_frames_keep_coming() {
+    let hang: Resolver = Arc::new(|_req| {
+        std::thread::sleep(Duration::from_secs(5));
+        Ok(vec!["127.0.0.1:1".parse().unwrap()])
+    });
+    let inputs = Inputs {
+        interface: InterfaceChoice::Custom,
+        custom_host: "never.answers.invalid".into(),
+        timeout_secs: 60.0,
+        ..Inputs::default()
+    };
+    let mut h = harness_with(inputs, Some(hang));
+    h.run();
+    h.get_by_label("Test bind").click();
+    // While the lookup hangs the UI keeps rendering: every step returns at once.
+    let start = Instant::now();
+    for _ in 0..20 {
+        h.step();
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "20 frames rendered while resolving"
+    );
+    assert!(has(&h, "Testing TCP never.answers.invalid"), "busy line");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    wait_for(&mut h, "WSAECANCELLED 10103");
+    assert!(h.state().running.is_none(), "no check running after cancel");
+}
+
+#[test]
+fn history_lists_each_check_and_reshows_it() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().port();
+    let free = common::free_tcp_port();
+    let mut h = harness();
+    h.run();
+    for port in [busy, free] {
+        type_port(&mut h, &port.to_string());
+        h.get_by_label("Test bind").click();
+        h.run_steps(2);
+        let start = Instant::now();
+        while h.state().running.is_some() {
+            assert!(start.elapsed() < Duration::from_secs(10), "check finished");
+            h.step();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        h.run_steps(2);
+    }
+    let busy_entry = format!("FAIL TCP 127.0.0.1:{busy}");
+    let free_entry = format!("ok TCP 127.0.0.1:{free}");
+    assert!(has(&h, &busy_entry), "first check listed");
+    assert!(has(&h, &free_entry), "second check listed");
+    assert_eq!(h.state().history.len(), 2, "two entries");
+    h.get_by_label_contains(&busy_entry).click();
+    h.run();
+    assert!(has(&h, "WSAEADDRINUSE 10048"), "old result shown again");
+}
+
+/// An in-memory eframe storage, so the real save path can be exercised.
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn inputs_survive_save_and_restore() {
+    let mut h = harness();
+    h.run();
+    type_port(&mut h, "5432");
+    h.get_by_label("UDP").click();
+    h.get_by_label("Reuse address (SO_REUSEADDR)").click();
+    h.run();
+    let mut storage = MemStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let restored: Inputs =
+        eframe::get_value(&storage, port_inspector::gui::app::STORAGE_KEY).unwrap();
+    assert_eq!(restored, h.state().inputs, "round trip");
+    assert_eq!(restored.port_text, "5432", "port");
+    assert_eq!(restored.protocol, port_inspector::Protocol::Udp, "protocol");
+    assert!(restored.reuse_address, "option");
+}
