@@ -272,3 +272,78 @@ fn inputs_survive_save_and_restore() {
     assert_eq!(restored.protocol, port_inspector::Protocol::Udp, "protocol");
     assert!(restored.reuse_address, "option");
 }
+
+fn check_port_in_window(h: &mut Harness<'_, App>, port: u16) {
+    type_port(h, &port.to_string());
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    wait_for(h, "WSAEADDRINUSE 10048");
+}
+
+fn exited_within(child: &mut std::process::Child, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn end_process_asks_first_then_ends_the_owner() {
+    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
+    let pid = holder.child.id();
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, holder.port);
+    assert!(has(&h, "python3"), "owner shown under the error");
+    h.get_by_label(&format!("End PID {pid}…")).click();
+    h.run();
+    assert!(
+        has(&h, &format!("End python3 (PID {pid})?")),
+        "confirmation names process and PID"
+    );
+    assert!(has(&h, &format!("kill {pid}")), "manual command offered");
+    // Nothing happens until confirmed.
+    assert!(
+        holder.child.try_wait().unwrap().is_none(),
+        "still running before confirmation"
+    );
+    h.get_by_label("Keep it running").click();
+    h.run();
+    assert!(
+        holder.child.try_wait().unwrap().is_none(),
+        "keeping it does not end it"
+    );
+    h.get_by_label(&format!("End PID {pid}…")).click();
+    h.run();
+    h.get_by_label(&format!("End python3 (PID {pid})")).click();
+    h.run();
+    assert!(has(&h, "SIGTERM sent"), "status says what was done");
+    assert!(
+        exited_within(&mut holder.child, Duration::from_secs(5)),
+        "the owner ended"
+    );
+}
+
+#[test]
+fn end_process_refuses_when_the_pid_no_longer_owns_the_port() {
+    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
+    let pid = holder.child.id();
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, holder.port);
+    h.get_by_label(&format!("End PID {pid}…")).click();
+    h.run();
+    // The owner goes away while the confirmation is open.
+    holder.child.kill().unwrap();
+    holder.child.wait().unwrap();
+    h.get_by_label(&format!("End python3 (PID {pid})")).click();
+    h.run();
+    assert!(
+        has(&h, &format!("PID {pid} no longer holds")),
+        "refused with a clear message"
+    );
+}

@@ -9,6 +9,7 @@ use super::views;
 use super::worker::{Command, Event, Waker, Worker};
 use crate::check::Check;
 use crate::facts::{self, Interface};
+use crate::owners::{self, Owner};
 use crate::probe::{CancelToken, Resolver, system_resolver};
 use crate::target::{self, Family, InputError, Protocol, Target};
 
@@ -169,6 +170,16 @@ pub enum Action {
     CopyReport,
     /// Re-read the interfaces.
     RefreshInterfaces,
+    /// Ask to end owner N of the shown check (opens the confirmation).
+    AskEnd(usize),
+    /// The user confirmed ending the owner in the confirmation.
+    ConfirmEnd,
+    /// The user closed the confirmation without ending anything.
+    CancelEnd,
+    /// Copy this text's source: a PID.
+    CopyPid(u32),
+    /// Copy the command that ends this PID.
+    CopyEndCommand(u32),
 }
 
 /// The whole window.
@@ -185,6 +196,8 @@ pub struct App {
     pub shown: Option<usize>,
     /// A short status line ("Report copied").
     pub status: Option<String>,
+    /// The owner whose ending awaits confirmation.
+    pub confirm_end: Option<Owner>,
     worker: Worker,
     next_id: u64,
 }
@@ -211,6 +224,7 @@ impl App {
             history: Vec::new(),
             shown: None,
             status: None,
+            confirm_end: None,
             worker: Worker::spawn(waker, resolver),
             next_id: 1,
         }
@@ -266,6 +280,30 @@ impl App {
                     ctx.copy_text(crate::report::markdown(c));
                     self.status = Some("Report copied to the clipboard (Markdown).".into());
                 }
+            }
+            Action::AskEnd(i) => {
+                self.confirm_end = self.shown_check().and_then(|c| c.owners.get(i)).cloned();
+            }
+            Action::CancelEnd => self.confirm_end = None,
+            Action::ConfirmEnd => {
+                if let Some(o) = self.confirm_end.take() {
+                    self.status = Some(match owners::end_process(&o) {
+                        Ok(()) => format!(
+                            "Asked {} to end (SIGTERM sent). Test again to confirm the port is free.",
+                            o.who()
+                        ),
+                        Err(e) => format!("Refused: {e}"),
+                    });
+                }
+            }
+            Action::CopyPid(pid) => {
+                ctx.copy_text(pid.to_string());
+                self.status = Some(format!("PID {pid} copied."));
+            }
+            Action::CopyEndCommand(pid) => {
+                let cmd = owners::end_command(pid);
+                ctx.copy_text(cmd.clone());
+                self.status = Some(format!("Copied: {cmd}"));
             }
             Action::RefreshInterfaces => {
                 self.interfaces = facts::interfaces();
@@ -338,6 +376,9 @@ impl App {
                 }
             });
         });
+        if let Some(o) = &self.confirm_end {
+            actions.extend(views::confirm_end_ui(ui, o));
+        }
         for a in actions {
             self.apply(&ctx, a);
         }

@@ -6,6 +6,7 @@ use egui::{Color32, RichText};
 use super::app::{Action, HistoryEntry, Inputs, InterfaceChoice, Running, interface_label};
 use crate::check::Check;
 use crate::facts::Interface;
+use crate::owners::{self, Owner};
 use crate::probe::Verdict;
 use crate::target::{Family, Protocol};
 
@@ -310,7 +311,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
         if !c.owners.is_empty() || c.hidden_owners > 0 {
             ui.add_space(6.0);
             ui.strong(format!("Who uses port {}", r.target.port));
-            owners_ui(ui, c);
+            owners_ui(ui, c, &mut actions);
         }
         if !d.checked.is_empty() {
             ui.add_space(6.0);
@@ -337,7 +338,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
     } else if !c.owners.is_empty() {
         ui.add_space(6.0);
         ui.strong(format!("Also on port {}", r.target.port));
-        owners_ui(ui, c);
+        owners_ui(ui, c, &mut actions);
     }
 
     ui.add_space(6.0);
@@ -382,16 +383,16 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
         });
 }
 
-fn owners_ui(ui: &mut egui::Ui, c: &Check) {
+fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
     egui::Grid::new("owners")
         .striped(true)
-        .num_columns(6)
+        .num_columns(7)
         .show(ui, |ui| {
-            for h in ["PID", "Process", "User", "State", "Local", "Command"] {
+            for h in ["PID", "Process", "User", "State", "Local", "Command", ""] {
                 ui.strong(h);
             }
             ui.end_row();
-            for o in &c.owners {
+            for (i, o) in c.owners.iter().enumerate() {
                 ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
                 ui.label(
                     o.process
@@ -411,6 +412,23 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check) {
                     .take(60)
                     .collect();
                 ui.label(cmd);
+                ui.horizontal(|ui| {
+                    if let Some(pid) = o.pid {
+                        if ui.button(format!("End PID {pid}…")).clicked() {
+                            actions.push(Action::AskEnd(i));
+                        }
+                        if ui.button(format!("Copy PID {pid}")).clicked() {
+                            actions.push(Action::CopyPid(pid));
+                        }
+                        if ui
+                            .button(format!("Copy \"{}\"", owners::end_command(pid)))
+                            .on_hover_text("Copy the command that ends it by hand")
+                            .clicked()
+                        {
+                            actions.push(Action::CopyEndCommand(pid));
+                        }
+                    }
+                });
                 ui.end_row();
             }
         });
@@ -420,4 +438,39 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check) {
             c.hidden_owners
         ));
     }
+}
+
+/// The confirmation before ending a process: names it, its PID and the socket, and offers the
+/// command to run by hand instead.
+pub fn confirm_end_ui(ui: &mut egui::Ui, o: &Owner) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let name = o.process.clone().unwrap_or_else(|| "process".into());
+    let pid = o.pid.unwrap_or(0);
+    let modal = egui::Modal::new(egui::Id::unique("confirm-end")).show(ui.ctx(), |ui| {
+        ui.heading(format!("End {name} (PID {pid})?"));
+        ui.label(format!(
+            "It holds {} {} ({}). Ending it stops whatever it serves.",
+            o.protocol, o.local, o.state
+        ));
+        if let Some(c) = o.cmdline.as_deref().filter(|c| !c.is_empty()) {
+            ui.label(format!(
+                "Command line: {}",
+                c.chars().take(120).collect::<String>()
+            ));
+        }
+        ui.label(format!("To do it by hand: {}", owners::end_command(pid)));
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button(format!("End {name} (PID {pid})")).clicked() {
+                actions.push(Action::ConfirmEnd);
+            }
+            if ui.button("Keep it running").clicked() {
+                actions.push(Action::CancelEnd);
+            }
+        });
+    });
+    if modal.should_close() && actions.is_empty() {
+        actions.push(Action::CancelEnd);
+    }
+    actions
 }

@@ -35,3 +35,70 @@ pub fn open_fds() -> usize {
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_port-inspector"))
 }
+
+/// A child process holding a socket; killed when dropped.
+pub struct Holder {
+    /// The child.
+    pub child: std::process::Child,
+    /// The port it holds.
+    pub port: u16,
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `python3` holding a socket: `kind` is `tcp` (listening), `bound` (TCP bound, not
+/// listening) or `udp`; `host` is the address. The child prints the port once the socket is set.
+pub fn spawn_holder(kind: &str, host: &str) -> Holder {
+    spawn_holder_as(kind, host, None, "python3")
+}
+
+/// The same, run as `program` (a copy or link named like a real daemon) and optionally as a user.
+pub fn spawn_holder_as(kind: &str, host: &str, user: Option<&str>, program: &str) -> Holder {
+    use std::io::BufRead;
+    let script = format!(
+        r"
+import socket, sys, time
+fam = socket.AF_INET6 if ':' in {host:?} else socket.AF_INET
+typ = socket.SOCK_DGRAM if {kind:?} == 'udp' else socket.SOCK_STREAM
+s = socket.socket(fam, typ)
+s.bind(({host:?}, 0))
+if {kind:?} == 'tcp':
+    s.listen(16)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+"
+    );
+    let mut cmd = if let Some(u) = user {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid",
+            u,
+            "--regid",
+            u,
+            "--clear-groups",
+            program,
+            "-c",
+            &script,
+        ]);
+        c
+    } else {
+        let mut c = std::process::Command::new(program);
+        c.args(["-c", &script]);
+        c
+    };
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the child printed its port");
+    Holder { child, port }
+}

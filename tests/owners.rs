@@ -1,0 +1,306 @@
+//! Who holds the port: real child processes holding TCP, UDP, IPv6 and bound-only sockets, real
+//! TIME_WAIT connections, dual-stack and wildcard clashes, and the unprivileged view as `nobody`.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::io::Read as _;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use port_inspector::check;
+use port_inspector::diagnose::Conflict;
+use port_inspector::owners::{self, Query};
+use port_inspector::probe::ProbeConfig;
+use port_inspector::{Protocol, Target};
+use serde_json::Value;
+use socket2::{Domain, Socket, Type};
+
+fn cli_json(args: &[&str]) -> (i32, Value) {
+    let out = common::bin().args(args).output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn run_check(t: &Target) -> check::Check {
+    check::run(t, &ProbeConfig::default())
+}
+
+#[test]
+fn tcp_holder_is_named_by_who_and_check() {
+    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let pid = h.child.id();
+    let found = owners::of(Query {
+        port: h.port,
+        protocol: Some(Protocol::Tcp),
+    });
+    let o = found
+        .owners
+        .iter()
+        .find(|o| o.pid == Some(pid))
+        .expect("child found");
+    assert_eq!(o.process.as_deref(), Some("python3"), "process name");
+    assert_eq!(o.state, "LISTEN", "state");
+    assert_eq!(o.user.as_deref(), Some("root"), "user");
+    assert!(
+        o.cmdline.as_deref().unwrap().contains("socket"),
+        "command line"
+    );
+
+    let (code, v) = cli_json(&["who", &h.port.to_string(), "--json"]);
+    assert_eq!(code, 0, "who finds it");
+    assert!(
+        v["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["pid"] == pid && o["process"] == "python3"),
+        "{v}"
+    );
+
+    let (code, v) = cli_json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    assert_eq!(code, 1, "held");
+    let o = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["pid"] == pid)
+        .expect("owner in check");
+    for f in [
+        "pid", "process", "path", "cmdline", "user", "protocol", "family", "local", "remote",
+        "state",
+    ] {
+        assert!(o.get(f).is_some(), "owner field {f}");
+    }
+    assert_eq!(
+        v["explanation"]["conflict"], "same_address",
+        "conflict kind"
+    );
+}
+
+#[test]
+fn udp_holder_is_named() {
+    let h = common::spawn_holder("udp", "127.0.0.1");
+    let (code, v) = cli_json(&["check", &format!("127.0.0.1:{}", h.port), "--udp", "--json"]);
+    assert_eq!(code, 1, "held UDP");
+    let o = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["pid"] == h.child.id())
+        .expect("owner");
+    assert_eq!(
+        (o["protocol"].as_str(), o["state"].as_str()),
+        (Some("udp"), Some("UNCONN")),
+        "udp"
+    );
+}
+
+#[test]
+fn ipv6_holder_is_named() {
+    if !common::has_ipv6_loopback() {
+        eprintln!("skipped: no ::1 on this machine");
+        return;
+    }
+    let h = common::spawn_holder("tcp", "::1");
+    let c = run_check(&Target::tcp("::1", h.port));
+    let o = c
+        .owners
+        .iter()
+        .find(|o| o.pid == Some(h.child.id()))
+        .expect("owner");
+    assert_eq!(o.family, port_inspector::Family::Ipv6, "family");
+    assert_eq!(o.local, format!("[::1]:{}", h.port), "local");
+}
+
+#[test]
+fn bound_only_socket_is_found_though_ss_shows_nothing() {
+    let h = common::spawn_holder("bound", "127.0.0.1");
+    let ss = std::process::Command::new("ss")
+        .args(["-tanp"])
+        .output()
+        .unwrap();
+    let ss = String::from_utf8_lossy(&ss.stdout);
+    assert!(
+        !ss.contains(&format!(":{} ", h.port)),
+        "ss -tanp does not show it:\n{ss}"
+    );
+    let c = run_check(&Target::tcp("127.0.0.1", h.port));
+    assert_eq!(
+        c.report.error.as_ref().map(|e| e.wsa_code),
+        Some(10048),
+        "still in use"
+    );
+    let o = c
+        .owners
+        .iter()
+        .find(|o| o.pid == Some(h.child.id()))
+        .expect("hidden holder named");
+    assert_eq!(o.state, "BOUND", "bound-only");
+    let d = c.explanation.unwrap();
+    assert_eq!(d.conflict, Some(Conflict::BoundOnly), "conflict kind");
+    assert!(
+        d.checked[0].contains("neither listening nor connected"),
+        "{:?}",
+        d.checked
+    );
+}
+
+/// Opens a connection to `listener` and lets the server side close first, so the server's
+/// port keeps a TIME_WAIT socket.
+fn make_time_wait(listener: &TcpListener) {
+    let addr = listener.local_addr().unwrap();
+    let mut client = TcpStream::connect(addr).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    server.shutdown(Shutdown::Both).unwrap();
+    drop(server);
+    let mut buf = [0u8; 1];
+    let _ = client.read(&mut buf); // sees the FIN
+    drop(client);
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+fn listener(reuse: bool) -> TcpListener {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_reuse_address(reuse).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    s.listen(8).unwrap();
+    s.into()
+}
+
+#[test]
+fn time_wait_with_reuseaddr_server_is_passable() {
+    let l = listener(true);
+    let port = l.local_addr().unwrap().port();
+    make_time_wait(&l);
+    drop(l);
+    let c = run_check(&Target::tcp("127.0.0.1", port));
+    let tw = c
+        .owners
+        .iter()
+        .find(|o| o.state == "TIME_WAIT")
+        .expect("TIME_WAIT listed");
+    assert!(
+        tw.pid.is_none() && tw.note.as_deref().unwrap().contains("no process"),
+        "no process"
+    );
+    let d = c.explanation.expect("in use");
+    assert_eq!(d.conflict, Some(Conflict::TimeWaitOnly), "kind");
+    assert_eq!(c.reuse_retry_ok, Some(true), "retry proved it");
+    assert!(
+        d.checked
+            .iter()
+            .any(|x| x.contains("SO_REUSEADDR gets past")),
+        "{:?}",
+        d.checked
+    );
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "check --reuseaddr succeeds");
+}
+
+#[test]
+fn time_wait_without_reuseaddr_server_means_waiting() {
+    let l = listener(false);
+    let port = l.local_addr().unwrap().port();
+    make_time_wait(&l);
+    drop(l);
+    let c = run_check(&Target::tcp("127.0.0.1", port));
+    let d = c.explanation.expect("in use");
+    assert_eq!(d.conflict, Some(Conflict::TimeWaitOnly), "kind");
+    assert_eq!(c.reuse_retry_ok, Some(false), "retry failed");
+    assert!(
+        d.checked
+            .iter()
+            .any(|x| x.contains("waiting is the only way")),
+        "{:?}",
+        d.checked
+    );
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "check --reuseaddr still fails");
+}
+
+#[test]
+fn dual_stack_listener_blocks_ipv4_wildcard() {
+    if !common::has_ipv6_loopback() {
+        eprintln!("skipped: no IPv6 on this machine");
+        return;
+    }
+    let s = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+    s.set_only_v6(false).unwrap();
+    s.bind(&"[::]:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    s.listen(8).unwrap();
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    let c = run_check(&Target::tcp("0.0.0.0", port));
+    assert_eq!(
+        c.report.error.as_ref().map(|e| e.wsa_code),
+        Some(10048),
+        "blocked"
+    );
+    let d = c.explanation.unwrap();
+    assert_eq!(d.conflict, Some(Conflict::DualStack), "dual-stack named");
+    assert!(d.checked[0].contains("IPV6_V6ONLY off"), "{:?}", d.checked);
+}
+
+#[test]
+fn wildcard_conflicts_both_ways() {
+    let specific = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = specific.local_addr().unwrap().port();
+    let c = run_check(&Target::tcp("0.0.0.0", port));
+    assert_eq!(
+        c.explanation.unwrap().conflict,
+        Some(Conflict::SpecificBlocksWildcard),
+        "specific blocks wildcard"
+    );
+    drop(specific);
+
+    let wild = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = wild.local_addr().unwrap().port();
+    let c = run_check(&Target::tcp("127.0.0.1", port));
+    let d = c.explanation.unwrap();
+    assert_eq!(
+        d.conflict,
+        Some(Conflict::WildcardBlocksSpecific),
+        "wildcard blocks specific"
+    );
+    assert!(
+        d.checked[0].contains("wildcard conflict"),
+        "{:?}",
+        d.checked
+    );
+}
+
+#[test]
+fn another_users_socket_is_counted_not_dropped_for_nobody() {
+    if std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && !l.contains("\t0\t"))
+    {
+        eprintln!("skipped: needs root to start a child as nobody");
+        return;
+    }
+    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", &format!("127.0.0.1:{}", h.port), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hidden_owners"], 1, "{v}");
+    let o = &v["owners"][0];
+    assert!(o["pid"].is_null(), "pid not visible to nobody");
+    assert!(
+        o["note"].as_str().unwrap().contains("run as root"),
+        "elevation hint"
+    );
+    assert_eq!(o["user"], "root", "the socket's user is still known");
+}
