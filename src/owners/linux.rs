@@ -6,12 +6,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::net::SocketAddr;
 
-use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla,
-};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, Nla};
 use netlink_packet_sock_diag::{
-    AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SockDiagMessage,
-    inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags},
+    AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY, SockDiagMessage,
+    inet::{InetResponse, StateFlags},
 };
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
@@ -129,35 +127,18 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
     socket.connect(&NlAddr::new(0, 0))?;
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     let states = StateFlags::all().bits() | (1 << TCP_BOUND_INACTIVE) | (1 << 12);
-    let mut packet = NetlinkMessage::new(
-        header,
-        SockDiagMessage::InetRequest(InetRequest {
-            family: if family == Family::Ipv4 {
-                AF_INET
-            } else {
-                AF_INET6
-            },
-            protocol: if proto == Protocol::Tcp {
-                IPPROTO_TCP
-            } else {
-                IPPROTO_UDP
-            },
-            extensions: ExtensionFlags::empty(),
-            states: StateFlags::from_bits_retain(states),
-            socket_id: if family == Family::Ipv4 {
-                SocketId::new_v4()
-            } else {
-                SocketId::new_v6()
-            },
-        })
-        .into(),
-    );
-    packet.finalize();
-    let mut buf = vec![0; packet.buffer_len()];
-    packet.serialize(&mut buf[..]);
+    let af = if family == Family::Ipv4 {
+        AF_INET
+    } else {
+        AF_INET6
+    };
+    let protocol = if proto == Protocol::Tcp {
+        IPPROTO_TCP
+    } else {
+        IPPROTO_UDP
+    };
+    let buf = request_bytes(af, protocol, states, port);
     socket.send(&buf[..], 0)?;
 
     let mut out = Vec::new();
@@ -190,6 +171,36 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
             offset += len;
         }
     }
+}
+
+/// A sock_diag dump request with a kernel-side filter `sport == port`
+/// (`INET_DIAG_REQ_BYTECODE`), so the kernel sends only the sockets on that port instead of its
+/// whole table. The crate's request type cannot carry the filter, hence the bytes by hand;
+/// the layout is `nlmsghdr` + `inet_diag_req_v2` + one attribute, all in host byte order.
+fn request_bytes(family: u8, protocol: u8, states: u32, port: u16) -> Vec<u8> {
+    const NLMSG_HDR: usize = 16;
+    const REQ_V2: usize = 56;
+    const INET_DIAG_REQ_BYTECODE: u16 = 1;
+    const INET_DIAG_BC_S_EQ: u8 = 11;
+    let total = NLMSG_HDR + REQ_V2 + 4 + 8;
+    let mut b = Vec::with_capacity(total);
+    b.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_ne_bytes());
+    b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    b.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    b.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    b.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    b.extend_from_slice(&[family, protocol, 0, 0]); // family, protocol, ext, pad
+    b.extend_from_slice(&states.to_ne_bytes());
+    b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: unused by a filtered dump
+    b.extend_from_slice(&12u16.to_ne_bytes()); // attribute length: header + 2 ops
+    b.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    // op 1: if sport == port jump 8 (end: accept) else jump 12 (past the end: reject).
+    b.extend_from_slice(&[INET_DIAG_BC_S_EQ, 8]);
+    b.extend_from_slice(&12u16.to_ne_bytes());
+    // op 2: the operand, the port in its `no` field.
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&port.to_ne_bytes());
+    b
 }
 
 fn raw_sock(r: &InetResponse, protocol: Protocol, family: Family) -> RawSock {
