@@ -14,6 +14,7 @@ pub mod oserror;
 pub mod owners;
 pub mod probe;
 pub mod report;
+pub mod scan;
 pub mod target;
 #[cfg(windows)]
 mod winsock;

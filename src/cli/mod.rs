@@ -84,6 +84,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Test every port in START-END for bindability, and name who uses the busy ones.
+    #[command(
+        after_help = "Examples:\n  port-inspector scan 8000-9000\n  port-inspector scan 1-1024 --both --json\n  port-inspector scan 5000-5100 --host ::1"
+    )]
+    Scan {
+        /// The range, START-END (1-65535).
+        range: String,
+        /// Local address to bind (default 127.0.0.1).
+        #[arg(long)]
+        host: Option<String>,
+        /// UDP instead of TCP.
+        #[arg(long, conflicts_with = "both")]
+        udp: bool,
+        /// TCP and UDP.
+        #[arg(long)]
+        both: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
+    #[command(
+        after_help = "Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1"
+    )]
+    Free {
+        /// How many ports.
+        #[arg(long, default_value = "1")]
+        count: String,
+        /// Where to look, START-END.
+        #[arg(long, default_value = "1024-65535")]
+        range: String,
+        /// Local address to bind (default 127.0.0.1).
+        #[arg(long)]
+        host: Option<String>,
+        /// UDP instead of TCP.
+        #[arg(long)]
+        udp: bool,
+    },
 }
 
 /// Options of `check`.
@@ -180,8 +218,86 @@ pub fn run(cmd: Command) -> ExitCode {
     }
 }
 
+/// An optional `--host` that must be an IP address of this machine's form (no names for scans).
+fn parse_ip(host: Option<&str>) -> Result<std::net::IpAddr, InputError> {
+    match host {
+        None => Ok(crate::scan::default_address()),
+        Some(h) => {
+            let h = h
+                .strip_prefix('[')
+                .and_then(|x| x.strip_suffix(']'))
+                .unwrap_or(h);
+            target::validate_host(h)?;
+            h.parse().map_err(|_| {
+                InputError::HostInvalid(format!("{h} (give an IP address, e.g. 127.0.0.1 or ::1)"))
+            })
+        }
+    }
+}
+
 fn execute(cmd: Command) -> Result<u8, InputError> {
     match cmd {
+        Command::Scan {
+            range,
+            host,
+            udp,
+            both,
+            json,
+        } => {
+            let (start, end) = target::parse_range(&range)?;
+            let address = parse_ip(host.as_deref())?;
+            let protocols = if both {
+                vec![Protocol::Tcp, Protocol::Udp]
+            } else if udp {
+                vec![Protocol::Udp]
+            } else {
+                vec![Protocol::Tcp]
+            };
+            let req = crate::scan::ScanRequest {
+                address,
+                start,
+                end,
+                protocols,
+                options: crate::SocketOptions::default(),
+            };
+            let facts = crate::facts::gather();
+            let report =
+                crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
+            if json {
+                output::json(&report);
+            } else {
+                output::text(&output::scan_text(&report));
+            }
+            Ok(exit::OK)
+        }
+        Command::Free {
+            count,
+            range,
+            host,
+            udp,
+        } => {
+            let n: usize = match count.trim().parse() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(InputError::OutOfBounds(format!(
+                        "count '{}' is not valid: give 1 to 1000",
+                        count.chars().take(20).collect::<String>()
+                    )));
+                }
+            };
+            let (start, end) = target::parse_range(&range)?;
+            let address = parse_ip(host.as_deref())?;
+            let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
+            let facts = crate::facts::gather();
+            let ports = crate::scan::free_ports(address, protocol, start, end, n, &facts);
+            let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
+            output::text(&text);
+            Ok(if ports.len() == n {
+                exit::OK
+            } else {
+                exit::NOT_BINDABLE
+            })
+        }
         Command::Check(args) => {
             let (target, timeout) = args.to_target()?;
             let cfg = ProbeConfig {

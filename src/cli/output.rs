@@ -7,6 +7,8 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::catalog::{self, CatalogEntry};
@@ -112,5 +114,72 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
     for n in &found.notes {
         let _ = writeln!(o, "note: {n}");
     }
+    o
+}
+
+/// `scan` output: special ranges, busy ports with owners, free ranges collapsed.
+#[must_use]
+pub fn scan_text(r: &crate::scan::ScanReport) -> String {
+    let mut o = String::new();
+    let q = &r.request;
+    let protos: Vec<String> = q.protocols.iter().map(ToString::to_string).collect();
+    let _ = writeln!(
+        o,
+        "Scanned {} {}-{} on {}: {} tested in {:.1} ms{}",
+        protos.join("+"),
+        q.start,
+        q.end,
+        q.address,
+        r.scanned,
+        Duration::from_micros(r.elapsed_us).as_secs_f64() * 1000.0,
+        if r.cancelled { " (cancelled)" } else { "" }
+    );
+    for s in &r.special {
+        let _ = writeln!(
+            o,
+            "  note: {}-{} is {} ({})",
+            s.start, s.end, s.kind, s.meaning
+        );
+    }
+    let _ = writeln!(o);
+    let mut lines: Vec<(u16, String)> = r
+        .free
+        .iter()
+        .map(|f| {
+            let range = if f.start == f.end {
+                f.start.to_string()
+            } else {
+                format!("{}-{}", f.start, f.end)
+            };
+            (f.start, format!("{range:<12} {} free", f.protocol))
+        })
+        .collect();
+    for b in &r.busy {
+        let who: Vec<String> = b.owners.iter().map(crate::owners::Owner::who).collect();
+        let mut line = format!(
+            "{:<12} {} {}  {} ({})",
+            b.port,
+            b.protocol,
+            if b.status == crate::scan::PortStatus::InUse {
+                "IN USE "
+            } else {
+                "REFUSED"
+            },
+            b.error.wsa_name,
+            b.error.wsa_code
+        );
+        if !who.is_empty() {
+            let _ = write!(line, "  by {}", who.join(", "));
+        }
+        if !b.notes.is_empty() {
+            let _ = write!(line, "  [{}]", b.notes.join("; "));
+        }
+        lines.push((b.port, line));
+    }
+    lines.sort_by_key(|(p, _)| *p);
+    for (_, l) in lines {
+        let _ = writeln!(o, "{l}");
+    }
+    let _ = writeln!(o, "\n{} free, {} not free.", r.free_count, r.busy.len());
     o
 }

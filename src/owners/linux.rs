@@ -36,7 +36,19 @@ struct RawSock {
 }
 
 pub(super) fn of(q: Query) -> Owners {
+    of_ports(&[q.port], q.protocol)
+}
+
+/// Owners of several ports at once: one table dump and one /proc walk for all of them.
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     let mut out = Owners::default();
+    let q = Query {
+        port: ports.first().copied().unwrap_or(0),
+        protocol,
+    };
+    // One port: let the kernel filter. Many: dump once and keep those in the set.
+    let filter = (ports.len() == 1).then_some(q.port);
+    let wanted_ports: std::collections::HashSet<u16> = ports.iter().copied().collect();
     let mut socks = Vec::new();
     let protos: &[Protocol] = match q.protocol {
         Some(Protocol::Tcp) => &[Protocol::Tcp],
@@ -45,7 +57,7 @@ pub(super) fn of(q: Query) -> Owners {
     };
     for &proto in protos {
         for family in [Family::Ipv4, Family::Ipv6] {
-            match dump(family, proto, q.port) {
+            match dump(family, proto, filter, &wanted_ports) {
                 Ok(mut v) => socks.append(&mut v),
                 Err(e) => out
                     .notes
@@ -123,7 +135,12 @@ fn state_name(proto: Protocol, state: u8) -> &'static str {
 }
 
 /// Dumps one family × protocol table from the kernel and keeps the sockets on `port`.
-fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSock>> {
+fn dump(
+    family: Family,
+    proto: Protocol,
+    filter: Option<u16>,
+    ports: &std::collections::HashSet<u16>,
+) -> std::io::Result<Vec<RawSock>> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
     socket.connect(&NlAddr::new(0, 0))?;
@@ -138,7 +155,7 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
     } else {
         IPPROTO_UDP
     };
-    let buf = request_bytes(af, protocol, states, port);
+    let buf = request_bytes(af, protocol, states, filter);
     socket.send(&buf[..], 0)?;
 
     let mut out = Vec::new();
@@ -152,7 +169,7 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
             let len = msg.header.length as usize;
             match msg.payload {
                 NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r))
-                    if r.header.socket_id.source_port == port =>
+                    if ports.contains(&r.header.socket_id.source_port) =>
                 {
                     out.push(raw_sock(&r, proto, family));
                 }
@@ -177,12 +194,12 @@ fn dump(family: Family, proto: Protocol, port: u16) -> std::io::Result<Vec<RawSo
 /// (`INET_DIAG_REQ_BYTECODE`), so the kernel sends only the sockets on that port instead of its
 /// whole table. The crate's request type cannot carry the filter, hence the bytes by hand;
 /// the layout is `nlmsghdr` + `inet_diag_req_v2` + one attribute, all in host byte order.
-fn request_bytes(family: u8, protocol: u8, states: u32, port: u16) -> Vec<u8> {
+fn request_bytes(family: u8, protocol: u8, states: u32, port: Option<u16>) -> Vec<u8> {
     const NLMSG_HDR: usize = 16;
     const REQ_V2: usize = 56;
     const INET_DIAG_REQ_BYTECODE: u16 = 1;
     const INET_DIAG_BC_S_EQ: u8 = 11;
-    let total = NLMSG_HDR + REQ_V2 + 4 + 8;
+    let total = NLMSG_HDR + REQ_V2 + if port.is_some() { 12 } else { 0 };
     let mut b = Vec::with_capacity(total);
     b.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_ne_bytes());
     b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -191,7 +208,8 @@ fn request_bytes(family: u8, protocol: u8, states: u32, port: u16) -> Vec<u8> {
     b.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
     b.extend_from_slice(&[family, protocol, 0, 0]); // family, protocol, ext, pad
     b.extend_from_slice(&states.to_ne_bytes());
-    b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: unused by a filtered dump
+    b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: unused by a dump
+    let Some(port) = port else { return b };
     b.extend_from_slice(&12u16.to_ne_bytes()); // attribute length: header + 2 ops
     b.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
     // op 1: if sport == port jump 8 (end: accept) else jump 12 (past the end: reject).

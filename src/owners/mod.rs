@@ -100,6 +100,15 @@ pub fn of(q: Query) -> Owners {
     os::of(q)
 }
 
+/// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).
+#[must_use]
+pub fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    if ports.is_empty() {
+        return Owners::default();
+    }
+    os::of_ports(ports, protocol)
+}
+
 pub(crate) const HIDDEN_NOTE: &str =
     "owned by another user — run as root/Administrator to see which process";
 pub(crate) const TIME_WAIT_NOTE: &str =

@@ -8,6 +8,11 @@ use super::{HIDDEN_NOTE, Owner, Owners, Query, TIME_WAIT_NOTE};
 use crate::target::{Family, Protocol};
 
 pub(super) fn of(q: Query) -> Owners {
+    of_ports(&[q.port], q.protocol)
+}
+
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    let q = Query { port: 0, protocol };
     let mut out = Owners::default();
     let protos = match q.protocol {
         Some(Protocol::Tcp) => ProtocolFlags::TCP,
@@ -25,8 +30,8 @@ pub(super) fn of(q: Query) -> Owners {
     let on_port: Vec<_> = sockets
         .into_iter()
         .filter(|s| match &s.protocol_socket_info {
-            ProtocolSocketInfo::Tcp(t) => t.local_port == q.port,
-            ProtocolSocketInfo::Udp(u) => u.local_port == q.port,
+            ProtocolSocketInfo::Tcp(t) => ports.contains(&t.local_port),
+            ProtocolSocketInfo::Udp(u) => ports.contains(&u.local_port),
         })
         .collect();
     let pids: Vec<Pid> = on_port

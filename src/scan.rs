@@ -1,0 +1,473 @@
+//! Range scans: which ports in START-END can be bound right now, the real way (socket, bind,
+//! close per port), spread over every core, with progress and cancel; and `free_ports` for scripts.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
+
+use crate::facts::Facts;
+use crate::oserror::OsError;
+use crate::owners::{self, Owner};
+use crate::probe::CancelToken;
+use crate::target::{Protocol, SocketOptions};
+
+/// What to scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    /// The local address to bind (an interface address, or a wildcard).
+    pub address: IpAddr,
+    /// First port (1..=65535).
+    pub start: u16,
+    /// Last port, inclusive.
+    pub end: u16,
+    /// TCP, UDP or both.
+    pub protocols: Vec<Protocol>,
+    /// The options a single check would set (SO_REUSEADDR, IPV6_V6ONLY).
+    pub options: SocketOptions,
+}
+
+impl ScanRequest {
+    /// A TCP scan of `start..=end` on `address` with default options.
+    #[must_use]
+    pub fn tcp(address: IpAddr, start: u16, end: u16) -> Self {
+        Self {
+            address,
+            start,
+            end,
+            protocols: vec![Protocol::Tcp],
+            options: SocketOptions::default(),
+        }
+    }
+
+    /// Ports × protocols: the amount of work.
+    #[must_use]
+    pub fn total(&self) -> u32 {
+        (u32::from(self.end) - u32::from(self.start) + 1)
+            * u32::try_from(self.protocols.len()).unwrap_or(1)
+    }
+}
+
+/// The outcome for one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortStatus {
+    /// Bind worked.
+    Free,
+    /// WSAEADDRINUSE.
+    InUse,
+    /// Another refusal (WSAEACCES for a privileged port, …).
+    Refused,
+}
+
+/// A port that is not free, with why and who.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortResult {
+    /// The port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// In use or refused.
+    pub status: PortStatus,
+    /// The bind error.
+    pub error: OsError,
+    /// Who uses the port (for in-use ports).
+    pub owners: Vec<Owner>,
+    /// How the OS treats this port (ephemeral, reserved, privileged).
+    pub notes: Vec<String>,
+}
+
+/// A run of consecutive free ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeRange {
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// First free port.
+    pub start: u16,
+    /// Last free port.
+    pub end: u16,
+}
+
+/// A special range of the OS that overlaps the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialRange {
+    /// `ephemeral`, `reserved` or `privileged`.
+    pub kind: String,
+    /// First port.
+    pub start: u16,
+    /// Last port.
+    pub end: u16,
+    /// What it means.
+    pub meaning: String,
+}
+
+/// The result of a scan: every port not free, the free ranges, and the OS's special ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// What was asked.
+    pub request: ScanRequest,
+    /// Ports × protocols actually tested (less than the total after a cancel).
+    pub scanned: u32,
+    /// Whether the scan was cancelled before the end.
+    pub cancelled: bool,
+    /// Every port that is not free.
+    pub busy: Vec<PortResult>,
+    /// Free ports, collapsed into ranges.
+    pub free: Vec<FreeRange>,
+    /// Number of free ports.
+    pub free_count: u32,
+    /// OS ranges that overlap the scan.
+    pub special: Vec<SpecialRange>,
+    /// Wall time, microseconds.
+    pub elapsed_us: u64,
+}
+
+/// Progress as the scan goes, for a bar and a rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Ports × protocols done.
+    pub done: u32,
+    /// Ports × protocols in all.
+    pub total: u32,
+    /// Time since the start.
+    pub elapsed: Duration,
+}
+
+const CHUNK: u32 = 256;
+const UNTESTED: u8 = 0;
+const FREE: u8 = 1;
+const IN_USE: u8 = 2;
+const REFUSED: u8 = 3;
+
+/// Tries one bind the cheapest correct way: socket, options, bind, close. The error is kept.
+fn try_bind(
+    addr: &SockAddr,
+    domain: Domain,
+    protocol: Protocol,
+    opts: &SocketOptions,
+) -> Result<(), i32> {
+    let (ty, proto) = match protocol {
+        Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
+        Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
+    };
+    let sock = Socket::new(domain, ty, Some(proto)).map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    if opts.reuse_address {
+        sock.set_reuse_address(true)
+            .map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    }
+    if domain == Domain::IPV6
+        && let Some(v6) = opts.v6_only
+    {
+        sock.set_only_v6(v6)
+            .map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    }
+    sock.bind(addr).map_err(|e| e.raw_os_error().unwrap_or(0))
+}
+
+/// Scans the range on every core. `progress` is called from the calling thread about every
+/// 50 ms; `cancel` stops all workers within one chunk (256 ports, a few milliseconds).
+/// Nothing stays bound: each socket is closed right after its bind.
+pub fn scan(
+    req: &ScanRequest,
+    facts: &Facts,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(Progress),
+) -> ScanReport {
+    let started = Instant::now();
+    let ports = u32::from(req.end) - u32::from(req.start) + 1;
+    let total = req.total();
+    let domain = if req.address.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let next = AtomicU32::new(0);
+    let done = AtomicU32::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // Work item i covers protocol i / chunks_per_proto, ports of chunk i % chunks_per_proto.
+    let chunks_per_proto = ports.div_ceil(CHUNK);
+    let items = chunks_per_proto * u32::try_from(req.protocols.len()).unwrap_or(1);
+
+    let mut status: Vec<Vec<u8>> = req
+        .protocols
+        .iter()
+        .map(|_| vec![UNTESTED; ports as usize])
+        .collect();
+    let mut errors: HashMap<(usize, u16), i32> = HashMap::new();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (next, done) = (&next, &done);
+                std::thread::Builder::new()
+                    .name("scan".into())
+                    .spawn_scoped(s, move || {
+                        let mut local: Vec<(usize, u32, Vec<u8>)> = Vec::new();
+                        let mut errs = Vec::new();
+                        loop {
+                            if cancel.is_cancelled() {
+                                break;
+                            }
+                            let item = next.fetch_add(1, Ordering::Relaxed);
+                            if item >= items {
+                                break;
+                            }
+                            let pi = (item / chunks_per_proto) as usize;
+                            let first = (item % chunks_per_proto) * CHUNK;
+                            let last = (first + CHUNK).min(ports);
+                            let proto = req.protocols[pi];
+                            let mut st = Vec::with_capacity((last - first) as usize);
+                            for off in first..last {
+                                let port = u16::try_from(u32::from(req.start) + off).unwrap_or(0);
+                                let addr = SockAddr::from(SocketAddr::new(req.address, port));
+                                st.push(match try_bind(&addr, domain, proto, &req.options) {
+                                    Ok(()) => FREE,
+                                    Err(code) => {
+                                        errs.push((pi, port, code));
+                                        if OsError::from_errno(code).wsa_code == 10048 {
+                                            IN_USE
+                                        } else {
+                                            REFUSED
+                                        }
+                                    }
+                                });
+                            }
+                            done.fetch_add(last - first, Ordering::Relaxed);
+                            local.push((pi, first, st));
+                        }
+                        (local, errs)
+                    })
+            })
+            .collect();
+        let mut tick = Instant::now();
+        while workers
+            .iter()
+            .any(|w| w.as_ref().is_ok_and(|h| !h.is_finished()))
+        {
+            std::thread::sleep(Duration::from_millis(2));
+            if tick.elapsed() >= Duration::from_millis(50) {
+                tick = Instant::now();
+                progress(Progress {
+                    done: done.load(Ordering::Relaxed),
+                    total,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+        for w in workers.into_iter().flatten() {
+            if let Ok((local, errs)) = w.join() {
+                for (pi, first, st) in local {
+                    let f = first as usize;
+                    status[pi][f..f + st.len()].copy_from_slice(&st);
+                }
+                for (pi, port, code) in errs {
+                    errors.insert((pi, port), code);
+                }
+            }
+        }
+    });
+    let scanned = done.load(Ordering::Relaxed);
+    progress(Progress {
+        done: scanned,
+        total,
+        elapsed: started.elapsed(),
+    });
+
+    let mut busy = Vec::new();
+    let mut free = Vec::new();
+    let mut free_count = 0;
+    for (pi, st) in status.iter().enumerate() {
+        let protocol = req.protocols[pi];
+        let mut run: Option<(u16, u16)> = None;
+        for (off, &s) in st.iter().enumerate() {
+            let port = u16::try_from(usize::from(req.start) + off).unwrap_or(0);
+            if s == FREE {
+                free_count += 1;
+                run = Some(run.map_or((port, port), |(a, _)| (a, port)));
+                continue;
+            }
+            if let Some((a, b)) = run.take() {
+                free.push(FreeRange {
+                    protocol,
+                    start: a,
+                    end: b,
+                });
+            }
+            if s == IN_USE || s == REFUSED {
+                let code = errors.get(&(pi, port)).copied().unwrap_or(0);
+                busy.push(PortResult {
+                    port,
+                    protocol,
+                    status: if s == IN_USE {
+                        PortStatus::InUse
+                    } else {
+                        PortStatus::Refused
+                    },
+                    error: OsError::from_errno(code),
+                    owners: Vec::new(),
+                    notes: port_notes(port, facts),
+                });
+            }
+        }
+        if let Some((a, b)) = run {
+            free.push(FreeRange {
+                protocol,
+                start: a,
+                end: b,
+            });
+        }
+    }
+    attach_owners(&mut busy);
+    ScanReport {
+        request: req.clone(),
+        scanned,
+        cancelled: scanned < total,
+        busy,
+        free,
+        free_count,
+        special: special_ranges(req.start, req.end, facts),
+        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Looks up the owners of every in-use port in one pass.
+fn attach_owners(busy: &mut [PortResult]) {
+    let ports: Vec<u16> = busy
+        .iter()
+        .filter(|b| b.status == PortStatus::InUse)
+        .map(|b| b.port)
+        .collect();
+    let found = owners::of_ports(&ports, None);
+    for b in busy.iter_mut() {
+        b.owners = found
+            .owners
+            .iter()
+            .filter(|o| o.protocol == b.protocol && o.local.ends_with(&format!(":{}", b.port)))
+            .cloned()
+            .collect();
+    }
+}
+
+/// How the OS treats one port, in words.
+#[must_use]
+pub fn port_notes(port: u16, facts: &Facts) -> Vec<String> {
+    let mut notes = Vec::new();
+    if facts.is_privileged(port) {
+        notes.push("privileged: needs root or CAP_NET_BIND_SERVICE".into());
+    }
+    if facts.is_ephemeral(port) {
+        notes.push("ephemeral: outgoing connections may take it".into());
+    }
+    if let Some(r) = facts.reserved_ranges.iter().find(|r| r.contains(port)) {
+        notes.push(if facts.os == "windows" {
+            format!("excluded by Windows ({}-{})", r.start, r.end)
+        } else {
+            "reserved: never handed to outgoing connections".into()
+        });
+    }
+    notes
+}
+
+/// The OS's special ranges that overlap `start..=end`.
+#[must_use]
+pub fn special_ranges(start: u16, end: u16, facts: &Facts) -> Vec<SpecialRange> {
+    let mut out = Vec::new();
+    let mut add = |kind: &str, a: u16, b: u16, meaning: &str| {
+        let (a, b) = (a.max(start), b.min(end));
+        if a <= b {
+            out.push(SpecialRange {
+                kind: kind.into(),
+                start: a,
+                end: b,
+                meaning: meaning.into(),
+            });
+        }
+    };
+    if let Some(s) = facts.unprivileged_port_start.filter(|s| *s > 1) {
+        add(
+            "privileged",
+            1,
+            s - 1,
+            "needs root or CAP_NET_BIND_SERVICE to bind",
+        );
+    }
+    if let Some(r) = &facts.ephemeral_range {
+        add(
+            "ephemeral",
+            r.start,
+            r.end,
+            "handed out to outgoing connections; a server port here may be taken",
+        );
+    }
+    for r in &facts.reserved_ranges {
+        add(
+            "reserved",
+            r.start,
+            r.end,
+            if facts.os == "windows" {
+                "excluded by Windows: binding gives WSAEACCES 10013"
+            } else {
+                "never handed to outgoing connections"
+            },
+        );
+    }
+    out
+}
+
+/// Finds `count` ports in `start..=end` that are bindable right now on `address`, preferring
+/// ports outside the ephemeral and reserved ranges and, unless elevated, the privileged ones.
+/// Starts at a random place so concurrent scripts rarely pick the same port.
+#[must_use]
+pub fn free_ports(
+    address: IpAddr,
+    protocol: Protocol,
+    start: u16,
+    end: u16,
+    count: usize,
+    facts: &Facts,
+) -> Vec<u16> {
+    let domain = if address.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let opts = SocketOptions::default();
+    let all: Vec<u16> = (start..=end).collect();
+    if all.is_empty() || count == 0 {
+        return Vec::new();
+    }
+    let offset = usize::try_from(
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+            % all.len() as u64,
+    )
+    .unwrap_or(0);
+    let preferred = |p: u16| {
+        !facts.is_ephemeral(p)
+            && !facts.reserved_ranges.iter().any(|r| r.contains(p))
+            && (facts.may_bind_privileged() || !facts.is_privileged(p))
+    };
+    let rotated = all[offset..].iter().chain(&all[..offset]).copied();
+    let (good, fallback): (Vec<u16>, Vec<u16>) = rotated.partition(|p| preferred(*p));
+    let mut found = Vec::with_capacity(count);
+    for p in good.into_iter().chain(fallback) {
+        if found.len() == count {
+            break;
+        }
+        let addr = SockAddr::from(SocketAddr::new(address, p));
+        if try_bind(&addr, domain, protocol, &opts).is_ok() {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// The default address for scans: IPv4 loopback is what a local developer usually means.
+#[must_use]
+pub fn default_address() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
