@@ -28,7 +28,7 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
     };
     let mut ticks = 0;
     let r = scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |_| {
-        ticks += 1
+        ticks += 1;
     });
     assert!(ticks >= 1, "progress reported");
     assert!(!r.cancelled, "complete");
