@@ -1,0 +1,97 @@
+//! A full 1024-65535 TCP scan of 127.0.0.1: Port Inspector's scan against a plain single-threaded
+//! socket+bind+close loop, two such loops on two threads, and a naive Python scan, in one run.
+//!
+//! Run by hand: `cargo bench --bench scan`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // A bench binary: it prints its table.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use port_inspector::facts;
+use port_inspector::probe::CancelToken;
+use port_inspector::scan::{self, ScanRequest};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+const START: u16 = 1024;
+const END: u16 = 65535;
+const ROUNDS: usize = 7;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(mut f: impl FnMut()) -> Duration {
+    f();
+    median(
+        (0..ROUNDS)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn plain_loop(start: u16, end: u16) -> u32 {
+    let mut free = 0;
+    for port in start..=end {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let addr = SockAddr::from(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+        if s.bind(&addr).is_ok() {
+            free += 1;
+        }
+    }
+    free
+}
+
+const PYTHON: &str = "import socket\nfree=0\nfor p in range(1024,65536):\n    s=socket.socket()\n    try:\n        s.bind(('127.0.0.1',p)); free+=1\n    except OSError:\n        pass\n    s.close()\nprint(free)";
+
+fn main() {
+    let f = facts::gather();
+    let req = ScanRequest::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), START, END);
+    let ours = time(|| {
+        let r = scan::scan(&req, &f, &CancelToken::new(), &mut |_| {});
+        assert!(!r.cancelled, "complete");
+    });
+    let single = time(|| {
+        plain_loop(START, END);
+    });
+    let two = time(|| {
+        let mid = START + (END - START) / 2;
+        std::thread::scope(|s| {
+            s.spawn(|| plain_loop(START, mid));
+            s.spawn(|| plain_loop(mid + 1, END));
+        });
+    });
+    let python = time(|| {
+        let out = Command::new("python3")
+            .args(["-c", PYTHON])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python ran");
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let per_port = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(u32::from(END - START) + 1);
+    println!(
+        "TCP scan of 127.0.0.1 ports {START}-{END}, median of {ROUNDS} runs, {} cores:",
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    );
+    println!("| scanner | time | per port | vs plain loop |");
+    println!("|---|---:|---:|---:|");
+    for (name, d) in [
+        ("port-inspector scan (library)", ours),
+        ("plain Rust loop, 1 thread", single),
+        ("plain Rust loop, 2 threads (halves)", two),
+        ("naive Python loop, 1 thread (incl. start-up)", python),
+    ] {
+        println!(
+            "| {name} | {:.1} ms | {:.2} µs | {:.2}x |",
+            ms(d),
+            per_port(d),
+            d.as_secs_f64() / single.as_secs_f64()
+        );
+    }
+}
