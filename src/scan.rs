@@ -2,6 +2,7 @@
 //! close per port), spread over every core, with progress and cancel; and `free_ports` for scripts.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -470,4 +471,146 @@ pub fn free_ports(
 #[must_use]
 pub fn default_address() -> IpAddr {
     IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+/// One line of the scan table: a busy port, or a run of free ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRow {
+    /// `8010`, or `8000-8041` for a free range.
+    pub ports: String,
+    /// First port of the row, for sorting and for opening its check.
+    pub first_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// `free`, `in use`, `refused`.
+    pub status: String,
+    /// Who holds it.
+    pub owner: String,
+    /// Error code and OS notes.
+    pub note: String,
+}
+
+/// The table rows of a report, sorted by port then protocol.
+#[must_use]
+pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
+    let mut out: Vec<ScanRow> = r
+        .free
+        .iter()
+        .map(|f| ScanRow {
+            ports: if f.start == f.end {
+                f.start.to_string()
+            } else {
+                format!("{}-{}", f.start, f.end)
+            },
+            first_port: f.start,
+            protocol: f.protocol,
+            status: "free".into(),
+            owner: String::new(),
+            note: String::new(),
+        })
+        .collect();
+    for b in &r.busy {
+        let mut note = vec![format!("{} ({})", b.error.wsa_name, b.error.wsa_code)];
+        note.extend(b.notes.iter().cloned());
+        out.push(ScanRow {
+            ports: b.port.to_string(),
+            first_port: b.port,
+            protocol: b.protocol,
+            status: if b.status == PortStatus::InUse {
+                "in use"
+            } else {
+                "refused"
+            }
+            .into(),
+            owner: b
+                .owners
+                .iter()
+                .map(Owner::who)
+                .collect::<Vec<_>>()
+                .join(", "),
+            note: note.join("; "),
+        });
+    }
+    out.sort_by_key(|r| (r.first_port, r.protocol == Protocol::Udp));
+    out
+}
+
+/// The rows as CSV (RFC 4180 quoting), for spreadsheets.
+#[must_use]
+pub fn to_csv(rows: &[ScanRow]) -> String {
+    let q = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut o = String::from("port,protocol,status,owner,note\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{}",
+            q(&r.ports),
+            r.protocol,
+            q(&r.status),
+            q(&r.owner),
+            q(&r.note)
+        );
+    }
+    o
+}
+
+/// The rows as a Markdown table, for tickets.
+#[must_use]
+pub fn to_markdown(rows: &[ScanRow]) -> String {
+    let c = |s: &str| s.replace('|', "\\|");
+    let mut o =
+        String::from("| Port | Protocol | Status | Owner | Note |\n|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            c(&r.ports),
+            r.protocol,
+            c(&r.status),
+            c(&r.owner),
+            c(&r.note)
+        );
+    }
+    o
+}
+
+/// A scan implementation, swappable so window tests can slow it down to watch progress.
+pub type Scanner = std::sync::Arc<
+    dyn Fn(&ScanRequest, &Facts, &CancelToken, &mut dyn FnMut(Progress)) -> ScanReport
+        + Send
+        + Sync,
+>;
+
+/// The real scanner.
+#[must_use]
+pub fn system_scanner() -> Scanner {
+    std::sync::Arc::new(scan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_markdown_escapes() {
+        let rows = vec![ScanRow {
+            ports: "80".into(),
+            first_port: 80,
+            protocol: Protocol::Tcp,
+            status: "in use".into(),
+            owner: "a, b".into(),
+            note: "x|y \"q\"".into(),
+        }];
+        assert_eq!(
+            to_csv(&rows),
+            "port,protocol,status,owner,note\n80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\"\n"
+        );
+        assert!(to_markdown(&rows).contains("x\\|y"), "pipe escaped");
+    }
 }

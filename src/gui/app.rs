@@ -11,6 +11,7 @@ use crate::check::Check;
 use crate::facts::{self, Interface};
 use crate::owners::{self, Owner};
 use crate::probe::{CancelToken, Resolver, system_resolver};
+use crate::scan::{self, Progress, ScanReport, ScanRequest, ScanRow, Scanner, system_scanner};
 use crate::target::{self, Family, InputError, Protocol, Target};
 
 /// Where to bind, as the interface picker offers it.
@@ -180,6 +181,18 @@ pub enum Action {
     CopyPid(u32),
     /// Copy the command that ends this PID.
     CopyEndCommand(u32),
+    /// Switch tabs.
+    SetTab(Tab),
+    /// Start the scan the scan form describes.
+    StartScan,
+    /// Stop the running scan.
+    CancelScan,
+    /// Open the full check of one port from the scan table.
+    CheckPort(u16, Protocol),
+    /// Copy the visible scan rows as CSV.
+    CopyScanCsv,
+    /// Copy the visible scan rows as Markdown.
+    CopyScanMarkdown,
 }
 
 /// The whole window.
@@ -198,12 +211,144 @@ pub struct App {
     pub status: Option<String>,
     /// The owner whose ending awaits confirmation.
     pub confirm_end: Option<Owner>,
+    /// Which tab is shown.
+    pub tab: Tab,
+    /// The scan form.
+    pub scan_inputs: ScanInputs,
+    /// The scan in flight and the last result.
+    pub scan: ScanState,
     worker: Worker,
     next_id: u64,
 }
 
+/// The window's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    /// One bind, explained.
+    Check,
+    /// A range of ports.
+    Scan,
+}
+
+/// Which protocols a scan covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScanProtocols {
+    /// TCP only.
+    Tcp,
+    /// UDP only.
+    Udp,
+    /// Both.
+    Both,
+}
+
+/// How the scan table is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScanSort {
+    /// By port number.
+    Port,
+    /// Busy rows first, then by port.
+    Status,
+}
+
+/// The scan form, remembered between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScanInputs {
+    /// `START-END` as typed.
+    pub range_text: String,
+    /// Address to bind.
+    pub address_text: String,
+    /// TCP / UDP / both.
+    pub protocols: ScanProtocols,
+    /// Hide free ranges.
+    pub only_busy: bool,
+    /// Text filter over every column.
+    pub filter: String,
+    /// Sort order.
+    pub sort: ScanSort,
+}
+
+impl Default for ScanInputs {
+    fn default() -> Self {
+        Self {
+            range_text: "8000-9000".into(),
+            address_text: "127.0.0.1".into(),
+            protocols: ScanProtocols::Tcp,
+            only_busy: false,
+            filter: String::new(),
+            sort: ScanSort::Port,
+        }
+    }
+}
+
+impl ScanInputs {
+    /// The scan the form describes, or why it is not valid.
+    pub fn request(&self) -> Result<ScanRequest, InputError> {
+        let (start, end) = target::parse_range(&self.range_text)?;
+        let a = self.address_text.trim();
+        let a = a
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(a);
+        target::validate_host(a)?;
+        let address = a
+            .parse()
+            .map_err(|_| InputError::HostInvalid(format!("{a} (give an IP address)")))?;
+        Ok(ScanRequest {
+            address,
+            start,
+            end,
+            protocols: match self.protocols {
+                ScanProtocols::Tcp => vec![Protocol::Tcp],
+                ScanProtocols::Udp => vec![Protocol::Udp],
+                ScanProtocols::Both => vec![Protocol::Tcp, Protocol::Udp],
+            },
+            options: crate::SocketOptions::default(),
+        })
+    }
+
+    /// The table rows of `report` after filter, toggle and sort.
+    #[must_use]
+    pub fn visible_rows(&self, report: &ScanReport) -> Vec<ScanRow> {
+        let needle = self.filter.trim().to_lowercase();
+        let mut rows: Vec<ScanRow> = scan::rows(report)
+            .into_iter()
+            .filter(|r| !self.only_busy || r.status != "free")
+            .filter(|r| {
+                needle.is_empty()
+                    || [
+                        &r.ports,
+                        &r.status,
+                        &r.owner,
+                        &r.note,
+                        &r.protocol.to_string(),
+                    ]
+                    .iter()
+                    .any(|c| c.to_lowercase().contains(&needle))
+            })
+            .collect();
+        if self.sort == ScanSort::Status {
+            rows.sort_by_key(|r| (r.status == "free", r.first_port));
+        }
+        rows
+    }
+}
+
+/// A scan in flight and the last result.
+#[derive(Default)]
+pub struct ScanState {
+    /// Request number and cancel flag of the running scan.
+    pub running: Option<(u64, CancelToken, Instant)>,
+    /// Latest progress.
+    pub progress: Option<Progress>,
+    /// The last finished scan.
+    pub report: Option<ScanReport>,
+}
+
 /// The storage key of the persisted inputs.
 pub const STORAGE_KEY: &str = "port-inspector-inputs";
+/// The storage key of the persisted scan form.
+pub const SCAN_STORAGE_KEY: &str = "port-inspector-scan";
 
 impl App {
     /// A window with the real resolver.
@@ -215,6 +360,24 @@ impl App {
     /// A window whose checks use `resolver` (tests script a hung one).
     #[must_use]
     pub fn with_resolver(ctx: &egui::Context, inputs: Inputs, resolver: Resolver) -> Self {
+        Self::with_parts(
+            ctx,
+            inputs,
+            ScanInputs::default(),
+            resolver,
+            system_scanner(),
+        )
+    }
+
+    /// A window with every swappable part given: resolver and scanner.
+    #[must_use]
+    pub fn with_parts(
+        ctx: &egui::Context,
+        inputs: Inputs,
+        scan_inputs: ScanInputs,
+        resolver: Resolver,
+        scanner: Scanner,
+    ) -> Self {
         let ctx2 = ctx.clone();
         let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
         Self {
@@ -225,7 +388,10 @@ impl App {
             shown: None,
             status: None,
             confirm_end: None,
-            worker: Worker::spawn(waker, resolver),
+            worker: Worker::spawn(waker, resolver, scanner),
+            tab: Tab::Check,
+            scan_inputs,
+            scan: ScanState::default(),
             next_id: 1,
         }
     }
@@ -240,15 +406,30 @@ impl App {
 
     /// Takes finished checks from the worker; cheap when there are none.
     pub fn poll_worker(&mut self) {
-        while let Some(Event::Finished { id, check }) = self.worker.try_recv() {
-            if self.running.as_ref().is_some_and(|r| r.id == id) {
-                self.running = None;
+        while let Some(event) = self.worker.try_recv() {
+            match event {
+                Event::Finished { id, check } => {
+                    if self.running.as_ref().is_some_and(|r| r.id == id) {
+                        self.running = None;
+                    }
+                    self.history.push(HistoryEntry {
+                        check: *check,
+                        at: clock_now(),
+                    });
+                    self.shown = Some(self.history.len() - 1);
+                }
+                Event::ScanProgress { id, progress } => {
+                    if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
+                        self.scan.progress = Some(progress);
+                    }
+                }
+                Event::ScanFinished { id, report } => {
+                    if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
+                        self.scan.running = None;
+                    }
+                    self.scan.report = Some(*report);
+                }
             }
-            self.history.push(HistoryEntry {
-                check: *check,
-                at: clock_now(),
-            });
-            self.shown = Some(self.history.len() - 1);
         }
     }
 
@@ -305,6 +486,36 @@ impl App {
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
             }
+            Action::SetTab(t) => self.tab = t,
+            Action::StartScan => self.start_scan(),
+            Action::CancelScan => {
+                if let Some((_, c, _)) = &self.scan.running {
+                    c.cancel();
+                }
+            }
+            Action::CheckPort(port, protocol) => {
+                let address = self.scan_inputs.address_text.trim().to_owned();
+                self.inputs.interface = InterfaceChoice::Custom;
+                self.inputs.custom_host = address;
+                self.inputs.port_text = port.to_string();
+                self.inputs.protocol = protocol;
+                self.tab = Tab::Check;
+                if let Ok(t) = self.inputs.target() {
+                    self.start(t);
+                }
+            }
+            Action::CopyScanCsv | Action::CopyScanMarkdown => {
+                if let Some(r) = &self.scan.report {
+                    let rows = self.scan_inputs.visible_rows(r);
+                    let (text, what) = if action == Action::CopyScanCsv {
+                        (scan::to_csv(&rows), "CSV")
+                    } else {
+                        (scan::to_markdown(&rows), "Markdown")
+                    };
+                    ctx.copy_text(text);
+                    self.status = Some(format!("{} rows copied as {what}.", rows.len()));
+                }
+            }
             Action::RefreshInterfaces => {
                 self.interfaces = facts::interfaces();
                 self.status = Some(format!(
@@ -312,6 +523,28 @@ impl App {
                     self.interfaces.len()
                 ));
             }
+        }
+    }
+
+    /// Starts a scan unless one is running.
+    fn start_scan(&mut self) {
+        if self.scan.running.is_some() {
+            return;
+        }
+        let Ok(request) = self.scan_inputs.request() else {
+            return;
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let cancel = CancelToken::new();
+        let job = super::worker::ScanJob {
+            id,
+            request,
+            cancel: cancel.clone(),
+        };
+        if self.worker.send_scan(job) {
+            self.scan.running = Some((id, cancel, Instant::now()));
+            self.scan.progress = None;
         }
     }
 
@@ -349,7 +582,11 @@ impl App {
         let ctx = ui.ctx().clone();
         let mut actions = Vec::new();
         egui::Panel::top("title").show(ui, |ui| {
-            views::title_ui(ui, self.running.is_some());
+            actions.extend(views::title_ui(
+                ui,
+                self.running.is_some() || self.scan.running.is_some(),
+                self.tab,
+            ));
         });
         egui::Panel::left("history")
             .resizable(true)
@@ -358,6 +595,13 @@ impl App {
                 actions.extend(views::history_ui(ui, &self.history, self.shown));
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.tab == Tab::Scan {
+                actions.extend(views::scan_ui(ui, &mut self.scan_inputs, &self.scan));
+                if let Some(s) = &self.status {
+                    ui.label(s);
+                }
+                return;
+            }
             egui::ScrollArea::vertical().show(ui, |ui| {
                 actions.extend(views::form_ui(
                     ui,
@@ -382,7 +626,7 @@ impl App {
         for a in actions {
             self.apply(&ctx, a);
         }
-        if self.running.is_some() {
+        if self.running.is_some() || self.scan.running.is_some() {
             // Elapsed time and spinner while busy; nothing repaints when idle.
             ctx.request_repaint_after(Duration::from_millis(100));
         }
@@ -409,5 +653,6 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.inputs);
+        eframe::set_value(storage, SCAN_STORAGE_KEY, &self.scan_inputs);
     }
 }

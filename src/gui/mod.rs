@@ -55,7 +55,17 @@ pub fn run() -> ExitCode {
                 .storage
                 .and_then(|s| eframe::get_value(s, app::STORAGE_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(App::new(&cc.egui_ctx, inputs)))
+            let scan_inputs: app::ScanInputs = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, app::SCAN_STORAGE_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(App::with_parts(
+                &cc.egui_ctx,
+                inputs,
+                scan_inputs,
+                crate::probe::system_resolver(),
+                crate::scan::system_scanner(),
+            )))
         }),
     );
     match result {

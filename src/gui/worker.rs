@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::Target;
 use crate::check::{self, Check};
 use crate::probe::{CancelToken, ProbeConfig, Resolver};
+use crate::scan::{Progress, ScanReport, ScanRequest, Scanner};
 
 /// Work for the thread.
 pub enum Command {
@@ -24,8 +25,32 @@ pub enum Command {
     },
 }
 
-/// Answers from the thread.
+/// A range scan for the scan thread.
+pub struct ScanJob {
+    /// Request number.
+    pub id: u64,
+    /// What to scan.
+    pub request: ScanRequest,
+    /// Set by the Cancel button.
+    pub cancel: CancelToken,
+}
+
+/// Answers from the threads.
 pub enum Event {
+    /// How far a scan has come.
+    ScanProgress {
+        /// The request number.
+        id: u64,
+        /// Ports done, total and time.
+        progress: Progress,
+    },
+    /// A scan ended (complete or cancelled).
+    ScanFinished {
+        /// The request number.
+        id: u64,
+        /// The result.
+        report: Box<ScanReport>,
+    },
     /// A check finished (successfully, with an error, or cancelled).
     Finished {
         /// The request number.
@@ -38,18 +63,20 @@ pub enum Event {
 /// A wake-up callback, so the worker does not depend on how the UI repaints.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
-/// Handle to the worker thread; dropping it ends the thread.
+/// Handle to the worker threads ("probe" for checks, "scan" for scans); dropping it ends them.
 pub struct Worker {
     tx: SyncSender<Command>,
+    scan_tx: SyncSender<ScanJob>,
     rx: Receiver<Event>,
 }
 
 impl Worker {
     /// Starts the thread. `resolver` is the getaddrinfo to use (tests pass a scripted one).
     #[must_use]
-    pub fn spawn(waker: Waker, resolver: Resolver) -> Self {
+    pub fn spawn(waker: Waker, resolver: Resolver, scanner: Scanner) -> Self {
         let (tx, cmd_rx) = sync_channel::<Command>(4);
-        let (ev_tx, rx) = sync_channel::<Event>(16);
+        let (ev_tx, rx) = sync_channel::<Event>(64);
+        let scan_tx = spawn_scan_thread(ev_tx.clone(), Arc::clone(&waker), scanner);
         let spawned = std::thread::Builder::new()
             .name("probe".into())
             .spawn(move || {
@@ -80,7 +107,13 @@ impl Worker {
             // Without a thread, checks cannot run; the UI will show them as never finishing.
             log_spawn_failure(&e);
         }
-        Self { tx, rx }
+        Self { tx, scan_tx, rx }
+    }
+
+    /// Queues a scan; false when one is already queued or the thread is gone.
+    #[must_use]
+    pub fn send_scan(&self, job: ScanJob) -> bool {
+        self.scan_tx.try_send(job).is_ok()
     }
 
     /// Queues a command; false when the queue is full or the thread is gone.
@@ -94,6 +127,40 @@ impl Worker {
     pub fn try_recv(&self) -> Option<Event> {
         self.rx.try_recv().ok()
     }
+}
+
+fn spawn_scan_thread(
+    ev_tx: SyncSender<Event>,
+    waker: Waker,
+    scanner: Scanner,
+) -> SyncSender<ScanJob> {
+    let (tx, rx) = sync_channel::<ScanJob>(1);
+    let spawned = std::thread::Builder::new()
+        .name("scan".into())
+        .spawn(move || {
+            while let Ok(job) = rx.recv() {
+                let facts = crate::facts::gather();
+                let id = job.id;
+                let report = scanner(&job.request, &facts, &job.cancel, &mut |progress| {
+                    // Progress may be dropped when the UI is behind; the next one supersedes it.
+                    if ev_tx.try_send(Event::ScanProgress { id, progress }).is_ok() {
+                        waker();
+                    }
+                });
+                let done = Event::ScanFinished {
+                    id,
+                    report: Box::new(report),
+                };
+                if ev_tx.send(done).is_err() {
+                    break;
+                }
+                waker();
+            }
+        });
+    if let Err(e) = spawned {
+        log_spawn_failure(&e);
+    }
+    tx
 }
 
 #[expect(

@@ -1,0 +1,188 @@
+//! The Scan tab driven through egui_kittest: start, progress, result rows, filter, copy, open a
+//! row's check, and cancel. Real sockets on loopback; a slowed scanner (the real one, run in
+//! small steps) makes progress and cancel observable.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::{TcpListener, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use port_inspector::gui::app::{App, Inputs, ScanInputs, Tab};
+use port_inspector::probe::system_resolver;
+use port_inspector::scan::{self, Progress, ScanReport, Scanner};
+
+fn harness(scanner: Scanner) -> Harness<'static, App> {
+    let ctx = egui::Context::default();
+    let app = App::with_parts(
+        &ctx,
+        Inputs::default(),
+        ScanInputs::default(),
+        system_resolver(),
+        scanner,
+    );
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn has(h: &Harness<'_, App>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn wait_for(h: &mut Harness<'_, App>, text: &str) {
+    let start = Instant::now();
+    while !has(h, text) {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "'{text}' never appeared"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+fn set_text(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(2);
+}
+
+fn copied_text(h: &Harness<'_, App>) -> Option<String> {
+    h.output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+}
+
+#[test]
+fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
+    let _t = TcpListener::bind(("127.0.0.1", 25_010)).unwrap();
+    let _u = UdpSocket::bind(("127.0.0.1", 25_020)).unwrap();
+    let mut h = harness(scan::system_scanner());
+    h.run();
+    h.get_by_label("Scan a range").click();
+    h.run();
+    set_text(&mut h, "Port range", "25000-25099");
+    h.get_by_label("TCP and UDP").click();
+    h.run();
+    h.get_by_label("Start scan").click();
+    h.run_steps(2);
+    wait_for(&mut h, "Check TCP 25010");
+    assert!(has(&h, "Check UDP 25020"), "UDP row");
+    let me = format!("PID {}", std::process::id());
+    assert!(has(&h, &me), "owner named");
+    assert!(has(&h, "25000-25009"), "free range row");
+    assert!(has(&h, "198 free, 2 not free"), "summary");
+
+    h.get_by_label("Show only in use").click();
+    h.run();
+    assert!(!has(&h, "25000-25009"), "free rows hidden");
+    assert!(has(&h, "Check TCP 25010"), "busy row kept");
+
+    h.get_by_label("Copy CSV").click();
+    h.step();
+    let csv = copied_text(&h).expect("CSV copied");
+    assert!(
+        csv.starts_with("port,protocol,status,owner,note\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("25010,TCP,in use"), "{csv}");
+    assert!(!csv.contains("free"), "only the visible rows: {csv}");
+    h.run();
+
+    h.get_by_label("Check TCP 25010").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Check, "switched to the check");
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+}
+
+/// The real scanner, run 50 ports at a time with a pause, so a test can watch it.
+fn slow_scanner() -> Scanner {
+    Arc::new(|req, facts, cancel, progress| {
+        let started = Instant::now();
+        let total = req.total();
+        let mut merged: Option<ScanReport> = None;
+        let mut start = req.start;
+        while start <= req.end && !cancel.is_cancelled() {
+            let end = start.saturating_add(49).min(req.end);
+            let part = scan::ScanRequest {
+                start,
+                end,
+                ..req.clone()
+            };
+            let r = scan::scan(&part, facts, cancel, &mut |_| {});
+            merged = Some(match merged {
+                None => r,
+                Some(mut m) => {
+                    m.scanned += r.scanned;
+                    m.busy.extend(r.busy);
+                    m.free.extend(r.free);
+                    m.free_count += r.free_count;
+                    m
+                }
+            });
+            let done = merged.as_ref().map_or(0, |m| m.scanned);
+            progress(Progress {
+                done,
+                total,
+                elapsed: started.elapsed(),
+            });
+            std::thread::sleep(Duration::from_millis(30));
+            start = end.saturating_add(1);
+        }
+        let mut m = merged.unwrap();
+        m.request = req.clone();
+        m.cancelled = m.scanned < total;
+        m
+    })
+}
+
+#[test]
+fn scan_shows_progress_and_cancels() {
+    let mut h = harness(slow_scanner());
+    h.run();
+    h.get_by_label("Scan a range").click();
+    h.run();
+    set_text(&mut h, "Port range", "26000-27999");
+    h.get_by_label("Start scan").click();
+    h.run_steps(2);
+    wait_for(&mut h, "ports/s");
+    assert!(has(&h, "of 2000 ports"), "progress shows the total");
+    h.get_by_label("Cancel scan").click();
+    h.run_steps(2);
+    wait_for(&mut h, "(cancelled)");
+    assert!(h.state().scan.running.is_none(), "no scan running");
+    for port in 26_000..=27_999u16 {
+        TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{port} left bound: {e}"));
+    }
+}
+
+#[test]
+fn scan_range_is_validated_inline() {
+    let mut h = harness(scan::system_scanner());
+    h.run();
+    h.get_by_label("Scan a range").click();
+    h.run();
+    for bad in ["9000-8000", "abc", "1-70000"] {
+        set_text(&mut h, "Port range", bad);
+        h.run();
+        assert!(has(&h, "is not a port range"), "{bad}: message");
+        assert!(
+            egui_kittest::kittest::NodeT::accesskit_node(&h.get_by_label("Start scan"))
+                .is_disabled(),
+            "{bad}: disabled"
+        );
+    }
+}
