@@ -590,7 +590,8 @@ impl App {
         });
         egui::Panel::left("history")
             .resizable(true)
-            .default_size(200.0)
+            .default_size(220.0)
+            .min_size(200.0)
             .show(ui, |ui| {
                 actions.extend(views::history_ui(ui, &self.history, self.shown));
             });

@@ -405,13 +405,13 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
 fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
     egui::Grid::new("owners")
         .striped(true)
-        .num_columns(7)
+        .num_columns(6)
         .show(ui, |ui| {
-            for h in ["PID", "Process", "User", "State", "Local", "Command", ""] {
+            for h in ["PID", "Process", "User", "State", "Local", "Command"] {
                 ui.strong(h);
             }
             ui.end_row();
-            for (i, o) in c.owners.iter().enumerate() {
+            for o in &c.owners {
                 ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
                 ui.label(
                     o.process
@@ -428,29 +428,31 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                     .unwrap_or_default()
                     .replace(['\n', '\r', '\t'], " ")
                     .chars()
-                    .take(60)
+                    .take(40)
                     .collect();
                 ui.label(cmd);
-                ui.horizontal(|ui| {
-                    if let Some(pid) = o.pid {
-                        if ui.button(format!("End PID {pid}…")).clicked() {
-                            actions.push(Action::AskEnd(i));
-                        }
-                        if ui.button(format!("Copy PID {pid}")).clicked() {
-                            actions.push(Action::CopyPid(pid));
-                        }
-                        if ui
-                            .button(format!("Copy \"{}\"", owners::end_command(pid)))
-                            .on_hover_text("Copy the command that ends it by hand")
-                            .clicked()
-                        {
-                            actions.push(Action::CopyEndCommand(pid));
-                        }
-                    }
-                });
                 ui.end_row();
             }
         });
+    for (i, o) in c.owners.iter().enumerate() {
+        let Some(pid) = o.pid else { continue };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!("{}:", o.who()));
+            if ui.button(format!("End PID {pid}…")).clicked() {
+                actions.push(Action::AskEnd(i));
+            }
+            if ui.button(format!("Copy PID {pid}")).clicked() {
+                actions.push(Action::CopyPid(pid));
+            }
+            if ui
+                .button(format!("Copy \"{}\"", owners::end_command(pid)))
+                .on_hover_text("Copy the command that ends it by hand")
+                .clicked()
+            {
+                actions.push(Action::CopyEndCommand(pid));
+            }
+        });
+    }
     if c.hidden_owners > 0 {
         ui.label(format!(
             "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
