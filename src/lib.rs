@@ -15,6 +15,7 @@ pub mod owners;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod support;
 pub mod target;
 #[cfg(windows)]
 mod winsock;

@@ -295,3 +295,18 @@ pub fn markdown(c: &Check) -> String {
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+/// The plain-text report: the CLI trace plus the machine facts, for `report --format text`.
+#[must_use]
+pub fn text_full(c: &Check) -> String {
+    let mut o = text(c);
+    let _ = writeln!(
+        o,
+        "\nMachine facts ({}, host {}):",
+        c.facts.os_version, c.facts.hostname
+    );
+    for f in &c.facts.table {
+        let _ = writeln!(o, "  {:<38} {:<16} {}", f.name, f.value, f.meaning);
+    }
+    o
+}

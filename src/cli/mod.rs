@@ -104,6 +104,58 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the facts of this machine that decide binds (privileged ports, ranges, dual-stack, …).
+    #[command(after_help = "Examples:\n  port-inspector facts\n  port-inspector facts --json")]
+    Facts {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a report of a check for a ticket: steps, verdict, error, owners and machine facts.
+    #[command(
+        after_help = "Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json"
+    )]
+    Report {
+        /// [HOST:]PORT.
+        #[arg(allow_hyphen_values = true)]
+        target: String,
+        /// Test UDP.
+        #[arg(long)]
+        udp: bool,
+        /// md (Markdown), text or json.
+        #[arg(long, default_value = "md", value_parser = ["md", "text", "json"])]
+        format: String,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Test the port across TCP/UDP x IPv4/IPv6 x SO_REUSEADDR off/on (and address vs wildcard).
+    #[command(
+        after_help = "Examples:\n  port-inspector matrix 8080\n  port-inspector matrix 127.0.0.1:5432 --json"
+    )]
+    Matrix {
+        /// [HOST:]PORT.
+        #[arg(allow_hyphen_values = true)]
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hold the port open and print each connection (or datagram) as it arrives: is a firewall in the way?
+    #[command(
+        after_help = "Examples:\n  port-inspector listen 8080 --for 120\n  port-inspector listen 0.0.0.0:5353 --udp"
+    )]
+    Listen {
+        /// [HOST:]PORT.
+        #[arg(allow_hyphen_values = true)]
+        target: String,
+        /// Hold a UDP port.
+        #[arg(long)]
+        udp: bool,
+        /// Seconds to hold the port (1 to 3600).
+        #[arg(long = "for", default_value = "60")]
+        duration: String,
+    },
     /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
     #[command(
         after_help = "Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1"
@@ -154,9 +206,15 @@ pub struct CheckArgs {
     /// Listen backlog.
     #[arg(long, default_value_t = 128)]
     pub backlog: i32,
-    /// Give up on a slow name lookup after SECS seconds.
-    #[arg(long, default_value = "10")]
-    pub timeout: String,
+    /// Give up on a slow name lookup after SECS seconds (with --wait: stop waiting after SECS).
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Keep re-checking until the port is free (exit 0) or --timeout passes (exit 1).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: seconds between checks.
+    #[arg(long, default_value = "1")]
+    pub interval: String,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -166,7 +224,12 @@ impl CheckArgs {
     /// Turns arguments into a validated target and probe settings.
     pub fn to_target(&self) -> Result<(Target, Duration), InputError> {
         let (host, port) = target::parse_host_port(&self.target)?;
-        let timeout = parse_timeout(&self.timeout)?;
+        let default = if self.wait { "60" } else { "10" };
+        let timeout = match &self.timeout {
+            Some(t) if self.wait => parse_seconds(t, 1.0, 86_400.0, "timeout")?,
+            Some(t) => parse_timeout(t)?,
+            None => parse_timeout(default)?,
+        };
         if !(1..=65535).contains(&self.backlog) {
             return Err(InputError::OutOfBounds(format!(
                 "backlog {} is out of range: give 1 to 65535",
@@ -192,6 +255,17 @@ impl CheckArgs {
         t.options.listen = !self.no_listen;
         t.options.backlog = self.backlog;
         Ok((t, timeout))
+    }
+}
+
+/// A number of seconds between `min` and `max`, with a one-line refusal naming the option.
+pub fn parse_seconds(text: &str, min: f64, max: f64, what: &str) -> Result<Duration, InputError> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s >= min && s <= max => Ok(Duration::from_secs_f64(s)),
+        _ => Err(InputError::OutOfBounds(format!(
+            "{what} '{}' is not valid: give seconds from {min} to {max}",
+            text.chars().take(20).collect::<String>()
+        ))),
     }
 }
 
@@ -235,8 +309,101 @@ fn parse_ip(host: Option<&str>) -> Result<std::net::IpAddr, InputError> {
     }
 }
 
+fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
+    let (host, port) = target::parse_host_port(text)?;
+    Ok(if udp {
+        Target::udp(&host, port)
+    } else {
+        Target::tcp(&host, port)
+    })
+}
+
 fn execute(cmd: Command) -> Result<u8, InputError> {
     match cmd {
+        Command::Facts { json } => {
+            let f = crate::facts::gather();
+            if json {
+                output::json(&f);
+            } else {
+                output::text(&output::facts_text(&f));
+            }
+            Ok(exit::OK)
+        }
+        Command::Report {
+            target,
+            udp,
+            format,
+            output: file,
+        } => {
+            let t = simple_target(&target, udp)?;
+            let c = check::run(&t, &ProbeConfig::default());
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
+                "text" => crate::report::text_full(&c),
+                _ => crate::report::markdown(&c),
+            };
+            match file {
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    InputError::OutOfBounds(format!("cannot write {}: {e}", path.display()))
+                })?,
+                None => output::text(&text),
+            }
+            Ok(if c.bindable() {
+                exit::OK
+            } else {
+                exit::NOT_BINDABLE
+            })
+        }
+        Command::Matrix { target, json } => {
+            let t = simple_target(&target, false)?;
+            let m = crate::support::matrix(&t, &ProbeConfig::default());
+            if json {
+                output::json(&m);
+            } else {
+                output::text(&output::matrix_text(&m));
+            }
+            Ok(exit::OK)
+        }
+        Command::Listen {
+            target,
+            udp,
+            duration,
+        } => {
+            let t = simple_target(&target, udp)?;
+            let d = parse_seconds(&duration, 1.0, 3600.0, "--for")?;
+            let r = crate::support::hold(
+                &t,
+                d,
+                &ProbeConfig::default(),
+                &mut |bound| {
+                    output::text(&format!(
+                        "Listening on {} {bound} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
+                        t.protocol,
+                        d.as_secs_f64()
+                    ));
+                },
+                &mut |ev| output::text(&output::listen_line(ev)),
+            );
+            match r {
+                Ok(s) => {
+                    output::text(&format!(
+                        "Released {} after {:.1} s: {} arrival(s).\n",
+                        s.bound,
+                        Duration::from_millis(s.held_ms).as_secs_f64(),
+                        s.events.len()
+                    ));
+                    Ok(exit::OK)
+                }
+                Err(e) => {
+                    output::error_line(&format!(
+                        "cannot hold {}: {}",
+                        t.display_addr(),
+                        e.headline()
+                    ));
+                    Ok(exit::NOT_BINDABLE)
+                }
+            }
+        }
         Command::Scan {
             range,
             host,
@@ -304,7 +471,22 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
                 timeout,
                 ..ProbeConfig::default()
             };
-            let c = check::run(&target, &cfg);
+            let c = if args.wait {
+                let interval = parse_seconds(&args.interval, 0.1, 3600.0, "--interval")?;
+                let cfg = ProbeConfig {
+                    timeout: timeout.min(Duration::from_secs(10)),
+                    ..ProbeConfig::default()
+                };
+                let quiet = args.json;
+                let started = std::time::Instant::now();
+                crate::support::wait_until_free(&target, &cfg, interval, timeout, &mut |c| {
+                    if !quiet {
+                        output::text(&output::wait_line(c, started.elapsed()));
+                    }
+                })
+            } else {
+                check::run(&target, &cfg)
+            };
             if args.json {
                 output::json(&c);
             } else {

@@ -183,3 +183,101 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
     let _ = writeln!(o, "\n{} free, {} not free.", r.free_count, r.busy.len());
     o
 }
+
+/// `facts` output: a table of name, value and meaning.
+#[must_use]
+pub fn facts_text(f: &crate::facts::Facts) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({}), host {}", f.os, f.os_version, f.hostname);
+    for x in &f.table {
+        let _ = writeln!(o, "  {:<38} {:<16} {}", x.name, x.value, x.meaning);
+    }
+    let _ = writeln!(o, "\nAddresses:");
+    for i in &f.interfaces {
+        let _ = writeln!(
+            o,
+            "  {:<12} {}{}",
+            i.name,
+            i.address,
+            if i.loopback { "  (loopback)" } else { "" }
+        );
+    }
+    o
+}
+
+/// `matrix` output: one line per combination.
+#[must_use]
+pub fn matrix_text(m: &crate::support::Matrix) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "What-if matrix for port {}:", m.target.port);
+    let _ = writeln!(
+        o,
+        "  {:<5} {:<5} {:<13} {:<9} {:<24} result",
+        "proto", "fam", "SO_REUSEADDR", "scope", "address"
+    );
+    for c in &m.cells {
+        let result = match (&c.wsa_name, c.wsa_code) {
+            (Some(n), Some(code)) => format!("blocked: {n} {code}"),
+            _ => "ok".into(),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<5} {:<5} {:<13} {:<9} {:<24} {result}",
+            c.protocol.to_string(),
+            if c.family == crate::Family::Ipv6 {
+                "IPv6"
+            } else {
+                "IPv4"
+            },
+            if c.reuse_address { "on" } else { "off" },
+            c.scope,
+            c.address
+        );
+    }
+    o
+}
+
+/// One arrival during `listen`.
+#[must_use]
+pub fn listen_line(ev: &crate::support::ListenEvent) -> String {
+    match ev.bytes {
+        Some(n) => format!(
+            "{:>8.3} s  UDP datagram from {} ({n} bytes)\n",
+            Duration::from_millis(ev.at_ms).as_secs_f64(),
+            ev.peer
+        ),
+        None => format!(
+            "{:>8.3} s  TCP connection from {} (accepted and closed)\n",
+            Duration::from_millis(ev.at_ms).as_secs_f64(),
+            ev.peer
+        ),
+    }
+}
+
+/// One line while `check --wait` waits.
+#[must_use]
+pub fn wait_line(c: &crate::check::Check, waited: Duration) -> String {
+    let who: Vec<String> = c
+        .owners
+        .iter()
+        .filter(|o| o.state != "TIME_WAIT")
+        .map(crate::owners::Owner::who)
+        .collect();
+    let tw = c.owners.iter().filter(|o| o.state == "TIME_WAIT").count();
+    let mut held = if who.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", who.join(", "))
+    };
+    if tw > 0 {
+        let _ = write!(held, " ({tw} TIME_WAIT)");
+    }
+    format!(
+        "{:>6.1} s  still not bindable{held}: {}\n",
+        waited.as_secs_f64(),
+        c.report
+            .error
+            .as_ref()
+            .map_or_else(String::new, |e| format!("{} {}", e.wsa_name, e.wsa_code))
+    )
+}

@@ -1,0 +1,284 @@
+//! The support-desk kit on real sockets: facts against /proc, reports of a real conflict in three
+//! formats, the what-if matrix, hold-and-listen with real connections, and watch.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use port_inspector::facts;
+use port_inspector::probe::{CancelToken, ProbeConfig, Verdict};
+use port_inspector::support;
+use port_inspector::{Family, Protocol, Target};
+use serde_json::Value;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_owned()
+}
+
+#[test]
+fn linux_facts_are_the_real_proc_values() {
+    let f = facts::gather();
+    assert_eq!(f.os, "linux", "os");
+    assert_eq!(
+        f.unprivileged_port_start.map(|p| p.to_string()),
+        Some(read("/proc/sys/net/ipv4/ip_unprivileged_port_start")),
+        "unprivileged start"
+    );
+    let range: Vec<u16> = read("/proc/sys/net/ipv4/ip_local_port_range")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let eph = f.ephemeral_range.clone().unwrap();
+    assert_eq!(
+        (eph.start, eph.end),
+        (range[0], range[1]),
+        "ephemeral range"
+    );
+    assert_eq!(
+        f.bindv6only,
+        Some(read("/proc/sys/net/ipv6/bindv6only") == "1"),
+        "bindv6only"
+    );
+    assert_eq!(
+        f.nonlocal_bind_v4,
+        Some(read("/proc/sys/net/ipv4/ip_nonlocal_bind") == "1"),
+        "nonlocal v4"
+    );
+    let uid_line = read("/proc/self/status");
+    let uid: u32 = uid_line
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(f.elevated, uid == 0, "elevated = root");
+    assert!(
+        f.interfaces
+            .iter()
+            .any(|i| i.address == "127.0.0.1" && i.loopback),
+        "loopback listed"
+    );
+    assert!(
+        f.table
+            .iter()
+            .any(|x| x.name == "net.ipv4.ip_local_port_range"),
+        "table"
+    );
+    let out = common::bin().args(["facts", "--json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ephemeral_range"]["start"], eph.start, "CLI json");
+}
+
+#[test]
+fn report_of_a_real_conflict_in_three_formats() {
+    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let pid = h.child.id().to_string();
+    let target = format!("127.0.0.1:{}", h.port);
+    let md = common::bin().args(["report", &target]).output().unwrap();
+    assert_eq!(md.status.code(), Some(1), "not bindable");
+    let md = String::from_utf8(md.stdout).unwrap();
+    for needle in [
+        pid.as_str(),
+        "WSAEADDRINUSE",
+        "10048",
+        "ip_unprivileged_port_start",
+        "python3",
+    ] {
+        assert!(md.contains(needle), "markdown lacks {needle}");
+    }
+    assert!(md.starts_with("# Port Inspector report"), "a heading");
+    assert!(md.lines().any(|l| l.starts_with("|---")), "a table");
+    assert!(md.lines().any(|l| l.starts_with("- ")), "a list");
+
+    let text = common::bin()
+        .args(["report", &target, "--format", "text"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for needle in [
+        pid.as_str(),
+        "WSAEADDRINUSE (10048)",
+        "Machine facts",
+        "ip_local_port_range",
+    ] {
+        assert!(text.contains(needle), "text lacks {needle}");
+    }
+
+    let dir = std::env::temp_dir().join(format!("pi-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("r.json");
+    let out = common::bin()
+        .args(["report", &target, "--format", "json", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty(), "written to the file, not stdout");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v["error"]["wsa_code"], 10048, "json error");
+    assert!(
+        v["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["pid"] == h.child.id()),
+        "json owner"
+    );
+    assert!(v["facts"]["unprivileged_port_start"].is_u64(), "json facts");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn matrix_shows_tcp_ipv4_blocked_and_udp_free() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let m = support::matrix(&Target::tcp("127.0.0.1", port), &ProbeConfig::default());
+    let tcp = m
+        .cell(Protocol::Tcp, Family::Ipv4, false, "address")
+        .unwrap();
+    assert_eq!(tcp.verdict, Verdict::NotBindable, "TCP/IPv4 blocked");
+    assert_eq!(tcp.wsa_code, Some(10048), "in use");
+    let udp = m
+        .cell(Protocol::Udp, Family::Ipv4, false, "address")
+        .unwrap();
+    assert_eq!(udp.verdict, Verdict::Bindable, "UDP/IPv4 free");
+    assert!(
+        m.cell(Protocol::Tcp, Family::Ipv4, true, "wildcard")
+            .is_some(),
+        "wildcard and reuse covered"
+    );
+    assert!(
+        m.cell(Protocol::Tcp, Family::Ipv6, false, "address")
+            .is_none(),
+        "an IPv4 literal has no IPv6 cell"
+    );
+    let out = common::bin()
+        .args(["matrix", &format!("127.0.0.1:{port}"), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["cells"].as_array().unwrap().len() >= 12, "cells in JSON");
+}
+
+#[test]
+fn listen_reports_two_connections_then_frees_the_port() {
+    let port = common::free_tcp_port();
+    let target = Target::tcp("127.0.0.1", port);
+    let cfg = ProbeConfig::default();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        support::hold(
+            &target,
+            Duration::from_millis(800),
+            &cfg,
+            &mut |_| tx.send(()).unwrap(),
+            &mut |_| {},
+        )
+    });
+    rx.recv().unwrap(); // bound and listening
+    for _ in 0..2 {
+        drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    let summary = holder.join().unwrap().unwrap();
+    assert_eq!(
+        summary.events.len(),
+        2,
+        "both connections reported: {:?}",
+        summary.events
+    );
+    assert!(
+        summary
+            .events
+            .iter()
+            .all(|e| e.peer.starts_with("127.0.0.1:")),
+        "peers"
+    );
+    assert!(!summary.stopped, "ran to its time");
+    TcpListener::bind(("127.0.0.1", port)).expect("free after the time ends");
+}
+
+#[test]
+fn listen_stop_frees_the_port_and_udp_records_size() {
+    let port = common::free_udp_port();
+    let target = Target::udp("127.0.0.1", port);
+    let cancel = CancelToken::new();
+    let cfg = ProbeConfig {
+        cancel: cancel.clone(),
+        ..ProbeConfig::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (etx, erx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        support::hold(
+            &target,
+            Duration::from_mins(1),
+            &cfg,
+            &mut |_| tx.send(()).unwrap(),
+            &mut |e| etx.send(e.clone()).unwrap(),
+        )
+    });
+    rx.recv().unwrap();
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.send_to(b"hello", ("127.0.0.1", port)).unwrap();
+    let ev = erx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(ev.bytes, Some(5), "datagram size recorded");
+    let t = Instant::now();
+    cancel.cancel();
+    let summary = holder.join().unwrap().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(1), "Stop is prompt");
+    assert!(summary.stopped, "stopped");
+    UdpSocket::bind(("127.0.0.1", port)).expect("free after Stop");
+}
+
+#[test]
+fn check_wait_returns_0_soon_after_the_port_is_released() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        drop(held);
+        Instant::now()
+    });
+    let out = common::bin()
+        .args([
+            "check",
+            &format!("127.0.0.1:{port}"),
+            "--wait",
+            "--timeout",
+            "20",
+            "--interval",
+            "0.2",
+        ])
+        .output()
+        .unwrap();
+    let released_at = releaser.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "exit 0 once free");
+    assert!(
+        released_at.elapsed() < Duration::from_secs(2),
+        "returned soon after the release"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("still not bindable"), "waiting lines: {text}");
+    assert!(
+        text.contains(&format!("PID {}", std::process::id())),
+        "current owner shown while waiting: {text}"
+    );
+
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = common::bin()
+        .args([
+            "check",
+            &format!("127.0.0.1:{port}"),
+            "--wait",
+            "--timeout",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "exit 1 on timeout");
+}
