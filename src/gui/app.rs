@@ -193,6 +193,22 @@ pub enum Action {
     CopyScanCsv,
     /// Copy the visible scan rows as Markdown.
     CopyScanMarkdown,
+    /// Write the shown check's Markdown report to a file.
+    SaveReport,
+    /// Read the machine facts again.
+    RefreshFacts,
+    /// Run the what-if matrix for the form's target.
+    RunMatrix,
+    /// Show matrix cell N's full check.
+    OpenMatrixCell(usize),
+    /// Start holding the form's target.
+    StartListen,
+    /// Stop holding.
+    StopListen,
+    /// Start watching the form's target until it is free.
+    StartWatch,
+    /// Stop watching.
+    StopWatch,
 }
 
 /// The whole window.
@@ -213,6 +229,13 @@ pub struct App {
     pub confirm_end: Option<Owner>,
     /// Which tab is shown.
     pub tab: Tab,
+    /// The support-kit tab's state.
+    pub kit: KitState,
+    /// Where Save report writes (the home directory unless a test points elsewhere).
+    pub report_dir: std::path::PathBuf,
+    /// A short note shown in the window title (e.g. "127.0.0.1:8080 is free").
+    pub title_note: Option<String>,
+    title_shown: Option<String>,
     /// The scan form.
     pub scan_inputs: ScanInputs,
     /// The scan in flight and the last result.
@@ -228,6 +251,61 @@ pub enum Tab {
     Check,
     /// A range of ports.
     Scan,
+    /// Facts, matrix, hold-and-listen, watch.
+    Kit,
+}
+
+/// A hold-and-listen in progress or just ended.
+#[derive(Default)]
+pub struct ListenRun {
+    /// Stops the hold.
+    pub cancel: CancelToken,
+    /// What is held, once bound.
+    pub bound: Option<String>,
+    /// Arrivals so far.
+    pub events: Vec<crate::support::ListenEvent>,
+    /// How it ended.
+    pub ended: Option<String>,
+}
+
+/// A watch in progress or just ended.
+#[derive(Default)]
+pub struct WatchRun {
+    /// Stops the watch.
+    pub cancel: CancelToken,
+    /// The latest line: who holds it now, or that it is free.
+    pub status: String,
+    /// Whether it ended.
+    pub done: bool,
+}
+
+/// The support-kit tab.
+pub struct KitState {
+    /// Facts, once read.
+    pub facts: Option<crate::facts::Facts>,
+    /// The last matrix.
+    pub matrix: Option<crate::support::Matrix>,
+    /// Whether a matrix is being computed.
+    pub matrix_running: bool,
+    /// Hold duration as typed, seconds.
+    pub hold_secs_text: String,
+    /// The current or last hold.
+    pub listen: Option<ListenRun>,
+    /// The current or last watch.
+    pub watch: Option<WatchRun>,
+}
+
+impl Default for KitState {
+    fn default() -> Self {
+        Self {
+            facts: None,
+            matrix: None,
+            matrix_running: false,
+            hold_secs_text: "60".into(),
+            listen: None,
+            watch: None,
+        }
+    }
 }
 
 /// Which protocols a scan covers.
@@ -390,6 +468,11 @@ impl App {
             confirm_end: None,
             worker: Worker::spawn(waker, resolver, scanner),
             tab: Tab::Check,
+            kit: KitState::default(),
+            report_dir: std::env::var_os("HOME")
+                .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
+            title_note: None,
+            title_shown: None,
             scan_inputs,
             scan: ScanState::default(),
             next_id: 1,
@@ -422,6 +505,51 @@ impl App {
                     if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
                         self.scan.progress = Some(progress);
                     }
+                }
+                Event::Facts(f) => self.kit.facts = Some(*f),
+                Event::Matrix(m) => {
+                    self.kit.matrix_running = false;
+                    self.kit.matrix = Some(*m);
+                }
+                Event::ListenBound(b) => {
+                    if let Some(l) = &mut self.kit.listen {
+                        l.bound = Some(b);
+                    }
+                }
+                Event::Listen(ev) => {
+                    if let Some(l) = &mut self.kit.listen {
+                        l.events.push(ev);
+                    }
+                }
+                Event::ListenEnded(msg) => {
+                    if let Some(l) = &mut self.kit.listen {
+                        l.ended = Some(msg);
+                    }
+                }
+                Event::WatchTick(line) => {
+                    if let Some(w) = &mut self.kit.watch {
+                        w.status = line;
+                    }
+                }
+                Event::WatchDone(check) => {
+                    let free = check.bindable();
+                    let addr = check.report.target.display_addr();
+                    if let Some(w) = &mut self.kit.watch {
+                        w.done = true;
+                        w.status = if free {
+                            format!("{addr} is free now.")
+                        } else {
+                            format!("Stopped watching {addr}; it is still not bindable.")
+                        };
+                    }
+                    if free {
+                        self.status = Some(format!("{addr} is free now."));
+                        self.title_note = Some(format!("{addr} is free"));
+                    }
+                    self.history.push(HistoryEntry {
+                        check: *check,
+                        at: clock_now(),
+                    });
                 }
                 Event::ScanFinished { id, report } => {
                     if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
@@ -486,7 +614,61 @@ impl App {
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
             }
-            Action::SetTab(t) => self.tab = t,
+            Action::SetTab(t) => {
+                self.tab = t;
+                if t == Tab::Kit && self.kit.facts.is_none() {
+                    self.apply(ctx, Action::RefreshFacts);
+                }
+            }
+            Action::SaveReport => {
+                if let Some(c) = self.shown_check() {
+                    let name = format!(
+                        "port-inspector-report-{}-{}.md",
+                        c.report.target.port,
+                        clock_now().replace(':', "")
+                    );
+                    let path = self.report_dir.join(name);
+                    self.status = Some(match std::fs::write(&path, crate::report::markdown(c)) {
+                        Ok(()) => format!("Report saved to {}", path.display()),
+                        Err(e) => format!("Could not save the report to {}: {e}", path.display()),
+                    });
+                }
+            }
+            Action::RefreshFacts => {
+                let _ = self.worker.spawn_task("facts", |emit| {
+                    emit(Event::Facts(Box::new(crate::facts::gather())));
+                });
+            }
+            Action::RunMatrix => {
+                if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {
+                    self.kit.matrix_running = self.worker.spawn_task("matrix", move |emit| {
+                        let m = crate::support::matrix(&t, &crate::probe::ProbeConfig::default());
+                        emit(Event::Matrix(Box::new(m)));
+                    });
+                }
+            }
+            Action::OpenMatrixCell(i) => {
+                if let Some(cell) = self.kit.matrix.as_ref().and_then(|m| m.cells.get(i)) {
+                    self.history.push(HistoryEntry {
+                        check: cell.check.clone(),
+                        at: clock_now(),
+                    });
+                    self.shown = Some(self.history.len() - 1);
+                    self.tab = Tab::Check;
+                }
+            }
+            Action::StartListen => self.start_listen(),
+            Action::StopListen => {
+                if let Some(l) = &self.kit.listen {
+                    l.cancel.cancel();
+                }
+            }
+            Action::StartWatch => self.start_watch(),
+            Action::StopWatch => {
+                if let Some(w) = &self.kit.watch {
+                    w.cancel.cancel();
+                }
+            }
             Action::StartScan => self.start_scan(),
             Action::CancelScan => {
                 if let Some((_, c, _)) = &self.scan.running {
@@ -523,6 +705,102 @@ impl App {
                     self.interfaces.len()
                 ));
             }
+        }
+    }
+
+    /// Whether a hold is running.
+    #[must_use]
+    pub fn listening(&self) -> bool {
+        self.kit.listen.as_ref().is_some_and(|l| l.ended.is_none())
+    }
+
+    /// Whether a watch is running.
+    #[must_use]
+    pub fn watching(&self) -> bool {
+        self.kit.watch.as_ref().is_some_and(|w| !w.done)
+    }
+
+    fn start_listen(&mut self) {
+        if self.listening() {
+            return;
+        }
+        let (Ok(t), Ok(secs)) = (
+            self.inputs.target(),
+            crate::cli::parse_seconds(&self.kit.hold_secs_text, 1.0, 3600.0, "hold time"),
+        ) else {
+            return;
+        };
+        let run = ListenRun::default();
+        let cancel = run.cancel.clone();
+        self.kit.listen = Some(run);
+        let started = self.worker.spawn_task("listen", move |emit| {
+            let cfg = crate::probe::ProbeConfig {
+                cancel,
+                ..crate::probe::ProbeConfig::default()
+            };
+            let r = crate::support::hold(
+                &t,
+                secs,
+                &cfg,
+                &mut |b| emit(Event::ListenBound(b.to_owned())),
+                &mut |ev| emit(Event::Listen(ev.clone())),
+            );
+            emit(Event::ListenEnded(match r {
+                Ok(s) => format!(
+                    "Released {} after {:.1} s{}: {} arrival(s).",
+                    s.bound,
+                    Duration::from_millis(s.held_ms).as_secs_f64(),
+                    if s.stopped { " (stopped)" } else { "" },
+                    s.events.len()
+                ),
+                Err(e) => format!("Could not hold {}: {}", t.display_addr(), e.headline()),
+            }));
+        });
+        if !started && let Some(l) = &mut self.kit.listen {
+            l.ended = Some("Could not start the listen thread.".into());
+        }
+    }
+
+    fn start_watch(&mut self) {
+        if self.watching() {
+            return;
+        }
+        let Ok(t) = self.inputs.target() else { return };
+        let run = WatchRun {
+            status: format!("Watching {}…", t.display_addr()),
+            ..WatchRun::default()
+        };
+        let cancel = run.cancel.clone();
+        self.kit.watch = Some(run);
+        self.title_note = None;
+        let started = self.worker.spawn_task("watch", move |emit| {
+            let cfg = crate::probe::ProbeConfig {
+                cancel,
+                ..crate::probe::ProbeConfig::default()
+            };
+            let c = crate::support::wait_until_free(
+                &t,
+                &cfg,
+                Duration::from_secs(1),
+                Duration::from_hours(24),
+                &mut |c| {
+                    let who: Vec<String> = c.owners.iter().map(Owner::who).collect();
+                    emit(Event::WatchTick(format!(
+                        "{} is still not bindable{}; checking every second…",
+                        t.display_addr(),
+                        if who.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (held by {})", who.join(", "))
+                        }
+                    )));
+                },
+            );
+            emit(Event::WatchDone(Box::new(c)));
+        });
+        if !started && let Some(w) = &mut self.kit.watch {
+            w.done = true;
+            w.status = "Could not start the watch thread.".into();
         }
     }
 
@@ -596,6 +874,16 @@ impl App {
                 actions.extend(views::history_ui(ui, &self.history, self.shown));
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.tab == Tab::Kit {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let target = self.inputs.target();
+                    actions.extend(views::kit_ui(ui, &mut self.kit, target.as_ref()));
+                    if let Some(s) = &self.status {
+                        ui.label(s);
+                    }
+                });
+                return;
+            }
             if self.tab == Tab::Scan {
                 actions.extend(views::scan_ui(ui, &mut self.scan_inputs, &self.scan));
                 if let Some(s) = &self.status {
@@ -627,7 +915,19 @@ impl App {
         for a in actions {
             self.apply(&ctx, a);
         }
-        if self.running.is_some() || self.scan.running.is_some() {
+        let title = match &self.title_note {
+            Some(n) => format!("Port Inspector — {n}"),
+            None => "Port Inspector".to_owned(),
+        };
+        if self.title_shown.as_ref() != Some(&title) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title_shown = Some(title);
+        }
+        if self.running.is_some()
+            || self.scan.running.is_some()
+            || self.listening()
+            || self.watching()
+        {
             // Elapsed time and spinner while busy; nothing repaints when idle.
             ctx.request_repaint_after(Duration::from_millis(100));
         }

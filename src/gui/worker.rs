@@ -44,6 +44,20 @@ pub enum Event {
         /// Ports done, total and time.
         progress: Progress,
     },
+    /// Machine facts were read.
+    Facts(Box<crate::facts::Facts>),
+    /// The what-if matrix finished.
+    Matrix(Box<crate::support::Matrix>),
+    /// Hold-and-listen bound its port.
+    ListenBound(String),
+    /// Something arrived at the held port.
+    Listen(crate::support::ListenEvent),
+    /// Hold-and-listen ended: a summary line, or why it could not start.
+    ListenEnded(String),
+    /// Watch: one more check while waiting (who holds it now).
+    WatchTick(String),
+    /// Watch ended with this check (free, or stopped).
+    WatchDone(Box<Check>),
     /// A scan ended (complete or cancelled).
     ScanFinished {
         /// The request number.
@@ -63,12 +77,18 @@ pub enum Event {
 /// A wake-up callback, so the worker does not depend on how the UI repaints.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
-/// Handle to the worker threads ("probe" for checks, "scan" for scans); dropping it ends them.
+/// Handle to the worker threads ("probe" for checks, "scan" for scans, one thread per
+/// support-kit task); dropping it ends them.
 pub struct Worker {
     tx: SyncSender<Command>,
     scan_tx: SyncSender<ScanJob>,
     rx: Receiver<Event>,
+    ev_tx: SyncSender<Event>,
+    waker: Waker,
 }
+
+/// Sends one event to the UI and wakes it; what a task gets to report with.
+pub type Emit<'a> = &'a dyn Fn(Event);
 
 impl Worker {
     /// Starts the thread. `resolver` is the getaddrinfo to use (tests pass a scripted one).
@@ -77,6 +97,7 @@ impl Worker {
         let (tx, cmd_rx) = sync_channel::<Command>(4);
         let (ev_tx, rx) = sync_channel::<Event>(64);
         let scan_tx = spawn_scan_thread(ev_tx.clone(), Arc::clone(&waker), scanner);
+        let (task_tx, task_waker) = (ev_tx.clone(), Arc::clone(&waker));
         let spawned = std::thread::Builder::new()
             .name("probe".into())
             .spawn(move || {
@@ -107,7 +128,32 @@ impl Worker {
             // Without a thread, checks cannot run; the UI will show them as never finishing.
             log_spawn_failure(&e);
         }
-        Self { tx, scan_tx, rx }
+        Self {
+            tx,
+            scan_tx,
+            rx,
+            ev_tx: task_tx,
+            waker: task_waker,
+        }
+    }
+
+    /// Runs a support-kit task (matrix, listen, watch, facts) on its own named thread; the task
+    /// reports through `emit`, which sends the event first and wakes the UI second.
+    #[must_use]
+    pub fn spawn_task(&self, name: &str, task: impl FnOnce(Emit<'_>) + Send + 'static) -> bool {
+        let tx = self.ev_tx.clone();
+        let waker = Arc::clone(&self.waker);
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let emit = |e: Event| {
+                    if tx.send(e).is_ok() {
+                        waker();
+                    }
+                };
+                task(&emit);
+            })
+            .is_ok()
     }
 
     /// Queues a scan; false when one is already queued or the thread is gone.

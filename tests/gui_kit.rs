@@ -1,0 +1,158 @@
+//! The Support kit tab and Save report, driven through egui_kittest on real sockets: facts,
+//! the what-if matrix (and opening a cell), hold-and-listen with real connections, and watch.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice, Tab};
+
+fn harness(port: u16) -> Harness<'static, App> {
+    let ctx = egui::Context::default();
+    let inputs = Inputs {
+        interface: InterfaceChoice::Address("127.0.0.1".into()),
+        port_text: port.to_string(),
+        ..Inputs::default()
+    };
+    let app = App::new(&ctx, inputs);
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 1000.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn count(h: &Harness<'_, App>, text: &str) -> usize {
+    h.query_all_by_label_contains(text).count()
+}
+
+fn has(h: &Harness<'_, App>, text: &str) -> bool {
+    count(h, text) > 0
+}
+
+fn wait_until(
+    h: &mut Harness<'_, App>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, App>) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h) {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+fn wait_for(h: &mut Harness<'_, App>, text: &str) {
+    wait_until(h, text, |h| has(h, text));
+}
+
+fn open_kit(h: &mut Harness<'_, App>) {
+    h.run();
+    h.get_by_label("Support kit").click();
+    h.run_steps(3);
+}
+
+#[test]
+fn facts_are_shown() {
+    let mut h = harness(8080);
+    open_kit(&mut h);
+    wait_for(&mut h, "net.ipv4.ip_unprivileged_port_start");
+    assert!(
+        has(&h, "net.ipv4.ip_local_port_range"),
+        "ephemeral range fact"
+    );
+}
+
+#[test]
+fn matrix_shows_tcp_blocked_udp_ok_and_opens_a_cell() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut h = harness(port);
+    open_kit(&mut h);
+    h.get_by_label("Run what-if matrix").click();
+    h.step();
+    let tcp = format!("TCP IPv4 127.0.0.1:{port} reuse off: blocked WSAEADDRINUSE 10048");
+    wait_for(&mut h, &tcp);
+    assert!(
+        has(&h, &format!("UDP IPv4 127.0.0.1:{port} reuse off: ok")),
+        "UDP free"
+    );
+    h.get_by_label(&tcp).click();
+    h.step();
+    assert_eq!(h.state().tab, Tab::Check, "cell opens its check");
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+}
+
+#[test]
+fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
+    let port = common::free_tcp_port();
+    let mut h = harness(port);
+    open_kit(&mut h);
+    h.get_by_label("Start holding").click();
+    h.step();
+    wait_for(&mut h, &format!("Listening on 127.0.0.1:{port}"));
+    for _ in 0..2 {
+        drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    wait_until(&mut h, "two connections", |h| {
+        count(h, "TCP connection from 127.0.0.1") >= 2
+    });
+    h.get_by_label("Stop holding").click();
+    h.step();
+    wait_for(&mut h, "(stopped): 2 arrival(s)");
+    TcpListener::bind(("127.0.0.1", port)).expect("free after Stop");
+}
+
+#[test]
+fn watch_reports_the_owner_then_that_the_port_is_free() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut h = harness(port);
+    open_kit(&mut h);
+    h.get_by_label("Watch until free").click();
+    h.step();
+    wait_for(&mut h, &format!("(PID {})", std::process::id())); // the current owner: this test
+    drop(held);
+    wait_for(&mut h, &format!("127.0.0.1:{port} is free now."));
+    assert_eq!(
+        h.state().title_note.as_deref(),
+        Some(format!("127.0.0.1:{port} is free").as_str()),
+        "the title says so too"
+    );
+}
+
+#[test]
+fn save_report_writes_the_markdown_file() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("pi-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut h = harness(port);
+    h.state_mut().report_dir = dir.clone();
+    h.run();
+    h.get_by_label("Test bind").click();
+    h.step();
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    h.get_by_label("Save report").click();
+    h.step();
+    wait_for(&mut h, "Report saved to");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        md.contains("WSAEADDRINUSE") && md.contains(&std::process::id().to_string()),
+        "{md}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
