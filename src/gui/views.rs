@@ -834,17 +834,13 @@ pub fn kit_ui(
         actions.push(Action::RefreshFacts);
     }
     if let Some(f) = &kit.facts {
-        egui::Grid::new("facts")
-            .striped(true)
-            .num_columns(3)
-            .show(ui, |ui| {
-                for x in &f.table {
-                    ui.label(&x.name);
-                    ui.label(&x.value);
-                    ui.label(&x.meaning);
-                    ui.end_row();
-                }
+        for x in &f.table {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(&x.name);
+                ui.label(&x.value);
+                ui.weak(format!("— {}", x.meaning));
             });
+        }
         ui.label(format!(
             "Addresses: {}",
             f.interfaces
