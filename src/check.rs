@@ -22,8 +22,13 @@ pub struct Check {
     pub hidden_owners: usize,
     /// For a TIME_WAIT-only conflict: whether a retry with SO_REUSEADDR bound the port.
     pub reuse_retry_ok: Option<bool>,
-    /// Cautions for a bind that worked (ephemeral range, other addresses on the port held).
+    /// Cautions for a bind that worked (ephemeral range, other addresses on the port held,
+    /// NAT redirects).
     pub warnings: Vec<String>,
+    /// NAT rules that send this port's incoming connections elsewhere (Linux, as root).
+    pub nat: Vec<crate::nat::NatRedirect>,
+    /// Why NAT rules were not read, when they were not.
+    pub nat_note: Option<String>,
     /// The facts the diagnosis used.
     pub facts: Facts,
 }
@@ -104,16 +109,54 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
                 ));
             }
         }
-        let live: Vec<&Owner> = list.iter().filter(|o| o.state != "TIME_WAIT").collect();
-        if !live.is_empty() {
-            warnings.push(format!(
-                "Port {port} is free on the address tested, but {} other socket(s) use it on other addresses ({}). Test the exact address and options your program will use.",
-                live.len(),
-                live.iter().map(|o| o.local.as_str()).collect::<Vec<_>>().join(", ")
-            ));
+        let others: Vec<String> = list
+            .iter()
+            .filter(|o| o.state != "TIME_WAIT")
+            .map(|o| o.local.clone())
+            .collect();
+        let tested: Vec<&str> = report
+            .attempts
+            .iter()
+            .filter_map(|a| a.bound.as_deref())
+            .collect();
+        if let Some(w) = crate::platform::sharing_warning(
+            crate::platform::Os::from_name(&facts.os),
+            port,
+            &tested.join(", "),
+            &others,
+        ) {
+            warnings.push(w);
         }
     }
+    let (nat, nat_note) = if !resolved || target.port == 0 || facts.os != "linux" {
+        (Vec::new(), None)
+    } else if !facts.elevated {
+        (
+            Vec::new(),
+            Some(
+                "NAT rules were not read: run as root to see DNAT rules that redirect this port"
+                    .into(),
+            ),
+        )
+    } else {
+        match crate::nat::redirects(target.port, target.protocol) {
+            Ok(v) => (v, None),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    };
+    for r in &nat {
+        warnings.push(format!(
+            "{}, but incoming connections to port {} are redirected to {} by a NAT rule ({}: {}); a client may never reach this program.",
+            if report.verdict == Verdict::Bindable { "Bindable" } else { "Also" },
+            target.port,
+            r.to,
+            r.source,
+            r.rule
+        ));
+    }
     Check {
+        nat,
+        nat_note,
         report,
         explanation,
         owners: list,

@@ -171,33 +171,32 @@ fn permission(
         fixes.push(format!("Pick a port outside {}-{}.", r.start, r.end));
         return;
     }
-    if facts.is_privileged(port) {
-        let start = facts.unprivileged_port_start.unwrap_or(1024);
-        if facts.may_bind_privileged() {
-            checked.push(format!(
-                "Checked: port {port} is privileged (below {start}) but this process may bind it (root or CAP_NET_BIND_SERVICE); something else denies it."
+    let os = crate::platform::Os::from_name(&facts.os);
+    if let Some(why) = crate::platform::privileged_refusal(
+        os,
+        port,
+        ip,
+        facts.unprivileged_port_start,
+        facts.may_bind_privileged(),
+    ) {
+        let who = facts
+            .uid
+            .map_or_else(String::new, |u| format!(" (uid {u})"));
+        checked.push(format!("Checked: {why}{who}."));
+        if os == crate::platform::Os::Macos {
+            fixes.push(format!(
+                "Bind 0.0.0.0:{port} (or [::]:{port}) instead of a specific address, or run as root."
             ));
         } else {
-            let who = facts
-                .uid
-                .map_or_else(String::new, |u| format!(" (uid {u})"));
-            let wildcard = ip.is_some_and(|i| i.is_unspecified());
-            if facts.os == "macos" && !wildcard {
-                checked.push(format!(
-                    "Checked: on macOS an unprivileged process may bind port {port} only on the wildcard address, not on a specific one."
-                ));
-                fixes.push(format!(
-                    "Bind 0.0.0.0:{port} (or [::]:{port}) instead of a specific address, or run as root."
-                ));
-            } else {
-                checked.push(format!(
-                    "Checked: port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process is not root{who} and lacks CAP_NET_BIND_SERVICE."
-                ));
-                fixes.push(format!(
-                    "Use a port of {start} or above, or grant the capability: sudo setcap cap_net_bind_service=+ep /path/to/program."
-                ));
-            }
+            let start = facts.unprivileged_port_start.unwrap_or(1024);
+            fixes.push(format!(
+                "Use a port of {start} or above, or grant the capability: sudo setcap cap_net_bind_service=+ep /path/to/program."
+            ));
         }
+    } else if facts.is_privileged(port) {
+        checked.push(format!(
+            "Checked: port {port} is privileged but this process may bind it (root or CAP_NET_BIND_SERVICE); something else denies it."
+        ));
     } else {
         checked.push(format!(
             "Checked: port {port} is not a privileged port here, so a security policy (SELinux, AppArmor, seccomp) or an exclusive bind is the likely cause."
@@ -274,10 +273,11 @@ pub fn classify_conflict(
     let Some(ip) = ip else {
         return (Conflict::Unexplained, live.into_iter().cloned().collect());
     };
+    let os = crate::platform::Os::current();
     let dual = |o: &Owner| {
         o.local_ip()
             .is_some_and(|l| l.is_ipv6() && l.is_unspecified())
-            && o.v6_only.or(bindv6only.map(|_| false)) == Some(false)
+            && crate::platform::ipv6_is_dual_stack(os, o.v6_only, bindv6only)
     };
     let mut best: Option<(u8, Conflict, Vec<Owner>)> = None;
     let mut consider = |rank: u8, c: Conflict, o: &Owner| match &mut best {
@@ -322,7 +322,8 @@ pub fn classify_conflict(
             consider(4, Conflict::DualStack, o);
         } else if ip.is_ipv6() && ip.is_unspecified() && l.is_ipv4() {
             // Our own [::] socket would be dual-stack and collide with an IPv4 holder.
-            let ours_dual = target.options.v6_only.or(bindv6only) != Some(true);
+            let ours_dual =
+                crate::platform::ipv6_is_dual_stack(os, target.options.v6_only, bindv6only);
             if ours_dual {
                 consider(5, Conflict::DualStack, o);
             }
@@ -441,11 +442,33 @@ fn address_in_use(
             }
         }
     }
+    for o in &blockers {
+        if let Some(h) = &o.holder {
+            let detail = h
+                .detail
+                .as_ref()
+                .map_or_else(String::new, |d| format!(" ({d})"));
+            found.push(format!(
+                "Checked: {} is a known holder: {}{detail} To see more: {}",
+                o.who(),
+                h.what,
+                h.command
+            ));
+            fixes.insert(0, format!("{} ({})", h.advice, h.command));
+        }
+    }
     if ev.hidden > 0 && conflict != Conflict::Unexplained {
         found.push(format!(
-            "{} more socket(s) on this port belong to another user; run as root/Administrator to see which process.",
+            "Checked: {} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
             ev.hidden
         ));
+    }
+    if ev.hidden > 0 {
+        fixes.push(if cfg!(windows) {
+            format!("Run the check again from an Administrator prompt to name the process: port-inspector check {}", target.display_addr())
+        } else {
+            format!("Run the check again elevated to name the process: sudo port-inspector check {}", target.display_addr())
+        });
     }
     (conflict, found, fixes)
 }
@@ -495,6 +518,7 @@ mod tests {
             v6_only,
             inode: 1,
             note: None,
+            holder: None,
         }
     }
 

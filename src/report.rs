@@ -151,6 +151,12 @@ pub fn text(c: &Check) -> String {
     for w in &c.warnings {
         let _ = writeln!(o, "\nNote: {w}");
     }
+    if let Some(ns) = &c.facts.netns {
+        let _ = writeln!(
+            o,
+            "\nChecked in network namespace {ns}; sockets in other namespaces (containers) are not visible from here."
+        );
+    }
     o
 }
 

@@ -87,3 +87,145 @@ mod tests {
         );
     }
 }
+
+/// One `netsh interface portproxy` rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortProxy {
+    /// Listen address.
+    pub listen_address: String,
+    /// Listen port.
+    pub listen_port: u16,
+    /// Where connections are forwarded.
+    pub connect_address: String,
+    /// Port they are forwarded to.
+    pub connect_port: u16,
+}
+
+/// Parses `netsh interface portproxy show all`: each data row is `ADDR PORT ADDR PORT`; the
+/// headings (in any language) never have numbers in both port columns.
+#[must_use]
+pub fn parse_portproxy(text: &str) -> Vec<PortProxy> {
+    text.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() != 4 {
+                return None;
+            }
+            Some(PortProxy {
+                listen_address: w[0].to_owned(),
+                listen_port: w[1].parse().ok()?,
+                connect_address: w[2].to_owned(),
+                connect_port: w[3].parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// One http.sys request queue: the processes serving it and the URLs registered on it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct HttpQueue {
+    /// The queue's name as printed (may be a localized "unnamed").
+    pub name: String,
+    /// Processes attached to the queue.
+    pub pids: Vec<u32>,
+    /// Registered URLs, `HTTP://+:80/Temporary_Listen_Addresses/`.
+    pub urls: Vec<String>,
+}
+
+impl HttpQueue {
+    /// Whether one of the URLs listens on `port` (an URL without a port means 80 or 443).
+    #[must_use]
+    pub fn uses_port(&self, port: u16) -> bool {
+        self.urls.iter().any(|u| url_port(u) == Some(port))
+    }
+}
+
+fn url_port(url: &str) -> Option<u16> {
+    let lower = url.to_ascii_lowercase();
+    let (default, rest) = if let Some(r) = lower.strip_prefix("https://") {
+        (443, r)
+    } else {
+        (80, lower.strip_prefix("http://")?)
+    };
+    let hostport = rest.split('/').next()?;
+    match hostport.rsplit_once(':') {
+        Some((_, p)) if !p.ends_with(']') => p.parse().ok(),
+        _ => Some(default),
+    }
+}
+
+/// Parses `netsh http show servicestate view=requestq`. A queue starts at a line indented by
+/// four spaces that has a colon (its name); inside it, lines that are only a number are process
+/// IDs and lines starting with `http://` / `https://` are registered URLs. This keys on layout
+/// and URLs, not on words, so it reads any display language.
+#[must_use]
+pub fn parse_http_servicestate(text: &str) -> Vec<HttpQueue> {
+    let mut out: Vec<HttpQueue> = Vec::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if indent == 4 && t.contains(':') && !t.to_ascii_lowercase().starts_with("http") {
+            let name = t.split_once(':').map_or("", |(_, v)| v.trim()).to_owned();
+            out.push(HttpQueue {
+                name,
+                ..HttpQueue::default()
+            });
+            continue;
+        }
+        let Some(q) = out.last_mut() else { continue };
+        let lower = t.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            q.urls.push(t.to_owned());
+        } else if indent >= 8
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(pid) = t.parse()
+        {
+            q.pids.push(pid);
+        }
+    }
+    out.retain(|q| !q.urls.is_empty() || !q.pids.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod windows_holder_tests {
+    use super::*;
+
+    #[test]
+    fn portproxy_english_and_german() {
+        for text in [
+            include_str!("../../tests/fixtures/netsh_portproxy_en.txt"),
+            include_str!("../../tests/fixtures/netsh_portproxy_de.txt"),
+        ] {
+            let r = parse_portproxy(text);
+            assert_eq!(r.len(), 2, "{r:?}");
+            assert_eq!(
+                (
+                    r[0].listen_port,
+                    r[0].connect_address.as_str(),
+                    r[0].connect_port
+                ),
+                (8080, "172.20.1.5", 80)
+            );
+            assert_eq!(r[1].listen_address, "127.0.0.1", "second rule");
+        }
+    }
+
+    #[test]
+    fn http_servicestate_english_and_german() {
+        for text in [
+            include_str!("../../tests/fixtures/netsh_http_servicestate_en.txt"),
+            include_str!("../../tests/fixtures/netsh_http_servicestate_de.txt"),
+        ] {
+            let q = parse_http_servicestate(text);
+            assert_eq!(q.len(), 2, "{q:?}");
+            assert_eq!(q[0].pids, vec![1234], "pids");
+            assert!(q[0].uses_port(5985) && !q[0].uses_port(80), "WinRM on 5985");
+            assert!(q[1].uses_port(80), "default port 80");
+            assert_eq!(q[1].pids, vec![4410, 4411], "two processes");
+        }
+    }
+}

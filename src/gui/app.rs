@@ -209,6 +209,8 @@ pub enum Action {
     StartWatch,
     /// Stop watching.
     StopWatch,
+    /// Start this program again elevated (pkexec / runas), on the user's click.
+    RelaunchElevated,
 }
 
 /// The whole window.
@@ -664,6 +666,17 @@ impl App {
                 }
             }
             Action::StartWatch => self.start_watch(),
+            Action::RelaunchElevated => {
+                self.status = Some(match crate::platform::relaunch_elevated() {
+                    Ok(()) => {
+                        "Asked the system to start Port Inspector elevated; answer its prompt."
+                            .into()
+                    }
+                    Err(e) => format!(
+                        "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
+                    ),
+                });
+            }
             Action::StopWatch => {
                 if let Some(w) = &self.kit.watch {
                     w.cancel.cancel();

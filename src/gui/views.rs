@@ -469,10 +469,32 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
         });
     }
     if c.hidden_owners > 0 {
-        ui.label(format!(
-            "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
-            c.hidden_owners
-        ));
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
+                c.hidden_owners
+            ));
+            if ui
+                .button("Relaunch as administrator")
+                .on_hover_text("Starts Port Inspector again through the system's own elevation prompt (pkexec / UAC)")
+                .clicked()
+            {
+                actions.push(Action::RelaunchElevated);
+            }
+        });
+    }
+    for o in &c.owners {
+        if let Some(h) = &o.holder {
+            ui.label(format!(
+                "{}: {}{} More: {}",
+                o.who(),
+                h.what,
+                h.detail
+                    .as_ref()
+                    .map_or_else(String::new, |d| format!(" ({d})")),
+                h.command
+            ));
+        }
     }
 }
 

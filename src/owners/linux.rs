@@ -107,6 +107,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             v6_only: s.v6_only,
             inode,
             note,
+            holder: None,
         });
     }
     out.owners

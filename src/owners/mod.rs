@@ -48,6 +48,9 @@ pub struct Owner {
     pub inode: u64,
     /// Why some fields are empty, in words ("TIME_WAIT sockets belong to no process").
     pub note: Option<String>,
+    /// What this holder really is, when it is a well-known one (container proxy, WSL relay, …).
+    #[serde(default)]
+    pub holder: Option<crate::holders::KnownHolder>,
 }
 
 impl Owner {
@@ -66,6 +69,11 @@ impl Owner {
         match (self.pid, &self.process) {
             (Some(pid), Some(name)) => format!("{name} (PID {pid})"),
             (Some(pid), None) => format!("PID {pid}"),
+            _ if self.state == "TIME_WAIT" => "a TIME_WAIT socket (no process)".into(),
+            _ if self.note.as_deref() == Some(HIDDEN_NOTE) => format!(
+                "a process of user {} (run as root/Administrator to see which)",
+                self.user.as_deref().unwrap_or("unknown")
+            ),
             _ => self
                 .note
                 .clone()
@@ -97,7 +105,14 @@ pub struct Owners {
 /// Lists every socket using `q.port` and names its process where this OS lets us.
 #[must_use]
 pub fn of(q: Query) -> Owners {
-    os::of(q)
+    identify(os::of(q))
+}
+
+fn identify(mut found: Owners) -> Owners {
+    for o in &mut found.owners {
+        o.holder = crate::holders::identify(o);
+    }
+    found
 }
 
 /// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).
@@ -106,7 +121,7 @@ pub fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     if ports.is_empty() {
         return Owners::default();
     }
-    os::of_ports(ports, protocol)
+    identify(os::of_ports(ports, protocol))
 }
 
 pub(crate) const HIDDEN_NOTE: &str =

@@ -106,6 +106,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             v6_only: None,
             inode: 0,
             note,
+            holder: None,
         });
     }
     out

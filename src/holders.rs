@@ -1,0 +1,231 @@
+//! Well-known holders (container proxies, WSL relays, portproxy, http.sys, SSH forwards): matched
+//! on an owner's process name, PID and command line from the data in `assets/holders.json`, so
+//! the diagnosis can say what the holder really is and which command shows more.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::owners::Owner;
+
+#[derive(Debug, Clone, Deserialize)]
+struct Entry {
+    kind: String,
+    names: Vec<String>,
+    #[serde(default)]
+    cmdline: Vec<String>,
+    #[serde(default)]
+    pids: Vec<u32>,
+    what: String,
+    advice: String,
+    command: String,
+}
+
+static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    // Shipped inside the binary and parsed by a unit test, so failure here is a build bug.
+    serde_json::from_str(include_str!("../assets/holders.json"))
+        .expect("assets/holders.json is valid (checked by holders tests)")
+});
+
+/// What a well-known holder is, with what to do and the command that shows more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownHolder {
+    /// `container_proxy`, `wsl_relay`, `portproxy`, `http_sys`, `ssh_forward`.
+    pub kind: String,
+    /// What it is, in plain words.
+    pub what: String,
+    /// What to do.
+    pub advice: String,
+    /// The command that shows more (port and PID filled in).
+    pub command: String,
+    /// Details read from its command line (e.g. the container address a docker-proxy forwards to).
+    pub detail: Option<String>,
+}
+
+/// Recognises `o` as a well-known holder, if it is one.
+#[must_use]
+pub fn identify(o: &Owner) -> Option<KnownHolder> {
+    let name = o.process.as_deref()?;
+    let cmd = o.cmdline.as_deref().unwrap_or("");
+    let port = o
+        .local
+        .parse::<std::net::SocketAddr>()
+        .map_or(0, |a| a.port());
+    let e = TABLE.iter().find(|e| {
+        let name_ok = e.names.iter().any(|n| n.eq_ignore_ascii_case(name));
+        let pid_ok = e.pids.is_empty() || o.pid.is_some_and(|p| e.pids.contains(&p));
+        let cmd_ok =
+            e.cmdline.is_empty() || e.cmdline.iter().any(|c| cmd.to_lowercase().contains(c));
+        name_ok && pid_ok && cmd_ok
+    })?;
+    let pid = o.pid.map_or_else(String::new, |p| p.to_string());
+    Some(KnownHolder {
+        kind: e.kind.clone(),
+        what: e.what.clone(),
+        advice: e.advice.replace("{port}", &port.to_string()),
+        command: e
+            .command
+            .replace("{port}", &port.to_string())
+            .replace("{pid}", &pid),
+        detail: (e.kind == "container_proxy")
+            .then(|| docker_proxy_target(cmd))
+            .flatten()
+            .or_else(|| {
+                (e.kind == "ssh_forward")
+                    .then(|| ssh_forward(cmd, port))
+                    .flatten()
+            })
+            .or_else(|| windows_detail(&e.kind, port)),
+    })
+}
+
+/// On Windows, what `netsh` says about the port for portproxy and http.sys holders.
+#[cfg(windows)]
+fn windows_detail(kind: &str, port: u16) -> Option<String> {
+    use crate::facts::netsh;
+    let run = |args: &[&str]| {
+        std::process::Command::new("netsh")
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    match kind {
+        "portproxy" => {
+            let rules: Vec<String> =
+                netsh::parse_portproxy(&run(&["interface", "portproxy", "show", "all"])?)
+                    .into_iter()
+                    .filter(|r| r.listen_port == port)
+                    .map(|r| {
+                        format!(
+                            "{}:{} -> {}:{}",
+                            r.listen_address, r.listen_port, r.connect_address, r.connect_port
+                        )
+                    })
+                    .collect();
+            (!rules.is_empty()).then(|| format!("portproxy rule {}", rules.join(", ")))
+        }
+        "http_sys" => {
+            let queues: Vec<String> = netsh::parse_http_servicestate(&run(&[
+                "http",
+                "show",
+                "servicestate",
+                "view=requestq",
+            ])?)
+            .into_iter()
+            .filter(|q| q.uses_port(port))
+            .map(|q| format!("{} (PIDs {:?}): {}", q.name, q.pids, q.urls.join(" ")))
+            .collect();
+            (!queues.is_empty()).then(|| format!("http.sys queue {}", queues.join("; ")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(not(windows))]
+fn windows_detail(_kind: &str, _port: u16) -> Option<String> {
+    None
+}
+
+fn arg_after<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .position(|w| *w == flag)
+        .and_then(|i| words.get(i + 1))
+        .copied()
+}
+
+/// From a docker-proxy command line: `forwards to container 172.17.0.2:80`.
+#[must_use]
+pub fn docker_proxy_target(cmdline: &str) -> Option<String> {
+    let w: Vec<&str> = cmdline.split_whitespace().collect();
+    let ip = arg_after(&w, "-container-ip")?;
+    let port = arg_after(&w, "-container-port")?;
+    Some(format!("forwards to container {ip}:{port}"))
+}
+
+/// From an ssh command line: the forwarding spec that uses `port` (`-L 8080:db:5432`).
+#[must_use]
+pub fn ssh_forward(cmdline: &str, port: u16) -> Option<String> {
+    let w: Vec<&str> = cmdline.split_whitespace().collect();
+    let p = port.to_string();
+    w.windows(2).find_map(|pair| {
+        let (flag, spec) = (pair[0], pair[1]);
+        (matches!(flag, "-L" | "-R" | "-D") && spec.split(':').any(|x| x == p))
+            .then(|| format!("ssh {flag} {spec}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{Family, Protocol};
+
+    fn owner(name: &str, pid: u32, cmd: &str) -> Owner {
+        Owner {
+            pid: Some(pid),
+            process: Some(name.into()),
+            path: None,
+            cmdline: Some(cmd.into()),
+            user: None,
+            uid: None,
+            protocol: Protocol::Tcp,
+            family: Family::Ipv4,
+            local: "0.0.0.0:8080".into(),
+            remote: None,
+            state: "LISTEN".into(),
+            v6_only: None,
+            inode: 1,
+            note: None,
+            holder: None,
+        }
+    }
+
+    #[test]
+    fn recognises_each_kind() {
+        let d = identify(&owner(
+            "docker-proxy",
+            10,
+            "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80",
+        ))
+        .unwrap();
+        assert_eq!(d.kind, "container_proxy");
+        assert_eq!(d.command, "docker ps --filter publish=8080");
+        assert_eq!(
+            d.detail.as_deref(),
+            Some("forwards to container 172.17.0.2:80")
+        );
+        assert_eq!(
+            identify(&owner("wslrelay.exe", 9, "")).unwrap().kind,
+            "wsl_relay"
+        );
+        assert_eq!(
+            identify(&owner(
+                "svchost.exe",
+                9,
+                "svchost.exe -k NetSvcs -p -s iphlpsvc"
+            ))
+            .unwrap()
+            .kind,
+            "portproxy"
+        );
+        assert!(
+            identify(&owner("svchost.exe", 9, "svchost.exe -k LocalService")).is_none(),
+            "other svchost"
+        );
+        assert_eq!(identify(&owner("System", 4, "")).unwrap().kind, "http_sys");
+        assert!(
+            identify(&owner("System", 5, "")).is_none(),
+            "only PID 4 is http.sys"
+        );
+        let s = identify(&owner("ssh", 7, "ssh -N -L 8080:db.internal:5432 jump")).unwrap();
+        assert_eq!(
+            (s.kind.as_str(), s.detail.as_deref()),
+            ("ssh_forward", Some("ssh -L 8080:db.internal:5432"))
+        );
+        assert!(
+            identify(&owner("nginx", 7, "nginx: master")).is_none(),
+            "ordinary servers are not special"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Platform traps on real processes and rules: a holder named `docker-proxy` is reported as a
+//! container proxy, another user's socket is counted with the elevation hint, and a DNAT rule in
+//! a network namespace the test creates is reported next to a bindable verdict.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+#[test]
+fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
+    // A real process whose name is docker-proxy: python3 started through a link of that name.
+    let real = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_owned();
+    let dir = std::env::temp_dir().join(format!("pi-docker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("docker-proxy");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let script = "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)";
+    let mut child = Command::new(&link)
+        .args([
+            "-c",
+            script,
+            "-proto",
+            "tcp",
+            "-host-ip",
+            "127.0.0.1",
+            "-container-ip",
+            "172.17.0.2",
+            "-container-port",
+            "80",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let port: u16 = first_line.trim().parse().unwrap();
+
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}"), "--json"])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["process"] == "docker-proxy")
+        .expect("holder named");
+    assert_eq!(o["holder"]["kind"], "container_proxy", "{o}");
+    assert_eq!(
+        o["holder"]["detail"], "forwards to container 172.17.0.2:80",
+        "{o}"
+    );
+    let causes = v["explanation"]["checked"].to_string();
+    assert!(
+        causes.contains("A container publishes this port"),
+        "{causes}"
+    );
+    assert!(
+        causes.contains(&format!("docker ps --filter publish={port}")),
+        "{causes}"
+    );
+    let fixes = v["explanation"]["fixes"][0].as_str().unwrap();
+    assert!(fixes.contains("container"), "advice first: {fixes}");
+}
+
+#[test]
+fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
+    if !is_root() {
+        eprintln!("skipped: needs root to start a child as nobody");
+        return;
+    }
+    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let out = Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", &format!("127.0.0.1:{}", h.port)])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 socket(s) on this port belong to another user; run as root"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("PID {}", h.child.id())),
+        "the PID stays hidden from nobody"
+    );
+}
+
+/// A network namespace that removes itself.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn ok(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
+    if !is_root() {
+        eprintln!("skipped: creating a network namespace needs root");
+        return;
+    }
+    let name = format!("pi-nat-{}", std::process::id());
+    if !ok(Command::new("ip").args(["netns", "add", &name])) {
+        eprintln!("skipped: 'ip netns add' is not possible here");
+        return;
+    }
+    let ns = Netns(name);
+    let nft = |args: &[&str]| {
+        ok(Command::new("ip")
+            .args(["netns", "exec", &ns.0, "nft"])
+            .args(args))
+    };
+    let ready = nft(&["add", "table", "ip", "nat"])
+        && nft(&["add chain ip nat prerouting { type nat hook prerouting priority -100; }"])
+        && nft(&[
+            "add",
+            "rule",
+            "ip",
+            "nat",
+            "prerouting",
+            "tcp",
+            "dport",
+            "8080",
+            "dnat",
+            "to",
+            "10.9.9.9:80",
+        ]);
+    if !ready {
+        eprintln!("skipped: nft is missing or cannot add rules in the test namespace");
+        return;
+    }
+    // Only the test's own namespace is touched; the host's ruleset is never read or changed.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.0,
+            env!("CARGO_BIN_EXE_port-inspector"),
+            "check",
+            "0.0.0.0:8080",
+            "-4",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "bindable", "the bind itself works");
+    assert_eq!(v["nat"][0]["to"], "10.9.9.9:80", "{v}");
+    let w = v["warnings"].to_string();
+    assert!(w.contains("redirected to 10.9.9.9:80 by a NAT rule"), "{w}");
+    assert_ne!(v["facts"]["netns"], Value::Null, "the namespace is named");
+}
