@@ -6,8 +6,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = port_inspector::cli::Cli::parse();
-    match cli.command {
-        Some(cmd) => port_inspector::cli::run(cmd),
-        None => port_inspector::gui::run(),
+    if cli.command.is_some() {
+        port_inspector::cli::run(cli)
+    } else {
+        port_inspector::gui::run()
     }
 }

@@ -33,6 +33,23 @@ pub struct Cli {
     /// What to do; no command opens the window.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Print nothing on standard output: the exit code is the answer (for scripts).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No colours, even on a terminal (NO_COLOR in the environment does the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// How list-like commands print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line, for log pipelines.
+    Ndjson,
 }
 
 /// The subcommands.
@@ -62,6 +79,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Output format: text, json (one document) or ndjson (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// List who uses a port: sockets, states and owning processes.
     #[command(
@@ -83,6 +103,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Output format: text, json (one document) or ndjson (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Test every port in START-END for bindability, and name who uses the busy ones.
     #[command(
@@ -103,6 +126,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Output format: text, json (one document) or ndjson (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Show the facts of this machine that decide binds (privileged ports, ranges, dual-stack, …).
     #[command(after_help = "Examples:\n  port-inspector facts\n  port-inspector facts --json")]
@@ -110,6 +136,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Output format: text, json (one document) or ndjson (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Write a report of a check for a ticket: steps, verdict, error, owners and machine facts.
     #[command(
@@ -156,6 +185,19 @@ pub enum Command {
         #[arg(long = "for", default_value = "60")]
         duration: String,
     },
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(
+        after_help = "Examples:\n  port-inspector completions bash > /etc/bash_completion.d/port-inspector\n  port-inspector completions zsh > ~/.zfunc/_port-inspector"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these definitions.
+    #[command(
+        after_help = "Examples:\n  port-inspector man > /usr/local/share/man/man1/port-inspector.1"
+    )]
+    Man,
     /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
     #[command(
         after_help = "Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1"
@@ -282,7 +324,11 @@ pub fn parse_timeout(text: &str) -> Result<Duration, InputError> {
 
 /// Runs a parsed command line and returns the process exit code.
 #[must_use]
-pub fn run(cmd: Command) -> ExitCode {
+pub fn run(cli: Cli) -> ExitCode {
+    output::configure(cli.quiet, cli.no_color);
+    let Some(cmd) = cli.command else {
+        return ExitCode::from(exit::USAGE);
+    };
     match execute(cmd) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -320,13 +366,46 @@ fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
 
 fn execute(cmd: Command) -> Result<u8, InputError> {
     match cmd {
-        Command::Facts { json } => {
+        Command::Facts { json, format } => {
             let f = crate::facts::gather();
-            if json {
-                output::json(&f);
-            } else {
-                output::text(&output::facts_text(&f));
+            match if json { Format::Json } else { format } {
+                Format::Json => output::json(&f),
+                Format::Ndjson => {
+                    output::ndjson(f.table.iter(), "fact");
+                    output::ndjson(f.interfaces.iter(), "interface");
+                }
+                Format::Text => output::text(&output::facts_text(&f)),
             }
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "port-inspector",
+                &mut buf,
+            );
+            output::text(&String::from_utf8_lossy(&buf));
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd.clone())
+                .render(&mut buf)
+                .map_err(|e| InputError::OutOfBounds(e.to_string()))?;
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("port-inspector-{}", sub.get_name());
+                let sub = sub
+                    .clone()
+                    .name(name)
+                    .display_name(format!("port-inspector {}", sub.get_name()));
+                clap_mangen::Man::new(sub)
+                    .render(&mut buf)
+                    .map_err(|e| InputError::OutOfBounds(e.to_string()))?;
+            }
+            output::text(&String::from_utf8_lossy(&buf));
             Ok(exit::OK)
         }
         Command::Report {
@@ -410,6 +489,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             udp,
             both,
             json,
+            format,
         } => {
             let (start, end) = target::parse_range(&range)?;
             let address = parse_ip(host.as_deref())?;
@@ -430,10 +510,13 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             let facts = crate::facts::gather();
             let report =
                 crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
-            if json {
-                output::json(&report);
-            } else {
-                output::text(&output::scan_text(&report));
+            match if json { Format::Json } else { format } {
+                Format::Json => output::json(&report),
+                Format::Ndjson => {
+                    output::ndjson(report.busy.iter(), "busy");
+                    output::ndjson(report.free.iter(), "free");
+                }
+                Format::Text => output::text(&output::scan_text(&report)),
             }
             Ok(exit::OK)
         }
@@ -512,11 +595,11 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             }
             Ok(exit::OK)
         }
-        Command::Errors { json } => {
-            if json {
-                output::json(&catalog::all());
-            } else {
-                output::text(&output::catalog_table());
+        Command::Errors { json, format } => {
+            match if json { Format::Json } else { format } {
+                Format::Json => output::json(&catalog::all()),
+                Format::Ndjson => output::ndjson(catalog::all().iter(), "error"),
+                Format::Text => output::text(&output::catalog_table()),
             }
             Ok(exit::OK)
         }
@@ -526,6 +609,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             tcp,
             host,
             json,
+            format,
         } => {
             let port = target::parse_port(&port)?;
             let host_ip = match host.as_deref() {
@@ -548,10 +632,10 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             if let Some(ip) = host_ip {
                 found.owners.retain(|o| o.local_ip() == Some(ip));
             }
-            if json {
-                output::json(&found);
-            } else {
-                output::text(&output::owners_text(port, &found));
+            match if json { Format::Json } else { format } {
+                Format::Json => output::json(&found),
+                Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
+                Format::Text => output::text(&output::owners_text(port, &found)),
             }
             Ok(if found.owners.is_empty() {
                 exit::NOT_BINDABLE

@@ -5,7 +5,8 @@
 )]
 
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::Duration;
 
@@ -14,11 +15,59 @@ use serde::Serialize;
 use crate::catalog::{self, CatalogEntry};
 use crate::owners::Owners;
 
-/// Writes text to stdout; a broken pipe is not an error.
+static QUIET: AtomicBool = AtomicBool::new(false);
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--quiet` and decides colour: only on a terminal, never with `--no-color` or `NO_COLOR`.
+pub fn configure(quiet: bool, no_color: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    COLOR.store(
+        !no_color && !no_color_env && std::io::stdout().is_terminal(),
+        Ordering::Relaxed,
+    );
+}
+
+/// Colours the verdict and failed steps of a check's text when colour is on.
+fn paint(s: &str) -> String {
+    if !COLOR.load(Ordering::Relaxed) {
+        return s.to_owned();
+    }
+    s.lines()
+        .map(|l| {
+            if l.starts_with("BINDABLE") {
+                format!("\x1b[1;32m{l}\x1b[0m\n")
+            } else if l.starts_with("NOT BINDABLE") || l.contains(" ✗ ") || l.contains("IN USE") {
+                format!("\x1b[1;31m{l}\x1b[0m\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// Writes text to stdout (nothing with `--quiet`); a broken pipe is not an error.
 pub fn text(s: &str) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes());
+    let _ = out.write_all(paint(s).as_bytes());
     let _ = out.flush();
+}
+
+/// Writes one JSON object per line, each with a `type` field naming what it is.
+pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &str) {
+    let mut o = String::new();
+    for item in items {
+        let mut v = serde_json::to_value(item).unwrap_or(serde_json::Value::Null);
+        if let Some(map) = v.as_object_mut() {
+            map.insert("type".into(), kind.into());
+        }
+        o.push_str(&v.to_string());
+        o.push('\n');
+    }
+    text(&o);
 }
 
 /// Writes one JSON document and a newline.
