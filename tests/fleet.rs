@@ -2,6 +2,7 @@
 //! command drive `check --json` over real SSH. The only host is this machine: a private sshd on
 //! 127.0.0.1 that the test starts and stops (no other address is ever contacted).
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+#![allow(clippy::print_stderr)] // A skipped fleet test says why on stderr.
 
 mod common;
 
