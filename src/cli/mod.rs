@@ -397,10 +397,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
                 .map_err(|e| InputError::OutOfBounds(e.to_string()))?;
             for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
                 let name = format!("port-inspector-{}", sub.get_name());
-                let sub = sub
-                    .clone()
-                    .name(name)
-                    .display_name(format!("port-inspector {}", sub.get_name()));
+                let sub = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
                 clap_mangen::Man::new(sub)
                     .render(&mut buf)
                     .map_err(|e| InputError::OutOfBounds(e.to_string()))?;

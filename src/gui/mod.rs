@@ -39,7 +39,8 @@ pub fn run() -> ExitCode {
         .with_app_id("port-inspector")
         .with_inner_size([1024.0, 720.0])
         .with_min_inner_size([720.0, 520.0]);
-    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon-256.png"))
+    {
         viewport = viewport.with_icon(icon);
     }
     let options = eframe::NativeOptions {

@@ -1,0 +1,193 @@
+//! Shipping: the binary installs with cargo, completions and the man page cover every
+//! subcommand, ndjson parses line by line, --quiet prints nothing, and the README's commands are
+//! the ones CI runs.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+
+const SUBCOMMANDS: [&str; 13] = [
+    "check",
+    "explain",
+    "errors",
+    "who",
+    "scan",
+    "facts",
+    "report",
+    "matrix",
+    "listen",
+    "completions",
+    "man",
+    "free",
+    "help",
+];
+
+#[test]
+fn cargo_install_puts_a_working_binary_in_a_temporary_root() {
+    let root = std::env::temp_dir().join(format!("pi-install-{}", std::process::id()));
+    let manifest_dir = env!("CARGO_MANIFEST_DIR");
+    // Its own target dir: the outer `cargo test` may still hold the lock on ours. Debug profile
+    // and --offline keep it to a plain build from the crates already fetched.
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["install", "--path", manifest_dir, "--root"])
+        .arg(&root)
+        .args(["--debug", "--locked", "--offline", "--quiet"])
+        .env(
+            "CARGO_TARGET_DIR",
+            format!("{manifest_dir}/target/install-test"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = Command::new(root.join("bin/port-inspector"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout).trim(),
+        format!("port-inspector {}", env!("CARGO_PKG_VERSION")),
+        "--version"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn completions_and_man_page_mention_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = common::bin().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in SUBCOMMANDS {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let out = common::bin().arg("man").output().unwrap();
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH port-inspector"),
+        "roff"
+    );
+    for sub in SUBCOMMANDS.iter().filter(|s| **s != "help") {
+        assert!(
+            man.contains(&format!(".TH port-inspector-{sub}")),
+            "man page for {sub}"
+        );
+    }
+    let bad = common::bin()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "unknown shell is a usage error");
+}
+
+#[test]
+fn every_subcommand_help_has_an_example() {
+    for sub in SUBCOMMANDS.iter().filter(|s| **s != "help") {
+        let out = common::bin().args([sub, "--help"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("Examples:\n  port-inspector") || text.contains("Examples:\n  PORT="),
+            "{sub} --help has examples:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn ndjson_parses_line_by_line_for_who_and_scan() {
+    let held = TcpListener::bind(("127.0.0.1", 28_005)).unwrap();
+    let out = common::bin()
+        .args(["who", "28005", "--format", "ndjson"])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty(), "one line per owner");
+    assert!(lines.iter().all(|v| v["type"] == "owner"), "typed");
+    assert!(
+        lines.iter().any(|v| v["pid"] == std::process::id()),
+        "our PID"
+    );
+
+    let out = common::bin()
+        .args(["scan", "28000-28009", "--format", "ndjson"])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let busy: Vec<&serde_json::Value> = lines.iter().filter(|v| v["type"] == "busy").collect();
+    let free: Vec<&serde_json::Value> = lines.iter().filter(|v| v["type"] == "free").collect();
+    assert_eq!(busy.len(), 1, "{lines:?}");
+    assert_eq!(busy[0]["port"], 28_005, "busy port");
+    assert_eq!(free.len(), 2, "free ranges around it");
+    drop(held);
+}
+
+#[test]
+fn quiet_prints_nothing_and_answers_with_the_exit_code() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}"), "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "not bindable");
+    assert!(out.stdout.is_empty(), "quiet");
+    let out = common::bin()
+        .args(["-q", "check", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), out.stdout.len()),
+        (Some(0), 0),
+        "bindable, quiet"
+    );
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}")])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no escape codes when not a terminal / NO_COLOR"
+    );
+}
+
+#[test]
+fn readme_commands_are_the_ones_ci_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    assert!(
+        readme.contains("cargo run --release"),
+        "README: how to run the app"
+    );
+    assert!(
+        readme.contains("\ncargo test "),
+        "README: how to run the tests"
+    );
+    assert!(
+        ci.lines().any(|l| l.trim() == "cargo test"),
+        "CI runs the README's test command"
+    );
+    assert!(
+        ci.contains("cargo fmt --all -- --check")
+            && ci.contains("cargo clippy --all-targets -- -D warnings"),
+        "lint"
+    );
+    assert!(
+        readme.contains("examples/fanout.sh"),
+        "the fan-out example is documented"
+    );
+}
