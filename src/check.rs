@@ -114,11 +114,7 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
             .filter(|o| o.state != "TIME_WAIT")
             .map(|o| o.local.clone())
             .collect();
-        let tested: Vec<&str> = report
-            .attempts
-            .iter()
-            .filter_map(|a| a.bound.as_deref())
-            .collect();
+        let tested = report.bound_addresses();
         if let Some(w) = crate::platform::sharing_warning(
             crate::platform::Os::from_name(&facts.os),
             port,

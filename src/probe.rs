@@ -151,6 +151,17 @@ pub struct ProbeReport {
     pub elapsed_us: u64,
 }
 
+impl ProbeReport {
+    /// The addresses getsockname reported, one per attempt that bound.
+    #[must_use]
+    pub fn bound_addresses(&self) -> Vec<&str> {
+        self.attempts
+            .iter()
+            .filter_map(|a| a.bound.as_deref())
+            .collect()
+    }
+}
+
 /// What getaddrinfo is asked; owned so a resolver can run it on another thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveRequest {

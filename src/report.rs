@@ -60,11 +60,7 @@ pub fn headline(c: &Check) -> String {
     let r = &c.report;
     match r.verdict {
         Verdict::Bindable => {
-            let bound: Vec<&str> = r
-                .attempts
-                .iter()
-                .filter_map(|a| a.bound.as_deref())
-                .collect();
+            let bound = r.bound_addresses();
             format!(
                 "BINDABLE: {} {} (bound {})",
                 r.target.protocol,

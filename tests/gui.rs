@@ -4,6 +4,13 @@
 
 mod common;
 
+use common::ui::{has, set_text, wait_for};
+
+/// Replaces the port field's text.
+fn type_port(h: &mut Harness<'_, App>, text: &str) {
+    set_text(h, "Port", text);
+}
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,35 +39,6 @@ fn harness() -> Harness<'static, App> {
         },
         None,
     )
-}
-
-/// Replaces the port field's text the way a user does: focus, select all, type.
-fn type_port(h: &mut Harness<'_, App>, text: &str) {
-    h.get_by_label("Port").focus();
-    h.run_steps(2);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label("Port").type_text(text);
-    h.run_steps(2);
-}
-
-/// Whether any node's label contains `text` (several may: a label and its tooltip parent).
-fn has(h: &Harness<'_, App>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
-/// Steps frames until a node whose label contains `text` appears, or fails after 10 s.
-fn wait_for(h: &mut Harness<'_, App>, text: &str) {
-    let start = Instant::now();
-    while !has(h, text) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "'{text}' never appeared in the window"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
 }
 
 #[test]

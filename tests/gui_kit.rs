@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::ui::{count, has, wait_for, wait_until};
+
 use std::net::{TcpListener, TcpStream};
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -22,35 +23,6 @@ fn harness(port: u16) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1200.0, 1000.0))
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
-}
-
-fn count(h: &Harness<'_, App>, text: &str) -> usize {
-    h.query_all_by_label_contains(text).count()
-}
-
-fn has(h: &Harness<'_, App>, text: &str) -> bool {
-    count(h, text) > 0
-}
-
-fn wait_until(
-    h: &mut Harness<'_, App>,
-    what: &str,
-    mut done: impl FnMut(&Harness<'_, App>) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h) {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
-}
-
-fn wait_for(h: &mut Harness<'_, App>, text: &str) {
-    wait_until(h, text, |h| has(h, text));
 }
 
 fn open_kit(h: &mut Harness<'_, App>) {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::ui::{has, set_text, wait_for};
+
 use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,32 +29,6 @@ fn harness(scanner: Scanner) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
-}
-
-fn has(h: &Harness<'_, App>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
-fn wait_for(h: &mut Harness<'_, App>, text: &str) {
-    let start = Instant::now();
-    while !has(h, text) {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "'{text}' never appeared"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
-}
-
-fn set_text(h: &mut Harness<'_, App>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(2);
 }
 
 fn copied_text(h: &Harness<'_, App>) -> Option<String> {

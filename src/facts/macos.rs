@@ -1,15 +1,8 @@
 //! macOS facts from `sysctl` and `id`.
 
-use std::process::Command;
-
 use super::{Fact, Facts, PortRange};
 
-fn run(args: &[&str]) -> Option<String> {
-    let out = Command::new(args[0]).args(&args[1..]).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
+use super::command_output as run;
 
 pub(super) fn gather_into(f: &mut Facts) {
     f.os_version = run(&["sw_vers", "-productVersion"])

@@ -1,15 +1,8 @@
 //! Windows facts from `netsh` (excluded and dynamic port ranges) and the process token level.
 
-use std::process::Command;
-
 use super::{Fact, Facts, netsh};
 
-fn run(args: &[&str]) -> Option<String> {
-    let out = Command::new(args[0]).args(&args[1..]).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use super::command_output as run;
 
 pub(super) fn gather_into(f: &mut Facts) {
     f.os_version = run(&["cmd", "/C", "ver"])

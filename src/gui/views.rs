@@ -286,11 +286,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
             ui.label(RichText::new(verdict).size(24.0).strong().color(color));
             match r.verdict {
                 Verdict::Bindable => {
-                    let bound: Vec<&str> = r
-                        .attempts
-                        .iter()
-                        .filter_map(|a| a.bound.as_deref())
-                        .collect();
+                    let bound = r.bound_addresses();
                     ui.label(format!(
                         "{} {} — bound {}",
                         r.target.protocol,

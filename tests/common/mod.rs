@@ -3,6 +3,8 @@
 
 use std::net::{TcpListener, UdpSocket};
 
+pub mod ui;
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).
 pub fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
