@@ -304,3 +304,24 @@ fn another_users_socket_is_counted_not_dropped_for_nobody() {
     );
     assert_eq!(o["user"], "root", "the socket's user is still known");
 }
+
+#[test]
+fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
+    // The path kernels before 6.9 take (pidfd_getfd), forced here on a newer kernel.
+    let h = common::spawn_holder("bound", "127.0.0.1");
+    let found = owners::bound_only_by_descriptor(&[h.port]);
+    let o = found
+        .iter()
+        .find(|o| o.pid == Some(h.child.id()))
+        .expect("found by its descriptor");
+    assert_eq!(
+        (o.state.as_str(), o.local.as_str()),
+        ("BOUND", format!("127.0.0.1:{}", h.port).as_str()),
+        "{o:?}"
+    );
+    let listening = common::spawn_holder("tcp", "127.0.0.1");
+    assert!(
+        owners::bound_only_by_descriptor(&[listening.port]).is_empty(),
+        "a listening socket is not bound-only"
+    );
+}

@@ -65,6 +65,18 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             }
         }
     }
+    // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
+    if protocol != Some(Protocol::Udp) && !kernel_reports_bound_inactive() {
+        let known: std::collections::HashSet<u64> =
+            socks.iter().map(|s| u64::from(s.inode)).collect();
+        let (extra, denied) = bound_only_by_pidfd(ports, &known);
+        if denied > 0 && extra.is_empty() {
+            out.notes.push(format!(
+                "this kernel cannot report TCP sockets that are bound but not listening, and {denied} process(es) could not be inspected for them; a bound-only socket there would hold the port without being named (run as root)"
+            ));
+        }
+        out.owners.extend(extra);
+    }
     let wanted: Vec<u64> = socks
         .iter()
         .filter(|s| s.inode != 0)
@@ -251,6 +263,120 @@ fn raw_sock(r: &InetResponse, protocol: Protocol, family: Family) -> RawSock {
     }
 }
 
+/// Whether this kernel reports bound-only TCP sockets through sock_diag (Linux 6.9 and later).
+fn kernel_reports_bound_inactive() -> bool {
+    fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| parse_kernel_version(&r))
+        .is_some_and(|v| v >= (6, 9))
+}
+
+/// `6.8.0-45-generic` → (6, 8).
+fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.trim().split(['.', '-']);
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Finds TCP sockets bound to one of `ports` that neither listen nor connect, by borrowing each
+/// socket descriptor of each process we may inspect (`pidfd_open` + `pidfd_getfd`, which needs
+/// root or ptrace rights over the process) and asking it `getsockname`. Sockets whose inode is in
+/// `known` are skipped. Returns the owners found and how many processes we could not inspect.
+pub(super) fn bound_only_by_pidfd(
+    ports: &[u16],
+    known: &std::collections::HashSet<u64>,
+) -> (Vec<Owner>, usize) {
+    use rustix::net::{SocketType, getpeername, getsockname, sockopt};
+    use rustix::process::{Pid, PidfdFlags, PidfdGetfdFlags, pidfd_getfd, pidfd_open};
+
+    let mut found = Vec::new();
+    let mut denied = 0;
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return (found, denied);
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let mut pidfd = None;
+        for fd in fds.flatten() {
+            let Some(num) = fd.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Some(inode) = fs::read_link(fd.path())
+                .ok()
+                .and_then(|l| parse_socket_link(l.to_str().unwrap_or("")))
+            else {
+                continue;
+            };
+            if known.contains(&inode) {
+                continue;
+            }
+            if pidfd.is_none() {
+                if let Some(Ok(p)) = Pid::from_raw(pid).map(|p| pidfd_open(p, PidfdFlags::empty()))
+                {
+                    pidfd = Some(p);
+                } else {
+                    denied += 1;
+                    break;
+                }
+            }
+            let Some(pfd) = pidfd.as_ref() else { break };
+            let Ok(sock) = pidfd_getfd(pfd, num, PidfdGetfdFlags::empty()) else {
+                denied += 1;
+                break;
+            };
+            let stream = sockopt::socket_type(&sock).is_ok_and(|t| t == SocketType::STREAM);
+            let Some(local) = getsockname(&sock)
+                .ok()
+                .and_then(|a| SocketAddr::try_from(a).ok())
+            else {
+                continue;
+            };
+            if !stream || !ports.contains(&local.port()) {
+                continue;
+            }
+            let listening = sockopt::socket_acceptconn(&sock).unwrap_or(true);
+            let connected = getpeername(&sock).ok().flatten().is_some();
+            if listening || connected {
+                continue;
+            }
+            let pid_u = u32::try_from(pid).unwrap_or(0);
+            let info = proc_info(pid_u);
+            let uid = std::os::unix::fs::MetadataExt::uid(&match entry.metadata() {
+                Ok(m) => m,
+                Err(_) => continue,
+            });
+            found.push(Owner {
+                pid: Some(pid_u),
+                process: Some(info.name),
+                path: info.path,
+                cmdline: Some(info.cmdline),
+                user: Some(passwd::user_name(uid)),
+                uid: Some(uid),
+                protocol: Protocol::Tcp,
+                family: if local.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+                local: local.to_string(),
+                remote: None,
+                state: "BOUND".into(),
+                v6_only: None,
+                inode,
+                note: Some("bound-only socket found with pidfd_getfd (this kernel's sock_diag cannot report it)".into()),
+                holder: None,
+            });
+        }
+    }
+    (found, denied)
+}
+
 /// What the /proc walk learned.
 #[derive(Debug, Default)]
 pub(crate) struct ProcScan {
@@ -364,6 +490,13 @@ mod tests {
         assert_eq!(parse_socket_link("socket:[4242]"), Some(4242));
         assert_eq!(parse_socket_link("pipe:[4242]"), None);
         assert_eq!(parse_socket_link("/dev/null"), None);
+    }
+
+    #[test]
+    fn kernel_versions() {
+        assert_eq!(parse_kernel_version("6.8.0-45-generic"), Some((6, 8)));
+        assert_eq!(parse_kernel_version("6.18.44-fc-v669\n"), Some((6, 18)));
+        assert!(parse_kernel_version("x").is_none(), "garbage");
     }
 
     #[test]

@@ -124,6 +124,22 @@ pub fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     identify(os::of_ports(ports, protocol))
 }
 
+/// Finds bound-only TCP sockets on `ports` descriptor by descriptor (pidfd_getfd). `of` does this
+/// by itself on Linux kernels before 6.9, whose sock_diag cannot report such sockets; this entry
+/// point lets a caller force it. Needs root or ptrace rights; elsewhere it finds nothing.
+#[must_use]
+pub fn bound_only_by_descriptor(ports: &[u16]) -> Vec<Owner> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::bound_only_by_pidfd(ports, &std::collections::HashSet::new()).0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = ports;
+        Vec::new()
+    }
+}
+
 pub(crate) const HIDDEN_NOTE: &str =
     "owned by another user — run as root/Administrator to see which process";
 pub(crate) const TIME_WAIT_NOTE: &str =
