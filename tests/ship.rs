@@ -29,11 +29,11 @@ fn cargo_install_puts_a_working_binary_in_a_temporary_root() {
     let root = std::env::temp_dir().join(format!("pi-install-{}", std::process::id()));
     let manifest_dir = env!("CARGO_MANIFEST_DIR");
     // Its own target dir: the outer `cargo test` may still hold the lock on ours. Debug profile
-    // and --offline keep it to a plain build from the crates already fetched.
+    // keeps it to a plain build.
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["install", "--path", manifest_dir, "--root"])
         .arg(&root)
-        .args(["--debug", "--locked", "--offline", "--quiet"])
+        .args(["--debug", "--locked", "--quiet"])
         .env(
             "CARGO_TARGET_DIR",
             format!("{manifest_dir}/target/install-test"),
