@@ -182,3 +182,69 @@ fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
     assert!(w.contains("redirected to 10.9.9.9:80 by a NAT rule"), "{w}");
     assert_ne!(v["facts"]["netns"], Value::Null, "the namespace is named");
 }
+
+#[test]
+fn nobody_binding_a_privileged_port_gets_wsaeacces_with_the_checked_reason() {
+    if !is_root() {
+        eprintln!("skipped: needs root to start a child as nobody");
+        return;
+    }
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    if start <= 80 {
+        eprintln!("skipped: port 80 is not privileged on this machine (start {start})");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", "127.0.0.1:80", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "not bindable");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["error"]["wsa_code"].as_u64(),
+            v["error"]["native_name"].as_str()
+        ),
+        (Some(10013), Some("EACCES")),
+        "{v}"
+    );
+    let checked = v["explanation"]["checked"][0].as_str().unwrap();
+    assert!(
+        checked.contains(&format!("ip_unprivileged_port_start={start}")),
+        "{checked}"
+    );
+    assert!(checked.contains("CAP_NET_BIND_SERVICE"), "{checked}");
+    assert!(
+        v["explanation"]["fixes"][0]
+            .as_str()
+            .unwrap()
+            .contains("setcap"),
+        "the fix names the capability"
+    );
+}
+
+#[test]
+fn an_address_that_is_not_here_lists_the_addresses_that_are() {
+    let out = common::bin()
+        .args(["check", "192.0.2.1:8080", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["wsa_code"], 10049, "WSAEADDRNOTAVAIL");
+    let checked = v["explanation"]["checked"].to_string();
+    assert!(
+        checked.contains("192.0.2.1 is not assigned to any interface"),
+        "{checked}"
+    );
+    assert!(
+        checked.contains("127.0.0.1 (lo)"),
+        "the assigned addresses are listed: {checked}"
+    );
+    assert!(checked.contains("ip_nonlocal_bind is"), "{checked}");
+}
