@@ -228,17 +228,20 @@ pub fn system_resolver() -> Resolver {
 }
 
 fn getaddrinfo(req: &ResolveRequest) -> Result<Vec<SocketAddr>, OsError> {
+    use dns_lookup::{AddrFamily, Protocol as GaiProtocol, SockType};
+    /// `AI_PASSIVE` is 1 on Linux, macOS and Windows alike; the crate has no constant for it.
+    const AI_PASSIVE: i32 = 1;
     let (socktype, protocol) = match req.protocol {
-        Protocol::Tcp => (libc::SOCK_STREAM, libc::IPPROTO_TCP),
-        Protocol::Udp => (libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+        Protocol::Tcp => (SockType::Stream.into(), GaiProtocol::TCP.into()),
+        Protocol::Udp => (SockType::DGram.into(), GaiProtocol::UDP.into()),
     };
     let family = match req.family {
-        Family::Any => libc::AF_UNSPEC,
-        Family::Ipv4 => libc::AF_INET,
-        Family::Ipv6 => libc::AF_INET6,
+        Family::Any => 0, // AF_UNSPEC everywhere
+        Family::Ipv4 => AddrFamily::Inet.into(),
+        Family::Ipv6 => AddrFamily::Inet6.into(),
     };
     let hints = dns_lookup::AddrInfoHints {
-        flags: libc::AI_PASSIVE,
+        flags: AI_PASSIVE,
         address: family,
         socktype,
         protocol,

@@ -13,7 +13,8 @@ pub fn set_exclusive_address_use(sock: &Socket) -> std::io::Result<()> {
     // live i32 and its length is exactly size_of::<i32>().
     let rc = unsafe {
         setsockopt(
-            sock.as_raw_socket() as usize,
+            usize::try_from(sock.as_raw_socket())
+                .map_err(|_| std::io::Error::other("socket handle out of range"))?,
             SOL_SOCKET,
             SO_EXCLUSIVEADDRUSE,
             (&raw const on).cast::<u8>(),

@@ -1,6 +1,7 @@
 //! Many machines without an agent: the shipped fan-out script, parallel-ssh and an Ansible ad-hoc
 //! command drive `check --json` over real SSH. The only host is this machine: a private sshd on
 //! 127.0.0.1 that the test starts and stops (no other address is ever contacted).
+#![cfg(target_os = "linux")] // /proc, setpriv, network namespaces, sshd: Linux facts.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 #![allow(clippy::print_stderr)] // A skipped fleet test says why on stderr.
 

@@ -1,5 +1,6 @@
 //! Who holds the port: real child processes holding TCP, UDP, IPv6 and bound-only sockets, real
 //! TIME_WAIT connections, dual-stack and wildcard clashes, and the unprivileged view as `nobody`.
+#![cfg(target_os = "linux")] // /proc, setpriv, network namespaces, sshd: Linux facts.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 mod common;

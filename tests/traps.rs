@@ -1,6 +1,7 @@
 //! Platform traps on real processes and rules: a holder named `docker-proxy` is reported as a
 //! container proxy, another user's socket is counted with the elevation hint, and a DNAT rule in
 //! a network namespace the test creates is reported next to a bindable verdict.
+#![cfg(target_os = "linux")] // /proc, setpriv, network namespaces, sshd: Linux facts.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 mod common;

@@ -5,9 +5,8 @@ use super::{Fact, Facts, netsh};
 use super::command_output as run;
 
 pub(super) fn gather_into(f: &mut Facts) {
-    f.os_version = run(&["cmd", "/C", "ver"])
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "Windows".into());
+    f.os_version =
+        run(&["cmd", "/C", "ver"]).map_or_else(|| "Windows".into(), |s| s.trim().to_owned());
     // S-1-16-12288 is the High Mandatory Level SID: the token is elevated.
     f.elevated = run(&["whoami", "/groups"]).is_some_and(|s| s.contains("S-1-16-12288"));
     f.unprivileged_port_start = Some(0);

@@ -54,7 +54,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
                 std::net::SocketAddr::new(t.local_addr, t.local_port),
                 (t.state != TcpState::Listen)
                     .then(|| std::net::SocketAddr::new(t.remote_addr, t.remote_port).to_string()),
-                tcp_state(&t.state),
+                tcp_state(t.state),
             ),
             ProtocolSocketInfo::Udp(u) => (
                 Protocol::Udp,
@@ -112,7 +112,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     out
 }
 
-fn tcp_state(s: &TcpState) -> String {
+fn tcp_state(s: TcpState) -> String {
     match s {
         TcpState::Listen => "LISTEN",
         TcpState::Established => "ESTABLISHED",
