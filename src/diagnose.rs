@@ -447,9 +447,9 @@ fn address_in_use(
             let detail = h
                 .detail
                 .as_ref()
-                .map_or_else(String::new, |d| format!(" ({d})"));
+                .map_or_else(String::new, |d| format!(" Here it {d}."));
             found.push(format!(
-                "Checked: {} is a known holder: {}{detail} To see more: {}",
+                "Checked: {} is a known holder. {}{detail} To see more: {}",
                 o.who(),
                 h.what,
                 h.command
@@ -474,11 +474,15 @@ fn address_in_use(
 }
 
 fn kill_or_move(blockers: &[Owner], port: u16) -> String {
+    // A known holder (container proxy, relay, http.sys) is dealt with through its own advice.
     let pids: Vec<String> = blockers
         .iter()
+        .filter(|o| o.holder.is_none())
         .filter_map(|o| o.pid.map(|p| p.to_string()))
         .collect();
-    if pids.is_empty() {
+    if pids.is_empty() && blockers.iter().any(|o| o.holder.is_some()) {
+        format!("Or choose another port (port-inspector free) instead of {port}.")
+    } else if pids.is_empty() {
         format!("Choose another port (port-inspector free), or find what holds {port} as root.")
     } else if cfg!(windows) {
         format!(

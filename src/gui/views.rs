@@ -479,19 +479,6 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
             }
         });
     }
-    for o in &c.owners {
-        if let Some(h) = &o.holder {
-            ui.label(format!(
-                "{}: {}{} More: {}",
-                o.who(),
-                h.what,
-                h.detail
-                    .as_ref()
-                    .map_or_else(String::new, |d| format!(" ({d})")),
-                h.command
-            ));
-        }
-    }
 }
 
 /// The confirmation before ending a process: names it, its PID and the socket, and offers the
