@@ -69,11 +69,15 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence<'_>) -> Optio
     let err = report.error.as_ref()?;
     let entry = catalog::by_wsa(err.wsa_code);
     let target = &report.target;
-    let failed_ip: Option<IpAddr> = report
+    let failed_sock: Option<SocketAddr> = report
         .failed_address
         .as_deref()
-        .and_then(|a| a.parse::<SocketAddr>().ok())
-        .map(|a| a.ip());
+        .and_then(|a| a.parse::<SocketAddr>().ok());
+    let failed_ip: Option<IpAddr> = failed_sock.map(|a| a.ip());
+    let scope_id = match failed_sock {
+        Some(SocketAddr::V6(v6)) => Some(v6.scope_id()),
+        _ => None,
+    };
     let mut checked = Vec::new();
     let mut fixes = Vec::new();
     let mut conflict = None;
@@ -91,7 +95,29 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence<'_>) -> Optio
             checked.extend(found);
             fixes.extend(fx);
         }
-        10049 => not_available(failed_ip, facts, &mut checked, &mut fixes),
+        10049 => not_available(failed_ip, scope_id, facts, &mut checked, &mut fixes),
+        10022
+            if report.failed_step == Some(StepKind::Bind)
+                && matches!(failed_ip, Some(IpAddr::V6(v6)) if v6.is_unicast_link_local())
+                && scope_id == Some(0) =>
+        {
+            checked.push(format!(
+                "Checked: {} is an IPv6 link-local address given without a scope (%interface); the kernel cannot tell which interface is meant and refuses the bind.",
+                failed_ip.map_or_else(String::new, |i| i.to_string())
+            ));
+            fixes.push(link_local_fix(facts));
+        }
+        11001 if target.host.contains('%') && target.host.contains(':') => {
+            let scope = target.host.split('%').nth(1).unwrap_or("");
+            let names: Vec<&str> = facts.interfaces.iter().map(|i| i.name.as_str()).collect();
+            let mut names = names;
+            names.dedup();
+            checked.push(format!(
+                "Checked: the scope '%{scope}' names no interface of this machine, so the address could not be formed. Interfaces here: {}.",
+                names.join(", ")
+            ));
+            fixes.push(link_local_fix(facts));
+        }
         11001 | 11002 | 11003 | 11004 | 10060 => {
             checked.push(format!(
                 "Checked: the name '{}' did not resolve; the resolver answered {} ({}): {}.",
@@ -204,8 +230,27 @@ fn permission(
     }
 }
 
+/// The link-local addresses of this machine, written the way they can be bound.
+fn link_local_fix(facts: &Facts) -> String {
+    let ll: Vec<String> = facts
+        .interfaces
+        .iter()
+        .filter(|i| i.address.starts_with("fe80:"))
+        .map(|i| format!("[{}]", i.address))
+        .collect();
+    if ll.is_empty() {
+        "Add the interface to a link-local address, e.g. [fe80::1%eth0]:8080; this machine has no link-local addresses right now.".into()
+    } else {
+        format!(
+            "Add the interface to a link-local address; this machine's are: {}.",
+            ll.join(", ")
+        )
+    }
+}
+
 fn not_available(
     ip: Option<IpAddr>,
+    scope_id: Option<u32>,
     facts: &Facts,
     checked: &mut Vec<String>,
     fixes: &mut Vec<String>,
@@ -218,6 +263,7 @@ fn not_available(
         .collect();
     if let IpAddr::V6(v6) = ip
         && v6.is_unicast_link_local()
+        && scope_id == Some(0)
     {
         checked.push(format!(
             "Checked: {ip} is an IPv6 link-local address; it needs a scope such as %eth0 to name the interface."

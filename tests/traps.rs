@@ -249,3 +249,47 @@ fn an_address_that_is_not_here_lists_the_addresses_that_are() {
     );
     assert!(checked.contains("ip_nonlocal_bind is"), "{checked}");
 }
+
+#[test]
+fn link_local_addresses_need_their_interface() {
+    if !common::has_ipv6_loopback() {
+        eprintln!("skipped: IPv6 is off on this machine");
+        return;
+    }
+    let run = |t: &str| -> Value {
+        let out = common::bin().args(["check", t, "--json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = run("[fe80::1]:8080");
+    assert_eq!(
+        v["error"]["wsa_code"], 10022,
+        "Linux refuses an unscoped link-local bind: {v}"
+    );
+    assert!(
+        v["explanation"]["checked"][0]
+            .as_str()
+            .unwrap()
+            .contains("without a scope"),
+        "{v}"
+    );
+    let v = run("[fe80::1%nosuchif]:8080");
+    assert_eq!(v["error"]["wsa_code"], 11001, "{v}");
+    assert!(
+        v["explanation"]["checked"][0]
+            .as_str()
+            .unwrap()
+            .contains("'%nosuchif' names no interface"),
+        "{v}"
+    );
+    let v = run("[fe80::1%lo]:8080");
+    assert_eq!(
+        v["error"]["wsa_code"], 10049,
+        "scoped but not assigned: {v}"
+    );
+    assert!(
+        !v["explanation"]["checked"]
+            .to_string()
+            .contains("without a scope"),
+        "the scope was given: {v}"
+    );
+}
