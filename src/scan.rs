@@ -418,6 +418,23 @@ pub fn special_ranges(start: u16, end: u16, facts: &Facts) -> Vec<SpecialRange> 
     out
 }
 
+/// Whether `address` can be bound at all (port 0), so a scan of an address this machine does not
+/// have fails once, clearly, instead of listing every port as refused.
+pub fn check_address(address: IpAddr) -> Result<(), OsError> {
+    let domain = if address.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    try_bind(
+        &SockAddr::from(SocketAddr::new(address, 0)),
+        domain,
+        Protocol::Tcp,
+        &SocketOptions::default(),
+    )
+    .map_err(OsError::from_errno)
+}
+
 /// Finds `count` ports in `start..=end` that are bindable right now on `address`, preferring
 /// ports outside the ephemeral and reserved ranges and, unless elevated, the privileged ones.
 /// Starts at a random place so concurrent scripts rarely pick the same port.

@@ -184,6 +184,9 @@ pub enum InputError {
     /// A range such as `9000-8000` or `80` where `START-END` was expected.
     #[error("'{0}' is not a port range: give START-END with START <= END, e.g. 8000-9000")]
     BadRange(String),
+    /// A scan needs one local IP address, not a name.
+    #[error("'{0}' is not an IP address: scans bind one address, e.g. 127.0.0.1, 0.0.0.0 or ::1")]
+    NotAnAddress(String),
     /// A number option out of its allowed bounds.
     #[error("{0}")]
     OutOfBounds(String),

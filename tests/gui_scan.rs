@@ -146,6 +146,28 @@ fn scan_shows_progress_and_cancels() {
 }
 
 #[test]
+fn scanning_an_address_this_machine_lacks_says_so_once() {
+    let mut h = harness(scan::system_scanner());
+    h.run();
+    h.get_by_label("Scan a range").click();
+    h.run();
+    set_text(&mut h, "Address", "192.0.2.1");
+    h.get_by_label("Start scan").click();
+    h.run();
+    assert!(
+        has(
+            &h,
+            "Cannot bind 192.0.2.1 on this machine: WSAEADDRNOTAVAIL (10049)"
+        ),
+        "one clear message"
+    );
+    assert!(
+        h.state().scan.running.is_none() && h.state().scan.report.is_none(),
+        "no scan started"
+    );
+}
+
+#[test]
 fn scan_range_is_validated_inline() {
     let mut h = harness(scan::system_scanner());
     h.run();

@@ -188,3 +188,22 @@ fn cancel_stops_fast_and_leaves_nothing_bound() {
         }
     }
 }
+
+#[test]
+fn scanning_or_freeing_on_an_address_not_here_is_one_clear_error() {
+    for args in [
+        &["scan", "8000-8005", "--host", "192.0.2.1"][..],
+        &["free", "--host", "192.0.2.1"][..],
+        &["scan", "8000-8005", "--host", "localhost"][..],
+    ] {
+        let out = common::bin().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing listed");
+    }
+}

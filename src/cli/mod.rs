@@ -348,9 +348,8 @@ fn parse_ip(host: Option<&str>) -> Result<std::net::IpAddr, InputError> {
                 .and_then(|x| x.strip_suffix(']'))
                 .unwrap_or(h);
             target::validate_host(h)?;
-            h.parse().map_err(|_| {
-                InputError::HostInvalid(format!("{h} (give an IP address, e.g. 127.0.0.1 or ::1)"))
-            })
+            h.parse()
+                .map_err(|_| InputError::NotAnAddress(h.to_owned()))
         }
     }
 }
@@ -490,6 +489,12 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
         } => {
             let (start, end) = target::parse_range(&range)?;
             let address = parse_ip(host.as_deref())?;
+            crate::scan::check_address(address).map_err(|e| {
+                InputError::OutOfBounds(format!(
+                    "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
+                    e.headline()
+                ))
+            })?;
             let protocols = if both {
                 vec![Protocol::Tcp, Protocol::Udp]
             } else if udp {
@@ -534,6 +539,12 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             };
             let (start, end) = target::parse_range(&range)?;
             let address = parse_ip(host.as_deref())?;
+            crate::scan::check_address(address).map_err(|e| {
+                InputError::OutOfBounds(format!(
+                    "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
+                    e.headline()
+                ))
+            })?;
             let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
             let facts = crate::facts::gather();
             let ports = crate::scan::free_ports(address, protocol, start, end, n, &facts);
@@ -612,9 +623,10 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             let host_ip = match host.as_deref() {
                 Some(h) => {
                     target::validate_host(h)?;
-                    Some(h.parse::<std::net::IpAddr>().map_err(|_| {
-                        InputError::HostInvalid(format!("{h} (give an IP address)"))
-                    })?)
+                    Some(
+                        h.parse::<std::net::IpAddr>()
+                            .map_err(|_| InputError::NotAnAddress(h.to_owned()))?,
+                    )
                 }
                 None => None,
             };

@@ -373,7 +373,7 @@ impl ScanInputs {
         target::validate_host(a)?;
         let address = a
             .parse()
-            .map_err(|_| InputError::HostInvalid(format!("{a} (give an IP address)")))?;
+            .map_err(|_| InputError::NotAnAddress(a.to_owned()))?;
         Ok(ScanRequest {
             address,
             start,
@@ -423,6 +423,8 @@ pub struct ScanState {
     pub progress: Option<Progress>,
     /// The last finished scan.
     pub report: Option<ScanReport>,
+    /// Why the last Start did not start (the address cannot be bound here).
+    pub error: Option<String>,
 }
 
 /// The storage key of the persisted inputs.
@@ -825,6 +827,15 @@ impl App {
         let Ok(request) = self.scan_inputs.request() else {
             return;
         };
+        if let Err(e) = scan::check_address(request.address) {
+            self.scan.error = Some(format!(
+                "Cannot bind {} on this machine: {}. Scan one of its addresses (see the Support kit's facts).",
+                request.address,
+                e.headline()
+            ));
+            return;
+        }
+        self.scan.error = None;
         let id = self.next_id;
         self.next_id += 1;
         let cancel = CancelToken::new();

@@ -572,6 +572,9 @@ pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) ->
             actions.push(Action::CancelScan);
         }
     });
+    if let Some(e) = &state.error {
+        ui.colored_label(bad_color(ui), e);
+    }
     if let Some(p) = state.progress.filter(|_| state.running.is_some()) {
         let secs = p.elapsed.as_secs_f64().max(1e-3);
         let frac = f64::from(p.done) / f64::from(p.total.max(1));
