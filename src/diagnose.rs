@@ -118,6 +118,30 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence<'_>) -> Optio
             ));
             fixes.push(link_local_fix(facts));
         }
+        11004 | 10047
+            if target
+                .host
+                .split('%')
+                .next()
+                .and_then(|h| h.parse::<IpAddr>().ok())
+                .is_some_and(|ip| {
+                    (ip.is_ipv4() && target.family == crate::Family::Ipv6)
+                        || (ip.is_ipv6() && target.family == crate::Family::Ipv4)
+                }) =>
+        {
+            let (is, asked, other) = if target.family == crate::Family::Ipv6 {
+                ("an IPv4", "IPv6 only (-6)", "::")
+            } else {
+                ("an IPv6", "IPv4 only (-4)", "0.0.0.0")
+            };
+            checked.push(format!(
+                "Checked: {} is {is} address, but {asked} was asked, so there is nothing to bind.",
+                target.host
+            ));
+            fixes.push(format!(
+                "Drop the family option, or use an address of the family you want (for example {other})."
+            ));
+        }
         11001 | 11002 | 11003 | 11004 | 10060 => {
             checked.push(format!(
                 "Checked: the name '{}' did not resolve; the resolver answered {} ({}): {}.",

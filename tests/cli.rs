@@ -211,3 +211,15 @@ fn broken_pipe_is_not_an_error() {
         "no panic on closed stdout"
     );
 }
+
+#[test]
+fn an_address_of_the_other_family_is_explained() {
+    let (code, out, _) = run(&["check", "0.0.0.0:8080", "-6", "--json"]);
+    assert_eq!(code, 1, "not bindable");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let checked = v["explanation"]["checked"][0].as_str().unwrap();
+    assert!(
+        checked.contains("0.0.0.0 is an IPv4 address, but IPv6 only (-6) was asked"),
+        "{checked}"
+    );
+}
