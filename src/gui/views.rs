@@ -225,10 +225,14 @@ pub fn form_ui(
                     })
                     .response
                     .labelled_by(l.id);
-                ui.checkbox(
-                    &mut inputs.exclusive,
-                    "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
-                );
+                ui.add_enabled(
+                    cfg!(windows),
+                    egui::Checkbox::new(
+                        &mut inputs.exclusive,
+                        "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
+                    ),
+                )
+                .on_disabled_hover_text("SO_EXCLUSIVEADDRUSE exists only on Windows");
             });
             ui.end_row();
         });
