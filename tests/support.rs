@@ -282,3 +282,39 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "exit 1 on timeout");
 }
+
+#[test]
+fn report_takes_the_same_bind_options_as_check() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = common::bin()
+        .args([
+            "report",
+            &format!("127.0.0.1:{port}"),
+            "--udp",
+            "--reuseaddr",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "UDP is free where only TCP is held"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["target"]["protocol"].as_str(),
+            v["target"]["options"]["reuse_address"].as_bool()
+        ),
+        (Some("udp"), Some(true)),
+        "{v}"
+    );
+    let out = common::bin()
+        .args(["report", "8080", "--backlog", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "bad option refused");
+}

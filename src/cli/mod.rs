@@ -142,15 +142,15 @@ pub enum Command {
     },
     /// Write a report of a check for a ticket: steps, verdict, error, owners and machine facts.
     #[command(
-        after_help = "Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json"
+        after_help = "Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json\n  port-inspector report [::]:53 --udp --v6only on"
     )]
     Report {
         /// [HOST:]PORT.
         #[arg(allow_hyphen_values = true)]
         target: String,
-        /// Test UDP.
-        #[arg(long)]
-        udp: bool,
+        /// Protocol, family and socket options, as for `check`.
+        #[command(flatten)]
+        bind: BindOptions,
         /// md (Markdown), text or json.
         #[arg(long, default_value = "md", value_parser = ["md", "text", "json"])]
         format: String,
@@ -224,6 +224,26 @@ pub struct CheckArgs {
     /// [HOST:]PORT; a bare PORT means all interfaces, IPv6 goes in brackets ([::1]:8080).
     #[arg(allow_hyphen_values = true)]
     pub target: String,
+    /// Protocol, family and socket options.
+    #[command(flatten)]
+    pub bind: BindOptions,
+    /// Give up on a slow name lookup after SECS seconds (with --wait: stop waiting after SECS).
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Keep re-checking until the port is free (exit 0) or --timeout passes (exit 1).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: seconds between checks.
+    #[arg(long, default_value = "1")]
+    pub interval: String,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The bind a check makes: shared by `check` and `report`, so a ticket shows the exact options.
+#[derive(Debug, Args)]
+pub struct BindOptions {
     /// Test UDP instead of TCP.
     #[arg(long)]
     pub udp: bool,
@@ -248,30 +268,12 @@ pub struct CheckArgs {
     /// Listen backlog.
     #[arg(long, default_value_t = 128)]
     pub backlog: i32,
-    /// Give up on a slow name lookup after SECS seconds (with --wait: stop waiting after SECS).
-    #[arg(long)]
-    pub timeout: Option<String>,
-    /// Keep re-checking until the port is free (exit 0) or --timeout passes (exit 1).
-    #[arg(long)]
-    pub wait: bool,
-    /// With --wait: seconds between checks.
-    #[arg(long, default_value = "1")]
-    pub interval: String,
-    /// Print one JSON document.
-    #[arg(long)]
-    pub json: bool,
 }
 
-impl CheckArgs {
-    /// Turns arguments into a validated target and probe settings.
-    pub fn to_target(&self) -> Result<(Target, Duration), InputError> {
-        let (host, port) = target::parse_host_port(&self.target)?;
-        let default = if self.wait { "60" } else { "10" };
-        let timeout = match &self.timeout {
-            Some(t) if self.wait => parse_seconds(t, 1.0, 86_400.0, "timeout")?,
-            Some(t) => parse_timeout(t)?,
-            None => parse_timeout(default)?,
-        };
+impl BindOptions {
+    /// The validated target for `[HOST:]PORT` with these options.
+    pub fn target(&self, text: &str) -> Result<Target, InputError> {
+        let (host, port) = target::parse_host_port(text)?;
         if !(1..=65535).contains(&self.backlog) {
             return Err(InputError::OutOfBounds(format!(
                 "backlog {} is out of range: give 1 to 65535",
@@ -296,6 +298,20 @@ impl CheckArgs {
         t.options.exclusive_address_use = self.exclusive;
         t.options.listen = !self.no_listen;
         t.options.backlog = self.backlog;
+        Ok(t)
+    }
+}
+
+impl CheckArgs {
+    /// Turns arguments into a validated target and probe settings.
+    pub fn to_target(&self) -> Result<(Target, Duration), InputError> {
+        let t = self.bind.target(&self.target)?;
+        let default = if self.wait { "60" } else { "10" };
+        let timeout = match &self.timeout {
+            Some(x) if self.wait => parse_seconds(x, 1.0, 86_400.0, "timeout")?,
+            Some(x) => parse_timeout(x)?,
+            None => parse_timeout(default)?,
+        };
         Ok((t, timeout))
     }
 }
@@ -406,11 +422,11 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
         }
         Command::Report {
             target,
-            udp,
+            bind,
             format,
             output: file,
         } => {
-            let t = simple_target(&target, udp)?;
+            let t = bind.target(&target)?;
             let c = check::run(&t, &ProbeConfig::default());
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
