@@ -178,9 +178,9 @@ pub enum Command {
         /// [HOST:]PORT.
         #[arg(allow_hyphen_values = true)]
         target: String,
-        /// Hold a UDP port.
-        #[arg(long)]
-        udp: bool,
+        /// Protocol, family and socket options, as for `check`.
+        #[command(flatten)]
+        bind: BindOptions,
         /// Seconds to hold the port (1 to 3600).
         #[arg(long = "for", default_value = "60")]
         duration: String,
@@ -457,10 +457,10 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
         }
         Command::Listen {
             target,
-            udp,
+            bind,
             duration,
         } => {
-            let t = simple_target(&target, udp)?;
+            let t = bind.target(&target)?;
             let d = parse_seconds(&duration, 1.0, 3600.0, "--for")?;
             let r = crate::support::hold(
                 &t,
