@@ -170,13 +170,24 @@ fn listener(reuse: bool) -> TcpListener {
     s.into()
 }
 
-#[test]
-fn time_wait_with_reuseaddr_server_is_passable() {
-    let l = listener(true);
+/// A port whose only sockets are TIME_WAIT leftovers of a server with or without SO_REUSEADDR:
+/// the check of it, and the exit code of `check --reuseaddr` on it.
+fn time_wait_case(server_reuse: bool) -> (check::Check, Option<i32>) {
+    let l = listener(server_reuse);
     let port = l.local_addr().unwrap().port();
     make_time_wait(&l);
     drop(l);
     let c = run_check(&Target::tcp("127.0.0.1", port));
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
+        .output()
+        .unwrap();
+    (c, out.status.code())
+}
+
+#[test]
+fn time_wait_with_reuseaddr_server_is_passable() {
+    let (c, reuse_exit) = time_wait_case(true);
     let tw = c
         .owners
         .iter()
@@ -196,20 +207,12 @@ fn time_wait_with_reuseaddr_server_is_passable() {
         "{:?}",
         d.checked
     );
-    let out = common::bin()
-        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "check --reuseaddr succeeds");
+    assert_eq!(reuse_exit, Some(0), "check --reuseaddr succeeds");
 }
 
 #[test]
 fn time_wait_without_reuseaddr_server_means_waiting() {
-    let l = listener(false);
-    let port = l.local_addr().unwrap().port();
-    make_time_wait(&l);
-    drop(l);
-    let c = run_check(&Target::tcp("127.0.0.1", port));
+    let (c, reuse_exit) = time_wait_case(false);
     let d = c.explanation.expect("in use");
     assert_eq!(d.conflict, Some(Conflict::TimeWaitOnly), "kind");
     assert_eq!(c.reuse_retry_ok, Some(false), "retry failed");
@@ -220,11 +223,7 @@ fn time_wait_without_reuseaddr_server_means_waiting() {
         "{:?}",
         d.checked
     );
-    let out = common::bin()
-        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "check --reuseaddr still fails");
+    assert_eq!(reuse_exit, Some(1), "check --reuseaddr still fails");
 }
 
 #[test]

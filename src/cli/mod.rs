@@ -52,6 +52,14 @@ pub enum Format {
     Ndjson,
 }
 
+impl Format {
+    /// `--json` (kept for compatibility) wins over `--format`.
+    #[must_use]
+    pub fn or_json(self, json: bool) -> Self {
+        if json { Format::Json } else { self }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -383,7 +391,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
     match cmd {
         Command::Facts { json, format } => {
             let f = crate::facts::gather();
-            match if json { Format::Json } else { format } {
+            match format.or_json(json) {
                 Format::Json => output::json(&f),
                 Format::Ndjson => {
                     output::ndjson(f.table.iter(), "fact");
@@ -528,7 +536,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             let facts = crate::facts::gather();
             let report =
                 crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
-            match if json { Format::Json } else { format } {
+            match format.or_json(json) {
                 Format::Json => output::json(&report),
                 Format::Ndjson => {
                     output::ndjson(report.busy.iter(), "busy");
@@ -620,7 +628,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             Ok(exit::OK)
         }
         Command::Errors { json, format } => {
-            match if json { Format::Json } else { format } {
+            match format.or_json(json) {
                 Format::Json => output::json(&catalog::all()),
                 Format::Ndjson => output::ndjson(catalog::all().iter(), "error"),
                 Format::Text => output::text(&output::catalog_table()),
@@ -657,7 +665,7 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             if let Some(ip) = host_ip {
                 found.owners.retain(|o| o.local_ip() == Some(ip));
             }
-            match if json { Format::Json } else { format } {
+            match format.or_json(json) {
                 Format::Json => output::json(&found),
                 Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
                 Format::Text => output::text(&output::owners_text(port, &found)),
