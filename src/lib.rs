@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnose;
 pub mod facts;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod holders;
 pub mod nat;

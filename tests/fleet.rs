@@ -3,7 +3,6 @@
 //! 127.0.0.1 that the test starts and stops (no other address is ever contacted).
 #![cfg(target_os = "linux")] // /proc, setpriv, network namespaces, sshd: Linux facts.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
-#![allow(clippy::print_stderr)] // A skipped fleet test says why on stderr.
 
 mod common;
 
@@ -68,10 +67,10 @@ fn keygen(path: &Path) -> bool {
 
 /// A private sshd on 127.0.0.1, or `None` (with the reason printed) where that is impossible.
 fn start_sshd(tag: &str) -> Option<Sshd> {
-    if !is_root() || !Path::new("/usr/sbin/sshd").exists() {
-        eprintln!("skipped: needs root and openssh-server for a private sshd on 127.0.0.1");
-        return None;
-    }
+    common::require(
+        is_root() && Path::new("/usr/sbin/sshd").exists(),
+        "root and openssh-server for a private sshd on 127.0.0.1",
+    );
     let dir = std::env::temp_dir().join(format!("pi-sshd-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -146,14 +145,13 @@ fn fanout_script_reports_each_host_over_ssh() {
 
 #[test]
 fn parallel_ssh_collects_check_json() {
-    if Command::new("parallel-ssh")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: parallel-ssh (Debian package pssh) is not installed");
-        return;
-    }
+    common::require(
+        !(Command::new("parallel-ssh")
+            .arg("--version")
+            .output()
+            .is_err()),
+        "parallel-ssh (Debian package pssh)",
+    );
     let Some(sshd) = start_sshd("pssh") else {
         return;
     };
@@ -178,10 +176,10 @@ fn parallel_ssh_collects_check_json() {
 
 #[test]
 fn ansible_ad_hoc_collects_check_json() {
-    if Command::new("ansible").arg("--version").output().is_err() {
-        eprintln!("skipped: ansible (pip install ansible-core) is not installed");
-        return;
-    }
+    common::require(
+        !(Command::new("ansible").arg("--version").output().is_err()),
+        "ansible (pip install ansible-core)",
+    );
     let Some(sshd) = start_sshd("ansible") else {
         return;
     };

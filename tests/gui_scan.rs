@@ -18,11 +18,19 @@ use port_inspector::probe::system_resolver;
 use port_inspector::scan::{self, Progress, ScanReport, Scanner};
 
 fn harness(scanner: Scanner) -> Harness<'static, App> {
+    harness_on(scanner, "127.0.0.1")
+}
+
+/// The window with its Scan tab set to `address` (a test's private loopback address).
+fn harness_on(scanner: Scanner, address: &str) -> Harness<'static, App> {
     let ctx = egui::Context::default();
     let app = App::with_parts(
         &ctx,
         Inputs::default(),
-        ScanInputs::default(),
+        ScanInputs {
+            address_text: address.to_owned(),
+            ..ScanInputs::default()
+        },
         system_resolver(),
         scanner,
     );
@@ -44,28 +52,35 @@ fn copied_text(h: &Harness<'_, App>) -> Option<String> {
 
 #[test]
 fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
-    let _t = TcpListener::bind(("127.0.0.1", 25_010)).unwrap();
-    let _u = UdpSocket::bind(("127.0.0.1", 25_020)).unwrap();
-    let mut h = harness(scan::system_scanner());
+    let ip = common::private_loopback();
+    let p = common::free_run(ip, 100);
+    let _t = TcpListener::bind((ip, p + 10)).unwrap();
+    let _u = UdpSocket::bind((ip, p + 20)).unwrap();
+    let (tcp_row, udp_row) = (
+        format!("Check TCP {}", p + 10),
+        format!("Check UDP {}", p + 20),
+    );
+    let free_row = format!("{p}-{}", p + 9);
+    let mut h = harness_on(scan::system_scanner(), &ip.to_string());
     h.run();
     h.get_by_label("Scan a range").click();
     h.run();
-    set_text(&mut h, "Port range", "25000-25099");
+    set_text(&mut h, "Port range", &format!("{p}-{}", p + 99));
     h.get_by_label("TCP and UDP").click();
     h.run();
     h.get_by_label("Start scan").click();
     h.run_steps(2);
-    wait_for(&mut h, "Check TCP 25010");
-    assert!(has(&h, "Check UDP 25020"), "UDP row");
+    wait_for(&mut h, &tcp_row);
+    assert!(has(&h, &udp_row), "UDP row");
     let me = format!("PID {}", std::process::id());
     assert!(has(&h, &me), "owner named");
-    assert!(has(&h, "25000-25009"), "free range row");
+    assert!(has(&h, &free_row), "free range row");
     assert!(has(&h, "198 free, 2 not free"), "summary");
 
     h.get_by_label("Show only in use").click();
     h.run();
-    assert!(!has(&h, "25000-25009"), "free rows hidden");
-    assert!(has(&h, "Check TCP 25010"), "busy row kept");
+    assert!(!has(&h, &free_row), "free rows hidden");
+    assert!(has(&h, &tcp_row), "busy row kept");
 
     h.get_by_label("Copy CSV").click();
     h.step();
@@ -74,11 +89,11 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
         csv.starts_with("port,protocol,status,owner,note\n"),
         "{csv}"
     );
-    assert!(csv.contains("25010,TCP,in use"), "{csv}");
+    assert!(csv.contains(&format!("{},TCP,in use", p + 10)), "{csv}");
     assert!(!csv.contains("free"), "only the visible rows: {csv}");
     h.run();
 
-    h.get_by_label("Check TCP 25010").click();
+    h.get_by_label(&tcp_row).click();
     h.run_steps(2);
     assert_eq!(h.state().tab, Tab::Check, "switched to the check");
     wait_for(&mut h, "WSAEADDRINUSE 10048");
@@ -127,11 +142,13 @@ fn slow_scanner() -> Scanner {
 
 #[test]
 fn scan_shows_progress_and_cancels() {
-    let mut h = harness(slow_scanner());
+    let ip = common::private_loopback();
+    let p = common::free_run(ip, 2000);
+    let mut h = harness_on(slow_scanner(), &ip.to_string());
     h.run();
     h.get_by_label("Scan a range").click();
     h.run();
-    set_text(&mut h, "Port range", "26000-27999");
+    set_text(&mut h, "Port range", &format!("{p}-{}", p + 1999));
     h.get_by_label("Start scan").click();
     h.run_steps(2);
     wait_for(&mut h, "ports/s");
@@ -140,8 +157,8 @@ fn scan_shows_progress_and_cancels() {
     h.run_steps(2);
     wait_for(&mut h, "(cancelled)");
     assert!(h.state().scan.running.is_none(), "no scan running");
-    for port in 26_000..=27_999u16 {
-        TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{port} left bound: {e}"));
+    for port in p..p + 2000 {
+        TcpListener::bind((ip, port)).unwrap_or_else(|e| panic!("{port} left bound: {e}"));
     }
 }
 

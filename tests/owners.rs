@@ -99,10 +99,7 @@ fn udp_holder_is_named() {
 
 #[test]
 fn ipv6_holder_is_named() {
-    if !common::has_ipv6_loopback() {
-        eprintln!("skipped: no ::1 on this machine");
-        return;
-    }
+    common::require(common::has_ipv6_loopback(), "::1 on this machine");
     let h = common::spawn_holder("tcp", "::1");
     let c = run_check(&Target::tcp("::1", h.port));
     let o = c
@@ -228,10 +225,7 @@ fn time_wait_without_reuseaddr_server_means_waiting() {
 
 #[test]
 fn dual_stack_listener_blocks_ipv4_wildcard() {
-    if !common::has_ipv6_loopback() {
-        eprintln!("skipped: no IPv6 on this machine");
-        return;
-    }
+    common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let s = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
     s.set_only_v6(false).unwrap();
     s.bind(&"[::]:0".parse::<SocketAddr>().unwrap().into())
@@ -279,14 +273,13 @@ fn wildcard_conflicts_both_ways() {
 
 #[test]
 fn another_users_socket_is_counted_not_dropped_for_nobody() {
-    if std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && !l.contains("\t0\t"))
-    {
-        eprintln!("skipped: needs root to start a child as nobody");
-        return;
-    }
+    common::require(
+        !(std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .any(|l| l.starts_with("Uid:") && !l.contains("\t0\t"))),
+        "root, to start a child as nobody",
+    );
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let out = std::process::Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])

@@ -13,18 +13,18 @@ use port_inspector::probe::CancelToken;
 use port_inspector::scan::{self, PortStatus, ScanRequest};
 use serde_json::Value;
 
-const LOOPBACK: &str = "127.0.0.1";
 
 #[test]
 fn scan_reports_exactly_the_held_ports_with_our_pid() {
-    // Below the ephemeral range, so no outgoing connection lands here by chance.
-    let (start, end) = (20_000u16, 20_099u16);
-    let _t1 = TcpListener::bind((LOOPBACK, 20_010)).unwrap();
-    let _t2 = TcpListener::bind((LOOPBACK, 20_050)).unwrap();
-    let _u1 = UdpSocket::bind((LOOPBACK, 20_020)).unwrap();
+    let ip = common::private_loopback();
+    let start = common::free_run(ip, 100);
+    let end = start + 99;
+    let _t1 = TcpListener::bind((ip, start + 10)).unwrap();
+    let _t2 = TcpListener::bind((ip, start + 50)).unwrap();
+    let _u1 = UdpSocket::bind((ip, start + 20)).unwrap();
     let req = ScanRequest {
         protocols: vec![Protocol::Tcp, Protocol::Udp],
-        ..ScanRequest::tcp(LOOPBACK.parse().unwrap(), start, end)
+        ..ScanRequest::tcp(ip.into(), start, end)
     };
     let mut ticks = 0;
     let r = scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |_| {
@@ -37,9 +37,9 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
     assert_eq!(
         busy,
         vec![
-            (20_010, Protocol::Tcp),
-            (20_050, Protocol::Tcp),
-            (20_020, Protocol::Udp)
+            (start + 10, Protocol::Tcp),
+            (start + 50, Protocol::Tcp),
+            (start + 20, Protocol::Udp)
         ],
         "exactly the held ports"
     );
@@ -57,7 +57,7 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
     assert!(
         r.free
             .iter()
-            .any(|f| f.protocol == Protocol::Tcp && f.start == 20_011 && f.end == 20_049),
+            .any(|f| f.protocol == Protocol::Tcp && f.start == start + 11 && f.end == start + 49),
         "free ranges collapsed: {:?}",
         r.free
     );
@@ -65,18 +65,25 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
 
 #[test]
 fn cli_scan_json_lists_busy_ports_and_free_ranges() {
-    let _t = TcpListener::bind((LOOPBACK, 20_205)).unwrap();
+    let ip = common::private_loopback();
+    let start = common::free_run(ip, 10);
+    let range = format!("{start}-{}", start + 9);
+    let host = ip.to_string();
+    let _t = TcpListener::bind((ip, start + 5)).unwrap();
     let out = common::bin()
-        .args(["scan", "20200-20209", "--json"])
+        .args(["scan", &range, "--host", &host, "--json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "exit 0");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["busy"][0]["port"], 20_205, "{v}");
-    assert_eq!(
-        v["busy"][0]["owners"][0]["pid"],
-        std::process::id(),
-        "owner"
+    assert_eq!(v["busy"][0]["port"], start + 5, "{v}");
+    assert!(
+        v["busy"][0]["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["pid"] == std::process::id()),
+        "owner: {v}"
     );
     assert_eq!(
         v["free"].as_array().unwrap().len(),
@@ -84,18 +91,34 @@ fn cli_scan_json_lists_busy_ports_and_free_ranges() {
         "two free ranges around it"
     );
     let text = common::bin()
-        .args(["scan", "20200-20209"])
+        .args(["scan", &range, "--host", &host])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("20200-20204  TCP free"), "{text}");
-    assert!(text.contains("20205        TCP IN USE"), "{text}");
+    assert!(
+        text.contains(&format!("{start}-{}  TCP free", start + 4)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}        TCP IN USE", start + 5)),
+        "{text}"
+    );
 }
 
 #[test]
 fn free_count_5_gives_ports_we_can_bind() {
+    let ip = common::private_loopback();
+    let start = common::free_run(ip, 1000);
     let out = common::bin()
-        .args(["free", "--count", "5", "--range", "22000-22999"])
+        .args([
+            "free",
+            "--count",
+            "5",
+            "--range",
+            &format!("{start}-{}", start + 999),
+            "--host",
+            &ip.to_string(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "exit 0");
@@ -106,7 +129,7 @@ fn free_count_5_gives_ports_we_can_bind() {
     assert_eq!(ports.len(), 5, "five ports");
     let held: Vec<TcpListener> = ports
         .iter()
-        .map(|p| TcpListener::bind((LOOPBACK, *p)).unwrap())
+        .map(|p| TcpListener::bind((ip, *p)).unwrap())
         .collect();
     assert_eq!(held.len(), 5, "all five bound");
     for bad in [
@@ -125,9 +148,9 @@ fn free_prefers_ports_outside_the_ephemeral_range() {
     let Some(eph) = f.ephemeral_range.clone() else {
         return;
     };
-    // 33000-65535 spans the ephemeral range and what lies above it; other tests here stay below.
+    // 33000-65535 spans the ephemeral range and what lies above it, on this test's own address.
     let ports = scan::free_ports(
-        LOOPBACK.parse().unwrap(),
+        common::private_loopback().into(),
         Protocol::Tcp,
         33_000,
         65_535,
@@ -145,11 +168,13 @@ fn free_prefers_ports_outside_the_ephemeral_range() {
 
 #[test]
 fn cancel_stops_fast_and_leaves_nothing_bound() {
-    // 23000-32000 overlaps no other test in this file (they run in parallel).
-    let (start, end) = (23_000u16, 32_000u16);
+    // A long run on this test's own loopback address, so nothing else binds there meanwhile.
+    let ip = common::private_loopback();
+    let start = common::free_run(ip, 9000);
+    let end = start + 8999;
     let req = ScanRequest {
         protocols: vec![Protocol::Tcp, Protocol::Udp],
-        ..ScanRequest::tcp(LOOPBACK.parse().unwrap(), start, end)
+        ..ScanRequest::tcp(ip.into(), start, end)
     };
     let cancel = CancelToken::new();
     let (r, cancelled_at) = std::thread::scope(|s| {
@@ -172,19 +197,17 @@ fn cancel_stops_fast_and_leaves_nothing_bound() {
         req.total()
     );
     assert!(
-        stopped < Duration::from_millis(100),
-        "stopped within 100 ms: {stopped:?}"
+        stopped < Duration::from_secs(2),
+        "stopped soon after the cancel (generous bound; speed lives in benches): {stopped:?}"
     );
     let busy: std::collections::HashSet<(u16, Protocol)> =
         r.busy.iter().map(|b| (b.port, b.protocol)).collect();
     for port in start..=end {
         if !busy.contains(&(port, Protocol::Tcp)) {
-            TcpListener::bind((LOOPBACK, port))
-                .unwrap_or_else(|e| panic!("TCP {port} left bound: {e}"));
+            TcpListener::bind((ip, port)).unwrap_or_else(|e| panic!("TCP {port} left bound: {e}"));
         }
         if !busy.contains(&(port, Protocol::Udp)) {
-            UdpSocket::bind((LOOPBACK, port))
-                .unwrap_or_else(|e| panic!("UDP {port} left bound: {e}"));
+            UdpSocket::bind((ip, port)).unwrap_or_else(|e| panic!("UDP {port} left bound: {e}"));
         }
     }
 }

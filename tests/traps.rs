@@ -88,10 +88,7 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
 
 #[test]
 fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
-    if !is_root() {
-        eprintln!("skipped: needs root to start a child as nobody");
-        return;
-    }
+    common::require(is_root(), "root, to start a child as nobody");
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let out = Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
@@ -128,15 +125,12 @@ fn ok(cmd: &mut Command) -> bool {
 
 #[test]
 fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
-    if !is_root() {
-        eprintln!("skipped: creating a network namespace needs root");
-        return;
-    }
+    common::require(is_root(), "root, to create a network namespace");
     let name = format!("pi-nat-{}", std::process::id());
-    if !ok(Command::new("ip").args(["netns", "add", &name])) {
-        eprintln!("skipped: 'ip netns add' is not possible here");
-        return;
-    }
+    common::require(
+        ok(Command::new("ip").args(["netns", "add", &name])),
+        "'ip netns add' (iproute2)",
+    );
     let ns = Netns(name);
     let nft = |args: &[&str]| {
         ok(Command::new("ip")
@@ -158,10 +152,10 @@ fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
             "to",
             "10.9.9.9:80",
         ]);
-    if !ready {
-        eprintln!("skipped: nft is missing or cannot add rules in the test namespace");
-        return;
-    }
+    common::require(
+        ready,
+        "nft (nftables), able to add rules in the test namespace",
+    );
     // Only the test's own namespace is touched; the host's ruleset is never read or changed.
     let out = Command::new("ip")
         .args([
@@ -186,19 +180,16 @@ fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
 
 #[test]
 fn nobody_binding_a_privileged_port_gets_wsaeacces_with_the_checked_reason() {
-    if !is_root() {
-        eprintln!("skipped: needs root to start a child as nobody");
-        return;
-    }
+    common::require(is_root(), "root, to start a child as nobody");
     let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    if start <= 80 {
-        eprintln!("skipped: port 80 is not privileged on this machine (start {start})");
-        return;
-    }
+    common::require(
+        start > 80,
+        &format!("port 80 privileged on this machine (ip_unprivileged_port_start is {start})"),
+    );
     let out = Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_port-inspector"))
@@ -252,10 +243,7 @@ fn an_address_that_is_not_here_lists_the_addresses_that_are() {
 
 #[test]
 fn link_local_addresses_need_their_interface() {
-    if !common::has_ipv6_loopback() {
-        eprintln!("skipped: IPv6 is off on this machine");
-        return;
-    }
+    common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let run = |t: &str| -> Value {
         let out = common::bin().args(["check", t, "--json"]).output().unwrap();
         serde_json::from_slice(&out.stdout).unwrap()

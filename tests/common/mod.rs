@@ -3,6 +3,7 @@
 
 use std::net::{TcpListener, UdpSocket};
 
+#[cfg(feature = "gui")]
 pub mod ui;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).
@@ -21,6 +22,52 @@ pub fn free_udp_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A loopback address of this test alone: 127.X.Y.Z drawn at random (X ≥ 1, so never the
+/// 127.0.0.x that other programs use). Linux answers for all of 127.0.0.0/8, so a test that needs
+/// a fixed run of ports binds them here and cannot collide with another copy of the suite, which
+/// draws its own address.
+pub fn private_loopback() -> std::net::Ipv4Addr {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let [a, b, c, ..] = h.finish().to_le_bytes();
+    std::net::Ipv4Addr::new(127, a.max(1), b, c.clamp(1, 254))
+}
+
+/// The first port of `len` consecutive ports that are free for TCP and UDP on `ip` right now,
+/// found by binding each in turn (and releasing it at once, so a long run needs no descriptors).
+pub fn free_run(ip: std::net::Ipv4Addr, len: u16) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    for attempt in 0..200u32 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        let start = 20_000 + u16::try_from(h.finish() % 10_000).unwrap();
+        let Some(end) = start.checked_add(len) else {
+            continue;
+        };
+        if (start..end)
+            .all(|p| TcpListener::bind((ip, p)).is_ok() && UdpSocket::bind((ip, p)).is_ok())
+        {
+            return start;
+        }
+    }
+    panic!("no run of {len} free ports on {ip} in 200 tries");
+}
+
+/// Fails the test, naming what it needs, when `ok` is false: a test that cannot run must not pass
+/// as if it had. `.ci/run` installs everything these tests need and CI runs as root.
+pub fn require(ok: bool, what: &str) {
+    assert!(
+        ok,
+        "this test cannot run here: it needs {what} (CI runs as root and .ci/run installs the tools)"
+    );
 }
 
 /// Whether this machine has ::1 configured.
