@@ -13,7 +13,6 @@ use port_inspector::probe::CancelToken;
 use port_inspector::scan::{self, PortStatus, ScanRequest};
 use serde_json::Value;
 
-
 #[test]
 fn scan_reports_exactly_the_held_ports_with_our_pid() {
     let ip = common::private_loopback();
