@@ -18,10 +18,14 @@ pub(super) fn gather_into(f: &mut Facts) {
         .and_then(|t| procfs::parse_os_release(&t))
         .unwrap_or_else(|| "Linux".into());
     f.os_version = format!("{distro}, kernel {}", release.trim());
-    let (uid, cap) = read("/proc/self/status").map_or((None, None), |t| procfs::parse_status(&t));
-    f.uid = uid;
-    f.elevated = uid == Some(0);
-    f.cap_net_bind_service = cap;
+    // The effective uid and capabilities from the kernel (capget), not parsed from /proc text.
+    let uid = rustix::process::geteuid().as_raw();
+    let caps = rustix::thread::capabilities(None).ok().map(|c| c.effective);
+    f.uid = Some(uid);
+    f.elevated = uid == 0;
+    f.cap_net_bind_service =
+        caps.map(|c| c.contains(rustix::thread::CapabilitySet::NET_BIND_SERVICE));
+    f.cap_sys_ptrace = caps.map(|c| c.contains(rustix::thread::CapabilitySet::SYS_PTRACE));
     f.unprivileged_port_start =
         read("/proc/sys/net/ipv4/ip_unprivileged_port_start").and_then(|s| s.trim().parse().ok());
     f.ephemeral_range =
@@ -52,14 +56,19 @@ pub(super) fn gather_into(f: &mut Facts) {
             value: format!(
                 "{} (uid {})",
                 if f.elevated { "yes, root" } else { "no" },
-                uid.map_or("?".into(), |u| u.to_string())
+                uid
             ),
-            meaning: "root may bind any port, including those below the unprivileged start.".into(),
+            meaning: "root, with its capabilities, may bind any port and see every process.".into(),
         },
         Fact {
             name: "CAP_NET_BIND_SERVICE".into(),
-            value: yes_no(cap),
-            meaning: "With this capability a non-root process may bind privileged ports.".into(),
+            value: yes_no(f.cap_net_bind_service),
+            meaning: "Binding ports below the unprivileged start needs this capability, root included (containers often drop it).".into(),
+        },
+        Fact {
+            name: "CAP_SYS_PTRACE".into(),
+            value: yes_no(f.cap_sys_ptrace),
+            meaning: "Without it even root cannot see which process of another user owns a socket.".into(),
         },
     ];
     if let Some(s) = f.unprivileged_port_start {

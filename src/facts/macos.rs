@@ -1,4 +1,4 @@
-//! macOS facts from `sysctl` and `id`.
+//! macOS facts from `sysctl` and the process's own effective uid.
 
 use super::{Fact, Facts, PortRange};
 
@@ -7,7 +7,7 @@ use super::command_output as run;
 pub(super) fn gather_into(f: &mut Facts) {
     f.os_version = run(&["sw_vers", "-productVersion"])
         .map_or_else(|| "macOS".into(), |v| format!("macOS {v}"));
-    f.uid = run(&["id", "-u"]).and_then(|s| s.parse().ok());
+    f.uid = Some(rustix::process::geteuid().as_raw());
     f.elevated = f.uid == Some(0);
     f.unprivileged_port_start = Some(1024);
     let first = run(&["sysctl", "-n", "net.inet.ip.portrange.first"]).and_then(|s| s.parse().ok());

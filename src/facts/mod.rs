@@ -79,6 +79,10 @@ pub struct Facts {
     pub uid: Option<u32>,
     /// Whether this process may bind privileged ports without root (Linux capability).
     pub cap_net_bind_service: Option<bool>,
+    /// Whether CAP_SYS_PTRACE is effective (Linux): without it even root cannot read other
+    /// users' /proc/PID/fd, so owners stay hidden.
+    #[serde(default)]
+    pub cap_sys_ptrace: Option<bool>,
     /// Lowest port an unprivileged process may bind (Linux; 1024 elsewhere on Unix).
     pub unprivileged_port_start: Option<u16>,
     /// The range the OS hands out to outgoing connections.
@@ -123,10 +127,12 @@ impl Facts {
         port != 0 && self.unprivileged_port_start.is_some_and(|s| port < s)
     }
 
-    /// Whether this process may bind privileged ports.
+    /// Whether this process may bind privileged ports. Where the OS reports capabilities (Linux)
+    /// the capability decides, not the uid: root in a container that dropped
+    /// CAP_NET_BIND_SERVICE may not.
     #[must_use]
     pub fn may_bind_privileged(&self) -> bool {
-        self.elevated || self.cap_net_bind_service == Some(true)
+        self.cap_net_bind_service.unwrap_or(self.elevated)
     }
 }
 

@@ -35,24 +35,6 @@ pub fn parse_reserved_ports(text: &str) -> Vec<PortRange> {
         .collect()
 }
 
-/// From `/proc/self/status`: (effective uid, whether CAP_NET_BIND_SERVICE is effective).
-#[must_use]
-pub fn parse_status(text: &str) -> (Option<u32>, Option<bool>) {
-    const CAP_NET_BIND_SERVICE: u32 = 10;
-    let mut uid = None;
-    let mut cap = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("Uid:") {
-            uid = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok());
-        } else if let Some(rest) = line.strip_prefix("CapEff:") {
-            cap = u64::from_str_radix(rest.trim(), 16)
-                .ok()
-                .map(|bits| bits & (1 << CAP_NET_BIND_SERVICE) != 0);
-        }
-    }
-    (uid, cap)
-}
-
 /// `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"` from os-release text.
 #[must_use]
 pub fn parse_os_release(text: &str) -> Option<String> {
@@ -74,16 +56,6 @@ mod tests {
         assert_eq!(v.len(), 2, "two entries");
         assert_eq!((v[1].start, v[1].end), (9000, 9010));
         assert!(parse_reserved_ports("\n").is_empty(), "empty means none");
-    }
-
-    #[test]
-    fn status_caps() {
-        let root = "Name:\tx\nUid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n";
-        assert_eq!(parse_status(root), (Some(0), Some(true)));
-        let nobody = "Uid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000000000\n";
-        assert_eq!(parse_status(nobody), (Some(65534), Some(false)));
-        let with_cap = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000000400\n";
-        assert_eq!(parse_status(with_cap), (Some(1000), Some(true)));
     }
 
     #[test]

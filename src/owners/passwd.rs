@@ -1,42 +1,33 @@
-//! Maps numeric user ids to names from `/etc/passwd` text, a pure parser tested on fixtures.
+//! Maps numeric user ids to names through the system's user database (NSS: /etc/passwd, LDAP,
+//! SSSD …), cached for the life of the process.
 
 use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
-/// Parses passwd-format text into uid → name.
-#[must_use]
-pub fn parse(text: &str) -> HashMap<u32, String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            let _pw = f.next()?;
-            let uid = f.next()?.parse().ok()?;
-            Some((uid, name.to_owned()))
-        })
-        .collect()
-}
-
-/// The name for a uid on this machine, or the number as text.
+/// The name for a uid on this machine, or the number as text when the database has none.
 #[must_use]
 pub fn user_name(uid: u32) -> String {
-    static USERS: std::sync::LazyLock<HashMap<u32, String>> = std::sync::LazyLock::new(|| {
-        std::fs::read_to_string("/etc/passwd")
-            .map(|t| parse(&t))
-            .unwrap_or_default()
-    });
-    USERS.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+    static NAMES: LazyLock<Mutex<HashMap<u32, String>>> = LazyLock::new(Mutex::default);
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    names
+        .entry(uid)
+        .or_insert_with(|| {
+            uzers::get_user_by_uid(uid).map_or_else(
+                || uid.to_string(),
+                |u| u.name().to_string_lossy().into_owned(),
+            )
+        })
+        .clone()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn parses_passwd_lines() {
-        let m = super::parse(
-            "root:x:0:0:root:/root:/bin/bash\n# c\nnobody:x:65534:65534::/:/usr/sbin/nologin\nbad\n",
-        );
-        assert_eq!(m.get(&0).map(String::as_str), Some("root"));
-        assert_eq!(m.get(&65534).map(String::as_str), Some("nobody"));
-        assert_eq!(m.len(), 2, "the malformed line is skipped");
+    fn names_root_and_falls_back_to_the_number() {
+        assert_eq!(super::user_name(0), "root", "uid 0 is root everywhere");
+        // No database has this uid: the number is shown, never an empty string.
+        assert_eq!(super::user_name(3_999_999_999), "3999999999", "unknown uid");
     }
 }
