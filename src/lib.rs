@@ -21,6 +21,7 @@ pub mod report;
 pub mod scan;
 pub mod support;
 pub mod target;
+pub mod text;
 #[cfg(windows)]
 mod winsock;
 

@@ -2,10 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = port_inspector::cli::Cli::parse();
+    let cli = match port_inspector::cli::parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     if cli.command.is_some() {
         port_inspector::cli::run(cli)
     } else {

@@ -312,3 +312,53 @@ pub fn text_full(c: &Check) -> String {
     }
     o
 }
+
+/// Writes `bytes` to a new file at `path`: never through a symbolic link, never over an existing
+/// file unless `replace` is set. A new file is created with O_CREAT|O_EXCL (which refuses a link
+/// or file already there); a replacement is written to a temporary file in the same folder and
+/// renamed over the old name, which replaces a link itself rather than the file it points to.
+pub fn write_new(path: &std::path::Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if !replace {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    std::io::Error::new(e.kind(), "it already exists (give --force to replace it)")
+                } else {
+                    e
+                }
+            })?;
+        return f.write_all(bytes).and_then(|()| f.sync_all());
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    for n in 0..100u32 {
+        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = f
+            .write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return written;
+    }
+    Err(std::io::Error::other("no temporary file name was free"))
+}

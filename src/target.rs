@@ -329,13 +329,40 @@ impl FromStr for Target {
 }
 
 /// Keeps echoed input short so an error stays on one line even for a 300-character paste.
+/// The user's own text, cut to 40 characters and with control characters made visible, for
+/// quoting it back in a one-line error.
 fn shorten(s: &str) -> String {
     const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
+    let head: String = s.chars().take(MAX).collect();
+    let more = if s.chars().count() > MAX { "…" } else { "" };
+    format!("{}{more}", crate::text::clean(&head))
+}
+
+/// A number of seconds between `min` and `max`; the refusal names the option (`what`) and the
+/// bounds, on one line.
+pub fn parse_seconds(
+    text: &str,
+    min: f64,
+    max: f64,
+    what: &str,
+) -> Result<std::time::Duration, InputError> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s >= min && s <= max => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(InputError::OutOfBounds(format!(
+            "{what} '{}' is not valid: give seconds from {min} to {max}",
+            shorten(text)
+        ))),
+    }
+}
+
+/// A count between 1 and `max` (how many ports `free` hands out).
+pub fn parse_count(text: &str, max: usize) -> Result<usize, InputError> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(InputError::OutOfBounds(format!(
+            "count '{}' is not valid: give 1 to {max}",
+            shorten(text)
+        ))),
     }
 }
 

@@ -223,3 +223,147 @@ fn an_address_of_the_other_family_is_explained() {
         "{checked}"
     );
 }
+
+#[test]
+fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
+    for (args, says) in [
+        (
+            &["check", "8080", "--timeout", "-1"][..],
+            "--timeout '-1' is not valid: give seconds from 0.1 to 300",
+        ),
+        (&["free", "--count", "-3"][..], "count '-3' is not valid"),
+        (
+            &["listen", "8080", "--for", "-5"][..],
+            "--for '-5' is not valid",
+        ),
+        (&["check", "8080", "--backlog", "-1"][..], "backlog '-1'"),
+        (&["who", "-1"][..], "'-1' is not a port"),
+        (&["scan", "-5"][..], "is not a port range"),
+        (
+            &["scan", "1-5", "--format", "md"][..],
+            "--format md is not available",
+        ),
+        (
+            &["check", "8080", "--bogus"][..],
+            "unexpected argument '--bogus'",
+        ),
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: exit 2");
+        assert!(out.is_empty(), "{args:?}: nothing on stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn control_characters_in_arguments_are_shown_escaped() {
+    let (code, _, err) = run(&["check", "\u{1b}]0;owned\u{7}8080"]);
+    assert_eq!(code, 2, "bad input");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.contains("\\x1b]0;owned\\x07"), "visible: {err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_exit_1_but_a_closed_pipe_is_not() {
+    for args in [
+        &["report", "127.0.0.1:0"][..],
+        &["free"][..],
+        &["errors"][..],
+    ] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = common::bin().args(args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} > /dev/full");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"),
+            "{args:?}: says why"
+        );
+    }
+    // `errors | head -1`: the reader goes away early; that is not a failure.
+    let mut child = common::bin()
+        .arg("errors")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0), "broken pipe exits 0");
+}
+
+#[cfg(unix)]
+#[test]
+fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
+    let dir = std::env::temp_dir().join(format!("pi-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = dir.join("link.md");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let existing = dir.join("old.md");
+    std::fs::write(&existing, "old").unwrap();
+    for path in [&link, &existing] {
+        let out = common::bin()
+            .args(["report", "127.0.0.1:0", "-o"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}: refused", path.display());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("already exists (give --force"),
+            "says how"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "link target untouched"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        "old",
+        "file untouched"
+    );
+    // --force replaces the link itself, never the file it points to.
+    let out = common::bin()
+        .args(["report", "127.0.0.1:0", "--force", "-o"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "written");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "still untouched"
+    );
+    assert!(
+        !std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+            && std::fs::read_to_string(&link)
+                .unwrap()
+                .contains("# Port Inspector report"),
+        "a new plain file took the link's name"
+    );
+    let fresh = dir.join("new.md");
+    let out = common::bin()
+        .args(["report", "127.0.0.1:0", "-o"])
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "a new file is written");
+    assert!(
+        std::fs::read_to_string(&fresh)
+            .unwrap()
+            .contains("BINDABLE"),
+        "content"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

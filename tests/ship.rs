@@ -35,16 +35,28 @@ fn completions_and_man_page_mention_every_subcommand() {
     }
     let out = common::bin().arg("man").output().unwrap();
     let man = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        man.starts_with(".ie") || man.contains(".TH port-inspector"),
-        "roff"
-    );
+    assert!(man.contains(".TH port-inspector"), "roff on stdout");
+    // One page per subcommand, so every page the main one names exists (man port-inspector-check).
+    let dir = std::env::temp_dir().join(format!("pi-man-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = common::bin()
+        .args(["man", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "man --dir");
+    let main_page = std::fs::read_to_string(dir.join("port-inspector.1")).unwrap();
     for sub in SUBCOMMANDS.iter().filter(|s| **s != "help") {
+        let page = std::fs::read_to_string(dir.join(format!("port-inspector-{sub}.1")))
+            .unwrap_or_else(|e| panic!("page for {sub}: {e}"));
         assert!(
-            man.contains(&format!(".TH port-inspector-{sub}")),
+            page.contains(&format!(".TH port-inspector-{sub}")),
             "man page for {sub}"
         );
+        assert!(page.contains("Exit codes"), "{sub}: exit codes documented");
+        assert!(main_page.contains(sub), "main page names {sub}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
     let bad = common::bin()
         .args(["completions", "tcsh"])
         .output()
@@ -60,6 +72,10 @@ fn every_subcommand_help_has_an_example() {
         assert!(
             text.contains("Examples:\n  port-inspector") || text.contains("Examples:\n  PORT="),
             "{sub} --help has examples:\n{text}"
+        );
+        assert!(
+            text.contains("Exit codes:\n  0  "),
+            "{sub} --help documents its exit codes:\n{text}"
         );
     }
 }
@@ -155,6 +171,10 @@ fn readme_commands_are_the_ones_ci_runs() {
     assert!(
         ci.lines().any(|l| l.trim() == "cargo test"),
         "CI runs the README's test command"
+    );
+    assert!(
+        ci.contains("cargo install") && ci.contains("--no-default-features"),
+        "CI installs the command-line-only build"
     );
     assert!(
         ci.contains("cargo fmt --all -- --check")

@@ -6,6 +6,7 @@ mod output;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::catalog;
@@ -14,21 +15,27 @@ use crate::owners::{self, Query};
 use crate::probe::ProbeConfig;
 use crate::target::{self, Family, InputError, Protocol, Target};
 
-/// Exit status for scripts: 0 bindable / found, 1 not bindable / not found, 2 bad usage.
+/// Exit status for scripts, the same for every subcommand.
 pub mod exit {
-    /// The port can be bound (or the lookup found what was asked).
+    /// The port can be bound (or the command did what was asked).
     pub const OK: u8 = 0;
-    /// The port cannot be bound (or nothing was found).
+    /// The port cannot be bound, nothing was found, or the command failed at run time (a file
+    /// that cannot be written, standard output full).
     pub const NOT_BINDABLE: u8 = 1;
-    /// Bad usage or input.
+    /// Bad usage or input; nothing was done.
     pub const USAGE: u8 = 2;
+    /// No answer: the check was cancelled or timed out before the OS answered.
+    pub const UNKNOWN: u8 = 3;
 }
+
+/// The exit-code table every subcommand's `--help` ends with (and the man pages carry).
+const EXIT_CODES: &str = "Exit codes:\n  0  bindable / success\n  1  not bindable / not found / failed at run time\n  2  bad input or usage (nothing was done)\n  3  unknown: cancelled or timed out before an answer";
 
 /// Can my program bind this address and port? If not, exactly why, and who is in the way?
 ///
 /// With no command, opens the window.
 #[derive(Debug, Parser)]
-#[command(name = "port-inspector", version, about, long_about = None)]
+#[command(name = "port-inspector", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// What to do; no command opens the window.
     #[command(subcommand)]
@@ -41,7 +48,8 @@ pub struct Cli {
     pub no_color: bool,
 }
 
-/// How list-like commands print.
+/// How a command prints; every command takes `--format` (and `--json` as its short form) with
+/// the formats that make sense for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Readable text.
@@ -50,13 +58,77 @@ pub enum Format {
     Json,
     /// One JSON object per line, for log pipelines.
     Ndjson,
+    /// Markdown, for a ticket (report only).
+    Md,
 }
 
-impl Format {
-    /// `--json` (kept for compatibility) wins over `--format`.
-    #[must_use]
-    pub fn or_json(self, json: bool) -> Self {
-        if json { Format::Json } else { self }
+/// `--json` and `--format`, flattened into every command that prints.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+    /// Output format: text, json (one document) or ndjson (one object per line).
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+impl Output {
+    /// The format asked for, or the one line that refuses a format this command cannot print.
+    fn format(self, allowed: &[Format]) -> Result<Format, InputError> {
+        let f = if self.json { Format::Json } else { self.format };
+        if allowed.contains(&f) {
+            Ok(f)
+        } else {
+            Err(InputError::OutOfBounds(format!(
+                "--format {} is not available here: give {}",
+                format_name(f),
+                allowed
+                    .iter()
+                    .map(|a| format_name(*a))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )))
+        }
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Text => "text",
+        Format::Json => "json",
+        Format::Ndjson => "ndjson",
+        Format::Md => "md",
+    }
+}
+
+fn timeout_secs(text: &str) -> Result<Duration, InputError> {
+    target::parse_seconds(text, 0.1, 300.0, "--timeout")
+}
+
+fn wait_secs(text: &str) -> Result<Duration, InputError> {
+    target::parse_seconds(text, 0.1, 86_400.0, "--timeout")
+}
+
+fn interval_secs(text: &str) -> Result<Duration, InputError> {
+    target::parse_seconds(text, 0.1, 3600.0, "--interval")
+}
+
+fn hold_secs(text: &str) -> Result<Duration, InputError> {
+    target::parse_seconds(text, 1.0, 3600.0, "--for")
+}
+
+fn count(text: &str) -> Result<usize, InputError> {
+    target::parse_count(text, 1000)
+}
+
+fn backlog(text: &str) -> Result<i32, InputError> {
+    match text.trim().parse::<i32>() {
+        Ok(n) if (1..=65535).contains(&n) => Ok(n),
+        _ => Err(InputError::OutOfBounds(format!(
+            "backlog '{}' is out of range: give 1 to 65535",
+            crate::text::clean(&text.chars().take(20).collect::<String>())
+        ))),
     }
 }
 
@@ -65,92 +137,85 @@ impl Format {
 pub enum Command {
     /// Test whether [HOST:]PORT can be bound, step by step, and explain a failure.
     #[command(
-        after_help = "Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp"
+        after_help = concat!("Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp\n\n", "Exit codes:\n  0  bindable\n  1  not bindable (with --wait: still not free when --timeout passed)\n  2  bad input\n  3  unknown: cancelled or the resolver timed out")
     )]
     Check(CheckArgs),
-    /// Show what a Winsock or native error code means (10048, WSAEADDRINUSE, EADDRINUSE, EAI_NONAME).
+    /// Show what a Winsock or native error code means (10048, 98, -2, WSAEADDRINUSE, EADDRINUSE).
     #[command(
-        after_help = "Examples:\n  port-inspector explain 10048\n  port-inspector explain EADDRINUSE --json"
+        after_help = concat!("Examples:\n  port-inspector explain 10048\n  port-inspector explain 98\n  port-inspector explain EADDRINUSE --json\n\n", "Exit codes:\n  0  explained\n  2  unknown code")
     )]
     Explain {
-        /// WSA number, WSA name or native name.
+        /// WSA number, native number (errno, EAI), WSA name or native name.
+        #[arg(allow_hyphen_values = true)]
         code: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// List every error code the tool knows.
     #[command(
-        after_help = "Examples:\n  port-inspector errors\n  port-inspector errors --json | jq '.[].wsa_name'"
+        after_help = concat!("Examples:\n  port-inspector errors\n  port-inspector errors --json | jq '.[].wsa_name'\n\n", "Exit codes:\n  0  listed\n  2  bad usage")
     )]
     Errors {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Output format: text, json (one document) or ndjson (one object per line).
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// List who uses a port: sockets, states and owning processes.
     #[command(
-        after_help = "Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json"
+        after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input")
     )]
     Who {
         /// The port.
-        #[arg(allow_hyphen_values = true)]
-        port: String,
+        #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
+        port: u16,
         /// UDP sockets only.
         #[arg(long, conflicts_with = "tcp")]
         udp: bool,
         /// TCP sockets only.
         #[arg(long)]
         tcp: bool,
-        /// Only sockets on this local address.
-        #[arg(long)]
-        host: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Output format: text, json (one document) or ndjson (one object per line).
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// Only sockets that cover this local address (the address itself, its wildcard, and a
+        /// dual-stack [::] for IPv4).
+        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
+        host: Option<std::net::IpAddr>,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Test every port in START-END for bindability, and name who uses the busy ones.
     #[command(
-        after_help = "Examples:\n  port-inspector scan 8000-9000\n  port-inspector scan 1-1024 --both --json\n  port-inspector scan 5000-5100 --host ::1"
+        after_help = concat!("Examples:\n  port-inspector scan 8000-9000\n  port-inspector scan 1-1024 --both --json\n  port-inspector scan 5000-5100 --host ::1\n\n", "Exit codes:\n  0  scanned\n  1  the scan could not finish (out of descriptors)\n  2  bad input")
     )]
     Scan {
         /// The range, START-END (1-65535).
-        range: String,
+        #[arg(allow_hyphen_values = true, value_parser = target::parse_range)]
+        range: (u16, u16),
         /// Local address to bind (default 127.0.0.1).
-        #[arg(long)]
-        host: Option<String>,
+        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
+        host: Option<std::net::IpAddr>,
         /// UDP instead of TCP.
         #[arg(long, conflicts_with = "both")]
         udp: bool,
         /// TCP and UDP.
         #[arg(long)]
         both: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Output format: text, json (one document) or ndjson (one object per line).
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Show the facts of this machine that decide binds (privileged ports, ranges, dual-stack, …).
-    #[command(after_help = "Examples:\n  port-inspector facts\n  port-inspector facts --json")]
+    #[command(
+        after_help = concat!("Examples:\n  port-inspector facts\n  port-inspector facts --json\n\n", "Exit codes:\n  0  shown\n  2  bad usage")
+    )]
     Facts {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Output format: text, json (one document) or ndjson (one object per line).
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Write a report of a check for a ticket: steps, verdict, error, owners and machine facts.
     #[command(
-        after_help = "Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json\n  port-inspector report [::]:53 --udp --v6only on"
+        after_help = concat!("Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json\n  port-inspector report [::]:53 --udp --v6only on\n\n", "Exit codes:\n  0  bindable (report written)\n  1  not bindable, or the file could not be written\n  2  bad input\n  3  unknown")
     )]
     Report {
         /// [HOST:]PORT.
@@ -160,27 +225,31 @@ pub enum Command {
         #[command(flatten)]
         bind: BindOptions,
         /// md (Markdown), text or json.
-        #[arg(long, default_value = "md", value_parser = ["md", "text", "json"])]
-        format: String,
-        /// Write to FILE instead of standard output.
+        #[arg(long, value_enum, default_value = "md")]
+        format: Format,
+        /// Write to FILE instead of standard output (never over an existing file without
+        /// --force, never through a symbolic link).
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Test the port across TCP/UDP x IPv4/IPv6 x SO_REUSEADDR off/on (and address vs wildcard).
     #[command(
-        after_help = "Examples:\n  port-inspector matrix 8080\n  port-inspector matrix 127.0.0.1:5432 --json"
+        after_help = concat!("Examples:\n  port-inspector matrix 8080\n  port-inspector matrix 127.0.0.1:5432 --json\n\n", "Exit codes:\n  0  every cell bindable\n  1  some cell not bindable\n  2  bad input")
     )]
     Matrix {
         /// [HOST:]PORT.
         #[arg(allow_hyphen_values = true)]
         target: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Hold the port open and print each connection (or datagram) as it arrives: is a firewall in the way?
     #[command(
-        after_help = "Examples:\n  port-inspector listen 8080 --for 120\n  port-inspector listen 0.0.0.0:5353 --udp"
+        after_help = concat!("Examples:\n  port-inspector listen 8080 --for 120\n  port-inspector listen 0.0.0.0:5353 --udp\n\n", "Exit codes:\n  0  held for the whole time\n  1  could not bind\n  2  bad input")
     )]
     Listen {
         /// [HOST:]PORT.
@@ -190,40 +259,57 @@ pub enum Command {
         #[command(flatten)]
         bind: BindOptions,
         /// Seconds to hold the port (1 to 3600).
-        #[arg(long = "for", default_value = "60")]
-        duration: String,
+        #[arg(long = "for", default_value = "60", allow_hyphen_values = true, value_parser = hold_secs)]
+        duration: Duration,
     },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     #[command(
-        after_help = "Examples:\n  port-inspector completions bash > /etc/bash_completion.d/port-inspector\n  port-inspector completions zsh > ~/.zfunc/_port-inspector"
+        after_help = concat!("Examples:\n  port-inspector completions bash > /etc/bash_completion.d/port-inspector\n  port-inspector completions zsh > ~/.zfunc/_port-inspector\n\n", "Exit codes:\n  0  printed\n  2  unknown shell")
     )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), generated from these definitions.
+    /// Print the manual page (roff), or write one page per subcommand into a folder.
     #[command(
-        after_help = "Examples:\n  port-inspector man > /usr/local/share/man/man1/port-inspector.1"
+        after_help = concat!("Examples:\n  port-inspector man > port-inspector.1\n  sudo port-inspector man --dir /usr/local/share/man/man1   # then: man port-inspector-check\n\n", "Exit codes:\n  0  written\n  1  the folder could not be written\n  2  bad usage")
     )]
-    Man,
+    Man {
+        /// Write port-inspector.1 and port-inspector-SUBCOMMAND.1 for every subcommand here.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
     #[command(
-        after_help = "Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1"
+        after_help = concat!("Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1\n\n", "Exit codes:\n  0  as many ports as asked\n  1  fewer were free\n  2  bad input")
     )]
     Free {
-        /// How many ports.
-        #[arg(long, default_value = "1")]
-        count: String,
+        /// How many ports (1 to 1000).
+        #[arg(long, default_value = "1", allow_hyphen_values = true, value_parser = count)]
+        count: usize,
         /// Where to look, START-END.
-        #[arg(long, default_value = "1024-65535")]
-        range: String,
+        #[arg(long, default_value = "1024-65535", allow_hyphen_values = true, value_parser = target::parse_range)]
+        range: (u16, u16),
         /// Local address to bind (default 127.0.0.1).
-        #[arg(long)]
-        host: Option<String>,
+        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
+        host: Option<std::net::IpAddr>,
         /// UDP instead of TCP.
         #[arg(long)]
         udp: bool,
     },
+}
+
+/// An IP address given on the command line (`127.0.0.1`, `::1`, `[::1]`); scans and `who` need
+/// an address, not a name.
+fn ip_address(text: &str) -> Result<std::net::IpAddr, InputError> {
+    let h = text.trim();
+    let h = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(h);
+    target::validate_host(h)?;
+    h.parse()
+        .map_err(|_| InputError::NotAnAddress(crate::text::clean(h).into_owned()))
 }
 
 /// Options of `check`.
@@ -235,21 +321,23 @@ pub struct CheckArgs {
     /// Protocol, family and socket options.
     #[command(flatten)]
     pub bind: BindOptions,
-    /// Give up on a slow name lookup after SECS seconds (with --wait: stop waiting after SECS).
-    #[arg(long)]
+    /// Give up on a slow name lookup after SECS seconds, 0.1 to 300 (with --wait: stop waiting
+    /// after SECS, up to 86400).
+    #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
     /// Keep re-checking until the port is free (exit 0) or --timeout passes (exit 1).
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: seconds between checks.
-    #[arg(long, default_value = "1")]
-    pub interval: String,
-    /// Print one JSON document.
-    #[arg(long)]
-    pub json: bool,
+    /// With --wait: seconds between checks (0.1 to 3600).
+    #[arg(long, default_value = "1", allow_hyphen_values = true, value_parser = interval_secs)]
+    pub interval: Duration,
+    /// Output format.
+    #[command(flatten)]
+    pub output: Output,
 }
 
-/// The bind a check makes: shared by `check` and `report`, so a ticket shows the exact options.
+/// The bind a check makes: shared by `check`, `report` and `listen`, so a ticket shows the exact
+/// options.
 #[derive(Debug, Args)]
 pub struct BindOptions {
     /// Test UDP instead of TCP.
@@ -273,8 +361,8 @@ pub struct BindOptions {
     /// Bind only; do not call listen.
     #[arg(long)]
     pub no_listen: bool,
-    /// Listen backlog.
-    #[arg(long, default_value_t = 128)]
+    /// Listen backlog (1 to 65535).
+    #[arg(long, default_value = "128", allow_hyphen_values = true, value_parser = backlog)]
     pub backlog: i32,
 }
 
@@ -282,12 +370,6 @@ impl BindOptions {
     /// The validated target for `[HOST:]PORT` with these options.
     pub fn target(&self, text: &str) -> Result<Target, InputError> {
         let (host, port) = target::parse_host_port(text)?;
-        if !(1..=65535).contains(&self.backlog) {
-            return Err(InputError::OutOfBounds(format!(
-                "backlog {} is out of range: give 1 to 65535",
-                self.backlog
-            )));
-        }
         let mut t = Target::tcp(&host, port);
         t.protocol = if self.udp {
             Protocol::Udp
@@ -311,71 +393,77 @@ impl BindOptions {
 }
 
 impl CheckArgs {
-    /// Turns arguments into a validated target and probe settings.
+    /// Turns arguments into a validated target and the timeout (its bounds depend on --wait).
     pub fn to_target(&self) -> Result<(Target, Duration), InputError> {
         let t = self.bind.target(&self.target)?;
-        let default = if self.wait { "60" } else { "10" };
-        let timeout = match &self.timeout {
-            Some(x) if self.wait => parse_seconds(x, 1.0, 86_400.0, "timeout")?,
-            Some(x) => parse_timeout(x)?,
-            None => parse_timeout(default)?,
-        };
+        let parse = if self.wait { wait_secs } else { timeout_secs };
+        let timeout =
+            parse(
+                self.timeout
+                    .as_deref()
+                    .unwrap_or(if self.wait { "60" } else { "10" }),
+            )?;
         Ok((t, timeout))
     }
 }
 
-/// A number of seconds between `min` and `max`, with a one-line refusal naming the option.
-pub fn parse_seconds(text: &str, min: f64, max: f64, what: &str) -> Result<Duration, InputError> {
-    match text.trim().parse::<f64>() {
-        Ok(s) if s >= min && s <= max => Ok(Duration::from_secs_f64(s)),
-        _ => Err(InputError::OutOfBounds(format!(
-            "{what} '{}' is not valid: give seconds from {min} to {max}",
-            text.chars().take(20).collect::<String>()
-        ))),
+/// Parses the process's arguments and runs them: the binary's whole `main` for a subcommand.
+/// A usage error is one line and exit 2 (clap's own help and version output stay as they are).
+pub fn parse_args() -> Result<Cli, ExitCode> {
+    match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return Err(ExitCode::SUCCESS);
+            }
+            // A value refused by one of our parsers: its own message says it all.
+            if e.kind() == ErrorKind::ValueValidation
+                && let Some(source) = std::error::Error::source(&e)
+            {
+                output::error_line(&source.to_string());
+                return Err(ExitCode::from(exit::USAGE));
+            }
+            // clap's message is several lines (usage, a tip); its first line says what is wrong.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            output::error_line(first.strip_prefix("error: ").unwrap_or(first));
+            Err(ExitCode::from(exit::USAGE))
+        }
     }
 }
 
-/// `--timeout` in seconds: a positive number up to 300.
-pub fn parse_timeout(text: &str) -> Result<Duration, InputError> {
-    match text.trim().parse::<f64>() {
-        Ok(s) if s > 0.0 && s <= 300.0 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(InputError::OutOfBounds(format!(
-            "timeout '{}' is not valid: give seconds from 0.1 to 300",
-            text.chars().take(20).collect::<String>()
-        ))),
-    }
-}
-
-/// Runs a parsed command line and returns the process exit code.
+/// Runs a parsed command line and returns the process exit code. Each error is handled here,
+/// once: bad input is exit 2, a failure at run time (a file, standard output) exit 1.
 #[must_use]
 pub fn run(cli: Cli) -> ExitCode {
     output::configure(cli.quiet, cli.no_color);
     let Some(cmd) = cli.command else {
         return ExitCode::from(exit::USAGE);
     };
-    match execute(cmd) {
-        Ok(code) => ExitCode::from(code),
+    let code = match execute(cmd) {
+        Ok(code) => code,
         Err(e) => {
-            output::error_line(&e.to_string());
-            ExitCode::from(exit::USAGE)
+            output::error_line(&format!("{e:#}"));
+            if e.downcast_ref::<InputError>().is_some() {
+                exit::USAGE
+            } else {
+                exit::NOT_BINDABLE
+            }
         }
+    };
+    // Output that could not be written (a full disk; not a closed pipe) is a failure.
+    if let Some(e) = output::write_error() {
+        output::error_line(&format!("cannot write to standard output: {e}"));
+        return ExitCode::from(exit::NOT_BINDABLE);
     }
-}
-
-/// An optional `--host` that must be an IP address of this machine's form (no names for scans).
-fn parse_ip(host: Option<&str>) -> Result<std::net::IpAddr, InputError> {
-    match host {
-        None => Ok(crate::scan::default_address()),
-        Some(h) => {
-            let h = h
-                .strip_prefix('[')
-                .and_then(|x| x.strip_suffix(']'))
-                .unwrap_or(h);
-            target::validate_host(h)?;
-            h.parse()
-                .map_err(|_| InputError::NotAnAddress(h.to_owned()))
-        }
-    }
+    ExitCode::from(code)
 }
 
 fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
@@ -387,17 +475,37 @@ fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
     })
 }
 
-fn execute(cmd: Command) -> Result<u8, InputError> {
+/// The exit code for a check's verdict.
+fn verdict_code(c: &check::Check) -> u8 {
+    match c.report.verdict {
+        crate::probe::Verdict::Bindable => exit::OK,
+        crate::probe::Verdict::NotBindable => exit::NOT_BINDABLE,
+    }
+}
+
+/// A scan or `free` binds one address: refuse one this machine cannot bind, in one line.
+fn bindable_address(host: Option<std::net::IpAddr>) -> Result<std::net::IpAddr, InputError> {
+    let address = host.unwrap_or_else(crate::scan::default_address);
+    crate::scan::check_address(address).map_err(|e| {
+        InputError::OutOfBounds(format!(
+            "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
+            e.headline()
+        ))
+    })?;
+    Ok(address)
+}
+
+fn execute(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Facts { json, format } => {
+        Command::Facts { output: out } => {
             let f = crate::facts::gather();
-            match format.or_json(json) {
+            match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
                 Format::Json => output::json(&f),
                 Format::Ndjson => {
                     output::ndjson(f.table.iter(), "fact");
                     output::ndjson(f.interfaces.iter(), "interface");
                 }
-                Format::Text => output::text(&output::facts_text(&f)),
+                _ => output::text(&output::facts_text(&f)),
             }
             Ok(exit::OK)
         }
@@ -412,113 +520,67 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             output::text(&String::from_utf8_lossy(&buf));
             Ok(exit::OK)
         }
-        Command::Man => {
-            let mut buf = Vec::new();
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd.clone())
-                .render(&mut buf)
-                .map_err(|e| InputError::OutOfBounds(e.to_string()))?;
-            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-                let name = format!("port-inspector-{}", sub.get_name());
-                let sub = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
-                clap_mangen::Man::new(sub)
-                    .render(&mut buf)
-                    .map_err(|e| InputError::OutOfBounds(e.to_string()))?;
-            }
-            output::text(&String::from_utf8_lossy(&buf));
-            Ok(exit::OK)
-        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Report {
             target,
             bind,
             format,
             output: file,
+            force,
         } => {
             let t = bind.target(&target)?;
             let c = check::run(&t, &ProbeConfig::default());
-            let text = match format.as_str() {
-                "json" => serde_json::to_string_pretty(&c).unwrap_or_default() + "\n",
-                "text" => crate::report::text_full(&c),
-                _ => crate::report::markdown(&c),
+            let text = match format {
+                Format::Json | Format::Ndjson => {
+                    serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
+                }
+                Format::Text => crate::report::text_full(&c),
+                Format::Md => crate::report::markdown(&c),
             };
             match file {
-                Some(path) => std::fs::write(&path, text).map_err(|e| {
-                    InputError::OutOfBounds(format!("cannot write {}: {e}", path.display()))
-                })?,
+                Some(path) => crate::report::write_new(&path, text.as_bytes(), force)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => output::text(&text),
             }
-            Ok(if c.bindable() {
-                exit::OK
-            } else {
-                exit::NOT_BINDABLE
-            })
+            Ok(verdict_code(&c))
         }
-        Command::Matrix { target, json } => {
+        Command::Matrix {
+            target,
+            output: out,
+        } => {
+            let format = out.format(&[Format::Text, Format::Json])?;
             let t = simple_target(&target, false)?;
             let m = crate::support::matrix(&t, &ProbeConfig::default());
-            if json {
+            if format == Format::Json {
                 output::json(&m);
             } else {
                 output::text(&output::matrix_text(&m));
             }
-            Ok(exit::OK)
+            Ok(
+                if m.cells
+                    .iter()
+                    .all(|c| c.verdict == crate::probe::Verdict::Bindable)
+                {
+                    exit::OK
+                } else {
+                    exit::NOT_BINDABLE
+                },
+            )
         }
         Command::Listen {
             target,
             bind,
             duration,
-        } => {
-            let t = bind.target(&target)?;
-            let d = parse_seconds(&duration, 1.0, 3600.0, "--for")?;
-            let r = crate::support::hold(
-                &t,
-                d,
-                &ProbeConfig::default(),
-                &mut |bound| {
-                    output::text(&format!(
-                        "Listening on {} {bound} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
-                        t.protocol,
-                        d.as_secs_f64()
-                    ));
-                },
-                &mut |ev| output::text(&output::listen_line(ev)),
-            );
-            match r {
-                Ok(s) => {
-                    output::text(&format!(
-                        "Released {} after {:.1} s: {} arrival(s).\n",
-                        s.bound,
-                        Duration::from_millis(s.held_ms).as_secs_f64(),
-                        s.events.len()
-                    ));
-                    Ok(exit::OK)
-                }
-                Err(e) => {
-                    output::error_line(&format!(
-                        "cannot hold {}: {}",
-                        t.display_addr(),
-                        e.headline()
-                    ));
-                    Ok(exit::NOT_BINDABLE)
-                }
-            }
-        }
+        } => Ok(listen(&bind.target(&target)?, duration)),
         Command::Scan {
-            range,
+            range: (start, end),
             host,
             udp,
             both,
-            json,
-            format,
+            output: out,
         } => {
-            let (start, end) = target::parse_range(&range)?;
-            let address = parse_ip(host.as_deref())?;
-            crate::scan::check_address(address).map_err(|e| {
-                InputError::OutOfBounds(format!(
-                    "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
-                    e.headline()
-                ))
-            })?;
+            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+            let address = bindable_address(host)?;
             let protocols = if both {
                 vec![Protocol::Tcp, Protocol::Udp]
             } else if udp {
@@ -536,102 +598,56 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             let facts = crate::facts::gather();
             let report =
                 crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
-            match format.or_json(json) {
+            match format {
                 Format::Json => output::json(&report),
                 Format::Ndjson => {
                     output::ndjson(report.busy.iter(), "busy");
                     output::ndjson(report.free.iter(), "free");
                 }
-                Format::Text => output::text(&output::scan_text(&report)),
+                _ => output::text(&output::scan_text(&report)),
             }
             Ok(exit::OK)
         }
         Command::Free {
             count,
-            range,
+            range: (start, end),
             host,
             udp,
         } => {
-            let n: usize = match count.trim().parse() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => {
-                    return Err(InputError::OutOfBounds(format!(
-                        "count '{}' is not valid: give 1 to 1000",
-                        count.chars().take(20).collect::<String>()
-                    )));
-                }
-            };
-            let (start, end) = target::parse_range(&range)?;
-            let address = parse_ip(host.as_deref())?;
-            crate::scan::check_address(address).map_err(|e| {
-                InputError::OutOfBounds(format!(
-                    "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
-                    e.headline()
-                ))
-            })?;
+            let address = bindable_address(host)?;
             let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
             let facts = crate::facts::gather();
-            let ports = crate::scan::free_ports(address, protocol, start, end, n, &facts);
+            let ports = crate::scan::free_ports(address, protocol, start, end, count, &facts);
             let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
             output::text(&text);
-            Ok(if ports.len() == n {
+            Ok(if ports.len() == count {
                 exit::OK
             } else {
                 exit::NOT_BINDABLE
             })
         }
-        Command::Check(args) => {
-            let (target, timeout) = args.to_target()?;
-            let cfg = ProbeConfig {
-                timeout,
-                ..ProbeConfig::default()
-            };
-            let c = if args.wait {
-                let interval = parse_seconds(&args.interval, 0.1, 3600.0, "--interval")?;
-                let cfg = ProbeConfig {
-                    timeout: timeout.min(Duration::from_secs(10)),
-                    ..ProbeConfig::default()
-                };
-                let quiet = args.json;
-                let started = std::time::Instant::now();
-                crate::support::wait_until_free(&target, &cfg, interval, timeout, &mut |c| {
-                    if !quiet {
-                        output::text(&output::wait_line(c, started.elapsed()));
-                    }
-                })
-            } else {
-                check::run(&target, &cfg)
-            };
-            if args.json {
-                output::json(&c);
-            } else {
-                output::text(&crate::report::text(&c));
-            }
-            Ok(if c.bindable() {
-                exit::OK
-            } else {
-                exit::NOT_BINDABLE
-            })
-        }
-        Command::Explain { code, json } => {
+        Command::Check(args) => check(&args),
+        Command::Explain { code, output: out } => {
+            let format = out.format(&[Format::Text, Format::Json])?;
             let Some(entry) = catalog::lookup(&code) else {
                 return Err(InputError::OutOfBounds(format!(
                     "unknown error code '{}': try a WSA number (10048), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them",
-                    code.chars().take(40).collect::<String>()
-                )));
+                    crate::text::clean(&code.chars().take(40).collect::<String>())
+                ))
+                .into());
             };
-            if json {
+            if format == Format::Json {
                 output::json(entry);
             } else {
                 output::text(&output::entry_text(entry));
             }
             Ok(exit::OK)
         }
-        Command::Errors { json, format } => {
-            match format.or_json(json) {
+        Command::Errors { output: out } => {
+            match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
                 Format::Json => output::json(&catalog::all()),
                 Format::Ndjson => output::ndjson(catalog::all().iter(), "error"),
-                Format::Text => output::text(&output::catalog_table()),
+                _ => output::text(&output::catalog_table()),
             }
             Ok(exit::OK)
         }
@@ -640,20 +656,9 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             udp,
             tcp,
             host,
-            json,
-            format,
+            output: out,
         } => {
-            let port = target::parse_port(&port)?;
-            let host_ip = match host.as_deref() {
-                Some(h) => {
-                    target::validate_host(h)?;
-                    Some(
-                        h.parse::<std::net::IpAddr>()
-                            .map_err(|_| InputError::NotAnAddress(h.to_owned()))?,
-                    )
-                }
-                None => None,
-            };
+            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
             let protocol = if udp {
                 Some(Protocol::Udp)
             } else if tcp {
@@ -662,13 +667,13 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
                 None
             };
             let mut found = owners::of(Query { port, protocol });
-            if let Some(ip) = host_ip {
+            if let Some(ip) = host {
                 found.owners.retain(|o| o.local_ip() == Some(ip));
             }
-            match format.or_json(json) {
+            match format {
                 Format::Json => output::json(&found),
                 Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
-                Format::Text => output::text(&output::owners_text(port, &found)),
+                _ => output::text(&output::owners_text(port, &found)),
             }
             Ok(if found.owners.is_empty() {
                 exit::NOT_BINDABLE
@@ -677,4 +682,98 @@ fn execute(cmd: Command) -> Result<u8, InputError> {
             })
         }
     }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let (target, timeout) = args.to_target()?;
+    let c = if args.wait {
+        let cfg = ProbeConfig {
+            timeout: timeout.min(Duration::from_secs(10)),
+            ..ProbeConfig::default()
+        };
+        let quiet = format == Format::Json;
+        let started = std::time::Instant::now();
+        crate::support::wait_until_free(&target, &cfg, args.interval, timeout, &mut |c| {
+            if !quiet {
+                output::text(&output::wait_line(c, started.elapsed()));
+            }
+        })
+    } else {
+        let cfg = ProbeConfig {
+            timeout,
+            ..ProbeConfig::default()
+        };
+        check::run(&target, &cfg)
+    };
+    if format == Format::Json {
+        output::json(&c);
+    } else {
+        output::text(&crate::report::text(&c));
+    }
+    Ok(verdict_code(&c))
+}
+
+fn listen(t: &Target, d: Duration) -> u8 {
+    let r = crate::support::hold(
+        t,
+        d,
+        &ProbeConfig::default(),
+        &mut |bound| {
+            output::text(&format!(
+                "Listening on {} {bound} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
+                t.protocol,
+                d.as_secs_f64()
+            ));
+        },
+        &mut |ev| output::text(&output::listen_line(ev)),
+    );
+    match r {
+        Ok(s) => {
+            output::text(&format!(
+                "Released {} after {:.1} s: {} arrival(s).\n",
+                s.bound,
+                Duration::from_millis(s.held_ms).as_secs_f64(),
+                s.events.len()
+            ));
+            exit::OK
+        }
+        Err(e) => {
+            output::error_line(&format!(
+                "cannot hold {}: {}",
+                t.display_addr(),
+                e.headline()
+            ));
+            exit::NOT_BINDABLE
+        }
+    }
+}
+
+/// The manual: the main page on stdout, or one page per subcommand written into `dir`, so that
+/// `man port-inspector-check` finds the page the main page refers to.
+fn man(dir: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut buf)?;
+        output::text(&String::from_utf8_lossy(&buf));
+        return Ok(exit::OK);
+    };
+    let write = |name: &str, page: clap::Command| -> anyhow::Result<()> {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))
+    };
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("port-inspector-{}", sub.get_name());
+        write(
+            &name,
+            sub.clone()
+                .name(name.clone())
+                .version(env!("CARGO_PKG_VERSION")),
+        )?;
+    }
+    write("port-inspector", cmd)?;
+    Ok(exit::OK)
 }

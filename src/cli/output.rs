@@ -46,14 +46,36 @@ fn paint(s: &str) -> String {
         .collect()
 }
 
-/// Writes text to stdout (nothing with `--quiet`); a broken pipe is not an error.
+/// The first failure to write standard output, other than a closed pipe.
+static WRITE_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Writes text to stdout (nothing with `--quiet`). A broken pipe (`| head`) is not an error and
+/// stops nothing; any other failure (a full disk) is kept for [`write_error`].
 pub fn text(s: &str) {
     if QUIET.load(Ordering::Relaxed) {
         return;
     }
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(paint(s).as_bytes());
-    let _ = out.flush();
+    let result = out
+        .write_all(paint(s).as_bytes())
+        .and_then(|()| out.flush());
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let mut slot = WRITE_ERROR
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// Why standard output could not be written, if it could not.
+#[must_use]
+pub fn write_error() -> Option<String> {
+    WRITE_ERROR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Writes one JSON object per line, each with a `type` field naming what it is.
@@ -76,9 +98,10 @@ pub fn json<T: Serialize + ?Sized>(v: &T) {
     text(&(s + "\n"));
 }
 
-/// The one-line message for bad input.
+/// The one-line message for an error; control characters (from the user's own arguments or a
+/// system message) are shown escaped, so the message cannot drive the terminal.
 pub fn error_line(msg: &str) {
-    eprintln!("port-inspector: error: {msg}");
+    eprintln!("port-inspector: error: {}", crate::text::clean(msg));
 }
 
 /// The full text of one catalog entry.

@@ -741,7 +741,7 @@ impl App {
         }
         let (Ok(t), Ok(secs)) = (
             self.inputs.target(),
-            crate::cli::parse_seconds(&self.kit.hold_secs_text, 1.0, 3600.0, "hold time"),
+            crate::target::parse_seconds(&self.kit.hold_secs_text, 1.0, 3600.0, "hold time"),
         ) else {
             return;
         };

@@ -783,7 +783,7 @@ pub fn kit_ui(
         let l = ui.label("Hold for (seconds)");
         ui.add(egui::TextEdit::singleline(&mut kit.hold_secs_text).desired_width(60.0))
             .labelled_by(l.id);
-        let secs_ok = crate::cli::parse_seconds(&kit.hold_secs_text, 1.0, 3600.0, "hold time");
+        let secs_ok = crate::target::parse_seconds(&kit.hold_secs_text, 1.0, 3600.0, "hold time");
         if let Err(e) = &secs_ok {
             ui.colored_label(bad_color(ui), e.to_string());
         }
