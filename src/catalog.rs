@@ -42,10 +42,93 @@ pub struct CatalogEntry {
     pub meaning: String,
     /// What it means for someone trying to bind a port.
     pub explanation: String,
-    /// Likely causes, most common first.
-    pub causes: Vec<String>,
+    /// Likely causes, most common first, each with where it can apply.
+    pub causes: Vec<Cause>,
     /// What to do.
     pub fixes: Vec<String>,
+}
+
+/// One general cause, with the protocol, family and OSes it can apply to (none = all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CauseRepr")]
+pub struct Cause {
+    /// The sentence.
+    pub text: String,
+    /// Only on these OSes (`linux`, `macos`, `windows`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub os: Vec<String>,
+    /// Only for this protocol (`tcp`, `udp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Only when IPv6 can be involved: `ipv6` (an IPv6 bind) or `ipv6_or_any` (IPv6 or both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+}
+
+/// A cause is written as plain text, or as an object when it applies only somewhere.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CauseRepr {
+    Text(String),
+    Tagged {
+        text: String,
+        #[serde(default)]
+        os: Vec<String>,
+        #[serde(default)]
+        protocol: Option<String>,
+        #[serde(default)]
+        family: Option<String>,
+    },
+}
+
+impl From<CauseRepr> for Cause {
+    fn from(r: CauseRepr) -> Self {
+        match r {
+            CauseRepr::Text(text) => Cause {
+                text,
+                os: Vec::new(),
+                protocol: None,
+                family: None,
+            },
+            CauseRepr::Tagged {
+                text,
+                os,
+                protocol,
+                family,
+            } => Cause {
+                text,
+                os,
+                protocol,
+                family,
+            },
+        }
+    }
+}
+
+impl Cause {
+    /// Whether this cause can apply to a bind of `protocol` and `family` on `os`.
+    #[must_use]
+    pub fn applies(
+        &self,
+        protocol: crate::Protocol,
+        family: crate::Family,
+        os: crate::platform::Os,
+    ) -> bool {
+        let os_ok = self.os.is_empty() || self.os.iter().any(|o| *o == os.to_string());
+        let proto_ok = self.protocol.as_deref().is_none_or(|p| {
+            p == if protocol == crate::Protocol::Udp {
+                "udp"
+            } else {
+                "tcp"
+            }
+        });
+        let family_ok = match self.family.as_deref() {
+            Some("ipv6") => family == crate::Family::Ipv6,
+            Some("ipv6_or_any") => family != crate::Family::Ipv4,
+            _ => true,
+        };
+        os_ok && proto_ok && family_ok
+    }
 }
 
 static CATALOG: LazyLock<Vec<CatalogEntry>> = LazyLock::new(|| {

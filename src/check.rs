@@ -1,12 +1,15 @@
-//! One complete check: the probe, the owners of the port, the machine's facts and the diagnosis,
-//! as the single value that the CLI, the JSON and the window all render.
+//! One complete check: the probe, then every piece of evidence gathered in one place (the owners
+//! of the port, the machine's facts, the retries that prove a cause), then the diagnosis as data
+//! and its wording: the single value that the CLI, the JSON, the report and the window render.
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnose::{self, Conflict, Diagnosis, Evidence};
+use crate::diagnose::{self, Conflict, Diagnosis, Evidence, Finding};
 use crate::facts::{self, Facts};
-use crate::owners::{self, Owner, Query};
+use crate::oserror::wsa;
+use crate::owners::{self, Owner, Query, SockState};
 use crate::probe::{self, ProbeConfig, ProbeReport, Verdict};
+use crate::wording::{self, Explanation, Worded};
 
 /// Everything known about one bind attempt; its JSON is the `check --json` contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,16 +17,22 @@ pub struct Check {
     /// The probe itself: target, resolve, attempts, verdict, error.
     #[serde(flatten)]
     pub report: ProbeReport,
-    /// The diagnosis of a failure, causes checked on this machine first.
-    pub explanation: Option<Diagnosis>,
+    /// The diagnosis of a failure: proven findings and their fixes, typed and worded.
+    pub explanation: Option<Explanation>,
     /// Sockets that use the port with the same protocol (who is in the way).
     pub owners: Vec<Owner>,
     /// Sockets on the port whose process we may not see.
     pub hidden_owners: usize,
-    /// For a TIME_WAIT-only conflict: whether a retry with SO_REUSEADDR bound the port.
+    /// Whether a retry with SO_REUSEADDR bound the port (tried when only connection leftovers or
+    /// TIME_WAIT sockets hold it).
     pub reuse_retry_ok: Option<bool>,
-    /// Cautions for a bind that worked (ephemeral range, other addresses on the port held,
-    /// NAT redirects).
+    /// Whether a retry with SO_REUSEPORT bound the port (tried when a SO_REUSEPORT group holds it).
+    #[serde(default)]
+    pub reuseport_retry_ok: Option<bool>,
+    /// Cautions (a bind that worked but may not keep working) and NAT redirects, typed and worded.
+    #[serde(default)]
+    pub notes: Vec<Worded<Finding>>,
+    /// The notes' sentences alone (kept for scripts that read them).
     pub warnings: Vec<String>,
     /// NAT rules that send this port's incoming connections elsewhere (Linux, as root).
     pub nat: Vec<crate::nat::NatRedirect>,
@@ -49,82 +58,141 @@ pub fn run(target: &crate::Target, cfg: &ProbeConfig) -> Check {
     complete(report, facts, cfg)
 }
 
-/// Adds owners, the TIME_WAIT retry and the diagnosis to a finished probe.
+/// Gathers the evidence for a finished probe, diagnoses it and words the result.
 #[must_use]
 pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
-    let target = &report.target;
-    let resolved = report.resolve.ok;
-    let (mut list, hidden) = if resolved && target.port != 0 {
-        let found = owners::of(Query {
-            port: target.port,
-            protocol: Some(target.protocol),
+    let evidence = gather(&report, &facts, cfg);
+    let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
+    let (nat, nat_note) = nat_rules(&report, &facts);
+    for r in &nat {
+        diagnosis.findings.push(Finding::NatRedirect {
+            redirect: r.clone(),
         });
-        (found.owners, found.hidden)
-    } else {
-        (Vec::new(), 0)
-    };
-    list.retain(|o| o.protocol == target.protocol);
+    }
+    finish(report, facts, evidence, &diagnosis, nat, nat_note)
+}
 
-    let in_use = report.error.as_ref().is_some_and(|e| e.wsa_code == 10048);
-    let mut reuse_retry_ok = None;
-    if in_use && !target.options.reuse_address {
-        let ip = report
-            .failed_address
-            .as_deref()
-            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-            .map(|a| a.ip());
-        let (conflict, _) = diagnose::classify_conflict(target, ip, &list, facts.bindv6only);
-        if conflict == Conflict::TimeWaitOnly {
-            // Prove, don't promise: retry the same bind with SO_REUSEADDR.
-            let mut retry = target.clone();
-            retry.options.reuse_address = true;
-            reuse_retry_ok = Some(probe::run(&retry, cfg).verdict == Verdict::Bindable);
-        }
-    }
-    let explanation = diagnose::diagnose(
-        &report,
-        &facts,
-        &Evidence {
-            owners: &list,
-            hidden,
-            reuse_retry_ok,
-        },
-    );
-    let mut warnings = Vec::new();
-    if report.verdict == Verdict::Bindable {
-        let port = report
-            .attempts
+fn finish(
+    report: ProbeReport,
+    facts: Facts,
+    evidence: Evidence,
+    diagnosis: &Diagnosis,
+    nat: Vec<crate::nat::NatRedirect>,
+    nat_note: Option<String>,
+) -> Check {
+    let explanation = wording::explain(&report, diagnosis);
+    let mut notes = wording::notes(&report, diagnosis);
+    if report.error.is_some() {
+        // NAT rules are worth saying next to a failure too.
+        notes = diagnosis
+            .findings
             .iter()
-            .find_map(|a| a.bound.as_deref())
-            .and_then(|b| b.parse::<std::net::SocketAddr>().ok())
-            .map_or(target.port, |a| a.port());
-        if target.port != 0
-            && facts.is_ephemeral(port)
-            && let Some(r) = &facts.ephemeral_range
-        {
-            {
-                warnings.push(format!(
-                    "Port {port} is inside the ephemeral range {}-{}: outgoing connections may take it at any moment, so a server may find it busy later.",
-                    r.start, r.end
-                ));
-            }
-        }
-        let others: Vec<String> = list
-            .iter()
-            .filter(|o| o.state != "TIME_WAIT")
-            .map(|o| o.local.clone())
+            .filter(|f| matches!(f, Finding::NatRedirect { .. }))
+            .map(|f| Worded {
+                text: wording::finding(f, &report.target),
+                value: f.clone(),
+            })
             .collect();
-        let tested = report.bound_addresses();
-        if let Some(w) = crate::platform::sharing_warning(
-            crate::platform::Os::from_name(&facts.os),
-            port,
-            &tested.join(", "),
-            &others,
-        ) {
-            warnings.push(w);
-        }
     }
-    let (nat, nat_note) = if !resolved || target.port == 0 || facts.os != "linux" {
+    Check {
+        warnings: notes.iter().map(|n| n.text.clone()).collect(),
+        notes,
+        nat,
+        nat_note,
+        explanation,
+        owners: evidence.owners,
+        hidden_owners: evidence.hidden,
+        reuse_retry_ok: evidence.reuse_retry,
+        reuseport_retry_ok: evidence.reuseport_retry,
+        report,
+        facts,
+    }
+}
+
+/// Every piece of evidence the diagnosis needs, gathered once: the sockets on the port and the
+/// retries that prove a cause (SO_REUSEADDR past leftovers, SO_REUSEPORT into a group), and a
+/// free port nearby to offer instead.
+#[must_use]
+pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidence {
+    let target = &report.target;
+    let mut ev = Evidence {
+        fin_timeout_secs: facts.tcp_fin_timeout,
+        ..Evidence::default()
+    };
+    if !report.resolve.ok || target.port == 0 {
+        return ev;
+    }
+    let found = owners::of(Query {
+        port: target.port,
+        protocol: Some(target.protocol),
+    });
+    ev.hidden = found.hidden;
+    ev.owners = found.owners;
+    ev.owners.retain(|o| o.protocol == target.protocol);
+    let Some(code) = report.error.as_ref().map(|e| e.wsa_code) else {
+        return ev;
+    };
+    if !matches!(code, wsa::EADDRINUSE | wsa::EACCES) {
+        return ev;
+    }
+    let ip = report
+        .failed_address
+        .as_deref()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip());
+    let (conflict, blockers) =
+        diagnose::classify_conflict(target, ip, &ev.owners, facts.os, facts.bindv6only);
+    // Prove, don't promise: retry the same bind with the option that would help.
+    if code == wsa::EADDRINUSE
+        && matches!(conflict, Conflict::TimeWaitOnly | Conflict::Leftovers)
+        && !target.options.reuse_address
+    {
+        let mut retry = target.clone();
+        retry.options.reuse_address = true;
+        ev.reuse_retry = Some(probe::run(&retry, cfg).verdict == Verdict::Bindable);
+    }
+    let listeners: Vec<&Owner> = blockers
+        .iter()
+        .filter(|o| o.state == SockState::Listen)
+        .collect();
+    if cfg!(unix)
+        && code == wsa::EADDRINUSE
+        && listeners.len() > 1
+        && listeners.iter().all(|o| o.local == listeners[0].local)
+        && !target.options.reuse_port
+    {
+        let mut retry = target.clone();
+        retry.options.reuse_port = true;
+        ev.reuseport_retry = Some(probe::run(&retry, cfg).verdict == Verdict::Bindable);
+    }
+    ev.free_port = free_port_near(target, facts, cfg);
+    ev
+}
+
+/// The nearest port above `target.port` (within 100) that the same bind takes right now, skipping
+/// privileged, reserved and ephemeral ports.
+fn free_port_near(target: &crate::Target, facts: &Facts, cfg: &ProbeConfig) -> Option<u16> {
+    let start = target
+        .port
+        .max(facts.unprivileged_port_start.unwrap_or(1024));
+    (start.saturating_add(1)..=start.saturating_add(100))
+        .filter(|p| {
+            !facts.is_ephemeral(*p) && !facts.reserved_ranges.iter().any(|r| r.contains(*p))
+        })
+        .find(|p| {
+            let mut t = target.clone();
+            t.port = *p;
+            probe::run(&t, cfg).verdict == Verdict::Bindable
+        })
+}
+
+/// NAT rules for the port (Linux, as root), or why they were not read.
+fn nat_rules(
+    report: &ProbeReport,
+    facts: &Facts,
+) -> (Vec<crate::nat::NatRedirect>, Option<String>) {
+    let target = &report.target;
+    if !report.resolve.ok || target.port == 0 || facts.os != crate::platform::Os::Linux {
         (Vec::new(), None)
     } else if !facts.elevated {
         (
@@ -139,26 +207,5 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
             Ok(v) => (v, None),
             Err(e) => (Vec::new(), Some(e)),
         }
-    };
-    for r in &nat {
-        warnings.push(format!(
-            "{}, but incoming connections to port {} are redirected to {} by a NAT rule ({}: {}); a client may never reach this program.",
-            if report.verdict == Verdict::Bindable { "Bindable" } else { "Also" },
-            target.port,
-            r.to,
-            r.source,
-            r.rule
-        ));
-    }
-    Check {
-        nat,
-        nat_note,
-        report,
-        explanation,
-        owners: list,
-        hidden_owners: hidden,
-        reuse_retry_ok,
-        warnings,
-        facts,
     }
 }

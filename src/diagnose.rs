@@ -1,15 +1,18 @@
-//! Turns a probe report, the port's owners and the machine's facts into a diagnosis: the catalog's
-//! text for the error, with the causes that were checked on this machine put first.
+//! The diagnosis as data: from the evidence gathered once (the probe, the sockets on the port, the
+//! machine's facts, the proving retries), the findings this machine proved and the fixes that
+//! follow from them. A pure function, unit-tested on fixture evidence; `wording` turns the result
+//! into sentences. Nothing here is worded and nothing here touches a socket.
 
 use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog;
 use crate::facts::Facts;
-use crate::owners::Owner;
-use crate::probe::{ProbeReport, StepKind};
-use crate::target::{Protocol, Target};
+use crate::oserror::wsa;
+use crate::owners::{Owner, OwnerNote, SockState};
+use crate::platform::Os;
+use crate::probe::ProbeReport;
+use crate::target::{Family, Protocol, Target};
 
 /// Which kind of address clash blocked the bind, decided from the real sockets on the port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,390 +24,605 @@ pub enum Conflict {
     WildcardBlocksSpecific,
     /// A socket on a specific address blocks a bind on the wildcard.
     SpecificBlocksWildcard,
-    /// An IPv6 `[::]` socket without IPV6_V6ONLY also holds the IPv4 port.
+    /// The holder is an IPv6 `[::]` socket with IPV6_V6ONLY off, which also holds the IPv4 port.
     DualStack,
+    /// Our own `[::]` socket would be dual-stack and so collides with an IPv4 holder.
+    OursDualStack,
     /// Only TIME_WAIT leftovers of closed connections hold the port.
     TimeWaitOnly,
+    /// Only the ends of connections hold the port (a server that stopped or restarted left them).
+    Leftovers,
+    /// An outgoing connection took the port from the ephemeral range.
+    Ephemeral,
     /// A TCP socket bound but neither listening nor connected (invisible to ss/netstat/lsof).
     BoundOnly,
     /// Address in use, but no socket we can see explains it.
     Unexplained,
 }
 
-/// What went wrong, why (checked here), and what to do; the JSON `explanation`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnosis {
-    /// The WSA number this diagnosis explains.
-    pub wsa_code: u32,
-    /// The WSA name.
-    pub wsa_name: String,
-    /// One line a person reads first.
-    pub title: String,
-    /// What the error means for this bind.
-    pub summary: String,
-    /// Causes, those checked on this machine first (each prefixed "Checked:").
-    pub causes: Vec<String>,
-    /// What to do, most specific first.
-    pub fixes: Vec<String>,
-    /// Only the findings checked on this machine.
-    pub checked: Vec<String>,
-    /// For address-in-use: the kind of clash found.
-    pub conflict: Option<Conflict>,
-}
-
-/// Extra inputs the diagnosis may use; all optional so front ends can call it cheaply.
+/// Everything known before diagnosing, gathered in one place (`check::gather`): the proving
+/// retries are here, so the diagnosis itself never calls back into the probe.
 #[derive(Debug, Clone, Default)]
-pub struct Evidence<'a> {
-    /// Sockets on the port.
-    pub owners: &'a [Owner],
-    /// Sockets on the port we could not attribute.
+pub struct Evidence {
+    /// Sockets on the port with the target's protocol.
+    pub owners: Vec<Owner>,
+    /// Sockets on the port whose process we may not see.
     pub hidden: usize,
-    /// For TIME_WAIT-only conflicts: whether a retry with SO_REUSEADDR bound the port.
-    pub reuse_retry_ok: Option<bool>,
+    /// Whether the same bind with SO_REUSEADDR succeeded (tried when only connection ends or
+    /// TIME_WAIT sockets hold the port).
+    pub reuse_retry: Option<bool>,
+    /// Whether the same bind with SO_REUSEPORT succeeded (tried when a SO_REUSEPORT group holds
+    /// the port).
+    pub reuseport_retry: Option<bool>,
+    /// A port near the asked one that the same bind took just now.
+    pub free_port: Option<u16>,
+    /// `net.ipv4.tcp_fin_timeout`: how long an orphaned FIN_WAIT2 socket lasts (Linux).
+    pub fin_timeout_secs: Option<u32>,
 }
 
-/// Explains a failed probe; `None` when the probe succeeded.
+/// A fact this machine proved about the bind, with the facts that prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// Live sockets (listening, bound or UDP) hold the port in a way that blocks this bind.
+    Held {
+        /// How they clash with the address asked for.
+        conflict: Conflict,
+        /// The address our bind tried.
+        tried: IpAddr,
+        /// The blocking sockets, with every process that shares each.
+        sockets: Vec<Owner>,
+    },
+    /// Several listening sockets on one address and port: only SO_REUSEPORT allows that.
+    ReusePortGroup {
+        /// The shared address.
+        local: SocketAddr,
+        /// How many sockets are in the group.
+        sockets: usize,
+        /// Whether our bind with SO_REUSEPORT joined the group just now.
+        retry: Option<bool>,
+    },
+    /// Open connections on the port besides the blocking sockets (summarised, never listed).
+    Connections {
+        /// How many.
+        count: usize,
+        /// Their peers' addresses (distinct, at most five).
+        peers: Vec<IpAddr>,
+    },
+    /// Only ends of connections hold the port: left by a server that stopped or restarted.
+    Leftovers {
+        /// How many sockets in each state.
+        states: Vec<(SockState, usize)>,
+        /// Processes still holding some of them (children that inherited accepted connections).
+        pids: Vec<u32>,
+        /// How many have no process at all (orphans the kernel is closing).
+        orphans: usize,
+        /// Whether a bind with SO_REUSEADDR succeeded just now.
+        reuse_retry: Option<bool>,
+        /// How long an orphaned FIN_WAIT2 socket may last, in seconds.
+        fin_timeout_secs: Option<u32>,
+    },
+    /// Only TIME_WAIT sockets of closed connections hold the port.
+    TimeWait {
+        /// How many.
+        count: usize,
+        /// Whether a bind with SO_REUSEADDR succeeded just now.
+        reuse_retry: Option<bool>,
+    },
+    /// An outgoing connection's local end took the port from the ephemeral range.
+    EphemeralCollision {
+        /// Its local address.
+        local: SocketAddr,
+        /// The peer it is connected to.
+        remote: Option<SocketAddr>,
+        /// The process holding it, if seen.
+        pid: Option<u32>,
+        /// That process's name.
+        process: Option<String>,
+        /// The ephemeral range.
+        range: (u16, u16),
+    },
+    /// A holder is a well-known program (container proxy, relay, SSH forward …).
+    KnownHolder {
+        /// Its PID.
+        pid: Option<u32>,
+        /// What it is, what to do, the command that shows more.
+        holder: crate::holders::KnownHolder,
+    },
+    /// Sockets on the port whose process we may not see, and why.
+    HiddenOwners {
+        /// How many.
+        count: usize,
+        /// Another user's process (we are not root), or root without CAP_SYS_PTRACE.
+        why: OwnerNote,
+    },
+    /// Sockets seen a moment ago that were gone when looked at again.
+    ShortLived {
+        /// How many.
+        count: usize,
+    },
+    /// The address is in use, but no socket we can see explains it.
+    Unexplained {
+        /// The network namespace we looked in.
+        netns: Option<String>,
+    },
+    /// The port is privileged and this process lacks the right to bind it.
+    Privileged {
+        /// The port.
+        port: u16,
+        /// The first unprivileged port (Linux sysctl; 1024 elsewhere).
+        start: u16,
+        /// Our effective uid.
+        uid: Option<u32>,
+        /// Whether we are root (root without the capability is the container case).
+        root: bool,
+        /// The OS, whose rule this is.
+        os: Os,
+    },
+    /// The port is privileged but we may bind it, or not privileged at all: the refusal comes from
+    /// something this tool cannot see (a security module, a seccomp filter, an exclusive bind).
+    PermissionUnexplained {
+        /// The port.
+        port: u16,
+        /// The first unprivileged port.
+        start: Option<u16>,
+        /// Whether we may bind privileged ports.
+        may_bind_privileged: bool,
+    },
+    /// Windows: the port lies in an excluded port range.
+    ExcludedRange {
+        /// The port.
+        port: u16,
+        /// The range's first port.
+        start: u16,
+        /// Its last port.
+        end: u16,
+        /// Who reserved it, as netsh says.
+        scope: String,
+    },
+    /// The address is not assigned to any interface here.
+    NotAssigned {
+        /// The address.
+        ip: IpAddr,
+        /// This machine's addresses, with their interfaces.
+        assigned: Vec<(String, String)>,
+        /// `ip_nonlocal_bind` of that family, when known.
+        nonlocal_bind: Option<bool>,
+    },
+    /// The address is assigned, yet not available (interface down, address tentative).
+    AssignedNotReady {
+        /// The address.
+        ip: IpAddr,
+    },
+    /// A link-local IPv6 address without a scope.
+    LinkLocalNoScope {
+        /// The address.
+        ip: IpAddr,
+    },
+    /// A `%scope` that names no interface.
+    UnknownScope {
+        /// The scope given.
+        scope: String,
+        /// This machine's interfaces.
+        interfaces: Vec<String>,
+    },
+    /// An address of one family with the other family asked for.
+    FamilyMismatch {
+        /// The host as given.
+        host: String,
+        /// The family asked for.
+        asked: Family,
+    },
+    /// The name did not resolve.
+    NotResolved {
+        /// The name.
+        host: String,
+        /// The resolver's own error name and number.
+        native_name: String,
+        /// Its number.
+        native_code: i32,
+    },
+    /// No answer: the resolver did not answer in time.
+    ResolverTimedOut {
+        /// The name.
+        host: String,
+        /// The time allowed, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// No answer: the user cancelled.
+    Cancelled,
+    /// Caution on success: the port is in the ephemeral range.
+    EphemeralRange {
+        /// The port.
+        port: u16,
+        /// The range.
+        range: (u16, u16),
+    },
+    /// Caution on success: other addresses of the port are held.
+    SharedPort {
+        /// The OS, whose sharing rules differ.
+        os: Os,
+        /// The port.
+        port: u16,
+        /// What we bound.
+        tested: Vec<String>,
+        /// The other sockets' addresses.
+        others: Vec<SocketAddr>,
+    },
+    /// Caution on success: SO_REUSEADDR let this UDP socket share an address another socket holds;
+    /// unicast datagrams reach only one of them.
+    UdpShared {
+        /// The shared address.
+        local: SocketAddr,
+        /// The other sockets' processes.
+        pids: Vec<u32>,
+    },
+    /// A NAT rule sends the port's incoming connections elsewhere.
+    NatRedirect {
+        /// The rule.
+        redirect: crate::nat::NatRedirect,
+    },
+}
+
+/// Something the user can do, following from a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fix {
+    /// End these processes (each once, the parent first).
+    EndProcesses {
+        /// The port they hold.
+        port: u16,
+        /// The PIDs.
+        pids: Vec<u32>,
+    },
+    /// A well-known holder's own advice and command.
+    HolderAdvice {
+        /// What to do.
+        advice: String,
+        /// The command that shows more.
+        command: String,
+    },
+    /// Use this port instead: the same bind took it just now.
+    UseFreePort {
+        /// The port.
+        port: u16,
+    },
+    /// Set SO_REUSEADDR before bind (a retry proved it works).
+    SetReuseAddr,
+    /// Set SO_REUSEPORT, as the group's sockets do (same user only).
+    SetReusePort,
+    /// Set IPV6_V6ONLY on our IPv6 socket so it leaves the IPv4 port alone.
+    SetV6Only,
+    /// The holder should set IPV6_V6ONLY on its `[::]` socket.
+    HolderSetsV6Only,
+    /// Bind the specific address instead of the wildcard.
+    BindSpecific,
+    /// Wait; the sockets go away by themselves.
+    Wait {
+        /// About how long, in seconds.
+        secs: u32,
+    },
+    /// Use a port at or above the first unprivileged one.
+    UsePortFrom {
+        /// That port.
+        start: u16,
+    },
+    /// Give the program CAP_NET_BIND_SERVICE.
+    GrantBindCapability {
+        /// Whether we run as root (the capability was dropped, as containers do).
+        root: bool,
+    },
+    /// Keep outgoing connections off the port (Linux: ip_local_reserved_ports).
+    ReservePort {
+        /// The port.
+        port: u16,
+        /// The ports reserved already, kept in the new setting.
+        existing: Vec<(u16, u16)>,
+        /// The OS, whose command differs.
+        os: Os,
+    },
+    /// Bind an address this machine has.
+    BindAssigned {
+        /// One of them, of the same family.
+        address: String,
+    },
+    /// Add the interface to the link-local address.
+    AddScope {
+        /// This machine's link-local addresses with their scope.
+        addresses: Vec<String>,
+    },
+    /// Drop `-4`/`-6`, or use an address of the family asked for.
+    MatchFamily {
+        /// The wildcard of the family asked for.
+        example: String,
+    },
+    /// Check again with the rights to name the process.
+    RunElevated,
+    /// Give this tool CAP_SYS_PTRACE (root without it cannot name other users' processes).
+    GrantPtrace,
+}
+
+/// The typed diagnosis of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Diagnosis {
+    /// The kind of clash, for address-in-use.
+    pub conflict: Option<Conflict>,
+    /// What this machine proved, most important first.
+    pub findings: Vec<Finding>,
+    /// What to do, most specific first; never the same PID twice.
+    pub fixes: Vec<Fix>,
+}
+
+/// Diagnoses a finished probe from the evidence: what failed and why (failures), or what to be
+/// careful of (successes). Pure: every finding comes from the arguments.
 #[must_use]
-pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence<'_>) -> Option<Diagnosis> {
-    let err = report.error.as_ref()?;
-    let entry = catalog::by_wsa(err.wsa_code);
+pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis {
+    let mut d = Diagnosis::default();
     let target = &report.target;
-    let failed_sock: Option<SocketAddr> = report
+    let failed: Option<SocketAddr> = report
         .failed_address
         .as_deref()
-        .and_then(|a| a.parse::<SocketAddr>().ok());
-    let failed_ip: Option<IpAddr> = failed_sock.map(|a| a.ip());
-    let scope_id = match failed_sock {
-        Some(SocketAddr::V6(v6)) => Some(v6.scope_id()),
-        _ => None,
+        .and_then(|a| a.parse().ok());
+    let Some(err) = report.error.as_ref() else {
+        cautions(report, facts, ev, &mut d);
+        return d;
     };
-    let mut checked = Vec::new();
-    let mut fixes = Vec::new();
-    let mut conflict = None;
-    let step = report.failed_step.map_or("the check", StepKind::name);
-    let at = report
-        .failed_address
-        .clone()
-        .unwrap_or_else(|| target.display_addr());
-
+    let ip = failed.map(|a| a.ip());
     match err.wsa_code {
-        10013 => permission(target, failed_ip, facts, &mut checked, &mut fixes),
-        10048 => {
-            let (c, found, fx) = address_in_use(target, failed_ip, facts, ev);
-            conflict = Some(c);
-            checked.extend(found);
-            fixes.extend(fx);
-        }
-        10049 => not_available(failed_ip, scope_id, facts, &mut checked, &mut fixes),
-        10022
-            if report.failed_step == Some(StepKind::Bind)
-                && matches!(failed_ip, Some(IpAddr::V6(v6)) if v6.is_unicast_link_local())
-                && scope_id == Some(0) =>
-        {
-            checked.push(format!(
-                "Checked: {} is an IPv6 link-local address given without a scope (%interface); the kernel cannot tell which interface is meant and refuses the bind.",
-                failed_ip.map_or_else(String::new, |i| i.to_string())
-            ));
-            fixes.push(link_local_fix(facts));
-        }
-        11001 if target.host.contains('%') && target.host.contains(':') => {
-            let scope = target.host.split('%').nth(1).unwrap_or("");
-            let names: Vec<&str> = facts.interfaces.iter().map(|i| i.name.as_str()).collect();
-            let mut names = names;
-            names.dedup();
-            checked.push(format!(
-                "Checked: the scope '%{scope}' names no interface of this machine, so the address could not be formed. Interfaces here: {}.",
-                names.join(", ")
-            ));
-            fixes.push(link_local_fix(facts));
-        }
-        11004 | 10047
-            if target
-                .host
-                .split('%')
-                .next()
-                .and_then(|h| h.parse::<IpAddr>().ok())
-                .is_some_and(|ip| {
-                    (ip.is_ipv4() && target.family == crate::Family::Ipv6)
-                        || (ip.is_ipv6() && target.family == crate::Family::Ipv4)
-                }) =>
-        {
-            let (is, asked, other) = if target.family == crate::Family::Ipv6 {
-                ("an IPv4", "IPv6 only (-6)", "::")
-            } else {
-                ("an IPv6", "IPv4 only (-4)", "0.0.0.0")
-            };
-            checked.push(format!(
-                "Checked: {} is {is} address, but {asked} was asked, so there is nothing to bind.",
-                target.host
-            ));
-            fixes.push(format!(
-                "Drop the family option, or use an address of the family you want (for example {other})."
-            ));
-        }
-        11001 | 11002 | 11003 | 11004 | 10060 => {
-            checked.push(format!(
-                "Checked: the name '{}' did not resolve; the resolver answered {} ({}): {}.",
-                target.host, err.native_name, err.native_code, err.message
-            ));
-            if let Some(ip) = facts.interfaces.first() {
-                fixes.push(format!(
-                    "Bind an address of this machine instead, for example {} ({}).",
-                    ip.address, ip.name
-                ));
+        wsa::EACCES => permission(target, ip, facts, ev, &mut d),
+        wsa::EADDRINUSE => address_in_use(target, ip, facts, ev, &mut d),
+        wsa::EADDRNOTAVAIL => not_available(failed, facts, &mut d),
+        wsa::EINVAL => {
+            if let Some(SocketAddr::V6(v6)) = failed
+                && v6.ip().is_unicast_link_local()
+                && v6.scope_id() == 0
+            {
+                d.findings.push(Finding::LinkLocalNoScope {
+                    ip: IpAddr::V6(*v6.ip()),
+                });
+                d.fixes.push(add_scope(facts));
             }
         }
+        wsa::HOST_NOT_FOUND
+        | wsa::NO_DATA
+        | wsa::EAFNOSUPPORT
+        | wsa::TRY_AGAIN
+        | wsa::NO_RECOVERY => {
+            name_failure(target, err, facts, &mut d);
+        }
+        wsa::ETIMEDOUT => d.findings.push(Finding::ResolverTimedOut {
+            host: target.host.clone(),
+            timeout_ms: report.resolve.elapsed_us / 1000,
+        }),
+        wsa::ECANCELLED => d.findings.push(Finding::Cancelled),
         _ => {}
     }
+    d
+}
 
-    let title = match (err.wsa_code, conflict) {
-        (10048, Some(Conflict::TimeWaitOnly)) => {
-            format!("{at} is still held by TIME_WAIT connections")
-        }
-        (10048, Some(Conflict::DualStack)) => {
-            format!("{at} is taken by a dual-stack IPv6 socket")
-        }
-        (10048, _) => format!("{at} is already in use"),
-        (10013, _) => format!("Permission denied for {at}"),
-        (10049, _) => format!("{at} is not an address of this machine"),
-        (11001, _) => format!("Host name '{}' not found", target.host),
-        (11002, _) => format!("Name lookup for '{}' failed for now", target.host),
-        _ => format!(
-            "{} failed: {}",
-            step,
-            entry.map_or(err.message.as_str(), |e| e.meaning.as_str())
-        ),
-    };
-    let summary = format!(
-        "{step} failed with {} ({}), {} {} on this OS. {}",
-        err.wsa_name,
-        err.wsa_code,
-        err.native_name,
-        err.native_code,
-        entry.map_or(err.message.as_str(), |e| e.explanation.as_str())
-    );
-    let mut causes = checked.clone();
-    let mut all_fixes = fixes;
-    if let Some(e) = entry {
-        causes.extend(e.causes.iter().cloned());
-        all_fixes.extend(e.fixes.iter().cloned());
+fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d: &mut Diagnosis) {
+    let literal = target
+        .host
+        .split('%')
+        .next()
+        .and_then(|h| h.parse::<IpAddr>().ok());
+    if let Some(ip) = literal
+        && ((ip.is_ipv4() && target.family == Family::Ipv6)
+            || (ip.is_ipv6() && target.family == Family::Ipv4))
+    {
+        d.findings.push(Finding::FamilyMismatch {
+            host: target.host.clone(),
+            asked: target.family,
+        });
+        d.fixes.push(Fix::MatchFamily {
+            example: if target.family == Family::Ipv6 {
+                "::"
+            } else {
+                "0.0.0.0"
+            }
+            .into(),
+        });
+        return;
     }
-    Some(Diagnosis {
-        wsa_code: err.wsa_code,
-        wsa_name: err.wsa_name.clone(),
-        title,
-        summary,
-        causes,
-        fixes: all_fixes,
-        checked,
-        conflict,
-    })
+    if err.wsa_code == wsa::HOST_NOT_FOUND
+        && target.host.contains(':')
+        && let Some((_, scope)) = target.host.split_once('%')
+    {
+        let mut interfaces: Vec<String> = facts.interfaces.iter().map(|i| i.name.clone()).collect();
+        interfaces.dedup();
+        d.findings.push(Finding::UnknownScope {
+            scope: scope.to_owned(),
+            interfaces,
+        });
+        d.fixes.push(add_scope(facts));
+        return;
+    }
+    d.findings.push(Finding::NotResolved {
+        host: target.host.clone(),
+        native_name: err.native_name.clone(),
+        native_code: err.native_code,
+    });
+    if let Some(i) = facts.interfaces.first() {
+        d.fixes.push(Fix::BindAssigned {
+            address: i.address.clone(),
+        });
+    }
+}
+
+fn add_scope(facts: &Facts) -> Fix {
+    Fix::AddScope {
+        addresses: facts
+            .interfaces
+            .iter()
+            .filter(|i| i.address.starts_with("fe80:"))
+            .map(|i| i.address.clone())
+            .collect(),
+    }
 }
 
 fn permission(
     target: &Target,
     ip: Option<IpAddr>,
     facts: &Facts,
-    checked: &mut Vec<String>,
-    fixes: &mut Vec<String>,
+    ev: &Evidence,
+    d: &mut Diagnosis,
 ) {
     let port = target.port;
-    if let Some(r) = facts
-        .reserved_ranges
-        .iter()
-        .find(|r| r.contains(port) && facts.os == "windows")
+    let os = facts.os;
+    if os == Os::Windows
+        && let Some(r) = facts.reserved_ranges.iter().find(|r| r.contains(port))
     {
-        checked.push(format!(
-            "Checked: port {port} lies in the excluded port range {}-{} ({}), reserved by Windows for Hyper-V, WSL, Docker or WinNAT.",
-            r.start, r.end, r.scope
-        ));
-        fixes.push(format!("Pick a port outside {}-{}.", r.start, r.end));
+        d.findings.push(Finding::ExcludedRange {
+            port,
+            start: r.start,
+            end: r.end,
+            scope: r.scope.clone(),
+        });
+        push_free_port(ev, d);
         return;
     }
-    let os = crate::platform::Os::from_name(&facts.os);
-    if let Some(why) = crate::platform::privileged_refusal(
+    let refused = crate::platform::privileged_refusal(
         os,
         port,
         ip,
         facts.unprivileged_port_start,
         facts.may_bind_privileged(),
-    ) {
-        let who = facts
-            .uid
-            .map_or_else(String::new, |u| format!(" (uid {u})"));
-        checked.push(format!("Checked: {why}{who}."));
-        if os == crate::platform::Os::Macos {
-            fixes.push(format!(
-                "Bind 0.0.0.0:{port} (or [::]:{port}) instead of a specific address, or run as root."
-            ));
-        } else {
-            let start = facts.unprivileged_port_start.unwrap_or(1024);
-            fixes.push(format!(
-                "Use a port of {start} or above, or grant the capability: sudo setcap cap_net_bind_service=+ep /path/to/program."
-            ));
+    );
+    if refused {
+        let start = facts.unprivileged_port_start.unwrap_or(1024);
+        d.findings.push(Finding::Privileged {
+            port,
+            start,
+            uid: facts.uid,
+            root: facts.elevated,
+            os,
+        });
+        // The kernel checks the right first, then whether the address is free: when a socket
+        // holds the port too, say both, in that order.
+        let (conflict, _) = classify_conflict(target, ip, &ev.owners, os, facts.bindv6only);
+        if conflict != Conflict::Unexplained {
+            address_in_use(target, ip, facts, ev, d);
+            d.fixes.retain(|f| !matches!(f, Fix::UseFreePort { .. }));
         }
-    } else if facts.is_privileged(port) {
-        checked.push(format!(
-            "Checked: port {port} is privileged but this process may bind it (root or CAP_NET_BIND_SERVICE); something else denies it."
-        ));
+        if os == Os::Linux {
+            d.fixes.push(Fix::GrantBindCapability {
+                root: facts.elevated,
+            });
+        }
+        d.fixes.push(Fix::UsePortFrom { start });
     } else {
-        checked.push(format!(
-            "Checked: port {port} is not a privileged port here, so a security policy (SELinux, AppArmor, seccomp) or an exclusive bind is the likely cause."
-        ));
+        d.findings.push(Finding::PermissionUnexplained {
+            port,
+            start: facts.unprivileged_port_start,
+            may_bind_privileged: facts.may_bind_privileged(),
+        });
     }
 }
 
-/// The link-local addresses of this machine, written the way they can be bound.
-fn link_local_fix(facts: &Facts) -> String {
-    let ll: Vec<String> = facts
-        .interfaces
-        .iter()
-        .filter(|i| i.address.starts_with("fe80:"))
-        .map(|i| format!("[{}]", i.address))
-        .collect();
-    if ll.is_empty() {
-        "Add the interface to a link-local address, e.g. [fe80::1%eth0]:8080; this machine has no link-local addresses right now.".into()
-    } else {
-        format!(
-            "Add the interface to a link-local address; this machine's are: {}.",
-            ll.join(", ")
-        )
-    }
-}
-
-fn not_available(
-    ip: Option<IpAddr>,
-    scope_id: Option<u32>,
-    facts: &Facts,
-    checked: &mut Vec<String>,
-    fixes: &mut Vec<String>,
-) {
-    let Some(ip) = ip else { return };
-    let list: Vec<String> = facts
-        .interfaces
-        .iter()
-        .map(|i| format!("{} ({})", i.address, i.name))
-        .collect();
-    if let IpAddr::V6(v6) = ip
-        && v6.is_unicast_link_local()
-        && scope_id == Some(0)
+fn not_available(failed: Option<SocketAddr>, facts: &Facts, d: &mut Diagnosis) {
+    let Some(addr) = failed else { return };
+    let ip = addr.ip();
+    if let SocketAddr::V6(v6) = addr
+        && v6.ip().is_unicast_link_local()
+        && v6.scope_id() == 0
     {
-        checked.push(format!(
-            "Checked: {ip} is an IPv6 link-local address; it needs a scope such as %eth0 to name the interface."
-        ));
+        d.findings.push(Finding::LinkLocalNoScope { ip });
+        d.fixes.push(add_scope(facts));
+        return;
     }
     if facts.has_address(ip) {
-        checked.push(format!(
-            "Checked: {ip} is assigned here, so the interface may be down or the address still tentative."
-        ));
-    } else {
-        checked.push(format!(
-            "Checked: {ip} is not assigned to any interface of this machine. Assigned: {}.",
-            list.join(", ")
-        ));
+        d.findings.push(Finding::AssignedNotReady { ip });
+        return;
     }
-    let nonlocal = if ip.is_ipv4() {
-        facts.nonlocal_bind_v4
-    } else {
-        facts.nonlocal_bind_v6
-    };
-    if let Some(n) = nonlocal {
-        checked.push(format!(
-            "Checked: net.{}.ip_nonlocal_bind is {} on this machine.",
-            if ip.is_ipv4() { "ipv4" } else { "ipv6" },
-            u8::from(n)
-        ));
-    }
-    if let Some(first) = facts.interfaces.iter().find(|i| i.ipv6 == ip.is_ipv6()) {
-        fixes.push(format!(
-            "Bind an assigned address such as {}, or the wildcard.",
-            first.address
-        ));
+    d.findings.push(Finding::NotAssigned {
+        ip,
+        assigned: facts
+            .interfaces
+            .iter()
+            .map(|i| (i.address.clone(), i.name.clone()))
+            .collect(),
+        nonlocal_bind: if ip.is_ipv4() {
+            facts.nonlocal_bind_v4
+        } else {
+            facts.nonlocal_bind_v6
+        },
+    });
+    if let Some(i) = facts.interfaces.iter().find(|i| i.ipv6 == ip.is_ipv6()) {
+        d.fixes.push(Fix::BindAssigned {
+            address: i.address.clone(),
+        });
     }
 }
 
-/// Decides which clash blocks `target` from the real sockets; pure, so every case is unit-tested.
+/// Decides which clash blocks a bind of `target` on `ip` from the real sockets; pure, so every case
+/// is unit-tested. Returns the clash and the sockets that make it.
 #[must_use]
 pub fn classify_conflict(
     target: &Target,
     ip: Option<IpAddr>,
     owners: &[Owner],
+    os: Os,
     bindv6only: Option<bool>,
 ) -> (Conflict, Vec<Owner>) {
     let same_proto: Vec<&Owner> = owners
         .iter()
         .filter(|o| o.protocol == target.protocol)
         .collect();
-    let live: Vec<&Owner> = same_proto
+    let Some(ip) = ip.map(|i| i.to_canonical()) else {
+        return (Conflict::Unexplained, Vec::new());
+    };
+    // Live holders: listeners, bound-only sockets, UDP sockets (connected UDP sockets hold the
+    // address too).
+    let live = same_proto
         .iter()
         .copied()
-        .filter(|o| o.state != "TIME_WAIT")
-        .collect();
-    let Some(ip) = ip else {
-        return (Conflict::Unexplained, live.into_iter().cloned().collect());
-    };
-    let os = crate::platform::Os::current();
-    let dual = |o: &Owner| {
-        o.local_ip()
-            .is_some_and(|l| l.is_ipv6() && l.is_unspecified())
-            && crate::platform::ipv6_is_dual_stack(os, o.v6_only, bindv6only)
-    };
+        .filter(|o| !o.state.is_connection() || o.protocol == Protocol::Udp);
     let mut best: Option<(u8, Conflict, Vec<Owner>)> = None;
     let mut consider = |rank: u8, c: Conflict, o: &Owner| match &mut best {
         Some((r, _, v)) if *r == rank => v.push(o.clone()),
         Some((r, _, _)) if *r < rank => {}
         _ => best = Some((rank, c, vec![o.clone()])),
     };
-    for o in &live {
-        let Some(l) = o.local_ip() else { continue };
-        let bound_only = o.protocol == Protocol::Tcp && o.state == "BOUND";
-        if l == ip {
-            consider(
-                u8::from(bound_only),
-                if bound_only {
-                    Conflict::BoundOnly
-                } else {
-                    Conflict::SameAddress
-                },
-                o,
+    for o in live {
+        let held = o.local.ip().to_canonical();
+        let bound_only = o.protocol == Protocol::Tcp && o.state == SockState::BoundOnly;
+        let pick = |c: Conflict| if bound_only { Conflict::BoundOnly } else { c };
+        if held == ip {
+            consider(u8::from(bound_only), pick(Conflict::SameAddress), o);
+        } else if held.is_ipv4() == ip.is_ipv4() && held.is_unspecified() {
+            consider(2, pick(Conflict::WildcardBlocksSpecific), o);
+        } else if held.is_ipv4() == ip.is_ipv4() && ip.is_unspecified() {
+            consider(3, pick(Conflict::SpecificBlocksWildcard), o);
+        } else if ip.is_ipv4() && held.is_ipv6() && held.is_unspecified() {
+            // The kernel's own word on the holder's IPV6_V6ONLY (sock_diag), else the defaults.
+            let dual = o.v6_only.map_or_else(
+                || crate::platform::ipv6_is_dual_stack(os, None, bindv6only),
+                |v| !v,
             );
-        } else if l.is_ipv4() == ip.is_ipv4() && l.is_unspecified() {
-            consider(
-                2,
-                if bound_only {
-                    Conflict::BoundOnly
-                } else {
-                    Conflict::WildcardBlocksSpecific
-                },
-                o,
-            );
-        } else if l.is_ipv4() == ip.is_ipv4() && ip.is_unspecified() {
-            consider(
-                3,
-                if bound_only {
-                    Conflict::BoundOnly
-                } else {
-                    Conflict::SpecificBlocksWildcard
-                },
-                o,
-            );
-        } else if ip.is_ipv4() && dual(o) {
-            consider(4, Conflict::DualStack, o);
-        } else if ip.is_ipv6() && ip.is_unspecified() && l.is_ipv4() {
+            if dual {
+                consider(4, Conflict::DualStack, o);
+            }
+        } else if ip.is_ipv6() && ip.is_unspecified() && held.is_ipv4() {
             // Our own [::] socket would be dual-stack and collide with an IPv4 holder.
-            let ours_dual =
-                crate::platform::ipv6_is_dual_stack(os, target.options.v6_only, bindv6only);
-            if ours_dual {
-                consider(5, Conflict::DualStack, o);
+            if crate::platform::ipv6_is_dual_stack(os, target.options.v6_only, bindv6only) {
+                consider(5, Conflict::OursDualStack, o);
             }
         }
     }
     if let Some((_, c, v)) = best {
         return (c, v);
     }
+    let ends: Vec<Owner> = same_proto
+        .iter()
+        .filter(|o| o.state.is_connection() && o.state != SockState::TimeWait)
+        .map(|o| (*o).clone())
+        .collect();
+    if !ends.is_empty() {
+        return (Conflict::Leftovers, ends);
+    }
     let tw: Vec<Owner> = same_proto
         .iter()
-        .filter(|o| o.state == "TIME_WAIT")
+        .filter(|o| o.state == SockState::TimeWait)
         .map(|o| (*o).clone())
         .collect();
     if !tw.is_empty() {
@@ -413,157 +631,306 @@ pub fn classify_conflict(
     (Conflict::Unexplained, Vec::new())
 }
 
+/// The PIDs of `sockets`, each once, parents before their children.
+fn pids_of(sockets: &[Owner]) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::new();
+    for o in sockets.iter().filter(|o| o.holder.is_none()) {
+        let all = if o.pids.is_empty() {
+            o.pid.into_iter().collect()
+        } else {
+            o.pids.clone()
+        };
+        for p in all {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn push_free_port(ev: &Evidence, d: &mut Diagnosis) {
+    if let Some(port) = ev.free_port {
+        d.fixes.push(Fix::UseFreePort { port });
+    }
+}
+
 fn address_in_use(
     target: &Target,
     ip: Option<IpAddr>,
     facts: &Facts,
-    ev: &Evidence<'_>,
-) -> (Conflict, Vec<String>, Vec<String>) {
-    let (conflict, blockers) = classify_conflict(target, ip, ev.owners, facts.bindv6only);
+    ev: &Evidence,
+    d: &mut Diagnosis,
+) {
+    let (conflict, blockers) =
+        classify_conflict(target, ip, &ev.owners, facts.os, facts.bindv6only);
     let port = target.port;
-    let ip_s = ip.map_or_else(|| "the address".to_owned(), |i| i.to_string());
-    let mut found = Vec::new();
-    let mut fixes = Vec::new();
-    let names: Vec<String> = blockers
-        .iter()
-        .map(|o| format!("{} on {} ({})", o.who(), o.local, o.state))
-        .collect();
+    let conflict = match conflict {
+        Conflict::Leftovers
+            if facts.is_ephemeral(port)
+                && blockers
+                    .iter()
+                    .all(|o| matches!(o.state, SockState::Established | SockState::SynSent)) =>
+        {
+            Conflict::Ephemeral
+        }
+        c => c,
+    };
+    d.conflict = Some(conflict);
     match conflict {
-        Conflict::SameAddress => {
-            found.push(format!(
-                "Checked: {} already holds {ip_s} port {port}.",
-                names.join("; ")
-            ));
-            fixes.push(kill_or_move(&blockers, port));
-        }
-        Conflict::WildcardBlocksSpecific => {
-            found.push(format!(
-                "Checked: wildcard conflict — {} is bound to the wildcard address, which covers {ip_s} on port {port}.",
-                names.join("; ")
-            ));
-            fixes.push("Make the other program bind a specific address instead of the wildcard, or use another port.".into());
-            fixes.push(kill_or_move(&blockers, port));
-        }
-        Conflict::SpecificBlocksWildcard => {
-            found.push(format!(
-                "Checked: wildcard conflict — {} holds a specific address on port {port}, so a wildcard bind ({ip_s}) cannot cover every address.",
-                names.join("; ")
-            ));
-            fixes.push(format!(
-                "Bind only the specific address you need instead of {ip_s}, or stop the other program."
-            ));
-            fixes.push(kill_or_move(&blockers, port));
-        }
-        Conflict::DualStack => {
-            let sysdefault = match facts.bindv6only {
-                Some(false) => {
-                    " net.ipv6.bindv6only=0 on this machine, so IPv6 sockets are dual-stack unless they set IPV6_V6ONLY; the system default played a part."
-                }
-                Some(true) => {
-                    " net.ipv6.bindv6only=1 here, so the socket turned IPV6_V6ONLY off itself."
-                }
-                None => "",
-            };
-            found.push(format!(
-                "Checked: dual-stack conflict — {} listens on [::] with IPV6_V6ONLY off, which also takes IPv4 port {port}.{sysdefault}",
-                names.join("; ")
-            ));
-            fixes.push("Set IPV6_V6ONLY=1 on the IPv6 socket (or net.ipv6.bindv6only=1), so IPv4 and IPv6 ports are separate.".into());
-            fixes.push(kill_or_move(&blockers, port));
-        }
         Conflict::TimeWaitOnly => {
-            found.push(format!(
-                "Checked: only {} TIME_WAIT socket(s) of closed connections hold port {port}; no process owns them. Linux keeps them for 60 seconds.",
-                blockers.len()
-            ));
-            match ev.reuse_retry_ok {
-                Some(true) => {
-                    found.push("Checked: a retry with SO_REUSEADDR bound the port, so SO_REUSEADDR gets past these TIME_WAIT sockets.".into());
-                    fixes.push(
-                        "Set SO_REUSEADDR on the listening socket before bind (check --reuseaddr)."
-                            .into(),
-                    );
-                }
-                Some(false) => {
-                    found.push("Checked: a retry with SO_REUSEADDR also failed: the socket that left these TIME_WAITs did not set SO_REUSEADDR, so waiting is the only way.".into());
-                    fixes.push(
-                        "Wait for the TIME_WAIT sockets to expire (about a minute), then retry."
-                            .into(),
-                    );
-                }
+            d.findings.push(Finding::TimeWait {
+                count: blockers.len(),
+                reuse_retry: ev.reuse_retry,
+            });
+            match ev.reuse_retry {
+                Some(true) => d.fixes.push(Fix::SetReuseAddr),
+                Some(false) => d.fixes.push(Fix::Wait { secs: 60 }),
                 None => {}
             }
+            push_free_port(ev, d);
         }
-        Conflict::BoundOnly => {
-            found.push(format!(
-                "Checked: {} holds port {port} with a TCP socket that is bound but neither listening nor connected; ss, netstat and lsof do not show such sockets.",
-                names.join("; ")
-            ));
-            fixes.push(kill_or_move(&blockers, port));
+        Conflict::Leftovers => {
+            leftovers(&blockers, ev, d);
+            push_free_port(ev, d);
+        }
+        Conflict::Ephemeral => {
+            if let (Some(o), Some(r)) = (blockers.first(), facts.ephemeral_range.as_ref()) {
+                d.findings.push(Finding::EphemeralCollision {
+                    local: o.local,
+                    remote: o.remote,
+                    pid: o.pid,
+                    process: o.process.clone(),
+                    range: (r.start, r.end),
+                });
+                d.fixes.push(Fix::ReservePort {
+                    port,
+                    existing: facts
+                        .reserved_ranges
+                        .iter()
+                        .map(|r| (r.start, r.end))
+                        .collect(),
+                    os: facts.os,
+                });
+            }
+            push_free_port(ev, d);
         }
         Conflict::Unexplained => {
-            if ev.hidden > 0 {
-                found.push(format!(
-                    "Checked: {} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
-                    ev.hidden
-                ));
-            } else {
-                found.push("Checked: no visible socket explains the conflict; a bound-only socket the kernel does not report, or another network namespace, may hold it.".into());
+            if ev.hidden == 0 {
+                d.findings.push(Finding::Unexplained {
+                    netns: facts.netns.clone(),
+                });
+            }
+            push_free_port(ev, d);
+        }
+        _ => held(target, ip, conflict, &blockers, ev, d),
+    }
+    hidden_and_transient(ev, d);
+}
+
+fn held(
+    target: &Target,
+    ip: Option<IpAddr>,
+    conflict: Conflict,
+    blockers: &[Owner],
+    ev: &Evidence,
+    d: &mut Diagnosis,
+) {
+    let port = target.port;
+    // Several listening sockets on one address and port can only be a SO_REUSEPORT group.
+    let listeners: Vec<&Owner> = blockers
+        .iter()
+        .filter(|o| o.state == SockState::Listen)
+        .collect();
+    let group = listeners.len() > 1
+        && listeners.iter().all(|o| o.local == listeners[0].local)
+        && listeners.windows(2).any(|w| w[0].inode != w[1].inode);
+    let pids = pids_of(blockers);
+    for o in blockers {
+        if let Some(h) = &o.holder {
+            d.findings.push(Finding::KnownHolder {
+                pid: o.pid,
+                holder: h.clone(),
+            });
+        }
+    }
+    d.findings.insert(
+        0,
+        Finding::Held {
+            conflict,
+            tried: ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            sockets: blockers.to_vec(),
+        },
+    );
+    if group {
+        d.findings.push(Finding::ReusePortGroup {
+            local: listeners[0].local,
+            sockets: listeners.len(),
+            retry: ev.reuseport_retry,
+        });
+        if ev.reuseport_retry == Some(true) {
+            d.fixes.push(Fix::SetReusePort);
+        }
+    }
+    let connections: Vec<&Owner> = ev
+        .owners
+        .iter()
+        .filter(|o| o.state.is_connection() && o.state != SockState::TimeWait)
+        .collect();
+    if !connections.is_empty() {
+        let mut peers: Vec<IpAddr> = Vec::new();
+        for c in &connections {
+            if let Some(r) = c.remote
+                && !peers.contains(&r.ip())
+                && peers.len() < 5
+            {
+                peers.push(r.ip());
+            }
+        }
+        d.findings.push(Finding::Connections {
+            count: connections.len(),
+            peers,
+        });
+    }
+    for o in blockers {
+        if let Some(h) = &o.holder {
+            d.fixes.push(Fix::HolderAdvice {
+                advice: h.advice.clone(),
+                command: h.command.clone(),
+            });
+        }
+    }
+    match conflict {
+        Conflict::DualStack => d.fixes.push(Fix::HolderSetsV6Only),
+        Conflict::OursDualStack => d.fixes.push(Fix::SetV6Only),
+        Conflict::SpecificBlocksWildcard => d.fixes.push(Fix::BindSpecific),
+        _ => {}
+    }
+    if !pids.is_empty() {
+        d.fixes.push(Fix::EndProcesses { port, pids });
+    }
+    push_free_port(ev, d);
+}
+
+fn leftovers(blockers: &[Owner], ev: &Evidence, d: &mut Diagnosis) {
+    let mut states: Vec<(SockState, usize)> = Vec::new();
+    for o in blockers {
+        match states.iter_mut().find(|(s, _)| *s == o.state) {
+            Some((_, n)) => *n += 1,
+            None => states.push((o.state, 1)),
+        }
+    }
+    let pids = pids_of(blockers);
+    let orphans = blockers.iter().filter(|o| o.pid.is_none()).count();
+    d.findings.push(Finding::Leftovers {
+        states,
+        pids: pids.clone(),
+        orphans,
+        reuse_retry: ev.reuse_retry,
+        fin_timeout_secs: ev.fin_timeout_secs,
+    });
+    if ev.reuse_retry == Some(true) {
+        d.fixes.push(Fix::SetReuseAddr);
+    }
+    if !pids.is_empty() {
+        d.fixes.push(Fix::EndProcesses {
+            port: blockers.first().map_or(0, |o| o.local.port()),
+            pids,
+        });
+    } else if orphans > 0 {
+        d.fixes.push(Fix::Wait {
+            secs: ev.fin_timeout_secs.unwrap_or(60),
+        });
+    }
+}
+
+fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
+    let short = ev
+        .owners
+        .iter()
+        .filter(|o| o.note == Some(OwnerNote::ShortLived))
+        .count();
+    if short > 0 {
+        d.findings.push(Finding::ShortLived { count: short });
+    }
+    if ev.hidden > 0 {
+        let why = if ev
+            .owners
+            .iter()
+            .any(|o| o.note == Some(OwnerNote::NoPtrace))
+        {
+            OwnerNote::NoPtrace
+        } else {
+            OwnerNote::OtherUser
+        };
+        d.findings.push(Finding::HiddenOwners {
+            count: ev.hidden,
+            why,
+        });
+        d.fixes.push(if why == OwnerNote::NoPtrace {
+            Fix::GrantPtrace
+        } else {
+            Fix::RunElevated
+        });
+    }
+}
+
+/// Cautions for a bind that worked.
+fn cautions(report: &ProbeReport, facts: &Facts, ev: &Evidence, d: &mut Diagnosis) {
+    let target = &report.target;
+    let bound: Vec<SocketAddr> = report
+        .attempts
+        .iter()
+        .filter_map(|a| a.bound.as_deref().and_then(|b| b.parse().ok()))
+        .collect();
+    let port = bound.first().map_or(target.port, SocketAddr::port);
+    if target.port != 0
+        && let Some(r) = facts.ephemeral_range.as_ref().filter(|r| r.contains(port))
+    {
+        d.findings.push(Finding::EphemeralRange {
+            port,
+            range: (r.start, r.end),
+        });
+    }
+    if target.port == 0 {
+        return;
+    }
+    // UDP with SO_REUSEADDR: another socket on the very address we bound shares it.
+    if target.protocol == Protocol::Udp && target.options.reuse_address {
+        for b in &bound {
+            let pids: Vec<u32> = pids_of(
+                &ev.owners
+                    .iter()
+                    .filter(|o| {
+                        crate::owners::covers(o.local.ip(), o.v6_only, b.ip())
+                            && o.local.ip().to_canonical() == b.ip().to_canonical()
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            if !pids.is_empty() {
+                d.findings.push(Finding::UdpShared { local: *b, pids });
             }
         }
     }
-    for o in &blockers {
-        if let Some(h) = &o.holder {
-            let detail = h
-                .detail
-                .as_ref()
-                .map_or_else(String::new, |d| format!(" Here it {d}."));
-            found.push(format!(
-                "Checked: {} is a known holder. {}{detail} To see more: {}",
-                o.who(),
-                h.what,
-                h.command
-            ));
-            fixes.insert(0, format!("{} ({})", h.advice, h.command));
-        }
-    }
-    if ev.hidden > 0 && conflict != Conflict::Unexplained {
-        found.push(format!(
-            "Checked: {} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
-            ev.hidden
-        ));
-    }
-    if ev.hidden > 0 {
-        fixes.push(if cfg!(windows) {
-            format!("Run the check again from an Administrator prompt to name the process: port-inspector check {}", target.display_addr())
-        } else {
-            format!("Run the check again elevated to name the process: sudo port-inspector check {}", target.display_addr())
-        });
-    }
-    (conflict, found, fixes)
-}
-
-fn kill_or_move(blockers: &[Owner], port: u16) -> String {
-    // A known holder (container proxy, relay, http.sys) is dealt with through its own advice.
-    let pids: Vec<String> = blockers
+    let others: Vec<SocketAddr> = ev
+        .owners
         .iter()
-        .filter(|o| o.holder.is_none())
-        .filter_map(|o| o.pid.map(|p| p.to_string()))
+        .filter(|o| !o.state.is_connection() && !bound.contains(&o.local))
+        .map(|o| o.local)
         .collect();
-    if pids.is_empty() && blockers.iter().any(|o| o.holder.is_some()) {
-        format!("Or choose another port (port-inspector free) instead of {port}.")
-    } else if pids.is_empty() {
-        format!("Choose another port (port-inspector free), or find what holds {port} as root.")
-    } else if cfg!(windows) {
-        format!(
-            "Stop the owner (taskkill /PID {} /F) or choose another port.",
-            pids.join(" /PID ")
-        )
-    } else {
-        format!(
-            "Stop the owner (kill {}) or choose another port.",
-            pids.join(" ")
-        )
+    if !others.is_empty()
+        && !d
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::UdpShared { .. }))
+    {
+        d.findings.push(Finding::SharedPort {
+            os: facts.os,
+            port,
+            tested: bound.iter().map(ToString::to_string).collect(),
+            others,
+        });
     }
 }
 
@@ -572,23 +939,25 @@ mod tests {
     use super::*;
     use crate::target::Family;
 
-    fn owner(local: &str, state: &str, v6_only: Option<bool>) -> Owner {
+    fn owner(local: &str, state: SockState, v6_only: Option<bool>) -> Owner {
+        let local: SocketAddr = local.parse().unwrap();
         Owner {
             pid: Some(42),
+            pids: vec![42],
             process: Some("srv".into()),
             path: None,
             cmdline: None,
             user: None,
             uid: None,
             protocol: Protocol::Tcp,
-            family: if local.starts_with('[') {
+            family: if local.is_ipv6() {
                 Family::Ipv6
             } else {
                 Family::Ipv4
             },
-            local: local.into(),
+            local,
             remote: None,
-            state: state.into(),
+            state,
             v6_only,
             inode: 1,
             note: None,
@@ -600,61 +969,109 @@ mod tests {
         s.parse().ok()
     }
 
+    fn classify(t: &Target, at: &str, o: &[Owner], bindv6only: Option<bool>) -> Conflict {
+        classify_conflict(t, ip(at), o, Os::Linux, bindv6only).0
+    }
+
     #[test]
     fn classifies_each_clash() {
+        use SockState::{BoundOnly, Established, FinWait2, Listen, TimeWait};
         let t = Target::tcp("127.0.0.1", 80);
-        let o = [owner("127.0.0.1:80", "LISTEN", None)];
+        let l = |a: &str| [owner(a, Listen, None)];
         assert_eq!(
-            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            classify(&t, "127.0.0.1", &l("127.0.0.1:80"), None),
             Conflict::SameAddress
         );
-        let o = [owner("0.0.0.0:80", "LISTEN", None)];
         assert_eq!(
-            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            classify(&t, "127.0.0.1", &l("0.0.0.0:80"), None),
             Conflict::WildcardBlocksSpecific
         );
-        let o = [owner("127.0.0.1:80", "LISTEN", None)];
         assert_eq!(
-            classify_conflict(&t, ip("0.0.0.0"), &o, None).0,
+            classify(&t, "0.0.0.0", &l("127.0.0.1:80"), None),
             Conflict::SpecificBlocksWildcard
         );
-        let o = [owner("[::]:80", "LISTEN", Some(false))];
+        let dual = [owner("[::]:80", Listen, Some(false))];
         assert_eq!(
-            classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0,
-            Conflict::DualStack
+            classify(&t, "0.0.0.0", &dual, Some(true)),
+            Conflict::DualStack,
+            "the socket's own flag wins over the sysctl"
         );
-        let o = [owner("[::]:80", "LISTEN", Some(true))];
+        let v6only = [owner("[::]:80", Listen, Some(true))];
         assert_eq!(
-            classify_conflict(&t, ip("0.0.0.0"), &o, Some(false)).0,
+            classify(&t, "0.0.0.0", &v6only, Some(false)),
             Conflict::Unexplained
         );
-        let o = [owner("127.0.0.1:80", "TIME_WAIT", None)];
         assert_eq!(
-            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            classify(
+                &t,
+                "127.0.0.1",
+                &[owner("127.0.0.1:80", TimeWait, None)],
+                None
+            ),
             Conflict::TimeWaitOnly
         );
-        let o = [owner("127.0.0.1:80", "BOUND", None)];
         assert_eq!(
-            classify_conflict(&t, ip("127.0.0.1"), &o, None).0,
+            classify(
+                &t,
+                "127.0.0.1",
+                &[owner("127.0.0.1:80", BoundOnly, None)],
+                None
+            ),
             Conflict::BoundOnly
         );
-        let o = [owner("0.0.0.0:80", "LISTEN", None)];
+        assert_eq!(
+            classify(
+                &t,
+                "127.0.0.1",
+                &[owner("127.0.0.1:80", FinWait2, None)],
+                None
+            ),
+            Conflict::Leftovers
+        );
+        assert_eq!(
+            classify(
+                &t,
+                "127.0.0.1",
+                &[owner("127.0.0.1:80", Established, None)],
+                None
+            ),
+            Conflict::Leftovers
+        );
         let t6 = Target::tcp("::", 80);
         assert_eq!(
-            classify_conflict(&t6, ip("::"), &o, Some(false)).0,
-            Conflict::DualStack
+            classify(&t6, "::", &l("0.0.0.0:80"), Some(false)),
+            Conflict::OursDualStack
         );
     }
 
     #[test]
-    fn live_listener_wins_over_time_wait() {
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        let t = Target::tcp("::ffff:127.0.0.1", 80);
+        let o = [owner("127.0.0.1:80", SockState::Listen, None)];
+        assert_eq!(
+            classify(&t, "::ffff:127.0.0.1", &o, None),
+            Conflict::SameAddress,
+            "mapped tried, v4 held"
+        );
+        let t = Target::tcp("127.0.0.1", 80);
+        let o = [owner("[::ffff:127.0.0.1]:80", SockState::Listen, None)];
+        assert_eq!(
+            classify(&t, "127.0.0.1", &o, None),
+            Conflict::SameAddress,
+            "v4 tried, mapped held"
+        );
+    }
+
+    #[test]
+    fn live_listener_wins_over_time_wait_and_connections() {
         let t = Target::tcp("127.0.0.1", 80);
         let o = [
-            owner("127.0.0.1:80", "TIME_WAIT", None),
-            owner("127.0.0.1:80", "LISTEN", None),
+            owner("127.0.0.1:80", SockState::TimeWait, None),
+            owner("127.0.0.1:80", SockState::Established, None),
+            owner("127.0.0.1:80", SockState::Listen, None),
         ];
-        let (c, who) = classify_conflict(&t, ip("127.0.0.1"), &o, None);
-        assert_eq!(c, Conflict::SameAddress);
+        let (c, who) = classify_conflict(&t, ip("127.0.0.1"), &o, Os::Linux, None);
+        assert_eq!(c, Conflict::SameAddress, "the listener");
         assert_eq!(who.len(), 1, "only the listener is blamed");
     }
 }

@@ -30,6 +30,14 @@ static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
 /// What a well-known holder is, with what to do and the command that shows more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownHolder {
+    /// Whether the evidence proves it (its executable is that program, a system file owned by
+    /// root, and its role in the command line or process tree fits); `false` means it only
+    /// carries the name.
+    #[serde(default)]
+    pub verified: bool,
+    /// Why it is not proven, when it is not.
+    #[serde(default)]
+    pub unverified_why: Option<String>,
     /// `container_proxy`, `wsl_relay`, `portproxy`, `http_sys`, `ssh_forward`.
     pub kind: String,
     /// What it is, in plain words.
@@ -42,15 +50,71 @@ pub struct KnownHolder {
     pub detail: Option<String>,
 }
 
-/// Recognises `o` as a well-known holder, if it is one.
+impl KnownHolder {
+    /// The kind in words: `container proxy`, `WSL relay` …
+    #[must_use]
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind.as_str() {
+            "container_proxy" => "container proxy",
+            "wsl_relay" => "WSL relay",
+            "portproxy" => "netsh portproxy (IP Helper service)",
+            "http_sys" => "http.sys (Windows kernel HTTP server)",
+            "ssh_forward" => "SSH port forward",
+            _ => "known holder",
+        }
+    }
+}
+
+/// Folders whose files only an administrator installs.
+const SYSTEM_DIRS: [&str; 9] = [
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/libexec/",
+    "/usr/lib/",
+    "/bin/",
+    "/sbin/",
+    "/usr/local/bin/",
+    "C:\\Windows\\",
+    "C:\\Program Files",
+];
+
+/// Why the executable behind `o` does not prove it is the program `names` call it, or `None`
+/// when it does: the file is named like the program, lies in a system folder and (on Unix) is
+/// owned by root.
+fn executable_doubt(o: &Owner, names: &[String]) -> Option<String> {
+    let Some(path) = o.path.as_deref() else {
+        return Some("its executable could not be read".into());
+    };
+    let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let file = file.strip_suffix(" (deleted)").unwrap_or(file);
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(file)) {
+        return Some(format!("it runs {path}"));
+    }
+    if !SYSTEM_DIRS.iter().any(|d| {
+        path.to_ascii_lowercase()
+            .starts_with(&d.to_ascii_lowercase())
+    }) {
+        return Some(format!("{path} is not in a system folder"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        match std::fs::metadata(path) {
+            Ok(m) if m.uid() == 0 => {}
+            Ok(m) => return Some(format!("{path} belongs to uid {}, not root", m.uid())),
+            Err(_) => return Some(format!("{path} could not be inspected")),
+        }
+    }
+    None
+}
+
+/// Recognises `o` as a well-known holder, if it is one. A name match alone gives an unverified
+/// holder ("claims to be"); a daemon's own listener (sshd's port 22) is not a forward at all.
 #[must_use]
 pub fn identify(o: &Owner) -> Option<KnownHolder> {
     let name = o.process.as_deref()?;
     let cmd = o.cmdline.as_deref().unwrap_or("");
-    let port = o
-        .local
-        .parse::<std::net::SocketAddr>()
-        .map_or(0, |a| a.port());
+    let port = o.local.port();
     let e = TABLE.iter().find(|e| {
         let name_ok = e.names.iter().any(|n| n.eq_ignore_ascii_case(name));
         let pid_ok = e.pids.is_empty() || o.pid.is_some_and(|p| e.pids.contains(&p));
@@ -59,10 +123,35 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         name_ok && pid_ok && cmd_ok
     })?;
     let pid = o.pid.map_or_else(String::new, |p| p.to_string());
+    let forward = (e.kind == "ssh_forward")
+        .then(|| ssh_forward(cmd, port))
+        .flatten();
+    if e.kind == "ssh_forward" {
+        // The ssh client forwards only the ports its command line names; sshd forwards in its
+        // per-session processes, whose parent is the daemon. The daemon's own listener is neither.
+        let session = name.starts_with("sshd")
+            && o.pid
+                .and_then(crate::owners::parent_name)
+                .is_some_and(|p| p.starts_with("sshd"));
+        if forward.is_none() && !session {
+            return None;
+        }
+    }
+    // PID 4 is the kernel on Windows: nothing can pose as it.
+    let doubt = if e.kind == "http_sys" {
+        None
+    } else {
+        executable_doubt(o, &e.names)
+    };
     Some(KnownHolder {
+        verified: doubt.is_none(),
+        unverified_why: doubt,
         kind: e.kind.clone(),
         what: e.what.clone(),
-        advice: e.advice.replace("{port}", &port.to_string()),
+        advice: e
+            .advice
+            .replace("{port}", &port.to_string())
+            .replace("{address}", &o.local.ip().to_string()),
         command: e
             .command
             .replace("{port}", &port.to_string())
@@ -70,11 +159,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         detail: (e.kind == "container_proxy")
             .then(|| docker_proxy_target(cmd))
             .flatten()
-            .or_else(|| {
-                (e.kind == "ssh_forward")
-                    .then(|| ssh_forward(cmd, port))
-                    .flatten()
-            })
+            .or(forward)
             .or_else(|| windows_detail(&e.kind, port)),
     })
 }
@@ -164,6 +249,7 @@ mod tests {
     fn owner(name: &str, pid: u32, cmd: &str) -> Owner {
         Owner {
             pid: Some(pid),
+            pids: vec![pid],
             process: Some(name.into()),
             path: None,
             cmdline: Some(cmd.into()),
@@ -171,9 +257,9 @@ mod tests {
             uid: None,
             protocol: Protocol::Tcp,
             family: Family::Ipv4,
-            local: "0.0.0.0:8080".into(),
+            local: "0.0.0.0:8080".parse().unwrap(),
             remote: None,
-            state: "LISTEN".into(),
+            state: crate::owners::SockState::Listen,
             v6_only: None,
             inode: 1,
             note: None,
@@ -190,6 +276,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(d.kind, "container_proxy");
+        assert!(!d.verified, "no executable seen: only the name matches");
         assert_eq!(d.command, "docker ps --filter publish=8080");
         assert_eq!(
             d.detail.as_deref(),

@@ -24,5 +24,6 @@ pub mod target;
 pub mod text;
 #[cfg(windows)]
 mod winsock;
+pub mod wording;
 
 pub use target::{Family, Protocol, SocketOptions, Target};

@@ -5,6 +5,36 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+/// The Winsock codes the diagnosis branches on, by name.
+pub mod wsa {
+    /// WSAEACCES: permission denied.
+    pub const EACCES: u32 = 10013;
+    /// WSAEINVAL: invalid argument.
+    pub const EINVAL: u32 = 10022;
+    /// WSAEMFILE: too many open sockets.
+    pub const EMFILE: u32 = 10024;
+    /// WSAEAFNOSUPPORT: address family not supported.
+    pub const EAFNOSUPPORT: u32 = 10047;
+    /// WSAEADDRINUSE: address already in use.
+    pub const EADDRINUSE: u32 = 10048;
+    /// WSAEADDRNOTAVAIL: address not available here.
+    pub const EADDRNOTAVAIL: u32 = 10049;
+    /// WSAENOBUFS: no buffer space (also out of file table entries).
+    pub const ENOBUFS: u32 = 10055;
+    /// WSAETIMEDOUT: timed out.
+    pub const ETIMEDOUT: u32 = 10060;
+    /// WSAECANCELLED: cancelled.
+    pub const ECANCELLED: u32 = 10103;
+    /// WSAHOST_NOT_FOUND: no such host.
+    pub const HOST_NOT_FOUND: u32 = 11001;
+    /// WSATRY_AGAIN: temporary resolver failure.
+    pub const TRY_AGAIN: u32 = 11002;
+    /// WSANO_RECOVERY: permanent resolver failure.
+    pub const NO_RECOVERY: u32 = 11003;
+    /// WSANO_DATA: the name has no address of the family asked.
+    pub const NO_DATA: u32 = 11004;
+}
+
 use crate::catalog;
 
 /// A failure as the user sees it: what this OS said, and what Windows would call it.

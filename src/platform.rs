@@ -17,6 +17,22 @@ pub enum Os {
     Windows,
 }
 
+impl Default for Os {
+    fn default() -> Self {
+        Self::current()
+    }
+}
+
+impl std::fmt::Display for Os {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Os::Linux => "linux",
+            Os::Macos => "macos",
+            Os::Windows => "windows",
+        })
+    }
+}
+
 impl Os {
     /// The OS this binary runs on.
     #[must_use]
@@ -35,9 +51,9 @@ impl Os {
     }
 }
 
-/// Why an unprivileged bind of `port` on `ip` is refused, if this OS refuses it.
+/// Whether this OS refuses an unprivileged bind of `port` on `ip`.
 ///
-/// Linux: below `ip_unprivileged_port_start` without root or CAP_NET_BIND_SERVICE. macOS (10.14+):
+/// Linux: below `ip_unprivileged_port_start` without CAP_NET_BIND_SERVICE. macOS (10.14+):
 /// below 1024 only on a specific address; the wildcard is allowed. Windows: no privileged ports.
 #[must_use]
 pub fn privileged_refusal(
@@ -46,28 +62,14 @@ pub fn privileged_refusal(
     ip: Option<IpAddr>,
     unprivileged_start: Option<u16>,
     may_bind_privileged: bool,
-) -> Option<String> {
+) -> bool {
     if port == 0 || may_bind_privileged {
-        return None;
+        return false;
     }
     match os {
-        Os::Windows => None,
-        Os::Linux => {
-            let start = unprivileged_start.unwrap_or(1024);
-            (port < start).then(|| {
-                format!(
-                    "port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process is neither root nor has CAP_NET_BIND_SERVICE"
-                )
-            })
-        }
-        Os::Macos => {
-            let wildcard = ip.is_some_and(|i| i.is_unspecified());
-            (port < 1024 && !wildcard).then(|| {
-                format!(
-                    "on macOS an unprivileged process may bind port {port} only on the wildcard address (0.0.0.0 or ::), not on a specific address"
-                )
-            })
-        }
+        Os::Windows => false,
+        Os::Linux => port < unprivileged_start.unwrap_or(1024),
+        Os::Macos => port < 1024 && !ip.is_some_and(|i| i.is_unspecified()),
     }
 }
 
@@ -174,29 +176,31 @@ mod tests {
     #[test]
     fn privileged_ports_per_os() {
         assert!(
-            privileged_refusal(Os::Linux, 80, ip("0.0.0.0"), Some(1024), false).is_some(),
+            privileged_refusal(Os::Linux, 80, ip("0.0.0.0"), Some(1024), false),
             "linux wildcard"
         );
         assert!(
-            privileged_refusal(Os::Linux, 80, ip("127.0.0.1"), Some(80), false).is_none(),
+            !privileged_refusal(Os::Linux, 80, ip("127.0.0.1"), Some(80), false),
             "start lowered"
         );
         assert!(
-            privileged_refusal(Os::Linux, 80, ip("127.0.0.1"), Some(1024), true).is_none(),
+            !privileged_refusal(Os::Linux, 80, ip("127.0.0.1"), Some(1024), true),
             "capability"
         );
         assert!(
-            privileged_refusal(Os::Macos, 80, ip("0.0.0.0"), None, false).is_none(),
+            !privileged_refusal(Os::Macos, 80, ip("0.0.0.0"), None, false),
             "mac wildcard ok"
         );
-        let mac = privileged_refusal(Os::Macos, 80, ip("127.0.0.1"), None, false).unwrap();
-        assert!(mac.contains("only on the wildcard"), "{mac}");
         assert!(
-            privileged_refusal(Os::Windows, 80, ip("127.0.0.1"), None, false).is_none(),
+            privileged_refusal(Os::Macos, 80, ip("127.0.0.1"), None, false),
+            "mac: a specific address is refused"
+        );
+        assert!(
+            !privileged_refusal(Os::Windows, 80, ip("127.0.0.1"), None, false),
             "windows"
         );
         assert!(
-            privileged_refusal(Os::Linux, 0, ip("127.0.0.1"), Some(1024), false).is_none(),
+            !privileged_refusal(Os::Linux, 0, ip("127.0.0.1"), Some(1024), false),
             "port 0"
         );
     }

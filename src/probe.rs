@@ -128,6 +128,9 @@ pub enum Verdict {
     Bindable,
     /// Resolution failed, or at least one address could not be bound.
     NotBindable,
+    /// No answer: the check was cancelled or the resolver did not answer in time, so nothing
+    /// was bound and nothing is known about the port.
+    Unknown,
 }
 
 /// The full record of one probe: inputs, each call, and the outcome.
@@ -439,10 +442,12 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     ProbeReport {
         target: target.clone(),
         resolve,
-        verdict: if error.is_none() {
-            Verdict::Bindable
-        } else {
-            Verdict::NotBindable
+        verdict: match error.as_ref().map(|e| e.wsa_code) {
+            None => Verdict::Bindable,
+            Some(crate::oserror::wsa::ETIMEDOUT | crate::oserror::wsa::ECANCELLED) => {
+                Verdict::Unknown
+            }
+            Some(_) => Verdict::NotBindable,
         },
         attempts,
         error,
@@ -532,6 +537,21 @@ fn set_options(sock: &Socket, addr: SocketAddr, target: &Target, steps: &mut Vec
     if o.reuse_address {
         let (step, r) = Step::timed(StepKind::Setsockopt, "SO_REUSEADDR=1".into(), || {
             sock.set_reuse_address(true)
+        });
+        steps.push(step);
+        if r.is_none() {
+            return false;
+        }
+    }
+    if o.reuse_port {
+        #[cfg(unix)]
+        let (step, r) = Step::timed(StepKind::Setsockopt, "SO_REUSEPORT=1".into(), || {
+            sock.set_reuse_port(true)
+        });
+        // Windows has no SO_REUSEPORT: WSAENOPROTOOPT, as setsockopt would answer.
+        #[cfg(not(unix))]
+        let (step, r) = Step::timed(StepKind::Setsockopt, "SO_REUSEPORT=1".into(), || {
+            Err::<(), _>(std::io::Error::from_raw_os_error(10042))
         });
         steps.push(step);
         if r.is_none() {

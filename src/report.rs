@@ -6,42 +6,45 @@ use std::fmt::Write as _;
 use crate::check::Check;
 use crate::owners::Owner;
 use crate::probe::{Step, Verdict};
+use crate::text::{clean, md};
 
 fn mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
 }
 
-fn step_line(s: &Step) -> String {
-    let mut line = format!(
-        "{:<12} {} {:>8} µs  {}",
-        s.step.name(),
-        mark(s.ok),
-        s.elapsed_us,
-        s.detail
-    );
-    if let Some(e) = &s.error {
-        let _ = write!(line, "  → {}", e.headline());
-    }
-    line
+/// One attempt's steps on one line: `socket ✓ 6 µs, bind ✗ 4 µs, close ✓ 2 µs`.
+fn steps_line(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s.step.name(),
+                mark(s.ok),
+                crate::wording::human_us(s.elapsed_us)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// One line per owner, for text and the window's copy.
+/// One line per owner, for text and the window's copy. Outside text is escaped.
 #[must_use]
 pub fn owner_line(o: &Owner) -> String {
-    let mut s = format!("{:<11} {} {:<22}", o.state, o.protocol, o.local);
+    let mut s = format!("{:<11} {} {:<22}", o.state, o.protocol, o.local.to_string());
     if let Some(r) = &o.remote {
         let _ = write!(s, " ↔ {r}");
     }
     let _ = write!(s, "  {}", o.who());
+    let sharers = o.pids.len().saturating_sub(1);
+    if sharers > 0 {
+        let _ = write!(s, " +{sharers} sharing");
+    }
     if let Some(u) = &o.user {
-        let _ = write!(s, "  user {u}");
+        let _ = write!(s, "  user {}", clean(u));
     }
     if let Some(c) = o.cmdline.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(
-            s,
-            "  [{}]",
-            shorten(&c.replace(['\n', '\r', '\t'], " "), 80)
-        );
+        let _ = write!(s, "  [{}]", shorten(&clean(c), 80));
     }
     s
 }
@@ -57,108 +60,107 @@ fn shorten(s: &str, max: usize) -> String {
 /// The verdict line a person reads first.
 #[must_use]
 pub fn headline(c: &Check) -> String {
-    let r = &c.report;
-    match r.verdict {
-        Verdict::Bindable => {
-            let bound = r.bound_addresses();
-            format!(
-                "BINDABLE: {} {} (bound {})",
-                r.target.protocol,
-                r.target.display_addr(),
-                bound.join(", ")
-            )
-        }
-        Verdict::NotBindable => format!(
-            "NOT BINDABLE: {}",
-            c.explanation
-                .as_ref()
-                .map_or_else(|| r.target.display_addr(), |d| d.title.clone())
-        ),
-    }
+    crate::wording::headline(&c.report, c.explanation.as_ref())
 }
 
-/// The CLI's readable trace and verdict.
+/// The options line: `TCP 127.0.0.1:8080 (IPv4), SO_REUSEADDR`.
+fn target_line(c: &Check) -> String {
+    let t = &c.report.target;
+    let mut s = format!("{} {} ({})", t.protocol, clean(&t.display_addr()), t.family);
+    if t.options.reuse_address {
+        s.push_str(", SO_REUSEADDR");
+    }
+    if t.options.reuse_port {
+        s.push_str(", SO_REUSEPORT");
+    }
+    match t.options.v6_only {
+        Some(true) => s.push_str(", IPV6_V6ONLY=1"),
+        Some(false) => s.push_str(", IPV6_V6ONLY=0"),
+        None => {}
+    }
+    s
+}
+
+/// The CLI's readable trace and verdict: the steps, the answer, who is in the way, what was
+/// proven and what to do. General causes appear only when nothing was proven.
 #[must_use]
 pub fn text(c: &Check) -> String {
     let r = &c.report;
-    let t = &r.target;
     let mut o = String::new();
+    let _ = writeln!(o, "Checking {}\n", target_line(c));
     let _ = writeln!(
         o,
-        "Checking {} {} ({}){}{}",
-        t.protocol,
-        t.display_addr(),
-        t.family,
-        if t.options.reuse_address {
-            ", SO_REUSEADDR"
-        } else {
-            ""
-        },
-        match t.options.v6_only {
-            Some(true) => ", IPV6_V6ONLY=1",
-            Some(false) => ", IPV6_V6ONLY=0",
-            None => "",
-        }
+        "resolve {} {}  {}",
+        mark(r.resolve.ok),
+        crate::wording::human_us(r.resolve.elapsed_us),
+        clean(&r.resolve.detail)
     );
-    let _ = writeln!(o);
-    let _ = writeln!(o, "{}", step_line(&r.resolve));
     for (i, a) in r.attempts.iter().enumerate() {
         if a.steps.len() <= 1 {
             continue;
         }
-        let _ = writeln!(o, "attempt {}: {}", i + 1, a.address);
-        for s in a.steps.iter().skip(1) {
-            let _ = writeln!(o, "  {}", step_line(s));
-        }
+        let _ = writeln!(
+            o,
+            "attempt {} {}: {}",
+            i + 1,
+            a.address,
+            steps_line(&a.steps[1..])
+        );
     }
-    let _ = writeln!(o);
-    let _ = writeln!(o, "{}", headline(c));
+    let _ = writeln!(o, "\n{}", headline(c));
     if let Some(e) = &r.error {
-        let _ = writeln!(o, "  {}", e.headline());
+        let _ = writeln!(o, "  {}", clean(&e.headline()));
     }
-    if let Some(d) = &c.explanation {
-        let _ = writeln!(o, "  {}", d.summary);
-    }
-    if !c.owners.is_empty() {
-        let _ = writeln!(o, "\nWho uses port {}:", t.port);
-        for ow in &c.owners {
-            let _ = writeln!(o, "  {}", owner_line(ow));
+    let lines = crate::wording::owner_lines(&c.owners);
+    if !lines.is_empty() {
+        let _ = writeln!(o, "\nWho uses port {}:", r.target.port);
+        for l in lines {
+            let _ = writeln!(o, "  {l}");
         }
     }
     if let Some(d) = &c.explanation {
-        if !d.checked.is_empty() {
-            let _ = writeln!(o, "\nChecked on this machine:");
-            for x in &d.checked {
-                let _ = writeln!(o, "  • {}", x.trim_start_matches("Checked: "));
+        if d.findings.is_empty() {
+            let _ = writeln!(o, "  {}", d.summary);
+        } else {
+            let _ = writeln!(o, "\nFound on this machine:");
+            for f in &d.findings {
+                let _ = writeln!(o, "  • {}", f.text);
             }
         }
-        let others: Vec<&String> = d.causes.iter().filter(|x| !d.checked.contains(x)).collect();
-        if !others.is_empty() {
-            let _ = writeln!(o, "\nOther possible causes:");
-            for x in others {
+        if !d.causes.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nNothing was proven here; general causes of {} on this OS:",
+                d.wsa_name
+            );
+            for x in &d.causes {
                 let _ = writeln!(o, "  • {x}");
             }
         }
-        let _ = writeln!(o, "\nWhat to do:");
-        for x in &d.fixes {
-            let _ = writeln!(o, "  • {x}");
+        if !d.fixes.is_empty() {
+            let _ = writeln!(o, "\nWhat to do:");
+            for x in &d.fixes {
+                let _ = writeln!(o, "  • {}", x.text);
+            }
         }
     }
-    for w in &c.warnings {
-        let _ = writeln!(o, "\nNote: {w}");
+    for w in &c.notes {
+        let _ = writeln!(o, "\nNote: {}", w.text);
     }
     if let Some(ns) = &c.facts.netns {
         let _ = writeln!(
             o,
-            "\nChecked in network namespace {ns}; sockets in other namespaces (containers) are not visible from here."
+            "\nChecked in network namespace {}; sockets in other namespaces (containers) are not visible from here.",
+            clean(ns)
         );
     }
     o
 }
 
-/// A Markdown document for a ticket: target, steps table, verdict, error, explanation, owners, facts.
+/// A Markdown document for a ticket: target, steps table, verdict, error, findings and fixes,
+/// owners, facts. Every cell built from outside text is escaped (`text::md`).
 #[must_use]
-#[allow(clippy::many_single_char_names)] // c/r/t/o/w: check, report, target, out, owner
+#[allow(clippy::many_single_char_names)] // c/r/t/o/d: check, report, target, out, diagnosis
 pub fn markdown(c: &Check) -> String {
     let r = &c.report;
     let t = &r.target;
@@ -167,56 +169,52 @@ pub fn markdown(c: &Check) -> String {
         o,
         "# Port Inspector report: {} {}\n",
         t.protocol,
-        t.display_addr()
+        md(&t.display_addr())
     );
-    let _ = writeln!(o, "**{}**\n", headline(c));
+    let _ = writeln!(o, "**{}**\n", md(&headline(c)));
     let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| Target | {} |", md(&target_line(c)));
     let _ = writeln!(
         o,
-        "| Target | {} {} ({}) |",
-        t.protocol,
-        t.display_addr(),
-        t.family
-    );
-    let _ = writeln!(
-        o,
-        "| Options | SO_REUSEADDR={}, IPV6_V6ONLY={}, listen={} (backlog {}) |",
+        "| Options | SO_REUSEADDR={}, SO_REUSEPORT={}, IPV6_V6ONLY={}, listen={} (backlog {}) |",
         u8::from(t.options.reuse_address),
+        u8::from(t.options.reuse_port),
         t.options
             .v6_only
             .map_or("default".into(), |v| u8::from(v).to_string()),
         t.options.listen,
         t.options.backlog
     );
-    let _ = writeln!(
-        o,
-        "| Verdict | {} |",
-        if c.bindable() {
-            "bindable"
-        } else {
-            "not bindable"
-        }
-    );
+    let verdict = match r.verdict {
+        Verdict::Bindable => "bindable",
+        Verdict::NotBindable => "not bindable",
+        Verdict::Unknown => "unknown",
+    };
+    let _ = writeln!(o, "| Verdict | {verdict} |");
     if let Some(e) = &r.error {
         let _ = writeln!(
             o,
             "| Error | {} ({}) / {} ({}): {} |",
-            e.wsa_name, e.wsa_code, e.native_name, e.native_code, e.message
+            e.wsa_name,
+            e.wsa_code,
+            e.native_name,
+            e.native_code,
+            md(&e.message)
         );
     }
-    let _ = writeln!(o, "| OS | {} |", c.facts.os_version);
-    let _ = writeln!(o, "| Host | {} |\n", c.facts.hostname);
+    let _ = writeln!(o, "| OS | {} |", md(&c.facts.os_version));
+    let _ = writeln!(o, "| Host | {} |\n", md(&c.facts.hostname));
     let _ = writeln!(
         o,
-        "## Steps\n\n| Address | Step | Result | Time (µs) | Detail |\n|---|---|---|---:|---|"
+        "## Steps\n\n| Address | Step | Result | Time | Detail |\n|---|---|---|---:|---|"
     );
     let _ = writeln!(
         o,
         "| | {} | {} | {} | {} |",
         r.resolve.step.name(),
         mark(r.resolve.ok),
-        r.resolve.elapsed_us,
-        md_cell(&r.resolve.detail)
+        crate::wording::human_us(r.resolve.elapsed_us),
+        md(&r.resolve.detail)
     );
     for a in &r.attempts {
         for s in a.steps.iter().skip(1) {
@@ -227,56 +225,45 @@ pub fn markdown(c: &Check) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                a.address,
+                md(&a.address),
                 s.step.name(),
                 mark(s.ok),
-                s.elapsed_us,
-                md_cell(&detail)
+                crate::wording::human_us(s.elapsed_us),
+                md(&detail)
             );
         }
     }
     if let Some(d) = &c.explanation {
-        let _ = writeln!(
-            o,
-            "\n## Explanation: {} ({})\n\n{}\n",
-            d.wsa_name, d.wsa_code, d.summary
-        );
-        let _ = writeln!(o, "### Causes (checked on this machine first)\n");
-        for x in &d.causes {
-            let _ = writeln!(o, "- {x}");
+        let _ = writeln!(o, "\n## {} ({})\n", d.wsa_name, d.wsa_code);
+        if d.findings.is_empty() {
+            let _ = writeln!(o, "{}\n", md(&d.summary));
+        } else {
+            let _ = writeln!(o, "### Found on this machine\n");
+            for x in &d.findings {
+                let _ = writeln!(o, "- {}", md(&x.text));
+            }
         }
-        let _ = writeln!(o, "\n### What to do\n");
-        for x in &d.fixes {
-            let _ = writeln!(o, "- {x}");
+        if !d.causes.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n### Nothing was proven here; general causes on this OS\n"
+            );
+            for x in &d.causes {
+                let _ = writeln!(o, "- {}", md(x));
+            }
+        }
+        if !d.fixes.is_empty() {
+            let _ = writeln!(o, "\n### What to do\n");
+            for x in &d.fixes {
+                let _ = writeln!(o, "- {}", md(&x.text));
+            }
         }
     }
     if !c.owners.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n## Who uses port {}\n\n| PID | Process | User | Protocol | Local | Remote | State |\n|---:|---|---|---|---|---|---|",
-            t.port
-        );
-        for w in &c.owners {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                w.pid.map_or("—".into(), |p| p.to_string()),
-                md_cell(
-                    &w.process
-                        .clone()
-                        .or_else(|| w.note.clone())
-                        .unwrap_or_default()
-                ),
-                w.user.clone().unwrap_or_default(),
-                w.protocol,
-                w.local,
-                w.remote.clone().unwrap_or_default(),
-                w.state
-            );
-        }
+        owners_table(&mut o, c);
     }
-    for w in &c.warnings {
-        let _ = writeln!(o, "\n> **Note:** {w}");
+    for w in &c.notes {
+        let _ = writeln!(o, "\n> **Note:** {}", md(&w.text));
     }
     let _ = writeln!(
         o,
@@ -286,16 +273,50 @@ pub fn markdown(c: &Check) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} |",
-            f.name,
-            md_cell(&f.value),
-            md_cell(&f.meaning)
+            md(&f.name),
+            md(&f.value),
+            md(&f.meaning)
         );
     }
     o
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// The owners as a Markdown table: listening, bound and UDP sockets one per row, connections
+/// summarised.
+fn owners_table(o: &mut String, c: &Check) {
+    let _ = writeln!(
+        o,
+        "\n## Who uses port {}\n\n| PIDs | Process | User | Protocol | Local | Remote | State |\n|---:|---|---|---|---|---|---|",
+        c.report.target.port
+    );
+    for w in c.owners.iter().filter(|w| !w.state.is_connection()) {
+        let pids = if w.pids.is_empty() {
+            w.pid.map_or("—".into(), |p| p.to_string())
+        } else {
+            w.pids
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            pids,
+            md(&w.process.clone().unwrap_or_else(|| w.who())),
+            md(&w.user.clone().unwrap_or_default()),
+            w.protocol,
+            w.local,
+            w.remote.map(|r| r.to_string()).unwrap_or_default(),
+            w.state
+        );
+    }
+    for l in crate::wording::owner_lines(&c.owners)
+        .iter()
+        .filter(|l| l.starts_with('+'))
+    {
+        let _ = writeln!(o, "\n{}", md(l));
+    }
 }
 
 /// The plain-text report: the CLI trace plus the machine facts, for `report --format text`.
@@ -305,10 +326,17 @@ pub fn text_full(c: &Check) -> String {
     let _ = writeln!(
         o,
         "\nMachine facts ({}, host {}):",
-        c.facts.os_version, c.facts.hostname
+        clean(&c.facts.os_version),
+        clean(&c.facts.hostname)
     );
     for f in &c.facts.table {
-        let _ = writeln!(o, "  {:<38} {:<16} {}", f.name, f.value, f.meaning);
+        let _ = writeln!(
+            o,
+            "  {:<38} {:<16} {}",
+            clean(&f.name),
+            clean(&f.value),
+            clean(&f.meaning)
+        );
     }
     o
 }

@@ -346,7 +346,7 @@ fn attach_owners(busy: &mut [PortResult]) {
         b.owners = found
             .owners
             .iter()
-            .filter(|o| o.protocol == b.protocol && o.local.ends_with(&format!(":{}", b.port)))
+            .filter(|o| o.protocol == b.protocol && o.local.port() == b.port)
             .cloned()
             .collect();
     }
@@ -363,7 +363,7 @@ pub fn port_notes(port: u16, facts: &Facts) -> Vec<String> {
         notes.push("ephemeral: outgoing connections may take it".into());
     }
     if let Some(r) = facts.reserved_ranges.iter().find(|r| r.contains(port)) {
-        notes.push(if facts.os == "windows" {
+        notes.push(if facts.os == crate::platform::Os::Windows {
             format!("excluded by Windows ({}-{})", r.start, r.end)
         } else {
             "reserved: never handed to outgoing connections".into()
@@ -408,7 +408,7 @@ pub fn special_ranges(start: u16, end: u16, facts: &Facts) -> Vec<SpecialRange> 
             "reserved",
             r.start,
             r.end,
-            if facts.os == "windows" {
+            if facts.os == crate::platform::Os::Windows {
                 "excluded by Windows: binding gives WSAEACCES 10013"
             } else {
                 "never handed to outgoing connections"

@@ -60,6 +60,9 @@ impl fmt::Display for Family {
 pub struct SocketOptions {
     /// `SO_REUSEADDR`: lets a bind pass TIME_WAIT leftovers (and on Windows, steal a live port).
     pub reuse_address: bool,
+    /// `SO_REUSEPORT` (Unix): lets this socket join a group of sockets of the same user on the
+    /// same address and port, all of which set it.
+    pub reuse_port: bool,
     /// `IPV6_V6ONLY` for IPv6 sockets; `None` keeps the system default (`net.ipv6.bindv6only`).
     pub v6_only: Option<bool>,
     /// `SO_EXCLUSIVEADDRUSE` (Windows only); elsewhere recorded as not available.
@@ -74,6 +77,7 @@ impl Default for SocketOptions {
     fn default() -> Self {
         Self {
             reuse_address: false,
+            reuse_port: false,
             v6_only: None,
             exclusive_address_use: false,
             listen: true,

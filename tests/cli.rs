@@ -82,12 +82,32 @@ fn check_exit_codes_and_json_shape() {
         x["title"].is_string() && x["summary"].is_string(),
         "title/summary"
     );
-    assert!(
-        x["causes"][0].as_str().unwrap().starts_with("Checked:"),
-        "checked cause first"
-    );
-    assert!(!x["fixes"].as_array().unwrap().is_empty(), "fixes");
     let me = std::process::id();
+    let found = &x["findings"][0];
+    assert_eq!(
+        (found["kind"].as_str(), found["conflict"].as_str()),
+        (Some("held"), Some("same_address")),
+        "typed finding: {x}"
+    );
+    assert!(
+        found["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("PID {me}")),
+        "worded finding names the holder: {found}"
+    );
+    assert!(
+        x["causes"].as_array().unwrap().is_empty(),
+        "proven, so no general causes: {x}"
+    );
+    let fixes = x["fixes"].as_array().unwrap();
+    assert!(
+        fixes
+            .iter()
+            .any(|f| f["kind"] == "end_processes" && f["pids"][0] == me),
+        "typed fix: {x}"
+    );
+    assert!(fixes.iter().all(|f| f["text"].is_string()), "worded fixes");
     assert!(
         v["owners"]
             .as_array()

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use port_inspector::check;
 use port_inspector::diagnose::Conflict;
-use port_inspector::owners::{self, Query};
+use port_inspector::owners::{self, OwnerNote, Query, SockState};
 use port_inspector::probe::ProbeConfig;
 use port_inspector::{Protocol, Target};
 use serde_json::Value;
@@ -41,7 +41,7 @@ fn tcp_holder_is_named_by_who_and_check() {
         .find(|o| o.pid == Some(pid))
         .expect("child found");
     assert_eq!(o.process.as_deref(), Some("python3"), "process name");
-    assert_eq!(o.state, "LISTEN", "state");
+    assert_eq!(o.state, SockState::Listen, "state");
     assert_eq!(o.user.as_deref(), Some("root"), "user");
     assert!(
         o.cmdline.as_deref().unwrap().contains("socket"),
@@ -108,7 +108,7 @@ fn ipv6_holder_is_named() {
         .find(|o| o.pid == Some(h.child.id()))
         .expect("owner");
     assert_eq!(o.family, port_inspector::Family::Ipv6, "family");
-    assert_eq!(o.local, format!("[::1]:{}", h.port), "local");
+    assert_eq!(o.local.to_string(), format!("[::1]:{}", h.port), "local");
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn bound_only_socket_is_found_though_ss_shows_nothing() {
         .iter()
         .find(|o| o.pid == Some(h.child.id()))
         .expect("hidden holder named");
-    assert_eq!(o.state, "BOUND", "bound-only");
+    assert_eq!(o.state, SockState::BoundOnly, "bound-only");
     let d = c.explanation.unwrap();
     assert_eq!(d.conflict, Some(Conflict::BoundOnly), "conflict kind");
     assert!(
@@ -188,10 +188,10 @@ fn time_wait_with_reuseaddr_server_is_passable() {
     let tw = c
         .owners
         .iter()
-        .find(|o| o.state == "TIME_WAIT")
+        .find(|o| o.state == SockState::TimeWait)
         .expect("TIME_WAIT listed");
     assert!(
-        tw.pid.is_none() && tw.note.as_deref().unwrap().contains("no process"),
+        tw.pid.is_none() && tw.note == Some(OwnerNote::TimeWait),
         "no process"
     );
     let d = c.explanation.expect("in use");
@@ -265,7 +265,7 @@ fn wildcard_conflicts_both_ways() {
         "wildcard blocks specific"
     );
     assert!(
-        d.checked[0].contains("wildcard conflict"),
+        d.checked[0].contains("Wildcard conflict"),
         "{:?}",
         d.checked
     );
@@ -291,11 +291,29 @@ fn another_users_socket_is_counted_not_dropped_for_nobody() {
     assert_eq!(v["hidden_owners"], 1, "{v}");
     let o = &v["owners"][0];
     assert!(o["pid"].is_null(), "pid not visible to nobody");
-    assert!(
-        o["note"].as_str().unwrap().contains("run as root"),
-        "elevation hint"
-    );
+    assert_eq!(o["note"], "other_user", "why no process is named");
     assert_eq!(o["user"], "root", "the socket's user is still known");
+    let x = &v["explanation"];
+    assert!(
+        x["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "hidden_owners" && f["why"] == "other_user"),
+        "hidden owner proven: {x}"
+    );
+    assert!(
+        x["fixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "run_elevated"
+                && f["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("sudo port-inspector check 127.0.0.1:{}", h.port))),
+        "elevation hint, runnable as printed: {x}"
+    );
 }
 
 #[test]
@@ -308,8 +326,8 @@ fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
         .find(|o| o.pid == Some(h.child.id()))
         .expect("found by its descriptor");
     assert_eq!(
-        (o.state.as_str(), o.local.as_str()),
-        ("BOUND", format!("127.0.0.1:{}", h.port).as_str()),
+        (o.state, o.local.to_string()),
+        (SockState::BoundOnly, format!("127.0.0.1:{}", h.port)),
         "{o:?}"
     );
     let listening = common::spawn_holder("tcp", "127.0.0.1");

@@ -20,7 +20,7 @@ fn read(path: &str) -> String {
 #[test]
 fn linux_facts_are_the_real_proc_values() {
     let f = facts::gather();
-    assert_eq!(f.os, "linux", "os");
+    assert_eq!(f.os.to_string(), "linux", "os");
     assert_eq!(
         f.unprivileged_port_start.map(|p| p.to_string()),
         Some(read("/proc/sys/net/ipv4/ip_unprivileged_port_start")),

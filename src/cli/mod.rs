@@ -352,6 +352,9 @@ pub struct BindOptions {
     /// Set SO_REUSEADDR before bind.
     #[arg(long)]
     pub reuseaddr: bool,
+    /// Set SO_REUSEPORT before bind (Unix): join a group of same-user sockets that set it.
+    #[arg(long)]
+    pub reuseport: bool,
     /// Set IPV6_V6ONLY on IPv6 sockets (default: the system's).
     #[arg(long, value_parser = ["on", "off"])]
     pub v6only: Option<String>,
@@ -384,6 +387,7 @@ impl BindOptions {
             Family::Any
         };
         t.options.reuse_address = self.reuseaddr;
+        t.options.reuse_port = self.reuseport;
         t.options.v6_only = self.v6only.as_deref().map(|v| v == "on");
         t.options.exclusive_address_use = self.exclusive;
         t.options.listen = !self.no_listen;
@@ -480,6 +484,7 @@ fn verdict_code(c: &check::Check) -> u8 {
     match c.report.verdict {
         crate::probe::Verdict::Bindable => exit::OK,
         crate::probe::Verdict::NotBindable => exit::NOT_BINDABLE,
+        crate::probe::Verdict::Unknown => exit::UNKNOWN,
     }
 }
 

@@ -127,7 +127,7 @@ pub fn entry_text(e: &CatalogEntry) -> String {
     let _ = writeln!(o, "  returned by: {}", e.calls.join(", "));
     let _ = writeln!(o, "\n{}\n\nLikely causes:", e.explanation);
     for c in &e.causes {
-        let _ = writeln!(o, "  • {c}");
+        let _ = writeln!(o, "  • {}", c.text);
     }
     let _ = writeln!(o, "\nWhat to do:");
     for f in &e.fixes {
@@ -332,10 +332,14 @@ pub fn wait_line(c: &crate::check::Check, waited: Duration) -> String {
     let who: Vec<String> = c
         .owners
         .iter()
-        .filter(|o| o.state != "TIME_WAIT")
+        .filter(|o| o.state != crate::owners::SockState::TimeWait)
         .map(crate::owners::Owner::who)
         .collect();
-    let tw = c.owners.iter().filter(|o| o.state == "TIME_WAIT").count();
+    let tw = c
+        .owners
+        .iter()
+        .filter(|o| o.state == crate::owners::SockState::TimeWait)
+        .count();
     let mut held = if who.is_empty() {
         String::new()
     } else {

@@ -33,6 +33,8 @@ pub(super) fn gather_into(f: &mut Facts) {
     f.reserved_ranges = read("/proc/sys/net/ipv4/ip_local_reserved_ports")
         .map(|t| procfs::parse_reserved_ports(&t))
         .unwrap_or_default();
+    f.tcp_fin_timeout =
+        read("/proc/sys/net/ipv4/tcp_fin_timeout").and_then(|s| s.trim().parse().ok());
     f.nonlocal_bind_v4 = flag("/proc/sys/net/ipv4/ip_nonlocal_bind");
     f.nonlocal_bind_v6 = flag("/proc/sys/net/ipv6/ip_nonlocal_bind");
     f.bindv6only = flag("/proc/sys/net/ipv6/bindv6only");

@@ -68,7 +68,7 @@ pub struct Fact {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Facts {
     /// `linux`, `macos`, `windows`.
-    pub os: String,
+    pub os: crate::platform::Os,
     /// Distribution / version text.
     pub os_version: String,
     /// Host name.
@@ -83,6 +83,9 @@ pub struct Facts {
     /// users' /proc/PID/fd, so owners stay hidden.
     #[serde(default)]
     pub cap_sys_ptrace: Option<bool>,
+    /// `net.ipv4.tcp_fin_timeout` (Linux): how long an orphaned FIN_WAIT2 socket lasts, seconds.
+    #[serde(default)]
+    pub tcp_fin_timeout: Option<u32>,
     /// Lowest port an unprivileged process may bind (Linux; 1024 elsewhere on Unix).
     pub unprivileged_port_start: Option<u16>,
     /// The range the OS hands out to outgoing connections.
@@ -152,7 +155,7 @@ pub(crate) fn command_output(args: &[&str]) -> Option<String> {
 #[must_use]
 pub fn gather() -> Facts {
     let mut f = Facts {
-        os: crate::catalog::current_os().to_owned(),
+        os: crate::platform::Os::current(),
         hostname: dns_lookup::get_hostname().unwrap_or_default(),
         interfaces: interfaces(),
         ..Facts::default()

@@ -281,6 +281,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
     let (color, verdict) = match r.verdict {
         Verdict::Bindable => (ok_color(ui), "Bindable"),
         Verdict::NotBindable => (bad_color(ui), "Not bindable"),
+        Verdict::Unknown => (ui.visuals().weak_text_color(), "Unknown"),
     };
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(2.0, color))
@@ -298,9 +299,9 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
                         bound.join(", ")
                     ));
                 }
-                Verdict::NotBindable => {
+                Verdict::NotBindable | Verdict::Unknown => {
                     if let Some(d) = &c.explanation {
-                        ui.label(RichText::new(&d.title).size(16.0));
+                        ui.label(RichText::new(d.title.trim_start_matches("Unknown: ")).size(16.0));
                     }
                 }
             }
@@ -340,31 +341,38 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
     });
 
     if let Some(d) = &c.explanation {
-        ui.add_space(6.0);
-        ui.label(&d.summary);
         if !c.owners.is_empty() || c.hidden_owners > 0 {
             ui.add_space(6.0);
             ui.strong(format!("Who uses port {}", r.target.port));
             owners_ui(ui, c, &mut actions);
         }
-        if !d.checked.is_empty() {
+        if !d.findings.is_empty() {
             ui.add_space(6.0);
-            ui.strong("Checked on this machine");
-            for x in &d.checked {
-                ui.label(format!("• {}", x.trim_start_matches("Checked: ")));
+            ui.strong("Found on this machine");
+            for x in &d.findings {
+                ui.label(format!("• {}", x.text));
             }
         }
-        ui.add_space(6.0);
-        ui.strong("What to do");
-        for x in &d.fixes {
-            ui.label(format!("• {x}"));
+        if !d.fixes.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("What to do");
+            for x in &d.fixes {
+                ui.label(format!(
+                    "• {}",
+                    crate::wording::fix(&x.value, &r.target, crate::wording::Front::Window)
+                ));
+            }
         }
-        let others: Vec<&String> = d.causes.iter().filter(|x| !d.checked.contains(x)).collect();
-        if !others.is_empty() {
-            egui::CollapsingHeader::new("Other possible causes")
-                .default_open(false)
+        egui::CollapsingHeader::new(format!("About {}", d.wsa_name))
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.label(&d.summary);
+            });
+        if !d.causes.is_empty() {
+            egui::CollapsingHeader::new("Nothing was proven here: general causes")
+                .default_open(true)
                 .show(ui, |ui| {
-                    for x in others {
+                    for x in &d.causes {
                         ui.label(format!("• {x}"));
                     }
                 });
@@ -430,13 +438,12 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                 ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
                 ui.label(
                     o.process
-                        .clone()
-                        .or_else(|| o.note.clone())
-                        .unwrap_or_default(),
+                        .as_deref()
+                        .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned()),
                 );
-                ui.label(o.user.clone().unwrap_or_default());
-                ui.label(&o.state);
-                ui.label(&o.local);
+                ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
+                ui.label(o.state.name());
+                ui.label(o.local.to_string());
                 let cmd: String = o
                     .cmdline
                     .clone()

@@ -13,7 +13,7 @@ use netlink_packet_sock_diag::{
 };
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
-use super::{HIDDEN_NOTE, Owner, Owners, Query, TIME_WAIT_NOTE, passwd};
+use super::{Owner, OwnerNote, Owners, Query, SockState, passwd};
 use crate::target::{Family, Protocol};
 
 /// Kernel pseudo-state (Linux 6.9+) for TCP sockets that are bound but neither listening nor
@@ -39,32 +39,32 @@ pub(super) fn of(q: Query) -> Owners {
     of_ports(&[q.port], q.protocol)
 }
 
-/// Owners of several ports at once: one table dump and one /proc walk for all of them.
-pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
-    let mut out = Owners::default();
-    let q = Query {
-        port: ports.first().copied().unwrap_or(0),
-        protocol,
-    };
+/// Every socket on `ports` as sock_diag reports it, with a note per table that failed.
+fn sockets(ports: &[u16], protocol: Option<Protocol>, notes: &mut Vec<String>) -> Vec<RawSock> {
     // One port: let the kernel filter. Many: dump once and keep those in the set.
-    let filter = (ports.len() == 1).then_some(q.port);
+    let filter = (ports.len() == 1).then(|| ports[0]);
     let wanted_ports: std::collections::HashSet<u16> = ports.iter().copied().collect();
-    let mut socks = Vec::new();
-    let protos: &[Protocol] = match q.protocol {
+    let protos: &[Protocol] = match protocol {
         Some(Protocol::Tcp) => &[Protocol::Tcp],
         Some(Protocol::Udp) => &[Protocol::Udp],
         None => &[Protocol::Tcp, Protocol::Udp],
     };
+    let mut socks = Vec::new();
     for &proto in protos {
         for family in [Family::Ipv4, Family::Ipv6] {
             match dump(family, proto, filter, &wanted_ports) {
                 Ok(mut v) => socks.append(&mut v),
-                Err(e) => out
-                    .notes
-                    .push(format!("sock_diag {proto} {family} failed: {e}")),
+                Err(e) => notes.push(format!("sock_diag {proto} {family} failed: {e}")),
             }
         }
     }
+    socks
+}
+
+/// Owners of several ports at once: one table dump and one /proc walk for all of them.
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    let mut out = Owners::default();
+    let socks = sockets(ports, protocol, &mut out.notes);
     // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
     if protocol != Some(Protocol::Udp) && !kernel_reports_bound_inactive() {
         let known: std::collections::HashSet<u64> =
@@ -90,22 +90,49 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             scan.unreadable
         ));
     }
+    // A socket with no process found: look once more. One that is gone by then was short-lived
+    // (a client, another tool's probe), not another user's hidden socket.
+    let unowned: Vec<u64> = wanted
+        .iter()
+        .copied()
+        .filter(|i| !scan.pids.contains_key(i))
+        .collect();
+    let still_there: std::collections::HashSet<u64> = if unowned.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        sockets(ports, protocol, &mut Vec::new())
+            .iter()
+            .map(|s| u64::from(s.inode))
+            .collect()
+    };
+    let hidden_note = if is_root_without_ptrace() {
+        OwnerNote::NoPtrace
+    } else {
+        OwnerNote::OtherUser
+    };
     let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
     for s in socks {
         let inode = u64::from(s.inode);
-        let pid = scan.pids.get(&inode).copied();
+        let state = state_of(s.protocol, s.state);
+        let pids = scan.pids.get(&inode).cloned().unwrap_or_default();
+        let pid = pids.first().copied();
         let info = pid.map(|p| info_cache.entry(p).or_insert_with(|| proc_info(p)).clone());
-        let note = if s.protocol == Protocol::Tcp && s.state == 6 {
-            Some(TIME_WAIT_NOTE.to_owned())
-        } else if pid.is_none() && inode != 0 {
-            out.hidden += 1;
-            Some(HIDDEN_NOTE.to_owned())
-        } else {
+        let note = if state == SockState::TimeWait {
+            Some(OwnerNote::TimeWait)
+        } else if pid.is_some() {
             None
+        } else if inode == 0 {
+            Some(OwnerNote::Orphan)
+        } else if !still_there.contains(&inode) {
+            Some(OwnerNote::ShortLived)
+        } else {
+            out.hidden += 1;
+            Some(hidden_note)
         };
-        let is_time_wait = s.protocol == Protocol::Tcp && s.state == 6;
+        let is_time_wait = state == SockState::TimeWait;
         out.owners.push(Owner {
             pid,
+            pids,
             process: info.as_ref().map(|i| i.name.clone()),
             path: info.as_ref().and_then(|i| i.path.clone()),
             cmdline: info.as_ref().map(|i| i.cmdline.clone()),
@@ -113,37 +140,50 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             uid: (!is_time_wait).then_some(s.uid),
             protocol: s.protocol,
             family: s.family,
-            local: s.local.to_string(),
-            remote: s.remote.map(|r| r.to_string()),
-            state: state_name(s.protocol, s.state).to_owned(),
+            local: s.local,
+            remote: s.remote,
+            state,
             v6_only: s.v6_only,
             inode,
             note,
             holder: None,
         });
     }
-    out.owners
-        .sort_by_key(|o| (o.state != "LISTEN" && o.state != "UNCONN", o.pid.is_none()));
+    out.owners.sort_by_key(|o| {
+        (
+            o.state.is_connection() || o.state == SockState::BoundOnly,
+            o.pid.is_none(),
+        )
+    });
     out
 }
 
-/// The name ss prints for a sock_diag state.
-fn state_name(proto: Protocol, state: u8) -> &'static str {
+/// Root whose effective set lacks CAP_SYS_PTRACE (a hardened service, a container) cannot read
+/// other users' /proc/PID/fd; saying "run as root" to it would be wrong.
+fn is_root_without_ptrace() -> bool {
+    rustix::process::geteuid().is_root()
+        && rustix::thread::capabilities(None).is_ok_and(|c| {
+            !c.effective
+                .contains(rustix::thread::CapabilitySet::SYS_PTRACE)
+        })
+}
+
+/// The state of a sock_diag answer.
+fn state_of(proto: Protocol, state: u8) -> SockState {
     match (proto, state) {
-        (Protocol::Udp, 7) => "UNCONN",
-        (_, 1) => "ESTABLISHED",
-        (_, 2) => "SYN_SENT",
-        (_, 3) => "SYN_RECV",
-        (_, 4) => "FIN_WAIT1",
-        (_, 5) => "FIN_WAIT2",
-        (_, 6) => "TIME_WAIT",
-        (_, 7 | 13) => "BOUND",
-        (_, 8) => "CLOSE_WAIT",
-        (_, 9) => "LAST_ACK",
-        (_, 10) => "LISTEN",
-        (_, 11) => "CLOSING",
-        (_, 12) => "NEW_SYN_RECV",
-        _ => "UNKNOWN",
+        (Protocol::Udp, 7) => SockState::Unconnected,
+        (_, 1) => SockState::Established,
+        (_, 2) => SockState::SynSent,
+        (_, 3 | 12) => SockState::SynRecv,
+        (_, 4) => SockState::FinWait1,
+        (_, 5) => SockState::FinWait2,
+        (_, 6) => SockState::TimeWait,
+        (_, 7 | 13) => SockState::BoundOnly,
+        (_, 8) => SockState::CloseWait,
+        (_, 9) => SockState::LastAck,
+        (_, 10) => SockState::Listen,
+        (_, 11) => SockState::Closing,
+        _ => SockState::Unknown,
     }
 }
 
@@ -357,19 +397,24 @@ pub(super) fn bound_only_by_pidfd(
             });
             found.push(Owner {
                 pid: Some(pid_u),
+                pids: vec![pid_u],
                 process: Some(info.name),
                 path: info.path,
                 cmdline: Some(info.cmdline),
                 user: Some(passwd::user_name(uid)),
                 uid: Some(uid),
                 protocol: Protocol::Tcp,
-                family: if local.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
-                local: local.to_string(),
+                family: if local.is_ipv4() {
+                    Family::Ipv4
+                } else {
+                    Family::Ipv6
+                },
+                local,
                 remote: None,
-                state: "BOUND".into(),
+                state: SockState::BoundOnly,
                 v6_only: None,
                 inode,
-                note: Some("bound-only socket found with pidfd_getfd (this kernel's sock_diag cannot report it)".into()),
+                note: Some(OwnerNote::FoundByDescriptor),
                 holder: None,
             });
         }
@@ -380,14 +425,25 @@ pub(super) fn bound_only_by_pidfd(
 /// What the /proc walk learned.
 #[derive(Debug, Default)]
 pub(crate) struct ProcScan {
-    /// socket inode → PID.
-    pub pids: HashMap<u64, u32>,
+    /// socket inode → every PID holding it, the parent first.
+    pub pids: HashMap<u64, Vec<u32>>,
     /// Processes whose descriptors we could not list.
     pub unreadable: usize,
 }
 
-/// Finds the process holding each inode, visiting processes of the sockets' users first and
-/// stopping as soon as every inode has a PID.
+/// The socket inodes among `pid`'s descriptors, or `None` when we may not list them.
+fn socket_inodes(pid: u32) -> Option<impl Iterator<Item = u64>> {
+    let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(fds.flatten().filter_map(|fd| {
+        let link = fs::read_link(fd.path()).ok()?;
+        parse_socket_link(link.as_os_str().to_str().unwrap_or(""))
+    }))
+}
+
+/// Finds the processes holding each inode, visiting processes of the sockets' users first and
+/// stopping as soon as every inode has a PID; then looks for the other holders of each socket
+/// among the finder's parents and children, since a socket is shared by inheritance (pre-fork
+/// servers' workers, a child left holding it after its parent exited).
 pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
     let mut scan = ProcScan::default();
     if inodes.is_empty() {
@@ -421,26 +477,102 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
         if missing.is_empty() {
             break;
         }
-        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        let Some(found) = socket_inodes(pid) else {
             scan.unreadable += 1;
             continue;
         };
-        for fd in fds.flatten() {
-            let Ok(link) = fs::read_link(fd.path()) else {
-                continue;
-            };
-            let Some(inode) = parse_socket_link(link.as_os_str().to_str().unwrap_or("")) else {
-                continue;
-            };
+        for inode in found {
             if missing.remove(&inode) {
-                scan.pids.insert(inode, pid);
+                scan.pids.insert(inode, vec![pid]);
                 if missing.is_empty() {
                     break;
                 }
             }
         }
     }
+    add_relatives(&mut scan.pids);
     scan
+}
+
+/// Adds to each inode's holder the parents and children (and theirs) that hold it too, ordered
+/// parent first.
+fn add_relatives(pids: &mut HashMap<u64, Vec<u32>>) {
+    let finders: std::collections::BTreeSet<u32> = pids.values().flatten().copied().collect();
+    let mut visited: std::collections::HashSet<u32> = finders.iter().copied().collect();
+    let mut depth: HashMap<u32, usize> = HashMap::new();
+    for &pid in &finders {
+        // Ancestors (not PID 1: init holds no server's socket it did not open itself).
+        let chain = ancestors(pid);
+        depth.insert(pid, chain.len());
+        let mut family: Vec<u32> = chain.iter().copied().filter(|p| *p > 1).collect();
+        family.extend(descendants(pid));
+        for rel in family {
+            if !visited.insert(rel) {
+                continue;
+            }
+            let Some(found) = socket_inodes(rel) else {
+                continue;
+            };
+            let found: std::collections::HashSet<u64> = found.collect();
+            for (inode, holders) in pids.iter_mut() {
+                if found.contains(inode) && holders.contains(&pid) {
+                    holders.push(rel);
+                }
+            }
+        }
+    }
+    for holders in pids.values_mut() {
+        if holders.len() > 1 {
+            holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| ancestors(*p).len()), *p));
+            holders.dedup();
+        }
+    }
+}
+
+/// The parent chain of `pid`, nearest first, up to and including PID 1.
+pub(crate) fn ancestors(pid: u32) -> Vec<u32> {
+    let mut chain = Vec::new();
+    let mut cur = pid;
+    while let Some(ppid) = parent_of(cur) {
+        if ppid == 0 || chain.contains(&ppid) || chain.len() > 64 {
+            break;
+        }
+        chain.push(ppid);
+        cur = ppid;
+    }
+    chain
+}
+
+/// The parent PID from `/proc/PID/stat` (the field after the parenthesised name, which may itself
+/// contain spaces and parentheses).
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every descendant of `pid` (children of all its threads, recursively), at most 4096.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(children) = fs::read_to_string(task.path().join("children")) else {
+                continue;
+            };
+            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if out.len() >= 4096 {
+                    return out;
+                }
+                out.push(c);
+                queue.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// `socket:[12345]` → 12345.
@@ -501,9 +633,10 @@ mod tests {
 
     #[test]
     fn state_names_match_ss() {
-        assert_eq!(state_name(Protocol::Tcp, 10), "LISTEN");
-        assert_eq!(state_name(Protocol::Tcp, 6), "TIME_WAIT");
-        assert_eq!(state_name(Protocol::Tcp, 13), "BOUND");
-        assert_eq!(state_name(Protocol::Udp, 7), "UNCONN");
+        assert_eq!(state_of(Protocol::Tcp, 10).name(), "LISTEN");
+        assert_eq!(state_of(Protocol::Tcp, 6).name(), "TIME_WAIT");
+        assert_eq!(state_of(Protocol::Tcp, 13).name(), "BOUND");
+        assert_eq!(state_of(Protocol::Udp, 7).name(), "UNCONN");
+        assert_eq!(state_of(Protocol::Tcp, 5), SockState::FinWait2);
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! One function per OS behind `of`; the rest of the crate never asks which OS it runs on.
 
+use std::net::SocketAddr;
+
 use serde::{Deserialize, Serialize};
 
 use crate::target::{Family, Protocol};
@@ -17,11 +19,98 @@ use other as os;
 
 pub mod passwd;
 
-/// One socket that uses the port, and the process behind it where we may know it.
+/// The state of a socket, as the kernel reports it (named as `ss` names them in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SockState {
+    /// A TCP socket waiting for connections.
+    #[serde(rename = "LISTEN")]
+    Listen,
+    /// A TCP socket bound but neither listening nor connected (Linux 6.9+ reports it).
+    #[serde(rename = "BOUND")]
+    BoundOnly,
+    /// A UDP socket (bound, not connected).
+    #[serde(rename = "UNCONN")]
+    Unconnected,
+    /// An open connection.
+    #[serde(rename = "ESTABLISHED")]
+    Established,
+    /// A connection being opened by this side.
+    #[serde(rename = "SYN_SENT")]
+    SynSent,
+    /// A connection being opened by the peer.
+    #[serde(rename = "SYN_RECV")]
+    SynRecv,
+    /// This side closed; waiting for the peer's acknowledgement.
+    #[serde(rename = "FIN_WAIT1")]
+    FinWait1,
+    /// This side closed; waiting for the peer to close (an orphan lasts tcp_fin_timeout).
+    #[serde(rename = "FIN_WAIT2")]
+    FinWait2,
+    /// Closed; kept so late packets of the connection are not misread (60 s on Linux).
+    #[serde(rename = "TIME_WAIT")]
+    TimeWait,
+    /// The peer closed; this side's program has not closed yet.
+    #[serde(rename = "CLOSE_WAIT")]
+    CloseWait,
+    /// Both closing; waiting for the last acknowledgement.
+    #[serde(rename = "LAST_ACK")]
+    LastAck,
+    /// Both sides closed at once.
+    #[serde(rename = "CLOSING")]
+    Closing,
+    /// A state this build does not name.
+    #[serde(rename = "UNKNOWN")]
+    Unknown,
+}
+
+impl SockState {
+    /// The name `ss` and `netstat` print.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SockState::Listen => "LISTEN",
+            SockState::BoundOnly => "BOUND",
+            SockState::Unconnected => "UNCONN",
+            SockState::Established => "ESTABLISHED",
+            SockState::SynSent => "SYN_SENT",
+            SockState::SynRecv => "SYN_RECV",
+            SockState::FinWait1 => "FIN_WAIT1",
+            SockState::FinWait2 => "FIN_WAIT2",
+            SockState::TimeWait => "TIME_WAIT",
+            SockState::CloseWait => "CLOSE_WAIT",
+            SockState::LastAck => "LAST_ACK",
+            SockState::Closing => "CLOSING",
+            SockState::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Whether this socket is one end of a connection (opening, open or closing), as opposed to a
+    /// listener, a bound-only socket or a UDP socket.
+    #[must_use]
+    pub fn is_connection(self) -> bool {
+        !matches!(
+            self,
+            SockState::Listen | SockState::BoundOnly | SockState::Unconnected | SockState::Unknown
+        )
+    }
+}
+
+impl std::fmt::Display for SockState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// One socket that uses the port, and the processes behind it where we may know them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
-    /// Process ID; `None` for TIME_WAIT (no process) or a socket we may not inspect.
+    /// Process ID; `None` for TIME_WAIT (no process) or a socket we may not inspect. When several
+    /// processes share the socket, the one to stop first (the parent of the others).
     pub pid: Option<u32>,
+    /// Every process that holds this socket, the parent first (pre-fork servers share one
+    /// listening socket between a master and its workers).
+    #[serde(default)]
+    pub pids: Vec<u32>,
     /// Short process name (`nginx`).
     pub process: Option<String>,
     /// Executable path.
@@ -37,49 +126,85 @@ pub struct Owner {
     /// IPv4 or IPv6.
     pub family: Family,
     /// Local address and port, `0.0.0.0:8080` / `[::]:8080`.
-    pub local: String,
+    pub local: SocketAddr,
     /// Peer address for connections.
-    pub remote: Option<String>,
+    pub remote: Option<SocketAddr>,
     /// `LISTEN`, `ESTABLISHED`, `TIME_WAIT`, `BOUND` (bound, not listening), `UNCONN` (UDP), …
-    pub state: String,
-    /// For IPv6 sockets: whether IPV6_V6ONLY is set (false = dual-stack, also holds IPv4).
+    pub state: SockState,
+    /// For IPv6 sockets: whether IPV6_V6ONLY is set (false = dual-stack, also holds IPv4), as the
+    /// kernel reports it for this very socket.
     pub v6_only: Option<bool>,
     /// Kernel socket inode, the key that links a socket to a process.
     pub inode: u64,
-    /// Why some fields are empty, in words ("TIME_WAIT sockets belong to no process").
-    pub note: Option<String>,
+    /// Why some fields are empty.
+    pub note: Option<OwnerNote>,
     /// What this holder really is, when it is a well-known one (container proxy, WSL relay, …).
     #[serde(default)]
     pub holder: Option<crate::holders::KnownHolder>,
 }
 
+/// Why a socket has no named process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerNote {
+    /// A TIME_WAIT socket: left by a closed connection; no process owns it.
+    TimeWait,
+    /// No process holds it any more: the kernel keeps an orphaned connection while it closes.
+    Orphan,
+    /// Another user's process, which we may not inspect without privilege.
+    OtherUser,
+    /// We are root, but without CAP_SYS_PTRACE, so other users' descriptors stay closed to us.
+    NoPtrace,
+    /// The socket was gone when we looked again: a short-lived socket (a client, another tool's
+    /// probe), not a hidden owner.
+    ShortLived,
+    /// Found descriptor by descriptor (pidfd_getfd): this kernel's sock_diag cannot report
+    /// bound-only sockets.
+    FoundByDescriptor,
+}
+
 impl Owner {
-    /// The local IP address, parsed back for conflict checks.
+    /// The local IP address.
     #[must_use]
     pub fn local_ip(&self) -> Option<std::net::IpAddr> {
-        self.local
-            .parse::<std::net::SocketAddr>()
-            .ok()
-            .map(|a| a.ip())
+        Some(self.local.ip())
     }
 
-    /// `nginx (PID 123)` or a plain account of why no process is named.
+    /// `nginx (PID 123)` or a plain account of why no process is named. Outside text (the
+    /// process name) is escaped.
     #[must_use]
     pub fn who(&self) -> String {
         match (self.pid, &self.process) {
-            (Some(pid), Some(name)) => format!("{name} (PID {pid})"),
+            (Some(pid), Some(name)) => format!("{} (PID {pid})", crate::text::clean(name)),
             (Some(pid), None) => format!("PID {pid}"),
-            _ if self.state == "TIME_WAIT" => "a TIME_WAIT socket (no process)".into(),
-            _ if self.note.as_deref() == Some(HIDDEN_NOTE) => format!(
-                "a process of user {} (run as root/Administrator to see which)",
-                self.user.as_deref().unwrap_or("unknown")
-            ),
-            _ => self
-                .note
-                .clone()
-                .unwrap_or_else(|| "unknown process".into()),
+            _ => match self.note {
+                Some(OwnerNote::TimeWait) => "a TIME_WAIT socket (no process)".into(),
+                Some(OwnerNote::Orphan) => "an orphaned socket (no process)".into(),
+                Some(OwnerNote::OtherUser) => format!(
+                    "a process of user {} (run as root/Administrator to see which)",
+                    crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
+                ),
+                Some(OwnerNote::NoPtrace) => format!(
+                    "a process of user {} (hidden: this root lacks CAP_SYS_PTRACE)",
+                    crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
+                ),
+                Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
+                _ => "unknown process".into(),
+            },
         }
     }
+}
+
+/// Whether a socket bound to `held` (with its own IPV6_V6ONLY `held_v6_only`) covers the address
+/// `ip`: the same address (IPv4-mapped IPv6 counts as its IPv4 address), the wildcard of its
+/// family, or a dual-stack `[::]` for any IPv4 address.
+#[must_use]
+pub fn covers(held: std::net::IpAddr, held_v6_only: Option<bool>, ip: std::net::IpAddr) -> bool {
+    let held = held.to_canonical();
+    let ip = ip.to_canonical();
+    held == ip
+        || (held.is_unspecified() && held.is_ipv4() == ip.is_ipv4())
+        || (held.is_unspecified() && held.is_ipv6() && ip.is_ipv4() && held_v6_only == Some(false))
 }
 
 /// What to look for.
@@ -115,6 +240,23 @@ fn identify(mut found: Owners) -> Owners {
     found
 }
 
+/// The name of `pid`'s parent process, where this OS lets us read it.
+#[must_use]
+pub fn parent_name(pid: u32) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = linux::parent_of(pid)?;
+        std::fs::read_to_string(format!("/proc/{parent}/comm"))
+            .ok()
+            .map(|s| s.trim_end().to_owned())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
 /// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).
 #[must_use]
 pub fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
@@ -140,11 +282,6 @@ pub fn bound_only_by_descriptor(ports: &[u16]) -> Vec<Owner> {
     }
 }
 
-pub(crate) const HIDDEN_NOTE: &str =
-    "owned by another user — run as root/Administrator to see which process";
-pub(crate) const TIME_WAIT_NOTE: &str =
-    "TIME_WAIT: left by a closed connection; no process owns it";
-
 /// Why an owner was not ended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndError {
@@ -159,7 +296,7 @@ pub enum EndError {
         /// The PID the user saw.
         pid: u32,
         /// The socket the user saw.
-        local: String,
+        local: SocketAddr,
     },
     /// The OS refused the signal (permission, or the process just ended).
     #[error("could not end PID {pid}: {message}")]
@@ -175,11 +312,7 @@ pub enum EndError {
 /// PID still holds this very socket (same local address and inode), since PIDs are reused.
 pub fn end_process(owner: &Owner) -> Result<(), EndError> {
     let pid = owner.pid.ok_or(EndError::NoPid)?;
-    let port = owner
-        .local
-        .parse::<std::net::SocketAddr>()
-        .map(|a| a.port())
-        .map_err(|_| EndError::NoPid)?;
+    let port = owner.local.port();
     let now = of(Query {
         port,
         protocol: Some(owner.protocol),
@@ -191,7 +324,7 @@ pub fn end_process(owner: &Owner) -> Result<(), EndError> {
     if !still {
         return Err(EndError::NoLongerOwner {
             pid,
-            local: owner.local.clone(),
+            local: owner.local,
         });
     }
     terminate(pid).map_err(|e| EndError::Refused {

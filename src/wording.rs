@@ -1,0 +1,836 @@
+//! The one place that turns typed results into sentences: findings, fixes, verdict lines. The CLI,
+//! the Markdown/text report, the JSON (`text` fields) and the window all call these, so they say
+//! the same thing. Outside text (process names, host names) is escaped here (`text::clean`).
+//!
+//! Rules: a sentence states only what its finding carries (proven on this machine); a command it
+//! prints runs as printed; advice in the window names the window's own controls.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnose::{Conflict, Diagnosis, Finding, Fix};
+use crate::owners::{Owner, OwnerNote, SockState};
+use crate::platform::Os;
+use crate::probe::{ProbeReport, Verdict};
+use crate::target::{Family, Protocol, Target};
+use crate::text::clean;
+
+/// Which front end the advice is for: the CLI names commands, the window names its controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// The command line, the report and the JSON.
+    Cli,
+    /// The window.
+    Window,
+}
+
+/// A typed value with its sentence, for JSON: the fields of the value plus `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worded<T> {
+    /// The typed value.
+    #[serde(flatten)]
+    pub value: T,
+    /// Its sentence, as the CLI shows it.
+    pub text: String,
+}
+
+/// The worded explanation of a check: the JSON `explanation`, and what every front shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The WSA number of the error (0 for a caution on success).
+    pub wsa_code: u32,
+    /// The WSA name.
+    pub wsa_name: String,
+    /// For address-in-use: the kind of clash found.
+    pub conflict: Option<Conflict>,
+    /// One line a person reads first.
+    pub title: String,
+    /// Which call failed with which code, and what the code means.
+    pub summary: String,
+    /// What this machine proved, each with its sentence.
+    pub findings: Vec<Worded<Finding>>,
+    /// What to do, each with its sentence.
+    pub fixes: Vec<Worded<Fix>>,
+    /// The findings' sentences alone (kept for scripts that read them).
+    pub checked: Vec<String>,
+    /// The catalog's general causes, given only when nothing was proven, and only those that can
+    /// apply to this protocol, family and OS.
+    pub causes: Vec<String>,
+}
+
+/// Words a diagnosis of a failed probe.
+#[must_use]
+pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
+    let err = report.error.as_ref()?;
+    let target = &report.target;
+    let findings: Vec<Worded<Finding>> = d
+        .findings
+        .iter()
+        .map(|f| Worded {
+            text: finding(f, target),
+            value: f.clone(),
+        })
+        .collect();
+    let entry = crate::catalog::by_wsa(err.wsa_code);
+    let causes = if findings.is_empty() {
+        entry.map_or_else(Vec::new, |e| general_causes(e, target))
+    } else {
+        Vec::new()
+    };
+    let mut fixes: Vec<Worded<Fix>> = d
+        .fixes
+        .iter()
+        .map(|f| Worded {
+            text: fix(f, target, Front::Cli),
+            value: f.clone(),
+        })
+        .collect();
+    fixes.dedup_by(|a, b| a.text == b.text);
+    let step = report
+        .failed_step
+        .map_or("the check", crate::probe::StepKind::name);
+    let summary = format!(
+        "{step} failed with {} ({}), {} {} on this OS. {}",
+        err.wsa_name,
+        err.wsa_code,
+        err.native_name,
+        err.native_code,
+        entry.map_or(err.message.as_str(), |e| e.explanation.as_str())
+    );
+    Some(Explanation {
+        wsa_code: err.wsa_code,
+        wsa_name: err.wsa_name.clone(),
+        conflict: d.conflict,
+        title: title(report, d),
+        summary,
+        checked: findings.iter().map(|f| f.text.clone()).collect(),
+        findings,
+        fixes,
+        causes,
+    })
+}
+
+/// The cautions of a bind that worked, worded.
+#[must_use]
+pub fn notes(report: &ProbeReport, d: &Diagnosis) -> Vec<Worded<Finding>> {
+    if report.error.is_some() {
+        return Vec::new();
+    }
+    d.findings
+        .iter()
+        .map(|f| Worded {
+            text: finding(f, &report.target),
+            value: f.clone(),
+        })
+        .collect()
+}
+
+/// What the failure is, in one line: the verdict and the proven cause.
+fn title(report: &ProbeReport, d: &Diagnosis) -> String {
+    let target = &report.target;
+    let at = report
+        .failed_address
+        .clone()
+        .unwrap_or_else(|| target.display_addr());
+    let at = clean(&at);
+    let first = d.findings.first();
+    match first {
+        Some(Finding::Held { sockets, .. }) => {
+            let who = holders_phrase(sockets);
+            format!("{at} is in use by {who}")
+        }
+        Some(Finding::TimeWait { .. }) => format!("{at} is still held by TIME_WAIT connections"),
+        Some(Finding::Leftovers { .. }) => {
+            format!("{at} is held by connections left from an earlier server")
+        }
+        Some(Finding::EphemeralCollision { .. }) => {
+            format!("{at} is taken by an outgoing connection")
+        }
+        Some(Finding::Privileged { .. }) => {
+            format!("Permission denied for {at}: a privileged port")
+        }
+        Some(Finding::ExcludedRange { .. }) => format!("{at} is in a port range Windows reserved"),
+        Some(Finding::NotAssigned { .. }) => format!("{at} is not an address of this machine"),
+        Some(Finding::NotResolved { host, .. }) => {
+            format!("Host name '{}' not found", clean(host))
+        }
+        Some(Finding::ResolverTimedOut { .. }) => format!(
+            "Unknown: the resolver did not answer for '{}' in time",
+            clean(&target.host)
+        ),
+        Some(Finding::Cancelled) => "Unknown: the check was cancelled".into(),
+        Some(Finding::HiddenOwners { .. }) => format!("{at} is in use by another user's process"),
+        _ => match report.error.as_ref().map(|e| e.wsa_code) {
+            Some(crate::oserror::wsa::EADDRINUSE) => format!("{at} is already in use"),
+            Some(crate::oserror::wsa::EACCES) => format!("Permission denied for {at}"),
+            _ => format!(
+                "{} failed for {at}",
+                report
+                    .failed_step
+                    .map_or("the check", crate::probe::StepKind::name)
+            ),
+        },
+    }
+}
+
+/// The verdict line a person reads first (`BINDABLE: …`, `NOT BINDABLE: …`, `UNKNOWN: …`).
+#[must_use]
+pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> String {
+    let t = &report.target;
+    match report.verdict {
+        Verdict::Bindable => format!(
+            "BINDABLE: {} {} (bound {})",
+            t.protocol,
+            clean(&t.display_addr()),
+            report.bound_addresses().join(", ")
+        ),
+        Verdict::NotBindable => format!(
+            "NOT BINDABLE: {}",
+            explanation.map_or_else(
+                || clean(&t.display_addr()).into_owned(),
+                |e| e.title.clone()
+            )
+        ),
+        Verdict::Unknown => format!(
+            "UNKNOWN: {}",
+            explanation.map_or_else(
+                || clean(&t.display_addr()).into_owned(),
+                |e| e.title.trim_start_matches("Unknown: ").to_owned()
+            )
+        ),
+    }
+}
+
+/// `nginx (PID 812)`, `nginx (PID 812) and 4 processes that share its socket`, or a count.
+fn holders_phrase(sockets: &[Owner]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for o in sockets {
+        let n = process_phrase(o);
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    match names.len() {
+        0 => "a socket".into(),
+        1 | 2 => names.join(" and "),
+        n => format!("{} and {} more", names[0], n - 1),
+    }
+}
+
+/// One socket's processes: `nginx (PID 812)`, `nginx (PID 812, and PIDs 813, 814 that share the
+/// socket)`, or why none is named.
+fn process_phrase(o: &Owner) -> String {
+    let base = o.who();
+    let others: Vec<String> = o
+        .pids
+        .iter()
+        .filter(|p| Some(**p) != o.pid)
+        .map(ToString::to_string)
+        .collect();
+    if others.is_empty() {
+        base
+    } else {
+        let shown: Vec<&str> = others.iter().take(8).map(String::as_str).collect();
+        let more = if others.len() > 8 {
+            format!(" and {} more", others.len() - 8)
+        } else {
+            String::new()
+        };
+        format!(
+            "{base} and its {} (PID {}{more}), which share the socket",
+            if others.len() == 1 {
+                "child"
+            } else {
+                "children"
+            },
+            shown.join(", ")
+        )
+    }
+}
+
+fn holders_list(sockets: &[Owner]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for o in sockets {
+        let p = format!("{} on {} ({})", process_phrase(o), o.local, o.state);
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join("; ")
+}
+
+/// The sentence for one finding.
+#[must_use]
+pub fn finding(f: &Finding, target: &Target) -> String {
+    let port = target.port;
+    match f {
+        Finding::Held {
+            conflict,
+            tried,
+            sockets,
+        } => held(*conflict, *tried, sockets, port),
+        Finding::ReusePortGroup {
+            local,
+            sockets,
+            retry,
+        } => {
+            let mut s = format!(
+                "{sockets} listening sockets share {local}: only SO_REUSEPORT allows that, so this is a SO_REUSEPORT group; a socket of the same user that sets SO_REUSEPORT may join it."
+            );
+            match retry {
+                Some(true) => s.push_str(" A retry with SO_REUSEPORT joined it just now."),
+                Some(false) => s.push_str(
+                    " A retry with SO_REUSEPORT was refused too (the group belongs to another user, or its sockets are not all SO_REUSEPORT).",
+                ),
+                None => {}
+            }
+            s
+        }
+        Finding::Connections { count, peers } => {
+            let from: Vec<String> = peers.iter().map(ToString::to_string).collect();
+            format!(
+                "+ {count} open connection{} on port {port}{}.",
+                if *count == 1 { "" } else { "s" },
+                if from.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", from.join(", "))
+                }
+            )
+        }
+        Finding::Leftovers {
+            states,
+            pids,
+            orphans,
+            reuse_retry,
+            fin_timeout_secs,
+        } => leftovers(states, pids, *orphans, *reuse_retry, *fin_timeout_secs, port),
+        Finding::TimeWait { count, reuse_retry } => {
+            let mut s = format!(
+                "Only {count} TIME_WAIT socket{} of closed connections hold{} port {port}; no process owns them. Linux keeps them for 60 seconds.",
+                if *count == 1 { "" } else { "s" },
+                if *count == 1 { "s" } else { "" }
+            );
+            match reuse_retry {
+                Some(true) => s.push_str(
+                    " A retry with SO_REUSEADDR bound the port just now, so SO_REUSEADDR gets past them.",
+                ),
+                Some(false) => s.push_str(
+                    " A retry with SO_REUSEADDR failed too: the socket that left them did not set SO_REUSEADDR, so waiting is the only way.",
+                ),
+                None => {}
+            }
+            s
+        }
+        Finding::EphemeralCollision {
+            local,
+            remote,
+            pid,
+            process,
+            range,
+        } => format!(
+            "{local} is the local end of an outgoing connection{}{}: port {port} lies in the ephemeral range {}-{}, from which the system hands ports to outgoing connections.",
+            remote.map_or_else(String::new, |r| format!(" to {r}")),
+            match (pid, process) {
+                (Some(p), Some(n)) => format!(" of {} (PID {p})", clean(n)),
+                (Some(p), None) => format!(" of PID {p}"),
+                _ => String::new(),
+            },
+            range.0,
+            range.1
+        ),
+        Finding::KnownHolder { pid, holder } => known_holder(*pid, holder),
+        Finding::HiddenOwners { count, why } => match why {
+            OwnerNote::NoPtrace => format!(
+                "{count} socket{} on this port belong{} to another user's process, which this process cannot name: it runs as root but without CAP_SYS_PTRACE, so other users' descriptors are closed to it.",
+                plural(*count),
+                if *count == 1 { "s" } else { "" }
+            ),
+            _ => format!(
+                "{count} socket{} on this port belong{} to another user's process, which an unprivileged process may not name.",
+                plural(*count),
+                if *count == 1 { "s" } else { "" }
+            ),
+        },
+        Finding::ShortLived { count } => format!(
+            "{count} socket{} on this port vanished before its process could be found (a short-lived client or another tool's probe); it was looked up twice and is not counted as a hidden owner.",
+            plural(*count)
+        ),
+        Finding::Unexplained { netns } => format!(
+            "No socket visible here explains the conflict{}; a socket in another network namespace or one the kernel does not report may hold it. Cause unknown.",
+            netns
+                .as_deref()
+                .map_or_else(String::new, |n| format!(" (looked in network namespace {})", clean(n)))
+        ),
+        Finding::Privileged {
+            port,
+            start,
+            uid,
+            root,
+            os,
+        } => privileged(*port, *start, *uid, *root, *os),
+        Finding::PermissionUnexplained {
+            port,
+            start,
+            may_bind_privileged,
+        } => {
+            let checked = match start {
+                Some(s) if port < s && *may_bind_privileged => format!(
+                    "port {port} is privileged (below {s}) and this process may bind privileged ports"
+                ),
+                Some(s) => format!("port {port} is not privileged here (the first unprivileged port is {s})"),
+                None => format!("port {port} is not privileged on this OS"),
+            };
+            format!(
+                "Checked: {checked}, so the refusal comes from something this tool cannot see (a security module such as SELinux or AppArmor, a seccomp filter, or an exclusive bind). Cause unknown."
+            )
+        }
+        Finding::ExcludedRange {
+            port,
+            start,
+            end,
+            scope,
+        } => format!(
+            "Port {port} lies in the excluded port range {start}-{end} ({}), reserved by Windows for Hyper-V, WSL, Docker or WinNAT.",
+            clean(scope)
+        ),
+        Finding::NotAssigned {
+            ip,
+            assigned,
+            nonlocal_bind,
+        } => {
+            let list: Vec<String> = assigned
+                .iter()
+                .map(|(a, n)| format!("{} ({})", clean(a), clean(n)))
+                .collect();
+            let mut s = format!(
+                "{ip} is not assigned to any interface of this machine. Assigned: {}.",
+                list.join(", ")
+            );
+            if let Some(n) = nonlocal_bind {
+                let _ = write!(
+                    s,
+                    " net.{}.ip_nonlocal_bind is {} here.",
+                    if ip.is_ipv4() { "ipv4" } else { "ipv6" },
+                    u8::from(*n)
+                );
+            }
+            s
+        }
+        Finding::AssignedNotReady { ip } => format!(
+            "{ip} is assigned here, yet the system refused it: the interface may be down or the address still tentative (duplicate address detection)."
+        ),
+        Finding::LinkLocalNoScope { ip } => format!(
+            "{ip} is an IPv6 link-local address given without a scope (%interface); the kernel cannot tell which interface is meant."
+        ),
+        Finding::UnknownScope { scope, interfaces } => format!(
+            "The scope '%{}' names no interface of this machine. Interfaces here: {}.",
+            clean(scope),
+            interfaces.iter().map(|i| clean(i).into_owned()).collect::<Vec<_>>().join(", ")
+        ),
+        Finding::FamilyMismatch { host, asked } => {
+            let (is, asked) = if *asked == Family::Ipv6 {
+                ("an IPv4", "IPv6 only (-6)")
+            } else {
+                ("an IPv6", "IPv4 only (-4)")
+            };
+            format!(
+                "{} is {is} address, but {asked} was asked, so there is nothing to bind.",
+                clean(host)
+            )
+        }
+        Finding::NotResolved {
+            host,
+            native_name,
+            native_code,
+        } => format!(
+            "The name '{}' did not resolve: the resolver answered {native_name} ({native_code}).",
+            clean(host)
+        ),
+        Finding::ResolverTimedOut { host, timeout_ms } => format!(
+            "The resolver did not answer for '{}' within {}; nothing was bound, so whether the port is free is unknown.",
+            clean(host),
+            human_ms(*timeout_ms)
+        ),
+        Finding::Cancelled => {
+            "The check was cancelled before the system answered; whether the port is free is unknown."
+                .into()
+        }
+        Finding::EphemeralRange { port, range } => format!(
+            "Port {port} is inside the ephemeral range {}-{}: outgoing connections may take it at any moment, so a server may find it busy later.",
+            range.0, range.1
+        ),
+        Finding::SharedPort {
+            os,
+            port,
+            tested,
+            others,
+        } => {
+            let others: Vec<String> = others.iter().map(ToString::to_string).collect();
+            crate::platform::sharing_warning(*os, *port, &tested.join(", "), &others)
+                .unwrap_or_default()
+        }
+        Finding::UdpShared { local, pids } => format!(
+            "{local} bound with SO_REUSEADDR, but PID {} already has a UDP socket on the very same address: unicast datagrams will reach only one of the sockets (on Linux, the last one bound).",
+            pids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Finding::NatRedirect { redirect } => format!(
+            "Incoming connections to port {port} are redirected to {} by a NAT rule ({}: {}); a client may never reach a program on this port.",
+            clean(&redirect.to),
+            clean(&redirect.source),
+            clean(&redirect.rule)
+        ),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn held(conflict: Conflict, tried: IpAddr, sockets: &[Owner], port: u16) -> String {
+    let who = holders_list(sockets);
+    match conflict {
+        Conflict::SameAddress => format!("{who} already holds {tried} port {port}."),
+        Conflict::WildcardBlocksSpecific => format!(
+            "Wildcard conflict: {who} is bound to the wildcard address, which covers {tried} on port {port}."
+        ),
+        Conflict::SpecificBlocksWildcard => format!(
+            "{who} holds a specific address on port {port}, so a wildcard bind ({tried}) cannot take the port on every address."
+        ),
+        Conflict::DualStack => format!(
+            "Dual-stack holder: {who} is an IPv6 socket with IPV6_V6ONLY off (the kernel reports it for this socket), so it holds IPv4 port {port} too."
+        ),
+        Conflict::OursDualStack => format!(
+            "Our [::] socket would be dual-stack (no IPV6_V6ONLY asked, and this system's default is dual-stack), so it would take IPv4 port {port} too, which {who} holds."
+        ),
+        Conflict::BoundOnly => format!(
+            "{who} holds port {port} with a TCP socket that is bound but neither listening nor connected; ss, netstat and lsof do not show such sockets."
+        ),
+        _ => format!("{who} holds port {port}."),
+    }
+}
+
+fn leftovers(
+    states: &[(SockState, usize)],
+    pids: &[u32],
+    orphans: usize,
+    reuse_retry: Option<bool>,
+    fin_timeout_secs: Option<u32>,
+    port: u16,
+) -> String {
+    let list: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let mut s = format!(
+        "No program listens on port {port}, but {} socket{} of earlier connections still hold it ({}): left by a server that stopped or restarted.",
+        states.iter().map(|(_, n)| n).sum::<usize>(),
+        plural(states.iter().map(|(_, n)| n).sum::<usize>()),
+        list.join(", ")
+    );
+    if !pids.is_empty() {
+        let _ = write!(
+            s,
+            " PID {} still hold{} some (a process that inherited accepted connections); they last until it closes them.",
+            pids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if pids.len() == 1 { "s" } else { "" }
+        );
+    }
+    if orphans > 0 {
+        let _ = write!(
+            s,
+            " {orphans} belong{} to no process: the kernel is closing {}{}.",
+            if orphans == 1 { "s" } else { "" },
+            if orphans == 1 { "it" } else { "them" },
+            fin_timeout_secs.map_or_else(String::new, |t| format!(
+                ", within about {t} s (net.ipv4.tcp_fin_timeout) once the peer answers"
+            ))
+        );
+    }
+    match reuse_retry {
+        Some(true) => s.push_str(
+            " A retry with SO_REUSEADDR bound the port just now: a restarted server that sets SO_REUSEADDR starts.",
+        ),
+        Some(false) => s.push_str(" A retry with SO_REUSEADDR failed too."),
+        None => {}
+    }
+    s
+}
+
+fn known_holder(pid: Option<u32>, h: &crate::holders::KnownHolder) -> String {
+    let who = pid.map_or_else(|| "The holder".into(), |p| format!("PID {p}"));
+    let detail = h
+        .detail
+        .as_ref()
+        .map_or_else(String::new, |d| format!(" Here it {}.", clean(d)));
+    if h.verified {
+        format!("{who} is a {}: {}{detail}", h.kind_name(), clean(&h.what))
+    } else {
+        format!(
+            "{who} claims to be a {} by its name only (its executable does not prove it: {}); treat it as an ordinary process.",
+            h.kind_name(),
+            clean(h.unverified_why.as_deref().unwrap_or("unknown"))
+        )
+    }
+}
+
+fn privileged(port: u16, start: u16, uid: Option<u32>, root: bool, os: Os) -> String {
+    match os {
+        Os::Macos => format!(
+            "On macOS an unprivileged process may bind port {port} only on the wildcard address (0.0.0.0 or ::), not on a specific address."
+        ),
+        _ if root => format!(
+            "Port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process runs as root but without CAP_NET_BIND_SERVICE: the capability was dropped (containers and hardened services drop it), and on Linux it is the capability, not the uid, that counts."
+        ),
+        _ => format!(
+            "Port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process{} is neither root nor has CAP_NET_BIND_SERVICE.",
+            uid.map_or_else(String::new, |u| format!(" (uid {u})"))
+        ),
+    }
+}
+
+/// The sentence for one fix, for the CLI (commands) or the window (its controls).
+#[must_use]
+pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
+    let t = clean(&target.display_addr()).into_owned();
+    let cli = front == Front::Cli;
+    match f {
+        Fix::EndProcesses { pids, .. } => {
+            let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
+            if !cli {
+                format!(
+                    "End the process{} with End process… (PID {}).",
+                    if pids.len() == 1 { "" } else { "es" },
+                    list.join(", ")
+                )
+            } else if cfg!(windows) {
+                format!(
+                    "Stop the owner, or choose another port: taskkill /PID {}",
+                    list.join(" /PID ")
+                )
+            } else {
+                format!("Stop the owner, or choose another port: kill {}", list.join(" "))
+            }
+        }
+        Fix::HolderAdvice { advice, command } => {
+            format!("{} ({})", clean(advice), clean(command))
+        }
+        Fix::UseFreePort { port } => {
+            let other = target_with_port(target, *port);
+            if cli {
+                format!(
+                    "Use port {port} instead: the same bind took it just now (port-inspector check {other})."
+                )
+            } else {
+                format!("Use port {port} instead: the same bind took it just now (Use port {port}).")
+            }
+        }
+        Fix::SetReuseAddr => {
+            if cli {
+                format!(
+                    "Set SO_REUSEADDR on the server's socket before bind (port-inspector check {t} --reuseaddr shows it binds)."
+                )
+            } else {
+                "Set SO_REUSEADDR on the server's socket before bind (tick SO_REUSEADDR and Test again).".into()
+            }
+        }
+        Fix::SetReusePort => {
+            if cli {
+                format!(
+                    "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (port-inspector check {t} --reuseport)."
+                )
+            } else {
+                "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (tick SO_REUSEPORT and Test again).".into()
+            }
+        }
+        Fix::SetV6Only => {
+            if cli {
+                format!(
+                    "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (port-inspector check {t} --v6only on)."
+                )
+            } else {
+                "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (IPV6_V6ONLY: on, then Test again).".into()
+            }
+        }
+        Fix::HolderSetsV6Only => {
+            "Make the holder set IPV6_V6ONLY on its [::] socket (many servers call it 'ipv6only'), so its IPv6 socket leaves the IPv4 port free.".into()
+        }
+        Fix::BindSpecific => {
+            "Bind only the address you need instead of the wildcard.".into()
+        }
+        Fix::Wait { secs } => {
+            if cli {
+                format!(
+                    "Wait about {secs} s for them to go, then retry (port-inspector check {t} --wait --timeout {})",
+                    secs + 10
+                )
+            } else {
+                format!("Wait about {secs} s for them to go, then retry (Watch until free).")
+            }
+        }
+        Fix::UsePortFrom { start } => format!("Use a port of {start} or above."),
+        Fix::GrantBindCapability { root } => {
+            if *root {
+                "Give the process back CAP_NET_BIND_SERVICE (a container: docker run --cap-add NET_BIND_SERVICE …; a systemd unit: AmbientCapabilities=CAP_NET_BIND_SERVICE).".into()
+            } else {
+                "Grant your program's executable the capability as root: setcap cap_net_bind_service=+ep on its file (or, for a systemd unit, AmbientCapabilities=CAP_NET_BIND_SERVICE).".into()
+            }
+        }
+        Fix::ReservePort { port, existing, os } => if *os == Os::Windows {
+            format!(
+                "Reserve the port so outgoing connections leave it alone, from an Administrator prompt: netsh int ipv4 add excludedportrange protocol={} startport={port} numberofports=1",
+                if target.protocol == Protocol::Udp { "udp" } else { "tcp" }
+            )
+        } else {
+            {
+                let mut list: Vec<String> = existing
+                    .iter()
+                    .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                    .collect();
+                list.push(port.to_string());
+                format!(
+                    "Reserve the port so outgoing connections leave it alone (keeps the ports reserved already): sudo sysctl -w net.ipv4.ip_local_reserved_ports={}",
+                    list.join(",")
+                )
+            }
+        }
+        Fix::BindAssigned { address } => format!(
+            "Bind an address this machine has, such as {}, or the wildcard.",
+            clean(address)
+        ),
+        Fix::AddScope { addresses } => {
+            if addresses.is_empty() {
+                "Add the interface to a link-local address (fe80::…%interface); this machine has no link-local addresses right now.".into()
+            } else {
+                format!(
+                    "Add the interface to the link-local address; this machine's are: {}.",
+                    addresses
+                        .iter()
+                        .map(|a| format!("[{}]", clean(a)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        }
+        Fix::MatchFamily { example } => format!(
+            "Drop the family option, or use an address of the family you asked for (for example {example})."
+        ),
+        Fix::RunElevated => {
+            if !cli {
+                "Relaunch as administrator to name the process (Relaunch elevated).".into()
+            } else if cfg!(windows) {
+                format!(
+                    "Run the check again from an Administrator prompt to name the process: port-inspector check {t}"
+                )
+            } else {
+                format!("Run the check again as root to name the process: sudo port-inspector check {t}")
+            }
+        }
+        Fix::GrantPtrace => {
+            "Run the check with CAP_SYS_PTRACE in its capability set to name the process (being root is not enough without it).".into()
+        }
+    }
+}
+
+/// `target` with another port, written as the CLI takes it.
+fn target_with_port(target: &Target, port: u16) -> String {
+    let mut t = target.clone();
+    t.port = port;
+    clean(&t.display_addr()).into_owned()
+}
+
+/// The catalog's general causes for an error, keeping only those that can apply to this protocol,
+/// family and OS.
+#[must_use]
+pub fn general_causes(e: &crate::catalog::CatalogEntry, target: &Target) -> Vec<String> {
+    let os = Os::current();
+    e.causes
+        .iter()
+        .filter(|c| c.applies(target.protocol, target.family, os))
+        .map(|c| c.text.clone())
+        .collect()
+}
+
+/// Milliseconds as people read them: `850 ms`, `8.0 s`.
+#[must_use]
+pub fn human_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        #[allow(clippy::cast_precision_loss)] // milliseconds of a check fit f64 exactly
+        let s = ms as f64 / 1000.0;
+        format!("{s:.1} s")
+    }
+}
+
+/// Microseconds as people read them: `42 µs`, `3.1 ms`, `8.0 s`.
+#[must_use]
+pub fn human_us(us: u64) -> String {
+    if us < 1000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        #[allow(clippy::cast_precision_loss)] // microseconds of a step fit f64 exactly
+        let ms = us as f64 / 1000.0;
+        format!("{ms:.1} ms")
+    } else {
+        human_ms(us / 1000)
+    }
+}
+
+/// Sockets on the port for a listing: every listening, bound and UDP socket on its own line, and
+/// the connections summarised per state (a busy server has thousands).
+#[must_use]
+pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
+    let mut lines: Vec<String> = owners
+        .iter()
+        .filter(|o| !o.state.is_connection())
+        .map(crate::report::owner_line)
+        .collect();
+    let mut groups: Vec<(SockState, usize, Vec<IpAddr>)> = Vec::new();
+    for o in owners.iter().filter(|o| o.state.is_connection()) {
+        let peer = o.remote.map(|r: SocketAddr| r.ip());
+        match groups.iter_mut().find(|(s, _, _)| *s == o.state) {
+            Some((_, n, peers)) => {
+                *n += 1;
+                if let Some(p) = peer
+                    && !peers.contains(&p)
+                {
+                    peers.push(p);
+                }
+            }
+            None => groups.push((o.state, 1, peer.into_iter().collect())),
+        }
+    }
+    for (state, n, peers) in groups {
+        let shown: Vec<String> = peers.iter().take(3).map(ToString::to_string).collect();
+        let more = if peers.len() > 3 {
+            format!(" and {} more", peers.len() - 3)
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "+ {n} {state} connection{}{}",
+            plural(n),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}{more}", shown.join(", "))
+            }
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_people_read_them() {
+        assert_eq!(human_us(42), "42 µs");
+        assert_eq!(human_us(3_100), "3.1 ms");
+        assert_eq!(human_us(8_001_924), "8.0 s");
+    }
+}
