@@ -160,7 +160,8 @@ fn resolve_one(target: &Target, cfg: &ProbeConfig) -> Result<SocketAddr, OsError
 
 /// Keeps the port bound (and listening, for TCP) for `duration` (at most an hour) or until
 /// `cancel`, reporting each connection or datagram as it arrives. Connections are accepted and
-/// closed at once without reading; datagrams are counted, not kept. The port is released on return.
+/// reset at once without reading, so the hold leaves no TIME_WAIT behind; datagrams are counted,
+/// not kept. The port is released on return.
 pub fn hold(
     target: &Target,
     duration: Duration,
@@ -204,7 +205,11 @@ pub fn hold(
         let got = match target.protocol {
             Protocol::Tcp => match sock.accept() {
                 Ok((conn, peer)) => {
-                    drop(conn); // closed at once, nothing read
+                    // Closed at once, nothing read, with a reset (linger 0): a graceful close
+                    // would leave a TIME_WAIT on the port for 60 s after the hold, and the
+                    // user's own server (without SO_REUSEADDR) could not start meanwhile.
+                    let _ = conn.set_linger(Some(Duration::ZERO));
+                    drop(conn);
                     Some((peer, None))
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
