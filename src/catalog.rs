@@ -177,6 +177,76 @@ pub fn lookup(query: &str) -> Option<&'static CatalogEntry> {
     })
 }
 
+/// One reading of a code a user has in hand: which OS spells it that way, and its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meaning {
+    /// `windows` for a WSA number or name, else the OS whose errno/EAI it is.
+    pub os: String,
+    /// How that OS names it (`EADDRINUSE`, `EAI_NONAME`, `WSAEADDRINUSE`).
+    pub name: String,
+    /// The number on that OS.
+    pub code: i64,
+    /// The Winsock entry it maps to.
+    pub entry: &'static CatalogEntry,
+}
+
+/// Every meaning of `query`: a WSA number or name, a native number (errno such as 98, an EAI code
+/// such as -2) or a native name, on any OS the catalog knows. A number can mean different errors
+/// on different OSes (48 is EADDRINUSE on macOS); each meaning is listed with its OS, once.
+#[must_use]
+pub fn meanings(query: &str) -> Vec<Meaning> {
+    let q = query.trim();
+    let mut out: Vec<Meaning> = Vec::new();
+    let mut push = |m: Meaning| {
+        if !out
+            .iter()
+            .any(|o| o.os == m.os && o.name == m.name && o.entry.wsa_code == m.entry.wsa_code)
+        {
+            out.push(m);
+        }
+    };
+    if let Ok(n) = q.parse::<i64>() {
+        for e in CATALOG.iter() {
+            if i64::from(e.wsa_code) == n {
+                push(Meaning {
+                    os: "windows".into(),
+                    name: e.wsa_name.clone(),
+                    code: n,
+                    entry: e,
+                });
+            }
+            for nc in e.native.iter().filter(|nc| i64::from(nc.code) == n && nc.os != "windows") {
+                push(Meaning {
+                    os: nc.os.clone(),
+                    name: nc.name.clone(),
+                    code: n,
+                    entry: e,
+                });
+            }
+        }
+        return out;
+    }
+    for e in CATALOG.iter() {
+        if e.wsa_name.eq_ignore_ascii_case(q) {
+            push(Meaning {
+                os: "windows".into(),
+                name: e.wsa_name.clone(),
+                code: i64::from(e.wsa_code),
+                entry: e,
+            });
+        }
+        for nc in e.native.iter().filter(|nc| nc.name.eq_ignore_ascii_case(q) && nc.os != "windows") {
+            push(Meaning {
+                os: nc.os.clone(),
+                name: nc.name.clone(),
+                code: i64::from(nc.code),
+                entry: e,
+            });
+        }
+    }
+    out
+}
+
 /// The name of the OS this binary runs on, as the catalog spells it.
 #[must_use]
 pub fn current_os() -> &'static str {

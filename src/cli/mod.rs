@@ -632,22 +632,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             })
         }
         Command::Check(args) => check(&args),
-        Command::Explain { code, output: out } => {
-            let format = out.format(&[Format::Text, Format::Json])?;
-            let Some(entry) = catalog::lookup(&code) else {
-                return Err(InputError::OutOfBounds(format!(
-                    "unknown error code '{}': try a WSA number (10048), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them",
-                    crate::text::clean(&code.chars().take(40).collect::<String>())
-                ))
-                .into());
-            };
-            if format == Format::Json {
-                output::json(entry);
-            } else {
-                output::text(&output::entry_text(entry));
-            }
-            Ok(exit::OK)
-        }
+        Command::Explain { code, output: out } => explain(&code, out),
         Command::Errors { output: out } => {
             match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
                 Format::Json => output::json(&catalog::all()),
@@ -687,6 +672,45 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+/// `explain CODE`: every meaning of the code, each with its OS; one entry's full text when the
+/// code has one meaning.
+fn explain(code: &str, out: Output) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json])?;
+    let meanings = catalog::meanings(code);
+    if meanings.is_empty() {
+        return Err(InputError::OutOfBounds(format!(
+            "unknown error code '{}': try a WSA number (10048), a native number (98, -2), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them",
+            crate::text::clean(&code.chars().take(40).collect::<String>())
+        ))
+        .into());
+    }
+    let mut entries: Vec<&catalog::CatalogEntry> = Vec::new();
+    for m in &meanings {
+        if !entries.iter().any(|e| e.wsa_code == m.entry.wsa_code) {
+            entries.push(m.entry);
+        }
+    }
+    if format == Format::Json {
+        if entries.len() == 1 {
+            output::json(entries[0]);
+        } else {
+            output::json(&serde_json::json!({ "ambiguous": true, "meanings": meanings }));
+        }
+        return Ok(exit::OK);
+    }
+    let mut text = String::new();
+    let is_number = code.trim().parse::<i64>().is_ok();
+    if is_number || entries.len() > 1 {
+        text.push_str(&output::meanings_text(code.trim(), &meanings));
+        text.push('\n');
+    }
+    for e in entries {
+        text.push_str(&output::entry_text(e));
+    }
+    output::text(&text);
+    Ok(exit::OK)
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {

@@ -104,6 +104,40 @@ pub fn error_line(msg: &str) {
     eprintln!("port-inspector: error: {}", crate::text::clean(msg));
 }
 
+/// What a code means on each OS: `98 is EADDRINUSE on Linux → WSAEADDRINUSE (10048)`; the same
+/// name on several OSes is one meaning.
+#[must_use]
+pub fn meanings_text(code: &str, meanings: &[catalog::Meaning]) -> String {
+    let os_name = |os: &str| match os {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        _ => "Windows",
+    };
+    let mut groups: Vec<(&catalog::Meaning, Vec<&str>)> = Vec::new();
+    for m in meanings {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.name == m.name && g.entry.wsa_code == m.entry.wsa_code)
+        {
+            Some((_, oses)) => oses.push(os_name(&m.os)),
+            None => groups.push((m, vec![os_name(&m.os)])),
+        }
+    }
+    let mut o = String::new();
+    if groups.len() > 1 {
+        let _ = writeln!(o, "{code} has {} meanings, by OS:", groups.len());
+    }
+    for (m, oses) in groups {
+        let to = if m.name == m.entry.wsa_name {
+            String::new()
+        } else {
+            format!(" → {} ({})", m.entry.wsa_name, m.entry.wsa_code)
+        };
+        let _ = writeln!(o, "{} is {} on {}{to}", m.code, m.name, oses.join(" and "));
+    }
+    o
+}
+
 /// The full text of one catalog entry.
 #[must_use]
 pub fn entry_text(e: &CatalogEntry) -> String {
