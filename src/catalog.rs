@@ -215,7 +215,11 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
                     entry: e,
                 });
             }
-            for nc in e.native.iter().filter(|nc| i64::from(nc.code) == n && nc.os != "windows") {
+            for nc in e
+                .native
+                .iter()
+                .filter(|nc| i64::from(nc.code) == n && nc.os != "windows")
+            {
                 push(Meaning {
                     os: nc.os.clone(),
                     name: nc.name.clone(),
@@ -235,7 +239,11 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
                 entry: e,
             });
         }
-        for nc in e.native.iter().filter(|nc| nc.name.eq_ignore_ascii_case(q) && nc.os != "windows") {
+        for nc in e
+            .native
+            .iter()
+            .filter(|nc| nc.name.eq_ignore_ascii_case(q) && nc.os != "windows")
+        {
             push(Meaning {
                 os: nc.os.clone(),
                 name: nc.name.clone(),

@@ -853,25 +853,21 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
     if short > 0 {
         d.findings.push(Finding::ShortLived { count: short });
     }
-    if ev.hidden > 0 {
-        let why = if ev
-            .owners
-            .iter()
-            .any(|o| o.note == Some(OwnerNote::NoPtrace))
-        {
-            OwnerNote::NoPtrace
-        } else {
-            OwnerNote::OtherUser
-        };
-        d.findings.push(Finding::HiddenOwners {
-            count: ev.hidden,
-            why,
-        });
-        d.fixes.push(if why == OwnerNote::NoPtrace {
-            Fix::GrantPtrace
-        } else {
-            Fix::RunElevated
-        });
+    for why in [
+        OwnerNote::OtherUser,
+        OwnerNote::NoPtrace,
+        OwnerNote::NotInView,
+    ] {
+        let count = ev.owners.iter().filter(|o| o.note == Some(why)).count();
+        if count == 0 {
+            continue;
+        }
+        d.findings.push(Finding::HiddenOwners { count, why });
+        match why {
+            OwnerNote::OtherUser => d.fixes.push(Fix::RunElevated),
+            OwnerNote::NoPtrace => d.fixes.push(Fix::GrantPtrace),
+            _ => {}
+        }
     }
 }
 

@@ -125,6 +125,19 @@ pub struct ScanReport {
     pub special: Vec<SpecialRange>,
     /// Wall time, microseconds.
     pub elapsed_us: u64,
+    /// Why the scan stopped early on its own (this process ran out of descriptors): the ports
+    /// after that point were not tested and are listed neither as free nor as busy.
+    #[serde(default)]
+    pub stopped_by: Option<OsError>,
+}
+
+/// Whether an errno means this process (or the system) has no descriptor left: the tool's own
+/// limit, never a property of the port.
+fn out_of_descriptors(code: i32) -> bool {
+    matches!(
+        OsError::from_errno(code).wsa_code,
+        crate::oserror::wsa::EMFILE | crate::oserror::wsa::ENOBUFS
+    ) || (cfg!(unix) && (code == 23 || code == 24))
 }
 
 /// Progress as the scan goes, for a bar and a rate.
@@ -188,6 +201,8 @@ pub fn scan(
     };
     let next = AtomicU32::new(0);
     let done = AtomicU32::new(0);
+    // Set by a worker that ran out of descriptors: every worker stops at once.
+    let exhausted = std::sync::atomic::AtomicI32::new(0);
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     // Work item i covers protocol i / chunks_per_proto, ports of chunk i % chunks_per_proto.
     let chunks_per_proto = ports.div_ceil(CHUNK);
@@ -202,14 +217,14 @@ pub fn scan(
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                let (next, done) = (&next, &done);
+                let (next, done, exhausted) = (&next, &done, &exhausted);
                 std::thread::Builder::new()
                     .name("scan".into())
                     .spawn_scoped(s, move || {
                         let mut local: Vec<(usize, u32, Vec<u8>)> = Vec::new();
                         let mut errs = Vec::new();
                         loop {
-                            if cancel.is_cancelled() {
+                            if cancel.is_cancelled() || exhausted.load(Ordering::Relaxed) != 0 {
                                 break;
                             }
                             let item = next.fetch_add(1, Ordering::Relaxed);
@@ -226,6 +241,10 @@ pub fn scan(
                                 let addr = SockAddr::from(SocketAddr::new(req.address, port));
                                 st.push(match try_bind(&addr, domain, proto, &req.options) {
                                     Ok(()) => FREE,
+                                    Err(code) if out_of_descriptors(code) => {
+                                        exhausted.store(code, Ordering::Relaxed);
+                                        break;
+                                    }
                                     Err(code) => {
                                         errs.push((pi, port, code));
                                         if OsError::from_errno(code).wsa_code == 10048 {
@@ -236,7 +255,7 @@ pub fn scan(
                                     }
                                 });
                             }
-                            done.fetch_add(last - first, Ordering::Relaxed);
+                            done.fetch_add(u32::try_from(st.len()).unwrap_or(0), Ordering::Relaxed);
                             local.push((pi, first, st));
                         }
                         (local, errs)
@@ -322,10 +341,12 @@ pub fn scan(
         }
     }
     attach_owners(&mut busy);
+    let stopped = exhausted.load(Ordering::Relaxed);
     ScanReport {
+        stopped_by: (stopped != 0).then(|| OsError::from_errno(stopped)),
         request: req.clone(),
         scanned,
-        cancelled: scanned < total,
+        cancelled: scanned < total && stopped == 0,
         busy,
         free,
         free_count,
@@ -435,27 +456,23 @@ pub fn check_address(address: IpAddr) -> Result<(), OsError> {
     .map_err(OsError::from_errno)
 }
 
-/// Finds `count` ports in `start..=end` that are bindable right now on `address`, preferring
-/// ports outside the ephemeral and reserved ranges and, unless elevated, the privileged ones.
-/// Starts at a random place so concurrent scripts rarely pick the same port.
-#[must_use]
+/// Up to `count` ports in `start..=end` that bind right now on every one of `addresses` (a
+/// port is free only if the same bind a check makes works on each: for `check PORT` that is
+/// 0.0.0.0 and [::]). Starts at a random place and prefers ports outside the ephemeral, reserved
+/// and (when we lack the right) privileged ranges. Stops with the error if this process runs out
+/// of descriptors, which says nothing about the ports.
 pub fn free_ports(
-    address: IpAddr,
+    addresses: &[IpAddr],
     protocol: Protocol,
     start: u16,
     end: u16,
     count: usize,
     facts: &Facts,
-) -> Vec<u16> {
-    let domain = if address.is_ipv4() {
-        Domain::IPV4
-    } else {
-        Domain::IPV6
-    };
+) -> Result<Vec<u16>, OsError> {
     let opts = SocketOptions::default();
     let all: Vec<u16> = (start..=end).collect();
-    if all.is_empty() || count == 0 {
-        return Vec::new();
+    if all.is_empty() || count == 0 || addresses.is_empty() {
+        return Ok(Vec::new());
     }
     let offset = usize::try_from(
         std::collections::hash_map::RandomState::new()
@@ -472,16 +489,38 @@ pub fn free_ports(
     let rotated = all[offset..].iter().chain(&all[..offset]).copied();
     let (good, fallback): (Vec<u16>, Vec<u16>) = rotated.partition(|p| preferred(*p));
     let mut found = Vec::with_capacity(count);
-    for p in good.into_iter().chain(fallback) {
+    'ports: for p in good.into_iter().chain(fallback) {
         if found.len() == count {
             break;
         }
-        let addr = SockAddr::from(SocketAddr::new(address, p));
-        if try_bind(&addr, domain, protocol, &opts).is_ok() {
-            found.push(p);
+        // Each address in turn, each socket closed before the next, exactly as `check PORT`
+        // tests 0.0.0.0 and then [::].
+        for address in addresses {
+            let domain = if address.is_ipv4() {
+                Domain::IPV4
+            } else {
+                Domain::IPV6
+            };
+            let addr = SockAddr::from(SocketAddr::new(*address, p));
+            match try_bind(&addr, domain, protocol, &opts) {
+                Ok(()) => {}
+                Err(code) if out_of_descriptors(code) => return Err(OsError::from_errno(code)),
+                Err(_) => continue 'ports,
+            }
         }
+        found.push(p);
     }
-    found
+    Ok(found)
+}
+
+/// What `check PORT` binds for a bare port: 0.0.0.0 and, where this machine has IPv6, [::].
+#[must_use]
+pub fn all_interfaces() -> Vec<IpAddr> {
+    let mut v = vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)];
+    if Socket::new(Domain::IPV6, Type::STREAM, None).is_ok() {
+        v.push(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    }
+    v
 }
 
 /// The default address for scans: IPv4 loopback is what a local developer usually means.

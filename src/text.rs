@@ -53,10 +53,9 @@ pub fn md(s: &str) -> String {
     let clean = clean(s);
     let mut out = String::with_capacity(clean.len() + 4);
     for (i, c) in clean.chars().enumerate() {
-        let markup = matches!(
-            c,
-            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~'
-        ) || (i == 0 && matches!(c, '#' | '-' | '+' | '!'));
+        // `_` inside words never makes emphasis in CommonMark, and names are full of it.
+        let markup = matches!(c, '\\' | '|' | '`' | '*' | '[' | ']' | '<' | '>' | '~')
+            || (i == 0 && matches!(c, '#' | '-' | '+' | '!'));
         if markup {
             out.push('\\');
         }

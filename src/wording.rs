@@ -343,6 +343,11 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         ),
         Finding::KnownHolder { pid, holder } => known_holder(*pid, holder),
         Finding::HiddenOwners { count, why } => match why {
+            OwnerNote::NotInView => format!(
+                "{count} socket{} on this port belong{} to no process visible here, though every process here was searched: the owner runs in another PID namespace (a container, or the host seen from inside one), or the socket is the kernel's. Look from the namespace that holds it.",
+                plural(*count),
+                if *count == 1 { "s" } else { "" }
+            ),
             OwnerNote::NoPtrace => format!(
                 "{count} socket{} on this port belong{} to another user's process, which this process cannot name: it runs as root but without CAP_SYS_PTRACE, so other users' descriptors are closed to it.",
                 plural(*count),

@@ -149,13 +149,14 @@ fn free_prefers_ports_outside_the_ephemeral_range() {
     };
     // 33000-65535 spans the ephemeral range and what lies above it, on this test's own address.
     let ports = scan::free_ports(
-        common::private_loopback().into(),
+        &[common::private_loopback().into()],
         Protocol::Tcp,
         33_000,
         65_535,
         20,
         &f,
-    );
+    )
+    .unwrap();
     assert_eq!(ports.len(), 20, "found");
     assert!(
         ports.iter().all(|p| !eph.contains(*p)),

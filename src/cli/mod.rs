@@ -603,6 +603,14 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             let facts = crate::facts::gather();
             let report =
                 crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
+            if let Some(e) = &report.stopped_by {
+                anyhow::bail!(
+                    "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; raise the limit (ulimit -n) and scan again",
+                    report.scanned,
+                    report.request.total(),
+                    e.headline()
+                );
+            }
             match format {
                 Format::Json => output::json(&report),
                 Format::Ndjson => {
@@ -619,10 +627,21 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             host,
             udp,
         } => {
-            let address = bindable_address(host)?;
+            // Without --host a port is free when `check PORT` would say so: all interfaces,
+            // both families.
+            let addresses = match host {
+                Some(h) => vec![bindable_address(Some(h))?],
+                None => crate::scan::all_interfaces(),
+            };
             let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
             let facts = crate::facts::gather();
-            let ports = crate::scan::free_ports(address, protocol, start, end, count, &facts);
+            let ports = crate::scan::free_ports(&addresses, protocol, start, end, count, &facts)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "stopped: this process ran out of file descriptors ({}); raise the limit (ulimit -n) and try again",
+                        e.headline()
+                    )
+                })?;
             let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
             output::text(&text);
             Ok(if ports.len() == count {
@@ -658,7 +677,12 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             };
             let mut found = owners::of(Query { port, protocol });
             if let Some(ip) = host {
-                found.owners.retain(|o| o.local_ip() == Some(ip));
+                // The sockets that a bind of ADDR would meet: ADDR itself, its wildcard, a
+                // dual-stack [::] for IPv4, and for a wildcard ADDR every address it covers.
+                found.owners.retain(|o| {
+                    owners::covers(o.local.ip(), o.v6_only, ip)
+                        || (ip.is_unspecified() && owners::covers(ip, Some(false), o.local.ip()))
+                });
             }
             match format {
                 Format::Json => output::json(&found),

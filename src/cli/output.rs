@@ -206,16 +206,22 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         let _ = writeln!(o, "No socket uses port {port}.");
     } else {
         let _ = writeln!(o, "{} socket(s) use port {port}:", found.owners.len());
-        for w in &found.owners {
-            let _ = writeln!(o, "  {}", crate::report::owner_line(w));
+        for line in crate::wording::owner_lines(&found.owners) {
+            let _ = writeln!(o, "  {line}");
         }
     }
-    if found.hidden > 0 {
-        let _ = writeln!(
-            o,
-            "\n{} socket(s) on this port belong to another user; run as root to see which process.",
-            found.hidden
-        );
+    // Each kind of hidden owner, worded as the diagnosis words it (never "run as root" to root).
+    let target = crate::Target::tcp("", port);
+    for why in [
+        crate::owners::OwnerNote::OtherUser,
+        crate::owners::OwnerNote::NoPtrace,
+        crate::owners::OwnerNote::NotInView,
+    ] {
+        let count = found.owners.iter().filter(|w| w.note == Some(why)).count();
+        if count > 0 {
+            let f = crate::diagnose::Finding::HiddenOwners { count, why };
+            let _ = writeln!(o, "\n{}", crate::wording::finding(&f, &target));
+        }
     }
     for n in &found.notes {
         let _ = writeln!(o, "note: {n}");

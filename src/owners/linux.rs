@@ -105,10 +105,18 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             .map(|s| u64::from(s.inode))
             .collect()
     };
-    let hidden_note = if is_root_without_ptrace() {
-        OwnerNote::NoPtrace
-    } else {
-        OwnerNote::OtherUser
+    let euid = rustix::process::geteuid().as_raw();
+    let no_ptrace = is_root_without_ptrace();
+    // Why a socket that is still there has no process we found.
+    let hidden_note = |socket_uid: u32| {
+        if socket_uid != euid && euid != 0 {
+            OwnerNote::OtherUser
+        } else if socket_uid != euid && no_ptrace {
+            OwnerNote::NoPtrace
+        } else {
+            // We may read every process that could hold it, and none does.
+            OwnerNote::NotInView
+        }
     };
     let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
     for s in socks {
@@ -127,7 +135,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             Some(OwnerNote::ShortLived)
         } else {
             out.hidden += 1;
-            Some(hidden_note)
+            Some(hidden_note(s.uid))
         };
         let is_time_wait = state == SockState::TimeWait;
         out.owners.push(Owner {

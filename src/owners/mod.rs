@@ -155,6 +155,9 @@ pub enum OwnerNote {
     OtherUser,
     /// We are root, but without CAP_SYS_PTRACE, so other users' descriptors stay closed to us.
     NoPtrace,
+    /// Every process we can see was searched and none holds it: its owner lives in another PID
+    /// namespace (a container, or the host seen from inside one) or it is the kernel's.
+    NotInView,
     /// The socket was gone when we looked again: a short-lived socket (a client, another tool's
     /// probe), not a hidden owner.
     ShortLived,
@@ -189,6 +192,10 @@ impl Owner {
                     crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
                 ),
                 Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
+                Some(OwnerNote::NotInView) => {
+                    "a socket of no process visible here (another PID namespace, or the kernel)"
+                        .into()
+                }
                 _ => "unknown process".into(),
             },
         }
