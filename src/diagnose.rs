@@ -631,10 +631,14 @@ pub fn classify_conflict(
     (Conflict::Unexplained, Vec::new())
 }
 
-/// The PIDs of `sockets`, each once, parents before their children.
+/// The PIDs of `sockets`, each once, parents before their children. A proven known holder (a
+/// container proxy, a relay) is dealt with through its own advice, never ended.
 fn pids_of(sockets: &[Owner]) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
-    for o in sockets.iter().filter(|o| o.holder.is_none()) {
+    for o in sockets
+        .iter()
+        .filter(|o| o.holder.as_ref().is_none_or(|h| !h.verified))
+    {
         let all = if o.pids.is_empty() {
             o.pid.into_iter().collect()
         } else {
@@ -665,12 +669,15 @@ fn address_in_use(
     let (conflict, blockers) =
         classify_conflict(target, ip, &ev.owners, facts.os, facts.bindv6only);
     let port = target.port;
+    // An outgoing connection's local end: the port is ephemeral and the peer's port is not (an
+    // accepted connection's peer is a client, whose port is ephemeral itself).
     let conflict = match conflict {
         Conflict::Leftovers
             if facts.is_ephemeral(port)
-                && blockers
-                    .iter()
-                    .all(|o| matches!(o.state, SockState::Established | SockState::SynSent)) =>
+                && blockers.iter().all(|o| {
+                    matches!(o.state, SockState::Established | SockState::SynSent)
+                        && o.remote.is_some_and(|r| !facts.is_ephemeral(r.port()))
+                }) =>
         {
             Conflict::Ephemeral
         }
@@ -746,6 +753,9 @@ fn held(
         && listeners.iter().all(|o| o.local == listeners[0].local)
         && listeners.windows(2).any(|w| w[0].inode != w[1].inode);
     let pids = pids_of(blockers);
+    // The Held finding goes before the holder details, after any finding made before (a
+    // privileged port is the kernel's first check).
+    let first = d.findings.len();
     for o in blockers {
         if let Some(h) = &o.holder {
             d.findings.push(Finding::KnownHolder {
@@ -755,7 +765,7 @@ fn held(
         }
     }
     d.findings.insert(
-        0,
+        first,
         Finding::Held {
             conflict,
             tried: ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
@@ -793,7 +803,7 @@ fn held(
         });
     }
     for o in blockers {
-        if let Some(h) = &o.holder {
+        if let Some(h) = o.holder.as_ref().filter(|h| h.verified) {
             d.fixes.push(Fix::HolderAdvice {
                 advice: h.advice.clone(),
                 command: h.command.clone(),

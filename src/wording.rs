@@ -143,7 +143,7 @@ fn title(report: &ProbeReport, d: &Diagnosis) -> String {
         }
         Some(Finding::TimeWait { .. }) => format!("{at} is still held by TIME_WAIT connections"),
         Some(Finding::Leftovers { .. }) => {
-            format!("{at} is held by connections left from an earlier server")
+            format!("{at} is held by leftover connections, with no listener")
         }
         Some(Finding::EphemeralCollision { .. }) => {
             format!("{at} is taken by an outgoing connection")
@@ -527,7 +527,7 @@ fn leftovers(
 ) -> String {
     let list: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
     let mut s = format!(
-        "No program listens on port {port}, but {} socket{} of earlier connections still hold it ({}): left by a server that stopped or restarted.",
+        "No program listens on port {port}, but {} leftover socket{} of connections still hold it ({}), as they do after a server stopped or restarted.",
         states.iter().map(|(_, n)| n).sum::<usize>(),
         plural(states.iter().map(|(_, n)| n).sum::<usize>()),
         list.join(", ")

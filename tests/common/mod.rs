@@ -61,6 +61,63 @@ pub fn free_run(ip: std::net::Ipv4Addr, len: u16) -> u16 {
     panic!("no run of {len} free ports on {ip} in 200 tries");
 }
 
+/// A child running the Python `code`, which prints one line once its sockets are set (read back
+/// here) and then waits; killed when dropped. `program` is how it is started (`python3`, or a
+/// link with another name), `user` a user to drop to with setpriv.
+pub fn spawn_python(code: &str, program: &str, user: Option<&str>) -> (Holder, String) {
+    use std::io::BufRead;
+    let mut cmd = if let Some(u) = user {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid",
+            u,
+            "--regid",
+            group_of(u),
+            "--clear-groups",
+            program,
+            "-c",
+            code,
+        ]);
+        c
+    } else {
+        let mut c = std::process::Command::new(program);
+        c.args(["-c", code]);
+        c
+    };
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    (Holder { child, port }, line.trim().to_owned())
+}
+
+/// The group to drop to with a user: Debian's `nobody` has the group `nogroup`.
+fn group_of(user: &str) -> &str {
+    if user == "nobody" { "nogroup" } else { user }
+}
+
+/// Runs the built binary with `args` and parses its JSON output; also returns the exit code.
+pub fn json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = bin().args(args).output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
 /// Fails the test, naming what it needs, when `ok` is false: a test that cannot run must not pass
 /// as if it had. `.ci/run` installs everything these tests need and CI runs as root.
 pub fn require(ok: bool, what: &str) {
@@ -128,7 +185,7 @@ time.sleep(600)
             "--reuid",
             u,
             "--regid",
-            u,
+            group_of(u),
             "--clear-groups",
             program,
             "-c",

@@ -1,0 +1,732 @@
+//! The situations the diagnosis must get right, each staged for real: child processes holding
+//! sockets on loopback, users and capabilities dropped with setpriv, a private mount namespace
+//! for a silent resolver. Each test asserts the typed finding (JSON `kind`) and the key words of
+//! its sentence.
+#![cfg(target_os = "linux")] // setpriv, unshare, /proc: Linux facts.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The findings of a check's JSON.
+fn findings(v: &Value) -> Vec<Value> {
+    v["explanation"]["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The one finding of `kind`, or a failure that shows them all.
+fn finding(v: &Value, kind: &str) -> Value {
+    findings(v)
+        .into_iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap_or_else(|| panic!("no '{kind}' finding in {}", v["explanation"]))
+}
+
+fn fixes(v: &Value) -> Vec<Value> {
+    v["explanation"]["fixes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn has_fix(v: &Value, kind: &str) -> bool {
+    fixes(v).iter().any(|f| f["kind"] == kind)
+}
+
+fn all_text(v: &Value) -> String {
+    v["explanation"].to_string()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// Polls `done` until it holds, failing after 10 s with `what`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether any socket on `port` is in `state`, as `who` reports it.
+fn port_has_state(port: u16, state: &str) -> bool {
+    let (_, v) = common::json(&["who", &port.to_string(), "--tcp", "--json"]);
+    v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["state"] == state)
+}
+
+const LISTENER_THEN_ACCEPT: &str = r"
+import socket, sys, time, os
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('127.0.0.1', 0))
+l.listen(4)
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+l.close()
+if sys.argv[-1] == 'orphan':
+    c.close()
+    time.sleep(0.3)
+    os._exit(0)
+time.sleep(600)
+";
+
+// 1. Sockets that outlive their server.
+#[test]
+fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
+    let (h, _) = common::spawn_python(&format!("{LISTENER_THEN_ACCEPT}\n#keep"), "python3", None);
+    let client = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    wait_until("the server closed its listener", || {
+        !port_has_state(h.port, "LISTEN")
+    });
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    assert_eq!(code, Some(1), "held: {v}");
+    let f = finding(&v, "leftovers");
+    assert_eq!(f["pids"][0], h.child.id(), "the process that kept it: {f}");
+    assert_eq!(
+        f["reuse_retry"], true,
+        "the SO_REUSEADDR retry bound the port"
+    );
+    let text = f["text"].as_str().unwrap();
+    assert!(
+        text.contains("No program listens") && text.contains("1 ESTABLISHED"),
+        "{text}"
+    );
+    assert!(
+        has_fix(&v, "set_reuse_addr") && has_fix(&v, "end_processes"),
+        "{v}"
+    );
+    drop(client);
+}
+
+#[test]
+fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() {
+    let code = LISTENER_THEN_ACCEPT.replace("sys.argv[-1] == 'orphan'", "True");
+    let (h, _) = common::spawn_python(&code, "python3", None);
+    let client = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    wait_until("an orphaned FIN_WAIT2 socket", || {
+        port_has_state(h.port, "FIN_WAIT2")
+    });
+    let mut child = h;
+    let _ = child.child.wait();
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", child.port), "--json"]);
+    assert_eq!(code, Some(1), "held: {v}");
+    let f = finding(&v, "leftovers");
+    assert_eq!(f["orphans"], 1, "{f}");
+    assert!(f["pids"].as_array().unwrap().is_empty(), "no process: {f}");
+    assert_eq!(f["reuse_retry"], true, "{f}");
+    let text = f["text"].as_str().unwrap();
+    assert!(
+        text.contains("FIN_WAIT2") && text.contains("belongs to no process"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tcp_fin_timeout"),
+        "how long it lasts: {text}"
+    );
+    drop(client);
+}
+
+// 2. IPv4-mapped IPv6 addresses are their IPv4 address.
+#[test]
+fn ipv4_mapped_addresses_are_the_same_endpoint_both_ways() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, v) = common::json(&["check", &format!("[::ffff:127.0.0.1]:{port}"), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(finding(&v, "held")["conflict"], "same_address", "{v}");
+    drop(held);
+
+    let (h, _) = common::spawn_python(
+        r"
+import socket, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(('::ffff:127.0.0.1', 0))
+s.listen(4)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "held");
+    assert_eq!(f["conflict"], "same_address", "{f}");
+    assert!(
+        f["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("PID {}", h.child.id())),
+        "{f}"
+    );
+}
+
+// 3. Which side is dual-stack.
+#[test]
+fn a_dual_stack_holder_is_named_from_the_kernels_own_flag() {
+    common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
+    let (h, _) = common::spawn_python(
+        r"
+import socket, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(('::', 0))
+s.listen(4)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let (code, v) = common::json(&["check", &format!("0.0.0.0:{}", h.port), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "held");
+    assert_eq!(f["conflict"], "dual_stack", "{f}");
+    assert_eq!(
+        f["sockets"][0]["v6_only"], false,
+        "the kernel's answer: {f}"
+    );
+    assert!(
+        f["text"].as_str().unwrap().contains("IPV6_V6ONLY off"),
+        "{f}"
+    );
+    assert!(has_fix(&v, "holder_sets_v6_only"), "{v}");
+    assert!(
+        !has_fix(&v, "set_v6_only"),
+        "our socket is not the dual-stack one"
+    );
+}
+
+#[test]
+fn our_dual_stack_socket_is_named_and_its_fix_runs_as_printed() {
+    common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
+    let bindv6only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").unwrap();
+    common::require(
+        bindv6only.trim() == "0",
+        "net.ipv6.bindv6only=0 (the Linux default)",
+    );
+    let held = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, v) = common::json(&["check", &format!("[::]:{port}"), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(finding(&v, "held")["conflict"], "ours_dual_stack", "{v}");
+    let fix = fixes(&v)
+        .into_iter()
+        .find(|f| f["kind"] == "set_v6_only")
+        .expect("IPV6_V6ONLY offered");
+    let text = fix["text"].as_str().unwrap();
+    let cmd = format!("port-inspector check [::]:{port} --v6only on");
+    assert!(text.contains(&cmd), "{text}");
+    // The command as printed.
+    let args: Vec<&str> = cmd.split(' ').skip(1).collect();
+    let out = common::bin().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "the suggested command binds");
+}
+
+// 4. Every process sharing a socket.
+#[test]
+fn every_process_sharing_a_listener_is_named_parent_first() {
+    let (h, line) = common::spawn_python(
+        r"
+import socket, os, time, ctypes
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(4)
+kids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: die with the parent
+        time.sleep(600)
+        os._exit(0)
+    kids.append(pid)
+print(s.getsockname()[1], *kids, flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let kids: Vec<u32> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "held");
+    let pids: Vec<u64> = f["sockets"][0]["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    let mut want = vec![u64::from(h.child.id())];
+    let mut sorted_kids: Vec<u64> = kids.iter().map(|k| u64::from(*k)).collect();
+    sorted_kids.sort_unstable();
+    want.extend(sorted_kids);
+    assert_eq!(pids, want, "all three, the parent first: {f}");
+    assert!(
+        f["text"].as_str().unwrap().contains("share the socket"),
+        "{f}"
+    );
+    let end = fixes(&v)
+        .into_iter()
+        .find(|x| x["kind"] == "end_processes")
+        .unwrap();
+    assert_eq!(
+        end["pids"].as_array().unwrap().len(),
+        3,
+        "each PID once: {end}"
+    );
+    assert_eq!(end["pids"][0], h.child.id(), "the parent first");
+}
+
+// 5. SO_REUSEPORT groups.
+#[test]
+fn a_reuseport_group_is_recognised_and_joining_it_is_proven() {
+    let (h, _) = common::spawn_python(
+        r"
+import socket, time
+a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+a.bind(('127.0.0.1', 0)); a.listen(4)
+port = a.getsockname()[1]
+b = socket.socket(); b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+b.bind(('127.0.0.1', port)); b.listen(4)
+print(port, flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let target = format!("127.0.0.1:{}", h.port);
+    let (code, v) = common::json(&["check", &target, "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "reuse_port_group");
+    assert_eq!(
+        (f["sockets"].as_u64(), f["retry"].as_bool()),
+        (Some(2), Some(true)),
+        "{f}"
+    );
+    assert!(
+        f["text"].as_str().unwrap().contains("SO_REUSEPORT group"),
+        "{f}"
+    );
+    assert!(has_fix(&v, "set_reuse_port"), "{v}");
+    let out = common::bin()
+        .args(["check", &target, "--reuseport"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "check --reuseport joins the group"
+    );
+}
+
+// 6. A name alone does not make a known holder; a daemon's own listener is not a forward.
+#[test]
+fn a_process_named_like_a_known_holder_only_claims_to_be_one() {
+    let dir = std::env::temp_dir().join(format!("pi-claims-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let python = String::from_utf8(
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let listener = r"
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+";
+    for name in ["docker-proxy", "sshd"] {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(python.trim(), &link).unwrap();
+        let (h, _) = common::spawn_python(listener, link.to_str().unwrap(), None);
+        let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+        assert_eq!(code, Some(1), "{v}");
+        if name == "docker-proxy" {
+            let f = finding(&v, "known_holder");
+            assert_eq!(f["holder"]["verified"], false, "only the name matches: {f}");
+            assert!(f["text"].as_str().unwrap().contains("claims to be"), "{f}");
+            assert!(
+                has_fix(&v, "end_processes"),
+                "an ordinary process may be ended: {v}"
+            );
+        } else {
+            assert!(
+                !findings(&v).iter().any(|f| f["kind"] == "known_holder"),
+                "a daemon's own listener is not a forward: {v}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A port below 1024 that nothing holds on `ip` right now (root only).
+fn free_privileged_port(ip: std::net::Ipv4Addr) -> u16 {
+    (600..1000u16)
+        .find(|p| TcpListener::bind((ip, *p)).is_ok())
+        .expect("a free port below 1024 on a private loopback address")
+}
+
+// 7a. Root without CAP_NET_BIND_SERVICE.
+#[test]
+fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
+    common::require(is_root(), "root, to drop a capability with setpriv");
+    let ip = common::private_loopback();
+    let port = free_privileged_port(ip);
+    let out = Command::new("setpriv")
+        .arg("--bounding-set=-net_bind_service")
+        .arg("--inh-caps=-net_bind_service")
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", &format!("{ip}:{port}"), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "refused");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["wsa_code"], 10013, "WSAEACCES: {v}");
+    let f = finding(&v, "privileged");
+    assert_eq!(f["root"], true, "{f}");
+    assert!(
+        f["text"]
+            .as_str()
+            .unwrap()
+            .contains("runs as root but without CAP_NET_BIND_SERVICE"),
+        "{f}"
+    );
+    assert!(has_fix(&v, "grant_bind_capability"), "{v}");
+    assert!(!all_text(&v).contains("sudo"), "never 'sudo' to root: {v}");
+}
+
+// 7b. Root without CAP_SYS_PTRACE cannot see another user's process.
+#[test]
+fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
+    common::require(is_root(), "root, to start a child as nobody");
+    // The system python: a user-local one (pyenv under /root) is not executable by nobody.
+    let h = common::spawn_holder_as("tcp", "127.0.0.1", Some("nobody"), "/usr/bin/python3");
+    let out = Command::new("setpriv")
+        .arg("--bounding-set=-sys_ptrace")
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", &format!("127.0.0.1:{}", h.port), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = finding(&v, "hidden_owners");
+    assert_eq!(f["why"], "no_ptrace", "{f}");
+    assert!(
+        f["text"]
+            .as_str()
+            .unwrap()
+            .contains("without CAP_SYS_PTRACE"),
+        "{f}"
+    );
+    assert!(
+        has_fix(&v, "grant_ptrace") && !has_fix(&v, "run_elevated"),
+        "{v}"
+    );
+    assert!(!all_text(&v).contains("sudo"), "never 'sudo' to root: {v}");
+}
+
+// 8. Privileged and in use at once: both, in the kernel's order.
+#[test]
+fn a_privileged_port_that_is_also_held_says_both_in_order() {
+    common::require(
+        is_root(),
+        "root, to hold a privileged port and start a child as nobody",
+    );
+    let ip = common::private_loopback();
+    let port = free_privileged_port(ip);
+    let _held = TcpListener::bind((ip, port)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["check", &format!("{ip}:{port}"), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<String> = findings(&v)
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("privileged"),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k == "held"), "also held: {kinds:?}");
+}
+
+// 9. An outgoing connection took the port.
+#[test]
+fn an_ephemeral_collision_is_named_with_its_fix() {
+    // A server port outside the ephemeral range, as real servers use.
+    let ip = common::private_loopback();
+    let server = TcpListener::bind((ip, common::free_run(ip, 1))).unwrap();
+    let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (_conn, _) = server.accept().unwrap();
+    let local = client.local_addr().unwrap().port();
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let (lo, hi): (u16, u16) = {
+        let mut it = range.split_whitespace().map(|x| x.parse().unwrap());
+        (it.next().unwrap(), it.next().unwrap())
+    };
+    common::require(
+        (lo..=hi).contains(&local),
+        "connect() to pick an ephemeral port",
+    );
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{local}"), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "ephemeral_collision");
+    assert_eq!(
+        f["remote"],
+        server.local_addr().unwrap().to_string(),
+        "the connection's peer: {f}"
+    );
+    assert_eq!(f["pid"], std::process::id(), "{f}");
+    assert!(
+        f["text"].as_str().unwrap().contains("outgoing connection"),
+        "{f}"
+    );
+    let fix = fixes(&v)
+        .into_iter()
+        .find(|x| x["kind"] == "reserve_port")
+        .expect("reserve the port");
+    assert!(
+        fix["text"]
+            .as_str()
+            .unwrap()
+            .contains("net.ipv4.ip_local_reserved_ports="),
+        "{fix}"
+    );
+}
+
+// 10. Two UDP sockets on one address.
+#[test]
+fn udp_sharing_with_reuseaddr_warns_that_only_one_gets_datagrams() {
+    let (h, _) = common::spawn_python(
+        r"
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let (code, v) = common::json(&[
+        "check",
+        &format!("127.0.0.1:{}", h.port),
+        "--udp",
+        "--reuseaddr",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "bindable: {v}");
+    let note = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "udp_shared")
+        .cloned()
+        .unwrap_or_else(|| panic!("no udp_shared note: {}", v["notes"]));
+    assert_eq!(note["pids"][0], h.child.id(), "{note}");
+    assert!(
+        note["text"].as_str().unwrap().contains("reach only one"),
+        "{note}"
+    );
+}
+
+// 12. The tool's own limits are not the ports' state.
+#[test]
+fn running_out_of_descriptors_stops_a_scan_with_one_line() {
+    let ip = common::private_loopback();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 4; exec {} scan 2000-9000 --host {ip}",
+                env!("CARGO_BIN_EXE_port-inspector")
+            ),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "no port reported");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("ran out of file descriptors"), "{err}");
+}
+
+// 13. Unknown is not no: a resolver that never answers.
+#[test]
+fn a_resolver_that_never_answers_gives_unknown_and_exit_3() {
+    common::require(is_root(), "root, for a private mount namespace");
+    let ip = common::private_loopback();
+    let _silent = UdpSocket::bind((ip, 53)).unwrap();
+    let dir = std::env::temp_dir().join(format!("pi-resolv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("resolv.conf");
+    std::fs::write(
+        &conf,
+        format!("nameserver {ip}\noptions timeout:5 attempts:1\n"),
+    )
+    .unwrap();
+    let out = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!(
+                "mount --bind {} /etc/resolv.conf && exec {} check slow-name.example:8080 --timeout 0.5 --json",
+                conf.display(),
+                env!("CARGO_BIN_EXE_port-inspector")
+            ),
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(out.status.code(), Some(3), "exit 3: {v}");
+    assert_eq!(v["verdict"], "unknown", "{v}");
+    let f = finding(&v, "resolver_timed_out");
+    assert!(f["text"].as_str().unwrap().contains("unknown"), "{f}");
+}
+
+// 14. One meaning of "the port".
+#[test]
+fn free_hands_out_only_ports_that_check_calls_bindable() {
+    let out = common::bin()
+        .args(["free", "--count", "3"])
+        .output()
+        .unwrap();
+    let ports: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ports.len(), 3, "three ports");
+    for p in ports {
+        let out = common::bin().args(["check", &p, "-q"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "check {p} agrees it is bindable"
+        );
+    }
+}
+
+#[test]
+fn who_with_a_host_includes_the_sockets_that_cover_it() {
+    let held = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, v) = common::json(&["who", &port.to_string(), "--host", "127.0.0.1", "--json"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(
+        v["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["local"] == format!("0.0.0.0:{port}")),
+        "the wildcard covers 127.0.0.1: {v}"
+    );
+    let (code, _) = common::json(&["who", &port.to_string(), "--host", "::1", "--json"]);
+    assert_eq!(code, Some(1), "an IPv4 wildcard does not cover ::1");
+}
+
+// 15. explain takes the numbers users have.
+#[test]
+fn explain_takes_errno_eai_and_wsa_numbers() {
+    for (code, want) in [
+        ("98", "WSAEADDRINUSE (10048)"),
+        ("13", "WSAEACCES (10013)"),
+        ("-2", "WSAHOST_NOT_FOUND (11001)"),
+        ("10048", "WSAEADDRINUSE (10048)"),
+        ("EADDRINUSE", "WSAEADDRINUSE (10048)"),
+    ] {
+        let out = common::bin().args(["explain", code]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        assert!(text.contains(want), "{code}: {text}");
+    }
+    let out = common::bin().args(["explain", "8"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("8 has 2 meanings")
+            && text.contains("on Windows")
+            && text.contains("EAI_NONAME on macOS"),
+        "an ambiguous number lists each meaning with its OS: {text}"
+    );
+}
+
+// The answer stays short: a proven conflict names its cause and its fixes, nothing generic.
+#[test]
+fn a_proven_wildcard_conflict_and_a_busy_server_stay_short() {
+    let server = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let out = common::bin()
+        .args(["check", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines().count() <= 24,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
+    assert!(text.contains("Wildcard conflict"), "{text}");
+    assert!(!text.contains("general causes"), "nothing generic: {text}");
+    let mut conns = Vec::new();
+    for _ in 0..200 {
+        conns.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+        conns.push(server.accept().unwrap().0);
+    }
+    let out = common::bin()
+        .args(["check", &port.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines().count() <= 40,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
+    assert!(
+        text.contains("+ 200 ESTABLISHED connections with 127.0.0.1"),
+        "{text}"
+    );
+    let me = std::process::id().to_string();
+    let kill_line = text.lines().find(|l| l.contains("kill ")).unwrap();
+    assert_eq!(
+        kill_line.matches(me.as_str()).count(),
+        1,
+        "each PID once: {kill_line}"
+    );
+}
