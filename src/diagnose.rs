@@ -1080,4 +1080,288 @@ mod tests {
         assert_eq!(c, Conflict::SameAddress, "the listener");
         assert_eq!(who.len(), 1, "only the listener is blamed");
     }
+
+    /// A failed probe of `target` at `at` with `errno`, as the probe would report it.
+    fn failed(target: &Target, at: &str, errno: i32) -> ProbeReport {
+        use crate::probe::{Step, StepKind, Verdict};
+        let error = crate::oserror::OsError::from_errno(errno);
+        let resolve = Step {
+            step: StepKind::Resolve,
+            ok: true,
+            elapsed_us: 1,
+            detail: String::new(),
+            error: None,
+        };
+        ProbeReport {
+            target: target.clone(),
+            resolve: resolve.clone(),
+            attempts: Vec::new(),
+            verdict: Verdict::NotBindable,
+            error: Some(error),
+            failed_step: Some(StepKind::Bind),
+            failed_address: Some(at.into()),
+            elapsed_us: 1,
+        }
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            os: Os::Linux,
+            unprivileged_port_start: Some(1024),
+            ephemeral_range: Some(crate::facts::PortRange {
+                start: 32768,
+                end: 60999,
+                scope: String::new(),
+            }),
+            ..Facts::default()
+        }
+    }
+
+    fn kinds(d: &Diagnosis) -> Vec<String> {
+        d.findings
+            .iter()
+            .map(|f| {
+                serde_json::to_value(f).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    const EADDRINUSE: i32 = 98;
+    const EACCES: i32 = 13;
+
+    #[test]
+    fn time_wait_fix_follows_the_retry() {
+        let t = Target::tcp("127.0.0.1", 8080);
+        let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
+        let mut ev = Evidence {
+            owners: vec![owner("127.0.0.1:8080", SockState::TimeWait, None)],
+            reuse_retry: Some(true),
+            ..Evidence::default()
+        };
+        ev.owners[0].pid = None;
+        let d = diagnose(&r, &facts(), &ev);
+        assert_eq!(kinds(&d), ["time_wait"]);
+        assert_eq!(d.fixes.first(), Some(&Fix::SetReuseAddr), "retry worked");
+        ev.reuse_retry = Some(false);
+        let d = diagnose(&r, &facts(), &ev);
+        assert_eq!(
+            d.fixes.first(),
+            Some(&Fix::Wait { secs: 60 }),
+            "retry failed"
+        );
+    }
+
+    #[test]
+    fn short_lived_and_hidden_owners_are_told_apart() {
+        let t = Target::tcp("127.0.0.1", 8080);
+        let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
+        let mut gone = owner("127.0.0.1:8080", SockState::Listen, None);
+        gone.pid = None;
+        gone.note = Some(OwnerNote::ShortLived);
+        let mut hidden = gone.clone();
+        hidden.note = Some(OwnerNote::OtherUser);
+        let ev = Evidence {
+            owners: vec![gone.clone()],
+            ..Evidence::default()
+        };
+        let d = diagnose(&r, &facts(), &ev);
+        assert!(
+            kinds(&d).contains(&"short_lived".to_owned()),
+            "{:?}",
+            kinds(&d)
+        );
+        assert!(
+            !kinds(&d).contains(&"hidden_owners".to_owned()),
+            "not hidden"
+        );
+        assert!(
+            !d.fixes.contains(&Fix::RunElevated),
+            "no elevation for a socket that is gone"
+        );
+        let ev = Evidence {
+            owners: vec![hidden],
+            hidden: 1,
+            ..Evidence::default()
+        };
+        let d = diagnose(&r, &facts(), &ev);
+        assert!(
+            kinds(&d).contains(&"hidden_owners".to_owned()),
+            "{:?}",
+            kinds(&d)
+        );
+        assert!(
+            d.fixes.contains(&Fix::RunElevated),
+            "elevation helps an unprivileged user"
+        );
+    }
+
+    #[test]
+    fn root_without_the_capability_is_not_told_to_become_root() {
+        let t = Target::tcp("127.0.0.1", 80);
+        let r = failed(&t, "127.0.0.1:80", EACCES);
+        let f = Facts {
+            elevated: true,
+            uid: Some(0),
+            cap_net_bind_service: Some(false),
+            ..facts()
+        };
+        let d = diagnose(&r, &f, &Evidence::default());
+        assert_eq!(kinds(&d), ["privileged"]);
+        assert!(matches!(
+            d.findings[0],
+            Finding::Privileged { root: true, .. }
+        ));
+        assert!(d.fixes.contains(&Fix::GrantBindCapability { root: true }));
+        assert!(!d.fixes.contains(&Fix::RunElevated));
+    }
+
+    #[test]
+    fn permission_denied_on_an_ordinary_port_is_unknown_not_guessed() {
+        let t = Target::tcp("127.0.0.1", 8080);
+        let r = failed(&t, "127.0.0.1:8080", EACCES);
+        let d = diagnose(&r, &facts(), &Evidence::default());
+        assert_eq!(kinds(&d), ["permission_unexplained"]);
+        assert!(d.fixes.is_empty(), "nothing proven, nothing to fix");
+    }
+
+    #[test]
+    fn an_address_this_machine_lacks_is_named_with_its_own_fix() {
+        let t = Target::tcp("192.0.2.9", 8080);
+        let r = failed(&t, "192.0.2.9:8080", 99);
+        let f = Facts {
+            interfaces: vec![crate::facts::Interface {
+                name: "lo".into(),
+                address: "127.0.0.1".into(),
+                ipv6: false,
+                loopback: true,
+            }],
+            nonlocal_bind_v4: Some(false),
+            ..facts()
+        };
+        let d = diagnose(&r, &f, &Evidence::default());
+        assert_eq!(kinds(&d), ["not_assigned"]);
+        assert_eq!(
+            d.fixes,
+            [Fix::BindAssigned {
+                address: "127.0.0.1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn an_outgoing_connection_is_told_from_a_servers_leftover() {
+        let t = Target::tcp("127.0.0.1", 40000);
+        let r = failed(&t, "127.0.0.1:40000", EADDRINUSE);
+        let mut out = owner("127.0.0.1:40000", SockState::Established, None);
+        out.remote = Some("127.0.0.1:5432".parse().unwrap());
+        let d = diagnose(
+            &r,
+            &facts(),
+            &Evidence {
+                owners: vec![out.clone()],
+                ..Evidence::default()
+            },
+        );
+        assert_eq!(kinds(&d), ["ephemeral_collision"], "peer is a server port");
+        let mut accepted = out;
+        accepted.remote = Some("127.0.0.1:51000".parse().unwrap());
+        let d = diagnose(
+            &r,
+            &facts(),
+            &Evidence {
+                owners: vec![accepted],
+                ..Evidence::default()
+            },
+        );
+        assert_eq!(kinds(&d), ["leftovers"], "peer is a client port");
+    }
+
+    #[test]
+    fn a_proven_known_holder_is_not_ended_but_a_name_alone_is() {
+        let t = Target::tcp("127.0.0.1", 8080);
+        let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
+        let mut o = owner("127.0.0.1:8080", SockState::Listen, None);
+        o.holder = Some(crate::holders::KnownHolder {
+            verified: true,
+            unverified_why: None,
+            kind: "container_proxy".into(),
+            what: "w".into(),
+            advice: "a".into(),
+            command: "docker ps".into(),
+            detail: None,
+        });
+        let d = diagnose(
+            &r,
+            &facts(),
+            &Evidence {
+                owners: vec![o.clone()],
+                ..Evidence::default()
+            },
+        );
+        assert!(
+            d.fixes
+                .iter()
+                .any(|f| matches!(f, Fix::HolderAdvice { .. }))
+        );
+        assert!(
+            !d.fixes
+                .iter()
+                .any(|f| matches!(f, Fix::EndProcesses { .. }))
+        );
+        if let Some(h) = o.holder.as_mut() {
+            h.verified = false;
+        }
+        let d = diagnose(
+            &r,
+            &facts(),
+            &Evidence {
+                owners: vec![o],
+                ..Evidence::default()
+            },
+        );
+        assert!(
+            !d.fixes
+                .iter()
+                .any(|f| matches!(f, Fix::HolderAdvice { .. }))
+        );
+        assert!(
+            d.fixes
+                .iter()
+                .any(|f| matches!(f, Fix::EndProcesses { .. }))
+        );
+    }
+
+    #[test]
+    fn a_bind_that_worked_notes_the_ephemeral_range() {
+        use crate::probe::{Attempt, Step, StepKind, Verdict};
+        let t = Target::tcp("127.0.0.1", 40000);
+        let step = Step {
+            step: StepKind::Resolve,
+            ok: true,
+            elapsed_us: 1,
+            detail: String::new(),
+            error: None,
+        };
+        let r = ProbeReport {
+            target: t.clone(),
+            resolve: step.clone(),
+            attempts: vec![Attempt {
+                address: "127.0.0.1:40000".into(),
+                family: Family::Ipv4,
+                steps: vec![step],
+                bound: Some("127.0.0.1:40000".into()),
+            }],
+            verdict: Verdict::Bindable,
+            error: None,
+            failed_step: None,
+            failed_address: None,
+            elapsed_us: 1,
+        };
+        let d = diagnose(&r, &facts(), &Evidence::default());
+        assert_eq!(kinds(&d), ["ephemeral_range"]);
+        assert!(d.fixes.is_empty(), "a caution, not a failure");
+    }
 }

@@ -74,7 +74,14 @@ pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
         })
         .collect();
     let entry = crate::catalog::by_wsa(err.wsa_code);
-    let causes = if findings.is_empty() {
+    // "Unknown" findings say what was checked; they prove no cause, so the general causes stay.
+    let proven = findings.iter().any(|f| {
+        !matches!(
+            f.value,
+            Finding::Unexplained { .. } | Finding::PermissionUnexplained { .. }
+        )
+    });
+    let causes = if !proven {
         entry.map_or_else(Vec::new, |e| general_causes(e, target))
     } else {
         Vec::new()
