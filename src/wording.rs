@@ -81,10 +81,10 @@ pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
             Finding::Unexplained { .. } | Finding::PermissionUnexplained { .. }
         )
     });
-    let causes = if !proven {
-        entry.map_or_else(Vec::new, |e| general_causes(e, target))
-    } else {
+    let causes = if proven {
         Vec::new()
+    } else {
+        entry.map_or_else(Vec::new, |e| general_causes(e, target))
     };
     let mut fixes: Vec<Worded<Fix>> = d
         .fixes
