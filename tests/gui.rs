@@ -325,3 +325,55 @@ fn end_process_refuses_when_the_pid_no_longer_owns_the_port() {
         "refused with a clear message"
     );
 }
+
+/// The window, the Markdown report and the CLI word the same findings and fixes: one wording
+/// module. Checked for a conflict with a holder, and for a bind that needs what the system lacks.
+#[test]
+fn window_and_report_render_the_same_findings() {
+    let held = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    for (host, port) in [("127.0.0.1", port), ("192.0.2.77", common::free_tcp_port())] {
+        let mut h = harness_with(
+            Inputs {
+                interface: InterfaceChoice::Address(host.into()),
+                ..Inputs::default()
+            },
+            None,
+        );
+        h.run();
+        type_port(&mut h, &port.to_string());
+        h.get_by_label("Test bind").click();
+        h.run_steps(2);
+        wait_for(&mut h, "Found on this machine");
+        let check = h.state().history.last().unwrap().check.clone();
+        let d = check.explanation.clone().expect("a failure");
+        assert!(!d.findings.is_empty(), "{host}: something proven");
+        let md = port_inspector::report::markdown(&check);
+        let text = port_inspector::report::text(&check);
+        for f in &d.findings {
+            assert!(
+                has(&h, &f.text),
+                "{host}: the window shows the finding '{}'",
+                f.text
+            );
+            assert!(text.contains(&f.text), "{host}: the CLI shows it");
+            assert!(
+                md.contains(&port_inspector::text::md(&f.text)),
+                "{host}: the report shows it"
+            );
+        }
+        for x in &d.fixes {
+            assert!(text.contains(&x.text), "{host}: the CLI shows the fix");
+            assert!(
+                md.contains(&port_inspector::text::md(&x.text)),
+                "{host}: the report shows the fix"
+            );
+            let window = port_inspector::wording::fix(
+                &x.value,
+                &check.report.target,
+                port_inspector::wording::Front::Window,
+            );
+            assert!(has(&h, &window), "{host}: the window shows '{window}'");
+        }
+    }
+}
