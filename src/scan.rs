@@ -296,6 +296,30 @@ pub fn scan(
         elapsed: started.elapsed(),
     });
 
+    let (mut busy, free, free_count) = collate(req, &status, &errors, facts);
+    attach_owners(&mut busy);
+    let stopped = exhausted.load(Ordering::Relaxed);
+    ScanReport {
+        stopped_by: (stopped != 0).then(|| OsError::from_errno(stopped)),
+        request: req.clone(),
+        scanned,
+        cancelled: scanned < total && stopped == 0,
+        busy,
+        free,
+        free_count,
+        special: special_ranges(req.start, req.end, facts),
+        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Turns the per-port outcomes into the busy ports (with their errors and notes) and the free
+/// ranges; untested ports (after a cancel or a stop) are neither.
+fn collate(
+    req: &ScanRequest,
+    status: &[Vec<u8>],
+    errors: &HashMap<(usize, u16), i32>,
+    facts: &Facts,
+) -> (Vec<PortResult>, Vec<FreeRange>, u32) {
     let mut busy = Vec::new();
     let mut free = Vec::new();
     let mut free_count = 0;
@@ -340,19 +364,7 @@ pub fn scan(
             });
         }
     }
-    attach_owners(&mut busy);
-    let stopped = exhausted.load(Ordering::Relaxed);
-    ScanReport {
-        stopped_by: (stopped != 0).then(|| OsError::from_errno(stopped)),
-        request: req.clone(),
-        scanned,
-        cancelled: scanned < total && stopped == 0,
-        busy,
-        free,
-        free_count,
-        special: special_ranges(req.start, req.end, facts),
-        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    }
+    (busy, free, free_count)
 }
 
 /// Looks up the owners of every in-use port in one pass.

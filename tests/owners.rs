@@ -158,11 +158,14 @@ fn make_time_wait(listener: &TcpListener) {
     std::thread::sleep(Duration::from_millis(50));
 }
 
+/// A listener on this test's own loopback address: once only TIME_WAIT sockets hold its port,
+/// the kernel may hand that port to another test's `bind(127.0.0.1:0)` with SO_REUSEADDR, which
+/// cannot happen on an address no other test uses.
 fn listener(reuse: bool) -> TcpListener {
     let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     s.set_reuse_address(reuse).unwrap();
-    s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
-        .unwrap();
+    let ip = common::private_loopback();
+    s.bind(&SocketAddr::from((ip, 0)).into()).unwrap();
     s.listen(8).unwrap();
     s.into()
 }
@@ -171,12 +174,12 @@ fn listener(reuse: bool) -> TcpListener {
 /// the check of it, and the exit code of `check --reuseaddr` on it.
 fn time_wait_case(server_reuse: bool) -> (check::Check, Option<i32>) {
     let l = listener(server_reuse);
-    let port = l.local_addr().unwrap().port();
+    let addr = l.local_addr().unwrap();
     make_time_wait(&l);
     drop(l);
-    let c = run_check(&Target::tcp("127.0.0.1", port));
+    let c = run_check(&Target::tcp(&addr.ip().to_string(), addr.port()));
     let out = common::bin()
-        .args(["check", &format!("127.0.0.1:{port}"), "--reuseaddr"])
+        .args(["check", &addr.to_string(), "--reuseaddr"])
         .output()
         .unwrap();
     (c, out.status.code())

@@ -77,7 +77,7 @@ const LISTENER_THEN_ACCEPT: &str = r"
 import socket, sys, time, os
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('127.0.0.1', 0))
+l.bind(('IP', 0))
 l.listen(4)
 print(l.getsockname()[1], flush=True)
 c, _ = l.accept()
@@ -92,12 +92,19 @@ time.sleep(600)
 // 1. Sockets that outlive their server.
 #[test]
 fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
-    let (h, _) = common::spawn_python(&format!("{LISTENER_THEN_ACCEPT}\n#keep"), "python3", None);
-    let client = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    // On this test's own address: a port held only by connections may be handed to another
+    // test's bind(127.0.0.1:0) with SO_REUSEADDR.
+    let ip = common::private_loopback();
+    let (h, _) = common::spawn_python(
+        &LISTENER_THEN_ACCEPT.replace("IP", &ip.to_string()),
+        "python3",
+        None,
+    );
+    let client = TcpStream::connect((ip, h.port)).unwrap();
     wait_until("the server closed its listener", || {
         !port_has_state(h.port, "LISTEN")
     });
-    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    let (code, v) = common::json(&["check", &format!("{ip}:{}", h.port), "--json"]);
     assert_eq!(code, Some(1), "held: {v}");
     let f = finding(&v, "leftovers");
     assert_eq!(f["pids"][0], h.child.id(), "the process that kept it: {f}");
@@ -119,15 +126,18 @@ fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
 
 #[test]
 fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() {
-    let code = LISTENER_THEN_ACCEPT.replace("sys.argv[-1] == 'orphan'", "True");
+    let ip = common::private_loopback();
+    let code = LISTENER_THEN_ACCEPT
+        .replace("sys.argv[-1] == 'orphan'", "True")
+        .replace("IP", &ip.to_string());
     let (h, _) = common::spawn_python(&code, "python3", None);
-    let client = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    let client = TcpStream::connect((ip, h.port)).unwrap();
     wait_until("an orphaned FIN_WAIT2 socket", || {
         port_has_state(h.port, "FIN_WAIT2")
     });
     let mut child = h;
     let _ = child.child.wait();
-    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", child.port), "--json"]);
+    let (code, v) = common::json(&["check", &format!("{ip}:{}", child.port), "--json"]);
     assert_eq!(code, Some(1), "held: {v}");
     let f = finding(&v, "leftovers");
     assert_eq!(f["orphans"], 1, "{f}");

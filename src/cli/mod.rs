@@ -532,23 +532,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             format,
             output: file,
             force,
-        } => {
-            let t = bind.target(&target)?;
-            let c = check::run(&t, &ProbeConfig::default());
-            let text = match format {
-                Format::Json | Format::Ndjson => {
-                    serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
-                }
-                Format::Text => crate::report::text_full(&c),
-                Format::Md => crate::report::markdown(&c),
-            };
-            match file {
-                Some(path) => crate::report::write_new(&path, text.as_bytes(), force)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => output::text(&text),
-            }
-            Ok(verdict_code(&c))
-        }
+        } => report(&target, &bind, format, file.as_deref(), force),
         Command::Matrix {
             target,
             output: out,
@@ -578,78 +562,18 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             duration,
         } => Ok(listen(&bind.target(&target)?, duration)),
         Command::Scan {
-            range: (start, end),
+            range,
             host,
             udp,
             both,
             output: out,
-        } => {
-            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
-            let address = bindable_address(host)?;
-            let protocols = if both {
-                vec![Protocol::Tcp, Protocol::Udp]
-            } else if udp {
-                vec![Protocol::Udp]
-            } else {
-                vec![Protocol::Tcp]
-            };
-            let req = crate::scan::ScanRequest {
-                address,
-                start,
-                end,
-                protocols,
-                options: crate::SocketOptions::default(),
-            };
-            let facts = crate::facts::gather();
-            let report =
-                crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
-            if let Some(e) = &report.stopped_by {
-                anyhow::bail!(
-                    "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; raise the limit (ulimit -n) and scan again",
-                    report.scanned,
-                    report.request.total(),
-                    e.headline()
-                );
-            }
-            match format {
-                Format::Json => output::json(&report),
-                Format::Ndjson => {
-                    output::ndjson(report.busy.iter(), "busy");
-                    output::ndjson(report.free.iter(), "free");
-                }
-                _ => output::text(&output::scan_text(&report)),
-            }
-            Ok(exit::OK)
-        }
+        } => scan(range, host, udp, both, out),
         Command::Free {
             count,
-            range: (start, end),
+            range,
             host,
             udp,
-        } => {
-            // Without --host a port is free when `check PORT` would say so: all interfaces,
-            // both families.
-            let addresses = match host {
-                Some(h) => vec![bindable_address(Some(h))?],
-                None => crate::scan::all_interfaces(),
-            };
-            let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
-            let facts = crate::facts::gather();
-            let ports = crate::scan::free_ports(&addresses, protocol, start, end, count, &facts)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "stopped: this process ran out of file descriptors ({}); raise the limit (ulimit -n) and try again",
-                        e.headline()
-                    )
-                })?;
-            let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
-            output::text(&text);
-            Ok(if ports.len() == count {
-                exit::OK
-            } else {
-                exit::NOT_BINDABLE
-            })
-        }
+        } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
         Command::Explain { code, output: out } => explain(&code, out),
         Command::Errors { output: out } => {
@@ -666,35 +590,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             tcp,
             host,
             output: out,
-        } => {
-            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
-            let protocol = if udp {
-                Some(Protocol::Udp)
-            } else if tcp {
-                Some(Protocol::Tcp)
-            } else {
-                None
-            };
-            let mut found = owners::of(Query { port, protocol });
-            if let Some(ip) = host {
-                // The sockets that a bind of ADDR would meet: ADDR itself, its wildcard, a
-                // dual-stack [::] for IPv4, and for a wildcard ADDR every address it covers.
-                found.owners.retain(|o| {
-                    owners::covers(o.local.ip(), o.v6_only, ip)
-                        || (ip.is_unspecified() && owners::covers(ip, Some(false), o.local.ip()))
-                });
-            }
-            match format {
-                Format::Json => output::json(&found),
-                Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
-                _ => output::text(&output::owners_text(port, &found)),
-            }
-            Ok(if found.owners.is_empty() {
-                exit::NOT_BINDABLE
-            } else {
-                exit::OK
-            })
-        }
+        } => who(port, udp, tcp, host, out),
     }
 }
 
@@ -735,6 +631,140 @@ fn explain(code: &str, out: Output) -> anyhow::Result<u8> {
     }
     output::text(&text);
     Ok(exit::OK)
+}
+
+fn scan(
+    (start, end): (u16, u16),
+    host: Option<std::net::IpAddr>,
+    udp: bool,
+    both: bool,
+    out: Output,
+) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let address = bindable_address(host)?;
+    let protocols = if both {
+        vec![Protocol::Tcp, Protocol::Udp]
+    } else if udp {
+        vec![Protocol::Udp]
+    } else {
+        vec![Protocol::Tcp]
+    };
+    let req = crate::scan::ScanRequest {
+        address,
+        start,
+        end,
+        protocols,
+        options: crate::SocketOptions::default(),
+    };
+    let facts = crate::facts::gather();
+    let report = crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
+    if let Some(e) = &report.stopped_by {
+        anyhow::bail!(
+            "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; raise the limit (ulimit -n) and scan again",
+            report.scanned,
+            report.request.total(),
+            e.headline()
+        );
+    }
+    match format {
+        Format::Json => output::json(&report),
+        Format::Ndjson => {
+            output::ndjson(report.busy.iter(), "busy");
+            output::ndjson(report.free.iter(), "free");
+        }
+        _ => output::text(&output::scan_text(&report)),
+    }
+    Ok(exit::OK)
+}
+
+fn free(
+    count: usize,
+    (start, end): (u16, u16),
+    host: Option<std::net::IpAddr>,
+    udp: bool,
+) -> anyhow::Result<u8> {
+    // Without --host a port is free when `check PORT` would say so: all interfaces,
+    // both families.
+    let addresses = match host {
+        Some(h) => vec![bindable_address(Some(h))?],
+        None => crate::scan::all_interfaces(),
+    };
+    let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
+    let facts = crate::facts::gather();
+    let ports = crate::scan::free_ports(&addresses, protocol, start, end, count, &facts)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "stopped: this process ran out of file descriptors ({}); raise the limit (ulimit -n) and try again",
+                e.headline()
+            )
+        })?;
+    let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
+    output::text(&text);
+    Ok(if ports.len() == count {
+        exit::OK
+    } else {
+        exit::NOT_BINDABLE
+    })
+}
+
+fn who(
+    port: u16,
+    udp: bool,
+    tcp: bool,
+    host: Option<std::net::IpAddr>,
+    out: Output,
+) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let protocol = if udp {
+        Some(Protocol::Udp)
+    } else if tcp {
+        Some(Protocol::Tcp)
+    } else {
+        None
+    };
+    let mut found = owners::of(Query { port, protocol });
+    if let Some(ip) = host {
+        // The sockets that a bind of ADDR would meet: ADDR itself, its wildcard, a
+        // dual-stack [::] for IPv4, and for a wildcard ADDR every address it covers.
+        found.owners.retain(|o| {
+            owners::covers(o.local.ip(), o.v6_only, ip)
+                || (ip.is_unspecified() && owners::covers(ip, Some(false), o.local.ip()))
+        });
+    }
+    match format {
+        Format::Json => output::json(&found),
+        Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
+        _ => output::text(&output::owners_text(port, &found)),
+    }
+    Ok(if found.owners.is_empty() {
+        exit::NOT_BINDABLE
+    } else {
+        exit::OK
+    })
+}
+
+fn report(
+    target: &str,
+    bind: &BindOptions,
+    format: Format,
+    file: Option<&std::path::Path>,
+    force: bool,
+) -> anyhow::Result<u8> {
+    let t = bind.target(target)?;
+    let c = check::run(&t, &ProbeConfig::default());
+    let text = match format {
+        Format::Json | Format::Ndjson => {
+            serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
+        }
+        Format::Text => crate::report::text_full(&c),
+        Format::Md => crate::report::markdown(&c),
+    };
+    match file {
+        Some(path) => crate::report::write_new(path, text.as_bytes(), force)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => output::text(&text),
+    }
+    Ok(verdict_code(&c))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {

@@ -78,6 +78,8 @@ pub struct Inputs {
     pub family: Family,
     /// SO_REUSEADDR.
     pub reuse_address: bool,
+    /// SO_REUSEPORT (Unix): join a group of same-user sockets on the port.
+    pub reuse_port: bool,
     /// IPV6_V6ONLY: None = system default.
     pub v6_only: Option<bool>,
     /// Call listen after bind (TCP).
@@ -97,6 +99,7 @@ impl Default for Inputs {
             protocol: Protocol::Tcp,
             family: Family::Any,
             reuse_address: false,
+            reuse_port: false,
             v6_only: None,
             listen: true,
             exclusive: false,
@@ -129,6 +132,7 @@ impl Inputs {
         t.protocol = self.protocol;
         t.family = self.family;
         t.options.reuse_address = self.reuse_address;
+        t.options.reuse_port = self.reuse_port;
         t.options.v6_only = self.v6_only;
         t.options.listen = self.listen;
         t.options.exclusive_address_use = self.exclusive;
@@ -566,6 +570,10 @@ impl App {
     }
 
     /// Applies one view action.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a table: one arm per view action, the one place actions are applied"
+    )]
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             Action::Test => {

@@ -102,6 +102,85 @@ pub fn history_ui(
     actions
 }
 
+/// The interface picker with its Refresh button, one row of the form grid.
+fn interface_row(
+    ui: &mut egui::Ui,
+    inputs: &mut Inputs,
+    interfaces: &[Interface],
+    actions: &mut Vec<Action>,
+) {
+    let label = ui.label("Interface");
+    ui.horizontal(|ui| {
+        let mut choices = vec![
+            InterfaceChoice::AllAny,
+            InterfaceChoice::AllIpv4,
+            InterfaceChoice::AllIpv6,
+            InterfaceChoice::Localhost,
+        ];
+        choices.extend(
+            interfaces
+                .iter()
+                .map(|i| InterfaceChoice::Address(i.address.clone())),
+        );
+        choices.push(InterfaceChoice::Custom);
+        egui::ComboBox::from_id_salt("interface")
+            .width(320.0)
+            .selected_text(inputs.interface.label(interfaces))
+            .show_ui(ui, |ui| {
+                for c in choices {
+                    let text = match &c {
+                        InterfaceChoice::Address(a) => interfaces
+                            .iter()
+                            .find(|i| &i.address == a)
+                            .map_or_else(|| a.clone(), interface_label),
+                        other => other.label(interfaces),
+                    };
+                    ui.selectable_value(&mut inputs.interface, c, text);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if ui
+            .button("Refresh")
+            .on_hover_text("Read the machine's interfaces again")
+            .clicked()
+        {
+            actions.push(Action::RefreshInterfaces);
+        }
+    });
+}
+
+/// The socket options, one row of the form grid.
+fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
+    ui.label("Options");
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
+        ui.checkbox(&mut inputs.listen, "Listen after bind");
+        let l = ui.label("IPv6 only:");
+        egui::ComboBox::from_id_salt("v6only")
+            .selected_text(match inputs.v6_only {
+                None => "system default",
+                Some(true) => "on",
+                Some(false) => "off",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut inputs.v6_only, None, "system default");
+                ui.selectable_value(&mut inputs.v6_only, Some(true), "on");
+                ui.selectable_value(&mut inputs.v6_only, Some(false), "off");
+            })
+            .response
+            .labelled_by(l.id);
+        ui.add_enabled(
+            cfg!(windows),
+            egui::Checkbox::new(
+                &mut inputs.exclusive,
+                "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
+            ),
+        )
+        .on_disabled_hover_text("SO_EXCLUSIVEADDRUSE exists only on Windows");
+    });
+}
+
 /// The form: interface, port, protocol, family, options, Test / Cancel.
 pub fn form_ui(
     ui: &mut egui::Ui,
@@ -115,45 +194,7 @@ pub fn form_ui(
         .num_columns(2)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            let label = ui.label("Interface");
-            ui.horizontal(|ui| {
-                let mut choices = vec![
-                    InterfaceChoice::AllAny,
-                    InterfaceChoice::AllIpv4,
-                    InterfaceChoice::AllIpv6,
-                    InterfaceChoice::Localhost,
-                ];
-                choices.extend(
-                    interfaces
-                        .iter()
-                        .map(|i| InterfaceChoice::Address(i.address.clone())),
-                );
-                choices.push(InterfaceChoice::Custom);
-                egui::ComboBox::from_id_salt("interface")
-                    .width(320.0)
-                    .selected_text(inputs.interface.label(interfaces))
-                    .show_ui(ui, |ui| {
-                        for c in choices {
-                            let text = match &c {
-                                InterfaceChoice::Address(a) => interfaces
-                                    .iter()
-                                    .find(|i| &i.address == a)
-                                    .map_or_else(|| a.clone(), interface_label),
-                                other => other.label(interfaces),
-                            };
-                            ui.selectable_value(&mut inputs.interface, c, text);
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
-                if ui
-                    .button("Refresh")
-                    .on_hover_text("Read the machine's interfaces again")
-                    .clicked()
-                {
-                    actions.push(Action::RefreshInterfaces);
-                }
-            });
+            interface_row(ui, inputs, interfaces, &mut actions);
             ui.end_row();
 
             if inputs.interface == InterfaceChoice::Custom {
@@ -207,33 +248,7 @@ pub fn form_ui(
             });
             ui.end_row();
 
-            ui.label("Options");
-            ui.horizontal_wrapped(|ui| {
-                ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
-                ui.checkbox(&mut inputs.listen, "Listen after bind");
-                let l = ui.label("IPv6 only:");
-                egui::ComboBox::from_id_salt("v6only")
-                    .selected_text(match inputs.v6_only {
-                        None => "system default",
-                        Some(true) => "on",
-                        Some(false) => "off",
-                    })
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut inputs.v6_only, None, "system default");
-                        ui.selectable_value(&mut inputs.v6_only, Some(true), "on");
-                        ui.selectable_value(&mut inputs.v6_only, Some(false), "off");
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.add_enabled(
-                    cfg!(windows),
-                    egui::Checkbox::new(
-                        &mut inputs.exclusive,
-                        "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
-                    ),
-                )
-                .on_disabled_hover_text("SO_EXCLUSIVEADDRUSE exists only on Windows");
-            });
+            options_row(ui, inputs);
             ui.end_row();
         });
 
@@ -527,6 +542,87 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, o: &Owner) -> Vec<Action> {
     actions
 }
 
+/// The result of a scan: summary, special ranges, filter and copy, the table.
+fn scan_results_ui(
+    ui: &mut egui::Ui,
+    inputs: &mut ScanInputs,
+    report: &crate::scan::ScanReport,
+    actions: &mut Vec<Action>,
+) {
+    ui.label(format!(
+        "{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
+        report
+            .request
+            .protocols
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("+"),
+        report.request.start,
+        report.request.end,
+        report.request.address,
+        report.free_count,
+        report.busy.len(),
+        report.scanned,
+        std::time::Duration::from_micros(report.elapsed_us).as_secs_f64() * 1000.0,
+        if report.cancelled { " (cancelled)" } else { "" }
+    ));
+    for s in &report.special {
+        ui.label(format!(
+            "Note: {}-{} is {} ({}).",
+            s.start, s.end, s.kind, s.meaning
+        ));
+    }
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut inputs.only_busy, "Show only in use");
+        let l = ui.label("Filter");
+        ui.add(egui::TextEdit::singleline(&mut inputs.filter).desired_width(140.0))
+            .labelled_by(l.id);
+        ui.label("Sort:");
+        ui.radio_value(&mut inputs.sort, ScanSort::Port, "by port");
+        ui.radio_value(&mut inputs.sort, ScanSort::Status, "busy first");
+        if ui.button("Copy CSV").clicked() {
+            actions.push(Action::CopyScanCsv);
+        }
+        if ui.button("Copy Markdown").clicked() {
+            actions.push(Action::CopyScanMarkdown);
+        }
+    });
+    let rows = inputs.visible_rows(report);
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("scan-table")
+            .striped(true)
+            .num_columns(5)
+            .show(ui, |ui| {
+                for h in ["Port", "Protocol", "Status", "Owner", "Note"] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for r in &rows {
+                    if r.status == "free" {
+                        ui.label(&r.ports);
+                    } else if ui
+                        .button(format!("Check {} {}", r.protocol, r.ports))
+                        .on_hover_text("Open the full check of this port")
+                        .clicked()
+                    {
+                        actions.push(Action::CheckPort(r.first_port, r.protocol));
+                    }
+                    ui.label(r.protocol.to_string());
+                    let color = if r.status == "free" {
+                        ok_color(ui)
+                    } else {
+                        bad_color(ui)
+                    };
+                    ui.colored_label(color, &r.status);
+                    ui.label(&r.owner);
+                    ui.label(&r.note);
+                    ui.end_row();
+                }
+            });
+    });
+}
+
 /// The Scan tab: range form, progress with rate and Cancel, and the result table.
 pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) -> Vec<Action> {
     let mut actions = Vec::new();
@@ -607,106 +703,17 @@ pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) ->
         });
     }
     ui.separator();
-    let Some(report) = &state.report else {
-        ui.label("Give a range (for example 8000-9000) and press Start scan.");
-        return actions;
-    };
-    ui.label(format!(
-        "{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
-        report
-            .request
-            .protocols
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("+"),
-        report.request.start,
-        report.request.end,
-        report.request.address,
-        report.free_count,
-        report.busy.len(),
-        report.scanned,
-        std::time::Duration::from_micros(report.elapsed_us).as_secs_f64() * 1000.0,
-        if report.cancelled { " (cancelled)" } else { "" }
-    ));
-    for s in &report.special {
-        ui.label(format!(
-            "Note: {}-{} is {} ({}).",
-            s.start, s.end, s.kind, s.meaning
-        ));
+    match &state.report {
+        Some(report) => scan_results_ui(ui, inputs, report, &mut actions),
+        None => {
+            ui.label("Give a range (for example 8000-9000) and press Start scan.");
+        }
     }
-    ui.horizontal(|ui| {
-        ui.checkbox(&mut inputs.only_busy, "Show only in use");
-        let l = ui.label("Filter");
-        ui.add(egui::TextEdit::singleline(&mut inputs.filter).desired_width(140.0))
-            .labelled_by(l.id);
-        ui.label("Sort:");
-        ui.radio_value(&mut inputs.sort, ScanSort::Port, "by port");
-        ui.radio_value(&mut inputs.sort, ScanSort::Status, "busy first");
-        if ui.button("Copy CSV").clicked() {
-            actions.push(Action::CopyScanCsv);
-        }
-        if ui.button("Copy Markdown").clicked() {
-            actions.push(Action::CopyScanMarkdown);
-        }
-    });
-    let rows = inputs.visible_rows(report);
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("scan-table")
-            .striped(true)
-            .num_columns(5)
-            .show(ui, |ui| {
-                for h in ["Port", "Protocol", "Status", "Owner", "Note"] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for r in &rows {
-                    if r.status == "free" {
-                        ui.label(&r.ports);
-                    } else if ui
-                        .button(format!("Check {} {}", r.protocol, r.ports))
-                        .on_hover_text("Open the full check of this port")
-                        .clicked()
-                    {
-                        actions.push(Action::CheckPort(r.first_port, r.protocol));
-                    }
-                    ui.label(r.protocol.to_string());
-                    let color = if r.status == "free" {
-                        ok_color(ui)
-                    } else {
-                        bad_color(ui)
-                    };
-                    ui.colored_label(color, &r.status);
-                    ui.label(&r.owner);
-                    ui.label(&r.note);
-                    ui.end_row();
-                }
-            });
-    });
     actions
 }
 
-/// The Support kit tab: machine facts, the what-if matrix, hold-and-listen and watch, all for
-/// the target of the Check tab's form.
-pub fn kit_ui(
-    ui: &mut egui::Ui,
-    kit: &mut KitState,
-    target: Result<&crate::Target, &crate::target::InputError>,
-) -> Vec<Action> {
-    let mut actions = Vec::new();
-    match target {
-        Ok(t) => ui.label(format!(
-            "Target: {} {} (set on the Check a port tab)",
-            t.protocol,
-            t.display_addr()
-        )),
-        Err(e) => ui.colored_label(
-            bad_color(ui),
-            format!("The Check tab's target is not valid: {e}"),
-        ),
-    };
-    let valid = target.is_ok();
-
+/// The what-if matrix and its cells.
+fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
     ui.add_space(8.0);
     ui.heading("What-if matrix");
     ui.label("The same port across TCP/UDP, IPv4/IPv6, SO_REUSEADDR off/on, and the address against the wildcard.");
@@ -781,7 +788,10 @@ pub fn kit_ui(
                 }
             });
     }
+}
 
+/// Hold-and-listen: start/stop and the arrivals.
+fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
     ui.add_space(8.0);
     ui.heading("Hold and listen");
     ui.label("Keeps the port open so someone can try to connect from another machine: each arrival is shown, accepted and closed at once without reading data.");
@@ -828,7 +838,10 @@ pub fn kit_ui(
             });
         }
     }
+}
 
+/// Watch until free.
+fn watch_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
     ui.add_space(8.0);
     ui.heading("Tell me when it's free");
     let watching = kit.watch.as_ref().is_some_and(|w| !w.done);
@@ -846,7 +859,10 @@ pub fn kit_ui(
     if let Some(w) = &kit.watch {
         ui.label(&w.status);
     }
+}
 
+/// The machine facts table.
+fn facts_section(ui: &mut egui::Ui, kit: &mut KitState, actions: &mut Vec<Action>) {
     ui.add_space(8.0);
     ui.heading("Machine facts");
     if ui.button("Refresh facts").clicked() {
@@ -871,5 +887,32 @@ pub fn kit_ui(
     } else {
         ui.label("Reading the facts…");
     }
+}
+
+/// The Support kit tab: machine facts, the what-if matrix, hold-and-listen and watch, all for
+/// the target of the Check tab's form.
+pub fn kit_ui(
+    ui: &mut egui::Ui,
+    kit: &mut KitState,
+    target: Result<&crate::Target, &crate::target::InputError>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    match target {
+        Ok(t) => ui.label(format!(
+            "Target: {} {} (set on the Check a port tab)",
+            t.protocol,
+            t.display_addr()
+        )),
+        Err(e) => ui.colored_label(
+            bad_color(ui),
+            format!("The Check tab's target is not valid: {e}"),
+        ),
+    };
+    let valid = target.is_ok();
+
+    matrix_section(ui, kit, valid, &mut actions);
+    hold_section(ui, kit, valid, &mut actions);
+    watch_section(ui, kit, valid, &mut actions);
+    facts_section(ui, kit, &mut actions);
     actions
 }
