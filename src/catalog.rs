@@ -5,14 +5,16 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::platform::Os;
+
 /// The operating systems whose native codes the catalog records.
-pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
+pub const OSES: [Os; 3] = [Os::Linux, Os::Macos, Os::Windows];
 
 /// One native spelling of an error: how the same failure shows up on one OS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NativeCode {
-    /// `linux`, `macos` or `windows`.
-    pub os: String,
+    /// The OS (`linux`, `macos` or `windows` in the data file).
+    pub os: Os,
     /// errno or `EAI_*` name (`EADDRINUSE`), or the WSA name on Windows.
     pub name: String,
     /// The number that OS uses; `EAI_*` values live in their own number space.
@@ -54,9 +56,9 @@ pub struct CatalogEntry {
 pub struct Cause {
     /// The sentence.
     pub text: String,
-    /// Only on these OSes (`linux`, `macos`, `windows`).
+    /// Only on these OSes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub os: Vec<String>,
+    pub os: Vec<Os>,
     /// Only for this protocol (`tcp`, `udp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
@@ -73,7 +75,7 @@ enum CauseRepr {
     Tagged {
         text: String,
         #[serde(default)]
-        os: Vec<String>,
+        os: Vec<Os>,
         #[serde(default)]
         protocol: Option<String>,
         #[serde(default)]
@@ -114,7 +116,7 @@ impl Cause {
         family: crate::Family,
         os: crate::platform::Os,
     ) -> bool {
-        let os_ok = self.os.is_empty() || self.os.iter().any(|o| *o == os.to_string());
+        let os_ok = self.os.is_empty() || self.os.contains(&os);
         let proto_ok = self.protocol.as_deref().is_none_or(|p| {
             p == if protocol == crate::Protocol::Udp {
                 "udp"
@@ -152,7 +154,7 @@ pub fn by_wsa(code: u32) -> Option<&'static CatalogEntry> {
 /// The entry holding a native code on an OS (`eai` selects the getaddrinfo number space).
 #[must_use]
 pub fn by_native(
-    os: &str,
+    os: Os,
     eai: bool,
     code: i32,
 ) -> Option<(&'static CatalogEntry, &'static NativeCode)> {
@@ -180,8 +182,8 @@ pub fn lookup(query: &str) -> Option<&'static CatalogEntry> {
 /// One reading of a code a user has in hand: which OS spells it that way, and its entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Meaning {
-    /// `windows` for a WSA number or name, else the OS whose errno/EAI it is.
-    pub os: String,
+    /// Windows for a WSA number or name, else the OS whose errno/EAI it is.
+    pub os: Os,
     /// How that OS names it (`EADDRINUSE`, `EAI_NONAME`, `WSAEADDRINUSE`).
     pub name: String,
     /// The number on that OS.
@@ -209,7 +211,7 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
         for e in CATALOG.iter() {
             if i64::from(e.wsa_code) == n {
                 push(Meaning {
-                    os: "windows".into(),
+                    os: Os::Windows,
                     name: e.wsa_name.clone(),
                     code: n,
                     entry: e,
@@ -218,10 +220,10 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
             for nc in e
                 .native
                 .iter()
-                .filter(|nc| i64::from(nc.code) == n && nc.os != "windows")
+                .filter(|nc| i64::from(nc.code) == n && nc.os != Os::Windows)
             {
                 push(Meaning {
-                    os: nc.os.clone(),
+                    os: nc.os,
                     name: nc.name.clone(),
                     code: n,
                     entry: e,
@@ -233,7 +235,7 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
     for e in CATALOG.iter() {
         if e.wsa_name.eq_ignore_ascii_case(q) {
             push(Meaning {
-                os: "windows".into(),
+                os: Os::Windows,
                 name: e.wsa_name.clone(),
                 code: i64::from(e.wsa_code),
                 entry: e,
@@ -242,10 +244,10 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
         for nc in e
             .native
             .iter()
-            .filter(|nc| nc.name.eq_ignore_ascii_case(q) && nc.os != "windows")
+            .filter(|nc| nc.name.eq_ignore_ascii_case(q) && nc.os != Os::Windows)
         {
             push(Meaning {
-                os: nc.os.clone(),
+                os: nc.os,
                 name: nc.name.clone(),
                 code: i64::from(nc.code),
                 entry: e,
@@ -253,18 +255,6 @@ pub fn meanings(query: &str) -> Vec<Meaning> {
         }
     }
     out
-}
-
-/// The name of the OS this binary runs on, as the catalog spells it.
-#[must_use]
-pub fn current_os() -> &'static str {
-    if cfg!(target_os = "windows") {
-        "windows"
-    } else if cfg!(target_os = "macos") {
-        "macos"
-    } else {
-        "linux"
-    }
 }
 
 #[cfg(test)]
@@ -294,7 +284,7 @@ mod tests {
             assert!(
                 e.native
                     .iter()
-                    .any(|n| n.os == os && n.name == native && n.code == code),
+                    .any(|n| n.os.to_string() == os && n.name == native && n.code == code),
                 "{wsa} lacks {os} {native} {code}"
             );
         }
@@ -320,7 +310,7 @@ mod tests {
             assert!(
                 e.native
                     .iter()
-                    .any(|n| n.os == "windows" && n.name == e.wsa_name),
+                    .any(|n| n.os == Os::Windows && n.name == e.wsa_name),
                 "{} has its Windows spelling",
                 e.wsa_name
             );
@@ -335,7 +325,7 @@ mod tests {
                 "by WSA name"
             );
             for n in &e.native {
-                assert!(OSES.contains(&n.os.as_str()), "{} os {}", e.wsa_name, n.os);
+                assert!(OSES.contains(&n.os), "{} os {}", e.wsa_name, n.os);
                 assert_eq!(
                     lookup(&n.name.to_lowercase()).map(|x| x.wsa_code),
                     Some(e.wsa_code),
@@ -343,7 +333,7 @@ mod tests {
                     n.name
                 );
                 assert_eq!(
-                    by_native(&n.os, n.is_eai(), n.code).map(|(x, _)| x.wsa_code),
+                    by_native(n.os, n.is_eai(), n.code).map(|(x, _)| x.wsa_code),
                     Some(e.wsa_code),
                     "native {} {} maps back",
                     n.os,

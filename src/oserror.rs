@@ -110,7 +110,7 @@ impl OsError {
     }
 
     fn from_entry_of(wsa: u32) -> Self {
-        let os = catalog::current_os();
+        let os = crate::platform::Os::current();
         let entry = catalog::by_wsa(wsa);
         let native = entry.and_then(|e| e.native.iter().find(|n| n.os == os && !n.is_eai()));
         Self {
@@ -123,7 +123,7 @@ impl OsError {
     }
 
     fn build(eai: bool, code: i32, message: String) -> Self {
-        match catalog::by_native(catalog::current_os(), eai, code) {
+        match catalog::by_native(crate::platform::Os::current(), eai, code) {
             Some((entry, native)) => Self {
                 native_code: code,
                 native_name: native.name.clone(),

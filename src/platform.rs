@@ -36,17 +36,13 @@ impl std::fmt::Display for Os {
 impl Os {
     /// The OS this binary runs on.
     #[must_use]
-    pub fn current() -> Self {
-        Self::from_name(crate::catalog::current_os())
-    }
-
-    /// From the catalog's spelling (`linux`, `macos`, `windows`); unknown names count as Linux.
-    #[must_use]
-    pub fn from_name(name: &str) -> Self {
-        match name {
-            "windows" => Os::Windows,
-            "macos" => Os::Macos,
-            _ => Os::Linux,
+    pub const fn current() -> Self {
+        if cfg!(target_os = "windows") {
+            Os::Windows
+        } else if cfg!(target_os = "macos") {
+            Os::Macos
+        } else {
+            Os::Linux
         }
     }
 }

@@ -108,10 +108,10 @@ pub fn error_line(msg: &str) {
 /// name on several OSes is one meaning.
 #[must_use]
 pub fn meanings_text(code: &str, meanings: &[catalog::Meaning]) -> String {
-    let os_name = |os: &str| match os {
-        "linux" => "Linux",
-        "macos" => "macOS",
-        _ => "Windows",
+    let os_name = |os: crate::platform::Os| match os {
+        crate::platform::Os::Linux => "Linux",
+        crate::platform::Os::Macos => "macOS",
+        crate::platform::Os::Windows => "Windows",
     };
     let mut groups: Vec<(&catalog::Meaning, Vec<&str>)> = Vec::new();
     for m in meanings {
@@ -119,8 +119,8 @@ pub fn meanings_text(code: &str, meanings: &[catalog::Meaning]) -> String {
             .iter_mut()
             .find(|(g, _)| g.name == m.name && g.entry.wsa_code == m.entry.wsa_code)
         {
-            Some((_, oses)) => oses.push(os_name(&m.os)),
-            None => groups.push((m, vec![os_name(&m.os)])),
+            Some((_, oses)) => oses.push(os_name(m.os)),
+            None => groups.push((m, vec![os_name(m.os)])),
         }
     }
     let mut o = String::new();
@@ -156,7 +156,7 @@ pub fn entry_text(e: &CatalogEntry) -> String {
         } else {
             names.join(", ")
         };
-        let _ = writeln!(o, "  {os:<8} {shown}");
+        let _ = writeln!(o, "  {:<8} {shown}", os.to_string());
     }
     let _ = writeln!(o, "  returned by: {}", e.calls.join(", "));
     let _ = writeln!(o, "\n{}\n\nLikely causes:", e.explanation);
@@ -183,7 +183,7 @@ pub fn catalog_table() -> String {
         let linux: Vec<String> = e
             .native
             .iter()
-            .filter(|n| n.os == "linux")
+            .filter(|n| n.os == crate::platform::Os::Linux)
             .map(|n| format!("{} {}", n.name, n.code))
             .collect();
         let _ = writeln!(
