@@ -401,11 +401,10 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis
 }
 
 fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d: &mut Diagnosis) {
-    let literal = target
-        .host
-        .split('%')
-        .next()
-        .and_then(|h| h.parse::<IpAddr>().ok());
+    let literal = match target.host() {
+        crate::target::Host::Ip { ip, .. } => Some(ip),
+        _ => None,
+    };
     if let Some(ip) = literal
         && ((ip.is_ipv4() && target.family == Family::Ipv6)
             || (ip.is_ipv6() && target.family == Family::Ipv4))
@@ -425,15 +424,13 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
         return;
     }
     if err.wsa_code == wsa::HOST_NOT_FOUND
-        && target.host.contains(':')
-        && let Some((_, scope)) = target.host.split_once('%')
+        && let crate::target::Host::Ip {
+            scope: Some(scope), ..
+        } = target.host()
     {
         let mut interfaces: Vec<String> = facts.interfaces.iter().map(|i| i.name.clone()).collect();
         interfaces.dedup();
-        d.findings.push(Finding::UnknownScope {
-            scope: scope.to_owned(),
-            interfaces,
-        });
+        d.findings.push(Finding::UnknownScope { scope, interfaces });
         d.fixes.push(add_scope(facts));
         return;
     }
@@ -564,9 +561,11 @@ pub fn classify_conflict(
     os: Os,
     bindv6only: Option<bool>,
 ) -> (Conflict, Vec<Owner>) {
+    // A socket that was gone when looked at again (a forked child holding a copy of a descriptor
+    // until its exec, a short-lived client) blocks nothing now.
     let same_proto: Vec<&Owner> = owners
         .iter()
-        .filter(|o| o.protocol == target.protocol)
+        .filter(|o| o.protocol == target.protocol && o.note != Some(OwnerNote::ShortLived))
         .collect();
     let Some(ip) = ip.map(|i| i.to_canonical()) else {
         return (Conflict::Unexplained, Vec::new());

@@ -99,7 +99,14 @@ fn executable_doubt(o: &Owner, names: &[String]) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        match std::fs::metadata(path) {
+        // Through /proc/PID/exe where there is one: the very file the process runs, even when it
+        // lives in another mount namespace or was replaced since.
+        let file = o
+            .pid
+            .map(|p| std::path::PathBuf::from(format!("/proc/{p}/exe")))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| std::path::PathBuf::from(path));
+        match std::fs::metadata(file) {
             Ok(m) if m.uid() == 0 => {}
             Ok(m) => return Some(format!("{path} belongs to uid {}, not root", m.uid())),
             Err(_) => return Some(format!("{path} could not be inspected")),

@@ -335,8 +335,14 @@ fn resolve_bounded(req: &ResolveRequest, cfg: &ProbeConfig) -> Result<Vec<Socket
 }
 
 /// Whether getaddrinfo can answer without any lookup (no node, or a numeric address).
-fn is_numeric(host: &str) -> bool {
-    host.is_empty() || host.parse::<std::net::IpAddr>().is_ok()
+/// Whether getaddrinfo answers without asking a resolver (no host, or an IP literal without a
+/// scope name to look up).
+fn is_numeric(target: &Target) -> bool {
+    match target.host() {
+        crate::target::Host::All => true,
+        crate::target::Host::Ip { scope, .. } => scope.is_none(),
+        crate::target::Host::Name(_) => false,
+    }
 }
 
 /// Runs the whole sequence for `target` and reports each step. Never leaves a socket open.
@@ -362,7 +368,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     let t0 = Instant::now();
     let resolved = if cfg.cancel.is_cancelled() {
         Err(OsError::cancelled())
-    } else if is_numeric(&target.host) {
+    } else if is_numeric(target) {
         (cfg.resolver)(&req)
     } else {
         resolve_bounded(&req, cfg)

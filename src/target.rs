@@ -86,6 +86,41 @@ impl Default for SocketOptions {
     }
 }
 
+/// What the host of a target is: every interface, an IP address (with its `%scope` for IPv6
+/// link-local ones), or a name the resolver must turn into addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// No host: getaddrinfo with a null node and AI_PASSIVE, the wildcard of each family.
+    All,
+    /// An IP literal.
+    Ip {
+        /// The address.
+        ip: IpAddr,
+        /// The `%scope` of an IPv6 address, as given (`eth0` or a number).
+        scope: Option<String>,
+    },
+    /// A host name.
+    Name(String),
+}
+
+impl Host {
+    /// Reads a validated host text (empty = all interfaces).
+    #[must_use]
+    pub fn parse(text: &str) -> Self {
+        if text.is_empty() {
+            return Host::All;
+        }
+        let (addr, scope) = match text.split_once('%') {
+            Some((a, s)) if a.contains(':') => (a, Some(s.to_owned())),
+            _ => (text, None),
+        };
+        match addr.parse::<IpAddr>() {
+            Ok(ip) => Host::Ip { ip, scope },
+            Err(_) => Host::Name(text.to_owned()),
+        }
+    }
+}
+
 /// One bind to test: the complete input of a probe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -131,6 +166,12 @@ impl Target {
             protocol: Protocol::Udp,
             ..Self::tcp(host, port)
         }
+    }
+
+    /// The host as a typed value.
+    #[must_use]
+    pub fn host(&self) -> Host {
+        Host::parse(&self.host)
     }
 
     /// `host:port` as a person would type it back (IPv6 in brackets, `*` for all interfaces).

@@ -177,6 +177,23 @@ fn time_wait_case(server_reuse: bool) -> (check::Check, Option<i32>) {
     let addr = l.local_addr().unwrap();
     make_time_wait(&l);
     drop(l);
+    // A sibling test's fork may hold a copy of the listener until its exec: wait until only the
+    // TIME_WAIT socket is left on the address.
+    let start = std::time::Instant::now();
+    while owners::of(Query {
+        port: addr.port(),
+        protocol: Some(Protocol::Tcp),
+    })
+    .owners
+    .iter()
+    .any(|o| o.local == addr && o.state != SockState::TimeWait)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "only TIME_WAIT left on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let c = run_check(&Target::tcp(&addr.ip().to_string(), addr.port()));
     let out = common::bin()
         .args(["check", &addr.to_string(), "--reuseaddr"])
@@ -198,7 +215,12 @@ fn time_wait_with_reuseaddr_server_is_passable() {
         "no process"
     );
     let d = c.explanation.expect("in use");
-    assert_eq!(d.conflict, Some(Conflict::TimeWaitOnly), "kind");
+    assert_eq!(
+        d.conflict,
+        Some(Conflict::TimeWaitOnly),
+        "kind: {:?}",
+        c.owners
+    );
     assert_eq!(c.reuse_retry_ok, Some(true), "retry proved it");
     assert!(
         d.checked
@@ -214,7 +236,12 @@ fn time_wait_with_reuseaddr_server_is_passable() {
 fn time_wait_without_reuseaddr_server_means_waiting() {
     let (c, reuse_exit) = time_wait_case(false);
     let d = c.explanation.expect("in use");
-    assert_eq!(d.conflict, Some(Conflict::TimeWaitOnly), "kind");
+    assert_eq!(
+        d.conflict,
+        Some(Conflict::TimeWaitOnly),
+        "kind: {:?}",
+        c.owners
+    );
     assert_eq!(c.reuse_retry_ok, Some(false), "retry failed");
     assert!(
         d.checked

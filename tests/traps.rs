@@ -1,4 +1,4 @@
-//! Platform traps on real processes and rules: a holder named `docker-proxy` is reported as a
+//! Platform traps on real processes and rules: a root-owned docker-proxy executable is reported as a
 //! container proxy, another user's socket is counted with the elevation hint, and a DNAT rule in
 //! a network namespace the test creates is reported next to a bindable verdict.
 #![cfg(target_os = "linux")] // /proc, setpriv, network namespaces, sshd: Linux facts.
@@ -20,20 +20,21 @@ fn is_root() -> bool {
 
 #[test]
 fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
-    // A real process whose name is docker-proxy: python3 started through a link of that name.
-    let real = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8(real.stdout).unwrap().trim().to_owned();
-    let dir = std::env::temp_dir().join(format!("pi-docker-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let link = dir.join("docker-proxy");
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // A real, root-owned executable named docker-proxy in a system folder: the system python
+    // copied to /usr/local/bin/docker-proxy inside a private mount namespace (a tmpfs over that
+    // folder, so the host's /usr/local/bin is never touched), started with docker-proxy's
+    // arguments.
+    common::require(is_root(), "root, for a private mount namespace");
     let script = "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)";
-    let mut child = Command::new(&link)
+    let mut child = Command::new("unshare")
         .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs /usr/local/bin && cp /usr/bin/python3 /usr/local/bin/docker-proxy && exec /usr/local/bin/docker-proxy \"$@\"",
+            "sh",
             "-c",
             script,
             "-proto",
@@ -60,7 +61,6 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
         .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    std::fs::remove_dir_all(&dir).unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let o = v["owners"]
         .as_array()
@@ -70,6 +70,10 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
         .expect("holder named");
     assert_eq!(o["holder"]["kind"], "container_proxy", "{o}");
     assert_eq!(
+        o["holder"]["verified"], true,
+        "its executable proves it: {o}"
+    );
+    assert_eq!(
         o["holder"]["detail"], "forwards to container 172.17.0.2:80",
         "{o}"
     );
@@ -78,12 +82,23 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
         causes.contains("A container publishes this port"),
         "{causes}"
     );
+    let fixes = &v["explanation"]["fixes"];
+    assert_eq!(fixes[0]["kind"], "holder_advice", "advice first: {fixes}");
     assert!(
-        causes.contains(&format!("docker ps --filter publish={port}")),
-        "{causes}"
+        fixes[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("docker ps --filter publish={port}")),
+        "{fixes}"
     );
-    let fixes = v["explanation"]["fixes"][0].as_str().unwrap();
-    assert!(fixes.contains("container"), "advice first: {fixes}");
+    assert!(
+        !fixes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "end_processes"),
+        "a proven container proxy is not ended: {fixes}"
+    );
 }
 
 #[test]
@@ -98,8 +113,15 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("1 socket(s) on this port belong to another user; run as root"),
+        text.contains("1 socket on this port belongs to another user's process"),
         "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Run the check again as root to name the process: sudo port-inspector check 127.0.0.1:{}",
+            h.port
+        )),
+        "the elevation hint, runnable as printed: {text}"
     );
     assert!(
         !text.contains(&format!("PID {}", h.child.id())),
@@ -213,10 +235,11 @@ fn nobody_binding_a_privileged_port_gets_wsaeacces_with_the_checked_reason() {
     );
     assert!(checked.contains("CAP_NET_BIND_SERVICE"), "{checked}");
     assert!(
-        v["explanation"]["fixes"][0]
-            .as_str()
+        v["explanation"]["fixes"]
+            .as_array()
             .unwrap()
-            .contains("setcap"),
+            .iter()
+            .any(|f| f["text"].as_str().unwrap().contains("setcap")),
         "the fix names the capability"
     );
 }

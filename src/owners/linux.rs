@@ -141,9 +141,9 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
         out.owners.push(Owner {
             pid,
             pids,
-            process: info.as_ref().map(|i| i.name.clone()),
+            process: info.as_ref().and_then(|i| i.name.clone()),
             path: info.as_ref().and_then(|i| i.path.clone()),
-            cmdline: info.as_ref().map(|i| i.cmdline.clone()),
+            cmdline: info.as_ref().and_then(|i| i.cmdline.clone()),
             user: (!is_time_wait).then(|| passwd::user_name(s.uid)),
             uid: (!is_time_wait).then_some(s.uid),
             protocol: s.protocol,
@@ -406,9 +406,9 @@ pub(super) fn bound_only_by_pidfd(
             found.push(Owner {
                 pid: Some(pid_u),
                 pids: vec![pid_u],
-                process: Some(info.name),
+                process: info.name,
                 path: info.path,
-                cmdline: Some(info.cmdline),
+                cmdline: info.cmdline,
                 user: Some(passwd::user_name(uid)),
                 uid: Some(uid),
                 protocol: Protocol::Tcp,
@@ -593,15 +593,23 @@ pub(crate) fn parse_socket_link(link: &str) -> Option<u64> {
 
 #[derive(Debug, Clone, Default)]
 struct ProcInfo {
-    name: String,
+    name: Option<String>,
     path: Option<String>,
-    cmdline: String,
+    cmdline: Option<String>,
 }
 
+/// Name, executable and command line of `pid`. Read as bytes: a name is whatever the process
+/// set (prctl PR_SET_NAME, argv[0]), not necessarily UTF-8; invalid bytes become U+FFFD here
+/// and control characters are escaped when shown. A name that cannot be read (the process just
+/// exited) is `None`, never an empty string.
 fn proc_info(pid: u32) -> ProcInfo {
-    let name = fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|s| s.trim_end().to_owned())
-        .unwrap_or_default();
+    let name = fs::read(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|b| {
+            let b = b.strip_suffix(b"\n").unwrap_or(&b);
+            String::from_utf8_lossy(b).into_owned()
+        })
+        .filter(|n| !n.is_empty());
     let path = fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
@@ -613,7 +621,8 @@ fn proc_info(pid: u32) -> ProcInfo {
                 .collect::<Vec<_>>()
                 .join(" ")
         })
-        .unwrap_or_default();
+        .ok()
+        .filter(|c| !c.is_empty());
     ProcInfo {
         name,
         path,

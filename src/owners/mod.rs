@@ -179,7 +179,7 @@ impl Owner {
     pub fn who(&self) -> String {
         match (self.pid, &self.process) {
             (Some(pid), Some(name)) => format!("{} (PID {pid})", crate::text::clean(name)),
-            (Some(pid), None) => format!("PID {pid}"),
+            (Some(pid), None) => format!("PID {pid} (name unreadable)"),
             _ => match self.note {
                 Some(OwnerNote::TimeWait) => "a TIME_WAIT socket (no process)".into(),
                 Some(OwnerNote::Orphan) => "an orphaned socket (no process)".into(),
