@@ -400,7 +400,7 @@ time.sleep(600)
 /// A port below 1024 that nothing holds on `ip` right now (root only).
 fn free_privileged_port(ip: std::net::Ipv4Addr) -> u16 {
     (600..1000u16)
-        .find(|p| TcpListener::bind((ip, *p)).is_ok())
+        .find(|p| common::is_free(ip, *p))
         .expect("a free port below 1024 on a private loopback address")
 }
 

@@ -52,13 +52,23 @@ pub fn free_run(ip: std::net::Ipv4Addr, len: u16) -> u16 {
         let Some(end) = start.checked_add(len) else {
             continue;
         };
-        if (start..end)
-            .all(|p| TcpListener::bind((ip, p)).is_ok() && UdpSocket::bind((ip, p)).is_ok())
-        {
+        if (start..end).all(|p| is_free(ip, p)) {
             return start;
         }
     }
     panic!("no run of {len} free ports on {ip} in 200 tries");
+}
+
+/// Whether TCP and UDP `ip:port` are free: bound with SO_REUSEADDR, never listening, and
+/// released. A sibling test's fork may hold a copy of these sockets until its exec; since they
+/// set SO_REUSEADDR and do not listen, such a copy never stops the test's own bind that follows.
+pub fn is_free(ip: std::net::Ipv4Addr, port: u16) -> bool {
+    use socket2::{Domain, Socket, Type};
+    let addr: socket2::SockAddr = std::net::SocketAddr::from((ip, port)).into();
+    [Type::STREAM, Type::DGRAM].into_iter().all(|ty| {
+        Socket::new(Domain::IPV4, ty, None)
+            .is_ok_and(|s| s.set_reuse_address(true).is_ok() && s.bind(&addr).is_ok())
+    })
 }
 
 /// A child running the Python `code`, which prints one line once its sockets are set (read back
