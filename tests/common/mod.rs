@@ -175,7 +175,6 @@ pub fn spawn_holder(kind: &str, host: &str) -> Holder {
 
 /// The same, run as `program` (a copy or link named like a real daemon) and optionally as a user.
 pub fn spawn_holder_as(kind: &str, host: &str, user: Option<&str>, program: &str) -> Holder {
-    use std::io::BufRead;
     let script = format!(
         r"
 import socket, sys, time
@@ -189,32 +188,5 @@ print(s.getsockname()[1], flush=True)
 time.sleep(600)
 "
     );
-    let mut cmd = if let Some(u) = user {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid",
-            u,
-            "--regid",
-            group_of(u),
-            "--clear-groups",
-            program,
-            "-c",
-            &script,
-        ]);
-        c
-    } else {
-        let mut c = std::process::Command::new(program);
-        c.args(["-c", &script]);
-        c
-    };
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 is installed");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the child printed its port");
-    Holder { child, port }
+    spawn_python(&script, program, user).0
 }
