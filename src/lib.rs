@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod diagnose;
+pub mod end;
 pub mod facts;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -270,60 +270,64 @@ fn exited_within(child: &mut std::process::Child, limit: Duration) -> bool {
 }
 
 #[test]
-fn end_process_asks_first_then_ends_the_owner() {
+fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     let mut holder = common::spawn_holder("tcp", "127.0.0.1");
     let pid = holder.child.id();
+    let port = holder.port;
     let mut h = harness();
     h.run();
-    check_port_in_window(&mut h, holder.port);
+    check_port_in_window(&mut h, port);
     assert!(has(&h, "python3"), "owner shown under the error");
     h.get_by_label(&format!("End PID {pid}…")).click();
-    h.run();
+    h.run_steps(2);
+    // The plan comes from a worker thread: every PID, as `end --dry-run` words it.
+    wait_for(&mut h, &format!("End 1 process(es) holding port {port}?"));
     assert!(
-        has(&h, &format!("End python3 (PID {pid})?")),
-        "confirmation names process and PID"
+        has(&h, &format!("python3 (PID {pid})")),
+        "names process and PID"
     );
-    assert!(has(&h, &format!("kill {pid}")), "manual command offered");
     // Nothing happens until confirmed.
     assert!(
         holder.child.try_wait().unwrap().is_none(),
         "still running before confirmation"
     );
-    h.get_by_label("Keep it running").click();
+    h.get_by_label("Keep them running").click();
     h.run();
     assert!(
         holder.child.try_wait().unwrap().is_none(),
         "keeping it does not end it"
     );
     h.get_by_label(&format!("End PID {pid}…")).click();
-    h.run();
-    h.get_by_label(&format!("End python3 (PID {pid})")).click();
-    h.run();
-    assert!(has(&h, "SIGTERM sent"), "status says what was done");
+    h.run_steps(2);
+    wait_for(&mut h, "End 1 process(es)");
+    h.get_by_label("End 1 process(es)").click();
+    h.run_steps(2);
+    wait_for(&mut h, &format!("Port {port} is free now"));
     assert!(
         exited_within(&mut holder.child, Duration::from_secs(5)),
         "the owner ended"
     );
+    // The old red verdict is replaced by a fresh check.
+    wait_for(&mut h, &format!("bound 127.0.0.1:{port}"));
+    assert!(!has(&h, "Not bindable"), "no stale verdict left");
 }
 
 #[test]
-fn end_process_refuses_when_the_pid_no_longer_owns_the_port() {
+fn end_process_says_so_when_the_owner_went_away_meanwhile() {
     let mut holder = common::spawn_holder("tcp", "127.0.0.1");
     let pid = holder.child.id();
     let mut h = harness();
     h.run();
     check_port_in_window(&mut h, holder.port);
     h.get_by_label(&format!("End PID {pid}…")).click();
-    h.run();
+    h.run_steps(2);
+    wait_for(&mut h, "End 1 process(es)");
     // The owner goes away while the confirmation is open.
     holder.child.kill().unwrap();
     holder.child.wait().unwrap();
-    h.get_by_label(&format!("End python3 (PID {pid})")).click();
-    h.run();
-    assert!(
-        has(&h, &format!("PID {pid} no longer holds")),
-        "refused with a clear message"
-    );
+    h.get_by_label("End 1 process(es)").click();
+    h.run_steps(2);
+    wait_for(&mut h, &format!("PID {pid}: had already exited"));
 }
 
 /// The window, the Markdown report and the CLI word the same findings and fixes: one wording

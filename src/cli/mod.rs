@@ -262,6 +262,37 @@ pub enum Command {
         #[arg(long = "for", default_value = "60", allow_hyphen_values = true, value_parser = hold_secs)]
         duration: Duration,
     },
+    /// End every process that holds PORT (all that share its sockets, the parent first), then
+    /// bind the port again to prove it is free.
+    #[command(
+        after_help = concat!("Examples:\n  port-inspector end 8080 --dry-run\n  port-inspector end 8080 --tcp --yes\n  port-inspector end 5353 --udp --host 127.0.0.1 --signal KILL --yes\n\nWithout --yes it asks on a terminal, and refuses without one. It never ends PID 0 or 1, a\nkernel thread, itself or its parent, nor a proven container proxy (stop the container).\nEach PID is checked again right before its signal, through a pidfd.\n\n", "Exit codes:\n  0  the port is bindable afterwards (or --dry-run)\n  1  the port is still not bindable\n  2  bad input, or refused (nothing was ended)")
+    )]
+    End {
+        /// The port.
+        #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
+        port: u16,
+        /// UDP sockets only.
+        #[arg(long, conflicts_with = "tcp")]
+        udp: bool,
+        /// TCP sockets only.
+        #[arg(long)]
+        tcp: bool,
+        /// Only the holders of this local address (with its wildcard and dual-stack sockets).
+        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
+        host: Option<std::net::IpAddr>,
+        /// Show what would be ended, and end nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask; needed without a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// TERM (ask to stop; the default) or KILL (stop at once).
+        #[arg(long, value_enum, default_value = "TERM", ignore_case = true)]
+        signal: SignalArg,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+    },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     #[command(
         after_help = concat!("Examples:\n  port-inspector completions bash > /etc/bash_completion.d/port-inspector\n  port-inspector completions zsh > ~/.zfunc/_port-inspector\n\n", "Exit codes:\n  0  printed\n  2  unknown shell")
@@ -297,6 +328,17 @@ pub enum Command {
         #[arg(long)]
         udp: bool,
     },
+}
+
+/// The signal `end` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignalArg {
+    /// SIGTERM.
+    #[value(name = "TERM")]
+    Term,
+    /// SIGKILL.
+    #[value(name = "KILL")]
+    Kill,
 }
 
 /// An IP address given on the command line (`127.0.0.1`, `::1`, `[::1]`); scans and `who` need
@@ -575,6 +617,26 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             udp,
         } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
+        Command::End {
+            port,
+            udp,
+            tcp,
+            host,
+            dry_run,
+            yes,
+            signal,
+            output: out,
+        } => end(
+            port,
+            protocol_of(udp, tcp),
+            host,
+            EndMode { dry_run, yes },
+            match signal {
+                SignalArg::Term => crate::end::Signal::Term,
+                SignalArg::Kill => crate::end::Signal::Kill,
+            },
+            out,
+        ),
         Command::Explain { code, output: out } => explain(&code, out),
         Command::Errors { output: out } => {
             match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
@@ -765,6 +827,79 @@ fn report(
         None => output::text(&text),
     }
     Ok(verdict_code(&c))
+}
+
+/// `--udp` / `--tcp` / neither.
+fn protocol_of(udp: bool, tcp: bool) -> Option<Protocol> {
+    if udp {
+        Some(Protocol::Udp)
+    } else if tcp {
+        Some(Protocol::Tcp)
+    } else {
+        None
+    }
+}
+
+/// How `end` may act.
+#[derive(Debug, Clone, Copy)]
+struct EndMode {
+    dry_run: bool,
+    yes: bool,
+}
+
+/// `end PORT`: plan, refuse or confirm, act, prove.
+fn end(
+    port: u16,
+    protocol: Option<Protocol>,
+    host: Option<std::net::IpAddr>,
+    mode: EndMode,
+    signal: crate::end::Signal,
+    out: Output,
+) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json])?;
+    let plan = crate::end::plan(port, protocol, host);
+    let json = format == Format::Json;
+    if !json {
+        output::text(&crate::wording::end_plan(&plan));
+    }
+    let to_end = plan.to_end().count();
+    // JSON shows the plan whenever nothing is carried out (a dry run, a refusal).
+    let refused = to_end == 0 && !plan.targets.is_empty();
+    if json && (mode.dry_run || refused || (to_end > 0 && !mode.yes)) {
+        output::json(&plan);
+    }
+    if mode.dry_run {
+        return Ok(exit::OK);
+    }
+    if to_end == 0 && !plan.targets.is_empty() {
+        return Err(InputError::OutOfBounds(
+            "refused: no process here may be ended (see above); nothing was ended".into(),
+        )
+        .into());
+    }
+    if to_end > 0 && !mode.yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(InputError::OutOfBounds(
+                "refused: no terminal to confirm on; give --yes to end them (or --dry-run to look)"
+                    .into(),
+            )
+            .into());
+        }
+        if !output::confirm(&format!("End {to_end} process(es)? [y/N] ")) {
+            return Err(InputError::OutOfBounds("not confirmed; nothing was ended".into()).into());
+        }
+    }
+    let report = crate::end::execute(&plan, signal, Duration::from_secs(5));
+    if json {
+        output::json(&report);
+    } else {
+        output::text(&crate::wording::end_report(&report));
+    }
+    Ok(if report.after == crate::end::After::Free {
+        exit::OK
+    } else {
+        exit::NOT_BINDABLE
+    })
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {

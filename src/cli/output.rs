@@ -69,6 +69,14 @@ pub fn text(s: &str) {
     }
 }
 
+/// Asks a yes/no question on the terminal; only `y` or `yes` is yes.
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
 /// Why standard output could not be written, if it could not.
 #[must_use]
 pub fn write_error() -> Option<String> {

@@ -232,7 +232,7 @@ pub struct App {
     /// A short status line ("Report copied").
     pub status: Option<String>,
     /// The owner whose ending awaits confirmation.
-    pub confirm_end: Option<Owner>,
+    pub confirm_end: Option<crate::end::EndPlan>,
     /// Which tab is shown.
     pub tab: Tab,
     /// The support-kit tab's state.
@@ -515,6 +515,19 @@ impl App {
                     }
                 }
                 Event::Facts(f) => self.kit.facts = Some(*f),
+                Event::EndPlan(plan) => self.confirm_end = Some(*plan),
+                Event::EndDone(report) => {
+                    // The old verdict is stale now: check again and show the fresh answer,
+                    // with what was done above it.
+                    if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
+                        self.start(t);
+                    }
+                    self.status = Some(
+                        crate::wording::end_report(&report)
+                            .trim_end()
+                            .replace('\n', " "),
+                    );
+                }
                 Event::Matrix(m) => {
                     self.kit.matrix_running = false;
                     self.kit.matrix = Some(*m);
@@ -603,17 +616,37 @@ impl App {
                 }
             }
             Action::AskEnd(i) => {
-                self.confirm_end = self.shown_check().and_then(|c| c.owners.get(i)).cloned();
+                // The plan (every PID sharing the socket, what restarts it, what is refused) is
+                // built off the UI thread, like every socket lookup.
+                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)).cloned() {
+                    let host = Some(o.local.ip());
+                    let started = self.worker.spawn_task("end", move |emit| {
+                        emit(Event::EndPlan(Box::new(crate::end::plan(
+                            o.local.port(),
+                            Some(o.protocol),
+                            host,
+                        ))));
+                    });
+                    if !started {
+                        self.status = Some("Could not start the lookup of the holders.".into());
+                    }
+                }
             }
             Action::CancelEnd => self.confirm_end = None,
             Action::ConfirmEnd => {
-                if let Some(o) = self.confirm_end.take() {
-                    self.status = Some(match owners::end_process(&o) {
-                        Ok(()) => format!(
-                            "Asked {} to end (SIGTERM sent). Test again to confirm the port is free.",
-                            o.who()
-                        ),
-                        Err(e) => format!("Refused: {e}"),
+                if let Some(plan) = self.confirm_end.take() {
+                    let started = self.worker.spawn_task("end", move |emit| {
+                        let report = crate::end::execute(
+                            &plan,
+                            crate::end::Signal::Term,
+                            std::time::Duration::from_secs(5),
+                        );
+                        emit(Event::EndDone(Box::new(report)));
+                    });
+                    self.status = Some(if started {
+                        "Ending the processes…".into()
+                    } else {
+                        "Could not start ending the processes.".into()
                     });
                 }
             }
@@ -941,8 +974,8 @@ impl App {
                 }
             });
         });
-        if let Some(o) = &self.confirm_end {
-            actions.extend(views::confirm_end_ui(ui, o));
+        if let Some(plan) = &self.confirm_end {
+            actions.extend(views::confirm_end_ui(ui, plan));
         }
         for a in actions {
             self.apply(&ctx, a);

@@ -9,7 +9,7 @@ use super::app::{
 };
 use crate::check::Check;
 use crate::facts::Interface;
-use crate::owners::{self, Owner};
+use crate::owners;
 use crate::probe::Verdict;
 use crate::target::{Family, Protocol};
 
@@ -507,31 +507,27 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
     }
 }
 
-/// The confirmation before ending a process: names it, its PID and the socket, and offers the
-/// command to run by hand instead.
-pub fn confirm_end_ui(ui: &mut egui::Ui, o: &Owner) -> Vec<Action> {
+/// The confirmation before ending the holders of a port: every PID the same safe path will end
+/// (parent first), what will restart them, and what is refused, as `end --dry-run` words it.
+pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Action> {
     let mut actions = Vec::new();
-    let name = o.process.clone().unwrap_or_else(|| "process".into());
-    let pid = o.pid.unwrap_or(0);
+    let count = plan.to_end().count();
     let modal = egui::Modal::new(egui::Id::unique("confirm-end")).show(ui.ctx(), |ui| {
-        ui.heading(format!("End {name} (PID {pid})?"));
-        ui.label(format!(
-            "It holds {} {} ({}). Ending it stops whatever it serves.",
-            o.protocol, o.local, o.state
-        ));
-        if let Some(c) = o.cmdline.as_deref().filter(|c| !c.is_empty()) {
-            ui.label(format!(
-                "Command line: {}",
-                c.chars().take(120).collect::<String>()
-            ));
+        ui.heading(if count == 0 {
+            format!("Nothing on port {} may be ended", plan.port)
+        } else {
+            format!("End {count} process(es) holding port {}?", plan.port)
+        });
+        for line in crate::wording::end_plan(plan).lines().skip(1) {
+            ui.label(line.trim());
         }
-        ui.label(format!("To do it by hand: {}", owners::end_command(pid)));
+        ui.label("Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free.");
         ui.add_space(8.0);
         ui.horizontal(|ui| {
-            if ui.button(format!("End {name} (PID {pid})")).clicked() {
+            if count > 0 && ui.button(format!("End {count} process(es)")).clicked() {
                 actions.push(Action::ConfirmEnd);
             }
-            if ui.button("Keep it running").clicked() {
+            if ui.button("Keep them running").clicked() {
                 actions.push(Action::CancelEnd);
             }
         });

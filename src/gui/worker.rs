@@ -65,6 +65,10 @@ pub enum Event {
         /// The result.
         report: Box<ScanReport>,
     },
+    /// The plan for ending the holders of a port, for the confirmation.
+    EndPlan(Box<crate::end::EndPlan>),
+    /// The holders were ended (or not), with the port proven afterwards.
+    EndDone(Box<crate::end::EndReport>),
     /// A check finished (successfully, with an error, or cancelled).
     Finished {
         /// The request number.

@@ -289,57 +289,6 @@ pub fn bound_only_by_descriptor(ports: &[u16]) -> Vec<Owner> {
     }
 }
 
-/// Why an owner was not ended.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EndError {
-    /// TIME_WAIT sockets and other users' sockets have no PID we may signal.
-    #[error("this socket has no process we can see, so there is nothing to end")]
-    NoPid,
-    /// The PID no longer holds that socket (it exited, closed it, or the PID was reused).
-    #[error(
-        "PID {pid} no longer holds {local}; nothing was ended (the PID may now belong to another program)"
-    )]
-    NoLongerOwner {
-        /// The PID the user saw.
-        pid: u32,
-        /// The socket the user saw.
-        local: SocketAddr,
-    },
-    /// The OS refused the signal (permission, or the process just ended).
-    #[error("could not end PID {pid}: {message}")]
-    Refused {
-        /// The PID.
-        pid: u32,
-        /// The OS's reason.
-        message: String,
-    },
-}
-
-/// Ends the process that owns `owner`, after checking again, right before the signal, that this
-/// PID still holds this very socket (same local address and inode), since PIDs are reused.
-pub fn end_process(owner: &Owner) -> Result<(), EndError> {
-    let pid = owner.pid.ok_or(EndError::NoPid)?;
-    let port = owner.local.port();
-    let now = of(Query {
-        port,
-        protocol: Some(owner.protocol),
-    });
-    let still = now
-        .owners
-        .iter()
-        .any(|o| o.pid == Some(pid) && o.local == owner.local && o.inode == owner.inode);
-    if !still {
-        return Err(EndError::NoLongerOwner {
-            pid,
-            local: owner.local,
-        });
-    }
-    terminate(pid).map_err(|e| EndError::Refused {
-        pid,
-        message: e.to_string(),
-    })
-}
-
 /// The command a person can paste to end the owner by hand.
 #[must_use]
 pub fn end_command(pid: u32) -> String {
@@ -350,15 +299,16 @@ pub fn end_command(pid: u32) -> String {
     }
 }
 
-#[cfg(unix)]
-fn terminate(pid: u32) -> std::io::Result<()> {
+/// SIGTERM by PID, for systems without pidfds (Linux ends through `end`'s pidfd path).
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
     let raw = i32::try_from(pid).map_err(|_| std::io::Error::other("PID out of range"))?;
     let pid = rustix::process::Pid::from_raw(raw).ok_or_else(|| std::io::Error::other("PID 0"))?;
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).map_err(std::io::Error::from)
 }
 
 #[cfg(windows)]
-fn terminate(pid: u32) -> std::io::Result<()> {
+pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
     let out = std::process::Command::new("taskkill")
         .args(["/PID", &pid.to_string(), "/F"])
         .output()?;

@@ -1,0 +1,535 @@
+//! Ending the processes that hold a port, exactly: the one safe path the CLI's `end` and the
+//! window's End process share. A plan names every process that holds the port (all PIDs sharing
+//! each socket, the parent first), refuses what must not be touched, and warns when something
+//! will start it again; carrying it out re-checks each PID right before the signal (through a
+//! pidfd, so a recycled PID is never hit), waits for the sockets to go, and proves the result by
+//! binding the port again.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::owners::{self, Owner, Query, SockState};
+use crate::probe::{self, ProbeConfig, Verdict};
+use crate::target::{Protocol, Target};
+
+/// Which signal ends a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Signal {
+    /// SIGTERM: ask it to stop (it may clean up, or refuse).
+    Term,
+    /// SIGKILL: stop it at once. Only when asked.
+    Kill,
+}
+
+/// What will start a process again after it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Supervisor {
+    /// A systemd service unit (from the process's cgroup).
+    SystemdUnit(String),
+    /// A container (Docker, Podman, containerd), by id.
+    Container(String),
+    /// A parent process that restarts its children (supervisord, runit, s6, a container shim).
+    Parent(String),
+}
+
+/// Why a process is not ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// PID 0 (the idle task, or "unknown" in a table) and PID 1 (init: ending it stops the
+    /// machine or the container).
+    InitOrIdle,
+    /// PID 1 of its own PID namespace (a container's init): ending it ends everything in it.
+    NamespaceInit,
+    /// A kernel thread.
+    KernelThread,
+    /// This very program.
+    Ourselves,
+    /// The program that started this one (a shell, the window).
+    OurParent,
+    /// Windows' System process (PID 4, http.sys) or its idle process.
+    WindowsSystem,
+    /// A proven container proxy: stop or re-publish the container instead.
+    ContainerProxy {
+        /// What it forwards to.
+        detail: Option<String>,
+        /// The command that names the container.
+        command: String,
+    },
+}
+
+/// One process the plan would end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndTarget {
+    /// The PID.
+    pub pid: u32,
+    /// Its name, when readable.
+    pub process: Option<String>,
+    /// The sockets on the port it holds: address, state and the kernel inode that identifies
+    /// the socket when we look again.
+    pub sockets: Vec<(SocketAddr, SockState, u64)>,
+    /// What will likely start it again.
+    pub supervisor: Option<Supervisor>,
+    /// Why it must not be ended, if so.
+    pub refused: Option<Refusal>,
+}
+
+/// Everything `end` would do, before it does anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndPlan {
+    /// The port.
+    pub port: u16,
+    /// TCP or UDP; `None` for both.
+    pub protocol: Option<Protocol>,
+    /// Only the sockets a bind of this address would meet; `None` for every address.
+    pub host: Option<IpAddr>,
+    /// The processes, parents before their children.
+    pub targets: Vec<EndTarget>,
+    /// Sockets on the port with no process we may end (TIME_WAIT, another user's, another
+    /// namespace's).
+    pub unowned: usize,
+}
+
+impl EndPlan {
+    /// The processes that will be signalled.
+    pub fn to_end(&self) -> impl Iterator<Item = &EndTarget> {
+        self.targets.iter().filter(|t| t.refused.is_none())
+    }
+}
+
+/// What happened to one process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Signalled, and it exited.
+    Ended,
+    /// Signalled, but still running when we stopped waiting (it ignored SIGTERM, or is slow).
+    StillRunning,
+    /// It had exited before the signal.
+    AlreadyGone,
+    /// The PID no longer holds the socket it held (it closed it, or the PID was reused):
+    /// nothing was sent.
+    NoLongerHolds,
+    /// The OS refused the signal.
+    Failed {
+        /// The OS's reason.
+        message: String,
+    },
+}
+
+/// The port after the processes ended, proven by binding it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum After {
+    /// The same bind works now.
+    Free,
+    /// Only TIME_WAIT sockets are left: a bind with SO_REUSEADDR worked just now, a plain one
+    /// works within about this many seconds.
+    TimeWait {
+        /// About how long, in seconds.
+        secs: u32,
+    },
+    /// Still held, by these sockets.
+    Held {
+        /// Who holds it now.
+        owners: Vec<Owner>,
+    },
+}
+
+/// The result of carrying out a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndReport {
+    /// The plan that was carried out.
+    pub plan: EndPlan,
+    /// What happened to each process signalled, by PID.
+    pub outcomes: Vec<(u32, Outcome)>,
+    /// The port afterwards.
+    pub after: After,
+}
+
+/// The plan for `port`: every process holding a socket on it (of `protocol`, covering `host`).
+#[must_use]
+pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndPlan {
+    let found = owners::of(Query { port, protocol });
+    let mut targets: Vec<EndTarget> = Vec::new();
+    let mut unowned = 0;
+    for o in found.owners.iter().filter(|o| {
+        host.is_none_or(|h| {
+            owners::covers(o.local.ip(), o.v6_only, h)
+                || (h.is_unspecified() && owners::covers(h, Some(false), o.local.ip()))
+        })
+    }) {
+        let pids: Vec<u32> = if o.pids.is_empty() {
+            o.pid.into_iter().collect()
+        } else {
+            o.pids.clone()
+        };
+        if pids.is_empty() {
+            unowned += 1;
+            continue;
+        }
+        for pid in pids {
+            let socket = (o.local, o.state, o.inode);
+            if let Some(t) = targets.iter_mut().find(|t| t.pid == pid) {
+                if !t.sockets.contains(&socket) {
+                    t.sockets.push(socket);
+                }
+                continue;
+            }
+            targets.push(EndTarget {
+                pid,
+                process: if Some(pid) == o.pid {
+                    o.process.clone()
+                } else {
+                    process_name(pid)
+                },
+                sockets: vec![socket],
+                supervisor: supervisor(pid),
+                refused: refusal(pid, o),
+            });
+        }
+    }
+    // Parents first: a child that a parent will restart goes after it.
+    targets.sort_by_key(|t| (ancestry_depth(t.pid), t.pid));
+    EndPlan {
+        port,
+        protocol,
+        host,
+        targets,
+        unowned,
+    }
+}
+
+/// Why `pid` (holding `o`) must not be ended, if so.
+fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
+    if cfg!(windows) && (pid == 4 || pid == 0) {
+        return Some(Refusal::WindowsSystem);
+    }
+    if pid <= 1 {
+        return Some(Refusal::InitOrIdle);
+    }
+    if pid == std::process::id() {
+        return Some(Refusal::Ourselves);
+    }
+    if Some(pid) == parent_pid() {
+        return Some(Refusal::OurParent);
+    }
+    if is_kernel_thread(pid) {
+        return Some(Refusal::KernelThread);
+    }
+    if is_namespace_init(pid) {
+        return Some(Refusal::NamespaceInit);
+    }
+    if let Some(h) = o
+        .holder
+        .as_ref()
+        .filter(|h| h.verified && h.kind == "container_proxy")
+    {
+        return Some(Refusal::ContainerProxy {
+            detail: h.detail.clone(),
+            command: h.command.clone(),
+        });
+    }
+    None
+}
+
+#[cfg(unix)]
+fn parent_pid() -> Option<u32> {
+    rustix::process::getppid().map(|p| p.as_raw_nonzero().get().unsigned_abs())
+}
+
+#[cfg(not(unix))]
+fn parent_pid() -> Option<u32> {
+    None
+}
+
+/// Kernel threads have no command line and descend from kthreadd (PID 2).
+fn is_kernel_thread(pid: u32) -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    pid == 2 || proc_ppid(pid) == Some(2)
+}
+
+/// Whether `pid` is PID 1 inside a PID namespace of its own (`NSpid: 4242 1`).
+fn is_namespace_init(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let ids: Vec<String> = s
+                .lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            Some(ids.len() > 1 && ids.last().is_some_and(|l| l == "1"))
+        })
+        .unwrap_or(false)
+}
+
+fn proc_ppid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn ancestry_depth(pid: u32) -> usize {
+    let mut depth = 0;
+    let mut cur = pid;
+    while let Some(p) = proc_ppid(cur) {
+        if p <= 1 || depth > 64 {
+            break;
+        }
+        depth += 1;
+        cur = p;
+    }
+    depth
+}
+
+fn process_name(pid: u32) -> Option<String> {
+    std::fs::read(format!("/proc/{pid}/comm")).ok().map(|b| {
+        let b = b.strip_suffix(b"\n").unwrap_or(&b);
+        String::from_utf8_lossy(b).into_owned()
+    })
+}
+
+/// Parents that start their children again when they end.
+const SUPERVISORS: [&str; 9] = [
+    "supervisord",
+    "runsv",
+    "s6-supervise",
+    "containerd-shim",
+    "containerd-shim-runc-v2",
+    "docker-init",
+    "tini",
+    "dumb-init",
+    "pm2",
+];
+
+/// What will likely start `pid` again: its systemd service or container (from its cgroup), or a
+/// supervising parent.
+fn supervisor(pid: u32) -> Option<Supervisor> {
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    if let Some(s) = supervisor_from_cgroup(&cgroup) {
+        return Some(s);
+    }
+    let parent = proc_ppid(pid).filter(|p| *p > 1)?;
+    let name = process_name(parent)?;
+    SUPERVISORS
+        .iter()
+        .any(|s| name.starts_with(s))
+        .then(|| Supervisor::Parent(format!("{name} (PID {parent})")))
+}
+
+/// A systemd service or a container from a `/proc/PID/cgroup` text (cgroup v2 or v1 lines).
+#[must_use]
+pub fn supervisor_from_cgroup(text: &str) -> Option<Supervisor> {
+    for line in text.lines() {
+        let path = line.splitn(3, ':').nth(2).unwrap_or("");
+        for part in path.split('/').rev() {
+            if let Some(id) = part
+                .strip_prefix("docker-")
+                .or_else(|| part.strip_prefix("libpod-"))
+                .or_else(|| part.strip_prefix("cri-containerd-"))
+                .and_then(|p| p.strip_suffix(".scope"))
+            {
+                return Some(Supervisor::Container(id.chars().take(12).collect()));
+            }
+            if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Some(Supervisor::Container(part.chars().take(12).collect()));
+            }
+            if let Some(unit) = part.strip_suffix(".service") {
+                if unit.starts_with("user@") {
+                    break;
+                }
+                return Some(Supervisor::SystemdUnit(format!("{unit}.service")));
+            }
+        }
+    }
+    None
+}
+
+/// Carries out `plan` with `signal`: each process is re-checked right before its signal (it
+/// must still hold one of the very sockets the plan saw), signalled through a pidfd, and waited
+/// for (at most `wait`); then the port is bound again to prove the result.
+#[must_use]
+pub fn execute(plan: &EndPlan, signal: Signal, wait: Duration) -> EndReport {
+    let mut outcomes = Vec::new();
+    for t in plan.to_end() {
+        outcomes.push((t.pid, end_one(t, signal, wait)));
+    }
+    EndReport {
+        plan: plan.clone(),
+        outcomes,
+        after: prove(plan),
+    }
+}
+
+/// Binds the port again the way `check` does (all interfaces, or the host), and says what is
+/// left.
+#[must_use]
+pub fn prove(plan: &EndPlan) -> After {
+    let host = plan.host.map(|h| h.to_string()).unwrap_or_default();
+    let protocols = plan
+        .protocol
+        .map_or_else(|| vec![Protocol::Tcp, Protocol::Udp], |p| vec![p]);
+    let cfg = ProbeConfig::default();
+    let mut time_wait = false;
+    for protocol in protocols {
+        let mut t = Target::tcp(&host, plan.port);
+        t.protocol = protocol;
+        if probe::run(&t, &cfg).verdict == Verdict::Bindable {
+            continue;
+        }
+        let left = owners::of(Query {
+            port: plan.port,
+            protocol: Some(protocol),
+        })
+        .owners;
+        let only_tw = !left.is_empty() && left.iter().all(|o| o.state == SockState::TimeWait);
+        let mut retry = t.clone();
+        retry.options.reuse_address = true;
+        if only_tw && probe::run(&retry, &cfg).verdict == Verdict::Bindable {
+            time_wait = true;
+            continue;
+        }
+        return After::Held { owners: left };
+    }
+    if time_wait {
+        After::TimeWait { secs: 60 }
+    } else {
+        After::Free
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn end_one(t: &EndTarget, signal: Signal, wait: Duration) -> Outcome {
+    use rustix::process::{Pid, PidfdFlags, pidfd_open, pidfd_send_signal};
+    let Some(pid) = i32::try_from(t.pid).ok().and_then(Pid::from_raw) else {
+        return Outcome::AlreadyGone;
+    };
+    // The pidfd pins this very process: if the PID is reused after this point, the signal
+    // cannot reach the newcomer.
+    let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return Outcome::AlreadyGone,
+        Err(e) => {
+            return Outcome::Failed {
+                message: std::io::Error::from(e).to_string(),
+            };
+        }
+    };
+    // Re-check, now that the process is pinned: it must still hold one of the sockets we saw.
+    let inodes: Vec<u64> = t.sockets.iter().map(|(_, _, inode)| *inode).collect();
+    if !holds_any(t.pid, &inodes) {
+        return Outcome::NoLongerHolds;
+    }
+    let sig = match signal {
+        Signal::Term => rustix::process::Signal::TERM,
+        Signal::Kill => rustix::process::Signal::KILL,
+    };
+    if let Err(e) = pidfd_send_signal(&pidfd, sig) {
+        return if e == rustix::io::Errno::SRCH {
+            Outcome::AlreadyGone
+        } else {
+            Outcome::Failed {
+                message: std::io::Error::from(e).to_string(),
+            }
+        };
+    }
+    let start = Instant::now();
+    while start.elapsed() < wait {
+        if !holds_any(t.pid, &inodes) || exited(t.pid) {
+            return Outcome::Ended;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Outcome::StillRunning
+}
+
+/// Whether `pid` holds any socket of `inodes` now.
+#[cfg(target_os = "linux")]
+fn holds_any(pid: u32, inodes: &[u64]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .ok()
+            .and_then(|l| {
+                l.to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .is_some_and(|i| inodes.contains(&i))
+    })
+}
+
+/// Whether `pid` has exited (gone, or a zombie waiting for its parent).
+#[cfg(target_os = "linux")]
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rfind(')')
+            .and_then(|i| s[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X")
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
+    // Other systems have no pidfd: re-check through the owners table right before the signal.
+    let still = t.sockets.iter().any(|(local, _, _)| {
+        owners::of(Query {
+            port: local.port(),
+            protocol: None,
+        })
+        .owners
+        .iter()
+        .any(|o| o.pid == Some(t.pid) && o.local == *local)
+    });
+    if !still {
+        return Outcome::NoLongerHolds;
+    }
+    match owners::terminate(t.pid) {
+        Ok(()) => {
+            std::thread::sleep(wait.min(Duration::from_millis(500)));
+            Outcome::Ended
+        }
+        Err(e) => Outcome::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supervisors_from_cgroup_paths() {
+        assert_eq!(
+            supervisor_from_cgroup("0::/system.slice/nginx.service\n"),
+            Some(Supervisor::SystemdUnit("nginx.service".into()))
+        );
+        assert_eq!(
+            supervisor_from_cgroup(
+                "0::/system.slice/docker-3f2a9c1b7d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4.scope\n"
+            ),
+            Some(Supervisor::Container("3f2a9c1b7d4e".into()))
+        );
+        assert_eq!(
+            supervisor_from_cgroup(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope\n"
+            ),
+            None,
+            "a login session is no supervisor"
+        );
+        assert_eq!(supervisor_from_cgroup("0::/\n"), None, "the root cgroup");
+    }
+}

@@ -1,0 +1,167 @@
+//! `end PORT`: every process sharing the port's socket is ended, parent first, and the port is
+//! bound again to prove it; a dry run ends nothing; without a terminal and without --yes it
+//! refuses; a container's init (PID 1 of a private PID namespace) is never ended.
+#![cfg(target_os = "linux")] // pidfd, /proc, unshare: Linux facts.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A parent listening on the address and a forked child sharing the socket; prints
+/// "PORT CHILD". The child outlives nothing by itself: it only ends when signalled.
+const PARENT_AND_CHILD: &str = r"
+import socket, os, time
+s = socket.socket()
+s.bind(('IP', 0))
+s.listen(4)
+pid = os.fork()
+if pid == 0:
+    time.sleep(600)
+    os._exit(0)
+print(s.getsockname()[1], pid, flush=True)
+time.sleep(600)
+";
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rfind(')')
+            .and_then(|i| s[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st != "Z")
+    })
+}
+
+#[test]
+fn a_parent_and_its_child_sharing_a_listener_are_both_ended_and_the_port_binds() {
+    let ip = common::private_loopback();
+    let (mut h, line) = common::spawn_python(
+        &PARENT_AND_CHILD.replace("IP", &ip.to_string()),
+        "python3",
+        None,
+    );
+    let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let parent = h.child.id();
+    let (code, v) = common::json(&[
+        "end",
+        &h.port.to_string(),
+        "--host",
+        &ip.to_string(),
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "free afterwards: {v}");
+    let targets: Vec<u64> = v["plan"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [u64::from(parent), u64::from(child)],
+        "parent first: {v}"
+    );
+    assert_eq!(v["after"]["kind"], "free", "proven by a bind: {v}");
+    let _ = h.child.wait();
+    let start = Instant::now();
+    while alive(child) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "child {child} ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::net::TcpListener::bind((ip, h.port)).expect("the port binds afterwards");
+}
+
+#[test]
+fn a_dry_run_ends_nothing_and_no_terminal_without_yes_refuses() {
+    let ip = common::private_loopback();
+    let (h, line) = common::spawn_python(
+        &PARENT_AND_CHILD.replace("IP", &ip.to_string()),
+        "python3",
+        None,
+    );
+    let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let port = h.port.to_string();
+    let host = ip.to_string();
+    let out = common::bin()
+        .args(["end", &port, "--host", &host, "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "a dry run");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("PID {}", h.child.id())) && text.contains(&format!("PID {child}")),
+        "shows every PID it would end: {text}"
+    );
+    let out = common::bin()
+        .args(["end", &port, "--host", &host])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "refused without a terminal");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("give --yes"),
+        "says how"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(alive(h.child.id()) && alive(child), "nothing was ended");
+    // The child has no parent-death signal: end it through the tool.
+    let out = common::bin()
+        .args(["end", &port, "--host", &host, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "cleaned up");
+}
+
+#[test]
+fn the_init_of_a_private_pid_namespace_is_refused() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    common::require(root, "root, for a private PID namespace");
+    let ip = common::private_loopback();
+    let code = r"
+import socket, time
+s = socket.socket(); s.bind(('IP', 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+"
+    .replace("IP", &ip.to_string());
+    let mut child = Command::new("unshare")
+        .args([
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "/usr/bin/python3",
+            "-c",
+            &code,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port = line.trim().to_owned();
+    let (code, v) = common::json(&["end", &port, "--host", &ip.to_string(), "--yes", "--json"]);
+    assert_eq!(code, Some(2), "refused: {v}");
+    assert_eq!(
+        v["targets"][0]["refused"]["kind"], "namespace_init",
+        "the reason, typed: {v}"
+    );
+    let out = common::bin()
+        .args(["end", &port, "--host", &ip.to_string(), "--dry-run"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("PID 1 of its own PID namespace"), "{text}");
+}
