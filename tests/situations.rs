@@ -740,3 +740,67 @@ fn a_proven_wildcard_conflict_and_a_busy_server_stay_short() {
         "each PID once: {kill_line}"
     );
 }
+
+/// A holder whose name and command line carry terminal escapes and a newline.
+fn hostile_holder(ip: std::net::Ipv4Addr) -> common::Holder {
+    let code = r"
+import os, sys, socket, time, ctypes
+if len(sys.argv) < 2 or sys.argv[1] != 'go':
+    os.execv(sys.executable, ['\x1b[2J\nFAKE line', '-c', sys.argv[0] if False else CODE, 'go'])
+ctypes.CDLL(None).prctl(15, b'\x1b]0;pwned\x07x', 0, 0, 0)  # PR_SET_NAME
+s = socket.socket(); s.bind(('IP', 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+";
+    // The script runs itself again through execv, so its argv[0] is the hostile one.
+    let body = code.replace("IP", &ip.to_string());
+    let full = format!("CODE = {body:?}\n{body}");
+    common::spawn_python(&full, "python3", None).0
+}
+
+#[test]
+fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
+    let ip = common::private_loopback();
+    let h = hostile_holder(ip);
+    let port = h.port.to_string();
+    let at = format!("{ip}:{port}");
+    let range = format!("{port}-{port}");
+    let host = ip.to_string();
+    for args in [
+        vec!["who", port.as_str()],
+        vec!["check", at.as_str()],
+        vec!["scan", range.as_str(), "--host", host.as_str()],
+        vec!["report", at.as_str()],
+        vec!["report", at.as_str(), "--format", "text"],
+        vec!["end", port.as_str(), "--host", host.as_str(), "--dry-run"],
+    ] {
+        let out = common::bin().args(&args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.stdout.iter().any(|b| *b < 0x20 && *b != b'\n' || *b == 0x7f),
+            "{args:?}: a raw control character: {text:?}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("FAKE")),
+            "{args:?}: a forged line: {text}"
+        );
+        assert!(
+            text.contains("\\x1b") || args[0] == "scan" || args[0] == "end",
+            "{args:?}: shown escaped: {text}"
+        );
+    }
+    // JSON stays exact.
+    let (_, v) = common::json(&["who", &port, "--json"]);
+    let o = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["pid"] == h.child.id())
+        .cloned()
+        .unwrap();
+    assert_eq!(o["process"], "\u{1b}]0;pwned\u{7}x", "{o}");
+    assert!(
+        o["cmdline"].as_str().unwrap().starts_with("\u{1b}[2J\nFAKE line"),
+        "{o}"
+    );
+}
