@@ -277,6 +277,54 @@ fn getaddrinfo(req: &ResolveRequest) -> Result<Vec<SocketAddr>, OsError> {
     }
 }
 
+/// The addresses the hosts file (and RFC 6761 for `localhost`) gives `name`, filtered to the
+/// family asked, with the request's port.
+fn hosts_lookup(name: &str, req: &ResolveRequest) -> Option<Vec<SocketAddr>> {
+    let path = if cfg!(windows) {
+        r"C:\Windows\System32\drivers\etc\hosts"
+    } else {
+        "/etc/hosts"
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut ips = parse_hosts(&text, name);
+    if ips.is_empty() && name.eq_ignore_ascii_case("localhost") {
+        ips = vec![
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ];
+    }
+    let addrs: Vec<SocketAddr> = ips
+        .into_iter()
+        .filter(|ip| match req.family {
+            Family::Ipv4 => ip.is_ipv4(),
+            Family::Ipv6 => ip.is_ipv6(),
+            Family::Any => true,
+        })
+        .map(|ip| SocketAddr::new(ip, req.port))
+        .collect();
+    (!addrs.is_empty()).then_some(addrs)
+}
+
+/// The addresses of `name` in hosts-file text (`127.0.0.1 localhost`), in file order.
+#[must_use]
+pub fn parse_hosts(text: &str, name: &str) -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(ip) = words
+            .next()
+            .and_then(|w| w.parse::<std::net::IpAddr>().ok())
+        else {
+            continue;
+        };
+        if words.any(|w| w.eq_ignore_ascii_case(name)) && !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
 /// Lookups still running on abandoned threads; capped so a stuck resolver cannot pile up threads.
 static PENDING_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
 const MAX_PENDING_LOOKUPS: usize = 16;
@@ -288,10 +336,18 @@ impl Drop for PendingGuard {
     }
 }
 
-/// Runs getaddrinfo on its own thread so a slow name can be abandoned on timeout or cancel.
-fn resolve_bounded(req: &ResolveRequest, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, OsError> {
+/// Runs getaddrinfo on its own thread so a slow name can be abandoned on timeout or cancel. At
+/// most 16 abandoned lookups may hang at once; past that, names the hosts file answers
+/// (`localhost` above all) still resolve, without a thread, so hung lookups never poison them.
+pub(crate) fn resolve_bounded(
+    req: &ResolveRequest,
+    cfg: &ProbeConfig,
+) -> Result<Vec<SocketAddr>, OsError> {
     if PENDING_LOOKUPS.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_LOOKUPS {
         PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        if let Some(addrs) = req.host.as_deref().and_then(|h| hosts_lookup(h, req)) {
+            return Ok(addrs);
+        }
         let mut e = OsError::timed_out("too many earlier name lookups are still hanging");
         e.message.push_str("; try an address instead of a name");
         return Err(e);

@@ -56,9 +56,11 @@ fn wildcard(family: Family) -> &'static str {
 
 /// Tests `target`'s port across TCP/UDP × IPv4/IPv6 × SO_REUSEADDR off/on, and for a specific
 /// address also the wildcard of each family. Cells that cannot exist (an IPv4 literal as IPv6)
-/// are left out.
+/// are left out. `cfg.timeout` bounds the whole matrix: each cell's name lookup gets what is left
+/// of it, so a slow resolver makes the late cells `unknown` (timed out), never a long wait.
 #[must_use]
 pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
+    let deadline = Instant::now() + cfg.timeout;
     let host = target.host.trim();
     let literal: Option<IpAddr> = host.split('%').next().and_then(|h| h.parse().ok());
     let specific = !host.is_empty() && !literal.is_some_and(|ip| ip.is_unspecified());
@@ -80,7 +82,14 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
                     t.protocol = protocol;
                     t.family = family;
                     t.options.reuse_address = reuse;
-                    let c = check::run(&t, cfg);
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Addresses need no lookup; a name gets what is left of the bound.
+                    let cell_cfg = ProbeConfig {
+                        timeout: left.max(Duration::from_millis(1)),
+                        cancel: cfg.cancel.clone(),
+                        resolver: std::sync::Arc::clone(&cfg.resolver),
+                    };
+                    let c = check::run(&t, &cell_cfg);
                     cells.push(MatrixCell {
                         protocol,
                         family,
@@ -119,32 +128,43 @@ pub struct ListenEvent {
     pub bytes: Option<usize>,
 }
 
-/// How a hold ended.
+/// How a hold ended. Memory stays flat under any flood: counts, and the last
+/// [`KEPT_ARRIVALS`] arrivals only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenSummary {
-    /// The address that was held.
+    /// The addresses that were held (both families for a bare port).
     pub bound: String,
-    /// Everything that arrived.
+    /// The last arrivals, oldest first (at most [`KEPT_ARRIVALS`]).
     pub events: Vec<ListenEvent>,
+    /// How many arrivals in all.
+    #[serde(default)]
+    pub arrivals: u64,
+    /// Bytes of all datagrams, in all.
+    #[serde(default)]
+    pub bytes: u64,
     /// Whether Stop ended it before the time ran out.
     pub stopped: bool,
     /// How long the port was held, in milliseconds.
     pub held_ms: u64,
 }
 
+/// How many arrivals a hold keeps (the newest).
+pub const KEPT_ARRIVALS: usize = 200;
+
 /// Longest hold allowed: an hour, so a forgotten window does not keep a port forever.
 pub const MAX_HOLD: Duration = Duration::from_hours(1);
 
-fn resolve_one(target: &Target, cfg: &ProbeConfig) -> Result<SocketAddr, OsError> {
+/// The addresses to hold: the wildcard of both families for a bare port (as `check PORT` tests
+/// them), or what the name resolves to, within the check's time limit and Cancel.
+fn resolve_all(target: &Target, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, OsError> {
     if target.host.is_empty() {
-        return Ok(SocketAddr::new(
-            if target.family == Family::Ipv6 {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            },
-            target.port,
-        ));
+        let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), target.port);
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), target.port);
+        return Ok(match target.family {
+            Family::Ipv4 => vec![v4],
+            Family::Ipv6 => vec![v6],
+            Family::Any => vec![v4, v6],
+        });
     }
     let req = ResolveRequest {
         host: Some(target.host.clone()),
@@ -152,25 +172,18 @@ fn resolve_one(target: &Target, cfg: &ProbeConfig) -> Result<SocketAddr, OsError
         protocol: target.protocol,
         family: target.family,
     };
-    (cfg.resolver)(&req)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| OsError::from_eai(if cfg!(unix) { -5 } else { 11004 }, "no address".into()))
+    let addrs = crate::probe::resolve_bounded(&req, cfg)?;
+    if addrs.is_empty() {
+        return Err(OsError::from_eai(
+            if cfg!(unix) { -5 } else { 11004 },
+            "no address".into(),
+        ));
+    }
+    Ok(addrs)
 }
 
-/// Keeps the port bound (and listening, for TCP) for `duration` (at most an hour) or until
-/// `cancel`, reporting each connection or datagram as it arrives. Connections are accepted and
-/// reset at once without reading, so the hold leaves no TIME_WAIT behind; datagrams are counted,
-/// not kept. The port is released on return.
-pub fn hold(
-    target: &Target,
-    duration: Duration,
-    cfg: &ProbeConfig,
-    on_bound: &mut dyn FnMut(&str),
-    on_event: &mut dyn FnMut(&ListenEvent),
-) -> Result<ListenSummary, OsError> {
-    let duration = duration.min(MAX_HOLD);
-    let addr = resolve_one(target, cfg)?;
+/// One held socket: socket, options, bind, listen (TCP), non-blocking.
+fn hold_socket(target: &Target, addr: SocketAddr, both: bool) -> Result<Socket, OsError> {
     let (ty, proto) = match target.protocol {
         Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
         Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
@@ -180,61 +193,65 @@ pub fn hold(
     if target.options.reuse_address {
         sock.set_reuse_address(true).map_err(io)?;
     }
-    if let (Some(v6), true) = (target.options.v6_only, addr.is_ipv6()) {
-        sock.set_only_v6(v6).map_err(io)?;
+    if addr.is_ipv6() {
+        // Holding both families: the [::] socket leaves IPv4 to the 0.0.0.0 one.
+        match (target.options.v6_only, both) {
+            (Some(v6), _) => sock.set_only_v6(v6).map_err(io)?,
+            (None, true) => sock.set_only_v6(true).map_err(io)?,
+            (None, false) => {}
+        }
     }
     sock.bind(&SockAddr::from(addr)).map_err(io)?;
     if target.protocol == Protocol::Tcp {
         sock.listen(target.options.backlog).map_err(io)?;
-        sock.set_nonblocking(true).map_err(io)?;
-    } else {
-        sock.set_read_timeout(Some(Duration::from_millis(50)))
-            .map_err(io)?;
     }
-    let bound = sock
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .map_or_else(|| addr.to_string(), |a| a.to_string());
+    sock.set_nonblocking(true).map_err(io)?;
+    Ok(sock)
+}
+
+/// Keeps the port bound (and listening, for TCP) for `duration` (at most an hour) or until
+/// `cancel`, reporting each connection or datagram as it arrives. A bare port is held on both
+/// families. Connections are accepted and reset at once without reading, so the hold leaves no
+/// TIME_WAIT behind; datagrams are counted, not kept; only the last [`KEPT_ARRIVALS`] arrivals are
+/// remembered. The port is released on return.
+pub fn hold(
+    target: &Target,
+    duration: Duration,
+    cfg: &ProbeConfig,
+    on_bound: &mut dyn FnMut(&str),
+    on_event: &mut dyn FnMut(&ListenEvent),
+) -> Result<ListenSummary, OsError> {
+    let duration = duration.min(MAX_HOLD);
+    let addrs = resolve_all(target, cfg)?;
+    let both = addrs.iter().any(SocketAddr::is_ipv4) && addrs.iter().any(SocketAddr::is_ipv6);
+    let socks: Vec<Socket> = addrs
+        .iter()
+        .map(|a| hold_socket(target, *a, both))
+        .collect::<Result<_, _>>()?;
+    let bound = socks
+        .iter()
+        .zip(&addrs)
+        .map(|(s, a)| {
+            s.local_addr()
+                .ok()
+                .and_then(|l| l.as_socket())
+                .map_or_else(|| a.to_string(), |l| l.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     on_bound(&bound);
     let started = Instant::now();
     let ms = |t: Instant| u64::try_from(t.duration_since(started).as_millis()).unwrap_or(u64::MAX);
-    let mut events = Vec::new();
+    let mut kept = std::collections::VecDeque::with_capacity(KEPT_ARRIVALS);
+    let (mut arrivals, mut bytes_total) = (0u64, 0u64);
     let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 65_536];
     while started.elapsed() < duration && !cfg.cancel.is_cancelled() {
-        let got = match target.protocol {
-            Protocol::Tcp => match sock.accept() {
-                Ok((conn, peer)) => {
-                    // Closed at once, nothing read, with a reset (linger 0): a graceful close
-                    // would leave a TIME_WAIT on the port for 60 s after the hold, and the
-                    // user's own server (without SO_REUSEADDR) could not start meanwhile.
-                    let _ = conn.set_linger(Some(Duration::ZERO));
-                    drop(conn);
-                    Some((peer, None))
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(10));
-                    None
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => None,
-                Err(e) => return Err(OsError::from_io(&e)),
-            },
-            Protocol::Udp => match sock.recv_from(&mut buf) {
-                Ok((n, peer)) => Some((peer, Some(n))),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) =>
-                {
-                    None
-                }
-                // Windows reports an ICMP port-unreachable for an earlier send as an error here.
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => None,
-                Err(e) => return Err(OsError::from_io(&e)),
-            },
-        };
-        if let Some((peer, bytes)) = got {
+        let mut idle = true;
+        for sock in &socks {
+            let Some((peer, bytes)) = arrival(sock, target.protocol, &mut buf)? else {
+                continue;
+            };
+            idle = false;
             let ev = ListenEvent {
                 at_ms: ms(Instant::now()),
                 peer: peer
@@ -244,17 +261,63 @@ pub fn hold(
                 bytes,
             };
             on_event(&ev);
-            events.push(ev);
+            arrivals += 1;
+            bytes_total += bytes.map_or(0, |b| b as u64);
+            if kept.len() == KEPT_ARRIVALS {
+                kept.pop_front();
+            }
+            kept.push_back(ev);
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     let stopped = cfg.cancel.is_cancelled();
-    drop(sock);
+    drop(socks);
     Ok(ListenSummary {
         bound,
-        events,
+        events: kept.into(),
+        arrivals,
+        bytes: bytes_total,
         stopped,
         held_ms: ms(Instant::now()),
     })
+}
+
+/// One arrival on a non-blocking socket, if any: a connection (accepted and reset at once) or a
+/// datagram (its size).
+fn arrival(
+    sock: &Socket,
+    protocol: Protocol,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> Result<Option<(SockAddr, Option<usize>)>, OsError> {
+    let quiet = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+        )
+    };
+    match protocol {
+        Protocol::Tcp => match sock.accept() {
+            Ok((conn, peer)) => {
+                // Closed at once, nothing read, with a reset (linger 0): a graceful close would
+                // leave a TIME_WAIT on the port for 60 s after the hold, and the user's own
+                // server (without SO_REUSEADDR) could not start meanwhile.
+                let _ = conn.set_linger(Some(Duration::ZERO));
+                drop(conn);
+                Ok(Some((peer, None)))
+            }
+            Err(e) if quiet(&e) => Ok(None),
+            Err(e) => Err(OsError::from_io(&e)),
+        },
+        Protocol::Udp => match sock.recv_from(buf) {
+            Ok((n, peer)) => Ok(Some((peer, Some(n)))),
+            Err(e) if quiet(&e) => Ok(None),
+            // Windows reports an ICMP port-unreachable for an earlier send as an error here.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => Ok(None),
+            Err(e) => Err(OsError::from_io(&e)),
+        },
+    }
 }
 
 /// Re-checks `target` every `interval` until it is bindable, `timeout` passes or `cancel` is set.

@@ -777,7 +777,9 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
         let out = common::bin().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            !out.stdout.iter().any(|b| *b < 0x20 && *b != b'\n' || *b == 0x7f),
+            !out.stdout
+                .iter()
+                .any(|b| *b < 0x20 && *b != b'\n' || *b == 0x7f),
             "{args:?}: a raw control character: {text:?}"
         );
         assert!(
@@ -800,7 +802,10 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
         .unwrap();
     assert_eq!(o["process"], "\u{1b}]0;pwned\u{7}x", "{o}");
     assert!(
-        o["cmdline"].as_str().unwrap().starts_with("\u{1b}[2J\nFAKE line"),
+        o["cmdline"]
+            .as_str()
+            .unwrap()
+            .starts_with("\u{1b}[2J\nFAKE line"),
         "{o}"
     );
 }

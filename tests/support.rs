@@ -318,3 +318,81 @@ fn report_takes_the_same_bind_options_as_check() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "bad option refused");
 }
+
+#[test]
+fn listen_on_a_bare_port_holds_both_families_and_keeps_only_the_newest_arrivals() {
+    common::require(common::has_ipv6_loopback(), "::1 on this machine");
+    let port = common::free_tcp_port();
+    let cancel = CancelToken::new();
+    let cfg = ProbeConfig {
+        cancel: cancel.clone(),
+        ..ProbeConfig::default()
+    };
+    let sent = support::KEPT_ARRIVALS + 20;
+    let summary = std::thread::scope(|s| {
+        let holder = s.spawn(|| {
+            let mut bound = String::new();
+            support::hold(
+                &Target::udp("", port),
+                Duration::from_secs(30),
+                &cfg,
+                &mut |b| bound = b.to_owned(),
+                &mut |_| {},
+            )
+            .map(|sum| (bound, sum))
+        });
+        // Send to both families until every datagram has been seen, then stop.
+        let v4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let v6 = UdpSocket::bind("[::1]:0").unwrap();
+        let start = Instant::now();
+        let mut i = 0;
+        while i < sent {
+            let ok = if i % 2 == 0 {
+                v4.send_to(b"x", ("127.0.0.1", port))
+            } else {
+                v6.send_to(b"yy", ("::1", port))
+            };
+            if ok.is_ok() {
+                i += 1;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            assert!(start.elapsed() < Duration::from_secs(20), "sent");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        cancel.cancel();
+        holder.join().unwrap()
+    });
+    let (bound, sum) = summary.expect("held");
+    assert!(
+        bound.contains(&format!("0.0.0.0:{port}")) && bound.contains(&format!("[::]:{port}")),
+        "both families held: {bound}"
+    );
+    assert!(sum.arrivals >= 2, "arrivals counted: {}", sum.arrivals);
+    assert!(
+        sum.events.len() <= support::KEPT_ARRIVALS,
+        "only the newest {} kept, not {}",
+        support::KEPT_ARRIVALS,
+        sum.events.len()
+    );
+    assert!(
+        sum.events.iter().any(|e| e.peer.starts_with('['))
+            && sum.events.iter().any(|e| e.peer.starts_with("127.")),
+        "datagrams from both families arrived"
+    );
+}
+
+#[test]
+fn matrix_exits_0_only_when_every_cell_is_bindable() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = common::bin()
+        .args(["matrix", &format!("127.0.0.1:{port}"), "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a TCP cell is blocked");
+    let out = common::bin()
+        .args(["matrix", "127.0.0.1:8080", "--timeout", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "bad timeout");
+}

@@ -243,6 +243,9 @@ pub enum Command {
         /// [HOST:]PORT.
         #[arg(allow_hyphen_values = true)]
         target: String,
+        /// One bound for the whole matrix's name lookups, in seconds (0.1 to 300).
+        #[arg(long, default_value = "10", allow_hyphen_values = true, value_parser = timeout_secs)]
+        timeout: Duration,
         /// Output format.
         #[command(flatten)]
         output: Output,
@@ -261,6 +264,9 @@ pub enum Command {
         /// Seconds to hold the port (1 to 3600).
         #[arg(long = "for", default_value = "60", allow_hyphen_values = true, value_parser = hold_secs)]
         duration: Duration,
+        /// Give up on a slow name lookup after SECS seconds (0.1 to 300).
+        #[arg(long, allow_hyphen_values = true, value_parser = timeout_secs)]
+        timeout: Option<Duration>,
     },
     /// End every process that holds PORT (all that share its sockets, the parent first), then
     /// bind the port again to prove it is free.
@@ -577,11 +583,18 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
         } => report(&target, &bind, format, file.as_deref(), force),
         Command::Matrix {
             target,
+            timeout,
             output: out,
         } => {
             let format = out.format(&[Format::Text, Format::Json])?;
             let t = simple_target(&target, false)?;
-            let m = crate::support::matrix(&t, &ProbeConfig::default());
+            let m = crate::support::matrix(
+                &t,
+                &ProbeConfig {
+                    timeout,
+                    ..ProbeConfig::default()
+                },
+            );
             if format == Format::Json {
                 output::json(&m);
             } else {
@@ -602,7 +615,8 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             target,
             bind,
             duration,
-        } => Ok(listen(&bind.target(&target)?, duration)),
+            timeout,
+        } => listen(&target, &bind, duration, timeout),
         Command::Scan {
             range,
             host,
@@ -932,11 +946,27 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(verdict_code(&c))
 }
 
-fn listen(t: &Target, d: Duration) -> u8 {
+fn listen(
+    target: &str,
+    bind: &BindOptions,
+    d: Duration,
+    timeout: Option<Duration>,
+) -> anyhow::Result<u8> {
+    if bind.no_listen {
+        return Err(InputError::OutOfBounds(
+            "--no-listen makes no sense for listen: it holds the port listening, to see who arrives"
+                .into(),
+        )
+        .into());
+    }
+    let t = &bind.target(target)?;
     let r = crate::support::hold(
         t,
         d,
-        &ProbeConfig::default(),
+        &ProbeConfig {
+            timeout: timeout.unwrap_or(Duration::from_secs(10)),
+            ..ProbeConfig::default()
+        },
         &mut |bound| {
             output::text(&format!(
                 "Listening on {} {bound} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
@@ -949,12 +979,17 @@ fn listen(t: &Target, d: Duration) -> u8 {
     match r {
         Ok(s) => {
             output::text(&format!(
-                "Released {} after {:.1} s: {} arrival(s).\n",
+                "Released {} after {:.1} s: {} arrival(s){}.\n",
                 s.bound,
                 Duration::from_millis(s.held_ms).as_secs_f64(),
-                s.events.len()
+                s.arrivals,
+                if s.bytes > 0 {
+                    format!(", {} bytes", s.bytes)
+                } else {
+                    String::new()
+                }
             ));
-            exit::OK
+            Ok(exit::OK)
         }
         Err(e) => {
             output::error_line(&format!(
@@ -962,7 +997,7 @@ fn listen(t: &Target, d: Duration) -> u8 {
                 t.display_addr(),
                 e.headline()
             ));
-            exit::NOT_BINDABLE
+            Ok(exit::NOT_BINDABLE)
         }
     }
 }

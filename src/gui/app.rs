@@ -539,6 +539,10 @@ impl App {
                 }
                 Event::Listen(ev) => {
                     if let Some(l) = &mut self.kit.listen {
+                        // Flat memory under a flood: the newest arrivals only, and a count.
+                        if l.events.len() >= crate::support::KEPT_ARRIVALS {
+                            l.events.remove(0);
+                        }
                         l.events.push(ev);
                     }
                 }
@@ -807,7 +811,7 @@ impl App {
                     s.bound,
                     Duration::from_millis(s.held_ms).as_secs_f64(),
                     if s.stopped { " (stopped)" } else { "" },
-                    s.events.len()
+                    s.arrivals
                 ),
                 Err(e) => format!("Could not hold {}: {}", t.display_addr(), e.headline()),
             }));
