@@ -175,13 +175,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
 #[cfg(windows)]
 fn windows_detail(kind: &str, port: u16) -> Option<String> {
     use crate::facts::netsh;
-    let run = |args: &[&str]| {
-        std::process::Command::new("netsh")
-            .args(args)
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-    };
+    let run = |args: &[&str]| crate::tools::output("netsh", args);
     match kind {
         "portproxy" => {
             let rules: Vec<String> =

@@ -23,6 +23,7 @@ pub mod scan;
 pub mod support;
 pub mod target;
 pub mod text;
+pub mod tools;
 #[cfg(windows)]
 mod winsock;
 pub mod wording;

@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(code) = port_inspector::cli::env_trampoline() {
+        return code;
+    }
     let cli = match port_inspector::cli::parse_args() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -132,16 +132,7 @@ pub fn redirects(port: u16, protocol: Protocol) -> Result<Vec<NatRedirect>, Stri
     if !cfg!(target_os = "linux") {
         return Err("NAT rules are read on Linux only".into());
     }
-    let run = |cmd: &str, args: &[&str]| {
-        std::process::Command::new(cmd)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-    };
+    let run = crate::tools::output;
     if let Some(text) = run("nft", &["list", "ruleset"]) {
         let mut found = parse_nft(&text, port, protocol);
         if let Some(ipt) = run("iptables-save", &["-t", "nat"]) {

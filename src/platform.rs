@@ -101,43 +101,65 @@ pub fn sharing_warning(os: Os, port: u16, tested: &str, others: &[String]) -> Op
     })
 }
 
-/// The standard way to start `exe` elevated on `os`, as (program, arguments): pkexec on Linux
-/// (carrying the display variables pkexec would drop), the `runas` verb on Windows, an
-/// administrator prompt through osascript on macOS. We never ask for or store a password.
-#[must_use]
+/// How to start a program elevated on one OS. The program's path is always a value of its own
+/// (an argument, a wide string), never text inside a script or command line, so a path with
+/// quotes, `$( )`, `=` or spaces cannot run code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Elevation {
+    /// Run `program` (an absolute path) with `args` (Linux: pkexec; macOS: osascript).
+    Exec {
+        /// The helper, by absolute path.
+        program: std::path::PathBuf,
+        /// Its arguments, each one argument.
+        args: Vec<String>,
+    },
+    /// Windows: `ShellExecuteW(…, "runas", file, …)`.
+    ShellRunas {
+        /// The program to start.
+        file: String,
+    },
+}
+
+/// The standard way to start `exe` elevated on `os`: pkexec by absolute path on Linux (the
+/// display variables pkexec drops are handed over as `--env NAME=VALUE` arguments that this
+/// program applies to itself), the `runas` verb on Windows, an administrator prompt through
+/// osascript on macOS, with the path as the script's argument. `Err` names the missing helper.
 pub fn elevate_command(
     os: Os,
     exe: &str,
     display_env: &[(String, String)],
-) -> (String, Vec<String>) {
+    find: &dyn Fn(&str) -> Option<std::path::PathBuf>,
+) -> Result<Elevation, String> {
     match os {
         Os::Linux => {
-            let mut args = vec!["env".to_owned()];
-            args.extend(display_env.iter().map(|(k, v)| format!("{k}={v}")));
-            args.push(exe.to_owned());
-            ("pkexec".into(), args)
+            let program = find("pkexec")
+                .ok_or("pkexec is not installed (Debian/Ubuntu: apt install pkexec)")?;
+            // `--env` pairs first: the program reads them before anything else.
+            let mut args = vec![exe.to_owned()];
+            for (k, v) in display_env {
+                args.push("--env".into());
+                args.push(format!("{k}={v}"));
+            }
+            Ok(Elevation::Exec { program, args })
         }
-        Os::Windows => (
-            "powershell".into(),
-            vec![
-                "-NoProfile".into(),
-                "-Command".into(),
-                format!(
-                    "Start-Process -FilePath '{}' -Verb RunAs",
-                    exe.replace('\'', "''")
-                ),
-            ],
-        ),
-        Os::Macos => (
-            "osascript".into(),
-            vec![
-                "-e".into(),
-                format!(
-                    "do shell script quoted form of \"{}\" & \" > /dev/null 2>&1 &\" with administrator privileges",
-                    exe.replace('"', "\\\"")
-                ),
-            ],
-        ),
+        Os::Windows => Ok(Elevation::ShellRunas {
+            file: exe.to_owned(),
+        }),
+        Os::Macos => {
+            let program = find("osascript").ok_or("osascript is not available")?;
+            Ok(Elevation::Exec {
+                program,
+                args: vec![
+                    "-e".into(),
+                    "on run argv".into(),
+                    "-e".into(),
+                    "do shell script (quoted form of (item 1 of argv)) & \" > /dev/null 2>&1 &\" with administrator privileges".into(),
+                    "-e".into(),
+                    "end run".into(),
+                    exe.to_owned(),
+                ],
+            })
+        }
     }
 }
 
@@ -154,11 +176,23 @@ pub fn relaunch_elevated() -> std::io::Result<()> {
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
         .collect();
-    let (program, args) = elevate_command(Os::current(), &exe.to_string_lossy(), &env);
-    std::process::Command::new(program)
-        .args(args)
-        .spawn()
-        .map(|_| ())
+    match elevate_command(
+        Os::current(),
+        &exe.to_string_lossy(),
+        &env,
+        &crate::tools::find,
+    )
+    .map_err(std::io::Error::other)?
+    {
+        Elevation::Exec { program, args } => std::process::Command::new(program)
+            .args(args)
+            .spawn()
+            .map(|_| ()),
+        #[cfg(windows)]
+        Elevation::ShellRunas { .. } => crate::winsock::run_elevated(&exe),
+        #[cfg(not(windows))]
+        Elevation::ShellRunas { .. } => Err(std::io::Error::other("runas exists on Windows only")),
+    }
 }
 
 #[cfg(test)]
@@ -229,17 +263,56 @@ mod tests {
         );
     }
 
+    /// Helpers found at fixed places, as on a typical system.
+    #[allow(clippy::unnecessary_wraps)] // the shape `elevate_command` takes
+    fn found(name: &str) -> Option<std::path::PathBuf> {
+        Some(std::path::PathBuf::from(format!("/usr/bin/{name}")))
+    }
+
     #[test]
-    fn elevation_uses_each_platforms_standard_tool() {
+    fn elevation_passes_a_hostile_path_as_one_argument_on_every_os() {
+        let hostile = "/tmp/a b'c\"$(touch /tmp/pwned)`id`;x=y\\z/port-inspector";
         let env = vec![("DISPLAY".to_owned(), ":0".to_owned())];
-        let (p, a) = elevate_command(Os::Linux, "/usr/bin/port-inspector", &env);
-        assert_eq!(p, "pkexec");
-        assert_eq!(a, ["env", "DISPLAY=:0", "/usr/bin/port-inspector"]);
-        let (p, a) = elevate_command(Os::Windows, "C:\\pi.exe", &[]);
-        assert_eq!(p, "powershell");
-        assert!(a[2].contains("-Verb RunAs"), "{a:?}");
-        let (p, _) = elevate_command(Os::Macos, "/Applications/pi", &[]);
-        assert_eq!(p, "osascript");
+        let linux = elevate_command(Os::Linux, hostile, &env, &found).unwrap();
+        assert_eq!(
+            linux,
+            Elevation::Exec {
+                program: "/usr/bin/pkexec".into(),
+                args: vec![hostile.to_owned(), "--env".into(), "DISPLAY=:0".into()],
+            },
+            "pkexec by absolute path, the program path first and whole, no env in front"
+        );
+        let Elevation::Exec { program, args } =
+            elevate_command(Os::Macos, hostile, &[], &found).unwrap()
+        else {
+            panic!("osascript runs as a program");
+        };
+        assert_eq!(program, std::path::PathBuf::from("/usr/bin/osascript"));
+        assert_eq!(
+            args.last().map(String::as_str),
+            Some(hostile),
+            "the path is the argument"
+        );
+        assert!(
+            args[..args.len() - 1].iter().all(|a| !a.contains("pwned")),
+            "the path is never inside the script: {args:?}"
+        );
+        assert_eq!(
+            elevate_command(Os::Windows, hostile, &[], &found).unwrap(),
+            Elevation::ShellRunas {
+                file: hostile.to_owned()
+            },
+            "ShellExecuteW runas with the path as its own string"
+        );
+    }
+
+    #[test]
+    fn a_missing_helper_is_named() {
+        let none = |_: &str| None;
+        assert_eq!(
+            elevate_command(Os::Linux, "/x", &[], &none).unwrap_err(),
+            "pkexec is not installed (Debian/Ubuntu: apt install pkexec)"
+        );
     }
 
     #[test]

@@ -459,6 +459,57 @@ impl CheckArgs {
     }
 }
 
+/// The display variables an elevated relaunch may carry (`--env NAME=VALUE`, added by
+/// `platform::elevate_command` because pkexec drops the environment). Only these: an elevated
+/// process must not take LD_PRELOAD or PATH from its caller.
+const CARRIED_ENV: [&str; 4] = [
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
+];
+
+/// When started as `port-inspector --env NAME=VALUE …` (an elevated relaunch), starts this
+/// program again with those display variables set and the rest of the arguments, and returns its
+/// exit code; `None` for an ordinary start. A name outside the four display variables is refused.
+#[must_use]
+pub fn env_trampoline() -> Option<ExitCode> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_none_or(|a| a != "--env") {
+        return None;
+    }
+    let mut vars = Vec::new();
+    while args.first().is_some_and(|a| a == "--env") {
+        let pair = args.get(1).and_then(|p| p.to_str()).map(str::to_owned);
+        args.drain(..args.len().min(2));
+        match pair.as_deref().and_then(|p| p.split_once('=')) {
+            Some((k, v)) if CARRIED_ENV.contains(&k) => vars.push((k.to_owned(), v.to_owned())),
+            _ => {
+                output::error_line(&format!(
+                    "--env takes one of {} as NAME=VALUE",
+                    CARRIED_ENV.join(", ")
+                ));
+                return Some(ExitCode::from(exit::USAGE));
+            }
+        }
+    }
+    let status = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(args)
+            .envs(vars)
+            .status()
+    });
+    Some(match status {
+        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
+        Err(e) => {
+            output::error_line(&format!(
+                "cannot start again with the display variables: {e}"
+            ));
+            ExitCode::from(exit::NOT_BINDABLE)
+        }
+    })
+}
+
 /// Parses the process's arguments and runs them: the binary's whole `main` for a subcommand.
 /// A usage error is one line and exit 2 (clap's own help and version output stay as they are).
 pub fn parse_args() -> Result<Cli, ExitCode> {

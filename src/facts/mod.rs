@@ -139,16 +139,11 @@ impl Facts {
     }
 }
 
-/// Runs a system tool and returns its standard output when it succeeds (netsh, sysctl, …).
+/// Runs a system tool by its absolute path and returns its trimmed standard output when it
+/// succeeds (netsh, sysctl, …).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn command_output(args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    crate::tools::output(args[0], &args[1..]).map(|s| s.trim().to_owned())
 }
 
 /// Reads the facts of this machine now; a few milliseconds of file reads.

@@ -309,7 +309,8 @@ pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
 
 #[cfg(windows)]
 pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
-    let out = std::process::Command::new("taskkill")
+    let out = crate::tools::command("taskkill")
+        .ok_or_else(|| std::io::Error::other("taskkill is not in the system folder"))?
         .args(["/PID", &pid.to_string(), "/F"])
         .output()?;
     if out.status.success() {
