@@ -381,3 +381,35 @@ fn window_and_report_render_the_same_findings() {
         }
     }
 }
+
+/// Persisted state is validated on load: a NaN or huge timeout, an over-long text, or a value
+/// serde cannot read never panics the window.
+#[test]
+fn damaged_persisted_state_never_panics_the_window() {
+    for timeout_secs in [f32::NAN, f32::INFINITY, -5.0, 1.0e9] {
+        let inputs = Inputs {
+            interface: InterfaceChoice::Address("127.0.0.1".into()),
+            timeout_secs,
+            port_text: "0".repeat(10_000),
+            ..Inputs::default()
+        };
+        let v = inputs.clone().validated();
+        assert!(
+            (0.5..=120.0).contains(&v.timeout_secs),
+            "{timeout_secs}: falls back"
+        );
+        assert!(v.port_text.len() <= 64, "cut");
+        let mut h = harness_with(inputs, None);
+        h.run();
+        type_port(&mut h, &common::free_tcp_port().to_string());
+        h.get_by_label("Test bind").click();
+        h.run_steps(2);
+        wait_for(&mut h, "Bindable");
+    }
+    // An unknown variant: the whole form falls back to its default.
+    let bad = r#"{"interface":"NoSuchChoice","protocol":"sctp","timeout_secs":"x"}"#;
+    assert!(
+        serde_json::from_str::<Inputs>(bad).is_err(),
+        "serde refuses it, so eframe's get_value gives None and the default is used"
+    );
+}

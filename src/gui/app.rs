@@ -108,7 +108,36 @@ impl Default for Inputs {
     }
 }
 
+/// `text` cut to `max` characters: a persisted field longer than any real input is damage.
+fn capped(text: String, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max).collect()
+    } else {
+        text
+    }
+}
+
 impl Inputs {
+    /// The form as persisted, made safe to use: a timeout that is NaN, infinite or out of range
+    /// falls back to the default, over-long texts are cut. No persisted value can panic the
+    /// window (a value serde cannot read at all makes the whole form the default).
+    #[must_use]
+    pub fn validated(self) -> Self {
+        let d = Self::default();
+        Self {
+            timeout_secs: if self.timeout_secs.is_finite()
+                && (0.5..=120.0).contains(&self.timeout_secs)
+            {
+                self.timeout_secs
+            } else {
+                d.timeout_secs
+            },
+            port_text: capped(self.port_text, 64),
+            custom_host: capped(self.custom_host, 300),
+            ..self
+        }
+    }
+
     /// The target the form describes, or the one-line reason it is not valid.
     pub fn target(&self) -> Result<Target, InputError> {
         let port = target::parse_port(&self.port_text)?;
@@ -352,6 +381,19 @@ pub struct ScanInputs {
     pub sort: ScanSort,
 }
 
+impl ScanInputs {
+    /// The scan form as persisted, with over-long texts cut (see `Inputs::validated`).
+    #[must_use]
+    pub fn validated(self) -> Self {
+        Self {
+            range_text: capped(self.range_text, 64),
+            address_text: capped(self.address_text, 300),
+            filter: capped(self.filter, 300),
+            ..self
+        }
+    }
+}
+
 impl Default for ScanInputs {
     fn default() -> Self {
         Self {
@@ -466,6 +508,8 @@ impl App {
     ) -> Self {
         let ctx2 = ctx.clone();
         let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
+        let inputs = inputs.validated();
+        let scan_inputs = scan_inputs.validated();
         Self {
             inputs,
             interfaces: facts::interfaces(),
