@@ -357,6 +357,10 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
             if host.is_empty() {
                 return Err(InputError::HostEmpty);
             }
+            // `*:8080` is how the tool itself writes "all interfaces": it reads it back.
+            if host == "*" {
+                return Ok((String::new(), parse_port(port)?));
+            }
             validate_host(host)?;
             Ok((host.to_owned(), parse_port(port)?))
         }
