@@ -34,6 +34,16 @@ impl std::fmt::Display for Os {
 }
 
 impl Os {
+    /// The name people write: `Linux`, `macOS`, `Windows`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Os::Linux => "Linux",
+            Os::Macos => "macOS",
+            Os::Windows => "Windows",
+        }
+    }
+
     /// The OS this binary runs on.
     #[must_use]
     pub const fn current() -> Self {

@@ -621,8 +621,8 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
             if !cli {
                 format!(
-                    "End the process{} with End process… (PID {}).",
-                    if pids.len() == 1 { "" } else { "es" },
+                    "Stop the owner with its End PID {}… button (it ends PID {} after asking), or choose another port.",
+                    list[0],
                     list.join(", ")
                 )
             } else if cfg!(windows) {
@@ -644,7 +644,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                     "Use port {port} instead: the same bind took it just now (port-inspector check {other})."
                 )
             } else {
-                format!("Use port {port} instead: the same bind took it just now (Use port {port}).")
+                format!("Use port {port} instead: the same bind took it just now.")
             }
         }
         Fix::SetReuseAddr => {
@@ -653,7 +653,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                     "Set SO_REUSEADDR on the server's socket before bind (port-inspector check {t} --reuseaddr shows it binds)."
                 )
             } else {
-                "Set SO_REUSEADDR on the server's socket before bind (tick SO_REUSEADDR and Test again).".into()
+                "Set SO_REUSEADDR on the server's socket before bind.".into()
             }
         }
         Fix::SetReusePort => {
@@ -662,7 +662,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                     "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (port-inspector check {t} --reuseport)."
                 )
             } else {
-                "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (tick SO_REUSEPORT and Test again).".into()
+                "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it.".into()
             }
         }
         Fix::SetV6Only => {
@@ -671,7 +671,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                     "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (port-inspector check {t} --v6only on)."
                 )
             } else {
-                "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (IPV6_V6ONLY: on, then Test again).".into()
+                "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone.".into()
             }
         }
         Fix::HolderSetsV6Only => {
@@ -751,6 +751,19 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::GrantPtrace => {
             "Run the check with CAP_SYS_PTRACE in its capability set to name the process (being root is not enough without it).".into()
         }
+    }
+}
+
+/// The label of the window's button that carries out `f` itself, for the fixes it can do
+/// (another port, an option and Test again); `None` for the rest.
+#[must_use]
+pub fn fix_button(f: &Fix) -> Option<String> {
+    match f {
+        Fix::UseFreePort { port } => Some(format!("Use port {port}")),
+        Fix::SetReuseAddr => Some("Retry with SO_REUSEADDR".into()),
+        Fix::SetReusePort => Some("Retry with SO_REUSEPORT".into()),
+        Fix::SetV6Only => Some("Retry with IPv6-only".into()),
+        _ => None,
     }
 }
 

@@ -190,7 +190,7 @@ pub struct Running {
 }
 
 /// What a view asks for; applied in `App::apply`, the one place state changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Run the form's check.
     Test,
@@ -216,6 +216,8 @@ pub enum Action {
     CopyEndCommand(u32),
     /// Switch tabs.
     SetTab(Tab),
+    /// Carry out a fix the window can do itself (another port, an option), then test again.
+    ApplyFix(crate::diagnose::Fix),
     /// Start the scan the scan form describes.
     StartScan,
     /// Stop the running scan.
@@ -706,6 +708,19 @@ impl App {
                 let cmd = owners::end_command(pid);
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
+            }
+            Action::ApplyFix(fix) => {
+                use crate::diagnose::Fix;
+                match fix {
+                    Fix::UseFreePort { port } => self.inputs.port_text = port.to_string(),
+                    Fix::SetReuseAddr => self.inputs.reuse_address = true,
+                    Fix::SetReusePort => self.inputs.reuse_port = true,
+                    Fix::SetV6Only => self.inputs.v6_only = Some(true),
+                    _ => return,
+                }
+                if let Ok(t) = self.inputs.target() {
+                    self.start(t);
+                }
             }
             Action::SetTab(t) => {
                 self.tab = t;

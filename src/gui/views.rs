@@ -155,7 +155,17 @@ fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
     ui.label("Options");
     ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
-        ui.checkbox(&mut inputs.listen, "Listen after bind");
+        ui.add_enabled(
+            cfg!(unix),
+            egui::Checkbox::new(&mut inputs.reuse_port, "Reuse port (SO_REUSEPORT)"),
+        )
+        .on_disabled_hover_text("SO_REUSEPORT does not exist on Windows");
+        // UDP never listens: the option is shown, disabled, with the reason.
+        ui.add_enabled(
+            inputs.protocol == Protocol::Tcp,
+            egui::Checkbox::new(&mut inputs.listen, "Listen after bind"),
+        )
+        .on_disabled_hover_text("UDP sockets do not listen");
         let l = ui.label("IPv6 only:");
         egui::ComboBox::from_id_salt("v6only")
             .selected_text(match inputs.v6_only {
@@ -330,7 +340,10 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
                 );
                 ui.label(format!(
                     "{} {} on {} — {}",
-                    e.native_name, e.native_code, c.facts.os, e.message
+                    e.native_name,
+                    e.native_code,
+                    c.facts.os.label(),
+                    e.message
                 ));
             }
         });
@@ -372,10 +385,17 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
             ui.add_space(6.0);
             ui.strong("What to do");
             for x in &d.fixes {
-                ui.label(format!(
-                    "• {}",
-                    crate::wording::fix(&x.value, &r.target, crate::wording::Front::Window)
-                ));
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!(
+                        "• {}",
+                        crate::wording::fix(&x.value, &r.target, crate::wording::Front::Window)
+                    ));
+                    if let Some(label) = crate::wording::fix_button(&x.value)
+                        && ui.button(label).clicked()
+                    {
+                        actions.push(Action::ApplyFix(x.value.clone()));
+                    }
+                });
             }
         }
         egui::CollapsingHeader::new(format!("About {}", d.wsa_name))
