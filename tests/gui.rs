@@ -185,6 +185,13 @@ fn a_hung_lookup_can_be_cancelled_while_frames_keep_coming() {
     h.run_steps(2);
     wait_for(&mut h, "WSAECANCELLED 10103");
     assert!(h.state().running.is_none(), "no check running after cancel");
+    // Unknown is not "not bindable": its own verdict, in the banner and in History.
+    assert!(has(&h, "Unknown"), "neutral verdict");
+    assert!(!has(&h, "Not bindable"), "not red");
+    assert!(
+        has(&h, "unknown TCP never.answers.invalid"),
+        "logged as unknown"
+    );
 }
 
 #[test]

@@ -78,7 +78,11 @@ pub fn history_ui(
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (i, h) in history.iter().enumerate().rev() {
             let c = &h.check;
-            let mark = if c.bindable() { "ok" } else { "FAIL" };
+            let mark = match c.report.verdict {
+                Verdict::Bindable => "ok",
+                Verdict::NotBindable => "FAIL",
+                Verdict::Unknown => "unknown",
+            };
             let text = format!(
                 "{} {mark} {} {}",
                 h.at,
