@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ui::{count, has, wait_for, wait_until};
+use common::ui::{count, has, set_text, wait_for, wait_until};
 
 use std::net::{TcpListener, TcpStream};
 
@@ -101,7 +101,7 @@ fn watch_reports_the_owner_then_that_the_port_is_free() {
 }
 
 #[test]
-fn save_report_writes_the_markdown_file() {
+fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("pi-save-{}", std::process::id()));
@@ -113,15 +113,38 @@ fn save_report_writes_the_markdown_file() {
     h.step();
     wait_for(&mut h, "WSAEADDRINUSE 10048");
     h.get_by_label("Save report").click();
-    h.step();
+    h.run();
+    // A proposed name with the date and time, in the report folder.
+    let proposed = h.state().save.as_ref().unwrap().path_text.clone();
+    assert!(
+        proposed.starts_with(&dir.display().to_string())
+            && proposed.contains(&format!("port-inspector-report-{port}-20"))
+            && std::path::Path::new(&proposed).extension() == Some(std::ffi::OsStr::new("md")),
+        "{proposed}"
+    );
+    // Onto a symbolic link to a precious file: refused until Replace, which replaces the link.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = dir.join("link.md");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    set_text(&mut h, "File", &link.display().to_string());
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(has(&h, "This file exists"), "asks first");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "untouched"
+    );
+    h.get_by_label("Replace").click();
+    h.run();
     wait_for(&mut h, "Report saved to");
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let md = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "the link's target is never written"
+    );
+    let md = std::fs::read_to_string(&link).unwrap();
     assert!(
         md.contains("WSAEADDRINUSE") && md.contains(&std::process::id().to_string()),
         "{md}"

@@ -228,8 +228,15 @@ pub enum Action {
     CopyScanCsv,
     /// Copy the visible scan rows as Markdown.
     CopyScanMarkdown,
-    /// Write the shown check's Markdown report to a file.
+    /// Open the Save report dialog (asks where, proposes a dated name).
     SaveReport,
+    /// Write the report to the dialog's path; `replace` only after the user asked to.
+    SaveTo {
+        /// Replace an existing file (the user pressed Replace).
+        replace: bool,
+    },
+    /// Close the Save report dialog.
+    CancelSave,
     /// Read the machine facts again.
     RefreshFacts,
     /// Run the what-if matrix for the form's target.
@@ -270,6 +277,8 @@ pub struct App {
     pub kit: KitState,
     /// Where Save report writes (the home directory unless a test points elsewhere).
     pub report_dir: std::path::PathBuf,
+    /// The Save report dialog, while open.
+    pub save: Option<SaveDialog>,
     /// A short note shown in the window title (e.g. "127.0.0.1:8080 is free").
     pub title_note: Option<String>,
     title_shown: Option<String>,
@@ -523,6 +532,7 @@ impl App {
             worker: Worker::spawn(waker, resolver, scanner),
             tab: Tab::Check,
             kit: KitState::default(),
+            save: None,
             report_dir: std::env::var_os("HOME")
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
             title_note: None,
@@ -729,19 +739,22 @@ impl App {
                 }
             }
             Action::SaveReport => {
+                // Ask where, proposing a name with the date and time.
                 if let Some(c) = self.shown_check() {
                     let name = format!(
                         "port-inspector-report-{}-{}.md",
                         c.report.target.port,
-                        clock_now().replace(':', "")
+                        file_stamp()
                     );
-                    let path = self.report_dir.join(name);
-                    self.status = Some(match std::fs::write(&path, crate::report::markdown(c)) {
-                        Ok(()) => format!("Report saved to {}", path.display()),
-                        Err(e) => format!("Could not save the report to {}: {e}", path.display()),
+                    self.save = Some(SaveDialog {
+                        path_text: self.report_dir.join(name).display().to_string(),
+                        exists: false,
+                        error: None,
                     });
                 }
             }
+            Action::SaveTo { replace } => self.save_to(replace),
+            Action::CancelSave => self.save = None,
             Action::RefreshFacts => {
                 let _ = self.worker.spawn_task("facts", |emit| {
                     emit(Event::Facts(Box::new(crate::facts::gather())));
@@ -1040,6 +1053,9 @@ impl App {
         if let Some(plan) = &self.confirm_end {
             actions.extend(views::confirm_end_ui(ui, plan));
         }
+        if let Some(dialog) = &mut self.save {
+            actions.extend(views::save_dialog_ui(ui, dialog));
+        }
         for a in actions {
             self.apply(&ctx, a);
         }
@@ -1063,6 +1079,57 @@ impl App {
 }
 
 /// `HH:MM:SS` (UTC) without a date-time crate.
+/// The Save report dialog: where to write, and whether that file exists (then only an explicit
+/// Replace overwrites it, and never through a symbolic link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveDialog {
+    /// The path as typed.
+    pub path_text: String,
+    /// The file exists: the dialog asks before replacing it.
+    pub exists: bool,
+    /// Why the last write failed.
+    pub error: Option<String>,
+}
+
+impl App {
+    /// Writes the shown check's report where the dialog says: a new file, or a replacement only
+    /// when `replace` (asked for by the user); `report::write_new` never follows a link.
+    fn save_to(&mut self, replace: bool) {
+        let (Some(dialog), Some(c)) = (
+            self.save.as_mut(),
+            self.history.get(self.shown.unwrap_or(usize::MAX)),
+        ) else {
+            return;
+        };
+        let path = std::path::PathBuf::from(dialog.path_text.trim());
+        match crate::report::write_new(&path, crate::report::markdown(&c.check).as_bytes(), replace)
+        {
+            Ok(()) => {
+                self.status = Some(format!("Report saved to {}", path.display()));
+                self.save = None;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !replace => {
+                dialog.exists = true;
+                dialog.error = None;
+            }
+            Err(e) => dialog.error = Some(format!("Could not save to {}: {e}", path.display())),
+        }
+    }
+}
+
+/// `20261125-014130`: the date and time (UTC) for a file name.
+fn file_stamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter_map(|c| match c {
+            'T' => Some('-'),
+            c if c.is_ascii_digit() => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 fn clock_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

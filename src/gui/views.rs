@@ -562,6 +562,47 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Acti
     actions
 }
 
+/// Save report: where (a proposed dated name in the home folder), and, when that file exists,
+/// an explicit Replace.
+pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let modal = egui::Modal::new(egui::Id::unique("save-report")).show(ui.ctx(), |ui| {
+        ui.heading("Save the report");
+        let label = ui.label("File");
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut dialog.path_text).desired_width(480.0))
+            .labelled_by(label.id);
+        if edit.changed() {
+            dialog.exists = false;
+        }
+        if dialog.exists {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "This file exists. Replace it, or give another name.",
+            );
+        }
+        if let Some(e) = &dialog.error {
+            ui.colored_label(ui.visuals().error_fg_color, crate::text::clean(e));
+        }
+        ui.horizontal(|ui| {
+            if dialog.exists {
+                if ui.button("Replace").clicked() {
+                    actions.push(Action::SaveTo { replace: true });
+                }
+            } else if ui.button("Save").clicked() {
+                actions.push(Action::SaveTo { replace: false });
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::CancelSave);
+            }
+        });
+    });
+    if modal.should_close() && actions.is_empty() {
+        actions.push(Action::CancelSave);
+    }
+    actions
+}
+
 /// The result of a scan: summary, special ranges, filter and copy, the table.
 fn scan_results_ui(
     ui: &mut egui::Ui,
