@@ -1286,7 +1286,7 @@ mod tests {
         o.holder = Some(crate::holders::KnownHolder {
             verified: true,
             unverified_why: None,
-            kind: "container_proxy".into(),
+            kind: crate::holders::HolderKind::ContainerProxy,
             what: "w".into(),
             advice: "a".into(),
             command: "docker ps".into(),

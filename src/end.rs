@@ -227,7 +227,7 @@ fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
     if let Some(h) = o
         .holder
         .as_ref()
-        .filter(|h| h.verified && h.kind == "container_proxy")
+        .filter(|h| h.verified && h.kind == crate::holders::HolderKind::ContainerProxy)
     {
         return Some(Refusal::ContainerProxy {
             detail: h.detail.clone(),

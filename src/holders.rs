@@ -8,9 +8,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::owners::Owner;
 
+/// Which well-known holder it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HolderKind {
+    /// docker-proxy, rootlesskit, vpnkit, pasta …: a container engine's port proxy.
+    ContainerProxy,
+    /// WSL's relay of a Linux distribution's port to Windows.
+    WslRelay,
+    /// The IP Helper service holding a netsh portproxy rule's port.
+    Portproxy,
+    /// http.sys, the Windows kernel HTTP server (PID 4).
+    HttpSys,
+    /// An SSH session forwarding the port.
+    SshForward,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct Entry {
-    kind: String,
+    kind: HolderKind,
     names: Vec<String>,
     #[serde(default)]
     cmdline: Vec<String>,
@@ -38,8 +54,8 @@ pub struct KnownHolder {
     /// Why it is not proven, when it is not.
     #[serde(default)]
     pub unverified_why: Option<String>,
-    /// `container_proxy`, `wsl_relay`, `portproxy`, `http_sys`, `ssh_forward`.
-    pub kind: String,
+    /// Which holder.
+    pub kind: HolderKind,
     /// What it is, in plain words.
     pub what: String,
     /// What to do.
@@ -54,13 +70,12 @@ impl KnownHolder {
     /// The kind in words: `container proxy`, `WSL relay` …
     #[must_use]
     pub fn kind_name(&self) -> &'static str {
-        match self.kind.as_str() {
-            "container_proxy" => "container proxy",
-            "wsl_relay" => "WSL relay",
-            "portproxy" => "netsh portproxy (IP Helper service)",
-            "http_sys" => "http.sys (Windows kernel HTTP server)",
-            "ssh_forward" => "SSH port forward",
-            _ => "known holder",
+        match self.kind {
+            HolderKind::ContainerProxy => "container proxy",
+            HolderKind::WslRelay => "WSL relay",
+            HolderKind::Portproxy => "netsh portproxy (IP Helper service)",
+            HolderKind::HttpSys => "http.sys (Windows kernel HTTP server)",
+            HolderKind::SshForward => "SSH port forward",
         }
     }
 }
@@ -130,10 +145,10 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         name_ok && pid_ok && cmd_ok
     })?;
     let pid = o.pid.map_or_else(String::new, |p| p.to_string());
-    let forward = (e.kind == "ssh_forward")
+    let forward = (e.kind == HolderKind::SshForward)
         .then(|| ssh_forward(cmd, port))
         .flatten();
-    if e.kind == "ssh_forward" {
+    if e.kind == HolderKind::SshForward {
         // The ssh client forwards only the ports its command line names; sshd forwards in its
         // per-session processes, whose parent is the daemon. The daemon's own listener is neither.
         let session = name.starts_with("sshd")
@@ -145,7 +160,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         }
     }
     // PID 4 is the kernel on Windows: nothing can pose as it.
-    let doubt = if e.kind == "http_sys" {
+    let doubt = if e.kind == HolderKind::HttpSys {
         None
     } else {
         executable_doubt(o, &e.names)
@@ -153,7 +168,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
     Some(KnownHolder {
         verified: doubt.is_none(),
         unverified_why: doubt,
-        kind: e.kind.clone(),
+        kind: e.kind,
         what: e.what.clone(),
         advice: e
             .advice
@@ -163,21 +178,21 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
             .command
             .replace("{port}", &port.to_string())
             .replace("{pid}", &pid),
-        detail: (e.kind == "container_proxy")
+        detail: (e.kind == HolderKind::ContainerProxy)
             .then(|| docker_proxy_target(cmd))
             .flatten()
             .or(forward)
-            .or_else(|| windows_detail(&e.kind, port)),
+            .or_else(|| windows_detail(e.kind, port)),
     })
 }
 
 /// On Windows, what `netsh` says about the port for portproxy and http.sys holders.
 #[cfg(windows)]
-fn windows_detail(kind: &str, port: u16) -> Option<String> {
+fn windows_detail(kind: HolderKind, port: u16) -> Option<String> {
     use crate::facts::netsh;
     let run = |args: &[&str]| crate::tools::output("netsh", args);
     match kind {
-        "portproxy" => {
+        HolderKind::Portproxy => {
             let rules: Vec<String> =
                 netsh::parse_portproxy(&run(&["interface", "portproxy", "show", "all"])?)
                     .into_iter()
@@ -191,7 +206,7 @@ fn windows_detail(kind: &str, port: u16) -> Option<String> {
                     .collect();
             (!rules.is_empty()).then(|| format!("portproxy rule {}", rules.join(", ")))
         }
-        "http_sys" => {
+        HolderKind::HttpSys => {
             let queues: Vec<String> = netsh::parse_http_servicestate(&run(&[
                 "http",
                 "show",
@@ -209,7 +224,7 @@ fn windows_detail(kind: &str, port: u16) -> Option<String> {
 }
 
 #[cfg(not(windows))]
-fn windows_detail(_kind: &str, _port: u16) -> Option<String> {
+fn windows_detail(_kind: HolderKind, _port: u16) -> Option<String> {
     None
 }
 
@@ -276,7 +291,7 @@ mod tests {
             "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80",
         ))
         .unwrap();
-        assert_eq!(d.kind, "container_proxy");
+        assert_eq!(d.kind, HolderKind::ContainerProxy);
         assert!(!d.verified, "no executable seen: only the name matches");
         assert_eq!(d.command, "docker ps --filter publish=8080");
         assert_eq!(
@@ -285,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             identify(&owner("wslrelay.exe", 9, "")).unwrap().kind,
-            "wsl_relay"
+            HolderKind::WslRelay
         );
         assert_eq!(
             identify(&owner(
@@ -295,21 +310,24 @@ mod tests {
             ))
             .unwrap()
             .kind,
-            "portproxy"
+            HolderKind::Portproxy
         );
         assert!(
             identify(&owner("svchost.exe", 9, "svchost.exe -k LocalService")).is_none(),
             "other svchost"
         );
-        assert_eq!(identify(&owner("System", 4, "")).unwrap().kind, "http_sys");
+        assert_eq!(
+            identify(&owner("System", 4, "")).unwrap().kind,
+            HolderKind::HttpSys
+        );
         assert!(
             identify(&owner("System", 5, "")).is_none(),
             "only PID 4 is http.sys"
         );
         let s = identify(&owner("ssh", 7, "ssh -N -L 8080:db.internal:5432 jump")).unwrap();
         assert_eq!(
-            (s.kind.as_str(), s.detail.as_deref()),
-            ("ssh_forward", Some("ssh -L 8080:db.internal:5432"))
+            (s.kind, s.detail.as_deref()),
+            (HolderKind::SshForward, Some("ssh -L 8080:db.internal:5432"))
         );
         assert!(
             identify(&owner("nginx", 7, "nginx: master")).is_none(),
