@@ -155,10 +155,18 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
         .iter()
         .filter(|o| o.state == SockState::Listen)
         .collect();
+    // One listener: ask the socket itself whether it set SO_REUSEPORT (sock_diag cannot say).
+    let single_reuseport = listeners.len() == 1 && {
+        let flag = owners::reuse_port_of(listeners[0]);
+        if let Some(o) = ev.owners.iter_mut().find(|o| o.inode == listeners[0].inode) {
+            o.reuse_port = flag;
+        }
+        flag == Some(true)
+    };
+    let group = listeners.len() > 1 && listeners.iter().all(|o| o.local == listeners[0].local);
     if cfg!(unix)
         && code == wsa::EADDRINUSE
-        && listeners.len() > 1
-        && listeners.iter().all(|o| o.local == listeners[0].local)
+        && (group || single_reuseport)
         && !target.options.reuse_port
     {
         let mut retry = target.clone();

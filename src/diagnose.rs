@@ -743,14 +743,16 @@ fn held(
     d: &mut Diagnosis,
 ) {
     let port = target.port;
-    // Several listening sockets on one address and port can only be a SO_REUSEPORT group.
+    // Several listening sockets on one address and port can only be a SO_REUSEPORT group; a
+    // single one is, when the socket itself said it set SO_REUSEPORT.
     let listeners: Vec<&Owner> = blockers
         .iter()
         .filter(|o| o.state == SockState::Listen)
         .collect();
-    let group = listeners.len() > 1
+    let group = (listeners.len() > 1
         && listeners.iter().all(|o| o.local == listeners[0].local)
-        && listeners.windows(2).any(|w| w[0].inode != w[1].inode);
+        && listeners.windows(2).any(|w| w[0].inode != w[1].inode))
+        || (listeners.len() == 1 && listeners[0].reuse_port == Some(true));
     let pids = pids_of(blockers);
     // The Held finding goes before the holder details, after any finding made before (a
     // privileged port is the kernel's first check).
@@ -967,6 +969,7 @@ mod tests {
             inode: 1,
             note: None,
             holder: None,
+            reuse_port: None,
         }
     }
 

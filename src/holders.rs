@@ -280,6 +280,7 @@ mod tests {
             inode: 1,
             note: None,
             holder: None,
+            reuse_port: None,
         }
     }
 

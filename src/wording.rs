@@ -287,9 +287,15 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             sockets,
             retry,
         } => {
-            let mut s = format!(
-                "{sockets} listening sockets share {local}: only SO_REUSEPORT allows that, so this is a SO_REUSEPORT group; a socket of the same user that sets SO_REUSEPORT may join it."
-            );
+            let mut s = if *sockets == 1 {
+                format!(
+                    "The socket on {local} set SO_REUSEPORT (asked of the socket itself), so it is a SO_REUSEPORT group of one; a socket of the same user that sets SO_REUSEPORT may join it."
+                )
+            } else {
+                format!(
+                    "{sockets} listening sockets share {local}: only SO_REUSEPORT allows that, so this is a SO_REUSEPORT group; a socket of the same user that sets SO_REUSEPORT may join it."
+                )
+            };
             match retry {
                 Some(true) => s.push_str(" A retry with SO_REUSEPORT joined it just now."),
                 Some(false) => s.push_str(

@@ -809,3 +809,41 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
         "{o}"
     );
 }
+
+#[test]
+fn a_single_reuseport_listener_is_recognised_by_asking_the_socket() {
+    common::require(
+        is_root(),
+        "root, to borrow another process's socket (pidfd_getfd)",
+    );
+    let (h, _) = common::spawn_python(
+        r"
+import socket, time
+a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+a.bind(('127.0.0.1', 0)); a.listen(4)
+print(a.getsockname()[1], flush=True)
+time.sleep(600)
+",
+        "python3",
+        None,
+    );
+    let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = finding(&v, "reuse_port_group");
+    assert_eq!(
+        (f["sockets"].as_u64(), f["retry"].as_bool()),
+        (Some(1), Some(true)),
+        "{f}"
+    );
+    assert_eq!(
+        v["owners"][0]["reuse_port"], true,
+        "read from the socket: {v}"
+    );
+    // A plain listener is not taken for one.
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_, v) = common::json(&["check", &plain.local_addr().unwrap().to_string(), "--json"]);
+    assert!(
+        !findings(&v).iter().any(|f| f["kind"] == "reuse_port_group"),
+        "{v}"
+    );
+}

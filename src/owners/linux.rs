@@ -155,6 +155,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             inode,
             note,
             holder: None,
+            reuse_port: None,
         });
     }
     out.owners.sort_by_key(|o| {
@@ -424,10 +425,34 @@ pub(super) fn bound_only_by_pidfd(
                 inode,
                 note: Some(OwnerNote::FoundByDescriptor),
                 holder: None,
+                reuse_port: None,
             });
         }
     }
     (found, denied)
+}
+
+/// Whether the socket `inode` held by `pid` has SO_REUSEPORT set: sock_diag does not report it,
+/// so the socket is borrowed (pidfd_getfd, root or ptrace rights) and asked. `None` when it
+/// cannot be (no rights, the process or socket is gone).
+pub(crate) fn reuseport_of(pid: u32, inode: u64) -> Option<bool> {
+    use rustix::process::{Pid, PidfdFlags, PidfdGetfdFlags, pidfd_getfd, pidfd_open};
+    let pidfd = pidfd_open(
+        Pid::from_raw(i32::try_from(pid).ok()?)?,
+        PidfdFlags::empty(),
+    )
+    .ok()?;
+    let fd = fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            let link = fs::read_link(e.path()).ok()?;
+            (parse_socket_link(link.to_str()?)? == inode)
+                .then(|| e.file_name().to_str()?.parse::<i32>().ok())
+                .flatten()
+        })?;
+    let sock = pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()).ok()?;
+    rustix::net::sockopt::socket_reuseport(&sock).ok()
 }
 
 /// What the /proc walk learned.

@@ -141,6 +141,9 @@ pub struct Owner {
     /// What this holder really is, when it is a well-known one (container proxy, WSL relay, …).
     #[serde(default)]
     pub holder: Option<crate::holders::KnownHolder>,
+    /// SO_REUSEPORT on this socket, when it was read (root can borrow the socket and ask it).
+    #[serde(default)]
+    pub reuse_port: Option<bool>,
 }
 
 /// Why a socket has no named process.
@@ -245,6 +248,21 @@ fn identify(mut found: Owners) -> Owners {
         o.holder = crate::holders::identify(o);
     }
     found
+}
+
+/// Whether `owner`'s socket has SO_REUSEPORT set, where this OS lets us ask (Linux, with the
+/// rights to borrow the socket).
+#[must_use]
+pub fn reuse_port_of(owner: &Owner) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::reuseport_of(owner.pid?, owner.inode)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = owner;
+        None
+    }
 }
 
 /// The name of `pid`'s parent process, where this OS lets us read it.

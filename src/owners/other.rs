@@ -107,6 +107,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             inode: 0,
             note,
             holder: None,
+            reuse_port: None,
         });
     }
     out
