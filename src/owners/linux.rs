@@ -528,7 +528,9 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
 }
 
 /// Adds to each inode's holder the parents and children (and theirs) that hold it too, ordered
-/// parent first.
+/// parent first. Only relatives running the same executable are searched (a pre-fork server's
+/// master and workers): a holder's unrelated children (a shell's, a supervisor's) may have
+/// thousands of descriptors, and reading them all would make every lookup as slow as `ss -p`.
 fn add_relatives(pids: &mut HashMap<u64, Vec<u32>>) {
     let finders: std::collections::BTreeSet<u32> = pids.values().flatten().copied().collect();
     let mut visited: std::collections::HashSet<u32> = finders.iter().copied().collect();
@@ -539,8 +541,12 @@ fn add_relatives(pids: &mut HashMap<u64, Vec<u32>>) {
         depth.insert(pid, chain.len());
         let mut family: Vec<u32> = chain.iter().copied().filter(|p| *p > 1).collect();
         family.extend(descendants(pid));
+        let exe = fs::read_link(format!("/proc/{pid}/exe")).ok();
         for rel in family {
             if !visited.insert(rel) {
+                continue;
+            }
+            if exe.is_none() || fs::read_link(format!("/proc/{rel}/exe")).ok() != exe {
                 continue;
             }
             let Some(found) = socket_inodes(rel) else {
