@@ -155,7 +155,22 @@ fn make_time_wait(listener: &TcpListener) {
     let mut buf = [0u8; 1];
     let _ = client.read(&mut buf); // sees the FIN
     drop(client);
-    std::thread::sleep(Duration::from_millis(50));
+    // Poll, with a deadline, until the kernel shows the TIME_WAIT socket.
+    let start = std::time::Instant::now();
+    while !owners::of(Query {
+        port: addr.port(),
+        protocol: Some(Protocol::Tcp),
+    })
+    .owners
+    .iter()
+    .any(|o| o.local == addr && o.state == SockState::TimeWait)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a TIME_WAIT socket on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// A listener on this test's own loopback address: once only TIME_WAIT sockets hold its port,

@@ -483,15 +483,15 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                 ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
                 ui.label(o.state.name());
                 ui.label(o.local.to_string());
-                let cmd: String = o
-                    .cmdline
-                    .clone()
-                    .unwrap_or_default()
-                    .replace(['\n', '\r', '\t'], " ")
-                    .chars()
-                    .take(40)
-                    .collect();
-                ui.label(cmd);
+                // Outside text: escaped, cut with an ellipsis, whole on hover.
+                let full =
+                    crate::text::clean(o.cmdline.as_deref().unwrap_or_default()).into_owned();
+                let cmd: String = if full.chars().count() > 40 {
+                    format!("{}…", full.chars().take(40).collect::<String>())
+                } else {
+                    full.clone()
+                };
+                ui.label(cmd).on_hover_text(full);
                 ui.end_row();
             }
         });
