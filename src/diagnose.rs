@@ -970,6 +970,8 @@ mod tests {
             note: None,
             holder: None,
             reuse_port: None,
+            ancestry: Vec::new(),
+            managed_by: None,
         }
     }
 

@@ -298,7 +298,7 @@ fn process_name(pid: u32) -> Option<String> {
 }
 
 /// Parents that start their children again when they end.
-const SUPERVISORS: [&str; 9] = [
+pub(crate) const SUPERVISORS: [&str; 9] = [
     "supervisord",
     "runsv",
     "s6-supervise",

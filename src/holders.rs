@@ -281,6 +281,8 @@ mod tests {
             note: None,
             holder: None,
             reuse_port: None,
+            ancestry: Vec::new(),
+            managed_by: None,
         }
     }
 

@@ -991,6 +991,90 @@ pub fn end_report(r: &crate::end::EndReport) -> String {
     o
 }
 
+/// Who started a process and what manages it, in a few words: `systemd nginx.service`,
+/// `shell bash (PID 812)`.
+#[must_use]
+pub fn managed_by(o: &Owner) -> String {
+    use crate::owners::ManagedKind;
+    match &o.managed_by {
+        Some(m) => {
+            let kind = match m.kind {
+                ManagedKind::Systemd => "systemd",
+                ManagedKind::Container => "container",
+                ManagedKind::Supervisor => "supervisor",
+                ManagedKind::Shell => "shell",
+                ManagedKind::Init => "init",
+            };
+            format!("{kind} {}", clean(&m.name))
+        }
+        None => o
+            .ancestry
+            .first()
+            .map(|a| {
+                format!(
+                    "{} (PID {})",
+                    clean(a.name.as_deref().unwrap_or("?")),
+                    a.pid
+                )
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The socket table of `list`: one row per socket with its owner and what manages it.
+#[must_use]
+pub fn socket_table(owners: &[Owner]) -> String {
+    let mut o = String::new();
+    if owners.is_empty() {
+        o.push_str("No socket matches.\n");
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} MANAGED BY",
+        "PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER"
+    );
+    for w in owners {
+        let pid = w.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
+        let name = w
+            .process
+            .as_deref()
+            .map_or_else(|| w.who(), |p| clean(p).into_owned());
+        let _ = writeln!(
+            o,
+            "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",
+            w.protocol.to_string(),
+            w.state.name(),
+            w.local.to_string(),
+            w.remote.map(|r| r.to_string()).unwrap_or_default(),
+            pid,
+            name,
+            clean(w.user.as_deref().unwrap_or("")),
+            managed_by(w)
+        );
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for w in owners {
+        let key = format!("{} {}", w.protocol, w.state.name());
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n{} socket{}: {}",
+        owners.len(),
+        plural(owners.len()),
+        counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,6 +183,34 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Every socket on the machine, live: listening TCP and bound UDP by default, with each
+    /// owner, who started it and what manages it.
+    #[command(
+        after_help = concat!("Examples:\n  port-inspector list\n  port-inspector list --all --tcp\n  port-inspector list --process nginx --json\n  port-inspector list --port 53 --format ndjson\n\n", "Exit codes:\n  0  listed (possibly nothing)\n  2  bad input")
+    )]
+    List {
+        /// TCP sockets only.
+        #[arg(long, conflicts_with = "udp")]
+        tcp: bool,
+        /// UDP sockets only.
+        #[arg(long)]
+        udp: bool,
+        /// Listening TCP sockets only (no UDP, no bound-only).
+        #[arg(long, conflicts_with = "all")]
+        listening: bool,
+        /// Connections too (ESTABLISHED, TIME_WAIT …), not only listening and bound sockets.
+        #[arg(long)]
+        all: bool,
+        /// Only this port.
+        #[arg(long, allow_hyphen_values = true, value_parser = target::parse_port)]
+        port: Option<u16>,
+        /// Only processes whose name contains this text (case-insensitive).
+        #[arg(long)]
+        process: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+    },
     /// Test every port in START-END for bindability, and name who uses the busy ones.
     #[command(
         after_help = concat!("Examples:\n  port-inspector scan 8000-9000\n  port-inspector scan 1-1024 --both --json\n  port-inspector scan 5000-5100 --host ::1\n\n", "Exit codes:\n  0  scanned\n  1  the scan could not finish (out of descriptors)\n  2  bad input")
@@ -636,32 +664,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             target,
             timeout,
             output: out,
-        } => {
-            let format = out.format(&[Format::Text, Format::Json])?;
-            let t = simple_target(&target, false)?;
-            let m = crate::support::matrix(
-                &t,
-                &ProbeConfig {
-                    timeout,
-                    ..ProbeConfig::default()
-                },
-            );
-            if format == Format::Json {
-                output::json(&m);
-            } else {
-                output::text(&output::matrix_text(&m));
-            }
-            Ok(
-                if m.cells
-                    .iter()
-                    .all(|c| c.verdict == crate::probe::Verdict::Bindable)
-                {
-                    exit::OK
-                } else {
-                    exit::NOT_BINDABLE
-                },
-            )
-        }
+        } => matrix(&target, timeout, out),
         Command::Listen {
             target,
             bind,
@@ -682,6 +685,24 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             udp,
         } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
+        Command::List {
+            tcp,
+            udp,
+            listening,
+            all,
+            port,
+            process,
+            output: out,
+        } => list(
+            protocol_of(udp, tcp),
+            &ListFilter {
+                listening,
+                all,
+                port,
+                process,
+            },
+            out,
+        ),
         Command::End {
             port,
             udp,
@@ -892,6 +913,80 @@ fn report(
         None => output::text(&text),
     }
     Ok(verdict_code(&c))
+}
+
+/// `matrix`: the what-if table; exit 0 only when every cell binds.
+fn matrix(target: &str, timeout: Duration, out: Output) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json])?;
+    let t = simple_target(target, false)?;
+    let m = crate::support::matrix(
+        &t,
+        &ProbeConfig {
+            timeout,
+            ..ProbeConfig::default()
+        },
+    );
+    if format == Format::Json {
+        output::json(&m);
+    } else {
+        output::text(&output::matrix_text(&m));
+    }
+    Ok(
+        if m.cells
+            .iter()
+            .all(|c| c.verdict == crate::probe::Verdict::Bindable)
+        {
+            exit::OK
+        } else {
+            exit::NOT_BINDABLE
+        },
+    )
+}
+
+/// Which sockets `list` shows.
+struct ListFilter {
+    listening: bool,
+    all: bool,
+    port: Option<u16>,
+    process: Option<String>,
+}
+
+/// `list`: the whole table, filtered.
+fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Result<u8> {
+    use crate::owners::SockState;
+    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let needle = f.process.as_deref().map(str::to_lowercase);
+    let mut found = match f.port {
+        Some(port) => owners::of(Query { port, protocol }),
+        None => owners::all(protocol),
+    };
+    found.owners.retain(|o| {
+        let state_ok = if f.listening {
+            o.state == SockState::Listen
+        } else {
+            f.all || !o.state.is_connection()
+        };
+        let name_ok = needle.as_ref().is_none_or(|n| {
+            o.process
+                .as_deref()
+                .is_some_and(|p| p.to_lowercase().contains(n))
+        });
+        state_ok && name_ok
+    });
+    found.owners.sort_by_key(|o| {
+        (
+            o.protocol == Protocol::Udp,
+            o.local.port(),
+            o.local.ip(),
+            o.state,
+        )
+    });
+    match format {
+        Format::Json => output::json(&found.owners),
+        Format::Ndjson => output::ndjson(found.owners.iter(), "socket"),
+        _ => output::text(&crate::wording::socket_table(&found.owners)),
+    }
+    Ok(exit::OK)
 }
 
 /// `--udp` / `--tcp` / neither.

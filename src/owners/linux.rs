@@ -39,9 +39,10 @@ pub(super) fn of(q: Query) -> Owners {
     of_ports(&[q.port], q.protocol)
 }
 
-/// Every socket on `ports` as sock_diag reports it, with a note per table that failed.
+/// Every socket on `ports` (every socket when `ports` is empty) as sock_diag reports it, with a
+/// note per table that failed.
 fn sockets(ports: &[u16], protocol: Option<Protocol>, notes: &mut Vec<String>) -> Vec<RawSock> {
-    // One port: let the kernel filter. Many: dump once and keep those in the set.
+    // One port: let the kernel filter. Many (or all): dump once and keep those in the set.
     let filter = (ports.len() == 1).then(|| ports[0]);
     let wanted_ports: std::collections::HashSet<u16> = ports.iter().copied().collect();
     let protos: &[Protocol] = match protocol {
@@ -61,12 +62,19 @@ fn sockets(ports: &[u16], protocol: Option<Protocol>, notes: &mut Vec<String>) -
     socks
 }
 
-/// Owners of several ports at once: one table dump and one /proc walk for all of them.
+/// Every socket of the machine (this network namespace): one dump per family and protocol, and
+/// one walk over every process's descriptors, spread over the cores.
+pub(super) fn all(protocol: Option<Protocol>) -> Owners {
+    of_ports(&[], protocol)
+}
+
+/// Owners of several ports at once (every port when `ports` is empty): one table dump and one
+/// /proc walk for all of them.
 pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     let mut out = Owners::default();
     let socks = sockets(ports, protocol, &mut out.notes);
     // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
-    if protocol != Some(Protocol::Udp) && !kernel_reports_bound_inactive() {
+    if protocol != Some(Protocol::Udp) && !ports.is_empty() && !kernel_reports_bound_inactive() {
         let known: std::collections::HashSet<u64> =
             socks.iter().map(|s| u64::from(s.inode)).collect();
         let (extra, denied) = bound_only_by_pidfd(ports, &known);
@@ -119,12 +127,15 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
         }
     };
     let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
+    let mut why_cache: HashMap<u32, (Vec<super::Ancestor>, Option<super::ManagedBy>)> =
+        HashMap::new();
     for s in socks {
         let inode = u64::from(s.inode);
         let state = state_of(s.protocol, s.state);
         let pids = scan.pids.get(&inode).cloned().unwrap_or_default();
         let pid = pids.first().copied();
         let info = pid.map(|p| info_cache.entry(p).or_insert_with(|| proc_info(p)).clone());
+        let why = pid.map(|p| why_cache.entry(p).or_insert_with(|| why_it_runs(p)).clone());
         let note = if state == SockState::TimeWait {
             Some(OwnerNote::TimeWait)
         } else if pid.is_some() {
@@ -156,6 +167,8 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             note,
             holder: None,
             reuse_port: None,
+            ancestry: why.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+            managed_by: why.and_then(|w| w.1),
         });
     }
     out.owners.sort_by_key(|o| {
@@ -231,7 +244,7 @@ fn dump(
             let len = msg.header.length as usize;
             match msg.payload {
                 NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r))
-                    if ports.contains(&r.header.socket_id.source_port) =>
+                    if ports.is_empty() || ports.contains(&r.header.socket_id.source_port) =>
                 {
                     out.push(raw_sock(&r, proto, family));
                 }
@@ -426,6 +439,8 @@ pub(super) fn bound_only_by_pidfd(
                 note: Some(OwnerNote::FoundByDescriptor),
                 holder: None,
                 reuse_port: None,
+                ancestry: Vec::new(),
+                managed_by: None,
             });
         }
     }
@@ -453,6 +468,22 @@ pub(crate) fn reuseport_of(pid: u32, inode: u64) -> Option<bool> {
         })?;
     let sock = pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()).ok()?;
     rustix::net::sockopt::socket_reuseport(&sock).ok()
+}
+
+/// Why `pid` runs: its parent chain up to PID 1 (nearest first) and what manages it.
+fn why_it_runs(pid: u32) -> (Vec<super::Ancestor>, Option<super::ManagedBy>) {
+    let ancestry: Vec<super::Ancestor> = ancestors(pid)
+        .into_iter()
+        .map(|p| super::Ancestor {
+            pid: p,
+            name: fs::read(format!("/proc/{p}/comm"))
+                .ok()
+                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned()),
+        })
+        .collect();
+    let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let managed = super::managed_by(&cgroup, &ancestry);
+    (ancestry, managed)
 }
 
 /// What the /proc walk learned.

@@ -144,6 +144,108 @@ pub struct Owner {
     /// SO_REUSEPORT on this socket, when it was read (root can borrow the socket and ask it).
     #[serde(default)]
     pub reuse_port: Option<bool>,
+    /// Why the process runs: its parent chain up to PID 1, the parent first.
+    #[serde(default)]
+    pub ancestry: Vec<Ancestor>,
+    /// What manages the process (starts it, may restart it).
+    #[serde(default)]
+    pub managed_by: Option<ManagedBy>,
+}
+
+/// One process in an owner's parent chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ancestor {
+    /// Its PID.
+    pub pid: u32,
+    /// Its name, when readable.
+    pub name: Option<String>,
+}
+
+/// What starts a process and may start it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedBy {
+    /// `systemd` (a unit or scope), `container`, `supervisor`, `shell`, `init`.
+    pub kind: ManagedKind,
+    /// The unit, container id, supervisor or shell (`nginx.service`, `3f2a9c1b7d4e`, `bash`).
+    pub name: String,
+}
+
+/// The kinds of manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagedKind {
+    /// A systemd service or scope.
+    Systemd,
+    /// A container (Docker, Podman, containerd).
+    Container,
+    /// A process supervisor (supervisord, runit, s6, a container shim, tini …).
+    Supervisor,
+    /// An interactive or script shell.
+    Shell,
+    /// Started directly by PID 1 without a unit we can name.
+    Init,
+}
+
+/// The shells that start programs by hand or from scripts.
+const SHELLS: [&str; 7] = ["bash", "sh", "dash", "zsh", "fish", "ksh", "tcsh"];
+
+/// What manages a process, from its cgroup text and its parent chain (nearest first): a systemd
+/// unit or scope, a container, a supervising parent, the shell that started it, or PID 1.
+#[must_use]
+pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
+    for line in cgroup.lines() {
+        let path = line.splitn(3, ':').nth(2).unwrap_or("");
+        for part in path.split('/').rev().filter(|p| !p.is_empty()) {
+            if let Some(id) = part
+                .strip_prefix("docker-")
+                .or_else(|| part.strip_prefix("libpod-"))
+                .or_else(|| part.strip_prefix("cri-containerd-"))
+                .and_then(|p| p.strip_suffix(".scope"))
+            {
+                return Some(ManagedBy {
+                    kind: ManagedKind::Container,
+                    name: id.chars().take(12).collect(),
+                });
+            }
+            if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Some(ManagedBy {
+                    kind: ManagedKind::Container,
+                    name: part.chars().take(12).collect(),
+                });
+            }
+            let unit = part
+                .rsplit_once('.')
+                .is_some_and(|(_, kind)| kind == "service" || kind == "scope");
+            if unit
+                && !part.starts_with("user@")
+                && !part.starts_with("session-")
+                && !part.starts_with("init.scope")
+            {
+                return Some(ManagedBy {
+                    kind: ManagedKind::Systemd,
+                    name: part.to_owned(),
+                });
+            }
+        }
+    }
+    let parent = ancestry.first()?;
+    let name = parent.name.clone().unwrap_or_default();
+    if crate::end::SUPERVISORS.iter().any(|s| name.starts_with(s)) {
+        return Some(ManagedBy {
+            kind: ManagedKind::Supervisor,
+            name,
+        });
+    }
+    if SHELLS.contains(&name.as_str()) {
+        return Some(ManagedBy {
+            kind: ManagedKind::Shell,
+            name,
+        });
+    }
+    (parent.pid == 1).then(|| ManagedBy {
+        kind: ManagedKind::Init,
+        name: if name.is_empty() { "init".into() } else { name },
+    })
 }
 
 /// Why a socket has no named process.
@@ -280,6 +382,13 @@ pub fn parent_name(pid: u32) -> Option<String> {
         let _ = pid;
         None
     }
+}
+
+/// Every socket of the machine (this network namespace), with its owners: the whole table of
+/// `list`.
+#[must_use]
+pub fn all(protocol: Option<Protocol>) -> Owners {
+    identify(os::all(protocol))
 }
 
 /// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).

@@ -108,6 +108,8 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             note,
             holder: None,
             reuse_port: None,
+            ancestry: Vec::new(),
+            managed_by: None,
         });
     }
     out
