@@ -218,6 +218,12 @@ pub enum Action {
     SetTab(Tab),
     /// Carry out a fix the window can do itself (another port, an option), then test again.
     ApplyFix(crate::diagnose::Fix),
+    /// Open the check of one socket's address and port (from the Listening now tab).
+    CheckSocket(std::net::SocketAddr, Protocol),
+    /// Ask to end the holders of one socket's port (from the Listening now tab).
+    EndSocket(std::net::SocketAddr, Protocol),
+    /// Copy this text to the clipboard.
+    CopyText(String),
     /// Start the scan the scan form describes.
     StartScan,
     /// Stop the running scan.
@@ -279,6 +285,8 @@ pub struct App {
     pub report_dir: std::path::PathBuf,
     /// The Save report dialog, while open.
     pub save: Option<SaveDialog>,
+    /// The Listening now tab.
+    pub listening_now: super::listening::ListeningTab,
     /// A short note shown in the window title (e.g. "127.0.0.1:8080 is free").
     pub title_note: Option<String>,
     title_shown: Option<String>,
@@ -299,6 +307,8 @@ pub enum Tab {
     Scan,
     /// Facts, matrix, hold-and-listen, watch.
     Kit,
+    /// Every socket on the machine, live.
+    Listening,
 }
 
 /// A hold-and-listen in progress or just ended.
@@ -533,6 +543,7 @@ impl App {
             tab: Tab::Check,
             kit: KitState::default(),
             save: None,
+            listening_now: super::listening::ListeningTab::default(),
             report_dir: std::env::var_os("HOME")
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
             title_note: None,
@@ -572,6 +583,7 @@ impl App {
                 }
                 Event::Facts(f) => self.kit.facts = Some(*f),
                 Event::EndPlan(plan) => self.confirm_end = Some(*plan),
+                Event::Sockets(rows) => self.listening_now.apply(*rows),
                 Event::EndDone(report) => {
                     // The old verdict is stale now: check again and show the fresh answer,
                     // with what was done above it.
@@ -718,6 +730,40 @@ impl App {
                 let cmd = owners::end_command(pid);
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
+            }
+            Action::CheckSocket(addr, protocol) => {
+                self.inputs.interface = if addr.ip().is_unspecified() {
+                    if addr.is_ipv4() {
+                        InterfaceChoice::AllIpv4
+                    } else {
+                        InterfaceChoice::AllIpv6
+                    }
+                } else {
+                    InterfaceChoice::Custom
+                };
+                self.inputs.custom_host = addr.ip().to_string();
+                self.inputs.port_text = addr.port().to_string();
+                self.inputs.protocol = protocol;
+                self.tab = Tab::Check;
+                if let Ok(t) = self.inputs.target() {
+                    self.start(t);
+                }
+            }
+            Action::EndSocket(addr, protocol) => {
+                let started = self.worker.spawn_task("end", move |emit| {
+                    emit(Event::EndPlan(Box::new(crate::end::plan(
+                        addr.port(),
+                        Some(protocol),
+                        Some(addr.ip()),
+                    ))));
+                });
+                if !started {
+                    self.status = Some("Could not start the lookup of the holders.".into());
+                }
+            }
+            Action::CopyText(text) => {
+                ctx.copy_text(text);
+                self.status = Some("Copied.".into());
             }
             Action::ApplyFix(fix) => {
                 use crate::diagnose::Fix;
@@ -1015,6 +1061,13 @@ impl App {
                 actions.extend(views::history_ui(ui, &self.history, self.shown));
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.tab == Tab::Listening {
+                actions.extend(self.listening_now.ui(ui));
+                if let Some(s) = &self.status {
+                    ui.label(s);
+                }
+                return;
+            }
             if self.tab == Tab::Kit {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     let target = self.inputs.target();
@@ -1066,6 +1119,15 @@ impl App {
         if self.title_shown.as_ref() != Some(&title) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title_shown = Some(title);
+        }
+        // The Listening now tab refreshes every second while it is visible, on a worker thread.
+        if self.tab == Tab::Listening && !self.listening_now.paused {
+            if self.listening_now.due() {
+                self.listening_now.refreshing = self.worker.spawn_task("list", |emit| {
+                    emit(Event::Sockets(Box::new(crate::owners::all(None).owners)));
+                });
+            }
+            ctx.request_repaint_after(super::listening::REFRESH);
         }
         if self.running.is_some()
             || self.scan.running.is_some()

@@ -2,6 +2,7 @@
 //! off the UI thread.
 
 pub mod app;
+pub mod listening;
 pub mod views;
 pub mod worker;
 

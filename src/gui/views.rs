@@ -55,6 +55,12 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
         {
             actions.push(Action::SetTab(Tab::Kit));
         }
+        if ui
+            .selectable_label(tab == Tab::Listening, "Listening now")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Listening));
+        }
         ui.separator();
         ui.label("can my program bind this address and port?");
         if busy {

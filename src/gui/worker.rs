@@ -65,6 +65,8 @@ pub enum Event {
         /// The result.
         report: Box<ScanReport>,
     },
+    /// A fresh table of every socket, for the Listening now tab.
+    Sockets(Box<Vec<crate::owners::Owner>>),
     /// The plan for ending the holders of a port, for the confirmation.
     EndPlan(Box<crate::end::EndPlan>),
     /// The holders were ended (or not), with the port proven afterwards.

@@ -1,0 +1,49 @@
+//! The Listening now tab through egui_kittest: it lists a real holder with its PID, refreshes on
+//! its own (on a worker thread), marks a socket that appeared as new, and opens a row's check.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use common::ui::{has, set_text, wait_for};
+
+use std::net::TcpListener;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use port_inspector::gui::app::{App, Inputs, Tab};
+
+fn harness() -> Harness<'static, App> {
+    let ctx = egui::Context::default();
+    let app = App::new(&ctx, Inputs::default());
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+#[test]
+fn the_tab_lists_a_holder_and_marks_a_new_one() {
+    let ip = common::private_loopback();
+    let first = TcpListener::bind((ip, 0)).unwrap();
+    let first_addr = first.local_addr().unwrap().to_string();
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Listening now").click();
+    h.run_steps(2);
+    set_text(&mut h, "Filter", &ip.to_string());
+    wait_for(&mut h, &first_addr);
+    assert!(has(&h, &std::process::id().to_string()), "the owner's PID");
+    assert!(!has(&h, "(new)"), "nothing is new on the first read");
+    // A socket that appears is marked new at the next refresh, without any click.
+    let second = TcpListener::bind((ip, 0)).unwrap();
+    let second_addr = second.local_addr().unwrap().to_string();
+    wait_for(&mut h, &second_addr);
+    assert!(has(&h, "LISTEN (new)"), "the new socket is marked");
+    // A row opens its check.
+    h.get_by_label(&format!("Check TCP {first_addr} in the Check tab"))
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Check, "switched to the check");
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    drop(first);
+    drop(second);
+}
