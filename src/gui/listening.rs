@@ -247,10 +247,11 @@ fn row_ui(ui: &mut egui::Ui, o: &Owner, gone: bool, new: bool, actions: &mut Vec
     ui.label(style(o.local.to_string()));
     ui.label(style(o.remote.map(|r| r.to_string()).unwrap_or_default()));
     ui.label(style(o.pid.map_or_else(|| "-".into(), |p| p.to_string())));
+    // No process named: a dash in the table, the reason on hover (it is long).
     let name = o
         .process
         .as_deref()
-        .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned());
+        .map_or_else(|| "—".to_owned(), |p| crate::text::clean(p).into_owned());
     let chain: Vec<String> = o
         .ancestry
         .iter()
@@ -263,7 +264,9 @@ fn row_ui(ui: &mut egui::Ui, o: &Owner, gone: bool, new: bool, actions: &mut Vec
         })
         .collect();
     let resp = ui.label(style(name));
-    if !chain.is_empty() {
+    if o.process.is_none() {
+        resp.on_hover_text(o.who());
+    } else if !chain.is_empty() {
         resp.on_hover_text(format!("Started by: {}", chain.join(" ← ")));
     }
     ui.label(style(
