@@ -137,12 +137,14 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
     let name = o.process.as_deref()?;
     let cmd = o.cmdline.as_deref().unwrap_or("");
     let port = o.local.port();
+    // The name first: it rules out nearly every process before the command line is looked at.
     let e = TABLE.iter().find(|e| {
-        let name_ok = e.names.iter().any(|n| n.eq_ignore_ascii_case(name));
-        let pid_ok = e.pids.is_empty() || o.pid.is_some_and(|p| e.pids.contains(&p));
-        let cmd_ok =
-            e.cmdline.is_empty() || e.cmdline.iter().any(|c| cmd.to_lowercase().contains(c));
-        name_ok && pid_ok && cmd_ok
+        e.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+            && (e.pids.is_empty() || o.pid.is_some_and(|p| e.pids.contains(&p)))
+            && (e.cmdline.is_empty() || {
+                let lower = cmd.to_lowercase();
+                e.cmdline.iter().any(|c| lower.contains(c))
+            })
     })?;
     let pid = o.pid.map_or_else(String::new, |p| p.to_string());
     let forward = (e.kind == HolderKind::SshForward)

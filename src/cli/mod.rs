@@ -982,7 +982,8 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
         )
     });
     match format {
-        Format::Json => output::json(&found.owners),
+        // The whole table can be tens of thousands of rows: one compact document.
+        Format::Json => output::json_compact(&found.owners),
         Format::Ndjson => output::ndjson(found.owners.iter(), "socket"),
         _ => output::text(&crate::wording::socket_table(&found.owners)),
     }

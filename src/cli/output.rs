@@ -100,6 +100,12 @@ pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &
     text(&o);
 }
 
+/// Writes one JSON document on one line (for large tables: `list`).
+pub fn json_compact<T: Serialize + ?Sized>(v: &T) {
+    let s = serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text(&(s + "\n"));
+}
+
 /// Writes one JSON document and a newline.
 pub fn json<T: Serialize + ?Sized>(v: &T) {
     let s = serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

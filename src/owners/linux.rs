@@ -90,8 +90,16 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
         .filter(|s| s.inode != 0)
         .map(|s| u64::from(s.inode))
         .collect();
-    let uids: Vec<u32> = socks.iter().map(|s| s.uid).collect();
-    let scan = find_processes(&wanted, &uids);
+    let mut uids: Vec<u32> = socks.iter().map(|s| s.uid).collect();
+    uids.sort_unstable();
+    uids.dedup();
+    // Every socket: walk every process on every core, keeping every holder of each socket.
+    // Some ports: stop as soon as each socket has a holder, then look among its relatives.
+    let scan = if ports.is_empty() {
+        find_all_processes(&wanted)
+    } else {
+        find_processes(&wanted, &uids)
+    };
     if scan.unreadable > 0 {
         out.notes.push(format!(
             "{} processes could not be inspected (another user's; run as root to see them)",
@@ -129,13 +137,19 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
     let mut why_cache: HashMap<u32, (Vec<super::Ancestor>, Option<super::ManagedBy>)> =
         HashMap::new();
+    let mut family = Kin::default();
     for s in socks {
         let inode = u64::from(s.inode);
         let state = state_of(s.protocol, s.state);
         let pids = scan.pids.get(&inode).cloned().unwrap_or_default();
         let pid = pids.first().copied();
         let info = pid.map(|p| info_cache.entry(p).or_insert_with(|| proc_info(p)).clone());
-        let why = pid.map(|p| why_cache.entry(p).or_insert_with(|| why_it_runs(p)).clone());
+        let why = pid.map(|p| {
+            why_cache
+                .entry(p)
+                .or_insert_with(|| why_it_runs(p, &mut family))
+                .clone()
+        });
         let note = if state == SockState::TimeWait {
             Some(OwnerNote::TimeWait)
         } else if pid.is_some() {
@@ -470,17 +484,42 @@ pub(crate) fn reuseport_of(pid: u32, inode: u64) -> Option<bool> {
     rustix::net::sockopt::socket_reuseport(&sock).ok()
 }
 
+/// Parent PIDs and names already read during one lookup: many owners share their ancestors.
+#[derive(Default)]
+struct Kin {
+    parent: HashMap<u32, Option<u32>>,
+    name: HashMap<u32, Option<String>>,
+}
+
+impl Kin {
+    fn parent(&mut self, pid: u32) -> Option<u32> {
+        *self.parent.entry(pid).or_insert_with(|| parent_of(pid))
+    }
+
+    fn name(&mut self, pid: u32) -> Option<String> {
+        self.name
+            .entry(pid)
+            .or_insert_with(|| {
+                fs::read(format!("/proc/{pid}/comm")).ok().map(|b| {
+                    String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned()
+                })
+            })
+            .clone()
+    }
+}
+
 /// Why `pid` runs: its parent chain up to PID 1 (nearest first) and what manages it.
-fn why_it_runs(pid: u32) -> (Vec<super::Ancestor>, Option<super::ManagedBy>) {
-    let ancestry: Vec<super::Ancestor> = ancestors(pid)
-        .into_iter()
-        .map(|p| super::Ancestor {
-            pid: p,
-            name: fs::read(format!("/proc/{p}/comm"))
-                .ok()
-                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned()),
-        })
-        .collect();
+fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<super::ManagedBy>) {
+    let mut ancestry: Vec<super::Ancestor> = Vec::new();
+    let mut cur = pid;
+    while let Some(p) = family.parent(cur) {
+        if p == 0 || ancestry.len() > 64 || ancestry.iter().any(|a| a.pid == p) {
+            break;
+        }
+        let name = family.name(p);
+        ancestry.push(super::Ancestor { pid: p, name });
+        cur = p;
+    }
     let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     let managed = super::managed_by(&cgroup, &ancestry);
     (ancestry, managed)
@@ -508,6 +547,56 @@ fn socket_inodes(pid: u32) -> Option<impl Iterator<Item = u64>> {
 /// stopping as soon as every inode has a PID; then looks for the other holders of each socket
 /// among the finder's parents and children, since a socket is shared by inheritance (pre-fork
 /// servers' workers, a child left holding it after its parent exited).
+/// Every process holding any of `inodes` (all of them, not the first), reading `/proc/*/fd` on
+/// every core at once; the holders of each socket are ordered parent first.
+fn find_all_processes(inodes: &[u64]) -> ProcScan {
+    let mut scan = ProcScan::default();
+    let wanted: std::collections::HashSet<u64> = inodes.iter().copied().collect();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return scan;
+    };
+    let pids: Vec<u32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let chunk = pids.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<(u64, u32)>, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| {
+                let wanted = &wanted;
+                s.spawn(move || {
+                    let mut hits = Vec::new();
+                    let mut unreadable = 0;
+                    for &pid in part {
+                        match socket_inodes(pid) {
+                            Some(found) => {
+                                hits.extend(found.filter(|i| wanted.contains(i)).map(|i| (i, pid)));
+                            }
+                            None => unreadable += 1,
+                        }
+                    }
+                    (hits, unreadable)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    for (hits, unreadable) in parts {
+        scan.unreadable += unreadable;
+        for (inode, pid) in hits {
+            scan.pids.entry(inode).or_default().push(pid);
+        }
+    }
+    // Parent first among the holders of one socket (only shared sockets need the lookup).
+    let mut depth: HashMap<u32, usize> = HashMap::new();
+    for holders in scan.pids.values_mut().filter(|h| h.len() > 1) {
+        holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| ancestors(*p).len()), *p));
+    }
+    scan
+}
+
 pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
     let mut scan = ProcScan::default();
     if inodes.is_empty() {

@@ -1,0 +1,91 @@
+//! The whole socket table with 10,000 listening sockets spread over 200 processes:
+//! `port-inspector list --json` against `ss -tuanp`, whole processes, side by side in one run.
+//! Run by hand: `cargo bench --bench list` (Linux, as root).
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints its table.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PROCESSES: usize = 200;
+const PER_PROCESS: usize = 50;
+const ROUNDS: usize = 15;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(cmd: &str, args: &[&str]) -> Duration {
+    let run = || {
+        let t = Instant::now();
+        let out = Command::new(cmd).args(args).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{cmd} ran");
+        t.elapsed()
+    };
+    run(); // warm-up
+    median((0..ROUNDS).map(|_| run()).collect())
+}
+
+fn main() {
+    let code = format!(
+        "import socket,time\nl=[]\nfor i in range({PER_PROCESS}):\n s=socket.socket();s.bind(('127.0.0.1',0));s.listen(1);l.append(s)\nprint('ready',flush=True)\ntime.sleep(3600)"
+    );
+    let mut crowd = Vec::new();
+    for _ in 0..PROCESSES {
+        let mut c = Command::new("python3")
+            .args(["-c", &code])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(c.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        crowd.push(c);
+    }
+    let bin = env!("CARGO_BIN_EXE_port-inspector");
+    let ours = time(bin, &["list", "--json"]);
+    let ours_text = time(bin, &["list"]);
+    let ss = time("ss", &["-tuanp"]);
+    let lib = {
+        let run = || {
+            let t = Instant::now();
+            let n = port_inspector::owners::all(None).owners.len();
+            assert!(n >= PROCESSES * PER_PROCESS, "all sockets: {n}");
+            t.elapsed()
+        };
+        run();
+        median((0..ROUNDS).map(|_| run()).collect())
+    };
+    println!(
+        "whole socket table, {} listening sockets in {PROCESSES} processes (median of {ROUNDS}):",
+        PROCESSES * PER_PROCESS
+    );
+    println!("| tool | median |\n|---|---:|");
+    println!(
+        "| port-inspector library (`owners::all`) | {:.1} ms |",
+        lib.as_secs_f64() * 1e3
+    );
+    println!(
+        "| `port-inspector list --json` (process) | {:.1} ms |",
+        ours.as_secs_f64() * 1e3
+    );
+    println!(
+        "| `port-inspector list` (process) | {:.1} ms |",
+        ours_text.as_secs_f64() * 1e3
+    );
+    println!(
+        "| `ss -tuanp` (process) | {:.1} ms |",
+        ss.as_secs_f64() * 1e3
+    );
+    println!(
+        "list --json / ss: {:.2}x",
+        ours.as_secs_f64() / ss.as_secs_f64()
+    );
+    for mut c in crowd {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
