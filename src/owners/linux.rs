@@ -113,8 +113,12 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
         .copied()
         .filter(|i| !scan.pids.contains_key(i))
         .collect();
+    // The whole table (`list`, refreshed every second) does not look twice: a socket gone by the
+    // next refresh simply leaves the table.
     let still_there: std::collections::HashSet<u64> = if unowned.is_empty() {
         std::collections::HashSet::new()
+    } else if ports.is_empty() {
+        unowned.iter().copied().collect()
     } else {
         sockets(ports, protocol, &mut Vec::new())
             .iter()
