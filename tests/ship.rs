@@ -7,8 +7,10 @@ mod common;
 
 use std::net::TcpListener;
 
-const SUBCOMMANDS: [&str; 13] = [
+const SUBCOMMANDS: [&str; 15] = [
     "check",
+    "end",
+    "list",
     "explain",
     "errors",
     "who",
