@@ -1056,7 +1056,8 @@ impl App {
         egui::Panel::left("history")
             .resizable(true)
             .default_size(220.0)
-            .min_size(200.0)
+            .min_size(160.0)
+            .max_size(360.0)
             .show(ui, |ui| {
                 actions.extend(views::history_ui(ui, &self.history, self.shown));
             });

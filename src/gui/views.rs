@@ -89,12 +89,18 @@ pub fn history_ui(
                 Verdict::NotBindable => "FAIL",
                 Verdict::Unknown => "unknown",
             };
-            let text = format!(
+            let full = format!(
                 "{} {mark} {} {}",
                 h.at,
                 c.report.target.protocol,
-                c.report.target.display_addr()
+                crate::text::clean(&c.report.target.display_addr())
             );
+            // A long host name must not widen the panel: cut with an ellipsis, whole on hover.
+            let text = if full.chars().count() > 34 {
+                format!("{}…", full.chars().take(33).collect::<String>())
+            } else {
+                full.clone()
+            };
             ui.horizontal(|ui| {
                 if ui
                     .button("Again")
@@ -103,7 +109,11 @@ pub fn history_ui(
                 {
                     actions.push(Action::Rerun(i));
                 }
-                if ui.selectable_label(shown == Some(i), text).clicked() {
+                if ui
+                    .selectable_label(shown == Some(i), text)
+                    .on_hover_text(full)
+                    .clicked()
+                {
                     actions.push(Action::Show(i));
                 }
             });
