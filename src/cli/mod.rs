@@ -166,19 +166,9 @@ pub enum Command {
         after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input")
     )]
     Who {
-        /// The port.
-        #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
-        port: u16,
-        /// UDP sockets only.
-        #[arg(long, conflicts_with = "tcp")]
-        udp: bool,
-        /// TCP sockets only.
-        #[arg(long)]
-        tcp: bool,
-        /// Only sockets that cover this local address (the address itself, its wildcard, and a
-        /// dual-stack [::] for IPv4).
-        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
-        host: Option<std::net::IpAddr>,
+        /// The port, protocol and address.
+        #[command(flatten)]
+        sel: PortArgs,
         /// Output format.
         #[command(flatten)]
         output: Output,
@@ -302,18 +292,9 @@ pub enum Command {
         after_help = concat!("Examples:\n  port-inspector end 8080 --dry-run\n  port-inspector end 8080 --tcp --yes\n  port-inspector end 5353 --udp --host 127.0.0.1 --signal KILL --yes\n\nWithout --yes it asks on a terminal, and refuses without one. It never ends PID 0 or 1, a\nkernel thread, itself or its parent, nor a proven container proxy (stop the container).\nEach PID is checked again right before its signal, through a pidfd.\n\n", "Exit codes:\n  0  the port is bindable afterwards (or --dry-run)\n  1  the port is still not bindable\n  2  bad input, or refused (nothing was ended)")
     )]
     End {
-        /// The port.
-        #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
-        port: u16,
-        /// UDP sockets only.
-        #[arg(long, conflicts_with = "tcp")]
-        udp: bool,
-        /// TCP sockets only.
-        #[arg(long)]
-        tcp: bool,
-        /// Only the holders of this local address (with its wildcard and dual-stack sockets).
-        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
-        host: Option<std::net::IpAddr>,
+        /// The port, protocol and address.
+        #[command(flatten)]
+        sel: PortArgs,
         /// Show what would be ended, and end nothing.
         #[arg(long)]
         dry_run: bool,
@@ -362,6 +343,24 @@ pub enum Command {
         #[arg(long)]
         udp: bool,
     },
+}
+
+/// A port and which of its sockets: shared by `who` and `end`, which look at the same sockets.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The port.
+    #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
+    pub port: u16,
+    /// UDP sockets only.
+    #[arg(long, conflicts_with = "tcp")]
+    pub udp: bool,
+    /// TCP sockets only.
+    #[arg(long)]
+    pub tcp: bool,
+    /// Only the sockets a bind of this local address would meet: the address itself, its
+    /// wildcard, and a dual-stack [::] for IPv4.
+    #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
+    pub host: Option<std::net::IpAddr>,
 }
 
 /// The signal `end` sends.
@@ -704,18 +703,15 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             out,
         ),
         Command::End {
-            port,
-            udp,
-            tcp,
-            host,
+            sel,
             dry_run,
             yes,
             signal,
             output: out,
         } => end(
-            port,
-            protocol_of(udp, tcp),
-            host,
+            sel.port,
+            protocol_of(sel.udp, sel.tcp),
+            sel.host,
             EndMode { dry_run, yes },
             match signal {
                 SignalArg::Term => crate::end::Signal::Term,
@@ -732,13 +728,9 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        Command::Who {
-            port,
-            udp,
-            tcp,
-            host,
-            output: out,
-        } => who(port, udp, tcp, host, out),
+        Command::Who { sel, output: out } => {
+            who(sel.port, protocol_of(sel.udp, sel.tcp), sel.host, out)
+        }
     }
 }
 
@@ -857,19 +849,11 @@ fn free(
 
 fn who(
     port: u16,
-    udp: bool,
-    tcp: bool,
+    protocol: Option<Protocol>,
     host: Option<std::net::IpAddr>,
     out: Output,
 ) -> anyhow::Result<u8> {
     let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
-    let protocol = if udp {
-        Some(Protocol::Udp)
-    } else if tcp {
-        Some(Protocol::Tcp)
-    } else {
-        None
-    };
     let mut found = owners::of(Query { port, protocol });
     if let Some(ip) = host {
         // The sockets that a bind of ADDR would meet: ADDR itself, its wildcard, a
