@@ -143,13 +143,7 @@ time.sleep(600)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().to_owned();
+    let port = common::first_line(&mut child);
     let (code, v) = common::json(&["end", &port, "--host", &ip.to_string(), "--yes", "--json"]);
     assert_eq!(code, Some(2), "refused: {v}");
     assert_eq!(

@@ -71,13 +71,7 @@ fn a_holder_started_by_a_shell_names_that_shell() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().to_owned();
+    let port = common::first_line(&mut child);
     let (_, v) = common::json(&["who", &port, "--tcp", "--json"]);
     let o = v["owners"]
         .as_array()

@@ -115,6 +115,16 @@ fn group_of(user: &str) -> &str {
     if user == "nobody" { "nogroup" } else { user }
 }
 
+/// The first line a child printed on its piped standard output, trimmed (a holder's port).
+pub fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_owned()
+}
+
 /// Runs the built binary with `args` and parses its JSON output; also returns the exit code.
 pub fn json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = bin().args(args).output().unwrap();
