@@ -185,7 +185,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
                 process: if Some(pid) == o.pid {
                     o.process.clone()
                 } else {
-                    process_name(pid)
+                    owners::name_of(pid)
                 },
                 sockets: vec![socket],
                 supervisor: supervisor(pid),
@@ -252,7 +252,7 @@ fn is_kernel_thread(pid: u32) -> bool {
     if !cfg!(target_os = "linux") {
         return false;
     }
-    pid == 2 || proc_ppid(pid) == Some(2)
+    pid == 2 || owners::parent_chain(pid).first() == Some(&2)
 }
 
 /// Whether `pid` is PID 1 inside a PID namespace of its own (`NSpid: 4242 1`).
@@ -271,86 +271,45 @@ fn is_namespace_init(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn proc_ppid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
-}
-
+/// Depth in the process tree below PID 1: parents sort before their children.
 fn ancestry_depth(pid: u32) -> usize {
-    let mut depth = 0;
-    let mut cur = pid;
-    while let Some(p) = proc_ppid(cur) {
-        if p <= 1 || depth > 64 {
-            break;
-        }
-        depth += 1;
-        cur = p;
-    }
-    depth
+    owners::parent_chain(pid).iter().filter(|p| **p > 1).count()
 }
 
-fn process_name(pid: u32) -> Option<String> {
-    std::fs::read(format!("/proc/{pid}/comm")).ok().map(|b| {
-        let b = b.strip_suffix(b"\n").unwrap_or(&b);
-        String::from_utf8_lossy(b).into_owned()
-    })
-}
-
-/// Parents that start their children again when they end.
-pub(crate) const SUPERVISORS: [&str; 9] = [
-    "supervisord",
-    "runsv",
-    "s6-supervise",
-    "containerd-shim",
-    "containerd-shim-runc-v2",
-    "docker-init",
-    "tini",
-    "dumb-init",
-    "pm2",
-];
-
-/// What will likely start `pid` again: its systemd service or container (from its cgroup), or a
-/// supervising parent.
+/// What will likely start `pid` again, from what manages it (`owners::managed_by`): a systemd
+/// service (a scope is not restarted), a container, or a supervising parent.
 fn supervisor(pid: u32) -> Option<Supervisor> {
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-    if let Some(s) = supervisor_from_cgroup(&cgroup) {
-        return Some(s);
+    let ancestry: Vec<owners::Ancestor> = owners::parent_chain(pid)
+        .into_iter()
+        .map(|p| owners::Ancestor {
+            pid: p,
+            name: owners::name_of(p),
+        })
+        .collect();
+    let parent = ancestry.first().map_or(0, |a| a.pid);
+    restarter(owners::managed_by(&cgroup, &ancestry)?, parent)
+}
+
+/// The managers that start a process again, from what manages it.
+fn restarter(m: owners::ManagedBy, parent: u32) -> Option<Supervisor> {
+    match m.kind {
+        owners::ManagedKind::Systemd => m
+            .name
+            .ends_with(".service")
+            .then_some(Supervisor::SystemdUnit(m.name)),
+        owners::ManagedKind::Container => Some(Supervisor::Container(m.name)),
+        owners::ManagedKind::Supervisor => {
+            Some(Supervisor::Parent(format!("{} (PID {parent})", m.name)))
+        }
+        owners::ManagedKind::Shell | owners::ManagedKind::Init => None,
     }
-    let parent = proc_ppid(pid).filter(|p| *p > 1)?;
-    let name = process_name(parent)?;
-    SUPERVISORS
-        .iter()
-        .any(|s| name.starts_with(s))
-        .then(|| Supervisor::Parent(format!("{name} (PID {parent})")))
 }
 
 /// A systemd service or a container from a `/proc/PID/cgroup` text (cgroup v2 or v1 lines).
 #[must_use]
 pub fn supervisor_from_cgroup(text: &str) -> Option<Supervisor> {
-    for line in text.lines() {
-        let path = line.splitn(3, ':').nth(2).unwrap_or("");
-        for part in path.split('/').rev() {
-            if let Some(id) = part
-                .strip_prefix("docker-")
-                .or_else(|| part.strip_prefix("libpod-"))
-                .or_else(|| part.strip_prefix("cri-containerd-"))
-                .and_then(|p| p.strip_suffix(".scope"))
-            {
-                return Some(Supervisor::Container(id.chars().take(12).collect()));
-            }
-            if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Some(Supervisor::Container(part.chars().take(12).collect()));
-            }
-            if let Some(unit) = part.strip_suffix(".service") {
-                if unit.starts_with("user@") {
-                    break;
-                }
-                return Some(Supervisor::SystemdUnit(format!("{unit}.service")));
-            }
-        }
-    }
-    None
+    restarter(owners::managed_by(text, &[])?, 0)
 }
 
 /// Carries out `plan` with `signal`: each process is re-checked right before its signal (it

@@ -186,6 +186,19 @@ pub enum ManagedKind {
     Init,
 }
 
+/// Parents that start their children again when they end.
+const SUPERVISORS: [&str; 9] = [
+    "supervisord",
+    "runsv",
+    "s6-supervise",
+    "containerd-shim",
+    "containerd-shim-runc-v2",
+    "docker-init",
+    "tini",
+    "dumb-init",
+    "pm2",
+];
+
 /// The shells that start programs by hand or from scripts.
 const SHELLS: [&str; 7] = ["bash", "sh", "dash", "zsh", "fish", "ksh", "tcsh"];
 
@@ -230,7 +243,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
     }
     let parent = ancestry.first()?;
     let name = parent.name.clone().unwrap_or_default();
-    if crate::end::SUPERVISORS.iter().any(|s| name.starts_with(s)) {
+    if SUPERVISORS.iter().any(|s| name.starts_with(s)) {
         return Some(ManagedBy {
             kind: ManagedKind::Supervisor,
             name,
@@ -367,15 +380,35 @@ pub fn reuse_port_of(owner: &Owner) -> Option<bool> {
     }
 }
 
+/// The parent chain of `pid`, nearest first, up to PID 1 (Linux; empty elsewhere).
+#[must_use]
+pub fn parent_chain(pid: u32) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::ancestors(pid)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        Vec::new()
+    }
+}
+
+/// The name of process `pid` (`/proc/PID/comm`), when readable.
+#[must_use]
+pub fn name_of(pid: u32) -> Option<String> {
+    std::fs::read(format!("/proc/{pid}/comm")).ok().map(|b| {
+        let b = b.strip_suffix(b"\n").unwrap_or(&b);
+        String::from_utf8_lossy(b).into_owned()
+    })
+}
+
 /// The name of `pid`'s parent process, where this OS lets us read it.
 #[must_use]
 pub fn parent_name(pid: u32) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
-        let parent = linux::parent_of(pid)?;
-        std::fs::read_to_string(format!("/proc/{parent}/comm"))
-            .ok()
-            .map(|s| s.trim_end().to_owned())
+        name_of(linux::parent_of(pid)?)
     }
     #[cfg(not(target_os = "linux"))]
     {
