@@ -230,7 +230,7 @@ pub enum InputError {
     #[error("'{0}' is not a port range: give START-END with START <= END, e.g. 8000-9000")]
     BadRange(String),
     /// A scan needs one local IP address, not a name.
-    #[error("'{0}' is not an IP address: scans bind one address, e.g. 127.0.0.1, 0.0.0.0 or ::1")]
+    #[error("'{0}' is not an IP address: give one such as 127.0.0.1, 0.0.0.0 or ::1")]
     NotAnAddress(String),
     /// A number option out of its allowed bounds.
     #[error("{0}")]

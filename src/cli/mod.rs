@@ -560,10 +560,21 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
                 output::error_line(&source.to_string());
                 return Err(ExitCode::from(exit::USAGE));
             }
-            // clap's message is several lines (usage, a tip); its first line says what is wrong.
+            // clap's message is several lines (usage, a tip); its first line says what is wrong,
+            // and for a value out of a list, the list is what the user needs next.
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
-            output::error_line(first.strip_prefix("error: ").unwrap_or(first));
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            match text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("[possible values: "))
+            {
+                Some(values) => output::error_line(&format!(
+                    "{first}: give one of {}",
+                    values.trim_end_matches(']')
+                )),
+                None => output::error_line(first),
+            }
             Err(ExitCode::from(exit::USAGE))
         }
     }
@@ -882,6 +893,12 @@ fn report(
     file: Option<&std::path::Path>,
     force: bool,
 ) -> anyhow::Result<u8> {
+    if format == Format::Ndjson {
+        return Err(InputError::OutOfBounds(
+            "--format ndjson is not available for report: give md, text or json".into(),
+        )
+        .into());
+    }
     let t = bind.target(target)?;
     let c = check::run(&t, &ProbeConfig::default());
     let text = match format {
