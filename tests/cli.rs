@@ -267,6 +267,18 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             &["check", "8080", "--bogus"][..],
             "unexpected argument '--bogus'",
         ),
+        (
+            &["end", "8080", "--signal", "HUP"][..],
+            "give one of TERM, KILL",
+        ),
+        (
+            &["who", "1", "--host", "nothere"][..],
+            "'nothere' is not an IP address",
+        ),
+        (
+            &["report", "1", "--format", "ndjson"][..],
+            "give md, text or json",
+        ),
     ] {
         let (code, out, err) = run(args);
         assert_eq!(code, 2, "{args:?}: exit 2");
