@@ -868,6 +868,7 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
         OwnerNote::OtherUser,
         OwnerNote::NoPtrace,
         OwnerNote::NotInView,
+        OwnerNote::NoPid,
     ] {
         let count = ev.owners.iter().filter(|o| o.note == Some(why)).count();
         if count == 0 {
@@ -1088,7 +1089,8 @@ mod tests {
     /// A failed probe of `target` at `at` with `errno`, as the probe would report it.
     fn failed(target: &Target, at: &str, errno: i32) -> ProbeReport {
         use crate::probe::{Step, StepKind, Verdict};
-        let error = crate::oserror::OsError::from_errno(errno);
+        // The fixtures are Linux evidence (see `facts`), whichever OS runs the tests.
+        let error = crate::oserror::OsError::for_os(Os::Linux, errno);
         let resolve = Step {
             step: StepKind::Resolve,
             ok: true,

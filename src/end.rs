@@ -6,7 +6,7 @@
 //! binding the port again.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -400,7 +400,7 @@ fn end_one(t: &EndTarget, signal: Signal, wait: Duration) -> Outcome {
             }
         };
     }
-    let start = Instant::now();
+    let start = std::time::Instant::now();
     while start.elapsed() < wait {
         if !holds_any(t.pid, &inodes) || exited(t.pid) {
             return Outcome::Ended;

@@ -123,27 +123,75 @@ impl OsError {
     }
 
     fn build(eai: bool, code: i32, message: String) -> Self {
-        match catalog::by_native(crate::platform::Os::current(), eai, code) {
+        Self::build_for(crate::platform::Os::current(), eai, code, message)
+    }
+
+    /// Builds from a native (non-resolver) code as `os` numbers it: fixtures of another OS's
+    /// evidence use this, so they read the same whichever OS runs the tests.
+    #[must_use]
+    pub fn for_os(os: crate::platform::Os, code: i32) -> Self {
+        let message = catalog::by_native(os, false, code)
+            .map(|(e, _)| e.meaning.clone())
+            .unwrap_or_default();
+        Self::build_for(os, false, code, message)
+    }
+
+    fn build_for(os: crate::platform::Os, eai: bool, code: i32, message: String) -> Self {
+        // Without a system message (Wine, stripped systems) Rust's text is
+        // "OS Error 10048 (FormatMessageW() returned error 317)": never shown; the catalog's
+        // meaning, or the family of the code, says it instead.
+        let no_text = message.trim().is_empty() || message.contains("FormatMessageW()");
+        match catalog::by_native(os, eai, code) {
             Some((entry, native)) => Self {
                 native_code: code,
                 native_name: native.name.clone(),
                 wsa_code: entry.wsa_code,
                 wsa_name: entry.wsa_name.clone(),
-                message,
+                message: if no_text {
+                    entry.meaning.clone()
+                } else {
+                    message
+                },
             },
             None => Self {
                 native_code: code,
                 native_name: if eai {
                     format!("EAI_{code}")
+                } else if os == crate::platform::Os::Windows {
+                    format!("error {code}")
                 } else {
                     format!("errno {code}")
                 },
                 wsa_code: 0,
                 wsa_name: "UNKNOWN".into(),
-                message,
+                message: if no_text {
+                    unknown_family(os, code)
+                } else {
+                    message
+                },
             },
         }
     }
+}
+
+/// What can be said of a code the catalog lacks: its number, and the family its range belongs to.
+fn unknown_family(os: crate::platform::Os, code: i32) -> String {
+    let family = if os == crate::platform::Os::Windows {
+        match code {
+            10004..=10014 => {
+                "a Winsock error in the call itself (interrupted, access, bad pointer)"
+            }
+            10022..=10034 => "a Winsock error in the call's arguments or the socket's resources",
+            10035..=10047 => "a Winsock error in the socket's type, protocol or address family",
+            10048..=10071 => "a Winsock error in the address or the network",
+            10091..=10112 => "a Winsock start-up or service-provider error",
+            11001..=11031 => "a name-resolution (DNS) error",
+            _ => "an error this catalog does not name",
+        }
+    } else {
+        "an error this catalog does not name"
+    };
+    format!("error {code}: {family}")
 }
 
 /// The OS message without Rust's " (os error N)" suffix, which we print ourselves.
@@ -185,5 +233,39 @@ mod tests {
     fn timeouts_and_cancels_have_codes() {
         assert_eq!(OsError::timed_out("x").native_name, "ETIMEDOUT");
         assert_eq!(OsError::cancelled().wsa_code, 10103);
+    }
+}
+
+#[cfg(test)]
+mod without_system_text {
+    use super::*;
+    use crate::platform::Os;
+
+    #[test]
+    fn a_missing_system_text_is_the_catalogs_meaning_never_rusts_fallback() {
+        let rust = "OS Error 10048 (FormatMessageW() returned error 317)".to_owned();
+        let e = OsError::build_for(Os::Windows, false, 10048, rust);
+        assert_eq!(
+            e.message,
+            catalog::by_wsa(10048).expect("in the catalog").meaning,
+            "the catalog's meaning"
+        );
+        assert_eq!(
+            e.headline(),
+            format!("WSAEADDRINUSE (10048): {}", e.message),
+            "one name"
+        );
+        // 10046 (WSAEPFNOSUPPORT) is not in the catalog: its number and its family.
+        let rust = "OS Error 10046 (FormatMessageW() returned error 317)".to_owned();
+        let e = OsError::build_for(Os::Windows, false, 10046, rust);
+        assert_eq!(
+            e.message,
+            "error 10046: a Winsock error in the socket's type, protocol or address family",
+            "family"
+        );
+        assert_eq!(e.native_name, "error 10046", "native name");
+        // A real system text is kept.
+        let e = OsError::build_for(Os::Windows, false, 10048, "Only one usage…".into());
+        assert_eq!(e.message, "Only one usage…", "system text kept");
     }
 }

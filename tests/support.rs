@@ -7,19 +7,20 @@ mod common;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use port_inspector::facts;
 use port_inspector::probe::{CancelToken, ProbeConfig, Verdict};
 use port_inspector::support;
 use port_inspector::{Family, Protocol, Target};
 use serde_json::Value;
 
+#[cfg(target_os = "linux")]
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_owned()
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn linux_facts_are_the_real_proc_values() {
-    let f = facts::gather();
+    let f = port_inspector::facts::gather();
     assert_eq!(f.os.to_string(), "linux", "os");
     assert_eq!(
         f.unprivileged_port_start.map(|p| p.to_string()),
@@ -75,6 +76,10 @@ fn linux_facts_are_the_real_proc_values() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs a python3 holder child and owner PIDs (Linux)"
+)]
 fn report_of_a_real_conflict_in_three_formats() {
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let pid = h.child.id().to_string();
@@ -235,6 +240,10 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
+)]
 fn check_wait_returns_0_soon_after_the_port_is_released() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();

@@ -230,6 +230,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         crate::owners::OwnerNote::OtherUser,
         crate::owners::OwnerNote::NoPtrace,
         crate::owners::OwnerNote::NotInView,
+        crate::owners::OwnerNote::NoPid,
     ] {
         let count = found.owners.iter().filter(|w| w.note == Some(why)).count();
         if count > 0 {

@@ -12,11 +12,18 @@ use crate::target::{Family, Protocol};
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
-#[cfg(not(target_os = "linux"))]
-mod other;
-#[cfg(not(target_os = "linux"))]
-use other as os;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+#[cfg(any(windows, target_os = "macos"))]
+mod table;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
 
+#[cfg(unix)]
 pub mod passwd;
 
 /// The state of a socket, as the kernel reports it (named as `ss` names them in JSON).
@@ -187,8 +194,11 @@ pub enum ManagedKind {
 }
 
 /// Parents that start their children again when they end.
-const SUPERVISORS: [&str; 9] = [
+const SUPERVISORS: [&str; 10] = [
     "supervisord",
+    // Windows' service control manager: a service's parent, which restarts it by its recovery
+    // settings.
+    "services.exe",
     "runsv",
     "s6-supervise",
     "containerd-shim",
@@ -282,6 +292,9 @@ pub enum OwnerNote {
     /// Found descriptor by descriptor (pidfd_getfd): this kernel's sock_diag cannot report
     /// bound-only sockets.
     FoundByDescriptor,
+    /// The OS socket table names no process for it (PID 0): unknown, not a process. Wine reports
+    /// this for every socket; Windows for sockets being torn down.
+    NoPid,
 }
 
 impl Owner {
@@ -309,6 +322,9 @@ impl Owner {
                     "a process of user {} (hidden: this root lacks CAP_SYS_PTRACE)",
                     crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
                 ),
+                Some(OwnerNote::NoPid) => {
+                    "a socket whose process the OS table does not name (PID 0)".into()
+                }
                 Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
                 Some(OwnerNote::NotInView) => {
                     "a socket of no process visible here (another PID namespace, or the kernel)"

@@ -6,6 +6,36 @@ use std::net::{TcpListener, UdpSocket};
 #[cfg(feature = "gui")]
 pub mod ui;
 
+/// Whether this OS's socket tables name owner PIDs in this test run. Wine 8 keeps sockets in
+/// wineserver and reports PID 0 for every row, so under Wine owner PIDs are proven on fixtures
+/// (and on Linux), and the tests that exist to check a PID are ignored with that reason.
+pub const OWNER_PIDS: bool = !cfg!(windows);
+
+/// The native code and name the OS under test gives for a Winsock code, from the catalog
+/// (Linux: 98 `EADDRINUSE` for 10048; Windows: 10048 `WSAEADDRINUSE`).
+pub fn native(wsa: u32) -> (i32, String) {
+    let os = port_inspector::platform::Os::current();
+    let entry = port_inspector::catalog::by_wsa(wsa).expect("the catalog has the code");
+    let n = entry
+        .native
+        .iter()
+        .find(|n| n.os == os && !n.is_eai())
+        .expect("the catalog has this OS's code");
+    (n.code, n.name.clone())
+}
+
+/// How a headline spells a Winsock code with the native one beside it:
+/// `WSAEADDRINUSE (10048) / EADDRINUSE (98)` on Linux, `WSAEADDRINUSE (10048)` on Windows.
+pub fn codes(wsa: u32) -> String {
+    let entry = port_inspector::catalog::by_wsa(wsa).expect("the catalog has the code");
+    let (code, name) = native(wsa);
+    if name == entry.wsa_name {
+        format!("{name} ({code})")
+    } else {
+        format!("{} ({wsa}) / {name} ({code})", entry.wsa_name)
+    }
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).
 pub fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
