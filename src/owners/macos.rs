@@ -12,22 +12,11 @@ use libproc::libproc::proc_pid::{listpidinfo, pidinfo};
 use libproc::processes::{ProcFilter, pids_by_type};
 
 use super::table::{self, Row};
-use super::{Owners, Query, SockState};
+use super::{Owners, SockState};
 use crate::target::Protocol;
 
-pub(super) fn of(q: Query) -> Owners {
-    of_ports(&[q.port], q.protocol)
-}
-
-pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
-    collect(Some(ports), protocol)
-}
-
-pub(super) fn all(protocol: Option<Protocol>) -> Owners {
-    collect(None, protocol)
-}
-
-fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owners {
+/// Every socket on `ports` (all ports when `None`) of `protocol` (both when `None`).
+pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owners {
     let mut rows = Vec::new();
     let mut unreadable = 0usize;
     let pids = pids_by_type(ProcFilter::All).unwrap_or_default();

@@ -14,14 +14,12 @@ mod linux;
 use linux as os;
 #[cfg(target_os = "macos")]
 mod macos;
-#[cfg(target_os = "macos")]
-use macos as os;
 #[cfg(any(windows, target_os = "macos"))]
 mod table;
+#[cfg(any(windows, target_os = "macos"))]
+use table as os;
 #[cfg(windows)]
 mod windows;
-#[cfg(windows)]
-use windows as os;
 
 #[cfg(unix)]
 pub mod passwd;

@@ -25,6 +25,24 @@ pub(super) struct Row {
     pub pid: u32,
 }
 
+/// The OS's own table reader.
+#[cfg(target_os = "macos")]
+use super::macos::collect;
+#[cfg(windows)]
+use super::windows::collect;
+
+pub(super) fn of(q: super::Query) -> Owners {
+    collect(Some(&[q.port]), q.protocol)
+}
+
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    collect(Some(ports), protocol)
+}
+
+pub(super) fn all(protocol: Option<Protocol>) -> Owners {
+    collect(None, protocol)
+}
+
 /// Windows' "System" process: the kernel and http.sys hold their sockets under it.
 const WINDOWS_SYSTEM_PID: u32 = 4;
 

@@ -16,22 +16,11 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::table::{self, Row};
-use super::{Owners, Query, SockState};
+use super::{Owners, SockState};
 use crate::target::Protocol;
 
-pub(super) fn of(q: Query) -> Owners {
-    of_ports(&[q.port], q.protocol)
-}
-
-pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
-    collect(Some(ports), protocol)
-}
-
-pub(super) fn all(protocol: Option<Protocol>) -> Owners {
-    collect(None, protocol)
-}
-
-fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owners {
+/// Every socket on `ports` (all ports when `None`) of `protocol` (both when `None`).
+pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owners {
     let mut notes = Vec::new();
     let mut rows = Vec::new();
     for (proto, family) in [
