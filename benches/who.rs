@@ -51,7 +51,14 @@ fn python(code: &str, user: Option<&str>) -> (std::process::Child, String) {
     let mut cmd = match user {
         Some(u) => {
             let mut c = Command::new("setpriv");
-            c.args(["--reuid", u, "--regid", "nogroup", "--clear-groups", "/usr/bin/python3"]);
+            c.args([
+                "--reuid",
+                u,
+                "--regid",
+                "nogroup",
+                "--clear-groups",
+                "/usr/bin/python3",
+            ]);
             c
         }
         None => Command::new("python3"),
@@ -128,7 +135,10 @@ fn table(port: u16, ours: Duration, ours_cli: Duration, ss: Duration, lsof: Dura
         ms(ours_cli),
         vs(ours_cli)
     );
-    println!("| `ss -Htlnp 'sport = :{port}'` | {:.2} ms | 1.00x |", ms(ss));
+    println!(
+        "| `ss -Htlnp 'sport = :{port}'` | {:.2} ms | 1.00x |",
+        ms(ss)
+    );
     println!(
         "| `lsof -nP -iTCP:{port} -sTCP:LISTEN` | {:.2} ms | {:.2}x |",
         ms(lsof),
