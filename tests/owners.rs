@@ -381,3 +381,42 @@ fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
         "a listening socket is not bound-only"
     );
 }
+
+/// A busy holder is searched nearest-first by inode order; when its descriptors do not follow
+/// creation order (the listener opened last, then moved to a low descriptor with dup2, and the
+/// sockets around it opened later), the search must still reach it and name every socket asked.
+#[test]
+fn a_busy_holder_is_found_whatever_its_descriptor_order() {
+    let ip = common::private_loopback();
+    let code = format!(
+        "import socket,os,resource,time\n\
+resource.setrlimit(resource.RLIMIT_NOFILE,(4096,4096))\n\
+keep=[socket.socket() for i in range(300)]\n\
+t=socket.socket();t.bind(('{ip}',0));t.listen(8)\n\
+u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);u.bind(('{ip}',0))\n\
+os.dup2(t.fileno(),3);os.dup2(u.fileno(),4);pt=t.getsockname()[1];pu=u.getsockname()[1];t.close();u.close()\n\
+keep+=[socket.socket() for i in range(900)]\n\
+print(pt,pu,flush=True)\n\
+time.sleep(60)"
+    );
+    let (h, line) = common::spawn_python(&code, "python3", None);
+    let ports: Vec<u16> = line
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert_eq!(ports.len(), 2, "holder printed two ports: {line}");
+    let pid = h.child.id();
+    let found = owners::of_ports(&ports, None);
+    for (port, proto) in [(ports[0], Protocol::Tcp), (ports[1], Protocol::Udp)] {
+        assert!(
+            found
+                .owners
+                .iter()
+                .any(|o| o.local.port() == port && o.protocol == proto && o.pid == Some(pid)),
+            "{proto} {port} named to PID {pid}: {found:?}"
+        );
+    }
+    let (code, v) = cli_json(&["who", &ports[0].to_string(), "--tcp", "--json"]);
+    assert_eq!(code, 0, "found");
+    assert_eq!(v["owners"][0]["pid"], pid, "who names it: {v}");
+}

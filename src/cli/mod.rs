@@ -618,7 +618,11 @@ fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
 
 /// The exit code for a check's verdict.
 fn verdict_code(c: &check::Check) -> u8 {
-    match c.report.verdict {
+    verdict_exit(c.report.verdict)
+}
+
+fn verdict_exit(v: crate::probe::Verdict) -> u8 {
+    match v {
         crate::probe::Verdict::Bindable => exit::OK,
         crate::probe::Verdict::NotBindable => exit::NOT_BINDABLE,
         crate::probe::Verdict::Unknown => exit::UNKNOWN,
@@ -1067,6 +1071,18 @@ fn end(
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let format = args.output.format(&[Format::Text, Format::Json])?;
     let (target, timeout) = args.to_target()?;
+    if output::quiet() && !args.wait && format == Format::Text {
+        // Only the exit code is read, and the probe's verdict alone decides it: no owners, no
+        // facts, no NAT rules (a script asking "can I bind?" in a loop pays for the bind only).
+        let r = crate::probe::run(
+            &target,
+            &ProbeConfig {
+                timeout,
+                ..ProbeConfig::default()
+            },
+        );
+        return Ok(verdict_exit(r.verdict));
+    }
     let c = if args.wait {
         let cfg = ProbeConfig {
             timeout: timeout.min(Duration::from_secs(10)),

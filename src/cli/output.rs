@@ -16,6 +16,11 @@ use crate::catalog::{self, CatalogEntry};
 use crate::owners::Owners;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `--quiet` was given: nothing goes to standard output, the exit code is the answer.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 static COLOR: AtomicBool = AtomicBool::new(false);
 
 /// Sets `--quiet` and decides colour: only on a terminal, never with `--no-color` or `NO_COLOR`.

@@ -540,11 +540,142 @@ pub(crate) struct ProcScan {
 
 /// The socket inodes among `pid`'s descriptors, or `None` when we may not list them.
 fn socket_inodes(pid: u32) -> Option<impl Iterator<Item = u64>> {
-    let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-    Some(fds.flatten().filter_map(|fd| {
-        let link = fs::read_link(fd.path()).ok()?;
-        parse_socket_link(link.as_os_str().to_str().unwrap_or(""))
-    }))
+    let (dir, names) = fd_names(pid)?;
+    Some(names.into_iter().filter_map(move |n| socket_link(&dir, &n)))
+}
+
+/// `/proc/PID/fd` opened once, and the names of its descriptors. Reading each link relative to
+/// this open directory (readlinkat) walks one path component instead of four, which is most of
+/// the cost of mapping a busy server's thousands of descriptors.
+fn fd_names(pid: u32) -> Option<(rustix::fd::OwnedFd, Vec<std::ffi::CString>)> {
+    use rustix::fs::{Mode, OFlags};
+    let dir = rustix::fs::open(
+        format!("/proc/{pid}/fd"),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut names = Vec::new();
+    let mut list = rustix::fs::Dir::read_from(&dir).ok()?;
+    while let Some(entry) = list.read() {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if name.to_bytes().first().is_some_and(u8::is_ascii_digit) {
+            names.push(name.to_owned());
+        }
+    }
+    Some((dir, names))
+}
+
+/// `names` (ascending descriptor numbers) reordered so the descriptors most likely to hold
+/// `missing` come first; every name stays, so the search remains complete.
+///
+/// The kernel numbers socket inodes in creation order and hands out the lowest free descriptor,
+/// so in a process the two orders mostly agree: a server's listener, opened at start, has a low
+/// descriptor and a low inode; a socket opened last, a high one. Sixteen evenly spaced samples
+/// place each missing inode between two descriptors; the search starts there and widens. When
+/// the orders do not agree (descriptors reused, dup2 to fixed numbers) it only costs the samples.
+fn nearest_first(
+    dir: &rustix::fd::OwnedFd,
+    names: Vec<std::ffi::CString>,
+    missing: &std::collections::HashSet<u64>,
+) -> Vec<std::ffi::CString> {
+    const SAMPLES: usize = 16;
+    let last = names.len() - 1;
+    let samples: Vec<(usize, u64)> = (0..SAMPLES)
+        .map(|k| k * last / (SAMPLES - 1))
+        .filter_map(|at| socket_link(dir, &names[at]).map(|ino| (at, ino)))
+        .collect();
+    if samples.len() < 2 {
+        return names;
+    }
+    // Where each missing inode should sit: interpolated between the samples around it.
+    let guesses: Vec<usize> = missing
+        .iter()
+        .map(|&target| {
+            let below = samples.iter().filter(|s| s.1 <= target).max_by_key(|s| s.1);
+            let above = samples.iter().filter(|s| s.1 >= target).min_by_key(|s| s.1);
+            match (below, above) {
+                (Some(&(at_low, ino_low)), Some(&(at_high, ino_high))) if ino_high > ino_low => {
+                    // Integer interpolation; u128 cannot overflow on u64 inodes times indices.
+                    let span = u128::from(ino_high - ino_low);
+                    let part = u128::from(target - ino_low);
+                    let offset = part * at_low.abs_diff(at_high) as u128 / span;
+                    let offset = usize::try_from(offset).unwrap_or(0);
+                    // From the lower inode's descriptor toward the higher one's, either way.
+                    if at_high >= at_low {
+                        at_low + offset
+                    } else {
+                        at_low - offset
+                    }
+                }
+                (Some(&(at, _)), _) | (None, Some(&(at, _))) => at,
+                (None, None) => 0,
+            }
+        })
+        .collect();
+    let mut order: Vec<(usize, std::ffi::CString)> = names.into_iter().enumerate().collect();
+    order.sort_by_key(|(i, _)| guesses.iter().map(|g| g.abs_diff(*i)).min().unwrap_or(0));
+    order.into_iter().map(|(_, name)| name).collect()
+}
+
+/// The socket inode behind descriptor `name` of an open `/proc/PID/fd`, if it is a socket.
+fn socket_link(dir: &rustix::fd::OwnedFd, name: &std::ffi::CStr) -> Option<u64> {
+    let link = rustix::fs::readlinkat(dir, name, Vec::with_capacity(32)).ok()?;
+    parse_socket_link(link.to_str().ok()?)
+}
+
+/// Which of `missing` process `pid` holds. A process with many descriptors (a busy server) is
+/// read nearest-first and on every core at once; all stop as soon as every missing inode is
+/// found. `None` when its descriptors may not be listed.
+fn holds_which(pid: u32, missing: &std::collections::HashSet<u64>) -> Option<Vec<u64>> {
+    /// Below this, one thread reads faster than starting others.
+    const PARALLEL_FROM: usize = 512;
+    let (dir, mut names) = fd_names(pid)?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if names.len() >= PARALLEL_FROM {
+        names = nearest_first(&dir, names, missing);
+    }
+    if names.len() < PARALLEL_FROM || threads == 1 {
+        let mut hits = Vec::new();
+        for n in &names {
+            if let Some(i) = socket_link(&dir, n).filter(|i| missing.contains(i)) {
+                hits.push(i);
+                if hits.len() == missing.len() {
+                    break;
+                }
+            }
+        }
+        return Some(hits);
+    }
+    let found = std::sync::atomic::AtomicUsize::new(0);
+    let hits = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (dir, found, names) = (&dir, &found, &names);
+                // Thread t reads every threads-th name of the nearest-first order.
+                s.spawn(move || {
+                    let mut hits = Vec::new();
+                    for n in names.iter().skip(t).step_by(threads) {
+                        if found.load(std::sync::atomic::Ordering::Relaxed) >= missing.len() {
+                            break;
+                        }
+                        if let Some(i) = socket_link(dir, n).filter(|i| missing.contains(i)) {
+                            hits.push(i);
+                            found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
+    });
+    Some(hits)
 }
 
 /// Finds the processes holding each inode, visiting processes of the sockets' users first and
@@ -634,16 +765,13 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
         if missing.is_empty() {
             break;
         }
-        let Some(found) = socket_inodes(pid) else {
+        let Some(found) = holds_which(pid, &missing) else {
             scan.unreadable += 1;
             continue;
         };
         for inode in found {
             if missing.remove(&inode) {
                 scan.pids.insert(inode, vec![pid]);
-                if missing.is_empty() {
-                    break;
-                }
             }
         }
     }
