@@ -1,5 +1,7 @@
-//! A full 1024-65535 TCP scan of 127.0.0.1: Port Inspector's scan against a plain single-threaded
-//! socket+bind+close loop, two such loops on two threads, and a naive Python scan, in one run.
+//! A full 1024-65535 TCP scan of 127.0.0.1: Port Inspector's scan (the library call, and the
+//! whole `port-inspector scan --json` process) against a plain single-threaded
+//! socket+bind+close loop (the floor one thread can reach), two such loops on two threads, and a
+//! naive Python scan, in one run.
 //!
 //! Run by hand: `cargo bench --bench scan`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A bench binary: it prints its table.
@@ -66,6 +68,15 @@ fn main() {
             s.spawn(|| plain_loop(mid + 1, END));
         });
     });
+    let bin = env!("CARGO_BIN_EXE_port-inspector");
+    let range = format!("{START}-{END}");
+    let cli = time(|| {
+        let out = Command::new(bin)
+            .args(["scan", &range, "--host", "127.0.0.1", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "scan ran");
+    });
     let python = time(|| {
         let out = Command::new("python3")
             .args(["-c", PYTHON])
@@ -83,6 +94,10 @@ fn main() {
     println!("|---|---:|---:|---:|");
     for (name, d) in [
         ("port-inspector scan (library)", ours),
+        (
+            "`port-inspector scan 1024-65535 --json` (whole process)",
+            cli,
+        ),
         ("plain Rust loop, 1 thread", single),
         ("plain Rust loop, 2 threads (halves)", two),
         ("naive Python loop, 1 thread (incl. start-up)", python),

@@ -978,7 +978,7 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
         });
         state_ok && name_ok
     });
-    found.owners.sort_by_key(|o| {
+    found.owners.sort_by_cached_key(|o| {
         (
             o.protocol == Protocol::Udp,
             o.local.port(),

@@ -107,8 +107,23 @@ pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &
 
 /// Writes one JSON document on one line (for large tables: `list`).
 pub fn json_compact<T: Serialize + ?Sized>(v: &T) {
-    let s = serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    text(&(s + "\n"));
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    // Streamed: the whole socket table is megabytes, not worth building as one string first.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let result = serde_json::to_writer(&mut out, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let mut slot = WRITE_ERROR
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert_with(|| e.to_string());
+    }
 }
 
 /// Writes one JSON document and a newline.

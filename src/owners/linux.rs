@@ -70,9 +70,34 @@ pub(super) fn all(protocol: Option<Protocol>) -> Owners {
 
 /// Owners of several ports at once (every port when `ports` is empty): one table dump and one
 /// /proc walk for all of them.
+/// The kernel's sockets on `ports` (every socket when empty), and for the whole table the walk
+/// over every process's socket descriptors: the two do not depend on each other, so for the whole
+/// table they run at the same time.
+fn sockets_and_walk(
+    ports: &[u16],
+    protocol: Option<Protocol>,
+    notes: &mut Vec<String>,
+) -> (Vec<RawSock>, Option<ProcScan>) {
+    if !ports.is_empty() {
+        return (sockets(ports, protocol, notes), None);
+    }
+    std::thread::scope(|s| {
+        let dumps = s.spawn(|| {
+            let mut notes = Vec::new();
+            (sockets(ports, protocol, &mut notes), notes)
+        });
+        let walked = find_all_processes(None);
+        let (socks, more) = dumps
+            .join()
+            .unwrap_or_else(|_| (Vec::new(), vec!["the socket table dump failed".into()]));
+        notes.extend(more);
+        (socks, Some(walked))
+    })
+}
+
 pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     let mut out = Owners::default();
-    let socks = sockets(ports, protocol, &mut out.notes);
+    let (socks, walked) = sockets_and_walk(ports, protocol, &mut out.notes);
     // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
     if protocol != Some(Protocol::Udp) && !ports.is_empty() && !kernel_reports_bound_inactive() {
         let known: std::collections::HashSet<u64> =
@@ -95,10 +120,14 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     uids.dedup();
     // Every socket: walk every process on every core, keeping every holder of each socket.
     // Some ports: stop as soon as each socket has a holder, then look among its relatives.
-    let scan = if ports.is_empty() {
-        find_all_processes(&wanted)
-    } else {
-        find_processes(&wanted, &uids)
+    let scan = match walked {
+        Some(mut all) => {
+            let keep: std::collections::HashSet<u64> = wanted.iter().copied().collect();
+            all.pids.retain(|inode, _| keep.contains(inode));
+            parent_first(&mut all);
+            all
+        }
+        None => find_processes(&wanted, &uids),
     };
     if scan.unreadable > 0 {
         out.notes.push(format!(
@@ -189,7 +218,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             managed_by: why.and_then(|w| w.1),
         });
     }
-    out.owners.sort_by_key(|o| {
+    out.owners.sort_by_cached_key(|o| {
         (
             o.state.is_connection() || o.state == SockState::BoundOnly,
             o.pid.is_none(),
@@ -682,11 +711,13 @@ fn holds_which(pid: u32, missing: &std::collections::HashSet<u64>) -> Option<Vec
 /// stopping as soon as every inode has a PID; then looks for the other holders of each socket
 /// among the finder's parents and children, since a socket is shared by inheritance (pre-fork
 /// servers' workers, a child left holding it after its parent exited).
-/// Every process holding any of `inodes` (all of them, not the first), reading `/proc/*/fd` on
-/// every core at once; the holders of each socket are ordered parent first.
-fn find_all_processes(inodes: &[u64]) -> ProcScan {
+/// Every process holding any of `inodes` (every socket descriptor when `None`), all of them, not
+/// the first, reading `/proc/*/fd` on every core at once; the holders of each socket are ordered
+/// parent first.
+fn find_all_processes(inodes: Option<&[u64]>) -> ProcScan {
     let mut scan = ProcScan::default();
-    let wanted: std::collections::HashSet<u64> = inodes.iter().copied().collect();
+    let wanted: Option<std::collections::HashSet<u64>> =
+        inodes.map(|i| i.iter().copied().collect());
     let Ok(dir) = fs::read_dir("/proc") else {
         return scan;
     };
@@ -707,7 +738,11 @@ fn find_all_processes(inodes: &[u64]) -> ProcScan {
                     for &pid in part {
                         match socket_inodes(pid) {
                             Some(found) => {
-                                hits.extend(found.filter(|i| wanted.contains(i)).map(|i| (i, pid)));
+                                hits.extend(
+                                    found
+                                        .filter(|i| wanted.as_ref().is_none_or(|w| w.contains(i)))
+                                        .map(|i| (i, pid)),
+                                );
                             }
                             None => unreadable += 1,
                         }
@@ -724,12 +759,15 @@ fn find_all_processes(inodes: &[u64]) -> ProcScan {
             scan.pids.entry(inode).or_default().push(pid);
         }
     }
-    // Parent first among the holders of one socket (only shared sockets need the lookup).
+    scan
+}
+
+/// Parent first among the holders of one socket (only shared sockets need the lookup).
+fn parent_first(scan: &mut ProcScan) {
     let mut depth: HashMap<u32, usize> = HashMap::new();
     for holders in scan.pids.values_mut().filter(|h| h.len() > 1) {
         holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| ancestors(*p).len()), *p));
     }
-    scan
 }
 
 pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
