@@ -64,6 +64,11 @@ pub fn text(s: &str) {
     let result = out
         .write_all(paint(s).as_bytes())
         .and_then(|()| out.flush());
+    keep_write_error(result);
+}
+
+/// Keeps the first failure to write standard output, except a broken pipe.
+fn keep_write_error(result: std::io::Result<()>) {
     if let Err(e) = result
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
@@ -116,14 +121,7 @@ pub fn json_compact<T: Serialize + ?Sized>(v: &T) {
         .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
-    if let Err(e) = result
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        let mut slot = WRITE_ERROR
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        slot.get_or_insert_with(|| e.to_string());
-    }
+    keep_write_error(result);
 }
 
 /// Writes one JSON document and a newline.
