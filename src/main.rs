@@ -10,16 +10,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    if cli.command.is_some() {
-        port_inspector::cli::run(cli)
-    } else {
-        window()
+    match port_inspector::cli::window_start(&cli) {
+        Some(Ok(start)) => window(start),
+        Some(Err(code)) => code,
+        None if cli.command.is_none() => window(None),
+        None => port_inspector::cli::run(cli),
     }
 }
 
 #[cfg(feature = "gui")]
-fn window() -> ExitCode {
-    port_inspector::gui::run()
+fn window(start: Option<port_inspector::Target>) -> ExitCode {
+    port_inspector::gui::run(start)
 }
 
 /// A build without the window (`--no-default-features`) says so and points at the commands.
@@ -28,7 +29,7 @@ fn window() -> ExitCode {
     clippy::print_stderr,
     reason = "the one message of a build that has no window"
 )]
-fn window() -> ExitCode {
+fn window(_start: Option<port_inspector::Target>) -> ExitCode {
     eprintln!(
         "port-inspector: this build has no window (built without the 'gui' feature); use a command, e.g. 'port-inspector check 8080' (see 'port-inspector --help')"
     );

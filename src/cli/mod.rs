@@ -173,6 +173,19 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Open the window; with a TARGET, open it on that check, run at once (for a desktop shortcut,
+    /// or a ticket's "open this check" line).
+    #[command(
+        after_help = "Examples:\n  port-inspector window\n  port-inspector window 127.0.0.1:8080\n  port-inspector window 5353 --udp\n\nExit codes:\n  0  the window was closed\n  2  bad input, or no display"
+    )]
+    Window {
+        /// [HOST:]PORT to check at once; a bare PORT means all interfaces.
+        #[arg(allow_hyphen_values = true)]
+        target: Option<String>,
+        /// Protocol, family and socket options.
+        #[command(flatten)]
+        bind: BindOptions,
+    },
     /// Every socket on the machine, live: listening TCP and bound UDP by default, with each
     /// owner, who started it and what manages it.
     #[command(
@@ -580,6 +593,25 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
     }
 }
 
+/// For `port-inspector window [TARGET]`: `Some(Ok(target))` to open the window (on TARGET when
+/// given), `Some(Err(code))` after printing the one-line error of a bad TARGET, `None` for every
+/// other command (the window itself is opened by the binary, not by the command line).
+pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
+    let Some(Command::Window { target, bind }) = &cli.command else {
+        return None;
+    };
+    output::configure(cli.quiet, cli.no_color);
+    Some(
+        match target.as_deref().map(|t| bind.target(t)).transpose() {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                output::error_line(&e.to_string());
+                Err(ExitCode::from(exit::USAGE))
+            }
+        },
+    )
+}
+
 /// Runs a parsed command line and returns the process exit code. Each error is handled here,
 /// once: bad input is exit 2, a failure at run time (a file, standard output) exit 1.
 #[must_use]
@@ -699,6 +731,8 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             udp,
         } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
+        // main opens the window before the command line runs (see `window_start`).
+        Command::Window { .. } => Ok(exit::USAGE),
         Command::List {
             tcp,
             udp,

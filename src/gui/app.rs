@@ -1014,6 +1014,27 @@ impl App {
     }
 
     /// Starts a check unless one is running (a second click while busy is ignored).
+    /// Shows `target` in the form and checks it at once (`port-inspector window TARGET`).
+    pub fn open_on(&mut self, target: Target) {
+        let host = target.host.trim();
+        self.inputs.interface = if host.is_empty() {
+            InterfaceChoice::AllAny
+        } else {
+            InterfaceChoice::Custom
+        };
+        host.clone_into(&mut self.inputs.custom_host);
+        self.inputs.port_text = target.port.to_string();
+        self.inputs.protocol = target.protocol;
+        self.inputs.family = target.family;
+        self.inputs.reuse_address = target.options.reuse_address;
+        self.inputs.reuse_port = target.options.reuse_port;
+        self.inputs.v6_only = target.options.v6_only;
+        self.inputs.listen = target.options.listen;
+        self.inputs.exclusive = target.options.exclusive_address_use;
+        self.tab = Tab::Check;
+        self.start(target);
+    }
+
     fn start(&mut self, target: Target) {
         if self.running.is_some() {
             return;
@@ -1046,6 +1067,15 @@ impl App {
         self.poll_worker();
         let ctx = ui.ctx().clone();
         let mut actions = Vec::new();
+        // Ctrl+Shift+C copies the shown check's report, from any tab (a ticket is written with
+        // the keyboard).
+        let copy = egui::KeyboardShortcut::new(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::C,
+        );
+        if ctx.input_mut(|i| i.consume_shortcut(&copy)) {
+            actions.push(Action::CopyReport);
+        }
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,

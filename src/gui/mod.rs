@@ -24,13 +24,13 @@ fn no_display_reason() -> Option<&'static str> {
     }
 }
 
-/// Opens the window and runs until it closes.
+/// Opens the window (on a check of `start`, run at once, when given) and runs until it closes.
 #[must_use]
 #[expect(
     clippy::print_stderr,
     reason = "start-up failures are reported before any window exists"
 )]
-pub fn run() -> ExitCode {
+pub fn run(start: Option<crate::Target>) -> ExitCode {
     if let Some(reason) = no_display_reason() {
         eprintln!("port-inspector: {reason}");
         return ExitCode::from(2);
@@ -61,13 +61,17 @@ pub fn run() -> ExitCode {
                 .storage
                 .and_then(|s| eframe::get_value(s, app::SCAN_STORAGE_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(App::with_parts(
+            let mut app = App::with_parts(
                 &cc.egui_ctx,
                 inputs,
                 scan_inputs,
                 crate::probe::system_resolver(),
                 crate::scan::system_scanner(),
-            )))
+            );
+            if let Some(t) = start {
+                app.open_on(t);
+            }
+            Ok(Box::new(app))
         }),
     );
     match result {

@@ -374,7 +374,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
     ui.horizontal(|ui| {
         if ui
             .button("Copy report")
-            .on_hover_text("Copy a Markdown report of this check")
+            .on_hover_text("Copy a Markdown report of this check (Ctrl+Shift+C)")
             .clicked()
         {
             actions.push(Action::CopyReport);

@@ -1,0 +1,138 @@
+//! The real window on a real X server (Xvfb): `port-inspector window HOST:PORT` opens on the check,
+//! Ctrl+Shift+C (Copy report) puts the Markdown report on the X clipboard, and another program
+//! (xclip) reads it back. egui_kittest only sees that egui asked for a copy; this sees the copy.
+#![cfg(target_os = "linux")] // Xvfb, xdotool and xclip: the X11 desktop.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child killed and reaped when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An X server of this test alone: a display number no other server uses (two copies of the
+/// suite draw different numbers; a taken one is skipped).
+fn xvfb() -> (Killed, String) {
+    let seed = std::process::id() % 4000;
+    for n in (0..200).map(|i| 1000 + (seed + i * 37) % 4000) {
+        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Killed(child);
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if std::path::Path::new(&socket).exists() {
+                return (server, format!(":{n}"));
+            }
+            if server.0.try_wait().unwrap().is_some() {
+                break; // Lost a race for this number: try the next.
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(server);
+    }
+    panic!("no free X display number for Xvfb");
+}
+
+fn x(display: &str, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .env("DISPLAY", display)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn copy_report_reaches_the_x_clipboard() {
+    for tool in ["Xvfb", "xdotool", "xclip"] {
+        common::require(
+            have(tool),
+            &format!("{tool} (.ci/run installs xvfb, xdotool, xclip)"),
+        );
+    }
+    let (_server, display) = xvfb();
+    let held = TcpListener::bind((common::private_loopback(), 0)).unwrap();
+    let target = held.local_addr().unwrap().to_string();
+    let home = std::env::temp_dir().join(format!("pi-clipboard-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let window = Killed(
+        common::bin()
+            .args(["window", &target])
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            // A fresh home: the test never reads or writes the user's saved window state.
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let me = format!("PID {}", std::process::id());
+    let start = Instant::now();
+    let mut clipboard = String::new();
+    while start.elapsed() < Duration::from_secs(30) {
+        let id = x(&display, "xdotool", &["search", "--name", "Port Inspector"]);
+        if let Some(id) = id.lines().next() {
+            // No window manager runs here: give the window the keyboard focus ourselves.
+            x(&display, "xdotool", &["windowfocus", id]);
+            x(&display, "xdotool", &["key", "ctrl+shift+c"]);
+            clipboard = x(
+                &display,
+                "xclip",
+                &["-o", "-selection", "clipboard", "-t", "UTF8_STRING"],
+            );
+            if clipboard.contains("WSAEADDRINUSE") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        clipboard.starts_with(&format!("# Port Inspector report: TCP {target}"))
+            && clipboard.contains("NOT BINDABLE")
+            && clipboard.contains("WSAEADDRINUSE")
+            && clipboard.contains(&me),
+        "the report of the check, read from the X clipboard by xclip: {clipboard:?}"
+    );
+    drop(window);
+    drop(held);
+    let _ = std::fs::remove_dir_all(&home);
+}
