@@ -596,6 +596,7 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
 /// For `port-inspector window [TARGET]`: `Some(Ok(target))` to open the window (on TARGET when
 /// given), `Some(Err(code))` after printing the one-line error of a bad TARGET, `None` for every
 /// other command (the window itself is opened by the binary, not by the command line).
+#[must_use]
 pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
     let Some(Command::Window { target, bind }) = &cli.command else {
         return None;
