@@ -95,6 +95,11 @@ fn watch_reports_the_owner_then_that_the_port_is_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let mut h = harness(port);
+    // First the red verdict, as a user would have it on screen.
+    h.run();
+    h.get_by_label("Test bind").click();
+    h.step();
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
     open_kit(&mut h);
     h.get_by_label("Watch until free").click();
     h.step();
@@ -106,6 +111,11 @@ fn watch_reports_the_owner_then_that_the_port_is_free() {
         Some(format!("127.0.0.1:{port} is free").as_str()),
         "the title says so too"
     );
+    // Back on the check: the verdict shown is the fresh one, not the stale red banner.
+    h.get_by_label("Check a port").click();
+    h.run();
+    assert!(has(&h, "Bindable"), "fresh verdict shown");
+    assert!(!has(&h, "Not bindable"), "no stale verdict left");
 }
 
 #[test]

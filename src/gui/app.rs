@@ -643,6 +643,9 @@ impl App {
                         check: *check,
                         at: clock_now(),
                     });
+                    // The watch's last check is the newest answer: it replaces the verdict shown
+                    // (never a red "in use" banner left under a "free now" line).
+                    self.shown = Some(self.history.len() - 1);
                 }
                 Event::ScanFinished { id, report } => {
                     if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
