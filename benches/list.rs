@@ -1,5 +1,7 @@
 //! The whole socket table with 10,000 listening sockets spread over 200 processes:
-//! `port-inspector list --json` against `ss -tuanp`, whole processes, side by side in one run.
+//! `port-inspector list --json` against `ss -tuanp`, whole processes, side by side in one run;
+//! and the library call against the `listeners` crate's `get_all` (the same question asked of a
+//! library: every listening socket and its process) on the same machine.
 //! Run by hand: `cargo bench --bench list` (Linux, as root).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints its table.
 
@@ -84,8 +86,54 @@ fn main() {
         "list --json / ss: {:.2}x",
         ours.as_secs_f64() / ss.as_secs_f64()
     );
+    listeners_side_by_side();
     for mut c in crowd {
         let _ = c.kill();
         let _ = c.wait();
     }
 }
+
+/// Listening sockets and their processes as a library: `owners::all` kept to listeners (TCP
+/// LISTEN and bound UDP) against `listeners::get_all`, alternated round by round.
+#[cfg(target_os = "linux")]
+fn listeners_side_by_side() {
+    let ours = || {
+        let t = Instant::now();
+        let n = port_inspector::owners::all(None)
+            .owners
+            .iter()
+            .filter(|o| !o.state.is_connection())
+            .count();
+        (t.elapsed(), n)
+    };
+    let theirs = || {
+        let t = Instant::now();
+        let n = listeners::get_all().map(|l| l.len()).unwrap_or(0);
+        (t.elapsed(), n)
+    };
+    let (_, n_ours) = ours();
+    let (_, n_theirs) = theirs();
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for _ in 0..ROUNDS {
+        a.push(ours().0);
+        b.push(theirs().0);
+    }
+    let (a, b) = (median(a), median(b));
+    println!("| library | median | listeners found |\n|---|---:|---:|");
+    println!(
+        "| port-inspector `owners::all` (listening) | {:.1} ms | {n_ours} |",
+        a.as_secs_f64() * 1e3
+    );
+    println!(
+        "| `listeners::get_all` 0.6 | {:.1} ms | {n_theirs} |",
+        b.as_secs_f64() * 1e3
+    );
+    println!(
+        "owners::all / listeners::get_all: {:.2}x",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+#[cfg(not(target_os = "linux"))]
+fn listeners_side_by_side() {}
