@@ -15,6 +15,8 @@ use crate::target::{Family, Protocol};
 
 const QUICK_PORTS: [u16; 5] = [80, 443, 3389, 5432, 8080];
 
+/// Green for "free" and "ok": the theme has no success colour, so one per theme, as readable as
+/// the theme's own error and warning colours.
 fn ok_color(ui: &egui::Ui) -> Color32 {
     if ui.visuals().dark_mode {
         Color32::from_rgb(110, 200, 120)
@@ -23,12 +25,9 @@ fn ok_color(ui: &egui::Ui) -> Color32 {
     }
 }
 
+/// The theme's own error colour, so dark and light both read well.
 fn bad_color(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(255, 120, 110)
-    } else {
-        Color32::from_rgb(180, 30, 30)
-    }
+    ui.visuals().error_fg_color
 }
 
 /// The title bar with the tabs.
@@ -66,6 +65,27 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
         if busy {
             ui.spinner();
         }
+        // Dark, light or as the system says: kept with the window's other settings.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let mut pref = ui.options(|o| o.theme_preference);
+            let before = pref;
+            egui::ComboBox::from_id_salt("theme")
+                .selected_text(match pref {
+                    egui::ThemePreference::Dark => "Dark",
+                    egui::ThemePreference::Light => "Light",
+                    egui::ThemePreference::System => "System theme",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut pref, egui::ThemePreference::System, "System theme");
+                    ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "Dark");
+                    ui.selectable_value(&mut pref, egui::ThemePreference::Light, "Light");
+                })
+                .response
+                .on_hover_text("Colours: dark, light, or as the system says");
+            if pref != before {
+                ui.ctx().set_theme(pref);
+            }
+        });
     });
     actions
 }
@@ -369,7 +389,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
         });
 
     for w in &c.warnings {
-        ui.colored_label(Color32::from_rgb(200, 140, 20), format!("Note: {w}"));
+        ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {w}"));
     }
     ui.horizontal(|ui| {
         if ui
