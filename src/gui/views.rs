@@ -60,12 +60,11 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
         {
             actions.push(Action::SetTab(Tab::Listening));
         }
-        ui.separator();
-        ui.label("can my program bind this address and port?");
         if busy {
             ui.spinner();
         }
-        // Dark, light or as the system says: kept with the window's other settings.
+        // The theme choice at the right edge, the tagline in what is left (shortened with an
+        // ellipsis on a narrow window, never pushing the choice off-screen).
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let mut pref = ui.options(|o| o.theme_preference);
             let before = pref;
@@ -85,6 +84,8 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
             if pref != before {
                 ui.ctx().set_theme(pref);
             }
+            ui.separator();
+            ui.add(egui::Label::new("can my program bind this address and port?").truncate());
         });
     });
     actions

@@ -1,0 +1,158 @@
+//! The window at its smallest supported size (800×600) never clips a control: with a long host
+//! name in History and a holder whose command line runs to hundreds of characters, every
+//! control of every tab lies inside the window, or inside a scroll area that can bring it in.
+#![cfg(target_os = "linux")] // A python3 holder child (Linux).
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use common::ui::{wait_for, wait_until};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+
+const W: f32 = 800.0;
+const H: f32 = 600.0;
+
+/// The controls a user reaches for.
+fn is_control(role: egui::accesskit::Role) -> bool {
+    use egui::accesskit::Role;
+    matches!(
+        role,
+        Role::Button
+            | Role::CheckBox
+            | Role::RadioButton
+            | Role::TextInput
+            | Role::ComboBox
+            | Role::Link
+            | Role::Slider
+            | Role::SpinButton
+    )
+}
+
+/// The controls lying outside the window: (node id, description).
+fn outside(h: &Harness<'_, App>) -> Vec<(egui::accesskit::NodeId, String)> {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(W, H)).expand(0.5);
+    h.root()
+        .children_recursive()
+        .filter(|n| {
+            let ak = n.accesskit_node();
+            is_control(ak.role()) && ak.bounding_box().is_some() && !window.contains_rect(n.rect())
+        })
+        .map(|n| {
+            let ak = n.accesskit_node();
+            (
+                ak.locate().0,
+                format!(
+                    "{:?} '{}' at {:?}",
+                    ak.role(),
+                    ak.label().unwrap_or_default(),
+                    n.rect()
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Every control outside the window that no scroll area can bring in: each is asked to scroll
+/// itself into view (what a screen reader or a keyboard user does) and must then lie inside.
+fn clipped(h: &mut Harness<'_, App>) -> Vec<String> {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(W, H)).expand(0.5);
+    let mut bad = Vec::new();
+    for (id, what) in outside(h) {
+        let find = |h: &Harness<'_, App>| {
+            h.root()
+                .children_recursive()
+                .find(|n| n.accesskit_node().locate().0 == id)
+                .map(|n| (n.rect(), ()))
+        };
+        if let Some(node) = h
+            .root()
+            .children_recursive()
+            .find(|n| n.accesskit_node().locate().0 == id)
+        {
+            node.scroll_to_me();
+        }
+        h.run_steps(3);
+        let inside = find(h).is_some_and(|(r, ())| window.contains_rect(r));
+        if !inside {
+            bad.push(what);
+        }
+    }
+    bad
+}
+
+#[test]
+fn nothing_is_clipped_at_800_by_600_with_long_names() {
+    // A holder whose command line is hundreds of characters long (its program text).
+    let long = "x".repeat(400);
+    let ip = common::private_loopback();
+    let (holder, port) = common::spawn_python(
+        &format!(
+            "import socket,sys,time\ns=socket.socket();s.bind(('{ip}',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)\n# {long}"
+        ),
+        "python3",
+        None,
+    );
+    // Names under .invalid fail at once (EAI_NONAME), as they would from a resolver that
+    // answers, without waiting on this machine's DNS; everything else is the system's resolver.
+    let system = port_inspector::probe::system_resolver();
+    let resolver: port_inspector::probe::Resolver = std::sync::Arc::new(move |req| {
+        if req.host.as_deref().is_some_and(|h| h.ends_with(".invalid")) {
+            Err(port_inspector::oserror::OsError::from_eai(
+                -2,
+                "Name or service not known".into(),
+            ))
+        } else {
+            system(req)
+        }
+    });
+    let ctx = egui::Context::default();
+    let app = App::with_resolver(
+        &ctx,
+        Inputs {
+            interface: InterfaceChoice::Custom,
+            custom_host: ip.to_string(),
+            port_text: port.clone(),
+            ..Inputs::default()
+        },
+        resolver,
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(W, H))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run();
+    // A long host name in History (it fails to resolve; the entry stays).
+    h.state_mut().inputs.custom_host = format!(
+        "{}example.invalid",
+        "a-very-long-host-name-of-a-fleet.".repeat(5)
+    );
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the long host's check", |h| {
+        h.state().history.len() == 1
+    });
+    h.state_mut().inputs.custom_host = ip.to_string();
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    h.run_steps(3);
+    let mut problems = Vec::new();
+    for tab in [
+        "Check a port",
+        "Scan a range",
+        "Support kit",
+        "Listening now",
+    ] {
+        h.get_by_label(tab).click();
+        h.run_steps(4);
+        problems.extend(clipped(&mut h).into_iter().map(|p| format!("{tab}: {p}")));
+    }
+    assert!(
+        problems.is_empty(),
+        "clipped at {W}x{H}:\n{}",
+        problems.join("\n")
+    );
+    drop(holder);
+}
