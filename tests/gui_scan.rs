@@ -76,6 +76,10 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     assert!(!common::OWNER_PIDS || has(&h, &me), "owner named");
     assert!(has(&h, &free_row), "free range row");
     assert!(has(&h, "198 free, 2 not free"), "summary");
+    assert!(
+        has(&h, "Port map: 198 free, 2 not free"),
+        "the map above the table"
+    );
 
     h.get_by_label("Show only in use").click();
     h.run();
@@ -97,6 +101,38 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     h.run_steps(2);
     assert_eq!(h.state().tab, Tab::Check, "switched to the check");
     wait_for(&mut h, "WSAEADDRINUSE 10048");
+
+    // A click on the map's cell of the held UDP port opens that port's check.
+    h.get_by_label("Scan a range").click();
+    h.run();
+    h.get_by_label("Show only in use").click();
+    h.run();
+    let map = h.get_by_label_contains("Port map:").rect();
+    let cell = 11.0_f32;
+    let cols = (map.width() / cell).round().max(1.0);
+    let i = 20.0_f32; // p + 20, one cell per port on a 100-port range
+    let at = map.min + egui::vec2((i % cols) * cell + 5.0, (i / cols).floor() * cell + 5.0);
+    h.event(egui::Event::PointerMoved(at));
+    h.run();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Check, "the map opened a check");
+    assert_eq!(
+        (
+            h.state().inputs.port_text.as_str(),
+            h.state().inputs.protocol
+        ),
+        ((p + 20).to_string().as_str(), port_inspector::Protocol::Udp),
+        "the clicked cell's port and protocol"
+    );
 }
 
 /// The real scanner, run 50 ports at a time with a pause, so a test can watch it.

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod listening;
+pub mod scan_map;
 pub mod views;
 pub mod worker;
 

@@ -17,7 +17,7 @@ const QUICK_PORTS: [u16; 5] = [80, 443, 3389, 5432, 8080];
 
 /// Green for "free" and "ok": the theme has no success colour, so one per theme, as readable as
 /// the theme's own error and warning colours.
-fn ok_color(ui: &egui::Ui) -> Color32 {
+pub(super) fn ok_color(ui: &egui::Ui) -> Color32 {
     if ui.visuals().dark_mode {
         Color32::from_rgb(110, 200, 120)
     } else {
@@ -671,6 +671,7 @@ fn scan_results_ui(
             s.start, s.end, s.kind, s.meaning
         ));
     }
+    super::scan_map::map_ui(ui, report, actions);
     ui.horizontal(|ui| {
         ui.checkbox(&mut inputs.only_busy, "Show only in use");
         let l = ui.label("Filter");
@@ -687,7 +688,7 @@ fn scan_results_ui(
         }
     });
     let rows = inputs.visible_rows(report);
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("scan-table")
             .striped(true)
             .num_columns(5)
