@@ -468,69 +468,81 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
 
 fn steps_ui(ui: &mut egui::Ui, c: &Check) {
     let r = &c.report;
-    egui::Grid::new("steps")
-        .striped(true)
-        .num_columns(5)
+    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+    // to the window.
+    egui::ScrollArea::horizontal()
+        .id_salt("steps-scroll")
         .show(ui, |ui| {
-            for h in ["Address", "Step", "", "Time", "Detail"] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            let mut rows = vec![("", &r.resolve)];
-            for a in &r.attempts {
-                for s in a.steps.iter().skip(1) {
-                    rows.push((a.address.as_str(), s));
-                }
-            }
-            for (addr, s) in rows {
-                ui.label(addr);
-                ui.label(s.step.name());
-                if s.ok {
-                    ui.colored_label(ok_color(ui), "ok");
-                } else {
-                    ui.colored_label(bad_color(ui), "failed");
-                }
-                ui.label(format!("{} µs", s.elapsed_us));
-                let detail = match &s.error {
-                    Some(e) => format!("{} — {}", s.detail, e.headline()),
-                    None => s.detail.clone(),
-                };
-                ui.label(detail);
-                ui.end_row();
-            }
+            egui::Grid::new("steps")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for h in ["Address", "Step", "", "Time", "Detail"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    let mut rows = vec![("", &r.resolve)];
+                    for a in &r.attempts {
+                        for s in a.steps.iter().skip(1) {
+                            rows.push((a.address.as_str(), s));
+                        }
+                    }
+                    for (addr, s) in rows {
+                        ui.label(addr);
+                        ui.label(s.step.name());
+                        if s.ok {
+                            ui.colored_label(ok_color(ui), "ok");
+                        } else {
+                            ui.colored_label(bad_color(ui), "failed");
+                        }
+                        ui.label(format!("{} µs", s.elapsed_us));
+                        let detail = match &s.error {
+                            Some(e) => format!("{} — {}", s.detail, e.headline()),
+                            None => s.detail.clone(),
+                        };
+                        ui.label(detail);
+                        ui.end_row();
+                    }
+                });
         });
 }
 
 fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
-    egui::Grid::new("owners")
-        .striped(true)
-        .num_columns(6)
+    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+    // to the window.
+    egui::ScrollArea::horizontal()
+        .id_salt("owners-scroll")
         .show(ui, |ui| {
-            for h in ["PID", "Process", "User", "State", "Local", "Command"] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            for o in &c.owners {
-                ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
-                ui.label(
-                    o.process
-                        .as_deref()
-                        .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned()),
-                );
-                ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
-                ui.label(o.state.name());
-                ui.label(o.local.to_string());
-                // Outside text: escaped, cut with an ellipsis, whole on hover.
-                let full =
-                    crate::text::clean(o.cmdline.as_deref().unwrap_or_default()).into_owned();
-                let cmd: String = if full.chars().count() > 40 {
-                    format!("{}…", full.chars().take(40).collect::<String>())
-                } else {
-                    full.clone()
-                };
-                ui.label(cmd).on_hover_text(full);
-                ui.end_row();
-            }
+            egui::Grid::new("owners")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for h in ["PID", "Process", "User", "State", "Local", "Command"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for o in &c.owners {
+                        ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
+                        ui.label(
+                            o.process
+                                .as_deref()
+                                .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned()),
+                        );
+                        ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
+                        ui.label(o.state.name());
+                        ui.label(o.local.to_string());
+                        // Outside text: escaped, cut with an ellipsis, whole on hover.
+                        let full = crate::text::clean(o.cmdline.as_deref().unwrap_or_default())
+                            .into_owned();
+                        let cmd: String = if full.chars().count() > 40 {
+                            format!("{}…", full.chars().take(40).collect::<String>())
+                        } else {
+                            full.clone()
+                        };
+                        ui.label(cmd).on_hover_text(full);
+                        ui.end_row();
+                    }
+                });
         });
     for (i, o) in c.owners.iter().enumerate() {
         let Some(pid) = o.pid else { continue };
@@ -832,59 +844,65 @@ fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &
         });
     }
     if let Some(m) = &kit.matrix {
-        egui::Grid::new("matrix")
-            .striped(true)
-            .num_columns(3)
+        // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+        // to the window.
+        egui::ScrollArea::horizontal()
+            .id_salt("matrix-scroll")
             .show(ui, |ui| {
-                ui.strong("Protocol / family");
-                ui.strong("SO_REUSEADDR off");
-                ui.strong("SO_REUSEADDR on");
-                ui.end_row();
-                let mut rows: Vec<(Protocol, Family, String)> = Vec::new();
-                for c in &m.cells {
-                    let key = (c.protocol, c.family, c.scope.clone());
-                    if !rows.contains(&key) {
-                        rows.push(key);
-                    }
-                }
-                for (p, f, scope) in rows {
-                    let fam = if f == Family::Ipv6 { "IPv6" } else { "IPv4" };
-                    ui.label(format!("{p} {fam} {scope}"));
-                    for reuse in [false, true] {
-                        let found = m.cells.iter().enumerate().find(|(_, c)| {
-                            c.protocol == p
-                                && c.family == f
-                                && c.scope == scope
-                                && c.reuse_address == reuse
-                        });
-                        if let Some((i, c)) = found {
-                            let result = match (&c.wsa_name, c.wsa_code) {
-                                (Some(n), Some(code)) => format!("blocked {n} {code}"),
-                                _ => "ok".into(),
-                            };
-                            let text = format!(
-                                "{p} {fam} {} reuse {}: {result}",
-                                c.address,
-                                if reuse { "on" } else { "off" }
-                            );
-                            let color = if c.wsa_code.is_some() {
-                                bad_color(ui)
-                            } else {
-                                ok_color(ui)
-                            };
-                            if ui
-                                .button(RichText::new(text).color(color))
-                                .on_hover_text("Open the full check of this combination")
-                                .clicked()
-                            {
-                                actions.push(Action::OpenMatrixCell(i));
+                egui::Grid::new("matrix")
+                    .striped(true)
+                    .num_columns(3)
+                    .show(ui, |ui| {
+                        ui.strong("Protocol / family");
+                        ui.strong("SO_REUSEADDR off");
+                        ui.strong("SO_REUSEADDR on");
+                        ui.end_row();
+                        let mut rows: Vec<(Protocol, Family, String)> = Vec::new();
+                        for c in &m.cells {
+                            let key = (c.protocol, c.family, c.scope.clone());
+                            if !rows.contains(&key) {
+                                rows.push(key);
                             }
-                        } else {
-                            ui.label("");
                         }
-                    }
-                    ui.end_row();
-                }
+                        for (p, f, scope) in rows {
+                            let fam = if f == Family::Ipv6 { "IPv6" } else { "IPv4" };
+                            ui.label(format!("{p} {fam} {scope}"));
+                            for reuse in [false, true] {
+                                let found = m.cells.iter().enumerate().find(|(_, c)| {
+                                    c.protocol == p
+                                        && c.family == f
+                                        && c.scope == scope
+                                        && c.reuse_address == reuse
+                                });
+                                if let Some((i, c)) = found {
+                                    let result = match (&c.wsa_name, c.wsa_code) {
+                                        (Some(n), Some(code)) => format!("blocked {n} {code}"),
+                                        _ => "ok".into(),
+                                    };
+                                    let text = format!(
+                                        "{p} {fam} {} reuse {}: {result}",
+                                        c.address,
+                                        if reuse { "on" } else { "off" }
+                                    );
+                                    let color = if c.wsa_code.is_some() {
+                                        bad_color(ui)
+                                    } else {
+                                        ok_color(ui)
+                                    };
+                                    if ui
+                                        .button(RichText::new(text).color(color))
+                                        .on_hover_text("Open the full check of this combination")
+                                        .clicked()
+                                    {
+                                        actions.push(Action::OpenMatrixCell(i));
+                                    }
+                                } else {
+                                    ui.label("");
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
             });
     }
 }
