@@ -684,7 +684,8 @@ fn scan_results_ui(
         ));
     }
     super::scan_map::map_ui(ui, report, actions);
-    ui.horizontal(|ui| {
+    // Wraps onto a second line on a narrow window instead of pushing the Copy buttons off it.
+    ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut inputs.only_busy, "Show only in use");
         let l = ui.label("Filter");
         ui.add(egui::TextEdit::singleline(&mut inputs.filter).desired_width(140.0))
