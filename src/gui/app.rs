@@ -287,6 +287,9 @@ pub struct App {
     pub save: Option<SaveDialog>,
     /// The Listening now tab.
     pub listening_now: super::listening::ListeningTab,
+    /// Each frame's CPU time, when `PORT_INSPECTOR_FRAME_LOG` names a file (for measuring the
+    /// window, e.g. `cargo bench --bench frames`).
+    frame_log: Option<std::io::BufWriter<std::fs::File>>,
     /// A short note shown in the window title (e.g. "127.0.0.1:8080 is free").
     pub title_note: Option<String>,
     title_shown: Option<String>,
@@ -544,6 +547,9 @@ impl App {
             kit: KitState::default(),
             save: None,
             listening_now: super::listening::ListeningTab::default(),
+            frame_log: std::env::var_os("PORT_INSPECTOR_FRAME_LOG")
+                .and_then(|p| std::fs::File::create(p).ok())
+                .map(std::io::BufWriter::new),
             report_dir: std::env::var_os("HOME")
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
             title_note: None,
@@ -1235,8 +1241,21 @@ fn clock_now() -> String {
 }
 
 impl eframe::App for App {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, _ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.poll_worker();
+        if let (Some(log), Some(cpu)) = (&mut self.frame_log, frame.info().cpu_usage) {
+            use std::io::Write as _;
+            // The previous frame: its CPU time in ms, the tab, and whether a refresh of the
+            // socket table was running meanwhile (on the worker).
+            let _ = writeln!(
+                log,
+                "{:.3} {:?} {}",
+                cpu * 1000.0,
+                self.tab,
+                self.listening_now.refreshing
+            );
+            let _ = log.flush();
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

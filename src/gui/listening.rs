@@ -61,6 +61,13 @@ pub struct ListeningTab {
     pub refreshing: bool,
     /// When the last refresh arrived.
     pub last: Option<Instant>,
+    /// The rows shown, in order: (index, vanished) into `rows` or `gone`; rebuilt only when the
+    /// table, the filter, the sort or "Connections too" change, never per frame.
+    view: Vec<(usize, bool)>,
+    /// What `view` was built from.
+    view_key: Option<(String, bool, SortBy, u64)>,
+    /// Bumped by every change of `rows` or `gone`.
+    generation: u64,
 }
 
 impl ListeningTab {
@@ -91,6 +98,34 @@ impl ListeningTab {
         self.rows = rows;
         self.refreshing = false;
         self.last = Some(now);
+        self.generation += 1;
+    }
+
+    /// The rows to show, rebuilt when what they depend on changed.
+    fn refresh_view(&mut self) {
+        let key = (self.filter.clone(), self.all, self.sort, self.generation);
+        if self.view_key.as_ref() == Some(&key) {
+            return;
+        }
+        let index: std::collections::HashMap<*const Owner, (usize, bool)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (std::ptr::from_ref(o), (i, false)))
+            .chain(
+                self.gone
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (o, _))| (std::ptr::from_ref(o), (i, true))),
+            )
+            .collect();
+        let view: Vec<(usize, bool)> = self
+            .visible()
+            .into_iter()
+            .filter_map(|(o, _)| index.get(&std::ptr::from_ref(o)).copied())
+            .collect();
+        self.view = view;
+        self.view_key = Some(key);
     }
 
     fn visible(&self) -> Vec<(&Owner, bool)> {
@@ -126,17 +161,19 @@ impl ListeningTab {
         v
     }
 
-    /// Draws the tab; returns what the user asked for.
+    /// Draws the tab; returns what the user asked for. Only the rows in sight are laid out
+    /// (a table of 10,000 sockets costs what its visible rows cost).
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
         let mut actions = Vec::new();
+        // Vanished rows leave after a few seconds, without waiting for the next refresh.
+        let before = self.gone.len();
+        self.gone.retain(|(_, at)| at.elapsed() < GONE_FOR);
+        if self.gone.len() != before {
+            self.generation += 1;
+        }
         self.header_ui(ui);
-        // Owned rows: the header's sort buttons change `self` while they are drawn.
-        let rows: Vec<(Owner, bool)> = self
-            .visible()
-            .into_iter()
-            .map(|(o, gone)| (o.clone(), gone))
-            .collect();
-        if rows.is_empty() {
+        self.refresh_view();
+        if self.view.is_empty() {
             ui.label(if self.last.is_none() {
                 "Reading the sockets…"
             } else {
@@ -144,46 +181,60 @@ impl ListeningTab {
             });
             return actions;
         }
-        egui::ScrollArea::both().show(ui, |ui| {
-            egui::Grid::new("listening")
-                .striped(true)
-                .num_columns(9)
-                .show(ui, |ui| {
-                    for (label, by) in [
-                        ("Protocol", None),
-                        ("State", Some(SortBy::State)),
-                        ("Local", Some(SortBy::Port)),
-                        ("Remote", None),
-                        ("PID", Some(SortBy::Pid)),
-                        ("Process", Some(SortBy::Process)),
-                        ("User", Some(SortBy::User)),
-                        ("Managed by", None),
-                        ("", None),
-                    ] {
+        let row_height = ui.spacing().interact_size.y;
+        egui::ScrollArea::horizontal()
+            .id_salt("listening-wide")
+            .scroll_source(
+                egui::scroll_area::ScrollSource::SCROLL_BAR
+                    | egui::scroll_area::ScrollSource::MOUSE_WHEEL,
+            )
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for (i, (label, by)) in COLUMNS.iter().enumerate() {
+                        let text = RichText::new(*label).strong();
                         match by {
                             Some(by) => {
-                                if ui
-                                    .selectable_label(
-                                        self.sort == by,
-                                        RichText::new(label).strong(),
-                                    )
-                                    .on_hover_text(format!("Sort by {label}"))
-                                    .clicked()
+                                let selected = self.sort == *by;
+                                if left(ui, WIDTHS[i], row_height, |ui| {
+                                    ui.add(egui::Button::selectable(selected, text))
+                                })
+                                .on_hover_text(format!("Sort by {label}"))
+                                .clicked()
                                 {
-                                    self.sort = by;
+                                    self.sort = *by;
                                 }
                             }
                             None => {
-                                ui.strong(label);
+                                left(ui, WIDTHS[i], row_height, |ui| ui.label(text));
                             }
                         }
                     }
-                    ui.end_row();
-                    for (o, gone) in &rows {
-                        row_ui(ui, o, *gone, self.new.contains(&key(o)), &mut actions);
-                    }
                 });
-        });
+                egui::ScrollArea::vertical()
+                    .id_salt("listening-rows")
+                    .scroll_source(
+                        egui::scroll_area::ScrollSource::SCROLL_BAR
+                            | egui::scroll_area::ScrollSource::MOUSE_WHEEL,
+                    )
+                    .show_rows(ui, row_height, self.view.len(), |ui, range| {
+                        for n in range {
+                            let (i, gone) = self.view[n];
+                            let o = if gone { &self.gone[i].0 } else { &self.rows[i] };
+                            if n % 2 == 1 {
+                                let r = ui.available_rect_before_wrap();
+                                let stripe = egui::Rect::from_min_size(
+                                    r.min,
+                                    egui::vec2(WIDTHS.iter().sum::<f32>(), row_height),
+                                );
+                                ui.painter()
+                                    .rect_filled(stripe, 0.0, ui.visuals().faint_bg_color);
+                            }
+                            ui.horizontal(|ui| {
+                                row_ui(ui, o, gone, self.new.contains(&key(o)), &mut actions);
+                            });
+                        }
+                    });
+            });
         actions
     }
 
@@ -242,11 +293,70 @@ fn row_ui(ui: &mut egui::Ui, o: &Owner, gone: bool, new: bool, actions: &mut Vec
     } else {
         o.state.name().to_owned()
     };
-    ui.label(style(o.protocol.to_string()));
-    ui.label(style(state));
-    ui.label(style(o.local.to_string()));
-    ui.label(style(o.remote.map(|r| r.to_string()).unwrap_or_default()));
-    ui.label(style(o.pid.map_or_else(|| "-".into(), |p| p.to_string())));
+    let h = ui.spacing().interact_size.y;
+    // A cell of column `c`: its fixed width, long text shortened with an ellipsis.
+    let cell = |ui: &mut egui::Ui, c: usize, text: RichText| {
+        left(ui, WIDTHS[c], h, |ui| {
+            ui.add(egui::Label::new(text).truncate())
+        })
+    };
+    // The actions first: on a narrow window they stay in sight, the wide columns scroll.
+    ui.allocate_ui_with_layout(
+        egui::vec2(WIDTHS[0], h),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(WIDTHS[0]);
+            if gone {
+                return;
+            }
+            // Each button names its socket for screen readers (and tests): many rows, one word each.
+            let named = |ui: &mut egui::Ui, text: &str, name: String| {
+                let r = ui.small_button(text);
+                r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+                r.on_hover_text(name).clicked()
+            };
+            if named(
+                ui,
+                "Check",
+                format!("Check {} {} in the Check tab", o.protocol, o.local),
+            ) {
+                actions.push(Action::CheckSocket(o.local, o.protocol));
+            }
+            if o.pid.is_some()
+                && o.state != SockState::TimeWait
+                && named(
+                    ui,
+                    "End…",
+                    format!(
+                        "End the processes holding {} {} (asks first)",
+                        o.protocol, o.local
+                    ),
+                )
+            {
+                actions.push(Action::EndSocket(o.local, o.protocol));
+            }
+            if named(
+                ui,
+                "Copy",
+                format!("Copy the row of {} {}", o.protocol, o.local),
+            ) {
+                actions.push(Action::CopyText(crate::report::owner_line(o)));
+            }
+        },
+    );
+    cell(ui, 1, style(o.protocol.to_string()));
+    cell(ui, 2, style(state));
+    cell(ui, 3, style(o.local.to_string()));
+    cell(
+        ui,
+        4,
+        style(o.remote.map(|r| r.to_string()).unwrap_or_default()),
+    );
+    cell(
+        ui,
+        5,
+        style(o.pid.map_or_else(|| "—".into(), |p| p.to_string())),
+    );
     // No process named: a dash in the table, the reason on hover (it is long).
     let name = o
         .process
@@ -263,53 +373,51 @@ fn row_ui(ui: &mut egui::Ui, o: &Owner, gone: bool, new: bool, actions: &mut Vec
             )
         })
         .collect();
-    let resp = ui.label(style(name));
+    let resp = cell(ui, 6, style(name));
     if o.process.is_none() {
         resp.on_hover_text(o.who());
     } else if !chain.is_empty() {
         resp.on_hover_text(format!("Started by: {}", chain.join(" ← ")));
     }
-    ui.label(style(
-        crate::text::clean(o.user.as_deref().unwrap_or("")).into_owned(),
-    ));
-    ui.label(style(crate::wording::managed_by(o)));
-    ui.horizontal(|ui| {
-        if gone {
-            return;
-        }
-        // Each button names its socket for screen readers (and tests): many rows, one word each.
-        let named = |ui: &mut egui::Ui, text: &str, name: String| {
-            let r = ui.small_button(text);
-            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
-            r.on_hover_text(name).clicked()
-        };
-        if named(
-            ui,
-            "Check",
-            format!("Check {} {} in the Check tab", o.protocol, o.local),
-        ) {
-            actions.push(Action::CheckSocket(o.local, o.protocol));
-        }
-        if o.pid.is_some()
-            && o.state != SockState::TimeWait
-            && named(
-                ui,
-                "End…",
-                format!(
-                    "End the processes holding {} {} (asks first)",
-                    o.protocol, o.local
-                ),
-            )
-        {
-            actions.push(Action::EndSocket(o.local, o.protocol));
-        }
-        if named(
-            ui,
-            "Copy",
-            format!("Copy the row of {} {}", o.protocol, o.local),
-        ) {
-            actions.push(Action::CopyText(crate::report::owner_line(o)));
-        }
-    });
-    ui.end_row();
+    cell(
+        ui,
+        7,
+        style(crate::text::clean(o.user.as_deref().unwrap_or("")).into_owned()),
+    );
+    cell(ui, 8, style(crate::wording::managed_by(o)));
 }
+
+/// A cell `width` wide, its content on the left (a table reads down its left edges).
+fn left(
+    ui: &mut egui::Ui,
+    width: f32,
+    height: f32,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) -> egui::Response {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.set_max_width(width);
+            add(ui)
+        },
+    )
+    .inner
+}
+
+/// The columns, and which sort each header sets.
+const COLUMNS: [(&str, Option<SortBy>); 9] = [
+    ("", None),
+    ("Protocol", None),
+    ("State", Some(SortBy::State)),
+    ("Local", Some(SortBy::Port)),
+    ("Remote", None),
+    ("PID", Some(SortBy::Pid)),
+    ("Process", Some(SortBy::Process)),
+    ("User", Some(SortBy::User)),
+    ("Managed by", None),
+];
+
+/// Fixed column widths (points): a header and its rows line up without measuring every row.
+const WIDTHS: [f32; 9] = [150.0, 64.0, 110.0, 190.0, 170.0, 64.0, 130.0, 90.0, 170.0];
