@@ -205,6 +205,17 @@ pub fn relaunch_elevated() -> std::io::Result<()> {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10), and that of the threads it starts
+/// after: background work (the window's live socket table) then yields the CPU to the thread
+/// that draws. Linux only, where nice is per thread; elsewhere it does nothing (macOS would
+/// lower the whole process).
+pub fn background_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::setpriority_process(None, 10);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1164,7 +1164,12 @@ impl App {
         if self.tab == Tab::Listening && !self.listening_now.paused {
             if self.listening_now.due() {
                 self.listening_now.refreshing = self.worker.spawn_task("list", |emit| {
-                    emit(Event::Sockets(Box::new(crate::owners::all(None).owners)));
+                    // Sorted here as the tab sorts by default, so the UI thread's sort finds the
+                    // work done.
+                    crate::platform::background_thread();
+                    let mut rows = crate::owners::all(None).owners;
+                    rows.sort_by_cached_key(|o| (o.local.port(), o.local.ip()));
+                    emit(Event::Sockets(Box::new(rows)));
                 });
             }
             ctx.request_repaint_after(super::listening::REFRESH);

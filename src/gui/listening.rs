@@ -88,10 +88,18 @@ impl ListeningTab {
             HashSet::new()
         };
         let now = Instant::now();
+        let mut discard = Vec::with_capacity(self.rows.len());
         for o in self.rows.drain(..) {
-            if !after.contains(&key(&o)) {
+            if after.contains(&key(&o)) {
+                discard.push(o);
+            } else {
                 self.gone.push((o, now));
             }
+        }
+        // Freeing ten thousand rows (their strings and parent chains) takes milliseconds: not on
+        // the frame that shows the new table.
+        if discard.len() > 1000 {
+            std::thread::spawn(move || drop(discard));
         }
         self.gone
             .retain(|(o, at)| at.elapsed() < GONE_FOR && !after.contains(&key(o)));
