@@ -43,6 +43,10 @@ fn the_tab_lists_a_holder_and_marks_a_new_one() {
     wait_for(&mut h, &second_addr);
     assert!(has(&h, "LISTEN (new)"), "the new socket is marked");
     // A row opens its check.
+    // As a user does: the pointer comes to the button, then clicks.
+    h.get_by_label(&format!("Check TCP {first_addr} in the Check tab"))
+        .hover();
+    h.run_steps(1);
     h.get_by_label(&format!("Check TCP {first_addr} in the Check tab"))
         .click();
     h.run_steps(2);

@@ -190,8 +190,12 @@ impl ListeningTab {
             return actions;
         }
         let row_height = ui.spacing().interact_size.y;
+        // Solid scroll bars in their own space, and the sideways one at the bottom of the tab:
+        // a floating bar over a short table would lie across its last row's buttons.
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
         egui::ScrollArea::horizontal()
             .id_salt("listening-wide")
+            .auto_shrink([false, false])
             .scroll_source(
                 egui::scroll_area::ScrollSource::SCROLL_BAR
                     | egui::scroll_area::ScrollSource::MOUSE_WHEEL,
@@ -237,8 +241,13 @@ impl ListeningTab {
                                 ui.painter()
                                     .rect_filled(stripe, 0.0, ui.visuals().faint_bg_color);
                             }
-                            ui.horizontal(|ui| {
-                                row_ui(ui, o, gone, self.new.contains(&key(o)), &mut actions);
+                            // Ids from the socket, not from the row's place: a row above that
+                            // gains or loses a button must not change this row's buttons, or a
+                            // click in between would be lost.
+                            ui.push_id((key(o), gone), |ui| {
+                                ui.horizontal(|ui| {
+                                    row_ui(ui, o, gone, self.new.contains(&key(o)), &mut actions);
+                                });
                             });
                         }
                     });
@@ -275,9 +284,9 @@ impl ListeningTab {
             .labelled_by(l.id);
             ui.checkbox(&mut self.all, "Connections too");
             ui.checkbox(&mut self.paused, "Pause");
-            if self.refreshing {
-                ui.spinner();
-            }
+            // The spinner's room is kept when idle: the table must not jump every second
+            // (a click on a row's button would land on the row that moved under it).
+            ui.add_visible(self.refreshing, egui::Spinner::new());
         });
     }
 }

@@ -1,0 +1,245 @@
+//! The Check tab's answer: the verdict, its actions, who holds the port, the findings and fixes,
+//! and the steps with their times.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The answer: verdict banner, error code, explanation, steps, owners, fixes.
+pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let r = &c.report;
+    let (color, verdict) = match r.verdict {
+        Verdict::Bindable => (ok_color(ui), "Bindable"),
+        Verdict::NotBindable => (bad_color(ui), "Not bindable"),
+        Verdict::Unknown => (ui.visuals().weak_text_color(), "Unknown"),
+    };
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(2.0, color))
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(verdict).size(24.0).strong().color(color));
+            match r.verdict {
+                Verdict::Bindable => {
+                    let bound = r.bound_addresses();
+                    ui.label(format!(
+                        "{} {} — bound {}",
+                        r.target.protocol,
+                        r.target.display_addr(),
+                        bound.join(", ")
+                    ));
+                }
+                Verdict::NotBindable | Verdict::Unknown => {
+                    if let Some(d) = &c.explanation {
+                        ui.label(RichText::new(d.title.trim_start_matches("Unknown: ")).size(16.0));
+                    }
+                }
+            }
+            if let Some(e) = &r.error {
+                ui.add_space(6.0);
+                ui.label(
+                    RichText::new(format!("{} {}", e.wsa_name, e.wsa_code))
+                        .size(28.0)
+                        .strong()
+                        .monospace(),
+                );
+                ui.label(format!(
+                    "{} {} on {} — {}",
+                    e.native_name,
+                    e.native_code,
+                    c.facts.os.label(),
+                    e.message
+                ));
+            }
+        });
+
+    for w in &c.warnings {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {w}"));
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .button("Copy report")
+            .on_hover_text("Copy a Markdown report of this check (Ctrl+Shift+C)")
+            .clicked()
+        {
+            actions.push(Action::CopyReport);
+        }
+        if ui
+            .button("Save report")
+            .on_hover_text("Save the Markdown report in your home folder")
+            .clicked()
+        {
+            actions.push(Action::SaveReport);
+        }
+    });
+
+    if let Some(d) = &c.explanation {
+        if !c.owners.is_empty() || c.hidden_owners > 0 {
+            ui.add_space(6.0);
+            ui.strong(format!("Who uses port {}", r.target.port));
+            owners_ui(ui, c, &mut actions);
+        }
+        if !d.findings.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("Found on this machine");
+            for x in &d.findings {
+                ui.label(format!("• {}", x.text));
+            }
+        }
+        if !d.fixes.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("What to do");
+            for x in &d.fixes {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!(
+                        "• {}",
+                        crate::wording::fix(&x.value, &r.target, crate::wording::Front::Window)
+                    ));
+                    if let Some(label) = crate::wording::fix_button(&x.value)
+                        && ui.button(label).clicked()
+                    {
+                        actions.push(Action::ApplyFix(x.value.clone()));
+                    }
+                });
+            }
+        }
+        egui::CollapsingHeader::new(format!("About {}", d.wsa_name))
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.label(&d.summary);
+            });
+        if !d.causes.is_empty() {
+            egui::CollapsingHeader::new("Nothing was proven here: general causes")
+                .default_open(true)
+                .show(ui, |ui| {
+                    for x in &d.causes {
+                        ui.label(format!("• {x}"));
+                    }
+                });
+        }
+    } else if !c.owners.is_empty() {
+        ui.add_space(6.0);
+        ui.strong(format!("Also on port {}", r.target.port));
+        owners_ui(ui, c, &mut actions);
+    }
+
+    ui.add_space(6.0);
+    egui::CollapsingHeader::new("Steps")
+        .default_open(true)
+        .show(ui, |ui| steps_ui(ui, c));
+    actions
+}
+
+fn steps_ui(ui: &mut egui::Ui, c: &Check) {
+    let r = &c.report;
+    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+    // to the window.
+    egui::ScrollArea::horizontal()
+        .id_salt("steps-scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("steps")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for h in ["Address", "Step", "", "Time", "Detail"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    let mut rows = vec![("", &r.resolve)];
+                    for a in &r.attempts {
+                        for s in a.steps.iter().skip(1) {
+                            rows.push((a.address.as_str(), s));
+                        }
+                    }
+                    for (addr, s) in rows {
+                        ui.label(addr);
+                        ui.label(s.step.name());
+                        if s.ok {
+                            ui.colored_label(ok_color(ui), "ok");
+                        } else {
+                            ui.colored_label(bad_color(ui), "failed");
+                        }
+                        ui.label(format!("{} µs", s.elapsed_us));
+                        let detail = match &s.error {
+                            Some(e) => format!("{} — {}", s.detail, e.headline()),
+                            None => s.detail.clone(),
+                        };
+                        ui.label(detail);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
+    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+    // to the window.
+    egui::ScrollArea::horizontal()
+        .id_salt("owners-scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("owners")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for h in ["PID", "Process", "User", "State", "Local", "Command"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for o in &c.owners {
+                        ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
+                        ui.label(
+                            o.process
+                                .as_deref()
+                                .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned()),
+                        );
+                        ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
+                        ui.label(o.state.name());
+                        ui.label(o.local.to_string());
+                        // Outside text: escaped, cut with an ellipsis, whole on hover.
+                        let full = crate::text::clean(o.cmdline.as_deref().unwrap_or_default())
+                            .into_owned();
+                        let cmd: String = if full.chars().count() > 40 {
+                            format!("{}…", full.chars().take(40).collect::<String>())
+                        } else {
+                            full.clone()
+                        };
+                        ui.label(cmd).on_hover_text(full);
+                        ui.end_row();
+                    }
+                });
+        });
+    for (i, o) in c.owners.iter().enumerate() {
+        let Some(pid) = o.pid else { continue };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!("{}:", o.who()));
+            if ui.button(format!("End PID {pid}…")).clicked() {
+                actions.push(Action::AskEnd(i));
+            }
+            if ui.button(format!("Copy PID {pid}")).clicked() {
+                actions.push(Action::CopyPid(pid));
+            }
+            if ui
+                .button(format!("Copy \"{}\"", owners::end_command(pid)))
+                .on_hover_text("Copy the command that ends it by hand")
+                .clicked()
+            {
+                actions.push(Action::CopyEndCommand(pid));
+            }
+        });
+    }
+    if c.hidden_owners > 0 {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
+                c.hidden_owners
+            ));
+            if ui
+                .button("Relaunch as administrator")
+                .on_hover_text("Starts Port Inspector again through the system's own elevation prompt (pkexec / UAC)")
+                .clicked()
+            {
+                actions.push(Action::RelaunchElevated);
+            }
+        });
+    }
+}

@@ -1,0 +1,215 @@
+//! The Support kit tab: what-if matrix, hold and listen, watch until free, machine facts.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The what-if matrix and its cells.
+fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.heading("What-if matrix");
+    ui.label("The same port across TCP/UDP, IPv4/IPv6, SO_REUSEADDR off/on, and the address against the wildcard.");
+    if ui
+        .add_enabled(
+            valid && !kit.matrix_running,
+            egui::Button::new("Run what-if matrix"),
+        )
+        .clicked()
+    {
+        actions.push(Action::RunMatrix);
+    }
+    if kit.matrix_running {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Testing every combination…");
+        });
+    }
+    if let Some(m) = &kit.matrix {
+        // Wide tables scroll sideways on their own, so the text around them keeps wrapping
+        // to the window.
+        egui::ScrollArea::horizontal()
+            .id_salt("matrix-scroll")
+            .show(ui, |ui| {
+                egui::Grid::new("matrix")
+                    .striped(true)
+                    .num_columns(3)
+                    .show(ui, |ui| {
+                        ui.strong("Protocol / family");
+                        ui.strong("SO_REUSEADDR off");
+                        ui.strong("SO_REUSEADDR on");
+                        ui.end_row();
+                        let mut rows: Vec<(Protocol, Family, String)> = Vec::new();
+                        for c in &m.cells {
+                            let key = (c.protocol, c.family, c.scope.clone());
+                            if !rows.contains(&key) {
+                                rows.push(key);
+                            }
+                        }
+                        for (p, f, scope) in rows {
+                            let fam = if f == Family::Ipv6 { "IPv6" } else { "IPv4" };
+                            ui.label(format!("{p} {fam} {scope}"));
+                            for reuse in [false, true] {
+                                let found = m.cells.iter().enumerate().find(|(_, c)| {
+                                    c.protocol == p
+                                        && c.family == f
+                                        && c.scope == scope
+                                        && c.reuse_address == reuse
+                                });
+                                if let Some((i, c)) = found {
+                                    let result = match (&c.wsa_name, c.wsa_code) {
+                                        (Some(n), Some(code)) => format!("blocked {n} {code}"),
+                                        _ => "ok".into(),
+                                    };
+                                    let text = format!(
+                                        "{p} {fam} {} reuse {}: {result}",
+                                        c.address,
+                                        if reuse { "on" } else { "off" }
+                                    );
+                                    let color = if c.wsa_code.is_some() {
+                                        bad_color(ui)
+                                    } else {
+                                        ok_color(ui)
+                                    };
+                                    if ui
+                                        .button(RichText::new(text).color(color))
+                                        .on_hover_text("Open the full check of this combination")
+                                        .clicked()
+                                    {
+                                        actions.push(Action::OpenMatrixCell(i));
+                                    }
+                                } else {
+                                    ui.label("");
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
+
+/// Hold-and-listen: start/stop and the arrivals.
+fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.heading("Hold and listen");
+    ui.label("Keeps the port open so someone can try to connect from another machine: each arrival is shown, accepted and closed at once without reading data.");
+    let listening = kit.listen.as_ref().is_some_and(|l| l.ended.is_none());
+    ui.horizontal(|ui| {
+        let l = ui.label("Hold for (seconds)");
+        ui.add(egui::TextEdit::singleline(&mut kit.hold_secs_text).desired_width(60.0))
+            .labelled_by(l.id);
+        let secs_ok = crate::target::parse_seconds(&kit.hold_secs_text, 1.0, 3600.0, "hold time");
+        if let Err(e) = &secs_ok {
+            ui.colored_label(bad_color(ui), e.to_string());
+        }
+        if ui
+            .add_enabled(
+                valid && secs_ok.is_ok() && !listening,
+                egui::Button::new("Start holding"),
+            )
+            .clicked()
+        {
+            actions.push(Action::StartListen);
+        }
+        if listening && ui.button("Stop holding").clicked() {
+            actions.push(Action::StopListen);
+        }
+    });
+    if let Some(l) = &kit.listen {
+        match (&l.bound, &l.ended) {
+            (_, Some(end)) => ui.label(end),
+            (Some(b), None) => ui.label(format!("Listening on {b}…")),
+            (None, None) => ui.label("Binding…"),
+        };
+        for ev in &l.events {
+            ui.label(match ev.bytes {
+                Some(n) => format!(
+                    "{:.3} s  UDP datagram from {} ({n} bytes)",
+                    std::time::Duration::from_millis(ev.at_ms).as_secs_f64(),
+                    ev.peer
+                ),
+                None => format!(
+                    "{:.3} s  TCP connection from {}",
+                    std::time::Duration::from_millis(ev.at_ms).as_secs_f64(),
+                    ev.peer
+                ),
+            });
+        }
+    }
+}
+
+/// Watch until free.
+fn watch_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.heading("Tell me when it's free");
+    let watching = kit.watch.as_ref().is_some_and(|w| !w.done);
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(valid && !watching, egui::Button::new("Watch until free"))
+            .clicked()
+        {
+            actions.push(Action::StartWatch);
+        }
+        if watching && ui.button("Stop watching").clicked() {
+            actions.push(Action::StopWatch);
+        }
+    });
+    if let Some(w) = &kit.watch {
+        ui.label(&w.status);
+    }
+}
+
+/// The machine facts table.
+fn facts_section(ui: &mut egui::Ui, kit: &mut KitState, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.heading("Machine facts");
+    if ui.button("Refresh facts").clicked() {
+        actions.push(Action::RefreshFacts);
+    }
+    if let Some(f) = &kit.facts {
+        for x in &f.table {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(&x.name);
+                ui.label(&x.value);
+                ui.weak(format!("— {}", x.meaning));
+            });
+        }
+        ui.label(format!(
+            "Addresses: {}",
+            f.interfaces
+                .iter()
+                .map(|i| format!("{} ({})", i.address, i.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    } else {
+        ui.label("Reading the facts…");
+    }
+}
+
+/// The Support kit tab: machine facts, the what-if matrix, hold-and-listen and watch, all for
+/// the target of the Check tab's form.
+pub fn kit_ui(
+    ui: &mut egui::Ui,
+    kit: &mut KitState,
+    target: Result<&crate::Target, &crate::target::InputError>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    match target {
+        Ok(t) => ui.label(format!(
+            "Target: {} {} (set on the Check a port tab)",
+            t.protocol,
+            t.display_addr()
+        )),
+        Err(e) => ui.colored_label(
+            bad_color(ui),
+            format!("The Check tab's target is not valid: {e}"),
+        ),
+    };
+    let valid = target.is_ok();
+
+    matrix_section(ui, kit, valid, &mut actions);
+    hold_section(ui, kit, valid, &mut actions);
+    watch_section(ui, kit, valid, &mut actions);
+    facts_section(ui, kit, &mut actions);
+    actions
+}

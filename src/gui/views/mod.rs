@@ -1,0 +1,421 @@
+//! Drawing code: one `*_ui` function per panel. Each reads state and returns the actions the
+//! user took; none of them changes the app beyond the form fields it edits.
+
+use egui::{Color32, RichText};
+
+use super::app::{
+    Action, HistoryEntry, Inputs, InterfaceChoice, KitState, Running, ScanInputs, ScanProtocols,
+    ScanSort, ScanState, Tab, interface_label,
+};
+use crate::check::Check;
+use crate::facts::Interface;
+use crate::owners;
+use crate::probe::Verdict;
+use crate::target::{Family, Protocol};
+
+mod check;
+mod kit;
+mod scan;
+
+pub use check::result_ui;
+pub use kit::kit_ui;
+pub use scan::scan_ui;
+
+const QUICK_PORTS: [u16; 5] = [80, 443, 3389, 5432, 8080];
+
+/// Green for "free" and "ok": the theme has no success colour, so one per theme, as readable as
+/// the theme's own error and warning colours.
+pub(super) fn ok_color(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(110, 200, 120)
+    } else {
+        Color32::from_rgb(20, 120, 40)
+    }
+}
+
+/// The theme's own error colour, so dark and light both read well.
+fn bad_color(ui: &egui::Ui) -> Color32 {
+    ui.visuals().error_fg_color
+}
+
+/// The title bar with the tabs.
+pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.horizontal(|ui| {
+        ui.heading("Port Inspector");
+        ui.separator();
+        if ui
+            .selectable_label(tab == Tab::Check, "Check a port")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Check));
+        }
+        if ui
+            .selectable_label(tab == Tab::Scan, "Scan a range")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Scan));
+        }
+        if ui
+            .selectable_label(tab == Tab::Kit, "Support kit")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Kit));
+        }
+        if ui
+            .selectable_label(tab == Tab::Listening, "Listening now")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Listening));
+        }
+        if busy {
+            ui.spinner();
+        }
+        // The theme choice at the right edge, the tagline in what is left (shortened with an
+        // ellipsis on a narrow window, never pushing the choice off-screen).
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let mut pref = ui.options(|o| o.theme_preference);
+            let before = pref;
+            egui::ComboBox::from_id_salt("theme")
+                .selected_text(match pref {
+                    egui::ThemePreference::Dark => "Dark",
+                    egui::ThemePreference::Light => "Light",
+                    egui::ThemePreference::System => "System theme",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut pref, egui::ThemePreference::System, "System theme");
+                    ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "Dark");
+                    ui.selectable_value(&mut pref, egui::ThemePreference::Light, "Light");
+                })
+                .response
+                .on_hover_text("Colours: dark, light, or as the system says");
+            if pref != before {
+                ui.ctx().set_theme(pref);
+            }
+            ui.separator();
+            ui.add(egui::Label::new("can my program bind this address and port?").truncate());
+        });
+    });
+    actions
+}
+
+/// The checks made since the window opened, newest first.
+pub fn history_ui(
+    ui: &mut egui::Ui,
+    history: &[HistoryEntry],
+    shown: Option<usize>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading("History");
+    if history.is_empty() {
+        ui.label("No checks yet.");
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (i, h) in history.iter().enumerate().rev() {
+            let c = &h.check;
+            let mark = match c.report.verdict {
+                Verdict::Bindable => "ok",
+                Verdict::NotBindable => "FAIL",
+                Verdict::Unknown => "unknown",
+            };
+            let full = format!(
+                "{} {mark} {} {}",
+                h.at,
+                c.report.target.protocol,
+                crate::text::clean(&c.report.target.display_addr())
+            );
+            // A long host name must not widen the panel: cut with an ellipsis, whole on hover.
+            let text = if full.chars().count() > 34 {
+                format!("{}…", full.chars().take(33).collect::<String>())
+            } else {
+                full.clone()
+            };
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Again")
+                    .on_hover_text("Run this check again")
+                    .clicked()
+                {
+                    actions.push(Action::Rerun(i));
+                }
+                if ui
+                    .selectable_label(shown == Some(i), text)
+                    .on_hover_text(full)
+                    .clicked()
+                {
+                    actions.push(Action::Show(i));
+                }
+            });
+        }
+    });
+    actions
+}
+
+/// The interface picker with its Refresh button, one row of the form grid.
+fn interface_row(
+    ui: &mut egui::Ui,
+    inputs: &mut Inputs,
+    interfaces: &[Interface],
+    actions: &mut Vec<Action>,
+) {
+    let label = ui.label("Interface");
+    ui.horizontal(|ui| {
+        let mut choices = vec![
+            InterfaceChoice::AllAny,
+            InterfaceChoice::AllIpv4,
+            InterfaceChoice::AllIpv6,
+            InterfaceChoice::Localhost,
+        ];
+        choices.extend(
+            interfaces
+                .iter()
+                .map(|i| InterfaceChoice::Address(i.address.clone())),
+        );
+        choices.push(InterfaceChoice::Custom);
+        egui::ComboBox::from_id_salt("interface")
+            .width(320.0)
+            .selected_text(inputs.interface.label(interfaces))
+            .show_ui(ui, |ui| {
+                for c in choices {
+                    let text = match &c {
+                        InterfaceChoice::Address(a) => interfaces
+                            .iter()
+                            .find(|i| &i.address == a)
+                            .map_or_else(|| a.clone(), interface_label),
+                        other => other.label(interfaces),
+                    };
+                    ui.selectable_value(&mut inputs.interface, c, text);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if ui
+            .button("Refresh")
+            .on_hover_text("Read the machine's interfaces again")
+            .clicked()
+        {
+            actions.push(Action::RefreshInterfaces);
+        }
+    });
+}
+
+/// The socket options, one row of the form grid.
+fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
+    ui.label("Options");
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
+        ui.add_enabled(
+            cfg!(unix),
+            egui::Checkbox::new(&mut inputs.reuse_port, "Reuse port (SO_REUSEPORT)"),
+        )
+        .on_disabled_hover_text("SO_REUSEPORT does not exist on Windows");
+        // UDP never listens: the option is shown, disabled, with the reason.
+        ui.add_enabled(
+            inputs.protocol == Protocol::Tcp,
+            egui::Checkbox::new(&mut inputs.listen, "Listen after bind"),
+        )
+        .on_disabled_hover_text("UDP sockets do not listen");
+        let l = ui.label("IPv6 only:");
+        egui::ComboBox::from_id_salt("v6only")
+            .selected_text(match inputs.v6_only {
+                None => "system default",
+                Some(true) => "on",
+                Some(false) => "off",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut inputs.v6_only, None, "system default");
+                ui.selectable_value(&mut inputs.v6_only, Some(true), "on");
+                ui.selectable_value(&mut inputs.v6_only, Some(false), "off");
+            })
+            .response
+            .labelled_by(l.id);
+        ui.add_enabled(
+            cfg!(windows),
+            egui::Checkbox::new(
+                &mut inputs.exclusive,
+                "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
+            ),
+        )
+        .on_disabled_hover_text("SO_EXCLUSIVEADDRUSE exists only on Windows");
+    });
+}
+
+/// The form: interface, port, protocol, family, options, Test / Cancel.
+pub fn form_ui(
+    ui: &mut egui::Ui,
+    inputs: &mut Inputs,
+    interfaces: &[Interface],
+    running: Option<&Running>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let mut enter = false;
+    egui::Grid::new("form")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            interface_row(ui, inputs, interfaces, &mut actions);
+            ui.end_row();
+
+            if inputs.interface == InterfaceChoice::Custom {
+                let label = ui.label("Host");
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut inputs.custom_host)
+                            .hint_text("host name, IPv4 or IPv6 address")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.end_row();
+            }
+
+            let label = ui.label("Port");
+            ui.horizontal(|ui| {
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut inputs.port_text)
+                            .hint_text("0-65535")
+                            .desired_width(80.0),
+                    )
+                    .labelled_by(label.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.label("Quick:");
+                for p in QUICK_PORTS {
+                    if ui
+                        .button(p.to_string())
+                        .on_hover_text(format!("Use port {p}"))
+                        .clicked()
+                    {
+                        inputs.port_text = p.to_string();
+                    }
+                }
+            });
+            ui.end_row();
+
+            ui.label("Protocol");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut inputs.protocol, Protocol::Tcp, "TCP");
+                ui.radio_value(&mut inputs.protocol, Protocol::Udp, "UDP");
+            });
+            ui.end_row();
+
+            ui.label("IP version");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut inputs.family, Family::Any, "Either");
+                ui.radio_value(&mut inputs.family, Family::Ipv4, "IPv4");
+                ui.radio_value(&mut inputs.family, Family::Ipv6, "IPv6");
+            });
+            ui.end_row();
+
+            options_row(ui, inputs);
+            ui.end_row();
+        });
+
+    let valid = inputs.target();
+    if let Err(e) = &valid {
+        ui.colored_label(bad_color(ui), e.to_string());
+    }
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        let can_test = valid.is_ok() && running.is_none();
+        let reason = match (&valid, running) {
+            (Err(e), _) => e.to_string(),
+            (_, Some(_)) => "A check is running".into(),
+            _ => String::new(),
+        };
+        let test = ui
+            .add_enabled(
+                can_test,
+                egui::Button::new(RichText::new("Test bind").strong()),
+            )
+            .on_disabled_hover_text(reason);
+        if test.clicked() || (enter && can_test) {
+            actions.push(Action::Test);
+        }
+        if let Some(r) = running {
+            ui.spinner();
+            ui.label(format!(
+                "Testing {} {}… {:.1} s",
+                r.target.protocol,
+                r.target.display_addr(),
+                r.started.elapsed().as_secs_f32()
+            ));
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::Cancel);
+            }
+        }
+    });
+    actions
+}
+
+/// The confirmation before ending the holders of a port: every PID the same safe path will end
+/// (parent first), what will restart them, and what is refused, as `end --dry-run` words it.
+pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let count = plan.to_end().count();
+    let modal = egui::Modal::new(egui::Id::unique("confirm-end")).show(ui.ctx(), |ui| {
+        ui.heading(if count == 0 {
+            format!("Nothing on port {} may be ended", plan.port)
+        } else {
+            format!("End {count} process(es) holding port {}?", plan.port)
+        });
+        for line in crate::wording::end_plan(plan).lines().skip(1) {
+            ui.label(line.trim());
+        }
+        ui.label("Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free.");
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if count > 0 && ui.button(format!("End {count} process(es)")).clicked() {
+                actions.push(Action::ConfirmEnd);
+            }
+            if ui.button("Keep them running").clicked() {
+                actions.push(Action::CancelEnd);
+            }
+        });
+    });
+    if modal.should_close() && actions.is_empty() {
+        actions.push(Action::CancelEnd);
+    }
+    actions
+}
+
+/// Save report: where (a proposed dated name in the home folder), and, when that file exists,
+/// an explicit Replace.
+pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let modal = egui::Modal::new(egui::Id::unique("save-report")).show(ui.ctx(), |ui| {
+        ui.heading("Save the report");
+        let label = ui.label("File");
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut dialog.path_text).desired_width(480.0))
+            .labelled_by(label.id);
+        if edit.changed() {
+            dialog.exists = false;
+        }
+        if dialog.exists {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "This file exists. Replace it, or give another name.",
+            );
+        }
+        if let Some(e) = &dialog.error {
+            ui.colored_label(ui.visuals().error_fg_color, crate::text::clean(e));
+        }
+        ui.horizontal(|ui| {
+            if dialog.exists {
+                if ui.button("Replace").clicked() {
+                    actions.push(Action::SaveTo { replace: true });
+                }
+            } else if ui.button("Save").clicked() {
+                actions.push(Action::SaveTo { replace: false });
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::CancelSave);
+            }
+        });
+    });
+    if modal.should_close() && actions.is_empty() {
+        actions.push(Action::CancelSave);
+    }
+    actions
+}

@@ -1,0 +1,176 @@
+//! The Scan tab: the range form, progress with Cancel, the map and the result table.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The result of a scan: summary, special ranges, filter and copy, the table.
+fn scan_results_ui(
+    ui: &mut egui::Ui,
+    inputs: &mut ScanInputs,
+    report: &crate::scan::ScanReport,
+    actions: &mut Vec<Action>,
+) {
+    ui.label(format!(
+        "{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
+        report
+            .request
+            .protocols
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("+"),
+        report.request.start,
+        report.request.end,
+        report.request.address,
+        report.free_count,
+        report.busy.len(),
+        report.scanned,
+        std::time::Duration::from_micros(report.elapsed_us).as_secs_f64() * 1000.0,
+        if report.cancelled { " (cancelled)" } else { "" }
+    ));
+    for s in &report.special {
+        ui.label(format!(
+            "Note: {}-{} is {} ({}).",
+            s.start, s.end, s.kind, s.meaning
+        ));
+    }
+    crate::gui::scan_map::map_ui(ui, report, actions);
+    // Wraps onto a second line on a narrow window instead of pushing the Copy buttons off it.
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut inputs.only_busy, "Show only in use");
+        let l = ui.label("Filter");
+        ui.add(egui::TextEdit::singleline(&mut inputs.filter).desired_width(140.0))
+            .labelled_by(l.id);
+        ui.label("Sort:");
+        ui.radio_value(&mut inputs.sort, ScanSort::Port, "by port");
+        ui.radio_value(&mut inputs.sort, ScanSort::Status, "busy first");
+        if ui.button("Copy CSV").clicked() {
+            actions.push(Action::CopyScanCsv);
+        }
+        if ui.button("Copy Markdown").clicked() {
+            actions.push(Action::CopyScanMarkdown);
+        }
+    });
+    let rows = inputs.visible_rows(report);
+    egui::ScrollArea::both().show(ui, |ui| {
+        egui::Grid::new("scan-table")
+            .striped(true)
+            .num_columns(5)
+            .show(ui, |ui| {
+                for h in ["Port", "Protocol", "Status", "Owner", "Note"] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for r in &rows {
+                    if r.status == "free" {
+                        ui.label(&r.ports);
+                    } else if ui
+                        .button(format!("Check {} {}", r.protocol, r.ports))
+                        .on_hover_text("Open the full check of this port")
+                        .clicked()
+                    {
+                        actions.push(Action::CheckPort(r.first_port, r.protocol));
+                    }
+                    ui.label(r.protocol.to_string());
+                    let color = if r.status == "free" {
+                        ok_color(ui)
+                    } else {
+                        bad_color(ui)
+                    };
+                    ui.colored_label(color, &r.status);
+                    ui.label(&r.owner);
+                    ui.label(&r.note);
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// The Scan tab: range form, progress with rate and Cancel, and the result table.
+pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let mut enter = false;
+    egui::Grid::new("scan-form")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let l = ui.label("Port range");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut inputs.range_text)
+                        .hint_text("START-END, e.g. 8000-9000")
+                        .desired_width(160.0),
+                )
+                .labelled_by(l.id);
+            enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.end_row();
+            let l = ui.label("Address");
+            ui.add(
+                egui::TextEdit::singleline(&mut inputs.address_text)
+                    .hint_text("127.0.0.1, 0.0.0.0, ::1 …")
+                    .desired_width(160.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+            ui.label("Protocols");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut inputs.protocols, ScanProtocols::Tcp, "TCP only");
+                ui.radio_value(&mut inputs.protocols, ScanProtocols::Udp, "UDP only");
+                ui.radio_value(&mut inputs.protocols, ScanProtocols::Both, "TCP and UDP");
+            });
+            ui.end_row();
+        });
+    let valid = inputs.request();
+    if let Err(e) = &valid {
+        ui.colored_label(bad_color(ui), e.to_string());
+    }
+    ui.horizontal(|ui| {
+        let can = valid.is_ok() && state.running.is_none();
+        let reason = match &valid {
+            Err(e) => e.to_string(),
+            Ok(_) => "A scan is running".into(),
+        };
+        if ui
+            .add_enabled(can, egui::Button::new(RichText::new("Start scan").strong()))
+            .on_disabled_hover_text(reason)
+            .clicked()
+            || (enter && can)
+        {
+            actions.push(Action::StartScan);
+        }
+        if state.running.is_some() && ui.button("Cancel scan").clicked() {
+            actions.push(Action::CancelScan);
+        }
+    });
+    if let Some(e) = &state.error {
+        ui.colored_label(bad_color(ui), e);
+    }
+    if let Some(p) = state.progress.filter(|_| state.running.is_some()) {
+        let secs = p.elapsed.as_secs_f64().max(1e-3);
+        let frac = f64::from(p.done) / f64::from(p.total.max(1));
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a progress fraction fits in f32"
+        )]
+        let bar = egui::ProgressBar::new(frac as f32).text(format!(
+            "{} of {} ports · {:.0} ports/s",
+            p.done,
+            p.total,
+            f64::from(p.done) / secs
+        ));
+        ui.add(bar);
+    } else if state.running.is_some() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Starting the scan…");
+        });
+    }
+    ui.separator();
+    match &state.report {
+        Some(report) => scan_results_ui(ui, inputs, report, &mut actions),
+        None => {
+            ui.label("Give a range (for example 8000-9000) and press Start scan.");
+        }
+    }
+    actions
+}
