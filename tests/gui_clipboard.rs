@@ -101,16 +101,19 @@ fn copy_report_reaches_the_x_clipboard() {
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CONFIG_HOME", home.join("config"))
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // To a file, never a pipe nobody reads (a full pipe would freeze the window).
+            .stderr(std::fs::File::create(home.join("stderr.txt")).unwrap())
             .spawn()
             .unwrap(),
     );
     let me = format!("PID {}", std::process::id());
     let start = Instant::now();
     let mut clipboard = String::new();
-    while start.elapsed() < Duration::from_secs(30) {
+    let mut seen = false;
+    while start.elapsed() < Duration::from_secs(60) {
         let id = x(&display, "xdotool", &["search", "--name", "Port Inspector"]);
         if let Some(id) = id.lines().next() {
+            seen = true;
             // No window manager runs here: give the window the keyboard focus ourselves.
             x(&display, "xdotool", &["windowfocus", id]);
             x(&display, "xdotool", &["key", "ctrl+shift+c"]);
@@ -130,7 +133,8 @@ fn copy_report_reaches_the_x_clipboard() {
             && clipboard.contains("NOT BINDABLE")
             && clipboard.contains("WSAEADDRINUSE")
             && clipboard.contains(&me),
-        "the report of the check, read from the X clipboard by xclip: {clipboard:?}"
+        "the report of the check, read from the X clipboard by xclip: {clipboard:?} (window seen: {seen}; its stderr: {:?})",
+        std::fs::read_to_string(home.join("stderr.txt")).unwrap_or_default()
     );
     drop(window);
     drop(held);
