@@ -1,9 +1,14 @@
 //! The desktop window (eframe/egui): `app` holds state, `views` draws it, `worker` runs checks
 //! off the UI thread.
 
+pub mod action;
 pub mod app;
+pub mod form;
+pub mod kit;
 pub mod listening;
+pub mod save;
 pub mod scan_map;
+pub mod scan_tab;
 pub mod views;
 pub mod worker;
 

@@ -1,0 +1,162 @@
+//! The Check tab's form: the interface choice and the inputs, remembered between runs and
+//! validated on load.
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::Interface;
+use crate::target::{self, Family, InputError, Protocol, Target};
+
+/// Where to bind, as the interface picker offers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum InterfaceChoice {
+    /// getaddrinfo with no node: every wildcard address of the chosen families.
+    #[default]
+    AllAny,
+    /// 0.0.0.0.
+    AllIpv4,
+    /// ::.
+    AllIpv6,
+    /// The name `localhost`.
+    Localhost,
+    /// One address of a local interface.
+    Address(String),
+    /// Whatever the user types.
+    Custom,
+}
+
+impl InterfaceChoice {
+    /// The picker's text for this choice.
+    #[must_use]
+    pub fn label(&self, interfaces: &[Interface]) -> String {
+        match self {
+            InterfaceChoice::AllAny => "All interfaces (IPv4 + IPv6)".into(),
+            InterfaceChoice::AllIpv4 => "All interfaces (IPv4) 0.0.0.0".into(),
+            InterfaceChoice::AllIpv6 => "All interfaces (IPv6) ::".into(),
+            InterfaceChoice::Localhost => "localhost".into(),
+            InterfaceChoice::Address(a) => interfaces
+                .iter()
+                .find(|i| &i.address == a)
+                .map_or_else(|| a.clone(), interface_label),
+            InterfaceChoice::Custom => "Host name or address…".into(),
+        }
+    }
+}
+
+/// `lo — 127.0.0.1 (IPv4, loopback)`.
+#[must_use]
+pub fn interface_label(i: &Interface) -> String {
+    format!(
+        "{} — {} ({}{})",
+        i.name,
+        i.address,
+        if i.ipv6 { "IPv6" } else { "IPv4" },
+        if i.loopback { ", loopback" } else { "" }
+    )
+}
+
+/// The form, remembered between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Inputs {
+    /// Interface picker.
+    pub interface: InterfaceChoice,
+    /// Text of the free host field.
+    pub custom_host: String,
+    /// Text of the port field (kept as typed, validated on each frame).
+    pub port_text: String,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// IPv4 / IPv6 / either.
+    pub family: Family,
+    /// SO_REUSEADDR.
+    pub reuse_address: bool,
+    /// SO_REUSEPORT (Unix): join a group of same-user sockets on the port.
+    pub reuse_port: bool,
+    /// IPV6_V6ONLY: None = system default.
+    pub v6_only: Option<bool>,
+    /// Call listen after bind (TCP).
+    pub listen: bool,
+    /// SO_EXCLUSIVEADDRUSE (Windows).
+    pub exclusive: bool,
+    /// Resolver time limit, seconds.
+    pub timeout_secs: f32,
+}
+
+impl Default for Inputs {
+    fn default() -> Self {
+        Self {
+            interface: InterfaceChoice::AllAny,
+            custom_host: String::new(),
+            port_text: "8080".into(),
+            protocol: Protocol::Tcp,
+            family: Family::Any,
+            reuse_address: false,
+            reuse_port: false,
+            v6_only: None,
+            listen: true,
+            exclusive: false,
+            timeout_secs: 10.0,
+        }
+    }
+}
+
+/// `text` cut to `max` characters: a persisted field longer than any real input is damage.
+pub(super) fn capped(text: String, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max).collect()
+    } else {
+        text
+    }
+}
+
+impl Inputs {
+    /// The form as persisted, made safe to use: a timeout that is NaN, infinite or out of range
+    /// falls back to the default, over-long texts are cut. No persisted value can panic the
+    /// window (a value serde cannot read at all makes the whole form the default).
+    #[must_use]
+    pub fn validated(self) -> Self {
+        let d = Self::default();
+        Self {
+            timeout_secs: if self.timeout_secs.is_finite()
+                && (0.5..=120.0).contains(&self.timeout_secs)
+            {
+                self.timeout_secs
+            } else {
+                d.timeout_secs
+            },
+            port_text: capped(self.port_text, 64),
+            custom_host: capped(self.custom_host, 300),
+            ..self
+        }
+    }
+
+    /// The target the form describes, or the one-line reason it is not valid.
+    pub fn target(&self) -> Result<Target, InputError> {
+        let port = target::parse_port(&self.port_text)?;
+        let host = match &self.interface {
+            InterfaceChoice::AllAny => String::new(),
+            InterfaceChoice::AllIpv4 => "0.0.0.0".into(),
+            InterfaceChoice::AllIpv6 => "::".into(),
+            InterfaceChoice::Localhost => "localhost".into(),
+            InterfaceChoice::Address(a) => a.clone(),
+            InterfaceChoice::Custom => {
+                let h = self.custom_host.trim();
+                let h = h
+                    .strip_prefix('[')
+                    .and_then(|x| x.strip_suffix(']'))
+                    .unwrap_or(h);
+                target::validate_host(h)?;
+                h.to_owned()
+            }
+        };
+        let mut t = Target::tcp(&host, port);
+        t.protocol = self.protocol;
+        t.family = self.family;
+        t.options.reuse_address = self.reuse_address;
+        t.options.reuse_port = self.reuse_port;
+        t.options.v6_only = self.v6_only;
+        t.options.listen = self.listen;
+        t.options.exclusive_address_use = self.exclusive;
+        Ok(t)
+    }
+}

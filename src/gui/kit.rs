@@ -1,0 +1,162 @@
+//! The Support kit tab's state (hold and listen, watch until free, matrix, facts) and how its
+//! jobs start.
+
+use std::time::Duration;
+
+use super::worker::Event;
+use crate::owners::Owner;
+use crate::probe::CancelToken;
+
+#[allow(clippy::wildcard_imports)]
+use super::app::*;
+
+/// A hold-and-listen in progress or just ended.
+#[derive(Default)]
+pub struct ListenRun {
+    /// Stops the hold.
+    pub cancel: CancelToken,
+    /// What is held, once bound.
+    pub bound: Option<String>,
+    /// Arrivals so far.
+    pub events: Vec<crate::support::ListenEvent>,
+    /// How it ended.
+    pub ended: Option<String>,
+}
+
+/// A watch in progress or just ended.
+#[derive(Default)]
+pub struct WatchRun {
+    /// Stops the watch.
+    pub cancel: CancelToken,
+    /// The latest line: who holds it now, or that it is free.
+    pub status: String,
+    /// Whether it ended.
+    pub done: bool,
+}
+
+/// The support-kit tab.
+pub struct KitState {
+    /// Facts, once read.
+    pub facts: Option<crate::facts::Facts>,
+    /// The last matrix.
+    pub matrix: Option<crate::support::Matrix>,
+    /// Whether a matrix is being computed.
+    pub matrix_running: bool,
+    /// Hold duration as typed, seconds.
+    pub hold_secs_text: String,
+    /// The current or last hold.
+    pub listen: Option<ListenRun>,
+    /// The current or last watch.
+    pub watch: Option<WatchRun>,
+}
+
+impl Default for KitState {
+    fn default() -> Self {
+        Self {
+            facts: None,
+            matrix: None,
+            matrix_running: false,
+            hold_secs_text: "60".into(),
+            listen: None,
+            watch: None,
+        }
+    }
+}
+
+impl App {
+    /// Whether a hold is running.
+    #[must_use]
+    pub fn listening(&self) -> bool {
+        self.kit.listen.as_ref().is_some_and(|l| l.ended.is_none())
+    }
+
+    /// Whether a watch is running.
+    #[must_use]
+    pub fn watching(&self) -> bool {
+        self.kit.watch.as_ref().is_some_and(|w| !w.done)
+    }
+
+    pub(super) fn start_listen(&mut self) {
+        if self.listening() {
+            return;
+        }
+        let (Ok(t), Ok(secs)) = (
+            self.inputs.target(),
+            crate::target::parse_seconds(&self.kit.hold_secs_text, 1.0, 3600.0, "hold time"),
+        ) else {
+            return;
+        };
+        let run = ListenRun::default();
+        let cancel = run.cancel.clone();
+        self.kit.listen = Some(run);
+        let started = self.worker.spawn_task("listen", move |emit| {
+            let cfg = crate::probe::ProbeConfig {
+                cancel,
+                ..crate::probe::ProbeConfig::default()
+            };
+            let r = crate::support::hold(
+                &t,
+                secs,
+                &cfg,
+                &mut |b| emit(Event::ListenBound(b.to_owned())),
+                &mut |ev| emit(Event::Listen(ev.clone())),
+            );
+            emit(Event::ListenEnded(match r {
+                Ok(s) => format!(
+                    "Released {} after {:.1} s{}: {} arrival(s).",
+                    s.bound,
+                    Duration::from_millis(s.held_ms).as_secs_f64(),
+                    if s.stopped { " (stopped)" } else { "" },
+                    s.arrivals
+                ),
+                Err(e) => format!("Could not hold {}: {}", t.display_addr(), e.headline()),
+            }));
+        });
+        if !started && let Some(l) = &mut self.kit.listen {
+            l.ended = Some("Could not start the listen thread.".into());
+        }
+    }
+
+    pub(super) fn start_watch(&mut self) {
+        if self.watching() {
+            return;
+        }
+        let Ok(t) = self.inputs.target() else { return };
+        let run = WatchRun {
+            status: format!("Watching {}…", t.display_addr()),
+            ..WatchRun::default()
+        };
+        let cancel = run.cancel.clone();
+        self.kit.watch = Some(run);
+        self.title_note = None;
+        let started = self.worker.spawn_task("watch", move |emit| {
+            let cfg = crate::probe::ProbeConfig {
+                cancel,
+                ..crate::probe::ProbeConfig::default()
+            };
+            let c = crate::support::wait_until_free(
+                &t,
+                &cfg,
+                Duration::from_secs(1),
+                Duration::from_hours(24),
+                &mut |c| {
+                    let who: Vec<String> = c.owners.iter().map(Owner::who).collect();
+                    emit(Event::WatchTick(format!(
+                        "{} is still not bindable{}; checking every second…",
+                        t.display_addr(),
+                        if who.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (held by {})", who.join(", "))
+                        }
+                    )));
+                },
+            );
+            emit(Event::WatchDone(Box::new(c)));
+        });
+        if !started && let Some(w) = &mut self.kit.watch {
+            w.done = true;
+            w.status = "Could not start the watch thread.".into();
+        }
+    }
+}
