@@ -9,7 +9,7 @@ use crate::check::Check;
 use crate::facts::{self, Interface};
 use crate::owners;
 use crate::probe::{CancelToken, Resolver, system_resolver};
-use crate::scan::{self, Scanner, system_scanner};
+use crate::scan::{Scanner, system_scanner};
 use crate::target::Target;
 
 pub use super::action::{Action, Tab};
@@ -164,12 +164,6 @@ impl App {
                     });
                     self.shown = Some(self.history.len() - 1);
                 }
-                Event::ScanProgress { id, progress } => {
-                    if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
-                        self.scan.progress = Some(progress);
-                    }
-                }
-                Event::Facts(f) => self.kit.facts = Some(*f),
                 Event::EndPlan(plan) => self.confirm_end = Some(*plan),
                 Event::Sockets(rows) => self.listening_now.apply(*rows),
                 Event::EndDone(report) => {
@@ -184,62 +178,15 @@ impl App {
                             .replace('\n', " "),
                     );
                 }
-                Event::Matrix(m) => {
-                    self.kit.matrix_running = false;
-                    self.kit.matrix = Some(*m);
-                }
-                Event::ListenBound(b) => {
-                    if let Some(l) = &mut self.kit.listen {
-                        l.bound = Some(b);
-                    }
-                }
-                Event::Listen(ev) => {
-                    if let Some(l) = &mut self.kit.listen {
-                        // Flat memory under a flood: the newest arrivals only, and a count.
-                        if l.events.len() >= crate::support::KEPT_ARRIVALS {
-                            l.events.remove(0);
-                        }
-                        l.events.push(ev);
-                    }
-                }
-                Event::ListenEnded(msg) => {
-                    if let Some(l) = &mut self.kit.listen {
-                        l.ended = Some(msg);
-                    }
-                }
-                Event::WatchTick(line) => {
-                    if let Some(w) = &mut self.kit.watch {
-                        w.status = line;
-                    }
-                }
-                Event::WatchDone(check) => {
-                    let free = check.bindable();
-                    let addr = check.report.target.display_addr();
-                    if let Some(w) = &mut self.kit.watch {
-                        w.done = true;
-                        w.status = if free {
-                            format!("{addr} is free now.")
-                        } else {
-                            format!("Stopped watching {addr}; it is still not bindable.")
-                        };
-                    }
-                    if free {
-                        self.status = Some(format!("{addr} is free now."));
-                        self.title_note = Some(format!("{addr} is free"));
-                    }
-                    self.history.push(HistoryEntry {
-                        check: *check,
-                        at: clock_now(),
-                    });
-                    // The watch's last check is the newest answer: it replaces the verdict shown
-                    // (never a red "in use" banner left under a "free now" line).
-                    self.shown = Some(self.history.len() - 1);
-                }
-                Event::ScanFinished { id, report } => {
-                    if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
-                        self.scan.running = None;
-                    }
-                    self.scan.report = Some(*report);
+                ev @ (Event::Facts(..)
+                | Event::Matrix(..)
+                | Event::ListenBound(..)
+                | Event::Listen(..)
+                | Event::ListenEnded(..)
+                | Event::WatchTick(..)
+                | Event::WatchDone(..)) => self.on_kit_event(ev),
+                ev @ (Event::ScanProgress { .. } | Event::ScanFinished { .. }) => {
+                    self.on_scan_event(ev);
                 }
             }
         }
@@ -392,81 +339,6 @@ impl App {
             }
             Action::SaveTo { replace } => self.save_to(replace),
             Action::CancelSave => self.save = None,
-            Action::RefreshFacts => {
-                let _ = self.worker.spawn_task("facts", |emit| {
-                    emit(Event::Facts(Box::new(crate::facts::gather())));
-                });
-            }
-            Action::RunMatrix => {
-                if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {
-                    self.kit.matrix_running = self.worker.spawn_task("matrix", move |emit| {
-                        let m = crate::support::matrix(&t, &crate::probe::ProbeConfig::default());
-                        emit(Event::Matrix(Box::new(m)));
-                    });
-                }
-            }
-            Action::OpenMatrixCell(i) => {
-                if let Some(cell) = self.kit.matrix.as_ref().and_then(|m| m.cells.get(i)) {
-                    self.history.push(HistoryEntry {
-                        check: cell.check.clone(),
-                        at: clock_now(),
-                    });
-                    self.shown = Some(self.history.len() - 1);
-                    self.tab = Tab::Check;
-                }
-            }
-            Action::StartListen => self.start_listen(),
-            Action::StopListen => {
-                if let Some(l) = &self.kit.listen {
-                    l.cancel.cancel();
-                }
-            }
-            Action::StartWatch => self.start_watch(),
-            Action::RelaunchElevated => {
-                self.status = Some(match crate::platform::relaunch_elevated() {
-                    Ok(()) => {
-                        "Asked the system to start Port Inspector elevated; answer its prompt."
-                            .into()
-                    }
-                    Err(e) => format!(
-                        "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
-                    ),
-                });
-            }
-            Action::StopWatch => {
-                if let Some(w) = &self.kit.watch {
-                    w.cancel.cancel();
-                }
-            }
-            Action::StartScan => self.start_scan(),
-            Action::CancelScan => {
-                if let Some((_, c, _)) = &self.scan.running {
-                    c.cancel();
-                }
-            }
-            Action::CheckPort(port, protocol) => {
-                let address = self.scan_inputs.address_text.trim().to_owned();
-                self.inputs.interface = InterfaceChoice::Custom;
-                self.inputs.custom_host = address;
-                self.inputs.port_text = port.to_string();
-                self.inputs.protocol = protocol;
-                self.tab = Tab::Check;
-                if let Ok(t) = self.inputs.target() {
-                    self.start(t);
-                }
-            }
-            Action::CopyScanCsv | Action::CopyScanMarkdown => {
-                if let Some(r) = &self.scan.report {
-                    let rows = self.scan_inputs.visible_rows(r);
-                    let (text, what) = if action == Action::CopyScanCsv {
-                        (scan::to_csv(&rows), "CSV")
-                    } else {
-                        (scan::to_markdown(&rows), "Markdown")
-                    };
-                    ctx.copy_text(text);
-                    self.status = Some(format!("{} rows copied as {what}.", rows.len()));
-                }
-            }
             Action::RefreshInterfaces => {
                 self.interfaces = facts::interfaces();
                 self.status = Some(format!(
@@ -474,10 +346,22 @@ impl App {
                     self.interfaces.len()
                 ));
             }
+            a @ (Action::RefreshFacts
+            | Action::RunMatrix
+            | Action::OpenMatrixCell(..)
+            | Action::StartListen
+            | Action::StopListen
+            | Action::StartWatch
+            | Action::RelaunchElevated
+            | Action::StopWatch) => self.apply_kit(&a),
+            a @ (Action::StartScan
+            | Action::CancelScan
+            | Action::CheckPort(..)
+            | Action::CopyScanCsv
+            | Action::CopyScanMarkdown) => self.apply_scan(ctx, &a),
         }
     }
 
-    /// Starts a check unless one is running (a second click while busy is ignored).
     /// Shows `target` in the form and checks it at once (`port-inspector window TARGET`).
     pub fn open_on(&mut self, target: Target) {
         let host = target.host.trim();
@@ -499,7 +383,8 @@ impl App {
         self.start(target);
     }
 
-    fn start(&mut self, target: Target) {
+    /// Starts a check unless one is running (a second click while busy is ignored).
+    pub(super) fn start(&mut self, target: Target) {
         if self.running.is_some() {
             return;
         }
@@ -641,7 +526,7 @@ impl App {
 }
 
 /// `HH:MM:SS` (UTC) without a date-time crate.
-fn clock_now() -> String {
+pub(super) fn clock_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::app::clock_now;
 use super::worker::Event;
 use crate::owners::Owner;
 use crate::probe::CancelToken;
@@ -157,6 +158,122 @@ impl App {
         if !started && let Some(w) = &mut self.kit.watch {
             w.done = true;
             w.status = "Could not start the watch thread.".into();
+        }
+    }
+}
+
+impl App {
+    /// Takes the support kit's events from the worker.
+    pub(super) fn on_kit_event(&mut self, event: Event) {
+        match event {
+            Event::Facts(f) => self.kit.facts = Some(*f),
+            Event::Matrix(m) => {
+                self.kit.matrix_running = false;
+                self.kit.matrix = Some(*m);
+            }
+            Event::ListenBound(b) => {
+                if let Some(l) = &mut self.kit.listen {
+                    l.bound = Some(b);
+                }
+            }
+            Event::Listen(ev) => {
+                if let Some(l) = &mut self.kit.listen {
+                    // Flat memory under a flood: the newest arrivals only, and a count.
+                    if l.events.len() >= crate::support::KEPT_ARRIVALS {
+                        l.events.remove(0);
+                    }
+                    l.events.push(ev);
+                }
+            }
+            Event::ListenEnded(msg) => {
+                if let Some(l) = &mut self.kit.listen {
+                    l.ended = Some(msg);
+                }
+            }
+            Event::WatchTick(line) => {
+                if let Some(w) = &mut self.kit.watch {
+                    w.status = line;
+                }
+            }
+            Event::WatchDone(check) => {
+                let free = check.bindable();
+                let addr = check.report.target.display_addr();
+                if let Some(w) = &mut self.kit.watch {
+                    w.done = true;
+                    w.status = if free {
+                        format!("{addr} is free now.")
+                    } else {
+                        format!("Stopped watching {addr}; it is still not bindable.")
+                    };
+                }
+                if free {
+                    self.status = Some(format!("{addr} is free now."));
+                    self.title_note = Some(format!("{addr} is free"));
+                }
+                self.history.push(HistoryEntry {
+                    check: *check,
+                    at: clock_now(),
+                });
+                // The watch's last check is the newest answer: it replaces the verdict shown
+                // (never a red "in use" banner left under a "free now" line).
+                self.shown = Some(self.history.len() - 1);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl App {
+    /// Applies the support kit's actions.
+    pub(super) fn apply_kit(&mut self, action: &Action) {
+        match *action {
+            Action::RefreshFacts => {
+                let _ = self.worker.spawn_task("facts", |emit| {
+                    emit(Event::Facts(Box::new(crate::facts::gather())));
+                });
+            }
+            Action::RunMatrix => {
+                if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {
+                    self.kit.matrix_running = self.worker.spawn_task("matrix", move |emit| {
+                        let m = crate::support::matrix(&t, &crate::probe::ProbeConfig::default());
+                        emit(Event::Matrix(Box::new(m)));
+                    });
+                }
+            }
+            Action::OpenMatrixCell(i) => {
+                if let Some(cell) = self.kit.matrix.as_ref().and_then(|m| m.cells.get(i)) {
+                    self.history.push(HistoryEntry {
+                        check: cell.check.clone(),
+                        at: clock_now(),
+                    });
+                    self.shown = Some(self.history.len() - 1);
+                    self.tab = Tab::Check;
+                }
+            }
+            Action::StartListen => self.start_listen(),
+            Action::StopListen => {
+                if let Some(l) = &self.kit.listen {
+                    l.cancel.cancel();
+                }
+            }
+            Action::StartWatch => self.start_watch(),
+            Action::RelaunchElevated => {
+                self.status = Some(match crate::platform::relaunch_elevated() {
+                    Ok(()) => {
+                        "Asked the system to start Port Inspector elevated; answer its prompt."
+                            .into()
+                    }
+                    Err(e) => format!(
+                        "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
+                    ),
+                });
+            }
+            Action::StopWatch => {
+                if let Some(w) = &self.kit.watch {
+                    w.cancel.cancel();
+                }
+            }
+            _ => {}
         }
     }
 }

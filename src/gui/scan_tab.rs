@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::form::capped;
+use super::worker::Event;
 use crate::probe::CancelToken;
 use crate::scan::{self, Progress, ScanReport, ScanRequest, ScanRow};
 use crate::target::{self, InputError, Protocol};
@@ -172,6 +173,64 @@ impl App {
         if self.worker.send_scan(job) {
             self.scan.running = Some((id, cancel, Instant::now()));
             self.scan.progress = None;
+        }
+    }
+}
+
+impl App {
+    /// Takes the scan's events from the worker.
+    pub(super) fn on_scan_event(&mut self, event: Event) {
+        match event {
+            Event::ScanProgress { id, progress }
+                if self.scan.running.as_ref().is_some_and(|r| r.0 == id) =>
+            {
+                self.scan.progress = Some(progress);
+            }
+            Event::ScanFinished { id, report } => {
+                if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
+                    self.scan.running = None;
+                }
+                self.scan.report = Some(*report);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl App {
+    /// Applies the Scan tab's actions.
+    pub(super) fn apply_scan(&mut self, ctx: &egui::Context, action: &Action) {
+        match *action {
+            Action::StartScan => self.start_scan(),
+            Action::CancelScan => {
+                if let Some((_, c, _)) = &self.scan.running {
+                    c.cancel();
+                }
+            }
+            Action::CheckPort(port, protocol) => {
+                let address = self.scan_inputs.address_text.trim().to_owned();
+                self.inputs.interface = InterfaceChoice::Custom;
+                self.inputs.custom_host = address;
+                self.inputs.port_text = port.to_string();
+                self.inputs.protocol = protocol;
+                self.tab = Tab::Check;
+                if let Ok(t) = self.inputs.target() {
+                    self.start(t);
+                }
+            }
+            Action::CopyScanCsv | Action::CopyScanMarkdown => {
+                if let Some(r) = &self.scan.report {
+                    let rows = self.scan_inputs.visible_rows(r);
+                    let (text, what) = if *action == Action::CopyScanCsv {
+                        (scan::to_csv(&rows), "CSV")
+                    } else {
+                        (scan::to_markdown(&rows), "Markdown")
+                    };
+                    ctx.copy_text(text);
+                    self.status = Some(format!("{} rows copied as {what}.", rows.len()));
+                }
+            }
+            _ => {}
         }
     }
 }
