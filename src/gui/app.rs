@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::views;
-use super::worker::{Command, Event, Waker, Worker};
+use super::worker::{Event, Waker, Worker};
 use crate::check::Check;
 use crate::facts::{self, Interface};
-use crate::owners;
 use crate::probe::{CancelToken, Resolver, system_resolver};
 use crate::scan::{Scanner, system_scanner};
 use crate::target::Target;
@@ -164,20 +163,7 @@ impl App {
                     });
                     self.shown = Some(self.history.len() - 1);
                 }
-                Event::EndPlan(plan) => self.confirm_end = Some(*plan),
                 Event::Sockets(rows) => self.listening_now.apply(*rows),
-                Event::EndDone(report) => {
-                    // The old verdict is stale now: check again and show the fresh answer,
-                    // with what was done above it.
-                    if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
-                        self.start(t);
-                    }
-                    self.status = Some(
-                        crate::wording::end_report(&report)
-                            .trim_end()
-                            .replace('\n', " "),
-                    );
-                }
                 ev @ (Event::Facts(..)
                 | Event::Matrix(..)
                 | Event::ListenBound(..)
@@ -188,15 +174,12 @@ impl App {
                 ev @ (Event::ScanProgress { .. } | Event::ScanFinished { .. }) => {
                     self.on_scan_event(ev);
                 }
+                ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
             }
         }
     }
 
-    /// Applies one view action.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "a table: one arm per view action, the one place actions are applied"
-    )]
+    /// Applies one view action: the check's own here, each tab's in its module.
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             Action::Test => {
@@ -225,50 +208,6 @@ impl App {
                     self.status = Some("Report copied to the clipboard (Markdown).".into());
                 }
             }
-            Action::AskEnd(i) => {
-                // The plan (every PID sharing the socket, what restarts it, what is refused) is
-                // built off the UI thread, like every socket lookup.
-                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)).cloned() {
-                    let host = Some(o.local.ip());
-                    let started = self.worker.spawn_task("end", move |emit| {
-                        emit(Event::EndPlan(Box::new(crate::end::plan(
-                            o.local.port(),
-                            Some(o.protocol),
-                            host,
-                        ))));
-                    });
-                    if !started {
-                        self.status = Some("Could not start the lookup of the holders.".into());
-                    }
-                }
-            }
-            Action::CancelEnd => self.confirm_end = None,
-            Action::ConfirmEnd => {
-                if let Some(plan) = self.confirm_end.take() {
-                    let started = self.worker.spawn_task("end", move |emit| {
-                        let report = crate::end::execute(
-                            &plan,
-                            crate::end::Signal::Term,
-                            std::time::Duration::from_secs(5),
-                        );
-                        emit(Event::EndDone(Box::new(report)));
-                    });
-                    self.status = Some(if started {
-                        "Ending the processes…".into()
-                    } else {
-                        "Could not start ending the processes.".into()
-                    });
-                }
-            }
-            Action::CopyPid(pid) => {
-                ctx.copy_text(pid.to_string());
-                self.status = Some(format!("PID {pid} copied."));
-            }
-            Action::CopyEndCommand(pid) => {
-                let cmd = owners::end_command(pid);
-                ctx.copy_text(cmd.clone());
-                self.status = Some(format!("Copied: {cmd}"));
-            }
             Action::CheckSocket(addr, protocol) => {
                 self.inputs.interface = if addr.ip().is_unspecified() {
                     if addr.is_ipv4() {
@@ -285,18 +224,6 @@ impl App {
                 self.tab = Tab::Check;
                 if let Ok(t) = self.inputs.target() {
                     self.start(t);
-                }
-            }
-            Action::EndSocket(addr, protocol) => {
-                let started = self.worker.spawn_task("end", move |emit| {
-                    emit(Event::EndPlan(Box::new(crate::end::plan(
-                        addr.port(),
-                        Some(protocol),
-                        Some(addr.ip()),
-                    ))));
-                });
-                if !started {
-                    self.status = Some("Could not start the lookup of the holders.".into());
                 }
             }
             Action::CopyText(text) => {
@@ -359,55 +286,12 @@ impl App {
             | Action::CheckPort(..)
             | Action::CopyScanCsv
             | Action::CopyScanMarkdown) => self.apply_scan(ctx, &a),
-        }
-    }
-
-    /// Shows `target` in the form and checks it at once (`port-inspector window TARGET`).
-    pub fn open_on(&mut self, target: Target) {
-        let host = target.host.trim();
-        self.inputs.interface = if host.is_empty() {
-            InterfaceChoice::AllAny
-        } else {
-            InterfaceChoice::Custom
-        };
-        host.clone_into(&mut self.inputs.custom_host);
-        self.inputs.port_text = target.port.to_string();
-        self.inputs.protocol = target.protocol;
-        self.inputs.family = target.family;
-        self.inputs.reuse_address = target.options.reuse_address;
-        self.inputs.reuse_port = target.options.reuse_port;
-        self.inputs.v6_only = target.options.v6_only;
-        self.inputs.listen = target.options.listen;
-        self.inputs.exclusive = target.options.exclusive_address_use;
-        self.tab = Tab::Check;
-        self.start(target);
-    }
-
-    /// Starts a check unless one is running (a second click while busy is ignored).
-    pub(super) fn start(&mut self, target: Target) {
-        if self.running.is_some() {
-            return;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        let cancel = CancelToken::new();
-        let timeout = Duration::from_secs_f32(self.inputs.timeout_secs.clamp(0.5, 120.0));
-        let sent = self.worker.send(Command::Check {
-            id,
-            target: target.clone(),
-            timeout,
-            cancel: cancel.clone(),
-        });
-        if sent {
-            self.status = None;
-            self.running = Some(Running {
-                id,
-                target,
-                started: Instant::now(),
-                cancel,
-            });
-        } else {
-            self.status = Some("The probe thread is not available; restart the app.".into());
+            a @ (Action::AskEnd(..)
+            | Action::CancelEnd
+            | Action::ConfirmEnd
+            | Action::CopyPid(..)
+            | Action::CopyEndCommand(..)
+            | Action::EndSocket(..)) => self.apply_end(ctx, &a),
         }
     }
 

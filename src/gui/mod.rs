@@ -3,6 +3,8 @@
 
 pub mod action;
 pub mod app;
+mod check_tab;
+mod end_flow;
 pub mod form;
 pub mod kit;
 pub mod listening;

@@ -1,0 +1,93 @@
+//! Ending a port's owner from the window: the plan is built off the UI thread (every PID sharing
+//! the socket, what restarts it, what is refused), confirmed by the user, carried out by the
+//! worker, and its report replaces the stale verdict with a fresh check.
+
+#[allow(clippy::wildcard_imports)]
+use super::app::*;
+use super::worker::Event;
+use crate::owners;
+
+impl App {
+    /// Takes the End plan and the End report from the worker.
+    pub(super) fn on_end_event(&mut self, event: Event) {
+        match event {
+            Event::EndPlan(plan) => self.confirm_end = Some(*plan),
+            Event::EndDone(report) => {
+                // The old verdict is stale now: check again and show the fresh answer,
+                // with what was done above it.
+                if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
+                    self.start(t);
+                }
+                self.status = Some(
+                    crate::wording::end_report(&report)
+                        .trim_end()
+                        .replace('\n', " "),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies the End actions (ask, confirm, cancel) and the copies of a PID or a kill command.
+    pub(super) fn apply_end(&mut self, ctx: &egui::Context, action: &Action) {
+        match *action {
+            Action::AskEnd(i) => {
+                // The plan (every PID sharing the socket, what restarts it, what is refused) is
+                // built off the UI thread, like every socket lookup.
+                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)).cloned() {
+                    let host = Some(o.local.ip());
+                    let started = self.worker.spawn_task("end", move |emit| {
+                        emit(Event::EndPlan(Box::new(crate::end::plan(
+                            o.local.port(),
+                            Some(o.protocol),
+                            host,
+                        ))));
+                    });
+                    if !started {
+                        self.status = Some("Could not start the lookup of the holders.".into());
+                    }
+                }
+            }
+            Action::CancelEnd => self.confirm_end = None,
+            Action::ConfirmEnd => {
+                if let Some(plan) = self.confirm_end.take() {
+                    let started = self.worker.spawn_task("end", move |emit| {
+                        let report = crate::end::execute(
+                            &plan,
+                            crate::end::Signal::Term,
+                            std::time::Duration::from_secs(5),
+                        );
+                        emit(Event::EndDone(Box::new(report)));
+                    });
+                    self.status = Some(if started {
+                        "Ending the processes…".into()
+                    } else {
+                        "Could not start ending the processes.".into()
+                    });
+                }
+            }
+            Action::CopyPid(pid) => {
+                ctx.copy_text(pid.to_string());
+                self.status = Some(format!("PID {pid} copied."));
+            }
+            Action::CopyEndCommand(pid) => {
+                let cmd = owners::end_command(pid);
+                ctx.copy_text(cmd.clone());
+                self.status = Some(format!("Copied: {cmd}"));
+            }
+            Action::EndSocket(addr, protocol) => {
+                let started = self.worker.spawn_task("end", move |emit| {
+                    emit(Event::EndPlan(Box::new(crate::end::plan(
+                        addr.port(),
+                        Some(protocol),
+                        Some(addr.ip()),
+                    ))));
+                });
+                if !started {
+                    self.status = Some("Could not start the lookup of the holders.".into());
+                }
+            }
+            _ => {}
+        }
+    }
+}
