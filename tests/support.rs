@@ -208,8 +208,11 @@ fn listen_reports_two_connections_then_frees_the_port() {
 
 #[test]
 fn listen_stop_frees_the_port_and_udp_records_size() {
-    let port = common::free_udp_port();
-    let target = Target::udp("127.0.0.1", port);
+    // This test's own address: on 127.0.0.1 another test's bind to port 0 could be handed the
+    // port the moment Stop frees it, and the check below would fail for the wrong reason.
+    let ip = common::private_loopback();
+    let port = common::free_run(ip, 1);
+    let target = Target::udp(&ip.to_string(), port);
     let cancel = CancelToken::new();
     let cfg = ProbeConfig {
         cancel: cancel.clone(),
@@ -228,7 +231,7 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
     });
     rx.recv().unwrap();
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.send_to(b"hello", ("127.0.0.1", port)).unwrap();
+    s.send_to(b"hello", (ip, port)).unwrap();
     let ev = erx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(ev.bytes, Some(5), "datagram size recorded");
     let t = Instant::now();
@@ -236,7 +239,7 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
     let summary = holder.join().unwrap().unwrap();
     assert!(t.elapsed() < Duration::from_secs(1), "Stop is prompt");
     assert!(summary.stopped, "stopped");
-    UdpSocket::bind(("127.0.0.1", port)).expect("free after Stop");
+    UdpSocket::bind((ip, port)).expect("free after Stop");
 }
 
 #[test]
