@@ -7,19 +7,15 @@
 //! Run by hand: `cargo bench --bench frames` (Linux, with Xvfb and xdotool installed).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints its table.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::Killed;
 use std::time::Duration;
 
 const PROCESSES: usize = 200;
 const PER_PROCESS: usize = 50;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn xdotool(display: &str, args: &[&str]) -> String {
     let out = Command::new("xdotool")
@@ -46,25 +42,7 @@ fn stats(mut v: Vec<f64>) -> String {
 }
 
 fn main() {
-    let code = format!(
-        "import socket,time\nl=[]\nfor i in range({PER_PROCESS}):\n s=socket.socket();s.bind(('127.0.0.1',0));s.listen(1);l.append(s)\nprint('ready',flush=True)\ntime.sleep(3600)"
-    );
-    let crowd: Vec<Killed> = (0..PROCESSES)
-        .map(|_| {
-            let mut c = Command::new("python3")
-                .args(["-c", &code])
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut line = String::new();
-            std::io::BufRead::read_line(
-                &mut std::io::BufReader::new(c.stdout.take().unwrap()),
-                &mut line,
-            )
-            .unwrap();
-            Killed(c)
-        })
-        .collect();
+    let crowd = common::crowd(PROCESSES, PER_PROCESS);
     let n = 4000 + std::process::id() % 1000;
     let display = format!(":{n}");
     let _x = Killed(

@@ -5,7 +5,9 @@
 //! Run by hand: `cargo bench --bench list` (Linux, as root).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints its table.
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PROCESSES: usize = 200;
@@ -29,24 +31,7 @@ fn time(cmd: &str, args: &[&str]) -> Duration {
 }
 
 fn main() {
-    let code = format!(
-        "import socket,time\nl=[]\nfor i in range({PER_PROCESS}):\n s=socket.socket();s.bind(('127.0.0.1',0));s.listen(1);l.append(s)\nprint('ready',flush=True)\ntime.sleep(3600)"
-    );
-    let mut crowd = Vec::new();
-    for _ in 0..PROCESSES {
-        let mut c = Command::new("python3")
-            .args(["-c", &code])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(c.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        crowd.push(c);
-    }
+    let crowd = common::crowd(PROCESSES, PER_PROCESS);
     let bin = env!("CARGO_BIN_EXE_port-inspector");
     let ours = time(bin, &["list", "--json"]);
     let ours_text = time(bin, &["list"]);
@@ -87,10 +72,7 @@ fn main() {
         ours.as_secs_f64() / ss.as_secs_f64()
     );
     listeners_side_by_side();
-    for mut c in crowd {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
+    drop(crowd);
 }
 
 /// Listening sockets and their processes as a library: `owners::all` kept to listeners (TCP
