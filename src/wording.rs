@@ -366,7 +366,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 if *count == 1 { "s" } else { "" }
             ),
             OwnerNote::NoPid => format!(
-                "{count} socket{} on this port {} listed by the OS with no process (PID 0): which program holds {} is unknown. Wine reports every socket this way; on Windows it marks a socket being torn down.",
+                "{count} socket{} on this port {} listed by the OS with no process (PID 0): which program holds {} is unknown (Wine reports every socket this way).",
                 plural(*count),
                 if *count == 1 { "is" } else { "are" },
                 if *count == 1 { "it" } else { "them" }
