@@ -706,7 +706,7 @@ fn address_in_use(
                     local: o.local,
                     remote: o.remote,
                     pid: o.pid,
-                    process: o.process.clone(),
+                    process: o.process.as_deref().map(str::to_owned),
                     range: (r.start, r.end),
                 });
                 d.fixes.push(Fix::ReservePort {
@@ -971,7 +971,7 @@ mod tests {
             note: None,
             holder: None,
             reuse_port: None,
-            ancestry: Vec::new(),
+            ancestry: std::sync::Arc::default(),
             managed_by: None,
         }
     }

@@ -183,7 +183,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
             targets.push(EndTarget {
                 pid,
                 process: if Some(pid) == o.pid {
-                    o.process.clone()
+                    o.process.as_deref().map(str::to_owned)
                 } else {
                     owners::name_of(pid)
                 },

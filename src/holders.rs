@@ -283,7 +283,7 @@ mod tests {
             note: None,
             holder: None,
             reuse_port: None,
-            ancestry: Vec::new(),
+            ancestry: std::sync::Arc::default(),
             managed_by: None,
         }
     }

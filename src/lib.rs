@@ -16,6 +16,7 @@ pub mod holders;
 pub mod nat;
 pub mod oserror;
 pub mod owners;
+mod par;
 pub mod platform;
 pub mod probe;
 pub mod report;

@@ -1023,7 +1023,7 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
     });
     match format {
         // The whole table can be tens of thousands of rows: one compact document.
-        Format::Json => output::json_compact(&found.owners),
+        Format::Json => output::json_rows(&found.owners),
         Format::Ndjson => output::ndjson(found.owners.iter(), "socket"),
         _ => output::text(&crate::wording::socket_table(&found.owners)),
     }

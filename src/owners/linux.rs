@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, Nla};
 use netlink_packet_sock_diag::{
@@ -167,22 +168,22 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             OwnerNote::NotInView
         }
     };
-    let mut info_cache: HashMap<u32, ProcInfo> = HashMap::new();
-    let mut why_cache: HashMap<u32, (Vec<super::Ancestor>, Option<super::ManagedBy>)> =
-        HashMap::new();
-    let mut family = Kin::default();
+    // What each holder is and why it runs, read once per process and on every core.
+    let mut holders: Vec<u32> = socks
+        .iter()
+        .filter_map(|s| scan.pids.get(&u64::from(s.inode))?.first().copied())
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let details = details_of(&holders);
     for s in socks {
         let inode = u64::from(s.inode);
         let state = state_of(s.protocol, s.state);
         let pids = scan.pids.get(&inode).cloned().unwrap_or_default();
         let pid = pids.first().copied();
-        let info = pid.map(|p| info_cache.entry(p).or_insert_with(|| proc_info(p)).clone());
-        let why = pid.map(|p| {
-            why_cache
-                .entry(p)
-                .or_insert_with(|| why_it_runs(p, &mut family))
-                .clone()
-        });
+        let d = pid.and_then(|p| details.get(&p));
+        let info = d.map(|d| d.0.clone());
+        let why = d.map(|d| (d.1.clone(), d.2.clone()));
         let note = if state == SockState::TimeWait {
             Some(OwnerNote::TimeWait)
         } else if pid.is_some() {
@@ -214,7 +215,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             note,
             holder: None,
             reuse_port: None,
-            ancestry: why.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+            ancestry: why.as_ref().map(|w| Arc::clone(&w.0)).unwrap_or_default(),
             managed_by: why.and_then(|w| w.1),
         });
     }
@@ -486,7 +487,7 @@ pub(super) fn bound_only_by_pidfd(
                 note: Some(OwnerNote::FoundByDescriptor),
                 holder: None,
                 reuse_port: None,
-                ancestry: Vec::new(),
+                ancestry: Arc::default(),
                 managed_by: None,
             });
         }
@@ -556,6 +557,28 @@ fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<supe
     let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     let managed = super::managed_by(&cgroup, &ancestry);
     (ancestry, managed)
+}
+
+/// Name, executable and command line of a process, its parent chain and what manages it.
+type Details = (ProcInfo, Arc<[super::Ancestor]>, Option<super::ManagedBy>);
+
+/// The details of each of `pids`, read on every core (a few files under /proc per process and
+/// per ancestor: for a table of hundreds of processes, most of the time after the walk).
+fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
+    crate::par::on_every_core(pids, |part| {
+        // Each thread keeps its own cache of ancestors: most owners share them.
+        let mut family = Kin::default();
+        part.iter()
+            .map(|&p| {
+                let (ancestry, managed) = why_it_runs(p, &mut family);
+                (p, (proc_info(p), ancestry.into(), managed))
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect()
 }
 
 /// What the /proc walk learned.
@@ -725,35 +748,24 @@ fn find_all_processes(inodes: Option<&[u64]>) -> ProcScan {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let chunk = pids.len().div_ceil(threads).max(1);
-    let parts: Vec<(Vec<(u64, u32)>, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = pids
-            .chunks(chunk)
-            .map(|part| {
-                let wanted = &wanted;
-                s.spawn(move || {
-                    let mut hits = Vec::new();
-                    let mut unreadable = 0;
-                    for &pid in part {
-                        match socket_inodes(pid) {
-                            Some(found) => {
-                                hits.extend(
-                                    found
-                                        .filter(|i| wanted.as_ref().is_none_or(|w| w.contains(i)))
-                                        .map(|i| (i, pid)),
-                                );
-                            }
-                            None => unreadable += 1,
-                        }
-                    }
-                    (hits, unreadable)
-                })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    let parts = crate::par::on_every_core(&pids, |part| {
+        let mut hits = Vec::new();
+        let mut unreadable = 0;
+        for &pid in part {
+            match socket_inodes(pid) {
+                Some(found) => {
+                    hits.extend(
+                        found
+                            .filter(|i| wanted.as_ref().is_none_or(|w| w.contains(i)))
+                            .map(|i| (i, pid)),
+                    );
+                }
+                None => unreadable += 1,
+            }
+        }
+        (hits, unreadable)
     });
-    for (hits, unreadable) in parts {
+    for (hits, unreadable) in parts.into_iter().flatten() {
         scan.unreadable += unreadable;
         for (inode, pid) in hits {
             scan.pids.entry(inode).or_default().push(pid);
@@ -914,9 +926,9 @@ pub(crate) fn parse_socket_link(link: &str) -> Option<u64> {
 
 #[derive(Debug, Clone, Default)]
 struct ProcInfo {
-    name: Option<String>,
-    path: Option<String>,
-    cmdline: Option<String>,
+    name: Option<Arc<str>>,
+    path: Option<Arc<str>>,
+    cmdline: Option<Arc<str>>,
 }
 
 /// Name, executable and command line of `pid`. Read as bytes: a name is whatever the process
@@ -928,12 +940,12 @@ fn proc_info(pid: u32) -> ProcInfo {
         .ok()
         .map(|b| {
             let b = b.strip_suffix(b"\n").unwrap_or(&b);
-            String::from_utf8_lossy(b).into_owned()
+            Arc::<str>::from(String::from_utf8_lossy(b))
         })
         .filter(|n| !n.is_empty());
     let path = fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
-        .map(|p| p.to_string_lossy().into_owned());
+        .map(|p| Arc::from(p.to_string_lossy()));
     let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| {
             b.split(|&c| c == 0)
@@ -943,7 +955,8 @@ fn proc_info(pid: u32) -> ProcInfo {
                 .join(" ")
         })
         .ok()
-        .filter(|c| !c.is_empty());
+        .filter(|c| !c.is_empty())
+        .map(Arc::from);
     ProcInfo {
         name,
         path,

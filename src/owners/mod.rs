@@ -3,6 +3,7 @@
 //! One function per OS behind `of`; the rest of the crate never asks which OS it runs on.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,14 +117,15 @@ pub struct Owner {
     /// listening socket between a master and its workers).
     #[serde(default)]
     pub pids: Vec<u32>,
-    /// Short process name (`nginx`).
-    pub process: Option<String>,
+    /// Short process name (`nginx`). Shared (`Arc`): one process often holds many of a table's
+    /// rows, and the whole table is rebuilt every second.
+    pub process: Option<Arc<str>>,
     /// Executable path.
-    pub path: Option<String>,
+    pub path: Option<Arc<str>>,
     /// Full command line, arguments separated by spaces.
-    pub cmdline: Option<String>,
+    pub cmdline: Option<Arc<str>>,
     /// User name of the socket's owner.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// Numeric user id of the socket's owner.
     pub uid: Option<u32>,
     /// TCP or UDP.
@@ -151,7 +153,7 @@ pub struct Owner {
     pub reuse_port: Option<bool>,
     /// Why the process runs: its parent chain up to PID 1, the parent first.
     #[serde(default)]
-    pub ancestry: Vec<Ancestor>,
+    pub ancestry: Arc<[Ancestor]>,
     /// What manages the process (starts it, may restart it).
     #[serde(default)]
     pub managed_by: Option<ManagedBy>,

@@ -106,9 +106,9 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
         };
         let name = match (pid, process) {
             (Some(WINDOWS_SYSTEM_PID), _) if cfg!(windows) => {
-                Some("System (kernel, http.sys)".to_owned())
+                Some("System (kernel, http.sys)".into())
             }
-            (_, Some(p)) => Some(p.name().to_string_lossy().into_owned()),
+            (_, Some(p)) => Some(p.name().to_string_lossy().into()),
             _ => None,
         };
         let ancestry = match (pid, sys.as_ref()) {
@@ -120,22 +120,26 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
             pid,
             pids,
             process: name,
-            path: pid.and_then(path_of).or_else(|| {
-                process
-                    .and_then(sysinfo::Process::exe)
-                    .map(|p| p.display().to_string())
-            }),
+            path: pid
+                .and_then(path_of)
+                .or_else(|| {
+                    process
+                        .and_then(sysinfo::Process::exe)
+                        .map(|p| p.display().to_string())
+                })
+                .map(Into::into),
             cmdline: process.map(|p| {
                 p.cmd()
                     .iter()
                     .map(|a| a.to_string_lossy())
                     .collect::<Vec<_>>()
                     .join(" ")
+                    .into()
             }),
             user: process
                 .and_then(sysinfo::Process::user_id)
                 .and_then(|uid| users.as_ref()?.get_user_by_id(uid))
-                .map(|u| u.name().to_owned()),
+                .map(|u| u.name().into()),
             uid: None,
             protocol: row.protocol,
             family: if row.local.is_ipv4() {
@@ -151,7 +155,7 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
             note,
             holder: None,
             reuse_port: None,
-            ancestry,
+            ancestry: ancestry.into(),
             managed_by,
         });
     }
