@@ -42,6 +42,10 @@ fn the_tab_lists_a_holder_and_marks_a_new_one() {
     let second_addr = second.local_addr().unwrap().to_string();
     wait_for(&mut h, &second_addr);
     assert!(has(&h, "LISTEN (new)"), "the new socket is marked");
+    // A socket that closes stays a moment, marked gone, then leaves.
+    drop(second);
+    wait_for(&mut h, "LISTEN (gone)");
+    assert!(has(&h, &second_addr), "the vanished row is still shown");
     // A row opens its check.
     // As a user does: the pointer comes to the button, then clicks.
     h.get_by_label(&format!("Check TCP {first_addr} in the Check tab"))
@@ -53,5 +57,4 @@ fn the_tab_lists_a_holder_and_marks_a_new_one() {
     assert_eq!(h.state().tab, Tab::Check, "switched to the check");
     wait_for(&mut h, "WSAEADDRINUSE 10048");
     drop(first);
-    drop(second);
 }

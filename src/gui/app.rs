@@ -387,13 +387,10 @@ impl App {
         // The Listening now tab refreshes every second while it is visible, on a worker thread.
         if self.tab == Tab::Listening && !self.listening_now.paused {
             if self.listening_now.due() {
+                let job = self.listening_now.refresh_job();
                 self.listening_now.refreshing = self.worker.spawn_task("list", |emit| {
-                    // Sorted here as the tab sorts by default, so the UI thread's sort finds the
-                    // work done.
                     crate::platform::background_thread();
-                    let mut rows = crate::owners::all(None).owners;
-                    rows.sort_by_cached_key(|o| (o.local.port(), o.local.ip()));
-                    emit(Event::Sockets(Box::new(rows)));
+                    emit(Event::Sockets(Box::new(job())));
                 });
             }
             ctx.request_repaint_after(super::listening::REFRESH);

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::RichText;
@@ -18,7 +19,7 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 const GONE_FOR: Duration = Duration::from_secs(4);
 
 /// What identifies one socket from one refresh to the next.
-type Key = (Protocol, SocketAddr, Option<SocketAddr>, u64);
+pub type Key = (Protocol, SocketAddr, Option<SocketAddr>, u64);
 
 fn key(o: &Owner) -> Key {
     (o.protocol, o.local, o.remote, o.inode)
@@ -40,11 +41,118 @@ pub enum SortBy {
     User,
 }
 
+/// What the rows shown depend on besides the table: the filter, "Connections too", the sort.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    filter: String,
+    all: bool,
+    sort: SortBy,
+}
+
+/// One refresh, prepared on the worker: the new table, what appeared and vanished since the
+/// last one, the header's counts and the rows to show for the look the tab had when it asked.
+/// Taking it in is a swap of fields, so the frame that shows 10,000 fresh sockets does no more
+/// work than any other.
+pub struct Table {
+    rows: Arc<Vec<Owner>>,
+    new: HashSet<Key>,
+    gone: Vec<(Owner, Instant)>,
+    counts: String,
+    view: Vec<(usize, bool)>,
+    look: Look,
+}
+
+/// Builds a [`Table`] from a fresh read of the sockets (`rows`), the table shown until now
+/// (`before`, `None` on the first load: nothing is "new" then) and the rows already shown as
+/// vanished.
+#[must_use]
+pub fn prepare(
+    mut rows: Vec<Owner>,
+    before: Option<&[Owner]>,
+    mut gone: Vec<(Owner, Instant)>,
+    look: Look,
+) -> Table {
+    rows.sort_by_cached_key(|o| (o.local.port(), o.local.ip()));
+    let after: HashSet<Key> = rows.iter().map(key).collect();
+    let now = Instant::now();
+    gone.retain(|(o, at)| at.elapsed() < GONE_FOR && !after.contains(&key(o)));
+    let mut new = HashSet::new();
+    if let Some(before) = before {
+        let seen: HashSet<Key> = before.iter().map(key).collect();
+        new = after.difference(&seen).copied().collect();
+        gone.extend(
+            before
+                .iter()
+                .filter(|o| !after.contains(&key(o)))
+                .map(|o| (o.clone(), now)),
+        );
+    }
+    let view = view_of(&rows, &gone, &look);
+    Table {
+        counts: counts(&rows),
+        rows: Arc::new(rows),
+        new,
+        gone,
+        view,
+        look,
+    }
+}
+
+/// "9998 tcp LISTEN · 3 udp UNCONN": sockets per protocol and state, in order of first sight.
+fn counts(rows: &[Owner]) -> String {
+    let mut counts: Vec<((Protocol, SockState), usize)> = Vec::new();
+    for o in rows {
+        let k = (o.protocol, o.state);
+        match counts.iter_mut().find(|(c, _)| *c == k) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|((p, s), n)| format!("{n} {p} {}", s.name()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The rows to show, in order: (index, vanished) into `rows` or `gone`.
+fn view_of(rows: &[Owner], gone: &[(Owner, Instant)], look: &Look) -> Vec<(usize, bool)> {
+    let needle = look.filter.trim().to_lowercase();
+    let keep = |o: &Owner| {
+        (look.all || !o.state.is_connection())
+            && (needle.is_empty()
+                || o.local.to_string().contains(&needle)
+                || o.process
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().contains(&needle))
+                || o.pid.is_some_and(|p| p.to_string() == needle))
+    };
+    let owner =
+        |&(i, gone_row): &(usize, bool)| -> &Owner { if gone_row { &gone[i].0 } else { &rows[i] } };
+    let mut v: Vec<(usize, bool)> = (0..rows.len())
+        .filter(|&i| keep(&rows[i]))
+        .map(|i| (i, false))
+        .chain(
+            (0..gone.len())
+                .filter(|&i| keep(&gone[i].0))
+                .map(|i| (i, true)),
+        )
+        .collect();
+    match look.sort {
+        SortBy::Port => v.sort_by_key(|r| (owner(r).local.port(), owner(r).local.ip())),
+        SortBy::Process => v.sort_by_key(|r| owner(r).process.clone()),
+        SortBy::Pid => v.sort_by_key(|r| owner(r).pid),
+        SortBy::State => v.sort_by_key(|r| owner(r).state),
+        SortBy::User => v.sort_by_key(|r| owner(r).user.clone()),
+    }
+    v
+}
+
 /// The tab's state (runtime only: nothing here is worth persisting but the filter).
 #[derive(Default)]
 pub struct ListeningTab {
-    /// The sockets of the last refresh.
-    pub rows: Vec<Owner>,
+    /// The sockets of the last refresh (shared with the worker preparing the next one).
+    pub rows: Arc<Vec<Owner>>,
     /// Sockets that appeared in the last refresh.
     pub new: HashSet<Key>,
     /// Sockets that vanished, and when.
@@ -61,13 +169,13 @@ pub struct ListeningTab {
     pub refreshing: bool,
     /// When the last refresh arrived.
     pub last: Option<Instant>,
+    /// Sockets per protocol and state, for the header.
+    counts: String,
     /// The rows shown, in order: (index, vanished) into `rows` or `gone`; rebuilt only when the
-    /// table, the filter, the sort or "Connections too" change, never per frame.
+    /// filter, the sort or "Connections too" change or a vanished row leaves, never per frame.
     view: Vec<(usize, bool)>,
-    /// What `view` was built from.
-    view_key: Option<(String, bool, SortBy, u64)>,
-    /// Bumped by every change of `rows` or `gone`.
-    generation: u64,
+    /// What `view` was built for.
+    view_look: Option<Look>,
 }
 
 impl ListeningTab {
@@ -77,96 +185,51 @@ impl ListeningTab {
         !self.paused && !self.refreshing && self.last.is_none_or(|t| t.elapsed() >= REFRESH)
     }
 
-    /// Takes a fresh table: marks new rows (not on the first load) and keeps vanished ones a
-    /// moment.
-    pub fn apply(&mut self, rows: Vec<Owner>) {
-        let before: HashSet<Key> = self.rows.iter().map(key).collect();
-        let after: HashSet<Key> = rows.iter().map(key).collect();
-        self.new = if self.last.is_some() {
-            after.difference(&before).copied().collect()
-        } else {
-            HashSet::new()
-        };
-        let now = Instant::now();
-        let mut discard = Vec::with_capacity(self.rows.len());
-        for o in self.rows.drain(..) {
-            if after.contains(&key(&o)) {
-                discard.push(o);
-            } else {
-                self.gone.push((o, now));
-            }
+    fn look(&self) -> Look {
+        Look {
+            filter: self.filter.clone(),
+            all: self.all,
+            sort: self.sort,
         }
-        // Freeing ten thousand rows (their strings and parent chains) takes milliseconds: not on
-        // the frame that shows the new table.
-        if discard.len() > 1000 {
-            std::thread::spawn(move || drop(discard));
-        }
-        self.gone
-            .retain(|(o, at)| at.elapsed() < GONE_FOR && !after.contains(&key(o)));
-        self.rows = rows;
-        self.refreshing = false;
-        self.last = Some(now);
-        self.generation += 1;
     }
 
-    /// The rows to show, rebuilt when what they depend on changed.
+    /// The work of one refresh, to run on a worker thread: reads every socket and prepares the
+    /// [`Table`] against what the tab shows now.
+    pub fn refresh_job(&self) -> impl FnOnce() -> Table + Send + 'static {
+        let before = (self.last.is_some()).then(|| Arc::clone(&self.rows));
+        let gone = self.gone.clone();
+        let look = self.look();
+        move || {
+            let rows = crate::owners::all(None).owners;
+            prepare(rows, before.as_deref().map(Vec::as_slice), gone, look)
+        }
+    }
+
+    /// Takes a prepared table: a swap, whatever its size.
+    pub fn apply(&mut self, table: Table) {
+        let old = std::mem::replace(&mut self.rows, table.rows);
+        // Freeing ten thousand rows (their parent chains and buffers) takes milliseconds: not
+        // on the frame that shows the new table.
+        if old.len() > 1000 {
+            std::thread::spawn(move || drop(old));
+        }
+        self.new = table.new;
+        self.gone = table.gone;
+        self.counts = table.counts;
+        self.view = table.view;
+        self.view_look = Some(table.look);
+        self.refreshing = false;
+        self.last = Some(Instant::now());
+    }
+
+    /// The rows to show, rebuilt when the look changed since they were built.
     fn refresh_view(&mut self) {
-        let key = (self.filter.clone(), self.all, self.sort, self.generation);
-        if self.view_key.as_ref() == Some(&key) {
+        let look = self.look();
+        if self.view_look.as_ref() == Some(&look) {
             return;
         }
-        let index: std::collections::HashMap<*const Owner, (usize, bool)> = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (std::ptr::from_ref(o), (i, false)))
-            .chain(
-                self.gone
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (o, _))| (std::ptr::from_ref(o), (i, true))),
-            )
-            .collect();
-        let view: Vec<(usize, bool)> = self
-            .visible()
-            .into_iter()
-            .filter_map(|(o, _)| index.get(&std::ptr::from_ref(o)).copied())
-            .collect();
-        self.view = view;
-        self.view_key = Some(key);
-    }
-
-    fn visible(&self) -> Vec<(&Owner, bool)> {
-        let needle = self.filter.trim().to_lowercase();
-        let keep = |o: &Owner| {
-            (self.all || !o.state.is_connection())
-                && (needle.is_empty()
-                    || o.local.to_string().contains(&needle)
-                    || o.process
-                        .as_deref()
-                        .is_some_and(|p| p.to_lowercase().contains(&needle))
-                    || o.pid.is_some_and(|p| p.to_string() == needle))
-        };
-        let mut v: Vec<(&Owner, bool)> = self
-            .rows
-            .iter()
-            .filter(|o| keep(o))
-            .map(|o| (o, false))
-            .chain(
-                self.gone
-                    .iter()
-                    .filter(|(o, _)| keep(o))
-                    .map(|(o, _)| (o, true)),
-            )
-            .collect();
-        match self.sort {
-            SortBy::Port => v.sort_by_key(|(o, _)| (o.local.port(), o.local.ip())),
-            SortBy::Process => v.sort_by_key(|(o, _)| o.process.clone()),
-            SortBy::Pid => v.sort_by_key(|(o, _)| o.pid),
-            SortBy::State => v.sort_by_key(|(o, _)| o.state),
-            SortBy::User => v.sort_by_key(|(o, _)| o.user.clone()),
-        }
-        v
+        self.view = view_of(&self.rows, &self.gone, &look);
+        self.view_look = Some(look);
     }
 
     /// Draws the tab; returns what the user asked for. Only the rows in sight are laid out
@@ -177,7 +240,7 @@ impl ListeningTab {
         let before = self.gone.len();
         self.gone.retain(|(_, at)| at.elapsed() < GONE_FOR);
         if self.gone.len() != before {
-            self.generation += 1;
+            self.view_look = None;
         }
         self.header_ui(ui);
         self.refresh_view();
@@ -256,23 +319,9 @@ impl ListeningTab {
     }
 
     fn header_ui(&mut self, ui: &mut egui::Ui) {
-        let mut counts: Vec<(String, usize)> = Vec::new();
-        for o in &self.rows {
-            let k = format!("{} {}", o.protocol, o.state.name());
-            match counts.iter_mut().find(|(c, _)| *c == k) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((k, 1)),
-            }
-        }
         ui.horizontal_wrapped(|ui| {
             ui.heading("Listening now");
-            ui.label(
-                counts
-                    .iter()
-                    .map(|(k, n)| format!("{n} {k}"))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-            );
+            ui.label(&self.counts);
         });
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Filter");
@@ -438,3 +487,102 @@ const COLUMNS: [(&str, Option<SortBy>); 9] = [
 
 /// Fixed column widths (points): a header and its rows line up without measuring every row.
 const WIDTHS: [f32; 9] = [150.0, 64.0, 110.0, 190.0, 170.0, 64.0, 130.0, 90.0, 170.0];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(port: u16, state: SockState) -> Owner {
+        Owner {
+            pid: Some(100 + u32::from(port)),
+            pids: vec![100 + u32::from(port)],
+            process: Some(format!("p{port}").into()),
+            path: None,
+            cmdline: None,
+            user: Some("root".into()),
+            uid: Some(0),
+            protocol: Protocol::Tcp,
+            family: crate::target::Family::Ipv4,
+            local: SocketAddr::from(([127, 0, 0, 1], port)),
+            remote: None,
+            state,
+            v6_only: None,
+            inode: u64::from(port),
+            note: None,
+            holder: None,
+            reuse_port: None,
+            ancestry: Arc::default(),
+            managed_by: None,
+        }
+    }
+
+    fn look(filter: &str, sort: SortBy) -> Look {
+        Look {
+            filter: filter.into(),
+            all: false,
+            sort,
+        }
+    }
+
+    #[test]
+    fn a_refresh_marks_new_and_gone_rows_and_sorts_the_view() {
+        let first = prepare(
+            vec![row(30, SockState::Listen), row(10, SockState::Listen)],
+            None,
+            Vec::new(),
+            look("", SortBy::Port),
+        );
+        assert!(first.new.is_empty(), "nothing is new on the first load");
+        assert_eq!(first.counts, "2 TCP LISTEN");
+        let ports = |t: &Table| -> Vec<(u16, bool)> {
+            t.view
+                .iter()
+                .map(|&(i, g)| {
+                    let o = if g { &t.gone[i].0 } else { &t.rows[i] };
+                    (o.local.port(), g)
+                })
+                .collect()
+        };
+        assert_eq!(ports(&first), [(10, false), (30, false)], "sorted by port");
+        let second = prepare(
+            vec![row(10, SockState::Listen), row(20, SockState::Listen)],
+            Some(&first.rows),
+            first.gone.clone(),
+            look("", SortBy::Port),
+        );
+        assert_eq!(
+            second.new,
+            HashSet::from([key(&row(20, SockState::Listen))])
+        );
+        assert_eq!(
+            ports(&second),
+            [(10, false), (20, false), (30, true)],
+            "30 is gone"
+        );
+        // A gone socket that comes back is a row again, not also a gone one.
+        let third = prepare(
+            vec![row(10, SockState::Listen), row(30, SockState::Listen)],
+            Some(&second.rows),
+            second.gone.clone(),
+            look("p30", SortBy::Port),
+        );
+        assert_eq!(ports(&third), [(30, false)], "filtered by process, 30 back");
+        assert_eq!(third.gone.len(), 1, "20 went: {:?}", third.gone.len());
+    }
+
+    #[test]
+    fn connections_only_with_connections_too() {
+        let rows = vec![row(10, SockState::Listen), row(11, SockState::Established)];
+        let t = prepare(rows, None, Vec::new(), look("", SortBy::Pid));
+        assert_eq!(t.view.len(), 1, "listening only by default");
+        let all = Look {
+            all: true,
+            ..look("", SortBy::Pid)
+        };
+        assert_eq!(
+            view_of(&t.rows, &t.gone, &all).len(),
+            2,
+            "and the connection"
+        );
+    }
+}

@@ -66,7 +66,7 @@ pub enum Event {
         report: Box<ScanReport>,
     },
     /// A fresh table of every socket, for the Listening now tab.
-    Sockets(Box<Vec<crate::owners::Owner>>),
+    Sockets(Box<super::listening::Table>),
     /// The plan for ending the holders of a port, for the confirmation.
     EndPlan(Box<crate::end::EndPlan>),
     /// The holders were ended (or not), with the port proven afterwards.
