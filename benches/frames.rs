@@ -103,6 +103,22 @@ fn main() {
         "while a refresh ran: {}",
         stats(frames.iter().filter(|f| f.1).map(|f| f.0).collect())
     );
+    // Where the slow frames fall: the first frames on the tab, during a refresh or between.
+    let mut slowest: Vec<(usize, f64, bool)> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.0, f.1))
+        .collect();
+    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!(
+        "slowest: {}",
+        slowest
+            .iter()
+            .take(5)
+            .map(|(i, ms, r)| format!("#{i} {ms:.1} ms{}", if *r { " (refresh)" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     drop(crowd);
     let _ = std::fs::remove_dir_all(&dir);
 }

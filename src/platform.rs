@@ -205,14 +205,16 @@ pub fn relaunch_elevated() -> std::io::Result<()> {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10), and that of the threads it starts
-/// after: background work (the window's live socket table) then yields the CPU to the thread
-/// that draws. Linux only, where nice is per thread; elsewhere it does nothing (macOS would
+/// Lowers the calling thread's scheduling priority to the lowest (nice 19), and that of the
+/// threads it starts after: background work (the window's live socket table, which reads /proc
+/// on every core) then yields the CPU to the thread that draws. At nice 10 a frame taken during
+/// a refresh still ran up to 20 ms on two cores; the refresh itself barely slows, since the UI
+/// thread is idle most of each frame. Linux only, where nice is per thread; elsewhere it does nothing (macOS would
 /// lower the whole process).
 pub fn background_thread() {
     #[cfg(target_os = "linux")]
     {
-        let _ = rustix::process::setpriority_process(None, 10);
+        let _ = rustix::process::setpriority_process(None, 19);
     }
 }
 

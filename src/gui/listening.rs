@@ -211,7 +211,10 @@ impl ListeningTab {
         // Freeing ten thousand rows (their parent chains and buffers) takes milliseconds: not
         // on the frame that shows the new table.
         if old.len() > 1000 {
-            std::thread::spawn(move || drop(old));
+            std::thread::spawn(move || {
+                crate::platform::background_thread();
+                drop(old);
+            });
         }
         self.new = table.new;
         self.gone = table.gone;
