@@ -748,7 +748,8 @@ fn find_all_processes(inodes: Option<&[u64]>) -> ProcScan {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
-    let parts = crate::par::on_every_core(&pids, |part| {
+    // Small batches taken in turn: the dumps run beside this walk and slow one core or another.
+    let parts = crate::par::in_batches(&pids, 8, |part| {
         let mut hits = Vec::new();
         let mut unreadable = 0;
         for &pid in part {
