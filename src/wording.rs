@@ -1011,7 +1011,10 @@ pub fn managed_by(o: &Owner) -> String {
                 ManagedKind::Shell => "shell",
                 ManagedKind::Init => "init",
             };
-            format!("{kind} {}", clean(&m.name))
+            match &m.container {
+                Some(name) => format!("{kind} {} ({})", clean(name), clean(&m.name)),
+                None => format!("{kind} {}", clean(&m.name)),
+            }
         }
         None => o
             .ancestry

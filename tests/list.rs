@@ -133,3 +133,107 @@ fn a_holder_in_its_own_systemd_style_cgroup_is_named_by_it() {
         "{row}"
     );
 }
+
+/// A holder in a Docker-style container cgroup (`docker-<id>.scope`, created by the test) is
+/// shown as managed by that container, and by its name when the runtime's API socket answers:
+/// here a stand-in runtime on a Unix socket the test names with DOCKER_HOST, as the docker CLI
+/// reads it. With no runtime to ask, the id alone, never a guessed name.
+#[test]
+fn a_holder_in_a_container_cgroup_is_named_by_its_container() {
+    let base = std::path::Path::new("/sys/fs/cgroup/systemd");
+    let root = if base.join("cgroup.procs").exists() {
+        base
+    } else {
+        std::path::Path::new("/sys/fs/cgroup")
+    };
+    // A 64-digit hex id of our own: no real container has it.
+    let id = format!("{:08x}{:056x}", std::process::id(), 0x00c0_ffee);
+    let dir = root.join(format!("docker-{id}.scope"));
+    common::require(
+        std::fs::create_dir(&dir).is_ok(),
+        "a writable cgroup hierarchy (root), to create a test cgroup",
+    );
+    let tmp = std::env::temp_dir().join(format!("pi-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let sock = tmp.join("docker.sock");
+    let name = format!("pi-web-{}", std::process::id());
+    // The Engine API's answer to GET /containers/<id>/json, for this id (short or full) only.
+    let runtime_code = format!(
+        r#"
+import json, socket, time
+s = socket.socket(socket.AF_UNIX); s.bind({sock:?}); s.listen(8)
+print("0 ready", flush=True)
+while True:
+    c, _ = s.accept()
+    req = b""
+    while b"\r\n\r\n" not in req:
+        more = c.recv(4096)
+        if not more:
+            break
+        req += more
+    req = req.decode()
+    path = req.split(" ")[1]
+    if path.startswith("/containers/") and "{id}".startswith(path.split("/")[2]):
+        body = json.dumps({{"Id": "{id}", "Name": "/{name}"}})
+        c.sendall(("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body).encode())
+    else:
+        c.sendall(b"HTTP/1.0 404 Not Found\r\n\r\n{{}}")
+    c.close()
+"#,
+        sock = sock.to_str().unwrap()
+    );
+    let (_runtime, _) = common::spawn_python(&runtime_code, "python3", None);
+    let ip = common::private_loopback();
+    let (h, _) = common::spawn_python(&LISTENER.replace("IP", &ip.to_string()), "python3", None);
+    let pid = h.child.id();
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    let list = |docker_host: &str| -> Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_port-inspector"))
+            .args(["list", "--port", &h.port.to_string(), "--json"])
+            .env("DOCKER_HOST", docker_host)
+            .output()
+            .unwrap();
+        let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+        all.as_array()
+            .and_then(|rows| rows.iter().find(|r| r["pid"] == pid).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let named = list(&format!("unix://{}", sock.display()));
+    let unnamed = list(&format!("unix://{}", tmp.join("absent.sock").display()));
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(["list", "--port", &h.port.to_string()])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .output()
+        .unwrap();
+    // Move it back and remove the test cgroup before asserting.
+    let _ = std::fs::write(root.join("cgroup.procs"), pid.to_string());
+    drop(h);
+    let _ = std::fs::remove_dir(&dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let m = &named["managed_by"];
+    assert_eq!(
+        (
+            m["kind"].as_str(),
+            m["name"].as_str(),
+            m["container"].as_str()
+        ),
+        (Some("container"), Some(&id[..12]), Some(name.as_str())),
+        "{named}"
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains(&format!("container {name} ({})", &id[..12])),
+        "the table names the container: {}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let m = &unnamed["managed_by"];
+    assert_eq!(
+        (
+            m["kind"].as_str(),
+            m["name"].as_str(),
+            m["container"].is_null()
+        ),
+        (Some("container"), Some(&id[..12]), true),
+        "no runtime: the id only: {unnamed}"
+    );
+}

@@ -555,7 +555,13 @@ fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<supe
         cur = p;
     }
     let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-    let managed = super::managed_by(&cgroup, &ancestry);
+    let mut managed = super::managed_by(&cgroup, &ancestry);
+    if let Some(m) = managed
+        .as_mut()
+        .filter(|m| m.kind == super::ManagedKind::Container)
+    {
+        m.container = super::runtime::container_name(&m.name);
+    }
     (ancestry, managed)
 }
 

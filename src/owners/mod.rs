@@ -15,6 +15,8 @@ mod linux;
 use linux as os;
 #[cfg(target_os = "macos")]
 mod macos;
+#[cfg(unix)]
+pub mod runtime;
 #[cfg(any(windows, target_os = "macos"))]
 mod table;
 #[cfg(any(windows, target_os = "macos"))]
@@ -175,6 +177,9 @@ pub struct ManagedBy {
     pub kind: ManagedKind,
     /// The unit, container id, supervisor or shell (`nginx.service`, `3f2a9c1b7d4e`, `bash`).
     pub name: String,
+    /// For a container: its name, when its runtime's socket could be read (`web-1`).
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 /// The kinds of manager.
@@ -228,12 +233,14 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
                 return Some(ManagedBy {
                     kind: ManagedKind::Container,
                     name: id.chars().take(12).collect(),
+                    container: None,
                 });
             }
             if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Some(ManagedBy {
                     kind: ManagedKind::Container,
                     name: part.chars().take(12).collect(),
+                    container: None,
                 });
             }
             let unit = part
@@ -247,6 +254,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
                 return Some(ManagedBy {
                     kind: ManagedKind::Systemd,
                     name: part.to_owned(),
+                    container: None,
                 });
             }
         }
@@ -257,17 +265,20 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
         return Some(ManagedBy {
             kind: ManagedKind::Supervisor,
             name,
+            container: None,
         });
     }
     if SHELLS.contains(&name.as_str()) {
         return Some(ManagedBy {
             kind: ManagedKind::Shell,
             name,
+            container: None,
         });
     }
     (parent.pid == 1).then(|| ManagedBy {
         kind: ManagedKind::Init,
         name: if name.is_empty() { "init".into() } else { name },
+        container: None,
     })
 }
 
