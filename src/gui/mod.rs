@@ -8,6 +8,7 @@ mod end_flow;
 pub mod form;
 pub mod kit;
 pub mod listening;
+mod live_table;
 pub mod save;
 pub mod scan_map;
 pub mod scan_tab;

@@ -1,0 +1,249 @@
+//! The data behind the "Listening now" tab: one refresh's table, prepared on the worker (sorted,
+//! compared with the last one for new and vanished sockets, counted, filtered for the view), so
+//! the tab only swaps it in. Plain functions of plain values, tested without a window.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::owners::{Owner, SockState};
+use crate::target::Protocol;
+
+/// How often the table is read again while the tab is visible.
+pub const REFRESH: Duration = Duration::from_secs(1);
+/// How long a vanished row stays, struck through.
+pub(super) const GONE_FOR: Duration = Duration::from_secs(4);
+
+/// What identifies one socket from one refresh to the next.
+pub type Key = (Protocol, SocketAddr, Option<SocketAddr>, u64);
+
+pub(super) fn key(o: &Owner) -> Key {
+    (o.protocol, o.local, o.remote, o.inode)
+}
+
+/// The column the table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Port, then address.
+    #[default]
+    Port,
+    /// Process name.
+    Process,
+    /// PID.
+    Pid,
+    /// State.
+    State,
+    /// User.
+    User,
+}
+
+/// What the rows shown depend on besides the table: the filter, "Connections too", the sort.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub(super) filter: String,
+    pub(super) all: bool,
+    pub(super) sort: SortBy,
+}
+
+/// One refresh, prepared on the worker: the new table, what appeared and vanished since the
+/// last one, the header's counts and the rows to show for the look the tab had when it asked.
+/// Taking it in is a swap of fields, so the frame that shows 10,000 fresh sockets does no more
+/// work than any other.
+pub struct Table {
+    pub(super) rows: Arc<Vec<Owner>>,
+    pub(super) new: HashSet<Key>,
+    pub(super) gone: Vec<(Owner, Instant)>,
+    pub(super) counts: String,
+    pub(super) view: Vec<(usize, bool)>,
+    pub(super) look: Look,
+}
+
+/// Builds a [`Table`] from a fresh read of the sockets (`rows`), the table shown until now
+/// (`before`, `None` on the first load: nothing is "new" then) and the rows already shown as
+/// vanished.
+#[must_use]
+pub fn prepare(
+    mut rows: Vec<Owner>,
+    before: Option<&[Owner]>,
+    mut gone: Vec<(Owner, Instant)>,
+    look: Look,
+) -> Table {
+    rows.sort_by_cached_key(|o| (o.local.port(), o.local.ip()));
+    let after: HashSet<Key> = rows.iter().map(key).collect();
+    let now = Instant::now();
+    gone.retain(|(o, at)| at.elapsed() < GONE_FOR && !after.contains(&key(o)));
+    let mut new = HashSet::new();
+    if let Some(before) = before {
+        let seen: HashSet<Key> = before.iter().map(key).collect();
+        new = after.difference(&seen).copied().collect();
+        gone.extend(
+            before
+                .iter()
+                .filter(|o| !after.contains(&key(o)))
+                .map(|o| (o.clone(), now)),
+        );
+    }
+    let view = view_of(&rows, &gone, &look);
+    Table {
+        counts: counts(&rows),
+        rows: Arc::new(rows),
+        new,
+        gone,
+        view,
+        look,
+    }
+}
+
+/// "9998 tcp LISTEN · 3 udp UNCONN": sockets per protocol and state, in order of first sight.
+fn counts(rows: &[Owner]) -> String {
+    let mut counts: Vec<((Protocol, SockState), usize)> = Vec::new();
+    for o in rows {
+        let k = (o.protocol, o.state);
+        match counts.iter_mut().find(|(c, _)| *c == k) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|((p, s), n)| format!("{n} {p} {}", s.name()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The rows to show, in order: (index, vanished) into `rows` or `gone`.
+pub(super) fn view_of(
+    rows: &[Owner],
+    gone: &[(Owner, Instant)],
+    look: &Look,
+) -> Vec<(usize, bool)> {
+    let needle = look.filter.trim().to_lowercase();
+    let keep = |o: &Owner| {
+        (look.all || !o.state.is_connection())
+            && (needle.is_empty()
+                || o.local.to_string().contains(&needle)
+                || o.process
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().contains(&needle))
+                || o.pid.is_some_and(|p| p.to_string() == needle))
+    };
+    let owner =
+        |&(i, gone_row): &(usize, bool)| -> &Owner { if gone_row { &gone[i].0 } else { &rows[i] } };
+    let mut v: Vec<(usize, bool)> = (0..rows.len())
+        .filter(|&i| keep(&rows[i]))
+        .map(|i| (i, false))
+        .chain(
+            (0..gone.len())
+                .filter(|&i| keep(&gone[i].0))
+                .map(|i| (i, true)),
+        )
+        .collect();
+    match look.sort {
+        SortBy::Port => v.sort_by_key(|r| (owner(r).local.port(), owner(r).local.ip())),
+        SortBy::Process => v.sort_by_key(|r| owner(r).process.clone()),
+        SortBy::Pid => v.sort_by_key(|r| owner(r).pid),
+        SortBy::State => v.sort_by_key(|r| owner(r).state),
+        SortBy::User => v.sort_by_key(|r| owner(r).user.clone()),
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(port: u16, state: SockState) -> Owner {
+        Owner {
+            pid: Some(100 + u32::from(port)),
+            pids: vec![100 + u32::from(port)],
+            process: Some(format!("p{port}").into()),
+            path: None,
+            cmdline: None,
+            user: Some("root".into()),
+            uid: Some(0),
+            protocol: Protocol::Tcp,
+            family: crate::target::Family::Ipv4,
+            local: SocketAddr::from(([127, 0, 0, 1], port)),
+            remote: None,
+            state,
+            v6_only: None,
+            inode: u64::from(port),
+            note: None,
+            holder: None,
+            reuse_port: None,
+            ancestry: Arc::default(),
+            managed_by: None,
+        }
+    }
+
+    fn look(filter: &str, sort: SortBy) -> Look {
+        Look {
+            filter: filter.into(),
+            all: false,
+            sort,
+        }
+    }
+
+    #[test]
+    fn a_refresh_marks_new_and_gone_rows_and_sorts_the_view() {
+        let first = prepare(
+            vec![row(30, SockState::Listen), row(10, SockState::Listen)],
+            None,
+            Vec::new(),
+            look("", SortBy::Port),
+        );
+        assert!(first.new.is_empty(), "nothing is new on the first load");
+        assert_eq!(first.counts, "2 TCP LISTEN");
+        let ports = |t: &Table| -> Vec<(u16, bool)> {
+            t.view
+                .iter()
+                .map(|&(i, g)| {
+                    let o = if g { &t.gone[i].0 } else { &t.rows[i] };
+                    (o.local.port(), g)
+                })
+                .collect()
+        };
+        assert_eq!(ports(&first), [(10, false), (30, false)], "sorted by port");
+        let second = prepare(
+            vec![row(10, SockState::Listen), row(20, SockState::Listen)],
+            Some(&first.rows),
+            first.gone.clone(),
+            look("", SortBy::Port),
+        );
+        assert_eq!(
+            second.new,
+            HashSet::from([key(&row(20, SockState::Listen))])
+        );
+        assert_eq!(
+            ports(&second),
+            [(10, false), (20, false), (30, true)],
+            "30 is gone"
+        );
+        // A gone socket that comes back is a row again, not also a gone one.
+        let third = prepare(
+            vec![row(10, SockState::Listen), row(30, SockState::Listen)],
+            Some(&second.rows),
+            second.gone.clone(),
+            look("p30", SortBy::Port),
+        );
+        assert_eq!(ports(&third), [(30, false)], "filtered by process, 30 back");
+        assert_eq!(third.gone.len(), 1, "20 went: {:?}", third.gone.len());
+    }
+
+    #[test]
+    fn connections_only_with_connections_too() {
+        let rows = vec![row(10, SockState::Listen), row(11, SockState::Established)];
+        let t = prepare(rows, None, Vec::new(), look("", SortBy::Pid));
+        assert_eq!(t.view.len(), 1, "listening only by default");
+        let all = Look {
+            all: true,
+            ..look("", SortBy::Pid)
+        };
+        assert_eq!(
+            view_of(&t.rows, &t.gone, &all).len(),
+            2,
+            "and the connection"
+        );
+    }
+}
