@@ -1,29 +1,16 @@
 //! Work split over every core: the whole socket table's /proc walk, the details of its
-//! processes and its JSON. One helper, so each of them stays a plain function of its part.
+//! processes and its JSON. One helper, so each of them stays a plain function of its batch.
 
-/// `work` run on `items` cut into one part per core, each part on its own scoped thread; the
-/// results come back in the parts' order. A part whose work panicked is `None` (its panic message
-/// has been printed), so a caller decides what a missing part means instead of unwinding.
-pub(crate) fn on_every_core<T: Sync, R: Send>(
-    items: &[T],
-    work: impl Fn(&[T]) -> R + Sync,
-) -> Vec<Option<R>> {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let part = items.len().div_ceil(cores).max(1);
-    let work = &work;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(part)
-            .map(|chunk| s.spawn(move || work(chunk)))
-            .collect();
-        handles.into_iter().map(|h| h.join().ok()).collect()
-    })
+/// The cores this process may use (2 when the OS does not say).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 /// `work` run on batches of `batch` items, which every core takes one after another until none
 /// is left; the results come back in the batches' order (`None` for a batch whose work
-/// panicked). Unlike [`on_every_core`], a core slowed by other work (the socket dumps running
-/// beside the /proc walk) takes fewer batches instead of holding everyone up at the end.
+/// panicked). A core slowed by other work (the socket dumps running beside the /proc walk)
+/// takes fewer batches instead of holding everyone up at the end; a batch of
+/// `len.div_ceil(cores())` is one part per core.
 pub(crate) fn in_batches<T: Sync, R: Send>(
     items: &[T],
     batch: usize,
@@ -31,10 +18,9 @@ pub(crate) fn in_batches<T: Sync, R: Send>(
 ) -> Vec<Option<R>> {
     let batches: Vec<&[T]> = items.chunks(batch.max(1)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let (work, batches, next) = (&work, &batches, &next);
     let mut done: Vec<(usize, Option<R>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cores.min(batches.len()))
+        let handles: Vec<_> = (0..cores().min(batches.len()))
             .map(|_| {
                 s.spawn(move || {
                     let mut mine = Vec::new();
@@ -61,18 +47,6 @@ pub(crate) fn in_batches<T: Sync, R: Send>(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn parts_come_back_in_order_and_cover_every_item() {
-        let items: Vec<u32> = (0..1001).collect();
-        let sums = super::on_every_core(&items, <[u32]>::to_vec);
-        let joined: Vec<u32> = sums.into_iter().flatten().flatten().collect();
-        assert_eq!(joined, items);
-        assert!(
-            super::on_every_core::<u32, u32>(&[], |_| 1).is_empty(),
-            "no items, no parts"
-        );
-    }
-
     #[test]
     fn batches_come_back_in_order_and_cover_every_item() {
         let items: Vec<u32> = (0..1001).collect();

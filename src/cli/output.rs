@@ -117,7 +117,7 @@ pub fn json_rows<T: Serialize + Sync>(rows: &[T]) {
     if QUIET.load(Ordering::Relaxed) {
         return;
     }
-    let parts = crate::par::on_every_core(rows, |part| {
+    let parts = crate::par::in_batches(rows, rows.len().div_ceil(crate::par::cores()), |part| {
         let mut buf = Vec::with_capacity(part.len() * 512);
         for (i, row) in part.iter().enumerate() {
             if i > 0 {

@@ -571,7 +571,8 @@ type Details = (ProcInfo, Arc<[super::Ancestor]>, Option<super::ManagedBy>);
 /// The details of each of `pids`, read on every core (a few files under /proc per process and
 /// per ancestor: for a table of hundreds of processes, most of the time after the walk).
 fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
-    crate::par::on_every_core(pids, |part| {
+    // One batch per core: each keeps its own cache of shared ancestors.
+    crate::par::in_batches(pids, pids.len().div_ceil(crate::par::cores()), |part| {
         // Each thread keeps its own cache of ancestors: most owners share them.
         let mut family = Kin::default();
         part.iter()
