@@ -1177,17 +1177,7 @@ fn listen(
     );
     match r {
         Ok(s) => {
-            output::text(&format!(
-                "Released {} after {:.1} s: {} arrival(s){}.\n",
-                s.bound,
-                Duration::from_millis(s.held_ms).as_secs_f64(),
-                s.arrivals,
-                if s.bytes > 0 {
-                    format!(", {} bytes", s.bytes)
-                } else {
-                    String::new()
-                }
-            ));
+            output::text(&format!("{}\n", crate::wording::hold_released(&s)));
             Ok(exit::OK)
         }
         Err(e) => {

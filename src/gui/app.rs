@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::views;
-use super::worker::{Event, Waker, Worker};
+use super::worker::{Event, Job, Waker, Worker};
 use crate::check::Check;
 use crate::facts::{self, Interface};
 use crate::probe::{CancelToken, Resolver, system_resolver};
@@ -387,11 +387,8 @@ impl App {
         // The Listening now tab refreshes every second while it is visible, on a worker thread.
         if self.tab == Tab::Listening && !self.listening_now.paused {
             if self.listening_now.due() {
-                let job = self.listening_now.refresh_job();
-                self.listening_now.refreshing = self.worker.spawn_task("list", |emit| {
-                    crate::platform::background_thread();
-                    emit(Event::Sockets(Box::new(job())));
-                });
+                let refresh = Box::new(self.listening_now.refresh());
+                self.listening_now.refreshing = self.worker.start(Job::Sockets(refresh));
             }
             ctx.request_repaint_after(super::listening::REFRESH);
         }

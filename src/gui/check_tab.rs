@@ -5,7 +5,7 @@
 use super::app::*;
 use std::time::{Duration, Instant};
 
-use super::worker::Command;
+use super::worker::Job;
 use crate::probe::CancelToken;
 use crate::target::Target;
 
@@ -40,7 +40,7 @@ impl App {
         self.next_id += 1;
         let cancel = CancelToken::new();
         let timeout = Duration::from_secs_f32(self.inputs.timeout_secs.clamp(0.5, 120.0));
-        let sent = self.worker.send(Command::Check {
+        let sent = self.worker.start(Job::Check {
             id,
             target: target.clone(),
             timeout,

@@ -4,7 +4,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::app::*;
-use super::worker::Event;
+use super::worker::{Event, Job};
 use crate::owners;
 
 impl App {
@@ -34,31 +34,15 @@ impl App {
             Action::AskEnd(i) => {
                 // The plan (every PID sharing the socket, what restarts it, what is refused) is
                 // built off the UI thread, like every socket lookup.
-                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)).cloned() {
-                    let host = Some(o.local.ip());
-                    let started = self.worker.spawn_task("end", move |emit| {
-                        emit(Event::EndPlan(Box::new(crate::end::plan(
-                            o.local.port(),
-                            Some(o.protocol),
-                            host,
-                        ))));
-                    });
-                    if !started {
-                        self.status = Some("Could not start the lookup of the holders.".into());
-                    }
+                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)) {
+                    let (addr, protocol) = (o.local, o.protocol);
+                    self.plan_end(addr, protocol);
                 }
             }
             Action::CancelEnd => self.confirm_end = None,
             Action::ConfirmEnd => {
                 if let Some(plan) = self.confirm_end.take() {
-                    let started = self.worker.spawn_task("end", move |emit| {
-                        let report = crate::end::execute(
-                            &plan,
-                            crate::end::Signal::Term,
-                            std::time::Duration::from_secs(5),
-                        );
-                        emit(Event::EndDone(Box::new(report)));
-                    });
+                    let started = self.worker.start(Job::End(Box::new(plan)));
                     self.status = Some(if started {
                         "Ending the processes…".into()
                     } else {
@@ -75,19 +59,15 @@ impl App {
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
             }
-            Action::EndSocket(addr, protocol) => {
-                let started = self.worker.spawn_task("end", move |emit| {
-                    emit(Event::EndPlan(Box::new(crate::end::plan(
-                        addr.port(),
-                        Some(protocol),
-                        Some(addr.ip()),
-                    ))));
-                });
-                if !started {
-                    self.status = Some("Could not start the lookup of the holders.".into());
-                }
-            }
+            Action::EndSocket(addr, protocol) => self.plan_end(addr, protocol),
             _ => {}
+        }
+    }
+
+    /// Asks the worker for the plan of ending whoever holds `addr` (shown for confirmation).
+    fn plan_end(&mut self, addr: std::net::SocketAddr, protocol: crate::target::Protocol) {
+        if !self.worker.start(Job::PlanEnd { addr, protocol }) {
+            self.status = Some("Could not start the lookup of the holders.".into());
         }
     }
 }

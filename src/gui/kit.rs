@@ -1,11 +1,8 @@
 //! The Support kit tab's state (hold and listen, watch until free, matrix, facts) and how its
 //! jobs start.
 
-use std::time::Duration;
-
 use super::app::clock_now;
-use super::worker::Event;
-use crate::owners::Owner;
+use super::worker::{Event, Job};
 use crate::probe::CancelToken;
 
 #[allow(clippy::wildcard_imports)]
@@ -90,30 +87,14 @@ impl App {
         let run = ListenRun::default();
         let cancel = run.cancel.clone();
         self.kit.listen = Some(run);
-        let started = self.worker.spawn_task("listen", move |emit| {
-            let cfg = crate::probe::ProbeConfig {
-                cancel,
-                ..crate::probe::ProbeConfig::default()
-            };
-            let r = crate::support::hold(
-                &t,
-                secs,
-                &cfg,
-                &mut |b| emit(Event::ListenBound(b.to_owned())),
-                &mut |ev| emit(Event::Listen(ev.clone())),
-            );
-            emit(Event::ListenEnded(match r {
-                Ok(s) => format!(
-                    "Released {} after {:.1} s{}: {} arrival(s).",
-                    s.bound,
-                    Duration::from_millis(s.held_ms).as_secs_f64(),
-                    if s.stopped { " (stopped)" } else { "" },
-                    s.arrivals
-                ),
-                Err(e) => format!("Could not hold {}: {}", t.display_addr(), e.headline()),
-            }));
-        });
-        if !started && let Some(l) = &mut self.kit.listen {
+        let job = Job::Hold {
+            target: t,
+            secs,
+            cancel,
+        };
+        if !self.worker.start(job)
+            && let Some(l) = &mut self.kit.listen
+        {
             l.ended = Some("Could not start the listen thread.".into());
         }
     }
@@ -130,32 +111,9 @@ impl App {
         let cancel = run.cancel.clone();
         self.kit.watch = Some(run);
         self.title_note = None;
-        let started = self.worker.spawn_task("watch", move |emit| {
-            let cfg = crate::probe::ProbeConfig {
-                cancel,
-                ..crate::probe::ProbeConfig::default()
-            };
-            let c = crate::support::wait_until_free(
-                &t,
-                &cfg,
-                Duration::from_secs(1),
-                Duration::from_hours(24),
-                &mut |c| {
-                    let who: Vec<String> = c.owners.iter().map(Owner::who).collect();
-                    emit(Event::WatchTick(format!(
-                        "{} is still not bindable{}; checking every second…",
-                        t.display_addr(),
-                        if who.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (held by {})", who.join(", "))
-                        }
-                    )));
-                },
-            );
-            emit(Event::WatchDone(Box::new(c)));
-        });
-        if !started && let Some(w) = &mut self.kit.watch {
+        if !self.worker.start(Job::Watch { target: t, cancel })
+            && let Some(w) = &mut self.kit.watch
+        {
             w.done = true;
             w.status = "Could not start the watch thread.".into();
         }
@@ -185,14 +143,17 @@ impl App {
                     l.events.push(ev);
                 }
             }
-            Event::ListenEnded(msg) => {
+            Event::ListenEnded(r) => {
                 if let Some(l) = &mut self.kit.listen {
-                    l.ended = Some(msg);
+                    l.ended = Some(match *r {
+                        Ok(s) => crate::wording::hold_released(&s),
+                        Err(e) => format!("Could not hold the port: {}", e.headline()),
+                    });
                 }
             }
-            Event::WatchTick(line) => {
+            Event::WatchTick(c) => {
                 if let Some(w) = &mut self.kit.watch {
-                    w.status = line;
+                    w.status = crate::wording::still_not_bindable(&c);
                 }
             }
             Event::WatchDone(check) => {
@@ -228,16 +189,11 @@ impl App {
     pub(super) fn apply_kit(&mut self, action: &Action) {
         match *action {
             Action::RefreshFacts => {
-                let _ = self.worker.spawn_task("facts", |emit| {
-                    emit(Event::Facts(Box::new(crate::facts::gather())));
-                });
+                let _ = self.worker.start(Job::Facts);
             }
             Action::RunMatrix => {
                 if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {
-                    self.kit.matrix_running = self.worker.spawn_task("matrix", move |emit| {
-                        let m = crate::support::matrix(&t, &crate::probe::ProbeConfig::default());
-                        emit(Event::Matrix(Box::new(m)));
-                    });
+                    self.kit.matrix_running = self.worker.start(Job::Matrix(t));
                 }
             }
             Action::OpenMatrixCell(i) => {

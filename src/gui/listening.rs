@@ -9,8 +9,8 @@ use std::time::Instant;
 use egui::RichText;
 
 use super::app::Action;
-use super::live_table::{GONE_FOR, Look, key, prepare, view_of};
-pub use super::live_table::{Key, REFRESH, SortBy, Table};
+use super::live_table::{GONE_FOR, Look, key, view_of};
+pub use super::live_table::{Key, REFRESH, Refresh, SortBy, Table};
 use crate::owners::{Owner, SockState};
 
 /// The tab's state (runtime only: nothing here is worth persisting but the filter).
@@ -58,15 +58,13 @@ impl ListeningTab {
         }
     }
 
-    /// The work of one refresh, to run on a worker thread: reads every socket and prepares the
-    /// [`Table`] against what the tab shows now.
-    pub fn refresh_job(&self) -> impl FnOnce() -> Table + Send + 'static {
-        let before = (self.last.is_some()).then(|| Arc::clone(&self.rows));
-        let gone = self.gone.clone();
-        let look = self.look();
-        move || {
-            let rows = crate::owners::all(None).owners;
-            prepare(rows, before.as_deref().map(Vec::as_slice), gone, look)
+    /// The next refresh, for the worker: what the tab shows now, to compare the fresh table with.
+    #[must_use]
+    pub fn refresh(&self) -> Refresh {
+        Refresh {
+            before: self.last.is_some().then(|| Arc::clone(&self.rows)),
+            gone: self.gone.clone(),
+            look: self.look(),
         }
     }
 

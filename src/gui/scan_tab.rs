@@ -170,7 +170,7 @@ impl App {
             request,
             cancel: cancel.clone(),
         };
-        if self.worker.send_scan(job) {
+        if self.worker.start(super::worker::Job::Scan(job)) {
             self.scan.running = Some((id, cancel, Instant::now()));
             self.scan.progress = None;
         }

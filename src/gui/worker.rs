@@ -1,5 +1,8 @@
-//! The GUI's one background thread: it takes `Command`s, runs checks with the core, sends
-//! `Event`s back and wakes the UI with `request_repaint`. The UI thread never blocks on it.
+//! The window's worker: it takes [`Job`]s (every piece of work the UI thread hands off: checks,
+//! scans, the support kit, ending a process, the live socket table), runs them with the core,
+//! sends [`Event`]s that carry data (never sentences: the window words them with `wording`, as
+//! the CLI does) and wakes the UI with `request_repaint`. The UI thread never blocks on it and
+//! never looks up a socket itself.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -10,8 +13,58 @@ use crate::check::{self, Check};
 use crate::probe::{CancelToken, ProbeConfig, Resolver};
 use crate::scan::{Progress, ScanReport, ScanRequest, Scanner};
 
-/// Work for the thread.
-pub enum Command {
+/// Everything the window asks of its worker, in one type: what the UI thread hands off (and so
+/// never does itself) is listed here.
+pub enum Job {
+    /// One check; `id` ties the answer to the request (the probe thread, one at a time).
+    Check {
+        /// Request number.
+        id: u64,
+        /// What to test.
+        target: Target,
+        /// Resolver time limit.
+        timeout: Duration,
+        /// Set by the Cancel button.
+        cancel: CancelToken,
+    },
+    /// A range scan (the scan thread, one at a time).
+    Scan(ScanJob),
+    /// Read the machine's facts.
+    Facts,
+    /// The what-if matrix of a target.
+    Matrix(Target),
+    /// Hold the target's port and report what arrives, for `secs` at most.
+    Hold {
+        /// What to hold.
+        target: Target,
+        /// For how long.
+        secs: Duration,
+        /// Set by Stop.
+        cancel: CancelToken,
+    },
+    /// Check the target every second until it is bindable.
+    Watch {
+        /// What to watch.
+        target: Target,
+        /// Set by Stop.
+        cancel: CancelToken,
+    },
+    /// Plan ending the holders of a socket (every PID sharing it, what restarts it, what is
+    /// refused), for the confirmation.
+    PlanEnd {
+        /// The socket's local address.
+        addr: std::net::SocketAddr,
+        /// Its protocol.
+        protocol: crate::target::Protocol,
+    },
+    /// Carry out a confirmed plan, then prove the port.
+    End(Box<crate::end::EndPlan>),
+    /// Read every socket for the Listening now tab, at the lowest priority.
+    Sockets(Box<super::live_table::Refresh>),
+}
+
+/// Work for the probe thread.
+enum Command {
     /// Run one check; `id` ties the answer to the request.
     Check {
         /// Request number.
@@ -48,14 +101,14 @@ pub enum Event {
     Facts(Box<crate::facts::Facts>),
     /// The what-if matrix finished.
     Matrix(Box<crate::support::Matrix>),
-    /// Hold-and-listen bound its port.
+    /// Hold-and-listen bound its port: the addresses held.
     ListenBound(String),
     /// Something arrived at the held port.
     Listen(crate::support::ListenEvent),
-    /// Hold-and-listen ended: a summary line, or why it could not start.
-    ListenEnded(String),
-    /// Watch: one more check while waiting (who holds it now).
-    WatchTick(String),
+    /// Hold-and-listen ended: what it saw, or why it could not hold the port.
+    ListenEnded(Box<Result<crate::support::ListenSummary, crate::oserror::OsError>>),
+    /// Watch: one more check while waiting, still not bindable (who holds it now).
+    WatchTick(Box<Check>),
     /// Watch ended with this check (free, or stopped).
     WatchDone(Box<Check>),
     /// A scan ended (complete or cancelled).
@@ -143,10 +196,85 @@ impl Worker {
         }
     }
 
-    /// Runs a support-kit task (matrix, listen, watch, facts) on its own named thread; the task
-    /// reports through `emit`, which sends the event first and wakes the UI second.
+    /// Starts `job`; false when it could not be (its thread is gone, or one of its kind is
+    /// already queued: a second click while busy).
     #[must_use]
-    pub fn spawn_task(&self, name: &str, task: impl FnOnce(Emit<'_>) + Send + 'static) -> bool {
+    pub fn start(&self, job: Job) -> bool {
+        match job {
+            Job::Check {
+                id,
+                target,
+                timeout,
+                cancel,
+            } => self
+                .tx
+                .try_send(Command::Check {
+                    id,
+                    target,
+                    timeout,
+                    cancel,
+                })
+                .is_ok(),
+            Job::Scan(job) => self.scan_tx.try_send(job).is_ok(),
+            Job::Facts => self.spawn_task("facts", |emit| {
+                emit(Event::Facts(Box::new(crate::facts::gather())));
+            }),
+            Job::Matrix(t) => self.spawn_task("matrix", move |emit| {
+                let m = crate::support::matrix(&t, &ProbeConfig::default());
+                emit(Event::Matrix(Box::new(m)));
+            }),
+            Job::Hold {
+                target,
+                secs,
+                cancel,
+            } => self.spawn_task("listen", move |emit| {
+                let cfg = ProbeConfig {
+                    cancel,
+                    ..ProbeConfig::default()
+                };
+                let r = crate::support::hold(
+                    &target,
+                    secs,
+                    &cfg,
+                    &mut |b| emit(Event::ListenBound(b.to_owned())),
+                    &mut |ev| emit(Event::Listen(ev.clone())),
+                );
+                emit(Event::ListenEnded(Box::new(r)));
+            }),
+            Job::Watch { target, cancel } => self.spawn_task("watch", move |emit| {
+                let cfg = ProbeConfig {
+                    cancel,
+                    ..ProbeConfig::default()
+                };
+                let c = crate::support::wait_until_free(
+                    &target,
+                    &cfg,
+                    Duration::from_secs(1),
+                    Duration::from_hours(24),
+                    &mut |c| emit(Event::WatchTick(Box::new(c.clone()))),
+                );
+                emit(Event::WatchDone(Box::new(c)));
+            }),
+            Job::PlanEnd { addr, protocol } => self.spawn_task("end", move |emit| {
+                let plan = crate::end::plan(addr.port(), Some(protocol), Some(addr.ip()));
+                emit(Event::EndPlan(Box::new(plan)));
+            }),
+            Job::End(plan) => self.spawn_task("end", move |emit| {
+                let report =
+                    crate::end::execute(&plan, crate::end::Signal::Term, Duration::from_secs(5));
+                emit(Event::EndDone(Box::new(report)));
+            }),
+            Job::Sockets(refresh) => self.spawn_task("list", move |emit| {
+                // The lowest priority, for this thread and the ones it starts: no frame waits.
+                crate::platform::background_thread();
+                emit(Event::Sockets(Box::new(refresh.run())));
+            }),
+        }
+    }
+
+    /// Runs a task on its own named thread; the task reports through `emit`, which sends the
+    /// event first and wakes the UI second.
+    fn spawn_task(&self, name: &str, task: impl FnOnce(Emit<'_>) + Send + 'static) -> bool {
         let tx = self.ev_tx.clone();
         let waker = Arc::clone(&self.waker);
         std::thread::Builder::new()
@@ -160,18 +288,6 @@ impl Worker {
                 task(&emit);
             })
             .is_ok()
-    }
-
-    /// Queues a scan; false when one is already queued or the thread is gone.
-    #[must_use]
-    pub fn send_scan(&self, job: ScanJob) -> bool {
-        self.scan_tx.try_send(job).is_ok()
-    }
-
-    /// Queues a command; false when the queue is full or the thread is gone.
-    #[must_use]
-    pub fn send(&self, cmd: Command) -> bool {
-        self.tx.try_send(cmd).is_ok()
     }
 
     /// The next finished event, without waiting.
