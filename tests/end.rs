@@ -135,6 +135,9 @@ time.sleep(600)
         .args([
             "--pid",
             "--fork",
+            // Killing unshare must end the namespace's init too, or it outlives the suite and
+            // holds its output pipe open for ten minutes.
+            "--kill-child",
             "--mount-proc",
             "/usr/bin/python3",
             "-c",
