@@ -107,6 +107,9 @@ pub fn text(c: &Check) -> String {
             steps_line(&a.steps[1..])
         );
     }
+    if let Some(slow) = crate::wording::slow_lookup(r) {
+        let _ = writeln!(o, "{slow}");
+    }
     let _ = writeln!(o, "\n{}", headline(c));
     if let Some(e) = &r.error {
         let _ = writeln!(o, "  {}", clean(&e.headline()));
@@ -232,6 +235,9 @@ pub fn markdown(c: &Check) -> String {
                 md(&detail)
             );
         }
+    }
+    if let Some(slow) = crate::wording::slow_lookup(r) {
+        let _ = writeln!(o, "\n{slow}");
     }
     if let Some(d) = &c.explanation {
         let _ = writeln!(o, "\n## {} ({})\n", d.wsa_name, d.wsa_code);

@@ -146,7 +146,17 @@ fn title(report: &ProbeReport, d: &Diagnosis) -> String {
     match first {
         Some(Finding::Held { sockets, .. }) => {
             let who = holders_phrase(sockets);
-            format!("{at} is in use by {who}")
+            // What keeps the one holder running, when the machine showed it (its cgroup or
+            // its parent): the answer to "will it come back if I end it?".
+            let pids: Vec<Option<u32>> = sockets.iter().map(|o| o.pid).collect();
+            let manager = match sockets.first() {
+                Some(o) if pids.iter().all(|p| *p == o.pid) => manager_clause(o),
+                _ => None,
+            };
+            match manager {
+                Some(m) => format!("{at} is in use by {who}, {m}"),
+                None => format!("{at} is in use by {who}"),
+            }
         }
         Some(Finding::TimeWait { .. }) => format!("{at} is still held by TIME_WAIT connections"),
         Some(Finding::Leftovers { .. }) => {
@@ -224,6 +234,27 @@ fn holders_phrase(sockets: &[Owner]) -> String {
         1 | 2 => names.join(" and "),
         n => format!("{} and {} more", names[0], n - 1),
     }
+}
+
+/// What manages a holder, as a clause after its name: `run by systemd unit nginx.service`,
+/// `in container web-1 (3f2a9c1b7d4e)`, `started from the shell bash`; none for PID 1.
+fn manager_clause(o: &Owner) -> Option<String> {
+    use crate::owners::ManagedKind;
+    let m = o.managed_by.as_ref()?;
+    let name = clean(&m.name);
+    Some(match m.kind {
+        ManagedKind::Systemd if m.name.rsplit_once('.').is_some_and(|(_, k)| k == "scope") => {
+            format!("in systemd scope {name}")
+        }
+        ManagedKind::Systemd => format!("run by systemd unit {name}"),
+        ManagedKind::Container => match &m.container {
+            Some(c) => format!("in container {} ({name})", clean(c)),
+            None => format!("in container {name}"),
+        },
+        ManagedKind::Supervisor => format!("run by the supervisor {name}"),
+        ManagedKind::Shell => format!("started from the shell {name}"),
+        ManagedKind::Init => return None,
+    })
 }
 
 /// One socket's processes: `nginx (PID 812)`, `nginx (PID 812, and PIDs 813, 814 that share the
@@ -822,6 +853,23 @@ pub fn human_us(us: u64) -> String {
     } else {
         human_ms(us / 1000)
     }
+}
+
+/// A name lookup this slow is worth a line of its own: every program that binds by this name
+/// waits as long.
+pub const SLOW_LOOKUP_US: u64 = 1_000_000;
+
+/// The lookup's time when it was slow: `Slow name lookup: getaddrinfo took 2.4 s of this check's
+/// 2.4 s.` (a lookup that timed out has its own finding instead).
+#[must_use]
+pub fn slow_lookup(r: &ProbeReport) -> Option<String> {
+    (r.resolve.ok && r.resolve.elapsed_us >= SLOW_LOOKUP_US).then(|| {
+        format!(
+            "Slow name lookup: getaddrinfo took {} of this check's {}.",
+            human_us(r.resolve.elapsed_us),
+            human_us(r.elapsed_us.max(r.resolve.elapsed_us))
+        )
+    })
 }
 
 /// Sockets on the port for a listing: every listening, bound and UDP socket on its own line, and

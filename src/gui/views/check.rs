@@ -159,7 +159,12 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                         } else {
                             ui.colored_label(bad_color(ui), "failed");
                         }
-                        ui.label(format!("{} µs", s.elapsed_us));
+                        let time = crate::wording::human_us(s.elapsed_us);
+                        if s.elapsed_us >= crate::wording::SLOW_LOOKUP_US {
+                            ui.colored_label(ui.visuals().warn_fg_color, time);
+                        } else {
+                            ui.label(time);
+                        }
                         let detail = match &s.error {
                             Some(e) => format!("{} — {}", s.detail, e.headline()),
                             None => s.detail.clone(),
@@ -169,6 +174,9 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                     }
                 });
         });
+    if let Some(slow) = crate::wording::slow_lookup(r) {
+        ui.colored_label(ui.visuals().warn_fg_color, slow);
+    }
 }
 
 fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
