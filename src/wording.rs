@@ -782,7 +782,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         ),
         Fix::RunElevated => {
             if !cli {
-                "Relaunch as administrator to name the process (Relaunch elevated).".into()
+                "Relaunch Port Inspector as administrator to name the process.".into()
             } else if cfg!(windows) {
                 format!(
                     "Run the check again from an Administrator prompt to name the process: port-inspector check {t}"
@@ -806,6 +806,7 @@ pub fn fix_button(f: &Fix) -> Option<String> {
         Fix::SetReuseAddr => Some("Retry with SO_REUSEADDR".into()),
         Fix::SetReusePort => Some("Retry with SO_REUSEPORT".into()),
         Fix::SetV6Only => Some("Retry with IPv6-only".into()),
+        Fix::RunElevated => Some("Relaunch as administrator".into()),
         _ => None,
     }
 }

@@ -429,3 +429,47 @@ fn damaged_persisted_state_never_panics_the_window() {
         "serde refuses it, so eframe's get_value gives None and the default is used"
     );
 }
+
+#[test]
+fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
+    // Port 80 on an address of this test's own (127.X.Y.Z), so no other test's bind can meet it.
+    let ip = common::private_loopback().to_string();
+    let inputs = Inputs {
+        interface: InterfaceChoice::Address(ip.clone()),
+        ..Inputs::default()
+    };
+    let app = App::new(&egui::Context::default(), inputs);
+    // Short frames, so the two clicks land within egui's double-click time (0.3 s) as a
+    // person's would.
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .with_step_dt(0.05)
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run();
+    h.get_by_label("443").click();
+    h.run();
+    assert_eq!(h.state().inputs.port_text, "443", "a click fills the port");
+    assert!(h.state().history.is_empty(), "and runs nothing");
+    // Half a second before the double-click, so egui does not count it as a triple click.
+    h.run_steps(10);
+    let pick = h.get_by_label("80");
+    pick.click();
+    pick.click();
+    h.step();
+    h.run_steps(1);
+    assert_eq!(h.state().inputs.port_text, "80");
+    let start = Instant::now();
+    while h.state().history.is_empty() || h.state().running.is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a double-click runs the check"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    assert!(
+        has(&h, &format!("TCP {ip}:80")),
+        "the check of port 80 is listed"
+    );
+}

@@ -74,6 +74,9 @@ fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
     h.get_by_label("Start holding").click();
     h.step();
     wait_for(&mut h, &format!("Listening on 127.0.0.1:{port}"));
+    let secs: u64 = h.state().kit.hold_secs_text.parse().unwrap();
+    let counting = (1..=secs).any(|n| has(&h, &format!("127.0.0.1:{port}… {n} s left")));
+    assert!(counting, "the hold counts down from {secs} s");
     for _ in 0..2 {
         drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
     }

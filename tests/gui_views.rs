@@ -145,7 +145,7 @@ fn view(c: Check) -> Harness<'static, Vec<Action>> {
         .with_size(egui::vec2(1000.0, 900.0))
         .build_ui_state(
             move |ui, actions: &mut Vec<Action>| {
-                egui::ScrollArea::vertical().show(ui, |ui| actions.extend(result_ui(ui, &c)));
+                egui::ScrollArea::vertical().show(ui, |ui| actions.extend(result_ui(ui, &c, None)));
             },
             Vec::new(),
         );
@@ -312,7 +312,7 @@ fn another_users_socket_offers_the_elevated_relaunch_only() {
     assert!(has(&h, "another user's process"), "{:?}", labels(&h));
     assert_eq!(
         click(&mut h, "Relaunch as administrator"),
-        [Action::RelaunchElevated]
+        [Action::ApplyFix(Fix::RunElevated)]
     );
 }
 

@@ -237,6 +237,7 @@ impl App {
                     Fix::SetReuseAddr => self.inputs.reuse_address = true,
                     Fix::SetReusePort => self.inputs.reuse_port = true,
                     Fix::SetV6Only => self.inputs.v6_only = Some(true),
+                    Fix::RunElevated => return self.apply(ctx, Action::RelaunchElevated),
                     _ => return,
                 }
                 if let Ok(t) = self.inputs.target() {
@@ -356,12 +357,15 @@ impl App {
                     &self.interfaces,
                     self.running.as_ref(),
                 ));
-                if let Some(s) = &self.status {
+                let shown = self.shown_check();
+                if shown.is_none()
+                    && let Some(s) = &self.status
+                {
                     ui.label(s);
                 }
                 ui.separator();
-                if let Some(c) = self.shown_check() {
-                    actions.extend(views::result_ui(ui, c));
+                if let Some(c) = shown {
+                    actions.extend(views::result_ui(ui, c, self.status.as_deref()));
                 } else if self.running.is_none() {
                     ui.label("Pick an interface and a port, then press Test bind (or Enter).");
                 }

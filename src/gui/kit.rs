@@ -19,6 +19,20 @@ pub struct ListenRun {
     pub events: Vec<crate::support::ListenEvent>,
     /// How it ended.
     pub ended: Option<String>,
+    /// How long it holds.
+    pub secs: std::time::Duration,
+    /// When the hold lets go (counted from the bind), for the countdown.
+    pub until: Option<std::time::Instant>,
+}
+
+impl ListenRun {
+    /// Whole seconds left of the hold, once bound and until it ends.
+    #[must_use]
+    pub fn secs_left(&self) -> Option<u64> {
+        let until = self.until.filter(|_| self.ended.is_none())?;
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        Some(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+    }
 }
 
 /// A watch in progress or just ended.
@@ -84,7 +98,10 @@ impl App {
         ) else {
             return;
         };
-        let run = ListenRun::default();
+        let run = ListenRun {
+            secs,
+            ..ListenRun::default()
+        };
         let cancel = run.cancel.clone();
         self.kit.listen = Some(run);
         let job = Job::Hold {
@@ -132,6 +149,7 @@ impl App {
             Event::ListenBound(b) => {
                 if let Some(l) = &mut self.kit.listen {
                     l.bound = Some(b);
+                    l.until = std::time::Instant::now().checked_add(l.secs);
                 }
             }
             Event::Listen(ev) => {

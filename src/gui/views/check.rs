@@ -4,8 +4,10 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// The answer: verdict banner, error code, explanation, steps, owners, fixes.
-pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
+/// The answer: verdict banner, error code, explanation, steps, owners, fixes. `status` (what the
+/// last click did: copied, saved, ending …) is shown beside the report buttons, under the verdict,
+/// where the eye is after a click on any of the answer's buttons.
+pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Action> {
     let mut actions = Vec::new();
     let r = &c.report;
     let (color, verdict) = match r.verdict {
@@ -70,6 +72,9 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check) -> Vec<Action> {
             .clicked()
         {
             actions.push(Action::SaveReport);
+        }
+        if let Some(s) = status {
+            ui.label(RichText::new(s).strong());
         }
     });
 
@@ -232,21 +237,6 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                 .clicked()
             {
                 actions.push(Action::CopyEndCommand(pid));
-            }
-        });
-    }
-    if c.hidden_owners > 0 {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(format!(
-                "{} socket(s) on this port belong to another user; run as root/Administrator to see which process.",
-                c.hidden_owners
-            ));
-            if ui
-                .button("Relaunch as administrator")
-                .on_hover_text("Starts Port Inspector again through the system's own elevation prompt (pkexec / UAC)")
-                .clicked()
-            {
-                actions.push(Action::RelaunchElevated);
             }
         });
     }

@@ -117,7 +117,15 @@ fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mu
     if let Some(l) = &kit.listen {
         match (&l.bound, &l.ended) {
             (_, Some(end)) => ui.label(end),
-            (Some(b), None) => ui.label(format!("Listening on {b}…")),
+            (Some(b), None) => {
+                // A countdown, so the person on the other machine knows how long they have.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(250));
+                match l.secs_left() {
+                    Some(left) => ui.label(format!("Listening on {b}… {left} s left")),
+                    None => ui.label(format!("Listening on {b}…")),
+                }
+            }
             (None, None) => ui.label("Binding…"),
         };
         for ev in &l.events {

@@ -281,13 +281,13 @@ pub fn form_ui(
                 enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 ui.label("Quick:");
                 for p in QUICK_PORTS {
-                    if ui
+                    let pick = ui
                         .button(p.to_string())
-                        .on_hover_text(format!("Use port {p}"))
-                        .clicked()
-                    {
+                        .on_hover_text(format!("Use port {p}; double-click to test it at once"));
+                    if pick.clicked() || pick.double_clicked() {
                         inputs.port_text = p.to_string();
                     }
+                    enter |= pick.double_clicked();
                 }
             });
             ui.end_row();
