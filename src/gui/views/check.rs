@@ -10,51 +10,7 @@ use super::*;
 pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Action> {
     let mut actions = Vec::new();
     let r = &c.report;
-    let (color, verdict) = match r.verdict {
-        Verdict::Bindable => (ok_color(ui), "Bindable"),
-        Verdict::NotBindable => (bad_color(ui), "Not bindable"),
-        Verdict::Unknown => (ui.visuals().weak_text_color(), "Unknown"),
-    };
-    egui::Frame::group(ui.style())
-        .stroke(egui::Stroke::new(2.0, color))
-        .inner_margin(10.0)
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(RichText::new(verdict).size(24.0).strong().color(color));
-            match r.verdict {
-                Verdict::Bindable => {
-                    let bound = r.bound_addresses();
-                    ui.label(format!(
-                        "{} {} — bound {}",
-                        r.target.protocol,
-                        r.target.display_addr(),
-                        bound.join(", ")
-                    ));
-                }
-                Verdict::NotBindable | Verdict::Unknown => {
-                    if let Some(d) = &c.explanation {
-                        ui.label(RichText::new(d.title.trim_start_matches("Unknown: ")).size(16.0));
-                    }
-                }
-            }
-            if let Some(e) = &r.error {
-                ui.add_space(6.0);
-                ui.label(
-                    RichText::new(format!("{} {}", e.wsa_name, e.wsa_code))
-                        .size(28.0)
-                        .strong()
-                        .monospace(),
-                );
-                ui.label(format!(
-                    "{} {} on {} — {}",
-                    e.native_name,
-                    e.native_code,
-                    c.facts.os.label(),
-                    e.message
-                ));
-            }
-        });
-
+    verdict_banner(ui, c);
     for w in &c.warnings {
         ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {w}"));
     }
@@ -133,6 +89,56 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
         .default_open(true)
         .show(ui, |ui| steps_ui(ui, c));
     actions
+}
+
+/// The verdict first: the answer in a word, the proven cause in a sentence, the Winsock code
+/// large and the native one beside it.
+fn verdict_banner(ui: &mut egui::Ui, c: &Check) {
+    let r = &c.report;
+    let (color, verdict) = match r.verdict {
+        Verdict::Bindable => (ok_color(ui), "Bindable"),
+        Verdict::NotBindable => (bad_color(ui), "Not bindable"),
+        Verdict::Unknown => (ui.visuals().weak_text_color(), "Unknown"),
+    };
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(2.0, color))
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(verdict).size(24.0).strong().color(color));
+            match r.verdict {
+                Verdict::Bindable => {
+                    let bound = r.bound_addresses();
+                    ui.label(format!(
+                        "{} {} — bound {}",
+                        r.target.protocol,
+                        r.target.display_addr(),
+                        bound.join(", ")
+                    ));
+                }
+                Verdict::NotBindable | Verdict::Unknown => {
+                    if let Some(d) = &c.explanation {
+                        ui.label(RichText::new(d.title.trim_start_matches("Unknown: ")).size(16.0));
+                    }
+                }
+            }
+            if let Some(e) = &r.error {
+                ui.add_space(6.0);
+                ui.label(
+                    RichText::new(format!("{} {}", e.wsa_name, e.wsa_code))
+                        .size(28.0)
+                        .strong()
+                        .monospace(),
+                );
+                ui.label(format!(
+                    "{} {} on {} — {}",
+                    e.native_name,
+                    e.native_code,
+                    c.facts.os.label(),
+                    e.message
+                ));
+            }
+        });
 }
 
 fn steps_ui(ui: &mut egui::Ui, c: &Check) {
