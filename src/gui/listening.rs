@@ -9,7 +9,7 @@ use std::time::Instant;
 use egui::RichText;
 
 use super::app::Action;
-use super::live_table::{GONE_FOR, Look, key, view_of};
+use super::live_table::{GONE_FOR, Line, Look, key, view_of};
 pub use super::live_table::{Key, REFRESH, Refresh, SortBy, Table};
 use crate::owners::{Owner, SockState};
 
@@ -30,15 +30,19 @@ pub struct ListeningTab {
     pub paused: bool,
     /// The sort column.
     pub sort: SortBy,
+    /// Sorted from the largest down (a second click on the sort column).
+    pub descending: bool,
+    /// Each process's sockets together under a line that names it.
+    pub grouped: bool,
     /// A refresh is running on a worker thread.
     pub refreshing: bool,
     /// When the last refresh arrived.
     pub last: Option<Instant>,
     /// Sockets per protocol and state, for the header.
     counts: String,
-    /// The rows shown, in order: (index, vanished) into `rows` or `gone`; rebuilt only when the
-    /// filter, the sort or "Connections too" change or a vanished row leaves, never per frame.
-    view: Vec<(usize, bool)>,
+    /// The lines shown, in order; rebuilt only when the filter, the sort, the grouping or
+    /// "Connections too" change or a vanished row leaves, never per frame.
+    view: Vec<Line>,
     /// What `view` was built for.
     view_look: Option<Look>,
 }
@@ -55,6 +59,8 @@ impl ListeningTab {
             filter: self.filter.clone(),
             all: self.all,
             sort: self.sort,
+            descending: self.descending,
+            grouped: self.grouped,
         }
     }
 
@@ -136,12 +142,16 @@ impl ListeningTab {
                         match by {
                             Some(by) => {
                                 let selected = self.sort == *by;
-                                if left(ui, WIDTHS[i], row_height, |ui| {
-                                    ui.add(egui::Button::selectable(selected, text))
-                                })
-                                .on_hover_text(format!("Sort by {label}"))
-                                .clicked()
-                                {
+                                if sort_header(
+                                    ui,
+                                    label,
+                                    selected,
+                                    self.descending,
+                                    WIDTHS[i],
+                                    row_height,
+                                ) {
+                                    // A second click on the sort column reverses it.
+                                    self.descending = selected && !self.descending;
                                     self.sort = *by;
                                 }
                             }
@@ -159,7 +169,20 @@ impl ListeningTab {
                     )
                     .show_rows(ui, row_height, self.view.len(), |ui, range| {
                         for n in range {
-                            let (i, gone) = self.view[n];
+                            let (i, gone) = match self.view[n] {
+                                Line::Socket { index, gone } => (index, gone),
+                                Line::Group { first, count } => {
+                                    if let Line::Socket { index, gone } = self.view[first] {
+                                        let o = if gone {
+                                            &self.gone[index].0
+                                        } else {
+                                            &self.rows[index]
+                                        };
+                                        group_ui(ui, o, count, row_height);
+                                    }
+                                    continue;
+                                }
+                            };
                             let o = if gone { &self.gone[i].0 } else { &self.rows[i] };
                             if n % 2 == 1 {
                                 let r = ui.available_rect_before_wrap();
@@ -198,12 +221,82 @@ impl ListeningTab {
             )
             .labelled_by(l.id);
             ui.checkbox(&mut self.all, "Connections too");
+            ui.checkbox(&mut self.grouped, "Group by process");
             ui.checkbox(&mut self.paused, "Pause");
             // The spinner's room is kept when idle: the table must not jump every second
             // (a click on a row's button would land on the row that moved under it).
             ui.add_visible(self.refreshing, egui::Spinner::new());
         });
     }
+}
+
+/// A column's header: a button that sorts by it; the sort column carries a triangle that
+/// points the way it runs (drawn: the window's font has no arrows) and says so to screen readers.
+fn sort_header(
+    ui: &mut egui::Ui,
+    label: &str,
+    selected: bool,
+    descending: bool,
+    width: f32,
+    height: f32,
+) -> bool {
+    let text = if selected {
+        RichText::new(format!("{label}    ")).strong()
+    } else {
+        RichText::new(label).strong()
+    };
+    let resp = left(ui, width, height, |ui| {
+        ui.add(egui::Button::selectable(selected, text))
+    });
+    if selected {
+        let way = if descending {
+            "largest first"
+        } else {
+            "smallest first"
+        };
+        let name = format!("{label}, sorted {way}");
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+        let r = resp.rect;
+        let c = egui::pos2(r.right() - 10.0, r.center().y);
+        let (tip, base) = if descending { (4.0, -3.0) } else { (-4.0, 3.0) };
+        ui.painter().add(egui::Shape::convex_polygon(
+            vec![
+                egui::pos2(c.x, c.y + tip),
+                egui::pos2(c.x + 4.0, c.y + base),
+                egui::pos2(c.x - 4.0, c.y + base),
+            ],
+            ui.visuals().strong_text_color(),
+            egui::Stroke::NONE,
+        ));
+    }
+    resp.on_hover_text(format!("Sort by {label} (click again to reverse)"))
+        .clicked()
+}
+
+/// The head of a process's group: who it is, what manages it, how many sockets it holds.
+fn group_ui(ui: &mut egui::Ui, o: &Owner, count: usize, height: f32) {
+    let who = o.pid.map_or_else(
+        || "No process visible".to_owned(),
+        |_| crate::text::clean(&o.who()).into_owned(),
+    );
+    let manager = if o.pid.is_some() && o.managed_by.is_some() {
+        format!(" · {}", crate::wording::managed_by(o))
+    } else {
+        String::new()
+    };
+    let sockets = if count == 1 { "socket" } else { "sockets" };
+    ui.allocate_ui_with_layout(
+        egui::vec2(WIDTHS.iter().sum::<f32>(), height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{who}{manager} · {count} {sockets}")).strong(),
+                )
+                .truncate(),
+            );
+        },
+    );
 }
 
 /// One socket's row: struck through when it vanished, marked when it is new; its actions.
@@ -309,7 +402,7 @@ fn row_ui(ui: &mut egui::Ui, o: &Owner, gone: bool, new: bool, actions: &mut Vec
     if o.process.is_none() {
         resp.on_hover_text(o.who());
     } else if !chain.is_empty() {
-        resp.on_hover_text(format!("Started by: {}", chain.join(" ← ")));
+        resp.on_hover_text(format!("Started by (parent first): {}", chain.join(", ")));
     }
     cell(
         ui,
@@ -341,14 +434,14 @@ fn left(
 /// The columns, and which sort each header sets.
 const COLUMNS: [(&str, Option<SortBy>); 9] = [
     ("", None),
-    ("Protocol", None),
+    ("Protocol", Some(SortBy::Protocol)),
     ("State", Some(SortBy::State)),
     ("Local", Some(SortBy::Port)),
-    ("Remote", None),
+    ("Remote", Some(SortBy::Remote)),
     ("PID", Some(SortBy::Pid)),
     ("Process", Some(SortBy::Process)),
     ("User", Some(SortBy::User)),
-    ("Managed by", None),
+    ("Managed by", Some(SortBy::Manager)),
 ];
 
 /// Fixed column widths (points): a header and its rows line up without measuring every row.

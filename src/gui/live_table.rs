@@ -2,7 +2,7 @@
 //! compared with the last one for new and vanished sockets, counted, filtered for the view), so
 //! the tab only swaps it in. Plain functions of plain values, tested without a window.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,28 +22,57 @@ pub(super) fn key(o: &Owner) -> Key {
     (o.protocol, o.local, o.remote, o.inode)
 }
 
-/// The column the table is sorted by.
+/// The column the table is sorted by: every column but the actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
+    /// Protocol, then port.
+    Protocol,
+    /// State.
+    State,
     /// Port, then address.
     #[default]
     Port,
-    /// Process name.
-    Process,
+    /// Remote address.
+    Remote,
     /// PID.
     Pid,
-    /// State.
-    State,
+    /// Process name.
+    Process,
     /// User.
     User,
+    /// What manages the process.
+    Manager,
 }
 
-/// What the rows shown depend on besides the table: the filter, "Connections too", the sort.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the rows shown depend on besides the table: the filter, "Connections too", the sort and
+/// its direction, and whether rows are grouped by process.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Look {
     pub(super) filter: String,
     pub(super) all: bool,
     pub(super) sort: SortBy,
+    pub(super) descending: bool,
+    pub(super) grouped: bool,
+}
+
+/// One line of the table as shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// A socket: its index into the table's rows, or into the vanished rows when `gone`.
+    Socket {
+        /// The index.
+        index: usize,
+        /// Whether it vanished (an index into the vanished rows).
+        gone: bool,
+    },
+    /// The head of a process's group (grouped view): the line of its first socket, and how many
+    /// sockets follow.
+    Group {
+        /// The first socket's line.
+        first: usize,
+        /// How many sockets the group has.
+        count: usize,
+    },
 }
 
 /// One refresh, prepared on the worker: the new table, what appeared and vanished since the
@@ -55,7 +84,7 @@ pub struct Table {
     pub(super) new: HashSet<Key>,
     pub(super) gone: Vec<(Owner, Instant)>,
     pub(super) counts: String,
-    pub(super) view: Vec<(usize, bool)>,
+    pub(super) view: Vec<Line>,
     pub(super) look: Look,
 }
 
@@ -133,17 +162,16 @@ fn counts(rows: &[Owner]) -> String {
         .join(" · ")
 }
 
-/// The rows to show, in order: (index, vanished) into `rows` or `gone`.
-pub(super) fn view_of(
-    rows: &[Owner],
-    gone: &[(Owner, Instant)],
-    look: &Look,
-) -> Vec<(usize, bool)> {
+/// The lines to show, in order: the sockets that pass the filter, sorted, and in the grouped
+/// view each process's sockets together under a head line, the groups in the order of their
+/// first socket.
+pub(super) fn view_of(rows: &[Owner], gone: &[(Owner, Instant)], look: &Look) -> Vec<Line> {
     let needle = look.filter.trim().to_lowercase();
     let keep = |o: &Owner| {
         (look.all || !o.state.is_connection())
             && (needle.is_empty()
                 || o.local.to_string().contains(&needle)
+                || o.remote.is_some_and(|r| r.to_string().contains(&needle))
                 || o.process
                     .as_deref()
                     .is_some_and(|p| p.to_lowercase().contains(&needle))
@@ -160,14 +188,52 @@ pub(super) fn view_of(
                 .map(|i| (i, true)),
         )
         .collect();
+    let port = |o: &Owner| (o.local.port(), o.local.ip());
     match look.sort {
-        SortBy::Port => v.sort_by_key(|r| (owner(r).local.port(), owner(r).local.ip())),
-        SortBy::Process => v.sort_by_key(|r| owner(r).process.clone()),
-        SortBy::Pid => v.sort_by_key(|r| owner(r).pid),
-        SortBy::State => v.sort_by_key(|r| owner(r).state),
-        SortBy::User => v.sort_by_key(|r| owner(r).user.clone()),
+        SortBy::Protocol => v.sort_by_key(|r| (owner(r).protocol == Protocol::Udp, port(owner(r)))),
+        SortBy::State => v.sort_by_key(|r| (owner(r).state, port(owner(r)))),
+        SortBy::Port => v.sort_by_key(|r| port(owner(r))),
+        SortBy::Remote => v.sort_by_key(|r| (owner(r).remote, port(owner(r)))),
+        SortBy::Pid => v.sort_by_key(|r| (owner(r).pid, port(owner(r)))),
+        SortBy::Process => v.sort_by_key(|r| (owner(r).process.clone(), port(owner(r)))),
+        SortBy::User => v.sort_by_key(|r| (owner(r).user.clone(), port(owner(r)))),
+        SortBy::Manager => {
+            v.sort_by_cached_key(|r| (crate::wording::managed_by(owner(r)), port(owner(r))));
+        }
     }
-    v
+    if look.descending {
+        v.reverse();
+    }
+    if !look.grouped {
+        return v
+            .into_iter()
+            .map(|(index, gone)| Line::Socket { index, gone })
+            .collect();
+    }
+    // Grouped: a stable sort by the place of each process's first socket keeps the sort inside
+    // and between the groups.
+    let mut first_seen: HashMap<Option<u32>, usize> = HashMap::new();
+    for (n, r) in v.iter().enumerate() {
+        first_seen.entry(owner(r).pid).or_insert(n);
+    }
+    v.sort_by_key(|r| first_seen[&owner(r).pid]);
+    let mut lines = Vec::with_capacity(v.len() + first_seen.len());
+    let mut n = 0;
+    while n < v.len() {
+        let pid = owner(&v[n]).pid;
+        let count = v[n..].iter().take_while(|r| owner(r).pid == pid).count();
+        lines.push(Line::Group {
+            first: lines.len() + 1,
+            count,
+        });
+        lines.extend(
+            v[n..n + count]
+                .iter()
+                .map(|&(index, gone)| Line::Socket { index, gone }),
+        );
+        n += count;
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -201,8 +267,8 @@ mod tests {
     fn look(filter: &str, sort: SortBy) -> Look {
         Look {
             filter: filter.into(),
-            all: false,
             sort,
+            ..Look::default()
         }
     }
 
@@ -219,9 +285,16 @@ mod tests {
         let ports = |t: &Table| -> Vec<(u16, bool)> {
             t.view
                 .iter()
-                .map(|&(i, g)| {
-                    let o = if g { &t.gone[i].0 } else { &t.rows[i] };
-                    (o.local.port(), g)
+                .filter_map(|line| match *line {
+                    Line::Socket { index, gone } => {
+                        let o = if gone {
+                            &t.gone[index].0
+                        } else {
+                            &t.rows[index]
+                        };
+                        Some((o.local.port(), gone))
+                    }
+                    Line::Group { .. } => None,
                 })
                 .collect()
         };
@@ -266,5 +339,63 @@ mod tests {
             2,
             "and the connection"
         );
+    }
+
+    #[test]
+    fn every_column_sorts_both_ways_and_grouping_keeps_a_process_together() {
+        let mut rows = vec![
+            row(10, SockState::Listen),
+            row(20, SockState::Listen),
+            row(30, SockState::Listen),
+        ];
+        // Ports 10 and 30 belong to one process, 20 to another.
+        rows[2].pid = Some(110);
+        rows[2].process = Some("p10".into());
+        let t = prepare(rows, None, Vec::new(), look("", SortBy::Port));
+        let shown = |look: &Look| -> Vec<String> {
+            view_of(&t.rows, &t.gone, look)
+                .iter()
+                .map(|line| match *line {
+                    Line::Socket { index, .. } => t.rows[index].local.port().to_string(),
+                    Line::Group { count, .. } => format!("group of {count}"),
+                })
+                .collect()
+        };
+        let by = |sort, descending, grouped| Look {
+            sort,
+            descending,
+            grouped,
+            ..Look::default()
+        };
+        assert_eq!(shown(&by(SortBy::Port, false, false)), ["10", "20", "30"]);
+        assert_eq!(shown(&by(SortBy::Port, true, false)), ["30", "20", "10"]);
+        assert_eq!(
+            shown(&by(SortBy::Process, true, false)),
+            ["20", "30", "10"],
+            "p20 before p10, each process's ports descending"
+        );
+        assert_eq!(
+            shown(&by(SortBy::Port, false, true)),
+            ["group of 2", "10", "30", "group of 1", "20"]
+        );
+        assert_eq!(
+            shown(&by(SortBy::Port, true, true)),
+            ["group of 2", "30", "10", "group of 1", "20"],
+            "the group of the first row first"
+        );
+        assert_eq!(shown(&by(SortBy::Pid, false, false)), ["10", "30", "20"]);
+        for sort in [
+            SortBy::Protocol,
+            SortBy::State,
+            SortBy::Remote,
+            SortBy::User,
+            SortBy::Manager,
+        ] {
+            assert_eq!(
+                shown(&by(sort, false, false)),
+                ["10", "20", "30"],
+                "{sort:?}: equal keys fall back to the port"
+            );
+        }
     }
 }
