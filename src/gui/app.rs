@@ -327,10 +327,7 @@ impl App {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             if self.tab == Tab::Listening {
-                actions.extend(self.listening_now.ui(ui));
-                if let Some(s) = &self.status {
-                    ui.label(s);
-                }
+                actions.extend(self.listening_now.ui(ui, self.status.as_deref()));
                 return;
             }
             if self.tab == Tab::Kit {

@@ -15,6 +15,7 @@ use crate::target::{Family, Protocol};
 
 mod check;
 mod kit;
+pub(super) mod live;
 mod scan;
 
 pub use check::result_ui;
