@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use port_inspector::gui::app::{App, Inputs, ScanInputs, Tab};
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice, ScanInputs, Tab};
 use port_inspector::probe::system_resolver;
 use port_inspector::scan::{self, Progress, ScanReport, Scanner};
 
@@ -100,6 +100,15 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     h.get_by_label(&tcp_row).click();
     h.run_steps(2);
     assert_eq!(h.state().tab, Tab::Check, "switched to the check");
+    // 127.X.Y.Z is in lo's network but not an address the picker lists: it opens as typed.
+    assert_eq!(
+        (
+            &h.state().inputs.interface,
+            h.state().inputs.custom_host.as_str()
+        ),
+        (&InterfaceChoice::Custom, ip.to_string().as_str()),
+        "the scanned address is the check's"
+    );
     wait_for(&mut h, "WSAEADDRINUSE 10048");
 
     // A click on the map's cell of the held UDP port opens that port's check.

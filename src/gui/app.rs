@@ -179,6 +179,21 @@ impl App {
         }
     }
 
+    /// Opens the Check tab on `host`:`port` (a scan's row, a socket of the live table) with the
+    /// matching interface picked, and runs the check.
+    pub(super) fn open_check(&mut self, host: &str, port: u16, protocol: crate::target::Protocol) {
+        self.inputs.interface = InterfaceChoice::for_host(host, &self.interfaces);
+        if self.inputs.interface == InterfaceChoice::Custom {
+            host.clone_into(&mut self.inputs.custom_host);
+        }
+        self.inputs.port_text = port.to_string();
+        self.inputs.protocol = protocol;
+        self.tab = Tab::Check;
+        if let Ok(t) = self.inputs.target() {
+            self.start(t);
+        }
+    }
+
     /// Applies one view action: the check's own here, each tab's in its module.
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
@@ -209,22 +224,7 @@ impl App {
                 }
             }
             Action::CheckSocket(addr, protocol) => {
-                self.inputs.interface = if addr.ip().is_unspecified() {
-                    if addr.is_ipv4() {
-                        InterfaceChoice::AllIpv4
-                    } else {
-                        InterfaceChoice::AllIpv6
-                    }
-                } else {
-                    InterfaceChoice::Custom
-                };
-                self.inputs.custom_host = addr.ip().to_string();
-                self.inputs.port_text = addr.port().to_string();
-                self.inputs.protocol = protocol;
-                self.tab = Tab::Check;
-                if let Ok(t) = self.inputs.target() {
-                    self.start(t);
-                }
+                self.open_check(&addr.ip().to_string(), addr.port(), protocol);
             }
             Action::CopyText(text) => {
                 ctx.copy_text(text);

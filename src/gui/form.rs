@@ -25,6 +25,23 @@ pub enum InterfaceChoice {
 }
 
 impl InterfaceChoice {
+    /// The picker's entry for `host` as the tool prints it (a scan's address, a socket's): the
+    /// wildcards and `localhost` by name, an address of this machine as its interface (a
+    /// link-local one with its `%scope`), anything else as typed text.
+    #[must_use]
+    pub fn for_host(host: &str, interfaces: &[Interface]) -> Self {
+        let bare = |a: &str| a.split('%').next().unwrap_or(a).to_owned();
+        match host.trim_start_matches('[').trim_end_matches(']') {
+            "0.0.0.0" => Self::AllIpv4,
+            "::" => Self::AllIpv6,
+            "localhost" => Self::Localhost,
+            h => interfaces
+                .iter()
+                .find(|i| i.address == h || (!h.contains('%') && bare(&i.address) == h))
+                .map_or(Self::Custom, |i| Self::Address(i.address.clone())),
+        }
+    }
+
     /// The picker's text for this choice.
     #[must_use]
     pub fn label(&self, interfaces: &[Interface]) -> String {
@@ -158,5 +175,45 @@ impl Inputs {
         t.options.listen = self.listen;
         t.options.exclusive_address_use = self.exclusive;
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_opens_on_its_own_interface() {
+        let iface = |name: &str, address: &str| Interface {
+            name: name.into(),
+            address: address.into(),
+            ipv6: address.contains(':'),
+            loopback: name == "lo",
+        };
+        let here = [
+            iface("lo", "127.0.0.1"),
+            iface("eth0", "fe80::1%eth0"),
+            iface("eth0", "192.168.1.20"),
+        ];
+        let pick = |h: &str| InterfaceChoice::for_host(h, &here);
+        assert_eq!(pick("0.0.0.0"), InterfaceChoice::AllIpv4);
+        assert_eq!(pick("::"), InterfaceChoice::AllIpv6);
+        assert_eq!(pick("[::]"), InterfaceChoice::AllIpv6);
+        assert_eq!(pick("localhost"), InterfaceChoice::Localhost);
+        assert_eq!(
+            pick("192.168.1.20"),
+            InterfaceChoice::Address("192.168.1.20".into())
+        );
+        assert_eq!(
+            pick("fe80::1"),
+            InterfaceChoice::Address("fe80::1%eth0".into()),
+            "a link-local address gets its scope"
+        );
+        assert_eq!(
+            pick("fe80::1%wlan0"),
+            InterfaceChoice::Custom,
+            "another scope"
+        );
+        assert_eq!(pick("10.9.8.7"), InterfaceChoice::Custom);
     }
 }

@@ -209,14 +209,7 @@ impl App {
             }
             Action::CheckPort(port, protocol) => {
                 let address = self.scan_inputs.address_text.trim().to_owned();
-                self.inputs.interface = InterfaceChoice::Custom;
-                self.inputs.custom_host = address;
-                self.inputs.port_text = port.to_string();
-                self.inputs.protocol = protocol;
-                self.tab = Tab::Check;
-                if let Ok(t) = self.inputs.target() {
-                    self.start(t);
-                }
+                self.open_check(&address, port, protocol);
             }
             Action::CopyScanCsv | Action::CopyScanMarkdown => {
                 if let Some(r) = &self.scan.report {
