@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice, Tab};
+use port_inspector::gui::saved::Saved;
 use port_inspector::probe::Resolver;
 
 fn harness_with(inputs: Inputs, resolver: Option<Resolver>) -> Harness<'static, App> {
@@ -242,21 +243,75 @@ impl eframe::Storage for MemStorage {
 }
 
 #[test]
-fn inputs_survive_save_and_restore() {
+fn every_tab_s_form_survives_save_and_restore_under_one_key() {
     let mut h = harness();
     h.run();
     type_port(&mut h, "5432");
     h.get_by_label("UDP").click();
     h.get_by_label("Reuse address (SO_REUSEADDR)").click();
     h.run();
+    h.state_mut().scan_inputs.range_text = "2000-2100".into();
+    h.state_mut().kit.hold_secs_text = "90".into();
+    h.state_mut().listening_now.grouped = true;
+    h.state_mut().tab = Tab::Scan;
     let mut storage = MemStorage::default();
     eframe::App::save(h.state_mut(), &mut storage);
-    let restored: Inputs =
-        eframe::get_value(&storage, port_inspector::gui::app::STORAGE_KEY).unwrap();
-    assert_eq!(restored, h.state().inputs, "round trip");
-    assert_eq!(restored.port_text, "5432", "port");
-    assert_eq!(restored.protocol, port_inspector::Protocol::Udp, "protocol");
-    assert!(restored.reuse_address, "option");
+    assert_eq!(
+        storage.0.len(),
+        1,
+        "one storage key: {:?}",
+        storage.0.keys()
+    );
+    let restored = Saved::load(Some(&storage));
+    assert_eq!(restored, h.state().saved(), "round trip");
+    assert_eq!(restored.check.port_text, "5432", "port");
+    assert_eq!(
+        restored.check.protocol,
+        port_inspector::Protocol::Udp,
+        "protocol"
+    );
+    assert!(restored.check.reuse_address, "option");
+    // A new window takes it all back.
+    let mut again = App::new(&egui::Context::default(), Inputs::default());
+    again.restore(restored);
+    assert_eq!(again.saved(), h.state().saved());
+    assert_eq!(again.tab, Tab::Scan, "opens on the tab it closed on");
+}
+
+#[test]
+fn a_form_saved_by_an_earlier_version_is_taken_over() {
+    let mut old = MemStorage::default();
+    let inputs = Inputs {
+        port_text: "8443".into(),
+        ..Inputs::default()
+    };
+    eframe::set_value(&mut old, "port-inspector-inputs", &inputs);
+    eframe::set_value(
+        &mut old,
+        "port-inspector-scan",
+        &port_inspector::gui::app::ScanInputs {
+            range_text: "3000-3100".into(),
+            ..Default::default()
+        },
+    );
+    let saved = Saved::load(Some(&old));
+    assert_eq!(saved.check.port_text, "8443");
+    assert_eq!(saved.scan.range_text, "3000-3100");
+    // A damaged value falls back to the defaults, never a panic.
+    let mut bad = MemStorage::default();
+    eframe::Storage::set_string(
+        &mut bad,
+        port_inspector::gui::saved::STORAGE_KEY,
+        r#"{"tab":"Nowhere","check":{"timeout_secs":"x"}}"#.into(),
+    );
+    assert_eq!(Saved::load(Some(&bad)), Saved::default());
+    let mut h = harness();
+    h.state_mut().restore(Saved {
+        hold_secs: "9".repeat(10_000),
+        ..Saved::default()
+    });
+    assert!(h.state().kit.hold_secs_text.len() <= 16, "cut on load");
+    h.run();
 }
 
 fn check_port_in_window(h: &mut Harness<'_, App>, port: u16) {

@@ -78,11 +78,6 @@ pub struct App {
     pub(super) next_id: u64,
 }
 
-/// The storage key of the persisted inputs.
-pub const STORAGE_KEY: &str = "port-inspector-inputs";
-/// The storage key of the persisted scan form.
-pub const SCAN_STORAGE_KEY: &str = "port-inspector-scan";
-
 impl App {
     /// A window with the real resolver.
     #[must_use]
@@ -436,7 +431,6 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, STORAGE_KEY, &self.inputs);
-        eframe::set_value(storage, SCAN_STORAGE_KEY, &self.scan_inputs);
+        eframe::set_value(storage, super::saved::STORAGE_KEY, &self.saved());
     }
 }

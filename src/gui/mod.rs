@@ -10,6 +10,7 @@ pub mod kit;
 pub mod listening;
 mod live_table;
 pub mod save;
+pub mod saved;
 pub mod scan_map;
 pub mod scan_tab;
 pub mod views;
@@ -62,21 +63,8 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
         "port-inspector",
         options,
         Box::new(|cc| {
-            let inputs: Inputs = cc
-                .storage
-                .and_then(|s| eframe::get_value(s, app::STORAGE_KEY))
-                .unwrap_or_default();
-            let scan_inputs: app::ScanInputs = cc
-                .storage
-                .and_then(|s| eframe::get_value(s, app::SCAN_STORAGE_KEY))
-                .unwrap_or_default();
-            let mut app = App::with_parts(
-                &cc.egui_ctx,
-                inputs,
-                scan_inputs,
-                crate::probe::system_resolver(),
-                crate::scan::system_scanner(),
-            );
+            let mut app = App::new(&cc.egui_ctx, Inputs::default());
+            app.restore(saved::Saved::load(cc.storage));
             if let Some(t) = start {
                 app.open_on(t);
             }

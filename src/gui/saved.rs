@@ -1,0 +1,120 @@
+//! What the window remembers between runs, in one value under one storage key: each tab's form
+//! (the check's, the scan's, the kit's hold time, the live table's filter and view) and the tab
+//! that was open. Validated on load like every persisted text; the two keys of earlier versions
+//! are read once when the new one is missing, so nobody loses their form in an update.
+
+use serde::{Deserialize, Serialize};
+
+use super::action::Tab;
+use super::app::App;
+use super::form::{Inputs, capped};
+use super::scan_tab::ScanInputs;
+
+/// The one storage key.
+pub const STORAGE_KEY: &str = "port-inspector-state";
+/// The keys of earlier versions: the check form and the scan form, each on its own.
+const LEGACY_KEYS: [&str; 2] = ["port-inspector-inputs", "port-inspector-scan"];
+
+/// The Listening now tab's view, as remembered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListeningSaved {
+    /// The filter text.
+    pub filter: String,
+    /// Connections too.
+    pub all: bool,
+    /// Grouped by process.
+    pub grouped: bool,
+}
+
+/// Everything remembered, one field per tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Saved {
+    /// The tab open when the window closed.
+    pub tab: Tab,
+    /// The check form.
+    pub check: Inputs,
+    /// The scan form.
+    pub scan: ScanInputs,
+    /// The support kit's hold time, as typed.
+    pub hold_secs: String,
+    /// The live table's filter and view.
+    pub listening: ListeningSaved,
+}
+
+impl Default for Saved {
+    fn default() -> Self {
+        Self {
+            tab: Tab::Check,
+            check: Inputs::default(),
+            scan: ScanInputs::default(),
+            hold_secs: super::kit::KitState::default().hold_secs_text,
+            listening: ListeningSaved::default(),
+        }
+    }
+}
+
+impl Saved {
+    /// What `storage` holds: the one key, else the earlier versions' two, else the defaults.
+    /// A value serde cannot read counts as missing.
+    #[must_use]
+    pub fn load(storage: Option<&dyn eframe::Storage>) -> Self {
+        let Some(s) = storage else {
+            return Self::default();
+        };
+        if let Some(saved) = eframe::get_value::<Self>(s, STORAGE_KEY) {
+            return saved;
+        }
+        Self {
+            check: eframe::get_value(s, LEGACY_KEYS[0]).unwrap_or_default(),
+            scan: eframe::get_value(s, LEGACY_KEYS[1]).unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+
+    /// The same, with each text cut to a sane length and each number in range.
+    #[must_use]
+    pub fn validated(self) -> Self {
+        Self {
+            check: self.check.validated(),
+            scan: self.scan.validated(),
+            hold_secs: capped(self.hold_secs, 16),
+            listening: ListeningSaved {
+                filter: capped(self.listening.filter, 300),
+                ..self.listening
+            },
+            ..self
+        }
+    }
+}
+
+impl App {
+    /// What the window would remember now.
+    #[must_use]
+    pub fn saved(&self) -> Saved {
+        Saved {
+            tab: self.tab,
+            check: self.inputs.clone(),
+            scan: self.scan_inputs.clone(),
+            hold_secs: self.kit.hold_secs_text.clone(),
+            listening: ListeningSaved {
+                filter: self.listening_now.filter.clone(),
+                all: self.listening_now.all,
+                grouped: self.listening_now.grouped,
+            },
+        }
+    }
+
+    /// Takes back what was remembered (validated first).
+    pub fn restore(&mut self, saved: Saved) {
+        let s = saved.validated();
+        self.tab = s.tab;
+        self.inputs = s.check;
+        self.scan_inputs = s.scan;
+        self.kit.hold_secs_text = s.hold_secs;
+        self.listening_now.filter = s.listening.filter;
+        self.listening_now.all = s.listening.all;
+        self.listening_now.grouped = s.listening.grouped;
+    }
+}
