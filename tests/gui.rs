@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ui::{has, set_text, wait_for};
+use common::ui::{has, set_text, wait_for, wait_until};
 
 /// Replaces the port field's text.
 fn type_port(h: &mut Harness<'_, App>, text: &str) {
@@ -513,16 +513,9 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
     h.step();
     h.run_steps(1);
     assert_eq!(h.state().inputs.port_text, "80");
-    let start = Instant::now();
-    while h.state().history.is_empty() || h.state().running.is_some() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "a double-click runs the check"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
+    wait_until(&mut h, "a double-click to run the check", |h| {
+        !h.state().history.is_empty() && h.state().running.is_none()
+    });
     assert!(
         has(&h, &format!("TCP {ip}:80")),
         "the check of port 80 is listed"

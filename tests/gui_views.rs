@@ -135,6 +135,16 @@ fn owner(local: &str, state: SockState, pid: Option<u32>, process: &str) -> Owne
     }
 }
 
+/// The check of a probe that failed with `error` at `step`, on the fixture machine, with no
+/// socket on the port.
+fn failed(t: &Target, at: Option<&str>, error: OsError, step: StepKind) -> Check {
+    check::assemble(
+        probe(t, at, Some(error), step),
+        facts(),
+        Evidence::default(),
+    )
+}
+
 fn errno(code: i32) -> OsError {
     OsError::for_os(Os::Linux, code)
 }
@@ -340,11 +350,7 @@ fn a_privileged_port_names_the_rule_and_offers_no_process_to_end() {
 #[test]
 fn an_address_not_here_lists_the_ones_that_are() {
     let t = Target::tcp("192.0.2.7", 8080);
-    let c = check::assemble(
-        probe(&t, Some("192.0.2.7:8080"), Some(errno(99)), StepKind::Bind),
-        facts(),
-        Evidence::default(),
-    );
+    let c = failed(&t, Some("192.0.2.7:8080"), errno(99), StepKind::Bind);
     let h = view(c.clone());
     assert!(has(&h, "WSAEADDRNOTAVAIL 10049"), "{:?}", labels(&h));
     assert!(has(&h, "192.0.2.7:8080 is not an address of this machine"));
@@ -359,16 +365,8 @@ fn an_address_not_here_lists_the_ones_that_are() {
 #[test]
 fn an_unknown_host_is_not_bindable_with_the_resolver_code() {
     let t = Target::tcp("nope.invalid", 8080);
-    let c = check::assemble(
-        probe(
-            &t,
-            None,
-            Some(OsError::from_eai(-2, "Name or service not known".into())),
-            StepKind::Resolve,
-        ),
-        facts(),
-        Evidence::default(),
-    );
+    let eai = OsError::from_eai(-2, "Name or service not known".into());
+    let c = failed(&t, None, eai, StepKind::Resolve);
     let h = view(c.clone());
     assert!(has(&h, "Not bindable"));
     assert!(has(&h, "WSAHOST_NOT_FOUND 11001"), "{:?}", labels(&h));
@@ -390,11 +388,7 @@ fn cancelled_and_timed_out_checks_are_unknown_never_not_bindable() {
             "the resolver did not answer for 'slow.example' in time",
         ),
     ] {
-        let c = check::assemble(
-            probe(&t, None, Some(error), StepKind::Resolve),
-            facts(),
-            Evidence::default(),
-        );
+        let c = failed(&t, None, error, StepKind::Resolve);
         assert_eq!(c.report.verdict, Verdict::Unknown);
         let h = view(c.clone());
         assert!(has(&h, "Unknown"), "{:?}", labels(&h));
