@@ -136,6 +136,13 @@ impl OsError {
         Self::build_for(os, false, code, message)
     }
 
+    /// Builds from a getaddrinfo return code as `os` numbers it (`EAI_*` on Linux and macOS, a
+    /// WSA code on Windows): like [`Self::for_os`], for fixtures of a lookup that failed.
+    #[must_use]
+    pub fn resolver_for_os(os: crate::platform::Os, code: i32, message: String) -> Self {
+        Self::build_for(os, os != crate::platform::Os::Windows, code, message)
+    }
+
     fn build_for(os: crate::platform::Os, eai: bool, code: i32, message: String) -> Self {
         // Without a system message (Wine, stripped systems) Rust's text is
         // "OS Error 10048 (FormatMessageW() returned error 317)": never shown; the catalog's
