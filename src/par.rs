@@ -1,9 +1,12 @@
 //! Work split over every core: the whole socket table's /proc walk, the details of its
 //! processes and its JSON. One helper, so each of them stays a plain function of its batch.
 
-/// The cores this process may use (2 when the OS does not say).
+/// The cores this process may use (2 when the OS does not say). Asked once: on Linux the
+/// answer reads the cgroup's CPU quota (four files), which cost more than a small lookup's
+/// whole /proc walk when asked per process.
 pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
 }
 
 /// `work` run on batches of `batch` items, which every core takes one after another until none

@@ -203,7 +203,7 @@ pub fn scan(
     let done = AtomicU32::new(0);
     // Set by a worker that ran out of descriptors: every worker stops at once.
     let exhausted = std::sync::atomic::AtomicI32::new(0);
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let threads = crate::par::cores();
     // Work item i covers protocol i / chunks_per_proto, ports of chunk i % chunks_per_proto.
     let chunks_per_proto = ports.div_ceil(CHUNK);
     let items = chunks_per_proto * u32::try_from(req.protocols.len()).unwrap_or(1);
