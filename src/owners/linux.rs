@@ -635,8 +635,11 @@ fn fd_names(pid: u32) -> Option<(rustix::fd::OwnedFd, Vec<std::ffi::CString>)> {
     )
     .ok()?;
     let mut names = Vec::new();
-    let mut list = rustix::fs::Dir::read_from(&dir).ok()?;
-    while let Some(entry) = list.read() {
+    // getdents on this very descriptor (a `Dir` would open "." again: one more open and close
+    // per process, for every process of a whole-table walk).
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 32 * 1024];
+    let mut list = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(entry) = list.next() {
         let entry = entry.ok()?;
         let name = entry.file_name();
         if name.to_bytes().first().is_some_and(u8::is_ascii_digit) {
