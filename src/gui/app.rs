@@ -240,6 +240,10 @@ impl App {
                 }
             }
             Action::SetTab(t) => {
+                // What the last click did belongs to the tab it was done in.
+                if t != self.tab {
+                    self.status = None;
+                }
                 self.tab = t;
                 if t == Tab::Kit && self.kit.facts.is_none() {
                     self.apply(ctx, Action::RefreshFacts);
