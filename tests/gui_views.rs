@@ -202,15 +202,16 @@ fn shows_the_diagnosis(h: &Harness<'_, Vec<Action>>, c: &Check) {
 
 #[test]
 fn bindable_shows_what_was_bound_and_no_diagnosis() {
-    let t = Target::tcp("127.0.0.1", 41000);
+    // Fixture evidence: no socket is bound by this test, so the port is only a number here.
+    let t = Target::tcp("127.0.0.1", 8443);
     let c = check::assemble(
-        probe(&t, Some("127.0.0.1:41000"), None, StepKind::Bind),
+        probe(&t, Some("127.0.0.1:8443"), None, StepKind::Bind),
         facts(),
         Evidence::default(),
     );
     let h = view(c);
     assert!(has(&h, "Bindable"), "{:?}", labels(&h));
-    assert!(has(&h, "bound 127.0.0.1:41000"), "{:?}", labels(&h));
+    assert!(has(&h, "bound 127.0.0.1:8443"), "{:?}", labels(&h));
     assert!(!has(&h, "Not bindable") && !has(&h, "What to do"));
     // The steps read as people read times: µs for the calls, seconds for a slow lookup.
     assert!(has(&h, "11 µs"), "{:?}", labels(&h));
