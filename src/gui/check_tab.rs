@@ -16,7 +16,8 @@ impl App {
         self.inputs.interface = if host.is_empty() {
             InterfaceChoice::AllAny
         } else {
-            InterfaceChoice::Custom
+            // An address of this machine opens on its interface, as a scan row does.
+            InterfaceChoice::for_host(host, &self.interfaces)
         };
         host.clone_into(&mut self.inputs.custom_host);
         self.inputs.port_text = target.port.to_string();
