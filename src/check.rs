@@ -72,9 +72,10 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
     finish(report, facts, evidence, &diagnosis, nat, nat_note)
 }
 
-/// The check of a finished probe from evidence already gathered: the diagnosis and its words,
-/// with no socket, process or rule looked at. `complete` takes this path after gathering; the
-/// renderers' tests take it on fixture evidence, so they see exactly what a real check carries.
+/// The check of a finished probe from evidence already gathered: the same diagnosis and
+/// wording `complete` applies after gathering, with no socket, process or NAT rule looked at.
+/// The renderers' tests build their fixture checks this way, so they see what a real check
+/// carries.
 #[must_use]
 pub fn assemble(report: ProbeReport, facts: Facts, evidence: Evidence) -> Check {
     let diagnosis = diagnose::diagnose(&report, &facts, &evidence);

@@ -20,6 +20,16 @@ fn harness() -> Harness<'static, App> {
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
 }
 
+/// The window on its Listening now tab, filtered to `ip` (the test's own loopback address).
+fn listening_on(ip: std::net::Ipv4Addr) -> Harness<'static, App> {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Listening now").click();
+    h.run_steps(2);
+    set_text(&mut h, "Filter", &ip.to_string());
+    h
+}
+
 #[test]
 #[cfg_attr(
     windows,
@@ -29,11 +39,7 @@ fn the_tab_lists_a_holder_and_marks_a_new_one() {
     let ip = common::private_loopback();
     let first = TcpListener::bind((ip, 0)).unwrap();
     let first_addr = first.local_addr().unwrap().to_string();
-    let mut h = harness();
-    h.run();
-    h.get_by_label("Listening now").click();
-    h.run_steps(2);
-    set_text(&mut h, "Filter", &ip.to_string());
+    let mut h = listening_on(ip);
     wait_for(&mut h, &first_addr);
     assert!(has(&h, &std::process::id().to_string()), "the owner's PID");
     assert!(!has(&h, "(new)"), "nothing is new on the first read");
@@ -70,11 +76,7 @@ fn sockets_group_by_process_and_a_second_click_reverses_the_sort() {
     let a = TcpListener::bind((ip, 0)).unwrap();
     let b = TcpListener::bind((ip, 0)).unwrap();
     let child = common::spawn_holder("tcp", &ip.to_string());
-    let mut h = harness();
-    h.run();
-    h.get_by_label("Listening now").click();
-    h.run_steps(2);
-    set_text(&mut h, "Filter", &ip.to_string());
+    let mut h = listening_on(ip);
     wait_for(&mut h, &format!("{ip}:{}", child.port));
     // Ports in order, smallest first; the same click again lists them largest first.
     let mut ports = [

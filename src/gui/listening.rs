@@ -14,7 +14,8 @@ pub use super::live_table::{Key, REFRESH, Refresh, SortBy, Table};
 use super::views::live::{COLUMNS, WIDTHS, group_ui, left, row_ui, sort_header};
 use crate::owners::Owner;
 
-/// The tab's state (runtime only: nothing here is worth persisting but the filter).
+/// The tab's state: runtime only, but for the filter, "Connections too" and the grouping, which
+/// `saved.rs` remembers.
 #[derive(Default)]
 pub struct ListeningTab {
     /// The sockets of the last refresh (shared with the worker preparing the next one).
