@@ -157,29 +157,110 @@ const FREE: u8 = 1;
 const IN_USE: u8 = 2;
 const REFUSED: u8 = 3;
 
+/// A new socket with the request's options: the first of the three calls a bind test costs.
+fn fresh_socket(domain: Domain, protocol: Protocol, opts: &SocketOptions) -> Result<Socket, i32> {
+    let code = |e: std::io::Error| e.raw_os_error().unwrap_or(0);
+    let (ty, proto) = match protocol {
+        Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
+        Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
+    };
+    let sock = Socket::new(domain, ty, Some(proto)).map_err(code)?;
+    if opts.reuse_address {
+        sock.set_reuse_address(true).map_err(code)?;
+    }
+    if domain == Domain::IPV6
+        && let Some(v6) = opts.v6_only
+    {
+        sock.set_only_v6(v6).map_err(code)?;
+    }
+    Ok(sock)
+}
+
 /// Tries one bind the cheapest correct way: socket, options, bind, close. The error is kept.
+/// A socket whose bind failed is still unbound, with its options set: it comes back in `spare`
+/// for the next port, so a busy range costs one call per port instead of three.
 fn try_bind(
     addr: &SockAddr,
     domain: Domain,
     protocol: Protocol,
     opts: &SocketOptions,
+    spare: &mut Option<Socket>,
 ) -> Result<(), i32> {
-    let (ty, proto) = match protocol {
-        Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
-        Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
-    };
-    let sock = Socket::new(domain, ty, Some(proto)).map_err(|e| e.raw_os_error().unwrap_or(0))?;
-    if opts.reuse_address {
-        sock.set_reuse_address(true)
-            .map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    let sock = spare
+        .take()
+        .map_or_else(|| fresh_socket(domain, protocol, opts), Ok)?;
+    sock.bind(addr).map_err(|e| {
+        let code = e.raw_os_error().unwrap_or(0);
+        *spare = Some(sock);
+        code
+    })
+}
+
+/// What the scan workers share: the request, the next chunk to take, and what stops them.
+struct Shared<'a> {
+    req: &'a ScanRequest,
+    domain: Domain,
+    /// Work item i covers protocol i / chunks_per_proto, ports of chunk i % chunks_per_proto.
+    chunks_per_proto: u32,
+    items: u32,
+    ports: u32,
+    next: AtomicU32,
+    done: AtomicU32,
+    /// Set by a worker that ran out of descriptors: every worker stops at once.
+    exhausted: std::sync::atomic::AtomicI32,
+    cancel: &'a CancelToken,
+}
+
+/// A worker's outcomes: (protocol index, first port offset, one status per port) per chunk, and
+/// the errors of the ports that did not bind.
+type WorkerResult = (Vec<(usize, u32, Vec<u8>)>, Vec<(usize, u16, i32)>);
+
+impl Shared<'_> {
+    /// One worker: takes chunks until none is left, the scan is cancelled or a worker ran out
+    /// of descriptors.
+    fn work(&self) -> WorkerResult {
+        crate::platform::private_descriptor_table();
+        // Per protocol: an unbound socket left by a failed bind.
+        let mut spare: [Option<Socket>; 2] = [None, None];
+        let (mut local, mut errs) = (Vec::new(), Vec::new());
+        while !self.cancel.is_cancelled() && self.exhausted.load(Ordering::Relaxed) == 0 {
+            let item = self.next.fetch_add(1, Ordering::Relaxed);
+            if item >= self.items {
+                break;
+            }
+            let pi = (item / self.chunks_per_proto) as usize;
+            let first = (item % self.chunks_per_proto) * CHUNK;
+            let last = (first + CHUNK).min(self.ports);
+            let proto = self.req.protocols[pi];
+            let spare = &mut spare[usize::from(proto == Protocol::Udp)];
+            let mut st = Vec::with_capacity((last - first) as usize);
+            for off in first..last {
+                let port = u16::try_from(u32::from(self.req.start) + off).unwrap_or(0);
+                let addr = SockAddr::from(SocketAddr::new(self.req.address, port));
+                st.push(
+                    match try_bind(&addr, self.domain, proto, &self.req.options, spare) {
+                        Ok(()) => FREE,
+                        Err(code) if out_of_descriptors(code) => {
+                            self.exhausted.store(code, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(code) => {
+                            errs.push((pi, port, code));
+                            if OsError::from_errno(code).wsa_code == 10048 {
+                                IN_USE
+                            } else {
+                                REFUSED
+                            }
+                        }
+                    },
+                );
+            }
+            self.done
+                .fetch_add(u32::try_from(st.len()).unwrap_or(0), Ordering::Relaxed);
+            local.push((pi, first, st));
+        }
+        (local, errs)
     }
-    if domain == Domain::IPV6
-        && let Some(v6) = opts.v6_only
-    {
-        sock.set_only_v6(v6)
-            .map_err(|e| e.raw_os_error().unwrap_or(0))?;
-    }
-    sock.bind(addr).map_err(|e| e.raw_os_error().unwrap_or(0))
 }
 
 /// Scans the range on every core. `progress` is called from the calling thread about every
@@ -199,14 +280,19 @@ pub fn scan(
     } else {
         Domain::IPV6
     };
-    let next = AtomicU32::new(0);
-    let done = AtomicU32::new(0);
-    // Set by a worker that ran out of descriptors: every worker stops at once.
-    let exhausted = std::sync::atomic::AtomicI32::new(0);
-    let threads = crate::par::cores();
-    // Work item i covers protocol i / chunks_per_proto, ports of chunk i % chunks_per_proto.
     let chunks_per_proto = ports.div_ceil(CHUNK);
-    let items = chunks_per_proto * u32::try_from(req.protocols.len()).unwrap_or(1);
+    let shared = Shared {
+        req,
+        domain,
+        chunks_per_proto,
+        items: chunks_per_proto * u32::try_from(req.protocols.len()).unwrap_or(1),
+        ports,
+        next: AtomicU32::new(0),
+        done: AtomicU32::new(0),
+        exhausted: std::sync::atomic::AtomicI32::new(0),
+        cancel,
+    };
+    let (done, exhausted) = (&shared.done, &shared.exhausted);
 
     let mut status: Vec<Vec<u8>> = req
         .protocols
@@ -215,67 +301,29 @@ pub fn scan(
         .collect();
     let mut errors: HashMap<(usize, u16), i32> = HashMap::new();
     std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
+        // Nothing is ever sent: the channel disconnects when the last worker ends (or panics),
+        // which wakes this thread at once, without polling the workers.
+        let (alive, ended) = std::sync::mpsc::channel::<()>();
+        let workers: Vec<_> = (0..crate::par::cores())
             .map(|_| {
-                let (next, done, exhausted) = (&next, &done, &exhausted);
+                let (shared, alive) = (&shared, alive.clone());
                 std::thread::Builder::new()
                     .name("scan".into())
                     .spawn_scoped(s, move || {
-                        let mut local: Vec<(usize, u32, Vec<u8>)> = Vec::new();
-                        let mut errs = Vec::new();
-                        loop {
-                            if cancel.is_cancelled() || exhausted.load(Ordering::Relaxed) != 0 {
-                                break;
-                            }
-                            let item = next.fetch_add(1, Ordering::Relaxed);
-                            if item >= items {
-                                break;
-                            }
-                            let pi = (item / chunks_per_proto) as usize;
-                            let first = (item % chunks_per_proto) * CHUNK;
-                            let last = (first + CHUNK).min(ports);
-                            let proto = req.protocols[pi];
-                            let mut st = Vec::with_capacity((last - first) as usize);
-                            for off in first..last {
-                                let port = u16::try_from(u32::from(req.start) + off).unwrap_or(0);
-                                let addr = SockAddr::from(SocketAddr::new(req.address, port));
-                                st.push(match try_bind(&addr, domain, proto, &req.options) {
-                                    Ok(()) => FREE,
-                                    Err(code) if out_of_descriptors(code) => {
-                                        exhausted.store(code, Ordering::Relaxed);
-                                        break;
-                                    }
-                                    Err(code) => {
-                                        errs.push((pi, port, code));
-                                        if OsError::from_errno(code).wsa_code == 10048 {
-                                            IN_USE
-                                        } else {
-                                            REFUSED
-                                        }
-                                    }
-                                });
-                            }
-                            done.fetch_add(u32::try_from(st.len()).unwrap_or(0), Ordering::Relaxed);
-                            local.push((pi, first, st));
-                        }
-                        (local, errs)
+                        let _alive = alive;
+                        shared.work()
                     })
             })
             .collect();
-        let mut tick = Instant::now();
-        while workers
-            .iter()
-            .any(|w| w.as_ref().is_ok_and(|h| !h.is_finished()))
+        drop(alive);
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            ended.recv_timeout(Duration::from_millis(50))
         {
-            std::thread::sleep(Duration::from_millis(2));
-            if tick.elapsed() >= Duration::from_millis(50) {
-                tick = Instant::now();
-                progress(Progress {
-                    done: done.load(Ordering::Relaxed),
-                    total,
-                    elapsed: started.elapsed(),
-                });
-            }
+            progress(Progress {
+                done: done.load(Ordering::Relaxed),
+                total,
+                elapsed: started.elapsed(),
+            });
         }
         for w in workers.into_iter().flatten() {
             if let Ok((local, errs)) = w.join() {
@@ -297,7 +345,7 @@ pub fn scan(
     });
 
     let (mut busy, free, free_count) = collate(req, &status, &errors, facts);
-    attach_owners(&mut busy);
+    attach_owners(&mut busy, &req.protocols);
     let stopped = exhausted.load(Ordering::Relaxed);
     ScanReport {
         stopped_by: (stopped != 0).then(|| OsError::from_errno(stopped)),
@@ -368,13 +416,18 @@ fn collate(
 }
 
 /// Looks up the owners of every in-use port in one pass.
-fn attach_owners(busy: &mut [PortResult]) {
+fn attach_owners(busy: &mut [PortResult], protocols: &[Protocol]) {
     let ports: Vec<u16> = busy
         .iter()
         .filter(|b| b.status == PortStatus::InUse)
         .map(|b| b.port)
         .collect();
-    let found = owners::of_ports(&ports, None);
+    // A one-protocol scan asks only that protocol's tables (half the kernel's table walks).
+    let protocol = match protocols {
+        [one] => Some(*one),
+        _ => None,
+    };
+    let found = owners::of_ports(&ports, protocol);
     for b in busy.iter_mut() {
         b.owners = found
             .owners
@@ -464,6 +517,7 @@ pub fn check_address(address: IpAddr) -> Result<(), OsError> {
         domain,
         Protocol::Tcp,
         &SocketOptions::default(),
+        &mut None,
     )
     .map_err(OsError::from_errno)
 }
@@ -514,7 +568,7 @@ pub fn free_ports(
                 Domain::IPV6
             };
             let addr = SockAddr::from(SocketAddr::new(*address, p));
-            match try_bind(&addr, domain, protocol, &opts) {
+            match try_bind(&addr, domain, protocol, &opts, &mut None) {
                 Ok(()) => {}
                 Err(code) if out_of_descriptors(code) => return Err(OsError::from_errno(code)),
                 Err(_) => continue 'ports,

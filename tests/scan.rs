@@ -66,6 +66,63 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
     );
 }
 
+/// A socket whose bind failed is tried again on the next port (one call instead of three): a
+/// run of held ports, the free port right after it (where that socket binds) and the one after
+/// that (a new socket again) must each read as they are, on IPv4 and IPv6.
+#[test]
+fn a_run_of_held_ports_and_the_ports_after_it_read_right() {
+    let ip = common::private_loopback();
+    let start = common::free_run(ip, 40);
+    let held: Vec<TcpListener> = (10..15)
+        .map(|i| TcpListener::bind((ip, start + i)).unwrap())
+        .chain(std::iter::once(
+            TcpListener::bind((ip, start + 39)).unwrap(),
+        ))
+        .collect();
+    let r = scan::scan(
+        &ScanRequest::tcp(ip.into(), start, start + 39),
+        &facts::gather(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    let busy: Vec<u16> = r.busy.iter().map(|b| b.port - start).collect();
+    assert_eq!(busy, vec![10, 11, 12, 13, 14, 39], "exactly the held ports");
+    assert!(
+        r.busy.iter().all(|b| b.error.wsa_code == 10048),
+        "{:?}",
+        r.busy
+    );
+    let free: Vec<(u16, u16)> = r
+        .free
+        .iter()
+        .map(|f| (f.start - start, f.end - start))
+        .collect();
+    assert_eq!(free, vec![(0, 9), (15, 38)], "the ports around them free");
+    // Each port said free binds now: the scan left nothing bound, the spare socket included.
+    for p in (start..start + 10).chain(start + 15..start + 39) {
+        TcpListener::bind((ip, p)).unwrap();
+    }
+    drop(held);
+
+    let Ok(v6) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback here: only IPv4 was scanned");
+        return;
+    };
+    let p6 = v6.local_addr().unwrap().port();
+    let r = scan::scan(
+        &ScanRequest::tcp(
+            std::net::Ipv6Addr::LOCALHOST.into(),
+            p6,
+            p6.saturating_add(1),
+        ),
+        &facts::gather(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    assert_eq!(r.busy.len(), 1, "{:?}", r.busy);
+    assert_eq!((r.busy[0].port, r.scanned), (p6, 2), "[::1]:{p6} held, one port before it");
+}
+
 #[test]
 #[cfg_attr(
     windows,
