@@ -14,6 +14,11 @@ fn rows(args: &[&str]) -> Vec<Value> {
     v.as_array().unwrap().clone()
 }
 
+/// The row's entry for process `pid` among the processes holding its socket.
+fn held_by(row: &Value, pid: u32) -> Option<&Value> {
+    row["owners"].as_array()?.iter().find(|o| o["pid"] == pid)
+}
+
 const LISTENER: &str = r"
 import socket, time
 t = socket.socket(); t.bind(('IP', 0)); t.listen(4)
@@ -28,7 +33,7 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
     let (h, _) = common::spawn_python(&LISTENER.replace("IP", &ip.to_string()), "python3", None);
     let pid = h.child.id();
     let all = rows(&["list", "--json"]);
-    let mine: Vec<&Value> = all.iter().filter(|r| r["pid"] == pid).collect();
+    let mine: Vec<&Value> = all.iter().filter(|r| held_by(r, pid).is_some()).collect();
     let protos: Vec<&str> = mine
         .iter()
         .map(|r| r["protocol"].as_str().unwrap())
@@ -39,14 +44,21 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
     );
     for r in &mine {
         assert_eq!(r["local"], format!("{ip}:{}", h.port), "{r}");
+        assert_eq!(r["port"], h.port, "{r}");
+        let o = held_by(r, pid).unwrap();
+        assert_eq!(o["process"], "python3", "{r}");
         assert!(
-            r["ancestry"].as_array().is_some_and(|a| !a.is_empty()),
+            o["command"].as_str().is_some_and(|c| c.contains("socket")),
+            "{r}"
+        );
+        assert!(
+            o["ancestry"].as_array().is_some_and(|a| !a.is_empty()),
             "{r}"
         );
     }
     let udp = rows(&["list", "--udp", "--port", &h.port.to_string(), "--json"]);
     assert!(
-        udp.iter().all(|r| r["protocol"] == "udp") && udp.iter().any(|r| r["pid"] == pid),
+        udp.iter().all(|r| r["protocol"] == "udp") && udp.iter().any(|r| held_by(r, pid).is_some()),
         "{udp:?}"
     );
     let text = String::from_utf8(
@@ -59,6 +71,73 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
     .unwrap();
     assert!(text.contains(&format!("{ip}:{}", h.port)), "{text}");
     assert!(text.contains(&pid.to_string()), "{text}");
+}
+
+/// A pre-fork server: a parent that listens and a child, running as `nobody`, that shares the
+/// socket. The socket's row names both, the parent first, each with its own user, name and
+/// parent chain (the child's starts with the parent).
+const PRE_FORK: &str = r"
+import os, socket, sys, time
+t = socket.socket(); t.bind(('IP', 0)); t.listen(4)
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    os.setgid(65534); os.setuid(65534)
+    while os.getppid() == parent:
+        time.sleep(0.1)
+    os._exit(0)
+print(t.getsockname()[1], child, flush=True)
+time.sleep(600)
+";
+
+#[test]
+fn a_socket_shared_by_a_parent_and_its_child_names_both() {
+    common::require(
+        rustix::process::geteuid().is_root(),
+        "root, to start the child as nobody",
+    );
+    let ip = common::private_loopback();
+    let (h, line) = common::spawn_python(&PRE_FORK.replace("IP", &ip.to_string()), "python3", None);
+    let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let parent = h.child.id();
+    // The child's setuid may not have happened yet when the port is printed.
+    let mut row = Value::Null;
+    for _ in 0..50 {
+        let all = rows(&["list", "--tcp", "--port", &h.port.to_string(), "--json"]);
+        let local = format!("{ip}:{}", h.port);
+        row = all
+            .into_iter()
+            .find(|r| r["local"] == local)
+            .unwrap_or(Value::Null);
+        if held_by(&row, child).is_some_and(|o| o["user"] == "nobody") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(h);
+    let pids: Vec<&Value> = row["owners"]
+        .as_array()
+        .map(|a| a.iter().map(|o| &o["pid"]).collect())
+        .unwrap_or_default();
+    assert_eq!(pids, [parent, child], "the parent first: {row}");
+    let (p, c) = (
+        held_by(&row, parent).unwrap(),
+        held_by(&row, child).unwrap(),
+    );
+    assert_eq!(
+        (&p["user"], &c["user"]),
+        (&"root".into(), &"nobody".into()),
+        "{row}"
+    );
+    assert_eq!(
+        (&p["process"], &c["process"]),
+        (&"python3".into(), &"python3".into())
+    );
+    assert_eq!(c["ancestry"][0]["pid"], parent, "the child's parent: {row}");
+    assert!(
+        c["command"].as_str().is_some_and(|s| s.contains("fork")),
+        "{row}"
+    );
 }
 
 #[test]
@@ -119,7 +198,7 @@ fn a_holder_in_its_own_systemd_style_cgroup_is_named_by_it() {
     let pid = h.child.id();
     std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
     let all = rows(&["list", "--port", &h.port.to_string(), "--json"]);
-    let row = all.iter().find(|r| r["pid"] == pid).cloned().unwrap();
+    let row = all.iter().find_map(|r| held_by(r, pid)).cloned().unwrap();
     // Move it back and remove the test cgroup before asserting.
     let _ = std::fs::write(root.join("cgroup.procs"), pid.to_string());
     drop(h);
@@ -195,7 +274,7 @@ while True:
             .unwrap();
         let all: Value = serde_json::from_slice(&out.stdout).unwrap();
         all.as_array()
-            .and_then(|rows| rows.iter().find(|r| r["pid"] == pid).cloned())
+            .and_then(|rows| rows.iter().find_map(|r| held_by(r, pid)).cloned())
             .unwrap_or(Value::Null)
     };
     let named = list(&format!("unix://{}", sock.display()));

@@ -120,7 +120,11 @@ fn a_run_of_held_ports_and_the_ports_after_it_read_right() {
         &mut |_| {},
     );
     assert_eq!(r.busy.len(), 1, "{:?}", r.busy);
-    assert_eq!((r.busy[0].port, r.scanned), (p6, 2), "[::1]:{p6} held, one port before it");
+    assert_eq!(
+        (r.busy[0].port, r.scanned),
+        (p6, 2),
+        "[::1]:{p6} held, one port before it"
+    );
 }
 
 #[test]

@@ -608,6 +608,30 @@ fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
     .collect()
 }
 
+/// The details of processes that share a socket with its first holder, for `list`'s rows; the
+/// user is the process's own (the owner of its /proc directory), not the socket's.
+pub(super) fn processes(pids: &[u32]) -> HashMap<u32, super::ProcessRow> {
+    use std::os::unix::fs::MetadataExt;
+    details_of(pids)
+        .into_iter()
+        .map(|(pid, (info, ancestry, managed_by))| {
+            let user = fs::metadata(format!("/proc/{pid}"))
+                .ok()
+                .map(|m| passwd::user_name(m.uid()));
+            let row = super::ProcessRow {
+                pid,
+                process: info.name,
+                path: info.path,
+                command: info.cmdline,
+                user,
+                ancestry,
+                managed_by,
+            };
+            (pid, row)
+        })
+        .collect()
+}
+
 /// What the /proc walk learned.
 #[derive(Debug, Default)]
 pub(crate) struct ProcScan {

@@ -9,12 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::target::{Family, Protocol};
 
+pub use rows::{ProcessRow, SocketRow, socket_rows};
+
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
 #[cfg(target_os = "macos")]
 mod macos;
+mod rows;
 #[cfg(unix)]
 pub mod runtime;
 #[cfg(any(windows, target_os = "macos"))]
