@@ -1023,8 +1023,15 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
     });
     match format {
         // The whole table can be tens of thousands of rows: one compact document.
-        Format::Json => output::json_rows(&owners::socket_rows(&found.owners)),
-        Format::Ndjson => output::ndjson(owners::socket_rows(&found.owners).iter(), "socket"),
+        Format::Json | Format::Ndjson => {
+            let sharers = owners::sharers(&found.owners);
+            let rows = owners::socket_rows(&found.owners, &sharers);
+            if format == Format::Json {
+                output::json_rows(&rows);
+            } else {
+                output::ndjson(rows.iter(), "socket");
+            }
+        }
         _ => output::text(&crate::wording::socket_table(&found.owners)),
     }
     Ok(exit::OK)

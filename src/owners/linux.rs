@@ -196,6 +196,8 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     holders.sort_unstable();
     holders.dedup();
     let details = details_of(&holders);
+    out.owners.reserve(socks.len());
+    let mut user_of = user_names();
     for s in socks {
         let inode = u64::from(s.inode);
         let state = state_of(s.protocol, s.state);
@@ -223,7 +225,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             process: info.as_ref().and_then(|i| i.name.clone()),
             path: info.as_ref().and_then(|i| i.path.clone()),
             cmdline: info.as_ref().and_then(|i| i.cmdline.clone()),
-            user: (!is_time_wait).then(|| passwd::user_name(s.uid)),
+            user: (!is_time_wait).then(|| user_of(s.uid)),
             uid: (!is_time_wait).then_some(s.uid),
             protocol: s.protocol,
             family: s.family,
@@ -239,13 +241,33 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             managed_by: why.and_then(|w| w.1),
         });
     }
-    out.owners.sort_by_cached_key(|o| {
+    holders_first(&mut out.owners);
+    out
+}
+
+/// Listening and UDP sockets before connections and bound-only ones, sockets with a process
+/// before those without: the order every answer lists owners in.
+fn holders_first(owners: &mut [Owner]) {
+    owners.sort_by_cached_key(|o| {
         (
             o.state.is_connection() || o.state == SockState::BoundOnly,
             o.pid.is_none(),
         )
     });
-    out
+}
+
+/// User names by uid, the last one kept at hand: nearly every socket of a table belongs to one
+/// of a few users, and the shared cache behind `passwd::user_name` takes a lock per call.
+fn user_names() -> impl FnMut(u32) -> Arc<str> {
+    let mut last: Option<(u32, Arc<str>)> = None;
+    move |uid| match &last {
+        Some((u, name)) if *u == uid => Arc::clone(name),
+        _ => {
+            let name = passwd::user_name(uid);
+            last = Some((uid, Arc::clone(&name)));
+            name
+        }
+    }
 }
 
 /// Root whose effective set lacks CAP_SYS_PTRACE (a hardened service, a container) cannot read
@@ -610,7 +632,7 @@ fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
 
 /// The details of processes that share a socket with its first holder, for `list`'s rows; the
 /// user is the process's own (the owner of its /proc directory), not the socket's.
-pub(super) fn processes(pids: &[u32]) -> HashMap<u32, super::ProcessRow> {
+pub(super) fn processes(pids: &[u32]) -> HashMap<u32, super::rows::Sharer> {
     use std::os::unix::fs::MetadataExt;
     details_of(pids)
         .into_iter()
@@ -618,8 +640,7 @@ pub(super) fn processes(pids: &[u32]) -> HashMap<u32, super::ProcessRow> {
             let user = fs::metadata(format!("/proc/{pid}"))
                 .ok()
                 .map(|m| passwd::user_name(m.uid()));
-            let row = super::ProcessRow {
-                pid,
+            let row = super::rows::Sharer {
                 process: info.name,
                 path: info.path,
                 command: info.cmdline,

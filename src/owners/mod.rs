@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::target::{Family, Protocol};
 
-pub use rows::{ProcessRow, SocketRow, socket_rows};
+pub use rows::{ProcessRow, Sharers, SocketRow, sharers, socket_rows};
 
 #[cfg(target_os = "linux")]
 mod linux;

@@ -46,39 +46,70 @@ pub struct SocketRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reuse_port: Option<bool>,
     /// Every process holding the socket, the one to stop first (the parent of the others) first.
-    pub owners: Vec<ProcessRow>,
+    pub owners: Vec<ProcessRow<'a>>,
 }
 
-/// One process holding a socket, and why it runs.
+/// One process holding a socket, and why it runs: borrowed from the table, so the rows of
+/// 10,000 sockets cost no copies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProcessRow {
+pub struct ProcessRow<'a> {
     /// Its PID.
     pub pid: u32,
     /// Its short name.
-    pub process: Option<Arc<str>>,
+    pub process: Option<&'a str>,
     /// Its executable.
-    pub path: Option<Arc<str>>,
+    pub path: Option<&'a str>,
     /// Its command line, arguments separated by spaces.
-    pub command: Option<Arc<str>>,
+    pub command: Option<&'a str>,
     /// The user it runs as (for the first process where the OS gave only the socket's owner:
     /// that owner, which is the user that opened the socket).
-    pub user: Option<Arc<str>>,
+    pub user: Option<&'a str>,
     /// Its parent chain up to PID 1, the parent first.
+    pub ancestry: &'a [Ancestor],
+    /// What starts it and may start it again.
+    pub managed_by: Option<&'a ManagedBy>,
+}
+
+/// The details of the processes that share a socket with its first holder (a pre-fork server's
+/// workers), which the table itself does not carry.
+#[derive(Debug, Default)]
+pub struct Sharers(HashMap<u32, Sharer>);
+
+/// What [`Sharers`] knows of one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Sharer {
+    pub process: Option<Arc<str>>,
+    pub path: Option<Arc<str>>,
+    pub command: Option<Arc<str>>,
+    pub user: Option<Arc<str>>,
     pub ancestry: Arc<[Ancestor]>,
-    /// What starts it and may restart it.
     pub managed_by: Option<ManagedBy>,
 }
 
-/// The rows of `owners`, the processes after each socket's first read once each.
+/// The processes after each socket's first in `owners`, read once each (Linux: from /proc;
+/// elsewhere nothing, where the socket tables name one process per socket row).
 #[must_use]
-pub fn socket_rows(owners: &[Owner]) -> Vec<SocketRow<'_>> {
-    let mut others: Vec<u32> = owners
+pub fn sharers(owners: &[Owner]) -> Sharers {
+    let mut pids: Vec<u32> = owners
         .iter()
         .flat_map(|o| o.pids.iter().skip(1).copied())
         .collect();
-    others.sort_unstable();
-    others.dedup();
-    let details = processes(&others);
+    pids.sort_unstable();
+    pids.dedup();
+    #[cfg(target_os = "linux")]
+    {
+        Sharers(super::linux::processes(&pids))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pids;
+        Sharers::default()
+    }
+}
+
+/// The rows of `owners`, the processes after each socket's first from `sharers`.
+#[must_use]
+pub fn socket_rows<'a>(owners: &'a [Owner], sharers: &'a Sharers) -> Vec<SocketRow<'a>> {
     owners
         .iter()
         .map(|o| SocketRow {
@@ -95,50 +126,38 @@ pub fn socket_rows(owners: &[Owner]) -> Vec<SocketRow<'_>> {
             note: o.note,
             holder: o.holder.as_ref(),
             reuse_port: o.reuse_port,
-            owners: process_rows(o, &details),
+            owners: process_rows(o, sharers),
         })
         .collect()
 }
 
-/// The first process from the row itself, the others from `details` (a PID whose details
+/// The first process from the row itself, the others from `sharers` (a PID whose details
 /// could not be read, because it just ended, keeps its number alone).
-fn process_rows(o: &Owner, details: &HashMap<u32, ProcessRow>) -> Vec<ProcessRow> {
+fn process_rows<'a>(o: &'a Owner, sharers: &'a Sharers) -> Vec<ProcessRow<'a>> {
     let Some(first) = o.pid else {
         return Vec::new();
     };
-    let mut rows = vec![ProcessRow {
+    let mut rows = Vec::with_capacity(o.pids.len().max(1));
+    rows.push(ProcessRow {
         pid: first,
-        process: o.process.clone(),
-        path: o.path.clone(),
-        command: o.cmdline.clone(),
-        user: o.user.clone(),
-        ancestry: Arc::clone(&o.ancestry),
-        managed_by: o.managed_by.clone(),
-    }];
+        process: o.process.as_deref(),
+        path: o.path.as_deref(),
+        command: o.cmdline.as_deref(),
+        user: o.user.as_deref(),
+        ancestry: &o.ancestry,
+        managed_by: o.managed_by.as_ref(),
+    });
     rows.extend(o.pids.iter().filter(|&&p| p != first).map(|&p| {
-        details.get(&p).cloned().unwrap_or(ProcessRow {
+        let s = sharers.0.get(&p);
+        ProcessRow {
             pid: p,
-            process: None,
-            path: None,
-            command: None,
-            user: None,
-            ancestry: Arc::default(),
-            managed_by: None,
-        })
+            process: s.and_then(|s| s.process.as_deref()),
+            path: s.and_then(|s| s.path.as_deref()),
+            command: s.and_then(|s| s.command.as_deref()),
+            user: s.and_then(|s| s.user.as_deref()),
+            ancestry: s.map_or(&[], |s| &s.ancestry),
+            managed_by: s.and_then(|s| s.managed_by.as_ref()),
+        }
     }));
     rows
-}
-
-/// Name, command line, user and parent chain of each of `pids` (Linux: from /proc; elsewhere
-/// none, where the socket tables name one process per socket row).
-fn processes(pids: &[u32]) -> HashMap<u32, ProcessRow> {
-    #[cfg(target_os = "linux")]
-    {
-        super::linux::processes(pids)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pids;
-        HashMap::new()
-    }
 }
