@@ -19,23 +19,38 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time(cmd: &str, args: &[&str]) -> Duration {
-    let run = || {
-        let t = Instant::now();
-        let out = Command::new(cmd).args(args).output().unwrap();
-        assert!(out.status.success() && !out.stdout.is_empty(), "{cmd} ran");
-        t.elapsed()
-    };
-    run(); // warm-up
-    median((0..ROUNDS).map(|_| run()).collect())
+/// One whole run of `cmd`, its output read through a pipe as a script would.
+fn run(cmd: &str, args: &[&str]) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(out.status.success() && !out.stdout.is_empty(), "{cmd} ran");
+    t.elapsed()
+}
+
+/// The medians of the commands, run in turn round after round (so a slower minute of the
+/// machine falls on all of them alike), after one warm-up round.
+fn alternate(cmds: &[(&str, &[&str])]) -> Vec<Duration> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cmds.len()];
+    for round in 0..=ROUNDS {
+        for (i, (cmd, args)) in cmds.iter().enumerate() {
+            let d = run(cmd, args);
+            if round > 0 {
+                times[i].push(d);
+            }
+        }
+    }
+    times.into_iter().map(median).collect()
 }
 
 fn main() {
     let crowd = common::crowd(PROCESSES, PER_PROCESS);
     let bin = env!("CARGO_BIN_EXE_port-inspector");
-    let ours = time(bin, &["list", "--json"]);
-    let ours_text = time(bin, &["list"]);
-    let ss = time("ss", &["-tuanp"]);
+    let t = alternate(&[
+        (bin, &["list", "--json"]),
+        (bin, &["list"]),
+        ("ss", &["-tuanp"]),
+    ]);
+    let (ours, ours_text, ss) = (t[0], t[1], t[2]);
     let lib = {
         let run = || {
             let t = Instant::now();
@@ -47,7 +62,7 @@ fn main() {
         median((0..ROUNDS).map(|_| run()).collect())
     };
     println!(
-        "whole socket table, {} listening sockets in {PROCESSES} processes (median of {ROUNDS}):",
+        "whole socket table, {} listening sockets in {PROCESSES} processes (median of {ROUNDS}, the tools run in turn):",
         PROCESSES * PER_PROCESS
     );
     println!("| tool | median |\n|---|---:|");
