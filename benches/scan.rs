@@ -17,24 +17,32 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 const START: u16 = 1024;
 const END: u16 = 65535;
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 11;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-fn time(mut f: impl FnMut()) -> Duration {
-    f();
-    median(
-        (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
+/// The medians of the contenders, run in turn round after round (so a slower minute of the
+/// machine falls on all of them alike), after one warm-up round.
+fn alternate(contenders: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
+    for round in 0..=ROUNDS {
+        for (i, f) in contenders.iter_mut().enumerate() {
+            let t = Instant::now();
+            f();
+            if round > 0 {
+                times[i].push(t.elapsed());
+            }
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
+fn own_table_loop(start: u16, end: u16) -> u32 {
+    port_inspector::platform::private_descriptor_table();
+    plain_loop(start, end)
 }
 
 fn plain_loop(start: u16, end: u16) -> u32 {
@@ -54,40 +62,49 @@ const PYTHON: &str = "import socket\nfree=0\nfor p in range(1024,65536):\n    s=
 fn main() {
     let f = facts::gather();
     let req = ScanRequest::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), START, END);
-    let ours = time(|| {
-        let r = scan::scan(&req, &f, &CancelToken::new(), &mut |_| {});
-        assert!(!r.cancelled, "complete");
-    });
-    let single = time(|| {
-        plain_loop(START, END);
-    });
-    let two = time(|| {
-        let mid = START + (END - START) / 2;
-        std::thread::scope(|s| {
-            s.spawn(|| plain_loop(START, mid));
-            s.spawn(|| plain_loop(mid + 1, END));
-        });
-    });
     let bin = env!("CARGO_BIN_EXE_port-inspector");
     let range = format!("{START}-{END}");
-    let cli = time(|| {
-        let out = Command::new(bin)
-            .args(["scan", &range, "--host", "127.0.0.1", "--json"])
-            .output()
-            .unwrap();
-        assert!(out.status.success() && !out.stdout.is_empty(), "scan ran");
-    });
-    let python = time(|| {
-        let out = Command::new("python3")
-            .args(["-c", PYTHON])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "python ran");
-    });
+    let mid = START + (END - START) / 2;
+    let t = alternate(&mut [
+        &mut || {
+            let r = scan::scan(&req, &f, &CancelToken::new(), &mut |_| {});
+            assert!(!r.cancelled, "complete");
+        },
+        &mut || {
+            let out = Command::new(bin)
+                .args(["scan", &range, "--host", "127.0.0.1", "--json"])
+                .output()
+                .unwrap();
+            assert!(out.status.success() && !out.stdout.is_empty(), "scan ran");
+        },
+        &mut || {
+            plain_loop(START, END);
+        },
+        &mut || {
+            std::thread::scope(|s| {
+                s.spawn(|| plain_loop(START, mid));
+                s.spawn(|| plain_loop(mid + 1, END));
+            });
+        },
+        &mut || {
+            std::thread::scope(|s| {
+                s.spawn(|| own_table_loop(START, mid));
+                s.spawn(|| own_table_loop(mid + 1, END));
+            });
+        },
+        &mut || {
+            let out = Command::new("python3")
+                .args(["-c", PYTHON])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "python ran");
+        },
+    ]);
+    let (ours, cli, single, two, two_own, python) = (t[0], t[1], t[2], t[3], t[4], t[5]);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let per_port = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(u32::from(END - START) + 1);
     println!(
-        "TCP scan of 127.0.0.1 ports {START}-{END}, median of {ROUNDS} runs, {} cores:",
+        "TCP scan of 127.0.0.1 ports {START}-{END}, median of {ROUNDS} runs in turn, {} cores:",
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
     println!("| scanner | time | per port | vs plain loop |");
@@ -100,6 +117,10 @@ fn main() {
         ),
         ("plain Rust loop, 1 thread", single),
         ("plain Rust loop, 2 threads (halves)", two),
+        (
+            "plain Rust loop, 2 threads with their own descriptor tables",
+            two_own,
+        ),
         ("naive Python loop, 1 thread (incl. start-up)", python),
     ] {
         println!(
