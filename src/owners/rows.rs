@@ -77,6 +77,8 @@ pub struct Sharers(HashMap<u32, Sharer>);
 
 /// What [`Sharers`] knows of one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Only Linux reads sharing processes (elsewhere a socket row names one process).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(super) struct Sharer {
     pub process: Option<Arc<str>>,
     pub path: Option<Arc<str>>,
