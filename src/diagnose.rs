@@ -869,6 +869,7 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
         OwnerNote::NoPtrace,
         OwnerNote::NotInView,
         OwnerNote::NoPid,
+        OwnerNote::OutOfDescriptors,
     ] {
         let count = ev.owners.iter().filter(|o| o.note == Some(why)).count();
         if count == 0 {

@@ -131,6 +131,13 @@ pub struct ScanReport {
     pub stopped_by: Option<OsError>,
 }
 
+/// Whether an error means this process (or the system) has no descriptor left: the tool's own
+/// limit, never a property of the port or the address.
+#[must_use]
+pub fn is_out_of_descriptors(e: &OsError) -> bool {
+    out_of_descriptors(e.native_code)
+}
+
 /// Whether an errno means this process (or the system) has no descriptor left: the tool's own
 /// limit, never a property of the port.
 fn out_of_descriptors(code: i32) -> bool {
@@ -429,6 +436,10 @@ fn attach_owners(busy: &mut [PortResult], protocols: &[Protocol]) {
     };
     let found = owners::of_ports(&ports, protocol);
     for b in busy.iter_mut() {
+        if found.out_of_descriptors && b.status == PortStatus::InUse {
+            b.notes
+                .push(crate::wording::lookup_out_of_descriptors().to_owned());
+        }
         b.owners = found
             .owners
             .iter()

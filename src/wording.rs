@@ -396,6 +396,10 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 plural(*count),
                 if *count == 1 { "s" } else { "" }
             ),
+            OwnerNote::OutOfDescriptors => format!(
+                "{count} socket{} on this port could not be traced to a process: Port Inspector ran out of file descriptors while looking (its own limit, not the port's). Raise the limit (ulimit -n) and look again.",
+                plural(*count)
+            ),
             OwnerNote::NoPid => format!(
                 "{count} socket{} on this port {} listed by the OS with no process (PID 0): which program holds {} is unknown (Wine reports every socket this way).",
                 plural(*count),
@@ -1173,6 +1177,13 @@ pub fn socket_table(owners: &[Owner]) -> String {
             .join(", ")
     );
     o
+}
+
+/// A note on a busy port whose owner lookup was refused descriptors: the port's state is proven
+/// (the bind failed), its owners may be incomplete.
+#[must_use]
+pub const fn lookup_out_of_descriptors() -> &'static str {
+    "owners not all traced: Port Inspector ran out of file descriptors (raise ulimit -n)"
 }
 
 #[cfg(test)]

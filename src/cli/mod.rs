@@ -663,15 +663,23 @@ fn verdict_exit(v: crate::probe::Verdict) -> u8 {
 }
 
 /// A scan or `free` binds one address: refuse one this machine cannot bind, in one line.
-fn bindable_address(host: Option<std::net::IpAddr>) -> Result<std::net::IpAddr, InputError> {
+/// The address to scan or search, once a bind on it worked. An address this machine does not
+/// have is the user's input (exit 2); running out of descriptors is this process's own limit,
+/// said as such (exit 1), never "cannot bind".
+fn bindable_address(host: Option<std::net::IpAddr>) -> anyhow::Result<std::net::IpAddr> {
     let address = host.unwrap_or_else(crate::scan::default_address);
-    crate::scan::check_address(address).map_err(|e| {
-        InputError::OutOfBounds(format!(
+    match crate::scan::check_address(address) {
+        Ok(()) => Ok(address),
+        Err(e) if crate::scan::is_out_of_descriptors(&e) => anyhow::bail!(
+            "this process ran out of file descriptors ({}) before its first bind; nothing was tested, since that says nothing about the ports; raise the limit (ulimit -n) and try again",
+            e.headline()
+        ),
+        Err(e) => Err(InputError::OutOfBounds(format!(
             "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
             e.headline()
         ))
-    })?;
-    Ok(address)
+        .into()),
+    }
 }
 
 fn execute(cmd: Command) -> anyhow::Result<u8> {

@@ -269,6 +269,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         crate::owners::OwnerNote::NoPtrace,
         crate::owners::OwnerNote::NotInView,
         crate::owners::OwnerNote::NoPid,
+        crate::owners::OwnerNote::OutOfDescriptors,
     ] {
         let count = found.owners.iter().filter(|w| w.note == Some(why)).count();
         if count > 0 {

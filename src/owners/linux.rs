@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, Nla};
 use netlink_packet_sock_diag::{
@@ -77,7 +78,10 @@ fn sockets(ports: &[u16], protocol: Option<Protocol>, notes: &mut Vec<String>) -
     for ((proto, family), r) in tables.iter().zip(results) {
         match r {
             Ok(mut v) => socks.append(&mut v),
-            Err(e) => notes.push(format!("sock_diag {proto} {family} failed: {e}")),
+            Err(e) => {
+                count_refusal(e.raw_os_error());
+                notes.push(format!("sock_diag {proto} {family} failed: {e}"));
+            }
         }
     }
     socks
@@ -117,6 +121,7 @@ fn sockets_and_walk(
 }
 
 pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    let refusals = STARVED.load(Ordering::Relaxed);
     let mut out = Owners::default();
     let (socks, walked) = sockets_and_walk(ports, protocol, &mut out.notes);
     // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
@@ -150,12 +155,6 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
         }
         None => find_processes(&wanted, &uids),
     };
-    if scan.unreadable > 0 {
-        out.notes.push(format!(
-            "{} processes could not be inspected (another user's; run as root to see them)",
-            scan.unreadable
-        ));
-    }
     // A socket with no process found: look once more. One that is gone by then was short-lived
     // (a client, another tool's probe), not another user's hidden socket.
     let unowned: Vec<u64> = wanted
@@ -175,19 +174,13 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             .map(|s| u64::from(s.inode))
             .collect()
     };
-    let euid = rustix::process::geteuid().as_raw();
-    let no_ptrace = is_root_without_ptrace();
-    // Why a socket that is still there has no process we found.
-    let hidden_note = |socket_uid: u32| {
-        if socket_uid != euid && euid != 0 {
-            OwnerNote::OtherUser
-        } else if socket_uid != euid && no_ptrace {
-            OwnerNote::NoPtrace
-        } else {
-            // We may read every process that could hold it, and none does.
-            OwnerNote::NotInView
-        }
-    };
+    // Refused a descriptor while looking: "no process found" proves nothing then.
+    let starved = STARVED.load(Ordering::Relaxed) != refusals;
+    out.out_of_descriptors = starved;
+    if scan.unreadable > 0 {
+        out.notes.push(unreadable_note(scan.unreadable, starved));
+    }
+    let hidden_note = hidden_note_for(starved);
     // What each holder is and why it runs, read once per process and on every core.
     let mut holders: Vec<u32> = socks
         .iter()
@@ -212,7 +205,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
             None
         } else if inode == 0 {
             Some(OwnerNote::Orphan)
-        } else if !still_there.contains(&inode) {
+        } else if !starved && !still_there.contains(&inode) {
             Some(OwnerNote::ShortLived)
         } else {
             out.hidden += 1;
@@ -254,6 +247,50 @@ fn holders_first(owners: &mut [Owner]) {
             o.pid.is_none(),
         )
     });
+}
+
+/// How many times this process was refused a descriptor (EMFILE, ENFILE) while looking up
+/// owners. A lookup during which the count moved could not look everywhere, so it cannot tell
+/// "no process holds it" or "it is gone" from "we could not look" (the tool's limit, never the
+/// socket's state).
+static STARVED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts `errno` when it says this process (or the system) has no descriptor left.
+fn count_refusal(errno: Option<i32>) {
+    if matches!(errno, Some(23 | 24)) {
+        STARVED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Why some processes could not be inspected.
+fn unreadable_note(count: usize, starved: bool) -> String {
+    if starved {
+        format!(
+            "{count} processes could not be inspected: this process ran out of file descriptors (raise its limit: ulimit -n)"
+        )
+    } else {
+        format!(
+            "{count} processes could not be inspected (another user's; run as root to see them)"
+        )
+    }
+}
+
+/// Why a socket that is still there has no process we found.
+fn hidden_note_for(starved: bool) -> impl Fn(u32) -> OwnerNote {
+    let euid = rustix::process::geteuid().as_raw();
+    let no_ptrace = is_root_without_ptrace();
+    move |socket_uid| {
+        if starved {
+            OwnerNote::OutOfDescriptors
+        } else if socket_uid != euid && euid != 0 {
+            OwnerNote::OtherUser
+        } else if socket_uid != euid && no_ptrace {
+            OwnerNote::NoPtrace
+        } else {
+            // We may read every process that could hold it, and none does.
+            OwnerNote::NotInView
+        }
+    }
 }
 
 /// User names by uid, the last one kept at hand: nearly every socket of a table belongs to one
@@ -678,6 +715,7 @@ fn fd_names(pid: u32) -> Option<(rustix::fd::OwnedFd, Vec<std::ffi::CString>)> {
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
+    .map_err(|e| count_refusal(Some(e.raw_os_error())))
     .ok()?;
     let mut names = Vec::new();
     // getdents on this very descriptor (a `Dir` would open "." again: one more open and close

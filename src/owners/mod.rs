@@ -309,6 +309,9 @@ pub enum OwnerNote {
     /// The OS socket table names no process for it (PID 0): unknown, not a process. Wine reports
     /// this for every socket; Windows for sockets being torn down.
     NoPid,
+    /// Not traced to a process: this process ran out of file descriptors while looking (its own
+    /// limit, `ulimit -n`), so nothing is known of the owner.
+    OutOfDescriptors,
 }
 
 impl Owner {
@@ -340,6 +343,10 @@ impl Owner {
                     "a socket whose process the OS table does not name (PID 0)".into()
                 }
                 Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
+                Some(OwnerNote::OutOfDescriptors) => {
+                    "a socket not traced to a process (Port Inspector ran out of file descriptors; raise ulimit -n)"
+                        .into()
+                }
                 Some(OwnerNote::NotInView) => {
                     "a socket of no process visible here (another PID namespace, or the kernel)"
                         .into()
@@ -380,6 +387,10 @@ pub struct Owners {
     pub hidden: usize,
     /// How the lookup went (which kernel interface, limits met), for the curious and for bug reports.
     pub notes: Vec<String>,
+    /// The lookup was refused file descriptors (this process's limit): a socket or process it
+    /// did not find may still be there.
+    #[serde(default)]
+    pub out_of_descriptors: bool,
 }
 
 /// Lists every socket using `q.port` and names its process where this OS lets us.
