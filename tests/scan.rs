@@ -66,6 +66,42 @@ fn scan_reports_exactly_the_held_ports_with_our_pid() {
     );
 }
 
+/// A scan's workers keep no copy of the process's other descriptors: a listener this process
+/// closes while a scan runs frees its port at once (a copy in a worker would keep it bound
+/// until the scan ends, and a check right after "released" would find it still held).
+#[test]
+fn a_listener_closed_during_a_scan_frees_its_port_at_once() {
+    let ip = common::private_loopback();
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (started, running) = std::sync::mpsc::channel();
+    let scanner = std::thread::spawn(move || {
+        let req = ScanRequest {
+            protocols: vec![Protocol::Tcp, Protocol::Udp],
+            ..ScanRequest::tcp(ip.into(), 1024, 65535)
+        };
+        let mut said = false;
+        scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |p| {
+            if p.done > 0 && p.done < p.total && !said {
+                said = true;
+                let _ = started.send(());
+            }
+        })
+    });
+    // The workers are binding: close the listener and take its port again.
+    running
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the scan reports progress (every 50 ms) before it ends: 129,024 binds");
+    drop(listener);
+    let again = TcpListener::bind((ip, port));
+    let report = scanner.join().unwrap();
+    assert!(!report.cancelled, "the scan ran to its end");
+    assert!(
+        again.is_ok(),
+        "port {port} was still bound after its listener closed: {again:?}"
+    );
+}
+
 /// A socket whose bind failed is tried again on the next port (one call instead of three): a
 /// run of held ports, the free port right after it (where that socket binds) and the one after
 /// that (a new socket again) must each read as they are, on IPv4 and IPv6.
