@@ -90,7 +90,7 @@ fn a_listener_closed_during_a_scan_frees_its_port_at_once() {
     });
     // The workers are binding: close the listener and take its port again.
     running
-        .recv_timeout(Duration::from_secs(60))
+        .recv_timeout(Duration::from_mins(1))
         .expect("the scan reports progress (every 50 ms) before it ends: 129,024 binds");
     drop(listener);
     let again = TcpListener::bind((ip, port));
