@@ -645,6 +645,41 @@ fn a_scan_short_of_descriptors_reports_ports_exactly_and_claims_no_owner_it_did_
     drop(held);
 }
 
+/// `who` short of descriptors: it names what it found and says it may have missed some, or says
+/// "unknown" (exit 3); never "no socket uses port" (exit 1) for a port this test holds.
+#[test]
+fn who_short_of_descriptors_never_says_no_socket() {
+    let ip = common::private_loopback();
+    let held = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let me = format!("(PID {})", std::process::id());
+    for _ in 0..8 {
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "ulimit -n 4; exec {} who {port} --tcp",
+                    env!("CARGO_BIN_EXE_port-inspector")
+                ),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("No socket uses port"), "{text}");
+        match out.status.code() {
+            Some(0) => {
+                assert!(text.contains(&me), "{text}");
+                if text.contains("Too many open files") {
+                    assert!(text.contains("there may be more sockets"), "{text}");
+                }
+            }
+            Some(3) => assert!(text.starts_with("Unknown:"), "{text}"),
+            other => panic!("exit {other:?}: {text}"),
+        }
+    }
+    drop(held);
+}
+
 // 13. Unknown is not no: a resolver that never answers.
 #[test]
 fn a_resolver_that_never_answers_gives_unknown_and_exit_3() {

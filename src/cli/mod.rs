@@ -24,7 +24,8 @@ pub mod exit {
     pub const NOT_BINDABLE: u8 = 1;
     /// Bad usage or input; nothing was done.
     pub const USAGE: u8 = 2;
-    /// No answer: the check was cancelled or timed out before the OS answered.
+    /// No answer: the check was cancelled or timed out before the OS answered, or `who` found
+    /// nobody while short of file descriptors.
     pub const UNKNOWN: u8 = 3;
 }
 
@@ -163,7 +164,7 @@ pub enum Command {
     },
     /// List who uses a port: sockets, states and owning processes.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input")
+        after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input\n  3  unknown: none found, but it ran out of file descriptors while looking")
     )]
     Who {
         /// The port, protocol and address.
@@ -926,10 +927,11 @@ fn who(
         Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
         _ => output::text(&output::owners_text(port, &found)),
     }
-    Ok(if found.owners.is_empty() {
-        exit::NOT_BINDABLE
-    } else {
-        exit::OK
+    // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
+    Ok(match (found.owners.is_empty(), found.out_of_descriptors) {
+        (true, true) => exit::UNKNOWN,
+        (true, false) => exit::NOT_BINDABLE,
+        (false, _) => exit::OK,
     })
 }
 

@@ -254,7 +254,12 @@ pub fn catalog_table() -> String {
 #[must_use]
 pub fn owners_text(port: u16, found: &Owners) -> String {
     let mut o = String::new();
-    if found.owners.is_empty() {
+    if found.owners.is_empty() && found.out_of_descriptors {
+        let _ = writeln!(
+            o,
+            "Unknown: no socket was found on port {port}, but Port Inspector ran out of file descriptors while looking, so one may still be there. Raise the limit (ulimit -n) and look again."
+        );
+    } else if found.owners.is_empty() {
         let _ = writeln!(o, "No socket uses port {port}.");
     } else {
         let _ = writeln!(o, "{} socket(s) use port {port}:", found.owners.len());
@@ -276,6 +281,12 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
             let f = crate::diagnose::Finding::HiddenOwners { count, why };
             let _ = writeln!(o, "\n{}", crate::wording::finding(&f, &target));
         }
+    }
+    if found.out_of_descriptors && !found.owners.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nPort Inspector ran out of file descriptors while looking: there may be more sockets on this port than these (raise ulimit -n and look again)."
+        );
     }
     for n in &found.notes {
         let _ = writeln!(o, "note: {n}");
