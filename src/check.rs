@@ -137,6 +137,7 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
         protocol: Some(target.protocol),
     });
     ev.hidden = found.hidden;
+    ev.lookup_out_of_descriptors = found.out_of_descriptors;
     ev.owners = found.owners;
     ev.owners.retain(|o| o.protocol == target.protocol);
     let Some(code) = report.error.as_ref().map(|e| e.wsa_code) else {

@@ -58,6 +58,8 @@ pub struct Evidence {
     pub free_port: Option<u16>,
     /// `net.ipv4.tcp_fin_timeout`: how long an orphaned FIN_WAIT2 socket lasts (Linux).
     pub fin_timeout_secs: Option<u32>,
+    /// The owner lookup was refused file descriptors: a socket it did not find may be there.
+    pub lookup_out_of_descriptors: bool,
 }
 
 /// A fact this machine proved about the bind, with the facts that prove it.
@@ -145,6 +147,10 @@ pub enum Finding {
     Unexplained {
         /// The network namespace we looked in.
         netns: Option<String>,
+        /// The owner lookup was refused file descriptors (this process's limit): it could not
+        /// look everywhere, so "no socket seen" says nothing.
+        #[serde(default)]
+        lookup_out_of_descriptors: bool,
     },
     /// The port is privileged and this process lacks the right to bind it.
     Privileged {
@@ -725,6 +731,7 @@ fn address_in_use(
             if ev.hidden == 0 {
                 d.findings.push(Finding::Unexplained {
                     netns: facts.netns.clone(),
+                    lookup_out_of_descriptors: ev.lookup_out_of_descriptors,
                 });
             }
             push_free_port(ev, d);
@@ -1159,6 +1166,30 @@ mod tests {
             Some(&Fix::Wait { secs: 60 }),
             "retry failed"
         );
+    }
+
+    #[test]
+    fn a_lookup_short_of_descriptors_says_so_instead_of_no_socket_visible() {
+        let t = Target::tcp("127.0.0.1", 8080);
+        let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
+        let mut ev = Evidence::default();
+        let said = |ev: &Evidence| {
+            let d = diagnose(&r, &facts(), ev);
+            d.findings
+                .iter()
+                .map(|f| crate::wording::finding(f, &t))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            said(&ev).contains("No socket visible here"),
+            "{}",
+            said(&ev)
+        );
+        ev.lookup_out_of_descriptors = true;
+        let text = said(&ev);
+        assert!(text.contains("ran out of file descriptors"), "{text}");
+        assert!(!text.contains("No socket visible here"), "{text}");
     }
 
     #[test]

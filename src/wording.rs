@@ -421,7 +421,11 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             "{count} socket{} on this port vanished before its process could be found (a short-lived client or another tool's probe); it was looked up twice and is not counted as a hidden owner.",
             plural(*count)
         ),
-        Finding::Unexplained { netns } => format!(
+        Finding::Unexplained {
+            lookup_out_of_descriptors: true,
+            ..
+        } => "No socket on this port could be traced: Port Inspector ran out of file descriptors while looking (its own limit, not the port's). Raise the limit (ulimit -n) and check again. Cause unknown.".to_owned(),
+        Finding::Unexplained { netns, .. } => format!(
             "No socket visible here explains the conflict{}; a socket in another network namespace or one the kernel does not report may hold it. Cause unknown.",
             netns
                 .as_deref()
