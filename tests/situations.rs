@@ -596,6 +596,21 @@ fn running_out_of_descriptors_stops_a_scan_with_one_line() {
     assert!(!err.contains("cannot bind"), "the address is fine: {err}");
 }
 
+/// Runs `port-inspector ARGS` (plain words, split on spaces) allowed 4 descriptors: stdin,
+/// stdout, stderr and one more.
+fn with_four_descriptors(args: &str) -> std::process::Output {
+    Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 4; exec {} {args}",
+                env!("CARGO_BIN_EXE_port-inspector")
+            ),
+        ])
+        .output()
+        .unwrap()
+}
+
 /// With 4 descriptors a scan still works (each worker needs one socket at a time), but the
 /// owner lookup afterwards runs short: a held port is reported held, with its owner or with
 /// "not traced: ran out of file descriptors", never as a short-lived socket or one of no
@@ -608,17 +623,7 @@ fn a_scan_short_of_descriptors_reports_ports_exactly_and_claims_no_owner_it_did_
     let me = format!("(PID {})", std::process::id());
     // Which of the lookup's descriptors is refused varies from run to run: several runs.
     for _ in 0..8 {
-        let out = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "ulimit -n 4; exec {} scan {start}-{} --host {ip}",
-                    env!("CARGO_BIN_EXE_port-inspector"),
-                    start + 39
-                ),
-            ])
-            .output()
-            .unwrap();
+        let out = with_four_descriptors(&format!("scan {start}-{} --host {ip}", start + 39));
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
@@ -654,16 +659,7 @@ fn who_short_of_descriptors_never_says_no_socket() {
     let port = held.local_addr().unwrap().port();
     let me = format!("(PID {})", std::process::id());
     for _ in 0..8 {
-        let out = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "ulimit -n 4; exec {} who {port} --tcp",
-                    env!("CARGO_BIN_EXE_port-inspector")
-                ),
-            ])
-            .output()
-            .unwrap();
+        let out = with_four_descriptors(&format!("who {port} --tcp"));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("No socket uses port"), "{text}");
         match out.status.code() {
