@@ -437,8 +437,7 @@ fn attach_owners(busy: &mut [PortResult], protocols: &[Protocol]) {
     let found = owners::of_ports(&ports, protocol);
     for b in busy.iter_mut() {
         if found.out_of_descriptors && b.status == PortStatus::InUse {
-            b.notes
-                .push(crate::wording::lookup_out_of_descriptors().to_owned());
+            b.notes.push(crate::wording::lookup_out_of_descriptors());
         }
         b.owners = found
             .owners

@@ -397,7 +397,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 if *count == 1 { "s" } else { "" }
             ),
             OwnerNote::OutOfDescriptors => format!(
-                "{count} socket{} on this port could not be traced to a process: Port Inspector ran out of file descriptors while looking (its own limit, not the port's). Raise the limit (ulimit -n) and look again.",
+                "{count} socket{} on this port could not be traced to a process: Port Inspector ran out of file descriptors while looking (its own limit, not the port's); {RAISE_FD_LIMIT}, and look again.",
                 plural(*count)
             ),
             OwnerNote::NoPid => format!(
@@ -424,7 +424,9 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         Finding::Unexplained {
             lookup_out_of_descriptors: true,
             ..
-        } => "No socket on this port could be traced: Port Inspector ran out of file descriptors while looking (its own limit, not the port's). Raise the limit (ulimit -n) and check again. Cause unknown.".to_owned(),
+        } => format!(
+            "No socket on this port could be traced: Port Inspector ran out of file descriptors while looking (its own limit, not the port's); {RAISE_FD_LIMIT}, and check again. Cause unknown."
+        ),
         Finding::Unexplained { netns, .. } => format!(
             "No socket visible here explains the conflict{}; a socket in another network namespace or one the kernel does not report may hold it. Cause unknown.",
             netns
@@ -1183,11 +1185,16 @@ pub fn socket_table(owners: &[Owner]) -> String {
     o
 }
 
+/// What to do when Port Inspector itself ran out of file descriptors, as a command that runs as
+/// printed in sh and bash, for any user: the soft limit raised to the hard one.
+pub const RAISE_FD_LIMIT: &str =
+    "raise the limit to the most allowed, in the shell that starts it: ulimit -n \"$(ulimit -Hn)\"";
+
 /// A note on a busy port whose owner lookup was refused descriptors: the port's state is proven
 /// (the bind failed), its owners may be incomplete.
 #[must_use]
-pub const fn lookup_out_of_descriptors() -> &'static str {
-    "owners not all traced: Port Inspector ran out of file descriptors (raise ulimit -n)"
+pub fn lookup_out_of_descriptors() -> String {
+    format!("owners not all traced: Port Inspector ran out of file descriptors; {RAISE_FD_LIMIT}")
 }
 
 #[cfg(test)]

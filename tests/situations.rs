@@ -594,6 +594,20 @@ fn running_out_of_descriptors_stops_a_scan_with_one_line() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("ran out of file descriptors"), "{err}");
     assert!(!err.contains("cannot bind"), "the address is fine: {err}");
+    // The advice is a command that runs as printed.
+    let advice = err
+        .split("the shell that starts it: ")
+        .nth(1)
+        .and_then(|rest| rest.split(", and try again").next())
+        .unwrap_or_else(|| panic!("a command to raise the limit: {err}"));
+    let ran = Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -Sn 64; {advice} && test \"$(ulimit -n)\" -gt 64"),
+        ])
+        .status()
+        .unwrap();
+    assert!(ran.success(), "{advice:?} raised the limit");
 }
 
 /// Runs `port-inspector ARGS` (plain words, split on spaces) allowed 4 descriptors: stdin,

@@ -672,8 +672,9 @@ fn bindable_address(host: Option<std::net::IpAddr>) -> anyhow::Result<std::net::
     match crate::scan::check_address(address) {
         Ok(()) => Ok(address),
         Err(e) if crate::scan::is_out_of_descriptors(&e) => anyhow::bail!(
-            "this process ran out of file descriptors ({}) before its first bind; nothing was tested, since that says nothing about the ports; raise the limit (ulimit -n) and try again",
-            e.headline()
+            "this process ran out of file descriptors ({}) before its first bind; nothing was tested, since that says nothing about the ports; {}, and try again",
+            e.headline(),
+            crate::wording::RAISE_FD_LIMIT
         ),
         Err(e) => Err(InputError::OutOfBounds(format!(
             "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
@@ -859,10 +860,11 @@ fn scan(
     let report = crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
     if let Some(e) = &report.stopped_by {
         anyhow::bail!(
-            "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; raise the limit (ulimit -n) and scan again",
+            "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; {}, and scan again",
             report.scanned,
             report.request.total(),
-            e.headline()
+            e.headline(),
+            crate::wording::RAISE_FD_LIMIT
         );
     }
     match format {
@@ -890,11 +892,12 @@ fn free(
     };
     let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
     let facts = crate::facts::gather();
-    let ports = crate::scan::free_ports(&addresses, protocol, start, end, count, &facts)
-        .map_err(|e| {
+    let ports =
+        crate::scan::free_ports(&addresses, protocol, start, end, count, &facts).map_err(|e| {
             anyhow::anyhow!(
-                "stopped: this process ran out of file descriptors ({}); raise the limit (ulimit -n) and try again",
-                e.headline()
+                "stopped: this process ran out of file descriptors ({}); {}, and try again",
+                e.headline(),
+                crate::wording::RAISE_FD_LIMIT
             )
         })?;
     let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();

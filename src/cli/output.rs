@@ -257,7 +257,8 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
     if found.owners.is_empty() && found.out_of_descriptors {
         let _ = writeln!(
             o,
-            "Unknown: no socket was found on port {port}, but Port Inspector ran out of file descriptors while looking, so one may still be there. Raise the limit (ulimit -n) and look again."
+            "Unknown: no socket was found on port {port}, but Port Inspector ran out of file descriptors while looking, so one may still be there; {}, and look again.",
+            crate::wording::RAISE_FD_LIMIT
         );
     } else if found.owners.is_empty() {
         let _ = writeln!(o, "No socket uses port {port}.");
@@ -285,7 +286,8 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
     if found.out_of_descriptors && !found.owners.is_empty() {
         let _ = writeln!(
             o,
-            "\nPort Inspector ran out of file descriptors while looking: there may be more sockets on this port than these (raise ulimit -n and look again)."
+            "\nPort Inspector ran out of file descriptors while looking: there may be more sockets on this port than these; {}, and look again.",
+            crate::wording::RAISE_FD_LIMIT
         );
     }
     for n in &found.notes {

@@ -266,7 +266,8 @@ fn count_refusal(errno: Option<i32>) {
 fn unreadable_note(count: usize, starved: bool) -> String {
     if starved {
         format!(
-            "{count} processes could not be inspected: this process ran out of file descriptors (raise its limit: ulimit -n)"
+            "{count} processes could not be inspected: this process ran out of file descriptors; {}",
+            crate::wording::RAISE_FD_LIMIT
         )
     } else {
         format!(

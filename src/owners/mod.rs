@@ -344,7 +344,7 @@ impl Owner {
                 }
                 Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
                 Some(OwnerNote::OutOfDescriptors) => {
-                    "a socket not traced to a process (Port Inspector ran out of file descriptors; raise ulimit -n)"
+                    "a socket not traced to a process (Port Inspector ran out of file descriptors)"
                         .into()
                 }
                 Some(OwnerNote::NotInView) => {
