@@ -316,3 +316,105 @@ while True:
         "no runtime: the id only: {unnamed}"
     );
 }
+
+/// One process holding a socket in each kind of state: a listener, a bound-only TCP socket, an
+/// IPv6-only and a dual-stack IPv6 listener (on a v4-mapped address: the kernel makes a socket
+/// bound to any other IPv6 address v6-only), both ends of a connection, an unconnected and a
+/// connected UDP socket. Prints their ports in that order.
+const EVERY_STATE: &str = r"
+import socket, time
+ip = 'ADDRESS'
+def tcp6(only, address):
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, only)
+    s.bind((address, 0)); s.listen(4)
+    return s
+l4 = socket.socket(); l4.bind((ip, 0)); l4.listen(4)
+b4 = socket.socket(); b4.bind((ip, 0))
+only, dual = tcp6(1, '::1'), tcp6(0, '::ffff:' + ip)
+c = socket.create_connection((ip, l4.getsockname()[1])); a, _ = l4.accept()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((ip, 0))
+uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.bind((ip, 0)); uc.connect((ip, u.getsockname()[1]))
+ports = [l4, b4, only, dual, c, u, uc]
+print(*[s.getsockname()[1] for s in ports], flush=True)
+time.sleep(600)
+";
+
+/// (protocol, local port, state, v6_only) of the rows of `list ARGS --json` held by `pid`, sorted.
+fn held_rows(args: &[&str], pid: u32) -> Vec<(String, u64, String, Value)> {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let mut rows: Vec<_> = rows(&args)
+        .iter()
+        .filter(|r| held_by(r, pid).is_some())
+        .map(|r| {
+            (
+                r["protocol"].as_str().unwrap().to_owned(),
+                r["port"].as_u64().unwrap(),
+                r["state"].as_str().unwrap().to_owned(),
+                r["v6_only"].clone(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    rows
+}
+
+/// The kernel is asked for the states each view needs only (and TCP in both families at once):
+/// each view must still show exactly its sockets, IPv6 ones with their v6-only flag.
+#[test]
+fn each_view_lists_exactly_its_states() {
+    let ip = common::private_loopback();
+    let (holder, line) = common::spawn_python(
+        &EVERY_STATE.replace("ADDRESS", &ip.to_string()),
+        "python3",
+        None,
+    );
+    let pid = holder.child.id();
+    let ports: Vec<u64> = line
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let [listener, bound_only, only, dual, client, udp, udp_connected] = ports[..] else {
+        panic!("seven ports: {line}")
+    };
+    let row =
+        |proto: &str, port, state: &str, v6: Value| (proto.to_owned(), port, state.to_owned(), v6);
+    let null = Value::Null;
+    let listeners = vec![
+        row("tcp", listener, "LISTEN", null.clone()),
+        row("tcp", only, "LISTEN", Value::Bool(true)),
+        row("tcp", dual, "LISTEN", Value::Bool(false)),
+    ];
+    let sorted = |mut v: Vec<(String, u64, String, Value)>| {
+        v.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+        v
+    };
+    assert_eq!(
+        held_rows(&["list", "--listening"], pid),
+        sorted(listeners.clone())
+    );
+
+    // Bound-only TCP sockets are in the kernel's answer from Linux 6.9 on.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let reports_bound = (v.next().unwrap(), v.next().unwrap()) >= (6, 9);
+    let mut bound = listeners.clone();
+    if reports_bound {
+        bound.push(row("tcp", bound_only, "BOUND", null.clone()));
+    }
+    bound.push(row("udp", udp, "UNCONN", null.clone()));
+    assert_eq!(held_rows(&["list"], pid), sorted(bound.clone()));
+
+    let mut all = bound;
+    all.push(row("tcp", client, "ESTABLISHED", null.clone()));
+    all.push(row("tcp", listener, "ESTABLISHED", null.clone()));
+    all.push(row("udp", udp_connected, "ESTABLISHED", null.clone()));
+    assert_eq!(held_rows(&["list", "--all"], pid), sorted(all));
+    assert_eq!(
+        held_rows(&["list", "--udp"], pid),
+        vec![row("udp", udp, "UNCONN", null)]
+    );
+}

@@ -1006,25 +1006,26 @@ struct ListFilter {
 
 /// `list`: the whole table, filtered.
 fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Result<u8> {
-    use crate::owners::SockState;
     let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
     let needle = f.process.as_deref().map(str::to_lowercase);
+    let scope = if f.listening {
+        owners::Scope::Listening
+    } else if f.all {
+        owners::Scope::Everything
+    } else {
+        owners::Scope::Bound
+    };
     let mut found = match f.port {
         Some(port) => owners::of(Query { port, protocol }),
-        None => owners::all(protocol),
+        None => owners::table(protocol, scope),
     };
     found.owners.retain(|o| {
-        let state_ok = if f.listening {
-            o.state == SockState::Listen
-        } else {
-            f.all || !o.state.is_connection()
-        };
-        let name_ok = needle.as_ref().is_none_or(|n| {
-            o.process
-                .as_deref()
-                .is_some_and(|p| p.to_lowercase().contains(n))
-        });
-        state_ok && name_ok
+        scope.admits(o.state)
+            && needle.as_ref().is_none_or(|n| {
+                o.process
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().contains(n))
+            })
     });
     found.owners.sort_by_cached_key(|o| {
         (

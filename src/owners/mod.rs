@@ -458,11 +458,47 @@ pub fn parent_name(pid: u32) -> Option<String> {
     }
 }
 
-/// Every socket of the machine (this network namespace), with its owners: the whole table of
-/// `list`.
+/// Which sockets a whole-table read returns. On Linux the kernel is asked for those states
+/// only: a table without connections never has the kernel walk its connection table (a quarter
+/// of a million hash buckets per family on a machine with 24 GB), and one of listeners only
+/// skips the bound-socket table too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Listening TCP sockets.
+    Listening,
+    /// Every socket that holds a port without a peer: listening and bound-only TCP sockets,
+    /// unconnected UDP sockets (`list`'s default).
+    Bound,
+    /// Every socket, connections too.
+    Everything,
+}
+
+impl Scope {
+    /// Whether a socket in `state` belongs to this scope.
+    #[must_use]
+    pub fn admits(self, state: SockState) -> bool {
+        match self {
+            Scope::Listening => state == SockState::Listen,
+            Scope::Bound => !state.is_connection(),
+            Scope::Everything => true,
+        }
+    }
+}
+
+/// Every socket of the machine (this network namespace) in `scope`, with its owners: the whole
+/// table of `list`.
+#[must_use]
+pub fn table(protocol: Option<Protocol>, scope: Scope) -> Owners {
+    let mut t = os::table(protocol, scope);
+    // Where the OS cannot be asked for some states only, the rest is dropped here.
+    t.owners.retain(|o| scope.admits(o.state));
+    identify(t)
+}
+
+/// Every socket of the machine (this network namespace), connections too, with its owners.
 #[must_use]
 pub fn all(protocol: Option<Protocol>) -> Owners {
-    identify(os::all(protocol))
+    table(protocol, Scope::Everything)
 }
 
 /// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).

@@ -39,7 +39,8 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
     collect(Some(ports), protocol)
 }
 
-pub(super) fn all(protocol: Option<Protocol>) -> Owners {
+/// Every socket: these OSes' tables come whole; `owners::table` keeps those in the scope.
+pub(super) fn table(protocol: Option<Protocol>, _scope: super::Scope) -> Owners {
     collect(None, protocol)
 }
 
