@@ -288,17 +288,17 @@ fn supervisor(pid: u32) -> Option<Supervisor> {
         })
         .collect();
     let parent = ancestry.first().map_or(0, |a| a.pid);
-    restarter(owners::managed_by(&cgroup, &ancestry)?, parent)
+    restarter(&owners::managed_by(&cgroup, &ancestry)?, parent)
 }
 
 /// The managers that start a process again, from what manages it.
-fn restarter(m: owners::ManagedBy, parent: u32) -> Option<Supervisor> {
+fn restarter(m: &owners::ManagedBy, parent: u32) -> Option<Supervisor> {
     match m.kind {
         owners::ManagedKind::Systemd => m
             .name
             .ends_with(".service")
-            .then_some(Supervisor::SystemdUnit(m.name)),
-        owners::ManagedKind::Container => Some(Supervisor::Container(m.name)),
+            .then_some(Supervisor::SystemdUnit(m.name.to_string())),
+        owners::ManagedKind::Container => Some(Supervisor::Container(m.name.to_string())),
         owners::ManagedKind::Supervisor => {
             Some(Supervisor::Parent(format!("{} (PID {parent})", m.name)))
         }
@@ -309,7 +309,7 @@ fn restarter(m: owners::ManagedBy, parent: u32) -> Option<Supervisor> {
 /// A systemd service or a container from a `/proc/PID/cgroup` text (cgroup v2 or v1 lines).
 #[must_use]
 pub fn supervisor_from_cgroup(text: &str) -> Option<Supervisor> {
-    restarter(owners::managed_by(text, &[])?, 0)
+    restarter(&owners::managed_by(text, &[])?, 0)
 }
 
 /// Carries out `plan` with `signal`: each process is re-checked right before its signal (it

@@ -1039,7 +1039,8 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
         // The whole table can be tens of thousands of rows: one compact document.
         Format::Json | Format::Ndjson => {
             let sharers = owners::sharers(&found.owners);
-            let rows = owners::socket_rows(&found.owners, &sharers);
+            let arrays = owners::Rows::new(&found.owners, &sharers)?;
+            let rows = arrays.socket_rows(&found.owners, &sharers);
             if format == Format::Json {
                 output::json_rows(&rows);
             } else {

@@ -229,8 +229,6 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         let pids = scan.pids.get(&inode).cloned().unwrap_or_default();
         let pid = pids.first().copied();
         let d = pid.and_then(|p| details.get(&p));
-        let info = d.map(|d| d.0.clone());
-        let why = d.map(|d| (d.1.clone(), d.2.clone()));
         let note = if state == SockState::TimeWait {
             Some(OwnerNote::TimeWait)
         } else if pid.is_some() {
@@ -247,9 +245,9 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         out.owners.push(Owner {
             pid,
             pids,
-            process: info.as_ref().and_then(|i| i.name.clone()),
-            path: info.as_ref().and_then(|i| i.path.clone()),
-            cmdline: info.as_ref().and_then(|i| i.cmdline.clone()),
+            process: d.and_then(|d| d.0.name.clone()),
+            path: d.and_then(|d| d.0.path.clone()),
+            cmdline: d.and_then(|d| d.0.cmdline.clone()),
             user: (!is_time_wait).then(|| user_of(s.uid)),
             uid: (!is_time_wait).then_some(s.uid),
             protocol: s.protocol,
@@ -262,8 +260,8 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
             note,
             holder: None,
             reuse_port: None,
-            ancestry: why.as_ref().map(|w| Arc::clone(&w.0)).unwrap_or_default(),
-            managed_by: why.and_then(|w| w.1),
+            ancestry: d.map(|d| Arc::clone(&d.1)).unwrap_or_default(),
+            managed_by: d.and_then(|d| d.2.clone()),
         });
     }
     holders_first(&mut out.owners);
@@ -750,7 +748,7 @@ fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<supe
         .as_mut()
         .filter(|m| m.kind == super::ManagedKind::Container)
     {
-        m.container = super::runtime::container_name(&m.name);
+        m.container = super::runtime::container_name(&m.name).map(Into::into);
     }
     (ancestry, managed)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::target::{Family, Protocol};
 
-pub use rows::{ProcessRow, Sharers, SocketRow, sharers, socket_rows};
+pub use rows::{ProcessRow, Rows, Sharers, SocketRow, sharers};
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -179,10 +179,11 @@ pub struct ManagedBy {
     /// `systemd` (a unit or scope), `container`, `supervisor`, `shell`, `init`.
     pub kind: ManagedKind,
     /// The unit, container id, supervisor or shell (`nginx.service`, `3f2a9c1b7d4e`, `bash`).
-    pub name: String,
+    /// Shared: every socket of a process carries its manager.
+    pub name: Arc<str>,
     /// For a container: its name, when its runtime's socket could be read (`web-1`).
     #[serde(default)]
-    pub container: Option<String>,
+    pub container: Option<Arc<str>>,
 }
 
 /// The kinds of manager.
@@ -235,14 +236,14 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
             {
                 return Some(ManagedBy {
                     kind: ManagedKind::Container,
-                    name: id.chars().take(12).collect(),
+                    name: id.chars().take(12).collect::<String>().into(),
                     container: None,
                 });
             }
             if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Some(ManagedBy {
                     kind: ManagedKind::Container,
-                    name: part.chars().take(12).collect(),
+                    name: part.chars().take(12).collect::<String>().into(),
                     container: None,
                 });
             }
@@ -256,7 +257,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
             {
                 return Some(ManagedBy {
                     kind: ManagedKind::Systemd,
-                    name: part.to_owned(),
+                    name: part.into(),
                     container: None,
                 });
             }
@@ -267,20 +268,24 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
     if SUPERVISORS.iter().any(|s| name.starts_with(s)) {
         return Some(ManagedBy {
             kind: ManagedKind::Supervisor,
-            name,
+            name: name.into(),
             container: None,
         });
     }
     if SHELLS.contains(&name.as_str()) {
         return Some(ManagedBy {
             kind: ManagedKind::Shell,
-            name,
+            name: name.into(),
             container: None,
         });
     }
     (parent.pid == 1).then(|| ManagedBy {
         kind: ManagedKind::Init,
-        name: if name.is_empty() { "init".into() } else { name },
+        name: if name.is_empty() {
+            "init".into()
+        } else {
+            name.into()
+        },
         container: None,
     })
 }

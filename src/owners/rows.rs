@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::{Ancestor, ManagedBy, Owner, OwnerNote, SockState};
 use crate::holders::KnownHolder;
@@ -45,8 +46,9 @@ pub struct SocketRow<'a> {
     /// SO_REUSEPORT on the socket, when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reuse_port: Option<bool>,
-    /// Every process holding the socket, the one to stop first (the parent of the others) first.
-    pub owners: Vec<ProcessRow<'a>>,
+    /// Every process holding the socket, the one to stop first (the parent of the others) first:
+    /// a JSON array of [`ProcessRow`]s, written once per distinct list (see [`Rows`]).
+    pub owners: &'a RawValue,
 }
 
 /// One process holding a socket, and why it runs: borrowed from the table, so the rows of
@@ -109,28 +111,74 @@ pub fn sharers(owners: &[Owner]) -> Sharers {
     }
 }
 
-/// The rows of `owners`, the processes after each socket's first from `sharers`.
-#[must_use]
-pub fn socket_rows<'a>(owners: &'a [Owner], sharers: &'a Sharers) -> Vec<SocketRow<'a>> {
-    owners
-        .iter()
-        .map(|o| SocketRow {
-            protocol: o.protocol,
-            family: o.family,
-            local: o.local,
-            port: o.local.port(),
-            remote: o.remote,
-            state: o.state,
-            v6_only: o.v6_only,
-            inode: o.inode,
-            user: o.user.as_deref(),
-            uid: o.uid,
-            note: o.note,
-            holder: o.holder.as_ref(),
-            reuse_port: o.reuse_port,
-            owners: process_rows(o, sharers),
+/// The `owners[]` arrays of a table, each written as JSON once: a process with 50 sockets has
+/// the same array in its 50 rows (path, command line, parent chain: about three quarters of a
+/// row), and writing it 50 times was most of the time `list --json` spent writing.
+#[derive(Debug)]
+pub struct Rows<'a> {
+    /// Per first PID, the distinct arrays seen with it and their JSON.
+    arrays: HashMap<Option<u32>, Vec<Written<'a>>>,
+    /// `[]`, for a socket of another table (never: the rows are of the table given to `new`).
+    empty: Box<RawValue>,
+}
+
+/// One `owners[]` array and its JSON.
+type Written<'a> = (Vec<ProcessRow<'a>>, Box<RawValue>);
+
+impl<'a> Rows<'a> {
+    /// Writes each distinct `owners[]` array of `owners` once.
+    ///
+    /// # Errors
+    /// When an array cannot be written as JSON (it always can: strings and numbers).
+    pub fn new(owners: &'a [Owner], sharers: &'a Sharers) -> serde_json::Result<Self> {
+        let mut arrays: HashMap<Option<u32>, Vec<Written<'a>>> = HashMap::new();
+        for o in owners {
+            let rows = process_rows(o, sharers);
+            let seen = arrays.entry(o.pid).or_default();
+            // The same array, compared in full: the key alone (the first PID) is not enough,
+            // since a socket's user is the socket's, not the process's.
+            if !seen.iter().any(|(r, _)| *r == rows) {
+                let json = serde_json::value::to_raw_value(&rows)?;
+                seen.push((rows, json));
+            }
+        }
+        Ok(Self {
+            arrays,
+            empty: RawValue::from_string("[]".to_owned())?,
         })
-        .collect()
+    }
+
+    /// The rows of `owners` (the table [`Rows::new`] was given).
+    #[must_use]
+    pub fn socket_rows(&self, owners: &'a [Owner], sharers: &'a Sharers) -> Vec<SocketRow<'_>> {
+        owners
+            .iter()
+            .map(|o| {
+                let rows = process_rows(o, sharers);
+                let json = self
+                    .arrays
+                    .get(&o.pid)
+                    .and_then(|seen| seen.iter().find(|(r, _)| *r == rows))
+                    .map_or(&*self.empty, |(_, json)| &**json);
+                SocketRow {
+                    protocol: o.protocol,
+                    family: o.family,
+                    local: o.local,
+                    port: o.local.port(),
+                    remote: o.remote,
+                    state: o.state,
+                    v6_only: o.v6_only,
+                    inode: o.inode,
+                    user: o.user.as_deref(),
+                    uid: o.uid,
+                    note: o.note,
+                    holder: o.holder.as_ref(),
+                    reuse_port: o.reuse_port,
+                    owners: json,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The first process from the row itself, the others from `sharers` (a PID whose details
@@ -162,4 +210,64 @@ fn process_rows<'a>(o: &'a Owner, sharers: &'a Sharers) -> Vec<ProcessRow<'a>> {
         }
     }));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::owners::ManagedKind;
+
+    fn socket(port: u16, user: &str, cmd: &Arc<str>) -> Owner {
+        Owner {
+            pid: Some(42),
+            pids: vec![42],
+            process: Some("server".into()),
+            path: Some("/usr/bin/server".into()),
+            cmdline: Some(Arc::clone(cmd)),
+            user: Some(user.into()),
+            uid: Some(0),
+            protocol: Protocol::Tcp,
+            family: Family::Ipv4,
+            local: SocketAddr::from(([127, 0, 0, 1], port)),
+            remote: None,
+            state: SockState::Listen,
+            v6_only: None,
+            inode: u64::from(port),
+            note: None,
+            holder: None,
+            reuse_port: None,
+            ancestry: vec![Ancestor {
+                pid: 1,
+                name: Some("init".into()),
+            }]
+            .into(),
+            managed_by: Some(ManagedBy {
+                kind: ManagedKind::Init,
+                name: "init".into(),
+                container: None,
+            }),
+        }
+    }
+
+    /// Each row's `owners[]` is written once per distinct array, and reads exactly as the array
+    /// written on its own: a socket of the same process with another user keeps its own.
+    #[test]
+    fn each_distinct_owners_array_is_written_once_and_reads_the_same() {
+        let cmd: Arc<str> = "server --port \"1\"\n\u{1b}[2J".into();
+        let owners = [
+            socket(1, "root", &cmd),
+            socket(2, "root", &cmd),
+            socket(3, "www-data", &cmd),
+        ];
+        let sharers = Sharers::default();
+        let rows = Rows::new(&owners, &sharers).unwrap();
+        assert_eq!(rows.arrays[&Some(42)].len(), 2, "root's and www-data's");
+        for (row, o) in rows.socket_rows(&owners, &sharers).iter().zip(&owners) {
+            let direct = serde_json::to_string(&process_rows(o, &sharers)).unwrap();
+            assert_eq!(row.owners.get(), direct);
+            let whole: serde_json::Value = serde_json::to_value(row).unwrap();
+            assert_eq!(whole["owners"][0]["user"], o.user.as_deref().unwrap());
+            assert_eq!(whole["owners"][0]["command"], &*cmd);
+        }
+    }
 }
