@@ -768,7 +768,7 @@ fn held(
         if let Some(h) = &o.holder {
             d.findings.push(Finding::KnownHolder {
                 pid: o.pid,
-                holder: h.clone(),
+                holder: (**h).clone(),
             });
         }
     }
@@ -1322,7 +1322,7 @@ mod tests {
         let t = Target::tcp("127.0.0.1", 8080);
         let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
         let mut o = owner("127.0.0.1:8080", SockState::Listen, None);
-        o.holder = Some(crate::holders::KnownHolder {
+        o.holder = Some(Box::new(crate::holders::KnownHolder {
             verified: true,
             unverified_why: None,
             kind: crate::holders::HolderKind::ContainerProxy,
@@ -1330,7 +1330,7 @@ mod tests {
             advice: "a".into(),
             command: "docker ps".into(),
             detail: None,
-        });
+        }));
         let d = diagnose(
             &r,
             &facts(),

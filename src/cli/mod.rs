@@ -1040,10 +1040,13 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
         Format::Json | Format::Ndjson => {
             let sharers = owners::sharers(&found.owners);
             let arrays = owners::Rows::new(&found.owners, &sharers)?;
-            let rows = arrays.socket_rows(&found.owners, &sharers);
             if format == Format::Json {
-                output::json_rows(&rows);
+                // Each row made where it is written, on every core.
+                output::json_rows(&found.owners, |o, buf| {
+                    serde_json::to_writer(buf, &arrays.row(o, &sharers))
+                });
             } else {
+                let rows = arrays.socket_rows(&found.owners, &sharers);
                 output::ndjson(rows.iter(), "socket");
             }
         }

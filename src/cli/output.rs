@@ -110,20 +110,23 @@ pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &
     text(&o);
 }
 
-/// Writes a JSON array of `rows` on one line, the rows serialized on every core (the whole
-/// socket table is 10,000 rows and megabytes: one thread spends as long on it as the table's
-/// whole /proc walk takes on two).
-pub fn json_rows<T: Serialize + Sync>(rows: &[T]) {
+/// Writes a JSON array of the rows of `items` on one line (`row` writes the row of one item),
+/// the rows made and serialized on every core (the whole socket table is 10,000 rows and
+/// megabytes: one thread spends as long on it as the table's whole /proc walk takes on two).
+pub fn json_rows<T: Sync>(
+    items: &[T],
+    row: impl Fn(&T, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
+) {
     if QUIET.load(Ordering::Relaxed) {
         return;
     }
-    let parts = crate::par::in_batches(rows, rows.len().div_ceil(crate::par::cores()), |part| {
+    let parts = crate::par::in_batches(items, items.len().div_ceil(crate::par::cores()), |part| {
         let mut buf = Vec::with_capacity(part.len() * 512);
-        for (i, row) in part.iter().enumerate() {
+        for (i, item) in part.iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
-            serde_json::to_writer(&mut buf, row).map_err(std::io::Error::from)?;
+            row(item, &mut buf).map_err(std::io::Error::from)?;
         }
         Ok::<_, std::io::Error>(buf)
     });

@@ -264,7 +264,11 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
             managed_by: d.and_then(|d| d.2.clone()),
         });
     }
-    holders_first(&mut out.owners);
+    // A port's sockets in the order answers name them; the whole table is left in the kernel's
+    // order: its readers (`list`, the window) sort it their own way.
+    if !ports.is_empty() {
+        holders_first(&mut out.owners);
+    }
     out
 }
 

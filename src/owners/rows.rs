@@ -151,33 +151,34 @@ impl<'a> Rows<'a> {
     /// The rows of `owners` (the table [`Rows::new`] was given).
     #[must_use]
     pub fn socket_rows(&self, owners: &'a [Owner], sharers: &'a Sharers) -> Vec<SocketRow<'_>> {
-        owners
-            .iter()
-            .map(|o| {
-                let rows = process_rows(o, sharers);
-                let json = self
-                    .arrays
-                    .get(&o.pid)
-                    .and_then(|seen| seen.iter().find(|(r, _)| *r == rows))
-                    .map_or(&*self.empty, |(_, json)| &**json);
-                SocketRow {
-                    protocol: o.protocol,
-                    family: o.family,
-                    local: o.local,
-                    port: o.local.port(),
-                    remote: o.remote,
-                    state: o.state,
-                    v6_only: o.v6_only,
-                    inode: o.inode,
-                    user: o.user.as_deref(),
-                    uid: o.uid,
-                    note: o.note,
-                    holder: o.holder.as_ref(),
-                    reuse_port: o.reuse_port,
-                    owners: json,
-                }
-            })
-            .collect()
+        owners.iter().map(|o| self.row(o, sharers)).collect()
+    }
+
+    /// The row of one socket of the table [`Rows::new`] was given.
+    #[must_use]
+    pub fn row<'s>(&'s self, o: &'s Owner, sharers: &'s Sharers) -> SocketRow<'s> {
+        let rows = process_rows(o, sharers);
+        let json = self
+            .arrays
+            .get(&o.pid)
+            .and_then(|seen| seen.iter().find(|(r, _)| *r == rows))
+            .map_or(&*self.empty, |(_, json)| &**json);
+        SocketRow {
+            protocol: o.protocol,
+            family: o.family,
+            local: o.local,
+            port: o.local.port(),
+            remote: o.remote,
+            state: o.state,
+            v6_only: o.v6_only,
+            inode: o.inode,
+            user: o.user.as_deref(),
+            uid: o.uid,
+            note: o.note,
+            holder: o.holder.as_deref(),
+            reuse_port: o.reuse_port,
+            owners: json,
+        }
     }
 }
 
