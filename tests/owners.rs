@@ -430,3 +430,41 @@ time.sleep(60)"
         "who names it: {v}"
     );
 }
+
+/// A listener whose process lives outside the PID namespace `who` runs in (its /proc shows only
+/// that namespace's processes, while the network is shared): the socket is seen, no process is,
+/// and the socket, asked for again, is still there, so it is worded as held by a process not in
+/// view, never as short-lived or as no socket.
+#[test]
+fn an_owner_outside_the_tools_pid_namespace_is_not_in_view_not_short_lived() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    common::require(root, "root, for a private PID namespace");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ports = [
+        ("tcp", tcp.local_addr().unwrap().port()),
+        ("udp", udp.local_addr().unwrap().port()),
+    ];
+    for (proto, port) in ports {
+        let out = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--kill-child", "--mount-proc"])
+            .arg(env!("CARGO_BIN_EXE_port-inspector"))
+            .args(["who", &port.to_string(), &format!("--{proto}"), "--json"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let mine: Vec<&Value> = v["owners"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{proto}: {v} {}", String::from_utf8_lossy(&out.stderr)))
+            .iter()
+            .filter(|o| o["local"] == format!("127.0.0.1:{port}"))
+            .collect();
+        assert_eq!(mine.len(), 1, "{proto}: {v}");
+        assert_eq!(mine[0]["pid"], Value::Null, "{proto}: {v}");
+        assert_eq!(mine[0]["note"], "not_in_view", "{proto}: {v}");
+        assert_eq!(v["hidden"], 1, "{proto}: {v}");
+    }
+}

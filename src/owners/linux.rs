@@ -39,7 +39,13 @@ struct RawSock {
     uid: u32,
     inode: u32,
     v6_only: Option<bool>,
+    /// The kernel's `inet_diag_sockid` of the socket (addresses, ports, interface, cookie), as
+    /// it reported it: what asks for this very socket again.
+    id: [u8; SOCKET_ID_LEN],
 }
+
+/// The size of `inet_diag_sockid`, which follows the four state bytes of an answer.
+const SOCKET_ID_LEN: usize = 48;
 
 pub(super) fn of(q: Query) -> Owners {
     of_ports(&[q.port], q.protocol)
@@ -196,9 +202,17 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         .collect();
     // The whole table (`list`, refreshed every second) does not look twice: a socket gone by the
     // next refresh simply leaves the table.
+    // Each asked for by itself first (a hash lookup); only when one cannot be confirmed so
+    // are the ports dumped again (a walk of the kernel's whole tables, 2 ms on a busy machine).
+    let confirmed = || {
+        socks
+            .iter()
+            .filter(|s| unowned.contains(&u64::from(s.inode)))
+            .all(still_has)
+    };
     let still_there: std::collections::HashSet<u64> = if unowned.is_empty() {
         std::collections::HashSet::new()
-    } else if ports.is_empty() {
+    } else if ports.is_empty() || confirmed() {
         unowned.iter().copied().collect()
     } else {
         sockets(ports, protocol, scope, &mut Vec::new())
@@ -468,8 +482,7 @@ fn dump_request(
                 _ => {
                     let header = InetResponseHeader::parse(payload).map_err(bad)?;
                     if ports.is_empty() || ports.contains(&header.socket_id.source_port) {
-                        let attrs = payload.get(INET_RESPONSE_LEN..).unwrap_or_default();
-                        out.extend(raw_sock(&header, attrs, proto));
+                        out.extend(raw_sock(&header, payload, proto));
                     }
                 }
             }
@@ -528,8 +541,11 @@ fn request_bytes(kind: u16, family: u8, protocol: u8, states: u32, port: Option<
     b
 }
 
-/// One answer as a row; `None` for a family that is neither IPv4 nor IPv6.
-fn raw_sock(h: &InetResponseHeader, attrs: &[u8], protocol: Protocol) -> Option<RawSock> {
+/// One answer (`payload`, read as `h`) as a row; `None` for a family that is neither IPv4 nor
+/// IPv6.
+fn raw_sock(h: &InetResponseHeader, payload: &[u8], protocol: Protocol) -> Option<RawSock> {
+    let attrs = payload.get(INET_RESPONSE_LEN..).unwrap_or_default();
+    let raw_id = payload.get(4..4 + SOCKET_ID_LEN)?.try_into().ok()?;
     let family = match h.family {
         AF_INET => Family::Ipv4,
         AF_INET6 => Family::Ipv6,
@@ -555,7 +571,44 @@ fn raw_sock(h: &InetResponseHeader, attrs: &[u8], protocol: Protocol) -> Option<
         uid: h.uid,
         inode: h.inode,
         v6_only,
+        id: raw_id,
     })
+}
+
+/// Whether the kernel still has TCP socket `s` (the same socket: its cookie), asked for that
+/// one socket — a hash lookup by its addresses instead of a walk of every table. `false` when
+/// it cannot tell: not a TCP socket in the listening or connection tables (a bound-only one is
+/// in neither), or not found, since a lookup by address can miss a socket that is still there
+/// (another member of its SO_REUSEPORT group answers, or it is bound to a device). Only a dump
+/// may call a socket gone.
+fn still_has(s: &RawSock) -> bool {
+    let looked_up = s.protocol == Protocol::Tcp && !matches!(s.state, 6 | 7 | 12 | 13);
+    looked_up && still_has_by_lookup(s).unwrap_or(false)
+}
+
+fn still_has_by_lookup(s: &RawSock) -> std::io::Result<bool> {
+    let family = if s.family == Family::Ipv6 {
+        AF_INET6
+    } else {
+        AF_INET
+    };
+    let mut request = request_bytes(SOCK_DIAG_BY_FAMILY, family, IPPROTO_TCP, u32::MAX, None);
+    // One socket, not a dump: the request flag alone, and the socket's own id.
+    request[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    request[24..24 + SOCKET_ID_LEN].copy_from_slice(&s.id);
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&NlAddr::new(0, 0))?;
+    socket.send(&request, 0)?;
+    let mut rx = vec![0u8; 8 * 1024];
+    let size = socket.recv(&mut &mut rx[..], 0)?;
+    let bad = |e: netlink_packet_core::DecodeError| std::io::Error::other(e.to_string());
+    let msg = NetlinkBuffer::new_checked(&rx[..size]).map_err(bad)?;
+    if msg.message_type() != SOCK_DIAG_BY_FAMILY {
+        return Ok(false); // NLMSG_ERROR: ENOENT, or a cookie that is another socket's
+    }
+    let header = InetResponseHeader::parse(msg.payload()).map_err(bad)?;
+    Ok(header.inode == s.inode)
 }
 
 /// Whether this kernel reports bound-only TCP sockets through sock_diag (Linux 6.9 and later).
@@ -1297,6 +1350,55 @@ mod tests {
         );
         // Every state from ESTABLISHED (1) to the bound-only pseudo-state (13).
         assert_eq!(states_for(Protocol::Tcp, Scope::Everything), 0x3ffe);
+    }
+
+    /// The socket `port` as the kernel reports it (TCP, IPv4, this one port).
+    fn reported(port: u16) -> Vec<RawSock> {
+        sockets(
+            &[port],
+            Some(Protocol::Tcp),
+            Scope::Everything,
+            &mut Vec::new(),
+        )
+    }
+
+    /// Asked for one socket by its id: a live listener and both ends of a connection are still
+    /// there; a closed one is not, nor is a new listener on the same port (another cookie); a
+    /// bound-only socket is never confirmed this way (the dump decides).
+    #[test]
+    fn a_socket_asked_for_by_its_id_is_there_only_while_it_lives() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (_served, _) = listener.accept().unwrap();
+        let before = reported(port);
+        assert_eq!(
+            before.len(),
+            2,
+            "the listener and the served end: {before:?}"
+        );
+        assert!(before.iter().all(still_has), "{before:?}");
+        let client_port = client.local_addr().unwrap().port();
+        let client_end = reported(client_port);
+        assert!(client_end.iter().all(still_has), "{client_end:?}");
+        drop(listener);
+        let again = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let old = before.iter().find(|s| s.state == 10).unwrap();
+        assert!(!still_has(old), "another socket now listens on the port");
+        drop(again);
+        assert!(!still_has(old), "closed");
+
+        let bound =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        bound
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let bound_port = bound.local_addr().unwrap().as_socket().unwrap().port();
+        if kernel_reports_bound_inactive() {
+            let b = reported(bound_port);
+            assert_eq!(b.len(), 1, "{b:?}");
+            assert!(!still_has(&b[0]), "a bound-only socket is left to the dump");
+        }
     }
 
     #[test]
