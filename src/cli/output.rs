@@ -152,10 +152,10 @@ pub fn json_rows<T: Sync>(
 /// about a millisecond per table) only to pass it on whole. Elsewhere (a Windows console wants
 /// its text converted) `stdout()` itself.
 fn unbuffered_stdout() -> Box<dyn Write> {
-    let mut stdout = std::io::stdout().lock();
     #[cfg(unix)]
     {
         use std::os::fd::AsFd as _;
+        let mut stdout = std::io::stdout().lock();
         // What was written before through the buffer goes first.
         if stdout.flush().is_ok()
             && let Ok(fd) = stdout.as_fd().try_clone_to_owned()
@@ -163,7 +163,7 @@ fn unbuffered_stdout() -> Box<dyn Write> {
             return Box::new(std::fs::File::from(fd));
         }
     }
-    Box::new(stdout)
+    Box::new(std::io::stdout().lock())
 }
 
 /// Writes one JSON document and a newline.
