@@ -118,11 +118,7 @@ fn a_dry_run_ends_nothing_and_no_terminal_without_yes_refuses() {
 
 #[test]
 fn the_init_of_a_private_pid_namespace_is_refused() {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    common::require(root, "root, for a private PID namespace");
+    common::require(common::is_root(), "root, for a private PID namespace");
     let ip = common::private_loopback();
     let code = r"
 import socket, time

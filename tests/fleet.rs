@@ -49,13 +49,6 @@ impl Sshd {
     }
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-}
-
 fn keygen(path: &Path) -> bool {
     Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -68,7 +61,7 @@ fn keygen(path: &Path) -> bool {
 /// A private sshd on 127.0.0.1; the test fails, naming what is missing, where that is impossible.
 fn start_sshd(tag: &str) -> Sshd {
     common::require(
-        is_root() && Path::new("/usr/sbin/sshd").exists(),
+        common::is_root() && Path::new("/usr/sbin/sshd").exists(),
         "root and openssh-server for a private sshd on 127.0.0.1",
     );
     let dir = std::env::temp_dir().join(format!("pi-sshd-{tag}-{}", std::process::id()));

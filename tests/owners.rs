@@ -437,11 +437,7 @@ time.sleep(60)"
 /// view, never as short-lived or as no socket.
 #[test]
 fn an_owner_outside_the_tools_pid_namespace_is_not_in_view_not_short_lived() {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    common::require(root, "root, for a private PID namespace");
+    common::require(common::is_root(), "root, for a private PID namespace");
     let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let ports = [

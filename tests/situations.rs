@@ -44,13 +44,6 @@ fn all_text(v: &Value) -> String {
     v["explanation"].to_string()
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-}
-
 /// Polls `done` until it holds, failing after 10 s with `what`.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -407,7 +400,7 @@ fn free_privileged_port(ip: std::net::Ipv4Addr) -> u16 {
 // 7a. Root without CAP_NET_BIND_SERVICE.
 #[test]
 fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
-    common::require(is_root(), "root, to drop a capability with setpriv");
+    common::require(common::is_root(), "root, to drop a capability with setpriv");
     let ip = common::private_loopback();
     let port = free_privileged_port(ip);
     let out = Command::new("setpriv")
@@ -436,7 +429,7 @@ fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
 // 7b. Root without CAP_SYS_PTRACE cannot see another user's process.
 #[test]
 fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
-    common::require(is_root(), "root, to start a child as nobody");
+    common::require(common::is_root(), "root, to start a child as nobody");
     // The system python: a user-local one (pyenv under /root) is not executable by nobody.
     let h = common::spawn_holder_as("tcp", "127.0.0.1", Some("nobody"), "/usr/bin/python3");
     let out = Command::new("setpriv")
@@ -466,7 +459,7 @@ fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
 #[test]
 fn a_privileged_port_that_is_also_held_says_both_in_order() {
     common::require(
-        is_root(),
+        common::is_root(),
         "root, to hold a privileged port and start a child as nobody",
     );
     let ip = common::private_loopback();
@@ -693,7 +686,7 @@ fn who_short_of_descriptors_never_says_no_socket() {
 // 13. Unknown is not no: a resolver that never answers.
 #[test]
 fn a_resolver_that_never_answers_gives_unknown_and_exit_3() {
-    common::require(is_root(), "root, for a private mount namespace");
+    common::require(common::is_root(), "root, for a private mount namespace");
     let ip = common::private_loopback();
     let _silent = UdpSocket::bind((ip, 53)).unwrap();
     let dir = std::env::temp_dir().join(format!("pi-resolv-{}", std::process::id()));
@@ -910,7 +903,7 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
 #[test]
 fn a_single_reuseport_listener_is_recognised_by_asking_the_socket() {
     common::require(
-        is_root(),
+        common::is_root(),
         "root, to borrow another process's socket (pidfd_getfd)",
     );
     let (h, _) = common::spawn_python(

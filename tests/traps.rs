@@ -11,20 +11,13 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-}
-
 #[test]
 fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
     // A real, root-owned executable named docker-proxy in a system folder: the system python
     // copied to /usr/local/bin/docker-proxy inside a private mount namespace (a tmpfs over that
     // folder, so the host's /usr/local/bin is never touched), started with docker-proxy's
     // arguments.
-    common::require(is_root(), "root, for a private mount namespace");
+    common::require(common::is_root(), "root, for a private mount namespace");
     let script = "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)";
     let mut child = Command::new("unshare")
         .args([
@@ -103,7 +96,7 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
 
 #[test]
 fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
-    common::require(is_root(), "root, to start a child as nobody");
+    common::require(common::is_root(), "root, to start a child as nobody");
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let out = Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
@@ -147,7 +140,7 @@ fn ok(cmd: &mut Command) -> bool {
 
 #[test]
 fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
-    common::require(is_root(), "root, to create a network namespace");
+    common::require(common::is_root(), "root, to create a network namespace");
     let name = format!("pi-nat-{}", std::process::id());
     common::require(
         ok(Command::new("ip").args(["netns", "add", &name])),
@@ -202,7 +195,7 @@ fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
 
 #[test]
 fn nobody_binding_a_privileged_port_gets_wsaeacces_with_the_checked_reason() {
-    common::require(is_root(), "root, to start a child as nobody");
+    common::require(common::is_root(), "root, to start a child as nobody");
     let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
         .unwrap()
         .trim()

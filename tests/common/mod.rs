@@ -168,6 +168,14 @@ pub fn json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     (out.status.code(), v)
 }
 
+/// Whether this test runs as root (its real uid, from /proc).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
 /// Fails the test, naming what it needs, when `ok` is false: a test that cannot run must not pass
 /// as if it had. `.ci/run` installs everything these tests need and CI runs as root.
 pub fn require(ok: bool, what: &str) {
