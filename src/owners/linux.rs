@@ -202,13 +202,16 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         .collect();
     // The whole table (`list`, refreshed every second) does not look twice: a socket gone by the
     // next refresh simply leaves the table.
-    // Each asked for by itself first (a hash lookup); only when one cannot be confirmed so
-    // are the ports dumped again (a walk of the kernel's whole tables, 2 ms on a busy machine).
+    // A few are each asked for by itself first (a hash lookup, tens of microseconds); when one
+    // cannot be confirmed so, or there are many (a hidden server's connections), the ports are
+    // dumped again (a walk of the kernel's whole tables, 2 ms on a busy machine).
+    const ASKED_ONE_BY_ONE: usize = 8;
     let confirmed = || {
-        socks
-            .iter()
-            .filter(|s| unowned.contains(&u64::from(s.inode)))
-            .all(still_has)
+        unowned.len() <= ASKED_ONE_BY_ONE
+            && socks
+                .iter()
+                .filter(|s| unowned.contains(&u64::from(s.inode)))
+                .all(still_has)
     };
     let still_there: std::collections::HashSet<u64> = if unowned.is_empty() {
         std::collections::HashSet::new()
