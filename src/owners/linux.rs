@@ -44,6 +44,10 @@ struct RawSock {
     id: [u8; SOCKET_ID_LEN],
 }
 
+/// At most this many sockets without a process are confirmed one by one (`still_has`); more
+/// are confirmed by one dump.
+const ASKED_ONE_BY_ONE: usize = 8;
+
 /// The size of `inet_diag_sockid`, which follows the four state bytes of an answer.
 const SOCKET_ID_LEN: usize = 48;
 
@@ -205,7 +209,6 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     // A few are each asked for by itself first (a hash lookup, tens of microseconds); when one
     // cannot be confirmed so, or there are many (a hidden server's connections), the ports are
     // dumped again (a walk of the kernel's whole tables, 2 ms on a busy machine).
-    const ASKED_ONE_BY_ONE: usize = 8;
     let confirmed = || {
         unowned.len() <= ASKED_ONE_BY_ONE
             && socks
