@@ -852,8 +852,13 @@ impl Kin {
     }
 }
 
-/// Why `pid` runs: its parent chain up to PID 1 (nearest first) and what manages it.
-fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<super::ManagedBy>) {
+/// Why `pid` runs: its parent chain up to PID 1 (nearest first) and what manages it (from its
+/// `cgroup` text and that chain).
+fn why_it_runs(
+    pid: u32,
+    cgroup: &str,
+    family: &mut Kin,
+) -> (Vec<super::Ancestor>, Option<super::ManagedBy>) {
     let mut ancestry: Vec<super::Ancestor> = Vec::new();
     let mut cur = pid;
     while let Some(p) = family.parent(cur) {
@@ -864,8 +869,7 @@ fn why_it_runs(pid: u32, family: &mut Kin) -> (Vec<super::Ancestor>, Option<supe
         ancestry.push(super::Ancestor { pid: p, name });
         cur = p;
     }
-    let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-    let mut managed = super::managed_by(&cgroup, &ancestry);
+    let mut managed = super::managed_by(cgroup, &ancestry);
     if let Some(m) = managed
         .as_mut()
         .filter(|m| m.kind == super::ManagedKind::Container)
@@ -887,8 +891,17 @@ fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
         let mut family = Kin::default();
         part.iter()
             .map(|&p| {
-                let (ancestry, managed) = why_it_runs(p, &mut family);
-                (p, (proc_info(p), ancestry.into(), managed))
+                let mut dir = ProcDir::open(p);
+                // Its parent from its own stat, read through the open directory.
+                let parent = dir.read("stat").and_then(parent_in_stat);
+                family.parent.insert(p, parent);
+                let cgroup = dir
+                    .read("cgroup")
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                let (ancestry, managed) = why_it_runs(p, &cgroup, &mut family);
+                let info = proc_info_in(&mut dir);
+                (p, (info, ancestry.into(), managed))
             })
             .collect::<Vec<_>>()
     })
@@ -1289,9 +1302,7 @@ pub(crate) fn ancestors(pid: u32) -> Vec<u32> {
 /// The parent PID from `/proc/PID/stat` (the field after the parenthesised name, which may itself
 /// contain spaces and parentheses).
 pub(crate) fn parent_of(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
+    parent_in_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Every descendant of `pid` (children of all its threads, recursively), at most 4096.
@@ -1338,25 +1349,28 @@ struct ProcInfo {
 /// and control characters are escaped when shown. A name that cannot be read (the process just
 /// exited) is `None`, never an empty string.
 fn proc_info(pid: u32) -> ProcInfo {
-    let name = fs::read(format!("/proc/{pid}/comm"))
-        .ok()
+    proc_info_in(&mut ProcDir::open(pid))
+}
+
+/// [`proc_info`] of an open /proc/PID.
+fn proc_info_in(dir: &mut ProcDir) -> ProcInfo {
+    let name = dir
+        .read("comm")
         .map(|b| {
-            let b = b.strip_suffix(b"\n").unwrap_or(&b);
+            let b = b.strip_suffix(b"\n").unwrap_or(b);
             Arc::<str>::from(String::from_utf8_lossy(b))
         })
         .filter(|n| !n.is_empty());
-    let path = fs::read_link(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|p| Arc::from(p.to_string_lossy()));
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+    let path = dir.link("exe");
+    let cmdline = dir
+        .read("cmdline")
         .map(|b| {
             b.split(|&c| c == 0)
                 .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .map(String::from_utf8_lossy)
                 .collect::<Vec<_>>()
                 .join(" ")
         })
-        .ok()
         .filter(|c| !c.is_empty())
         .map(Arc::from);
     ProcInfo {
@@ -1364,6 +1378,92 @@ fn proc_info(pid: u32) -> ProcInfo {
         path,
         cmdline,
     }
+}
+
+/// One process's /proc directory, open: its small files are read relative to it (the process
+/// looked up once, not once per file) into one buffer, without the size query per file that
+/// `fs::read` makes. For a table of hundreds of processes, five files each. Short of
+/// descriptors (the open directory is one more), it reads by path as before: a name must never
+/// read "unreadable" because this tool ran out of descriptors.
+struct ProcDir {
+    pid: u32,
+    dir: Option<rustix::fd::OwnedFd>,
+    buf: Vec<u8>,
+}
+
+impl ProcDir {
+    fn open(pid: u32) -> Self {
+        use rustix::fs::{Mode, OFlags};
+        let mut name = [0u8; 12];
+        let path = [
+            b"/proc/".as_slice(),
+            decimal_name(pid, &mut name).to_bytes(),
+        ]
+        .concat();
+        let dir = rustix::fs::open(
+            path.as_slice(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok();
+        Self {
+            pid,
+            dir,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Opens its file `name`: relative to the open directory, or by path when there is none
+    /// or the directory's descriptor is the one too many (it is closed then).
+    fn file(&mut self, name: &str) -> Option<rustix::fd::OwnedFd> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        if let Some(dir) = &self.dir {
+            match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+                Err(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) => self.dir = None,
+                other => return other.ok(),
+            }
+        }
+        rustix::fs::open(format!("/proc/{}/{name}", self.pid), flags, Mode::empty()).ok()
+    }
+
+    /// The whole of its file `name` (`stat`, `comm` …); `None` when it cannot be read.
+    fn read(&mut self, name: &str) -> Option<&[u8]> {
+        /// Reads with no size hint: a /proc file's size is 0 whatever it holds.
+        struct Plain(rustix::fd::OwnedFd);
+        impl std::io::Read for Plain {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                Ok(rustix::io::read(&self.0, buf)?)
+            }
+        }
+        let fd = self.file(name)?;
+        self.buf.clear();
+        std::io::Read::read_to_end(&mut Plain(fd), &mut self.buf).ok()?;
+        Some(&self.buf)
+    }
+
+    /// The target of its link `name` (`exe`).
+    fn link(&mut self, name: &str) -> Option<Arc<str>> {
+        if let Some(dir) = &self.dir
+            && let Ok(target) = rustix::fs::readlinkat(dir, name, Vec::new())
+        {
+            return Some(Arc::from(String::from_utf8_lossy(target.as_bytes())));
+        }
+        fs::read_link(format!("/proc/{}/{name}", self.pid))
+            .ok()
+            .map(|p| Arc::from(p.to_string_lossy()))
+    }
+}
+
+/// The parent PID in the text of /proc/PID/stat (after the name, which may hold anything).
+fn parent_in_stat(stat: &[u8]) -> Option<u32> {
+    let after = &stat[stat.iter().rposition(|&c| c == b')')? + 1..];
+    std::str::from_utf8(after)
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
