@@ -950,18 +950,7 @@ fn socket_inodes(pid: u32, out: &mut Vec<u64>) -> bool {
     let Some(dir) = open_fd_dir(pid) else {
         return false;
     };
-    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 8 * 1024];
-    let mut list = rustix::fs::RawDir::new(&dir, &mut buf);
-    while let Some(entry) = list.next() {
-        let Ok(entry) = entry else {
-            return false;
-        };
-        let name = entry.file_name();
-        if name.to_bytes().first().is_some_and(u8::is_ascii_digit) {
-            out.extend(socket_link(&dir, name));
-        }
-    }
-    true
+    each_fd_name(&dir, |name| out.extend(socket_link(&dir, name)))
 }
 
 /// `n` in decimal as a C string, written into `buf` (a descriptor's name in `/proc/PID/fd`).
@@ -998,20 +987,27 @@ fn fd_names(pid: u32) -> Option<(rustix::fd::OwnedFd, Vec<std::ffi::CString>)> {
 
 /// `/proc/PID/fd`, open; `None` when we may not read it (a refused descriptor is counted).
 fn open_fd_dir(pid: u32) -> Option<rustix::fd::OwnedFd> {
+    open_proc_dir(pid, "/fd")
+        .map_err(|e| count_refusal(Some(e.raw_os_error())))
+        .ok()
+}
+
+/// Opens the directory `/proc/PID` followed by `tail` (`""` or `"/fd"`): the one place either
+/// path is built, without `format!`'s machinery for every process of a whole-table walk.
+fn open_proc_dir(pid: u32, tail: &str) -> rustix::io::Result<rustix::fd::OwnedFd> {
     use rustix::fs::{Mode, OFlags};
-    let mut path = [0u8; 12];
-    let pid_name = decimal_name(pid, &mut path).to_bytes();
-    let mut full = Vec::with_capacity(pid_name.len() + 10);
-    full.extend_from_slice(b"/proc/");
-    full.extend_from_slice(pid_name);
-    full.extend_from_slice(b"/fd");
+    let mut name = [0u8; 12];
+    let path = [
+        b"/proc/".as_slice(),
+        decimal_name(pid, &mut name).to_bytes(),
+        tail.as_bytes(),
+    ]
+    .concat();
     rustix::fs::open(
-        full.as_slice(),
+        path.as_slice(),
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| count_refusal(Some(e.raw_os_error())))
-    .ok()
 }
 
 /// The names of the descriptors in an open `/proc/PID/fd`, listed with getdents on this very
@@ -1019,16 +1015,24 @@ fn open_fd_dir(pid: u32) -> Option<rustix::fd::OwnedFd> {
 /// process of a whole-table walk).
 fn fd_names_in(dir: &rustix::fd::OwnedFd) -> Option<Vec<std::ffi::CString>> {
     let mut names = Vec::new();
-    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 32 * 1024];
+    each_fd_name(dir, |name| names.push(name.to_owned())).then_some(names)
+}
+
+/// Calls `f` with the name of each descriptor in an open `/proc/PID/fd` as getdents lists it;
+/// `false` when the listing failed.
+fn each_fd_name(dir: &rustix::fd::OwnedFd, mut f: impl FnMut(&std::ffi::CStr)) -> bool {
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 16 * 1024];
     let mut list = rustix::fs::RawDir::new(dir, &mut buf);
     while let Some(entry) = list.next() {
-        let entry = entry.ok()?;
+        let Ok(entry) = entry else {
+            return false;
+        };
         let name = entry.file_name();
         if name.to_bytes().first().is_some_and(u8::is_ascii_digit) {
-            names.push(name.to_owned());
+            f(name);
         }
     }
-    Some(names)
+    true
 }
 
 /// `names` (ascending descriptor numbers) reordered so the descriptors most likely to hold
@@ -1393,19 +1397,7 @@ struct ProcDir {
 
 impl ProcDir {
     fn open(pid: u32) -> Self {
-        use rustix::fs::{Mode, OFlags};
-        let mut name = [0u8; 12];
-        let path = [
-            b"/proc/".as_slice(),
-            decimal_name(pid, &mut name).to_bytes(),
-        ]
-        .concat();
-        let dir = rustix::fs::open(
-            path.as_slice(),
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .ok();
+        let dir = open_proc_dir(pid, "").ok();
         Self {
             pid,
             dir,
