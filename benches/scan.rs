@@ -45,6 +45,12 @@ fn own_table_loop(start: u16, end: u16) -> u32 {
     plain_loop(start, end)
 }
 
+fn own_table_and_credentials_loop(start: u16, end: u16) -> u32 {
+    port_inspector::platform::private_descriptor_table();
+    port_inspector::platform::private_credentials();
+    plain_loop(start, end)
+}
+
 fn plain_loop(start: u16, end: u16) -> u32 {
     let mut free = 0;
     for port in start..=end {
@@ -93,6 +99,12 @@ fn main() {
             });
         },
         &mut || {
+            std::thread::scope(|s| {
+                s.spawn(|| own_table_and_credentials_loop(START, mid));
+                s.spawn(|| own_table_and_credentials_loop(mid + 1, END));
+            });
+        },
+        &mut || {
             let out = Command::new("python3")
                 .args(["-c", PYTHON])
                 .output()
@@ -100,7 +112,8 @@ fn main() {
             assert!(out.status.success(), "python ran");
         },
     ]);
-    let (ours, cli, single, two, two_own, python) = (t[0], t[1], t[2], t[3], t[4], t[5]);
+    let (ours, cli, single, two, two_own, two_creds, python) =
+        (t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let per_port = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(u32::from(END - START) + 1);
     println!(
@@ -120,6 +133,10 @@ fn main() {
         (
             "plain Rust loop, 2 threads with their own descriptor tables",
             two_own,
+        ),
+        (
+            "plain Rust loop, 2 threads with their own descriptor tables and credentials",
+            two_creds,
         ),
         ("naive Python loop, 1 thread (incl. start-up)", python),
     ] {

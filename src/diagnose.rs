@@ -956,31 +956,9 @@ mod tests {
     use crate::target::Family;
 
     fn owner(local: &str, state: SockState, v6_only: Option<bool>) -> Owner {
-        let local: SocketAddr = local.parse().unwrap();
         Owner {
-            pid: Some(42),
-            pids: vec![42],
-            process: Some("srv".into()),
-            path: None,
-            cmdline: None,
-            user: None,
-            uid: None,
-            protocol: Protocol::Tcp,
-            family: if local.is_ipv6() {
-                Family::Ipv6
-            } else {
-                Family::Ipv4
-            },
-            local,
-            remote: None,
-            state,
             v6_only,
-            inode: 1,
-            note: None,
-            holder: None,
-            reuse_port: None,
-            ancestry: std::sync::Arc::default(),
-            managed_by: None,
+            ..crate::owners::test_owner(42, "srv", local, state)
         }
     }
 

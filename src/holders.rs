@@ -262,29 +262,11 @@ pub fn ssh_forward(cmdline: &str, port: u16) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{Family, Protocol};
 
     fn owner(name: &str, pid: u32, cmd: &str) -> Owner {
         Owner {
-            pid: Some(pid),
-            pids: vec![pid],
-            process: Some(name.into()),
-            path: None,
             cmdline: Some(cmd.into()),
-            user: None,
-            uid: None,
-            protocol: Protocol::Tcp,
-            family: Family::Ipv4,
-            local: "0.0.0.0:8080".parse().unwrap(),
-            remote: None,
-            state: crate::owners::SockState::Listen,
-            v6_only: None,
-            inode: 1,
-            note: None,
-            holder: None,
-            reuse_port: None,
-            ancestry: std::sync::Arc::default(),
-            managed_by: None,
+            ..crate::owners::test_owner(pid, name, "0.0.0.0:8080", crate::owners::SockState::Listen)
         }
     }
 

@@ -1107,14 +1107,25 @@ pub fn hold_released(s: &crate::support::ListenSummary) -> String {
     )
 }
 
+/// Who holds something, in one phrase: each distinct holder once, in order (`nginx (PID 12),
+/// php-fpm (PID 40)`). A server's listener and the connections it accepted are all its sockets
+/// on the port; naming the same process once per socket would read as several holders.
+#[must_use]
+pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for o in owners {
+        let who = o.who();
+        if !seen.contains(&who) {
+            seen.push(who);
+        }
+    }
+    seen.join(", ")
+}
+
 /// A watch's line while the target is still not bindable: its error and who holds it now.
 #[must_use]
 pub fn still_not_bindable(c: &crate::check::Check) -> String {
-    let who: Vec<String> = c
-        .owners
-        .iter()
-        .map(|o| clean(&o.who()).into_owned())
-        .collect();
+    let who = holders_in_words(&c.owners);
     let code = c
         .report
         .error
@@ -1126,7 +1137,7 @@ pub fn still_not_bindable(c: &crate::check::Check) -> String {
         if who.is_empty() {
             String::new()
         } else {
-            format!(", held by {}", who.join(", "))
+            format!(", held by {who}")
         }
     )
 }
@@ -1206,5 +1217,21 @@ mod tests {
         assert_eq!(human_us(42), "42 µs");
         assert_eq!(human_us(3_100), "3.1 ms");
         assert_eq!(human_us(8_001_924), "8.0 s");
+    }
+
+    /// A server with an IPv4 and an IPv6 listener (or a listener and its connections) is one
+    /// holder: named once, in the order met, and outside text in its name escaped.
+    #[test]
+    fn each_holder_is_named_once() {
+        let sock = crate::owners::test_owner;
+        let owners = [
+            sock(7, "nginx", "0.0.0.0:80", SockState::Listen),
+            sock(7, "nginx", "[::]:80", SockState::Listen),
+            sock(9, "evil\x1b[2Jname", "0.0.0.0:80", SockState::Established),
+            sock(7, "nginx", "127.0.0.1:80", SockState::Established),
+        ];
+        let words = holders_in_words(&owners);
+        assert_eq!(words, r"nginx (PID 7), evil\x1b[2Jname (PID 9)");
+        assert!(holders_in_words(&[]).is_empty());
     }
 }

@@ -102,6 +102,102 @@ fn a_listener_closed_during_a_scan_frees_its_port_at_once() {
     );
 }
 
+/// A busy port's owners are the sockets in the way of the bind: a server's listener alone, not
+/// once more for each connection it accepted; on a port with no listener that collides with the
+/// scanned address (none at all, or one on another address), every socket on the port: a
+/// bound-only socket, a connection left after its listener closed. The line of the text output
+/// names a server once.
+#[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine 8 reports PID 0 for every socket and no bound-only state: tested on Linux"
+)]
+fn a_busy_ports_owners_are_the_sockets_in_its_way() {
+    use port_inspector::owners::SockState;
+    let ip = common::private_loopback();
+    let other = common::private_loopback();
+    assert_ne!(ip, other, "two addresses of this test");
+    let start = common::free_run(ip, 4);
+    let bound_only = |port: u16| {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.bind(&std::net::SocketAddr::from((ip, port)).into())
+            .unwrap();
+        s
+    };
+    // start: a server with a client it accepted.
+    let server = TcpListener::bind((ip, start)).unwrap();
+    let _client = std::net::TcpStream::connect((ip, start)).unwrap();
+    let _accepted = server.accept().unwrap();
+    // start + 1: bound, never listening.
+    let _b1 = bound_only(start + 1);
+    // start + 2: a connection left after its listener closed.
+    let gone = TcpListener::bind((ip, start + 2)).unwrap();
+    let _client2 = std::net::TcpStream::connect((ip, start + 2)).unwrap();
+    let _accepted2 = gone.accept().unwrap();
+    drop(gone);
+    // start + 3: a listener on another address (no collision) and a bound-only socket on ours.
+    let _elsewhere = TcpListener::bind((other, start + 3)).unwrap();
+    let _b3 = bound_only(start + 3);
+
+    let r = scan::scan(
+        &ScanRequest::tcp(ip.into(), start, start + 3),
+        &facts::gather(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    let me = Some(std::process::id());
+    let owners = |i: u16| {
+        let b = r.busy.iter().find(|b| b.port == start + i);
+        let b = b.unwrap_or_else(|| panic!("port {} busy: {:?}", start + i, r.busy));
+        b.owners
+            .iter()
+            .map(|o| (o.state, o.local, o.pid))
+            .collect::<Vec<_>>()
+    };
+    let at = |i: u16| std::net::SocketAddr::from((ip, start + i));
+    assert_eq!(
+        owners(0),
+        vec![(SockState::Listen, at(0), me)],
+        "the server alone"
+    );
+    assert_eq!(
+        owners(1),
+        vec![(SockState::BoundOnly, at(1), me)],
+        "the bound-only socket"
+    );
+    assert_eq!(
+        owners(2),
+        vec![(SockState::Established, at(2), me)],
+        "the connection left"
+    );
+    assert!(
+        owners(3).contains(&(SockState::BoundOnly, at(3), me)),
+        "the bound-only socket in the way, not just the listener elsewhere: {:?}",
+        owners(3)
+    );
+
+    let text = common::bin()
+        .args([
+            "scan",
+            &format!("{start}-{start}"),
+            "--host",
+            &ip.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&start.to_string()))
+        .unwrap_or_else(|| panic!("a line for {start}: {text}"));
+    assert_eq!(
+        line.matches(&format!("(PID {})", std::process::id()))
+            .count(),
+        1,
+        "the server named once: {line}"
+    );
+}
+
 /// A socket whose bind failed is tried again on the next port (one call instead of three): a
 /// run of held ports, the free port right after it (where that socket binds) and the one after
 /// that (a new socket again) must each read as they are, on IPv4 and IPv6.

@@ -856,8 +856,8 @@ fn scan(
         protocols,
         options: crate::SocketOptions::default(),
     };
-    let facts = crate::facts::gather();
-    let report = crate::scan::scan(&req, &facts, &crate::probe::CancelToken::new(), &mut |_| {});
+    let report =
+        crate::scan::scan_reading_facts(&req, &crate::probe::CancelToken::new(), &mut |_| {});
     if let Some(e) = &report.stopped_by {
         anyhow::bail!(
             "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; {}, and scan again",

@@ -356,7 +356,7 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
         })
         .collect();
     for b in &r.busy {
-        let who: Vec<String> = b.owners.iter().map(crate::owners::Owner::who).collect();
+        let who = crate::wording::holders_in_words(&b.owners);
         let mut line = format!(
             "{:<12} {} {}  {} ({})",
             b.port,
@@ -370,7 +370,7 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
             b.error.wsa_code
         );
         if !who.is_empty() {
-            let _ = write!(line, "  by {}", who.join(", "));
+            let _ = write!(line, "  by {who}");
         }
         if !b.notes.is_empty() {
             let _ = write!(line, "  [{}]", b.notes.join("; "));
@@ -458,12 +458,11 @@ pub fn listen_line(ev: &crate::support::ListenEvent) -> String {
 /// One line while `check --wait` waits.
 #[must_use]
 pub fn wait_line(c: &crate::check::Check, waited: Duration) -> String {
-    let who: Vec<String> = c
-        .owners
-        .iter()
-        .filter(|o| o.state != crate::owners::SockState::TimeWait)
-        .map(crate::owners::Owner::who)
-        .collect();
+    let who = crate::wording::holders_in_words(
+        c.owners
+            .iter()
+            .filter(|o| o.state != crate::owners::SockState::TimeWait),
+    );
     let tw = c
         .owners
         .iter()
@@ -472,7 +471,7 @@ pub fn wait_line(c: &crate::check::Check, waited: Duration) -> String {
     let mut held = if who.is_empty() {
         String::new()
     } else {
-        format!(" by {}", who.join(", "))
+        format!(" by {who}")
     };
     if tw > 0 {
         let _ = write!(held, " ({tw} TIME_WAIT)");

@@ -52,7 +52,7 @@ const ASKED_ONE_BY_ONE: usize = 8;
 const SOCKET_ID_LEN: usize = 48;
 
 pub(super) fn of(q: Query) -> Owners {
-    of_ports(&[q.port], q.protocol)
+    of_ports(&[q.port], q.protocol, Scope::Everything)
 }
 
 /// Every socket on `ports` (every socket in `scope` when `ports` is empty) as sock_diag reports
@@ -156,9 +156,10 @@ fn sockets_and_walk(
     })
 }
 
-/// Owners of several ports at once: one table dump and one /proc walk for all of them.
-pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
-    lookup(ports, protocol, Scope::Everything)
+/// Owners of several ports at once, the sockets in `scope` only: one table dump and one /proc
+/// walk for all of them.
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
+    lookup(ports, protocol, scope)
 }
 
 /// The sockets on `ports` (every socket in `scope` when empty) and their owners.
@@ -167,7 +168,12 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     let mut out = Owners::default();
     let (socks, walked) = sockets_and_walk(ports, protocol, scope, &mut out.notes);
     // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
-    if protocol != Some(Protocol::Udp) && !ports.is_empty() && !kernel_reports_bound_inactive() {
+    // (A listeners-only lookup has no use for them.)
+    if protocol != Some(Protocol::Udp)
+        && scope != Scope::Listening
+        && !ports.is_empty()
+        && !kernel_reports_bound_inactive()
+    {
         let known: std::collections::HashSet<u64> =
             socks.iter().map(|s| u64::from(s.inode)).collect();
         let (extra, denied) = bound_only_by_pidfd(ports, &known);

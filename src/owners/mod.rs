@@ -362,6 +362,38 @@ impl Owner {
     }
 }
 
+/// A TCP socket of process `pid` named `name` on `local` in `state`, every other field empty:
+/// the owner unit tests start from.
+#[cfg(test)]
+pub(crate) fn test_owner(pid: u32, name: &str, local: &str, state: SockState) -> Owner {
+    let local: std::net::SocketAddr = local.parse().expect("a socket address");
+    Owner {
+        pid: Some(pid),
+        pids: vec![pid],
+        process: Some(name.into()),
+        path: None,
+        cmdline: None,
+        user: None,
+        uid: None,
+        protocol: Protocol::Tcp,
+        family: if local.is_ipv6() {
+            crate::target::Family::Ipv6
+        } else {
+            crate::target::Family::Ipv4
+        },
+        local,
+        remote: None,
+        state,
+        v6_only: None,
+        inode: 1,
+        note: None,
+        holder: None,
+        reuse_port: None,
+        ancestry: std::sync::Arc::default(),
+        managed_by: None,
+    }
+}
+
 /// Whether a socket bound to `held` (with its own IPV6_V6ONLY `held_v6_only`) covers the address
 /// `ip`: the same address (IPv4-mapped IPv6 counts as its IPv4 address), the wildcard of its
 /// family, or a dual-stack `[::]` for any IPv4 address.
@@ -509,10 +541,21 @@ pub fn all(protocol: Option<Protocol>) -> Owners {
 /// Every socket on any of `ports`, in one pass (range scans use this for the ports in use).
 #[must_use]
 pub fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+    of_ports_in(ports, protocol, Scope::Everything)
+}
+
+/// The sockets in `scope` on any of `ports`, in one pass. On Linux the kernel is asked for
+/// those states only: listeners alone are found in its small listening table, without the walk
+/// of every connection slot that any other state costs (about 1 ms on a machine with 24 GB).
+#[must_use]
+pub fn of_ports_in(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     if ports.is_empty() {
         return Owners::default();
     }
-    identify(os::of_ports(ports, protocol))
+    let mut found = os::of_ports(ports, protocol, scope);
+    // Where the OS cannot be asked for some states only, the rest is dropped here.
+    found.owners.retain(|o| scope.admits(o.state));
+    identify(found)
 }
 
 /// Finds bound-only TCP sockets on `ports` descriptor by descriptor (pidfd_getfd). `of` does this

@@ -35,7 +35,9 @@ pub(super) fn of(q: super::Query) -> Owners {
     collect(Some(&[q.port]), q.protocol)
 }
 
-pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>) -> Owners {
+/// The sockets on `ports`: these OSes' tables come whole; `owners::of_ports_in` keeps those in
+/// the scope.
+pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>, _scope: super::Scope) -> Owners {
     collect(Some(ports), protocol)
 }
 
