@@ -17,7 +17,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 const START: u16 = 1024;
 const END: u16 = 65535;
-const ROUNDS: usize = 11;
+const ROUNDS: usize = 21;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

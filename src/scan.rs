@@ -76,7 +76,9 @@ pub struct PortResult {
     pub status: PortStatus,
     /// The bind error.
     pub error: OsError,
-    /// Who uses the port (for in-use ports).
+    /// Who holds the port (in-use ports): on TCP its listeners whose address collides with the
+    /// scanned one, when it has any (the server in the way, not also each connection it
+    /// accepted); otherwise every socket on the port.
     pub owners: Vec<Owner>,
     /// How the OS treats this port (ephemeral, reserved, privileged).
     pub notes: Vec<String>,
