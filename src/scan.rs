@@ -461,6 +461,16 @@ fn collate(
 /// holding the port, found in a walk of all the kernel's tables (about 1 ms on a machine with
 /// 24 GB, for each address family).
 fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
+    type ByPort = HashMap<(Protocol, u16), Vec<Owner>>;
+    // Each found socket filed under its protocol and port once: a range with thousands of busy
+    // ports must not compare every port with every socket.
+    let by_port = |found: Vec<Owner>, keep: &dyn Fn(&Owner) -> bool| {
+        let mut m = ByPort::new();
+        for o in found.into_iter().filter(|o| keep(o)) {
+            m.entry((o.protocol, o.local.port())).or_default().push(o);
+        }
+        m
+    };
     let in_use = |p: Protocol| {
         busy.iter()
             .filter(move |b| b.status == PortStatus::InUse && b.protocol == p)
@@ -469,49 +479,40 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
     };
     let tcp = in_use(Protocol::Tcp);
     let listeners = owners::of_ports_in(&tcp, Some(Protocol::Tcp), owners::Scope::Listening);
-    let in_the_way = |o: &Owner, port: u16| {
-        o.protocol == Protocol::Tcp && o.local.port() == port && collides(o, req.address)
-    };
+    let mut starved = listeners.out_of_descriptors;
+    let mut held = by_port(listeners.owners, &|o| {
+        o.protocol == Protocol::Tcp && collides(o, req.address)
+    });
     let mut rest: Vec<(Protocol, u16)> = tcp
-        .iter()
-        .filter(|&&p| !listeners.owners.iter().any(|o| in_the_way(o, p)))
-        .map(|&p| (Protocol::Tcp, p))
+        .into_iter()
+        .filter(|&p| !held.contains_key(&(Protocol::Tcp, p)))
+        .map(|p| (Protocol::Tcp, p))
         .collect();
     rest.extend(
         in_use(Protocol::Udp)
             .into_iter()
             .map(|p| (Protocol::Udp, p)),
     );
-    let mut rest_ports: Vec<u16> = rest.iter().map(|&(_, p)| p).collect();
-    rest_ports.sort_unstable();
-    rest_ports.dedup();
-    let both =
-        rest.iter().any(|r| r.0 == Protocol::Tcp) && rest.iter().any(|r| r.0 == Protocol::Udp);
-    let protocol = match rest.first() {
-        Some(&(p, _)) if !both => Some(p),
-        _ => None,
-    };
-    let everything = owners::of_ports(&rest_ports, protocol);
-    let starved = listeners.out_of_descriptors || everything.out_of_descriptors;
+    if !rest.is_empty() {
+        let mut rest_ports: Vec<u16> = rest.iter().map(|&(_, p)| p).collect();
+        rest_ports.sort_unstable();
+        rest_ports.dedup();
+        let protocol = match rest.first() {
+            Some(&(p, _)) if rest.iter().all(|r| r.0 == p) => Some(p),
+            _ => None,
+        };
+        let everything = owners::of_ports(&rest_ports, protocol);
+        starved |= everything.out_of_descriptors;
+        let wanted: std::collections::HashSet<(Protocol, u16)> = rest.into_iter().collect();
+        held.extend(by_port(everything.owners, &|o| {
+            wanted.contains(&(o.protocol, o.local.port()))
+        }));
+    }
     for b in busy.iter_mut().filter(|b| b.status == PortStatus::InUse) {
         if starved {
             b.notes.push(crate::wording::lookup_out_of_descriptors());
         }
-        b.owners = if rest.contains(&(b.protocol, b.port)) {
-            everything
-                .owners
-                .iter()
-                .filter(|o| o.protocol == b.protocol && o.local.port() == b.port)
-                .cloned()
-                .collect()
-        } else {
-            listeners
-                .owners
-                .iter()
-                .filter(|o| in_the_way(o, b.port))
-                .cloned()
-                .collect()
-        };
+        b.owners = held.remove(&(b.protocol, b.port)).unwrap_or_default();
     }
 }
 

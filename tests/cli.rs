@@ -404,3 +404,58 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// JSON is data: on a terminal, where the text views are coloured, a document comes out with no
+/// escape code, even when a command line in it holds the words the colouring marks (`IN USE`).
+/// The text view on the same terminal is coloured, so the terminal was one.
+#[test]
+#[cfg(target_os = "linux")]
+fn json_on_a_terminal_carries_no_colour() {
+    let (holder, _) = common::spawn_python(
+        "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\n# IN USE\ntime.sleep(60)",
+        "python3",
+        None,
+    );
+    let on_a_terminal = |args: &str| {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_port-inspector")),
+                "/dev/null",
+            ])
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("script (util-linux) runs a command on a terminal");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let port = holder.port;
+    let text = on_a_terminal(&format!("check 127.0.0.1:{port}"));
+    assert!(
+        text.contains("\x1b[1;31m"),
+        "the text view is coloured on a terminal: {text}"
+    );
+    for args in [
+        format!("who {port} --json"),
+        format!("scan {port}-{port} --host 127.0.0.1 --json"),
+    ] {
+        let json = on_a_terminal(&args);
+        assert!(
+            json.contains("IN USE"),
+            "the holder's command line is in the document: {json}"
+        );
+        assert!(!json.contains('\x1b'), "no escape code in `{args}`: {json}");
+        let v: Value = serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert!(v.is_object(), "{v}");
+    }
+    for args in [
+        format!("who {port} --format ndjson"),
+        format!("report 127.0.0.1:{port} --format json"),
+    ] {
+        let doc = on_a_terminal(&args);
+        assert!(
+            doc.contains("IN USE"),
+            "the holder's command line is in the document: {doc}"
+        );
+        assert!(!doc.contains('\x1b'), "no escape code in `{args}`: {doc}");
+    }
+}

@@ -953,6 +953,7 @@ fn report(
     }
     let t = bind.target(target)?;
     let c = check::run(&t, &ProbeConfig::default());
+    let json = matches!(format, Format::Json | Format::Ndjson);
     let text = match format {
         Format::Json | Format::Ndjson => {
             serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
@@ -963,6 +964,7 @@ fn report(
     match file {
         Some(path) => crate::report::write_new(path, text.as_bytes(), force)
             .with_context(|| format!("cannot write {}", path.display()))?,
+        None if json => output::data(&text),
         None => output::text(&text),
     }
     Ok(verdict_code(&c))

@@ -57,13 +57,22 @@ static WRITE_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 /// Writes text to stdout (nothing with `--quiet`). A broken pipe (`| head`) is not an error and
 /// stops nothing; any other failure (a full disk) is kept for [`write_error`].
 pub fn text(s: &str) {
-    if QUIET.load(Ordering::Relaxed) {
-        return;
+    if !QUIET.load(Ordering::Relaxed) {
+        write_stdout(paint(s).as_bytes());
     }
+}
+
+/// Writes a document (JSON, NDJSON) to stdout as it is: never coloured, since escape codes
+/// inside it would make it another document (nothing with `--quiet`).
+pub fn data(s: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        write_stdout(s.as_bytes());
+    }
+}
+
+fn write_stdout(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    let result = out
-        .write_all(paint(s).as_bytes())
-        .and_then(|()| out.flush());
+    let result = out.write_all(bytes).and_then(|()| out.flush());
     keep_write_error(result);
 }
 
@@ -107,7 +116,7 @@ pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &
         o.push_str(&v.to_string());
         o.push('\n');
     }
-    text(&o);
+    data(&o);
 }
 
 /// Writes a JSON array of the rows of `items` on one line (`row` writes the row of one item),
@@ -166,10 +175,20 @@ fn unbuffered_stdout() -> Box<dyn Write> {
     Box::new(std::io::stdout().lock())
 }
 
-/// Writes one JSON document and a newline.
+/// Writes one JSON document and a newline, straight to standard output's descriptor in 64 KiB
+/// blocks: never coloured (colour is for the text views; a command line holding `IN USE` must
+/// not get escape codes inside a JSON string), never copied whole first (a scan of a crowded
+/// range is 12 MB).
 pub fn json<T: Serialize + ?Sized>(v: &T) {
-    let s = serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    text(&(s + "\n"));
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, unbuffered_stdout());
+    let result = serde_json::to_writer_pretty(&mut out, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    keep_write_error(result);
 }
 
 /// The one-line message for an error; control characters (from the user's own arguments or a
