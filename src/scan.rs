@@ -78,7 +78,7 @@ pub struct PortResult {
     pub error: OsError,
     /// Who holds the port (in-use ports): on TCP its listeners whose address collides with the
     /// scanned one, when it has any (the server in the way, not also each connection it
-    /// accepted); otherwise every socket on the port.
+    /// accepted); otherwise every socket on the port but those on another specific address.
     pub owners: Vec<Owner>,
     /// How the OS treats this port (ephemeral, reserved, privileged).
     pub notes: Vec<String>,
@@ -457,9 +457,9 @@ fn collate(
 /// Looks up the owners of every in-use port, in at most two passes. A TCP port with a listener
 /// whose address collides with the scanned one is held by that server: its listeners are its
 /// owners, found in the kernel's small listening table. Every other in-use port (no such
-/// listener, or UDP) is given every socket on it: a bound-only socket, a connection or TIME_WAIT
-/// holding the port, found in a walk of all the kernel's tables (about 1 ms on a machine with
-/// 24 GB, for each address family).
+/// listener, or UDP) is given every socket on it that may collide with the scanned address: a
+/// bound-only socket, a connection or TIME_WAIT holding the port, found in a walk of all the
+/// kernel's tables (about 1 ms on a machine with 24 GB, for each address family).
 fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
     type ByPort = HashMap<(Protocol, u16), Vec<Owner>>;
     // Each found socket filed under its protocol and port once: a range with thousands of busy
@@ -505,7 +505,7 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
         starved |= everything.out_of_descriptors;
         let wanted: std::collections::HashSet<(Protocol, u16)> = rest.into_iter().collect();
         held.extend(by_port(everything.owners, &|o| {
-            wanted.contains(&(o.protocol, o.local.port()))
+            wanted.contains(&(o.protocol, o.local.port())) && !apart(o.local.ip(), req.address)
         }));
     }
     for b in busy.iter_mut().filter(|b| b.status == PortStatus::InUse) {
@@ -514,6 +514,14 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
         }
         b.owners = held.remove(&(b.protocol, b.port)).unwrap_or_default();
     }
+}
+
+/// Whether two addresses can never collide on one port: both specific, and not the same one
+/// (an IPv4-mapped IPv6 address is its IPv4 address). A wildcard on either side may collide,
+/// depending on families and IPV6_V6ONLY: such a socket is kept among the owners.
+fn apart(held: IpAddr, address: IpAddr) -> bool {
+    let (held, address) = (held.to_canonical(), address.to_canonical());
+    !held.is_unspecified() && !address.is_unspecified() && held != address
 }
 
 /// Whether a socket bound to `o`'s address keeps a bind to `address` (same port) from working:
