@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PROCESSES: usize = 200;
@@ -19,31 +18,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// One whole run of `cmd`, its output read through a pipe in 64 KiB blocks and dropped (as
-/// `hyperfine --output=pipe` reads it). Collecting it instead (`Command::output`) would charge
-/// this harness's own buffer growth to the tool that prints more: `list --json` prints 6 MB
-/// here, `ss` 1 MB.
+/// One whole run of `cmd`, its output drained through a pipe.
 fn run(cmd: &str, args: &[&str]) -> Duration {
-    use std::io::Read;
     let t = Instant::now();
-    let mut child = Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let (mut block, mut total) = (vec![0u8; 64 * 1024], 0);
-    loop {
-        match out.read(&mut block).unwrap() {
-            0 => break,
-            n => total += n,
-        }
-    }
-    let ok = child.wait().unwrap().success();
-    let elapsed = t.elapsed();
-    assert!(ok && total > 0, "{cmd} ran");
-    elapsed
+    common::drained(cmd, args);
+    t.elapsed()
 }
 
 /// The medians of the commands, run in turn round after round (so a slower minute of the

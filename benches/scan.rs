@@ -1,10 +1,14 @@
 //! A full 1024-65535 TCP scan of 127.0.0.1: Port Inspector's scan (the library call, and the
 //! whole `port-inspector scan --json` process) against a plain single-threaded
 //! socket+bind+close loop (the floor one thread can reach), two such loops on two threads, and a
-//! naive Python scan, in one run.
+//! naive Python scan, in one run. Then the same range on a crowded machine (10,000 listeners in
+//! 200 processes, all in the range): the scan must name every one's owner, which `ss -Htlnp`
+//! (what an engineer would run to see them) is timed beside.
 //!
 //! Run by hand: `cargo bench --bench scan`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A bench binary: it prints its table.
+
+mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -76,13 +80,7 @@ fn main() {
             let r = scan::scan(&req, &f, &CancelToken::new(), &mut |_| {});
             assert!(!r.cancelled, "complete");
         },
-        &mut || {
-            let out = Command::new(bin)
-                .args(["scan", &range, "--host", "127.0.0.1", "--json"])
-                .output()
-                .unwrap();
-            assert!(out.status.success() && !out.stdout.is_empty(), "scan ran");
-        },
+        &mut || common::drained(bin, &["scan", &range, "--host", "127.0.0.1", "--json"]),
         &mut || {
             plain_loop(START, END);
         },
@@ -144,6 +142,42 @@ fn main() {
             "| {name} | {:.1} ms | {:.2} µs | {:.2}x |",
             ms(d),
             per_port(d),
+            d.as_secs_f64() / single.as_secs_f64()
+        );
+    }
+
+    let crowd = common::crowd(200, 50);
+    let mut busy = 0;
+    let t = alternate(&mut [
+        &mut || {
+            let r = scan::scan(&req, &f, &CancelToken::new(), &mut |_| {});
+            busy = r.busy.iter().filter(|b| !b.owners.is_empty()).count();
+        },
+        &mut || common::drained(bin, &["scan", &range, "--host", "127.0.0.1", "--json"]),
+        &mut || {
+            plain_loop(START, END);
+        },
+        &mut || common::drained("ss", &["-Htlnp"]),
+    ]);
+    drop(crowd);
+    let single = t[2];
+    println!(
+        "\nThe same scan beside 10,000 listeners in 200 processes ({busy} busy ports named with their owner):"
+    );
+    println!("| command | time | vs plain loop |");
+    println!("|---|---:|---:|");
+    for (name, d) in [
+        ("port-inspector scan (library)", t[0]),
+        (
+            "`port-inspector scan 1024-65535 --json` (whole process)",
+            t[1],
+        ),
+        ("plain Rust loop, 1 thread", t[2]),
+        ("`ss -Htlnp` (listeners and their processes, no scan)", t[3]),
+    ] {
+        println!(
+            "| {name} | {:.1} ms | {:.2}x |",
+            ms(d),
             d.as_secs_f64() / single.as_secs_f64()
         );
     }
