@@ -410,6 +410,9 @@ fn collate(
     let mut busy = Vec::new();
     let mut free = Vec::new();
     let mut free_count = 0;
+    // Each error described once: a crowded range has thousands of ports failing with one code,
+    // and a description costs a strerror and a catalog search.
+    let mut described: HashMap<i32, OsError> = HashMap::new();
     for (pi, st) in status.iter().enumerate() {
         let protocol = req.protocols[pi];
         let mut run: Option<(u16, u16)> = None;
@@ -437,7 +440,10 @@ fn collate(
                     } else {
                         PortStatus::Refused
                     },
-                    error: OsError::from_errno(code),
+                    error: described
+                        .entry(code)
+                        .or_insert_with(|| OsError::from_errno(code))
+                        .clone(),
                     owners: Vec::new(),
                     notes: port_notes(port, facts),
                 });
