@@ -254,8 +254,9 @@ pub fn private_descriptor_table() {
 pub fn private_credentials() {
     #[cfg(target_os = "linux")]
     if let Ok(sets) = rustix::thread::capabilities(None) {
-        // The same sets back: always allowed (each is a subset of itself); an error (a seccomp
-        // filter, say) leaves the shared record, which is only slower.
+        // The same sets back: always allowed by the capability rules (each is a subset of
+        // itself). A refusal (a seccomp filter; SELinux for a domain without `setcap`) leaves
+        // the shared record, which is only slower.
         let _ = rustix::thread::set_capabilities(None, sets);
     }
 }
