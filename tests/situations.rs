@@ -426,6 +426,51 @@ fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
     assert!(!all_text(&v).contains("sudo"), "never 'sudo' to root: {v}");
 }
 
+// 7a'. The same right in a scan: its workers bind with a credentials record of their own (a copy
+// the kernel makes when a thread sets its capabilities to what they are), which must carry
+// exactly the process's rights: root binds a port below 1024, root without the capability and
+// nobody are refused it (WSAEACCES), the two refusals side by side with the one success.
+#[test]
+fn a_scan_has_exactly_the_processs_right_to_bind_a_privileged_port() {
+    common::require(
+        common::is_root(),
+        "root, to drop a capability and the user with setpriv",
+    );
+    let ip = common::private_loopback();
+    let port = free_privileged_port(ip);
+    let range = format!("{port}-{port}");
+    let host = ip.to_string();
+    let scan = |setpriv: &[&str]| {
+        let mut c = if setpriv.is_empty() {
+            common::bin()
+        } else {
+            let mut c = Command::new("setpriv");
+            c.args(setpriv).arg(env!("CARGO_BIN_EXE_port-inspector"));
+            c
+        };
+        let out = c
+            .args(["scan", &range, "--host", &host, "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{setpriv:?}: {out:?}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let root = scan(&[]);
+    assert_eq!(root["free_count"], 1, "root binds {port}: {root}");
+    for who in [
+        &[
+            "--bounding-set=-net_bind_service",
+            "--inh-caps=-net_bind_service",
+        ][..],
+        &["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"][..],
+    ] {
+        let v = scan(who);
+        assert_eq!(v["free_count"], 0, "{who:?}: {v}");
+        assert_eq!(v["busy"][0]["status"], "refused", "{who:?}: {v}");
+        assert_eq!(v["busy"][0]["error"]["wsa_code"], 10013, "{who:?}: {v}");
+    }
+}
+
 // 7b. Root without CAP_SYS_PTRACE cannot see another user's process.
 #[test]
 fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
