@@ -1241,8 +1241,12 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
             rest.push(pid);
         }
     }
+    let order: Vec<u32> = likely.into_iter().chain(rest).collect();
     let mut missing: std::collections::HashSet<u64> = inodes.iter().copied().collect();
-    for pid in likely.into_iter().chain(rest) {
+    // The first processes one by one: the holder is usually among its user's first processes,
+    // found before other threads would have started.
+    let (first, others) = order.split_at(order.len().min(SEARCHED_ALONE));
+    for &pid in first {
         if missing.is_empty() {
             break;
         }
@@ -1256,8 +1260,101 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
             }
         }
     }
+    if !missing.is_empty() {
+        search_the_rest(others, &mut missing, &mut scan);
+    }
     add_relatives(&mut scan.pids);
     scan
+}
+
+/// How many processes `find_processes` reads one by one before it reads the rest on every core.
+const SEARCHED_ALONE: usize = 16;
+
+/// The rest of `find_processes`' search, on every core, in batches taken in order; the batches
+/// after the one by which every missing inode was found stop. A socket that no process in view
+/// holds (its owner in another PID namespace) makes the search read every process: on every
+/// core, that is half the time on two. Each inode goes to the first process in `pids`' order
+/// that holds it, as one thread reading them in turn would find (the relatives searched next
+/// are that process's: a forked server's master, not one of its workers).
+fn search_the_rest(
+    pids: &[u32],
+    missing: &mut std::collections::HashSet<u64>,
+    scan: &mut ProcScan,
+) {
+    /// Processes per batch: a batch is tens of system calls, enough to outweigh taking it.
+    const BATCH: usize = 8;
+    let wanted = &*missing;
+    // Each inode's first batch so far, and the first batch by which every inode was found: a
+    // batch after it stops, one before it reads on (it may hold an inode earlier in order).
+    let first_in = std::sync::Mutex::new(HashMap::<u64, usize>::new());
+    let complete_at = AtomicUsize::new(usize::MAX);
+    let refusals = STARVED.load(Ordering::Relaxed);
+    let numbered: Vec<(usize, &[u32])> = pids.chunks(BATCH).enumerate().collect();
+    let batches = crate::par::in_batches(&numbered, 1, |one| {
+        let (mut hits, mut unreadable) = (Vec::new(), Vec::new());
+        let Some(&(at, batch)) = one.first() else {
+            return (hits, unreadable);
+        };
+        for &pid in batch {
+            if at > complete_at.load(Ordering::Relaxed) {
+                break;
+            }
+            match holds_which(pid, wanted) {
+                None => unreadable.push(pid),
+                Some(inodes) if !inodes.is_empty() => {
+                    let mut f = first_in
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for &i in &inodes {
+                        let e = f.entry(i).or_insert(at);
+                        *e = (*e).min(at);
+                    }
+                    if f.len() >= wanted.len()
+                        && let Some(&last) = f.values().max()
+                    {
+                        complete_at.fetch_min(last, Ordering::Relaxed);
+                    }
+                    hits.push((pid, inodes));
+                }
+                Some(_) => {}
+            }
+        }
+        (hits, unreadable)
+    });
+    let mut unread = Vec::new();
+    for (batch, read) in pids.chunks(BATCH).zip(batches) {
+        let Some((hits, unreadable)) = read else {
+            unread.extend_from_slice(batch);
+            continue;
+        };
+        unread.extend(unreadable);
+        for (pid, inodes) in hits {
+            for inode in inodes {
+                if missing.remove(&inode) {
+                    scan.pids.insert(inode, vec![pid]);
+                }
+            }
+        }
+    }
+    // Short of descriptors, the threads side by side needed more than one reader would: the
+    // processes they could not open are read again one at a time, as one reader would have.
+    if !missing.is_empty() && STARVED.load(Ordering::Relaxed) != refusals {
+        unread.retain(|&pid| {
+            if missing.is_empty() {
+                return true;
+            }
+            let Some(inodes) = holds_which(pid, missing) else {
+                return true;
+            };
+            for inode in inodes {
+                if missing.remove(&inode) {
+                    scan.pids.insert(inode, vec![pid]);
+                }
+            }
+            false
+        });
+    }
+    scan.unreadable += unread.len();
 }
 
 /// Adds to each inode's holder the parents and children (and theirs) that hold it too, ordered
