@@ -434,22 +434,12 @@ fn json_on_a_terminal_carries_no_colour() {
         text.contains("\x1b[1;31m"),
         "the text view is coloured on a terminal: {text}"
     );
-    for args in [
-        format!("who {port} --json"),
-        format!("scan {port}-{port} --host 127.0.0.1 --json"),
-    ] {
-        let json = on_a_terminal(&args);
-        assert!(
-            json.contains("IN USE"),
-            "the holder's command line is in the document: {json}"
-        );
-        assert!(!json.contains('\x1b'), "no escape code in `{args}`: {json}");
-        let v: Value = serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
-        assert!(v.is_object(), "{v}");
-    }
-    for args in [
-        format!("who {port} --format ndjson"),
-        format!("report 127.0.0.1:{port} --format json"),
+    // Each document, and whether it is one JSON value per line (NDJSON).
+    for (args, per_line) in [
+        (format!("who {port} --json"), false),
+        (format!("scan {port}-{port} --host 127.0.0.1 --json"), false),
+        (format!("report 127.0.0.1:{port} --format json"), false),
+        (format!("who {port} --format ndjson"), true),
     ] {
         let doc = on_a_terminal(&args);
         assert!(
@@ -457,5 +447,14 @@ fn json_on_a_terminal_carries_no_colour() {
             "the holder's command line is in the document: {doc}"
         );
         assert!(!doc.contains('\x1b'), "no escape code in `{args}`: {doc}");
+        let values: Vec<&str> = if per_line {
+            doc.lines().filter(|l| !l.trim().is_empty()).collect()
+        } else {
+            vec![doc.trim()]
+        };
+        for v in values {
+            let v: Value = serde_json::from_str(v.trim()).unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert!(v.is_object(), "{v}");
+        }
     }
 }

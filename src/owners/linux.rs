@@ -1254,17 +1254,27 @@ pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
             scan.unreadable += 1;
             continue;
         };
-        for inode in found {
-            if missing.remove(&inode) {
-                scan.pids.insert(inode, vec![pid]);
-            }
-        }
+        credit(pid, found, &mut missing, &mut scan);
     }
     if !missing.is_empty() {
         search_the_rest(others, &mut missing, &mut scan);
     }
     add_relatives(&mut scan.pids);
     scan
+}
+
+/// Records `pid` as the holder of each of `inodes` still missing (the first holder found wins).
+fn credit(
+    pid: u32,
+    inodes: Vec<u64>,
+    missing: &mut std::collections::HashSet<u64>,
+    scan: &mut ProcScan,
+) {
+    for inode in inodes {
+        if missing.remove(&inode) {
+            scan.pids.insert(inode, vec![pid]);
+        }
+    }
 }
 
 /// How many processes `find_processes` reads one by one before it reads the rest on every core.
@@ -1329,11 +1339,7 @@ fn search_the_rest(
         };
         unread.extend(unreadable);
         for (pid, inodes) in hits {
-            for inode in inodes {
-                if missing.remove(&inode) {
-                    scan.pids.insert(inode, vec![pid]);
-                }
-            }
+            credit(pid, inodes, missing, scan);
         }
     }
     // Short of descriptors, the threads side by side needed more than one reader would: the
@@ -1346,11 +1352,7 @@ fn search_the_rest(
             let Some(inodes) = holds_which(pid, missing) else {
                 return true;
             };
-            for inode in inodes {
-                if missing.remove(&inode) {
-                    scan.pids.insert(inode, vec![pid]);
-                }
-            }
+            credit(pid, inodes, missing, scan);
             false
         });
     }
