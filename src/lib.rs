@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diagnose;
 pub mod end;
 pub mod facts;
+pub mod files;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod holders;

@@ -345,7 +345,10 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let existing = dir.join("old.md");
     std::fs::write(&existing, "old").unwrap();
-    for path in [&link, &existing] {
+    for (path, why) in [
+        (&link, "it is a symbolic link"),
+        (&existing, "already exists (give --force"),
+    ] {
         let out = common::bin()
             .args(["report", "127.0.0.1:0", "-o"])
             .arg(path)
@@ -353,8 +356,9 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}: refused", path.display());
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("already exists (give --force"),
-            "says how"
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{}: says why",
+            path.display()
         );
     }
     assert_eq!(
@@ -367,27 +371,28 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
         "old",
         "file untouched"
     );
-    // --force replaces the link itself, never the file it points to.
+    // --force replaces a regular file only: a link is refused (never followed, never replaced).
     let out = common::bin()
         .args(["report", "127.0.0.1:0", "--force", "-o"])
         .arg(&link)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "written");
+    assert_eq!(out.status.code(), Some(1), "refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("it is a symbolic link"),
+        "says why"
+    );
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "precious",
         "still untouched"
     );
     assert!(
-        !std::fs::symlink_metadata(&link)
+        std::fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
-            .is_symlink()
-            && std::fs::read_to_string(&link)
-                .unwrap()
-                .contains("# Port Inspector report"),
-        "a new plain file took the link's name"
+            .is_symlink(),
+        "the link itself is left as it was"
     );
     let fresh = dir.join("new.md");
     let out = common::bin()

@@ -143,32 +143,41 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
             && std::path::Path::new(&proposed).extension() == Some(std::ffi::OsStr::new("md")),
         "{proposed}"
     );
-    // Onto a symbolic link to a precious file: refused until Replace, which replaces the link.
+    // Onto a symbolic link to a precious file: refused with its reason, even by Replace.
     let victim = dir.join("victim");
     std::fs::write(&victim, "precious").unwrap();
     let link = dir.join("link.md");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        set_text(&mut h, "File", &link.display().to_string());
+        h.get_by_label("Save").click();
+        h.run();
+        assert!(has(&h, "it is a symbolic link"), "refused with its reason");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "precious",
+            "untouched"
+        );
+        std::fs::remove_file(&link).unwrap();
+        // An existing regular file: asked first, then replaced by Replace.
+        std::fs::write(&link, "old").unwrap();
+    }
     // Windows needs a privilege to make symbolic links; a hard link to the file is the same trap
     // (writing through it would change the precious file).
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(&victim, &link).unwrap();
     #[cfg(windows)]
     std::fs::hard_link(&victim, &link).unwrap();
     set_text(&mut h, "File", &link.display().to_string());
     h.get_by_label("Save").click();
     h.run();
     assert!(has(&h, "This file exists"), "asks first");
-    assert_eq!(
-        std::fs::read_to_string(&victim).unwrap(),
-        "precious",
-        "untouched"
-    );
     h.get_by_label("Replace").click();
     h.run();
     wait_for(&mut h, "Report saved to");
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "precious",
-        "the link's target is never written"
+        "the precious file is never written"
     );
     let md = std::fs::read_to_string(&link).unwrap();
     assert!(

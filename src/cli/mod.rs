@@ -259,11 +259,12 @@ pub enum Command {
         /// md (Markdown), text or json.
         #[arg(long, value_enum, default_value = "md")]
         format: Format,
-        /// Write to FILE instead of standard output (never over an existing file without
-        /// --force, never through a symbolic link).
+        /// Write to FILE instead of standard output ('-' is standard output). Never over an
+        /// existing file without --force, never through a symbolic link; a device or FIFO is
+        /// written through.
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
-        /// Replace FILE if it exists.
+        /// Replace FILE if it is an existing regular file (its owner and mode are kept).
         #[arg(long, requires = "output")]
         force: bool,
     },
@@ -961,11 +962,21 @@ fn report(
         Format::Text => crate::report::text_full(&c),
         Format::Md => crate::report::markdown(&c),
     };
-    match file {
-        Some(path) => crate::report::write_new(path, text.as_bytes(), force)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None if json => output::data(&text),
-        None => output::text(&text),
+    let dest = file.map_or(crate::files::Destination::Stdout, |p| {
+        crate::files::Destination::parse(p.as_os_str())
+    });
+    match dest {
+        crate::files::Destination::File(path) => {
+            crate::files::write(&path, text.as_bytes(), force).with_context(|| {
+                format!(
+                    "cannot write {}",
+                    crate::text::clean(&path.to_string_lossy())
+                )
+            })?;
+        }
+        crate::files::Destination::Stderr => output::document_to_stderr(&text),
+        crate::files::Destination::Stdout if json => output::data(&text),
+        crate::files::Destination::Stdout => output::text(&text),
     }
     Ok(verdict_code(&c))
 }

@@ -70,6 +70,12 @@ pub fn data(s: &str) {
     }
 }
 
+/// Writes a document to standard error as it is (`-o /dev/stderr`): never coloured.
+pub fn document_to_stderr(s: &str) {
+    let mut err = std::io::stderr().lock();
+    keep_write_error(err.write_all(s.as_bytes()).and_then(|()| err.flush()));
+}
+
 fn write_stdout(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
     let result = out.write_all(bytes).and_then(|()| out.flush());

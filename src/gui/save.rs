@@ -17,7 +17,7 @@ pub struct SaveDialog {
 
 impl App {
     /// Writes the shown check's report where the dialog says: a new file, or a replacement only
-    /// when `replace` (asked for by the user); `report::write_new` never follows a link.
+    /// when `replace` (asked for by the user); `files::write` never follows a link.
     pub(super) fn save_to(&mut self, replace: bool) {
         let (Some(dialog), Some(c)) = (
             self.save.as_mut(),
@@ -26,13 +26,12 @@ impl App {
             return;
         };
         let path = std::path::PathBuf::from(dialog.path_text.trim());
-        match crate::report::write_new(&path, crate::report::markdown(&c.check).as_bytes(), replace)
-        {
+        match crate::files::write(&path, crate::report::markdown(&c.check).as_bytes(), replace) {
             Ok(()) => {
                 self.status = Some(format!("Report saved to {}", path.display()));
                 self.save = None;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !replace => {
+            Err(crate::files::WriteError::Exists) if !replace => {
                 dialog.exists = true;
                 dialog.error = None;
             }
