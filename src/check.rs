@@ -40,6 +40,9 @@ pub struct Check {
     pub nat_note: Option<String>,
     /// The facts the diagnosis used.
     pub facts: Facts,
+    /// The build that made this check (version, commit, build date), so a report names it.
+    #[serde(default)]
+    pub tool: crate::build_info::Tool,
 }
 
 impl Check {
@@ -116,6 +119,7 @@ fn finish(
         reuseport_retry_ok: evidence.reuseport_retry,
         report,
         facts,
+        tool: crate::build_info::Tool::this(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! The core (everything but `cli` and `gui`) takes and returns plain serde values and never prints;
 //! the command line and the window are two renderings of the same values.
 
+pub mod build_info;
 pub mod catalog;
 pub mod check;
 pub mod cli;

@@ -163,7 +163,9 @@ pub fn text(c: &Check) -> String {
 /// A Markdown document for a ticket: target, steps table, verdict, error, findings and fixes,
 /// owners, facts. Every cell built from outside text is escaped (`text::md`).
 #[must_use]
-#[allow(clippy::many_single_char_names)] // c/r/t/o/d: check, report, target, out, diagnosis
+// c/r/t/o/d: check, report, target, out, diagnosis; and one document read top to bottom (split
+// into parts, the order of its sections would be harder to follow than its length).
+#[allow(clippy::many_single_char_names, clippy::too_many_lines)]
 pub fn markdown(c: &Check) -> String {
     let r = &c.report;
     let t = &r.target;
@@ -206,7 +208,8 @@ pub fn markdown(c: &Check) -> String {
         );
     }
     let _ = writeln!(o, "| OS | {} |", md(&c.facts.os_version));
-    let _ = writeln!(o, "| Host | {} |\n", md(&c.facts.hostname));
+    let _ = writeln!(o, "| Host | {} |", md(&c.facts.hostname));
+    let _ = writeln!(o, "| Checked by | {} |\n", md(&c.tool.line()));
     let _ = writeln!(
         o,
         "## Steps\n\n| Address | Step | Result | Time | Detail |\n|---|---|---|---:|---|"
@@ -344,6 +347,7 @@ pub fn text_full(c: &Check) -> String {
             clean(&f.meaning)
         );
     }
+    let _ = writeln!(o, "\nChecked by {}", clean(&c.tool.line()));
     o
 }
 

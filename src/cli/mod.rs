@@ -36,7 +36,7 @@ const EXIT_CODES: &str = "Exit codes:\n  0  bindable / success\n  1  not bindabl
 ///
 /// With no command, opens the window.
 #[derive(Debug, Parser)]
-#[command(name = "port-inspector", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(name = "port-inspector", version = crate::build_info::LONG_VERSION, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// What to do; no command opens the window.
     #[command(subcommand)]
