@@ -67,7 +67,7 @@ fn the_check_json_and_both_reports_name_the_build() {
         "JSON {tool} agrees with --version {line}"
     );
     for (format, want) in [
-        ("markdown", format!("| Checked by | {line} |")),
+        ("md", format!("| Checked by | {line} |")),
         ("text", format!("Checked by {line}")),
     ] {
         let out = common::bin()
