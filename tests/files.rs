@@ -3,6 +3,7 @@
 //! Each case runs in a folder of its own, the device and disk cases in a private mount namespace
 //! with their own /dev or tmpfs (the machine's /dev is never touched).
 #![cfg(target_os = "linux")] // unshare, mknod, setpriv: Linux facts.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 mod common;
 

@@ -28,9 +28,16 @@ fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// An X server of this test alone: a display number no other server uses (two copies of the
-/// suite draw different numbers; a taken one is skipped).
+/// An X server of this test alone, on a display number no other server uses. Starts are taken
+/// one at a time across every copy of the suite (a lock on a file), so two copies never pick one
+/// number.
 fn xvfb() -> (Killed, String) {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::env::temp_dir().join("port-inspector-tests-xvfb.lock"))
+        .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let seed = std::process::id() % 4000;
     for n in (0..200).map(|i| 1000 + (seed + i * 37) % 4000) {
         if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -46,6 +53,10 @@ fn xvfb() -> (Killed, String) {
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
+                // Without it the server resets whenever its last client leaves: an xdotool that
+                // ends while the window connects made the window's connection fail (1 run in 20
+                // with two copies of the suite at once).
+                "-noreset",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -56,10 +67,11 @@ fn xvfb() -> (Killed, String) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
             if std::path::Path::new(&socket).exists() {
+                drop(lock);
                 return (server, format!(":{n}"));
             }
             if server.0.try_wait().unwrap().is_some() {
-                break; // Lost a race for this number: try the next.
+                break; // This number is taken after all: try the next.
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -138,5 +150,90 @@ fn copy_report_reaches_the_x_clipboard() {
     );
     drop(window);
     drop(held);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Starts the window with `home` as its home and closes it with Ctrl+Q (as a user would, so it
+/// saves its state); fails if it does not open, or does not close within a minute.
+fn open_and_quit(display: &str, home: &std::path::Path) {
+    let mut window = Killed(
+        common::bin()
+            .arg("window")
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("HOME", home)
+            .env_remove("XDG_DATA_HOME")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(home.join("stderr.txt")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    loop {
+        if let Some(status) = window.0.try_wait().unwrap() {
+            assert!(status.success(), "the window closed cleanly: {status}");
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_mins(1),
+            "the window did not open and close within a minute (its stderr: {:?})",
+            std::fs::read_to_string(home.join("stderr.txt")).unwrap_or_default()
+        );
+        let id = x(display, "xdotool", &["search", "--name", "Port Inspector"]);
+        if let Some(id) = id.lines().next() {
+            x(display, "xdotool", &["windowfocus", id]);
+            x(display, "xdotool", &["key", "ctrl+q"]);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The review's case: the saved state was written through a link at `app.ron` (root with another
+/// user's HOME overwrote a root-owned file), and a FIFO there hung the start. The real window,
+/// closed with Ctrl+Q, replaces the link with its own file and starts past a FIFO.
+#[test]
+fn the_windows_state_is_never_written_through_a_link() {
+    for tool in ["Xvfb", "xdotool"] {
+        common::require(
+            have(tool),
+            &format!("{tool} (.ci/run installs xvfb, xdotool)"),
+        );
+    }
+    let (_server, display) = xvfb();
+    let home = std::env::temp_dir().join(format!("pi-state-window-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let dir = home.join(".local/share/port-inspector");
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = home.join("precious");
+    std::fs::write(&victim, "precious").unwrap();
+    let state = dir.join("app.ron");
+    std::os::unix::fs::symlink(&victim, &state).unwrap();
+    open_and_quit(&display, &home);
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "the link's target is never written"
+    );
+    assert!(
+        std::fs::symlink_metadata(&state).unwrap().is_file()
+            && std::fs::read_to_string(&state)
+                .unwrap()
+                .contains("port-inspector-state"),
+        "the window saved its state in a file of its own"
+    );
+    std::fs::remove_file(&state).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&state)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo"
+    );
+    open_and_quit(&display, &home);
+    assert!(
+        std::fs::symlink_metadata(&state).unwrap().is_file(),
+        "past a FIFO: the window opened, closed and saved"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }

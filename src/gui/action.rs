@@ -9,6 +9,8 @@ use crate::target::Protocol;
 pub enum Action {
     /// Run the form's check.
     Test,
+    /// Hide the note about the saved state.
+    DismissStateNotice,
     /// Stop the running check.
     Cancel,
     /// Show history entry N.

@@ -76,6 +76,12 @@ pub struct App {
     pub scan: ScanState,
     pub(super) worker: Worker,
     pub(super) next_id: u64,
+    /// Where the window's state is saved (None in tests, or when it cannot be saved safely).
+    pub store: Option<super::state_file::StateFile>,
+    /// What went wrong with the saved state, said once at the bottom until dismissed.
+    pub state_notice: Option<String>,
+    /// The window's inner size, last seen (saved with the state).
+    window_size: Option<super::state_file::WindowSize>,
 }
 
 impl App {
@@ -126,6 +132,9 @@ impl App {
             frame_log: std::env::var_os("PORT_INSPECTOR_FRAME_LOG")
                 .and_then(|p| std::fs::File::create(p).ok())
                 .map(std::io::BufWriter::new),
+            store: None,
+            state_notice: None,
+            window_size: None,
             report_dir: std::env::var_os("HOME")
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
             title_note: None,
@@ -192,6 +201,7 @@ impl App {
     /// Applies one view action: the check's own here, each tab's in its module.
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
+            Action::DismissStateNotice => self.state_notice = None,
             Action::Test => {
                 if let Ok(t) = self.inputs.target() {
                     self.start(t);
@@ -309,6 +319,11 @@ impl App {
         if ctx.input_mut(|i| i.consume_shortcut(&copy)) {
             actions.push(Action::CopyReport);
         }
+        // Ctrl+Q closes the window the way its close button does (the state is saved).
+        let quit = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
+        if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,
@@ -316,6 +331,16 @@ impl App {
                 self.tab,
             ));
         });
+        if let Some(notice) = &self.state_notice {
+            egui::Panel::bottom("state-notice").show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(notice);
+                    if ui.button("Dismiss").clicked() {
+                        actions.push(Action::DismissStateNotice);
+                    }
+                });
+            });
+        }
         egui::Panel::left("history")
             .resizable(true)
             .default_size(220.0)
@@ -403,6 +428,25 @@ impl App {
     }
 }
 
+impl App {
+    /// Writes the state to its file now (when it changed); a failure is said once.
+    pub fn save_state(&mut self) {
+        let Some(mut store) = self.store.take() else {
+            return;
+        };
+        eframe::App::save(self, &mut store);
+        if let Err(e) = store.try_flush()
+            && self.state_notice.is_none()
+        {
+            self.state_notice = Some(format!(
+                "The window's state could not be saved to {}: {e}.",
+                crate::text::clean(&store.path().to_string_lossy())
+            ));
+        }
+        self.store = Some(store);
+    }
+}
+
 /// `HH:MM:SS` (UTC) without a date-time crate.
 pub(super) fn clock_now() -> String {
     let secs = std::time::SystemTime::now()
@@ -413,8 +457,21 @@ pub(super) fn clock_now() -> String {
 }
 
 impl eframe::App for App {
-    fn logic(&mut self, _ctx: &egui::Context, frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.poll_worker();
+        if let Some(r) = ctx.input(|i| i.viewport().inner_rect) {
+            self.window_size = Some(super::state_file::WindowSize {
+                width: r.width(),
+                height: r.height(),
+            });
+        }
+        if self
+            .store
+            .as_ref()
+            .is_some_and(super::state_file::StateFile::due)
+        {
+            self.save_state();
+        }
         if let (Some(log), Some(cpu)) = (&mut self.frame_log, frame.info().cpu_usage) {
             use std::io::Write as _;
             // The previous frame: its CPU time in ms, the tab, and whether a refresh of the
@@ -436,5 +493,15 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, super::saved::STORAGE_KEY, &self.saved());
+        if let Some(size) = self
+            .window_size
+            .and_then(super::state_file::WindowSize::validated)
+        {
+            eframe::set_value(storage, super::state_file::WINDOW_KEY, &size);
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.save_state();
     }
 }

@@ -13,6 +13,7 @@ pub mod save;
 pub mod saved;
 pub mod scan_map;
 pub mod scan_tab;
+pub mod state_file;
 pub mod views;
 pub mod worker;
 
@@ -54,6 +55,14 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
     {
         viewport = viewport.with_icon(icon);
     }
+    let (store, notice) = state_file::StateFile::open();
+    let saved_size = store
+        .as_ref()
+        .and_then(|s| eframe::get_value::<state_file::WindowSize>(s, state_file::WINDOW_KEY))
+        .and_then(state_file::WindowSize::validated);
+    if let Some(size) = saved_size {
+        viewport = viewport.with_inner_size([size.width, size.height]);
+    }
     let options = eframe::NativeOptions {
         viewport,
         renderer: eframe::Renderer::Glow,
@@ -64,7 +73,11 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
         options,
         Box::new(|cc| {
             let mut app = App::new(&cc.egui_ctx, Inputs::default());
-            app.restore(saved::Saved::load(cc.storage));
+            app.restore(saved::Saved::load(
+                store.as_ref().map(|s| s as &dyn eframe::Storage),
+            ));
+            app.store = store;
+            app.state_notice = notice.map(|n| n.to_string());
             if let Some(t) = start {
                 app.open_on(t);
             }
