@@ -68,7 +68,7 @@ fn wxs(version: &str) -> String {
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="*" Name="Port Inspector" Language="1033" Version="{version}"
            Manufacturer="Port Inspector contributors" UpgradeCode="{UPGRADE_CODE}">
-    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine" Platform="x64"
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"
              Description="Port Inspector {version}"
              Comments="Can my program bind this address and port? If not, why, and who is in the way?"/>
     <MajorUpgrade DowngradeErrorMessage="A newer version of Port Inspector is already installed."/>
@@ -82,7 +82,6 @@ fn wxs(version: &str) -> String {
         <Directory Id="INSTALLDIR" Name="Port Inspector">
           <Component Id="MainExecutable" Guid="{EXE_COMPONENT}" Win64="yes">
             <File Id="PortInspectorExe" Name="port-inspector.exe" Source="port-inspector.exe" KeyPath="yes"/>
-            <Environment Id="PathEntry" Name="PATH" Value="[INSTALLDIR]" Action="set" Part="last" System="yes" Permanent="no"/>
           </Component>
           <Component Id="Documents" Guid="{DOCS_COMPONENT}" Win64="yes">
             <File Id="Readme" Name="README.md" Source="README.md" KeyPath="yes"/>
