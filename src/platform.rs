@@ -173,6 +173,21 @@ pub fn elevate_command(
     }
 }
 
+/// Why this program cannot be started again elevated here (pkexec missing …), or `None` when it
+/// can: the window offers "Relaunch as administrator" only when the way exists, and otherwise
+/// says what is needed.
+#[must_use]
+pub fn elevation_unavailable() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    elevate_command(
+        Os::current(),
+        &exe.to_string_lossy(),
+        &[],
+        &crate::tools::find,
+    )
+    .err()
+}
+
 /// Starts this program again elevated, on the user's click; the current window stays open.
 pub fn relaunch_elevated() -> std::io::Result<()> {
     let exe = std::env::current_exe()?;

@@ -223,6 +223,46 @@ fn history_lists_each_check_and_reshows_it() {
     h.get_by_label_contains(&busy_entry).click();
     h.run();
     assert!(has(&h, "WSAEADDRINUSE 10048"), "old result shown again");
+    // The form says what the shown answer checked (Enter must test that, not another port),
+    // and the answer says when it was measured.
+    assert_eq!(
+        h.state().inputs.port_text,
+        busy.to_string(),
+        "selecting an entry loads its target into the form"
+    );
+    assert!(
+        has(&h, &format!("TCP 127.0.0.1:{busy}, checked at ")),
+        "the answer carries its target and time"
+    );
+    // A target checked again since: the earlier answer says so.
+    h.get_by_label("Check again").click();
+    h.run_steps(2);
+    let start = Instant::now();
+    while h.state().history.len() < 3 || h.state().running.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(10), "check finished");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    // Newest first: the last of the two entries of this target is the earlier one.
+    h.query_all_by_label_contains(&busy_entry)
+        .last()
+        .expect("the earlier entry")
+        .click();
+    h.run_steps(2);
+    let earlier = h.state().shown;
+    assert_eq!(earlier, Some(0), "the first entry is shown");
+    assert!(
+        has(
+            &h,
+            "An earlier answer: this target was checked again since."
+        ),
+        "an earlier answer is labelled as such"
+    );
+    // Clear forgets them.
+    h.get_by_label("Clear").click();
+    h.run_steps(2);
+    assert!(h.state().history.is_empty(), "history cleared");
 }
 
 /// An in-memory eframe storage, so the real save path can be exercised.

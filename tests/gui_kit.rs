@@ -54,16 +54,46 @@ fn matrix_shows_tcp_blocked_udp_ok_and_opens_a_cell() {
     open_kit(&mut h);
     h.get_by_label("Run what-if matrix").click();
     h.step();
-    let tcp = format!("TCP IPv4 127.0.0.1:{port} reuse off: blocked WSAEADDRINUSE 10048");
+    let tcp = format!(
+        "TCP IPv4 127.0.0.1:{port} with SO_REUSEADDR off: blocked: WSAEADDRINUSE 10048. Click to check it again now."
+    );
     wait_for(&mut h, &tcp);
     assert!(
-        has(&h, &format!("UDP IPv4 127.0.0.1:{port} reuse off: ok")),
+        has(
+            &h,
+            &format!("UDP IPv4 127.0.0.1:{port} with SO_REUSEADDR off: bindable")
+        ),
         "UDP free"
     );
+    assert!(
+        has(&h, &format!("TCP 127.0.0.1:{port}, tested at ")),
+        "the matrix names its target and time"
+    );
+    // The holder exits: the cell's stored answer is stale. Its click checks again, fresh.
+    drop(held);
     h.get_by_label(&tcp).click();
     h.step();
     assert_eq!(h.state().tab, Tab::Check, "cell opens its check");
-    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    wait_until(&mut h, "the fresh check of the cell", |h| {
+        h.state().history.len() == 1 && h.state().running.is_none()
+    });
+    assert_eq!(
+        h.state().history[0].check.report.verdict,
+        port_inspector::probe::Verdict::Bindable,
+        "the cell's check ran again after the holder left, and found the port free"
+    );
+    assert_eq!(
+        h.state().inputs.port_text,
+        port.to_string(),
+        "the form says what was checked"
+    );
+    // The form now names another target: the matrix says it is of the old one.
+    h.state_mut().inputs.port_text = (if port == 65535 { 1 } else { port + 1 }).to_string();
+    open_kit(&mut h);
+    assert!(
+        has(&h, "This matrix is of another target than the form's"),
+        "a matrix of another target is labelled so"
+    );
 }
 
 #[test]

@@ -17,6 +17,12 @@ pub enum Action {
     Show(usize),
     /// Run history entry N's target again.
     Rerun(usize),
+    /// Run the shown answer's target again.
+    RerunShown,
+    /// Forget the history.
+    ClearHistory,
+    /// Show or hide the history panel.
+    ToggleHistory,
     /// Copy the shown check's report to the clipboard.
     CopyReport,
     /// Re-read the interfaces.
@@ -64,6 +70,8 @@ pub enum Action {
     RefreshFacts,
     /// Run the what-if matrix for the form's target.
     RunMatrix,
+    /// Set the form to all interfaces (a hold on loopback cannot be reached from elsewhere).
+    HoldAllInterfaces,
     /// Show matrix cell N's full check.
     OpenMatrixCell(usize),
     /// Start holding the form's target.

@@ -54,6 +54,12 @@ pub struct App {
     pub status: Option<String>,
     /// The owner whose ending awaits confirmation.
     pub confirm_end: Option<crate::end::EndPlan>,
+    /// The tab an End was asked from: its answer goes there, and nowhere else.
+    pub end_from: Option<Tab>,
+    /// Whether the history panel is shown (on the Check tab).
+    pub history_open: bool,
+    /// Whether the first frame put the focus in the form.
+    focus_placed: bool,
     /// Which tab is shown.
     pub tab: Tab,
     /// The support-kit tab's state.
@@ -124,6 +130,9 @@ impl App {
             shown: None,
             status: None,
             confirm_end: None,
+            end_from: None,
+            history_open: true,
+            focus_placed: false,
             worker: Worker::spawn(waker, resolver, scanner),
             tab: Tab::Check,
             kit: KitState::default(),
@@ -209,6 +218,7 @@ impl App {
             }
             Action::Rerun(i) => {
                 if let Some(t) = self.history.get(i).map(|h| h.check.report.target.clone()) {
+                    self.inputs.load_target(&t, &self.interfaces);
                     self.start(t);
                 }
             }
@@ -217,9 +227,20 @@ impl App {
                     r.cancel.cancel();
                 }
             }
+            Action::RerunShown => {
+                if let Some(i) = self.shown {
+                    self.apply(ctx, Action::Rerun(i));
+                }
+            }
+            Action::ClearHistory => {
+                self.history.clear();
+                self.shown = None;
+            }
+            Action::ToggleHistory => self.history_open = !self.history_open,
             Action::Show(i) => {
-                if i < self.history.len() {
+                if let Some(t) = self.history.get(i).map(|h| h.check.report.target.clone()) {
                     self.shown = Some(i);
+                    self.inputs.load_target(&t, &self.interfaces);
                 }
             }
             Action::CopyReport => {
@@ -285,6 +306,7 @@ impl App {
             }
             a @ (Action::RefreshFacts
             | Action::RunMatrix
+            | Action::HoldAllInterfaces
             | Action::OpenMatrixCell(..)
             | Action::StartListen
             | Action::StopListen
@@ -305,11 +327,9 @@ impl App {
         }
     }
 
-    /// Draws the window for one frame and applies what the user did.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
-        self.poll_worker();
-        let ctx = ui.ctx().clone();
-        let mut actions = Vec::new();
+    /// The window's keys: Ctrl+Shift+C copies the report, Ctrl+L goes to the port field, Ctrl+F
+    /// to the live table's filter, F5 checks again or reads the table again, Ctrl+Q closes.
+    fn shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
         // Ctrl+Shift+C copies the shown check's report, from any tab (a ticket is written with
         // the keyboard).
         let copy = egui::KeyboardShortcut::new(
@@ -319,16 +339,57 @@ impl App {
         if ctx.input_mut(|i| i.consume_shortcut(&copy)) {
             actions.push(Action::CopyReport);
         }
+        // Ctrl+L: the port field; Ctrl+F: the live table's filter; F5: check again or read the
+        // table again. Focus starts in the form.
+        let (to_port, to_filter, refresh) = ctx.input_mut(|i| {
+            (
+                i.consume_shortcut(&egui::KeyboardShortcut::new(
+                    egui::Modifiers::COMMAND,
+                    egui::Key::L,
+                )),
+                i.consume_shortcut(&egui::KeyboardShortcut::new(
+                    egui::Modifiers::COMMAND,
+                    egui::Key::F,
+                )),
+                i.consume_key(egui::Modifiers::NONE, egui::Key::F5),
+            )
+        });
+        if to_port || !self.focus_placed {
+            self.focus_placed = true;
+            if self.tab == Tab::Check || to_port {
+                self.tab = Tab::Check;
+                ctx.memory_mut(|m| m.request_focus(views::port_field()));
+            }
+        }
+        if to_filter && self.tab == Tab::Listening {
+            ctx.memory_mut(|m| m.request_focus(super::listening::filter_field()));
+        }
+        if refresh {
+            match self.tab {
+                Tab::Listening => self.listening_now.soon = true,
+                Tab::Check => actions.push(Action::RerunShown),
+                _ => {}
+            }
+        }
         // Ctrl+Q closes the window the way its close button does (the state is saved).
         let quit = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
         if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+    }
+
+    /// Draws the window for one frame and applies what the user did.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll_worker();
+        let ctx = ui.ctx().clone();
+        let mut actions = Vec::new();
+        self.shortcuts(&ctx, &mut actions);
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,
                 self.running.is_some() || self.scan.running.is_some(),
                 self.tab,
+                self.history_open,
             ));
         });
         if let Some(notice) = &self.state_notice {
@@ -341,14 +402,18 @@ impl App {
                 });
             });
         }
-        egui::Panel::left("history")
-            .resizable(true)
-            .default_size(220.0)
-            .min_size(160.0)
-            .max_size(360.0)
-            .show(ui, |ui| {
-                actions.extend(views::history_ui(ui, &self.history, self.shown));
-            });
+        // The history of checks belongs to the Check tab; it can be hidden, and its width is
+        // the user's (bounded), never its longest entry's.
+        if self.tab == Tab::Check && self.history_open {
+            egui::Panel::left("history")
+                .resizable(true)
+                .default_size(200.0)
+                .min_size(150.0)
+                .max_size(320.0)
+                .show(ui, |ui| {
+                    actions.extend(views::history_ui(ui, &self.history, self.shown));
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if self.tab == Tab::Listening {
                 actions.extend(self.listening_now.ui(ui, self.status.as_deref()));
@@ -359,7 +424,7 @@ impl App {
                     let target = self.inputs.target();
                     actions.extend(views::kit_ui(ui, &mut self.kit, target.as_ref()));
                     if let Some(s) = &self.status {
-                        ui.label(s);
+                        ui.add(egui::Label::new(s.as_str()).wrap());
                     }
                 });
                 return;
@@ -367,7 +432,7 @@ impl App {
             if self.tab == Tab::Scan {
                 actions.extend(views::scan_ui(ui, &mut self.scan_inputs, &self.scan));
                 if let Some(s) = &self.status {
-                    ui.label(s);
+                    ui.add(egui::Label::new(s.as_str()).wrap());
                 }
                 return;
             }
@@ -382,10 +447,18 @@ impl App {
                 if shown.is_none()
                     && let Some(s) = &self.status
                 {
-                    ui.label(s);
+                    ui.add(egui::Label::new(s.as_str()).wrap());
                 }
                 ui.separator();
                 if let Some(c) = shown {
+                    if let Some(i) = self.shown
+                        && let Some(entry) = self.history.get(i)
+                    {
+                        let newest = !self.history[i + 1..]
+                            .iter()
+                            .any(|h| h.check.report.target == entry.check.report.target);
+                        actions.extend(views::answer_heading_ui(ui, entry, newest));
+                    }
                     actions.extend(views::result_ui(ui, c, self.status.as_deref()));
                 } else if self.running.is_none() {
                     ui.label("Pick an interface and a port, then press Test bind (or Enter).");
@@ -415,7 +488,7 @@ impl App {
                 let refresh = Box::new(self.listening_now.refresh());
                 self.listening_now.refreshing = self.worker.start(Job::Sockets(refresh));
             }
-            ctx.request_repaint_after(super::listening::REFRESH);
+            ctx.request_repaint_after(self.listening_now.interval);
         }
         if self.running.is_some()
             || self.scan.running.is_some()

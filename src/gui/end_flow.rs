@@ -13,16 +13,22 @@ impl App {
         match event {
             Event::EndPlan(plan) => self.confirm_end = Some(*plan),
             Event::EndDone(report) => {
-                // The old verdict is stale now: check again and show the fresh answer,
-                // with what was done above it.
-                if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
-                    self.start(t);
+                // One line per PID, as the report has them (the views wrap them).
+                let said = crate::wording::end_report(&report).trim_end().to_owned();
+                match self.end_from.take() {
+                    // Ended from a row of the live table: that table is read again at once,
+                    // and the Check tab keeps what it showed.
+                    Some(Tab::Listening) => self.listening_now.soon = true,
+                    // Ended from a check: its verdict is stale now; check again and show the
+                    // fresh answer, with what was done above it.
+                    _ => {
+                        if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
+                            self.start(t);
+                        }
+                    }
                 }
-                self.status = Some(
-                    crate::wording::end_report(&report)
-                        .trim_end()
-                        .replace('\n', " "),
-                );
+                // After the fresh check started (which clears the last status).
+                self.status = Some(said);
             }
             _ => {}
         }
@@ -36,6 +42,7 @@ impl App {
                 // built off the UI thread, like every socket lookup.
                 if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)) {
                     let (addr, protocol) = (o.local, o.protocol);
+                    self.end_from = Some(Tab::Check);
                     self.plan_end(addr, protocol);
                 }
             }
@@ -59,7 +66,10 @@ impl App {
                 ctx.copy_text(cmd.clone());
                 self.status = Some(format!("Copied: {cmd}"));
             }
-            Action::EndSocket(addr, protocol) => self.plan_end(addr, protocol),
+            Action::EndSocket(addr, protocol) => {
+                self.end_from = Some(Tab::Listening);
+                self.plan_end(addr, protocol);
+            }
             _ => {}
         }
     }

@@ -147,6 +147,28 @@ impl Inputs {
         }
     }
 
+    /// Fills the form with `t` (its interface, port, protocol, family and options), so what the
+    /// form says is what was checked: selecting a history entry or running it again loads it,
+    /// and Enter then tests that same target. The resolver limit stays as the user set it.
+    pub fn load_target(&mut self, t: &Target, interfaces: &[Interface]) {
+        self.interface = if t.host.is_empty() {
+            InterfaceChoice::AllAny
+        } else {
+            InterfaceChoice::for_host(&t.host, interfaces)
+        };
+        if self.interface == InterfaceChoice::Custom {
+            t.host.clone_into(&mut self.custom_host);
+        }
+        self.port_text = t.port.to_string();
+        self.protocol = t.protocol;
+        self.family = t.family;
+        self.reuse_address = t.options.reuse_address;
+        self.reuse_port = t.options.reuse_port;
+        self.v6_only = t.options.v6_only;
+        self.listen = t.options.listen;
+        self.exclusive = t.options.exclusive_address_use;
+    }
+
     /// The target the form describes, or the one-line reason it is not valid.
     pub fn target(&self) -> Result<Target, InputError> {
         let port = target::parse_port(&self.port_text)?;

@@ -23,6 +23,8 @@ pub struct ListenRun {
     pub secs: std::time::Duration,
     /// When the hold lets go (counted from the bind), for the countdown.
     pub until: Option<std::time::Instant>,
+    /// What it holds, as asked (shown beside its lines: the form may say another target now).
+    pub target: Option<crate::Target>,
 }
 
 impl ListenRun {
@@ -44,6 +46,8 @@ pub struct WatchRun {
     pub status: String,
     /// Whether it ended.
     pub done: bool,
+    /// What it watches.
+    pub target: Option<crate::Target>,
 }
 
 /// The support-kit tab.
@@ -52,6 +56,8 @@ pub struct KitState {
     pub facts: Option<crate::facts::Facts>,
     /// The last matrix.
     pub matrix: Option<crate::support::Matrix>,
+    /// When the last matrix was tested (`HH:MM:SS` UTC).
+    pub matrix_at: String,
     /// Whether a matrix is being computed.
     pub matrix_running: bool,
     /// Hold duration as typed, seconds.
@@ -67,6 +73,7 @@ impl Default for KitState {
         Self {
             facts: None,
             matrix: None,
+            matrix_at: String::new(),
             matrix_running: false,
             hold_secs_text: "60".into(),
             listen: None,
@@ -100,6 +107,7 @@ impl App {
         };
         let run = ListenRun {
             secs,
+            target: Some(t.clone()),
             ..ListenRun::default()
         };
         let cancel = run.cancel.clone();
@@ -123,6 +131,7 @@ impl App {
         let Ok(t) = self.inputs.target() else { return };
         let run = WatchRun {
             status: format!("Watching {}…", t.display_addr()),
+            target: Some(t.clone()),
             ..WatchRun::default()
         };
         let cancel = run.cancel.clone();
@@ -145,6 +154,7 @@ impl App {
             Event::Matrix(m) => {
                 self.kit.matrix_running = false;
                 self.kit.matrix = Some(*m);
+                self.kit.matrix_at = clock_now();
             }
             Event::ListenBound(b) => {
                 if let Some(l) = &mut self.kit.listen {
@@ -215,16 +225,24 @@ impl App {
                 }
             }
             Action::OpenMatrixCell(i) => {
-                if let Some(cell) = self.kit.matrix.as_ref().and_then(|m| m.cells.get(i)) {
-                    self.history.push(HistoryEntry {
-                        check: cell.check.clone(),
-                        at: clock_now(),
-                    });
-                    self.shown = Some(self.history.len() - 1);
+                // A cell's answer is as old as the matrix: its check runs again, fresh, in the
+                // Check tab (a stored one offered to end a holder that had exited meanwhile).
+                if let Some(t) = self
+                    .kit
+                    .matrix
+                    .as_ref()
+                    .and_then(|m| m.cells.get(i))
+                    .map(|c| c.check.report.target.clone())
+                {
+                    self.inputs.load_target(&t, &self.interfaces);
                     self.tab = Tab::Check;
+                    self.start(t);
                 }
             }
             Action::StartListen => self.start_listen(),
+            Action::HoldAllInterfaces => {
+                self.inputs.interface = super::form::InterfaceChoice::AllAny;
+            }
             Action::StopListen => {
                 if let Some(l) = &self.kit.listen {
                     l.cancel.cancel();

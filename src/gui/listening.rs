@@ -1,22 +1,34 @@
 //! The "Listening now" tab: every socket on the machine with its owner and what manages it,
-//! refreshed every second on a worker thread while the tab is visible (no frame waits for it),
-//! new rows highlighted, vanished rows struck through for a few seconds, sortable and filterable.
+//! refreshed on a worker thread while the tab is visible (every second, or as chosen; no frame
+//! waits for it), new rows highlighted, vanished rows struck through for a few seconds, sortable,
+//! filterable (command lines and paths too), grouped by process with groups that fold.
+//! Laid out as TCPView is: who holds the socket first (Process, PID), the socket, why the process
+//! runs, the command line; a row is selected by a click and acted on from the toolbar, its
+//! right-click menu or the keyboard (Enter checks, Delete ends, Ctrl+C copies, arrows move), so
+//! no row carries buttons and the columns that matter fit at 800 px.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use egui::RichText;
 
 use super::app::Action;
-use super::live_table::{GONE_FOR, Line, Look, key, view_of};
-pub use super::live_table::{Key, REFRESH, Refresh, SortBy, Table};
-use super::views::live::{COLUMNS, WIDTHS, group_ui, left, row_ui, sort_header};
-use crate::owners::Owner;
+pub use super::live_table::{Column, Key, REFRESH, Refresh, SortBy, Table};
+use super::live_table::{GONE_FOR, Line, Look, key, shown_counts, view_of};
+use super::views::live::{cell_text, group_text, sort_header};
+use crate::owners::{Owner, OwnerNote, SockState};
+
+/// The refresh intervals offered.
+pub const INTERVALS: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
 
 /// The tab's state: runtime only, but for the filter, "Connections too" and the grouping, which
 /// `saved.rs` remembers.
-#[derive(Default)]
 pub struct ListeningTab {
     /// The sockets of the last refresh (shared with the worker preparing the next one).
     pub rows: Arc<Vec<Owner>>,
@@ -47,13 +59,66 @@ pub struct ListeningTab {
     view: Vec<Line>,
     /// What `view` was built for.
     view_look: Option<Look>,
+    /// The lines in sight: `view` without the sockets of folded groups.
+    visible: Vec<usize>,
+    /// The folded groups (by PID).
+    pub folded: HashSet<Option<u32>>,
+    /// The folded groups `visible` was built for.
+    visible_folded: Option<HashSet<Option<u32>>>,
+    /// The selected socket.
+    pub selected: Option<Key>,
+    /// The columns shown, in order (a chooser shows, hides and moves them; remembered).
+    pub columns: Vec<Column>,
+    /// Each column's width as last drawn (remembered between runs).
+    pub widths: Vec<(Column, f32)>,
+    /// How often the table is read again.
+    pub interval: Duration,
+    /// Read the table again at the next frame (after an End, or F5), comparing as usual.
+    pub soon: bool,
+    /// The process whose properties are shown.
+    pub properties: Option<Owner>,
+    /// Why the window cannot relaunch itself elevated (asked once), `None` when it can.
+    elevation: Option<String>,
+}
+
+impl Default for ListeningTab {
+    fn default() -> Self {
+        Self {
+            rows: Arc::default(),
+            new: HashSet::new(),
+            gone: Vec::new(),
+            filter: String::new(),
+            all: false,
+            paused: false,
+            sort: SortBy::default(),
+            descending: false,
+            grouped: false,
+            refreshing: false,
+            last: None,
+            counts: String::new(),
+            view: Vec::new(),
+            view_look: None,
+            visible: Vec::new(),
+            folded: HashSet::new(),
+            visible_folded: None,
+            selected: None,
+            columns: Column::ALL.to_vec(),
+            widths: Vec::new(),
+            interval: REFRESH,
+            soon: false,
+            properties: None,
+            elevation: crate::platform::elevation_unavailable(),
+        }
+    }
 }
 
 impl ListeningTab {
     /// Whether a refresh should start now.
     #[must_use]
     pub fn due(&self) -> bool {
-        !self.paused && !self.refreshing && self.last.is_none_or(|t| t.elapsed() >= REFRESH)
+        !self.paused
+            && !self.refreshing
+            && (self.soon || self.last.is_none_or(|t| t.elapsed() >= self.interval))
     }
 
     fn look(&self) -> Look {
@@ -92,7 +157,9 @@ impl ListeningTab {
         self.counts = table.counts;
         self.view = table.view;
         self.view_look = Some(table.look);
+        self.visible_folded = None;
         self.refreshing = false;
+        self.soon = false;
         self.last = Some(Instant::now());
     }
 
@@ -103,13 +170,69 @@ impl ListeningTab {
             return;
         }
         self.view = view_of(&self.rows, &self.gone, &look);
+        self.counts = shown_counts(&self.rows, &self.view, self.all);
         self.view_look = Some(look);
+        self.visible_folded = None;
+    }
+
+    /// The lines in sight, rebuilt when the view or the folded groups changed.
+    fn refresh_visible(&mut self) {
+        if self.visible_folded.as_ref() == Some(&self.folded) {
+            return;
+        }
+        self.visible.clear();
+        let mut n = 0;
+        while n < self.view.len() {
+            self.visible.push(n);
+            if let Line::Group { first, count } = self.view[n]
+                && self.folded.contains(&self.group_pid(first))
+            {
+                n = first + count;
+                continue;
+            }
+            n += 1;
+        }
+        self.visible_folded = Some(self.folded.clone());
+    }
+
+    /// The socket of line `n` of the view (none for a group's head).
+    fn socket(&self, n: usize) -> Option<(&Owner, bool)> {
+        match *self.view.get(n)? {
+            Line::Socket { index, gone } => Some(if gone {
+                (&self.gone.get(index)?.0, true)
+            } else {
+                (self.rows.get(index)?, false)
+            }),
+            Line::Group { .. } => None,
+        }
+    }
+
+    /// The PID of the group whose first socket is line `first`.
+    fn group_pid(&self, first: usize) -> Option<u32> {
+        self.socket(first).and_then(|(o, _)| o.pid)
+    }
+
+    /// The selected socket as it is now (none once it vanished and left).
+    #[must_use]
+    pub fn selected_socket(&self) -> Option<&Owner> {
+        let k = self.selected?;
+        self.rows
+            .iter()
+            .find(|o| key(o) == k)
+            .or_else(|| self.gone.iter().map(|(o, _)| o).find(|o| key(o) == k))
+    }
+
+    /// Sockets whose process this user may not see (another user's), for the banner.
+    fn hidden(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|o| matches!(o.note, Some(OwnerNote::OtherUser | OwnerNote::NoPtrace)))
+            .count()
     }
 
     /// Draws the tab; returns what the user asked for. Only the rows in sight are laid out
-    /// (a table of 10,000 sockets costs what its visible rows cost).
-    /// `status` (what the last click did: a row copied …) is shown in the header, in sight
-    /// whatever the table's length.
+    /// (a table of 10,000 sockets costs what its visible rows cost). `status` (what the last
+    /// action did: a row copied, holders ended …) is shown under the toolbar, wrapped.
     pub fn ui(&mut self, ui: &mut egui::Ui, status: Option<&str>) -> Vec<Action> {
         let mut actions = Vec::new();
         // Vanished rows leave after a few seconds, without waiting for the next refresh.
@@ -118,8 +241,14 @@ impl ListeningTab {
         if self.gone.len() != before {
             self.view_look = None;
         }
-        self.header_ui(ui, status);
         self.refresh_view();
+        self.refresh_visible();
+        self.header_ui(ui);
+        self.toolbar_ui(ui, &mut actions);
+        if let Some(s) = status {
+            ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
+        }
+        self.keys(ui, &mut actions);
         if self.view.is_empty() {
             ui.label(if self.last.is_none() {
                 "Reading the sockets…"
@@ -128,111 +257,404 @@ impl ListeningTab {
             });
             return actions;
         }
-        let row_height = ui.spacing().interact_size.y;
-        // Solid scroll bars in their own space, and the sideways one at the bottom of the tab:
-        // a floating bar over a short table would lie across its last row's buttons.
-        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
-        egui::ScrollArea::horizontal()
-            .id_salt("listening-wide")
-            .auto_shrink([false, false])
-            .scroll_source(
-                egui::scroll_area::ScrollSource::SCROLL_BAR
-                    | egui::scroll_area::ScrollSource::MOUSE_WHEEL,
-            )
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    for (i, (label, by)) in COLUMNS.iter().enumerate() {
-                        let text = RichText::new(*label).strong();
-                        match by {
-                            Some(by) => {
-                                let selected = self.sort == *by;
-                                if sort_header(
-                                    ui,
-                                    label,
-                                    selected,
-                                    self.descending,
-                                    WIDTHS[i],
-                                    row_height,
-                                ) {
-                                    // A second click on the sort column reverses it.
-                                    self.descending = selected && !self.descending;
-                                    self.sort = *by;
-                                }
-                            }
-                            None => {
-                                left(ui, WIDTHS[i], row_height, |ui| ui.label(text));
-                            }
-                        }
-                    }
-                });
-                egui::ScrollArea::vertical()
-                    .id_salt("listening-rows")
-                    .scroll_source(
-                        egui::scroll_area::ScrollSource::SCROLL_BAR
-                            | egui::scroll_area::ScrollSource::MOUSE_WHEEL,
-                    )
-                    .show_rows(ui, row_height, self.view.len(), |ui, range| {
-                        for n in range {
-                            let (i, gone) = match self.view[n] {
-                                Line::Socket { index, gone } => (index, gone),
-                                Line::Group { first, count } => {
-                                    if let Line::Socket { index, gone } = self.view[first] {
-                                        let o = if gone {
-                                            &self.gone[index].0
-                                        } else {
-                                            &self.rows[index]
-                                        };
-                                        group_ui(ui, o, count, row_height);
-                                    }
-                                    continue;
-                                }
-                            };
-                            let o = if gone { &self.gone[i].0 } else { &self.rows[i] };
-                            if n % 2 == 1 {
-                                let r = ui.available_rect_before_wrap();
-                                let stripe = egui::Rect::from_min_size(
-                                    r.min,
-                                    egui::vec2(WIDTHS.iter().sum::<f32>(), row_height),
-                                );
-                                ui.painter()
-                                    .rect_filled(stripe, 0.0, ui.visuals().faint_bg_color);
-                            }
-                            // Ids from the socket, not from the row's place: a row above that
-                            // gains or loses a button must not change this row's buttons, or a
-                            // click in between would be lost.
-                            ui.push_id((key(o), gone), |ui| {
-                                ui.horizontal(|ui| {
-                                    row_ui(ui, o, gone, self.new.contains(&key(o)), &mut actions);
-                                });
-                            });
-                        }
-                    });
-            });
+        self.table_ui(ui, &mut actions);
+        self.properties_ui(ui);
         actions
     }
 
-    fn header_ui(&mut self, ui: &mut egui::Ui, status: Option<&str>) {
+    /// The title, the counts (of what the filter shows), the filter and the view's switches.
+    fn header_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Listening now");
             ui.label(&self.counts);
-            if let Some(s) = status {
-                ui.label(RichText::new(s).strong());
-            }
         });
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Filter");
             ui.add(
                 egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("port, process, address or PID")
-                    .desired_width(220.0),
+                    .id(filter_field())
+                    .hint_text("port, process, command, user or PID")
+                    .desired_width(200.0),
             )
             .labelled_by(l.id);
             ui.checkbox(&mut self.all, "Connections too");
             ui.checkbox(&mut self.grouped, "Group by process");
             ui.checkbox(&mut self.paused, "Pause");
+            let l = ui.label("Every");
+            egui::ComboBox::from_id_salt("refresh-every")
+                .selected_text(interval_text(self.interval))
+                .show_ui(ui, |ui| {
+                    for d in INTERVALS {
+                        ui.selectable_value(&mut self.interval, d, interval_text(d));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            self.columns_ui(ui);
             // The spinner's room is kept when idle: the table must not jump every second
-            // (a click on a row's button would land on the row that moved under it).
+            // (a click on a row would land on the row that moved under it).
             ui.add_visible(self.refreshing, egui::Spinner::new());
         });
+    }
+
+    /// The column chooser: show or hide each column, move it left or right.
+    fn columns_ui(&mut self, ui: &mut egui::Ui) {
+        ui.menu_button("Columns", |ui| {
+            for c in Column::ALL {
+                ui.horizontal(|ui| {
+                    let mut shown = self.columns.contains(&c);
+                    if ui.checkbox(&mut shown, c.title()).changed() {
+                        if shown {
+                            self.columns.push(c);
+                        } else if self.columns.len() > 1 {
+                            self.columns.retain(|x| *x != c);
+                        }
+                    }
+                    if let Some(i) = self.columns.iter().position(|x| *x == c) {
+                        let left = ui.add_enabled(i > 0, egui::Button::new("Left").small());
+                        let left = left.on_hover_text(format!("Move {} one place left", c.title()));
+                        if left.clicked() {
+                            self.columns.swap(i, i - 1);
+                        }
+                        let right = ui.add_enabled(
+                            i + 1 < self.columns.len(),
+                            egui::Button::new("Right").small(),
+                        );
+                        if right
+                            .on_hover_text(format!("Move {} one place right", c.title()))
+                            .clicked()
+                        {
+                            self.columns.swap(i, i + 1);
+                        }
+                    }
+                });
+            }
+            if ui.button("Default columns").clicked() {
+                self.columns = Column::ALL.to_vec();
+                self.widths.clear();
+            }
+        });
+    }
+
+    /// What can be done with the selected row; unprivileged, how many owners are hidden.
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        let hidden = self.hidden();
+        if hidden > 0 {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "{hidden} {} of other users: their processes are hidden from this user.",
+                    if hidden == 1 {
+                        "socket belongs to a process"
+                    } else {
+                        "sockets belong to processes"
+                    }
+                ));
+                match &self.elevation {
+                    None => {
+                        if ui.button("Relaunch as administrator").clicked() {
+                            actions.push(Action::RelaunchElevated);
+                        }
+                    }
+                    Some(why) => {
+                        ui.label(format!("To see them, run Port Inspector as root ({why})."));
+                    }
+                }
+            });
+        }
+        let selected = self.selected_socket().cloned();
+        ui.horizontal_wrapped(|ui| match &selected {
+            Some(o) => {
+                ui.label(format!("Selected: {} {}", o.protocol, o.local));
+                row_actions(ui, o, self.gone_has(o), actions, &mut self.properties);
+            }
+            None => {
+                ui.weak(
+                    "Select a row to check it, end its holders or copy it (or right-click it).",
+                );
+            }
+        });
+    }
+
+    fn gone_has(&self, o: &Owner) -> bool {
+        let k = key(o);
+        !self.rows.iter().any(|r| key(r) == k)
+    }
+
+    /// Keys for the selected row, when no text field has the keyboard.
+    fn keys(&mut self, ui: &egui::Ui, actions: &mut Vec<Action>) {
+        if ui.ctx().memory(|m| m.focused().is_some()) {
+            return;
+        }
+        let (up, down, enter, delete, copy) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowUp),
+                i.key_pressed(egui::Key::ArrowDown),
+                i.key_pressed(egui::Key::Enter),
+                i.key_pressed(egui::Key::Delete),
+                i.events.iter().any(|e| matches!(e, egui::Event::Copy)),
+            )
+        });
+        if up || down {
+            let sockets: Vec<Key> = self
+                .visible
+                .iter()
+                .filter_map(|&n| self.socket(n).map(|(o, _)| key(o)))
+                .collect();
+            let at = self
+                .selected
+                .and_then(|k| sockets.iter().position(|s| *s == k));
+            let next = match (at, down) {
+                (None, _) => sockets.first(),
+                (Some(i), true) => sockets.get(i + 1).or(sockets.get(i)),
+                (Some(i), false) => sockets.get(i.saturating_sub(1)),
+            };
+            self.selected = next.copied();
+        }
+        let Some(o) = self.selected_socket() else {
+            return;
+        };
+        if enter {
+            actions.push(Action::CheckSocket(o.local, o.protocol));
+        }
+        if delete && o.pid.is_some() && o.state != SockState::TimeWait {
+            actions.push(Action::EndSocket(o.local, o.protocol));
+        }
+        if copy {
+            actions.push(Action::CopyText(crate::report::owner_line(o)));
+        }
+    }
+
+    /// The table: resizable columns, rows in sight only, a click selects, a right click offers
+    /// the row's actions, a group's head folds it.
+    fn table_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        let columns: Vec<Column> = self
+            .columns
+            .iter()
+            .copied()
+            .filter(|c| *c != Column::Remote || self.all)
+            .collect();
+        let row_height = ui.spacing().interact_size.y;
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt(("listening", columns.clone()))
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .auto_shrink([false, false])
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        for (i, c) in columns.iter().enumerate() {
+            let width = self
+                .widths
+                .iter()
+                .find(|(w, _)| w == c)
+                .map_or(c.width(), |(_, w)| *w);
+            table = table.column(if i + 1 == columns.len() {
+                egui_extras::Column::remainder().at_least(60.0).clip(true)
+            } else {
+                egui_extras::Column::initial(width)
+                    .at_least(36.0)
+                    .clip(true)
+                    .resizable(true)
+            });
+        }
+        let mut clicked_sort = None;
+        let mut widths = Vec::new();
+        table
+            .header(row_height, |mut header| {
+                for c in &columns {
+                    header.col(|ui| {
+                        let selected = self.sort == c.sort();
+                        if sort_header(ui, c.title(), selected, self.descending) {
+                            clicked_sort = Some((c.sort(), selected));
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                widths = body.widths().to_vec();
+                let visible = std::mem::take(&mut self.visible);
+                body.rows(row_height, visible.len(), |mut row| {
+                    let n = visible[row.index()];
+                    if let Line::Group { first, count } = self.view[n] {
+                        let pid = self.group_pid(first);
+                        let folded = self.folded.contains(&pid);
+                        let text = self
+                            .socket(first)
+                            .map(|(o, _)| group_text(o, count, folded));
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(RichText::new(text.unwrap_or_default()).strong())
+                                    .selectable(false)
+                                    .truncate(),
+                            );
+                        });
+                        for _ in 1..columns.len() {
+                            row.col(|_| {});
+                        }
+                        if row.response().clicked() {
+                            if folded {
+                                self.folded.remove(&pid);
+                            } else {
+                                self.folded.insert(pid);
+                            }
+                        }
+                        return;
+                    }
+                    let Some((o, gone)) = self.socket(n).map(|(o, g)| (o.clone(), g)) else {
+                        return;
+                    };
+                    let o = &o;
+                    let k = key(o);
+                    let new = self.new.contains(&k);
+                    row.set_selected(self.selected == Some(k));
+                    for c in &columns {
+                        row.col(|ui| {
+                            let (text, hover) = cell_text(ui, o, *c, gone, new);
+                            // Not selectable text: a click on a cell is a click on its row.
+                            let r = ui.add(egui::Label::new(text).selectable(false).truncate());
+                            if let Some(h) = hover {
+                                r.on_hover_text(h);
+                            }
+                        });
+                    }
+                    let resp = row.response();
+                    if resp.clicked() {
+                        self.selected = Some(k);
+                    }
+                    resp.context_menu(|ui| {
+                        self.selected = Some(k);
+                        row_actions(ui, o, gone, actions, &mut self.properties);
+                    });
+                });
+                self.visible = visible;
+            });
+        if let Some((by, selected)) = clicked_sort {
+            // A second click on the sort column reverses it.
+            self.descending = selected && !self.descending;
+            self.sort = by;
+        }
+        self.widths = columns.iter().copied().zip(widths).collect();
+    }
+
+    /// A process's properties: path, command line, user, parent chain, what manages it, and
+    /// every socket it holds in the table.
+    fn properties_ui(&mut self, ui: &egui::Ui) {
+        let Some(o) = self.properties.clone() else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Process properties")
+            .open(&mut open)
+            .default_width(520.0)
+            .show(ui.ctx(), |ui| {
+                let clean = |s: Option<&str>| {
+                    s.map_or_else(
+                        || "unknown".to_owned(),
+                        |s| crate::text::clean(s).into_owned(),
+                    )
+                };
+                egui::Grid::new("properties").num_columns(2).show(ui, |ui| {
+                    for (name, value) in [
+                        ("Process", o.who()),
+                        ("Path", clean(o.path.as_deref())),
+                        ("Command line", clean(o.cmdline.as_deref())),
+                        ("User", clean(o.user.as_deref())),
+                        ("Managed by", crate::wording::managed_by(&o)),
+                        (
+                            "Started by",
+                            o.ancestry
+                                .iter()
+                                .map(|a| format!("{} ({})", clean(a.name.as_deref()), a.pid))
+                                .collect::<Vec<_>>()
+                                .join(" ← "),
+                        ),
+                    ] {
+                        ui.label(name);
+                        ui.add(egui::Label::new(value).wrap());
+                        ui.end_row();
+                    }
+                });
+                ui.separator();
+                ui.label(RichText::new("Sockets it holds").strong());
+                for s in self
+                    .rows
+                    .iter()
+                    .filter(|s| s.pid.is_some() && s.pid == o.pid)
+                {
+                    ui.label(format!("{} {} {}", s.protocol, s.local, s.state.name()));
+                }
+            });
+        if !open {
+            self.properties = None;
+        }
+    }
+}
+
+/// The filter field's id (Ctrl+F comes to it).
+#[must_use]
+pub fn filter_field() -> egui::Id {
+    egui::Id::unique("listening-filter")
+}
+
+/// "1 s", "0.5 s".
+fn interval_text(d: Duration) -> String {
+    format!("{} s", d.as_secs_f32())
+}
+
+/// A row's actions, on the toolbar and in its right-click menu. Each button names its socket for
+/// screen readers (and tests).
+fn row_actions(
+    ui: &mut egui::Ui,
+    o: &Owner,
+    gone: bool,
+    actions: &mut Vec<Action>,
+    properties: &mut Option<Owner>,
+) {
+    let named = |ui: &mut egui::Ui, text: &str, name: String, enabled: bool| {
+        let r = ui.add_enabled(enabled, egui::Button::new(text));
+        r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &name));
+        r.on_hover_text(name).clicked()
+    };
+    if named(
+        ui,
+        "Check",
+        format!("Check {} {} in the Check tab", o.protocol, o.local),
+        true,
+    ) {
+        actions.push(Action::CheckSocket(o.local, o.protocol));
+        ui.close();
+    }
+    let can_end = !gone && o.pid.is_some() && o.state != SockState::TimeWait;
+    if named(
+        ui,
+        "End…",
+        format!(
+            "End the processes holding {} {} (asks first)",
+            o.protocol, o.local
+        ),
+        can_end,
+    ) {
+        actions.push(Action::EndSocket(o.local, o.protocol));
+        ui.close();
+    }
+    if named(
+        ui,
+        "Copy",
+        format!("Copy the row of {} {}", o.protocol, o.local),
+        true,
+    ) {
+        actions.push(Action::CopyText(crate::report::owner_line(o)));
+        ui.close();
+    }
+    if named(
+        ui,
+        "Properties",
+        format!(
+            "Properties of the process holding {} {}",
+            o.protocol, o.local
+        ),
+        o.pid.is_some(),
+    ) {
+        *properties = Some(o.clone());
+        ui.close();
     }
 }

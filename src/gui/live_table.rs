@@ -42,6 +42,93 @@ pub enum SortBy {
     User,
     /// What manages the process.
     Manager,
+    /// The command line.
+    Command,
+}
+
+/// A column of the table. The order of [`Column::ALL`] is TCPView's: who first (process, PID),
+/// then the socket, then why the process runs; the command line last, as wide as the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Column {
+    /// The process's name.
+    Process,
+    /// Its PID.
+    Pid,
+    /// TCP or UDP.
+    Protocol,
+    /// The local address and port.
+    Local,
+    /// The peer (shown only with "Connections too").
+    Remote,
+    /// The socket's state.
+    State,
+    /// The process's user.
+    User,
+    /// What starts and restarts the process.
+    ManagedBy,
+    /// The full command line.
+    Command,
+}
+
+impl Column {
+    /// Every column, in the default order.
+    pub const ALL: [Column; 9] = [
+        Column::Process,
+        Column::Pid,
+        Column::Protocol,
+        Column::Local,
+        Column::Remote,
+        Column::State,
+        Column::User,
+        Column::ManagedBy,
+        Column::Command,
+    ];
+
+    /// The header's text.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Process => "Process",
+            Column::Pid => "PID",
+            Column::Protocol => "Protocol",
+            Column::Local => "Local",
+            Column::Remote => "Remote",
+            Column::State => "State",
+            Column::User => "User",
+            Column::ManagedBy => "Managed by",
+            Column::Command => "Command",
+        }
+    }
+
+    /// The sort its header sets.
+    #[must_use]
+    pub fn sort(self) -> SortBy {
+        match self {
+            Column::Process => SortBy::Process,
+            Column::Pid => SortBy::Pid,
+            Column::Protocol => SortBy::Protocol,
+            Column::Local => SortBy::Port,
+            Column::Remote => SortBy::Remote,
+            Column::State => SortBy::State,
+            Column::User => SortBy::User,
+            Column::ManagedBy => SortBy::Manager,
+            Column::Command => SortBy::Command,
+        }
+    }
+
+    /// The width it starts with (points): Process and PID fit at 800 px beside Local.
+    #[must_use]
+    pub fn width(self) -> f32 {
+        match self {
+            Column::Process => 130.0,
+            Column::Pid => 60.0,
+            Column::Protocol | Column::User => 72.0,
+            Column::Local | Column::Remote => 170.0,
+            Column::State => 96.0,
+            Column::ManagedBy => 140.0,
+            Column::Command => 420.0,
+        }
+    }
 }
 
 /// What the rows shown depend on besides the table: the filter, "Connections too", the sort and
@@ -136,7 +223,7 @@ pub fn prepare(
     }
     let view = view_of(&rows, &gone, &look);
     Table {
-        counts: counts(&rows),
+        counts: shown_counts(&rows, &view, look.all),
         rows: Arc::new(rows),
         new,
         gone,
@@ -145,8 +232,32 @@ pub fn prepare(
     }
 }
 
+/// The header's counts for what the view shows: "3 shown of 120 · 2 TCP LISTEN · 1 UDP UNCONN"
+/// when a filter hides some, else the counts of the whole table.
+pub(super) fn shown_counts(rows: &[Owner], view: &[Line], all: bool) -> String {
+    let shown = || {
+        view.iter().filter_map(|l| match *l {
+            Line::Socket { index, gone: false } => rows.get(index),
+            _ => None,
+        })
+    };
+    // Of the sockets the view lists at all (connections only with "Connections too").
+    let listed = || rows.iter().filter(|o| all || !o.state.is_connection());
+    let n = shown().count();
+    let total = listed().count();
+    if n == total {
+        return counts(listed());
+    }
+    let of = format!("{n} shown of {total}");
+    if n == 0 {
+        of
+    } else {
+        format!("{of} · {}", counts(shown()))
+    }
+}
+
 /// "9998 tcp LISTEN · 3 udp UNCONN": sockets per protocol and state, in order of first sight.
-fn counts(rows: &[Owner]) -> String {
+fn counts<'a>(rows: impl IntoIterator<Item = &'a Owner>) -> String {
     let mut counts: Vec<((Protocol, SockState), usize)> = Vec::new();
     for o in rows {
         let k = (o.protocol, o.state);
@@ -168,13 +279,15 @@ fn counts(rows: &[Owner]) -> String {
 pub(super) fn view_of(rows: &[Owner], gone: &[(Owner, Instant)], look: &Look) -> Vec<Line> {
     let needle = look.filter.trim().to_lowercase();
     let keep = |o: &Owner| {
+        let has = |t: Option<&str>| t.is_some_and(|t| t.to_lowercase().contains(&needle));
         (look.all || !o.state.is_connection())
             && (needle.is_empty()
                 || o.local.to_string().contains(&needle)
                 || o.remote.is_some_and(|r| r.to_string().contains(&needle))
-                || o.process
-                    .as_deref()
-                    .is_some_and(|p| p.to_lowercase().contains(&needle))
+                || has(o.process.as_deref())
+                || has(o.cmdline.as_deref())
+                || has(o.path.as_deref())
+                || has(o.user.as_deref())
                 || o.pid.is_some_and(|p| p.to_string() == needle))
     };
     let owner =
@@ -200,6 +313,7 @@ pub(super) fn view_of(rows: &[Owner], gone: &[(Owner, Instant)], look: &Look) ->
         SortBy::Manager => {
             v.sort_by_cached_key(|r| (crate::wording::managed_by(owner(r)), port(owner(r))));
         }
+        SortBy::Command => v.sort_by_key(|r| (owner(r).cmdline.clone(), port(owner(r)))),
     }
     if look.descending {
         v.reverse();

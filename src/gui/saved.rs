@@ -16,7 +16,7 @@ pub const STORAGE_KEY: &str = "port-inspector-state";
 const LEGACY_KEYS: [&str; 2] = ["port-inspector-inputs", "port-inspector-scan"];
 
 /// The Listening now tab's view, as remembered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListeningSaved {
     /// The filter text.
@@ -25,6 +25,12 @@ pub struct ListeningSaved {
     pub all: bool,
     /// Grouped by process.
     pub grouped: bool,
+    /// The columns shown, in order (empty: the default).
+    pub columns: Vec<super::listening::Column>,
+    /// Each column's width, as last drawn.
+    pub widths: Vec<(super::listening::Column, f32)>,
+    /// Seconds between refreshes (0: the default).
+    pub refresh_secs: f32,
 }
 
 /// Everything remembered, one field per tab.
@@ -41,6 +47,8 @@ pub struct Saved {
     pub hold_secs: String,
     /// The live table's filter and view.
     pub listening: ListeningSaved,
+    /// Whether the history panel is shown.
+    pub history_open: bool,
 }
 
 impl Default for Saved {
@@ -51,6 +59,7 @@ impl Default for Saved {
             scan: ScanInputs::default(),
             hold_secs: super::kit::KitState::default().hold_secs_text,
             listening: ListeningSaved::default(),
+            history_open: true,
         }
     }
 }
@@ -82,6 +91,31 @@ impl Saved {
             hold_secs: capped(self.hold_secs, 16),
             listening: ListeningSaved {
                 filter: capped(self.listening.filter, 300),
+                columns: {
+                    // Each column once, at most all of them.
+                    let mut seen = Vec::new();
+                    for c in self.listening.columns {
+                        if !seen.contains(&c) {
+                            seen.push(c);
+                        }
+                    }
+                    seen
+                },
+                widths: self
+                    .listening
+                    .widths
+                    .into_iter()
+                    .filter(|(_, w)| w.is_finite() && (20.0..=4000.0).contains(w))
+                    .take(super::listening::Column::ALL.len())
+                    .collect(),
+                refresh_secs: if super::listening::INTERVALS
+                    .iter()
+                    .any(|d| (d.as_secs_f32() - self.listening.refresh_secs).abs() < 1e-3)
+                {
+                    self.listening.refresh_secs
+                } else {
+                    0.0
+                },
                 ..self.listening
             },
             ..self
@@ -102,7 +136,11 @@ impl App {
                 filter: self.listening_now.filter.clone(),
                 all: self.listening_now.all,
                 grouped: self.listening_now.grouped,
+                columns: self.listening_now.columns.clone(),
+                widths: self.listening_now.widths.clone(),
+                refresh_secs: self.listening_now.interval.as_secs_f32(),
             },
+            history_open: self.history_open,
         }
     }
 
@@ -110,11 +148,20 @@ impl App {
     pub fn restore(&mut self, saved: Saved) {
         let s = saved.validated();
         self.tab = s.tab;
+        self.history_open = s.history_open;
         self.inputs = s.check;
         self.scan_inputs = s.scan;
         self.kit.hold_secs_text = s.hold_secs;
         self.listening_now.filter = s.listening.filter;
         self.listening_now.all = s.listening.all;
         self.listening_now.grouped = s.listening.grouped;
+        if !s.listening.columns.is_empty() {
+            self.listening_now.columns = s.listening.columns;
+        }
+        self.listening_now.widths = s.listening.widths;
+        if s.listening.refresh_secs > 0.0 {
+            self.listening_now.interval =
+                std::time::Duration::from_secs_f32(s.listening.refresh_secs);
+        }
     }
 }

@@ -29,10 +29,12 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
         {
             actions.push(Action::SaveReport);
         }
-        if let Some(s) = status {
-            ui.label(RichText::new(s).strong());
-        }
     });
+    // What a click did, under the buttons: wrapped, one line per PID after an End, never
+    // widening the panel.
+    if let Some(s) = status {
+        ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
+    }
 
     if let Some(d) = &c.explanation {
         if !c.owners.is_empty() || c.hidden_owners > 0 {

@@ -4,7 +4,13 @@
 use super::*;
 
 /// The what-if matrix and its cells.
-fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+fn matrix_section(
+    ui: &mut egui::Ui,
+    kit: &mut KitState,
+    target: Option<&crate::Target>,
+    actions: &mut Vec<Action>,
+) {
+    let valid = target.is_some();
     ui.add_space(8.0);
     ui.heading("What-if matrix");
     ui.label("The same port across TCP/UDP, IPv4/IPv6, SO_REUSEADDR off/on, and the address against the wildcard.");
@@ -24,6 +30,19 @@ fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &
         });
     }
     if let Some(m) = &kit.matrix {
+        // The matrix carries its own target and time: the form may say another target now.
+        ui.label(format!(
+            "{} {}, tested at {} UTC:",
+            m.target.protocol,
+            crate::text::clean(&m.target.display_addr()),
+            kit.matrix_at
+        ));
+        if target.is_some_and(|t| *t != m.target) {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "This matrix is of another target than the form's: run it again for the form's.",
+            );
+        }
         // Wide tables scroll sideways on their own, so the text around them keeps wrapping
         // to the window.
         egui::ScrollArea::horizontal()
@@ -55,12 +74,16 @@ fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &
                                         && c.reuse_address == reuse
                                 });
                                 if let Some((i, c)) = found {
-                                    let result = match (&c.wsa_name, c.wsa_code) {
-                                        (Some(n), Some(code)) => format!("blocked {n} {code}"),
-                                        _ => "ok".into(),
+                                    // Short cells (the row and column say the rest); the whole
+                                    // combination on hover and for screen readers.
+                                    let (text, result) = match (&c.wsa_name, c.wsa_code) {
+                                        (Some(n), Some(code)) => {
+                                            (format!("blocked {code}"), format!("blocked: {n} {code}"))
+                                        }
+                                        _ => ("ok".to_owned(), "bindable".to_owned()),
                                     };
-                                    let text = format!(
-                                        "{p} {fam} {} reuse {}: {result}",
+                                    let detail = format!(
+                                        "{p} {fam} {} with SO_REUSEADDR {}: {result}. Click to check it again now.",
                                         c.address,
                                         if reuse { "on" } else { "off" }
                                     );
@@ -69,11 +92,15 @@ fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &
                                     } else {
                                         ok_color(ui)
                                     };
-                                    if ui
-                                        .button(RichText::new(text).color(color))
-                                        .on_hover_text("Open the full check of this combination")
-                                        .clicked()
-                                    {
+                                    let b = ui.button(RichText::new(text).color(color));
+                                    b.widget_info(|| {
+                                        egui::WidgetInfo::labeled(
+                                            egui::Role::Button,
+                                            true,
+                                            &detail,
+                                        )
+                                    });
+                                    if b.on_hover_text(&detail).clicked() {
                                         actions.push(Action::OpenMatrixCell(i));
                                     }
                                 } else {
@@ -88,10 +115,30 @@ fn matrix_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &
 }
 
 /// Hold-and-listen: start/stop and the arrivals.
-fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+fn hold_section(
+    ui: &mut egui::Ui,
+    kit: &mut KitState,
+    target: Option<&crate::Target>,
+    actions: &mut Vec<Action>,
+) {
+    let valid = target.is_some();
     ui.add_space(8.0);
     ui.heading("Hold and listen");
     ui.label("Keeps the port open so someone can try to connect from another machine: each arrival is shown, accepted and closed at once without reading data.");
+    if let Some(t) = target.filter(|t| is_loopback_host(&t.host)) {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{} is a loopback address: only this machine can reach it. To be reached from another machine, hold all interfaces or this machine's own address.",
+                    crate::text::clean(&t.host)
+                ),
+            );
+            if ui.button("Hold all interfaces instead").clicked() {
+                actions.push(Action::HoldAllInterfaces);
+            }
+        });
+    }
     let listening = kit.listen.as_ref().is_some_and(|l| l.ended.is_none());
     ui.horizontal(|ui| {
         let l = ui.label("Hold for (seconds)");
@@ -115,6 +162,7 @@ fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mu
         }
     });
     if let Some(l) = &kit.listen {
+        other_target(ui, l.target.as_ref(), target, "This hold");
         match (&l.bound, &l.ended) {
             (_, Some(end)) => ui.label(end),
             (Some(b), None) => {
@@ -146,7 +194,13 @@ fn hold_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mu
 }
 
 /// Watch until free.
-fn watch_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &mut Vec<Action>) {
+fn watch_section(
+    ui: &mut egui::Ui,
+    kit: &mut KitState,
+    target: Option<&crate::Target>,
+    actions: &mut Vec<Action>,
+) {
+    let valid = target.is_some();
     ui.add_space(8.0);
     ui.heading("Tell me when it's free");
     let watching = kit.watch.as_ref().is_some_and(|w| !w.done);
@@ -162,8 +216,41 @@ fn watch_section(ui: &mut egui::Ui, kit: &mut KitState, valid: bool, actions: &m
         }
     });
     if let Some(w) = &kit.watch {
+        other_target(ui, w.target.as_ref(), target, "This watch");
         ui.label(&w.status);
     }
+}
+
+/// Says so when a result on screen is of another target than the form's.
+fn other_target(
+    ui: &mut egui::Ui,
+    of: Option<&crate::Target>,
+    form: Option<&crate::Target>,
+    what: &str,
+) {
+    if let Some(of) = of
+        && form != Some(of)
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{what} is of {} {}, not of the form's target.",
+                of.protocol,
+                crate::text::clean(&of.display_addr())
+            ),
+        );
+    }
+}
+
+/// Whether `host` names a loopback address (only this machine reaches it).
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare
+            .split('%')
+            .next()
+            .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
 }
 
 /// The machine facts table.
@@ -213,11 +300,10 @@ pub fn kit_ui(
             format!("The Check tab's target is not valid: {e}"),
         ),
     };
-    let valid = target.is_ok();
-
-    matrix_section(ui, kit, valid, &mut actions);
-    hold_section(ui, kit, valid, &mut actions);
-    watch_section(ui, kit, valid, &mut actions);
+    let target = target.ok();
+    matrix_section(ui, kit, target, &mut actions);
+    hold_section(ui, kit, target, &mut actions);
+    watch_section(ui, kit, target, &mut actions);
     facts_section(ui, kit, &mut actions);
     actions
 }

@@ -39,8 +39,14 @@ fn bad_color(ui: &egui::Ui) -> Color32 {
     ui.visuals().error_fg_color
 }
 
+/// The port field's id: focus starts there, and Ctrl+L comes back to it.
+#[must_use]
+pub fn port_field() -> egui::Id {
+    egui::Id::unique("port-field")
+}
+
 /// The title bar with the tabs.
-pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
+pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> Vec<Action> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
         ui.heading("Port Inspector");
@@ -68,6 +74,16 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
             .clicked()
         {
             actions.push(Action::SetTab(Tab::Listening));
+        }
+        if tab == Tab::Check {
+            ui.separator();
+            if ui
+                .selectable_label(history_open, "History")
+                .on_hover_text("Show or hide the list of checks")
+                .clicked()
+            {
+                actions.push(Action::ToggleHistory);
+            }
         }
         if busy {
             ui.spinner();
@@ -100,14 +116,26 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab) -> Vec<Action> {
     actions
 }
 
-/// The checks made since the window opened, newest first.
+/// The checks made since the window opened, newest first: one line each (one keyboard stop),
+/// with the options that were set; selecting one shows its answer and loads its target into
+/// the form.
 pub fn history_ui(
     ui: &mut egui::Ui,
     history: &[HistoryEntry],
     shown: Option<usize>,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
-    ui.heading("History");
+    ui.horizontal(|ui| {
+        ui.heading("History");
+        if !history.is_empty()
+            && ui
+                .small_button("Clear")
+                .on_hover_text("Forget every check in this list")
+                .clicked()
+        {
+            actions.push(Action::ClearHistory);
+        }
+    });
     if history.is_empty() {
         ui.label("No checks yet.");
     }
@@ -120,10 +148,11 @@ pub fn history_ui(
                 Verdict::Unknown => "unknown",
             };
             let full = format!(
-                "{} {mark} {} {}",
+                "{} {mark} {} {}{}",
                 h.at,
                 c.report.target.protocol,
-                crate::text::clean(&c.report.target.display_addr())
+                crate::text::clean(&c.report.target.display_addr()),
+                options_text(&c.report.target.options)
             );
             // A long host name must not widen the panel: cut with an ellipsis, whole on hover.
             let text = if full.chars().count() > 34 {
@@ -131,22 +160,69 @@ pub fn history_ui(
             } else {
                 full.clone()
             };
-            ui.horizontal(|ui| {
-                if ui
-                    .button("Again")
-                    .on_hover_text("Run this check again")
-                    .clicked()
-                {
-                    actions.push(Action::Rerun(i));
-                }
-                if ui
-                    .selectable_label(shown == Some(i), text)
-                    .on_hover_text(full)
-                    .clicked()
-                {
-                    actions.push(Action::Show(i));
-                }
-            });
+            if ui
+                .selectable_label(shown == Some(i), text)
+                .on_hover_text(format!("{full} (checked at {} UTC)", h.at))
+                .clicked()
+            {
+                actions.push(Action::Show(i));
+            }
+        }
+    });
+    actions
+}
+
+/// The options a check set, as short marks: " +REUSEADDR +REUSEPORT v6only".
+fn options_text(o: &crate::target::SocketOptions) -> String {
+    let mut s = String::new();
+    if o.reuse_address {
+        s.push_str(" +REUSEADDR");
+    }
+    if o.reuse_port {
+        s.push_str(" +REUSEPORT");
+    }
+    if o.exclusive_address_use {
+        s.push_str(" +EXCLUSIVE");
+    }
+    match o.v6_only {
+        Some(true) => s.push_str(" v6only"),
+        Some(false) => s.push_str(" dual-stack"),
+        None => {}
+    }
+    if !o.listen {
+        s.push_str(" no-listen");
+    }
+    s
+}
+
+/// What the answer on screen is of, and when it was measured; an earlier answer of a target
+/// checked again since says so.
+pub fn answer_heading_ui(ui: &mut egui::Ui, entry: &HistoryEntry, newest: bool) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let t = &entry.check.report.target;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} {}{}, checked at {} UTC",
+                t.protocol,
+                crate::text::clean(&t.display_addr()),
+                options_text(&t.options),
+                entry.at
+            ))
+            .strong(),
+        );
+        if !newest {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "An earlier answer: this target was checked again since.",
+            );
+        }
+        if ui
+            .button("Check again")
+            .on_hover_text("Run this check again now")
+            .clicked()
+        {
+            actions.push(Action::RerunShown);
         }
     });
     actions
@@ -275,6 +351,7 @@ pub fn form_ui(
                 let r = ui
                     .add(
                         egui::TextEdit::singleline(&mut inputs.port_text)
+                            .id(port_field())
                             .hint_text("0-65535")
                             .desired_width(80.0),
                     )
