@@ -153,9 +153,24 @@ fn title(report: &ProbeReport, d: &Diagnosis) -> String {
                 Some(o) if pids.iter().all(|p| *p == o.pid) => manager_clause(o),
                 _ => None,
             };
+            // Both sides when the holder sits on another address than ours (a wildcard over
+            // a specific one, or the other way): "0.0.0.0:8088 collides with nginx (PID 1911)
+            // on 127.0.0.1:8088".
+            let mut theirs: Vec<String> = Vec::new();
+            for o in sockets {
+                let l = o.local.to_string();
+                if !theirs.contains(&l) {
+                    theirs.push(l);
+                }
+            }
+            let verb = if theirs.is_empty() || theirs.iter().any(|l| *l == at) {
+                format!("is in use by {who}")
+            } else {
+                format!("collides with {who} on {}", theirs.join(" and "))
+            };
             match manager {
-                Some(m) => format!("{at} is in use by {who}, {m}"),
-                None => format!("{at} is in use by {who}"),
+                Some(m) => format!("{at} {verb}, {m}"),
+                None => format!("{at} {verb}"),
             }
         }
         Some(Finding::TimeWait { .. }) => format!("{at} is still held by TIME_WAIT connections"),
