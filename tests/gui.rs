@@ -82,24 +82,39 @@ fn invalid_ports_show_a_message_and_disable_test() {
     let mut h = harness();
     h.run();
     for (text, msg) in [
-        ("70000", "out of range"),
-        ("abc", "is not a port"),
-        ("-1", "is not a port"),
+        ("70000", "There is no port 70000: ports go from 0 to 65535."),
+        ("abc", "is not a port: type a number from 0 to 65535."),
+        ("-1", "is not a port: type a number from 0 to 65535."),
     ] {
         type_port(&mut h, text);
-        h.run();
-        assert!(has(&h, msg), "{text}: message '{msg}'");
+        h.run_steps(1);
+        // Mid-typing nothing is judged aloud (the review: red text before anything was typed);
+        // the button is disabled, with the reason on hover.
+        assert!(!has(&h, msg), "{text}: not said while typing");
         assert!(
             h.get_by_label("Test bind").accesskit_node().is_disabled(),
             "{text}: Test disabled"
         );
+        // Once typing pauses (a second), it is said, in the window's words.
+        h.run_steps(6);
+        assert!(has(&h, msg), "{text}: message '{msg}' after a pause");
     }
+    // Enter says it at once.
+    type_port(&mut h, "99999");
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(1);
+    assert!(
+        has(&h, "There is no port 99999"),
+        "Enter on a bad port says why at once"
+    );
     type_port(&mut h, "8080");
     h.run();
     assert!(
         !h.get_by_label("Test bind").accesskit_node().is_disabled(),
         "valid again"
     );
+    assert!(!has(&h, "There is no port"), "and the message is gone");
 }
 
 #[test]
@@ -111,13 +126,22 @@ fn bad_custom_hosts_are_refused_inline() {
         },
         None,
     );
-    h.run();
-    assert!(has(&h, "host is empty"), "empty host refused");
+    h.run_steps(8);
+    // Picking "Host name or address…" greets nobody with an error; the button says what it
+    // needs on hover.
+    assert!(
+        !has(&h, "Type a host name"),
+        "no error before anything was typed"
+    );
+    assert!(
+        h.get_by_label("Test bind").accesskit_node().is_disabled(),
+        "disabled while empty"
+    );
     h.get_by_label("Host").focus();
     h.run_steps(1);
     h.get_by_label("Host").type_text("[::zz]");
-    h.run();
-    assert!(has(&h, "not a valid IPv6"), "malformed IPv6");
+    h.run_steps(8);
+    assert!(has(&h, "not a valid IPv6"), "malformed IPv6, after a pause");
     assert!(
         h.get_by_label("Test bind").accesskit_node().is_disabled(),
         "disabled"

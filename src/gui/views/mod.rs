@@ -326,6 +326,7 @@ pub fn form_ui(
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut enter = false;
+    let before = inputs.clone();
     egui::Grid::new("form")
         .num_columns(2)
         .spacing([12.0, 8.0])
@@ -390,14 +391,20 @@ pub fn form_ui(
         });
 
     let valid = inputs.target();
-    if let Err(e) = &valid {
-        ui.colored_label(bad_color(ui), e.to_string());
-    }
+    // The problem is said beside the button (nothing moves down under the pointer), in the
+    // window's words, once the user asks or pauses typing.
+    let problem = valid.as_ref().err().filter(|e| {
+        let empty = matches!(
+            e,
+            crate::target::InputError::PortEmpty | crate::target::InputError::HostEmpty
+        );
+        super::form::judge_now(ui, "check", *inputs != before, enter, empty)
+    });
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         let can_test = valid.is_ok() && running.is_none();
         let reason = match (&valid, running) {
-            (Err(e), _) => e.to_string(),
+            (Err(e), _) => super::form::window_words(e),
             (_, Some(_)) => "A check is running".into(),
             _ => String::new(),
         };
@@ -409,6 +416,9 @@ pub fn form_ui(
             .on_disabled_hover_text(reason);
         if test.clicked() || (enter && can_test) {
             actions.push(Action::Test);
+        }
+        if let Some(e) = problem {
+            ui.colored_label(bad_color(ui), super::form::window_words(e));
         }
         if let Some(r) = running {
             ui.spinner();

@@ -90,6 +90,7 @@ fn scan_results_ui(
 pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut enter = false;
+    let before = inputs.clone();
     egui::Grid::new("scan-form")
         .num_columns(2)
         .spacing([12.0, 8.0])
@@ -121,13 +122,17 @@ pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) ->
             ui.end_row();
         });
     let valid = inputs.request();
-    if let Err(e) = &valid {
-        ui.colored_label(bad_color(ui), e.to_string());
-    }
+    // Said beside the button once the user asks or pauses typing, never mid-typing (the range
+    // "80" on its way to "8000-9000" is not an error), in the window's words.
+    let empty = inputs.range_text.trim().is_empty();
+    let problem = valid
+        .as_ref()
+        .err()
+        .filter(|_| super::super::form::judge_now(ui, "scan", *inputs != before, enter, empty));
     ui.horizontal(|ui| {
         let can = valid.is_ok() && state.running.is_none();
         let reason = match &valid {
-            Err(e) => e.to_string(),
+            Err(e) => super::super::form::window_words(e),
             Ok(_) => "A scan is running".into(),
         };
         if ui
@@ -140,6 +145,9 @@ pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) ->
         }
         if state.running.is_some() && ui.button("Cancel scan").clicked() {
             actions.push(Action::CancelScan);
+        }
+        if let Some(e) = problem {
+            ui.colored_label(bad_color(ui), super::super::form::window_words(e));
         }
     });
     if let Some(e) = &state.error {
