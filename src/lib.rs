@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnose;
 pub mod end;
+pub mod export;
 pub mod facts;
 pub mod files;
 #[cfg(feature = "gui")]

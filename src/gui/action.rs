@@ -11,6 +11,15 @@ pub enum Action {
     Test,
     /// Hide the note about the saved state.
     DismissStateNotice,
+    /// Export the live table's shown rows: copied, or saved in the report folder.
+    ExportSockets {
+        /// The rows.
+        rows: Vec<crate::owners::Owner>,
+        /// As what.
+        format: super::listening::ExportFormat,
+        /// To a file (else the clipboard).
+        save: bool,
+    },
     /// Stop the running check.
     Cancel,
     /// Show history entry N.

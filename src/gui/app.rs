@@ -211,6 +211,9 @@ impl App {
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             Action::DismissStateNotice => self.state_notice = None,
+            Action::ExportSockets { rows, format, save } => {
+                self.export_sockets(ctx, &rows, format, save)
+            }
             Action::Test => {
                 if let Ok(t) = self.inputs.target() {
                     self.start(t);
@@ -502,6 +505,52 @@ impl App {
 }
 
 impl App {
+    /// Copies or saves the live table's rows (a new dated file in the report folder, written as
+    /// every file of the tool is: never over another, never through a link).
+    fn export_sockets(
+        &mut self,
+        ctx: &egui::Context,
+        rows: &[crate::owners::Owner],
+        format: super::listening::ExportFormat,
+        save: bool,
+    ) {
+        use super::listening::ExportFormat;
+        let stamp = super::save::file_stamp();
+        let (text, ext) = match format {
+            ExportFormat::Csv => (crate::export::csv(rows), "csv"),
+            ExportFormat::Json => match crate::export::json(rows) {
+                Ok(j) => (j, "json"),
+                Err(e) => {
+                    self.status = Some(format!("Could not write the JSON: {e}"));
+                    return;
+                }
+            },
+            ExportFormat::Html => (
+                crate::export::html(
+                    rows,
+                    &format!("Sockets on this machine, {stamp} UTC (Port Inspector)"),
+                ),
+                "html",
+            ),
+        };
+        if !save {
+            ctx.copy_text(text);
+            self.status = Some(format!(
+                "{} sockets copied ({}).",
+                rows.len(),
+                ext.to_uppercase()
+            ));
+            return;
+        }
+        let path = self
+            .report_dir
+            .join(format!("port-inspector-sockets-{stamp}.{ext}"));
+        self.status = Some(match crate::files::write(&path, text.as_bytes(), false) {
+            Ok(()) => format!("{} sockets saved to {}", rows.len(), path.display()),
+            Err(e) => format!("Could not save to {}: {e}", path.display()),
+        });
+    }
+
     /// Writes the state to its file now (when it changed); a failure is said once.
     pub fn save_state(&mut self) {
         let Some(mut store) = self.store.take() else {

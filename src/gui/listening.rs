@@ -79,6 +79,19 @@ pub struct ListeningTab {
     pub properties: Option<Owner>,
     /// Why the window cannot relaunch itself elevated (asked once), `None` when it can.
     elevation: Option<String>,
+    /// An export the user asked for this frame: its format and whether to a file.
+    export: Option<(ExportFormat, bool)>,
+}
+
+/// What the live table can be exported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// For a spreadsheet.
+    Csv,
+    /// The rows of `list --json`.
+    Json,
+    /// One self-contained page.
+    Html,
 }
 
 impl Default for ListeningTab {
@@ -108,6 +121,7 @@ impl Default for ListeningTab {
             soon: false,
             properties: None,
             elevation: crate::platform::elevation_unavailable(),
+            export: None,
         }
     }
 }
@@ -222,6 +236,18 @@ impl ListeningTab {
             .or_else(|| self.gone.iter().map(|(o, _)| o).find(|o| key(o) == k))
     }
 
+    /// The sockets the view shows (the filter applied; vanished ones left out), in its order.
+    #[must_use]
+    pub fn shown_rows(&self) -> Vec<Owner> {
+        self.view
+            .iter()
+            .filter_map(|l| match *l {
+                Line::Socket { index, gone: false } => self.rows.get(index).cloned(),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Sockets whose process this user may not see (another user's), for the banner.
     fn hidden(&self) -> usize {
         self.rows
@@ -244,6 +270,13 @@ impl ListeningTab {
         self.refresh_view();
         self.refresh_visible();
         self.header_ui(ui);
+        if let Some((format, save)) = self.export.take() {
+            actions.push(Action::ExportSockets {
+                rows: self.shown_rows(),
+                format,
+                save,
+            });
+        }
         self.toolbar_ui(ui, &mut actions);
         if let Some(s) = status {
             ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
@@ -291,6 +324,24 @@ impl ListeningTab {
                 .response
                 .labelled_by(l.id);
             self.columns_ui(ui);
+            ui.menu_button("Export", |ui| {
+                for (label, format, save) in [
+                    ("Copy as CSV", ExportFormat::Csv, false),
+                    ("Copy as JSON", ExportFormat::Json, false),
+                    ("Save as CSV", ExportFormat::Csv, true),
+                    ("Save as JSON", ExportFormat::Json, true),
+                    ("Save as HTML page", ExportFormat::Html, true),
+                ] {
+                    if ui
+                        .button(label)
+                        .on_hover_text("The sockets the filter shows, with every column")
+                        .clicked()
+                    {
+                        self.export = Some((format, save));
+                        ui.close();
+                    }
+                }
+            });
             // The spinner's room is kept when idle: the table must not jump every second
             // (a click on a row would land on the row that moved under it).
             ui.add_visible(self.refreshing, egui::Spinner::new());
