@@ -7,6 +7,7 @@
 pub mod build_info;
 pub mod catalog;
 pub mod check;
+pub mod close;
 pub mod cli;
 pub mod diagnose;
 pub mod end;

@@ -321,3 +321,61 @@ fn the_table_exports_csv_json_and_html_safely() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Close one TCP connection, as TCPView does: asked first, aborted by the kernel (the peer gets
+/// a reset), and shown gone by a fresh read of the table.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_connection_is_closed_and_proven_gone() {
+    use std::io::Read as _;
+    common::require(
+        common::is_root(),
+        "root (CAP_NET_ADMIN), to close a connection",
+    );
+    let ip = common::private_loopback();
+    let server = TcpListener::bind((ip, 0)).unwrap();
+    let mut client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (_accepted, _) = server.accept().unwrap();
+    let local = client.local_addr().unwrap();
+    let remote = client.peer_addr().unwrap();
+    let mut h = harness();
+    h.run();
+    h.get_by_label("Listening now").click();
+    h.run_steps(2);
+    h.get_by_label("Connections too").click();
+    set_text(&mut h, "Filter", &ip.to_string());
+    wait_for(&mut h, &local.to_string());
+    // The client's address is a Local cell on its row and a Remote cell on the accepted one:
+    // either row is this connection.
+    h.query_all_by_label(&local.to_string())
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    let (_, l, r, _) = h.state().listening_now.selected.expect("a row is selected");
+    let r = r.expect("a connection");
+    assert!(
+        (l, r) == (local, remote) || (l, r) == (remote, local),
+        "the connection's row"
+    );
+    h.get_by_label(&format!("Close the connection from {l} to {r} (asks first)"))
+        .click();
+    h.run_steps(2);
+    wait_for(&mut h, "Close the connection");
+    h.get_by_label("Close the connection").click();
+    h.run_steps(2);
+    wait_for(&mut h, "it is gone");
+    client
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let got = client.read(&mut buf);
+    assert!(
+        matches!(&got, Ok(0))
+            || got.as_ref().is_err_and(|e| matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+            )),
+        "the connection was aborted under its process: {got:?}"
+    );
+}

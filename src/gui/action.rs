@@ -11,6 +11,12 @@ pub enum Action {
     Test,
     /// Hide the note about the saved state.
     DismissStateNotice,
+    /// Ask before closing this TCP connection.
+    AskCloseConnection(Box<crate::owners::Owner>),
+    /// Close the connection asked about.
+    ConfirmClose,
+    /// Keep it.
+    CancelClose,
     /// Export the live table's shown rows: copied, or saved in the report folder.
     ExportSockets {
         /// The rows.

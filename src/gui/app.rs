@@ -56,6 +56,8 @@ pub struct App {
     pub confirm_end: Option<crate::end::EndPlan>,
     /// The tab an End was asked from: its answer goes there, and nowhere else.
     pub end_from: Option<Tab>,
+    /// The connection whose closing awaits confirmation.
+    pub confirm_close: Option<crate::owners::Owner>,
     /// Whether the history panel is shown (on the Check tab).
     pub history_open: bool,
     /// Whether the first frame put the focus in the form.
@@ -131,6 +133,7 @@ impl App {
             status: None,
             confirm_end: None,
             end_from: None,
+            confirm_close: None,
             history_open: true,
             focus_placed: false,
             worker: Worker::spawn(waker, resolver, scanner),
@@ -188,6 +191,21 @@ impl App {
                     self.on_scan_event(ev);
                 }
                 ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
+                Event::Closed {
+                    local,
+                    remote,
+                    result,
+                } => {
+                    self.status = Some(match result {
+                        Ok(()) => format!(
+                            "Closed the connection from {local} to {remote}: the table was read again and it is gone."
+                        ),
+                        Err(e) => {
+                            format!("The connection from {local} to {remote} was not closed: {e}.")
+                        }
+                    });
+                    self.listening_now.soon = true;
+                }
             }
         }
     }
@@ -210,10 +228,11 @@ impl App {
     /// Applies one view action: the check's own here, each tab's in its module.
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
-            Action::DismissStateNotice => self.state_notice = None,
-            Action::ExportSockets { rows, format, save } => {
-                self.export_sockets(ctx, &rows, format, save)
-            }
+            a @ (Action::DismissStateNotice
+            | Action::ExportSockets { .. }
+            | Action::AskCloseConnection(..)
+            | Action::CancelClose
+            | Action::ConfirmClose) => self.apply_more(ctx, a),
             Action::Test => {
                 if let Ok(t) = self.inputs.target() {
                     self.start(t);
@@ -468,6 +487,9 @@ impl App {
                 }
             });
         });
+        if let Some(o) = &self.confirm_close {
+            actions.extend(views::confirm_close_ui(ui, o));
+        }
         if let Some(plan) = &self.confirm_end {
             actions.extend(views::confirm_end_ui(ui, plan));
         }
@@ -505,6 +527,35 @@ impl App {
 }
 
 impl App {
+    /// The actions of the live table's toolbar and the window's notes: dismiss a note, export
+    /// the table, close a connection (asked first).
+    fn apply_more(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::DismissStateNotice => self.state_notice = None,
+            Action::AskCloseConnection(o) => self.confirm_close = Some(*o),
+            Action::CancelClose => self.confirm_close = None,
+            Action::ConfirmClose => {
+                if let Some(o) = self.confirm_close.take()
+                    && let Some(remote) = o.remote
+                {
+                    let started = self.worker.start(Job::CloseConnection {
+                        local: o.local,
+                        remote,
+                    });
+                    self.status = Some(if started {
+                        format!("Closing the connection from {} to {remote}…", o.local)
+                    } else {
+                        "Could not start closing the connection.".into()
+                    });
+                }
+            }
+            Action::ExportSockets { rows, format, save } => {
+                self.export_sockets(ctx, &rows, format, save);
+            }
+            _ => {}
+        }
+    }
+
     /// Copies or saves the live table's rows (a new dated file in the report folder, written as
     /// every file of the tool is: never over another, never through a link).
     fn export_sockets(

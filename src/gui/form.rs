@@ -200,6 +200,64 @@ impl Inputs {
     }
 }
 
+/// An input's problem in the window's own words (the CLI's sentences name flags and syntax the
+/// window does not have).
+#[must_use]
+pub fn window_words(e: &InputError) -> String {
+    match e {
+        InputError::PortEmpty => "Type a port from 0 to 65535.".into(),
+        InputError::PortNotNumber(t) => {
+            format!("\u{201c}{t}\u{201d} is not a port: type a number from 0 to 65535.")
+        }
+        InputError::PortOutOfRange(t) => {
+            format!("There is no port {t}: ports go from 0 to 65535.")
+        }
+        InputError::HostEmpty => {
+            "Type a host name or address, or pick an interface from the list.".into()
+        }
+        InputError::HostInvalid(t) => format!(
+            "\u{201c}{t}\u{201d} is not a host name or address (letters, digits, '-' and '.')."
+        ),
+        InputError::BadRange(t) => {
+            format!("\u{201c}{t}\u{201d} is not a range of ports: type START-END, e.g. 8000-9000.")
+        }
+        other => {
+            let s = other.to_string();
+            let mut c = s.chars();
+            c.next().map_or_else(String::new, |f| {
+                format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.'))
+            })
+        }
+    }
+}
+
+/// Whether a form's problem is said now: after the user asked (Enter or the button) or once
+/// typing has paused for a second; never while a field is still empty and nobody asked (picking
+/// "Host name or address…" must not greet the user with an error). `changed` is whether the
+/// form changed this frame, `asked` whether the user tried to submit it.
+#[must_use]
+pub fn judge_now(ui: &egui::Ui, form: &str, changed: bool, asked: bool, empty: bool) -> bool {
+    let key = egui::Id::unique(("form-judged", form));
+    let now = ui.input(|i| i.time);
+    if asked {
+        ui.data_mut(|d| d.insert_temp(key, (now, true)));
+        return true;
+    }
+    let (edited_at, was_asked) = ui
+        .data(|d| d.get_temp::<(f64, bool)>(key))
+        .unwrap_or((f64::MIN, false));
+    if changed {
+        ui.data_mut(|d| d.insert_temp(key, (now, false)));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs(1));
+        return false;
+    }
+    if was_asked {
+        return true;
+    }
+    !empty && now - edited_at >= 1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,61 +296,4 @@ mod tests {
         );
         assert_eq!(pick("10.9.8.7"), InterfaceChoice::Custom);
     }
-}
-
-/// An input's problem in the window's own words (the CLI's sentences name flags and syntax the
-/// window does not have).
-#[must_use]
-pub fn window_words(e: &InputError) -> String {
-    match e {
-        InputError::PortEmpty => "Type a port from 0 to 65535.".into(),
-        InputError::PortNotNumber(t) => {
-            format!("\u{201c}{t}\u{201d} is not a port: type a number from 0 to 65535.")
-        }
-        InputError::PortOutOfRange(t) => {
-            format!("There is no port {t}: ports go from 0 to 65535.")
-        }
-        InputError::HostEmpty => {
-            "Type a host name or address, or pick an interface from the list.".into()
-        }
-        InputError::HostInvalid(t) => format!(
-            "\u{201c}{t}\u{201d} is not a host name or address (letters, digits, '-' and '.')."
-        ),
-        InputError::BadRange(t) => {
-            format!("\u{201c}{t}\u{201d} is not a range of ports: type START-END, e.g. 8000-9000.")
-        }
-        other => {
-            let s = other.to_string();
-            let mut c = s.chars();
-            c.next().map_or_else(String::new, |f| {
-                format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.'))
-            })
-        }
-    }
-}
-
-/// Whether a form's problem is said now: after the user asked (Enter or the button) or once
-/// typing has paused for a second; never while a field is still empty and nobody asked (picking
-/// "Host name or address…" must not greet the user with an error). `changed` is whether the
-/// form changed this frame, `asked` whether the user tried to submit it.
-pub fn judge_now(ui: &egui::Ui, form: &str, changed: bool, asked: bool, empty: bool) -> bool {
-    let key = egui::Id::unique(("form-judged", form));
-    let now = ui.input(|i| i.time);
-    if asked {
-        ui.data_mut(|d| d.insert_temp(key, (now, true)));
-        return true;
-    }
-    let (edited_at, was_asked) = ui
-        .data(|d| d.get_temp::<(f64, bool)>(key))
-        .unwrap_or((f64::MIN, false));
-    if changed {
-        ui.data_mut(|d| d.insert_temp(key, (now, false)));
-        ui.ctx()
-            .request_repaint_after(std::time::Duration::from_secs(1));
-        return false;
-    }
-    if was_asked {
-        return true;
-    }
-    !empty && now - edited_at >= 1.0
 }

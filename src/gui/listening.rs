@@ -687,6 +687,19 @@ fn row_actions(
         actions.push(Action::EndSocket(o.local, o.protocol));
         ui.close();
     }
+    if let Some(remote) = o.remote.filter(|_| {
+        !gone
+            && o.protocol == crate::target::Protocol::Tcp
+            && !matches!(o.state, SockState::TimeWait | SockState::Listen)
+    }) && named(
+        ui,
+        "Close connection…",
+        format!("Close the connection from {} to {remote} (asks first)", o.local),
+        true,
+    ) {
+        actions.push(Action::AskCloseConnection(Box::new(o.clone())));
+        ui.close();
+    }
     if named(
         ui,
         "Copy",

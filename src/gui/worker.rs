@@ -61,6 +61,13 @@ pub enum Job {
     End(Box<crate::end::EndPlan>),
     /// Read every socket for the Listening now tab, at the lowest priority.
     Sockets(Box<super::live_table::Refresh>),
+    /// Close one TCP connection (confirmed by the user), then prove it is gone.
+    CloseConnection {
+        /// Its local end.
+        local: std::net::SocketAddr,
+        /// Its peer.
+        remote: std::net::SocketAddr,
+    },
 }
 
 /// Work for the probe thread.
@@ -124,6 +131,15 @@ pub enum Event {
     EndPlan(Box<crate::end::EndPlan>),
     /// The holders were ended (or not), with the port proven afterwards.
     EndDone(Box<crate::end::EndReport>),
+    /// A connection was closed (proven gone), or why not.
+    Closed {
+        /// Its local end.
+        local: std::net::SocketAddr,
+        /// Its peer.
+        remote: std::net::SocketAddr,
+        /// Done, or why not (worded by the window).
+        result: Result<(), std::sync::Arc<crate::close::CloseError>>,
+    },
     /// A check finished (successfully, with an error, or cancelled).
     Finished {
         /// The request number.
@@ -263,6 +279,15 @@ impl Worker {
                 let report =
                     crate::end::execute(&plan, crate::end::Signal::Term, Duration::from_secs(5));
                 emit(Event::EndDone(Box::new(report)));
+            }),
+            Job::CloseConnection { local, remote } => self.spawn_task("close", move |emit| {
+                let result =
+                    crate::close::tcp_connection(local, remote).map_err(std::sync::Arc::new);
+                emit(Event::Closed {
+                    local,
+                    remote,
+                    result,
+                });
             }),
             Job::Sockets(refresh) => self.spawn_task("list", move |emit| {
                 // The lowest priority, for this thread and the ones it starts: no frame waits.

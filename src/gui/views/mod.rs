@@ -436,6 +436,29 @@ pub fn form_ui(
     actions
 }
 
+/// The confirmation before closing one TCP connection: which, whose, and what it does.
+pub fn confirm_close_ui(ui: &mut egui::Ui, o: &crate::owners::Owner) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let remote = o.remote.map(|r| r.to_string()).unwrap_or_default();
+    let modal = egui::Modal::new(egui::Id::unique("confirm-close")).show(ui.ctx(), |ui| {
+        ui.heading(format!("Close the connection from {} to {remote}?", o.local));
+        ui.label(format!("It belongs to {}.", o.who()));
+        ui.label("The kernel aborts it: the peer receives a reset, and the process sees its connection aborted. The table is then read again to prove it is gone.");
+        ui.horizontal(|ui| {
+            if ui.button("Close the connection").clicked() {
+                actions.push(Action::ConfirmClose);
+            }
+            if ui.button("Keep it").clicked() {
+                actions.push(Action::CancelClose);
+            }
+        });
+    });
+    if modal.should_close() && actions.is_empty() {
+        actions.push(Action::CancelClose);
+    }
+    actions
+}
+
 /// The confirmation before ending the holders of a port: every PID the same safe path will end
 /// (parent first), what will restart them, and what is refused, as `end --dry-run` words it.
 pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Action> {
