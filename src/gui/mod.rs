@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 mod check_tab;
+mod desktop_theme;
 mod end_flow;
 pub mod form;
 pub mod kit;
@@ -55,6 +56,7 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
     {
         viewport = viewport.with_icon(icon);
     }
+    let theme = desktop_theme::desktop_theme();
     let (store, notice) = state_file::StateFile::open();
     let saved_size = store
         .as_ref()
@@ -72,6 +74,11 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
         "port-inspector",
         options,
         Box::new(|cc| {
+            // Where the windowing system does not say (X11), "System theme" follows the
+            // desktop's own setting.
+            if let Some(t) = theme {
+                cc.egui_ctx.options_mut(|o| o.fallback_theme = t);
+            }
             let mut app = App::new(&cc.egui_ctx, Inputs::default());
             app.restore(saved::Saved::load(
                 store.as_ref().map(|s| s as &dyn eframe::Storage),
