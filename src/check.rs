@@ -63,8 +63,18 @@ pub fn run(target: &crate::Target, cfg: &ProbeConfig) -> Check {
 
 /// Gathers the evidence for a finished probe, diagnoses it and words the result.
 #[must_use]
-pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
-    let evidence = gather(&report, &facts, cfg);
+pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
+    let mut evidence = gather(&report, &facts, cfg);
+    // A socket that refused the bind and is gone (or is another Port Inspector's probe, there
+    // for microseconds) is no conflict: bind again before answering, a few times at most.
+    for backoff_ms in REBIND_BACKOFF_MS {
+        if cfg.cancel.is_cancelled() || !blocker_passed(&report, &evidence) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+        report = probe::run(&report.target, cfg);
+        evidence = gather(&report, &facts, cfg);
+    }
     let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
     let (nat, nat_note) = nat_rules(&report, &facts);
     for r in &nat {
@@ -73,6 +83,19 @@ pub fn complete(report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Check {
         });
     }
     finish(report, facts, evidence, &diagnosis, nat, nat_note)
+}
+
+/// How long to wait before each new bind when the socket that refused the last one has passed
+/// (milliseconds): a few tries, spread so that many checks of one port at once stop colliding.
+const REBIND_BACKOFF_MS: [u64; 7] = [0, 1, 3, 7, 15, 31, 63];
+
+/// Whether `report` failed with "address in use" and nothing that holds the port now explains
+/// it (`owners::passed`): no other user's hidden socket, and every socket found gone or
+/// another Port Inspector's probe.
+fn blocker_passed(report: &ProbeReport, evidence: &Evidence) -> bool {
+    report.error.as_ref().map(|e| e.wsa_code) == Some(wsa::EADDRINUSE)
+        && evidence.hidden == 0
+        && owners::passed(&evidence.owners)
 }
 
 /// The check of a finished probe from evidence already gathered: the same diagnosis and
@@ -142,6 +165,7 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
     });
     ev.hidden = found.hidden;
     ev.lookup_out_of_descriptors = found.out_of_descriptors;
+    ev.lookup_refused.clone_from(&found.refused);
     ev.owners = found.owners;
     ev.owners.retain(|o| o.protocol == target.protocol);
     let Some(code) = report.error.as_ref().map(|e| e.wsa_code) else {

@@ -60,6 +60,8 @@ pub struct Evidence {
     pub fin_timeout_secs: Option<u32>,
     /// The owner lookup was refused file descriptors: a socket it did not find may be there.
     pub lookup_out_of_descriptors: bool,
+    /// Socket tables the kernel would not dump, each read from /proc/net instead or not at all.
+    pub lookup_refused: Vec<crate::owners::TableRefusal>,
 }
 
 /// A fact this machine proved about the bind, with the facts that prove it.
@@ -151,6 +153,10 @@ pub enum Finding {
         /// look everywhere, so "no socket seen" says nothing.
         #[serde(default)]
         lookup_out_of_descriptors: bool,
+        /// Socket tables the kernel would not dump (a sandbox that blocks netlink sockets),
+        /// each read from /proc/net instead or not at all: "no socket seen" then says less.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tables_refused: Vec<crate::owners::TableRefusal>,
     },
     /// The port is privileged and this process lacks the right to bind it.
     Privileged {
@@ -732,6 +738,7 @@ fn address_in_use(
                 d.findings.push(Finding::Unexplained {
                     netns: facts.netns.clone(),
                     lookup_out_of_descriptors: ev.lookup_out_of_descriptors,
+                    tables_refused: ev.lookup_refused.clone(),
                 });
             }
             push_free_port(ev, d);

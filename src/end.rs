@@ -92,9 +92,21 @@ pub struct EndPlan {
     /// Sockets on the port with no process we may end (TIME_WAIT, another user's, another
     /// namespace's).
     pub unowned: usize,
+    /// The lookup ran out of file descriptors: a holder it did not find may still be there.
+    #[serde(default)]
+    pub out_of_descriptors: bool,
+    /// Socket tables the kernel would not dump, each read from /proc/net instead or not at all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<owners::TableRefusal>,
 }
 
 impl EndPlan {
+    /// Whether every socket table was read: when not, an empty plan proves nothing.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        !self.out_of_descriptors && self.refused.iter().all(|r| r.read_instead)
+    }
+
     /// The processes that will be signalled.
     pub fn to_end(&self) -> impl Iterator<Item = &EndTarget> {
         self.targets.iter().filter(|t| t.refused.is_none())
@@ -201,6 +213,8 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
         host,
         targets,
         unowned,
+        out_of_descriptors: found.out_of_descriptors,
+        refused: found.refused,
     }
 }
 

@@ -383,8 +383,21 @@ fn run(
         (Some(f), _) | (None, Some(f)) => f,
         (None, None) => &crate::facts::gather(),
     };
-    let (mut busy, free, free_count) = collate(req, &status, &errors, facts);
+    let (mut busy, mut free, mut free_count) = collate(req, &status, &errors, facts);
     attach_owners(&mut busy, req);
+    if bind_again(req, domain, &busy, &mut status) {
+        // The ports still busy keep what was found of them.
+        let mut named: HashMap<(Protocol, u16), PortResult> = busy
+            .into_iter()
+            .map(|b| ((b.protocol, b.port), b))
+            .collect();
+        (busy, free, free_count) = collate(req, &status, &errors, facts);
+        for b in &mut busy {
+            if let Some(was) = named.remove(&(b.protocol, b.port)) {
+                *b = was;
+            }
+        }
+    }
     let stopped = exhausted.load(Ordering::Relaxed);
     ScanReport {
         stopped_by: (stopped != 0).then(|| OsError::from_errno(stopped)),
@@ -397,6 +410,42 @@ fn run(
         special: special_ranges(req.start, req.end, facts),
         elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }
+}
+
+/// How long to wait before each new bind of ports whose refusal has passed (milliseconds).
+const REBIND_BACKOFF_MS: [u64; 4] = [0, 1, 3, 7];
+
+/// Binds again each port that was "in use" while nothing found holds it now
+/// (`owners::passed`: another scan's or check's probe, there for microseconds), a few times at
+/// most; a port that binds is marked free in `status`. Whether any was.
+fn bind_again(
+    req: &ScanRequest,
+    domain: Domain,
+    busy: &[PortResult],
+    status: &mut [Vec<u8>],
+) -> bool {
+    let mut left: Vec<(usize, u16)> = busy
+        .iter()
+        .filter(|b| b.status == PortStatus::InUse && owners::passed(&b.owners))
+        .filter_map(|b| Some((req.protocols.iter().position(|&p| p == b.protocol)?, b.port)))
+        .collect();
+    let mut freed = false;
+    for backoff_ms in REBIND_BACKOFF_MS {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(backoff_ms));
+        left.retain(|&(pi, port)| {
+            let addr = SockAddr::from(SocketAddr::new(req.address, port));
+            let bound = try_bind(&addr, domain, req.protocols[pi], &req.options, &mut None);
+            if bound.is_ok() {
+                status[pi][usize::from(port - req.start)] = FREE;
+                freed = true;
+            }
+            bound.is_err()
+        });
+    }
+    freed
 }
 
 /// Turns the per-port outcomes into the busy ports (with their errors and notes) and the free
@@ -756,13 +805,8 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
 /// The rows as CSV (RFC 4180 quoting), for spreadsheets.
 #[must_use]
 pub fn to_csv(rows: &[ScanRow]) -> String {
-    let q = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
+    // Quoted when it must be, and never a formula (`=`, `+`, `-`, `@` first: OWASP's advice).
+    let q = crate::export::csv_cell;
     let mut o = String::from("port,protocol,status,owner,note\n");
     for r in rows {
         let _ = writeln!(
@@ -781,7 +825,8 @@ pub fn to_csv(rows: &[ScanRow]) -> String {
 /// The rows as a Markdown table, for tickets.
 #[must_use]
 pub fn to_markdown(rows: &[ScanRow]) -> String {
-    let c = |s: &str| s.replace('|', "\\|");
+    // Outside text (an owner's name) can add no column, link, code or heading.
+    let c = crate::text::md;
     let mut o =
         String::from("| Port | Protocol | Status | Owner | Note |\n|---|---|---|---|---|\n");
     for r in rows {
@@ -830,5 +875,34 @@ mod tests {
             "port,protocol,status,owner,note\n80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\"\n"
         );
         assert!(to_markdown(&rows).contains("x\\|y"), "pipe escaped");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas_and_markdown_cells_never_links() {
+        let row = |owner: &str| ScanRow {
+            ports: "80".into(),
+            first_port: 80,
+            protocol: Protocol::Tcp,
+            status: "in use".into(),
+            owner: owner.into(),
+            note: String::new(),
+        };
+        for f in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "=HYPERLINK(\"http://e.x\",\"a\")",
+        ] {
+            let csv = to_csv(&[row(f)]);
+            let cell = csv.lines().nth(1).unwrap().split(',').nth(3).unwrap();
+            assert!(
+                cell.starts_with('\'') || cell.starts_with("\"'"),
+                "{f} reached the spreadsheet as a formula: {csv}"
+            );
+        }
+        let md = to_markdown(&[row("[a](http://e.x)")]);
+        assert!(!md.contains("[a](http://e.x)"), "a link: {md}");
+        assert!(md.contains("\\[a\\](http://e.x)"), "{md}");
     }
 }

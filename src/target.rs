@@ -226,15 +226,56 @@ pub enum InputError {
     /// An IPv6 address with a port but no brackets is ambiguous.
     #[error("put IPv6 addresses in brackets before a port, e.g. [::1]:8080")]
     Ipv6NeedsBrackets,
-    /// A range such as `9000-8000` or `80` where `START-END` was expected.
-    #[error("'{0}' is not a port range: give START-END with START <= END, e.g. 8000-9000")]
+    /// Text that is not `START-END` (or one port) at all.
+    #[error("'{0}' is not a port range: give START-END, e.g. 8000-9000")]
     BadRange(String),
+    /// A range whose start is above its end (`9000-8000`).
+    #[error(
+        "'{0}' runs backwards: its start is above its end; give START-END with START <= END, e.g. 8000-9000"
+    )]
+    RangeReversed(String),
+    /// A range that starts at port 0 (`0-65535`): 0 asks the OS for any port, so it cannot be
+    /// tested as one.
+    #[error(
+        "'{0}' starts at port 0, which is not a port a scan can test (binding port 0 asks the OS for any free port): start at 1, e.g. 1-65535"
+    )]
+    RangeStartsAtZero(String),
+    /// A range with an end beyond 65535 (`1-65536`).
+    #[error("'{range}': {port} is out of range: ports go from 1 to 65535, e.g. 1-65535")]
+    RangePortOutOfRange {
+        /// The range as given.
+        range: String,
+        /// The number past 65535.
+        port: String,
+    },
     /// A scan needs one local IP address, not a name.
     #[error("'{0}' is not an IP address: give one such as 127.0.0.1, 0.0.0.0 or ::1")]
     NotAnAddress(String),
     /// A number option out of its allowed bounds.
     #[error("{0}")]
     OutOfBounds(String),
+    /// TCP asked of a multicast or broadcast address: the kernel may bind it, but no TCP
+    /// connection can ever reach it (a connection has one peer, at a unicast address).
+    #[error(
+        "{0} is a {1} address, not a unicast address TCP can use (no connection can reach a TCP socket there): test it with --udp, or give a unicast address of this machine"
+    )]
+    NotUnicast(String, &'static str),
+}
+
+/// Refuses TCP on an address no TCP connection can reach: a multicast address (IPv4 224/4,
+/// IPv6 ff00::/8) or the IPv4 broadcast address. Linux binds such a socket and lets it listen,
+/// so the probe alone would read "bindable".
+pub fn check_unicast(ip: IpAddr, protocol: Protocol) -> Result<(), InputError> {
+    let kind = match ip.to_canonical() {
+        IpAddr::V4(v4) if v4.is_broadcast() => "broadcast",
+        ip if ip.is_multicast() => "multicast",
+        _ => return Ok(()),
+    };
+    if protocol == Protocol::Tcp {
+        Err(InputError::NotUnicast(ip.to_string(), kind))
+    } else {
+        Ok(())
+    }
 }
 
 /// Parses a port number (0–65535), refusing signs, spaces and fractions with a clear message.
@@ -259,10 +300,21 @@ pub fn parse_range(text: &str) -> Result<(u16, u16), InputError> {
         Some((a, b)) => (a, b),
         None => (t, t),
     };
-    let start = parse_port(a).map_err(|_| InputError::BadRange(shorten(t)))?;
-    let end = parse_port(b).map_err(|_| InputError::BadRange(shorten(t)))?;
-    if start > end || start == 0 {
-        return Err(InputError::BadRange(shorten(t)));
+    let port = |p: &str| {
+        parse_port(p).map_err(|e| match e {
+            InputError::PortOutOfRange(n) => InputError::RangePortOutOfRange {
+                range: shorten(t),
+                port: n,
+            },
+            _ => InputError::BadRange(shorten(t)),
+        })
+    };
+    let (start, end) = (port(a)?, port(b)?);
+    if start == 0 {
+        return Err(InputError::RangeStartsAtZero(shorten(t)));
+    }
+    if start > end {
+        return Err(InputError::RangeReversed(shorten(t)));
     }
     Ok((start, end))
 }
@@ -503,6 +555,35 @@ mod tests {
         assert!(parse_range("9000-8000").is_err(), "reversed range refused");
         assert!(parse_range("0-10").is_err(), "port 0 is not scannable");
         assert!(parse_range("1-70000").is_err(), "out of range refused");
+        // Each wrong range says what is wrong with it.
+        let said = |r: &str| parse_range(r).unwrap_err().to_string();
+        assert!(
+            said("1-65536").contains("65536 is out of range"),
+            "{}",
+            said("1-65536")
+        );
+        assert!(
+            said("0-65535").contains("starts at port 0"),
+            "{}",
+            said("0-65535")
+        );
+        assert!(
+            said("9000-8000").contains("start is above its end"),
+            "{}",
+            said("9000-8000")
+        );
+        assert!(
+            said("x-y").contains("is not a port range"),
+            "{}",
+            said("x-y")
+        );
+        let all = ["1-65536", "0-65535", "9000-8000", "x-y"].map(said);
+        for (i, a) in all.iter().enumerate() {
+            assert!(
+                !all[i + 1..].contains(a),
+                "two range errors read the same: {a}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! comments and the user's own arguments are written by someone else; before they reach a
 //! terminal, a report or the window, every control character is shown as a visible escape, so an
 //! `ESC ] 0 ;` in a process name cannot retitle the terminal, and a newline cannot forge a line of
-//! the report. JSON does not use this: serde escapes exactly.
+//! the report. JSON does not use [`clean`]: it stays exact, and [`json`] writes it with DEL, C1
+//! controls and bidi overrides `\u`-escaped as well as the C0 controls serde escapes, so a
+//! document printed to a terminal cannot drive it either and still parses back to the same text.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -64,9 +66,113 @@ pub fn md(s: &str) -> String {
     out
 }
 
+/// A serde_json formatter (`F`: compact or pretty) that also writes DEL, C1 controls and the
+/// bidi overrides as `\uXXXX`: serde_json escapes only C0 controls, and a terminal acts on the
+/// rest. The document means exactly what it did.
+struct Escaping<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Writes `v` as JSON (indented when `pretty`) with every character a terminal would act on
+/// escaped ([`Escaping`]): what the command line prints and saves.
+pub fn json_to_writer<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    v: &T,
+    pretty: bool,
+) -> serde_json::Result<()> {
+    if pretty {
+        let f = Escaping(serde_json::ser::PrettyFormatter::new());
+        v.serialize(&mut serde_json::Serializer::with_formatter(w, f))
+    } else {
+        let f = Escaping(serde_json::ser::CompactFormatter);
+        v.serialize(&mut serde_json::Serializer::with_formatter(w, f))
+    }
+}
+
+/// [`json_to_writer`] into a string.
+pub fn json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(256);
+    json_to_writer(&mut out, v, pretty)?;
+    // Only UTF-8 was written: serde_json writes strings as they are, and escapes as ASCII.
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escapes_what_a_terminal_acts_on_and_reads_back_the_same() {
+        let raw = "a\u{1b}[2J\u{7}\u{7f}\u{9b}31m\u{202e}txt.exe\u{2066} ok ✓ 東京 \"q\" \\";
+        for pretty in [false, true] {
+            let text = json(&serde_json::json!({ "name": raw }), pretty).unwrap();
+            assert!(
+                text.chars().all(|c| !is_unsafe(c) || c == '\n' || c == ' '),
+                "nothing raw: {text:?}"
+            );
+            assert!(
+                text.contains("\\u007f") && text.contains("\\u009b"),
+                "{text}"
+            );
+            assert!(
+                text.contains("\\u202e") && text.contains("ok ✓ 東京"),
+                "{text}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back["name"], raw, "the document is exact");
+        }
+    }
 
     #[test]
     fn escapes_every_control_and_keeps_the_rest() {

@@ -442,11 +442,28 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         } => format!(
             "No socket on this port could be traced: Port Inspector ran out of file descriptors while looking (its own limit, not the port's); {RAISE_FD_LIMIT}, and check again. Cause unknown."
         ),
-        Finding::Unexplained { netns, .. } => format!(
-            "No socket visible here explains the conflict{}; a socket in another network namespace or one the kernel does not report may hold it. Cause unknown.",
+        Finding::Unexplained { tables_refused, .. }
+            if tables_refused.iter().any(|r| !r.read_instead) =>
+        {
+            format!(
+                "No socket on this port could be looked for: {} Cause unknown.",
+                tables_refused_text(tables_refused)
+            )
+        }
+        Finding::Unexplained {
+            netns,
+            tables_refused,
+            ..
+        } => format!(
+            "No socket visible here explains the conflict{}; a socket in another network namespace or one the kernel does not report may hold it.{} Cause unknown.",
             netns
                 .as_deref()
-                .map_or_else(String::new, |n| format!(" (looked in network namespace {})", clean(n)))
+                .map_or_else(String::new, |n| format!(" (looked in network namespace {})", clean(n))),
+            if tables_refused.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", tables_refused_text(tables_refused))
+            }
         ),
         Finding::Privileged {
             port,
@@ -954,7 +971,13 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
     let at = plan
         .host
         .map_or_else(|| "every address".to_owned(), |h| h.to_string());
-    if plan.targets.is_empty() {
+    if plan.targets.is_empty() && !plan.complete() {
+        let _ = writeln!(
+            o,
+            "Unknown: no process was found holding port {} ({what}) on {at}, but the lookup could not look everywhere, so one may.",
+            plan.port
+        );
+    } else if plan.targets.is_empty() {
         let _ = writeln!(o, "No process holds port {} ({what}) on {at}.", plan.port);
     } else {
         let _ = writeln!(o, "Processes holding port {} ({what}) on {at}:", plan.port);
@@ -1018,6 +1041,15 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             };
             let _ = writeln!(o, "       refused: {why}");
         }
+    }
+    if !plan.refused.is_empty() {
+        let _ = writeln!(o, "  note: {}", tables_refused_text(&plan.refused));
+    }
+    if plan.out_of_descriptors {
+        let _ = writeln!(
+            o,
+            "  note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
+        );
     }
     if plan.unowned > 0 {
         let _ = writeln!(
@@ -1215,6 +1247,71 @@ pub fn socket_table(owners: &[Owner]) -> String {
 /// printed in sh and bash, for any user: the soft limit raised to the hard one.
 pub const RAISE_FD_LIMIT: &str =
     "raise the limit to the most allowed, in the shell that starts it: ulimit -n \"$(ulimit -Hn)\"";
+
+/// What the kernel refused while looking for sockets and what was read instead: "The kernel
+/// refused its socket dump (sock_diag: EAFNOSUPPORT …), so the TCP IPv4 and IPv6 tables were
+/// read from /proc/net instead …" and/or "… could not be read either …".
+#[must_use]
+pub fn tables_refused_text(refused: &[crate::owners::TableRefusal]) -> String {
+    let mut errnos: Vec<i32> = refused.iter().map(|r| r.errno).collect();
+    errnos.sort_unstable();
+    errnos.dedup();
+    let why = errnos
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                "failed".to_owned()
+            } else {
+                let e = crate::oserror::OsError::from_errno(n);
+                format!("{} {}", e.native_name, e.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let tables = |read: bool| {
+        refused
+            .iter()
+            .filter(|r| r.read_instead == read)
+            .map(|r| match r.family {
+                crate::target::Family::Any => format!("{} IPv4 and IPv6", r.protocol),
+                f => format!("{} {f}", r.protocol),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let were = |read: bool| {
+        if refused.iter().filter(|r| r.read_instead == read).count() == 1 {
+            "table was"
+        } else {
+            "tables were"
+        }
+    };
+    let mut out = Vec::new();
+    if refused.iter().any(|r| r.read_instead) {
+        out.push(format!(
+            "The kernel refused its socket dump (sock_diag: {why}), so the {} {} read from /proc/net instead, as ss does; /proc/net shows no TCP socket that is bound without listening (those are looked for descriptor by descriptor, as root).",
+            tables(true),
+            were(true)
+        ));
+    }
+    if refused.iter().any(|r| !r.read_instead) {
+        let advice = if errnos.iter().any(|&n| n == 23 || n == 24) {
+            format!("; {RAISE_FD_LIMIT}")
+        } else {
+            " (a sandbox that refuses netlink sockets, and no /proc/net: allow AF_NETLINK, or run where /proc/net is mounted)".to_owned()
+        };
+        out.push(format!(
+            "The kernel refused its socket dump (sock_diag: {why}) and /proc/net could not be read either: what the {} {} is unknown{advice}.",
+            tables(false),
+            if refused.iter().filter(|r| !r.read_instead).count() == 1 {
+                "table holds"
+            } else {
+                "tables hold"
+            }
+        ));
+    }
+    out.join(" ")
+}
 
 /// A note on a busy port whose owner lookup was refused descriptors: the port's state is proven
 /// (the bind failed), its owners may be incomplete.

@@ -256,6 +256,9 @@ pub enum Command {
         /// Protocol, family and socket options, as for `check`.
         #[command(flatten)]
         bind: BindOptions,
+        /// Give up on a slow name lookup after SECS seconds, 0.1 to 300 (as for `check`).
+        #[arg(long, default_value = "10", allow_hyphen_values = true, value_parser = timeout_secs)]
+        timeout: Duration,
         /// md (Markdown), text or json.
         #[arg(long, value_enum, default_value = "md")]
         format: Format,
@@ -270,7 +273,7 @@ pub enum Command {
     },
     /// Test the port across TCP/UDP x IPv4/IPv6 x SO_REUSEADDR off/on (and address vs wildcard).
     #[command(
-        after_help = concat!("Examples:\n  port-inspector matrix 8080\n  port-inspector matrix 127.0.0.1:5432 --json\n\n", "Exit codes:\n  0  every cell bindable\n  1  some cell not bindable\n  2  bad input")
+        after_help = concat!("Examples:\n  port-inspector matrix 8080\n  port-inspector matrix 127.0.0.1:5432 --json\n\n", "Exit codes:\n  0  every cell bindable\n  1  some cell not bindable\n  2  bad input\n  3  no cell refused, but some could not be tried (the name did not resolve in time)")
     )]
     Matrix {
         /// [HOST:]PORT.
@@ -482,6 +485,9 @@ impl BindOptions {
         t.options.exclusive_address_use = self.exclusive;
         t.options.listen = !self.no_listen;
         t.options.backlog = self.backlog;
+        if let target::Host::Ip { ip, .. } = target::Host::parse(&t.host) {
+            target::check_unicast(ip, t.protocol)?;
+        }
         Ok(t)
     }
 }
@@ -714,10 +720,11 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
         Command::Report {
             target,
             bind,
+            timeout,
             format,
             output: file,
             force,
-        } => report(&target, &bind, format, file.as_deref(), force),
+        } => report(&target, &bind, timeout, format, file.as_deref(), force),
         Command::Matrix {
             target,
             timeout,
@@ -850,6 +857,9 @@ fn scan(
     } else {
         vec![Protocol::Tcp]
     };
+    if protocols.contains(&Protocol::Tcp) {
+        target::check_unicast(address, Protocol::Tcp)?;
+    }
     let req = crate::scan::ScanRequest {
         address,
         start,
@@ -932,9 +942,9 @@ fn who(
         _ => output::text(&output::owners_text(port, &found)),
     }
     // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
-    Ok(match (found.owners.is_empty(), found.out_of_descriptors) {
-        (true, true) => exit::UNKNOWN,
-        (true, false) => exit::NOT_BINDABLE,
+    Ok(match (found.owners.is_empty(), found.complete()) {
+        (true, false) => exit::UNKNOWN,
+        (true, true) => exit::NOT_BINDABLE,
         (false, _) => exit::OK,
     })
 }
@@ -942,6 +952,7 @@ fn who(
 fn report(
     target: &str,
     bind: &BindOptions,
+    timeout: Duration,
     format: Format,
     file: Option<&std::path::Path>,
     force: bool,
@@ -953,12 +964,16 @@ fn report(
         .into());
     }
     let t = bind.target(target)?;
-    let c = check::run(&t, &ProbeConfig::default());
+    let c = check::run(
+        &t,
+        &ProbeConfig {
+            timeout,
+            ..ProbeConfig::default()
+        },
+    );
     let json = matches!(format, Format::Json | Format::Ndjson);
     let text = match format {
-        Format::Json | Format::Ndjson => {
-            serde_json::to_string_pretty(&c).unwrap_or_default() + "\n"
-        }
+        Format::Json | Format::Ndjson => crate::text::json(&c, true).unwrap_or_default() + "\n",
         Format::Text => crate::report::text_full(&c),
         Format::Md => crate::report::markdown(&c),
     };
@@ -997,16 +1012,16 @@ fn matrix(target: &str, timeout: Duration, out: Output) -> anyhow::Result<u8> {
     } else {
         output::text(&output::matrix_text(&m));
     }
-    Ok(
-        if m.cells
-            .iter()
-            .all(|c| c.verdict == crate::probe::Verdict::Bindable)
-        {
-            exit::OK
-        } else {
-            exit::NOT_BINDABLE
-        },
-    )
+    // A cell that could not be tried (the name did not resolve in time) is unknown, not
+    // blocked: the matrix is unknown unless some cell was refused for real.
+    let any = |v| m.cells.iter().any(|c| c.verdict == v);
+    Ok(if any(crate::probe::Verdict::NotBindable) {
+        exit::NOT_BINDABLE
+    } else if any(crate::probe::Verdict::Unknown) {
+        exit::UNKNOWN
+    } else {
+        exit::OK
+    })
 }
 
 /// Which sockets `list` shows.
@@ -1056,16 +1071,34 @@ fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Resu
             if format == Format::Json {
                 // Each row made where it is written, on every core.
                 output::json_rows(&found.owners, |o, buf| {
-                    serde_json::to_writer(buf, &arrays.row(o, &sharers))
+                    crate::text::json_to_writer(buf, &arrays.row(o, &sharers), false)
                 });
             } else {
                 let rows = arrays.socket_rows(&found.owners, &sharers);
                 output::ndjson(rows.iter(), "socket");
             }
         }
+        _ if found.owners.is_empty() && !found.complete() => output::text(
+            "Unknown: no socket was found, but the socket table could not be read in full (see the note).\n",
+        ),
         _ => output::text(&crate::wording::socket_table(&found.owners)),
     }
-    Ok(exit::OK)
+    // A table the kernel refused is said on standard error (the JSON stays the rows); one not
+    // read at all, or a lookup short of descriptors, makes the list unknown, never "nothing".
+    if !found.refused.is_empty() {
+        output::warn(&crate::wording::tables_refused_text(&found.refused));
+    }
+    if found.out_of_descriptors {
+        output::warn(&format!(
+            "Port Inspector ran out of file descriptors while looking: sockets or processes may be missing; {}.",
+            crate::wording::RAISE_FD_LIMIT
+        ));
+    }
+    Ok(if found.complete() {
+        exit::OK
+    } else {
+        exit::UNKNOWN
+    })
 }
 
 /// `--udp` / `--tcp` / neither.
@@ -1107,8 +1140,13 @@ fn end(
     if json && (mode.dry_run || refused || (to_end > 0 && !mode.yes)) {
         output::json(&plan);
     }
+    // No holder found by a lookup that could not look everywhere: unknown, never "none".
+    let unknown = plan.targets.is_empty() && !plan.complete();
     if mode.dry_run {
-        return Ok(exit::OK);
+        return Ok(if unknown { exit::UNKNOWN } else { exit::OK });
+    }
+    if unknown {
+        return Ok(exit::UNKNOWN);
     }
     if to_end == 0 && !plan.targets.is_empty() {
         return Err(InputError::OutOfBounds(
@@ -1147,13 +1185,17 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     if output::quiet() && !args.wait && format == Format::Text {
         // Only the exit code is read, and the probe's verdict alone decides it: no owners, no
         // facts, no NAT rules (a script asking "can I bind?" in a loop pays for the bind only).
-        let r = crate::probe::run(
-            &target,
-            &ProbeConfig {
-                timeout,
-                ..ProbeConfig::default()
-            },
-        );
+        // Only "in use" is looked into: the socket in the way may have been another check's
+        // probe, gone already (the full check binds again then).
+        let cfg = ProbeConfig {
+            timeout,
+            ..ProbeConfig::default()
+        };
+        let r = crate::probe::run(&target, &cfg);
+        if r.error.as_ref().map(|e| e.wsa_code) == Some(crate::oserror::wsa::EADDRINUSE) {
+            let c = check::complete(r, crate::facts::gather(), &cfg);
+            return Ok(verdict_exit(c.report.verdict));
+        }
         return Ok(verdict_exit(r.verdict));
     }
     let c = if args.wait {

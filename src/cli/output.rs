@@ -70,6 +70,13 @@ pub fn data(s: &str) {
     }
 }
 
+/// Says something about the answer on standard error (what could not be read), so standard
+/// output stays the answer itself (a table, a JSON document).
+pub fn warn(s: &str) {
+    let mut err = std::io::stderr().lock();
+    keep_write_error(writeln!(err, "port-inspector: note: {s}").and_then(|()| err.flush()));
+}
+
 /// Writes a document to standard error as it is (`-o /dev/stderr`): never coloured.
 pub fn document_to_stderr(s: &str) {
     let mut err = std::io::stderr().lock();
@@ -119,7 +126,7 @@ pub fn ndjson<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>, kind: &
         if let Some(map) = v.as_object_mut() {
             map.insert("type".into(), kind.into());
         }
-        o.push_str(&v.to_string());
+        o.push_str(&crate::text::json(&v, false).unwrap_or_default());
         o.push('\n');
     }
     data(&o);
@@ -190,7 +197,7 @@ pub fn json<T: Serialize + ?Sized>(v: &T) {
         return;
     }
     let mut out = std::io::BufWriter::with_capacity(1 << 16, unbuffered_stdout());
-    let result = serde_json::to_writer_pretty(&mut out, v)
+    let result = crate::text::json_to_writer(&mut out, v, true)
         .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
@@ -301,7 +308,14 @@ pub fn catalog_table() -> String {
 #[must_use]
 pub fn owners_text(port: u16, found: &Owners) -> String {
     let mut o = String::new();
-    if found.owners.is_empty() && found.out_of_descriptors {
+    let unread = found.refused.iter().any(|r| !r.read_instead);
+    if found.owners.is_empty() && unread {
+        let _ = writeln!(
+            o,
+            "Unknown: no socket could be looked for on port {port}. {}",
+            crate::wording::tables_refused_text(&found.refused)
+        );
+    } else if found.owners.is_empty() && found.out_of_descriptors {
         let _ = writeln!(
             o,
             "Unknown: no socket was found on port {port}, but Port Inspector ran out of file descriptors while looking, so one may still be there; {}, and look again.",
@@ -335,6 +349,14 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
             o,
             "\nPort Inspector ran out of file descriptors while looking: there may be more sockets on this port than these; {}, and look again.",
             crate::wording::RAISE_FD_LIMIT
+        );
+    }
+    // Said once: the "Unknown" line above already carries it.
+    if !found.refused.is_empty() && (!found.owners.is_empty() || !unread) {
+        let _ = writeln!(
+            o,
+            "\nnote: {}",
+            crate::wording::tables_refused_text(&found.refused)
         );
     }
     for n in &found.notes {
@@ -413,18 +435,32 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
 /// `facts` output: a table of name, value and meaning.
 #[must_use]
 pub fn facts_text(f: &crate::facts::Facts) -> String {
+    use crate::text::clean;
     let mut o = String::new();
-    let _ = writeln!(o, "{} ({}), host {}", f.os, f.os_version, f.hostname);
+    // Host and interface names, the OS's version and the values read are outside text.
+    let _ = writeln!(
+        o,
+        "{} ({}), host {}",
+        f.os,
+        clean(&f.os_version),
+        clean(&f.hostname)
+    );
     for x in &f.table {
-        let _ = writeln!(o, "  {:<38} {:<16} {}", x.name, x.value, x.meaning);
+        let _ = writeln!(
+            o,
+            "  {:<38} {:<16} {}",
+            clean(&x.name),
+            clean(&x.value),
+            clean(&x.meaning)
+        );
     }
     let _ = writeln!(o, "\nAddresses:");
     for i in &f.interfaces {
         let _ = writeln!(
             o,
             "  {:<12} {}{}",
-            i.name,
-            i.address,
+            clean(&i.name),
+            clean(&i.address),
             if i.loopback { "  (loopback)" } else { "" }
         );
     }
@@ -442,8 +478,12 @@ pub fn matrix_text(m: &crate::support::Matrix) -> String {
         "proto", "fam", "SO_REUSEADDR", "scope", "address"
     );
     for c in &m.cells {
-        let result = match (&c.wsa_name, c.wsa_code) {
-            (Some(n), Some(code)) => format!("blocked: {n} {code}"),
+        let result = match (&c.wsa_name, c.wsa_code, c.verdict) {
+            (Some(n), Some(code), crate::probe::Verdict::Unknown) => {
+                format!("unknown: {n} {code} (not tried)")
+            }
+            (_, _, crate::probe::Verdict::Unknown) => "unknown (not tried)".into(),
+            (Some(n), Some(code), _) => format!("blocked: {n} {code}"),
             _ => "ok".into(),
         };
         let _ = writeln!(

@@ -17,7 +17,7 @@ use netlink_packet_sock_diag::{
 };
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
-use super::{Owner, OwnerNote, Owners, Query, Scope, SockState, passwd};
+use super::{Owner, OwnerNote, Owners, Query, Scope, SockState, TableRefusal, passwd};
 use crate::target::{Family, Protocol};
 
 /// Kernel pseudo-state (Linux 6.9+) for TCP sockets that are bound but neither listening nor
@@ -61,7 +61,7 @@ fn sockets(
     ports: &[u16],
     protocol: Option<Protocol>,
     scope: Scope,
-    notes: &mut Vec<String>,
+    refused: &mut Vec<TableRefusal>,
 ) -> Vec<RawSock> {
     // One port: let the kernel filter. Many (or all): dump once and keep those in the set.
     let filter = (ports.len() == 1).then(|| ports[0]);
@@ -112,12 +112,20 @@ fn sockets(
             Ok(mut v) => socks.append(&mut v),
             Err(e) => {
                 count_refusal(e.raw_os_error());
-                let family = if t.family == Family::Any {
-                    "IPv4 and IPv6".to_owned()
-                } else {
-                    t.family.to_string()
-                };
-                notes.push(format!("sock_diag {} {family} failed: {e}", t.proto));
+                // Refused (a sandbox that blocks netlink sockets, no descriptor left): read the
+                // table as /proc/net shows it, as `ss` does; say so either way.
+                let fallback = from_proc_net(*t, states_for(t.proto, scope), &wanted_ports);
+                let read_instead = fallback.is_ok();
+                if let Err(e) = &fallback {
+                    count_refusal(e.raw_os_error());
+                }
+                socks.extend(fallback.unwrap_or_default());
+                refused.push(TableRefusal {
+                    protocol: t.proto,
+                    family: t.family,
+                    errno: e.raw_os_error().unwrap_or(0),
+                    read_instead,
+                });
             }
         }
     }
@@ -144,23 +152,74 @@ fn sockets_and_walk(
     ports: &[u16],
     protocol: Option<Protocol>,
     scope: Scope,
-    notes: &mut Vec<String>,
+    refused: &mut Vec<TableRefusal>,
 ) -> (Vec<RawSock>, Option<ProcScan>) {
     if !ports.is_empty() && ports.len() < WALK_ALL_FROM {
-        return (sockets(ports, protocol, scope, notes), None);
+        return (sockets(ports, protocol, scope, refused), None);
     }
     std::thread::scope(|s| {
         let dumps = s.spawn(|| {
-            let mut notes = Vec::new();
-            (sockets(ports, protocol, scope, &mut notes), notes)
+            let mut refused = Vec::new();
+            (sockets(ports, protocol, scope, &mut refused), refused)
         });
         let walked = find_all_processes(None);
-        let (socks, more) = dumps
-            .join()
-            .unwrap_or_else(|_| (Vec::new(), vec!["the socket table dump failed".into()]));
-        notes.extend(more);
+        let (socks, more) = dumps.join().unwrap_or_else(|_| {
+            let all = TableRefusal {
+                protocol: protocol.unwrap_or(Protocol::Tcp),
+                family: Family::Any,
+                errno: 0,
+                read_instead: false,
+            };
+            (Vec::new(), vec![all])
+        });
+        refused.extend(more);
         (socks, Some(walked))
     })
+}
+
+/// The sockets of `table` in the `states` bitmap on `ports` (all when empty), read from
+/// `/proc/net/{tcp,tcp6,udp,udp6}`: no bound-only TCP socket, no IPV6_V6ONLY, no socket id to
+/// ask for again.
+fn from_proc_net(
+    table: Table,
+    states: u32,
+    ports: &std::collections::HashSet<u16>,
+) -> std::io::Result<Vec<RawSock>> {
+    let families: &[Family] = match table.family {
+        Family::Any => &[Family::Ipv4, Family::Ipv6],
+        Family::Ipv4 => &[Family::Ipv4],
+        Family::Ipv6 => &[Family::Ipv6],
+    };
+    let mut out = Vec::new();
+    for &family in families {
+        let name = match (table.proto, family) {
+            (Protocol::Tcp, Family::Ipv6) => "tcp6",
+            (Protocol::Udp, Family::Ipv6) => "udp6",
+            (Protocol::Tcp, _) => "tcp",
+            (Protocol::Udp, _) => "udp",
+        };
+        let text = fs::read_to_string(format!("/proc/net/{name}"))?;
+        out.extend(
+            super::proc_net::parse(&text)
+                .into_iter()
+                .filter(|r| {
+                    states & (1 << u32::from(r.state).min(31)) != 0
+                        && (ports.is_empty() || ports.contains(&r.local.port()))
+                })
+                .map(|r| RawSock {
+                    protocol: table.proto,
+                    family,
+                    local: r.local,
+                    remote: r.remote,
+                    state: r.state,
+                    uid: r.uid,
+                    inode: u32::try_from(r.inode).unwrap_or(0),
+                    v6_only: None,
+                    id: [0; SOCKET_ID_LEN],
+                }),
+        );
+    }
+    Ok(out)
 }
 
 /// Owners of several ports at once, the sockets in `scope` only: one table dump and one /proc
@@ -173,13 +232,15 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>, scope: Scope) 
 fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     let refusals = STARVED.load(Ordering::Relaxed);
     let mut out = Owners::default();
-    let (socks, walked) = sockets_and_walk(ports, protocol, scope, &mut out.notes);
-    // Kernels before 6.9 cannot list bound-only TCP sockets: look for them descriptor by descriptor.
-    // (A listeners-only lookup has no use for them.)
+    let (socks, walked) = sockets_and_walk(ports, protocol, scope, &mut out.refused);
+    // Kernels before 6.9 cannot list bound-only TCP sockets, nor can /proc/net (read when the
+    // kernel refused the dump): look for them descriptor by descriptor. (A listeners-only
+    // lookup has no use for them.)
+    let tcp_refused = out.refused.iter().any(|r| r.protocol == Protocol::Tcp);
     if protocol != Some(Protocol::Udp)
         && scope != Scope::Listening
         && !ports.is_empty()
-        && !kernel_reports_bound_inactive()
+        && (!kernel_reports_bound_inactive() || tcp_refused)
     {
         let known: std::collections::HashSet<u64> =
             socks.iter().map(|s| u64::from(s.inode)).collect();
@@ -234,10 +295,17 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     } else if ports.is_empty() || confirmed() {
         unowned.iter().copied().collect()
     } else {
-        sockets(ports, protocol, scope, &mut Vec::new())
+        let mut refused = Vec::new();
+        let again: std::collections::HashSet<u64> = sockets(ports, protocol, scope, &mut refused)
             .iter()
             .map(|s| u64::from(s.inode))
-            .collect()
+            .collect();
+        // A table that could not be read again says nothing of what left it.
+        if refused.iter().any(|r| !r.read_instead) {
+            unowned.iter().copied().collect()
+        } else {
+            again
+        }
     };
     // Refused a descriptor while looking: "no process found" proves nothing then.
     let starved = STARVED.load(Ordering::Relaxed) != refusals;
@@ -345,8 +413,9 @@ impl<H: Fn(u32) -> OwnerNote + Sync> Made<'_, H> {
             process: d.and_then(|d| d.0.name.clone()),
             path: d.and_then(|d| d.0.path.clone()),
             cmdline: d.and_then(|d| d.0.cmdline.clone()),
-            user: (!is_time_wait).then(|| user_of(s.uid)),
-            uid: (!is_time_wait).then_some(s.uid),
+            // The holder's own user; the socket's where no process is named.
+            user: (!is_time_wait).then(|| user_of(d.and_then(|d| d.0.uid).unwrap_or(s.uid))),
+            uid: (!is_time_wait).then(|| d.and_then(|d| d.0.uid).unwrap_or(s.uid)),
             protocol: s.protocol,
             family: s.family,
             local: s.local,
@@ -784,10 +853,14 @@ pub(super) fn bound_only_by_pidfd(
             }
             let pid_u = u32::try_from(pid).unwrap_or(0);
             let info = proc_info(pid_u);
-            let uid = std::os::unix::fs::MetadataExt::uid(&match entry.metadata() {
-                Ok(m) => m,
-                Err(_) => continue,
-            });
+            let Some(uid) = info.uid.or_else(|| {
+                entry
+                    .metadata()
+                    .ok()
+                    .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+            }) else {
+                continue;
+            };
             found.push(Owner {
                 pid: Some(pid_u),
                 pids: vec![pid_u],
@@ -931,9 +1004,11 @@ pub(super) fn processes(pids: &[u32]) -> HashMap<u32, super::rows::Sharer> {
     details_of(pids)
         .into_iter()
         .map(|(pid, (info, ancestry, managed_by))| {
-            let user = fs::metadata(format!("/proc/{pid}"))
-                .ok()
-                .map(|m| passwd::user_name(m.uid()));
+            let user = info.uid.map(passwd::user_name).or_else(|| {
+                fs::metadata(format!("/proc/{pid}"))
+                    .ok()
+                    .map(|m| passwd::user_name(m.uid()))
+            });
             let row = super::rows::Sharer {
                 process: info.name,
                 path: info.path,
@@ -1458,6 +1533,10 @@ struct ProcInfo {
     name: Option<Arc<str>>,
     path: Option<Arc<str>>,
     cmdline: Option<Arc<str>>,
+    /// The process's own effective uid (`/proc/PID/status`): not the socket's, which is the
+    /// user that created it (a server that drops from root keeps root's sockets), and not the
+    /// owner of /proc/PID, which is root for a process that is not dumpable.
+    uid: Option<u32>,
 }
 
 /// Name, executable and command line of `pid`. Read as bytes: a name is whatever the process
@@ -1489,11 +1568,26 @@ fn proc_info_in(dir: &mut ProcDir) -> ProcInfo {
         })
         .filter(|c| !c.is_empty())
         .map(Arc::from);
+    let uid = dir.read("status").and_then(effective_uid_in_status);
     ProcInfo {
         name,
         path,
         cmdline,
+        uid,
     }
+}
+
+/// The effective uid of a `/proc/PID/status` text (`Uid:` real, effective, saved, filesystem).
+fn effective_uid_in_status(status: &[u8]) -> Option<u32> {
+    let line = status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Uid:"))?;
+    std::str::from_utf8(line)
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// One process's /proc directory, open: its small files are read relative to it (the process

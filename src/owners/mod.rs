@@ -17,6 +17,8 @@ mod linux;
 use linux as os;
 #[cfg(target_os = "macos")]
 mod macos;
+#[cfg(target_os = "linux")]
+mod proc_net;
 mod rows;
 #[cfg(unix)]
 pub mod runtime;
@@ -129,9 +131,10 @@ pub struct Owner {
     pub path: Option<Arc<str>>,
     /// Full command line, arguments separated by spaces.
     pub cmdline: Option<Arc<str>>,
-    /// User name of the socket's owner.
+    /// User name of the process holding the socket (its effective uid, as `ps` shows it); of
+    /// the socket's owner (the user that created it) where no process is named.
     pub user: Option<Arc<str>>,
-    /// Numeric user id of the socket's owner.
+    /// Numeric user id of `user`.
     pub uid: Option<u32>,
     /// TCP or UDP.
     pub protocol: Protocol,
@@ -362,6 +365,28 @@ impl Owner {
     }
 }
 
+/// Whether the sockets found on a port that refused a bind may all have passed: none was
+/// found, or each was gone when looked for again, or is held by another run of this very
+/// program (a check's or a scan's probe holds a port for microseconds): the same executable,
+/// or, while that process is ending and its executable can no longer be read, the same name.
+/// Binding again is always safe: a bind that fails again is answered as it is (a `listen` or
+/// `hold` of this tool holds for real).
+#[must_use]
+pub fn passed(found: &[Owner]) -> bool {
+    static OURS: std::sync::OnceLock<(Option<String>, Option<String>)> = std::sync::OnceLock::new();
+    let (exe, name) = OURS.get_or_init(|| {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned));
+        (exe, name_of(std::process::id()))
+    });
+    found.iter().all(|o| {
+        o.note == Some(OwnerNote::ShortLived)
+            || (exe.is_some() && o.path.as_deref() == exe.as_deref())
+            || (o.path.is_none() && name.is_some() && o.process.as_deref() == name.as_deref())
+    })
+}
+
 /// A TCP socket of process `pid` named `name` on `local` in `state`, every other field empty:
 /// the owner unit tests start from.
 #[cfg(test)]
@@ -428,6 +453,34 @@ pub struct Owners {
     /// did not find may still be there.
     #[serde(default)]
     pub out_of_descriptors: bool,
+    /// Socket tables the kernel would not dump (a sandbox that blocks netlink sockets, no
+    /// descriptor left), each read another way or not at all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<TableRefusal>,
+}
+
+impl Owners {
+    /// Whether every socket table was read: when not, "no socket found" proves nothing (a
+    /// listener may be there unseen) and the answer is unknown.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        !self.out_of_descriptors && self.refused.iter().all(|r| r.read_instead)
+    }
+}
+
+/// A socket table whose dump the kernel refused (Linux sock_diag over netlink), and whether it
+/// was read instead from `/proc/net`, which shows every socket but TCP sockets bound without
+/// listening (those are then looked for descriptor by descriptor, as root) and no IPV6_V6ONLY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRefusal {
+    /// The table's protocol.
+    pub protocol: Protocol,
+    /// Its family (`Any`: both at once).
+    pub family: Family,
+    /// The error the kernel gave (an errno; 0 when there was none).
+    pub errno: i32,
+    /// Whether the table was read from `/proc/net` instead; `false`: not read at all.
+    pub read_instead: bool,
 }
 
 /// Lists every socket using `q.port` and names its process where this OS lets us.

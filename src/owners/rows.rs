@@ -63,8 +63,8 @@ pub struct ProcessRow<'a> {
     pub path: Option<&'a str>,
     /// Its command line, arguments separated by spaces.
     pub command: Option<&'a str>,
-    /// The user it runs as (for the first process where the OS gave only the socket's owner:
-    /// that owner, which is the user that opened the socket).
+    /// The user it runs as (its effective uid; for the first process, where its own could
+    /// not be read, the socket's owner: the user that opened the socket).
     pub user: Option<&'a str>,
     /// Its parent chain up to PID 1, the parent first.
     pub ancestry: &'a [Ancestor],
@@ -138,7 +138,8 @@ impl<'a> Rows<'a> {
             // The same array, compared in full: the key alone (the first PID) is not enough,
             // since a socket's user is the socket's, not the process's.
             if !seen.iter().any(|(r, _)| *r == rows) {
-                let json = serde_json::value::to_raw_value(&rows)?;
+                // Escaped as the document around it is (DEL, C1, bidi overrides too).
+                let json = RawValue::from_string(crate::text::json(&rows, false)?)?;
                 seen.push((rows, json));
             }
         }

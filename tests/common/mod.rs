@@ -238,3 +238,64 @@ time.sleep(600)
     );
     spawn_python(&script, program, user).0
 }
+
+/// The built binary with `args`, run where the kernel refuses every netlink socket (a seccomp
+/// filter, installed by a few lines of Python before the binary is started, makes
+/// `socket(AF_NETLINK, …)` fail with EAFNOSUPPORT, as systemd's `RestrictAddressFamilies=` and
+/// container sandboxes do); everything else runs as usual.
+pub fn bin_without_netlink(args: &[&str]) -> std::process::Command {
+    without_netlink(&[env!("CARGO_BIN_EXE_port-inspector")], args)
+}
+
+/// The built binary with `args` where the kernel refuses netlink sockets (as
+/// [`bin_without_netlink`]) and with `n` open descriptors allowed (`prlimit --nofile`).
+pub fn bin_without_netlink_nofile(n: u32, args: &[&str]) -> std::process::Command {
+    let limit = format!("--nofile={n}");
+    without_netlink(
+        &[
+            "prlimit",
+            &limit,
+            "--",
+            env!("CARGO_BIN_EXE_port-inspector"),
+        ],
+        args,
+    )
+}
+
+/// `program` (a path or a name on PATH, with its first arguments) and `args`, started where
+/// `socket(AF_NETLINK, …)` fails.
+fn without_netlink(program: &[&str], args: &[&str]) -> std::process::Command {
+    const NO_NETLINK: &str = r#"
+import ctypes, os, struct, sys
+arch, nr = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}[os.uname().machine]
+def ins(code, jt, jf, k): return struct.pack("HBBI", code, jt, jf, k)
+# arch == ours and nr == socket and args[0] == AF_NETLINK (16): EAFNOSUPPORT (97); else allow.
+prog = b"".join([
+    ins(0x20, 0, 0, 4), ins(0x15, 0, 5, arch),
+    ins(0x20, 0, 0, 0), ins(0x15, 0, 3, nr),
+    ins(0x20, 0, 0, 16), ins(0x15, 0, 1, 16),
+    ins(0x06, 0, 0, 0x00050000 | 97), ins(0x06, 0, 0, 0x7FFF0000),
+])
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure): _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+f = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(f), 0, 0) != 0:
+    sys.exit("seccomp: %d" % ctypes.get_errno())
+os.execvp(sys.argv[1], sys.argv[1:])
+"#;
+    let mut c = std::process::Command::new("python3");
+    c.args(["-c", NO_NETLINK]).args(program).args(args);
+    c
+}
+
+/// The built binary with `args`, allowed `n` open descriptors (`prlimit --nofile`), the way
+/// `ulimit -n` leaves a program started from a shell.
+pub fn bin_with_nofile(n: u32, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("prlimit");
+    c.arg(format!("--nofile={n}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(args);
+    c
+}

@@ -1,0 +1,183 @@
+//! Answers that must say exactly what is so: a holder's own user, a matrix that could not be
+//! tried, `report`'s options, a range error that names what is wrong.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write as _;
+
+#[test]
+fn a_holder_that_dropped_privileges_reads_as_its_own_user() {
+    common::require(
+        common::is_root(),
+        "root (a holder that drops from root to uid 4001)",
+    );
+    let ip = common::private_loopback();
+    // The socket is made as root, then the process becomes uid 4001: the socket's uid stays 0.
+    let code = format!(
+        r"
+import os, socket, time
+s = socket.socket()
+s.bind(('{ip}', 0))
+s.listen(8)
+os.setgroups([])
+os.setresgid(4001, 4001, 4001)
+os.setresuid(4001, 4001, 4001)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+"
+    );
+    let (holder, _) = common::spawn_python(&code, "python3", None);
+    let port = holder.port.to_string();
+    let (exit, v) = common::json(&["who", &port, "--json"]);
+    assert_eq!(exit, Some(0), "{v}");
+    let first = &v["owners"][0];
+    assert_eq!(first["pid"], holder.child.id(), "{v}");
+    assert_eq!(
+        first["uid"], 4001,
+        "the process's own uid, not the socket's: {v}"
+    );
+    assert_ne!(first["user"], "root", "{v}");
+
+    let (_, rows) = common::json(&["list", "--json", "--port", &port]);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["port"] == holder.port)
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_ne!(row["owners"][0]["user"], "root", "list: {row}");
+
+    let out = common::bin().args(["who", &port]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("user root"), "{text}");
+}
+
+/// A resolver that never answers: a private mount namespace whose /etc/resolv.conf names a
+/// loopback address where a UDP socket of this test reads nothing and answers nothing.
+fn with_hung_resolver(args: &[&str]) -> std::process::Output {
+    let ip = common::private_loopback();
+    let silent = std::net::UdpSocket::bind((ip, 53)).unwrap();
+    let dir = std::env::temp_dir().join(format!("pi-resolv-{}-{ip}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("resolv.conf");
+    let mut f = std::fs::File::create(&conf).unwrap();
+    writeln!(f, "nameserver {ip}\noptions timeout:30 attempts:1").unwrap();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind \"$CONF\" /etc/resolv.conf && exec \"$@\"",
+            "sh",
+        ])
+        .arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(args)
+        .env("CONF", &conf)
+        .output()
+        .unwrap();
+    drop(silent);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[test]
+fn a_matrix_whose_name_never_resolves_is_unknown_not_blocked() {
+    common::require(
+        common::is_root(),
+        "root (a private mount namespace for resolv.conf)",
+    );
+    let port = common::free_run(common::private_loopback(), 1).to_string();
+    let target = format!("hung-resolver.example:{port}");
+    let out = with_hung_resolver(&["matrix", &target, "--timeout", "0.5"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "unknown: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("blocked: WSAETIMEDOUT"), "{text}");
+    assert!(text.contains("unknown"), "{text}");
+}
+
+#[test]
+fn report_takes_checks_timeout() {
+    common::require(
+        common::is_root(),
+        "root (a private mount namespace for resolv.conf)",
+    );
+    let target = "hung-resolver.example:8080";
+    let started = std::time::Instant::now();
+    let out = with_hung_resolver(&["report", target, "--timeout", "0.5", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "unknown after the timeout: {err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the timeout was kept"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "unknown", "{v}");
+}
+
+#[test]
+fn each_wrong_range_says_what_is_wrong() {
+    let said = |range: &str| {
+        let out = common::bin().args(["scan", range]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "bad input: {range}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let past = said("1-65536");
+    let zero = said("0-65535");
+    let backwards = said("9000-8000");
+    assert!(past.contains("65536 is out of range"), "{past}");
+    assert!(zero.contains("starts at port 0"), "{zero}");
+    assert!(backwards.contains("start is above its end"), "{backwards}");
+    assert_ne!(past, zero, "two range errors read the same");
+}
+
+#[test]
+fn tcp_on_a_multicast_address_is_not_called_bindable() {
+    let port = common::free_run(common::private_loopback(), 1).to_string();
+    for target in [
+        format!("224.0.0.251:{port}"),
+        format!("[ff02::fb]:{port}"),
+        format!("255.255.255.255:{port}"),
+    ] {
+        let out = common::bin().args(["check", &target]).output().unwrap();
+        let (text, err) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_ne!(out.status.code(), Some(0), "{target}: {text}{err}");
+        assert!(
+            !text.contains("BINDABLE:") || text.contains("NOT BINDABLE"),
+            "{text}"
+        );
+        assert!(
+            err.contains("not a unicast address TCP can use"),
+            "{target}: {err}"
+        );
+    }
+    let out = common::bin()
+        .args(["scan", "5000-5001", "--host", "224.0.0.251"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "scan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // UDP is what multicast is for: still tested.
+    let out = common::bin()
+        .args(["check", &format!("224.0.0.251:{port}"), "--udp", "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("unicast"), "{err}");
+}
