@@ -342,6 +342,78 @@ fn every_tab_s_form_survives_save_and_restore_under_one_key() {
     assert_eq!(again.tab, Tab::Scan, "opens on the tab it closed on");
 }
 
+/// The history is kept between runs, bounded: each check's target, time and verdict (not its
+/// answer, which would be stale); an earlier run's entry loads the form to check it again.
+#[test]
+fn the_history_is_kept_between_runs() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().port();
+    let mut h = harness();
+    h.run();
+    type_port(&mut h, &busy.to_string());
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    let start = Instant::now();
+    while h.state().history.is_empty() || h.state().running.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(10), "check finished");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut storage = MemStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let saved = Saved::load(Some(&storage));
+    assert_eq!(saved.history.len(), 1, "the check is remembered");
+    assert!(
+        saved.history[0].at.ends_with(" UTC"),
+        "{}",
+        saved.history[0].at
+    );
+    // The next run shows it under "Earlier runs" and loads it into the form on a click.
+    let ctx = egui::Context::default();
+    let mut app = App::new(&ctx, Inputs::default());
+    app.restore(saved.clone());
+    let mut again = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    again.run();
+    assert!(
+        has(&again, "Earlier runs"),
+        "listed apart from this run's checks"
+    );
+    again.get_by_label_contains("FAIL TCP 127.0.0.1").click();
+    again.run();
+    assert_eq!(
+        again.state().inputs.port_text,
+        busy.to_string(),
+        "loaded into the form"
+    );
+    assert!(
+        again.state().shown.is_none(),
+        "no stale answer is shown for it"
+    );
+    // Bounded, and a damaged entry is cut to size.
+    let mut many = saved;
+    many.history = (0..200)
+        .map(|i| port_inspector::gui::app::EarlierEntry {
+            at: "x".repeat(1000),
+            target: port_inspector::Target::tcp(&"h".repeat(5000), i),
+            verdict: port_inspector::probe::Verdict::Bindable,
+        })
+        .collect();
+    let v = many.validated();
+    assert_eq!(
+        v.history.len(),
+        port_inspector::gui::app::EARLIER_KEPT,
+        "bounded"
+    );
+    assert!(
+        v.history
+            .iter()
+            .all(|e| e.at.len() <= 32 && e.target.host.len() <= 300)
+    );
+    drop(held);
+}
+
 #[test]
 fn a_form_saved_by_an_earlier_version_is_taken_over() {
     let mut old = MemStorage::default();

@@ -36,6 +36,8 @@ pub enum Action {
     RerunShown,
     /// Forget the history.
     ClearHistory,
+    /// Load earlier run's check N into the form.
+    LoadEarlier(usize),
     /// Show or hide the history panel.
     ToggleHistory,
     /// Copy the shown check's report to the clipboard.

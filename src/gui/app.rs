@@ -24,7 +24,24 @@ pub struct HistoryEntry {
     pub check: Check,
     /// Wall-clock time it finished, `HH:MM:SS` UTC.
     pub at: String,
+    /// The day it finished, `2026-12-06` (UTC).
+    pub date: String,
 }
+
+/// A check of an earlier run of the window: what was checked, when, and the verdict it had then.
+/// Its answer is not kept (it would be stale): selecting it loads the form to check it again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EarlierEntry {
+    /// When it was checked, `2026-12-06 04:12:05 UTC`.
+    pub at: String,
+    /// What was checked.
+    pub target: Target,
+    /// The verdict then.
+    pub verdict: crate::probe::Verdict,
+}
+
+/// How many earlier checks are remembered between runs.
+pub const EARLIER_KEPT: usize = 50;
 
 /// The check in flight.
 pub struct Running {
@@ -50,6 +67,8 @@ pub struct App {
     pub history: Vec<HistoryEntry>,
     /// Which history entry is shown.
     pub shown: Option<usize>,
+    /// Checks of earlier runs, oldest first (remembered between runs, bounded).
+    pub earlier: Vec<EarlierEntry>,
     /// A short status line ("Report copied").
     pub status: Option<String>,
     /// The owner whose ending awaits confirmation.
@@ -129,6 +148,7 @@ impl App {
             interfaces: facts::interfaces(),
             running: None,
             history: Vec::new(),
+            earlier: Vec::new(),
             shown: None,
             status: None,
             confirm_end: None,
@@ -176,6 +196,7 @@ impl App {
                     self.history.push(HistoryEntry {
                         check: *check,
                         at: clock_now(),
+                        date: date_now(),
                     });
                     self.shown = Some(self.history.len() - 1);
                 }
@@ -256,7 +277,17 @@ impl App {
             }
             Action::ClearHistory => {
                 self.history.clear();
+                self.earlier.clear();
                 self.shown = None;
+            }
+            Action::LoadEarlier(i) => {
+                if let Some(t) = self.earlier.get(i).map(|e| e.target.clone()) {
+                    self.inputs.load_target(&t, &self.interfaces);
+                    self.shown = None;
+                    self.status = Some(
+                        "Loaded into the form: press Test bind (or Enter) to check it now.".into(),
+                    );
+                }
             }
             Action::ToggleHistory => self.history_open = !self.history_open,
             Action::Show(i) => {
@@ -433,7 +464,12 @@ impl App {
                 .min_size(150.0)
                 .max_size(320.0)
                 .show(ui, |ui| {
-                    actions.extend(views::history_ui(ui, &self.history, self.shown));
+                    actions.extend(views::history_ui(
+                        ui,
+                        &self.history,
+                        &self.earlier,
+                        self.shown,
+                    ));
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
@@ -618,6 +654,15 @@ impl App {
         }
         self.store = Some(store);
     }
+}
+
+/// Today's date, `2026-12-06` (UTC).
+pub(super) fn date_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
 }
 
 /// `HH:MM:SS` (UTC) without a date-time crate.

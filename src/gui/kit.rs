@@ -202,6 +202,7 @@ impl App {
                 self.history.push(HistoryEntry {
                     check: *check,
                     at: clock_now(),
+                    date: date_now(),
                 });
                 // The watch's last check is the newest answer: it replaces the verdict shown
                 // (never a red "in use" banner left under a "free now" line).

@@ -694,7 +694,10 @@ fn row_actions(
     }) && named(
         ui,
         "Close connection…",
-        format!("Close the connection from {} to {remote} (asks first)", o.local),
+        format!(
+            "Close the connection from {} to {remote} (asks first)",
+            o.local
+        ),
         true,
     ) {
         actions.push(Action::AskCloseConnection(Box::new(o.clone())));

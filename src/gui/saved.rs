@@ -49,6 +49,8 @@ pub struct Saved {
     pub listening: ListeningSaved,
     /// Whether the history panel is shown.
     pub history_open: bool,
+    /// The checks of earlier runs and this one (what, when, the verdict), oldest first, bounded.
+    pub history: Vec<super::app::EarlierEntry>,
 }
 
 impl Default for Saved {
@@ -60,6 +62,7 @@ impl Default for Saved {
             hold_secs: super::kit::KitState::default().hold_secs_text,
             listening: ListeningSaved::default(),
             history_open: true,
+            history: Vec::new(),
         }
     }
 }
@@ -89,6 +92,21 @@ impl Saved {
             check: self.check.validated(),
             scan: self.scan.validated(),
             hold_secs: capped(self.hold_secs, 16),
+            history: {
+                let skip = self.history.len().saturating_sub(super::app::EARLIER_KEPT);
+                self.history
+                    .into_iter()
+                    .skip(skip)
+                    .map(|e| super::app::EarlierEntry {
+                        at: capped(e.at, 32),
+                        target: crate::Target {
+                            host: capped(e.target.host, 300),
+                            ..e.target
+                        },
+                        verdict: e.verdict,
+                    })
+                    .collect()
+            },
             listening: ListeningSaved {
                 filter: capped(self.listening.filter, 300),
                 columns: {
@@ -141,6 +159,16 @@ impl App {
                 refresh_secs: self.listening_now.interval.as_secs_f32(),
             },
             history_open: self.history_open,
+            history: {
+                let mut all = self.earlier.clone();
+                all.extend(self.history.iter().map(|h| super::app::EarlierEntry {
+                    at: format!("{} {} UTC", h.date, h.at),
+                    target: h.check.report.target.clone(),
+                    verdict: h.check.report.verdict,
+                }));
+                let skip = all.len().saturating_sub(super::app::EARLIER_KEPT);
+                all.split_off(skip)
+            },
         }
     }
 
@@ -149,6 +177,7 @@ impl App {
         let s = saved.validated();
         self.tab = s.tab;
         self.history_open = s.history_open;
+        self.earlier = s.history;
         self.inputs = s.check;
         self.scan_inputs = s.scan;
         self.kit.hold_secs_text = s.hold_secs;

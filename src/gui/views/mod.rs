@@ -122,12 +122,13 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> 
 pub fn history_ui(
     ui: &mut egui::Ui,
     history: &[HistoryEntry],
+    earlier: &[super::app::EarlierEntry],
     shown: Option<usize>,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
         ui.heading("History");
-        if !history.is_empty()
+        if !(history.is_empty() && earlier.is_empty())
             && ui
                 .small_button("Clear")
                 .on_hover_text("Forget every check in this list")
@@ -136,7 +137,7 @@ pub fn history_ui(
             actions.push(Action::ClearHistory);
         }
     });
-    if history.is_empty() {
+    if history.is_empty() && earlier.is_empty() {
         ui.label("No checks yet.");
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -166,6 +167,39 @@ pub fn history_ui(
                 .clicked()
             {
                 actions.push(Action::Show(i));
+            }
+        }
+        if !earlier.is_empty() {
+            ui.add_space(6.0);
+            ui.weak("Earlier runs (click to check again):");
+        }
+        for (i, e) in earlier.iter().enumerate().rev() {
+            let mark = match e.verdict {
+                Verdict::Bindable => "ok",
+                Verdict::NotBindable => "FAIL",
+                Verdict::Unknown => "unknown",
+            };
+            // `12-06 04:30` in the list (the whole date and time on hover).
+            let short: String = e.at.chars().skip(5).take(11).collect();
+            let full = format!(
+                "{short} {mark} {} {}{}",
+                e.target.protocol,
+                crate::text::clean(&e.target.display_addr()),
+                options_text(&e.target.options)
+            );
+            let text = if full.chars().count() > 34 {
+                format!("{}…", full.chars().take(33).collect::<String>())
+            } else {
+                full.clone()
+            };
+            if ui
+                .selectable_label(false, RichText::new(text).weak())
+                .on_hover_text(format!(
+                    "{full}: the verdict then; click to load it into the form"
+                ))
+                .clicked()
+            {
+                actions.push(Action::LoadEarlier(i));
             }
         }
     });
