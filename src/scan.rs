@@ -133,6 +133,17 @@ pub struct ScanReport {
     pub stopped_by: Option<OsError>,
 }
 
+/// The socket address of `ip` (on the interface `scope_id` when it is IPv6 and not 0) and
+/// `port`.
+fn sock_addr(ip: IpAddr, scope_id: u32, port: u16) -> SockAddr {
+    match ip {
+        IpAddr::V6(v6) if scope_id != 0 => {
+            SockAddr::from(std::net::SocketAddrV6::new(v6, port, 0, scope_id))
+        }
+        ip => SockAddr::from(SocketAddr::new(ip, port)),
+    }
+}
+
 /// Whether an error means this process (or the system) has no descriptor left: the tool's own
 /// limit, never a property of the port or the address.
 #[must_use]
@@ -218,6 +229,8 @@ struct Shared<'a> {
     /// Set by a worker that ran out of descriptors: every worker stops at once.
     exhausted: std::sync::atomic::AtomicI32,
     cancel: &'a CancelToken,
+    /// The interface of a scoped (link-local) IPv6 address, 0 for none.
+    scope_id: u32,
 }
 
 /// A worker's outcomes: (protocol index, first port offset, one status per port) per chunk, and
@@ -246,7 +259,7 @@ impl Shared<'_> {
             let mut st = Vec::with_capacity((last - first) as usize);
             for off in first..last {
                 let port = u16::try_from(u32::from(self.req.start) + off).unwrap_or(0);
-                let addr = SockAddr::from(SocketAddr::new(self.req.address, port));
+                let addr = sock_addr(self.req.address, self.scope_id, port);
                 st.push(
                     match try_bind(&addr, self.domain, proto, &self.req.options, spare) {
                         Ok(()) => FREE,
@@ -282,7 +295,7 @@ pub fn scan(
     cancel: &CancelToken,
     progress: &mut dyn FnMut(Progress),
 ) -> ScanReport {
-    run(req, Some(facts), cancel, progress)
+    run(req, 0, Some(facts), cancel, progress)
 }
 
 /// [`scan`] for a caller that has not read the OS's facts yet (the command line): they are read
@@ -290,15 +303,17 @@ pub fn scan(
 /// notes and special ranges need them only once the binds are done.
 pub fn scan_reading_facts(
     req: &ScanRequest,
+    scope_id: u32,
     cancel: &CancelToken,
     progress: &mut dyn FnMut(Progress),
 ) -> ScanReport {
-    run(req, None, cancel, progress)
+    run(req, scope_id, None, cancel, progress)
 }
 
 /// The scan, with the facts given or (`None`) read meanwhile.
 fn run(
     req: &ScanRequest,
+    scope_id: u32,
     facts: Option<&Facts>,
     cancel: &CancelToken,
     progress: &mut dyn FnMut(Progress),
@@ -322,6 +337,7 @@ fn run(
         done: AtomicU32::new(0),
         exhausted: std::sync::atomic::AtomicI32::new(0),
         cancel,
+        scope_id,
     };
     let (done, exhausted) = (&shared.done, &shared.exhausted);
 
@@ -385,7 +401,7 @@ fn run(
     };
     let (mut busy, mut free, mut free_count) = collate(req, &status, &errors, facts);
     attach_owners(&mut busy, req);
-    if bind_again(req, domain, &busy, &mut status) {
+    if bind_again(req, scope_id, domain, &busy, &mut status) {
         // The ports still busy keep what was found of them.
         let mut named: HashMap<(Protocol, u16), PortResult> = busy
             .into_iter()
@@ -420,6 +436,7 @@ const REBIND_BACKOFF_MS: [u64; 4] = [0, 1, 3, 7];
 /// most; a port that binds is marked free in `status`. Whether any was.
 fn bind_again(
     req: &ScanRequest,
+    scope_id: u32,
     domain: Domain,
     busy: &[PortResult],
     status: &mut [Vec<u8>],
@@ -436,7 +453,7 @@ fn bind_again(
         }
         std::thread::sleep(Duration::from_millis(backoff_ms));
         left.retain(|&(pi, port)| {
-            let addr = SockAddr::from(SocketAddr::new(req.address, port));
+            let addr = sock_addr(req.address, scope_id, port);
             let bound = try_bind(&addr, domain, req.protocols[pi], &req.options, &mut None);
             if bound.is_ok() {
                 status[pi][usize::from(port - req.start)] = FREE;
@@ -657,13 +674,19 @@ pub fn special_ranges(start: u16, end: u16, facts: &Facts) -> Vec<SpecialRange> 
 /// Whether `address` can be bound at all (port 0), so a scan of an address this machine does not
 /// have fails once, clearly, instead of listing every port as refused.
 pub fn check_address(address: IpAddr) -> Result<(), OsError> {
+    check_scoped_address(address, 0)
+}
+
+/// [`check_address`] for an IPv6 address on the interface `scope_id` (a link-local address
+/// needs its interface to be bound).
+pub fn check_scoped_address(address: IpAddr, scope_id: u32) -> Result<(), OsError> {
     let domain = if address.is_ipv4() {
         Domain::IPV4
     } else {
         Domain::IPV6
     };
     try_bind(
-        &SockAddr::from(SocketAddr::new(address, 0)),
+        &sock_addr(address, scope_id, 0),
         domain,
         Protocol::Tcp,
         &SocketOptions::default(),

@@ -181,3 +181,30 @@ fn tcp_on_a_multicast_address_is_not_called_bindable() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("unicast"), "{err}");
 }
+
+#[test]
+fn a_scan_takes_a_scoped_link_local_address() {
+    common::require(common::is_root(), "root (a private network namespace)");
+    let script = r#"ip link set lo up && ip addr add fe80::1/64 dev lo nodad && exec "$BIN" scan 20000-20010 --host fe80::1%lo --both --json"#;
+    let out = std::process::Command::new("unshare")
+        .args(["-n", "sh", "-c", script])
+        .env("BIN", env!("CARGO_BIN_EXE_port-inspector"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["scanned"], 22, "{v}");
+    assert_eq!(
+        v["free_count"], 22,
+        "a fresh namespace's ports are all free: {v}"
+    );
+
+    let out = common::bin()
+        .args(["scan", "20000-20010", "--host", "fe80::1%no-such-if0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("names no interface"), "{err}");
+}

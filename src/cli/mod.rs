@@ -223,9 +223,10 @@ pub enum Command {
         /// The range, START-END (1-65535).
         #[arg(allow_hyphen_values = true, value_parser = target::parse_range)]
         range: (u16, u16),
-        /// Local address to bind (default 127.0.0.1).
-        #[arg(long, allow_hyphen_values = true, value_parser = ip_address)]
-        host: Option<std::net::IpAddr>,
+        /// Local address to bind (default 127.0.0.1); a link-local IPv6 one with its interface
+        /// (fe80::1%eth0).
+        #[arg(long, allow_hyphen_values = true, value_parser = scoped_ip_address)]
+        host: Option<ScopedIp>,
         /// UDP instead of TCP.
         #[arg(long, conflicts_with = "both")]
         udp: bool,
@@ -390,6 +391,49 @@ pub enum SignalArg {
     /// SIGKILL.
     #[value(name = "KILL")]
     Kill,
+}
+
+/// A local address to scan, with the interface of a scoped IPv6 one (`fe80::1%eth0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopedIp {
+    /// The address.
+    pub ip: std::net::IpAddr,
+    /// The interface index of a scoped IPv6 address; 0 for none.
+    pub scope_id: u32,
+}
+
+/// An IP address given on the command line, an IPv6 one with its `%scope` (an interface name
+/// or number) as getaddrinfo reads it: `fe80::1%eth0`, `[fe80::1%2]`.
+fn scoped_ip_address(text: &str) -> Result<ScopedIp, InputError> {
+    /// `AI_NUMERICHOST`: 4 on Linux, macOS and Windows alike; an address, never a lookup.
+    const AI_NUMERICHOST: i32 = 4;
+    let h = text.trim();
+    let h = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(h);
+    if !h.split_once('%').is_some_and(|(a, _)| a.contains(':')) {
+        return ip_address(text).map(|ip| ScopedIp { ip, scope_id: 0 });
+    }
+    target::validate_host(h)?;
+    let hints = dns_lookup::AddrInfoHints {
+        flags: AI_NUMERICHOST,
+        ..dns_lookup::AddrInfoHints::default()
+    };
+    let found = dns_lookup::getaddrinfo(Some(h), None, Some(hints))
+        .ok()
+        .and_then(|mut it| it.find_map(Result::ok))
+        .map(|a| a.sockaddr);
+    match found {
+        Some(std::net::SocketAddr::V6(v6)) if v6.scope_id() != 0 => Ok(ScopedIp {
+            ip: std::net::IpAddr::V6(*v6.ip()),
+            scope_id: v6.scope_id(),
+        }),
+        _ => Err(InputError::OutOfBounds(format!(
+            "'{}' names no interface of this machine: give the address with one that 'port-inspector facts' lists, e.g. fe80::1%eth0",
+            crate::text::clean(h)
+        ))),
+    }
 }
 
 /// An IP address given on the command line (`127.0.0.1`, `::1`, `[::1]`); scans and `who` need
@@ -674,9 +718,12 @@ fn verdict_exit(v: crate::probe::Verdict) -> u8 {
 /// The address to scan or search, once a bind on it worked. An address this machine does not
 /// have is the user's input (exit 2); running out of descriptors is this process's own limit,
 /// said as such (exit 1), never "cannot bind".
-fn bindable_address(host: Option<std::net::IpAddr>) -> anyhow::Result<std::net::IpAddr> {
+fn bindable_address(
+    host: Option<std::net::IpAddr>,
+    scope_id: u32,
+) -> anyhow::Result<std::net::IpAddr> {
     let address = host.unwrap_or_else(crate::scan::default_address);
-    match crate::scan::check_address(address) {
+    match crate::scan::check_scoped_address(address, scope_id) {
         Ok(()) => Ok(address),
         Err(e) if crate::scan::is_out_of_descriptors(&e) => anyhow::bail!(
             "this process ran out of file descriptors ({}) before its first bind; nothing was tested, since that says nothing about the ports; {}, and try again",
@@ -684,8 +731,14 @@ fn bindable_address(host: Option<std::net::IpAddr>) -> anyhow::Result<std::net::
             crate::wording::RAISE_FD_LIMIT
         ),
         Err(e) => Err(InputError::OutOfBounds(format!(
-            "cannot bind {address} on this machine: {} ('port-inspector facts' lists its addresses)",
-            e.headline()
+            "cannot bind {address} on this machine: {} ({})",
+            e.headline(),
+            match address {
+                std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() && scope_id == 0 => {
+                    "a link-local address needs its interface, e.g. fe80::1%eth0"
+                }
+                _ => "'port-inspector facts' lists its addresses",
+            }
         ))
         .into()),
     }
@@ -843,13 +896,14 @@ fn explain(code: &str, out: Output) -> anyhow::Result<u8> {
 
 fn scan(
     (start, end): (u16, u16),
-    host: Option<std::net::IpAddr>,
+    host: Option<ScopedIp>,
     udp: bool,
     both: bool,
     out: Output,
 ) -> anyhow::Result<u8> {
     let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
-    let address = bindable_address(host)?;
+    let scope_id = host.map_or(0, |h| h.scope_id);
+    let address = bindable_address(host.map(|h| h.ip), scope_id)?;
     let protocols = if both {
         vec![Protocol::Tcp, Protocol::Udp]
     } else if udp {
@@ -867,8 +921,12 @@ fn scan(
         protocols,
         options: crate::SocketOptions::default(),
     };
-    let report =
-        crate::scan::scan_reading_facts(&req, &crate::probe::CancelToken::new(), &mut |_| {});
+    let report = crate::scan::scan_reading_facts(
+        &req,
+        scope_id,
+        &crate::probe::CancelToken::new(),
+        &mut |_| {},
+    );
     if let Some(e) = &report.stopped_by {
         anyhow::bail!(
             "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; {}, and scan again",
@@ -898,7 +956,7 @@ fn free(
     // Without --host a port is free when `check PORT` would say so: all interfaces,
     // both families.
     let addresses = match host {
-        Some(h) => vec![bindable_address(Some(h))?],
+        Some(h) => vec![bindable_address(Some(h), 0)?],
         None => crate::scan::all_interfaces(),
     };
     let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
