@@ -304,11 +304,14 @@ fn shlib_depends(bin: &Path, work: &Path) -> Result<String> {
         b"Source: port-inspector\n\nPackage: port-inspector\nArchitecture: any\n",
         0o644,
     )?;
+    // Where it wants the binary: in the package's folder under debian/.
+    let staged = dir.join("debian/port-inspector/usr/bin/port-inspector");
+    copy(bin, &staged, 0o755)?;
     let out = output(
         Command::new("dpkg-shlibdeps")
             .current_dir(&dir)
             .arg("-O")
-            .arg(format!("-e{}", bin.display())),
+            .arg("-edebian/port-inspector/usr/bin/port-inspector"),
     )?;
     let text = String::from_utf8_lossy(&out);
     text.lines()

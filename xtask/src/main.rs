@@ -17,7 +17,7 @@ mod msi;
 type Result<T = ()> = std::result::Result<T, String>;
 
 const USAGE: &str = "\
-usage: cargo xtask dist [--windows-exe PATH] [--no-build]
+usage: cargo xtask dist [--windows-exe PATH]
        cargo xtask msi --exe PATH --version X.Y.Z --out FILE.msi
 
 dist     builds the release binaries (with the window, and --no-default-features) and writes
@@ -25,7 +25,6 @@ dist     builds the release binaries (with the window, and --no-default-features
          --windows-exe PATH  the Windows exe to package (.zip, .msi); without it, the exe that
                              .ci/windows built is looked for, and the Windows packages are
                              skipped, saying so, when there is none of this version.
-         --no-build          package the binaries already in target/release (CI builds once).
 msi      one MSI of any version from a given exe (the upgrade test installs a newer one over
          the older).";
 
@@ -52,15 +51,11 @@ fn main() -> std::process::ExitCode {
 /// The options of `dist`.
 struct Dist {
     windows_exe: Option<PathBuf>,
-    build: bool,
 }
 
 impl Dist {
     fn parse(args: &[String]) -> Result<Self> {
-        let mut d = Self {
-            windows_exe: None,
-            build: true,
-        };
+        let mut d = Self { windows_exe: None };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -68,7 +63,6 @@ impl Dist {
                     let p = it.next().ok_or("--windows-exe needs a path")?;
                     d.windows_exe = Some(PathBuf::from(p));
                 }
-                "--no-build" => d.build = false,
                 other => return Err(format!("unknown option {other}\n{USAGE}")),
             }
         }
@@ -95,14 +89,14 @@ impl Dist {
             (&gui_bin, &[][..]),
             (&cli_bin, &["--no-default-features"][..]),
         ] {
-            if self.build {
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                run(Command::new(cargo)
-                    .current_dir(&root)
-                    .args(["build", "--release", "--locked", "--bin", "port-inspector"])
-                    .args(features)
-                    .env("SOURCE_DATE_EPOCH", epoch.to_string()))?;
-            }
+            // Each feature set keeps its own build in target/, so a second run rebuilds nothing;
+            // only the binary at target/release/ is the last one built, hence the copy.
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            run(Command::new(cargo)
+                .current_dir(&root)
+                .args(["build", "--release", "--locked", "--bin", "port-inspector"])
+                .args(features)
+                .env("SOURCE_DATE_EPOCH", epoch.to_string()))?;
             mkdir(bin.parent().ok_or("no parent")?)?;
             let built = target.join("release/port-inspector");
             copy(&built, bin, 0o755)?;
@@ -110,7 +104,7 @@ impl Dist {
         // The CLI build came last; the window build is the larger one. A mix-up (a CLI binary in
         // the window's packages) is caught here rather than by a user.
         if size(&gui_bin)? <= size(&cli_bin)? {
-            return Err("the window build is not larger than the command-line build: did one of the builds not run? (drop --no-build)".into());
+            return Err("the window build is not larger than the command-line build: did one of the builds not run?".into());
         }
         let version_line =
             String::from_utf8_lossy(&output(Command::new(&gui_bin).arg("--version"))?).into_owned();
@@ -379,14 +373,13 @@ mod tests {
 
     #[test]
     fn options_are_parsed_and_unknown_ones_refused() {
-        let d = Dist::parse(&["--windows-exe".into(), "a.exe".into(), "--no-build".into()])
+        let d = Dist::parse(&["--windows-exe".into(), "a.exe".into()])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             d.windows_exe.as_deref(),
             Some(Path::new("a.exe")),
             "the exe"
         );
-        assert!(!d.build, "--no-build");
         assert!(Dist::parse(&["--frobnicate".into()]).is_err(), "refused");
         assert!(
             Dist::parse(&["--windows-exe".into()]).is_err(),
