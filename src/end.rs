@@ -72,6 +72,15 @@ pub struct EndTarget {
     /// The sockets on the port it holds: address, state and the kernel inode that identifies
     /// the socket when we look again.
     pub sockets: Vec<(SocketAddr, SockState, u64)>,
+    /// Its user, when readable.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Its full command line, when readable.
+    #[serde(default)]
+    pub cmdline: Option<String>,
+    /// Every other socket it holds (other ports, TCP and UDP): what else goes when it ends.
+    #[serde(default)]
+    pub other_sockets: Vec<(Protocol, SocketAddr, SockState)>,
     /// What will likely start it again.
     pub supervisor: Option<Supervisor>,
     /// Why it must not be ended, if so.
@@ -199,6 +208,13 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
                 } else {
                     owners::name_of(pid)
                 },
+                user: (Some(pid) == o.pid)
+                    .then(|| o.user.as_deref().map(str::to_owned))
+                    .flatten(),
+                cmdline: (Some(pid) == o.pid)
+                    .then(|| o.cmdline.as_deref().map(str::to_owned))
+                    .flatten(),
+                other_sockets: Vec::new(),
                 sockets: vec![socket],
                 supervisor: supervisor(pid),
                 refused: refusal(pid, o),
@@ -207,6 +223,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
     }
     // Parents first: a child that a parent will restart goes after it.
     targets.sort_by_key(|t| (ancestry_depth(t.pid), t.pid));
+    other_sockets(&mut targets, port);
     EndPlan {
         port,
         protocol,
@@ -215,6 +232,36 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
         unowned,
         out_of_descriptors: found.out_of_descriptors,
         refused: found.refused,
+    }
+}
+
+/// Fills in what else each process holds (its sockets on other ports, TCP and UDP, listening,
+/// bound or connected), and the user and command line of those the port's lookup did not name:
+/// the confirmation shows everything that dies with it. One read of the whole table.
+fn other_sockets(targets: &mut [EndTarget], port: u16) {
+    if targets.is_empty() {
+        return;
+    }
+    let table = owners::all(None);
+    for t in targets.iter_mut() {
+        for o in table
+            .owners
+            .iter()
+            .filter(|o| o.pid == Some(t.pid) || o.pids.contains(&t.pid))
+        {
+            if t.user.is_none() && o.pid == Some(t.pid) {
+                t.user = o.user.as_deref().map(str::to_owned);
+            }
+            if t.cmdline.is_none() && o.pid == Some(t.pid) {
+                t.cmdline = o.cmdline.as_deref().map(str::to_owned);
+            }
+            let s = (o.protocol, o.local, o.state);
+            if o.local.port() != port && !t.other_sockets.contains(&s) {
+                t.other_sockets.push(s);
+            }
+        }
+        t.other_sockets
+            .sort_by_key(|(p, a, _)| (*p == Protocol::Udp, a.port(), a.ip()));
     }
 }
 

@@ -999,6 +999,21 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             t.pid,
             sockets.join(", ")
         );
+        // Who it is and what else goes with it: its user, its command line, its other ports.
+        if let Some(u) = &t.user {
+            let _ = writeln!(o, "       user {}", clean(u));
+        }
+        if let Some(c) = t.cmdline.as_deref().filter(|c| !c.is_empty()) {
+            let _ = writeln!(o, "       command {}", clean(c));
+        }
+        if !t.other_sockets.is_empty() {
+            let others: Vec<String> = t
+                .other_sockets
+                .iter()
+                .map(|(p, a, s)| format!("{p} {a} {s}"))
+                .collect();
+            let _ = writeln!(o, "       also holds {}", others.join(", "));
+        }
         match &t.supervisor {
             Some(Supervisor::SystemdUnit(u)) => {
                 let _ = writeln!(

@@ -158,3 +158,48 @@ time.sleep(600)
     let _ = child.wait();
     assert!(text.contains("PID 1 of its own PID namespace"), "{text}");
 }
+
+/// The plan shows everything that dies with each process: its user, its command line and every
+/// other socket it holds, TCP and UDP (the review: the dialog showed a name and a PID only).
+#[test]
+fn the_plan_lists_each_processs_other_ports_user_and_command() {
+    let ip = common::private_loopback().to_string();
+    let code = format!(
+        "import socket, time\na = socket.socket()\na.bind(({ip:?}, 0))\na.listen()\nb = socket.socket()\nb.bind(({ip:?}, 0))\nb.listen()\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(({ip:?}, 0))\nprint(a.getsockname()[1], b.getsockname()[1], u.getsockname()[1], flush=True)\ntime.sleep(600)"
+    );
+    let (holder, line) = common::spawn_python(&code, "python3", None);
+    let ports: Vec<u16> = line
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (code_, v) = common::json(&["end", &ports[0].to_string(), "--dry-run", "--json"]);
+    assert_eq!(code_, Some(0), "{v}");
+    let t = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"].as_u64() == Some(u64::from(holder.child.id())))
+        .unwrap_or_else(|| panic!("the holder is in the plan: {v}"));
+    let others = t["other_sockets"].to_string();
+    assert!(
+        others.contains(&format!("{ip}:{}", ports[1]))
+            && others.contains(&format!("{ip}:{}", ports[2])),
+        "its other TCP and UDP ports: {others}"
+    );
+    assert!(t["user"].is_string(), "its user: {t}");
+    assert!(
+        t["cmdline"].as_str().is_some_and(|c| c.contains("socket")),
+        "its command line: {t}"
+    );
+    let out = common::bin()
+        .args(["end", &ports[0].to_string(), "--dry-run"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("also holds TCP {ip}:{}", ports[1]))
+            && text.contains(&format!("UDP {ip}:{}", ports[2])),
+        "the dry run says so: {text}"
+    );
+    drop(holder);
+}
