@@ -175,7 +175,10 @@ impl Dist {
         if let Some(dir) = std::env::var_os("WIN_TARGET_DIR") {
             candidates.insert(0, PathBuf::from(dir).join(rel));
         }
-        if let Some(c) = cache {
+        // .ci/windows' cache: WIN_ROOT, else ~/.cache/port-inspector-windows.
+        if let Some(dir) = std::env::var_os("WIN_ROOT") {
+            candidates.push(PathBuf::from(dir).join("target").join(rel));
+        } else if let Some(c) = cache {
             candidates.push(c.join("port-inspector-windows/target").join(rel));
         }
         for c in candidates.iter().filter(|c| c.is_file()) {
