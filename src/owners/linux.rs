@@ -1569,12 +1569,33 @@ fn proc_info_in(dir: &mut ProcDir) -> ProcInfo {
         .filter(|c| !c.is_empty())
         .map(Arc::from);
     let uid = dir.read("status").and_then(effective_uid_in_status);
+    // The kernel keeps 15 bytes of a name: "systemd-socket-activate" reads "systemd-socket-".
+    // The executable's name or argv[0], when it starts with the cut name, is the whole one.
+    let name = name.map(|n| {
+        let argv0 = cmdline.as_deref().and_then(|c: &str| c.split(' ').next());
+        untruncated(&n, argv0, path.as_deref()).map_or(n, Arc::from)
+    });
     ProcInfo {
         name,
         path,
         cmdline,
         uid,
     }
+}
+
+/// The whole name of a process whose `comm` the kernel cut at 15 bytes: the last part of argv[0]
+/// or of the executable's path that is longer and starts with the cut name. `None` when the name
+/// was not cut, or nothing longer matches (then the cut name is all there is).
+fn untruncated(comm: &str, argv0: Option<&str>, exe: Option<&str>) -> Option<String> {
+    const COMM_MAX: usize = 15;
+    if comm.len() != COMM_MAX {
+        return None;
+    }
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+    [argv0.map(base), exe.map(base)]
+        .into_iter()
+        .flatten()
+        .find(|c| c.len() > COMM_MAX && c.starts_with(comm))
 }
 
 /// The effective uid of a `/proc/PID/status` text (`Uid:` real, effective, saved, filesystem).
