@@ -170,6 +170,13 @@ pub enum Finding {
         root: bool,
         /// The OS, whose rule this is.
         os: Os,
+        /// This process's capabilities do not count here: its user namespace does not own
+        /// this network namespace (Linux).
+        #[serde(default)]
+        caps_not_here: bool,
+        /// `start` could not be read (no /proc/sys): the kernel's default, not this machine's.
+        #[serde(default)]
+        start_unknown: bool,
     },
     /// The port is privileged but we may bind it, or not privileged at all: the refusal comes from
     /// something this tool cannot see (a security module, a seccomp filter, an exclusive bind).
@@ -505,6 +512,8 @@ fn permission(
             uid: facts.uid,
             root: facts.elevated,
             os,
+            caps_not_here: facts.netns_caps_apply == Some(false),
+            start_unknown: os == Os::Linux && facts.unprivileged_port_start.is_none(),
         });
         // The kernel checks the right first, then whether the address is free: when a socket
         // holds the port too, say both, in that order.
@@ -513,7 +522,9 @@ fn permission(
             address_in_use(target, ip, facts, ev, d);
             d.fixes.retain(|f| !matches!(f, Fix::UseFreePort { .. }));
         }
-        if os == Os::Linux {
+        // A capability granted in a user namespace that does not own this network namespace
+        // would count no more than the one it has.
+        if os == Os::Linux && facts.netns_caps_apply != Some(false) {
             d.fixes.push(Fix::GrantBindCapability {
                 root: facts.elevated,
             });

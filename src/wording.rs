@@ -471,7 +471,24 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             uid,
             root,
             os,
-        } => privileged(*port, *start, *uid, *root, *os),
+            caps_not_here,
+            start_unknown,
+        } => {
+            let rule = if *start_unknown {
+                format!(
+                    "below the first unprivileged port (net.ipv4.ip_unprivileged_port_start could not be read here; the kernel's default is {start})"
+                )
+            } else {
+                format!("below net.ipv4.ip_unprivileged_port_start={start}")
+            };
+            if *caps_not_here && *os == Os::Linux {
+                format!(
+                    "Port {port} is {rule}, and this process's capabilities do not apply to this network namespace: it runs in a user namespace that does not own the network namespace (as after unshare -U without -n), so even its root binds here as any user does."
+                )
+            } else {
+                privileged(*port, &rule, *uid, *root, *os)
+            }
+        }
         Finding::PermissionUnexplained {
             port,
             start,
@@ -677,16 +694,16 @@ fn known_holder(pid: Option<u32>, h: &crate::holders::KnownHolder) -> String {
     }
 }
 
-fn privileged(port: u16, start: u16, uid: Option<u32>, root: bool, os: Os) -> String {
+fn privileged(port: u16, rule: &str, uid: Option<u32>, root: bool, os: Os) -> String {
     match os {
         Os::Macos => format!(
             "On macOS an unprivileged process may bind port {port} only on the wildcard address (0.0.0.0 or ::), not on a specific address."
         ),
         _ if root => format!(
-            "Port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process runs as root but without CAP_NET_BIND_SERVICE: the capability was dropped (containers and hardened services drop it), and on Linux it is the capability, not the uid, that counts."
+            "Port {port} is {rule}, and this process runs as root but without CAP_NET_BIND_SERVICE: the capability was dropped (containers and hardened services drop it), and on Linux it is the capability, not the uid, that counts."
         ),
         _ => format!(
-            "Port {port} is below net.ipv4.ip_unprivileged_port_start={start}, and this process{} is neither root nor has CAP_NET_BIND_SERVICE.",
+            "Port {port} is {rule}, and this process{} is neither root nor has CAP_NET_BIND_SERVICE.",
             uid.map_or_else(String::new, |u| format!(" (uid {u})"))
         ),
     }

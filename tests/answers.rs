@@ -208,3 +208,82 @@ fn a_scan_takes_a_scoped_link_local_address() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("names no interface"), "{err}");
 }
+
+/// The built binary with `args` in a new user namespace whose root is this test's uid, and
+/// with `-n` in a network namespace of its own too.
+fn in_user_namespace(own_netns: bool, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new("unshare");
+    c.args(["-U", "-r"]);
+    if own_netns {
+        c.arg("-n");
+    }
+    c.arg(env!("CARGO_BIN_EXE_port-inspector"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn root_of_a_user_namespace_that_does_not_own_the_network_namespace_is_not_elevated() {
+    common::require(common::is_root(), "root (unshare -U)");
+    let out = in_user_namespace(false, &["facts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["netns_caps_apply"], false, "{v}");
+    assert_eq!(v["cap_net_bind_service"], false, "not for binds here: {v}");
+    let out = in_user_namespace(false, &["facts"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("yes, root"), "{text}");
+    assert!(
+        text.contains("does not own this network namespace"),
+        "{text}"
+    );
+    // With a network namespace of its own, its root's capabilities count.
+    let out = in_user_namespace(true, &["facts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["netns_caps_apply"], true, "{v}");
+
+    // A privileged port it may not bind is worded as what it is, not "something unseen".
+    let ip = common::private_loopback();
+    let port = (600..1000)
+        .find(|&p| common::is_free(ip, p))
+        .expect("a free privileged port on the test's own address");
+    let out = in_user_namespace(false, &["check", &format!("{ip}:{port}")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("capabilities do not apply to this network namespace"),
+        "{text}"
+    );
+    assert!(!text.contains("SELinux"), "{text}");
+}
+
+#[test]
+fn values_that_could_not_be_read_are_unknown_not_defaults() {
+    common::require(common::is_root(), "root (a private mount namespace)");
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t proc -o subset=pid proc /proc && exec \"$BIN\" facts",
+        ])
+        .env("BIN", env!("CARGO_BIN_EXE_port-inspector"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {text}"))
+            .to_owned()
+    };
+    assert!(
+        row("net.ipv4.ip_unprivileged_port_start").contains("unknown"),
+        "{text}"
+    );
+    assert!(
+        row("net.ipv4.ip_local_reserved_ports").contains("unknown"),
+        "{text}"
+    );
+    assert!(!text.contains("(none)"), "{text}");
+}

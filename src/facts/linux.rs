@@ -4,6 +4,57 @@ use std::fs;
 
 use super::{Fact, Facts, procfs};
 
+/// A value that could not be read (a /proc without /proc/sys, `subset=pid`): unknown, never
+/// a default stated as fact.
+const UNREAD: &str = "unknown (not readable here)";
+
+/// `NS_GET_USERNS`: the user namespace that owns a namespace, as a new descriptor.
+const NS_GET_USERNS: u64 = 0xb701;
+/// `NS_GET_PARENT`: a user namespace's parent; EPERM past what this process may see.
+const NS_GET_PARENT: u64 = 0xb702;
+
+/// One namespace ioctl that takes no argument and answers with a new descriptor.
+#[allow(unsafe_code)] // Two ioctls with no argument; see the SAFETY notes.
+fn ns_ioctl(fd: &std::fs::File, request: u64) -> std::io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _};
+    // SAFETY: NS_GET_USERNS and NS_GET_PARENT read no argument and write none of this
+    // process's memory; `fd` is open for the whole call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::fs::File::from_raw_fd(r) })
+}
+
+/// Whether this process's user namespace owns this network namespace or is an ancestor of its
+/// owner, i.e. whether its capabilities count for binds here: the owner is asked of the kernel
+/// and followed up to this process's own user namespace; EPERM means the owner, or the walk,
+/// lies outside what this process may see, so its namespace is not among the owner's ancestors.
+fn netns_caps_apply() -> Option<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    let ours = fs::metadata("/proc/self/ns/user").ok()?;
+    let net = fs::File::open("/proc/self/ns/net").ok()?;
+    // EPERM: the owner is outside this process's user namespace (an ancestor of it).
+    let mut owner = match ns_ioctl(&net, NS_GET_USERNS) {
+        Ok(owner) => owner,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Some(false),
+        Err(_) => return None,
+    };
+    for _ in 0..64 {
+        let m = owner.metadata().ok()?;
+        if (m.dev(), m.ino()) == (ours.dev(), ours.ino()) {
+            return Some(true);
+        }
+        owner = match ns_ioctl(&owner, NS_GET_PARENT) {
+            Ok(parent) => parent,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Some(false),
+            Err(_) => return None,
+        };
+    }
+    None
+}
+
 fn read(path: &str) -> Option<String> {
     fs::read_to_string(path).ok()
 }
@@ -23,15 +74,21 @@ pub(super) fn gather_into(f: &mut Facts) {
     let caps = rustix::thread::capabilities(None).ok().map(|c| c.effective);
     f.uid = Some(uid);
     f.elevated = uid == 0;
-    f.cap_net_bind_service =
-        caps.map(|c| c.contains(rustix::thread::CapabilitySet::NET_BIND_SERVICE));
+    f.netns_caps_apply = netns_caps_apply();
+    let caps_here = f.netns_caps_apply != Some(false);
+    let has_bind_cap = caps.map(|c| c.contains(rustix::thread::CapabilitySet::NET_BIND_SERVICE));
+    // A capability of a user namespace that does not own this network namespace grants
+    // nothing for binds here.
+    f.cap_net_bind_service = has_bind_cap.map(|c| c && caps_here);
     f.cap_sys_ptrace = caps.map(|c| c.contains(rustix::thread::CapabilitySet::SYS_PTRACE));
     f.unprivileged_port_start =
         read("/proc/sys/net/ipv4/ip_unprivileged_port_start").and_then(|s| s.trim().parse().ok());
     f.ephemeral_range =
         read("/proc/sys/net/ipv4/ip_local_port_range").and_then(|t| procfs::parse_port_range(&t));
-    f.reserved_ranges = read("/proc/sys/net/ipv4/ip_local_reserved_ports")
-        .map(|t| procfs::parse_reserved_ports(&t))
+    let reserved = read("/proc/sys/net/ipv4/ip_local_reserved_ports");
+    f.reserved_ranges = reserved
+        .as_deref()
+        .map(procfs::parse_reserved_ports)
         .unwrap_or_default();
     f.tcp_fin_timeout =
         read("/proc/sys/net/ipv4/tcp_fin_timeout").and_then(|s| s.trim().parse().ok());
@@ -42,11 +99,19 @@ pub(super) fn gather_into(f: &mut Facts) {
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
 
+    f.table = fact_table(f, uid, has_bind_cap, reserved.is_some());
+}
+
+/// The facts as a table, with what each means; `has_bind_cap` is the capability itself
+/// (before whether it counts here), `reserved_read` whether the reserved ports could be read.
+fn fact_table(f: &Facts, uid: u32, has_bind_cap: Option<bool>, reserved_read: bool) -> Vec<Fact> {
+    let caps_here = f.netns_caps_apply != Some(false);
     let yes_no = |b: Option<bool>| {
         b.map_or("unknown".to_owned(), |b| {
             if b { "1".into() } else { "0".into() }
         })
     };
+    let not_here = " (its user namespace does not own this network namespace: not for binds here)";
     let mut t = vec![
         Fact {
             name: "os".into(),
@@ -57,14 +122,25 @@ pub(super) fn gather_into(f: &mut Facts) {
             name: "elevated".into(),
             value: format!(
                 "{} (uid {})",
-                if f.elevated { "yes, root" } else { "no" },
+                match (f.elevated, caps_here) {
+                    (true, true) => "yes, root",
+                    (true, false) => "no: root of a user namespace that does not own this network namespace",
+                    (false, _) => "no",
+                },
                 uid
             ),
-            meaning: "root, with its capabilities, may bind any port and see every process.".into(),
+            meaning: if caps_here {
+                "root, with its capabilities, may bind any port and see every process.".into()
+            } else {
+                "Capabilities count only in the network namespaces their user namespace owns: here this process binds as any user does.".into()
+            },
         },
         Fact {
             name: "CAP_NET_BIND_SERVICE".into(),
-            value: yes_no(f.cap_net_bind_service),
+            value: match has_bind_cap {
+                Some(true) if !caps_here => format!("1{not_here}"),
+                b => yes_no(b),
+            },
             meaning: "Binding ports below the unprivileged start needs this capability, root included (containers often drop it).".into(),
         },
         Fact {
@@ -73,15 +149,16 @@ pub(super) fn gather_into(f: &mut Facts) {
             meaning: "Without it even root cannot see which process of another user owns a socket.".into(),
         },
     ];
-    if let Some(s) = f.unprivileged_port_start {
-        t.push(Fact {
-            name: "net.ipv4.ip_unprivileged_port_start".into(),
-            value: s.to_string(),
-            meaning: format!(
-                "Ports below {s} need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise)."
-            ),
-        });
-    }
+    t.push(Fact {
+        name: "net.ipv4.ip_unprivileged_port_start".into(),
+        value: f
+            .unprivileged_port_start
+            .map_or_else(|| UNREAD.to_owned(), |s| s.to_string()),
+        meaning: f.unprivileged_port_start.map_or_else(
+            || "Ports below it need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise).".into(),
+            |s| format!("Ports below {s} need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise)."),
+        ),
+    });
     if let Some(r) = &f.ephemeral_range {
         t.push(Fact {
             name: "net.ipv4.ip_local_port_range".into(),
@@ -91,7 +168,9 @@ pub(super) fn gather_into(f: &mut Facts) {
     }
     t.push(Fact {
         name: "net.ipv4.ip_local_reserved_ports".into(),
-        value: if f.reserved_ranges.is_empty() {
+        value: if !reserved_read {
+            UNREAD.into()
+        } else if f.reserved_ranges.is_empty() {
             "(none)".into()
         } else {
             f.reserved_ranges
@@ -128,5 +207,5 @@ pub(super) fn gather_into(f: &mut Facts) {
             meaning: "Sockets in other namespaces (containers) are invisible from here and never conflict.".into(),
         });
     }
-    f.table = t;
+    t
 }

@@ -100,6 +100,12 @@ pub struct Facts {
     pub bindv6only: Option<bool>,
     /// The network namespace this check ran in (Linux), since other namespaces' sockets are invisible.
     pub netns: Option<String>,
+    /// Whether this process's capabilities apply to this network namespace (Linux): `false`
+    /// when the process runs in a user namespace that neither owns the network namespace nor
+    /// is an ancestor of its owner (`unshare -U` without `-n`), where even its root binds as
+    /// any user; `None` when it could not be asked.
+    #[serde(default)]
+    pub netns_caps_apply: Option<bool>,
     /// Local interface addresses.
     pub interfaces: Vec<Interface>,
     /// The same facts as a table, with what each means.
