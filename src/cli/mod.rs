@@ -164,7 +164,7 @@ pub enum Command {
     },
     /// List who uses a port: sockets, states and owning processes.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input\n  3  unknown: none found, but it ran out of file descriptors while looking")
+        after_help = concat!("Examples:\n  port-inspector who 8080\n  port-inspector who 53 --udp --json\n\n", "Exit codes:\n  0  some socket uses the port\n  1  none does\n  2  bad input\n  3  unknown: none found, but it could not look everywhere (out of file descriptors, or no socket table could be read)")
     )]
     Who {
         /// The port, protocol and address.
@@ -190,7 +190,7 @@ pub enum Command {
     /// Every socket on the machine, live: listening TCP and bound UDP by default, with each
     /// owner, who started it and what manages it.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector list\n  port-inspector list --all --tcp\n  port-inspector list --process nginx --json\n  port-inspector list --port 53 --format ndjson\n\n", "Exit codes:\n  0  listed (possibly nothing)\n  2  bad input")
+        after_help = concat!("Examples:\n  port-inspector list\n  port-inspector list --all --tcp\n  port-inspector list --process nginx --json\n  port-inspector list --port 53 --format ndjson\n\n", "Exit codes:\n  0  listed (possibly nothing)\n  2  bad input\n  3  unknown: the socket table could not be read in full (said on stderr)")
     )]
     List {
         /// TCP sockets only.
@@ -308,7 +308,7 @@ pub enum Command {
     /// End every process that holds PORT (all that share its sockets, the parent first), then
     /// bind the port again to prove it is free.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector end 8080 --dry-run\n  port-inspector end 8080 --tcp --yes\n  port-inspector end 5353 --udp --host 127.0.0.1 --signal KILL --yes\n\nWithout --yes it asks on a terminal, and refuses without one. It never ends PID 0 or 1, a\nkernel thread, itself or its parent, nor a proven container proxy (stop the container).\nEach PID is checked again right before its signal, through a pidfd.\n\n", "Exit codes:\n  0  the port is bindable afterwards (or --dry-run)\n  1  the port is still not bindable\n  2  bad input, or refused (nothing was ended)")
+        after_help = concat!("Examples:\n  port-inspector end 8080 --dry-run\n  port-inspector end 8080 --tcp --yes\n  port-inspector end 5353 --udp --host 127.0.0.1 --signal KILL --yes\n\nWithout --yes it asks on a terminal, and refuses without one. It never ends PID 0 or 1, a\nkernel thread, itself or its parent, nor a proven container proxy (stop the container).\nEach PID is checked again right before its signal, through a pidfd.\n\n", "Exit codes:\n  0  the port is bindable afterwards (or --dry-run)\n  1  the port is still not bindable\n  2  bad input, or refused (nothing was ended)\n  3  unknown: no holder found, but the lookup could not look everywhere (nothing was ended)")
     )]
     End {
         /// The port, protocol and address.
