@@ -164,3 +164,98 @@ fn with_no_socket_table_readable_every_command_says_unknown() {
         "check says what it could not read: {out}"
     );
 }
+
+/// A holder moved into a cgroup named as Docker names a container's (`docker-ID.scope`, in the
+/// `pids` hierarchy), so its lookup asks the container runtime for the container's name; the
+/// cgroup is removed when dropped.
+struct InContainerCgroup {
+    holder: common::Holder,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for InContainerCgroup {
+    fn drop(&mut self) {
+        let _ = self.holder.child.kill();
+        let _ = self.holder.child.wait();
+        // The cgroup empties once the holder is reaped; rmdir then succeeds.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::remove_dir(&self.dir).is_err() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+    }
+}
+
+#[test]
+fn a_runtime_that_trickles_its_answer_holds_no_lookup() {
+    use std::io::{Read as _, Write as _};
+    common::require(
+        common::is_root() && std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists(),
+        "root and the cgroup v1 pids hierarchy (a container-like cgroup for the holder)",
+    );
+    let ip = private_loopback();
+    let holder = spawn_holder("tcp", &ip.to_string());
+    let id: String = format!("{:016x}", std::process::id())
+        .chars()
+        .chain(
+            format!("{ip:?}")
+                .bytes()
+                .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)])),
+        )
+        .cycle()
+        .take(64)
+        .collect();
+    let dir = std::path::PathBuf::from(format!("/sys/fs/cgroup/pids/docker-{id}.scope"));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("cgroup.procs"), holder.child.id().to_string()).unwrap();
+    let port = holder.port.to_string();
+    let held = InContainerCgroup { holder, dir };
+
+    // The fake runtime: reads the request, then sends one byte every 0.4 s (30 bytes: 12 s).
+    let sock_dir =
+        std::env::temp_dir().join(format!("pi-slow-runtime-{}-{ip}", std::process::id()));
+    std::fs::create_dir_all(&sock_dir).unwrap();
+    let sock = sock_dir.join("docker.sock");
+    let _ = std::fs::remove_file(&sock);
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut req = [0u8; 1024];
+                let _ = c.read(&mut req);
+                for b in b"HTTP/1.0 200 OK\r\n\r\n{\"Name\":\"/x\"}"
+                    .iter()
+                    .cycle()
+                    .take(30)
+                {
+                    if c.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                }
+            });
+        }
+    });
+    for args in [
+        vec!["who", port.as_str()],
+        vec!["list", "--port", port.as_str()],
+    ] {
+        let started = std::time::Instant::now();
+        let out = common::bin()
+            .args(&args)
+            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&held.holder.child.id().to_string())
+                && (args[0] == "who" || text.contains("container")),
+            "{args:?}: {text}"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "{args:?} waited {took:?} on a runtime that trickles its answer"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&sock_dir);
+}
