@@ -237,3 +237,62 @@ fn the_windows_state_is_never_written_through_a_link() {
     );
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The review: with Listening now visible the window repainted continuously. Now it is idle
+/// between refreshes: on a machine where no socket changes (a private network namespace), the
+/// real window on its Listening now tab draws next to no frame over five seconds, where a frame
+/// per refresh was about 2.6 a second.
+#[test]
+fn listening_now_is_idle_while_nothing_changes() {
+    common::require(have("Xvfb"), "Xvfb (.ci/run installs xvfb)");
+    common::require(common::is_root(), "root, for a private network namespace");
+    let (_server, display) = xvfb();
+    let home = std::env::temp_dir().join(format!("pi-idle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let state = home.join(".local/share/port-inspector");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("app.ron"),
+        r#"{"port-inspector-state": "(tab: Listening)"}"#,
+    )
+    .unwrap();
+    let log = home.join("frames.log");
+    let _window = Killed(
+        Command::new("unshare")
+            .args(["-n", env!("CARGO_BIN_EXE_port-inspector"), "window"])
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("HOME", &home)
+            .env_remove("XDG_DATA_HOME")
+            .env("PORT_INSPECTOR_FRAME_LOG", &log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let frames = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("Listening"))
+            .count()
+    };
+    // The window opens and reads the table (a few frames).
+    let start = Instant::now();
+    while frames() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_mins(1),
+            "the window drew its Listening now tab"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let before = frames();
+    std::thread::sleep(Duration::from_secs(5));
+    let drawn = frames() - before;
+    assert!(
+        drawn <= 2,
+        "{drawn} frames in 5 s with nothing changing (one per refresh would be 5 or more)"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}

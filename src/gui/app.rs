@@ -103,6 +103,8 @@ pub struct App {
     pub scan: ScanState,
     pub(super) worker: Worker,
     pub(super) next_id: u64,
+    /// The live table's refresher, started when the tab is first shown.
+    live: Option<super::live_refresh::LiveRefresher>,
     /// Where the window's state is saved (None in tests, or when it cannot be saved safely).
     pub store: Option<super::state_file::StateFile>,
     /// What went wrong with the saved state, said once at the bottom until dismissed.
@@ -164,6 +166,7 @@ impl App {
             frame_log: std::env::var_os("PORT_INSPECTOR_FRAME_LOG")
                 .and_then(|p| std::fs::File::create(p).ok())
                 .map(std::io::BufWriter::new),
+            live: None,
             store: None,
             state_notice: None,
             window_size: None,
@@ -543,13 +546,21 @@ impl App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title_shown = Some(title);
         }
-        // The Listening now tab refreshes every second while it is visible, on a worker thread.
-        if self.tab == Tab::Listening && !self.listening_now.paused {
-            if self.listening_now.due() {
-                let refresh = Box::new(self.listening_now.refresh());
-                self.listening_now.refreshing = self.worker.start(Job::Sockets(refresh));
-            }
-            ctx.request_repaint_after(self.listening_now.interval);
+        // The Listening now tab is read again on its own thread while it is visible, which
+        // wakes the window only when something changed: idle between refreshes.
+        if self.tab == Tab::Listening && self.live.is_none() {
+            self.live = Some(self.worker.live_refresher());
+        }
+        if let Some(live) = &self.live {
+            live.update(
+                &super::live_refresh::Wanted {
+                    visible: self.tab == Tab::Listening,
+                    paused: self.listening_now.paused,
+                    interval: self.listening_now.interval,
+                    look: self.listening_now.look(),
+                },
+                std::mem::take(&mut self.listening_now.soon),
+            );
         }
         if self.running.is_some()
             || self.scan.running.is_some()
@@ -694,13 +705,7 @@ impl eframe::App for App {
             use std::io::Write as _;
             // The previous frame: its CPU time in ms, the tab, and whether a refresh of the
             // socket table was running meanwhile (on the worker).
-            let _ = writeln!(
-                log,
-                "{:.3} {:?} {}",
-                cpu * 1000.0,
-                self.tab,
-                self.listening_now.refreshing
-            );
+            let _ = writeln!(log, "{:.3} {:?} {}", cpu * 1000.0, self.tab, false);
             let _ = log.flush();
         }
     }

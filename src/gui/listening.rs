@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use egui::RichText;
 
 use super::app::Action;
-pub use super::live_table::{Column, Key, REFRESH, Refresh, SortBy, Table};
+pub use super::live_table::{Column, Key, REFRESH, SortBy, Table};
 use super::live_table::{GONE_FOR, Line, Look, key, shown_counts, view_of};
 use super::views::live::{cell_text, group_text, sort_header};
 use crate::owners::{Owner, OwnerNote, SockState};
@@ -48,8 +48,6 @@ pub struct ListeningTab {
     pub descending: bool,
     /// Each process's sockets together under a line that names it.
     pub grouped: bool,
-    /// A refresh is running on a worker thread.
-    pub refreshing: bool,
     /// When the last refresh arrived.
     pub last: Option<Instant>,
     /// Sockets per protocol and state, for the header.
@@ -106,7 +104,6 @@ impl Default for ListeningTab {
             sort: SortBy::default(),
             descending: false,
             grouped: false,
-            refreshing: false,
             last: None,
             counts: String::new(),
             view: Vec::new(),
@@ -127,31 +124,14 @@ impl Default for ListeningTab {
 }
 
 impl ListeningTab {
-    /// Whether a refresh should start now.
-    #[must_use]
-    pub fn due(&self) -> bool {
-        !self.paused
-            && !self.refreshing
-            && (self.soon || self.last.is_none_or(|t| t.elapsed() >= self.interval))
-    }
-
-    fn look(&self) -> Look {
+    /// The filter, sort and grouping the view is made for.
+    pub(super) fn look(&self) -> Look {
         Look {
             filter: self.filter.clone(),
             all: self.all,
             sort: self.sort,
             descending: self.descending,
             grouped: self.grouped,
-        }
-    }
-
-    /// The next refresh, for the worker: what the tab shows now, to compare the fresh table with.
-    #[must_use]
-    pub fn refresh(&self) -> Refresh {
-        Refresh {
-            before: self.last.is_some().then(|| Arc::clone(&self.rows)),
-            gone: self.gone.clone(),
-            look: self.look(),
         }
     }
 
@@ -172,7 +152,6 @@ impl ListeningTab {
         self.view = table.view;
         self.view_look = Some(table.look);
         self.visible_folded = None;
-        self.refreshing = false;
         self.soon = false;
         self.last = Some(Instant::now());
     }
@@ -342,9 +321,6 @@ impl ListeningTab {
                     }
                 }
             });
-            // The spinner's room is kept when idle: the table must not jump every second
-            // (a click on a row would land on the row that moved under it).
-            ui.add_visible(self.refreshing, egui::Spinner::new());
         });
     }
 

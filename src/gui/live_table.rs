@@ -175,27 +175,6 @@ pub struct Table {
     pub(super) look: Look,
 }
 
-/// A refresh as the worker takes it: what the tab showed when it asked.
-pub struct Refresh {
-    pub(super) before: Option<Arc<Vec<Owner>>>,
-    pub(super) gone: Vec<(Owner, Instant)>,
-    pub(super) look: Look,
-}
-
-impl Refresh {
-    /// Reads every socket and prepares the [`Table`] against what the tab showed.
-    #[must_use]
-    pub fn run(self) -> Table {
-        let rows = crate::owners::all(None).owners;
-        prepare(
-            rows,
-            self.before.as_deref().map(Vec::as_slice),
-            self.gone,
-            self.look,
-        )
-    }
-}
-
 /// Builds a [`Table`] from a fresh read of the sockets (`rows`), the table shown until now
 /// (`before`, `None` on the first load: nothing is "new" then) and the rows already shown as
 /// vanished.

@@ -9,6 +9,7 @@ mod end_flow;
 pub mod form;
 pub mod kit;
 pub mod listening;
+mod live_refresh;
 mod live_table;
 pub mod save;
 pub mod saved;

@@ -59,8 +59,6 @@ pub enum Job {
     },
     /// Carry out a confirmed plan, then prove the port.
     End(Box<crate::end::EndPlan>),
-    /// Read every socket for the Listening now tab, at the lowest priority.
-    Sockets(Box<super::live_table::Refresh>),
     /// Close one TCP connection (confirmed by the user), then prove it is gone.
     CloseConnection {
         /// Its local end.
@@ -289,16 +287,27 @@ impl Worker {
                     result,
                 });
             }),
-            Job::Sockets(refresh) => self.spawn_task("list", move |emit| {
-                // The lowest priority, for this thread and the ones it starts: no frame waits.
-                crate::platform::background_thread();
-                emit(Event::Sockets(Box::new(refresh.run())));
-            }),
         }
     }
 
     /// Runs a task on its own named thread; the task reports through `emit`, which sends the
     /// event first and wakes the UI second.
+    /// The live table's refresher, handing its tables over this worker's channel. A full
+    /// channel (the window not drawing) drops a table rather than wait: a later one follows.
+    #[must_use]
+    pub fn live_refresher(&self) -> super::live_refresh::LiveRefresher {
+        let tx = self.ev_tx.clone();
+        let waker = Arc::clone(&self.waker);
+        super::live_refresh::LiveRefresher::spawn(move |e| match tx.try_send(e) {
+            Ok(()) => {
+                waker();
+                true
+            }
+            Err(std::sync::mpsc::TrySendError::Full(_)) => true,
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+        })
+    }
+
     fn spawn_task(&self, name: &str, task: impl FnOnce(Emit<'_>) + Send + 'static) -> bool {
         let tx = self.ev_tx.clone();
         let waker = Arc::clone(&self.waker);
@@ -360,6 +369,6 @@ fn spawn_scan_thread(
     clippy::print_stderr,
     reason = "no UI exists to show this start-up failure"
 )]
-fn log_spawn_failure(e: &std::io::Error) {
+pub(super) fn log_spawn_failure(e: &std::io::Error) {
     eprintln!("port-inspector: could not start the probe thread: {e}");
 }
