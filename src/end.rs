@@ -303,9 +303,19 @@ fn parent_pid() -> Option<u32> {
     rustix::process::getppid().map(|p| p.as_raw_nonzero().get().unsigned_abs())
 }
 
+/// Windows: the parent as the process list records it (a PID the tool must never end: the
+/// shell or program that ran it).
 #[cfg(not(unix))]
 fn parent_pid() -> Option<u32> {
-    None
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    let me = Pid::from_u32(std::process::id());
+    let mut sys = System::new().ok()?;
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[me]),
+        true,
+        ProcessRefreshKind::nothing(),
+    );
+    sys.process(me)?.parent().map(Pid::as_u32)
 }
 
 /// Kernel threads have no command line and descend from kthreadd (PID 2).

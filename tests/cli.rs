@@ -90,9 +90,6 @@ fn check_exit_codes_and_json_shape() {
         (Some("held"), Some("same_address")),
         "typed finding: {x}"
     );
-    if !common::OWNER_PIDS {
-        return;
-    }
     assert!(
         found["text"]
             .as_str()
@@ -130,7 +127,7 @@ fn check_text_names_error_and_cause() {
     assert_eq!(code, 1, "exit 1");
     assert!(out.contains(&common::codes(10048)), "{out}");
     assert!(
-        !common::OWNER_PIDS || out.contains(&format!("PID {}", std::process::id())),
+        out.contains(&format!("PID {}", std::process::id())),
         "{out}"
     );
 }

@@ -120,10 +120,6 @@ fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn watch_reports_the_owner_then_that_the_port_is_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -211,8 +207,7 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     );
     let md = std::fs::read_to_string(&link).unwrap();
     assert!(
-        md.contains("WSAEADDRINUSE")
-            && (!common::OWNER_PIDS || md.contains(&std::process::id().to_string())),
+        md.contains("WSAEADDRINUSE") && md.contains(&std::process::id().to_string()),
         "{md}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

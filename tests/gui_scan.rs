@@ -73,7 +73,7 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     wait_for(&mut h, &tcp_row);
     assert!(has(&h, &udp_row), "UDP row");
     let me = format!("PID {}", std::process::id());
-    assert!(!common::OWNER_PIDS || has(&h, &me), "owner named");
+    assert!(has(&h, &me), "owner named");
     assert!(has(&h, &free_row), "free range row");
     assert!(has(&h, "198 free, 2 not free"), "summary");
     assert!(

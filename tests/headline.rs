@@ -7,10 +7,6 @@ mod common;
 use std::net::TcpListener;
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn the_headline_names_both_sides_of_a_clash() {
     let ip = common::private_loopback();
     let held = TcpListener::bind((ip, 0)).unwrap();

@@ -14,10 +14,6 @@ use port_inspector::scan::{self, PortStatus, ScanRequest};
 use serde_json::Value;
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn scan_reports_exactly_the_held_ports_with_our_pid() {
     let ip = common::private_loopback();
     let start = common::free_run(ip, 100);
@@ -302,10 +298,6 @@ fn a_run_of_held_ports_and_the_ports_after_it_read_right() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn cli_scan_json_lists_busy_ports_and_free_ranges() {
     let ip = common::private_loopback();
     let start = common::free_run(ip, 10);

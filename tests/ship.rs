@@ -83,10 +83,6 @@ fn every_subcommand_help_has_an_example() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn ndjson_parses_line_by_line_for_who_and_scan() {
     let ip = common::private_loopback();
     let p = common::free_run(ip, 10);

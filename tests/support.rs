@@ -243,10 +243,6 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
-)]
 fn check_wait_returns_0_soon_after_the_port_is_released() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();

@@ -131,7 +131,8 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
                         .map(|p| p.display().to_string())
                 })
                 .map(Into::into),
-            cmdline: process.map(|p| {
+            // An empty list is a command line not read (Wine gives none), never an empty one.
+            cmdline: process.filter(|p| !p.cmd().is_empty()).map(|p| {
                 p.cmd()
                     .iter()
                     .map(|a| a.to_string_lossy())

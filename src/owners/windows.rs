@@ -111,7 +111,10 @@ fn parse(bytes: &[u8], proto: Protocol, v6: bool) -> Vec<Row> {
         }
         Ipv6Addr::from(a)
     };
+    // A scope id means something for a link-local address only (Wine fills it for ::1 too,
+    // which would print as [::1%4096]).
     let v6addr = |ip: Ipv6Addr, port: u32, scope: u32| -> SocketAddr {
+        let scope = if ip.is_unicast_link_local() { scope } else { 0 };
         SocketAddr::V6(SocketAddrV6::new(ip, port_of(port), 0, scope))
     };
     let mut rows = Vec::with_capacity(count);

@@ -3,13 +3,9 @@
 
 use std::net::{TcpListener, UdpSocket};
 
+pub mod holder;
 #[cfg(feature = "gui")]
 pub mod ui;
-
-/// Whether this OS's socket tables name owner PIDs in this test run. Wine 8 keeps sockets in
-/// wineserver and reports PID 0 for every row, so under Wine owner PIDs are proven on fixtures
-/// (and on Linux), and the tests that exist to check a PID are ignored with that reason.
-pub const OWNER_PIDS: bool = !cfg!(windows);
 
 /// The native code and name the OS under test gives for a Winsock code, from the catalog
 /// (Linux: 98 `EADDRINUSE` for 10048; Windows: 10048 `WSAEADDRINUSE`).

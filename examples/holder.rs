@@ -1,0 +1,114 @@
+//! A process that holds a port, for the tests on every OS (a Windows build runs under Wine, so
+//! the tests see a real Windows process as the owner, with its own PID and image name).
+//!
+//! ```text
+//! holder tcp|bound|udp ADDR [--child] [--for SECS]
+//! holder wait [--for SECS]
+//! ```
+//!
+//! `tcp` listens on ADDR (`127.0.0.1:0`, `[::1]:0`), `bound` binds a TCP socket without
+//! listening, `udp` binds a UDP socket. Once the socket is set it prints its port on one line
+//! (with `--child`: the port and the PID of a child process started with the socket inherited,
+//! so two processes share it), then holds it until its standard input closes, it is killed, or
+//! SECS pass (600 by default), so a holder left behind by a crashed test ends by itself.
+//! `wait` only waits (the child).
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use socket2::{Domain, Socket, Type};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "holder: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let secs = args
+        .iter()
+        .position(|a| a == "--for")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(600), |s| {
+            s.parse::<u64>().map_err(|e| format!("--for: {e}"))
+        })?;
+    let lifetime = Duration::from_secs(secs);
+    let kind = args.first().map(String::as_str);
+    if kind == Some("wait") {
+        hold(lifetime);
+        return Ok(());
+    }
+    let ty = match kind {
+        Some("tcp" | "bound") => Type::STREAM,
+        Some("udp") => Type::DGRAM,
+        _ => return Err("usage: holder tcp|bound|udp ADDR [--child] [--for SECS]".into()),
+    };
+    let addr: SocketAddr = args
+        .get(1)
+        .ok_or("which address?")?
+        .parse()
+        .map_err(|e| format!("address: {e}"))?;
+    let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(|e| e.to_string())?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| format!("bind {addr}: {e}"))?;
+    if kind == Some("tcp") {
+        socket.listen(16).map_err(|e| format!("listen: {e}"))?;
+    }
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map_or(0, |a| a.port());
+    let mut line = port.to_string();
+    // The child is started with the socket inherited and this process's standard input, so it
+    // ends with it.
+    let _child = if args.iter().any(|a| a == "--child") {
+        inheritable(&socket)?;
+        let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["wait", "--for", &secs.to_string()])
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("child: {e}"))?;
+        line = format!("{line} {}", child.id());
+        Some(child)
+    } else {
+        None
+    };
+    let mut out = std::io::stdout();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
+    hold(lifetime);
+    drop(socket);
+    Ok(())
+}
+
+/// Returns when standard input closes (or reads anything), or `lifetime` passes.
+fn hold(lifetime: Duration) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1];
+        let _ = std::io::stdin().read(&mut buf);
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(lifetime);
+}
+
+#[cfg(unix)]
+fn inheritable(socket: &Socket) -> Result<(), String> {
+    socket.set_cloexec(false).map_err(|e| e.to_string())
+}
+
+#[cfg(windows)]
+fn inheritable(socket: &Socket) -> Result<(), String> {
+    socket.set_no_inherit(false).map_err(|e| e.to_string())
+}
