@@ -253,6 +253,8 @@ impl App {
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             a @ (Action::DismissStateNotice
+            | Action::ClearHistory
+            | Action::LoadEarlier(..)
             | Action::ExportSockets { .. }
             | Action::AskCloseConnection(..)
             | Action::CancelClose
@@ -276,20 +278,6 @@ impl App {
             Action::RerunShown => {
                 if let Some(i) = self.shown {
                     self.apply(ctx, Action::Rerun(i));
-                }
-            }
-            Action::ClearHistory => {
-                self.history.clear();
-                self.earlier.clear();
-                self.shown = None;
-            }
-            Action::LoadEarlier(i) => {
-                if let Some(t) = self.earlier.get(i).map(|e| e.target.clone()) {
-                    self.inputs.load_target(&t, &self.interfaces);
-                    self.shown = None;
-                    self.status = Some(
-                        "Loaded into the form: press Test bind (or Enter) to check it now.".into(),
-                    );
                 }
             }
             Action::ToggleHistory => self.history_open = !self.history_open,
@@ -546,6 +534,22 @@ impl App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title_shown = Some(title);
         }
+        self.drive_live();
+        if self.running.is_some()
+            || self.scan.running.is_some()
+            || self.listening()
+            || self.watching()
+        {
+            // Elapsed time and spinner while busy; nothing repaints when idle.
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+}
+
+impl App {
+    /// Tells the live table's refresher what the window shows (started when the tab is first
+    /// shown).
+    fn drive_live(&mut self) {
         // The Listening now tab is read again on its own thread while it is visible, which
         // wakes the window only when something changed: idle between refreshes.
         if self.tab == Tab::Listening && self.live.is_none() {
@@ -562,22 +566,26 @@ impl App {
                 std::mem::take(&mut self.listening_now.soon),
             );
         }
-        if self.running.is_some()
-            || self.scan.running.is_some()
-            || self.listening()
-            || self.watching()
-        {
-            // Elapsed time and spinner while busy; nothing repaints when idle.
-            ctx.request_repaint_after(Duration::from_millis(100));
-        }
     }
-}
 
-impl App {
     /// The actions of the live table's toolbar and the window's notes: dismiss a note, export
     /// the table, close a connection (asked first).
     fn apply_more(&mut self, ctx: &egui::Context, action: Action) {
         match action {
+            Action::ClearHistory => {
+                self.history.clear();
+                self.earlier.clear();
+                self.shown = None;
+            }
+            Action::LoadEarlier(i) => {
+                if let Some(t) = self.earlier.get(i).map(|e| e.target.clone()) {
+                    self.inputs.load_target(&t, &self.interfaces);
+                    self.shown = None;
+                    self.status = Some(
+                        "Loaded into the form: press Test bind (or Enter) to check it now.".into(),
+                    );
+                }
+            }
             Action::DismissStateNotice => self.state_notice = None,
             Action::AskCloseConnection(o) => self.confirm_close = Some(*o),
             Action::CancelClose => self.confirm_close = None,
@@ -705,7 +713,7 @@ impl eframe::App for App {
             use std::io::Write as _;
             // The previous frame: its CPU time in ms, the tab, and whether a refresh of the
             // socket table was running meanwhile (on the worker).
-            let _ = writeln!(log, "{:.3} {:?} {}", cpu * 1000.0, self.tab, false);
+            let _ = writeln!(log, "{:.3} {:?} false", cpu * 1000.0, self.tab);
             let _ = log.flush();
         }
     }
