@@ -552,6 +552,7 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
     let tcp = in_use(Protocol::Tcp);
     let listeners = owners::of_ports_in(&tcp, Some(Protocol::Tcp), owners::Scope::Listening);
     let mut starved = listeners.out_of_descriptors;
+    let mut refused = listeners.refused.clone();
     let mut held = by_port(listeners.owners, &|o| {
         o.protocol == Protocol::Tcp && collides(o, req.address)
     });
@@ -575,14 +576,23 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
         };
         let everything = owners::of_ports(&rest_ports, protocol);
         starved |= everything.out_of_descriptors;
+        refused.extend(everything.refused.iter().copied());
         let wanted: std::collections::HashSet<(Protocol, u16)> = rest.into_iter().collect();
         held.extend(by_port(everything.owners, &|o| {
             wanted.contains(&(o.protocol, o.local.port())) && !apart(o.local.ip(), req.address)
         }));
     }
+    // A socket table read neither from the kernel nor from /proc/net: owners may be missing.
+    let unread = refused
+        .iter()
+        .any(|r| !r.read_instead)
+        .then(|| crate::wording::tables_refused_text(&refused));
     for b in busy.iter_mut().filter(|b| b.status == PortStatus::InUse) {
         if starved {
             b.notes.push(crate::wording::lookup_out_of_descriptors());
+        }
+        if let Some(n) = &unread {
+            b.notes.push(n.clone());
         }
         b.owners = held.remove(&(b.protocol, b.port)).unwrap_or_default();
     }

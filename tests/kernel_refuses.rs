@@ -163,6 +163,18 @@ fn with_no_socket_table_readable_every_command_says_unknown() {
         out.contains("could not be read"),
         "check says what it could not read: {out}"
     );
+
+    let range = format!("{port}-{port}");
+    let (code, out, err) = run(without_proc_net(&bin_without_netlink(&[
+        "scan", &range, "--host", &ip, "--json",
+    ])));
+    assert_eq!(code, Some(0), "scan: {out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes = v["busy"][0]["notes"].to_string();
+    assert!(
+        notes.contains("could not be read"),
+        "a busy port says its owners may be missing: {v}"
+    );
 }
 
 /// A holder moved into a cgroup named as Docker names a container's (`docker-ID.scope`, in the
