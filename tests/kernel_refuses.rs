@@ -108,6 +108,16 @@ fn too_few_descriptors_to_look_is_unknown_never_nothing() {
     }
 }
 
+/// Whether the holder still runs.
+fn holder_alive(h: &common::Holder) -> bool {
+    // Not a zombie: a child that was ended stays in /proc until it is reaped.
+    std::fs::read_to_string(format!("/proc/{}/stat", h.child.id())).is_ok_and(|s| {
+        s.rsplit(") ")
+            .next()
+            .is_some_and(|rest| !rest.starts_with('Z'))
+    })
+}
+
 /// `c` run in a private mount namespace whose /proc shows processes only (`subset=pid`: no
 /// /proc/net), so with netlink refused too no socket table can be read at all.
 fn without_proc_net(c: &std::process::Command) -> std::process::Command {
@@ -155,6 +165,15 @@ fn with_no_socket_table_readable_every_command_says_unknown() {
     ])));
     assert_eq!(code, Some(3), "end --dry-run: {out}{err}");
     assert!(!out.contains("No process holds"), "{out}");
+
+    // Asked to end, it ends nothing and shows the plan it could not complete.
+    let (code, out, err) = run(without_proc_net(&bin_without_netlink(&[
+        "end", &port, "--yes", "--json",
+    ])));
+    assert_eq!(code, Some(3), "end --yes: {out}{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["refused"][0]["read_instead"], false, "{plan}");
+    assert!(holder_alive(&holder), "nothing was ended");
 
     let (code, out, err) = run(without_proc_net(&bin_without_netlink(&["check", &target])));
     assert_eq!(code, Some(1), "the bind itself failed: {out}{err}");

@@ -1195,11 +1195,11 @@ fn end(
     let to_end = plan.to_end().count();
     // JSON shows the plan whenever nothing is carried out (a dry run, a refusal).
     let refused = to_end == 0 && !plan.targets.is_empty();
-    if json && (mode.dry_run || refused || (to_end > 0 && !mode.yes)) {
-        output::json(&plan);
-    }
     // No holder found by a lookup that could not look everywhere: unknown, never "none".
     let unknown = plan.targets.is_empty() && !plan.complete();
+    if json && (mode.dry_run || refused || unknown || (to_end > 0 && !mode.yes)) {
+        output::json(&plan);
+    }
     if mode.dry_run {
         return Ok(if unknown { exit::UNKNOWN } else { exit::OK });
     }
