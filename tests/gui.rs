@@ -342,6 +342,34 @@ fn every_tab_s_form_survives_save_and_restore_under_one_key() {
     assert_eq!(again.tab, Tab::Scan, "opens on the tab it closed on");
 }
 
+/// The theme chosen in the title bar is remembered (egui's memory, which held it, is not kept:
+/// its saved zoom once panicked every start).
+#[test]
+fn the_theme_choice_is_remembered() {
+    let mut h = harness();
+    h.run();
+    h.ctx.set_theme(egui::ThemePreference::Light);
+    h.run();
+    let saved = h.state().saved();
+    assert_eq!(
+        saved.theme,
+        port_inspector::gui::saved::ThemeChoice::Light,
+        "saved"
+    );
+    let ctx = egui::Context::default();
+    let mut app = App::new(&ctx, Inputs::default());
+    app.restore(saved);
+    let mut again = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    again.run();
+    assert_eq!(
+        again.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::Light,
+        "applied at the next start"
+    );
+}
+
 /// The history is kept between runs, bounded: each check's target, time and verdict (not its
 /// answer, which would be stale); an earlier run's entry loads the form to check it again.
 #[test]

@@ -81,6 +81,10 @@ pub struct App {
     pub history_open: bool,
     /// Whether the first frame put the focus in the form.
     focus_placed: bool,
+    /// The theme chosen in the title bar (remembered between runs).
+    pub theme: super::saved::ThemeChoice,
+    /// A remembered theme waits to be applied at the next frame.
+    pub theme_pending: bool,
     /// Which tab is shown.
     pub tab: Tab,
     /// The support-kit tab's state.
@@ -158,6 +162,8 @@ impl App {
             confirm_close: None,
             history_open: true,
             focus_placed: false,
+            theme: super::saved::ThemeChoice::System,
+            theme_pending: false,
             worker: Worker::spawn(waker, resolver, scanner),
             tab: Tab::Check,
             kit: KitState::default(),
@@ -428,6 +434,9 @@ impl App {
         let ctx = ui.ctx().clone();
         let mut actions = Vec::new();
         self.shortcuts(&ctx, &mut actions);
+        if std::mem::take(&mut self.theme_pending) {
+            ctx.set_theme(self.theme.preference());
+        }
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,
@@ -436,6 +445,7 @@ impl App {
                 self.history_open,
             ));
         });
+        self.theme = super::saved::ThemeChoice::of(ctx.options(|o| o.theme_preference));
         if let Some(notice) = &self.state_notice {
             egui::Panel::bottom("state-notice").show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {

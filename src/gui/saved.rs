@@ -15,6 +15,41 @@ pub const STORAGE_KEY: &str = "port-inspector-state";
 /// The keys of earlier versions: the check form and the scan form, each on its own.
 const LEGACY_KEYS: [&str; 2] = ["port-inspector-inputs", "port-inspector-scan"];
 
+/// The theme chosen in the title bar, as remembered (egui's own memory is not kept: its saved
+/// zoom once panicked every start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    /// Follow the system (see `desktop_theme`).
+    #[default]
+    System,
+    /// Always dark.
+    Dark,
+    /// Always light.
+    Light,
+}
+
+impl ThemeChoice {
+    /// egui's preference for this choice.
+    #[must_use]
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            ThemeChoice::System => egui::ThemePreference::System,
+            ThemeChoice::Dark => egui::ThemePreference::Dark,
+            ThemeChoice::Light => egui::ThemePreference::Light,
+        }
+    }
+
+    /// The choice for egui's preference.
+    #[must_use]
+    pub fn of(p: egui::ThemePreference) -> Self {
+        match p {
+            egui::ThemePreference::System => ThemeChoice::System,
+            egui::ThemePreference::Dark => ThemeChoice::Dark,
+            egui::ThemePreference::Light => ThemeChoice::Light,
+        }
+    }
+}
+
 /// The Listening now tab's view, as remembered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -49,6 +84,8 @@ pub struct Saved {
     pub listening: ListeningSaved,
     /// Whether the history panel is shown.
     pub history_open: bool,
+    /// The theme chosen in the title bar.
+    pub theme: ThemeChoice,
     /// The checks of earlier runs and this one (what, when, the verdict), oldest first, bounded.
     pub history: Vec<super::app::EarlierEntry>,
 }
@@ -62,6 +99,7 @@ impl Default for Saved {
             hold_secs: super::kit::KitState::default().hold_secs_text,
             listening: ListeningSaved::default(),
             history_open: true,
+            theme: ThemeChoice::System,
             history: Vec::new(),
         }
     }
@@ -159,6 +197,7 @@ impl App {
                 refresh_secs: self.listening_now.interval.as_secs_f32(),
             },
             history_open: self.history_open,
+            theme: self.theme,
             history: {
                 let mut all = self.earlier.clone();
                 all.extend(self.history.iter().map(|h| super::app::EarlierEntry {
@@ -177,6 +216,8 @@ impl App {
         let s = saved.validated();
         self.tab = s.tab;
         self.history_open = s.history_open;
+        self.theme = s.theme;
+        self.theme_pending = true;
         self.earlier = s.history;
         self.inputs = s.check;
         self.scan_inputs = s.scan;
