@@ -893,6 +893,7 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
         OwnerNote::OtherUser,
         OwnerNote::NoPtrace,
         OwnerNote::NotInView,
+        OwnerNote::Uninspectable,
         OwnerNote::NoPid,
         OwnerNote::OutOfDescriptors,
     ] {

@@ -411,6 +411,12 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 plural(*count),
                 if *count == 1 { "s" } else { "" }
             ),
+            OwnerNote::Uninspectable => format!(
+                "{count} socket{} on this port belong{} to no process this one could read: some processes here are in view but could not be inspected (not dumpable after dropping privileges, or in a user namespace this process has no rights in), and one of them may hold it. Look as root of the machine's first user namespace: sudo ss -ltnup 'sport = :{}'.",
+                plural(*count),
+                if *count == 1 { "s" } else { "" },
+                target.port
+            ),
             OwnerNote::OutOfDescriptors => format!(
                 "{count} socket{} on this port could not be traced to a process: Port Inspector ran out of file descriptors while looking (its own limit, not the port's); {RAISE_FD_LIMIT}, and look again.",
                 plural(*count)

@@ -287,3 +287,26 @@ fn values_that_could_not_be_read_are_unknown_not_defaults() {
     );
     assert!(!text.contains("(none)"), "{text}");
 }
+
+#[test]
+fn a_holder_in_view_that_cannot_be_inspected_is_not_called_another_namespaces() {
+    common::require(common::is_root(), "root (unshare -U)");
+    let ip = common::private_loopback().to_string();
+    let holder = common::spawn_holder("tcp", &ip);
+    let port = holder.port.to_string();
+    // Root of a new user namespace sees every process but may read none of root's descriptors.
+    let out = in_user_namespace(false, &["who", &port, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["owners"][0]["note"], "uninspectable", "{v}");
+    let out = in_user_namespace(false, &["who", &port]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("could not be inspected"), "{text}");
+    assert!(!text.contains("another PID namespace"), "{text}");
+    assert!(
+        !text.contains("run as root to see them"),
+        "root is told to run as root: {text}"
+    );
+    let out = in_user_namespace(false, &["check", &format!("{ip}:{port}")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("another PID namespace"), "{text}");
+}

@@ -335,6 +335,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         crate::owners::OwnerNote::OtherUser,
         crate::owners::OwnerNote::NoPtrace,
         crate::owners::OwnerNote::NotInView,
+        crate::owners::OwnerNote::Uninspectable,
         crate::owners::OwnerNote::NoPid,
         crate::owners::OwnerNote::OutOfDescriptors,
     ] {

@@ -313,7 +313,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     if scan.unreadable > 0 {
         out.notes.push(unreadable_note(scan.unreadable, starved));
     }
-    let hidden_note = hidden_note_for(starved);
+    let hidden_note = hidden_note_for(starved, scan.unreadable > 0);
     // What each holder is and why it runs, read once per process and on every core.
     let mut holders: Vec<u32> = socks
         .iter()
@@ -464,6 +464,10 @@ fn unreadable_note(count: usize, starved: bool) -> String {
             "{count} processes could not be inspected: this process ran out of file descriptors; {}",
             crate::wording::RAISE_FD_LIMIT
         )
+    } else if rustix::process::geteuid().is_root() {
+        format!(
+            "{count} processes could not be inspected (not dumpable, or in a user namespace this process has no rights in)"
+        )
     } else {
         format!(
             "{count} processes could not be inspected (another user's; run as root to see them)"
@@ -472,7 +476,7 @@ fn unreadable_note(count: usize, starved: bool) -> String {
 }
 
 /// Why a socket that is still there has no process we found.
-fn hidden_note_for(starved: bool) -> impl Fn(u32) -> OwnerNote {
+fn hidden_note_for(starved: bool, uninspected: bool) -> impl Fn(u32) -> OwnerNote {
     let euid = rustix::process::geteuid().as_raw();
     let no_ptrace = is_root_without_ptrace();
     move |socket_uid| {
@@ -482,6 +486,9 @@ fn hidden_note_for(starved: bool) -> impl Fn(u32) -> OwnerNote {
             OwnerNote::OtherUser
         } else if socket_uid != euid && no_ptrace {
             OwnerNote::NoPtrace
+        } else if uninspected {
+            // Some process in view could not be read: it may be the one.
+            OwnerNote::Uninspectable
         } else {
             // We may read every process that could hold it, and none does.
             OwnerNote::NotInView
@@ -1187,6 +1194,16 @@ fn holds_which(pid: u32, missing: &std::collections::HashSet<u64>) -> Option<Vec
     /// Below this, one thread reads faster than starting others.
     const PARALLEL_FROM: usize = 512;
     let (dir, mut names) = fd_names(pid)?;
+    // Listed but not readable (a process this one may not inspect: not dumpable, or in a user
+    // namespace it has no rights in): as unreadable as a list refused.
+    if names.first().is_some_and(|n| {
+        matches!(
+            link_inode(&dir, n),
+            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
+        )
+    }) {
+        return None;
+    }
     let threads = crate::par::cores();
     if names.len() >= PARALLEL_FROM {
         names = nearest_first(&dir, names, missing);

@@ -320,6 +320,10 @@ pub enum OwnerNote {
     /// Not traced to a process: this process ran out of file descriptors while looking (its own
     /// limit, `ulimit -n`), so nothing is known of the owner.
     OutOfDescriptors,
+    /// Not traced to a process, and some processes here could not be inspected although they
+    /// are in view (not dumpable after dropping privileges, or in a user namespace this process
+    /// has no rights in): one of them may hold it.
+    Uninspectable,
 }
 
 impl Owner {
@@ -353,6 +357,10 @@ impl Owner {
                 Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
                 Some(OwnerNote::OutOfDescriptors) => {
                     "a socket not traced to a process (Port Inspector ran out of file descriptors)"
+                        .into()
+                }
+                Some(OwnerNote::Uninspectable) => {
+                    "a process here that could not be inspected (not dumpable, or in another user namespace)"
                         .into()
                 }
                 Some(OwnerNote::NotInView) => {
