@@ -199,8 +199,10 @@ fn check_of_the_wildcard_names_a_holder_on_loopback() {
     if code == Some(1) {
         assert_eq!(with_pid(&v["owners"], h.child.id()).len(), 1, "{v}");
     } else {
-        assert!(cfg!(windows), "Linux refuses 0.0.0.0 beside 127.0.0.1: {v}");
-        assert_eq!(code, Some(0), "{v}");
+        assert!(
+            cfg!(windows) && code == Some(0),
+            "Linux refuses 0.0.0.0 beside 127.0.0.1; Windows binds it: {code:?} {v}"
+        );
     }
 }
 
