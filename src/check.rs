@@ -67,12 +67,18 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
     let mut evidence = gather(&report, &facts, cfg);
     // A socket that refused the bind and is gone (or is another Port Inspector's probe, there
     // for microseconds) is no conflict: bind again before answering, a few times at most.
-    for backoff_ms in REBIND_BACKOFF_MS {
-        if cfg.cancel.is_cancelled() || !blocker_passed(&report, &evidence) {
-            break;
+    // Only the binds are repeated; the evidence is gathered again once, for the last answer.
+    if blocker_passed(&report, &evidence) {
+        for backoff_ms in REBIND_BACKOFF_MS {
+            if cfg.cancel.is_cancelled() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+            report = probe::run(&report.target, cfg);
+            if !in_use(&report) {
+                break;
+            }
         }
-        std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
-        report = probe::run(&report.target, cfg);
         evidence = gather(&report, &facts, cfg);
     }
     let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
@@ -93,9 +99,12 @@ const REBIND_BACKOFF_MS: [u64; 7] = [0, 1, 3, 7, 15, 31, 63];
 /// it (`owners::passed`): no other user's hidden socket, and every socket found gone or
 /// another Port Inspector's probe.
 fn blocker_passed(report: &ProbeReport, evidence: &Evidence) -> bool {
+    in_use(report) && evidence.hidden == 0 && owners::passed(&evidence.owners)
+}
+
+/// Whether `report` failed with "address in use".
+fn in_use(report: &ProbeReport) -> bool {
     report.error.as_ref().map(|e| e.wsa_code) == Some(wsa::EADDRINUSE)
-        && evidence.hidden == 0
-        && owners::passed(&evidence.owners)
 }
 
 /// The check of a finished probe from evidence already gathered: the same diagnosis and
