@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::live_table::{Key, Look, REFRESH, key, prepare};
 use super::worker::Event;
-use crate::owners::Owner;
+use crate::owners::{Owner, Scope};
+
+/// However quiet the kernel's tables, the processes are read again this often (a socket can
+/// change hands without changing: a holder exits and a child it shared it with keeps it).
+const FULL_READ_EVERY: Duration = Duration::from_secs(10);
 
 /// What the window wants of the refresher, as of its last frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +105,8 @@ fn run(shared: &(Mutex<Control>, Condvar), emit: &dyn Fn(Event) -> bool) {
     let mut gone: Vec<(Owner, Instant)> = Vec::new();
     let mut marked_new = false;
     let mut next = Instant::now();
+    // The last full read: its fingerprint, scope and time.
+    let mut read: Option<(u64, Scope, Instant)> = None;
     loop {
         let (wanted, soon) = {
             let mut c = lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -126,7 +132,35 @@ fn run(shared: &(Mutex<Control>, Condvar), emit: &dyn Fn(Event) -> bool) {
             let soon = std::mem::take(&mut c.soon);
             (c.wanted.clone(), soon)
         };
-        let rows = crate::owners::all(None).owners;
+        // "Connections too" off: only what holds a port without a peer is read (the table
+        // of `list`), which is also what comes and goes less.
+        let scope = if wanted.look.all {
+            Scope::Everything
+        } else {
+            Scope::Bound
+        };
+        // Nothing came, went or changed state since the last full read (the kernel's dump
+        // alone says so, in a millisecond or two): skip the walk over every process, unless
+        // rows wait to be unmarked or to leave, or the last full read is old.
+        let fingerprint = crate::owners::fingerprint(scope);
+        let quiet = !soon
+            && !marked_new
+            && gone.is_empty()
+            && last.is_some()
+            && read.is_some_and(|(f, s, at)| {
+                Some(f) == fingerprint && s == scope && at.elapsed() < FULL_READ_EVERY
+            });
+        if quiet {
+            next = Instant::now() + wanted.interval;
+            continue;
+        }
+        if read.is_some_and(|(_, s, _)| s != scope) {
+            // Another scope ("Connections too" switched): a first read, nothing marked new.
+            last = None;
+            gone.clear();
+        }
+        let rows = crate::owners::table(None, scope).owners;
+        read = fingerprint.map(|f| (f, scope, Instant::now()));
         let table = prepare(
             rows,
             last.as_deref().map(Vec::as_slice),

@@ -138,6 +138,25 @@ pub(super) fn table(protocol: Option<Protocol>, scope: Scope) -> Owners {
     lookup(&[], protocol, scope)
 }
 
+/// A fingerprint of the kernel's sockets in `scope` (each one's inode and state), from the
+/// socket dumps alone — no process is read. `None` when a table could not be dumped. The live
+/// table compares it between refreshes: when it is the same, so is the table (but for who holds
+/// an unchanged socket, which it reads again every few seconds anyway), and the walk over every
+/// process (most of a refresh's cost) is skipped.
+pub(super) fn fingerprint(scope: Scope) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut refused = Vec::new();
+    let socks = sockets(&[], None, scope, &mut refused);
+    if !refused.is_empty() {
+        return None;
+    }
+    let mut v: Vec<(u32, u8)> = socks.iter().map(|s| (s.inode, s.state)).collect();
+    v.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.hash(&mut h);
+    Some(h.finish())
+}
+
 /// From this many ports on, their owners are found the way the whole table's are: every process
 /// read on every core beside the dumps. A search that stops at the last socket and then looks
 /// among each holder's relatives wins for a few ports; for a range scan's thousands of busy

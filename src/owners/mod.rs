@@ -593,6 +593,22 @@ pub fn table(protocol: Option<Protocol>, scope: Scope) -> Owners {
     identify(t)
 }
 
+/// A fingerprint of the sockets in `scope` as the kernel lists them (no process read): equal
+/// fingerprints mean the same sockets in the same states. `None` where it cannot be had cheaply
+/// (other systems, a refused dump): then the whole table must be read.
+#[must_use]
+pub fn fingerprint(scope: Scope) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::fingerprint(scope)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = scope;
+        None
+    }
+}
+
 /// Every socket of the machine (this network namespace), connections too, with its owners.
 #[must_use]
 pub fn all(protocol: Option<Protocol>) -> Owners {
