@@ -74,7 +74,8 @@ pub fn json(rows: &[Owner]) -> serde_json::Result<String> {
     let sharers = crate::owners::sharers(rows);
     let written = crate::owners::Rows::new(rows, &sharers)?;
     let socket_rows = written.socket_rows(rows, &sharers);
-    serde_json::to_string_pretty(&socket_rows)
+    // DEL, C1 controls and bidi overrides `\u`-escaped too: the file is read in terminals.
+    crate::text::json(&socket_rows, true)
 }
 
 /// Text for HTML: `&`, `<`, `>`, `"` and `'` as entities.
@@ -149,6 +150,33 @@ mod tests {
         assert_eq!(
             html_escape("<script>alert('x')</script> & \"q\""),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+
+    #[test]
+    fn json_export_escapes_what_a_terminal_acts_on_and_stays_exact() {
+        let mut o = crate::owners::test_owner(
+            7,
+            "a\u{7f}\u{9b}31m\u{202e}x",
+            "127.0.0.1:8080",
+            crate::owners::SockState::Listen,
+        );
+        o.cmdline = Some("run \u{1b}[2J\u{85}".into());
+        let text = json(&[o.clone()]).unwrap();
+        assert!(
+            !text.contains(['\u{7f}', '\u{9b}', '\u{202e}', '\u{85}', '\u{1b}']),
+            "{text:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            back[0]["owners"][0]["process"],
+            &*o.process.unwrap(),
+            "exact"
+        );
+        assert_eq!(
+            back[0]["owners"][0]["command"],
+            &*o.cmdline.unwrap(),
+            "exact"
         );
     }
 }
