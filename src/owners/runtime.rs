@@ -216,6 +216,7 @@ mod tests {
         );
         let took = started.elapsed();
         assert!(took < LIMIT + Duration::from_millis(300), "took {took:?}");
+        let _ = std::fs::remove_dir_all(path.parent().expect("a folder"));
     }
 
     #[test]
@@ -238,6 +239,9 @@ mod tests {
             Answer::Name(Some("web-1".into())),
             "an answer under {MAX_ANSWER} bytes is read"
         );
+        for p in [path, fits] {
+            let _ = std::fs::remove_dir_all(p.parent().expect("a folder"));
+        }
     }
 
     #[test]
