@@ -481,34 +481,47 @@ fn end_one(t: &EndTarget, signal: Signal, wait: Duration) -> Outcome {
     Outcome::StillRunning
 }
 
-/// Whether `pid` holds any socket of `inodes` now.
+/// Whether `pid` holds any socket of `inodes` now. Read through each of its threads: once the
+/// leader of a multi-threaded process has ended, `/proc/PID/fd` reads as nothing while its other
+/// threads still hold the descriptors (and the port) for a moment.
 #[cfg(target_os = "linux")]
 fn holds_any(pid: u32, inodes: &[u64]) -> bool {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;
     };
-    fds.flatten().any(|fd| {
-        std::fs::read_link(fd.path())
-            .ok()
-            .and_then(|l| {
-                l.to_str()?
-                    .strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .is_some_and(|i| inodes.contains(&i))
+    tasks.flatten().any(|task| {
+        std::fs::read_dir(task.path().join("fd"))
+            .is_ok_and(|fds| fds.flatten().any(|fd| is_one_of(&fd.path(), inodes)))
     })
 }
 
-/// Whether `pid` has exited (gone, or a zombie waiting for its parent).
+/// Whether the descriptor link at `path` is a socket of `inodes`.
+#[cfg(target_os = "linux")]
+fn is_one_of(path: &std::path::Path, inodes: &[u64]) -> bool {
+    std::fs::read_link(path)
+        .ok()
+        .and_then(|l| {
+            l.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        })
+        .is_some_and(|i| inodes.contains(&i))
+}
+
+/// Whether `pid` has exited (gone, or a zombie waiting for its parent). The leader of a
+/// multi-threaded process shows "Z" as soon as its own thread ends, while its other threads
+/// (and the descriptors they share, its sockets) live on for a moment: only a zombie with no
+/// thread left but itself has let go of its sockets.
 #[cfg(target_os = "linux")]
 fn exited(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
         s.rfind(')')
             .and_then(|i| s[i + 1..].split_whitespace().next())
             .is_some_and(|state| state == "Z" || state == "X")
-    })
+    });
+    zombie && std::fs::read_dir(format!("/proc/{pid}/task")).map_or(true, |d| d.count() <= 1)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -434,3 +434,43 @@ fn end_refuses_to_end_this_very_process() {
         "still held by this test"
     );
 }
+
+/// A socket inherited by a child process (Windows: an inheritable handle; Unix: a descriptor
+/// kept across exec): both processes hold it, `who` names both, `end` ends both and the port
+/// binds again.
+#[test]
+fn a_socket_shared_with_a_child_names_and_ends_both() {
+    let ip = common::private_loopback();
+    let (mut h, child) = holder::spawn_with_child("tcp", &format!("{ip}:0"));
+    let parent = h.child.id();
+    let port = h.port.to_string();
+    let host = ip.to_string();
+    let (code, v) = common::json(&["who", &port, "--tcp", "--host", &host, "--json"]);
+    assert_eq!(code, Some(0), "{v}");
+    for pid in [parent, child] {
+        assert!(
+            v["owners"].as_array().unwrap().iter().any(|o| {
+                o["pid"] == pid
+                    || o["pids"]
+                        .as_array()
+                        .is_some_and(|p| p.iter().any(|x| *x == pid))
+            }),
+            "PID {pid} named: {v}"
+        );
+    }
+    let (code, v) = common::json(&["end", &port, "--host", &host, "--yes", "--json"]);
+    assert_eq!(code, Some(0), "both ended, the port free: {v}");
+    let mut ended: Vec<u64> = v["plan"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_u64().unwrap())
+        .collect();
+    ended.sort_unstable();
+    let mut want = [u64::from(parent), u64::from(child)];
+    want.sort_unstable();
+    assert_eq!(ended, want, "{v}");
+    assert_eq!(v["after"]["kind"], "free", "{v}");
+    holder::wait_exit(&mut h, "the parent ended");
+    std::net::TcpListener::bind((ip, h.port)).expect("the port binds afterwards");
+}
