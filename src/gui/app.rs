@@ -446,16 +446,7 @@ impl App {
             ));
         });
         self.theme = super::saved::ThemeChoice::of(ctx.options(|o| o.theme_preference));
-        if let Some(notice) = &self.state_notice {
-            egui::Panel::bottom("state-notice").show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(notice);
-                    if ui.button("Dismiss").clicked() {
-                        actions.push(Action::DismissStateNotice);
-                    }
-                });
-            });
-        }
+        self.notice_ui(ui, &mut actions);
         // The history of checks belongs to the Check tab; it can be hidden, and its width is
         // the user's (bounded), never its longest entry's.
         if self.tab == Tab::Check && self.history_open {
@@ -489,10 +480,12 @@ impl App {
                 return;
             }
             if self.tab == Tab::Scan {
-                actions.extend(views::scan_ui(ui, &mut self.scan_inputs, &self.scan));
-                if let Some(s) = &self.status {
-                    ui.add(egui::Label::new(s.as_str()).wrap());
-                }
+                actions.extend(views::scan_ui(
+                    ui,
+                    &mut self.scan_inputs,
+                    &self.scan,
+                    self.status.as_deref(),
+                ));
                 return;
             }
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -557,6 +550,20 @@ impl App {
 }
 
 impl App {
+    /// The note about the saved state, at the bottom until dismissed.
+    fn notice_ui(&self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        if let Some(notice) = &self.state_notice {
+            egui::Panel::bottom("state-notice").show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(notice);
+                    if ui.button("Dismiss").clicked() {
+                        actions.push(Action::DismissStateNotice);
+                    }
+                });
+            });
+        }
+    }
+
     /// Tells the live table's refresher what the window shows (started when the tab is first
     /// shown).
     fn drive_live(&mut self) {

@@ -159,14 +159,12 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
         } else {
             format!("ports {}-{}", c.first, c.last)
         };
-        let owner = c
+        // Every busy port of the cell, each protocol on its own (TCP and UDP may both be busy).
+        let busy: Vec<String> = report
             .busy
-            .and_then(|(port, proto)| {
-                report
-                    .busy
-                    .iter()
-                    .find(|b| b.port == port && b.protocol == proto)
-            })
+            .iter()
+            .filter(|b| (c.first..=c.last).contains(&b.port))
+            .take(4)
             .map(|b| {
                 let what = match b.status {
                     PortStatus::InUse => match b.owners.first() {
@@ -176,10 +174,12 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
                     _ => "refused".to_owned(),
                 };
                 format!(
-                    "port {} ({}) {what}, {}. Click to check it.",
+                    "port {} ({}) {what}, {}",
                     b.port, b.protocol, b.error.wsa_name
                 )
-            });
+            })
+            .collect();
+        let owner = (!busy.is_empty()).then(|| format!("{}. Click to check it.", busy.join("; ")));
         let text = match (c.state, owner) {
             (State::Untested, _) => format!("{ports}: not tested"),
             (_, Some(o)) if c.first == c.last => o,

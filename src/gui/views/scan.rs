@@ -8,6 +8,7 @@ fn scan_results_ui(
     ui: &mut egui::Ui,
     inputs: &mut ScanInputs,
     report: &crate::scan::ScanReport,
+    status: Option<&str>,
     actions: &mut Vec<Action>,
 ) {
     ui.label(format!(
@@ -50,6 +51,10 @@ fn scan_results_ui(
         if ui.button("Copy Markdown").clicked() {
             actions.push(Action::CopyScanMarkdown);
         }
+        // What a Copy did, beside the buttons (not under a table that may be long).
+        if let Some(s) = status {
+            ui.label(RichText::new(s).strong());
+        }
     });
     let rows = inputs.visible_rows(report);
     egui::ScrollArea::both().show(ui, |ui| {
@@ -87,7 +92,12 @@ fn scan_results_ui(
 }
 
 /// The Scan tab: range form, progress with rate and Cancel, and the result table.
-pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) -> Vec<Action> {
+pub fn scan_ui(
+    ui: &mut egui::Ui,
+    inputs: &mut ScanInputs,
+    state: &ScanState,
+    status: Option<&str>,
+) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut enter = false;
     let before = inputs.clone();
@@ -174,10 +184,12 @@ pub fn scan_ui(ui: &mut egui::Ui, inputs: &mut ScanInputs, state: &ScanState) ->
         });
     }
     ui.separator();
-    match &state.report {
-        Some(report) => scan_results_ui(ui, inputs, report, &mut actions),
-        None => {
-            ui.label("Give a range (for example 8000-9000) and press Start scan.");
+    if let Some(report) = &state.report {
+        scan_results_ui(ui, inputs, report, status, &mut actions);
+    } else {
+        ui.label("Give a range (for example 8000-9000) and press Start scan.");
+        if let Some(s) = status {
+            ui.add(egui::Label::new(s).wrap());
         }
     }
     actions
