@@ -47,9 +47,11 @@ fn all_text(v: &Value) -> String {
 /// Polls `done` until it holds, failing after 10 s with `what`.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
+    // Generous: on a machine loaded by a build, a python3 child took over 10 s to accept and
+    // close its listener (seen twice); the condition, not the time, is what is tested.
     while !done() {
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < Duration::from_secs(45),
             "timed out: {what}"
         );
         std::thread::sleep(Duration::from_millis(20));
