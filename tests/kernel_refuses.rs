@@ -1,6 +1,7 @@
 //! When the kernel says no: a sandbox that refuses netlink sockets (the socket dump) and a
 //! descriptor limit too low to look. The answer then comes from /proc/net (as `ss` does), or it
 //! is unknown (exit 3) with what could not be read; never "nothing".
+#![cfg(target_os = "linux")] // seccomp, prlimit, /proc/net: Linux facts.
 #![allow(clippy::unwrap_used)]
 
 mod common;
