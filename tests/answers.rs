@@ -7,6 +7,7 @@ mod common;
 use std::io::Write as _;
 
 #[test]
+#[ignore = "needs root and python3: a holder that drops from root to uid 4001; CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_that_dropped_privileges_reads_as_its_own_user() {
     common::require(
         common::is_root(),
@@ -82,6 +83,7 @@ fn with_hung_resolver(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs root: a private mount namespace for resolv.conf; CI runs it (cargo test -- --include-ignored)"]
 fn a_matrix_whose_name_never_resolves_is_unknown_not_blocked() {
     common::require(
         common::is_root(),
@@ -102,6 +104,7 @@ fn a_matrix_whose_name_never_resolves_is_unknown_not_blocked() {
 }
 
 #[test]
+#[ignore = "needs root: a private mount namespace for resolv.conf; CI runs it (cargo test -- --include-ignored)"]
 fn report_takes_checks_timeout() {
     common::require(
         common::is_root(),
@@ -183,6 +186,7 @@ fn tcp_on_a_multicast_address_is_not_called_bindable() {
 }
 
 #[test]
+#[ignore = "needs root: a private network namespace (unshare -n); CI runs it (cargo test -- --include-ignored)"]
 fn a_scan_takes_a_scoped_link_local_address() {
     common::require(common::is_root(), "root (a private network namespace)");
     let script = r#"ip link set lo up && ip addr add fe80::1/64 dev lo nodad && exec "$BIN" scan 20000-20010 --host fe80::1%lo --both --json"#;
@@ -224,6 +228,7 @@ fn in_user_namespace(own_netns: bool, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs root: unshare -U; CI runs it (cargo test -- --include-ignored)"]
 fn root_of_a_user_namespace_that_does_not_own_the_network_namespace_is_not_elevated() {
     common::require(common::is_root(), "root (unshare -U)");
     let out = in_user_namespace(false, &["facts", "--json"]);
@@ -258,6 +263,7 @@ fn root_of_a_user_namespace_that_does_not_own_the_network_namespace_is_not_eleva
 }
 
 #[test]
+#[ignore = "needs root: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
 fn values_that_could_not_be_read_are_unknown_not_defaults() {
     common::require(common::is_root(), "root (a private mount namespace)");
     let out = std::process::Command::new("unshare")
@@ -289,10 +295,11 @@ fn values_that_could_not_be_read_are_unknown_not_defaults() {
 }
 
 #[test]
+#[ignore = "needs root: unshare -U; CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_in_view_that_cannot_be_inspected_is_not_called_another_namespaces() {
     common::require(common::is_root(), "root (unshare -U)");
     let ip = common::private_loopback().to_string();
-    let holder = common::spawn_holder("tcp", &ip);
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let port = holder.port.to_string();
     // Root of a new user namespace sees every process but may read none of root's descriptors.
     let out = in_user_namespace(false, &["who", &port, "--json"]);

@@ -45,6 +45,7 @@ fn stderr(o: &std::process::Output) -> String {
 /// The review's case: in a private /dev, `-o /dev/null --force` as root turned /dev/null into a
 /// regular file. Now a character device is written through and stays a device.
 #[test]
+#[ignore = "needs root: a private mount namespace with its own /dev; CI runs it (cargo test -- --include-ignored)"]
 fn a_device_is_written_through_and_stays_a_device() {
     common::require(common::is_root(), "root, for a private mount namespace with its own /dev");
     let out = in_private_mounts(
@@ -137,6 +138,7 @@ fn a_fifo_is_written_through_or_refused_with_its_reason() {
 /// `--force` replaces a regular file and keeps its owner and mode (a 0600 file of another user
 /// stays theirs and 0600); a link is refused even with --force, and its target is untouched.
 #[test]
+#[ignore = "needs root: a file of another user; CI runs it (cargo test -- --include-ignored)"]
 fn force_keeps_the_owner_and_mode_and_never_replaces_a_link() {
     common::require(common::is_root(), "root, to make a file of another user");
     let d = scratch("force");
@@ -170,6 +172,7 @@ fn force_keeps_the_owner_and_mode_and_never_replaces_a_link() {
 /// A full disk: the write fails with the system's reason and leaves neither the file nor a
 /// temporary file behind.
 #[test]
+#[ignore = "needs root: a private mount namespace with a small tmpfs; CI runs it (cargo test -- --include-ignored)"]
 fn a_full_disk_leaves_no_partial_file() {
     common::require(common::is_root(), "root, for a private mount namespace with a small tmpfs");
     let d = scratch("full");
@@ -197,6 +200,7 @@ ls -A {dir} | tr '\n' ' '"#,
 /// folder cannot be sent elsewhere. First the link standing still, then a folder swapped for a
 /// link and back as fast as `nobody` can, 300 writes meanwhile: none lands in the target.
 #[test]
+#[ignore = "needs root: a child as nobody (setpriv); CI runs it (cargo test -- --include-ignored)"]
 fn another_users_link_on_the_way_is_never_followed() {
     common::require(common::is_root(), "root, to start a child as nobody");
     let d = scratch("swap");

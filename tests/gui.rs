@@ -498,6 +498,10 @@ fn exited_within(child: &mut std::process::Child, limit: Duration) -> bool {
 
 #[test]
 #[cfg_attr(
+    not(windows),
+    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
+)]
+#[cfg_attr(
     windows,
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
@@ -544,6 +548,10 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
+)]
 #[cfg_attr(
     windows,
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
