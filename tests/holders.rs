@@ -67,6 +67,10 @@ fn who_names_a_udp_holder() {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"
+)]
 fn who_names_an_ipv6_holder() {
     common::require(common::has_ipv6_loopback(), "::1 on this machine");
     let h = holder::spawn("tcp", "[::1]:0");

@@ -18,6 +18,7 @@ fn run(mut c: std::process::Command) -> (Option<i32>, String, String) {
 }
 
 #[test]
+#[ignore = "needs python3 (a seccomp filter and a holder); CI runs it (cargo test -- --include-ignored)"]
 fn without_netlink_every_command_still_finds_the_listener() {
     let ip = private_loopback().to_string();
     let holder = spawn_holder("tcp", &ip);
@@ -72,7 +73,7 @@ fn without_netlink_every_command_still_finds_the_listener() {
 #[test]
 fn too_few_descriptors_to_look_is_unknown_never_nothing() {
     let ip = private_loopback().to_string();
-    let holder = spawn_holder("tcp", &ip);
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let port = holder.port.to_string();
     // Standard input, output and error, and one more: the dump takes it or /proc/net does.
     for n in [4, 5] {
@@ -136,6 +137,7 @@ fn without_proc_net(c: &std::process::Command) -> std::process::Command {
 }
 
 #[test]
+#[ignore = "needs root and python3: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
 fn with_no_socket_table_readable_every_command_says_unknown() {
     common::require(common::is_root(), "root (a private mount namespace)");
     let ip = private_loopback().to_string();
@@ -218,6 +220,7 @@ impl Drop for InContainerCgroup {
 }
 
 #[test]
+#[ignore = "needs root, cgroup v1 pids and python3; CI runs it (cargo test -- --include-ignored)"]
 fn a_runtime_that_trickles_its_answer_holds_no_lookup() {
     use std::io::{Read as _, Write as _};
     common::require(

@@ -7,6 +7,7 @@
 mod common;
 
 #[test]
+#[ignore = "needs root: a private network namespace; CI runs it (cargo test -- --include-ignored)"]
 fn a_link_local_address_is_listed_with_its_scope_and_binds() {
     common::require(common::is_root(), "root, for a private network namespace");
     let out = std::process::Command::new("unshare")

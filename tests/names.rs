@@ -6,6 +6,7 @@
 mod common;
 
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_name_cut_by_the_kernel_is_shown_whole() {
     let dir = std::env::temp_dir().join(format!("pi-names-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -28,6 +28,7 @@ fn run_check(t: &Target) -> check::Check {
 }
 
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn tcp_holder_is_named_by_who_and_check() {
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let pid = h.child.id();
@@ -81,7 +82,7 @@ fn tcp_holder_is_named_by_who_and_check() {
 
 #[test]
 fn udp_holder_is_named() {
-    let h = common::spawn_holder("udp", "127.0.0.1");
+    let h = common::holder::spawn("udp", "127.0.0.1:0");
     let (code, v) = cli_json(&["check", &format!("127.0.0.1:{}", h.port), "--udp", "--json"]);
     assert_eq!(code, 1, "held UDP");
     let o = v["owners"]
@@ -98,9 +99,10 @@ fn udp_holder_is_named() {
 }
 
 #[test]
+#[ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn ipv6_holder_is_named() {
     common::require(common::has_ipv6_loopback(), "::1 on this machine");
-    let h = common::spawn_holder("tcp", "::1");
+    let h = common::holder::spawn("tcp", "[::1]:0");
     let c = run_check(&Target::tcp("::1", h.port));
     let o = c
         .owners
@@ -112,8 +114,9 @@ fn ipv6_holder_is_named() {
 }
 
 #[test]
+#[ignore = "needs ss (iproute2); CI runs it (cargo test -- --include-ignored)"]
 fn bound_only_socket_is_found_though_ss_shows_nothing() {
-    let h = common::spawn_holder("bound", "127.0.0.1");
+    let h = common::holder::spawn("bound", "127.0.0.1:0");
     let ss = std::process::Command::new("ss")
         .args(["-tanp"])
         .output()
@@ -269,6 +272,7 @@ fn time_wait_without_reuseaddr_server_means_waiting() {
 }
 
 #[test]
+#[ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn dual_stack_listener_blocks_ipv4_wildcard() {
     common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let s = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
@@ -317,6 +321,7 @@ fn wildcard_conflicts_both_ways() {
 }
 
 #[test]
+#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn another_users_socket_is_counted_not_dropped_for_nobody() {
     common::require(
         !(std::fs::read_to_string("/proc/self/status")
@@ -364,7 +369,7 @@ fn another_users_socket_is_counted_not_dropped_for_nobody() {
 #[test]
 fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
     // The path kernels before 6.9 take (pidfd_getfd), forced here on a newer kernel.
-    let h = common::spawn_holder("bound", "127.0.0.1");
+    let h = common::holder::spawn("bound", "127.0.0.1:0");
     let found = owners::bound_only_by_descriptor(&[h.port]);
     let o = found
         .iter()
@@ -375,7 +380,7 @@ fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
         (SockState::BoundOnly, format!("127.0.0.1:{}", h.port)),
         "{o:?}"
     );
-    let listening = common::spawn_holder("tcp", "127.0.0.1");
+    let listening = common::holder::spawn("tcp", "127.0.0.1:0");
     assert!(
         owners::bound_only_by_descriptor(&[listening.port]).is_empty(),
         "a listening socket is not bound-only"
@@ -386,6 +391,7 @@ fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
 /// creation order (the listener opened last, then moved to a low descriptor with dup2, and the
 /// sockets around it opened later), the search must still reach it and name every socket asked.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_busy_holder_is_found_whatever_its_descriptor_order() {
     let ip = common::private_loopback();
     let code = format!(
@@ -436,6 +442,7 @@ time.sleep(60)"
 /// and the socket, asked for again, is still there, so it is worded as held by a process not in
 /// view, never as short-lived or as no socket.
 #[test]
+#[ignore = "needs root: a private PID namespace; CI runs it (cargo test -- --include-ignored)"]
 fn an_owner_outside_the_tools_pid_namespace_is_not_in_view_not_short_lived() {
     common::require(common::is_root(), "root, for a private PID namespace");
     let tcp = TcpListener::bind("127.0.0.1:0").unwrap();

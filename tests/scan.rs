@@ -201,6 +201,10 @@ fn a_busy_ports_owners_are_the_sockets_in_its_way() {
 /// and a child for the last.
 #[test]
 #[cfg_attr(
+    not(windows),
+    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
+)]
+#[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
@@ -242,6 +246,10 @@ fn each_of_many_busy_ports_names_its_holder() {
 /// run of held ports, the free port right after it (where that socket binds) and the one after
 /// that (a new socket again) must each read as they are, on IPv4 and IPv6.
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"
+)]
 fn a_run_of_held_ports_and_the_ports_after_it_read_right() {
     let ip = common::private_loopback();
     let start = common::free_run(ip, 40);

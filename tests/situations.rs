@@ -86,6 +86,7 @@ time.sleep(600)
 
 // 1. Sockets that outlive their server.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
     // On this test's own address: a port held only by connections may be handed to another
     // test's bind(127.0.0.1:0) with SO_REUSEADDR.
@@ -120,6 +121,7 @@ fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
 }
 
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() {
     let ip = common::private_loopback();
     let code = LISTENER_THEN_ACCEPT
@@ -152,6 +154,7 @@ fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() 
 
 // 2. IPv4-mapped IPv6 addresses are their IPv4 address.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn ipv4_mapped_addresses_are_the_same_endpoint_both_ways() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -188,6 +191,7 @@ time.sleep(600)
 
 // 3. Which side is dual-stack.
 #[test]
+#[ignore = "needs python3 (a holder child) and ::1; CI runs it (cargo test -- --include-ignored)"]
 fn a_dual_stack_holder_is_named_from_the_kernels_own_flag() {
     common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let (h, _) = common::spawn_python(
@@ -223,6 +227,7 @@ time.sleep(600)
 }
 
 #[test]
+#[ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn our_dual_stack_socket_is_named_and_its_fix_runs_as_printed() {
     common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let bindv6only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").unwrap();
@@ -250,6 +255,7 @@ fn our_dual_stack_socket_is_named_and_its_fix_runs_as_printed() {
 
 // 4. Every process sharing a socket.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn every_process_sharing_a_listener_is_named_parent_first() {
     let (h, line) = common::spawn_python(
         r"
@@ -308,6 +314,7 @@ time.sleep(600)
 
 // 5. SO_REUSEPORT groups.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_reuseport_group_is_recognised_and_joining_it_is_proven() {
     let (h, _) = common::spawn_python(
         r"
@@ -350,6 +357,7 @@ time.sleep(600)
 
 // 6. A name alone does not make a known holder; a daemon's own listener is not a forward.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_process_named_like_a_known_holder_only_claims_to_be_one() {
     let dir = std::env::temp_dir().join(format!("pi-claims-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -401,6 +409,7 @@ fn free_privileged_port(ip: std::net::Ipv4Addr) -> u16 {
 
 // 7a. Root without CAP_NET_BIND_SERVICE.
 #[test]
+#[ignore = "needs root: dropping a capability with setpriv; CI runs it (cargo test -- --include-ignored)"]
 fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
     common::require(common::is_root(), "root, to drop a capability with setpriv");
     let ip = common::private_loopback();
@@ -433,6 +442,7 @@ fn root_without_the_bind_capability_is_told_so_not_to_become_root() {
 // exactly the process's rights: root binds a port below 1024, root without the capability and
 // nobody are refused it (WSAEACCES), the two refusals side by side with the one success.
 #[test]
+#[ignore = "needs root: dropping a capability and the user with setpriv; CI runs it (cargo test -- --include-ignored)"]
 fn a_scan_has_exactly_the_processs_right_to_bind_a_privileged_port() {
     common::require(
         common::is_root(),
@@ -475,6 +485,7 @@ fn a_scan_has_exactly_the_processs_right_to_bind_a_privileged_port() {
 
 // 7b. Root without CAP_SYS_PTRACE cannot see another user's process.
 #[test]
+#[ignore = "needs root and python3: dropping ptrace with setpriv; CI runs it (cargo test -- --include-ignored)"]
 fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
     common::require(common::is_root(), "root, to start a child as nobody");
     // The system python: a user-local one (pyenv under /root) is not executable by nobody.
@@ -504,6 +515,7 @@ fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
 
 // 8. Privileged and in use at once: both, in the kernel's order.
 #[test]
+#[ignore = "needs root: a privileged port and a child as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn a_privileged_port_that_is_also_held_says_both_in_order() {
     common::require(
         common::is_root(),
@@ -577,6 +589,7 @@ fn an_ephemeral_collision_is_named_with_its_fix() {
 
 // 10. Two UDP sockets on one address.
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn udp_sharing_with_reuseaddr_warns_that_only_one_gets_datagrams() {
     let (h, _) = common::spawn_python(
         r"
@@ -732,6 +745,7 @@ fn who_short_of_descriptors_never_says_no_socket() {
 
 // 13. Unknown is not no: a resolver that never answers.
 #[test]
+#[ignore = "needs root: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
 fn a_resolver_that_never_answers_gives_unknown_and_exit_3() {
     common::require(common::is_root(), "root, for a private mount namespace");
     let ip = common::private_loopback();
@@ -896,6 +910,7 @@ time.sleep(600)
 }
 
 #[test]
+#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
     let ip = common::private_loopback();
     let h = hostile_holder(ip);
@@ -948,6 +963,7 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
 }
 
 #[test]
+#[ignore = "needs root and python3: pidfd_getfd on another process; CI runs it (cargo test -- --include-ignored)"]
 fn a_single_reuseport_listener_is_recognised_by_asking_the_socket() {
     common::require(
         common::is_root(),

@@ -77,6 +77,10 @@ fn linux_facts_are_the_real_proc_values() {
 
 #[test]
 #[cfg_attr(
+    not(windows),
+    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
+)]
+#[cfg_attr(
     windows,
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
@@ -328,6 +332,10 @@ fn report_takes_the_same_bind_options_as_check() {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"
+)]
 fn listen_on_a_bare_port_holds_both_families_and_keeps_only_the_newest_arrivals() {
     common::require(common::has_ipv6_loopback(), "::1 on this machine");
     let port = common::free_tcp_port();

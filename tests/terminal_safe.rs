@@ -42,6 +42,7 @@ fn raw_controls(out: &[u8]) -> Vec<char> {
 }
 
 #[test]
+#[ignore = "needs root and python3: private UTS and network namespaces; CI runs it (cargo test -- --include-ignored)"]
 fn facts_escapes_host_and_interface_names() {
     common::require(
         common::is_root(),

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 #[test]
+#[ignore = "needs root and python3: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
 fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
     // A real, root-owned executable named docker-proxy in a system folder: the system python
     // copied to /usr/local/bin/docker-proxy inside a private mount namespace (a tmpfs over that
@@ -95,6 +96,7 @@ fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
 }
 
 #[test]
+#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
     common::require(common::is_root(), "root, to start a child as nobody");
     let h = common::spawn_holder("tcp", "127.0.0.1");
@@ -139,6 +141,7 @@ fn ok(cmd: &mut Command) -> bool {
 }
 
 #[test]
+#[ignore = "needs root, ip netns and nft; CI runs it (cargo test -- --include-ignored)"]
 fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
     common::require(common::is_root(), "root, to create a network namespace");
     let name = format!("pi-nat-{}", std::process::id());
@@ -194,6 +197,7 @@ fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
 }
 
 #[test]
+#[ignore = "needs root: a child as nobody (setpriv); CI runs it (cargo test -- --include-ignored)"]
 fn nobody_binding_a_privileged_port_gets_wsaeacces_with_the_checked_reason() {
     common::require(common::is_root(), "root, to start a child as nobody");
     let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
@@ -258,6 +262,7 @@ fn an_address_that_is_not_here_lists_the_addresses_that_are() {
 }
 
 #[test]
+#[ignore = "needs IPv6 (fe80:: and ::1), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn link_local_addresses_need_their_interface() {
     common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
     let run = |t: &str| -> Value {
