@@ -171,8 +171,13 @@ fn readme_commands_are_the_ones_ci_runs() {
         "README: how to run the tests"
     );
     assert!(
-        ci.lines().any(|l| l.trim() == "cargo test"),
-        "CI runs the README's test command"
+        ci.lines()
+            .any(|l| l.trim() == "cargo test -- --include-ignored"),
+        "CI runs the README's test command, with the tests it ignores for a normal user"
+    );
+    assert!(
+        readme.contains("cargo test -- --include-ignored"),
+        "README: how CI runs the ignored tests"
     );
     assert!(
         ci.contains("cargo install") && ci.contains("--no-default-features"),
