@@ -212,3 +212,20 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A window restored on the Support kit reads the facts too (it showed "Reading the facts…"
+/// forever: only a click on the tab asked for them).
+#[test]
+fn a_window_restored_on_the_kit_reads_the_facts() {
+    let ctx = egui::Context::default();
+    let mut app = App::new(&ctx, Inputs::default());
+    app.restore(port_inspector::gui::saved::Saved {
+        tab: Tab::Kit,
+        ..port_inspector::gui::saved::Saved::default()
+    });
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    h.run_steps(2);
+    wait_for(&mut h, "Addresses:");
+}

@@ -567,6 +567,13 @@ impl App {
     /// Tells the live table's refresher what the window shows (started when the tab is first
     /// shown).
     fn drive_live(&mut self) {
+        // The Support kit reads the facts once it is shown, whichever way it was opened (a
+        // window restored on it showed "Reading the facts…" forever).
+        if self.tab == Tab::Kit && self.kit.facts.is_none() && !self.kit.facts_asked {
+            self.kit.facts_asked = true;
+            self.kit.facts_error = (!self.worker.start(Job::Facts))
+                .then(|| "The facts could not be read: no thread could be started for it.".into());
+        }
         // The Listening now tab is read again on its own thread while it is visible, which
         // wakes the window only when something changed: idle between refreshes.
         if self.tab == Tab::Listening && self.live.is_none() {

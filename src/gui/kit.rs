@@ -54,6 +54,10 @@ pub struct WatchRun {
 pub struct KitState {
     /// Facts, once read.
     pub facts: Option<crate::facts::Facts>,
+    /// Whether they were asked for (the tab asks once, however it was opened).
+    pub facts_asked: bool,
+    /// Why they could not be read.
+    pub facts_error: Option<String>,
     /// The last matrix.
     pub matrix: Option<crate::support::Matrix>,
     /// When the last matrix was tested (`HH:MM:SS` UTC).
@@ -72,6 +76,8 @@ impl Default for KitState {
     fn default() -> Self {
         Self {
             facts: None,
+            facts_asked: false,
+            facts_error: None,
             matrix: None,
             matrix_at: String::new(),
             matrix_running: false,
@@ -218,7 +224,10 @@ impl App {
     pub(super) fn apply_kit(&mut self, action: &Action) {
         match *action {
             Action::RefreshFacts => {
-                let _ = self.worker.start(Job::Facts);
+                self.kit.facts_asked = true;
+                self.kit.facts_error = (!self.worker.start(Job::Facts)).then(|| {
+                    "The facts could not be read: no thread could be started for it.".into()
+                });
             }
             Action::RunMatrix => {
                 if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {

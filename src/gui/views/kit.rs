@@ -276,6 +276,8 @@ fn facts_section(ui: &mut egui::Ui, kit: &mut KitState, actions: &mut Vec<Action
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    } else if let Some(e) = &kit.facts_error {
+        ui.colored_label(bad_color(ui), e);
     } else {
         ui.label("Reading the facts…");
     }
