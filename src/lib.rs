@@ -7,8 +7,8 @@
 pub mod build_info;
 pub mod catalog;
 pub mod check;
-pub mod close;
 pub mod cli;
+pub mod close;
 pub mod diagnose;
 pub mod end;
 pub mod export;

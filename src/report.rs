@@ -350,4 +350,3 @@ pub fn text_full(c: &Check) -> String {
     let _ = writeln!(o, "\nChecked by {}", clean(&c.tool.line()));
     o
 }
-

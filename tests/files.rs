@@ -47,7 +47,10 @@ fn stderr(o: &std::process::Output) -> String {
 #[test]
 #[ignore = "needs root: a private mount namespace with its own /dev; CI runs it (cargo test -- --include-ignored)"]
 fn a_device_is_written_through_and_stays_a_device() {
-    common::require(common::is_root(), "root, for a private mount namespace with its own /dev");
+    common::require(
+        common::is_root(),
+        "root, for a private mount namespace with its own /dev",
+    );
     let out = in_private_mounts(
         r#"set -e
 mount -t tmpfs -o mode=755 pi-dev /dev
@@ -60,7 +63,10 @@ echo "content=[$(cat /dev/null)]""#,
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "ran: {text}{}", stderr(&out));
-    assert!(text.contains("rc=0"), "the report was written through: {text}");
+    assert!(
+        text.contains("rc=0"),
+        "the report was written through: {text}"
+    );
     assert!(
         text.contains("type=character special file"),
         "/dev/null is still a device: {text}"
@@ -83,7 +89,10 @@ fn the_standard_streams_are_streams() {
     let out = report_to(Path::new("/dev/stderr"), false);
     assert_eq!(out.status.code(), Some(0), "/dev/stderr: {}", stderr(&out));
     assert!(out.stdout.is_empty(), "nothing on standard output");
-    assert!(stderr(&out).contains("# Port Inspector report"), "on standard error");
+    assert!(
+        stderr(&out).contains("# Port Inspector report"),
+        "on standard error"
+    );
 }
 
 /// A FIFO with a reader gets the report; without one the write is refused at once (never a hang)
@@ -152,7 +161,9 @@ fn force_keeps_the_owner_and_mode_and_never_replaces_a_link() {
     assert_eq!((m.uid(), m.gid()), (65534, 65534), "the owner is kept");
     assert_eq!(m.mode() & 0o7777, 0o600, "the mode is kept");
     assert!(
-        std::fs::read_to_string(&f).unwrap().contains("# Port Inspector report"),
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .contains("# Port Inspector report"),
         "the new content"
     );
     let link = d.join("link.md");
@@ -160,10 +171,17 @@ fn force_keeps_the_owner_and_mode_and_never_replaces_a_link() {
     let before = std::fs::read(&f).unwrap();
     let out = report_to(&link, true);
     assert_eq!(out.status.code(), Some(1), "a link is refused");
-    assert!(stderr(&out).contains("symbolic link"), "says why: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("symbolic link"),
+        "says why: {}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(&f).unwrap(), before, "its target untouched");
     assert!(
-        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the link itself untouched"
     );
     std::fs::remove_dir_all(&d).unwrap();
@@ -174,7 +192,10 @@ fn force_keeps_the_owner_and_mode_and_never_replaces_a_link() {
 #[test]
 #[ignore = "needs root: a private mount namespace with a small tmpfs; CI runs it (cargo test -- --include-ignored)"]
 fn a_full_disk_leaves_no_partial_file() {
-    common::require(common::is_root(), "root, for a private mount namespace with a small tmpfs");
+    common::require(
+        common::is_root(),
+        "root, for a private mount namespace with a small tmpfs",
+    );
     let d = scratch("full");
     let out = in_private_mounts(&format!(
         r#"mount -t tmpfs -o size=16k pi-full {dir}
@@ -185,7 +206,11 @@ ls -A {dir} | tr '\n' ' '"#,
         dir = d.display()
     ));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("rc=1"), "the write failed: {text}{}", stderr(&out));
+    assert!(
+        text.contains("rc=1"),
+        "the write failed: {text}{}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("No space left on device"),
         "with the reason: {}",

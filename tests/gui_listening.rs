@@ -371,8 +371,10 @@ fn a_connection_is_closed_and_proven_gone() {
         (l, r) == (local, remote) || (l, r) == (remote, local),
         "the connection's row"
     );
-    h.get_by_label(&format!("Close the connection from {l} to {r} (asks first)"))
-        .click();
+    h.get_by_label(&format!(
+        "Close the connection from {l} to {r} (asks first)"
+    ))
+    .click();
     h.run_steps(2);
     wait_for(&mut h, "Close the connection");
     h.get_by_label("Close the connection").click();
