@@ -248,14 +248,10 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
 
 #[test]
 fn check_wait_returns_0_soon_after_the_port_is_released() {
+    use std::io::BufRead as _;
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1200));
-        drop(held);
-        Instant::now()
-    });
-    let out = common::bin()
+    let mut child = common::bin()
         .args([
             "check",
             &format!("127.0.0.1:{port}"),
@@ -265,15 +261,32 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
             "--interval",
             "0.2",
         ])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    let released_at = releaser.join().unwrap();
-    assert_eq!(out.status.code(), Some(0), "exit 0 once free");
+    // Released once the tool says it is waiting (not after a fixed sleep: a slow start, as under
+    // Wine, would find the port already free).
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("still not bindable") {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "waiting lines: {text}"
+        );
+        text.push_str(&line);
+    }
+    drop(held);
+    let released_at = Instant::now();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    text.push_str(&rest);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "exit 0 once free: {text}");
     assert!(
         released_at.elapsed() < Duration::from_secs(2),
         "returned soon after the release"
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("still not bindable"), "waiting lines: {text}");
     assert!(
         text.contains(&format!("PID {}", std::process::id())),
