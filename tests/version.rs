@@ -48,6 +48,15 @@ fn version_names_version_commit_and_build_date() {
     // when HEAD moves); elsewhere it says so rather than guess.
     match head_commit() {
         Some(head) => assert_eq!(commit, format!("commit {head}"), "{line}"),
+        // Under Wine the test cannot run the build host's git: the binary names the commit the
+        // host saw, or says it does not know.
+        None if cfg!(windows) => assert!(
+            commit == "unknown commit"
+                || commit
+                    .strip_prefix("commit ")
+                    .is_some_and(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{line}"
+        ),
         None => assert_eq!(commit, "unknown commit", "{line}"),
     }
 }
