@@ -1000,6 +1000,16 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             "Unknown: no process was found holding port {} ({what}) on {at}, but the lookup could not look everywhere, so one may.",
             plan.port
         );
+    } else if plan.targets.is_empty() && plan.unowned > 0 {
+        // Held, but by no process this user may end or see (another user's, TIME_WAIT, another
+        // namespace's): never "no process holds it".
+        let _ = writeln!(
+            o,
+            "Port {} ({what}) on {at} is held by {} socket{} with no process that may be ended from here (TIME_WAIT, another user's, or another namespace's): run as root to see and end its holder.",
+            plan.port,
+            plan.unowned,
+            plural(plan.unowned)
+        );
     } else if plan.targets.is_empty() {
         let _ = writeln!(o, "No process holds port {} ({what}) on {at}.", plan.port);
     } else {
@@ -1089,7 +1099,7 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             "  note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
         );
     }
-    if plan.unowned > 0 {
+    if plan.unowned > 0 && !plan.targets.is_empty() {
         let _ = writeln!(
             o,
             "  and {} socket{} with no process that may be ended here (TIME_WAIT, another user's, or another namespace's)",
