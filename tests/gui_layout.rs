@@ -11,6 +11,7 @@ use common::ui::{set_text, wait_for, wait_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+use port_inspector::gui::listening::Column;
 
 const W: f32 = 800.0;
 const H: f32 = 600.0;
@@ -123,6 +124,9 @@ fn nothing_is_clipped_at_800_by_600_with_long_names() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(W, H))
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    // A user who widened Local (a saved width) pushes Command past the right edge: it must still
+    // be reachable by scrolling sideways.
+    h.state_mut().listening_now.widths = vec![(Column::Local, 420.0)];
     h.run();
     // A long host name in History (it fails to resolve; the entry stays).
     h.state_mut().inputs.custom_host = format!(

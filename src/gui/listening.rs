@@ -269,7 +269,12 @@ impl ListeningTab {
             });
             return actions;
         }
-        self.table_ui(ui, &mut actions);
+        // Columns wider than the window scroll sideways (at 800 px the default columns fill it,
+        // and a widened one must never push Command out of reach).
+        egui::ScrollArea::horizontal()
+            .id_salt("listening-columns")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.table_ui(ui, &mut actions));
         self.properties_ui(ui);
         actions
     }
