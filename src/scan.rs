@@ -793,6 +793,28 @@ pub struct ScanRow {
     pub owner: String,
     /// Error code and OS notes.
     pub note: String,
+    /// The address the scan bound (`0.0.0.0`, `127.0.0.1`).
+    pub address: String,
+    /// The holders' own socket addresses (`127.0.0.1:8080; [::]:8080`), control characters
+    /// escaped like every cell below.
+    pub holder_address: String,
+    /// The holders' socket states (`LISTEN`).
+    pub state: String,
+    /// The holders' users.
+    pub user: String,
+    /// The holders' command lines.
+    pub command: String,
+}
+
+/// The distinct values of one column of `owners`, in their order, joined with `; `.
+fn joined(owners: &[Owner], cell: impl Fn(&Owner) -> Option<String>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for v in owners.iter().filter_map(cell) {
+        if !v.is_empty() && !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join("; ")
 }
 
 /// The table rows of a report, sorted by port then protocol.
@@ -812,8 +834,14 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
             status: "free".into(),
             owner: String::new(),
             note: String::new(),
+            address: r.request.address.to_string(),
+            holder_address: String::new(),
+            state: String::new(),
+            user: String::new(),
+            command: String::new(),
         })
         .collect();
+    let clean = |s: Option<&str>| s.map(|s| crate::text::clean(s).into_owned());
     for b in &r.busy {
         let mut note = vec![format!("{} ({})", b.error.wsa_name, b.error.wsa_code)];
         note.extend(b.notes.iter().cloned());
@@ -829,6 +857,11 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
             .into(),
             owner: crate::wording::holders_in_words(&b.owners),
             note: note.join("; "),
+            address: r.request.address.to_string(),
+            holder_address: joined(&b.owners, |o| Some(o.local.to_string())),
+            state: joined(&b.owners, |o| Some(o.state.name().to_owned())),
+            user: joined(&b.owners, |o| clean(o.user.as_deref())),
+            command: joined(&b.owners, |o| clean(o.cmdline.as_deref())),
         });
     }
     out.sort_by_key(|r| (r.first_port, r.protocol == Protocol::Udp));
@@ -840,16 +873,22 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
 pub fn to_csv(rows: &[ScanRow]) -> String {
     // Quoted when it must be, and never a formula (`=`, `+`, `-`, `@` first: OWASP's advice).
     let q = crate::export::csv_cell;
-    let mut o = String::from("port,protocol,status,owner,note\n");
+    let mut o =
+        String::from("port,protocol,status,owner,note,address,holder_address,state,user,command\n");
     for r in rows {
         let _ = writeln!(
             o,
-            "{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             q(&r.ports),
             r.protocol,
             q(&r.status),
             q(&r.owner),
-            q(&r.note)
+            q(&r.note),
+            q(&r.address),
+            q(&r.holder_address),
+            q(&r.state),
+            q(&r.user),
+            q(&r.command)
         );
     }
     o
@@ -902,10 +941,17 @@ mod tests {
             status: "in use".into(),
             owner: "a, b".into(),
             note: "x|y \"q\"".into(),
+            address: "0.0.0.0".into(),
+            holder_address: "127.0.0.1:80".into(),
+            state: "LISTEN".into(),
+            user: "www-data".into(),
+            command: "nginx -g daemon off;".into(),
         }];
         assert_eq!(
             to_csv(&rows),
-            "port,protocol,status,owner,note\n80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\"\n"
+            "port,protocol,status,owner,note,address,holder_address,state,user,command\n\
+             80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\",0.0.0.0,127.0.0.1:80,LISTEN,www-data,\
+             nginx -g daemon off;\n"
         );
         assert!(to_markdown(&rows).contains("x\\|y"), "pipe escaped");
     }
@@ -919,6 +965,11 @@ mod tests {
             status: "in use".into(),
             owner: owner.into(),
             note: String::new(),
+            address: String::new(),
+            holder_address: String::new(),
+            state: String::new(),
+            user: String::new(),
+            command: String::new(),
         };
         for f in [
             "=1+1",

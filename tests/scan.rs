@@ -475,3 +475,34 @@ fn scanning_or_freeing_on_an_address_not_here_is_one_clear_error() {
         assert!(out.stdout.is_empty(), "{args:?}: nothing listed");
     }
 }
+
+/// A scan's CSV names what a spreadsheet user sorts by: the address scanned, and for a held port
+/// the holder's own address, state, user and command line (a real holder child).
+#[cfg(target_os = "linux")] // The holder's user and command line as /proc gives them.
+#[test]
+fn scan_csv_carries_address_state_user_and_command() {
+    let ip = common::private_loopback();
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let req = ScanRequest::tcp(ip.into(), holder.port, holder.port);
+    let r = scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |_| {});
+    let rows = scan::rows(&r);
+    assert_eq!(rows.len(), 1, "one held port: {rows:?}");
+    let csv = scan::to_csv(&rows);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("port,protocol,status,owner,note,address,holder_address,state,user,command"),
+        "{csv}"
+    );
+    let row = lines.next().unwrap();
+    let uid =
+        std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m));
+    let me = port_inspector::owners::passwd::user_name(uid);
+    for want in [
+        format!("{},TCP,in use,", holder.port),
+        format!(",{ip},{ip}:{},LISTEN,{me},", holder.port),
+        format!("tcp {ip}:0"),
+    ] {
+        assert!(row.contains(&want), "{want:?} missing from {row}");
+    }
+}
