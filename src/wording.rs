@@ -1157,13 +1157,16 @@ pub fn end_report(r: &crate::end::EndReport) -> String {
 pub fn managed_by(o: &Owner) -> String {
     use crate::owners::ManagedKind;
     match &o.managed_by {
+        // A parent of PID 1 proves no manager: the process may have been started by init, or
+        // orphaned when its own parent died (re-parented to PID 1). Say only what was seen.
+        Some(m) if m.kind == ManagedKind::Init => format!("parent PID 1 ({})", clean(&m.name)),
         Some(m) => {
             let kind = match m.kind {
                 ManagedKind::Systemd => "systemd",
                 ManagedKind::Container => "container",
                 ManagedKind::Supervisor => "supervisor",
                 ManagedKind::Shell => "shell",
-                ManagedKind::Init => "init",
+                ManagedKind::Init => "parent",
             };
             match &m.container {
                 Some(name) => format!("{kind} {} ({})", clean(name), clean(&m.name)),
@@ -1393,5 +1396,20 @@ mod tests {
         let words = holders_in_words(&owners);
         assert_eq!(words, r"nginx (PID 7), evil\x1b[2Jname (PID 9)");
         assert!(holders_in_words(&[]).is_empty());
+    }
+
+    /// A process whose parent is PID 1 may be init's child or an orphan (its parent died): the
+    /// Managed by cell says only what was seen, never "init" as if init managed it.
+    #[test]
+    fn a_parent_of_pid_1_is_not_called_a_manager() {
+        use crate::owners::{ManagedBy, ManagedKind};
+        let mut o = crate::owners::test_owner(7, "worker", "0.0.0.0:80", SockState::Listen);
+        o.managed_by = Some(ManagedBy {
+            kind: ManagedKind::Init,
+            name: "systemd".into(),
+            container: None,
+        });
+        assert_eq!(managed_by(&o), "parent PID 1 (systemd)");
+        assert_eq!(manager_clause(&o), None, "no manager clause");
     }
 }
