@@ -23,6 +23,7 @@ pub mod owners;
 mod par;
 pub mod platform;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod scan;
 pub mod support;

@@ -2,6 +2,7 @@
 //! Output formatting lives in `output`; the core never prints.
 
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub mod exit {
 }
 
 /// The exit-code table every subcommand's `--help` ends with (and the man pages carry).
-const EXIT_CODES: &str = "Exit codes:\n  0  bindable / success\n  1  not bindable / not found / failed at run time\n  2  bad input or usage (nothing was done)\n  3  unknown: cancelled or timed out before an answer";
+const EXIT_CODES: &str = "Exit codes:\n  0  bindable / success\n  1  not bindable / not found / failed at run time\n  2  bad input or usage (nothing was done)\n  3  unknown: cancelled or timed out before an answer\n  4  --on: the machine could not be reached\n  5  --on: the machine refused the login\n  6  --on: the machine's host key is unknown or changed (refused)\n  7  --on: no usable port-inspector on the machine";
 
 /// Can my program bind this address and port? If not, exactly why, and who is in the way?
 ///
@@ -47,6 +48,13 @@ pub struct Cli {
     /// No colours, even on a terminal (NO_COLOR in the environment does the same).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Ask another machine over ssh ([USER@]HOST[:PORT], as ssh takes it: your ssh config,
+    /// agent and known_hosts): check, who, list, scan, end, report and facts.
+    #[arg(long, global = true, value_name = "[USER@]HOST[:PORT]", value_parser = crate::remote::Machine::parse)]
+    pub on: Option<crate::remote::Machine>,
+    /// With --on: the port-inspector program on that machine, when it is not on its PATH.
+    #[arg(long, global = true, value_name = "PATH", requires = "on")]
+    pub remote_path: Option<String>,
 }
 
 /// How a command prints; every command takes `--format` (and `--json` as its short form) with
@@ -326,6 +334,10 @@ pub enum Command {
         /// Output format.
         #[command(flatten)]
         output: Output,
+        /// For `end --on`: the PIDs confirmed on the other machine ("none", or 1,2,3); when the
+        /// port's holders are others now, nothing is ended.
+        #[arg(long, hide = true)]
+        expect_pids: Option<String>,
     },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     #[command(
@@ -673,7 +685,12 @@ pub fn run(cli: Cli) -> ExitCode {
     let Some(cmd) = cli.command else {
         return ExitCode::from(exit::USAGE);
     };
-    let code = match execute(cmd) {
+    let on = remote::remote_of(cli.on.as_ref(), cli.remote_path.as_deref());
+    let result = match &on {
+        Some(r) => remote::execute(cmd, r),
+        None => execute(cmd),
+    };
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             output::error_line(&format!("{e:#}"));
@@ -829,11 +846,13 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             yes,
             signal,
             output: out,
+            expect_pids,
         } => end(
             sel.port,
             protocol_of(sel.udp, sel.tcp),
             sel.host,
             EndMode { dry_run, yes },
+            expect_pids.as_deref(),
             match signal {
                 SignalArg::Term => crate::end::Signal::Term,
                 SignalArg::Kill => crate::end::Signal::Kill,
@@ -1183,11 +1202,15 @@ fn end(
     protocol: Option<Protocol>,
     host: Option<std::net::IpAddr>,
     mode: EndMode,
+    expect_pids: Option<&str>,
     signal: crate::end::Signal,
     out: Output,
 ) -> anyhow::Result<u8> {
     let format = out.format(&[Format::Text, Format::Json])?;
     let plan = crate::end::plan(port, protocol, host);
+    if let Some(expected) = expect_pids {
+        expect_same_pids(&plan, expected)?;
+    }
     let json = format == Format::Json;
     if !json {
         output::text(&crate::wording::end_plan(&plan));
@@ -1235,6 +1258,39 @@ fn end(
     } else {
         exit::NOT_BINDABLE
     })
+}
+
+/// `end --expect-pids` (sent by `end --on` once the user confirmed on another machine): the
+/// processes to end now must be exactly those confirmed, or nothing is ended.
+fn expect_same_pids(plan: &crate::end::EndPlan, expected: &str) -> Result<(), InputError> {
+    let mut want: Vec<u32> = if expected.trim() == "none" {
+        Vec::new()
+    } else {
+        expected
+            .split(',')
+            .map(|p| p.trim().parse::<u32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| InputError::OutOfBounds("--expect-pids takes none or PID,PID,…".into()))?
+    };
+    let mut now: Vec<u32> = plan.to_end().map(|t| t.pid).collect();
+    want.sort_unstable();
+    now.sort_unstable();
+    if want == now {
+        return Ok(());
+    }
+    let list = |v: &[u32]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    Err(InputError::OutOfBounds(format!(
+        "refused: the processes holding port {} changed since they were confirmed (confirmed: {}; now: {}); nothing was ended",
+        plan.port,
+        list(&want),
+        list(&now)
+    )))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {

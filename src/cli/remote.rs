@@ -1,0 +1,722 @@
+//! `--on [USER@]HOST[:PORT]`: the same commands answered by another machine over ssh
+//! (`crate::remote`), read into the same typed values and rendered here exactly as a local
+//! answer, under one line naming the machine. Every string the remote sent is outside text:
+//! the text views see it with control characters escaped, the JSON stays exact (and is written
+//! with `text::json`'s escapes), and nothing in it becomes a path, a file or a command here.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{BindOptions, CheckArgs, Command, Format, Output, PortArgs, exit, output};
+use crate::remote::{Machine, Remote, RemoteError, RemoteOs, Reply};
+use crate::target::InputError;
+
+/// The exit codes of a machine that gave no answer (documented beside the others).
+pub mod code {
+    /// The machine could not be reached: its name did not resolve, the connection was refused
+    /// or timed out, or there is no ssh client here.
+    pub const UNREACHABLE: u8 = 4;
+    /// The machine refused the login (no key it accepts; ssh runs in batch mode, never asks).
+    pub const LOGIN_REFUSED: u8 = 5;
+    /// The machine's host key is unknown here or has changed: refused, never accepted silently.
+    pub const HOST_KEY: u8 = 6;
+    /// No usable Port Inspector there: not installed (or not at --remote-path), or its answer
+    /// could not be read.
+    pub const NO_PORT_INSPECTOR: u8 = 7;
+}
+
+/// `--on` and `--remote-path`, read once.
+#[must_use]
+pub fn remote_of(on: Option<&Machine>, remote_path: Option<&str>) -> Option<Remote> {
+    on.map(|m| Remote {
+        machine: m.clone(),
+        program: remote_path.map(str::to_owned),
+    })
+}
+
+/// Runs `cmd` on the machine; the exit code is the remote's (0-3) or one of [`code`].
+pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
+    match cmd {
+        Command::Check(args) => check(&args, remote),
+        Command::Who { sel, output: out } => who(&sel, out, remote),
+        Command::List {
+            tcp,
+            udp,
+            listening,
+            all,
+            port,
+            process,
+            output: out,
+        } => {
+            let mut args = vec!["list".to_owned()];
+            flag(&mut args, "--tcp", tcp);
+            flag(&mut args, "--udp", udp);
+            flag(&mut args, "--listening", listening);
+            flag(&mut args, "--all", all);
+            if let Some(p) = port {
+                args.extend(["--port".to_owned(), p.to_string()]);
+            }
+            if let Some(p) = process {
+                args.extend(["--process".to_owned(), p]);
+            }
+            list(args, out, remote)
+        }
+        Command::Scan {
+            range,
+            host,
+            udp,
+            both,
+            output: out,
+        } => {
+            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+            let mut args = vec!["scan".to_owned(), format!("{}-{}", range.0, range.1)];
+            if let Some(h) = host {
+                if h.scope_id != 0 {
+                    return Err(InputError::OutOfBounds(
+                        "a link-local --host names an interface of this machine, not of the other one: scan a global or loopback address there".into(),
+                    )
+                    .into());
+                }
+                args.extend(["--host".to_owned(), h.ip.to_string()]);
+            }
+            flag(&mut args, "--udp", udp);
+            flag(&mut args, "--both", both);
+            let Some((reply, exact, clean)) =
+                ask::<crate::scan::ScanReport>(remote, args, format != Format::Text)?
+            else {
+                return Ok(last_code());
+            };
+            match format {
+                Format::Json => output::json(&marked(&exact, &remote.machine)),
+                Format::Ndjson => {
+                    ndjson_marked(exact.busy.iter(), "busy", &remote.machine);
+                    ndjson_marked(exact.free.iter(), "free", &remote.machine);
+                }
+                _ => output::text(&(header(&remote.machine) + &output::scan_text(&clean))),
+            }
+            Ok(passed_code(&reply))
+        }
+        Command::Facts { output: out } => {
+            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+            let Some((reply, exact, clean)) = ask::<crate::facts::Facts>(
+                remote,
+                vec!["facts".to_owned()],
+                format != Format::Text,
+            )?
+            else {
+                return Ok(last_code());
+            };
+            match format {
+                Format::Json => output::json(&marked(&exact, &remote.machine)),
+                Format::Ndjson => {
+                    ndjson_marked(exact.table.iter(), "fact", &remote.machine);
+                    ndjson_marked(exact.interfaces.iter(), "interface", &remote.machine);
+                }
+                _ => output::text(&(header(&remote.machine) + &output::facts_text(&clean))),
+            }
+            Ok(passed_code(&reply))
+        }
+        Command::Report {
+            target,
+            bind,
+            timeout,
+            format,
+            output: file,
+            force,
+        } => report(
+            &target,
+            &bind,
+            timeout,
+            format,
+            file.as_deref(),
+            force,
+            remote,
+        ),
+        Command::End {
+            sel,
+            dry_run,
+            yes,
+            signal,
+            output: out,
+            ..
+        } => end(&sel, dry_run, yes, signal, out, remote),
+        other => Err(InputError::OutOfBounds(format!(
+            "--on is not available for {}: it works with check, who, list, scan, end, report and facts",
+            command_name(&other)
+        ))
+        .into()),
+    }
+}
+
+/// The subcommand's name, for a refusal.
+fn command_name(cmd: &Command) -> String {
+    format!("{cmd:?}")
+        .split([' ', '(', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+fn flag(args: &mut Vec<String>, name: &str, on: bool) {
+    if on {
+        args.push(name.to_owned());
+    }
+}
+
+/// The words of the bind options, as `check` reads them.
+fn bind_args(b: &BindOptions, args: &mut Vec<String>) {
+    flag(args, "--udp", b.udp);
+    flag(args, "-4", b.ipv4);
+    flag(args, "-6", b.ipv6);
+    flag(args, "--reuseaddr", b.reuseaddr);
+    flag(args, "--reuseport", b.reuseport);
+    if let Some(v) = &b.v6only {
+        args.extend(["--v6only".to_owned(), v.clone()]);
+    }
+    flag(args, "--exclusive", b.exclusive);
+    flag(args, "--no-listen", b.no_listen);
+    args.extend(["--backlog".to_owned(), b.backlog.to_string()]);
+}
+
+/// The words of `who`'s and `end`'s port selection.
+fn port_args(sel: &PortArgs, args: &mut Vec<String>) {
+    args.push(sel.port.to_string());
+    flag(args, "--udp", sel.udp);
+    flag(args, "--tcp", sel.tcp);
+    if let Some(h) = sel.host {
+        args.extend(["--host".to_owned(), h.to_string()]);
+    }
+}
+
+/// The exit code of the last machine that gave no answer (set by [`ask`] when it said why).
+static LAST_CODE: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(code::NO_PORT_INSPECTOR);
+
+fn last_code() -> u8 {
+    LAST_CODE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `args --json` on the machine and reads the answer as a `T`: the exact value (for JSON)
+/// and, when `exact_only` is false, the same with every string's control characters escaped
+/// (for the text views, whose words were made there). `None` after one line said why there
+/// is no answer (its exit code in [`last_code`]); a usage error the remote refused is exit 2
+/// with its line.
+fn ask<T: DeserializeOwned>(
+    remote: &Remote,
+    mut args: Vec<String>,
+    exact_only: bool,
+) -> anyhow::Result<Option<(Reply, T, T)>> {
+    args.push("--json".to_owned());
+    let reply = match crate::remote::run(remote, &args) {
+        Ok(r) => r,
+        Err(e) => {
+            fail(&remote.machine, &e);
+            return Ok(None);
+        }
+    };
+    say_version(&remote.machine, &reply);
+    pass_notes(&remote.machine, &reply);
+    if reply.exit_code == i32::from(exit::USAGE) {
+        let why = reply
+            .stderr
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("port-inspector: error: "))
+            .unwrap_or("it refused the arguments");
+        return Err(InputError::OutOfBounds(format!(
+            "{} refused: {}",
+            remote.machine,
+            crate::text::clean(why)
+        ))
+        .into());
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&reply.document) {
+        Ok(v) => v,
+        Err(e) => {
+            unreadable(&remote.machine, &reply, &e.to_string());
+            return Ok(None);
+        }
+    };
+    let clean = if exact_only {
+        None
+    } else {
+        match serde_json::from_value::<T>(cleaned(value.clone())) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                unreadable(&remote.machine, &reply, &e.to_string());
+                return Ok(None);
+            }
+        }
+    };
+    let exact: T = match serde_json::from_value(value) {
+        Ok(v) => v,
+        Err(e) => {
+            unreadable(&remote.machine, &reply, &e.to_string());
+            return Ok(None);
+        }
+    };
+    let clean = match clean {
+        Some(c) => c,
+        None => serde_json::from_slice(&reply.document)
+            .context("the answer read once could not be read again")?,
+    };
+    Ok(Some((reply, exact, clean)))
+}
+
+/// Every string in `v` (and every key) with its control characters escaped, as `text::clean`
+/// shows them: what the text views print of a remote's answer.
+fn cleaned(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(crate::text::clean(&s).into_owned()),
+        Value::Array(a) => Value::Array(a.into_iter().map(cleaned).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (crate::text::clean(&k).into_owned(), cleaned(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The remote's exit code when it is one of ours (0-3); anything else means it did not answer
+/// as Port Inspector does.
+fn passed_code(reply: &Reply) -> u8 {
+    match u8::try_from(reply.exit_code) {
+        Ok(c) if c <= exit::UNKNOWN => c,
+        _ => code::NO_PORT_INSPECTOR,
+    }
+}
+
+/// The line above a remote answer: which machine gave it.
+fn header(m: &Machine) -> String {
+    format!("On {} (over ssh):\n", crate::text::clean(&m.to_string()))
+}
+
+/// A document with `"machine": "HOST"` added at its top, so a saved answer says where it is from.
+fn marked<T: Serialize>(v: &T, m: &Machine) -> serde_json::Value {
+    let mut value = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("machine".into(), m.to_string().into());
+    }
+    value
+}
+
+/// One object a line, each with its `type` and the machine.
+fn ndjson_marked<'a, T: Serialize + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    kind: &str,
+    m: &Machine,
+) {
+    let rows: Vec<serde_json::Value> = items.map(|i| marked(i, m)).collect();
+    output::ndjson(rows.iter(), kind);
+}
+
+/// A remote of another version is said once, on standard error: its answer may lack what this
+/// version shows, or carry what it cannot read.
+fn say_version(m: &Machine, reply: &Reply) {
+    if !reply.version.matches_ours() {
+        output::warn(&format!(
+            "{m} runs port-inspector {}, this is {}: answers may differ; install {} there to match",
+            crate::text::clean(&reply.version.version),
+            crate::build_info::VERSION,
+            crate::build_info::VERSION,
+        ));
+    }
+}
+
+/// The remote's own notes (a table it could not read …), on standard error, marked with the
+/// machine; its error lines are left to the caller.
+fn pass_notes(m: &Machine, reply: &Reply) {
+    for l in &reply.stderr {
+        if l.starts_with("port-inspector: error: ") {
+            continue;
+        }
+        let l = l.strip_prefix("port-inspector: note: ").unwrap_or(l);
+        output::warn(&format!("{m}: {}", crate::text::clean(l)));
+    }
+}
+
+/// An answer that is not the JSON this version reads: one line, exit 7.
+fn unreadable(m: &Machine, reply: &Reply, why: &str) {
+    LAST_CODE.store(
+        code::NO_PORT_INSPECTOR,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    output::error_line(&format!(
+        "the answer of {m} (port-inspector {}) could not be read ({}); install port-inspector {} there",
+        crate::text::clean(&reply.version.version),
+        crate::text::clean(&why.chars().take(160).collect::<String>()),
+        crate::build_info::VERSION
+    ));
+}
+
+/// Why a machine gave no answer, in one line, and its exit code kept for [`last_code`].
+fn fail(m: &Machine, e: &RemoteError) {
+    let (line, code) = error_words(m, e);
+    LAST_CODE.store(code, std::sync::atomic::Ordering::Relaxed);
+    output::error_line(&line);
+}
+
+/// The one line and exit code for each reason a machine gave no answer.
+#[must_use]
+pub fn error_words(m: &Machine, e: &RemoteError) -> (String, u8) {
+    let host = crate::text::clean(&m.host).into_owned();
+    match e {
+        RemoteError::NoClient => (
+            "no ssh client here: install OpenSSH's client (Debian: apt install openssh-client; Windows: Settings > Optional features > OpenSSH Client)".into(),
+            code::UNREACHABLE,
+        ),
+        RemoteError::Unreachable(why) => (
+            format!(
+                "cannot reach {m}: {}",
+                if why.is_empty() { "ssh gave no reason".into() } else { crate::text::clean(why.strip_prefix("ssh: ").unwrap_or(why)) }
+            ),
+            code::UNREACHABLE,
+        ),
+        RemoteError::LoginRefused(_) => (
+            format!("{m} refused the login: no key it accepts was offered (ssh runs in batch mode and never asks for a password); add your key there (ssh-copy-id {m}) or name it in ~/.ssh/config"),
+            code::LOGIN_REFUSED,
+        ),
+        RemoteError::HostKeyUnknown => (
+            format!("the host key of {m} is not known here, and is never accepted unasked: connect once with 'ssh {host}', compare the fingerprint with the server's, then try again"),
+            code::HOST_KEY,
+        ),
+        RemoteError::HostKeyChanged => (
+            format!("the host key of {m} has CHANGED since it was recorded in known_hosts: refused (it may be a reinstalled server, or someone in the middle); confirm the new key with the server's administrator, then 'ssh-keygen -R {host}'"),
+            code::HOST_KEY,
+        ),
+        RemoteError::NotInstalled(os) => (
+            format!(
+                "port-inspector is not installed on {m} (or not at --remote-path): {}",
+                install_words(*os)
+            ),
+            code::NO_PORT_INSPECTOR,
+        ),
+        RemoteError::Unusable(why) => (
+            format!(
+                "{m} did not answer as port-inspector does ({}): install port-inspector {} there, or give --remote-path",
+                crate::text::clean(why),
+                crate::build_info::VERSION
+            ),
+            code::NO_PORT_INSPECTOR,
+        ),
+    }
+}
+
+/// The command that installs this version on a machine of that OS (the release's file names).
+#[must_use]
+pub fn install_words(os: Option<RemoteOs>) -> String {
+    let v = crate::build_info::VERSION;
+    match os {
+        Some(RemoteOs::Debian) => format!(
+            "copy port-inspector-cli_{v}_amd64.deb there and run 'sudo apt install ./port-inspector-cli_{v}_amd64.deb'"
+        ),
+        Some(RemoteOs::Fedora) => format!(
+            "copy port-inspector-cli-{v}-1.x86_64.rpm there and run 'sudo dnf install ./port-inspector-cli-{v}-1.x86_64.rpm'"
+        ),
+        Some(RemoteOs::Suse) => format!(
+            "copy port-inspector-cli-{v}-1.x86_64.rpm there and run 'sudo zypper install ./port-inspector-cli-{v}-1.x86_64.rpm'"
+        ),
+        Some(RemoteOs::Linux) => format!(
+            "copy port-inspector-{v}-x86_64-linux.tar.gz there and run 'sudo tar -xzf port-inspector-{v}-x86_64-linux.tar.gz -C /usr/local --strip-components=1'"
+        ),
+        Some(RemoteOs::MacOs) => {
+            "build it there from source: 'cargo install --path . --no-default-features'".into()
+        }
+        Some(RemoteOs::Windows) => format!(
+            "copy port-inspector-{v}-x86_64.msi there and run 'msiexec /i port-inspector-{v}-x86_64.msi /qn', then give --remote-path \"C:\\Program Files\\Port Inspector\\port-inspector.exe\""
+        ),
+        None => format!(
+            "install port-inspector-cli {v} there (Debian/Ubuntu: sudo apt install ./port-inspector-cli_{v}_amd64.deb; Fedora/RHEL: sudo dnf install ./port-inspector-cli-{v}-1.x86_64.rpm; see the README)"
+        ),
+    }
+}
+
+fn check(args: &CheckArgs, remote: &Remote) -> anyhow::Result<u8> {
+    let format = args.output.format(&[Format::Text, Format::Json])?;
+    // Refused here, in this machine's words, before anything is sent.
+    let (_, timeout) = args.to_target()?;
+    let mut words = vec!["check".to_owned(), args.target.trim().to_owned()];
+    bind_args(&args.bind, &mut words);
+    words.extend(["--timeout".to_owned(), format!("{}", timeout.as_secs_f64())]);
+    if args.wait {
+        words.extend([
+            "--wait".to_owned(),
+            "--interval".to_owned(),
+            format!("{}", args.interval.as_secs_f64()),
+        ]);
+    }
+    let Some((reply, exact, clean)) =
+        ask::<crate::check::Check>(remote, words, format == Format::Json)?
+    else {
+        return Ok(last_code());
+    };
+    if format == Format::Json {
+        output::json(&marked(&exact, &remote.machine));
+    } else {
+        output::text(&(header(&remote.machine) + &crate::report::text(&clean)));
+    }
+    Ok(passed_code(&reply))
+}
+
+fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let mut args = vec!["who".to_owned()];
+    port_args(sel, &mut args);
+    let Some((reply, exact, clean)) =
+        ask::<crate::owners::Owners>(remote, args, format != Format::Text)?
+    else {
+        return Ok(last_code());
+    };
+    match format {
+        Format::Json => output::json(&marked(&exact, &remote.machine)),
+        Format::Ndjson => ndjson_marked(exact.owners.iter(), "owner", &remote.machine),
+        _ => output::text(&(header(&remote.machine) + &output::owners_text(sel.port, &clean))),
+    }
+    Ok(passed_code(&reply))
+}
+
+/// One row of `list --json` as the remote wrote it: the socket and every process holding it.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+struct ListRow {
+    protocol: crate::Protocol,
+    family: crate::Family,
+    local: std::net::SocketAddr,
+    port: u16,
+    remote: Option<std::net::SocketAddr>,
+    state: crate::owners::SockState,
+    v6_only: Option<bool>,
+    inode: u64,
+    user: Option<String>,
+    uid: Option<u32>,
+    note: Option<crate::owners::OwnerNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<crate::holders::KnownHolder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reuse_port: Option<bool>,
+    owners: Vec<ListProcess>,
+}
+
+/// One process of a [`ListRow`].
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+struct ListProcess {
+    pid: u32,
+    process: Option<String>,
+    path: Option<String>,
+    command: Option<String>,
+    user: Option<String>,
+    #[serde(default)]
+    ancestry: Vec<crate::owners::Ancestor>,
+    managed_by: Option<crate::owners::ManagedBy>,
+}
+
+impl ListRow {
+    /// The row as the table the text view draws: its first process in full, every PID.
+    fn owner(&self) -> crate::owners::Owner {
+        let first = self.owners.first();
+        crate::owners::Owner {
+            pid: first.map(|p| p.pid),
+            pids: self.owners.iter().map(|p| p.pid).collect(),
+            process: first.and_then(|p| p.process.as_deref()).map(Into::into),
+            path: first.and_then(|p| p.path.as_deref()).map(Into::into),
+            cmdline: first.and_then(|p| p.command.as_deref()).map(Into::into),
+            user: first
+                .and_then(|p| p.user.as_deref())
+                .or(self.user.as_deref())
+                .map(Into::into),
+            uid: self.uid,
+            protocol: self.protocol,
+            family: self.family,
+            local: self.local,
+            remote: self.remote,
+            state: self.state,
+            v6_only: self.v6_only,
+            inode: self.inode,
+            note: self.note,
+            holder: self.holder.clone().map(Box::new),
+            reuse_port: self.reuse_port,
+            ancestry: first.map(|p| p.ancestry.clone()).unwrap_or_default().into(),
+            managed_by: first.and_then(|p| p.managed_by.clone()),
+        }
+    }
+}
+
+fn list(args: Vec<String>, out: Output, remote: &Remote) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let Some((reply, exact, clean)) = ask::<Vec<ListRow>>(remote, args, format != Format::Text)?
+    else {
+        return Ok(last_code());
+    };
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> =
+                exact.iter().map(|r| marked(r, &remote.machine)).collect();
+            output::json(&rows);
+        }
+        Format::Ndjson => ndjson_marked(exact.iter(), "socket", &remote.machine),
+        _ => {
+            let owners: Vec<crate::owners::Owner> = clean.iter().map(ListRow::owner).collect();
+            output::text(&(header(&remote.machine) + &crate::wording::socket_table(&owners)));
+        }
+    }
+    Ok(passed_code(&reply))
+}
+
+fn report(
+    target: &str,
+    bind: &BindOptions,
+    timeout: Duration,
+    format: Format,
+    file: Option<&std::path::Path>,
+    force: bool,
+    remote: &Remote,
+) -> anyhow::Result<u8> {
+    if format == Format::Ndjson {
+        return Err(InputError::OutOfBounds(
+            "--format ndjson is not available for report: give md, text or json".into(),
+        )
+        .into());
+    }
+    bind.target(target)?;
+    let mut words = vec!["check".to_owned(), target.trim().to_owned()];
+    bind_args(bind, &mut words);
+    words.extend(["--timeout".to_owned(), format!("{}", timeout.as_secs_f64())]);
+    let Some((reply, exact, clean)) =
+        ask::<crate::check::Check>(remote, words, format == Format::Json)?
+    else {
+        return Ok(last_code());
+    };
+    let machine = crate::text::clean(&remote.machine.to_string()).into_owned();
+    let text = match format {
+        Format::Json => {
+            crate::text::json(&marked(&exact, &remote.machine), true).unwrap_or_default() + "\n"
+        }
+        Format::Text => format!(
+            "Machine: {machine} (over ssh)\n\n{}",
+            crate::report::text_full(&clean)
+        ),
+        _ => format!(
+            "**Machine:** {} (over ssh)\n\n{}",
+            crate::text::md(&remote.machine.to_string()),
+            crate::report::markdown(&clean)
+        ),
+    };
+    // Only the file the user named here is written; nothing the remote sent names one.
+    let dest = file.map_or(crate::files::Destination::Stdout, |p| {
+        crate::files::Destination::parse(p.as_os_str())
+    });
+    match dest {
+        crate::files::Destination::File(path) => {
+            crate::files::write(&path, text.as_bytes(), force).with_context(|| {
+                format!(
+                    "cannot write {}",
+                    crate::text::clean(&path.to_string_lossy())
+                )
+            })?;
+        }
+        crate::files::Destination::Stderr => output::document_to_stderr(&text),
+        crate::files::Destination::Stdout if format == Format::Json => output::data(&text),
+        crate::files::Destination::Stdout => output::text(&text),
+    }
+    Ok(passed_code(&reply))
+}
+
+/// `end --on`: the remote's plan (its own dry run) shown here; the same refusals and the same
+/// confirmation as locally; then the remote's own `end --yes`, told the PIDs that were
+/// confirmed so that it ends nothing else (it plans again, re-checks each PID through a pidfd
+/// and proves the port free by binding it, there).
+fn end(
+    sel: &PortArgs,
+    dry_run: bool,
+    yes: bool,
+    signal: super::SignalArg,
+    out: Output,
+    remote: &Remote,
+) -> anyhow::Result<u8> {
+    let format = out.format(&[Format::Text, Format::Json])?;
+    let json = format == Format::Json;
+    let mut words = vec!["end".to_owned()];
+    port_args(sel, &mut words);
+    let mut plan_words = words.clone();
+    plan_words.push("--dry-run".to_owned());
+    let Some((reply, exact, clean)) = ask::<crate::end::EndPlan>(remote, plan_words, json)? else {
+        return Ok(last_code());
+    };
+    if !json {
+        output::text(&(header(&remote.machine) + &crate::wording::end_plan(&clean)));
+    }
+    let to_end: Vec<u32> = exact.to_end().map(|t| t.pid).collect();
+    let refused = to_end.is_empty() && !exact.targets.is_empty();
+    let unknown = exact.targets.is_empty() && !exact.complete();
+    if json && (dry_run || refused || unknown || (!to_end.is_empty() && !yes)) {
+        output::json(&marked(&exact, &remote.machine));
+    }
+    if dry_run {
+        return Ok(passed_code(&reply));
+    }
+    if unknown {
+        return Ok(exit::UNKNOWN);
+    }
+    if refused {
+        return Err(InputError::OutOfBounds(format!(
+            "refused: no process on {} may be ended (see above); nothing was ended",
+            remote.machine
+        ))
+        .into());
+    }
+    if to_end.is_empty() {
+        // Nobody holds the port there: the remote's own answer (free, or not) decides.
+        let mut check_words = words;
+        check_words.extend(["--yes", "--expect-pids", "none"].map(str::to_owned));
+        return finish_end(remote, check_words, json);
+    }
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(InputError::OutOfBounds(
+                "refused: no terminal to confirm on; give --yes to end them (or --dry-run to look)"
+                    .into(),
+            )
+            .into());
+        }
+        if !output::confirm(&format!(
+            "End {} process(es) on {}? [y/N] ",
+            to_end.len(),
+            crate::text::clean(&remote.machine.to_string())
+        )) {
+            return Err(InputError::OutOfBounds("not confirmed; nothing was ended".into()).into());
+        }
+    }
+    // Confirmed here: only now does the remote get --yes, with the PIDs confirmed.
+    words.extend([
+        "--yes".to_owned(),
+        "--signal".to_owned(),
+        match signal {
+            super::SignalArg::Term => "TERM".to_owned(),
+            super::SignalArg::Kill => "KILL".to_owned(),
+        },
+        "--expect-pids".to_owned(),
+        to_end
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    ]);
+    finish_end(remote, words, json)
+}
+
+/// The remote's `end --yes`: its report, rendered here.
+fn finish_end(remote: &Remote, words: Vec<String>, json: bool) -> anyhow::Result<u8> {
+    let Some((reply, exact, clean)) = ask::<crate::end::EndReport>(remote, words, json)? else {
+        return Ok(last_code());
+    };
+    if json {
+        output::json(&marked(&exact, &remote.machine));
+    } else {
+        output::text(&crate::wording::end_report(&clean));
+    }
+    Ok(passed_code(&reply))
+}
