@@ -30,6 +30,7 @@ pub mod support;
 pub mod target;
 pub mod text;
 pub mod tools;
+pub mod watch;
 #[cfg(windows)]
 mod winsock;
 pub mod wording;

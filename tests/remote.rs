@@ -509,3 +509,45 @@ fn end_on_ends_only_what_was_confirmed() {
     assert!(holder.try_wait().unwrap().is_none(), "nothing ended");
     let _ = holder.kill();
 }
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn watch_on_streams_the_other_machines_changes() {
+    let lab = Lab::new("w");
+    let (mut holder, port) = lab.hold_there();
+    let mut watch = lab
+        .in_here(pi())
+        .args([
+            "watch",
+            &port.to_string(),
+            "--until",
+            "free",
+            "--json",
+            "--interval",
+            "0.1",
+        ])
+        .args(["--timeout", "60", "--on", THERE, "--remote-path", pi()])
+        .env(
+            "PORT_INSPECTOR_SSH",
+            format!("ssh -F {}/ssh_config", lab.dir.display()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["machine"], THERE, "{first}");
+    assert_eq!(
+        first["state"]["verdict"], "not_bindable",
+        "taken there: {first}"
+    );
+    assert_eq!(first["state"]["holders"][0]["pid"], holder.id(), "{first}");
+    // Free here all along; the holder there ends: the next event is free, and the watch is done.
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let freed: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(freed["state"]["verdict"], "bindable", "{freed}");
+    assert_eq!(freed["met"], true, "{freed}");
+    assert_eq!(watch.wait().unwrap().code(), Some(0), "met there: exit 0");
+}

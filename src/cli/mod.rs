@@ -3,6 +3,7 @@
 
 mod output;
 mod remote;
+mod watch;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -356,6 +357,11 @@ pub enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Watch a port until it is free, taken, or changes: a line (or JSON object) per change.
+    #[command(
+        after_help = concat!("Examples:\n  port-inspector watch 8080 --until free\n  port-inspector watch 127.0.0.1:5432 --until changed --json\n  port-inspector watch 8080 --until free --on web-01 --timeout 600\n\n", "Exit codes:\n  0  the condition holds\n  1  --timeout passed first\n  2  bad input\n  4-7  --on: the machine gave no answer (see port-inspector --help)")
+    )]
+    Watch(watch::WatchArgs),
     /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
     #[command(
         after_help = concat!("Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1\n\n", "Exit codes:\n  0  as many ports as asked\n  1  fewer were free\n  2  bad input")
@@ -820,6 +826,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             udp,
         } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
+        Command::Watch(args) => watch::run(&args),
         // main opens the window before the command line runs (see `window_start`).
         Command::Window { .. } => Ok(exit::USAGE),
         Command::List {

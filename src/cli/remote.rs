@@ -143,8 +143,9 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             output: out,
             ..
         } => end(&sel, dry_run, yes, signal, out, remote),
+        Command::Watch(args) => watch(&args, remote),
         other => Err(InputError::OutOfBounds(format!(
-            "--on is not available for {}: it works with check, who, list, scan, end, report and facts",
+            "--on is not available for {}: it works with check, who, list, scan, end, report, facts and watch",
             command_name(&other)
         ))
         .into()),
@@ -718,5 +719,125 @@ fn finish_end(remote: &Remote, words: Vec<String>, json: bool) -> anyhow::Result
     } else {
         output::text(&crate::wording::end_report(&clean));
     }
+    Ok(passed_code(&reply))
+}
+
+/// `watch --on`: the remote's own `watch --json`, streamed through one ssh connection, each
+/// object read as a `WatchEvent` and printed here as a local one, marked with the machine. The
+/// exit code is the remote's (0 met, 1 timed out).
+fn watch(args: &super::watch::WatchArgs, remote: &Remote) -> anyhow::Result<u8> {
+    use std::io::BufRead as _;
+    let format = args.output.format(&[Format::Text, Format::Json])?;
+    args.to_target()?;
+    let mut words = vec![
+        "watch".to_owned(),
+        args.target.trim().to_owned(),
+        "--until".to_owned(),
+        match args.until {
+            crate::watch::Until::Free => "free",
+            crate::watch::Until::Taken => "taken",
+            crate::watch::Until::Changed => "changed",
+        }
+        .to_owned(),
+        "--interval".to_owned(),
+        format!("{}", args.interval.as_secs_f64()),
+    ];
+    flag(&mut words, "--udp", args.udp);
+    if let Some(t) = args.timeout {
+        words.extend(["--timeout".to_owned(), format!("{}", t.as_secs_f64())]);
+    }
+    words.push("--json".to_owned());
+    let mut child = match crate::remote::spawn(remote, &words) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(&remote.machine, &e);
+            return Ok(last_code());
+        }
+    };
+    let stderr = child.stderr.take();
+    let err_reader = std::thread::Builder::new()
+        .name("ssh-stderr".into())
+        .spawn(move || {
+            let mut lines = Vec::new();
+            if let Some(s) = stderr {
+                for l in std::io::BufReader::new(std::io::Read::take(s, 64 << 10))
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if !l.trim().is_empty() {
+                        lines.push(l.trim_end_matches('\r').to_owned());
+                    }
+                }
+            }
+            lines
+        })?;
+    let mut version: Option<crate::remote::RemoteVersion> = None;
+    let mut bad: Option<String> = None;
+    if let Some(out) = child.stdout.take() {
+        let reader =
+            std::io::BufReader::new(std::io::Read::take(out, crate::remote::MAX_ANSWER_BYTES));
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if version.is_none() {
+                if let Some(v) = crate::remote::version_of_line(&line) {
+                    if !v.matches_ours() {
+                        output::warn(&format!(
+                            "{} runs port-inspector {}, this is {}: answers may differ; install {} there to match",
+                            remote.machine,
+                            crate::text::clean(&v.version),
+                            crate::build_info::VERSION,
+                            crate::build_info::VERSION,
+                        ));
+                    }
+                    version = Some(v);
+                }
+                continue;
+            }
+            let event = match serde_json::from_str::<crate::watch::WatchEvent>(&line) {
+                Ok(e) => e,
+                Err(e) => {
+                    bad = Some(e.to_string());
+                    let _ = child.kill();
+                    break;
+                }
+            };
+            super::watch::emit(&event, format == Format::Json, Some(&remote.machine));
+        }
+    }
+    let status = child.wait()?;
+    let stderr = err_reader.join().unwrap_or_default();
+    let code = status.code().unwrap_or(-1);
+    let Some(version) = version else {
+        fail(
+            &remote.machine,
+            &crate::remote::stream_failure(remote, code, &stderr),
+        );
+        return Ok(last_code());
+    };
+    let reply = Reply {
+        version,
+        document: Vec::new(),
+        exit_code: code,
+        stderr,
+    };
+    if let Some(why) = bad {
+        unreadable(&remote.machine, &reply, &why);
+        return Ok(last_code());
+    }
+    if reply.exit_code == i32::from(exit::USAGE) {
+        let why = reply
+            .stderr
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("port-inspector: error: "))
+            .unwrap_or("it refused the arguments");
+        return Err(InputError::OutOfBounds(format!(
+            "{} refused: {}",
+            remote.machine,
+            crate::text::clean(why)
+        ))
+        .into());
+    }
+    pass_notes(&remote.machine, &reply);
     Ok(passed_code(&reply))
 }
