@@ -140,6 +140,16 @@ pub enum Finding {
         /// Another user's process (we are not root), or root without CAP_SYS_PTRACE.
         why: OwnerNote,
     },
+    /// The kernel itself holds the port for a tunnel device (proven by the device's own port
+    /// setting: see `owners::KernelHolder`); no process does.
+    KernelHolds {
+        /// The protocol of its socket.
+        protocol: Protocol,
+        /// Its address.
+        local: SocketAddr,
+        /// The device kind and names.
+        holder: crate::owners::KernelHolder,
+    },
     /// Sockets seen a moment ago that were gone when looked at again.
     ShortLived {
         /// How many.
@@ -354,6 +364,11 @@ pub enum Fix {
     MatchFamily {
         /// The wildcard of the family asked for.
         example: String,
+    },
+    /// Delete or reconfigure the network devices whose kernel socket holds the port.
+    RemoveDevices {
+        /// The devices.
+        devices: Vec<String>,
     },
     /// Check again with the rights to name the process.
     RunElevated,
@@ -889,6 +904,17 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
     if short > 0 {
         d.findings.push(Finding::ShortLived { count: short });
     }
+    let kernel = kernel_holds(&ev.owners);
+    d.findings.extend(kernel.findings);
+    if !kernel.fixes.is_empty() {
+        // Before "use another port": the device is the cause.
+        let at = d
+            .fixes
+            .iter()
+            .position(|f| matches!(f, Fix::UseFreePort { .. }))
+            .unwrap_or(d.fixes.len());
+        d.fixes.splice(at..at, kernel.fixes);
+    }
     for why in [
         OwnerNote::OtherUser,
         OwnerNote::NoPtrace,
@@ -908,6 +934,33 @@ fn hidden_and_transient(ev: &Evidence, d: &mut Diagnosis) {
             _ => {}
         }
     }
+}
+
+/// The sockets among `owners` the kernel holds for a network device: a finding for each and
+/// the one fix that frees them (`who` shows these too, worded the same).
+#[must_use]
+pub fn kernel_holds(owners: &[Owner]) -> Diagnosis {
+    let mut d = Diagnosis::default();
+    let mut devices: Vec<String> = Vec::new();
+    for o in owners.iter().filter(|o| o.note == Some(OwnerNote::Kernel)) {
+        let Some(k) = o.kernel.as_deref() else {
+            continue;
+        };
+        d.findings.push(Finding::KernelHolds {
+            protocol: o.protocol,
+            local: o.local,
+            holder: k.clone(),
+        });
+        for dev in &k.devices {
+            if !devices.iter().any(|x| **x == **dev) {
+                devices.push(dev.to_string());
+            }
+        }
+    }
+    if !devices.is_empty() {
+        d.fixes.push(Fix::RemoveDevices { devices });
+    }
+    d
 }
 
 /// Cautions for a bind that worked.

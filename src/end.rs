@@ -101,6 +101,10 @@ pub struct EndPlan {
     /// Sockets on the port with no process we may end (TIME_WAIT, another user's, another
     /// namespace's).
     pub unowned: usize,
+    /// Sockets on the port the kernel holds for a network device: no process to end (not
+    /// counted in `unowned`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernel: Vec<owners::Owner>,
     /// The lookup ran out of file descriptors: a holder it did not find may still be there.
     #[serde(default)]
     pub out_of_descriptors: bool,
@@ -178,6 +182,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
     let found = owners::of(Query { port, protocol });
     let mut targets: Vec<EndTarget> = Vec::new();
     let mut unowned = 0;
+    let mut kernel = Vec::new();
     for o in found.owners.iter().filter(|o| {
         host.is_none_or(|h| {
             owners::covers(o.local.ip(), o.v6_only, h)
@@ -189,6 +194,10 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
         } else {
             o.pids.clone()
         };
+        if o.kernel.is_some() {
+            kernel.push(o.clone());
+            continue;
+        }
         if pids.is_empty() {
             unowned += 1;
             continue;
@@ -230,6 +239,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
         host,
         targets,
         unowned,
+        kernel,
         out_of_descriptors: found.out_of_descriptors,
         refused: found.refused,
     }

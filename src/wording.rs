@@ -438,6 +438,21 @@ pub fn finding(f: &Finding, target: &Target) -> String {
                 if *count == 1 { "s" } else { "" }
             ),
         },
+        Finding::KernelHolds {
+            protocol,
+            local,
+            holder,
+        } => format!(
+            "The kernel holds {protocol} {} for {} device{} {} ({} own settings name port {}): no process holds this socket, so there is none to end; it stays while the device{} {} up.",
+            local.port(),
+            holder.kind.name(),
+            plural(holder.devices.len()),
+            devices_list(&holder.devices),
+            if holder.devices.len() == 1 { "its" } else { "their" },
+            local.port(),
+            plural(holder.devices.len()),
+            if holder.devices.len() == 1 { "is" } else { "are" },
+        ),
         Finding::ShortLived { count } => format!(
             "{count} socket{} on this port vanished before its process could be found (a short-lived client or another tool's probe); it was looked up twice and is not counted as a hidden owner.",
             plural(*count)
@@ -715,6 +730,19 @@ fn privileged(port: u16, rule: &str, uid: Option<u32>, root: bool, os: Os) -> St
     }
 }
 
+/// `vx0`, `vx0 and vx1`, `vx0, vx1 and vx2`: device names, escaped.
+pub(crate) fn devices_list<S: AsRef<str>>(devices: &[S]) -> String {
+    let names: Vec<String> = devices
+        .iter()
+        .map(|d| clean(d.as_ref()).into_owned())
+        .collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// The sentence for one fix, for the CLI (commands) or the window (its controls).
 #[must_use]
 #[expect(
@@ -856,6 +884,15 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                 format!("Run the check again as root to name the process: sudo port-inspector check {t}")
             }
         }
+        Fix::RemoveDevices { devices } => format!(
+            "Delete or reconfigure the device{} ({}), or use another port.",
+            plural(devices.len()),
+            devices
+                .iter()
+                .map(|d| format!("ip link del {}", clean(d)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         Fix::GrantPtrace => {
             "Run the check with CAP_SYS_PTRACE in its capability set to name the process (being root is not enough without it).".into()
         }
@@ -982,6 +1019,28 @@ pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
     lines
 }
 
+/// `end`'s line for a socket the kernel holds for a device: nothing to end, what frees it
+/// (when the kernel holds all there is, this line is `end`'s whole answer).
+fn kernel_end_line(k: &Owner) -> String {
+    let Some(h) = k.kernel.as_deref() else {
+        return format!("{} {} is held by the kernel.", k.protocol, k.local);
+    };
+    format!(
+        "The kernel holds {} {} for {} device{} {}: there is no process to end; delete or reconfigure the device{} ({}), or use another port.",
+        k.protocol,
+        k.local.port(),
+        h.kind.name(),
+        plural(h.devices.len()),
+        devices_list(&h.devices),
+        plural(h.devices.len()),
+        h.devices
+            .iter()
+            .map(|d| format!("ip link del {}", clean(d)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
+}
+
 /// What `end` will do, before it does anything: each process with its sockets, what will
 /// restart it, and why some are refused.
 #[must_use]
@@ -1010,9 +1069,9 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             plan.unowned,
             plural(plan.unowned)
         );
-    } else if plan.targets.is_empty() {
+    } else if plan.targets.is_empty() && plan.kernel.is_empty() {
         let _ = writeln!(o, "No process holds port {} ({what}) on {at}.", plan.port);
-    } else {
+    } else if !plan.targets.is_empty() {
         let _ = writeln!(o, "Processes holding port {} ({what}) on {at}:", plan.port);
     }
     for t in &plan.targets {
@@ -1099,6 +1158,7 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             "  note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
         );
     }
+    o.extend(plan.kernel.iter().map(|k| kernel_end_line(k) + "\n"));
     if plan.unowned > 0 && !plan.targets.is_empty() {
         let _ = writeln!(
             o,

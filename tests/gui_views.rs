@@ -132,6 +132,7 @@ fn owner(local: &str, state: SockState, pid: Option<u32>, process: &str) -> Owne
             name: Some("systemd".into()),
         }]),
         managed_by: None,
+        kernel: None,
     }
 }
 

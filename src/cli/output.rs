@@ -345,6 +345,18 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
             let _ = writeln!(o, "\n{}", crate::wording::finding(&f, &target));
         }
     }
+    // Sockets the kernel holds for a device: the diagnosis's own finding and fix.
+    let diagnosed = crate::diagnose::kernel_holds(&found.owners);
+    for f in &diagnosed.findings {
+        let _ = writeln!(o, "\n{}", crate::wording::finding(f, &target));
+    }
+    for f in &diagnosed.fixes {
+        let _ = writeln!(
+            o,
+            "{}",
+            crate::wording::fix(f, &target, crate::wording::Front::Cli)
+        );
+    }
     if found.out_of_descriptors && !found.owners.is_empty() {
         let _ = writeln!(
             o,

@@ -499,6 +499,8 @@ struct ListRow {
     holder: Option<crate::holders::KnownHolder>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reuse_port: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel: Option<crate::owners::KernelHolder>,
     owners: Vec<ListProcess>,
 }
 
@@ -542,6 +544,7 @@ impl ListRow {
             reuse_port: self.reuse_port,
             ancestry: first.map(|p| p.ancestry.clone()).unwrap_or_default().into(),
             managed_by: first.and_then(|p| p.managed_by.clone()),
+            kernel: self.kernel.clone().map(std::sync::Arc::new),
         }
     }
 }

@@ -354,6 +354,7 @@ mod tests {
             reuse_port: None,
             ancestry: Arc::default(),
             managed_by: None,
+            kernel: None,
         }
     }
 

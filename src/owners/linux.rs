@@ -351,6 +351,18 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     let (owners, hidden) = made.owners(&socks);
     out.owners = owners;
     out.hidden = hidden;
+    // A socket no process holds may be a tunnel device's: its settings say so.
+    super::links::attribute(&mut out, |n| {
+        matches!(
+            n,
+            Some(
+                OwnerNote::OtherUser
+                    | OwnerNote::NoPtrace
+                    | OwnerNote::Uninspectable
+                    | OwnerNote::NotInView
+            )
+        )
+    });
     // A port's sockets in the order answers name them; the whole table is left in the kernel's
     // order: its readers (`list`, the window) sort it their own way.
     if !ports.is_empty() {
@@ -447,6 +459,7 @@ impl<H: Fn(u32) -> OwnerNote + Sync> Made<'_, H> {
             reuse_port: None,
             ancestry: d.map(|d| Arc::clone(&d.1)).unwrap_or_default(),
             managed_by: d.and_then(|d| d.2.clone()),
+            kernel: None,
         };
         (owner, hidden)
     }
@@ -910,6 +923,7 @@ pub(super) fn bound_only_by_pidfd(
                 holder: None,
                 reuse_port: None,
                 ancestry: Arc::default(),
+                kernel: None,
                 managed_by: None,
             });
         }

@@ -15,6 +15,8 @@ pub use rows::{ProcessRow, Rows, Sharers, SocketRow, sharers};
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as os;
+#[cfg(target_os = "linux")]
+mod links;
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "linux")]
@@ -165,6 +167,48 @@ pub struct Owner {
     /// What manages the process (starts it, may restart it).
     #[serde(default)]
     pub managed_by: Option<ManagedBy>,
+    /// The kernel holds this socket itself, for these network devices (proven by the devices'
+    /// own settings): no process holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<Arc<KernelHolder>>,
+}
+
+/// A socket the kernel opened for a network device, proven by the device's own settings: a
+/// tunnel device that is up, in this network namespace, whose port is this socket's. The
+/// kernel binds such a socket without SO_REUSEADDR/SO_REUSEPORT, so while the device is up no
+/// other socket may hold the wildcard address of its port: the unowned one there is the
+/// device's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelHolder {
+    /// What kind of device.
+    pub kind: TunnelKind,
+    /// The devices whose port it is (several VXLAN devices on one port share one socket).
+    pub devices: Vec<Arc<str>>,
+}
+
+/// Tunnel devices whose kernel socket's port is one of the device's settings (rtnetlink
+/// `IFLA_*_PORT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TunnelKind {
+    /// VXLAN (`IFLA_VXLAN_PORT`, 4789 by default with `dstport`).
+    Vxlan,
+    /// Geneve (`IFLA_GENEVE_PORT`, 6081 by default).
+    Geneve,
+    /// Bare UDP encapsulation (`IFLA_BAREUDP_PORT`).
+    BareUdp,
+}
+
+impl TunnelKind {
+    /// The name `ip link` uses for the kind, and people too.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::Vxlan => "VXLAN",
+            TunnelKind::Geneve => "Geneve",
+            TunnelKind::BareUdp => "bareudp",
+        }
+    }
 }
 
 /// One process in an owner's parent chain.
@@ -324,6 +368,8 @@ pub enum OwnerNote {
     /// are in view (not dumpable after dropping privileges, or in a user namespace this process
     /// has no rights in): one of them may hold it.
     Uninspectable,
+    /// No process: the kernel holds it for a network device (`Owner::kernel` names it).
+    Kernel,
 }
 
 impl Owner {
@@ -341,6 +387,14 @@ impl Owner {
             (Some(pid), Some(name)) => format!("{} (PID {pid})", crate::text::clean(name)),
             (Some(pid), None) => format!("PID {pid} (name unreadable)"),
             _ => match self.note {
+                Some(OwnerNote::Kernel) => match &self.kernel {
+                    Some(k) => format!(
+                        "the kernel ({} device {})",
+                        k.kind.name(),
+                        crate::wording::devices_list(&k.devices)
+                    ),
+                    None => "the kernel".into(),
+                },
                 Some(OwnerNote::TimeWait) => "a TIME_WAIT socket (no process)".into(),
                 Some(OwnerNote::Orphan) => "an orphaned socket (no process)".into(),
                 Some(OwnerNote::OtherUser) => format!(
@@ -428,6 +482,7 @@ pub(crate) fn test_owner(pid: u32, name: &str, local: &str, state: SockState) ->
         reuse_port: None,
         ancestry: std::sync::Arc::default(),
         managed_by: None,
+        kernel: None,
     }
 }
 

@@ -46,6 +46,9 @@ pub struct SocketRow<'a> {
     /// SO_REUSEPORT on the socket, when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reuse_port: Option<bool>,
+    /// The network devices the kernel holds this socket for (no process holds it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<&'a super::KernelHolder>,
     /// Every process holding the socket, the one to stop first (the parent of the others) first:
     /// a JSON array of [`ProcessRow`]s, written once per distinct list (see [`Rows`]).
     pub owners: &'a RawValue,
@@ -178,6 +181,7 @@ impl<'a> Rows<'a> {
             note: o.note,
             holder: o.holder.as_deref(),
             reuse_port: o.reuse_port,
+            kernel: o.kernel.as_deref(),
             owners: json,
         }
     }
@@ -248,6 +252,7 @@ mod tests {
                 name: "init".into(),
                 container: None,
             }),
+            kernel: None,
         }
     }
 

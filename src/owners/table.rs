@@ -161,6 +161,7 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
             reuse_port: None,
             ancestry: ancestry.into(),
             managed_by,
+            kernel: None,
         });
     }
     out
