@@ -318,7 +318,7 @@ fn every_tab_s_form_survives_save_and_restore_under_one_key() {
     h.get_by_label("UDP").click();
     h.get_by_label("Reuse address (SO_REUSEADDR)").click();
     h.run();
-    h.state_mut().scan_inputs.range_text = "2000-2100".into();
+    h.state_mut().scan.inputs.range_text = "2000-2100".into();
     h.state_mut().kit.hold_secs_text = "90".into();
     h.state_mut().listening_now.grouped = true;
     h.state_mut().tab = Tab::Scan;

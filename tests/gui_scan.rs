@@ -90,10 +90,16 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     h.step();
     let csv = copied_text(&h).expect("CSV copied");
     assert!(
-        csv.starts_with("port,protocol,status,owner,note\n"),
+        csv.starts_with(
+            "port,protocol,status,owner,note,address,holder_address,state,user,command\n"
+        ),
         "{csv}"
     );
     assert!(csv.contains(&format!("{},TCP,in use", p + 10)), "{csv}");
+    assert!(
+        csv.contains(&format!(",{ip},{ip}:{},LISTEN,", p + 10)),
+        "the address scanned and the holder's own address and state: {csv}"
+    );
     assert!(!csv.contains("free"), "only the visible rows: {csv}");
     h.run();
 
@@ -201,7 +207,7 @@ fn scan_shows_progress_and_cancels() {
     h.get_by_label("Cancel scan").click();
     h.run_steps(2);
     wait_for(&mut h, "(cancelled)");
-    assert!(h.state().scan.running.is_none(), "no scan running");
+    assert!(h.state().scan.state.running.is_none(), "no scan running");
     for port in p..p + 2000 {
         TcpListener::bind((ip, port)).unwrap_or_else(|e| panic!("{port} left bound: {e}"));
     }
@@ -224,7 +230,7 @@ fn scanning_an_address_this_machine_lacks_says_so_once() {
         "one clear message"
     );
     assert!(
-        h.state().scan.running.is_none() && h.state().scan.report.is_none(),
+        h.state().scan.state.running.is_none() && h.state().scan.state.report.is_none(),
         "no scan started"
     );
 }

@@ -13,10 +13,10 @@ use crate::target::Target;
 
 pub use super::action::{Action, Tab};
 pub use super::form::{Inputs, InterfaceChoice, interface_label};
-pub use super::kit::{KitState, ListenRun, WatchRun};
+pub use super::kit::{KitOutcome, KitState, ListenRun, WatchRun};
 pub use super::save::SaveDialog;
 use super::save::file_stamp;
-pub use super::scan_tab::{ScanInputs, ScanProtocols, ScanSort, ScanState};
+pub use super::scan_tab::{ScanInputs, ScanOutcome, ScanProtocols, ScanSort, ScanState, ScanTab};
 
 /// A check made since the window opened.
 pub struct HistoryEntry {
@@ -101,10 +101,8 @@ pub struct App {
     /// A short note shown in the window title (e.g. "127.0.0.1:8080 is free").
     pub title_note: Option<String>,
     title_shown: Option<String>,
-    /// The scan form.
-    pub scan_inputs: ScanInputs,
-    /// The scan in flight and the last result.
-    pub scan: ScanState,
+    /// The Scan tab.
+    pub scan: ScanTab,
     pub(super) worker: Worker,
     pub(super) next_id: u64,
     /// The live table's refresher, started when the tab is first shown.
@@ -148,7 +146,6 @@ impl App {
         let ctx2 = ctx.clone();
         let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
         let inputs = inputs.validated();
-        let scan_inputs = scan_inputs.validated();
         Self {
             inputs,
             interfaces: facts::interfaces(),
@@ -180,8 +177,7 @@ impl App {
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from),
             title_note: None,
             title_shown: None,
-            scan_inputs,
-            scan: ScanState::default(),
+            scan: ScanTab::new(scan_inputs),
             next_id: 1,
         }
     }
@@ -216,9 +212,13 @@ impl App {
                 | Event::Listen(..)
                 | Event::ListenEnded(..)
                 | Event::WatchTick(..)
-                | Event::WatchDone(..)) => self.on_kit_event(ev),
+                | Event::WatchDone(..)) => {
+                    if let Some(o) = self.kit.on_event(ev) {
+                        self.on_kit_outcome(o);
+                    }
+                }
                 ev @ (Event::ScanProgress { .. } | Event::ScanFinished { .. }) => {
-                    self.on_scan_event(ev);
+                    self.scan.on_event(ev);
                 }
                 ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
                 Event::Closed {
@@ -306,20 +306,7 @@ impl App {
                 ctx.copy_text(text);
                 self.status = Some("Copied.".into());
             }
-            Action::ApplyFix(fix) => {
-                use crate::diagnose::Fix;
-                match fix {
-                    Fix::UseFreePort { port } => self.inputs.port_text = port.to_string(),
-                    Fix::SetReuseAddr => self.inputs.reuse_address = true,
-                    Fix::SetReusePort => self.inputs.reuse_port = true,
-                    Fix::SetV6Only => self.inputs.v6_only = Some(true),
-                    Fix::RunElevated => return self.apply(ctx, Action::RelaunchElevated),
-                    _ => return,
-                }
-                if let Ok(t) = self.inputs.target() {
-                    self.start(t);
-                }
-            }
+            Action::ApplyFix(fix) => self.apply_fix(&fix),
             Action::SetTab(t) => {
                 // What the last click did belongs to the tab it was done in.
                 if t != self.tab {
@@ -330,21 +317,7 @@ impl App {
                     self.apply(ctx, Action::RefreshFacts);
                 }
             }
-            Action::SaveReport => {
-                // Ask where, proposing a name with the date and time.
-                if let Some(c) = self.shown_check() {
-                    let name = format!(
-                        "port-inspector-report-{}-{}.md",
-                        c.report.target.port,
-                        file_stamp()
-                    );
-                    self.save = Some(SaveDialog {
-                        path_text: self.report_dir.join(name).display().to_string(),
-                        exists: false,
-                        error: None,
-                    });
-                }
-            }
+            Action::SaveReport => self.ask_save(),
             Action::SaveTo { replace } => self.save_to(replace),
             Action::CancelSave => self.save = None,
             Action::RefreshInterfaces => {
@@ -361,13 +334,21 @@ impl App {
             | Action::StartListen
             | Action::StopListen
             | Action::StartWatch
-            | Action::RelaunchElevated
-            | Action::StopWatch) => self.apply_kit(&a),
+            | Action::StopWatch) => {
+                if let Some(o) = self.kit.apply(&a, self.inputs.target(), &self.worker) {
+                    self.on_kit_outcome(o);
+                }
+            }
+            Action::RelaunchElevated => self.relaunch_elevated(),
             a @ (Action::StartScan
             | Action::CancelScan
             | Action::CheckPort(..)
             | Action::CopyScanCsv
-            | Action::CopyScanMarkdown) => self.apply_scan(ctx, &a),
+            | Action::CopyScanMarkdown) => {
+                if let Some(o) = self.scan.apply(ctx, &a, &self.worker, &mut self.next_id) {
+                    self.on_scan_outcome(o);
+                }
+            }
             a @ (Action::AskEnd(..)
             | Action::CancelEnd
             | Action::ConfirmEnd
@@ -440,7 +421,7 @@ impl App {
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,
-                self.running.is_some() || self.scan.running.is_some(),
+                self.running.is_some() || self.scan.busy(),
                 self.tab,
                 self.history_open,
             ));
@@ -472,7 +453,7 @@ impl App {
             if self.tab == Tab::Kit {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     let target = self.inputs.target();
-                    actions.extend(views::kit_ui(ui, &mut self.kit, target.as_ref()));
+                    actions.extend(self.kit.ui(ui, target.as_ref()));
                     if let Some(s) = &self.status {
                         ui.add(egui::Label::new(s.as_str()).wrap());
                     }
@@ -480,12 +461,7 @@ impl App {
                 return;
             }
             if self.tab == Tab::Scan {
-                actions.extend(views::scan_ui(
-                    ui,
-                    &mut self.scan_inputs,
-                    &self.scan,
-                    self.status.as_deref(),
-                ));
+                actions.extend(self.scan.ui(ui, self.status.as_deref()));
                 return;
             }
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -538,10 +514,7 @@ impl App {
             self.title_shown = Some(title);
         }
         self.drive_live();
-        if self.running.is_some()
-            || self.scan.running.is_some()
-            || self.listening()
-            || self.watching()
+        if self.running.is_some() || self.scan.busy() || self.kit.listening() || self.kit.watching()
         {
             // Elapsed time and spinner while busy; nothing repaints when idle.
             ctx.request_repaint_after(Duration::from_millis(100));
@@ -564,15 +537,98 @@ impl App {
         }
     }
 
+    /// Applies a fix the answer offered (a free port, an option) to the form and checks again.
+    fn apply_fix(&mut self, fix: &crate::diagnose::Fix) {
+        use crate::diagnose::Fix;
+        match *fix {
+            Fix::UseFreePort { port } => self.inputs.port_text = port.to_string(),
+            Fix::SetReuseAddr => self.inputs.reuse_address = true,
+            Fix::SetReusePort => self.inputs.reuse_port = true,
+            Fix::SetV6Only => self.inputs.v6_only = Some(true),
+            Fix::RunElevated => return self.relaunch_elevated(),
+            _ => return,
+        }
+        if let Ok(t) = self.inputs.target() {
+            self.start(t);
+        }
+    }
+
+    /// Opens the Save report dialog, proposing a name with the date and time.
+    fn ask_save(&mut self) {
+        // Ask where, proposing a name with the date and time.
+        if let Some(c) = self.shown_check() {
+            let name = format!(
+                "port-inspector-report-{}-{}.md",
+                c.report.target.port,
+                file_stamp()
+            );
+            self.save = Some(SaveDialog {
+                path_text: self.report_dir.join(name).display().to_string(),
+                exists: false,
+                error: None,
+            });
+        }
+    }
+
+    /// Does what a Scan tab action asks of the window beyond its tab.
+    fn on_scan_outcome(&mut self, outcome: ScanOutcome) {
+        match outcome {
+            ScanOutcome::Status(s) => self.status = Some(s),
+            ScanOutcome::OpenCheck {
+                host,
+                port,
+                protocol,
+            } => self.open_check(&host, port, protocol),
+        }
+    }
+
+    /// Asks the system to start an elevated copy of the window, and says how that went.
+    fn relaunch_elevated(&mut self) {
+        self.status = Some(match crate::platform::relaunch_elevated() {
+            Ok(()) => {
+                "Asked the system to start Port Inspector elevated; answer its prompt.".into()
+            }
+            Err(e) => format!(
+                "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
+            ),
+        });
+    }
+
+    /// Does what a Support kit action or event asks of the window beyond its tab.
+    fn on_kit_outcome(&mut self, outcome: KitOutcome) {
+        match outcome {
+            KitOutcome::CheckNow(t) => {
+                self.inputs.load_target(&t, &self.interfaces);
+                self.tab = Tab::Check;
+                self.start(t);
+            }
+            KitOutcome::HoldAllInterfaces => self.inputs.interface = InterfaceChoice::AllAny,
+            KitOutcome::ClearTitle => self.title_note = None,
+            KitOutcome::Watched { check, free } => {
+                if free {
+                    let addr = check.report.target.display_addr();
+                    self.status = Some(format!("{addr} is free now."));
+                    self.title_note = Some(format!("{addr} is free"));
+                }
+                self.history.push(HistoryEntry {
+                    check: *check,
+                    at: clock_now(),
+                    date: date_now(),
+                });
+                // The watch's last check is the newest answer: it replaces the verdict shown
+                // (never a red "in use" banner left under a "free now" line).
+                self.shown = Some(self.history.len() - 1);
+            }
+        }
+    }
+
     /// Tells the live table's refresher what the window shows (started when the tab is first
     /// shown).
     fn drive_live(&mut self) {
         // The Support kit reads the facts once it is shown, whichever way it was opened (a
         // window restored on it showed "Reading the facts…" forever).
         if self.tab == Tab::Kit && self.kit.facts.is_none() && !self.kit.facts_asked {
-            self.kit.facts_asked = true;
-            self.kit.facts_error = (!self.worker.start(Job::Facts))
-                .then(|| "The facts could not be read: no thread could be started for it.".into());
+            self.kit.ask_facts(&self.worker);
         }
         // The Listening now tab is read again on its own thread while it is visible, which
         // wakes the window only when something changed: idle between refreshes.

@@ -1,12 +1,10 @@
 //! The Support kit tab's state (hold and listen, watch until free, matrix, facts) and how its
 //! jobs start.
 
+use super::action::Action;
 use super::app::clock_now;
-use super::worker::{Event, Job};
+use super::worker::{Event, Job, Worker};
 use crate::probe::CancelToken;
-
-#[allow(clippy::wildcard_imports)]
-use super::app::*;
 
 /// A hold-and-listen in progress or just ended.
 #[derive(Default)]
@@ -88,88 +86,115 @@ impl Default for KitState {
     }
 }
 
-impl App {
+/// What a Support kit action or event asks of the window beyond the tab.
+pub enum KitOutcome {
+    /// Load this target into the Check tab's form, show that tab and check it now (a matrix
+    /// cell's answer is as old as the matrix).
+    CheckNow(crate::Target),
+    /// Set the Check form's interface to all interfaces (a hold on loopback cannot be reached
+    /// from elsewhere).
+    HoldAllInterfaces,
+    /// The watch ended with this fresh check: it is the newest answer, shown on the Check tab;
+    /// `free` says whether the port can be bound now.
+    Watched {
+        /// The watch's last check.
+        check: Box<crate::check::Check>,
+        /// Whether it is bindable now.
+        free: bool,
+    },
+    /// A watch started: the title's "free" note is no longer true.
+    ClearTitle,
+}
+
+impl KitState {
     /// Whether a hold is running.
     #[must_use]
     pub fn listening(&self) -> bool {
-        self.kit.listen.as_ref().is_some_and(|l| l.ended.is_none())
+        self.listen.as_ref().is_some_and(|l| l.ended.is_none())
     }
 
     /// Whether a watch is running.
     #[must_use]
     pub fn watching(&self) -> bool {
-        self.kit.watch.as_ref().is_some_and(|w| !w.done)
+        self.watch.as_ref().is_some_and(|w| !w.done)
     }
 
-    pub(super) fn start_listen(&mut self) {
+    /// Draws the tab for the Check form's `target`; returns what the user did.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        target: Result<&crate::Target, &crate::target::InputError>,
+    ) -> Vec<Action> {
+        super::views::kit_ui(ui, self, target)
+    }
+
+    /// Asks the worker for the facts (once the tab is shown, however it was opened).
+    pub fn ask_facts(&mut self, worker: &Worker) {
+        self.facts_asked = true;
+        self.facts_error = (!worker.start(Job::Facts))
+            .then(|| "The facts could not be read: no thread could be started for it.".into());
+    }
+
+    fn start_listen(&mut self, target: crate::Target, worker: &Worker) {
         if self.listening() {
             return;
         }
-        let (Ok(t), Ok(secs)) = (
-            self.inputs.target(),
-            crate::target::parse_seconds(&self.kit.hold_secs_text, 1.0, 3600.0, "hold time"),
-        ) else {
+        let Ok(secs) = crate::target::parse_seconds(&self.hold_secs_text, 1.0, 3600.0, "hold time")
+        else {
             return;
         };
         let run = ListenRun {
             secs,
-            target: Some(t.clone()),
+            target: Some(target.clone()),
             ..ListenRun::default()
         };
         let cancel = run.cancel.clone();
-        self.kit.listen = Some(run);
+        self.listen = Some(run);
         let job = Job::Hold {
-            target: t,
+            target,
             secs,
             cancel,
         };
-        if !self.worker.start(job)
-            && let Some(l) = &mut self.kit.listen
+        if !worker.start(job)
+            && let Some(l) = &mut self.listen
         {
             l.ended = Some("Could not start the listen thread.".into());
         }
     }
 
-    pub(super) fn start_watch(&mut self) {
-        if self.watching() {
-            return;
-        }
-        let Ok(t) = self.inputs.target() else { return };
+    fn start_watch(&mut self, target: crate::Target, worker: &Worker) {
         let run = WatchRun {
-            status: format!("Watching {}…", t.display_addr()),
-            target: Some(t.clone()),
+            status: format!("Watching {}…", target.display_addr()),
+            target: Some(target.clone()),
             ..WatchRun::default()
         };
         let cancel = run.cancel.clone();
-        self.kit.watch = Some(run);
-        self.title_note = None;
-        if !self.worker.start(Job::Watch { target: t, cancel })
-            && let Some(w) = &mut self.kit.watch
+        self.watch = Some(run);
+        if !worker.start(Job::Watch { target, cancel })
+            && let Some(w) = &mut self.watch
         {
             w.done = true;
             w.status = "Could not start the watch thread.".into();
         }
     }
-}
 
-impl App {
     /// Takes the support kit's events from the worker.
-    pub(super) fn on_kit_event(&mut self, event: Event) {
+    pub fn on_event(&mut self, event: Event) -> Option<KitOutcome> {
         match event {
-            Event::Facts(f) => self.kit.facts = Some(*f),
+            Event::Facts(f) => self.facts = Some(*f),
             Event::Matrix(m) => {
-                self.kit.matrix_running = false;
-                self.kit.matrix = Some(*m);
-                self.kit.matrix_at = clock_now();
+                self.matrix_running = false;
+                self.matrix = Some(*m);
+                self.matrix_at = clock_now();
             }
             Event::ListenBound(b) => {
-                if let Some(l) = &mut self.kit.listen {
+                if let Some(l) = &mut self.listen {
                     l.bound = Some(b);
                     l.until = std::time::Instant::now().checked_add(l.secs);
                 }
             }
             Event::Listen(ev) => {
-                if let Some(l) = &mut self.kit.listen {
+                if let Some(l) = &mut self.listen {
                     // Flat memory under a flood: the newest arrivals only, and a count.
                     if l.events.len() >= crate::support::KEPT_ARRIVALS {
                         l.events.remove(0);
@@ -178,7 +203,7 @@ impl App {
                 }
             }
             Event::ListenEnded(r) => {
-                if let Some(l) = &mut self.kit.listen {
+                if let Some(l) = &mut self.listen {
                     l.ended = Some(match *r {
                         Ok(s) => crate::wording::hold_released(&s),
                         Err(e) => format!("Could not hold the port: {}", e.headline()),
@@ -186,14 +211,14 @@ impl App {
                 }
             }
             Event::WatchTick(c) => {
-                if let Some(w) = &mut self.kit.watch {
+                if let Some(w) = &mut self.watch {
                     w.status = crate::wording::still_not_bindable(&c);
                 }
             }
             Event::WatchDone(check) => {
                 let free = check.bindable();
                 let addr = check.report.target.display_addr();
-                if let Some(w) = &mut self.kit.watch {
+                if let Some(w) = &mut self.watch {
                     w.done = true;
                     w.status = if free {
                         format!("{addr} is free now.")
@@ -201,81 +226,61 @@ impl App {
                         format!("Stopped watching {addr}; it is still not bindable.")
                     };
                 }
-                if free {
-                    self.status = Some(format!("{addr} is free now."));
-                    self.title_note = Some(format!("{addr} is free"));
-                }
-                self.history.push(HistoryEntry {
-                    check: *check,
-                    at: clock_now(),
-                    date: date_now(),
-                });
-                // The watch's last check is the newest answer: it replaces the verdict shown
-                // (never a red "in use" banner left under a "free now" line).
-                self.shown = Some(self.history.len() - 1);
+                return Some(KitOutcome::Watched { check, free });
             }
             _ => {}
         }
+        None
     }
-}
 
-impl App {
-    /// Applies the support kit's actions.
-    pub(super) fn apply_kit(&mut self, action: &Action) {
+    /// Applies the tab's own actions with the Check form's `target`; returns what it asks of
+    /// the window.
+    pub fn apply(
+        &mut self,
+        action: &Action,
+        target: Result<crate::Target, crate::target::InputError>,
+        worker: &Worker,
+    ) -> Option<KitOutcome> {
         match *action {
-            Action::RefreshFacts => {
-                self.kit.facts_asked = true;
-                self.kit.facts_error = (!self.worker.start(Job::Facts)).then(|| {
-                    "The facts could not be read: no thread could be started for it.".into()
-                });
-            }
+            Action::RefreshFacts => self.ask_facts(worker),
             Action::RunMatrix => {
-                if let (Ok(t), false) = (self.inputs.target(), self.kit.matrix_running) {
-                    self.kit.matrix_running = self.worker.start(Job::Matrix(t));
+                if let (Ok(t), false) = (target, self.matrix_running) {
+                    self.matrix_running = worker.start(Job::Matrix(t));
                 }
             }
             Action::OpenMatrixCell(i) => {
                 // A cell's answer is as old as the matrix: its check runs again, fresh, in the
                 // Check tab (a stored one offered to end a holder that had exited meanwhile).
-                if let Some(t) = self
-                    .kit
+                return self
                     .matrix
                     .as_ref()
                     .and_then(|m| m.cells.get(i))
-                    .map(|c| c.check.report.target.clone())
-                {
-                    self.inputs.load_target(&t, &self.interfaces);
-                    self.tab = Tab::Check;
-                    self.start(t);
+                    .map(|c| KitOutcome::CheckNow(c.check.report.target.clone()));
+            }
+            Action::StartListen => {
+                if let Ok(t) = target {
+                    self.start_listen(t, worker);
                 }
             }
-            Action::StartListen => self.start_listen(),
-            Action::HoldAllInterfaces => {
-                self.inputs.interface = super::form::InterfaceChoice::AllAny;
-            }
+            Action::HoldAllInterfaces => return Some(KitOutcome::HoldAllInterfaces),
             Action::StopListen => {
-                if let Some(l) = &self.kit.listen {
+                if let Some(l) = &self.listen {
                     l.cancel.cancel();
                 }
             }
-            Action::StartWatch => self.start_watch(),
-            Action::RelaunchElevated => {
-                self.status = Some(match crate::platform::relaunch_elevated() {
-                    Ok(()) => {
-                        "Asked the system to start Port Inspector elevated; answer its prompt."
-                            .into()
-                    }
-                    Err(e) => format!(
-                        "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
-                    ),
-                });
+            Action::StartWatch => {
+                if let (Ok(t), false) = (target, self.watching()) {
+                    self.start_watch(t, worker);
+                    return Some(KitOutcome::ClearTitle);
+                }
             }
             Action::StopWatch => {
-                if let Some(w) = &self.kit.watch {
+                if let Some(w) = &self.watch {
                     w.cancel.cancel();
                 }
             }
             _ => {}
         }
+        None
     }
 }

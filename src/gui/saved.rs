@@ -186,7 +186,7 @@ impl App {
         Saved {
             tab: self.tab,
             check: self.inputs.clone(),
-            scan: self.scan_inputs.clone(),
+            scan: self.scan.inputs.clone(),
             hold_secs: self.kit.hold_secs_text.clone(),
             listening: ListeningSaved {
                 filter: self.listening_now.filter.clone(),
@@ -220,7 +220,7 @@ impl App {
         self.theme_pending = true;
         self.earlier = s.history;
         self.inputs = s.check;
-        self.scan_inputs = s.scan;
+        self.scan.inputs = s.scan;
         self.kit.hold_secs_text = s.hold_secs;
         self.listening_now.filter = s.listening.filter;
         self.listening_now.all = s.listening.all;

@@ -11,8 +11,8 @@ use crate::probe::CancelToken;
 use crate::scan::{self, Progress, ScanReport, ScanRequest, ScanRow};
 use crate::target::{self, InputError, Protocol};
 
-#[allow(clippy::wildcard_imports)]
-use super::app::*;
+use super::action::Action;
+use super::worker::Worker;
 
 /// Which protocols a scan covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +119,9 @@ impl ScanInputs {
                         &r.owner,
                         &r.note,
                         &r.protocol.to_string(),
+                        &r.holder_address,
+                        &r.user,
+                        &r.command,
                     ]
                     .iter()
                     .any(|c| c.to_lowercase().contains(&needle))
@@ -144,86 +147,143 @@ pub struct ScanState {
     pub error: Option<String>,
 }
 
-impl App {
+/// The Scan tab, a room of its own: its form, the scan in flight and the last result; its
+/// actions change only this tab, except "check this port", which it hands to the window.
+#[derive(Default)]
+pub struct ScanTab {
+    /// The form (remembered between runs).
+    pub inputs: ScanInputs,
+    /// The scan in flight and the last result.
+    pub state: ScanState,
+}
+
+/// What a Scan tab action asks of the window beyond the tab.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanOutcome {
+    /// Say this on the status line.
+    Status(String),
+    /// Open the Check tab on this port of the scanned address and check it.
+    OpenCheck {
+        /// The scanned address, as typed.
+        host: String,
+        /// The row's port.
+        port: u16,
+        /// The row's protocol.
+        protocol: Protocol,
+    },
+}
+
+impl ScanTab {
+    /// A tab with this form (validated: over-long texts cut).
+    #[must_use]
+    pub fn new(inputs: ScanInputs) -> Self {
+        Self {
+            inputs: inputs.validated(),
+            state: ScanState::default(),
+        }
+    }
+
+    /// Whether a scan runs (the window repaints for its progress).
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        self.state.running.is_some()
+    }
+
+    /// Draws the tab; returns what the user did.
+    pub fn ui(&mut self, ui: &mut egui::Ui, status: Option<&str>) -> Vec<Action> {
+        super::views::scan_ui(ui, &mut self.inputs, &self.state, status)
+    }
+
     /// Starts a scan unless one is running.
-    pub(super) fn start_scan(&mut self) {
-        if self.scan.running.is_some() {
+    fn start(&mut self, worker: &Worker, next_id: &mut u64) {
+        if self.state.running.is_some() {
             return;
         }
-        let Ok(request) = self.scan_inputs.request() else {
+        let Ok(request) = self.inputs.request() else {
             return;
         };
         if let Err(e) = scan::check_address(request.address) {
-            self.scan.error = Some(format!(
+            self.state.error = Some(format!(
                 "Cannot bind {} on this machine: {}. Scan one of its addresses (see the Support kit's facts).",
                 request.address,
                 e.headline()
             ));
             return;
         }
-        self.scan.error = None;
-        let id = self.next_id;
-        self.next_id += 1;
+        self.state.error = None;
+        let id = *next_id;
+        *next_id += 1;
         let cancel = CancelToken::new();
         let job = super::worker::ScanJob {
             id,
             request,
             cancel: cancel.clone(),
         };
-        if self.worker.start(super::worker::Job::Scan(job)) {
-            self.scan.running = Some((id, cancel, Instant::now()));
-            self.scan.progress = None;
+        if worker.start(super::worker::Job::Scan(job)) {
+            self.state.running = Some((id, cancel, Instant::now()));
+            self.state.progress = None;
+        } else {
+            self.state.error = Some("The scan thread could not be started.".into());
         }
     }
-}
 
-impl App {
     /// Takes the scan's events from the worker.
-    pub(super) fn on_scan_event(&mut self, event: Event) {
+    pub fn on_event(&mut self, event: Event) {
         match event {
             Event::ScanProgress { id, progress }
-                if self.scan.running.as_ref().is_some_and(|r| r.0 == id) =>
+                if self.state.running.as_ref().is_some_and(|r| r.0 == id) =>
             {
-                self.scan.progress = Some(progress);
+                self.state.progress = Some(progress);
             }
             Event::ScanFinished { id, report } => {
-                if self.scan.running.as_ref().is_some_and(|r| r.0 == id) {
-                    self.scan.running = None;
+                if self.state.running.as_ref().is_some_and(|r| r.0 == id) {
+                    self.state.running = None;
                 }
-                self.scan.report = Some(*report);
+                self.state.report = Some(*report);
             }
             _ => {}
         }
     }
-}
 
-impl App {
-    /// Applies the Scan tab's actions.
-    pub(super) fn apply_scan(&mut self, ctx: &egui::Context, action: &Action) {
+    /// Applies the tab's own actions; returns what it asks of the window.
+    pub fn apply(
+        &mut self,
+        ctx: &egui::Context,
+        action: &Action,
+        worker: &Worker,
+        next_id: &mut u64,
+    ) -> Option<ScanOutcome> {
         match *action {
-            Action::StartScan => self.start_scan(),
+            Action::StartScan => self.start(worker, next_id),
             Action::CancelScan => {
-                if let Some((_, c, _)) = &self.scan.running {
+                if let Some((_, c, _)) = &self.state.running {
                     c.cancel();
                 }
             }
             Action::CheckPort(port, protocol) => {
-                let address = self.scan_inputs.address_text.trim().to_owned();
-                self.open_check(&address, port, protocol);
+                return Some(ScanOutcome::OpenCheck {
+                    host: self.inputs.address_text.trim().to_owned(),
+                    port,
+                    protocol,
+                });
             }
             Action::CopyScanCsv | Action::CopyScanMarkdown => {
-                if let Some(r) = &self.scan.report {
-                    let rows = self.scan_inputs.visible_rows(r);
+                if let Some(r) = &self.state.report {
+                    let rows = self.inputs.visible_rows(r);
                     let (text, what) = if *action == Action::CopyScanCsv {
                         (scan::to_csv(&rows), "CSV")
                     } else {
                         (scan::to_markdown(&rows), "Markdown")
                     };
                     ctx.copy_text(text);
-                    self.status = Some(format!("{} rows copied as {what}.", rows.len()));
+                    return Some(ScanOutcome::Status(format!(
+                        "{} rows copied as {what}.",
+                        rows.len()
+                    )));
                 }
             }
             _ => {}
         }
+        None
     }
 }
