@@ -1,0 +1,154 @@
+//! Where the binary enters the command line: the elevated relaunch's trampoline, argument
+//! parsing with one-line usage errors, the window's start, and `run`, which handles every error once.
+
+use std::process::ExitCode;
+
+use crate::target::{InputError, Target};
+
+use super::{Cli, Command, execute, exit, output, remote};
+
+/// The display variables an elevated relaunch may carry (`--env NAME=VALUE`, added by
+/// `platform::elevate_command` because pkexec drops the environment). Only these: an elevated
+/// process must not take LD_PRELOAD or PATH from its caller.
+pub(crate) const CARRIED_ENV: [&str; 4] = [
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
+];
+
+/// When started as `port-inspector --env NAME=VALUE …` (an elevated relaunch), starts this
+/// program again with those display variables set and the rest of the arguments, and returns its
+/// exit code; `None` for an ordinary start. A name outside the four display variables is refused.
+#[must_use]
+pub fn env_trampoline() -> Option<ExitCode> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_none_or(|a| a != "--env") {
+        return None;
+    }
+    let mut vars = Vec::new();
+    while args.first().is_some_and(|a| a == "--env") {
+        let pair = args.get(1).and_then(|p| p.to_str()).map(str::to_owned);
+        args.drain(..args.len().min(2));
+        match pair.as_deref().and_then(|p| p.split_once('=')) {
+            Some((k, v)) if CARRIED_ENV.contains(&k) => vars.push((k.to_owned(), v.to_owned())),
+            _ => {
+                output::error_line(&format!(
+                    "--env takes one of {} as NAME=VALUE",
+                    CARRIED_ENV.join(", ")
+                ));
+                return Some(ExitCode::from(exit::USAGE));
+            }
+        }
+    }
+    let status = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(args)
+            .envs(vars)
+            .status()
+    });
+    Some(match status {
+        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
+        Err(e) => {
+            output::error_line(&format!(
+                "cannot start again with the display variables: {e}"
+            ));
+            ExitCode::from(exit::NOT_BINDABLE)
+        }
+    })
+}
+
+/// Parses the process's arguments and runs them: the binary's whole `main` for a subcommand.
+/// A usage error is one line and exit 2 (clap's own help and version output stay as they are).
+pub fn parse_args() -> Result<Cli, ExitCode> {
+    match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return Err(ExitCode::SUCCESS);
+            }
+            // A value refused by one of our parsers: its own message says it all.
+            if e.kind() == ErrorKind::ValueValidation
+                && let Some(source) = std::error::Error::source(&e)
+            {
+                output::error_line(&source.to_string());
+                return Err(ExitCode::from(exit::USAGE));
+            }
+            // clap's message is several lines (usage, a tip); its first line says what is wrong,
+            // and for a value out of a list, the list is what the user needs next.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            match text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("[possible values: "))
+            {
+                Some(values) => output::error_line(&format!(
+                    "{first}: give one of {}",
+                    values.trim_end_matches(']')
+                )),
+                None => output::error_line(first),
+            }
+            Err(ExitCode::from(exit::USAGE))
+        }
+    }
+}
+
+/// For `port-inspector window [TARGET]`: `Some(Ok(target))` to open the window (on TARGET when
+/// given), `Some(Err(code))` after printing the one-line error of a bad TARGET, `None` for every
+/// other command (the window itself is opened by the binary, not by the command line).
+#[must_use]
+pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
+    let Some(Command::Window { target, bind }) = &cli.command else {
+        return None;
+    };
+    output::configure(cli.quiet, cli.no_color);
+    Some(
+        match target.as_deref().map(|t| bind.target(t)).transpose() {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                output::error_line(&e.to_string());
+                Err(ExitCode::from(exit::USAGE))
+            }
+        },
+    )
+}
+
+/// Runs a parsed command line and returns the process exit code. Each error is handled here,
+/// once: bad input is exit 2, a failure at run time (a file, standard output) exit 1.
+#[must_use]
+pub fn run(cli: Cli) -> ExitCode {
+    output::configure(cli.quiet, cli.no_color);
+    let Some(cmd) = cli.command else {
+        return ExitCode::from(exit::USAGE);
+    };
+    let on = remote::remote_of(cli.on.as_ref(), cli.remote_path.as_deref());
+    let result = match &on {
+        Some(r) => remote::execute(cmd, r),
+        None => execute(cmd),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            output::error_line(&format!("{e:#}"));
+            if e.downcast_ref::<InputError>().is_some() {
+                exit::USAGE
+            } else {
+                exit::NOT_BINDABLE
+            }
+        }
+    };
+    // Output that could not be written (a full disk; not a closed pipe) is a failure.
+    if let Some(e) = output::write_error() {
+        output::error_line(&format!("cannot write to standard output: {e}"));
+        return ExitCode::from(exit::NOT_BINDABLE);
+    }
+    ExitCode::from(code)
+}
