@@ -24,6 +24,7 @@ mod par;
 pub mod platform;
 pub mod probe;
 pub mod remote;
+pub mod render;
 pub mod report;
 pub mod scan;
 pub mod support;

@@ -114,7 +114,7 @@ pub fn text(c: &Check) -> String {
     if let Some(e) = &r.error {
         let _ = writeln!(o, "  {}", clean(&e.headline()));
     }
-    let lines = crate::wording::owner_lines(&c.owners);
+    let lines = crate::render::owner_lines(&c.owners);
     if !lines.is_empty() {
         let _ = writeln!(o, "\nWho uses port {}:", r.target.port);
         for l in lines {
@@ -320,7 +320,7 @@ fn owners_table(o: &mut String, c: &Check) {
             w.state
         );
     }
-    for l in crate::wording::owner_lines(&c.owners)
+    for l in crate::render::owner_lines(&c.owners)
         .iter()
         .filter(|l| l.starts_with('+'))
     {

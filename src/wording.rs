@@ -6,7 +6,7 @@
 //! prints runs as printed; advice in the window names the window's own controls.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -236,7 +236,7 @@ pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> Stri
 }
 
 /// `nginx (PID 812)`, `nginx (PID 812) and 4 processes that share its socket`, or a count.
-fn holders_phrase(sockets: &[Owner]) -> String {
+pub(crate) fn holders_phrase(sockets: &[Owner]) -> String {
     let mut names: Vec<String> = Vec::new();
     for o in sockets {
         let n = process_phrase(o);
@@ -624,7 +624,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
     }
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
@@ -975,242 +975,6 @@ pub fn slow_lookup(r: &ProbeReport) -> Option<String> {
     })
 }
 
-/// Sockets on the port for a listing: every listening, bound and UDP socket on its own line, and
-/// the connections summarised per state (a busy server has thousands).
-#[must_use]
-pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
-    let mut lines: Vec<String> = owners
-        .iter()
-        .filter(|o| !o.state.is_connection())
-        .map(crate::report::owner_line)
-        .collect();
-    let mut groups: Vec<(SockState, usize, Vec<IpAddr>)> = Vec::new();
-    for o in owners.iter().filter(|o| o.state.is_connection()) {
-        let peer = o.remote.map(|r: SocketAddr| r.ip());
-        match groups.iter_mut().find(|(s, _, _)| *s == o.state) {
-            Some((_, n, peers)) => {
-                *n += 1;
-                if let Some(p) = peer
-                    && !peers.contains(&p)
-                {
-                    peers.push(p);
-                }
-            }
-            None => groups.push((o.state, 1, peer.into_iter().collect())),
-        }
-    }
-    for (state, n, peers) in groups {
-        let shown: Vec<String> = peers.iter().take(3).map(ToString::to_string).collect();
-        let more = if peers.len() > 3 {
-            format!(" and {} more", peers.len() - 3)
-        } else {
-            String::new()
-        };
-        lines.push(format!(
-            "+ {n} {state} connection{}{}",
-            plural(n),
-            if shown.is_empty() {
-                String::new()
-            } else {
-                format!(" with {}{more}", shown.join(", "))
-            }
-        ));
-    }
-    lines
-}
-
-/// `end`'s line for a socket the kernel holds for a device: nothing to end, what frees it
-/// (when the kernel holds all there is, this line is `end`'s whole answer).
-fn kernel_end_line(k: &Owner) -> String {
-    let Some(h) = k.kernel.as_deref() else {
-        return format!("{} {} is held by the kernel.", k.protocol, k.local);
-    };
-    format!(
-        "The kernel holds {} {} for {} device{} {}: there is no process to end; delete or reconfigure the device{} ({}), or use another port.",
-        k.protocol,
-        k.local.port(),
-        h.kind.name(),
-        plural(h.devices.len()),
-        devices_list(&h.devices),
-        plural(h.devices.len()),
-        h.devices
-            .iter()
-            .map(|d| format!("ip link del {}", clean(d)))
-            .collect::<Vec<_>>()
-            .join("; ")
-    )
-}
-
-/// What `end` will do, before it does anything: each process with its sockets, what will
-/// restart it, and why some are refused.
-#[must_use]
-pub fn end_plan(plan: &crate::end::EndPlan) -> String {
-    use crate::end::{Refusal, Supervisor};
-    let mut o = String::new();
-    let what = plan
-        .protocol
-        .map_or_else(|| "TCP and UDP".to_owned(), |p| p.to_string());
-    let at = plan
-        .host
-        .map_or_else(|| "every address".to_owned(), |h| h.to_string());
-    if plan.targets.is_empty() && !plan.complete() {
-        let _ = writeln!(
-            o,
-            "Unknown: no process was found holding port {} ({what}) on {at}, but the lookup could not look everywhere, so one may.",
-            plan.port
-        );
-    } else if plan.targets.is_empty() && plan.unowned > 0 {
-        // Held, but by no process this user may end or see (another user's, TIME_WAIT, another
-        // namespace's): never "no process holds it".
-        let _ = writeln!(
-            o,
-            "Port {} ({what}) on {at} is held by {} socket{} with no process that may be ended from here (TIME_WAIT, another user's, or another namespace's): run as root to see and end its holder.",
-            plan.port,
-            plan.unowned,
-            plural(plan.unowned)
-        );
-    } else if plan.targets.is_empty() && plan.kernel.is_empty() {
-        let _ = writeln!(o, "No process holds port {} ({what}) on {at}.", plan.port);
-    } else if !plan.targets.is_empty() {
-        let _ = writeln!(o, "Processes holding port {} ({what}) on {at}:", plan.port);
-    }
-    for t in &plan.targets {
-        let name = t
-            .process
-            .as_deref()
-            .map_or_else(|| "(name unreadable)".to_owned(), |n| clean(n).into_owned());
-        let sockets: Vec<String> = t
-            .sockets
-            .iter()
-            .map(|(a, s, _)| format!("{a} {s}"))
-            .collect();
-        let verb = if t.refused.is_some() { "kept" } else { "end" };
-        let _ = writeln!(
-            o,
-            "  {verb:<4} {name} (PID {}) on {}",
-            t.pid,
-            sockets.join(", ")
-        );
-        // Who it is and what else goes with it: its user, its command line, its other ports.
-        if let Some(u) = &t.user {
-            let _ = writeln!(o, "       user {}", clean(u));
-        }
-        if let Some(c) = t.cmdline.as_deref().filter(|c| !c.is_empty()) {
-            let _ = writeln!(o, "       command {}", clean(c));
-        }
-        if !t.other_sockets.is_empty() {
-            let others: Vec<String> = t
-                .other_sockets
-                .iter()
-                .map(|(p, a, s)| format!("{p} {a} {s}"))
-                .collect();
-            let _ = writeln!(o, "       also holds {}", others.join(", "));
-        }
-        match &t.supervisor {
-            Some(Supervisor::SystemdUnit(u)) => {
-                let _ = writeln!(
-                    o,
-                    "       runs as systemd unit {}: it may be started again; to stop it for good: systemctl stop {}",
-                    clean(u),
-                    clean(u)
-                );
-            }
-            Some(Supervisor::Container(id)) => {
-                let _ = writeln!(
-                    o,
-                    "       runs in container {}: its runtime may start it again; to stop it: docker stop {}",
-                    clean(id),
-                    clean(id)
-                );
-            }
-            Some(Supervisor::Parent(p)) => {
-                let _ = writeln!(
-                    o,
-                    "       supervised by {}: it will likely be started again",
-                    clean(p)
-                );
-            }
-            None => {}
-        }
-        if let Some(r) = &t.refused {
-            let why = match r {
-                Refusal::InitOrIdle => "PID 0 and PID 1 are never ended (init: ending it stops the system or the container)".to_owned(),
-                Refusal::KernelThread => "a kernel thread".to_owned(),
-                Refusal::NamespaceInit => "PID 1 of its own PID namespace (a container's init): ending it ends everything inside; stop the container instead".to_owned(),
-                Refusal::Ourselves => "this program itself".to_owned(),
-                Refusal::OurParent => "the program that started this one".to_owned(),
-                Refusal::WindowsSystem => "the Windows System process (http.sys); stop the service behind the URL reservation instead (netsh http show servicestate)".to_owned(),
-                Refusal::ContainerProxy { detail, command } => format!(
-                    "a container proxy{}: stop or re-publish the container instead ({})",
-                    detail.as_deref().map_or_else(String::new, |d| format!(" that {}", clean(d))),
-                    clean(command)
-                ),
-            };
-            let _ = writeln!(o, "       refused: {why}");
-        }
-    }
-    if !plan.refused.is_empty() {
-        let _ = writeln!(o, "  note: {}", tables_refused_text(&plan.refused));
-    }
-    if plan.out_of_descriptors {
-        let _ = writeln!(
-            o,
-            "  note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
-        );
-    }
-    o.extend(plan.kernel.iter().map(|k| kernel_end_line(k) + "\n"));
-    if plan.unowned > 0 && !plan.targets.is_empty() {
-        let _ = writeln!(
-            o,
-            "  and {} socket{} with no process that may be ended here (TIME_WAIT, another user's, or another namespace's)",
-            plan.unowned,
-            plural(plan.unowned)
-        );
-    }
-    o
-}
-
-/// What `end` did and what the port is now, proven by a bind.
-#[must_use]
-pub fn end_report(r: &crate::end::EndReport) -> String {
-    use crate::end::{After, Outcome};
-    let mut o = String::new();
-    for (pid, outcome) in &r.outcomes {
-        let line = match outcome {
-            Outcome::Ended => format!("PID {pid}: ended"),
-            Outcome::StillRunning => format!(
-                "PID {pid}: still running after the signal (it may ignore SIGTERM; --signal KILL stops it at once)"
-            ),
-            Outcome::AlreadyGone => format!("PID {pid}: had already exited"),
-            Outcome::NoLongerHolds => format!(
-                "PID {pid}: no longer holds the socket it held, so nothing was sent (it closed it, or the PID now belongs to another program)"
-            ),
-            Outcome::Failed { message } => format!("PID {pid}: not ended: {}", clean(message)),
-        };
-        let _ = writeln!(o, "{line}");
-    }
-    let port = r.plan.port;
-    let _ = match &r.after {
-        After::Free => writeln!(o, "Port {port} is free now: the same bind worked just now."),
-        After::TimeWait { secs } => writeln!(
-            o,
-            "Port {port} is free in about {secs} s: only TIME_WAIT sockets are left (a bind with SO_REUSEADDR worked just now)."
-        ),
-        After::Held { owners } => writeln!(
-            o,
-            "Port {port} is still held by {}.",
-            holders_phrase(
-                &owners
-                    .iter()
-                    .filter(|w| w.state != SockState::TimeWait)
-                    .cloned()
-                    .collect::<Vec<_>>()
-            )
-        ),
-    };
-    o
-}
-
 /// Who started a process and what manages it, in a few words: `systemd nginx.service`,
 /// `shell bash (PID 812)`.
 #[must_use]
@@ -1247,24 +1011,6 @@ pub fn managed_by(o: &Owner) -> String {
     }
 }
 
-/// How a hold ended: `Released 127.0.0.1:8080 after 30.0 s (stopped): 2 arrival(s), 10 bytes.`
-/// The same line in the CLI's `listen` and the window's Hold.
-#[must_use]
-pub fn hold_released(s: &crate::support::ListenSummary) -> String {
-    format!(
-        "Released {} after {}{}: {} arrival(s){}.",
-        clean(&s.bound),
-        human_ms(s.held_ms),
-        if s.stopped { " (stopped)" } else { "" },
-        s.arrivals,
-        if s.bytes > 0 {
-            format!(", {} bytes", s.bytes)
-        } else {
-            String::new()
-        }
-    )
-}
-
 /// Who holds something, in one phrase: each distinct holder once, in order (`nginx (PID 12),
 /// php-fpm (PID 40)`). A server's listener and the connections it accepted are all its sockets
 /// on the port; naming the same process once per socket would read as several holders.
@@ -1278,80 +1024,6 @@ pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> Stri
         }
     }
     seen.join(", ")
-}
-
-/// A watch's line while the target is still not bindable: its error and who holds it now.
-#[must_use]
-pub fn still_not_bindable(c: &crate::check::Check) -> String {
-    let who = holders_in_words(&c.owners);
-    let code = c
-        .report
-        .error
-        .as_ref()
-        .map_or_else(String::new, |e| format!(" ({} {})", e.wsa_name, e.wsa_code));
-    format!(
-        "{} is still not bindable{code}{}; checking every second…",
-        clean(&c.report.target.display_addr()),
-        if who.is_empty() {
-            String::new()
-        } else {
-            format!(", held by {who}")
-        }
-    )
-}
-
-/// The socket table of `list`: one row per socket with its owner and what manages it.
-#[must_use]
-pub fn socket_table(owners: &[Owner]) -> String {
-    let mut o = String::new();
-    if owners.is_empty() {
-        o.push_str("No socket matches.\n");
-        return o;
-    }
-    let _ = writeln!(
-        o,
-        "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} MANAGED BY",
-        "PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER"
-    );
-    for w in owners {
-        let pid = w.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
-        let name = w
-            .process
-            .as_deref()
-            .map_or_else(|| w.who(), |p| clean(p).into_owned());
-        let _ = writeln!(
-            o,
-            "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",
-            w.protocol.to_string(),
-            w.state.name(),
-            w.local.to_string(),
-            w.remote.map(|r| r.to_string()).unwrap_or_default(),
-            pid,
-            name,
-            clean(w.user.as_deref().unwrap_or("")),
-            managed_by(w)
-        );
-    }
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for w in owners {
-        let key = format!("{} {}", w.protocol, w.state.name());
-        match counts.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((key, 1)),
-        }
-    }
-    let _ = writeln!(
-        o,
-        "\n{} socket{}: {}",
-        owners.len(),
-        plural(owners.len()),
-        counts
-            .iter()
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    o
 }
 
 /// What to do when Port Inspector itself ran out of file descriptors, as a command that runs as

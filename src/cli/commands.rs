@@ -465,7 +465,7 @@ pub(crate) fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> a
         _ if found.owners.is_empty() && !found.complete() => output::text(
             "Unknown: no socket was found, but the socket table could not be read in full (see the note).\n",
         ),
-        _ => output::text(&crate::wording::socket_table(&found.owners)),
+        _ => output::text(&crate::render::socket_table(&found.owners)),
     }
     // A table the kernel refused is said on standard error (the JSON stays the rows); one not
     // read at all, or a lookup short of descriptors, makes the list unknown, never "nothing".
@@ -520,7 +520,7 @@ pub(crate) fn end(
     }
     let json = format == Format::Json;
     if !json {
-        output::text(&crate::wording::end_plan(&plan));
+        output::text(&crate::render::end_plan(&plan));
     }
     let to_end = plan.to_end().count();
     // JSON shows the plan whenever nothing is carried out (a dry run, a refusal).
@@ -558,7 +558,7 @@ pub(crate) fn end(
     if json {
         output::json(&report);
     } else {
-        output::text(&crate::wording::end_report(&report));
+        output::text(&crate::render::end_report(&report));
     }
     Ok(if report.after == crate::end::After::Free {
         exit::OK
@@ -681,7 +681,7 @@ pub(crate) fn listen(
     );
     match r {
         Ok(s) => {
-            output::text(&format!("{}\n", crate::wording::hold_released(&s)));
+            output::text(&format!("{}\n", crate::render::hold_released(&s)));
             Ok(exit::OK)
         }
         Err(e) => {

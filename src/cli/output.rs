@@ -325,7 +325,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         let _ = writeln!(o, "No socket uses port {port}.");
     } else {
         let _ = writeln!(o, "{} socket(s) use port {port}:", found.owners.len());
-        for line in crate::wording::owner_lines(&found.owners) {
+        for line in crate::render::owner_lines(&found.owners) {
             let _ = writeln!(o, "  {line}");
         }
     }

@@ -564,7 +564,7 @@ fn list(args: Vec<String>, out: Output, remote: &Remote) -> anyhow::Result<u8> {
         Format::Ndjson => ndjson_marked(exact.iter(), "socket", &remote.machine),
         _ => {
             let owners: Vec<crate::owners::Owner> = clean.iter().map(ListRow::owner).collect();
-            output::text(&(header(&remote.machine) + &crate::wording::socket_table(&owners)));
+            output::text(&(header(&remote.machine) + &crate::render::socket_table(&owners)));
         }
     }
     Ok(passed_code(&reply))
@@ -651,7 +651,7 @@ fn end(
         return Ok(last_code());
     };
     if !json {
-        output::text(&(header(&remote.machine) + &crate::wording::end_plan(&clean)));
+        output::text(&(header(&remote.machine) + &crate::render::end_plan(&clean)));
     }
     let to_end: Vec<u32> = exact.to_end().map(|t| t.pid).collect();
     let refused = to_end.is_empty() && !exact.targets.is_empty();
@@ -720,7 +720,7 @@ fn finish_end(remote: &Remote, words: Vec<String>, json: bool) -> anyhow::Result
     if json {
         output::json(&marked(&exact, &remote.machine));
     } else {
-        output::text(&crate::wording::end_report(&clean));
+        output::text(&crate::render::end_report(&clean));
     }
     Ok(passed_code(&reply))
 }

@@ -14,7 +14,7 @@ impl App {
             Event::EndPlan(plan) => self.confirm_end = Some(*plan),
             Event::EndDone(report) => {
                 // One line per PID, as the report has them (the views wrap them).
-                let said = crate::wording::end_report(&report).trim_end().to_owned();
+                let said = crate::render::end_report(&report).trim_end().to_owned();
                 match self.end_from.take() {
                     // Ended from a row of the live table: that table is read again at once,
                     // and the Check tab keeps what it showed.

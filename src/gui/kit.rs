@@ -205,14 +205,14 @@ impl KitState {
             Event::ListenEnded(r) => {
                 if let Some(l) = &mut self.listen {
                     l.ended = Some(match *r {
-                        Ok(s) => crate::wording::hold_released(&s),
+                        Ok(s) => crate::render::hold_released(&s),
                         Err(e) => format!("Could not hold the port: {}", e.headline()),
                     });
                 }
             }
             Event::WatchTick(c) => {
                 if let Some(w) = &mut self.watch {
-                    w.status = crate::wording::still_not_bindable(&c);
+                    w.status = crate::render::still_not_bindable(&c);
                 }
             }
             Event::WatchDone(check) => {

@@ -504,7 +504,7 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Acti
         } else {
             format!("End {count} process(es) holding port {}?", plan.port)
         });
-        for line in crate::wording::end_plan(plan).lines().skip(1) {
+        for line in crate::render::end_plan(plan).lines().skip(1) {
             ui.label(line.trim());
         }
         ui.label("Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free.");

@@ -1,0 +1,107 @@
+//! Sockets as a front prints them: `list`'s table and the lines of a port's sockets (listeners
+//! one per line, connections summed per state).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::owners::{Owner, SockState};
+use crate::text::clean;
+use crate::wording::{managed_by, plural};
+
+/// Sockets on the port for a listing: every listening, bound and UDP socket on its own line, and
+/// the connections summarised per state (a busy server has thousands).
+#[must_use]
+pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
+    let mut lines: Vec<String> = owners
+        .iter()
+        .filter(|o| !o.state.is_connection())
+        .map(crate::report::owner_line)
+        .collect();
+    let mut groups: Vec<(SockState, usize, Vec<IpAddr>)> = Vec::new();
+    for o in owners.iter().filter(|o| o.state.is_connection()) {
+        let peer = o.remote.map(|r: SocketAddr| r.ip());
+        match groups.iter_mut().find(|(s, _, _)| *s == o.state) {
+            Some((_, n, peers)) => {
+                *n += 1;
+                if let Some(p) = peer
+                    && !peers.contains(&p)
+                {
+                    peers.push(p);
+                }
+            }
+            None => groups.push((o.state, 1, peer.into_iter().collect())),
+        }
+    }
+    for (state, n, peers) in groups {
+        let shown: Vec<String> = peers.iter().take(3).map(ToString::to_string).collect();
+        let more = if peers.len() > 3 {
+            format!(" and {} more", peers.len() - 3)
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "+ {n} {state} connection{}{}",
+            plural(n),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}{more}", shown.join(", "))
+            }
+        ));
+    }
+    lines
+}
+
+/// The socket table of `list`: one row per socket with its owner and what manages it.
+#[must_use]
+pub fn socket_table(owners: &[Owner]) -> String {
+    let mut o = String::new();
+    if owners.is_empty() {
+        o.push_str("No socket matches.\n");
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} MANAGED BY",
+        "PROTO", "STATE", "LOCAL", "REMOTE", "PID", "PROCESS", "USER"
+    );
+    for w in owners {
+        let pid = w.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
+        let name = w
+            .process
+            .as_deref()
+            .map_or_else(|| w.who(), |p| clean(p).into_owned());
+        let _ = writeln!(
+            o,
+            "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",
+            w.protocol.to_string(),
+            w.state.name(),
+            w.local.to_string(),
+            w.remote.map(|r| r.to_string()).unwrap_or_default(),
+            pid,
+            name,
+            clean(w.user.as_deref().unwrap_or("")),
+            managed_by(w)
+        );
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for w in owners {
+        let key = format!("{} {}", w.protocol, w.state.name());
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n{} socket{}: {}",
+        owners.len(),
+        plural(owners.len()),
+        counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    o
+}
