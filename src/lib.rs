@@ -25,7 +25,7 @@ pub mod platform;
 pub mod probe;
 pub mod remote;
 pub mod render;
-pub mod report;
+
 pub mod scan;
 pub mod support;
 pub mod target;

@@ -134,7 +134,8 @@ pub fn notes(report: &ProbeReport, d: &Diagnosis) -> Vec<Worded<Finding>> {
         .collect()
 }
 
-/// What the failure is, in one line: the verdict and the proven cause.
+/// What the failure is, in one line: the proven cause, without the verdict (the headline and the
+/// window's verdict label say NOT BINDABLE or UNKNOWN; no front strips a prefix off it).
 fn title(report: &ProbeReport, d: &Diagnosis) -> String {
     let target = &report.target;
     let at = report
@@ -189,10 +190,10 @@ fn title(report: &ProbeReport, d: &Diagnosis) -> String {
             format!("Host name '{}' not found", clean(host))
         }
         Some(Finding::ResolverTimedOut { .. }) => format!(
-            "Unknown: the resolver did not answer for '{}' in time",
+            "the resolver did not answer for '{}' in time",
             clean(&target.host)
         ),
-        Some(Finding::Cancelled) => "Unknown: the check was cancelled".into(),
+        Some(Finding::Cancelled) => "the check was cancelled".into(),
         Some(Finding::HiddenOwners { .. }) => format!("{at} is in use by another user's process"),
         _ => match report.error.as_ref().map(|e| e.wsa_code) {
             Some(crate::oserror::wsa::EADDRINUSE) => format!("{at} is already in use"),
@@ -229,7 +230,7 @@ pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> Stri
             "UNKNOWN: {}",
             explanation.map_or_else(
                 || clean(&t.display_addr()).into_owned(),
-                |e| e.title.trim_start_matches("Unknown: ").to_owned()
+                |e| e.title.clone()
             )
         ),
     }

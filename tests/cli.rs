@@ -415,7 +415,7 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
 #[cfg(target_os = "linux")]
 fn json_on_a_terminal_carries_no_colour() {
     let (holder, _) = common::spawn_python(
-        "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\n# IN USE\ntime.sleep(60)",
+        "# IN USE\nimport socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
         "python3",
         None,
     );
@@ -436,6 +436,14 @@ fn json_on_a_terminal_carries_no_colour() {
     assert!(
         text.contains("\x1b[1;31m"),
         "the text view is coloured on a terminal: {text}"
+    );
+    // Colour is the tone a line was made with, never read from its words: `who`'s lines hold
+    // the holder's command line with `IN USE` in it and are not coloured.
+    let who = on_a_terminal(&format!("who {port}"));
+    assert!(who.contains("IN USE"), "the command line is shown: {who}");
+    assert!(
+        !who.contains('\x1b'),
+        "no line coloured for its words: {who}"
     );
     // Each document, and whether it is one JSON value per line (NDJSON).
     for (args, per_line) in [

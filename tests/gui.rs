@@ -599,8 +599,8 @@ fn window_and_report_render_the_same_findings() {
         let check = h.state().history.last().unwrap().check.clone();
         let d = check.explanation.clone().expect("a failure");
         assert!(!d.findings.is_empty(), "{host}: something proven");
-        let md = port_inspector::report::markdown(&check);
-        let text = port_inspector::report::text(&check);
+        let md = port_inspector::render::report::markdown(&check);
+        let text = port_inspector::render::report::text(&check);
         for f in &d.findings {
             assert!(
                 has(&h, &f.text),

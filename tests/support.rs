@@ -204,10 +204,7 @@ fn listen_reports_two_connections_then_frees_the_port() {
         summary.events
     );
     assert!(
-        summary
-            .events
-            .iter()
-            .all(|e| e.peer.starts_with("127.")),
+        summary.events.iter().all(|e| e.peer.starts_with("127.")),
         "peers: {:?}",
         summary.events
     );

@@ -268,7 +268,7 @@ pub(crate) fn scan(
             output::ndjson(report.busy.iter(), "busy");
             output::ndjson(report.free.iter(), "free");
         }
-        _ => output::text(&output::scan_text(&report)),
+        _ => output::lines(&output::scan_lines(&report)),
     }
     Ok(exit::OK)
 }
@@ -358,8 +358,8 @@ pub(crate) fn report(
     let json = matches!(format, Format::Json | Format::Ndjson);
     let text = match format {
         Format::Json | Format::Ndjson => crate::text::json(&c, true).unwrap_or_default() + "\n",
-        Format::Text => crate::report::text_full(&c),
-        Format::Md => crate::report::markdown(&c),
+        Format::Text => crate::render::report::text_full(&c),
+        Format::Md => crate::render::report::markdown(&c),
     };
     let dest = file.map_or(crate::files::Destination::Stdout, |p| {
         crate::files::Destination::parse(p.as_os_str())
@@ -644,7 +644,7 @@ pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     if format == Format::Json {
         output::json(&c);
     } else {
-        output::text(&crate::report::text(&c));
+        output::lines(&crate::render::report::text_lines(&c));
     }
     Ok(verdict_code(&c))
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::catalog::{self, CatalogEntry};
 use crate::owners::Owners;
+use crate::render::{Lines, Tone};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
@@ -33,22 +34,27 @@ pub fn configure(quiet: bool, no_color: bool) {
     );
 }
 
-/// Colours the verdict and failed steps of a check's text when colour is on.
-fn paint(s: &str) -> String {
+/// The lines with their tones coloured when colour is on (the tone was set where each line was
+/// made; no line is coloured for the words it holds).
+fn paint(lines: &Lines) -> String {
     if !COLOR.load(Ordering::Relaxed) {
-        return s.to_owned();
+        return lines.text();
     }
-    s.lines()
-        .map(|l| {
-            if l.starts_with("BINDABLE") {
-                format!("\x1b[1;32m{l}\x1b[0m\n")
-            } else if l.starts_with("NOT BINDABLE") || l.contains(" ✗ ") || l.contains("IN USE") {
-                format!("\x1b[1;31m{l}\x1b[0m\n")
-            } else {
-                format!("{l}\n")
+    lines.0.iter().fold(String::new(), |mut o, l| {
+        match l.tone {
+            Tone::Good => {
+                let _ = writeln!(o, "\x1b[1;32m{}\x1b[0m", l.text);
             }
-        })
-        .collect()
+            Tone::Bad => {
+                let _ = writeln!(o, "\x1b[1;31m{}\x1b[0m", l.text);
+            }
+            Tone::Plain => {
+                o.push_str(&l.text);
+                o.push('\n');
+            }
+        }
+        o
+    })
 }
 
 /// The first failure to write standard output, other than a closed pipe.
@@ -58,7 +64,14 @@ static WRITE_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 /// stops nothing; any other failure (a full disk) is kept for [`write_error`].
 pub fn text(s: &str) {
     if !QUIET.load(Ordering::Relaxed) {
-        write_stdout(paint(s).as_bytes());
+        write_stdout(s.as_bytes());
+    }
+}
+
+/// Writes toned lines to stdout, coloured on a terminal (nothing with `--quiet`).
+pub fn lines(l: &Lines) {
+    if !QUIET.load(Ordering::Relaxed) {
+        write_stdout(paint(l).as_bytes());
     }
 }
 
@@ -380,7 +393,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
 
 /// `scan` output: special ranges, busy ports with owners, free ranges collapsed.
 #[must_use]
-pub fn scan_text(r: &crate::scan::ScanReport) -> String {
+pub fn scan_lines(r: &crate::scan::ScanReport) -> Lines {
     let mut o = String::new();
     let q = &r.request;
     let protos: Vec<String> = q.protocols.iter().map(ToString::to_string).collect();
@@ -403,7 +416,7 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
         );
     }
     let _ = writeln!(o);
-    let mut lines: Vec<(u16, String)> = r
+    let mut lines: Vec<(u16, Tone, String)> = r
         .free
         .iter()
         .map(|f| {
@@ -412,7 +425,11 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
             } else {
                 format!("{}-{}", f.start, f.end)
             };
-            (f.start, format!("{range:<12} {} free", f.protocol))
+            (
+                f.start,
+                Tone::Plain,
+                format!("{range:<12} {} free", f.protocol),
+            )
         })
         .collect();
     for b in &r.busy {
@@ -435,14 +452,20 @@ pub fn scan_text(r: &crate::scan::ScanReport) -> String {
         if !b.notes.is_empty() {
             let _ = write!(line, "  [{}]", b.notes.join("; "));
         }
-        lines.push((b.port, line));
+        lines.push((b.port, Tone::Bad, line));
     }
-    lines.sort_by_key(|(p, _)| *p);
-    for (_, l) in lines {
-        let _ = writeln!(o, "{l}");
+    lines.sort_by_key(|(p, _, _)| *p);
+    let mut out = Lines::default();
+    out.plain(o.strip_suffix('\n').unwrap_or(&o));
+    for (_, tone, l) in lines {
+        out.toned(tone, &l);
     }
-    let _ = writeln!(o, "\n{} free, {} not free.", r.free_count, r.busy.len());
-    o
+    out.plain(&format!(
+        "\n{} free, {} not free.",
+        r.free_count,
+        r.busy.len()
+    ));
+    out
 }
 
 /// `facts` output: a table of name, value and meaning.

@@ -95,7 +95,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
                     ndjson_marked(exact.busy.iter(), "busy", &remote.machine);
                     ndjson_marked(exact.free.iter(), "free", &remote.machine);
                 }
-                _ => output::text(&(header(&remote.machine) + &output::scan_text(&clean))),
+                _ => output::lines(&with_header(&remote.machine, output::scan_lines(&clean))),
             }
             Ok(passed_code(&reply))
         }
@@ -297,6 +297,14 @@ fn header(m: &Machine) -> String {
     format!("On {} (over ssh):\n", crate::text::clean(&m.to_string()))
 }
 
+/// Toned lines under the machine's header line.
+fn with_header(m: &Machine, body: crate::render::Lines) -> crate::render::Lines {
+    let mut l = crate::render::Lines::default();
+    l.plain(header(m).trim_end_matches('\n'));
+    l.0.extend(body.0);
+    l
+}
+
 /// A document with `"machine": "HOST"` added at its top, so a saved answer says where it is from.
 fn marked<T: Serialize>(v: &T, m: &Machine) -> serde_json::Value {
     let mut value = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
@@ -459,7 +467,10 @@ fn check(args: &CheckArgs, remote: &Remote) -> anyhow::Result<u8> {
     if format == Format::Json {
         output::json(&marked(&exact, &remote.machine));
     } else {
-        output::text(&(header(&remote.machine) + &crate::report::text(&clean)));
+        output::lines(&with_header(
+            &remote.machine,
+            crate::render::report::text_lines(&clean),
+        ));
     }
     Ok(passed_code(&reply))
 }
@@ -601,12 +612,12 @@ fn report(
         }
         Format::Text => format!(
             "Machine: {machine} (over ssh)\n\n{}",
-            crate::report::text_full(&clean)
+            crate::render::report::text_full(&clean)
         ),
         _ => format!(
             "**Machine:** {} (over ssh)\n\n{}",
             crate::text::md(&remote.machine.to_string()),
-            crate::report::markdown(&clean)
+            crate::render::report::markdown(&clean)
         ),
     };
     // Only the file the user named here is written; nothing the remote sent names one.

@@ -295,7 +295,7 @@ impl App {
             }
             Action::CopyReport => {
                 if let Some(c) = self.shown_check() {
-                    ctx.copy_text(crate::report::markdown(c));
+                    ctx.copy_text(crate::render::report::markdown(c));
                     self.status = Some("Report copied to the clipboard (Markdown).".into());
                 }
             }

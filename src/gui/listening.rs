@@ -452,7 +452,7 @@ impl ListeningTab {
             actions.push(Action::EndSocket(o.local, o.protocol));
         }
         if copy {
-            actions.push(Action::CopyText(crate::report::owner_line(o)));
+            actions.push(Action::CopyText(crate::render::report::owner_line(o)));
         }
     }
 
@@ -690,7 +690,7 @@ fn row_actions(
         format!("Copy the row of {} {}", o.protocol, o.local),
         true,
     ) {
-        actions.push(Action::CopyText(crate::report::owner_line(o)));
+        actions.push(Action::CopyText(crate::render::report::owner_line(o)));
         ui.close();
     }
     if named(

@@ -26,7 +26,11 @@ impl App {
             return;
         };
         let path = std::path::PathBuf::from(dialog.path_text.trim());
-        match crate::files::write(&path, crate::report::markdown(&c.check).as_bytes(), replace) {
+        match crate::files::write(
+            &path,
+            crate::render::report::markdown(&c.check).as_bytes(),
+            replace,
+        ) {
             Ok(()) => {
                 self.status = Some(format!("Report saved to {}", path.display()));
                 self.save = None;

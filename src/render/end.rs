@@ -32,35 +32,76 @@ fn kernel_end_line(k: &Owner) -> String {
 /// restart it, and why some are refused.
 #[must_use]
 pub fn end_plan(plan: &crate::end::EndPlan) -> String {
-    use crate::end::{Refusal, Supervisor};
-    let mut o = String::new();
+    end_plan_words(plan).text()
+}
+
+/// `end`'s plan as a heading and indented lines: the CLI prints them as text, the window lays
+/// them out, and neither takes the other's text apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanWords {
+    /// What the plan is about (`Processes holding port 80 …`, `No process holds …`); absent
+    /// when the kernel's lines say it all.
+    pub heading: Option<String>,
+    /// Each line under it with its indent in spaces (2 for a process, 7 for its details, 0 for
+    /// a device the kernel holds the port for).
+    pub lines: Vec<(usize, String)>,
+}
+
+impl PlanWords {
+    /// The plan as `end --dry-run` prints it.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let mut o = String::new();
+        if let Some(h) = &self.heading {
+            let _ = writeln!(o, "{h}");
+        }
+        for (indent, line) in &self.lines {
+            let _ = writeln!(o, "{:indent$}{line}", "");
+        }
+        o
+    }
+}
+
+/// What `end` will do, as [`PlanWords`].
+#[must_use]
+pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
+    use crate::end::Supervisor;
+    const PROCESS: usize = 2;
+    const DETAIL: usize = 7;
     let what = plan
         .protocol
         .map_or_else(|| "TCP and UDP".to_owned(), |p| p.to_string());
     let at = plan
         .host
         .map_or_else(|| "every address".to_owned(), |h| h.to_string());
-    if plan.targets.is_empty() && !plan.complete() {
-        let _ = writeln!(
-            o,
+    let heading = if plan.targets.is_empty() && !plan.complete() {
+        Some(format!(
             "Unknown: no process was found holding port {} ({what}) on {at}, but the lookup could not look everywhere, so one may.",
             plan.port
-        );
+        ))
     } else if plan.targets.is_empty() && plan.unowned > 0 {
         // Held, but by no process this user may end or see (another user's, TIME_WAIT, another
         // namespace's): never "no process holds it".
-        let _ = writeln!(
-            o,
+        Some(format!(
             "Port {} ({what}) on {at} is held by {} socket{} with no process that may be ended from here (TIME_WAIT, another user's, or another namespace's): run as root to see and end its holder.",
             plan.port,
             plan.unowned,
             plural(plan.unowned)
-        );
+        ))
     } else if plan.targets.is_empty() && plan.kernel.is_empty() {
-        let _ = writeln!(o, "No process holds port {} ({what}) on {at}.", plan.port);
+        Some(format!(
+            "No process holds port {} ({what}) on {at}.",
+            plan.port
+        ))
     } else if !plan.targets.is_empty() {
-        let _ = writeln!(o, "Processes holding port {} ({what}) on {at}:", plan.port);
-    }
+        Some(format!(
+            "Processes holding port {} ({what}) on {at}:",
+            plan.port
+        ))
+    } else {
+        None
+    };
+    let mut lines: Vec<(usize, String)> = Vec::new();
     for t in &plan.targets {
         let name = t
             .process
@@ -72,18 +113,16 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
             .map(|(a, s, _)| format!("{a} {s}"))
             .collect();
         let verb = if t.refused.is_some() { "kept" } else { "end" };
-        let _ = writeln!(
-            o,
-            "  {verb:<4} {name} (PID {}) on {}",
-            t.pid,
-            sockets.join(", ")
-        );
+        lines.push((
+            PROCESS,
+            format!("{verb:<4} {name} (PID {}) on {}", t.pid, sockets.join(", ")),
+        ));
         // Who it is and what else goes with it: its user, its command line, its other ports.
         if let Some(u) = &t.user {
-            let _ = writeln!(o, "       user {}", clean(u));
+            lines.push((DETAIL, format!("user {}", clean(u))));
         }
         if let Some(c) = t.cmdline.as_deref().filter(|c| !c.is_empty()) {
-            let _ = writeln!(o, "       command {}", clean(c));
+            lines.push((DETAIL, format!("command {}", clean(c))));
         }
         if !t.other_sockets.is_empty() {
             let others: Vec<String> = t
@@ -91,70 +130,82 @@ pub fn end_plan(plan: &crate::end::EndPlan) -> String {
                 .iter()
                 .map(|(p, a, s)| format!("{p} {a} {s}"))
                 .collect();
-            let _ = writeln!(o, "       also holds {}", others.join(", "));
+            lines.push((DETAIL, format!("also holds {}", others.join(", "))));
         }
         match &t.supervisor {
-            Some(Supervisor::SystemdUnit(u)) => {
-                let _ = writeln!(
-                    o,
-                    "       runs as systemd unit {}: it may be started again; to stop it for good: systemctl stop {}",
+            Some(Supervisor::SystemdUnit(u)) => lines.push((
+                DETAIL,
+                format!(
+                    "runs as systemd unit {}: it may be started again; to stop it for good: systemctl stop {}",
                     clean(u),
                     clean(u)
-                );
-            }
-            Some(Supervisor::Container(id)) => {
-                let _ = writeln!(
-                    o,
-                    "       runs in container {}: its runtime may start it again; to stop it: docker stop {}",
+                ),
+            )),
+            Some(Supervisor::Container(id)) => lines.push((
+                DETAIL,
+                format!(
+                    "runs in container {}: its runtime may start it again; to stop it: docker stop {}",
                     clean(id),
                     clean(id)
-                );
-            }
-            Some(Supervisor::Parent(p)) => {
-                let _ = writeln!(
-                    o,
-                    "       supervised by {}: it will likely be started again",
+                ),
+            )),
+            Some(Supervisor::Parent(p)) => lines.push((
+                DETAIL,
+                format!(
+                    "supervised by {}: it will likely be started again",
                     clean(p)
-                );
-            }
+                ),
+            )),
             None => {}
         }
         if let Some(r) = &t.refused {
-            let why = match r {
-                Refusal::InitOrIdle => "PID 0 and PID 1 are never ended (init: ending it stops the system or the container)".to_owned(),
-                Refusal::KernelThread => "a kernel thread".to_owned(),
-                Refusal::NamespaceInit => "PID 1 of its own PID namespace (a container's init): ending it ends everything inside; stop the container instead".to_owned(),
-                Refusal::Ourselves => "this program itself".to_owned(),
-                Refusal::OurParent => "the program that started this one".to_owned(),
-                Refusal::WindowsSystem => "the Windows System process (http.sys); stop the service behind the URL reservation instead (netsh http show servicestate)".to_owned(),
-                Refusal::ContainerProxy { detail, command } => format!(
-                    "a container proxy{}: stop or re-publish the container instead ({})",
-                    detail.as_deref().map_or_else(String::new, |d| format!(" that {}", clean(d))),
-                    clean(command)
-                ),
-            };
-            let _ = writeln!(o, "       refused: {why}");
+            lines.push((DETAIL, format!("refused: {}", refusal_words(r))));
         }
     }
     if !plan.refused.is_empty() {
-        let _ = writeln!(o, "  note: {}", tables_refused_text(&plan.refused));
+        lines.push((
+            PROCESS,
+            format!("note: {}", tables_refused_text(&plan.refused)),
+        ));
     }
     if plan.out_of_descriptors {
-        let _ = writeln!(
-            o,
-            "  note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
-        );
+        lines.push((
+            PROCESS,
+            format!(
+                "note: Port Inspector ran out of file descriptors while looking; {RAISE_FD_LIMIT}, and look again."
+            ),
+        ));
     }
-    o.extend(plan.kernel.iter().map(|k| kernel_end_line(k) + "\n"));
+    lines.extend(plan.kernel.iter().map(|k| (0, kernel_end_line(k))));
     if plan.unowned > 0 && !plan.targets.is_empty() {
-        let _ = writeln!(
-            o,
-            "  and {} socket{} with no process that may be ended here (TIME_WAIT, another user's, or another namespace's)",
-            plan.unowned,
-            plural(plan.unowned)
-        );
+        lines.push((
+            PROCESS,
+            format!(
+                "and {} socket{} with no process that may be ended here (TIME_WAIT, another user's, or another namespace's)",
+                plan.unowned,
+                plural(plan.unowned)
+            ),
+        ));
     }
-    o
+    PlanWords { heading, lines }
+}
+
+/// Why `end` keeps a process running.
+fn refusal_words(r: &crate::end::Refusal) -> String {
+    use crate::end::Refusal;
+    match r {
+        Refusal::InitOrIdle => "PID 0 and PID 1 are never ended (init: ending it stops the system or the container)".to_owned(),
+        Refusal::KernelThread => "a kernel thread".to_owned(),
+        Refusal::NamespaceInit => "PID 1 of its own PID namespace (a container's init): ending it ends everything inside; stop the container instead".to_owned(),
+        Refusal::Ourselves => "this program itself".to_owned(),
+        Refusal::OurParent => "the program that started this one".to_owned(),
+        Refusal::WindowsSystem => "the Windows System process (http.sys); stop the service behind the URL reservation instead (netsh http show servicestate)".to_owned(),
+        Refusal::ContainerProxy { detail, command } => format!(
+            "a container proxy{}: stop or re-publish the container instead ({})",
+            detail.as_deref().map_or_else(String::new, |d| format!(" that {}", clean(d))),
+            clean(command)
+        ),
+    }
 }
 
 /// What `end` did and what the port is now, proven by a bind.

@@ -15,8 +15,17 @@ pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
     let mut lines: Vec<String> = owners
         .iter()
         .filter(|o| !o.state.is_connection())
-        .map(crate::report::owner_line)
+        .map(crate::render::report::owner_line)
         .collect();
+    lines.extend(connection_lines(owners));
+    lines
+}
+
+/// The connections on the port summed per state (`+ 3 ESTABLISHED connections with …`): a busy
+/// server has thousands, and the report's table lists only the listening and bound sockets.
+#[must_use]
+pub fn connection_lines(owners: &[Owner]) -> Vec<String> {
+    let mut lines = Vec::new();
     let mut groups: Vec<(SockState, usize, Vec<IpAddr>)> = Vec::new();
     for o in owners.iter().filter(|o| o.state.is_connection()) {
         let peer = o.remote.map(|r: SocketAddr| r.ip());

@@ -120,7 +120,7 @@ fn verdict_banner(ui: &mut egui::Ui, c: &Check) {
                 }
                 Verdict::NotBindable | Verdict::Unknown => {
                     if let Some(d) = &c.explanation {
-                        ui.label(RichText::new(d.title.trim_start_matches("Unknown: ")).size(16.0));
+                        ui.label(RichText::new(d.title.as_str()).size(16.0));
                     }
                 }
             }

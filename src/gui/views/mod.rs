@@ -504,8 +504,23 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Acti
         } else {
             format!("End {count} process(es) holding port {}?", plan.port)
         });
-        for line in crate::render::end_plan(plan).lines().skip(1) {
-            ui.label(line.trim());
+        // The heading above says how many; the plan's lines say who and why (a port the kernel
+        // holds for a device has only those lines).
+        let words = crate::render::end_plan_words(plan);
+        // With nothing to end, the plan's own heading says why (held by sockets of no process
+        // this user may end, or the lookup could not look everywhere).
+        if count == 0
+            && let Some(h) = words.heading
+        {
+            ui.label(h);
+        }
+        for (i, (indent, line)) in words.lines.into_iter().enumerate() {
+            if indent > 2 {
+                // A process's details under it (wrapped, like every label in the modal).
+                ui.indent(("end-plan-line", i), |ui| ui.label(line));
+            } else {
+                ui.label(line);
+            }
         }
         ui.label("Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free.");
         ui.add_space(8.0);

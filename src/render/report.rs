@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::check::Check;
 use crate::owners::Owner;
 use crate::probe::{Step, Verdict};
+use crate::render::{Lines, Tone};
 use crate::text::{clean, md};
 
 fn mark(ok: bool) -> &'static str {
@@ -85,77 +86,92 @@ fn target_line(c: &Check) -> String {
 /// proven and what to do. General causes appear only when nothing was proven.
 #[must_use]
 pub fn text(c: &Check) -> String {
+    text_lines(c).text()
+}
+
+/// [`text`] line by line with each line's tone: the verdict good or bad, an attempt with a failed
+/// step bad (the CLI colours them on a terminal).
+#[must_use]
+pub fn text_lines(c: &Check) -> Lines {
     let r = &c.report;
-    let mut o = String::new();
-    let _ = writeln!(o, "Checking {}\n", target_line(c));
-    let _ = writeln!(
-        o,
+    let mut o = Lines::default();
+    o.plain(&format!("Checking {}\n", target_line(c)));
+    o.plain(&format!(
         "resolve {} {}  {}",
         mark(r.resolve.ok),
         crate::wording::human_us(r.resolve.elapsed_us),
         clean(&r.resolve.detail)
-    );
+    ));
     for (i, a) in r.attempts.iter().enumerate() {
         if a.steps.len() <= 1 {
             continue;
         }
-        let _ = writeln!(
-            o,
-            "attempt {} {}: {}",
-            i + 1,
-            a.address,
-            steps_line(&a.steps[1..])
+        let failed = a.steps.iter().any(|s| !s.ok);
+        o.toned(
+            if failed { Tone::Bad } else { Tone::Plain },
+            &format!(
+                "attempt {} {}: {}",
+                i + 1,
+                a.address,
+                steps_line(&a.steps[1..])
+            ),
         );
     }
     if let Some(slow) = crate::wording::slow_lookup(r) {
-        let _ = writeln!(o, "{slow}");
+        o.plain(&slow);
     }
-    let _ = writeln!(o, "\n{}", headline(c));
+    o.plain("");
+    o.toned(
+        match r.verdict {
+            Verdict::Bindable => Tone::Good,
+            Verdict::NotBindable => Tone::Bad,
+            Verdict::Unknown => Tone::Plain,
+        },
+        &headline(c),
+    );
     if let Some(e) = &r.error {
-        let _ = writeln!(o, "  {}", clean(&e.headline()));
+        o.plain(&format!("  {}", clean(&e.headline())));
     }
     let lines = crate::render::owner_lines(&c.owners);
     if !lines.is_empty() {
-        let _ = writeln!(o, "\nWho uses port {}:", r.target.port);
+        o.plain(&format!("\nWho uses port {}:", r.target.port));
         for l in lines {
-            let _ = writeln!(o, "  {l}");
+            o.plain(&format!("  {l}"));
         }
     }
     if let Some(d) = &c.explanation {
         if d.findings.is_empty() {
-            let _ = writeln!(o, "  {}", d.summary);
+            o.plain(&format!("  {}", d.summary));
         } else {
-            let _ = writeln!(o, "\nFound on this machine:");
+            o.plain("\nFound on this machine:");
             for f in &d.findings {
-                let _ = writeln!(o, "  • {}", f.text);
+                o.plain(&format!("  • {}", f.text));
             }
         }
         if !d.causes.is_empty() {
-            let _ = writeln!(
-                o,
+            o.plain(&format!(
                 "\nNothing was proven here; general causes of {} on this OS:",
                 d.wsa_name
-            );
+            ));
             for x in &d.causes {
-                let _ = writeln!(o, "  • {x}");
+                o.plain(&format!("  • {x}"));
             }
         }
         if !d.fixes.is_empty() {
-            let _ = writeln!(o, "\nWhat to do:");
+            o.plain("\nWhat to do:");
             for x in &d.fixes {
-                let _ = writeln!(o, "  • {}", x.text);
+                o.plain(&format!("  • {}", x.text));
             }
         }
     }
     for w in &c.notes {
-        let _ = writeln!(o, "\nNote: {}", w.text);
+        o.plain(&format!("\nNote: {}", w.text));
     }
     if let Some(ns) = &c.facts.netns {
-        let _ = writeln!(
-            o,
+        o.plain(&format!(
             "\nChecked in network namespace {}; sockets in other namespaces (containers) are not visible from here.",
             clean(ns)
-        );
+        ));
     }
     o
 }
@@ -320,11 +336,8 @@ fn owners_table(o: &mut String, c: &Check) {
             w.state
         );
     }
-    for l in crate::render::owner_lines(&c.owners)
-        .iter()
-        .filter(|l| l.starts_with('+'))
-    {
-        let _ = writeln!(o, "\n{}", md(l));
+    for l in crate::render::connection_lines(&c.owners) {
+        let _ = writeln!(o, "\n{}", md(&l));
     }
 }
 
