@@ -9,15 +9,25 @@ mod common;
 use std::net::TcpListener;
 
 use port_inspector::Target;
-use port_inspector::probe::{self, ProbeConfig};
+use port_inspector::probe::{self, ProbeConfig, Verdict};
 
-/// 10,000 probes, every other one on a held port (its bind fails), the rest on port 0.
+/// 10,000 probes, every other one on a held port (its bind fails), the rest on port 0; each
+/// answer is checked, so a probe that opened nothing (and so leaked nothing) cannot pass.
 fn ten_thousand_probes() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = held.local_addr().unwrap().port();
     for i in 0..10_000u32 {
-        let port = if i % 2 == 0 { busy } else { 0 };
-        let _ = probe::run(&Target::tcp("127.0.0.1", port), &ProbeConfig::default());
+        let (port, expected) = if i % 2 == 0 {
+            (busy, Verdict::NotBindable)
+        } else {
+            (0, Verdict::Bindable)
+        };
+        let r = probe::run(&Target::tcp("127.0.0.1", port), &ProbeConfig::default());
+        assert_eq!(r.verdict, expected, "probe {i} on port {port}");
+        assert!(
+            r.attempts.iter().any(|a| a.steps.len() > 1),
+            "probe {i} opened a socket"
+        );
     }
 }
 
