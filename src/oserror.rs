@@ -52,6 +52,25 @@ pub struct OsError {
     pub message: String,
 }
 
+/// One line for people: `WSAEADDRINUSE (10048) / EADDRINUSE (98): Address already in use` (the
+/// OS's message is outside text: a front that prints it escapes it).
+impl std::fmt::Display for OsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.native_name == self.wsa_name {
+            write!(f, "{} ({}): {}", self.wsa_name, self.wsa_code, self.message)
+        } else {
+            write!(
+                f,
+                "{} ({}) / {} ({}): {}",
+                self.wsa_name, self.wsa_code, self.native_name, self.native_code, self.message
+            )
+        }
+    }
+}
+
+/// An `OsError` is an error like any other: `?` takes it into `anyhow`, with its one line.
+impl std::error::Error for OsError {}
+
 impl OsError {
     /// Builds from an errno-style code on the current OS.
     #[must_use]
@@ -94,19 +113,6 @@ impl OsError {
         let mut e = Self::from_entry_of(10103);
         e.message = "cancelled by the user".into();
         e
-    }
-
-    /// One line for people: `WSAEADDRINUSE (10048) / EADDRINUSE (98): Address already in use`.
-    #[must_use]
-    pub fn headline(&self) -> String {
-        if self.native_name == self.wsa_name {
-            format!("{} ({}): {}", self.wsa_name, self.wsa_code, self.message)
-        } else {
-            format!(
-                "{} ({}) / {} ({}): {}",
-                self.wsa_name, self.wsa_code, self.native_name, self.native_code, self.message
-            )
-        }
     }
 
     fn from_entry_of(wsa: u32) -> Self {
@@ -258,7 +264,7 @@ mod without_system_text {
             "the catalog's meaning"
         );
         assert_eq!(
-            e.headline(),
+            e.to_string(),
             format!("WSAEADDRINUSE (10048): {}", e.message),
             "one name"
         );

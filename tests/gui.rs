@@ -224,6 +224,37 @@ fn a_hung_lookup_can_be_cancelled_while_frames_keep_coming() {
     assert!(has(&h, "unknown TCP never.answer"), "logged as unknown");
 }
 
+/// The form's name lookup limit is the check's resolver time limit: set to 1 s in the window, a
+/// lookup that hangs for 30 s is answered unknown within the test's 15 s wait.
+#[test]
+fn the_name_lookup_limit_set_in_the_form_bounds_the_lookup() {
+    let hang: Resolver = Arc::new(|_req| {
+        std::thread::sleep(Duration::from_secs(30));
+        Ok(vec!["127.0.0.1:1".parse().unwrap()])
+    });
+    let inputs = Inputs {
+        interface: InterfaceChoice::Custom,
+        custom_host: "never.answers.invalid".into(),
+        ..Inputs::default()
+    };
+    let mut h = harness_with(inputs, Some(hang));
+    h.run();
+    set_text(&mut h, "Name lookup limit:", "1");
+    h.run();
+    assert!(
+        (h.state().inputs.timeout_secs - 1.0).abs() < f32::EPSILON,
+        "the field sets the limit: {}",
+        h.state().inputs.timeout_secs
+    );
+    h.get_by_label("Test bind").click();
+    h.run_steps(2);
+    wait_for(
+        &mut h,
+        "the resolver did not answer for 'never.answers.invalid' in time",
+    );
+    assert!(h.state().running.is_none(), "the check ended");
+}
+
 #[test]
 fn history_lists_each_check_and_reshows_it() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -50,12 +50,12 @@ pub(crate) fn bindable_address(
         Ok(()) => Ok(address),
         Err(e) if crate::scan::is_out_of_descriptors(&e) => anyhow::bail!(
             "this process ran out of file descriptors ({}) before its first bind; nothing was tested, since that says nothing about the ports; {}, and try again",
-            e.headline(),
+            e,
             crate::wording::RAISE_FD_LIMIT
         ),
         Err(e) => Err(InputError::OutOfBounds(format!(
             "cannot bind {address} on this machine: {} ({})",
-            e.headline(),
+            e,
             match address {
                 std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() && scope_id == 0 => {
                     "a link-local address needs its interface, e.g. fe80::1%eth0"
@@ -258,7 +258,7 @@ pub(crate) fn scan(
             "the scan stopped after {} of {} ports: this process ran out of file descriptors ({}); no port was reported, since that says nothing about the ports; {}, and scan again",
             report.scanned,
             report.request.total(),
-            e.headline(),
+            e,
             crate::wording::RAISE_FD_LIMIT
         );
     }
@@ -291,7 +291,7 @@ pub(crate) fn free(
         crate::scan::free_ports(&addresses, protocol, start, end, count, &facts).map_err(|e| {
             anyhow::anyhow!(
                 "stopped: this process ran out of file descriptors ({}); {}, and try again",
-                e.headline(),
+                e,
                 crate::wording::RAISE_FD_LIMIT
             )
         })?;
@@ -685,11 +685,7 @@ pub(crate) fn listen(
             Ok(exit::OK)
         }
         Err(e) => {
-            output::error_line(&format!(
-                "cannot hold {}: {}",
-                t.display_addr(),
-                e.headline()
-            ));
+            output::error_line(&format!("cannot hold {}: {}", t.display_addr(), e));
             Ok(exit::NOT_BINDABLE)
         }
     }

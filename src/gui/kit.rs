@@ -206,7 +206,7 @@ impl KitState {
                 if let Some(l) = &mut self.listen {
                     l.ended = Some(match *r {
                         Ok(s) => crate::render::hold_released(&s),
-                        Err(e) => format!("Could not hold the port: {}", e.headline()),
+                        Err(e) => format!("Could not hold the port: {e}"),
                     });
                 }
             }

@@ -205,8 +205,7 @@ impl ScanTab {
         if let Err(e) = scan::check_address(request.address) {
             self.state.error = Some(format!(
                 "Cannot bind {} on this machine: {}. Scan one of its addresses (see the Support kit's facts).",
-                request.address,
-                e.headline()
+                request.address, e
             ));
             return;
         }

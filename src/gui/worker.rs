@@ -68,19 +68,16 @@ pub enum Job {
     },
 }
 
-/// Work for the probe thread.
-enum Command {
-    /// Run one check; `id` ties the answer to the request.
-    Check {
-        /// Request number.
-        id: u64,
-        /// What to test.
-        target: Target,
-        /// Resolver time limit.
-        timeout: Duration,
-        /// Set by the Cancel button.
-        cancel: CancelToken,
-    },
+/// A check for the probe thread; `id` ties the answer to the request.
+struct CheckJob {
+    /// Request number.
+    id: u64,
+    /// What to test.
+    target: Target,
+    /// Resolver time limit.
+    timeout: Duration,
+    /// Set by the Cancel button.
+    cancel: CancelToken,
 }
 
 /// A range scan for the scan thread.
@@ -153,7 +150,7 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// Handle to the worker threads ("probe" for checks, "scan" for scans, one thread per
 /// support-kit task); dropping it ends them.
 pub struct Worker {
-    tx: SyncSender<Command>,
+    tx: SyncSender<CheckJob>,
     scan_tx: SyncSender<ScanJob>,
     rx: Receiver<Event>,
     ev_tx: SyncSender<Event>,
@@ -167,38 +164,36 @@ impl Worker {
     /// Starts the thread. `resolver` is the getaddrinfo to use (tests pass a scripted one).
     #[must_use]
     pub fn spawn(waker: Waker, resolver: Resolver, scanner: Scanner) -> Self {
-        let (tx, cmd_rx) = sync_channel::<Command>(4);
+        let (tx, cmd_rx) = sync_channel::<CheckJob>(4);
         let (ev_tx, rx) = sync_channel::<Event>(64);
         let scan_tx = spawn_scan_thread(ev_tx.clone(), Arc::clone(&waker), scanner);
         let (task_tx, task_waker) = (ev_tx.clone(), Arc::clone(&waker));
         let spawned = std::thread::Builder::new()
             .name("probe".into())
             .spawn(move || {
-                while let Ok(cmd) = cmd_rx.recv() {
-                    match cmd {
-                        Command::Check {
-                            id,
-                            target,
-                            timeout,
-                            cancel,
-                        } => {
-                            let cfg = ProbeConfig {
-                                timeout,
-                                cancel,
-                                resolver: Arc::clone(&resolver),
-                            };
-                            let check = Box::new(check::run(&target, &cfg));
-                            // Result first, then the wake-up, so the UI finds it when it looks.
-                            if ev_tx.send(Event::Finished { id, check }).is_err() {
-                                break;
-                            }
-                            waker();
-                        }
+                while let Ok(CheckJob {
+                    id,
+                    target,
+                    timeout,
+                    cancel,
+                }) = cmd_rx.recv()
+                {
+                    let cfg = ProbeConfig {
+                        timeout,
+                        cancel,
+                        resolver: Arc::clone(&resolver),
+                    };
+                    let check = Box::new(check::run(&target, &cfg));
+                    // Result first, then the wake-up, so the UI finds it when it looks.
+                    if ev_tx.send(Event::Finished { id, check }).is_err() {
+                        break;
                     }
+                    waker();
                 }
             });
         if let Err(e) = spawned {
-            // Without a thread, checks cannot run; the UI will show them as never finishing.
+            // Without a thread, checks cannot run: its receiver is gone, so `start` answers false
+            // for every check and the window says the check could not start.
             log_spawn_failure(&e);
         }
         Self {
@@ -222,7 +217,7 @@ impl Worker {
                 cancel,
             } => self
                 .tx
-                .try_send(Command::Check {
+                .try_send(CheckJob {
                     id,
                     target,
                     timeout,

@@ -130,7 +130,7 @@ pub fn text_lines(c: &Check) -> Lines {
         &headline(c),
     );
     if let Some(e) = &r.error {
-        o.plain(&format!("  {}", clean(&e.headline())));
+        o.plain(&format!("  {}", clean(&e.to_string())));
     }
     let lines = crate::render::owner_lines(&c.owners);
     if !lines.is_empty() {
@@ -241,7 +241,7 @@ pub fn markdown(c: &Check) -> String {
     for a in &r.attempts {
         for s in a.steps.iter().skip(1) {
             let detail = match &s.error {
-                Some(e) => format!("{} — {}", s.detail, e.headline()),
+                Some(e) => format!("{} — {}", s.detail, e),
                 None => s.detail.clone(),
             };
             let _ = writeln!(

@@ -179,7 +179,7 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                             ui.label(time);
                         }
                         let detail = match &s.error {
-                            Some(e) => format!("{} — {}", s.detail, e.headline()),
+                            Some(e) => format!("{} — {}", s.detail, e),
                             None => s.detail.clone(),
                         };
                         ui.label(detail);

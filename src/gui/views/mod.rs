@@ -348,6 +348,17 @@ fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
             ),
         )
         .on_disabled_hover_text("SO_EXCLUSIVEADDRUSE exists only on Windows");
+        // The CLI's --timeout: how long a host name may take to resolve before the answer is
+        // "unknown" (a hanging resolver must not hold the window).
+        let l = ui.label("Name lookup limit:");
+        ui.add(
+            egui::DragValue::new(&mut inputs.timeout_secs)
+                .range(0.5..=120.0)
+                .speed(0.5)
+                .suffix(" s"),
+        )
+        .labelled_by(l.id)
+        .on_hover_text("How long a host name may take to resolve before the answer is unknown");
     });
 }
 
