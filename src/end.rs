@@ -410,7 +410,10 @@ pub fn execute(plan: &EndPlan, signal: Signal, wait: Duration) -> EndReport {
 }
 
 /// Binds the port again the way `check` does (all interfaces, or the host), and says what is
-/// left.
+/// left. A refusal by a socket that was gone when looked up (a short-lived client, another
+/// tool's probe, a socket the kernel was still releasing) is tried again for up to a second
+/// before the port is called held: CI saw "still held by a short-lived socket" once right after
+/// a holder ended.
 #[must_use]
 pub fn prove(plan: &EndPlan) -> After {
     let host = plan.host.map(|h| h.to_string()).unwrap_or_default();
@@ -419,17 +422,30 @@ pub fn prove(plan: &EndPlan) -> After {
         .map_or_else(|| vec![Protocol::Tcp, Protocol::Udp], |p| vec![p]);
     let cfg = ProbeConfig::default();
     let mut time_wait = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
     for protocol in protocols {
         let mut t = Target::tcp(&host, plan.port);
         t.protocol = protocol;
-        if probe::run(&t, &cfg).verdict == Verdict::Bindable {
+        let left = loop {
+            if probe::run(&t, &cfg).verdict == Verdict::Bindable {
+                break None;
+            }
+            let left = owners::of(Query {
+                port: plan.port,
+                protocol: Some(protocol),
+            })
+            .owners;
+            let fleeting = left
+                .iter()
+                .all(|o| o.note == Some(owners::OwnerNote::ShortLived));
+            if !fleeting || std::time::Instant::now() >= deadline {
+                break Some(left);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let Some(left) = left else {
             continue;
-        }
-        let left = owners::of(Query {
-            port: plan.port,
-            protocol: Some(protocol),
-        })
-        .owners;
+        };
         let only_tw = !left.is_empty() && left.iter().all(|o| o.state == SockState::TimeWait);
         let mut retry = t.clone();
         retry.options.reuse_address = true;
