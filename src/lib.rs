@@ -23,6 +23,7 @@ pub mod owners;
 mod par;
 pub mod platform;
 pub mod probe;
+pub mod record;
 pub mod remote;
 pub mod render;
 

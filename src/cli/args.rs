@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::target::{self, Family, InputError, Protocol, Target};
 
+use super::record;
 use super::watch;
 
 /// The exit-code table every subcommand's `--help` ends with (and the man pages carry).
@@ -340,6 +341,18 @@ pub enum Command {
         after_help = concat!("Examples:\n  port-inspector watch 8080 --until free\n  port-inspector watch 127.0.0.1:5432 --until changed --json\n  port-inspector watch 8080 --until free --on web-01 --timeout 600\n\n", "Exit codes:\n  0  the condition holds\n  1  --timeout passed first\n  2  bad input\n  4-7  --on: the machine gave no answer (see port-inspector --help)")
     )]
     Watch(watch::WatchArgs),
+    /// The flight recorder: record every bound socket's life (who held it from when to when)
+    /// into a database, until stopped; `history` reads it back.
+    #[command(
+        after_help = concat!("Examples:\n  sudo port-inspector record\n  port-inspector record --db ./ports.db --for 10m --interval 100\n\nMode: this build polls the socket table every --interval: sockets that live\nless than that may be missed, and failed binds are not seen. As root every\nholder is named; as another user, other users' processes are not.\n\n", "Exit codes:\n  0  stopped cleanly (Ctrl+C, SIGTERM, --for)\n  1  the database could not be written (a full disk stops recording)\n  2  bad input")
+    )]
+    Record(record::RecordArgs),
+    /// What the recorder saw: who held a port from when to when, the time it was not
+    /// recording, and failed binds (`--failed`), or everything one process did (`--pid`).
+    #[command(
+        after_help = concat!("Examples:\n  port-inspector history 8080\n  port-inspector history 8080 --since 03:00 --until 03:30\n  port-inspector history --failed --since 2h\n  port-inspector history --pid 812 --json\n\n", "Exit codes:\n  0  shown (possibly nothing in the window)\n  1  no recorder database\n  2  bad input")
+    )]
+    History(record::HistoryArgs),
     /// Print ports that are bindable right now, one per line: PORT=$(port-inspector free).
     #[command(
         after_help = concat!("Examples:\n  PORT=$(port-inspector free)\n  port-inspector free --count 5 --range 8000-9000\n  port-inspector free --udp --host ::1\n\n", "Exit codes:\n  0  as many ports as asked\n  1  fewer were free\n  2  bad input")

@@ -127,6 +127,8 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
         } => free(count, range, host, udp),
         Command::Check(args) => check(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Record(args) => super::record::record(&args),
+        Command::History(args) => super::record::history(&args),
         // main opens the window before the command line runs (see `window_start`).
         Command::Window { .. } => Ok(exit::USAGE),
         Command::List {

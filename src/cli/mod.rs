@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod entry;
 mod output;
+mod record;
 mod remote;
 mod watch;
 

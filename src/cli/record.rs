@@ -1,0 +1,206 @@
+//! `record` (the flight recorder) and `history` (reading it back): arguments, the one start
+//! line and stop line, the timeline as text or JSON. The sentences come from `record::words`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{Format, Output, exit, output};
+use crate::record::capture::{self, Options};
+use crate::record::history::{self, Subject};
+use crate::record::store::{self, Limits, Store, StoreError};
+use crate::record::{time, words};
+use crate::target::InputError;
+
+/// `record`'s options.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The database (default: /var/lib/port-inspector/record.db as root, else
+    /// ~/.local/share/port-inspector/record.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Stop after this long (90s, 30m, 2h; a bare number is seconds); without it, until Ctrl+C
+    /// or SIGTERM.
+    #[arg(long = "for", value_name = "DURATION", value_parser = duration_ms)]
+    pub for_ms: Option<u64>,
+    /// Milliseconds between reads of the socket table (10 to 60000).
+    #[arg(long, value_name = "MS", default_value = "200", value_parser = interval_ms)]
+    pub interval: u64,
+    /// Remove records older than this (default 30d).
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = duration_ms)]
+    pub max_age: u64,
+    /// Keep the database under this size: 100M, 1G, 500K (default 100M).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = size_bytes)]
+    pub max_size: u64,
+}
+
+/// `history`'s options.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The port whose timeline to show.
+    #[arg(value_parser = crate::target::parse_port, required_unless_present_any = ["failed", "pid"])]
+    pub port: Option<u16>,
+    /// Every failed bind on the machine (with a PORT: on that port).
+    #[arg(long, conflicts_with = "pid")]
+    pub failed: bool,
+    /// Everything one process did: the sockets it held, the binds it failed.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// From when: a duration back (2h, 30m, 3d), a clock time (03:00), a date and time
+    /// (2026-12-06 03:00).
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// Until when, in the same forms (default: now).
+    #[arg(long, default_value = "now")]
+    pub until: String,
+    /// The database (default: the recorder's, as for `record`).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Output format: text or json.
+    #[command(flatten)]
+    pub output: Output,
+}
+
+fn duration_ms(s: &str) -> Result<u64, InputError> {
+    time::parse_duration_ms(s)
+        .filter(|&ms| ms > 0)
+        .ok_or_else(|| {
+            InputError::OutOfBounds(format!(
+                "'{}' is not a duration: give 90s, 30m, 2h or 3d",
+                crate::text::clean(s)
+            ))
+        })
+}
+
+fn interval_ms(s: &str) -> Result<u64, InputError> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (10..=60_000).contains(&n) => Ok(n),
+        _ => Err(InputError::OutOfBounds(format!(
+            "--interval {}: give milliseconds from 10 to 60000",
+            crate::text::clean(s)
+        ))),
+    }
+}
+
+fn size_bytes(s: &str) -> Result<u64, InputError> {
+    let t = s.trim();
+    let (n, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1_000),
+        Some((i, 'M' | 'm')) => (&t[..i], 1_000_000),
+        Some((i, 'G' | 'g')) => (&t[..i], 1_000_000_000),
+        _ => (t, 1),
+    };
+    n.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&b| b >= 100_000)
+        .ok_or_else(|| {
+            InputError::OutOfBounds(format!(
+                "--max-size {}: give a size of at least 100K (500K, 100M, 1G)",
+                crate::text::clean(s)
+            ))
+        })
+}
+
+fn db_path(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    given.cloned().or_else(store::default_path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no place for the database here (no data folder of this user): give --db FILE"
+        )
+    })
+}
+
+/// Runs the recorder until Ctrl+C, SIGTERM or `--for`.
+pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
+    let path = db_path(args.db.as_ref())?;
+    let mut store = Store::open_for_writing(&path)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .map_err(|e| anyhow::anyhow!("cannot catch Ctrl+C and SIGTERM: {e}"))?;
+    }
+    let (mode, reason) = capture::choose_mode();
+    output::text(&(words::start_line(mode, reason, args.interval, &path) + "\n"));
+    let opts = Options {
+        interval_ms: args.interval,
+        duration_ms: args.for_ms,
+        limits: Limits {
+            max_age_ms: args.max_age,
+            max_bytes: args.max_size,
+        },
+    };
+    match capture::run(&mut store, &opts, &stop) {
+        Ok(sum) => {
+            output::text(&(words::stop_line(&sum) + "\n"));
+            Ok(exit::OK)
+        }
+        Err(StoreError::Full) => {
+            output::error_line(&format!(
+                "recording stopped: the disk holding {} is full (every record before is kept)",
+                crate::text::clean(&path.display().to_string())
+            ));
+            Ok(exit::NOT_BINDABLE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints a timeline.
+pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
+    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let path = db_path(args.db.as_ref())?;
+    let now = capture::now_ms();
+    let offset = store::local_offset_secs(now);
+    let from = time::parse_when(&args.since, now, offset)
+        .map_err(|e| InputError::OutOfBounds(format!("--since: {e}")))?;
+    let to = time::parse_when(&args.until, now, offset)
+        .map_err(|e| InputError::OutOfBounds(format!("--until: {e}")))?;
+    if from > to {
+        return Err(InputError::OutOfBounds("--since is later than --until".to_owned()).into());
+    }
+    let subject = match (args.port, args.pid, args.failed) {
+        (_, Some(pid), _) => Subject::Pid(pid),
+        (Some(_) | None, None, true) => Subject::FailedBinds,
+        (Some(p), None, false) => Subject::Port(p),
+        (None, None, false) => {
+            return Err(InputError::OutOfBounds("give a PORT, --failed or --pid".into()).into());
+        }
+    };
+    let Some(store) = Store::open_for_reading(&path)? else {
+        output::error_line(&format!(
+            "no recorder database at {}: start the recorder (sudo port-inspector record), or give --db FILE",
+            crate::text::clean(&path.display().to_string())
+        ));
+        return Ok(exit::NOT_BINDABLE);
+    };
+    let mut t = history::timeline(&store, subject, from, to, now)?;
+    if let (Subject::FailedBinds, Some(p)) = (subject, args.port) {
+        t.entries.retain(|e| match e {
+            history::Entry::FailedBind(f) => f.local.is_some_and(|l| l.port() == p),
+            _ => true,
+        });
+    }
+    if format == Format::Json {
+        output::json(&t);
+    } else {
+        output::text(&words::timeline_text(&t));
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_intervals_are_checked_at_the_edge() {
+        assert_eq!(size_bytes("100M").ok(), Some(100_000_000), "megabytes");
+        assert_eq!(size_bytes("500k").ok(), Some(500_000), "kilobytes");
+        assert!(size_bytes("10").is_err(), "too small to hold a schema");
+        assert!(interval_ms("5").is_err(), "too fast");
+        assert_eq!(duration_ms("30d").ok(), Some(30 * 86_400_000), "days");
+        assert!(duration_ms("0").is_err(), "zero");
+    }
+}

@@ -1,0 +1,228 @@
+//! The recorder's loop in polling mode: read the table of bound sockets (`owners::table`, the
+//! table `list` shows, with every holder) every interval, diff it with the last read, write the
+//! changes. Between full reads the kernel's fingerprint of the table (no process walk) says
+//! whether anything changed; a full read still happens every [`FULL_READ_MS`] so a socket handed
+//! from a parent to its child is seen even when the set of sockets stayed the same.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::store::{Limits, Mode, Store, StoreError};
+use super::{Change, Holder, Snapshot, diff, seen_of};
+use crate::owners::{self, Scope};
+
+/// At least this often the whole table is read, holders included, even when the kernel's
+/// fingerprint of the sockets is unchanged.
+pub const FULL_READ_MS: u64 = 2_000;
+
+/// At most this long between two heartbeats: a recorder killed without a word is known to have
+/// run until its last heartbeat, so a gap is never wider than the truth by more than this.
+pub const HEARTBEAT_MS: u64 = 1_000;
+
+/// How often the age and size bounds are applied while recording.
+pub const PRUNE_EVERY_MS: u64 = 60_000;
+
+/// What the recorder is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Milliseconds between reads of the table.
+    pub interval_ms: u64,
+    /// Stop after this long; `None`: until stopped.
+    pub duration_ms: Option<u64>,
+    /// The database's bounds.
+    pub limits: Limits,
+}
+
+/// How a recording went, for the line at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// The session's number in the database.
+    pub session: i64,
+    /// Reads of the table.
+    pub polls: u64,
+    /// Of those, full reads with every process.
+    pub full_reads: u64,
+    /// Reads that could not see the whole table (refused, out of descriptors): not compared,
+    /// so no socket is recorded as gone because it was not seen.
+    pub incomplete: u64,
+    /// Sockets recorded as appearing (the first read's included).
+    pub appeared: u64,
+    /// Sockets recorded as gone.
+    pub went: u64,
+    /// Sockets recorded as handed to other processes.
+    pub handed_over: u64,
+}
+
+/// Why the recorder runs in the mode it does, said at its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeReason {
+    /// This build captures by polling only: the kernel tracepoints are not used yet.
+    NoTracepointCapture,
+}
+
+/// The mode this machine and build allow, and why.
+#[must_use]
+pub fn choose_mode() -> (Mode, ModeReason) {
+    (Mode::Polling, ModeReason::NoTracepointCapture)
+}
+
+/// The milliseconds since the Unix epoch, now.
+#[must_use]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One read of the table: every bound socket with the PIDs holding it. Only the first holder's
+/// details come with the table; the others are read in [`fill_sharers`] for new spans only.
+fn read_table() -> Option<Snapshot> {
+    let t = owners::table(None, Scope::Bound);
+    if !t.complete() {
+        return None;
+    }
+    Some(
+        t.owners
+            .iter()
+            .map(|o| {
+                seen_of(o, |pid| Holder {
+                    pid,
+                    process: None,
+                    user: None,
+                    uid: None,
+                    cmdline: None,
+                    managed_by: None,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Names the processes that share a new span's socket beyond the one the table described.
+fn fill_sharers(now: &mut Snapshot, changes: &[Change]) {
+    for c in changes {
+        let (Change::Appeared(k) | Change::HandedOver(k)) = c else {
+            continue;
+        };
+        let Some(seen) = now.get_mut(k) else { continue };
+        for h in &mut seen.holders {
+            if h.process.is_none() {
+                h.process = owners::name_of(h.pid);
+                h.cmdline = cmdline_of(h.pid);
+            }
+        }
+    }
+}
+
+/// `/proc/PID/cmdline` with its NULs as spaces (Linux; elsewhere nothing).
+fn cmdline_of(pid: u32) -> Option<String> {
+    let b = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let s: Vec<u8> = b
+        .strip_suffix(b"\0")
+        .unwrap_or(&b)
+        .iter()
+        .map(|&c| if c == 0 { b' ' } else { c })
+        .collect();
+    (!s.is_empty()).then(|| String::from_utf8_lossy(&s).into_owned())
+}
+
+/// Records until `stop` is set or the duration passes; returns what it saw. Each read's
+/// changes are one transaction; the session ends cleanly (open sockets recorded as open until
+/// the stop) on any way out but a write error.
+pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summary, StoreError> {
+    let (mode, reason) = choose_mode();
+    let started = now_ms();
+    let note = match reason {
+        ModeReason::NoTracepointCapture => "no_tracepoint_capture",
+    };
+    let session = store.begin_session(started, mode, opts.interval_ms, note)?;
+    store.prune(opts.limits, started, session)?;
+    let mut sum = Summary {
+        session,
+        ..Summary::default()
+    };
+    let mut prev = Snapshot::new();
+    let mut prev_ms: Option<u64> = None;
+    let mut last_full = 0u64;
+    let mut last_print: Option<u64> = None;
+    let mut last_written = started;
+    let mut last_prune = started;
+    let interval = Duration::from_millis(opts.interval_ms.max(1));
+    let result = loop {
+        let tick = std::time::Instant::now();
+        let t = now_ms();
+        let unchanged = prev_ms.is_some()
+            && t.saturating_sub(last_full) < FULL_READ_MS
+            && owners::fingerprint(Scope::Bound).is_some_and(|f| Some(f) == last_print);
+        sum.polls += 1;
+        if unchanged {
+            if t.saturating_sub(last_written) >= HEARTBEAT_MS {
+                if let Err(e) = store.apply(session, t, prev_ms, &[], &prev) {
+                    break Err(e);
+                }
+                last_written = t;
+            }
+            prev_ms = Some(t);
+        } else {
+            let print = owners::fingerprint(Scope::Bound);
+            match read_table() {
+                Some(mut now) => {
+                    sum.full_reads += 1;
+                    last_full = t;
+                    last_print = print;
+                    let changes = diff(&prev, &now);
+                    fill_sharers(&mut now, &changes);
+                    for c in &changes {
+                        match c {
+                            Change::Appeared(_) => sum.appeared += 1,
+                            Change::Went(_) => sum.went += 1,
+                            Change::HandedOver(_) => sum.handed_over += 1,
+                        }
+                    }
+                    if !changes.is_empty() || t.saturating_sub(last_written) >= HEARTBEAT_MS {
+                        if let Err(e) = store.apply(session, t, prev_ms, &changes, &now) {
+                            break Err(e);
+                        }
+                        last_written = t;
+                    }
+                    prev = now;
+                    prev_ms = Some(t);
+                }
+                None => sum.incomplete += 1,
+            }
+        }
+        if t.saturating_sub(last_prune) >= PRUNE_EVERY_MS {
+            if let Err(e) = store.prune(opts.limits, t, session) {
+                break Err(e);
+            }
+            last_prune = t;
+        }
+        let done = |stop: &AtomicBool| {
+            stop.load(Ordering::Relaxed)
+                || opts
+                    .duration_ms
+                    .is_some_and(|d| now_ms().saturating_sub(started) >= d)
+        };
+        if done(stop) {
+            break Ok(());
+        }
+        // Sleep to the next tick in short slices, so a stop is honoured within 50 ms.
+        while let Some(left) = interval.checked_sub(tick.elapsed()) {
+            if done(stop) || left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        if done(stop) {
+            break Ok(());
+        }
+    };
+    match result {
+        Ok(()) => {
+            store.end_session(session, now_ms())?;
+            Ok(sum)
+        }
+        Err(e) => Err(e),
+    }
+}

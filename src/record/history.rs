@@ -1,0 +1,556 @@
+//! Reading the recorder's database back: the timeline of a port, of a process, or of every
+//! failed bind, as typed values (`history --json` writes them as they are). The time the
+//! recorder did not run inside the asked window is an entry of its own ([`Entry::NotRecorded`]):
+//! a timeline never reads "free" where nobody was looking.
+
+use std::net::{IpAddr, SocketAddr};
+
+use rusqlite::{OptionalExtension as _, params};
+use serde::{Deserialize, Serialize};
+
+use super::store::{self, Mode, Store, StoreError};
+use super::{Holder, Manager};
+use crate::owners::SockState;
+use crate::target::Protocol;
+
+/// What the timeline is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "of", content = "value")]
+pub enum Subject {
+    /// One port (TCP and UDP).
+    Port(u16),
+    /// One process: the sockets it held and the binds it failed.
+    Pid(u32),
+    /// Every failed bind on the machine.
+    FailedBinds,
+}
+
+/// How a span ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanEnd {
+    /// The socket closed (the read after `last_ms` no longer had it).
+    Closed,
+    /// The socket stayed, held by other processes (or in another state) from `gone_ms` on.
+    HandedOver,
+    /// The recorder stopped (or was killed) while the socket was open: what came after is not
+    /// known.
+    RecorderStopped,
+    /// Still held at the recorder's latest read, and the recorder is running.
+    StillHeld,
+}
+
+/// One socket held by one set of processes, from one read of the table to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// The address and port it held.
+    pub local: SocketAddr,
+    /// LISTEN, BOUND, UNCONN.
+    pub state: SockState,
+    /// The kernel's inode: the same number across a gap means the same socket.
+    pub inode: u64,
+    /// The first read that saw it.
+    pub first_ms: u64,
+    /// The read before, which did not see it; `None`: it was already there when the recorder
+    /// started, so it began earlier.
+    pub after_ms: Option<u64>,
+    /// The last read that saw it (while it is still held: the recorder's latest heartbeat).
+    pub last_ms: Option<u64>,
+    /// The first read that no longer saw it (or saw other holders).
+    pub gone_ms: Option<u64>,
+    /// How it ended.
+    pub end: SpanEnd,
+    /// Every process that held it, the parent first.
+    pub holders: Vec<Holder>,
+}
+
+/// A bind the kernel refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedBind {
+    /// When.
+    pub at_ms: u64,
+    /// The process that tried.
+    pub who: Holder,
+    /// The protocol, where known.
+    pub protocol: Option<Protocol>,
+    /// The address it asked for, where known.
+    pub local: Option<SocketAddr>,
+    /// The error (98 EADDRINUSE, 13 EACCES, 99 EADDRNOTAVAIL …).
+    pub errno: i32,
+    /// Who held the port at that instant, in the recorder's table.
+    pub held_by: Vec<Holder>,
+}
+
+/// Why part of the window has no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapWhy {
+    /// The recorder was not running.
+    NotRunning,
+    /// Records of that time were removed by the age or size bound.
+    Removed,
+}
+
+/// One line of a timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Entry {
+    /// A socket held.
+    Held(Span),
+    /// A refused bind.
+    FailedBind(FailedBind),
+    /// Time with no record.
+    NotRecorded {
+        /// From.
+        from_ms: u64,
+        /// To.
+        to_ms: u64,
+        /// Why.
+        why: GapWhy,
+    },
+}
+
+impl Entry {
+    /// When the entry begins, for ordering.
+    #[must_use]
+    pub fn start_ms(&self) -> u64 {
+        match self {
+            Entry::Held(s) => s.after_ms.unwrap_or(s.first_ms),
+            Entry::FailedBind(f) => f.at_ms,
+            Entry::NotRecorded { from_ms, .. } => *from_ms,
+        }
+    }
+}
+
+/// One run of the recorder that overlaps the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// When it started.
+    pub started_ms: u64,
+    /// Until when it surely ran (its last heartbeat, or its stop).
+    pub last_ms: u64,
+    /// Whether it stopped cleanly (`false`: killed, or still running).
+    pub stopped: bool,
+    /// Whether it is running now (a heartbeat within a few intervals).
+    pub running: bool,
+    /// Polling or eBPF.
+    pub mode: Mode,
+    /// Its interval between reads.
+    pub interval_ms: u64,
+}
+
+impl Session {
+    /// Whether failed binds were captured during this session.
+    #[must_use]
+    pub fn sees_failed_binds(&self) -> bool {
+        self.mode == Mode::Ebpf
+    }
+}
+
+/// A timeline: what the database knows about a port, a process or failed binds in a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// What it is about.
+    pub subject: Subject,
+    /// The window's start.
+    pub from_ms: u64,
+    /// The window's end.
+    pub to_ms: u64,
+    /// Entries in time order.
+    pub entries: Vec<Entry>,
+    /// The recorder's runs inside the window.
+    pub sessions: Vec<Session>,
+    /// The recorder's latest run, whether or not it overlaps the window (running now or not).
+    pub latest_session: Option<Session>,
+    /// Records before this instant were removed by the bounds.
+    pub removed_before_ms: Option<u64>,
+    /// The local offset from UTC the times are shown in (seconds).
+    pub utc_offset_secs: i32,
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A session is running if its heartbeat is younger than this many intervals (or seconds).
+const RUNNING_SLACK: u64 = 3;
+
+fn session_of(r: &rusqlite::Row<'_>, now_ms: u64) -> rusqlite::Result<Session> {
+    let last = u(r.get(1)?);
+    let stopped: Option<i64> = r.get(2)?;
+    let interval = u(r.get(4)?);
+    let mode: String = r.get(3)?;
+    Ok(Session {
+        started_ms: u(r.get(0)?),
+        last_ms: last,
+        stopped: stopped.is_some(),
+        running: stopped.is_none()
+            && now_ms.saturating_sub(last)
+                <= RUNNING_SLACK * interval.max(super::capture::HEARTBEAT_MS)
+                    + super::capture::FULL_READ_MS,
+        mode: store::parse_mode(&mode),
+        interval_ms: interval,
+    })
+}
+
+/// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`.
+pub fn timeline(
+    s: &Store,
+    subject: Subject,
+    from_ms: u64,
+    to_ms: u64,
+    now_ms: u64,
+) -> Result<Timeline, StoreError> {
+    let conn = s.conn();
+    let e = |e| s.err(e);
+    let sessions: Vec<Session> = conn
+        .prepare(
+            "SELECT started_ms, last_ms, stopped_ms, mode, interval_ms FROM sessions
+             WHERE started_ms <= ?2 ORDER BY started_ms",
+        )
+        .map_err(e)?
+        .query_map(params![i(from_ms), i(to_ms)], |r| session_of(r, now_ms))
+        .map_err(e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    let latest_session = sessions.last().copied().or(conn
+        .query_row(
+            "SELECT started_ms, last_ms, stopped_ms, mode, interval_ms FROM sessions
+             ORDER BY started_ms DESC LIMIT 1",
+            [],
+            |r| session_of(r, now_ms),
+        )
+        .optional()
+        .map_err(e)?);
+    let sessions: Vec<Session> = sessions
+        .into_iter()
+        .filter(|x| session_end(x, now_ms) >= from_ms)
+        .collect();
+    let removed_before_ms: Option<u64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'removed_before_ms'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(e)?
+        .map(u);
+
+    let mut entries: Vec<Entry> = Vec::new();
+    if !matches!(subject, Subject::FailedBinds) {
+        held_spans(conn, subject, from_ms, to_ms, now_ms, &mut entries).map_err(e)?;
+    }
+    failed_binds(conn, subject, from_ms, to_ms, &mut entries).map_err(e)?;
+    // Under a second between two runs, or after a stop, is the seam of a restart: the spans
+    // on either side already say "when the recorder stopped" and "already there when it started".
+    for (from, to) in gaps(&sessions, from_ms, to_ms, now_ms)
+        .into_iter()
+        .filter(|(a, b)| b - a >= super::capture::HEARTBEAT_MS)
+    {
+        let why = if removed_before_ms.is_some_and(|r| to <= r) {
+            GapWhy::Removed
+        } else {
+            GapWhy::NotRunning
+        };
+        entries.push(Entry::NotRecorded {
+            from_ms: from,
+            to_ms: to,
+            why,
+        });
+    }
+    entries.sort_by_key(Entry::start_ms);
+    Ok(Timeline {
+        subject,
+        from_ms,
+        to_ms,
+        entries,
+        sessions,
+        latest_session,
+        removed_before_ms,
+        utc_offset_secs: s.local_offset_secs(now_ms),
+    })
+}
+
+/// The spans of `subject` in the window, each with its holders.
+fn held_spans(
+    conn: &rusqlite::Connection,
+    subject: Subject,
+    from_ms: u64,
+    to_ms: u64,
+    now_ms: u64,
+    entries: &mut Vec<Entry>,
+) -> rusqlite::Result<()> {
+    let (filter, value) = match subject {
+        Subject::Port(p) => ("sp.port = ?3", i64::from(p)),
+        Subject::Pid(p) => (
+            "sp.id IN (SELECT span FROM holders WHERE pid = ?3)",
+            i64::from(p),
+        ),
+        Subject::FailedBinds => ("0", 0),
+    };
+    let sql = format!(
+        "SELECT sp.id, sp.protocol, sp.ip, sp.port, sp.state, sp.inode, sp.first_ms, sp.after_ms,
+                sp.last_ms, sp.gone_ms, sp.ended, se.last_ms, se.stopped_ms, se.interval_ms
+         FROM spans sp JOIN sessions se ON se.id = sp.session
+         WHERE {filter} AND sp.first_ms <= ?2
+           AND coalesce(sp.gone_ms, sp.last_ms, se.last_ms) >= ?1
+         ORDER BY sp.first_ms, sp.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![i(from_ms), i(to_ms), value], |r| {
+        let ip: String = r.get(2)?;
+        let port: u16 = r.get(3)?;
+        let state: String = r.get(4)?;
+        let ended: Option<String> = r.get(10)?;
+        let session_last = u(r.get(11)?);
+        let session_stopped: Option<i64> = r.get(12)?;
+        let interval = u(r.get(13)?);
+        let running = session_stopped.is_none()
+            && now_ms.saturating_sub(session_last)
+                <= RUNNING_SLACK * interval.max(super::capture::HEARTBEAT_MS)
+                    + super::capture::FULL_READ_MS;
+        let mut last_ms = r.get::<_, Option<i64>>(8)?.map(u);
+        let end = match ended.as_deref() {
+            Some("closed") => SpanEnd::Closed,
+            Some("handed_over") => SpanEnd::HandedOver,
+            None if running => SpanEnd::StillHeld,
+            Some(_) | None => SpanEnd::RecorderStopped,
+        };
+        if last_ms.is_none() {
+            last_ms = Some(session_last);
+        }
+        let proto: String = r.get(1)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            Span {
+                protocol: store::parse_protocol(&proto),
+                local: SocketAddr::new(
+                    ip.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                    port,
+                ),
+                state: store::parse_state(&state),
+                inode: u(r.get(5)?),
+                first_ms: u(r.get(6)?),
+                after_ms: r.get::<_, Option<i64>>(7)?.map(u),
+                last_ms,
+                gone_ms: r.get::<_, Option<i64>>(9)?.map(u),
+                end,
+                holders: Vec::new(),
+            },
+        ))
+    })?;
+    let mut hstmt = conn.prepare_cached(
+        "SELECT pid, process, user, uid, cmdline, managed_kind, managed_name, container
+             FROM holders WHERE span = ?1 ORDER BY rowid",
+    )?;
+    for row in rows {
+        let (id, mut span) = row?;
+        span.holders = hstmt
+            .query_map(params![id], holder_of)?
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.push(Entry::Held(span));
+    }
+    Ok(())
+}
+
+/// The failed binds of `subject` in the window.
+fn failed_binds(
+    conn: &rusqlite::Connection,
+    subject: Subject,
+    from_ms: u64,
+    to_ms: u64,
+    entries: &mut Vec<Entry>,
+) -> rusqlite::Result<()> {
+    let (filter, value) = match subject {
+        Subject::Port(p) => ("port = ?3", i64::from(p)),
+        Subject::Pid(p) => ("pid = ?3", i64::from(p)),
+        Subject::FailedBinds => ("?3 = ?3", 0),
+    };
+    let sql = format!(
+        "SELECT at_ms, pid, process, user, uid, cmdline, protocol, ip, port, errno, held_by
+         FROM failed_binds WHERE {filter} AND at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let failed = stmt.query_map(params![i(from_ms), i(to_ms), value], |r| {
+        let proto: Option<String> = r.get(6)?;
+        let ip: Option<String> = r.get(7)?;
+        let port: Option<u16> = r.get(8)?;
+        let held: Option<String> = r.get(10)?;
+        Ok(FailedBind {
+            at_ms: u(r.get(0)?),
+            who: Holder {
+                pid: r.get(1)?,
+                process: r.get(2)?,
+                user: r.get(3)?,
+                uid: r.get(4)?,
+                cmdline: r.get(5)?,
+                managed_by: None,
+            },
+            protocol: proto.as_deref().map(store::parse_protocol),
+            local: ip
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .zip(port)
+                .map(|(ip, p)| SocketAddr::new(ip, p)),
+            errno: r.get(9)?,
+            held_by: held
+                .and_then(|h| serde_json::from_str(&h).ok())
+                .unwrap_or_default(),
+        })
+    })?;
+    for f in failed {
+        entries.push(Entry::FailedBind(f?));
+    }
+    Ok(())
+}
+
+fn holder_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Holder> {
+    let kind: Option<String> = r.get(5)?;
+    let name: Option<String> = r.get(6)?;
+    Ok(Holder {
+        pid: r.get(0)?,
+        process: r.get(1)?,
+        user: r.get(2)?,
+        uid: r.get(3)?,
+        cmdline: r.get(4)?,
+        managed_by: kind
+            .as_deref()
+            .and_then(store::parse_managed)
+            .zip(name)
+            .map(|(kind, name)| Manager {
+                kind,
+                name,
+                container: r.get(7).ok().flatten(),
+            }),
+    })
+}
+
+fn session_end(s: &Session, now_ms: u64) -> u64 {
+    if s.running { now_ms } else { s.last_ms }
+}
+
+/// The parts of `[from, to]` no session covered. A gap shorter than a session's own
+/// heartbeat allowance is not a gap (the heartbeat is written once a second).
+#[must_use]
+pub fn gaps(sessions: &[Session], from_ms: u64, to_ms: u64, now_ms: u64) -> Vec<(u64, u64)> {
+    let mut covered: Vec<(u64, u64)> = sessions
+        .iter()
+        .map(|s| (s.started_ms, session_end(s, now_ms)))
+        .collect();
+    covered.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = from_ms;
+    let to = to_ms.min(now_ms);
+    for (a, b) in covered {
+        if a > at && a.min(to) > at {
+            out.push((at, a.min(to)));
+        }
+        at = at.max(b);
+        if at >= to {
+            break;
+        }
+    }
+    if at < to {
+        out.push((at, to));
+    }
+    out
+}
+
+/// What the recorder knows about a port, for `check`: who holds it since when, how often it
+/// changed hands lately, the last refused bind. `None` when the database has nothing on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recollection {
+    /// The port.
+    pub port: u16,
+    /// The spans still held now, as recorded (the recorder is running).
+    pub held_now: Vec<Span>,
+    /// Spans that began on the port in the last hour.
+    pub changes_last_hour: usize,
+    /// The last refused bind on the port in the last day.
+    pub last_refused: Option<FailedBind>,
+    /// The recorder's latest run.
+    pub recorder: Option<Session>,
+    /// The local offset from UTC (seconds), for showing times.
+    pub utc_offset_secs: i32,
+}
+
+/// What the database at `path` knows about `port`: silent (`None`) when there is no database,
+/// it cannot be read, or it has nothing on the port.
+#[must_use]
+pub fn recollect(path: &std::path::Path, port: u16, now_ms: u64) -> Option<Recollection> {
+    let s = Store::open_for_reading(path).ok()??;
+    let day = timeline(
+        &s,
+        Subject::Port(port),
+        now_ms.saturating_sub(86_400_000),
+        now_ms,
+        now_ms,
+    )
+    .ok()?;
+    let mut held_now = Vec::new();
+    let mut changes_last_hour = 0;
+    let mut last_refused = None;
+    for e in day.entries {
+        match e {
+            Entry::Held(span) => {
+                if span.after_ms.is_some_and(|a| a + 3_600_000 >= now_ms) {
+                    changes_last_hour += 1;
+                }
+                if span.end == SpanEnd::StillHeld {
+                    held_now.push(span);
+                }
+            }
+            Entry::FailedBind(f) => last_refused = Some(f),
+            Entry::NotRecorded { .. } => {}
+        }
+    }
+    if held_now.is_empty() && changes_last_hour == 0 && last_refused.is_none() {
+        return None;
+    }
+    Some(Recollection {
+        port,
+        held_now,
+        changes_last_hour,
+        last_refused,
+        recorder: day.latest_session,
+        utc_offset_secs: day.utc_offset_secs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(a: u64, b: u64) -> Session {
+        Session {
+            started_ms: a,
+            last_ms: b,
+            stopped: true,
+            running: false,
+            mode: Mode::Polling,
+            interval_ms: 200,
+        }
+    }
+
+    #[test]
+    fn gaps_are_the_time_no_session_covered() {
+        let s = [session(100, 200), session(300, 400)];
+        assert_eq!(
+            gaps(&s, 0, 500, 1_000),
+            vec![(0, 100), (200, 300), (400, 500)],
+            "before, between and after"
+        );
+        assert_eq!(gaps(&s, 120, 180, 1_000), vec![], "inside one session");
+        assert_eq!(gaps(&[], 0, 50, 1_000), vec![(0, 50)], "never recorded");
+        assert_eq!(
+            gaps(&s, 0, 5_000, 1_000).last(),
+            Some(&(400, 1_000)),
+            "not past now"
+        );
+    }
+}
