@@ -180,7 +180,11 @@ pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summa
                             Change::HandedOver(_) => sum.handed_over += 1,
                         }
                     }
-                    if !changes.is_empty() || t.saturating_sub(last_written) >= HEARTBEAT_MS {
+                    // The first read is always written: its heartbeat says recording began.
+                    if prev_ms.is_none()
+                        || !changes.is_empty()
+                        || t.saturating_sub(last_written) >= HEARTBEAT_MS
+                    {
                         if let Err(e) = store.apply(session, t, prev_ms, &changes, &now) {
                             break Err(e);
                         }

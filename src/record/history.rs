@@ -219,7 +219,7 @@ pub fn timeline(
         .map_err(e)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(e)?;
-    let latest_session = sessions.last().copied().or(conn
+    let latest_session = conn
         .query_row(
             "SELECT started_ms, last_ms, stopped_ms, mode, interval_ms FROM sessions
              ORDER BY started_ms DESC LIMIT 1",
@@ -227,7 +227,15 @@ pub fn timeline(
             |r| session_of(r, now_ms),
         )
         .optional()
-        .map_err(e)?);
+        .map_err(e)?;
+    // Only the newest run may be running: an older one is over, however fresh its last
+    // heartbeat (a recorder killed just now and started again).
+    let mut sessions = sessions;
+    for x in &mut sessions {
+        if latest_session.is_some_and(|l| x.started_ms < l.started_ms) {
+            x.running = false;
+        }
+    }
     let sessions: Vec<Session> = sessions
         .into_iter()
         .filter(|x| session_end(x, now_ms) >= from_ms)

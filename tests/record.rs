@@ -1,0 +1,448 @@
+//! The flight recorder end to end: `record` runs as its own process against a database in a
+//! folder of the test's, real holders (examples/holder.rs, python) take and release loopback
+//! ports, and `history --json` / text read back what was recorded. Every wait polls the
+//! database with a deadline; the one deliberate pause makes the gap a restart must show.
+#![cfg(target_os = "linux")] // the polling recorder reads /proc and sock_diag; other OSes are not the point here
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A folder only this user may write (the recorder refuses any other), removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let d = std::env::temp_dir().join(format!(
+            "pi-record-{tag}-{}-{}",
+            std::process::id(),
+            common::private_loopback()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Self(d)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("record.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The recorder, running; killed when dropped.
+struct Recorder(Child);
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_recorder(db: &Path, interval_ms: u32) -> Recorder {
+    Recorder(
+        common::bin()
+            .args(["record", "--db"])
+            .arg(db)
+            .args(["--interval", &interval_ms.to_string(), "--for", "120"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+/// Stops the recorder with SIGTERM and returns its standard output, checking it stopped cleanly.
+fn stop(mut r: Recorder) -> String {
+    signal(r.0.id(), "TERM");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = r.0.try_wait().unwrap() {
+            let mut out = String::new();
+            std::io::Read::read_to_string(r.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+            let mut err = String::new();
+            std::io::Read::read_to_string(r.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert!(
+                status.success(),
+                "the recorder stops cleanly on SIGTERM: {status} {out} {err}"
+            );
+            return out;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the recorder stops within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn history(db: &Path, args: &[&str]) -> Value {
+    try_history(db, args).unwrap_or_else(|e| panic!("history {args:?} answers: {e}"))
+}
+
+/// The timeline, or the error when there is no database yet (the recorder makes its file, then
+/// its schema).
+fn try_history(db: &Path, args: &[&str]) -> Result<Value, String> {
+    let out = common::bin()
+        .arg("history")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .args(["--since", "10m", "--json"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn history_text(db: &Path, args: &[&str]) -> String {
+    let out = common::bin()
+        .arg("history")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .args(["--since", "10m"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "history answers");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `held` entries of a timeline.
+fn spans(t: &Value) -> Vec<Value> {
+    t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "held")
+        .cloned()
+        .collect()
+}
+
+fn pids(span: &Value) -> Vec<u64> {
+    span["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["pid"].as_u64().unwrap())
+        .collect()
+}
+
+/// Polls `history PORT` until `ok` holds of its timeline (deadline 20 s).
+fn wait_for(db: &Path, port: u16, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Ok(t) = try_history(db, &[&port.to_string()]) {
+            if ok(&t) {
+                return t;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what}; the timeline: {t:#}"
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: no database in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Waits until the recorder has written its first read (its session's heartbeat moved on):
+/// from then on a new socket is seen appearing, not as "already there".
+fn wait_until_recording(db: &Path) {
+    let start = Instant::now();
+    loop {
+        if let Ok(t) = try_history(db, &["1"]) {
+            let s = &t["latest_session"];
+            if s["running"] == true && s["last_ms"].as_u64() > s["started_ms"].as_u64() {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recorder starts within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn short_lived_listeners_are_recorded_with_their_pid_and_end() {
+    let dir = TempDir::new("short");
+    let db = dir.db();
+    let recorder = start_recorder(&db, 50);
+    wait_until_recording(&db);
+    let ip = common::private_loopback();
+    for _ in 0..5 {
+        let mut h = common::holder::spawn("tcp", &format!("{ip}:0"));
+        let pid = u64::from(h.child.id());
+        let port = h.port;
+        wait_for(&db, port, "the listener is recorded with its PID", |t| {
+            spans(t)
+                .iter()
+                .any(|s| pids(s) == [pid] && s["state"] == "LISTEN")
+        });
+        // Closing its standard input ends the holder; the recorder sees the socket go.
+        drop(h.child.stdin.take());
+        common::holder::wait_exit(&mut h, "the holder ends when its input closes");
+        let t = wait_for(&db, port, "the listener is recorded as closed", |t| {
+            spans(t).iter().any(|s| s["end"] == "closed")
+        });
+        let s = &spans(&t)[0];
+        assert_eq!(s["local"], format!("{ip}:{port}"), "the address it held");
+        assert_eq!(s["holders"][0]["process"], "holder", "its name");
+        assert!(
+            s["holders"][0]["cmdline"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{ip}:0")),
+            "its command line: {s}"
+        );
+        let (after, first, last, gone) = (
+            s["after_ms"].as_u64().unwrap(),
+            s["first_ms"].as_u64().unwrap(),
+            s["last_ms"].as_u64().unwrap(),
+            s["gone_ms"].as_u64().unwrap(),
+        );
+        assert!(
+            after < first && first <= last && last < gone,
+            "reads in order: {s}"
+        );
+    }
+    let out = stop(recorder);
+    assert!(
+        out.contains("polling mode, every 50 ms"),
+        "the mode is said at start: {out}"
+    );
+    assert!(
+        out.contains("failed binds are not seen"),
+        "and what it cannot see: {out}"
+    );
+    assert!(out.contains("Stopped:"), "a line at the stop: {out}");
+}
+
+#[test]
+fn a_socket_inherited_by_a_child_is_recorded_as_handed_over() {
+    let dir = TempDir::new("child");
+    let db = dir.db();
+    let recorder = start_recorder(&db, 50);
+    let ip = common::private_loopback();
+    let (mut h, child) = common::holder::spawn_with_child("tcp", &format!("{ip}:0"));
+    let (parent, child) = (u64::from(h.child.id()), u64::from(child));
+    let port = h.port;
+    wait_for(&db, port, "parent and child recorded as sharing it", |t| {
+        spans(t).iter().any(|s| {
+            let mut p = pids(s);
+            p.sort_unstable();
+            p == [parent.min(child), parent.max(child)]
+        })
+    });
+    // The parent ends; the child keeps the socket (its input is the test's pipe, kept open here:
+    // `Child::wait` would close it).
+    let _input = h.child.stdin.take();
+    h.child.kill().unwrap();
+    h.child.wait().unwrap();
+    let t = wait_for(
+        &db,
+        port,
+        "the child alone is recorded as holding it",
+        |t| spans(t).iter().any(|s| pids(s) == [child]),
+    );
+    let all = spans(&t);
+    assert_eq!(
+        all[0]["end"], "handed_over",
+        "the shared span ends by a hand-over: {t:#}"
+    );
+    assert_eq!(all[0]["inode"], all[1]["inode"], "the same socket");
+    assert_eq!(all[1]["end"], "still_held", "the child still holds it");
+    let text = history_text(&db, &[&port.to_string()]);
+    assert!(
+        text.contains("held by other processes"),
+        "said in words: {text}"
+    );
+    signal(u32::try_from(child).unwrap(), "KILL");
+    drop(stop(recorder));
+    // `history --pid` finds the child's span.
+    let by_pid = history(&db, &["--pid", &child.to_string()]);
+    assert!(
+        spans(&by_pid).iter().all(|s| pids(s).contains(&child)) && !spans(&by_pid).is_empty(),
+        "--pid lists the spans the process held: {by_pid:#}"
+    );
+}
+
+#[test]
+fn a_recorder_killed_and_restarted_leaves_a_gap_and_nothing_else() {
+    let dir = TempDir::new("gap");
+    let db = dir.db();
+    let ip = common::private_loopback();
+    let h = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let port = h.port;
+    let first = start_recorder(&db, 50);
+    wait_for(&db, port, "the first recorder sees the holder", |t| {
+        spans(t).len() == 1
+    });
+    // kill -9: no clean stop; every whole read before it is kept.
+    signal(first.0.id(), "KILL");
+    drop(first);
+    // The time the recorder is down: longer than the one-second seam a restart is allowed.
+    std::thread::sleep(Duration::from_millis(2_500));
+    let second = start_recorder(&db, 50);
+    let t = wait_for(
+        &db,
+        port,
+        "the second recorder sees the holder again",
+        |t| spans(t).len() == 2,
+    );
+    drop(stop(second));
+    let all = spans(&t);
+    assert_eq!(
+        all[0]["end"], "recorder_stopped",
+        "the first span ends with the recorder: {t:#}"
+    );
+    assert!(
+        all[1]["after_ms"].is_null(),
+        "the second was there when recording began again"
+    );
+    assert_eq!(
+        all[0]["inode"], all[1]["inode"],
+        "the same socket on both sides of the gap"
+    );
+    let gap = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["kind"] == "not_recorded"
+                && e["from_ms"].as_u64() >= all[0]["last_ms"].as_u64()
+                && e["to_ms"].as_u64() <= all[1]["first_ms"].as_u64()
+        })
+        .unwrap_or_else(|| panic!("a gap between the two runs: {t:#}"));
+    let width = gap["to_ms"].as_u64().unwrap() - gap["from_ms"].as_u64().unwrap();
+    assert!(
+        width >= 2_000,
+        "the gap is the time the recorder was down ({width} ms)"
+    );
+    let text = history_text(&db, &[&port.to_string()]);
+    assert!(
+        text.contains("not recorded: the recorder was not running"),
+        "the gap is said: {text}"
+    );
+    assert!(
+        text.contains("when the recorder stopped; after that, unknown"),
+        "the span before the gap says its end is unknown: {text}"
+    );
+    drop(h);
+}
+
+#[test]
+fn hostile_process_names_are_stored_as_they_are_and_escaped_on_output() {
+    let dir = TempDir::new("hostile");
+    let db = dir.db();
+    let recorder = start_recorder(&db, 50);
+    let ip = common::private_loopback();
+    // comm set by prctl(PR_SET_NAME) to an escape sequence and a newline (15 bytes kept).
+    let code = format!(
+        r#"
+import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, b"\x1b]0;pwn\x07\nFAKE", 0, 0, 0)
+s = socket.socket(); s.bind(("{ip}", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+"#
+    );
+    let (h, _) = common::spawn_python(&code, "python3", None);
+    let port = h.port;
+    let t = wait_for(&db, port, "the python listener is recorded", |t| {
+        !spans(t).is_empty()
+    });
+    let name = spans(&t)[0]["holders"][0]["process"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        name, "\u{1b}]0;pwn\u{7}\nFAKE",
+        "stored exactly as the kernel gave it"
+    );
+    let text = history_text(&db, &[&port.to_string()]);
+    assert!(
+        text.contains("\\x1b]0;pwn\\x07\\nFAKE"),
+        "escaped in the text: {text}"
+    );
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "no control character but line ends reaches the terminal"
+    );
+    assert!(!text.contains("\nFAKE"), "the name cannot forge a line");
+    drop(h);
+    drop(stop(recorder));
+}
+
+#[test]
+fn a_database_where_others_may_write_or_behind_a_link_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("unsafe");
+    let open = dir.0.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = common::bin()
+        .args(["record", "--for", "1", "--db"])
+        .arg(open.join("r.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("other users may write"),
+        "and says why: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!open.join("r.db").exists(), "nothing was created");
+    let target = dir.0.join("elsewhere");
+    std::fs::write(&target, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&target, dir.0.join("link.db")).unwrap();
+    let out = common::bin()
+        .args(["record", "--for", "1", "--db"])
+        .arg(dir.0.join("link.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a link is refused");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        b"keep me",
+        "its target untouched"
+    );
+    let out = common::bin()
+        .args(["history", "80", "--db"])
+        .arg(dir.0.join("none.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no database: exit 1");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("port-inspector record"),
+        "says how to start the recorder"
+    );
+}
