@@ -43,6 +43,11 @@ pub struct Check {
     /// The build that made this check (version, commit, build date), so a report names it.
     #[serde(default)]
     pub tool: crate::build_info::Tool,
+    /// What the flight recorder's database knows about the port (who holds it since when, how
+    /// often it changed hands, the last refused bind); absent when there is no readable
+    /// database or it has nothing on the port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<crate::record::Recorded>,
 }
 
 impl Check {
@@ -88,7 +93,9 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
             redirect: r.clone(),
         });
     }
-    finish(report, facts, evidence, &diagnosis, nat, nat_note)
+    let mut check = finish(report, facts, evidence, &diagnosis, nat, nat_note);
+    check.recorded = crate::record::recall(check.report.target.port);
+    check
 }
 
 /// How long to wait before each new bind when the socket that refused the last one has passed
@@ -152,6 +159,7 @@ fn finish(
         report,
         facts,
         tool: crate::build_info::Tool::this(),
+        recorded: None,
     }
 }
 

@@ -446,3 +446,59 @@ fn a_database_where_others_may_write_or_behind_a_link_is_refused() {
         "says how to start the recorder"
     );
 }
+
+#[test]
+fn check_adds_what_the_recorder_knows_and_is_silent_without_it() {
+    let dir = TempDir::new("check");
+    let db = dir.db();
+    let recorder = start_recorder(&db, 50);
+    let ip = common::private_loopback();
+    let h = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let pid = h.child.id();
+    let port = h.port;
+    wait_for(&db, port, "the holder is recorded", |t| {
+        !spans(t).is_empty()
+    });
+    let target = format!("{ip}:{port}");
+    let out = common::bin()
+        .args(["check", &target, "--json"])
+        .env("PORT_INSPECTOR_DB", &db)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &v["recorded"];
+    assert_eq!(
+        rec["held_now"][0]["holders"][0]["pid"], pid,
+        "the JSON carries the recorded holder: {v:#}"
+    );
+    let text = String::from_utf8(
+        common::bin()
+            .args(["check", &target])
+            .env("PORT_INSPECTOR_DB", &db)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("held since") && text.contains(&format!("by holder (PID {pid}")),
+        "the text says since when and by whom: {text}"
+    );
+    drop(stop(recorder));
+    let none = dir.0.join("none.db");
+    let text = String::from_utf8(
+        common::bin()
+            .args(["check", &target])
+            .env("PORT_INSPECTOR_DB", &none)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        !text.contains("flight recorder"),
+        "no database: nothing said: {text}"
+    );
+    assert!(!none.exists(), "check never makes a database");
+    drop(h);
+}

@@ -179,6 +179,28 @@ pub fn seen_of(o: &Owner, more: impl Fn(u32) -> Holder) -> (SocketKey, Seen) {
     )
 }
 
+/// What the recorder knows about a port, with its sentences: what `check` carries (JSON
+/// `recorded`), the same lines for every front.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The typed facts.
+    #[serde(flatten)]
+    pub value: history::Recollection,
+    /// Their sentences (`words::recollection_lines`).
+    pub lines: Vec<String>,
+}
+
+/// What the recorder's database (the default one, or `PORT_INSPECTOR_DB`) knows about `port`
+/// now. Silent (`None`) when there is no database, it cannot be read (root's, and this is not
+/// root), or it has nothing on the port: a check never waits on the recorder or fails for it.
+#[must_use]
+pub fn recall(port: u16) -> Option<Recorded> {
+    let path = store::default_path()?;
+    let value = history::recollect(&path, port, capture::now_ms())?;
+    let lines = words::recollection_lines(&value);
+    Some(Recorded { value, lines })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

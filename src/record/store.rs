@@ -178,10 +178,15 @@ const MIGRATIONS: &[&str] = &[
 /// The database file's name in its folder.
 pub const FILE_NAME: &str = "record.db";
 
-/// Where the recorder keeps its database when `--db` is not given: as root the system's
-/// `/var/lib/port-inspector/` (a folder only root may enter), else the user's own data folder.
+/// Where the recorder keeps its database when `--db` is not given: `PORT_INSPECTOR_DB` when set,
+/// else as root the system's `/var/lib/port-inspector/` (a folder only root may enter), else the
+/// user's own data folder.
 #[must_use]
 pub fn default_path() -> Option<PathBuf> {
+    // One database for a whole deployment that keeps it elsewhere (and for tests).
+    if let Some(p) = std::env::var_os("PORT_INSPECTOR_DB").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
     #[cfg(unix)]
     {
         if rustix::process::geteuid().is_root() {

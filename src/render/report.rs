@@ -139,6 +139,13 @@ pub fn text_lines(c: &Check) -> Lines {
             o.plain(&format!("  {l}"));
         }
     }
+    // The recorder's lines are made (and outside text escaped) in `record::words`.
+    if let Some(rec) = &c.recorded {
+        o.plain("\nFrom the flight recorder:");
+        for l in &rec.lines {
+            o.plain(&format!("  {l}"));
+        }
+    }
     if let Some(d) = &c.explanation {
         if d.findings.is_empty() {
             o.plain(&format!("  {}", d.summary));
@@ -286,6 +293,12 @@ pub fn markdown(c: &Check) -> String {
     }
     if !c.owners.is_empty() {
         owners_table(&mut o, c);
+    }
+    if let Some(rec) = &c.recorded {
+        let _ = writeln!(o, "\n## From the flight recorder\n");
+        for l in &rec.lines {
+            let _ = writeln!(o, "- {}", md(l));
+        }
     }
     for w in &c.notes {
         let _ = writeln!(o, "\n> **Note:** {}", md(&w.text));

@@ -109,6 +109,11 @@ impl Generated {
     }
 }
 
+/// The flight recorder's systemd unit: shipped in the .deb and .rpm (whose binary is
+/// /usr/bin/port-inspector, the unit's ExecStart), never enabled by the package; not in the
+/// tarball, which installs anywhere.
+const RECORDER_UNIT: &str = "assets/port-inspector-record.service";
+
 /// What every package is made from.
 pub struct Ctx {
     pub root: PathBuf,
@@ -182,6 +187,12 @@ pub fn deb(ctx: &Ctx, flavour: Flavour, bin: &Path, work: &Path, out: &Path) -> 
         doc: format!("share/doc/{pkg}"),
     };
     stage_common(ctx, flavour, bin, &tree)?;
+    // Debian 12 keeps units in /lib/systemd/system (lintian: systemd-service-file-outside-lib).
+    copy(
+        &ctx.root.join(RECORDER_UNIT),
+        &dir.join("lib/systemd/system/port-inspector-record.service"),
+        0o644,
+    )?;
     let doc = tree.prefix.join(&tree.doc);
     write(
         &doc.join("copyright"),
@@ -333,6 +344,11 @@ pub fn rpm(ctx: &Ctx, flavour: Flavour, bin: &Path, work: &Path, out: &Path) -> 
         doc: format!("share/doc/{pkg}"),
     };
     stage_common(ctx, flavour, bin, &tree)?;
+    copy(
+        &ctx.root.join(RECORDER_UNIT),
+        &stage.join("usr/lib/systemd/system/port-inspector-record.service"),
+        0o644,
+    )?;
     for f in ["LICENSE-MIT", "LICENSE-APACHE"] {
         copy(
             &ctx.root.join(f),
