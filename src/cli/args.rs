@@ -344,7 +344,7 @@ pub enum Command {
     /// The flight recorder: record every bound socket's life (who held it from when to when)
     /// into a database, until stopped; `history` reads it back.
     #[command(
-        after_help = concat!("Examples:\n  sudo port-inspector record\n  port-inspector record --db ./ports.db --for 10m --interval 100\n\nMode: this build polls the socket table every --interval: sockets that live\nless than that may be missed, and failed binds are not seen. As root every\nholder is named; as another user, other users' processes are not.\n\n", "Exit codes:\n  0  stopped cleanly (Ctrl+C, SIGTERM, --for)\n  1  the database could not be written (a full disk stops recording)\n  2  bad input")
+        after_help = concat!("Examples:\n  port-inspector record --db ./ports.db --for 10m --interval 100\n  sudo port-inspector record\n  sudo systemctl enable --now port-inspector-record   # the packaged service\n\nMode: this build polls the socket table every --interval: sockets that live\nless than that may be missed, and failed binds are not seen. As root every\nholder is named; as another user, other users' processes are not.\n\n", "Exit codes:\n  0  stopped cleanly (Ctrl+C, SIGTERM, --for)\n  1  the database could not be written (a full disk stops recording)\n  2  bad input")
     )]
     Record(record::RecordArgs),
     /// What the recorder saw: who held a port from when to when, the time it was not
