@@ -502,3 +502,88 @@ fn check_adds_what_the_recorder_knows_and_is_silent_without_it() {
     assert!(!none.exists(), "check never makes a database");
     drop(h);
 }
+
+/// One journal entry in journald's native form, as a map (length-prefixed values included).
+fn journal_fields(d: &[u8]) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut rest = d;
+    while !rest.is_empty() {
+        let line_end = rest.iter().position(|&b| b == b'\n').unwrap();
+        let line = &rest[..line_end];
+        if let Some(eq) = line.iter().position(|&b| b == b'=') {
+            out.insert(
+                String::from_utf8_lossy(&line[..eq]).into_owned(),
+                String::from_utf8_lossy(&line[eq + 1..]).into_owned(),
+            );
+            rest = &rest[line_end + 1..];
+        } else {
+            let key = String::from_utf8_lossy(line).into_owned();
+            let len = usize::try_from(u64::from_le_bytes(
+                rest[line_end + 1..line_end + 9].try_into().unwrap(),
+            ))
+            .unwrap();
+            let value = &rest[line_end + 9..line_end + 9 + len];
+            out.insert(key, String::from_utf8_lossy(value).into_owned());
+            rest = &rest[line_end + 9 + len + 1..];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_event_goes_to_the_journal_with_its_fields() {
+    let dir = TempDir::new("journal");
+    let db = dir.db();
+    let sock_path = dir.0.join("journal.sock");
+    let journal = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    journal
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let recorder = Recorder(
+        common::bin()
+            .args(["record", "--interval", "50", "--for", "120", "--db"])
+            .arg(&db)
+            .env("PORT_INSPECTOR_JOURNAL", &sock_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_recording(&db);
+    let ip = common::private_loopback();
+    let mut h = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let pid = h.child.id().to_string();
+    let port = h.port.to_string();
+    let wait_event = |event: &str| {
+        let start = Instant::now();
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "a journal entry {event} for port {port} within 20 s"
+            );
+            let Ok(n) = journal.recv(&mut buf) else {
+                continue;
+            };
+            let f = journal_fields(&buf[..n]);
+            if f.get("PORT") == Some(&port) && f.get("EVENT").map(String::as_str) == Some(event) {
+                return f;
+            }
+        }
+    };
+    let f = wait_event("appeared");
+    assert_eq!(f["PID"], pid, "the holder's PID: {f:?}");
+    assert_eq!(f["COMM"], "holder", "its name");
+    assert_eq!(f["PROTOCOL"], "tcp", "the protocol");
+    assert_eq!(f["ADDRESS"], ip.to_string(), "the address");
+    assert_eq!(f["SYSLOG_IDENTIFIER"], "port-inspector", "the identifier");
+    assert!(
+        f["MESSAGE"].contains("appeared, held by holder"),
+        "a sentence: {f:?}"
+    );
+    drop(h.child.stdin.take());
+    common::holder::wait_exit(&mut h, "the holder ends when its input closes");
+    let f = wait_event("went");
+    assert_eq!(f["PID"], pid, "the socket that went names who held it");
+    drop(stop(recorder));
+}

@@ -127,6 +127,59 @@ fn cmdline_of(pid: u32) -> Option<String> {
     (!s.is_empty()).then(|| String::from_utf8_lossy(&s).into_owned())
 }
 
+/// Sends each change to the journal with its fields (`EVENT`, `PORT`, `PROTOCOL`, `ADDRESS`,
+/// `STATE`, `PID` — the first holder —, `PIDS`, `COMM`, `USER`, `UNIT`).
+#[cfg(unix)]
+fn tell_journal(
+    j: &super::journal::Journal,
+    changes: &[Change],
+    before: &Snapshot,
+    now: &Snapshot,
+) {
+    for c in changes {
+        let (k, event, seen) = match c {
+            Change::Appeared(k) => (k, "appeared", now.get(k)),
+            Change::Went(k) => (k, "went", before.get(k)),
+            Change::HandedOver(k) => (k, "handed_over", now.get(k)),
+        };
+        let Some(seen) = seen else { continue };
+        let mut fields = vec![
+            ("EVENT", event.to_owned()),
+            ("PORT", k.local.port().to_string()),
+            (
+                "PROTOCOL",
+                super::store::protocol_str(k.protocol).to_owned(),
+            ),
+            ("ADDRESS", k.local.ip().to_string()),
+            ("STATE", seen.state.name().to_owned()),
+        ];
+        if let Some(h) = seen.holders.first() {
+            fields.push(("PID", h.pid.to_string()));
+            fields.push((
+                "PIDS",
+                seen.holders
+                    .iter()
+                    .map(|h| h.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ));
+            if let Some(p) = &h.process {
+                fields.push(("COMM", p.clone()));
+            }
+            if let Some(u) = &h.user {
+                fields.push(("USER", u.clone()));
+            }
+            if let Some(m) = &h.managed_by {
+                fields.push((
+                    "UNIT",
+                    m.container.clone().unwrap_or_else(|| m.name.clone()),
+                ));
+            }
+        }
+        j.send(&super::words::event_message(c, seen), &fields);
+    }
+}
+
 /// Records until `stop` is set or the duration passes; returns what it saw. Each read's
 /// changes are one transaction; the session ends cleanly (open sockets recorded as open until
 /// the stop) on any way out but a write error.
@@ -142,6 +195,8 @@ pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summa
         session,
         ..Summary::default()
     };
+    #[cfg(unix)]
+    let journal = super::journal::Journal::open();
     let mut prev = Snapshot::new();
     let mut prev_ms: Option<u64> = None;
     let mut last_full = 0u64;
@@ -189,6 +244,11 @@ pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summa
                             break Err(e);
                         }
                         last_written = t;
+                    }
+                    // The first read lists what was already there: not events.
+                    #[cfg(unix)]
+                    if let (Some(j), Some(_)) = (&journal, prev_ms) {
+                        tell_journal(j, &changes, &prev, &now);
                     }
                     prev = now;
                     prev_ms = Some(t);

@@ -22,6 +22,8 @@ use crate::target::Protocol;
 
 pub mod capture;
 pub mod history;
+#[cfg(unix)]
+pub mod journal;
 pub mod store;
 pub mod time;
 pub mod words;

@@ -62,6 +62,25 @@ pub fn stop_line(sum: &super::capture::Summary) -> String {
     )
 }
 
+/// The journal's MESSAGE for one change: `TCP 0.0.0.0:8080 LISTEN appeared, held by nginx (PID
+/// 433, …)`; `seen` is the socket as the read that shows the change has it (for a socket that
+/// went, the read before).
+#[must_use]
+pub fn event_message(change: &super::Change, seen: &super::Seen) -> String {
+    let (k, what) = match change {
+        super::Change::Appeared(k) => (k, "appeared, held by"),
+        super::Change::Went(k) => (k, "went; it was held by"),
+        super::Change::HandedOver(k) => (k, "changed hands, now held by"),
+    };
+    format!(
+        "{} {} {} {what} {}",
+        k.protocol,
+        k.local,
+        seen.state,
+        holders(&seen.holders)
+    )
+}
+
 /// `nginx (PID 433, user www-data, unit nginx.service)`, escaped.
 #[must_use]
 pub fn holder(h: &Holder) -> String {
