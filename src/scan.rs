@@ -65,6 +65,18 @@ pub enum PortStatus {
     Refused,
 }
 
+impl PortStatus {
+    /// The word the scan table, its CSV and its Markdown show: `free`, `in use`, `refused`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::InUse => "in use",
+            Self::Refused => "refused",
+        }
+    }
+}
+
 /// A port that is not free, with why and who.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortResult {
@@ -787,8 +799,8 @@ pub struct ScanRow {
     pub first_port: u16,
     /// TCP or UDP.
     pub protocol: Protocol,
-    /// `free`, `in use`, `refused`.
-    pub status: String,
+    /// Free, in use, refused.
+    pub status: PortStatus,
     /// Who holds it.
     pub owner: String,
     /// Error code and OS notes.
@@ -831,7 +843,7 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
             },
             first_port: f.start,
             protocol: f.protocol,
-            status: "free".into(),
+            status: PortStatus::Free,
             owner: String::new(),
             note: String::new(),
             address: r.request.address.to_string(),
@@ -849,12 +861,7 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
             ports: b.port.to_string(),
             first_port: b.port,
             protocol: b.protocol,
-            status: if b.status == PortStatus::InUse {
-                "in use"
-            } else {
-                "refused"
-            }
-            .into(),
+            status: b.status,
             owner: crate::wording::holders_in_words(&b.owners),
             note: note.join("; "),
             address: r.request.address.to_string(),
@@ -881,7 +888,7 @@ pub fn to_csv(rows: &[ScanRow]) -> String {
             "{},{},{},{},{},{},{},{},{},{}",
             q(&r.ports),
             r.protocol,
-            q(&r.status),
+            r.status.name(),
             q(&r.owner),
             q(&r.note),
             q(&r.address),
@@ -907,7 +914,7 @@ pub fn to_markdown(rows: &[ScanRow]) -> String {
             "| {} | {} | {} | {} | {} |",
             c(&r.ports),
             r.protocol,
-            c(&r.status),
+            r.status.name(),
             c(&r.owner),
             c(&r.note)
         );
@@ -938,7 +945,7 @@ mod tests {
             ports: "80".into(),
             first_port: 80,
             protocol: Protocol::Tcp,
-            status: "in use".into(),
+            status: PortStatus::InUse,
             owner: "a, b".into(),
             note: "x|y \"q\"".into(),
             address: "0.0.0.0".into(),
@@ -962,7 +969,7 @@ mod tests {
             ports: "80".into(),
             first_port: 80,
             protocol: Protocol::Tcp,
-            status: "in use".into(),
+            status: PortStatus::InUse,
             owner: owner.into(),
             note: String::new(),
             address: String::new(),

@@ -99,16 +99,17 @@ fn stage(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A JSON document with the machine's own facts (kernel version, host name, limits) replaced by
-/// a placeholder, pretty-printed; any other text as it is. The facts have tests of their own;
+/// A JSON document with the machine's own facts (kernel version, host name, limits) and the
+/// build that answered (commit, date) replaced by placeholders, pretty-printed; any other text as it is. The facts have tests of their own;
 /// here they would make the files differ from machine to machine.
 fn machine_free(out: &str) -> String {
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
-                    if k == "facts" {
-                        *x = serde_json::Value::String("<FACTS>".into());
+                    // The facts, and the build (commit and date) that answered.
+                    if k == "facts" || k == "tool" {
+                        *x = serde_json::Value::String(format!("<{}>", k.to_uppercase()));
                     } else {
                         strip(x);
                     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::form::capped;
 use super::worker::Event;
 use crate::probe::CancelToken;
-use crate::scan::{self, Progress, ScanReport, ScanRequest, ScanRow};
+use crate::scan::{self, PortStatus, Progress, ScanReport, ScanRequest, ScanRow};
 use crate::target::{self, InputError, Protocol};
 
 use super::action::Action;
@@ -104,18 +104,18 @@ impl ScanInputs {
         })
     }
 
-    /// The table rows of `report` after filter, toggle and sort.
+    /// The table rows (made once, when the scan ended) after filter, toggle and sort.
     #[must_use]
-    pub fn visible_rows(&self, report: &ScanReport) -> Vec<ScanRow> {
+    pub fn visible_rows<'a>(&self, all: &'a [ScanRow]) -> Vec<&'a ScanRow> {
         let needle = self.filter.trim().to_lowercase();
-        let mut rows: Vec<ScanRow> = scan::rows(report)
-            .into_iter()
-            .filter(|r| !self.only_busy || r.status != "free")
+        let mut rows: Vec<&ScanRow> = all
+            .iter()
+            .filter(|r| !self.only_busy || r.status != PortStatus::Free)
             .filter(|r| {
                 needle.is_empty()
                     || [
                         &r.ports,
-                        &r.status,
+                        r.status.name(),
                         &r.owner,
                         &r.note,
                         &r.protocol.to_string(),
@@ -128,7 +128,7 @@ impl ScanInputs {
             })
             .collect();
         if self.sort == ScanSort::Status {
-            rows.sort_by_key(|r| (r.status == "free", r.first_port));
+            rows.sort_by_key(|r| (r.status == PortStatus::Free, r.first_port));
         }
         rows
     }
@@ -143,6 +143,9 @@ pub struct ScanState {
     pub progress: Option<Progress>,
     /// The last finished scan.
     pub report: Option<ScanReport>,
+    /// Its table rows, made once when it ended (not on every frame: a crowded range has
+    /// thousands).
+    pub rows: Vec<ScanRow>,
     /// Why the last Start did not start (the address cannot be bound here).
     pub error: Option<String>,
 }
@@ -238,6 +241,7 @@ impl ScanTab {
                 if self.state.running.as_ref().is_some_and(|r| r.0 == id) {
                     self.state.running = None;
                 }
+                self.state.rows = scan::rows(&report);
                 self.state.report = Some(*report);
             }
             _ => {}
@@ -266,20 +270,23 @@ impl ScanTab {
                     protocol,
                 });
             }
-            Action::CopyScanCsv | Action::CopyScanMarkdown => {
-                if let Some(r) = &self.state.report {
-                    let rows = self.inputs.visible_rows(r);
-                    let (text, what) = if *action == Action::CopyScanCsv {
-                        (scan::to_csv(&rows), "CSV")
-                    } else {
-                        (scan::to_markdown(&rows), "Markdown")
-                    };
-                    ctx.copy_text(text);
-                    return Some(ScanOutcome::Status(format!(
-                        "{} rows copied as {what}.",
-                        rows.len()
-                    )));
-                }
+            Action::CopyScanCsv | Action::CopyScanMarkdown if self.state.report.is_some() => {
+                let rows: Vec<ScanRow> = self
+                    .inputs
+                    .visible_rows(&self.state.rows)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                let (text, what) = if *action == Action::CopyScanCsv {
+                    (scan::to_csv(&rows), "CSV")
+                } else {
+                    (scan::to_markdown(&rows), "Markdown")
+                };
+                ctx.copy_text(text);
+                return Some(ScanOutcome::Status(format!(
+                    "{} rows copied as {what}.",
+                    rows.len()
+                )));
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ fn scan_results_ui(
     ui: &mut egui::Ui,
     inputs: &mut ScanInputs,
     report: &crate::scan::ScanReport,
+    all_rows: &[crate::scan::ScanRow],
     status: Option<&str>,
     actions: &mut Vec<Action>,
 ) {
@@ -56,7 +57,7 @@ fn scan_results_ui(
             ui.label(RichText::new(s).strong());
         }
     });
-    let rows = inputs.visible_rows(report);
+    let rows = inputs.visible_rows(all_rows);
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("scan-table")
             .striped(true)
@@ -67,7 +68,7 @@ fn scan_results_ui(
                 }
                 ui.end_row();
                 for r in &rows {
-                    if r.status == "free" {
+                    if r.status == crate::scan::PortStatus::Free {
                         ui.label(&r.ports);
                     } else if ui
                         .button(format!("Check {} {}", r.protocol, r.ports))
@@ -77,12 +78,12 @@ fn scan_results_ui(
                         actions.push(Action::CheckPort(r.first_port, r.protocol));
                     }
                     ui.label(r.protocol.to_string());
-                    let color = if r.status == "free" {
+                    let color = if r.status == crate::scan::PortStatus::Free {
                         ok_color(ui)
                     } else {
                         bad_color(ui)
                     };
-                    ui.colored_label(color, &r.status);
+                    ui.colored_label(color, r.status.name());
                     ui.label(&r.owner);
                     ui.label(&r.note);
                     ui.end_row();
@@ -185,7 +186,7 @@ pub fn scan_ui(
     }
     ui.separator();
     if let Some(report) = &state.report {
-        scan_results_ui(ui, inputs, report, status, &mut actions);
+        scan_results_ui(ui, inputs, report, &state.rows, status, &mut actions);
     } else {
         ui.label("Give a range (for example 8000-9000) and press Start scan.");
         if let Some(s) = status {
