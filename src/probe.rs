@@ -201,6 +201,13 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Whether a copy of this token is held elsewhere (by work that may still run, or by the
+    /// one who may cancel it); a holder of tokens lets go of those no one else holds.
+    #[must_use]
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
 }
 
 /// How a probe runs: time limit, cancel flag and resolver.

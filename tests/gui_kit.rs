@@ -242,3 +242,29 @@ fn a_window_restored_on_the_kit_reads_the_facts() {
         },
     );
 }
+
+/// A watch runs for up to 24 hours on its own thread; when the window's worker goes (the window
+/// closed), the watch is cancelled instead of checking a port every second for nobody.
+#[test]
+fn a_watch_does_not_outlive_its_worker() {
+    use port_inspector::gui::worker::{Job, Worker};
+    use port_inspector::probe::CancelToken;
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let worker = Worker::spawn(
+        std::sync::Arc::new(|| {}),
+        port_inspector::probe::system_resolver(),
+        port_inspector::scan::system_scanner(),
+    );
+    let cancel = CancelToken::new();
+    assert!(worker.start(Job::Watch {
+        target: port_inspector::Target::tcp("127.0.0.1", port),
+        cancel: cancel.clone(),
+    }));
+    assert!(!cancel.is_cancelled(), "watching");
+    drop(worker);
+    assert!(
+        cancel.is_cancelled(),
+        "the watch is cancelled with its worker"
+    );
+}

@@ -148,13 +148,30 @@ pub enum Event {
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// Handle to the worker threads ("probe" for checks, "scan" for scans, one thread per
-/// support-kit task); dropping it ends them.
+/// support-kit task); dropping it ends them: the probe and scan threads when their channels
+/// close, and every job that carries a cancel token (a check, a scan, a hold, a watch) is
+/// cancelled, so a 24-hour watch does not outlive its window.
 pub struct Worker {
     tx: SyncSender<CheckJob>,
     scan_tx: SyncSender<ScanJob>,
     rx: Receiver<Event>,
     ev_tx: SyncSender<Event>,
     waker: Waker,
+    /// The cancel tokens of the jobs started, cancelled when the worker is dropped (the ones
+    /// that ended are let go at each start, so it does not grow with every check).
+    tokens: std::sync::Mutex<Vec<CancelToken>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let tokens = self
+            .tokens
+            .get_mut()
+            .map_or_else(|e| std::mem::take(e.into_inner()), std::mem::take);
+        for t in tokens {
+            t.cancel();
+        }
+    }
 }
 
 /// Sends one event to the UI and wakes it; what a task gets to report with.
@@ -202,6 +219,7 @@ impl Worker {
             rx,
             ev_tx: task_tx,
             waker: task_waker,
+            tokens: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -209,6 +227,20 @@ impl Worker {
     /// already queued: a second click while busy).
     #[must_use]
     pub fn start(&self, job: Job) -> bool {
+        let token = match &job {
+            Job::Check { cancel, .. } | Job::Hold { cancel, .. } | Job::Watch { cancel, .. } => {
+                Some(cancel.clone())
+            }
+            Job::Scan(s) => Some(s.cancel.clone()),
+            _ => None,
+        };
+        if let Some(t) = token
+            && let Ok(mut kept) = self.tokens.lock()
+        {
+            // The ended ones go: cancelled, or held by nobody else (their job is over).
+            kept.retain(|k| !k.is_cancelled() && k.is_shared());
+            kept.push(t);
+        }
         match job {
             Job::Check {
                 id,
