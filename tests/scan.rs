@@ -486,9 +486,9 @@ fn scan_csv_carries_address_state_user_and_command() {
     let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let req = ScanRequest::tcp(ip.into(), holder.port, holder.port);
     let r = scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |_| {});
-    let rows = scan::rows(&r);
+    let rows = port_inspector::render::scan::rows(&r);
     assert_eq!(rows.len(), 1, "one held port: {rows:?}");
-    let csv = scan::to_csv(&rows);
+    let csv = port_inspector::render::scan::to_csv(&rows);
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),

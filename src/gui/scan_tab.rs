@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::form::capped;
 use super::worker::Event;
 use crate::probe::CancelToken;
-use crate::scan::{self, PortStatus, Progress, ScanReport, ScanRequest, ScanRow};
+use crate::render::scan::{self, ScanRow};
+use crate::scan::{PortStatus, Progress, ScanReport, ScanRequest};
 use crate::target::{self, InputError, Protocol};
 
 use super::action::Action;
@@ -205,7 +206,7 @@ impl ScanTab {
         let Ok(request) = self.inputs.request() else {
             return;
         };
-        if let Err(e) = scan::check_address(request.address) {
+        if let Err(e) = crate::scan::check_address(request.address) {
             self.state.error = Some(format!(
                 "Cannot bind {} on this machine: {}. Scan one of its addresses (see the Support kit's facts).",
                 request.address, e

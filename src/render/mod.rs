@@ -6,6 +6,7 @@
 mod end;
 mod hold;
 pub mod report;
+pub mod scan;
 mod sockets;
 
 /// How a line reads at a glance, for a front that colours (the CLI on a terminal): set where the

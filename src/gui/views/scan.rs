@@ -8,7 +8,7 @@ fn scan_results_ui(
     ui: &mut egui::Ui,
     inputs: &mut ScanInputs,
     report: &crate::scan::ScanReport,
-    all_rows: &[crate::scan::ScanRow],
+    all_rows: &[crate::render::scan::ScanRow],
     status: Option<&str>,
     actions: &mut Vec<Action>,
 ) {

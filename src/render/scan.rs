@@ -1,0 +1,205 @@
+//! The scan table: a row per busy port and per run of free ports, with the holders' details,
+//! for the window's table, its CSV and its Markdown (every cell from outside text escaped).
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::owners::Owner;
+use crate::scan::{PortStatus, ScanReport};
+use crate::target::Protocol;
+
+/// One line of the scan table: a busy port, or a run of free ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRow {
+    /// `8010`, or `8000-8041` for a free range.
+    pub ports: String,
+    /// First port of the row, for sorting and for opening its check.
+    pub first_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Free, in use, refused.
+    pub status: PortStatus,
+    /// Who holds it.
+    pub owner: String,
+    /// Error code and OS notes.
+    pub note: String,
+    /// The address the scan bound (`0.0.0.0`, `127.0.0.1`).
+    pub address: String,
+    /// The holders' own socket addresses (`127.0.0.1:8080; [::]:8080`), control characters
+    /// escaped like every cell below.
+    pub holder_address: String,
+    /// The holders' socket states (`LISTEN`).
+    pub state: String,
+    /// The holders' users.
+    pub user: String,
+    /// The holders' command lines.
+    pub command: String,
+}
+
+/// The distinct values of one column of `owners`, in their order, joined with `; `.
+fn joined(owners: &[Owner], cell: impl Fn(&Owner) -> Option<String>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for v in owners.iter().filter_map(cell) {
+        if !v.is_empty() && !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join("; ")
+}
+
+/// The table rows of a report, sorted by port then protocol.
+#[must_use]
+pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
+    let mut out: Vec<ScanRow> = r
+        .free
+        .iter()
+        .map(|f| ScanRow {
+            ports: if f.start == f.end {
+                f.start.to_string()
+            } else {
+                format!("{}-{}", f.start, f.end)
+            },
+            first_port: f.start,
+            protocol: f.protocol,
+            status: PortStatus::Free,
+            owner: String::new(),
+            note: String::new(),
+            address: r.request.address.to_string(),
+            holder_address: String::new(),
+            state: String::new(),
+            user: String::new(),
+            command: String::new(),
+        })
+        .collect();
+    let clean = |s: Option<&str>| s.map(|s| crate::text::clean(s).into_owned());
+    for b in &r.busy {
+        let mut note = vec![format!("{} ({})", b.error.wsa_name, b.error.wsa_code)];
+        note.extend(b.notes.iter().cloned());
+        out.push(ScanRow {
+            ports: b.port.to_string(),
+            first_port: b.port,
+            protocol: b.protocol,
+            status: b.status,
+            owner: crate::wording::holders_in_words(&b.owners),
+            note: note.join("; "),
+            address: r.request.address.to_string(),
+            holder_address: joined(&b.owners, |o| Some(o.local.to_string())),
+            state: joined(&b.owners, |o| Some(o.state.name().to_owned())),
+            user: joined(&b.owners, |o| clean(o.user.as_deref())),
+            command: joined(&b.owners, |o| clean(o.cmdline.as_deref())),
+        });
+    }
+    out.sort_by_key(|r| (r.first_port, r.protocol == Protocol::Udp));
+    out
+}
+
+/// The rows as CSV (RFC 4180 quoting), for spreadsheets.
+#[must_use]
+pub fn to_csv(rows: &[ScanRow]) -> String {
+    // Quoted when it must be, and never a formula (`=`, `+`, `-`, `@` first: OWASP's advice).
+    let q = crate::export::csv_cell;
+    let mut o =
+        String::from("port,protocol,status,owner,note,address,holder_address,state,user,command\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{},{}",
+            q(&r.ports),
+            r.protocol,
+            r.status.name(),
+            q(&r.owner),
+            q(&r.note),
+            q(&r.address),
+            q(&r.holder_address),
+            q(&r.state),
+            q(&r.user),
+            q(&r.command)
+        );
+    }
+    o
+}
+
+/// The rows as a Markdown table, for tickets.
+#[must_use]
+pub fn to_markdown(rows: &[ScanRow]) -> String {
+    // Outside text (an owner's name) can add no column, link, code or heading.
+    let c = crate::text::md;
+    let mut o =
+        String::from("| Port | Protocol | Status | Owner | Note |\n|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            c(&r.ports),
+            r.protocol,
+            r.status.name(),
+            c(&r.owner),
+            c(&r.note)
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_markdown_escapes() {
+        let rows = vec![ScanRow {
+            ports: "80".into(),
+            first_port: 80,
+            protocol: Protocol::Tcp,
+            status: PortStatus::InUse,
+            owner: "a, b".into(),
+            note: "x|y \"q\"".into(),
+            address: "0.0.0.0".into(),
+            holder_address: "127.0.0.1:80".into(),
+            state: "LISTEN".into(),
+            user: "www-data".into(),
+            command: "nginx -g daemon off;".into(),
+        }];
+        assert_eq!(
+            to_csv(&rows),
+            "port,protocol,status,owner,note,address,holder_address,state,user,command\n\
+             80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\",0.0.0.0,127.0.0.1:80,LISTEN,www-data,\
+             nginx -g daemon off;\n"
+        );
+        assert!(to_markdown(&rows).contains("x\\|y"), "pipe escaped");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas_and_markdown_cells_never_links() {
+        let row = |owner: &str| ScanRow {
+            ports: "80".into(),
+            first_port: 80,
+            protocol: Protocol::Tcp,
+            status: PortStatus::InUse,
+            owner: owner.into(),
+            note: String::new(),
+            address: String::new(),
+            holder_address: String::new(),
+            state: String::new(),
+            user: String::new(),
+            command: String::new(),
+        };
+        for f in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "=HYPERLINK(\"http://e.x\",\"a\")",
+        ] {
+            let csv = to_csv(&[row(f)]);
+            let cell = csv.lines().nth(1).unwrap().split(',').nth(3).unwrap();
+            assert!(
+                cell.starts_with('\'') || cell.starts_with("\"'"),
+                "{f} reached the spreadsheet as a formula: {csv}"
+            );
+        }
+        let md = to_markdown(&[row("[a](http://e.x)")]);
+        assert!(!md.contains("[a](http://e.x)"), "a link: {md}");
+        assert!(md.contains("\\[a\\](http://e.x)"), "{md}");
+    }
+}
