@@ -114,6 +114,8 @@ fn db_path(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
 /// Runs the recorder until Ctrl+C, SIGTERM or `--for`.
 pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
     let path = db_path(args.db.as_ref())?;
+    // Before any thread (the Ctrl+C handler's): the capture may need a mount namespace of its own.
+    let prepared = capture::prepare();
     let mut store = Store::open_for_writing(&path)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -121,8 +123,9 @@ pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
         ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
             .map_err(|e| anyhow::anyhow!("cannot catch Ctrl+C and SIGTERM: {e}"))?;
     }
-    let (mode, reason) = capture::choose_mode();
-    output::text(&(words::start_line(mode, reason, args.interval, &path) + "\n"));
+    output::text(
+        &(words::start_line(prepared.mode, &prepared.reason, args.interval, &path) + "\n"),
+    );
     let opts = Options {
         interval_ms: args.interval,
         duration_ms: args.for_ms,
@@ -131,7 +134,7 @@ pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
             max_bytes: args.max_size,
         },
     };
-    match capture::run(&mut store, &opts, &stop) {
+    match capture::run(&mut store, &opts, &stop, prepared) {
         Ok(sum) => {
             output::text(&(words::stop_line(&sum) + "\n"));
             Ok(exit::OK)

@@ -51,20 +51,80 @@ pub struct Summary {
     pub went: u64,
     /// Sockets recorded as handed to other processes.
     pub handed_over: u64,
+    /// Failed binds recorded (eBPF mode).
+    pub failed_binds: u64,
 }
 
 /// Why the recorder runs in the mode it does, said at its start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "why", content = "detail")]
 pub enum ModeReason {
-    /// This build captures by polling only: the kernel tracepoints are not used yet.
-    NoTracepointCapture,
+    /// The tracepoints are attached: failed binds are captured as they happen.
+    Tracepoints,
+    /// This OS has no tracepoint capture here: polling only.
+    NotLinux,
+    /// Not root: loading the BPF program needs CAP_BPF and CAP_PERFMON.
+    NotRoot,
+    /// tracefs is not mounted and could not be mounted privately.
+    NoTracefs(String),
+    /// The kernel refused to load or attach the program.
+    KernelRefused(String),
 }
 
-/// The mode this machine and build allow, and why.
+impl ModeReason {
+    /// A short tag for the database's session note.
+    fn tag(&self) -> &'static str {
+        match self {
+            ModeReason::Tracepoints => "tracepoints",
+            ModeReason::NotLinux => "not_linux",
+            ModeReason::NotRoot => "not_root",
+            ModeReason::NoTracefs(_) => "no_tracefs",
+            ModeReason::KernelRefused(_) => "kernel_refused",
+        }
+    }
+}
+
+/// The capture chosen before recording starts: the mode, why, and the attached tracepoints.
+pub struct Prepared {
+    /// Polling alone, or polling with failed binds through eBPF.
+    pub mode: Mode,
+    /// Why.
+    pub reason: ModeReason,
+    #[cfg(target_os = "linux")]
+    bpf: Option<super::ebpf::Capture>,
+}
+
+/// Attaches the failed-bind capture where this machine allows it. Call before any thread
+/// starts (see `ebpf::start`).
 #[must_use]
-pub fn choose_mode() -> (Mode, ModeReason) {
-    (Mode::Polling, ModeReason::NoTracepointCapture)
+pub fn prepare() -> Prepared {
+    #[cfg(target_os = "linux")]
+    {
+        use super::ebpf::Refusal;
+        match super::ebpf::start() {
+            Ok(c) => Prepared {
+                mode: Mode::Ebpf,
+                reason: ModeReason::Tracepoints,
+                bpf: Some(c),
+            },
+            Err(r) => Prepared {
+                mode: Mode::Polling,
+                reason: match r {
+                    Refusal::NotRoot => ModeReason::NotRoot,
+                    Refusal::NoTracefs(s) => ModeReason::NoTracefs(s),
+                    Refusal::KernelRefused(s) => ModeReason::KernelRefused(s),
+                },
+                bpf: None,
+            },
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Prepared {
+            mode: Mode::Polling,
+            reason: ModeReason::NotLinux,
+        }
+    }
 }
 
 /// The milliseconds since the Unix epoch, now.
@@ -127,6 +187,104 @@ fn cmdline_of(pid: u32) -> Option<String> {
     (!s.is_empty()).then(|| String::from_utf8_lossy(&s).into_owned())
 }
 
+/// The failed binds as the database keeps them: who tried (named by /proc while it lives), and
+/// for EADDRINUSE who held the port right then (one lookup of the port's sockets per port and
+/// batch, sockets on another specific address left out).
+#[cfg(target_os = "linux")]
+fn failed_rows(events: Vec<super::ebpf::FailedBindEvent>) -> Vec<super::store::FailedRow> {
+    let mono = super::ebpf::mono_now_ns();
+    let wall = now_ms();
+    let mut held: std::collections::HashMap<u16, Vec<crate::owners::Owner>> =
+        std::collections::HashMap::new();
+    events
+        .into_iter()
+        .map(|e| {
+            let held_by = match (e.errno, e.local) {
+                (98, Some(l)) => {
+                    let owners = held.entry(l.port()).or_insert_with(|| {
+                        owners::of(owners::Query {
+                            port: l.port(),
+                            protocol: None,
+                        })
+                        .owners
+                    });
+                    let mut hs: Vec<Holder> = Vec::new();
+                    for o in owners.iter().filter(|o| {
+                        o.local.ip() == l.ip()
+                            || o.local.ip().is_unspecified()
+                            || l.ip().is_unspecified()
+                    }) {
+                        for h in seen_of(o, |pid| Holder {
+                            pid,
+                            process: owners::name_of(pid),
+                            user: None,
+                            uid: None,
+                            cmdline: cmdline_of(pid),
+                            managed_by: None,
+                        })
+                        .1
+                        .holders
+                        {
+                            if !hs.iter().any(|x| x.pid == h.pid) {
+                                hs.push(h);
+                            }
+                        }
+                    }
+                    hs
+                }
+                _ => Vec::new(),
+            };
+            super::store::FailedRow {
+                at_ms: super::ebpf::wall_ms(e.ktime_ns, mono, wall),
+                who: Holder {
+                    pid: e.pid,
+                    process: Some(e.comm),
+                    user: Some(crate::owners::passwd::user_name(e.uid).to_string()),
+                    uid: Some(e.uid),
+                    cmdline: cmdline_of(e.pid),
+                    managed_by: None,
+                },
+                protocol: None,
+                local: e.local,
+                errno: e.errno,
+                held_by,
+            }
+        })
+        .collect()
+}
+
+/// Sends each failed bind to the journal (`EVENT=failed_bind`, `ERRNO`, `PORT`, `PID`, `COMM`).
+#[cfg(target_os = "linux")]
+fn tell_journal_failed(j: &super::journal::Journal, rows: &[super::store::FailedRow]) {
+    for r in rows {
+        let mut fields = vec![
+            ("EVENT", "failed_bind".to_owned()),
+            ("ERRNO", r.errno.to_string()),
+            ("PID", r.who.pid.to_string()),
+        ];
+        if let Some(l) = r.local {
+            fields.push(("PORT", l.port().to_string()));
+            fields.push(("ADDRESS", l.ip().to_string()));
+        }
+        if let Some(p) = &r.who.process {
+            fields.push(("COMM", p.clone()));
+        }
+        let held = r.held_by.first().map(|h| h.pid.to_string());
+        if let Some(h) = held {
+            fields.push(("HELD_BY_PID", h));
+        }
+        let f = super::history::FailedBind {
+            at_ms: r.at_ms,
+            who: r.who.clone(),
+            protocol: r.protocol,
+            local: r.local,
+            errno: r.errno,
+            held_by: r.held_by.clone(),
+        };
+        j.send(&super::words::failed_line(&f, 0), &fields);
+    }
+}
+
 /// Sends each change to the journal with its fields (`EVENT`, `PORT`, `PROTOCOL`, `ADDRESS`,
 /// `STATE`, `PID` — the first holder —, `PIDS`, `COMM`, `USER`, `UNIT`).
 #[cfg(unix)]
@@ -183,13 +341,21 @@ fn tell_journal(
 /// Records until `stop` is set or the duration passes; returns what it saw. Each read's
 /// changes are one transaction; the session ends cleanly (open sockets recorded as open until
 /// the stop) on any way out but a write error.
-pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summary, StoreError> {
-    let (mode, reason) = choose_mode();
+pub fn run(
+    store: &mut Store,
+    opts: &Options,
+    stop: &AtomicBool,
+    prepared: Prepared,
+) -> Result<Summary, StoreError> {
     let started = now_ms();
-    let note = match reason {
-        ModeReason::NoTracepointCapture => "no_tracepoint_capture",
-    };
-    let session = store.begin_session(started, mode, opts.interval_ms, note)?;
+    #[cfg(target_os = "linux")]
+    let mut bpf = prepared.bpf;
+    let session = store.begin_session(
+        started,
+        prepared.mode,
+        opts.interval_ms,
+        prepared.reason.tag(),
+    )?;
     store.prune(opts.limits, started, session)?;
     let mut sum = Summary {
         session,
@@ -254,6 +420,21 @@ pub fn run(store: &mut Store, opts: &Options, stop: &AtomicBool) -> Result<Summa
                     prev_ms = Some(t);
                 }
                 None => sum.incomplete += 1,
+            }
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(c) = &mut bpf {
+            let events = c.drain();
+            if !events.is_empty() {
+                sum.failed_binds += events.len() as u64;
+                let rows = failed_rows(events);
+                if let Err(e) = store.record_failed_binds(session, &rows) {
+                    break Err(e);
+                }
+                #[cfg(unix)]
+                if let Some(j) = &journal {
+                    tell_journal_failed(j, &rows);
+                }
             }
         }
         if t.saturating_sub(last_prune) >= PRUNE_EVERY_MS {

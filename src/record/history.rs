@@ -255,11 +255,11 @@ pub fn timeline(
         held_spans(conn, subject, from_ms, to_ms, now_ms, &mut entries).map_err(e)?;
     }
     failed_binds(conn, subject, from_ms, to_ms, &mut entries).map_err(e)?;
-    // Under a second between two runs, or after a stop, is the seam of a restart: the spans
+    // Under two seconds between two runs, or after a stop, is the seam of a restart: the spans
     // on either side already say "when the recorder stopped" and "already there when it started".
     for (from, to) in gaps(&sessions, from_ms, to_ms, now_ms)
         .into_iter()
-        .filter(|(a, b)| b - a >= super::capture::HEARTBEAT_MS)
+        .filter(|(a, b)| b - a >= 2 * super::capture::HEARTBEAT_MS)
     {
         let why = if removed_before_ms.is_some_and(|r| to <= r) {
             GapWhy::Removed

@@ -21,6 +21,8 @@ use crate::owners::{ManagedKind, Owner, SockState};
 use crate::target::Protocol;
 
 pub mod capture;
+#[cfg(target_os = "linux")]
+pub mod ebpf;
 pub mod history;
 #[cfg(unix)]
 pub mod journal;

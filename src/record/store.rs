@@ -175,6 +175,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 ];
 
+/// One failed bind as the database keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRow {
+    /// When (wall clock).
+    pub at_ms: u64,
+    /// The process that tried.
+    pub who: Holder,
+    /// The protocol, where known (the tracepoint sees only a descriptor).
+    pub protocol: Option<Protocol>,
+    /// The address asked for.
+    pub local: Option<std::net::SocketAddr>,
+    /// The positive errno.
+    pub errno: i32,
+    /// Who held the port then (EADDRINUSE).
+    pub held_by: Vec<Holder>,
+}
+
 /// The database file's name in its folder.
 pub const FILE_NAME: &str = "record.db";
 
@@ -583,6 +600,45 @@ impl Store {
                 .map_err(|e| map_full(&path, e))?;
         }
         Ok(())
+    }
+
+    /// Records failed binds, all in one transaction (a scan refused on thousands of ports at
+    /// once is one write).
+    pub fn record_failed_binds(
+        &mut self,
+        session: i64,
+        rows: &[FailedRow],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| map_full(&path, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO failed_binds(session, at_ms, pid, process, user, uid, cmdline,
+                         protocol, ip, port, errno, held_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(|e| map_full(&path, e))?;
+            for r in rows {
+                let held = serde_json::to_string(&r.held_by).unwrap_or_else(|_| "[]".to_owned());
+                stmt.execute(params![
+                    session,
+                    ms(r.at_ms),
+                    r.who.pid,
+                    r.who.process,
+                    r.who.user,
+                    r.who.uid,
+                    r.who.cmdline,
+                    r.protocol.map(protocol_str),
+                    r.local.map(|l| l.ip().to_string()),
+                    r.local.map(|l| l.port()),
+                    r.errno,
+                    held
+                ])
+                .map_err(|e| map_full(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| map_full(&path, e))
     }
 
     /// Records a bind that failed at `at_ms`: who tried, on what, the errno, and who held the

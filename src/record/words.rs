@@ -18,7 +18,7 @@ use crate::text::clean;
 #[must_use]
 pub fn start_line(
     mode: Mode,
-    reason: ModeReason,
+    reason: &ModeReason,
     interval_ms: u64,
     db: &std::path::Path,
 ) -> String {
@@ -26,15 +26,23 @@ pub fn start_line(
         Mode::Polling => format!(
             "Recording in polling mode, every {interval_ms} ms: sockets that live less than that may be missed, and failed binds are not seen in this mode"
         ),
-        Mode::Ebpf => {
-            "Recording through kernel tracepoints (eBPF): every bind and failed bind as it happens"
-                .to_owned()
-        }
+        Mode::Ebpf => format!(
+            "Recording sockets by polling every {interval_ms} ms (sockets that live less than that may be missed), and every failed bind as it happens through kernel tracepoints (eBPF)"
+        ),
     };
     let why = match reason {
-        ModeReason::NoTracepointCapture => {
-            " (this build has no tracepoint capture; it polls the socket table)"
+        ModeReason::Tracepoints => String::new(),
+        ModeReason::NotLinux => " (failed binds are captured on Linux only)".to_owned(),
+        ModeReason::NotRoot => {
+            " (capturing failed binds needs root: CAP_BPF and CAP_PERFMON)".to_owned()
         }
+        ModeReason::NoTracefs(why) => {
+            format!(" (tracefs is not mounted and could not be: {})", clean(why))
+        }
+        ModeReason::KernelRefused(why) => format!(
+            " (the kernel refused the tracepoint program: {})",
+            clean(why)
+        ),
     };
     format!(
         "{how}{why}.\nDatabase: {}. Stop with Ctrl+C.",
@@ -46,11 +54,12 @@ pub fn start_line(
 #[must_use]
 pub fn stop_line(sum: &super::capture::Summary) -> String {
     format!(
-        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands{}.",
+        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}.",
         sum.polls,
         sum.appeared,
         sum.went,
         sum.handed_over,
+        sum.failed_binds,
         if sum.incomplete > 0 {
             format!(
                 "; {} reads could not see the whole table and were not compared",
