@@ -19,6 +19,10 @@ pub const FULL_READ_MS: u64 = 2_000;
 /// run until its last heartbeat, so a gap is never wider than the truth by more than this.
 pub const HEARTBEAT_MS: u64 = 1_000;
 
+/// At most this many ports are looked up for the holders of refused binds in one batch.
+#[cfg(target_os = "linux")]
+const LOOKUPS_PER_BATCH: usize = 64;
+
 /// How often the age and size bounds are applied while recording.
 pub const PRUNE_EVERY_MS: u64 = 60_000;
 
@@ -191,23 +195,35 @@ fn cmdline_of(pid: u32) -> Option<String> {
 /// for EADDRINUSE who held the port right then (one lookup of the port's sockets per port and
 /// batch, sockets on another specific address left out).
 #[cfg(target_os = "linux")]
-fn failed_rows(events: Vec<super::ebpf::FailedBindEvent>) -> Vec<super::store::FailedRow> {
+fn failed_rows(
+    events: Vec<super::ebpf::FailedBindEvent>,
+    table: &Snapshot,
+) -> Vec<super::store::FailedRow> {
     let mono = super::ebpf::mono_now_ns();
     let wall = now_ms();
     let mut held: std::collections::HashMap<u16, Vec<crate::owners::Owner>> =
+        std::collections::HashMap::new();
+    let mut cmdlines: std::collections::HashMap<u32, Option<String>> =
         std::collections::HashMap::new();
     events
         .into_iter()
         .map(|e| {
             let held_by = match (e.errno, e.local) {
                 (98, Some(l)) => {
-                    let owners = held.entry(l.port()).or_insert_with(|| {
-                        owners::of(owners::Query {
-                            port: l.port(),
-                            protocol: None,
+                    // A scan refused on thousands of ports would cost a lookup each: past
+                    // LOOKUPS_PER_BATCH ports, the recorder's last read of the table answers.
+                    let looked_up = held.len() < LOOKUPS_PER_BATCH || held.contains_key(&l.port());
+                    let owners: &[crate::owners::Owner] = if looked_up {
+                        held.entry(l.port()).or_insert_with(|| {
+                            owners::of(owners::Query {
+                                port: l.port(),
+                                protocol: None,
+                            })
+                            .owners
                         })
-                        .owners
-                    });
+                    } else {
+                        &[]
+                    };
                     let mut hs: Vec<Holder> = Vec::new();
                     for o in owners.iter().filter(|o| {
                         o.local.ip() == l.ip()
@@ -230,6 +246,23 @@ fn failed_rows(events: Vec<super::ebpf::FailedBindEvent>) -> Vec<super::store::F
                             }
                         }
                     }
+                    if hs.is_empty() {
+                        // Nobody named right then (gone already, or not traced to a process):
+                        // the holders of the recorder's last read, on a colliding address.
+                        for (k, seen) in table {
+                            if k.local.port() == l.port()
+                                && (k.local.ip() == l.ip()
+                                    || k.local.ip().is_unspecified()
+                                    || l.ip().is_unspecified())
+                            {
+                                for h in &seen.holders {
+                                    if !hs.iter().any(|x| x.pid == h.pid) {
+                                        hs.push(h.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
                     hs
                 }
                 _ => Vec::new(),
@@ -241,7 +274,10 @@ fn failed_rows(events: Vec<super::ebpf::FailedBindEvent>) -> Vec<super::store::F
                     process: Some(e.comm),
                     user: Some(crate::owners::passwd::user_name(e.uid).to_string()),
                     uid: Some(e.uid),
-                    cmdline: cmdline_of(e.pid),
+                    cmdline: cmdlines
+                        .entry(e.pid)
+                        .or_insert_with(|| cmdline_of(e.pid))
+                        .clone(),
                     managed_by: None,
                 },
                 protocol: None,
@@ -427,7 +463,7 @@ pub fn run(
             let events = c.drain();
             if !events.is_empty() {
                 sum.failed_binds += events.len() as u64;
-                let rows = failed_rows(events);
+                let rows = failed_rows(events, &prev);
                 if let Err(e) = store.record_failed_binds(session, &rows) {
                     break Err(e);
                 }
