@@ -242,10 +242,13 @@ pub enum Finding {
         /// The family asked for.
         asked: Family,
     },
-    /// The name did not resolve.
+    /// The name did not resolve; `failure` is what the resolver's own code proves.
     NotResolved {
         /// The name.
         host: String,
+        /// What the code proves: no such name, a temporary or lasting failure (nothing said of
+        /// the name), no address of the family asked, an unknown service.
+        failure: LookupFailure,
         /// The resolver's own error name and number.
         native_name: String,
         /// Its number.
@@ -291,6 +294,45 @@ pub enum Finding {
         /// The rule.
         redirect: crate::nat::NatRedirect,
     },
+}
+
+/// What a failed name lookup proves, read from the resolver's code (the same on every OS: the
+/// Winsock number each `EAI_*` maps to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupFailure {
+    /// `EAI_NONAME` / `WSAHOST_NOT_FOUND`: the resolver answered that the name does not exist.
+    NoSuchName,
+    /// `EAI_AGAIN` / `WSATRY_AGAIN`: no answer now (the server failed, refused or could not be
+    /// reached); says nothing about whether the name exists.
+    Temporary,
+    /// `EAI_FAIL`, `EAI_SYSTEM` / `WSANO_RECOVERY`: a failure the resolver calls lasting; says
+    /// nothing about whether the name exists.
+    Failed,
+    /// `EAI_NODATA`, `EAI_ADDRFAMILY` / `WSANO_DATA`: the name exists, with no address of the
+    /// family asked.
+    NoAddress,
+    /// `EAI_SERVICE` / `WSATYPE_NOT_FOUND`: the port was refused as a service for the protocol.
+    UnknownService,
+    /// `EAI_FAMILY` / `WSAEAFNOSUPPORT`: the resolver does not handle the family asked.
+    FamilyUnsupported,
+}
+
+impl LookupFailure {
+    /// The failure a resolver code (as its Winsock number) proves; `None` for a code that is no
+    /// lookup failure.
+    #[must_use]
+    pub fn of(wsa_code: u32) -> Option<Self> {
+        Some(match wsa_code {
+            wsa::HOST_NOT_FOUND => Self::NoSuchName,
+            wsa::TRY_AGAIN => Self::Temporary,
+            wsa::NO_RECOVERY => Self::Failed,
+            wsa::NO_DATA => Self::NoAddress,
+            wsa::TYPE_NOT_FOUND => Self::UnknownService,
+            wsa::EAFNOSUPPORT => Self::FamilyUnsupported,
+            _ => return None,
+        })
+    }
 }
 
 /// Something the user can do, following from a finding.
@@ -350,6 +392,8 @@ pub enum Fix {
         /// The OS, whose command differs.
         os: Os,
     },
+    /// Look the name up again later: the resolver called its failure temporary.
+    RetryLookup,
     /// Bind an address this machine has.
     BindAssigned {
         /// One of them, of the same family.
@@ -421,7 +465,8 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis
         | wsa::NO_DATA
         | wsa::EAFNOSUPPORT
         | wsa::TRY_AGAIN
-        | wsa::NO_RECOVERY => {
+        | wsa::NO_RECOVERY
+        | wsa::TYPE_NOT_FOUND => {
             name_failure(target, err, facts, &mut d);
         }
         wsa::ETIMEDOUT => d.findings.push(Finding::ResolverTimedOut {
@@ -468,12 +513,21 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
         d.fixes.push(add_scope(facts));
         return;
     }
+    let Some(failure) = LookupFailure::of(err.wsa_code) else {
+        return;
+    };
     d.findings.push(Finding::NotResolved {
         host: target.host.clone(),
+        failure,
         native_name: err.native_name.clone(),
         native_code: err.native_code,
     });
-    if let Some(i) = facts.interfaces.first() {
+    if failure == LookupFailure::Temporary {
+        d.fixes.push(Fix::RetryLookup);
+    }
+    if failure != LookupFailure::UnknownService
+        && let Some(i) = facts.interfaces.first()
+    {
         d.fixes.push(Fix::BindAssigned {
             address: i.address.clone(),
         });

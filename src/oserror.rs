@@ -33,6 +33,8 @@ pub mod wsa {
     pub const NO_RECOVERY: u32 = 11003;
     /// WSANO_DATA: the name has no address of the family asked.
     pub const NO_DATA: u32 = 11004;
+    /// WSATYPE_NOT_FOUND: the service (port) is not known for the socket type (`EAI_SERVICE`).
+    pub const TYPE_NOT_FOUND: u32 = 10109;
 }
 
 use crate::catalog;
@@ -97,6 +99,18 @@ impl OsError {
     #[must_use]
     pub fn from_eai(code: i32, message: String) -> Self {
         Self::build(cfg!(unix), code, message)
+    }
+
+    /// The error for a lookup that answered with no address at all: `EAI_NODATA` as this OS
+    /// numbers it (-5 with glibc and musl, 7 on macOS), `WSANO_DATA` (11004) on Windows. The
+    /// number comes from the C library's own constant, so macOS never reads `EAI_-5`.
+    #[must_use]
+    pub fn no_address(message: String) -> Self {
+        #[cfg(unix)]
+        let code = libc::EAI_NODATA;
+        #[cfg(not(unix))]
+        let code = 11004;
+        Self::from_eai(code, message)
     }
 
     /// The error for a check that ran out of time (`WSAETIMEDOUT` / `ETIMEDOUT`).
@@ -230,6 +244,25 @@ mod tests {
         assert_eq!(e.message, "Address already in use");
         assert_eq!(OsError::from_errno(13).wsa_code, 10013);
         assert_eq!(OsError::from_errno(99).wsa_code, 10049);
+    }
+
+    #[test]
+    fn no_address_is_eai_nodata_as_each_os_numbers_it() {
+        let e = OsError::no_address(String::new());
+        assert_eq!(
+            (e.wsa_code, e.native_name.as_str(), e.native_code),
+            (11004, "EAI_NODATA", libc::EAI_NODATA),
+            "this OS"
+        );
+        // macOS numbers EAI_NODATA 7: its evidence reads EAI_NODATA, never `EAI_-5`.
+        let mac = OsError::resolver_for_os(crate::platform::Os::Macos, 7, String::new());
+        assert_eq!(
+            (mac.wsa_code, mac.native_name.as_str()),
+            (11004, "EAI_NODATA"),
+            "macOS"
+        );
+        let win = OsError::resolver_for_os(crate::platform::Os::Windows, 11004, String::new());
+        assert_eq!(win.native_name, "WSANO_DATA", "Windows");
     }
 
     #[test]

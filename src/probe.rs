@@ -439,10 +439,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     let resolve_us = micros(t0.elapsed());
     let (resolve, addrs) = match resolved {
         Ok(addrs) if addrs.is_empty() => {
-            let e = OsError::from_eai(
-                if cfg!(unix) { -5 } else { 11004 },
-                "no address returned".into(),
-            );
+            let e = OsError::no_address("no address returned".into());
             (
                 step_err(StepKind::Resolve, resolve_us, detail_in, e),
                 Vec::new(),

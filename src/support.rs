@@ -174,10 +174,7 @@ fn resolve_all(target: &Target, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, Os
     };
     let addrs = crate::probe::resolve_bounded(&req, cfg)?;
     if addrs.is_empty() {
-        return Err(OsError::from_eai(
-            if cfg!(unix) { -5 } else { 11004 },
-            "no address".into(),
-        ));
+        return Err(OsError::no_address("no address".into()));
     }
     Ok(addrs)
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnose::{Conflict, Diagnosis, Finding, Fix};
+use crate::diagnose::{Conflict, Diagnosis, Finding, Fix, LookupFailure};
 use crate::owners::{Owner, OwnerNote, SockState};
 use crate::platform::Os;
 use crate::probe::{ProbeReport, Verdict};
@@ -186,9 +186,7 @@ fn title(report: &ProbeReport, d: &Diagnosis) -> String {
         }
         Some(Finding::ExcludedRange { .. }) => format!("{at} is in a port range Windows reserved"),
         Some(Finding::NotAssigned { .. }) => format!("{at} is not an address of this machine"),
-        Some(Finding::NotResolved { host, .. }) => {
-            format!("Host name '{}' not found", clean(host))
-        }
+        Some(Finding::NotResolved { host, failure, .. }) => lookup_title(host, *failure, target),
         Some(Finding::ResolverTimedOut { .. }) => format!(
             "the resolver did not answer for '{}' in time",
             clean(&target.host)
@@ -313,6 +311,71 @@ fn holders_list(sockets: &[Owner]) -> String {
         }
     }
     parts.join("; ")
+}
+
+/// The family a lookup asked for, as the sentence names the missing address: "an IPv6 address".
+fn family_address(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "an IPv4 address",
+        Family::Ipv6 => "an IPv6 address",
+        Family::Any => "an address",
+    }
+}
+
+/// The title of a failed lookup: only what the resolver's code proves ("not found" only when
+/// it answered that the name does not exist).
+fn lookup_title(host: &str, failure: LookupFailure, target: &Target) -> String {
+    let host = clean(host);
+    match failure {
+        LookupFailure::NoSuchName => format!("Host name '{host}' not found"),
+        LookupFailure::Temporary => {
+            format!(
+                "Host name '{host}' could not be looked up now: the resolver failed temporarily"
+            )
+        }
+        LookupFailure::Failed => {
+            format!("Host name '{host}' could not be looked up: the resolver failed")
+        }
+        LookupFailure::NoAddress => format!(
+            "Host name '{host}' has no {}",
+            family_address(target.family).trim_start_matches("an ")
+        ),
+        LookupFailure::UnknownService => format!(
+            "The resolver refused port {} for {}",
+            target.port, target.protocol
+        ),
+        LookupFailure::FamilyUnsupported => {
+            format!("The resolver cannot look up '{host}' in the family asked")
+        }
+    }
+}
+
+/// The finding of a failed lookup, worded for what its code proves; `code` is the resolver's
+/// own name and number ("EAI_AGAIN (-3)").
+fn lookup_failure(host: &str, failure: LookupFailure, code: &str, target: &Target) -> String {
+    let host = clean(host);
+    match failure {
+        LookupFailure::NoSuchName => format!(
+            "The resolver answered that no host '{host}' exists ({code}): there is no address to bind, so nothing was bound."
+        ),
+        LookupFailure::Temporary => format!(
+            "The resolver could not get a usable answer for '{host}' ({code}, a temporary failure: a name server failed, refused or could not be reached). This says nothing about whether the name exists; nothing was bound."
+        ),
+        LookupFailure::Failed => format!(
+            "The lookup of '{host}' failed with an error the resolver calls lasting ({code}). This says nothing about whether the name exists; nothing was bound."
+        ),
+        LookupFailure::NoAddress => format!(
+            "The resolver knows '{host}' but has no {} for it ({code}); nothing was bound.",
+            family_address(target.family).trim_start_matches("an ")
+        ),
+        LookupFailure::UnknownService => format!(
+            "The resolver refused port {} as a service for {} ({code}); nothing was bound.",
+            target.port, target.protocol
+        ),
+        LookupFailure::FamilyUnsupported => format!(
+            "The resolver does not look names up in the family asked ({code}); nothing was bound."
+        ),
+    }
 }
 
 /// The sentence for one finding.
@@ -583,12 +646,10 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         }
         Finding::NotResolved {
             host,
+            failure,
             native_name,
             native_code,
-        } => format!(
-            "The name '{}' did not resolve: the resolver answered {native_name} ({native_code}).",
-            clean(host)
-        ),
+        } => lookup_failure(host, *failure, &format!("{native_name} ({native_code})"), target),
         Finding::ResolverTimedOut { host, timeout_ms } => format!(
             "The resolver did not answer for '{}' within {}; nothing was bound, so whether the port is free is unknown.",
             clean(host),
@@ -852,6 +913,9 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                     list.join(",")
                 )
             }
+        }
+        Fix::RetryLookup => {
+            "Look the name up again in a moment: the resolver called this failure temporary.".into()
         }
         Fix::BindAssigned { address } => format!(
             "Bind an address this machine has, such as {}, or the wildcard.",

@@ -381,6 +381,58 @@ fn an_unknown_host_is_not_bindable_with_the_resolver_code() {
     shows_the_diagnosis(&h, &c);
 }
 
+/// Each resolver code in the window in its own words: a temporary failure or a lasting one
+/// never reads "not found", and a name with no address says so; the same codes from each OS.
+#[test]
+fn each_resolver_failure_reads_for_what_it_proves() {
+    let t = Target::tcp("web.example", 8080);
+    for (os, code, wsa, title) in [
+        (
+            Os::Linux,
+            -3,
+            "WSATRY_AGAIN 11002",
+            "could not be looked up now: the resolver failed temporarily",
+        ),
+        (
+            Os::Windows,
+            11002,
+            "WSATRY_AGAIN 11002",
+            "could not be looked up now: the resolver failed temporarily",
+        ),
+        (
+            Os::Macos,
+            4,
+            "WSANO_RECOVERY 11003",
+            "could not be looked up: the resolver failed",
+        ),
+        (Os::Linux, -5, "WSANO_DATA 11004", "has no address"),
+        (Os::Macos, 7, "WSANO_DATA 11004", "has no address"),
+        (Os::Windows, 11004, "WSANO_DATA 11004", "has no address"),
+        (
+            Os::Linux,
+            -8,
+            "WSATYPE_NOT_FOUND 10109",
+            "The resolver refused port 8080 for TCP",
+        ),
+        (
+            Os::Windows,
+            11001,
+            "WSAHOST_NOT_FOUND 11001",
+            "Host name 'web.example' not found",
+        ),
+    ] {
+        let eai = OsError::resolver_for_os(os, code, String::new());
+        let c = failed(&t, None, eai, StepKind::Resolve);
+        let h = view(c.clone());
+        assert!(has(&h, wsa), "{os:?} {code}: {:?}", labels(&h));
+        assert!(has(&h, title), "{os:?} {code}: {:?}", labels(&h));
+        if !title.contains("not found") {
+            assert!(!has(&h, "not found"), "{os:?} {code}: {:?}", labels(&h));
+        }
+        shows_the_diagnosis(&h, &c);
+    }
+}
+
 #[test]
 fn cancelled_and_timed_out_checks_are_unknown_never_not_bindable() {
     let t = Target::tcp("slow.example", 8080);
