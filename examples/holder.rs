@@ -2,7 +2,8 @@
 //! the tests see a real Windows process as the owner, with its own PID and image name).
 //!
 //! ```text
-//! holder tcp|bound|udp ADDR [--child] [--for SECS]
+//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--for SECS]
+//! holder receive UNIX_PATH [--for SECS]
 //! holder wait [--for SECS]
 //! ```
 //!
@@ -11,7 +12,10 @@
 //! (with `--child`: the port and the PID of a child process started with the socket inherited,
 //! so two processes share it), then holds it until its standard input closes, it is killed, or
 //! SECS pass (600 by default), so a holder left behind by a crashed test ends by itself.
-//! `wait` only waits (the child).
+//! `--children N`: N such children, their PIDs after the port. `--pass UNIX_PATH` (Unix): the
+//! socket is also sent over a Unix stream socket to the process listening at UNIX_PATH
+//! (SCM_RIGHTS), and kept. `receive` listens at UNIX_PATH, prints `ready`, takes one socket sent
+//! that way, prints `got`, and holds it. `wait` only waits (the child).
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -45,6 +49,9 @@ fn run(args: &[String]) -> Result<(), String> {
         hold(lifetime);
         return Ok(());
     }
+    if kind == Some("receive") {
+        return receive(args.get(1).ok_or("which Unix path?")?, lifetime);
+    }
     let ty = match kind {
         Some("tcp" | "bound") => Type::STREAM,
         Some("udp") => Type::DGRAM,
@@ -70,8 +77,20 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut line = port.to_string();
     // The child is started with the socket inherited and this process's standard input, so it
     // ends with it.
-    let _child = if args.iter().any(|a| a == "--child") {
+    let children = match args.iter().position(|a| a == "--children") {
+        Some(i) => args
+            .get(i + 1)
+            .ok_or("--children: how many?")?
+            .parse::<usize>()
+            .map_err(|e| format!("--children: {e}"))?,
+        None => usize::from(args.iter().any(|a| a == "--child")),
+    };
+    if children > 0 {
         inheritable(&socket)?;
+    }
+    // Kept until this process ends: the children are waited for by no one else.
+    let mut children_started = Vec::new();
+    for _ in 0..children {
         let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
             .args(["wait", "--for", &secs.to_string()])
             .stdin(Stdio::inherit())
@@ -79,10 +98,11 @@ fn run(args: &[String]) -> Result<(), String> {
             .spawn()
             .map_err(|e| format!("child: {e}"))?;
         line = format!("{line} {}", child.id());
-        Some(child)
-    } else {
-        None
-    };
+        children_started.push(child);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--pass") {
+        pass(&socket, args.get(i + 1).ok_or("--pass: which Unix path?")?)?;
+    }
     let mut out = std::io::stdout();
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
@@ -111,4 +131,75 @@ fn inheritable(socket: &Socket) -> Result<(), String> {
 #[cfg(windows)]
 fn inheritable(socket: &Socket) -> Result<(), String> {
     socket.set_no_inherit(false).map_err(|e| e.to_string())
+}
+
+/// Sends `socket` to the process listening at `path` over a Unix stream socket (SCM_RIGHTS).
+#[cfg(unix)]
+fn pass(socket: &Socket, path: &str) -> Result<(), String> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    use std::os::fd::AsFd as _;
+    let stream =
+        std::os::unix::net::UnixStream::connect(path).map_err(|e| format!("{path}: {e}"))?;
+    let fds = [socket.as_fd()];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err("no room for the descriptor".into());
+    }
+    rustix::net::sendmsg(
+        &stream,
+        &[std::io::IoSlice::new(b"s")],
+        &mut control,
+        SendFlags::empty(),
+    )
+    .map_err(|e| format!("sendmsg: {e}"))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn pass(_socket: &Socket, _path: &str) -> Result<(), String> {
+    Err("--pass: Unix only".into())
+}
+
+/// Listens at `path`, takes one socket sent over it (SCM_RIGHTS) and holds it.
+#[cfg(unix)]
+fn receive(path: &str, lifetime: Duration) -> Result<(), String> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    let listener =
+        std::os::unix::net::UnixListener::bind(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = std::io::stdout();
+    writeln!(out, "ready")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
+    let (stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let mut byte = [0u8; 1];
+    rustix::net::recvmsg(
+        &stream,
+        &mut [std::io::IoSliceMut::new(&mut byte)],
+        &mut control,
+        RecvFlags::empty(),
+    )
+    .map_err(|e| format!("recvmsg: {e}"))?;
+    let mut held: Vec<std::os::fd::OwnedFd> = Vec::new();
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            held.extend(fds);
+        }
+    }
+    if held.is_empty() {
+        return Err("no descriptor came".into());
+    }
+    writeln!(out, "got")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
+    hold(lifetime);
+    drop(held);
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn receive(_path: &str, _lifetime: Duration) -> Result<(), String> {
+    Err("receive: Unix only".into())
 }

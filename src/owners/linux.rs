@@ -276,11 +276,8 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         .filter(|s| s.inode != 0)
         .map(|s| u64::from(s.inode))
         .collect();
-    let mut uids: Vec<u32> = socks.iter().map(|s| s.uid).collect();
-    uids.sort_unstable();
-    uids.dedup();
     // Every socket: walk every process on every core, keeping every holder of each socket.
-    // Some ports: stop as soon as each socket has a holder, then look among its relatives.
+    // Some ports: every process too, each read only until it shows the port's sockets.
     let scan = match walked {
         Some(mut all) => {
             let keep: std::collections::HashSet<u64> = wanted.iter().copied().collect();
@@ -288,7 +285,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
             parent_first(&mut all);
             all
         }
-        None => find_processes(&wanted, &uids),
+        None => find_every_holder(&wanted),
     };
     // A socket with no process found: look once more. One that is gone by then was short-lived
     // (a client, another tool's probe), not another user's hidden socket.
@@ -1334,196 +1331,71 @@ fn parent_first(scan: &mut ProcScan) {
     }
 }
 
-/// Finds the processes holding each inode, visiting processes of the sockets' users first and
-/// stopping as soon as every inode has a PID; then looks for the other holders of each socket
-/// among the finder's parents and children, since a socket is shared by inheritance (pre-fork
-/// servers' workers, a child left holding it after its parent exited).
-pub(crate) fn find_processes(inodes: &[u64], uids: &[u32]) -> ProcScan {
+/// Every process holding any of `inodes`, whatever its relation to the others: a socket reaches
+/// a process by inheritance (a pre-fork server's workers, orphaned when their master is killed:
+/// siblings re-parented to PID 1, none a parent of another) or by descriptor passing (SCM_RIGHTS,
+/// pidfd_getfd) to a process of any executable, any parent and any user. No kernel interface
+/// counts a socket's open descriptors, so a holder set found any other way may be incomplete:
+/// every process is read, on every core. A process is read only until it shows every one of
+/// `inodes` (a busy server's thousands of connections are not read past its listener, found
+/// nearest-first), so the cost is the descriptors of the processes that do not hold the port.
+/// Processes refused for want of descriptors while the threads ran side by side are read again
+/// one at a time. The holders of each socket come parent first.
+pub(crate) fn find_every_holder(inodes: &[u64]) -> ProcScan {
+    /// Processes per batch: a batch is tens of system calls, enough to outweigh taking it.
+    const BATCH: usize = 8;
     let mut scan = ProcScan::default();
     if inodes.is_empty() {
         return scan;
     }
+    let wanted: std::collections::HashSet<u64> = inodes.iter().copied().collect();
     let Ok(dir) = fs::read_dir("/proc") else {
         return scan;
     };
-    let mut likely = Vec::new();
-    let mut rest = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let uid = std::os::unix::fs::MetadataExt::uid(&match entry.metadata() {
-            Ok(m) => m,
-            Err(_) => continue,
-        });
-        if uids.contains(&uid) {
-            likely.push(pid);
-        } else {
-            rest.push(pid);
-        }
-    }
-    let order: Vec<u32> = likely.into_iter().chain(rest).collect();
-    let mut missing: std::collections::HashSet<u64> = inodes.iter().copied().collect();
-    // The first processes one by one: the holder is usually among its user's first processes,
-    // found before other threads would have started.
-    let (first, others) = order.split_at(order.len().min(SEARCHED_ALONE));
-    for &pid in first {
-        if missing.is_empty() {
-            break;
-        }
-        let Some(found) = holds_which(pid, &missing) else {
-            scan.unreadable += 1;
-            continue;
-        };
-        credit(pid, found, &mut missing, &mut scan);
-    }
-    if !missing.is_empty() {
-        search_the_rest(others, &mut missing, &mut scan);
-    }
-    add_relatives(&mut scan.pids);
-    scan
-}
-
-/// Records `pid` as the holder of each of `inodes` still missing (the first holder found wins).
-fn credit(
-    pid: u32,
-    inodes: Vec<u64>,
-    missing: &mut std::collections::HashSet<u64>,
-    scan: &mut ProcScan,
-) {
-    for inode in inodes {
-        if missing.remove(&inode) {
-            scan.pids.insert(inode, vec![pid]);
-        }
-    }
-}
-
-/// How many processes `find_processes` reads one by one before it reads the rest on every core.
-const SEARCHED_ALONE: usize = 16;
-
-/// The rest of `find_processes`' search, on every core, in batches taken in order; the batches
-/// after the one by which every missing inode was found stop. A socket that no process in view
-/// holds (its owner in another PID namespace) makes the search read every process: on every
-/// core, that is half the time on two. Each inode goes to the first process in `pids`' order
-/// that holds it, as one thread reading them in turn would find (the relatives searched next
-/// are that process's: a forked server's master, not one of its workers).
-fn search_the_rest(
-    pids: &[u32],
-    missing: &mut std::collections::HashSet<u64>,
-    scan: &mut ProcScan,
-) {
-    /// Processes per batch: a batch is tens of system calls, enough to outweigh taking it.
-    const BATCH: usize = 8;
-    let wanted = &*missing;
-    // Each inode's first batch so far, and the first batch by which every inode was found: a
-    // batch after it stops, one before it reads on (it may hold an inode earlier in order).
-    let first_in = std::sync::Mutex::new(HashMap::<u64, usize>::new());
-    let complete_at = AtomicUsize::new(usize::MAX);
+    let pids: Vec<u32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
     let refusals = STARVED.load(Ordering::Relaxed);
-    let numbered: Vec<(usize, &[u32])> = pids.chunks(BATCH).enumerate().collect();
-    let batches = crate::par::in_batches(&numbered, 1, |one| {
-        let (mut hits, mut unreadable) = (Vec::new(), Vec::new());
-        let Some(&(at, batch)) = one.first() else {
-            return (hits, unreadable);
-        };
-        for &pid in batch {
-            if at > complete_at.load(Ordering::Relaxed) {
-                break;
-            }
-            match holds_which(pid, wanted) {
-                None => unreadable.push(pid),
-                Some(inodes) if !inodes.is_empty() => {
-                    let mut f = first_in
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    for &i in &inodes {
-                        let e = f.entry(i).or_insert(at);
-                        *e = (*e).min(at);
-                    }
-                    if f.len() >= wanted.len()
-                        && let Some(&last) = f.values().max()
-                    {
-                        complete_at.fetch_min(last, Ordering::Relaxed);
-                    }
-                    hits.push((pid, inodes));
-                }
-                Some(_) => {}
+    let parts = crate::par::in_batches(&pids, BATCH, |part| {
+        let (mut hits, mut unread) = (Vec::new(), Vec::new());
+        for &pid in part {
+            match holds_which(pid, &wanted) {
+                None => unread.push(pid),
+                Some(found) => hits.extend(found.into_iter().map(|i| (i, pid))),
             }
         }
-        (hits, unreadable)
+        (hits, unread)
     });
     let mut unread = Vec::new();
-    for (batch, read) in pids.chunks(BATCH).zip(batches) {
-        let Some((hits, unreadable)) = read else {
-            unread.extend_from_slice(batch);
-            continue;
-        };
-        unread.extend(unreadable);
-        for (pid, inodes) in hits {
-            credit(pid, inodes, missing, scan);
+    let mut hits = Vec::new();
+    for (batch, part) in pids.chunks(BATCH).zip(parts) {
+        match part {
+            Some((h, u)) => {
+                hits.extend(h);
+                unread.extend(u);
+            }
+            None => unread.extend_from_slice(batch),
         }
     }
-    // Short of descriptors, the threads side by side needed more than one reader would: the
-    // processes they could not open are read again one at a time, as one reader would have.
-    if !missing.is_empty() && STARVED.load(Ordering::Relaxed) != refusals {
-        unread.retain(|&pid| {
-            if missing.is_empty() {
-                return true;
+    if STARVED.load(Ordering::Relaxed) != refusals {
+        unread.retain(|&pid| match holds_which(pid, &wanted) {
+            None => true,
+            Some(found) => {
+                hits.extend(found.into_iter().map(|i| (i, pid)));
+                false
             }
-            let Some(inodes) = holds_which(pid, missing) else {
-                return true;
-            };
-            credit(pid, inodes, missing, scan);
-            false
         });
     }
-    scan.unreadable += unread.len();
-}
-
-/// Adds to each inode's holder the parents and children (and theirs) that hold it too, ordered
-/// parent first. Only relatives running the same executable are searched (a pre-fork server's
-/// master and workers): a holder's unrelated children (a shell's, a supervisor's) may have
-/// thousands of descriptors, and reading them all would make every lookup as slow as `ss -p`.
-fn add_relatives(pids: &mut HashMap<u64, Vec<u32>>) {
-    let finders: std::collections::BTreeSet<u32> = pids.values().flatten().copied().collect();
-    let mut visited: std::collections::HashSet<u32> = finders.iter().copied().collect();
-    let mut depth: HashMap<u32, usize> = HashMap::new();
-    for &pid in &finders {
-        // Ancestors (not PID 1: init holds no server's socket it did not open itself).
-        let chain = ancestors(pid);
-        depth.insert(pid, chain.len());
-        let mut family: Vec<u32> = chain.iter().copied().filter(|p| *p > 1).collect();
-        family.extend(descendants(pid));
-        let exe = fs::read_link(format!("/proc/{pid}/exe")).ok();
-        for rel in family {
-            if !visited.insert(rel) {
-                continue;
-            }
-            if exe.is_none() || fs::read_link(format!("/proc/{rel}/exe")).ok() != exe {
-                continue;
-            }
-            let mut inodes = Vec::new();
-            if !socket_inodes(rel, &mut inodes) {
-                continue;
-            }
-            let found: std::collections::HashSet<u64> = inodes.into_iter().collect();
-            for (inode, holders) in pids.iter_mut() {
-                if found.contains(inode) && holders.contains(&pid) {
-                    holders.push(rel);
-                }
-            }
-        }
+    scan.unreadable = unread.len();
+    for (inode, pid) in hits {
+        scan.pids.entry(inode).or_default().push(pid);
     }
-    for holders in pids.values_mut() {
-        if holders.len() > 1 {
-            holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| ancestors(*p).len()), *p));
-            holders.dedup();
-        }
+    parent_first(&mut scan);
+    for holders in scan.pids.values_mut() {
+        holders.dedup();
     }
+    scan
 }
 
 /// The parent chain of `pid`, nearest first, up to and including PID 1.
@@ -1544,30 +1416,6 @@ pub(crate) fn ancestors(pid: u32) -> Vec<u32> {
 /// contain spaces and parentheses).
 pub(crate) fn parent_of(pid: u32) -> Option<u32> {
     parent_in_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// Every descendant of `pid` (children of all its threads, recursively), at most 4096.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut queue = vec![pid];
-    while let Some(p) = queue.pop() {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let Ok(children) = fs::read_to_string(task.path().join("children")) else {
-                continue;
-            };
-            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
-                if out.len() >= 4096 {
-                    return out;
-                }
-                out.push(c);
-                queue.push(c);
-            }
-        }
-    }
-    out
 }
 
 /// `socket:[12345]` → 12345.
