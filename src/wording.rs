@@ -271,8 +271,8 @@ fn manager_clause(o: &Owner) -> Option<String> {
     })
 }
 
-/// One socket's processes: `nginx (PID 812)`, `nginx (PID 812, and PIDs 813, 814 that share the
-/// socket)`, or why none is named.
+/// One socket's processes: `nginx (PID 812)`, `nginx (PID 812) and PID 813, 814, which share the
+/// socket`, or why none is named.
 fn process_phrase(o: &Owner) -> String {
     let base = o.who();
     let others: Vec<String> = o
@@ -290,13 +290,10 @@ fn process_phrase(o: &Owner) -> String {
         } else {
             String::new()
         };
+        // Sharers are found by their descriptors, whatever their relation (a child, an orphaned
+        // sibling, a process sent the socket): no relation is claimed.
         format!(
-            "{base} and its {} (PID {}{more}), which share the socket",
-            if others.len() == 1 {
-                "child"
-            } else {
-                "children"
-            },
+            "{base} and PID {}{more}, which share the socket",
             shown.join(", ")
         )
     }

@@ -99,6 +99,8 @@ fn every_view_covers(ip: std::net::Ipv4Addr, port: u16, want: &[u32]) {
             "check's text names PID {p}: {text}"
         );
     }
+    // Orphaned siblings, a process sent the socket: none is the other's child.
+    assert!(!text.contains("child"), "no relation claimed: {text}");
     let plan = common::bin()
         .args([
             "end",
