@@ -550,10 +550,10 @@ fn exited(pid: u32) -> bool {
     zombie && std::fs::read_dir(format!("/proc/{pid}/task")).map_or(true, |d| d.count() <= 1)
 }
 
+/// Whether `t`'s process holds one of the very sockets the plan saw, read from the table now.
 #[cfg(not(target_os = "linux"))]
-fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
-    // Other systems have no pidfd: re-check through the owners table right before the signal.
-    let still = t.sockets.iter().any(|(local, _, _)| {
+fn still_holds(t: &EndTarget) -> bool {
+    t.sockets.iter().any(|(local, _, _)| {
         owners::of(Query {
             port: local.port(),
             protocol: None,
@@ -561,8 +561,71 @@ fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
         .owners
         .iter()
         .any(|o| o.pid == Some(t.pid) && o.local == *local)
-    });
-    if !still {
+    })
+}
+
+/// Windows: the process handle is the pidfd's counterpart. It is opened first and held to the
+/// end, so the PID cannot be given to another process meanwhile; with it held, the table is read
+/// again (the process must still hold one of the plan's sockets), then the process is terminated
+/// through that handle and waited for on it (at most `wait`). Terminating is the only way Windows
+/// has (there is no SIGTERM to ask politely), so `signal` does not apply.
+#[cfg(windows)]
+#[allow(unsafe_code)] // OpenProcess, WaitForSingleObject, TerminateProcess, CloseHandle on the one handle opened here.
+fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_INVALID_PARAMETER, GetLastError, WAIT_OBJECT_0,
+    };
+    use windows_sys::Win32::System::Threading::{
+        OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE,
+        TerminateProcess, WaitForSingleObject,
+    };
+    // SAFETY: OpenProcess takes plain values; a null handle is its failure, checked below.
+    let handle = unsafe {
+        OpenProcess(
+            PROCESS_TERMINATE | PROCESS_SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
+            0,
+            t.pid,
+        )
+    };
+    if handle.is_null() {
+        // SAFETY: reads this thread's last error, set by the failed call just above.
+        let code = unsafe { GetLastError() };
+        return if code == ERROR_INVALID_PARAMETER {
+            // No process has this PID any more.
+            Outcome::AlreadyGone
+        } else {
+            Outcome::Failed {
+                message: std::io::Error::from_raw_os_error(i32::try_from(code).unwrap_or(0))
+                    .to_string(),
+            }
+        };
+    }
+    let wait_ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+    // SAFETY: `handle` is the valid process handle opened above (SYNCHRONIZE access).
+    let outcome = if unsafe { WaitForSingleObject(handle, 0) } == WAIT_OBJECT_0 {
+        Outcome::AlreadyGone
+    } else if !still_holds(t) {
+        Outcome::NoLongerHolds
+    // SAFETY: the same handle, opened with PROCESS_TERMINATE.
+    } else if unsafe { TerminateProcess(handle, 1) } == 0 {
+        Outcome::Failed {
+            message: std::io::Error::last_os_error().to_string(),
+        }
+    // SAFETY: the same handle; the wait ends when the process has exited or at `wait`.
+    } else if unsafe { WaitForSingleObject(handle, wait_ms(wait)) } == WAIT_OBJECT_0 {
+        Outcome::Ended
+    } else {
+        Outcome::StillRunning
+    };
+    // SAFETY: closes the handle opened above, once; nothing uses it afterwards.
+    unsafe { CloseHandle(handle) };
+    outcome
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
+    // macOS has no pidfd: re-check through the owners table right before the signal.
+    if !still_holds(t) {
         return Outcome::NoLongerHolds;
     }
     match owners::terminate(t.pid) {

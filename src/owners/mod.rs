@@ -727,18 +727,3 @@ pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
     let pid = rustix::process::Pid::from_raw(raw).ok_or_else(|| std::io::Error::other("PID 0"))?;
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).map_err(std::io::Error::from)
 }
-
-#[cfg(windows)]
-pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
-    let out = crate::tools::command("taskkill")
-        .ok_or_else(|| std::io::Error::other("taskkill is not in the system folder"))?
-        .args(["/PID", &pid.to_string(), "/F"])
-        .output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(
-            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        ))
-    }
-}
