@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer, NlasIterator, Parseable,
@@ -179,18 +178,21 @@ fn sockets_and_walk(
     std::thread::scope(|s| {
         let dumps = s.spawn(|| {
             let mut refused = Vec::new();
-            (sockets(ports, protocol, scope, &mut refused), refused)
+            let socks = sockets(ports, protocol, scope, &mut refused);
+            // Its refusals count for the lookup that started it.
+            (socks, refused, starved())
         });
         let walked = find_all_processes(None);
-        let (socks, more) = dumps.join().unwrap_or_else(|_| {
+        let (socks, more, starved_there) = dumps.join().unwrap_or_else(|_| {
             let all = TableRefusal {
                 protocol: protocol.unwrap_or(Protocol::Tcp),
                 family: Family::Any,
                 errno: 0,
                 read_instead: false,
             };
-            (Vec::new(), vec![all])
+            (Vec::new(), vec![all], 0)
         });
+        add_starved(starved_there);
         refused.extend(more);
         (socks, Some(walked))
     })
@@ -249,7 +251,7 @@ pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>, scope: Scope) 
 
 /// The sockets on `ports` (every socket in `scope` when empty) and their owners.
 fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
-    let refusals = STARVED.load(Ordering::Relaxed);
+    let refusals = starved();
     let mut out = Owners::default();
     let (socks, walked) = sockets_and_walk(ports, protocol, scope, &mut out.refused);
     // Kernels before 6.9 cannot list bound-only TCP sockets, nor can /proc/net (read when the
@@ -324,7 +326,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
         }
     };
     // Refused a descriptor while looking: "no process found" proves nothing then.
-    let starved = STARVED.load(Ordering::Relaxed) != refusals;
+    let starved = starved() != refusals;
     out.out_of_descriptors = starved;
     if scan.unreadable > 0 {
         out.notes.push(unreadable_note(scan.unreadable, starved));
@@ -400,7 +402,7 @@ impl<H: Fn(u32) -> OwnerNote + Sync> Made<'_, H> {
         if socks.len() < PARALLEL_FROM {
             return part(socks);
         }
-        let parts = crate::par::in_batches(socks, socks.len().div_ceil(crate::par::cores()), part);
+        let parts = in_batches_counted(socks, socks.len().div_ceil(crate::par::cores()), part);
         // A part that panicked is made again here: a table never silently misses rows.
         let mut all = (Vec::with_capacity(socks.len()), 0);
         for (made, chunk) in parts
@@ -473,17 +475,53 @@ fn holders_first(owners: &mut [Owner]) {
     });
 }
 
-/// How many times this process was refused a descriptor (EMFILE, ENFILE) while looking up
-/// owners. A lookup during which the count moved could not look everywhere, so it cannot tell
-/// "no process holds it" or "it is gone" from "we could not look" (the tool's limit, never the
-/// socket's state).
-static STARVED: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// How many times this thread, or the workers of its lookups, was refused a descriptor
+    /// (EMFILE, ENFILE) while looking up owners. A lookup during which its thread's count moved
+    /// could not look everywhere, so it cannot tell "no process holds it" or "it is gone" from
+    /// "we could not look" (the tool's limit, never the socket's state). Per thread, not per
+    /// process: the live table's refresh and a check run at once on two threads, and one's
+    /// refusals must not make the other's answer unknown.
+    static STARVED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's count of refused descriptors.
+fn starved() -> usize {
+    STARVED.with(std::cell::Cell::get)
+}
+
+/// Adds `n` refusals to this thread's count (those of a worker it started for its lookup).
+fn add_starved(n: usize) {
+    STARVED.with(|c| c.set(c.get() + n));
+}
 
 /// Counts `errno` when it says this process (or the system) has no descriptor left.
 fn count_refusal(errno: Option<i32>) {
     if matches!(errno, Some(23 | 24)) {
-        STARVED.fetch_add(1, Ordering::Relaxed);
+        add_starved(1);
     }
+}
+
+/// `par::in_batches`, with the descriptors refused on its worker threads counted for the
+/// calling thread's lookup.
+fn in_batches_counted<T: Sync, R: Send>(
+    items: &[T],
+    batch: usize,
+    work: impl Fn(&[T]) -> R + Sync,
+) -> Vec<Option<R>> {
+    crate::par::in_batches(items, batch, |b| {
+        let before = starved();
+        let r = work(b);
+        (r, starved() - before)
+    })
+    .into_iter()
+    .map(|part| {
+        part.map(|(r, refused)| {
+            add_starved(refused);
+            r
+        })
+    })
+    .collect()
 }
 
 /// Why some processes could not be inspected.
@@ -1009,7 +1047,7 @@ type Details = (ProcInfo, Arc<[super::Ancestor]>, Option<super::ManagedBy>);
 /// per ancestor: for a table of hundreds of processes, most of the time after the walk).
 fn details_of(pids: &[u32]) -> HashMap<u32, Details> {
     // One batch per core: each keeps its own cache of shared ancestors.
-    crate::par::in_batches(pids, pids.len().div_ceil(crate::par::cores()), |part| {
+    in_batches_counted(pids, pids.len().div_ceil(crate::par::cores()), |part| {
         // Each thread keeps its own cache of ancestors: most owners share them.
         let mut family = Kin::default();
         part.iter()
@@ -1295,7 +1333,7 @@ fn find_all_processes(inodes: Option<&[u64]>) -> ProcScan {
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
     // Small batches taken in turn: the dumps run beside this walk and slow one core or another.
-    let parts = crate::par::in_batches(&pids, 8, |part| {
+    let parts = in_batches_counted(&pids, 8, |part| {
         let mut hits = Vec::new();
         let mut unreadable = 0;
         let mut inodes = Vec::new();
@@ -1356,8 +1394,8 @@ pub(crate) fn find_every_holder(inodes: &[u64]) -> ProcScan {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
-    let refusals = STARVED.load(Ordering::Relaxed);
-    let parts = crate::par::in_batches(&pids, BATCH, |part| {
+    let refusals = starved();
+    let parts = in_batches_counted(&pids, BATCH, |part| {
         let (mut hits, mut unread) = (Vec::new(), Vec::new());
         for &pid in part {
             match holds_which(pid, &wanted) {
@@ -1378,7 +1416,7 @@ pub(crate) fn find_every_holder(inodes: &[u64]) -> ProcScan {
             None => unread.extend_from_slice(batch),
         }
     }
-    if STARVED.load(Ordering::Relaxed) != refusals {
+    if starved() != refusals {
         unread.retain(|&pid| match holds_which(pid, &wanted) {
             None => true,
             Some(found) => {
@@ -1635,13 +1673,49 @@ mod tests {
     }
 
     /// The socket `port` as the kernel reports it (TCP, IPv4, this one port).
+    /// The TCP sockets on `port`, but a TIME_WAIT left by another run (two copies of the suite
+    /// at once: the other's connection may have used this port as its ephemeral one before this
+    /// test's listener took it with SO_REUSEADDR).
     fn reported(port: u16) -> Vec<RawSock> {
+        const TIME_WAIT: u8 = 6;
         sockets(
             &[port],
             Some(Protocol::Tcp),
             Scope::Everything,
             &mut Vec::new(),
         )
+        .into_iter()
+        .filter(|s| s.state != TIME_WAIT)
+        .collect()
+    }
+
+    /// Refusals counted on another thread (another lookup running at once: the live table's
+    /// refresh beside a check) do not make this thread's lookup "out of descriptors".
+    #[test]
+    fn another_threads_refused_descriptors_do_not_starve_this_lookup() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    count_refusal(Some(24)); // EMFILE, over and over
+                    std::thread::yield_now();
+                }
+            });
+            for _ in 0..20 {
+                let found = lookup(&[port], Some(Protocol::Tcp), Scope::Everything);
+                assert!(
+                    !found.out_of_descriptors,
+                    "another thread's refusals made this lookup unknown: {found:?}"
+                );
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        // And this thread's own refusal does.
+        let before = starved();
+        count_refusal(Some(23));
+        assert_eq!(starved(), before + 1, "ENFILE counts here");
     }
 
     /// Asked for one socket by its id: a live listener and both ends of a connection are still
