@@ -48,6 +48,10 @@ pub struct Check {
     /// database or it has nothing on the port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded: Option<crate::record::Recorded>,
+    /// The machine that answered, when another one did (`--on`, the window's machine picker):
+    /// `[user@]host[:port]` as it was asked. Absent for this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 impl Check {
@@ -160,6 +164,7 @@ fn finish(
         facts,
         tool: crate::build_info::Tool::this(),
         recorded: None,
+        machine: None,
     }
 }
 

@@ -26,7 +26,6 @@ pub mod probe;
 pub mod record;
 pub mod remote;
 pub mod render;
-
 pub mod scan;
 pub mod support;
 pub mod target;

@@ -130,6 +130,9 @@ pub struct Remote {
     pub machine: Machine,
     /// The remote program (`--remote-path`), when it is not `port-inspector` on the remote PATH.
     pub program: Option<String>,
+    /// The ssh client command line to run instead of `PORT_INSPECTOR_SSH` or the system's
+    /// (the window's "ssh command" setting: `ssh -F ~/.ssh/fleet.conf`), split on spaces.
+    pub ssh: Option<String>,
 }
 
 /// The version a remote Port Inspector says it is (`port-inspector 0.1.0 (commit …, built …)`).
@@ -205,9 +208,16 @@ pub enum RemoteError {
 /// The ssh client to run and its leading arguments: `PORT_INSPECTOR_SSH` when set, else the
 /// system's `ssh` by absolute path (never through PATH: a tool run as root must not be
 /// replaceable by whoever can write a folder early in PATH).
-fn ssh_command() -> Option<Command> {
-    if let Some(custom) = std::env::var_os(SSH_ENV).filter(|v| !v.is_empty()) {
-        let custom = custom.to_string_lossy().into_owned();
+fn ssh_command(chosen: Option<&str>) -> Option<Command> {
+    let custom = chosen
+        .filter(|c| !c.trim().is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            std::env::var_os(SSH_ENV)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_string_lossy().into_owned())
+        });
+    if let Some(custom) = custom {
         let mut words = custom.split_whitespace();
         let mut c = Command::new(words.next()?);
         c.args(words);
@@ -246,8 +256,12 @@ pub fn shell_word(word: &str) -> String {
 /// The ssh command that runs `remote_command` on the machine: batch mode (never a prompt),
 /// host keys checked strictly (an unknown or changed key refuses the connection, whatever the
 /// user's config says), a connection timeout, keep-alives that notice a dead link, no terminal.
-fn ssh_for(machine: &Machine, remote_command: &str) -> Result<Command, RemoteError> {
-    let mut c = ssh_command().ok_or(RemoteError::NoClient)?;
+fn ssh_for(
+    ssh: Option<&str>,
+    machine: &Machine,
+    remote_command: &str,
+) -> Result<Command, RemoteError> {
+    let mut c = ssh_command(ssh).ok_or(RemoteError::NoClient)?;
     c.args([
         "-T",
         "-o",
@@ -292,15 +306,19 @@ fn remote_line(remote: &Remote, args: &[String]) -> String {
 /// # Errors
 /// Why the machine gave no answer (see [`RemoteError`]).
 pub fn run(remote: &Remote, args: &[String]) -> Result<Reply, RemoteError> {
-    let mut child = ssh_for(&remote.machine, &remote_line(remote, args))?
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                RemoteError::NoClient
-            } else {
-                RemoteError::Unreachable(e.to_string())
-            }
-        })?;
+    let mut child = ssh_for(
+        remote.ssh.as_deref(),
+        &remote.machine,
+        &remote_line(remote, args),
+    )?
+    .spawn()
+    .map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            RemoteError::NoClient
+        } else {
+            RemoteError::Unreachable(e.to_string())
+        }
+    })?;
     let stderr = child.stderr.take();
     let err_reader = std::thread::Builder::new()
         .name("ssh-stderr".into())
@@ -403,7 +421,7 @@ fn classify_failure(remote: &Remote, code: i32, stderr: &[String]) -> RemoteErro
         || code == 126
         || all.contains("is not recognized as an internal or external command")
     {
-        return RemoteError::NotInstalled(remote_os(&remote.machine));
+        return RemoteError::NotInstalled(remote_os(remote.ssh.as_deref(), &remote.machine));
     }
     RemoteError::Unusable(if last.is_empty() {
         format!("it printed no version and exited with {code}")
@@ -414,8 +432,9 @@ fn classify_failure(remote: &Remote, code: i32, stderr: &[String]) -> RemoteErro
 
 /// The machine's OS, asked with `uname -s` and `/etc/os-release` (read here, never shown: only
 /// the kind is kept); `None` when it cannot be told.
-fn remote_os(machine: &Machine) -> Option<RemoteOs> {
+fn remote_os(ssh: Option<&str>, machine: &Machine) -> Option<RemoteOs> {
     let mut c = ssh_for(
+        ssh,
         machine,
         "uname -s 2>/dev/null || echo Windows; cat /etc/os-release 2>/dev/null",
     )
@@ -474,15 +493,19 @@ pub fn os_from(text: &str) -> Option<RemoteOs> {
 /// # Errors
 /// No ssh client, or it could not be started.
 pub fn spawn(remote: &Remote, args: &[String]) -> Result<std::process::Child, RemoteError> {
-    ssh_for(&remote.machine, &remote_line(remote, args))?
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                RemoteError::NoClient
-            } else {
-                RemoteError::Unreachable(e.to_string())
-            }
-        })
+    ssh_for(
+        remote.ssh.as_deref(),
+        &remote.machine,
+        &remote_line(remote, args),
+    )?
+    .spawn()
+    .map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            RemoteError::NoClient
+        } else {
+            RemoteError::Unreachable(e.to_string())
+        }
+    })
 }
 
 /// After a streamed run ended: why, when it never said its version (as [`run`] would say).
@@ -495,6 +518,97 @@ pub fn stream_failure(remote: &Remote, code: i32, stderr: &[String]) -> RemoteEr
 #[must_use]
 pub fn version_of_line(line: &str) -> Option<RemoteVersion> {
     split_version(line.as_bytes()).map(|(v, _)| v)
+}
+
+/// Every string in `v` (and every key) with its control characters escaped, as `text::clean`
+/// shows them: what a view shows of a remote's answer (the JSON a user saves stays exact).
+#[must_use]
+pub fn cleaned(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(crate::text::clean(&s).into_owned()),
+        Value::Array(a) => Value::Array(a.into_iter().map(cleaned).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (crate::text::clean(&k).into_owned(), cleaned(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Why a machine's answer could not be had as a typed value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AskError {
+    /// No answer at all (see [`RemoteError`]).
+    Remote(RemoteError),
+    /// The remote refused the arguments (exit 2); its own line (outside text).
+    Refused(String),
+    /// It answered, but not with JSON this version reads: its version, and what was wrong.
+    Unreadable {
+        /// The version it said it is (outside text).
+        version: String,
+        /// What could not be read.
+        why: String,
+    },
+    /// The user cancelled before the answer came (the ssh session ends on its own).
+    Cancelled,
+}
+
+/// Runs `port-inspector ARGS --json` on the machine and reads the answer as a `T` with every
+/// string's control characters escaped (for the window, whose words are made here).
+///
+/// # Errors
+/// Why there is no typed answer (see [`AskError`]).
+pub fn ask_cleaned<T: serde::de::DeserializeOwned>(
+    remote: &Remote,
+    mut args: Vec<String>,
+) -> Result<(Reply, T), AskError> {
+    args.push("--json".to_owned());
+    let reply = run(remote, &args).map_err(AskError::Remote)?;
+    if reply.exit_code == 2 {
+        let why = reply
+            .stderr
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("port-inspector: error: "))
+            .unwrap_or("it refused the arguments");
+        return Err(AskError::Refused(why.to_owned()));
+    }
+    let unreadable = |why: String| AskError::Unreadable {
+        version: reply.version.version.clone(),
+        why: why.chars().take(160).collect(),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&reply.document).map_err(|e| unreadable(e.to_string()))?;
+    let typed = serde_json::from_value(cleaned(value)).map_err(|e| unreadable(e.to_string()))?;
+    Ok((reply, typed))
+}
+
+/// The words of `check` (and `watch`'s target) for `target`, as the remote's `check` reads
+/// them: `HOST:PORT` (or `*:PORT`) and one flag per option that differs from the default.
+#[must_use]
+pub fn check_words(target: &crate::Target) -> Vec<String> {
+    let mut words = vec!["check".to_owned(), target.display_addr()];
+    let o = &target.options;
+    let flags = [
+        (target.protocol == crate::Protocol::Udp, "--udp"),
+        (target.family == crate::Family::Ipv4, "-4"),
+        (target.family == crate::Family::Ipv6, "-6"),
+        (o.reuse_address, "--reuseaddr"),
+        (o.reuse_port, "--reuseport"),
+        (o.exclusive_address_use, "--exclusive"),
+        (!o.listen, "--no-listen"),
+    ];
+    words.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_owned()));
+    if let Some(v) = o.v6_only {
+        words.extend([
+            "--v6only".to_owned(),
+            if v { "on" } else { "off" }.to_owned(),
+        ]);
+    }
+    words.extend(["--backlog".to_owned(), o.backlog.to_string()]);
+    words
 }
 
 #[cfg(test)]
@@ -538,6 +652,28 @@ mod tests {
         assert_eq!(shell_word("it's"), "'it'\\''s'", "quote");
         assert_eq!(shell_word("$(id)"), "'$(id)'", "substitution");
         assert_eq!(shell_word(""), "''", "empty");
+    }
+
+    #[test]
+    fn a_target_becomes_the_words_check_reads() {
+        let mut t = crate::Target::tcp("", 8080);
+        t.options.v6_only = Some(false);
+        t.protocol = crate::Protocol::Udp;
+        assert_eq!(
+            check_words(&t),
+            [
+                "check",
+                "*:8080",
+                "--udp",
+                "--v6only",
+                "off",
+                "--backlog",
+                "128"
+            ],
+            "all interfaces, UDP, v6only off"
+        );
+        let t = crate::Target::tcp("::1", 80);
+        assert_eq!(check_words(&t)[1], "[::1]:80", "v6 in brackets");
     }
 
     #[test]

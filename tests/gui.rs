@@ -290,7 +290,10 @@ fn history_lists_each_check_and_reshows_it() {
         "selecting an entry loads its target into the form"
     );
     assert!(
-        has(&h, &format!("TCP 127.0.0.1:{busy}, checked at ")),
+        has(
+            &h,
+            &format!("TCP 127.0.0.1:{busy} on this machine, checked at ")
+        ),
         "the answer carries its target and time"
     );
     // A target checked again since: the earlier answer says so.

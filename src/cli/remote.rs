@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{BindOptions, CheckArgs, Command, Format, Output, PortArgs, exit, output};
-use crate::remote::{Machine, Remote, RemoteError, RemoteOs, Reply};
+use crate::remote::{Machine, Remote, RemoteError, Reply};
 use crate::target::InputError;
 
 /// The exit codes of a machine that gave no answer (documented beside the others).
@@ -34,6 +34,7 @@ pub fn remote_of(on: Option<&Machine>, remote_path: Option<&str>) -> Option<Remo
     on.map(|m| Remote {
         machine: m.clone(),
         program: remote_path.map(str::to_owned),
+        ssh: None,
     })
 }
 
@@ -244,7 +245,7 @@ fn ask<T: DeserializeOwned>(
     let clean = if exact_only {
         None
     } else {
-        match serde_json::from_value::<T>(cleaned(value.clone())) {
+        match serde_json::from_value::<T>(crate::remote::cleaned(value.clone())) {
             Ok(c) => Some(c),
             Err(e) => {
                 unreadable(&remote.machine, &reply, &e.to_string());
@@ -265,22 +266,6 @@ fn ask<T: DeserializeOwned>(
             .context("the answer read once could not be read again")?,
     };
     Ok(Some((reply, exact, clean)))
-}
-
-/// Every string in `v` (and every key) with its control characters escaped, as `text::clean`
-/// shows them: what the text views print of a remote's answer.
-fn cleaned(v: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => Value::String(crate::text::clean(&s).into_owned()),
-        Value::Array(a) => Value::Array(a.into_iter().map(cleaned).collect()),
-        Value::Object(o) => Value::Object(
-            o.into_iter()
-                .map(|(k, v)| (crate::text::clean(&k).into_owned(), cleaned(v)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 /// The remote's exit code when it is one of ours (0-3); anything else means it did not answer
@@ -373,76 +358,16 @@ fn fail(m: &Machine, e: &RemoteError) {
 /// The one line and exit code for each reason a machine gave no answer.
 #[must_use]
 pub fn error_words(m: &Machine, e: &RemoteError) -> (String, u8) {
-    let host = crate::text::clean(&m.host).into_owned();
-    match e {
-        RemoteError::NoClient => (
-            "no ssh client here: install OpenSSH's client (Debian: apt install openssh-client; Windows: Settings > Optional features > OpenSSH Client)".into(),
-            code::UNREACHABLE,
-        ),
-        RemoteError::Unreachable(why) => (
-            format!(
-                "cannot reach {m}: {}",
-                if why.is_empty() { "ssh gave no reason".into() } else { crate::text::clean(why.strip_prefix("ssh: ").unwrap_or(why)) }
-            ),
-            code::UNREACHABLE,
-        ),
-        RemoteError::LoginRefused(_) => (
-            format!("{m} refused the login: no key it accepts was offered (ssh runs in batch mode and never asks for a password); add your key there (ssh-copy-id {m}) or name it in ~/.ssh/config"),
-            code::LOGIN_REFUSED,
-        ),
-        RemoteError::HostKeyUnknown => (
-            format!("the host key of {m} is not known here, and is never accepted unasked: connect once with 'ssh {host}', compare the fingerprint with the server's, then try again"),
-            code::HOST_KEY,
-        ),
-        RemoteError::HostKeyChanged => (
-            format!("the host key of {m} has CHANGED since it was recorded in known_hosts: refused (it may be a reinstalled server, or someone in the middle); confirm the new key with the server's administrator, then 'ssh-keygen -R {host}'"),
-            code::HOST_KEY,
-        ),
-        RemoteError::NotInstalled(os) => (
-            format!(
-                "port-inspector is not installed on {m} (or not at --remote-path): {}",
-                install_words(*os)
-            ),
-            code::NO_PORT_INSPECTOR,
-        ),
-        RemoteError::Unusable(why) => (
-            format!(
-                "{m} did not answer as port-inspector does ({}): install port-inspector {} there, or give --remote-path",
-                crate::text::clean(why),
-                crate::build_info::VERSION
-            ),
-            code::NO_PORT_INSPECTOR,
-        ),
-    }
-}
-
-/// The command that installs this version on a machine of that OS (the release's file names).
-#[must_use]
-pub fn install_words(os: Option<RemoteOs>) -> String {
-    let v = crate::build_info::VERSION;
-    match os {
-        Some(RemoteOs::Debian) => format!(
-            "copy port-inspector-cli_{v}_amd64.deb there and run 'sudo apt install ./port-inspector-cli_{v}_amd64.deb'"
-        ),
-        Some(RemoteOs::Fedora) => format!(
-            "copy port-inspector-cli-{v}-1.x86_64.rpm there and run 'sudo dnf install ./port-inspector-cli-{v}-1.x86_64.rpm'"
-        ),
-        Some(RemoteOs::Suse) => format!(
-            "copy port-inspector-cli-{v}-1.x86_64.rpm there and run 'sudo zypper install ./port-inspector-cli-{v}-1.x86_64.rpm'"
-        ),
-        Some(RemoteOs::Linux) => format!(
-            "copy port-inspector-{v}-x86_64-linux.tar.gz there and run 'sudo tar -xzf port-inspector-{v}-x86_64-linux.tar.gz -C /usr/local --strip-components=1'"
-        ),
-        Some(RemoteOs::MacOs) => {
-            "build it there from source: 'cargo install --path . --no-default-features'".into()
-        }
-        Some(RemoteOs::Windows) => format!(
-            "copy port-inspector-{v}-x86_64.msi there and run 'msiexec /i port-inspector-{v}-x86_64.msi /qn', then give --remote-path \"C:\\Program Files\\Port Inspector\\port-inspector.exe\""
-        ),
-        None => format!(
-            "install port-inspector-cli {v} there (Debian/Ubuntu: sudo apt install ./port-inspector-cli_{v}_amd64.deb; Fedora/RHEL: sudo dnf install ./port-inspector-cli-{v}-1.x86_64.rpm; see the README)"
-        ),
-    }
+    let code = match e {
+        RemoteError::NoClient | RemoteError::Unreachable(_) => code::UNREACHABLE,
+        RemoteError::LoginRefused(_) => code::LOGIN_REFUSED,
+        RemoteError::HostKeyUnknown | RemoteError::HostKeyChanged => code::HOST_KEY,
+        RemoteError::NotInstalled(_) | RemoteError::Unusable(_) => code::NO_PORT_INSPECTOR,
+    };
+    (
+        crate::render::remote::failure(m, e, crate::wording::Front::Cli),
+        code,
+    )
 }
 
 fn check(args: &CheckArgs, remote: &Remote) -> anyhow::Result<u8> {

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Format, Output, exit, output};
-use crate::probe::{ProbeConfig, Verdict};
+use crate::probe::ProbeConfig;
 use crate::watch::{EventKind, PortState, Until, WatchEvent};
 
 /// `watch`'s options.
@@ -126,32 +126,7 @@ pub fn event_line(e: &WatchEvent, machine: Option<&crate::remote::Machine>) -> S
         line.push_str(&crate::text::clean(&m.to_string()));
     }
     line.push_str("  ");
-    let state = match e.state.verdict {
-        Verdict::Bindable => "free".to_owned(),
-        Verdict::Unknown => "unknown (the name did not resolve in time)".to_owned(),
-        Verdict::NotBindable if e.state.holders.is_empty() && e.state.hidden == 0 => {
-            "taken (no holder seen)".to_owned()
-        }
-        Verdict::NotBindable => {
-            let mut names: Vec<String> = e
-                .state
-                .holders
-                .iter()
-                .map(|h| match (&h.process, h.pid) {
-                    (Some(p), Some(pid)) => format!("{} (PID {pid})", crate::text::clean(p)),
-                    (None, Some(pid)) => format!("PID {pid}"),
-                    (_, None) => "a process not visible here".to_owned(),
-                })
-                .collect();
-            if e.state.hidden > 0 {
-                names.push(format!(
-                    "{} socket(s) whose process is not visible here",
-                    e.state.hidden
-                ));
-            }
-            format!("taken by {}", names.join(", "))
-        }
-    };
+    let state = crate::render::remote::port_state(&e.state);
     line.push_str(&state);
     if e.met {
         line.push_str("  (done)");

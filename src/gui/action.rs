@@ -114,4 +114,6 @@ pub enum Tab {
     Kit,
     /// Every socket on the machine, live.
     Listening,
+    /// Watched ports, here and on other machines.
+    Watches,
 }

@@ -103,6 +103,10 @@ pub struct App {
     title_shown: Option<String>,
     /// The Scan tab.
     pub scan: ScanTab,
+    /// The machine picker (where the Check tab's answers come from).
+    pub machines: super::machines::MachinesRoom,
+    /// The Watches tab.
+    pub watches: super::watches::WatchesRoom,
     pub(super) worker: Worker,
     pub(super) next_id: u64,
     /// The live table's refresher, started when the tab is first shown.
@@ -178,6 +182,8 @@ impl App {
             title_note: None,
             title_shown: None,
             scan: ScanTab::new(scan_inputs),
+            machines: super::machines::MachinesRoom::new(),
+            watches: super::watches::WatchesRoom::default(),
             next_id: 1,
         }
     }
@@ -221,6 +227,9 @@ impl App {
                     self.scan.on_event(ev);
                 }
                 ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
+                ev @ (Event::RemoteFailed { .. }
+                | Event::Watch { .. }
+                | Event::Notification { .. }) => self.on_console_event(ev),
                 Event::Closed {
                     local,
                     remote,
@@ -271,7 +280,9 @@ impl App {
                 }
             }
             Action::Rerun(i) => {
-                if let Some(t) = self.history.get(i).map(|h| h.check.report.target.clone()) {
+                if let Some(h) = self.history.get(i) {
+                    let t = h.check.report.target.clone();
+                    self.machines.picked.clone_from(&h.check.machine);
                     self.inputs.load_target(&t, &self.interfaces);
                     self.start(t);
                 }
@@ -288,7 +299,9 @@ impl App {
             }
             Action::ToggleHistory => self.history_open = !self.history_open,
             Action::Show(i) => {
-                if let Some(t) = self.history.get(i).map(|h| h.check.report.target.clone()) {
+                if let Some(h) = self.history.get(i) {
+                    let t = h.check.report.target.clone();
+                    self.machines.picked.clone_from(&h.check.machine);
                     self.shown = Some(i);
                     self.inputs.load_target(&t, &self.interfaces);
                 }
@@ -425,6 +438,7 @@ impl App {
                 self.tab,
                 self.history_open,
             ));
+            self.machines.ui(ui);
         });
         self.theme = super::saved::ThemeChoice::of(ctx.options(|o| o.theme_preference));
         self.notice_ui(ui, &mut actions);
@@ -463,6 +477,9 @@ impl App {
             if self.tab == Tab::Scan {
                 actions.extend(self.scan.ui(ui, self.status.as_deref()));
                 return;
+            }
+            if self.tab == Tab::Watches {
+                return self.watches_tab_ui(ui);
             }
             egui::ScrollArea::vertical().show(ui, |ui| {
                 actions.extend(views::form_ui(
@@ -505,15 +522,13 @@ impl App {
         for a in actions {
             self.apply(&ctx, a);
         }
-        let title = match &self.title_note {
-            Some(n) => format!("Port Inspector — {n}"),
-            None => "Port Inspector".to_owned(),
-        };
+        let title = self.window_title();
         if self.title_shown.as_ref() != Some(&title) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title_shown = Some(title);
         }
         self.drive_live();
+        self.console_frame(&ctx);
         if self.running.is_some() || self.scan.busy() || self.kit.listening() || self.kit.watching()
         {
             // Elapsed time and spinner while busy; nothing repaints when idle.
@@ -689,52 +704,6 @@ impl App {
             }
             _ => {}
         }
-    }
-
-    /// Copies or saves the live table's rows (a new dated file in the report folder, written as
-    /// every file of the tool is: never over another, never through a link).
-    fn export_sockets(
-        &mut self,
-        ctx: &egui::Context,
-        rows: &[crate::owners::Owner],
-        format: super::listening::ExportFormat,
-        save: bool,
-    ) {
-        use super::listening::ExportFormat;
-        let stamp = super::save::file_stamp();
-        let (text, ext) = match format {
-            ExportFormat::Csv => (crate::export::csv(rows), "csv"),
-            ExportFormat::Json => match crate::export::json(rows) {
-                Ok(j) => (j, "json"),
-                Err(e) => {
-                    self.status = Some(format!("Could not write the JSON: {e}"));
-                    return;
-                }
-            },
-            ExportFormat::Html => (
-                crate::export::html(
-                    rows,
-                    &format!("Sockets on this machine, {stamp} UTC (Port Inspector)"),
-                ),
-                "html",
-            ),
-        };
-        if !save {
-            ctx.copy_text(text);
-            self.status = Some(format!(
-                "{} sockets copied ({}).",
-                rows.len(),
-                ext.to_uppercase()
-            ));
-            return;
-        }
-        let path = self
-            .report_dir
-            .join(format!("port-inspector-sockets-{stamp}.{ext}"));
-        self.status = Some(match crate::files::write(&path, text.as_bytes(), false) {
-            Ok(()) => format!("{} sockets saved to {}", rows.len(), path.display()),
-            Err(e) => format!("Could not save to {}: {e}", path.display()),
-        });
     }
 
     /// Writes the state to its file now (when it changed); a failure is said once.

@@ -41,12 +41,27 @@ impl App {
         self.next_id += 1;
         let cancel = CancelToken::new();
         let timeout = Duration::from_secs_f32(self.inputs.timeout_secs.clamp(0.5, 120.0));
-        let sent = self.worker.start(Job::Check {
-            id,
-            target: target.clone(),
-            timeout,
-            cancel: cancel.clone(),
-        });
+        // The picked machine answers: this one on the probe thread, another over ssh.
+        let job = match self.machines.picked_remote() {
+            None => Job::Check {
+                id,
+                target: target.clone(),
+                timeout,
+                cancel: cancel.clone(),
+            },
+            Some(Ok(remote)) => Job::RemoteCheck {
+                id,
+                remote,
+                target: target.clone(),
+                timeout,
+                cancel: cancel.clone(),
+            },
+            Some(Err(e)) => {
+                self.status = Some(e.to_string());
+                return;
+            }
+        };
+        let sent = self.worker.start(job);
         if sent {
             self.status = None;
             self.running = Some(Running {

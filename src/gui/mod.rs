@@ -4,19 +4,24 @@
 pub mod action;
 pub mod app;
 mod check_tab;
+mod console;
+pub mod console_jobs;
 mod desktop_theme;
 mod end_flow;
+mod export_flow;
 pub mod form;
 pub mod kit;
 pub mod listening;
 mod live_refresh;
 mod live_table;
+pub mod machines;
 pub mod save;
 pub mod saved;
 pub mod scan_map;
 pub mod scan_tab;
 pub mod state_file;
 pub mod views;
+pub mod watches;
 pub mod worker;
 
 use std::process::ExitCode;

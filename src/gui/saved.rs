@@ -88,6 +88,10 @@ pub struct Saved {
     pub theme: ThemeChoice,
     /// The checks of earlier runs and this one (what, when, the verdict), oldest first, bounded.
     pub history: Vec<super::app::EarlierEntry>,
+    /// The machine picker: the pick, the machines added by hand, the ssh command.
+    pub machines: super::machines::MachinesSaved,
+    /// The watched ports.
+    pub watches: Vec<super::watches::WatchSpec>,
 }
 
 impl Default for Saved {
@@ -101,6 +105,8 @@ impl Default for Saved {
             history_open: true,
             theme: ThemeChoice::System,
             history: Vec::new(),
+            machines: super::machines::MachinesSaved::default(),
+            watches: Vec::new(),
         }
     }
 }
@@ -198,6 +204,8 @@ impl App {
             },
             history_open: self.history_open,
             theme: self.theme,
+            machines: self.machines.saved(),
+            watches: self.watches.saved(),
             history: {
                 let mut all = self.earlier.clone();
                 all.extend(self.history.iter().map(|h| super::app::EarlierEntry {
@@ -219,6 +227,9 @@ impl App {
         self.theme = s.theme;
         self.theme_pending = true;
         self.earlier = s.history;
+        self.machines.restore(s.machines);
+        self.watches
+            .restore(s.watches, &self.machines, &self.worker);
         self.inputs = s.check;
         self.scan.inputs = s.scan;
         self.kit.hold_secs_text = s.hold_secs;

@@ -59,6 +59,31 @@ pub enum Job {
     },
     /// Carry out a confirmed plan, then prove the port.
     End(Box<crate::end::EndPlan>),
+    /// One check answered by another machine over ssh (its own thread: the probe thread stays
+    /// free for this machine's checks).
+    RemoteCheck {
+        /// Request number.
+        id: u64,
+        /// Where.
+        remote: crate::remote::Remote,
+        /// What to test.
+        target: Target,
+        /// Resolver time limit there.
+        timeout: Duration,
+        /// Set by the Cancel button.
+        cancel: CancelToken,
+    },
+    /// Watch one port (here or there) until its condition holds.
+    WatchPort(super::console_jobs::WatchJob),
+    /// Show a desktop notification; `key` ties its click to the watch.
+    Notify {
+        /// The watch it is about.
+        key: u64,
+        /// Its summary line.
+        summary: String,
+        /// Its body.
+        body: String,
+    },
     /// Close one TCP connection (confirmed by the user), then prove it is gone.
     CloseConnection {
         /// Its local end.
@@ -134,6 +159,29 @@ pub enum Event {
         remote: std::net::SocketAddr,
         /// Done, or why not (worded by the window).
         result: Result<(), std::sync::Arc<crate::close::CloseError>>,
+    },
+    /// Another machine gave no answer to a check.
+    RemoteFailed {
+        /// The request number.
+        id: u64,
+        /// The machine, as asked.
+        machine: crate::remote::Machine,
+        /// Why.
+        error: crate::remote::AskError,
+    },
+    /// A watched port: a look, a failure, or the end.
+    Watch {
+        /// The watch.
+        key: u64,
+        /// What happened.
+        update: super::console_jobs::WatchUpdate,
+    },
+    /// A desktop notification was shown, not shown, or clicked.
+    Notification {
+        /// The watch it is about.
+        key: u64,
+        /// How it went.
+        how: super::console_jobs::Notified,
     },
     /// A check finished (successfully, with an error, or cancelled).
     Finished {
@@ -304,6 +352,34 @@ impl Worker {
                 let report =
                     crate::end::execute(&plan, crate::end::Signal::Term, Duration::from_secs(5));
                 emit(Event::EndDone(Box::new(report)));
+            }),
+            Job::RemoteCheck {
+                id,
+                remote,
+                target,
+                timeout,
+                cancel,
+            } => self.spawn_task("remote-check", move |emit| {
+                let answer = super::console_jobs::remote_check(&remote, &target, timeout, &cancel);
+                emit(match answer {
+                    Ok(check) => Event::Finished {
+                        id,
+                        check: Box::new(check),
+                    },
+                    Err(error) => Event::RemoteFailed {
+                        id,
+                        machine: remote.machine,
+                        error,
+                    },
+                });
+            }),
+            Job::WatchPort(job) => self.spawn_task("watch-port", move |emit| {
+                super::console_jobs::watch(&job, emit);
+            }),
+            Job::Notify { key, summary, body } => self.spawn_task("notify", move |emit| {
+                super::console_jobs::notify(&summary, &body, &|how| {
+                    emit(Event::Notification { key, how });
+                });
             }),
             Job::CloseConnection { local, remote } => self.spawn_task("close", move |emit| {
                 let result =

@@ -5,6 +5,7 @@
 
 mod end;
 mod hold;
+pub mod remote;
 pub mod report;
 pub mod scan;
 mod sockets;

@@ -201,6 +201,9 @@ pub fn markdown(c: &Check) -> String {
     );
     let _ = writeln!(o, "**{}**\n", md(&headline(c)));
     let _ = writeln!(o, "| | |\n|---|---|");
+    if let Some(m) = &c.machine {
+        let _ = writeln!(o, "| Machine | {} (over ssh) |", md(m));
+    }
     let _ = writeln!(o, "| Target | {} |", md(&target_line(c)));
     let _ = writeln!(
         o,

@@ -4,6 +4,8 @@
 use std::net::{TcpListener, UdpSocket};
 
 pub mod holder;
+#[cfg(target_os = "linux")]
+pub mod lab;
 #[cfg(feature = "gui")]
 pub mod ui;
 

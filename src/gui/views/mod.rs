@@ -75,6 +75,12 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> 
         {
             actions.push(Action::SetTab(Tab::Listening));
         }
+        if ui
+            .selectable_label(tab == Tab::Watches, "Watches")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::Watches));
+        }
         if tab == Tab::Check {
             ui.separator();
             if ui
@@ -149,11 +155,14 @@ pub fn history_ui(
                 Verdict::Unknown => "unknown",
             };
             let full = format!(
-                "{} {mark} {} {}{}",
+                "{} {mark} {} {}{}{}",
                 h.at,
                 c.report.target.protocol,
                 crate::text::clean(&c.report.target.display_addr()),
-                options_text(&c.report.target.options)
+                options_text(&c.report.target.options),
+                c.machine
+                    .as_deref()
+                    .map_or_else(String::new, |m| format!(" on {}", crate::text::clean(m)))
             );
             // A long host name must not widen the panel: cut with an ellipsis, whole on hover.
             let text = if full.chars().count() > 34 {
@@ -234,10 +243,14 @@ fn options_text(o: &crate::target::SocketOptions) -> String {
 pub fn answer_heading_ui(ui: &mut egui::Ui, entry: &HistoryEntry, newest: bool) -> Vec<Action> {
     let mut actions = Vec::new();
     let t = &entry.check.report.target;
+    let on = entry.check.machine.as_deref().map_or_else(
+        || " on this machine".to_owned(),
+        |m| format!(" on {} (over ssh)", crate::text::clean(m)),
+    );
     ui.horizontal_wrapped(|ui| {
         ui.label(
             RichText::new(format!(
-                "{} {}{}, checked at {} UTC",
+                "{} {}{}{on}, checked at {} UTC",
                 t.protocol,
                 crate::text::clean(&t.display_addr()),
                 options_text(&t.options),

@@ -1,0 +1,306 @@
+//! The worker's jobs for other machines and watched ports: a check answered by another machine
+//! (its `check --json` over ssh, read into the same `Check`), a watch of one port here or there
+//! (each look, or the remote's own `watch --json` streamed), and a desktop notification.
+//! Each runs on its own named thread and reports typed values, never sentences.
+
+use std::io::BufRead as _;
+use std::time::Duration;
+
+use super::worker::{Emit, Event};
+use crate::check::Check;
+use crate::probe::{CancelToken, ProbeConfig};
+use crate::remote::{AskError, Remote, RemoteError};
+use crate::watch::{EventKind, PortState, Until, WatchEvent};
+
+/// Seconds between looks of a watch on this machine.
+pub const LOCAL_WATCH_SECS: u64 = 1;
+/// Seconds between looks of a watch on another machine (each look runs there; one ssh session
+/// carries them all).
+pub const REMOTE_WATCH_SECS: u64 = 5;
+
+/// What a watch reports.
+#[derive(Debug, Clone)]
+pub enum WatchUpdate {
+    /// The state at the start, or a change (with `met` when the condition holds: the watch ends).
+    Seen(WatchEvent),
+    /// The machine could not be watched, or the connection ended.
+    Failed(AskError),
+    /// Stopped by the user.
+    Stopped,
+}
+
+/// How a desktop notification went.
+#[derive(Debug, Clone)]
+pub enum Notified {
+    /// Shown by the desktop's notification service.
+    Shown,
+    /// Not shown: why (the service's own message, outside text).
+    Failed(String),
+    /// The user clicked it.
+    Clicked,
+}
+
+/// A watch to run.
+#[derive(Debug, Clone)]
+pub struct WatchJob {
+    /// Ties its updates to its row.
+    pub key: u64,
+    /// What is watched.
+    pub target: crate::Target,
+    /// When it is over.
+    pub until: Until,
+    /// Where (`None`: this machine).
+    pub remote: Option<Remote>,
+    /// Set by Stop.
+    pub cancel: CancelToken,
+}
+
+/// A check of `target` answered by the machine: its own `check --json`, read into a `Check`
+/// with every string escaped, marked with the machine.
+pub fn remote_check(
+    remote: &Remote,
+    target: &crate::Target,
+    timeout: Duration,
+    cancel: &CancelToken,
+) -> Result<Check, AskError> {
+    let mut words = crate::remote::check_words(target);
+    words.extend(["--timeout".to_owned(), format!("{}", timeout.as_secs_f64())]);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let r = remote.clone();
+    std::thread::Builder::new()
+        .name("ssh-check".into())
+        .spawn(move || {
+            let _ = tx.send(crate::remote::ask_cleaned::<Check>(&r, words));
+        })
+        .map_err(|e| AskError::Remote(RemoteError::Unreachable(e.to_string())))?;
+    // Cancel lets the window go at once; the ssh session ends on its own (its connect timeout,
+    // the check's own timeout there).
+    loop {
+        if cancel.is_cancelled() {
+            return Err(AskError::Cancelled);
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(answer) => {
+                let (_, mut check) = answer?;
+                check.machine = Some(remote.machine.to_string());
+                return Ok(check);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(AskError::Remote(RemoteError::Unusable(
+                    "the ssh thread ended without an answer".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// Runs a watch until its condition holds, it fails or it is stopped, reporting each change.
+pub fn watch(job: &WatchJob, emit: Emit<'_>) {
+    let update = |u: WatchUpdate| {
+        emit(Event::Watch {
+            key: job.key,
+            update: u,
+        });
+    };
+    match &job.remote {
+        None => watch_here(job, &update),
+        Some(r) => watch_there(job, r, &update),
+    }
+}
+
+fn watch_here(job: &WatchJob, update: &dyn Fn(WatchUpdate)) {
+    let cfg = ProbeConfig::default();
+    let mut last: Option<PortState> = None;
+    loop {
+        if job.cancel.is_cancelled() {
+            return update(WatchUpdate::Stopped);
+        }
+        let now = crate::watch::look(&job.target, &cfg);
+        let changed = last.as_ref().is_some_and(|l| *l != now);
+        if last.is_none() || changed {
+            let met = crate::watch::met(job.until, &now, changed);
+            update(WatchUpdate::Seen(WatchEvent {
+                at_unix_ms: crate::watch::now_unix_ms(),
+                target: job.target.display_addr(),
+                port: job.target.port,
+                protocol: job.target.protocol,
+                kind: if last.is_none() {
+                    EventKind::Start
+                } else {
+                    EventKind::Change
+                },
+                state: now.clone(),
+                met,
+            }));
+            if met {
+                return;
+            }
+            last = Some(now);
+        }
+        // Stop is honoured within a tenth of a second.
+        for _ in 0..LOCAL_WATCH_SECS * 10 {
+            if job.cancel.is_cancelled() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The remote's own `watch --json`, one object a line, each read (escaped) as a `WatchEvent`.
+fn watch_there(job: &WatchJob, remote: &Remote, update: &dyn Fn(WatchUpdate)) {
+    let mut words = vec![
+        "watch".to_owned(),
+        job.target.display_addr(),
+        "--until".to_owned(),
+        match job.until {
+            Until::Free => "free",
+            Until::Taken => "taken",
+            Until::Changed => "changed",
+        }
+        .to_owned(),
+        "--interval".to_owned(),
+        REMOTE_WATCH_SECS.to_string(),
+    ];
+    if job.target.protocol == crate::Protocol::Udp {
+        words.push("--udp".to_owned());
+    }
+    words.push("--json".to_owned());
+    let mut child = match crate::remote::spawn(remote, &words) {
+        Ok(c) => c,
+        Err(e) => return update(WatchUpdate::Failed(AskError::Remote(e))),
+    };
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let child = std::sync::Arc::new(std::sync::Mutex::new(child));
+    // Stop kills the ssh session: the read below then ends.
+    let (killer, cancel) = (std::sync::Arc::clone(&child), job.cancel.clone());
+    let done = CancelToken::new();
+    let done2 = done.clone();
+    let _ = std::thread::Builder::new()
+        .name("watch-stop".into())
+        .spawn(move || {
+            while !done2.is_cancelled() {
+                if cancel.is_cancelled() {
+                    if let Ok(mut c) = killer.lock() {
+                        let _ = c.kill();
+                    }
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+    let err_reader = std::thread::Builder::new()
+        .name("ssh-stderr".into())
+        .spawn(move || {
+            let mut lines = Vec::new();
+            if let Some(s) = stderr {
+                for l in std::io::BufReader::new(std::io::Read::take(s, 64 << 10))
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if !l.trim().is_empty() {
+                        lines.push(l.trim_end_matches('\r').to_owned());
+                    }
+                }
+            }
+            lines
+        });
+    let mut version: Option<String> = None;
+    let mut met = false;
+    let mut bad: Option<String> = None;
+    if let Some(out) = stdout {
+        let reader =
+            std::io::BufReader::new(std::io::Read::take(out, crate::remote::MAX_ANSWER_BYTES));
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if version.is_none() {
+                version = crate::remote::version_of_line(&line).map(|v| v.version);
+                continue;
+            }
+            let event = serde_json::from_str::<serde_json::Value>(&line)
+                .map(crate::remote::cleaned)
+                .and_then(serde_json::from_value::<WatchEvent>);
+            match event {
+                Ok(e) => {
+                    met |= e.met;
+                    update(WatchUpdate::Seen(e));
+                }
+                Err(e) => {
+                    bad = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    done.cancel();
+    let code = child
+        .lock()
+        .ok()
+        .and_then(|mut c| {
+            if bad.is_some() {
+                let _ = c.kill();
+            }
+            c.wait().ok()
+        })
+        .and_then(|s| s.code())
+        .unwrap_or(-1);
+    let stderr = err_reader
+        .ok()
+        .and_then(|t| t.join().ok())
+        .unwrap_or_default();
+    if job.cancel.is_cancelled() {
+        update(WatchUpdate::Stopped);
+    } else if let (Some(v), Some(why)) = (&version, bad) {
+        update(WatchUpdate::Failed(AskError::Unreadable {
+            version: v.clone(),
+            why: why.chars().take(160).collect(),
+        }));
+    } else if version.is_none() {
+        update(WatchUpdate::Failed(AskError::Remote(
+            crate::remote::stream_failure(remote, code, &stderr),
+        )));
+    } else if !met {
+        // The session ended before the condition: the link went down, or the remote stopped.
+        update(WatchUpdate::Failed(AskError::Remote(
+            RemoteError::Unreachable(
+                stderr
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| format!("the ssh session ended (exit {code})")),
+            ),
+        )));
+    }
+}
+
+/// Shows a desktop notification through the session bus's notification service (Linux); a
+/// click on it is reported.
+#[cfg(target_os = "linux")]
+pub fn notify(summary: &str, body: &str, report: &dyn Fn(Notified)) {
+    let shown = notify_rust::Notification::new()
+        .appname("Port Inspector")
+        .summary(summary)
+        .body(body)
+        .icon("port-inspector")
+        .action("default", "Show the answer")
+        .show();
+    match shown {
+        Ok(handle) => {
+            report(Notified::Shown);
+            handle.wait_for_action(|action| {
+                if action == "default" {
+                    report(Notified::Clicked);
+                }
+            });
+        }
+        Err(e) => report(Notified::Failed(e.to_string())),
+    }
+}
+
+/// Desktop notifications are shown on Linux for now; elsewhere the window asks for attention.
+#[cfg(not(target_os = "linux"))]
+pub fn notify(_summary: &str, _body: &str, report: &dyn Fn(Notified)) {
+    report(Notified::Failed(
+        "desktop notifications are shown on Linux only for now".into(),
+    ));
+}

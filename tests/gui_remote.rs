@@ -1,0 +1,211 @@
+//! The window against another machine: the machine picker, a check answered over real ssh by a
+//! sshd inside a network namespace the test creates (`common::lab`), the answer and the title
+//! naming the machine, and a machine that gives no answer said inline in the window's words.
+//! The window runs here (this machine); its ssh client runs in the lab's "here" namespace
+//! through the window's own "ssh command" setting, with the lab's config, key and known_hosts.
+#![cfg(target_os = "linux")] // network namespaces, sshd: Linux facts.
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use common::lab::{Lab, THERE, pi};
+use common::ui::{has, set_text, wait_until};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+
+/// The window on `host:port`, its ssh command running ssh in the lab's "here" namespace with
+/// the lab's config (which names "there" as the Host `there-lab`).
+fn window(lab: &Lab, host: &str, port: u16) -> Harness<'static, App> {
+    let config = lab.dir.join("ssh_config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("Host there-lab\n  HostName {THERE}\n\n{text}"),
+    )
+    .unwrap();
+    let ctx = egui::Context::default();
+    let mut app = App::new(
+        &ctx,
+        Inputs {
+            interface: InterfaceChoice::Custom,
+            custom_host: host.to_owned(),
+            port_text: port.to_string(),
+            ..Inputs::default()
+        },
+    );
+    app.machines.ssh_command = format!("ip netns exec {} ssh -F {}", lab.here, config.display());
+    app.machines.reload_config();
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Every window title the frames so far asked for (the last frame's commands).
+fn titles(h: &Harness<'_, App>) -> Vec<String> {
+    h.output()
+        .viewport_output
+        .values()
+        .flat_map(|v| v.commands.iter())
+        .filter_map(|c| match c {
+            egui::ViewportCommand::Title(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Picks `name` in the machine picker; returns the window titles the next frames asked for.
+fn pick(h: &mut Harness<'_, App>, name: &str) -> Vec<String> {
+    h.get_by_label("Machine").click();
+    h.run_steps(2);
+    h.get_by_label(name).click();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        h.step();
+        seen.extend(titles(h));
+    }
+    seen
+}
+
+/// Adds a machine by hand through the "Machines…" editor.
+fn add_machine(h: &mut Harness<'_, App>, address: &str, program: &str) {
+    h.get_by_label("Machines…").click();
+    h.run_steps(2);
+    set_text(h, "Add a machine", address);
+    if !program.is_empty() {
+        set_text(h, "Program there", program);
+    }
+    h.get_by_label("Add machine").click();
+    h.run_steps(2);
+    h.get_by_label("Machines…").click();
+    h.run_steps(2);
+}
+
+/// Presses Test bind and waits for the check to end.
+fn test_bind(h: &mut Harness<'_, App>) {
+    let before = h.state().history.len();
+    let failed_before = h.state().status.clone();
+    h.get_by_label("Test bind").click();
+    wait_until(h, "the check to end", |h| {
+        h.state().running.is_none()
+            && (h.state().history.len() > before || h.state().status != failed_before)
+    });
+    h.run_steps(2);
+}
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn the_picked_machine_answers_and_the_answer_and_title_name_it() {
+    let lab = Lab::new("g");
+    // A port free on a private loopback address here, held (on every address) only there.
+    let ip = common::private_loopback();
+    let port = common::free_run(ip, 1);
+    let (holder, _) = lab.hold_there_at(&format!("0.0.0.0:{port}"));
+    let mut h = window(&lab, &ip.to_string(), port);
+    h.run();
+
+    // This machine: free.
+    test_bind(&mut h);
+    let here = h.state().shown_check().unwrap();
+    assert!(here.bindable(), "free here: {:?}", here.report.verdict);
+    assert_eq!(here.machine, None, "answered here");
+    assert!(
+        has(&h, "on this machine, checked at"),
+        "the answer says where"
+    );
+
+    // The ssh config's Host is offered; it gets its program path by hand.
+    h.get_by_label("Machine").click();
+    h.run_steps(2);
+    assert!(has(&h, "there-lab"), "the ssh config's host is offered");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    add_machine(&mut h, "there-lab", pi());
+    let asked = pick(&mut h, "there-lab");
+    assert!(
+        asked.iter().any(|t| t == "Port Inspector — on there-lab"),
+        "the window's title names the machine: {asked:?}"
+    );
+    assert!(
+        has(&h, "Answers come from there-lab over ssh."),
+        "said by the picker"
+    );
+
+    // The other machine: held, by the holder there, whose PID is its own.
+    test_bind(&mut h);
+    let status = h.state().status.clone();
+    let there = h
+        .state()
+        .shown_check()
+        .unwrap_or_else(|| panic!("an answer from there: {status:?}"));
+    assert!(!there.bindable(), "held there: {:?}", there.report.verdict);
+    assert_eq!(there.machine.as_deref(), Some("there-lab"), "marked");
+    assert!(
+        there.owners.iter().any(|o| o.pid == Some(holder.id())),
+        "the holder there is named: {:?}",
+        there.owners
+    );
+    assert!(
+        has(&h, "on there-lab (over ssh), checked at"),
+        "the answer says which machine"
+    );
+    assert!(has(&h, &holder.id().to_string()), "its PID is shown");
+    assert!(has(&h, "Not bindable"), "the verdict banner");
+
+    // Picking this machine again answers here again: free.
+    let asked = pick(&mut h, "This machine");
+    assert!(
+        asked.iter().any(|t| t == "Port Inspector"),
+        "the title is this machine's again: {asked:?}"
+    );
+    test_bind(&mut h);
+    assert!(
+        h.state().shown_check().unwrap().bindable(),
+        "free here again"
+    );
+    drop(holder);
+}
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn a_machine_without_an_answer_is_said_inline_in_the_windows_words() {
+    let lab = Lab::new("n");
+    let port = common::free_tcp_port();
+    let mut h = window(&lab, "127.0.0.1", port);
+    h.run();
+
+    // Unreachable: a name that never resolves.
+    add_machine(&mut h, "nowhere.invalid", "");
+    pick(&mut h, "nowhere.invalid");
+    test_bind(&mut h);
+    assert!(h.state().shown_check().is_none(), "no answer shown");
+    assert!(
+        has(&h, "Cannot reach nowhere.invalid"),
+        "{:?}",
+        h.state().status
+    );
+
+    // Reachable, but no port-inspector on its PATH: the window names its own control.
+    add_machine(&mut h, THERE, "");
+    pick(&mut h, THERE);
+    test_bind(&mut h);
+    let status = h.state().status.clone().unwrap_or_default();
+    assert!(
+        status.starts_with(&format!("port-inspector is not installed on {THERE}"))
+            && status.contains("the program path set for it in Machines")
+            && !status.contains("--remote-path"),
+        "{status}"
+    );
+
+    // A changed host key: refused, never accepted.
+    lab.trust(&lab.dir.join("other_key.pub"));
+    add_machine(&mut h, THERE, pi());
+    test_bind(&mut h);
+    assert!(h.state().shown_check().is_none(), "no answer shown");
+    let status = h.state().status.clone().unwrap_or_default();
+    assert!(
+        status.starts_with(&format!("The host key of {THERE} has CHANGED"))
+            && status.contains("refused"),
+        "{status}"
+    );
+}
