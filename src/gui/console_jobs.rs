@@ -273,28 +273,73 @@ fn watch_there(job: &WatchJob, remote: &Remote, update: &dyn Fn(WatchUpdate)) {
     }
 }
 
-/// Shows a desktop notification through the session bus's notification service (Linux); a
-/// click on it is reported.
+/// Shows a desktop notification through the freedesktop notification service on the session
+/// bus (Linux), then reports a click on it. The signals are subscribed to before the
+/// notification is sent, on one stream, so a click that comes at once is not missed.
 #[cfg(target_os = "linux")]
 pub fn notify(summary: &str, body: &str, report: &dyn Fn(Notified)) {
-    let shown = notify_rust::Notification::new()
-        .appname("Port Inspector")
-        .summary(summary)
-        .body(body)
-        .icon("port-inspector")
-        .action("default", "Show the answer")
-        .show();
-    match shown {
-        Ok(handle) => {
-            report(Notified::Shown);
-            handle.wait_for_action(|action| {
-                if action == "default" {
-                    report(Notified::Clicked);
-                }
-            });
-        }
-        Err(e) => report(Notified::Failed(e.to_string())),
+    if let Err(e) = notify_on_bus(summary, body, report) {
+        report(Notified::Failed(e.to_string()));
     }
+}
+
+#[cfg(target_os = "linux")]
+fn notify_on_bus(summary: &str, body: &str, report: &dyn Fn(Notified)) -> zbus::Result<()> {
+    const SERVICE: &str = "org.freedesktop.Notifications";
+    const PATH: &str = "/org/freedesktop/Notifications";
+    let conn = zbus::blocking::Connection::session()?;
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(SERVICE)?
+        .path(PATH)?
+        .build();
+    let signals = zbus::blocking::MessageIterator::for_match_rule(rule, &conn, Some(64))?;
+    let hints: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> =
+        std::collections::HashMap::new();
+    let reply = conn.call_method(
+        Some(SERVICE),
+        PATH,
+        Some(SERVICE),
+        "Notify",
+        &(
+            "Port Inspector",
+            0u32,
+            "port-inspector",
+            summary,
+            body,
+            vec!["default", "Show the answer"],
+            hints,
+            -1i32,
+        ),
+    )?;
+    let id: u32 = reply.body().deserialize()?;
+    report(Notified::Shown);
+    for msg in signals {
+        let msg = msg?;
+        let header = msg.header();
+        match header.member().map(zbus::names::MemberName::as_str) {
+            Some("ActionInvoked") => {
+                if let Ok((nid, action)) = msg.body().deserialize::<(u32, String)>()
+                    && nid == id
+                {
+                    if action == "default" {
+                        report(Notified::Clicked);
+                    }
+                    break;
+                }
+            }
+            Some("NotificationClosed")
+                if msg
+                    .body()
+                    .deserialize::<(u32, u32)>()
+                    .is_ok_and(|(nid, _)| nid == id) =>
+            {
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Desktop notifications are shown on Linux for now; elsewhere the window asks for attention.
