@@ -399,7 +399,7 @@ impl WatchesRoom {
                 .striped(true)
                 .num_columns(6)
                 .show(ui, |ui| {
-                    for h in ["Machine", "Port", "Condition", "State", "Since", ""] {
+                    for h in ["Machine", "Port", "Condition", "Since", "", "State"] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -425,35 +425,6 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
         crate::text::clean(&crate::target::join_host_port(&s.address, s.port))
     ));
     ui.label(crate::render::remote::until(s.until));
-    ui.vertical(|ui| {
-        let state = r.state.as_ref().map(crate::render::remote::port_state);
-        match (&r.error, state, s.met_at_unix_ms, &r.running) {
-            (Some(e), ..) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            (None, Some(st), Some(at), _) => {
-                ui.label(format!("Met at {} UTC: {st}", clock(at)));
-            }
-            (None, None, Some(at), _) => {
-                ui.label(format!("Met at {} UTC (an earlier run)", clock(at)));
-            }
-            (None, Some(st), None, Some(_)) => {
-                ui.label(format!("Now {st}"));
-            }
-            (None, Some(st), None, None) => {
-                ui.label(format!("Stopped; last seen {st}"));
-            }
-            (None, None, None, Some(_)) => {
-                ui.label("Looking…");
-            }
-            (None, None, None, None) => {
-                ui.label("Stopped");
-            }
-        }
-        if let Some(n) = &r.notice {
-            ui.small(n.as_str());
-        }
-    });
     ui.label(
         r.since_unix_ms
             .map_or_else(String::new, |t| format!("{} UTC", clock(t))),
@@ -492,6 +463,37 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
             .clicked()
         {
             actions.push(WatchAction::Remove(i));
+        }
+    });
+    ui.vertical(|ui| {
+        // Room for a sentence: a narrow column broke words letter by letter.
+        ui.set_min_width(220.0);
+        let state = r.state.as_ref().map(crate::render::remote::port_state);
+        match (&r.error, state, s.met_at_unix_ms, &r.running) {
+            (Some(e), ..) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            (None, Some(st), Some(at), _) => {
+                ui.label(format!("Met at {} UTC: {st}", clock(at)));
+            }
+            (None, None, Some(at), _) => {
+                ui.label(format!("Met at {} UTC (an earlier run)", clock(at)));
+            }
+            (None, Some(st), None, Some(_)) => {
+                ui.label(format!("Now {st}"));
+            }
+            (None, Some(st), None, None) => {
+                ui.label(format!("Stopped; last seen {st}"));
+            }
+            (None, None, None, Some(_)) => {
+                ui.label("Looking…");
+            }
+            (None, None, None, None) => {
+                ui.label("Stopped");
+            }
+        }
+        if let Some(n) = &r.notice {
+            ui.small(n.as_str());
         }
     });
 }
