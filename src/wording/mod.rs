@@ -1,0 +1,528 @@
+//! The one place that turns typed results into sentences: findings, fixes, verdict lines. The CLI,
+//! the Markdown/text report, the JSON (`text` fields) and the window all call these, so they say
+//! the same thing. Outside text (process names, host names) is escaped here (`text::clean`).
+//!
+//! Rules: a sentence states only what its finding carries (proven on this machine); a command it
+//! prints runs as printed; advice in the window names the window's own controls.
+
+mod finding;
+mod fix;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnose::{Conflict, Diagnosis, Finding, Fix};
+use crate::owners::Owner;
+use crate::probe::{ProbeReport, Verdict};
+use crate::text::clean;
+
+pub use finding::finding;
+pub(crate) use finding::{devices_list, lookup_title, plural};
+pub use fix::{fix, fix_button, general_causes};
+
+/// Which front end the advice is for: the CLI names commands, the window names its controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// The command line, the report and the JSON.
+    Cli,
+    /// The window.
+    Window,
+}
+
+/// A typed value with its sentence, for JSON: the fields of the value plus `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worded<T> {
+    /// The typed value.
+    #[serde(flatten)]
+    pub value: T,
+    /// Its sentence, as the CLI shows it.
+    pub text: String,
+}
+
+/// The worded explanation of a check: the JSON `explanation`, and what every front shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The WSA number of the error (0 for a caution on success).
+    pub wsa_code: u32,
+    /// The WSA name.
+    pub wsa_name: String,
+    /// For address-in-use: the kind of clash found.
+    pub conflict: Option<Conflict>,
+    /// One line a person reads first.
+    pub title: String,
+    /// Which call failed with which code, and what the code means.
+    pub summary: String,
+    /// What this machine proved, each with its sentence.
+    pub findings: Vec<Worded<Finding>>,
+    /// What to do, each with its sentence.
+    pub fixes: Vec<Worded<Fix>>,
+    /// The findings' sentences alone (kept for scripts that read them).
+    pub checked: Vec<String>,
+    /// The catalog's general causes, given only when nothing was proven, and only those that can
+    /// apply to this protocol, family and OS.
+    pub causes: Vec<String>,
+}
+
+/// Words a diagnosis of a failed probe.
+#[must_use]
+pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
+    let err = report.error.as_ref()?;
+    let target = &report.target;
+    let findings: Vec<Worded<Finding>> = d
+        .findings
+        .iter()
+        .map(|f| Worded {
+            text: finding(f, target),
+            value: f.clone(),
+        })
+        .collect();
+    let entry = crate::catalog::by_wsa(err.wsa_code);
+    // "Unknown" findings say what was checked; they prove no cause, so the general causes stay.
+    let proven = findings.iter().any(|f| {
+        !matches!(
+            f.value,
+            Finding::Unexplained { .. } | Finding::PermissionUnexplained { .. }
+        )
+    });
+    let causes = if proven {
+        Vec::new()
+    } else {
+        entry.map_or_else(Vec::new, |e| general_causes(e, target))
+    };
+    let mut fixes: Vec<Worded<Fix>> = d
+        .fixes
+        .iter()
+        .map(|f| Worded {
+            text: fix(f, target, Front::Cli),
+            value: f.clone(),
+        })
+        .collect();
+    fixes.dedup_by(|a, b| a.text == b.text);
+    let step = report
+        .failed_step
+        .map_or("the check", crate::probe::StepKind::name);
+    let summary = format!(
+        "{step} failed with {} ({}), {} {} on this OS. {}",
+        err.wsa_name,
+        err.wsa_code,
+        err.native_name,
+        err.native_code,
+        entry.map_or(err.message.as_str(), |e| e.explanation.as_str())
+    );
+    Some(Explanation {
+        wsa_code: err.wsa_code,
+        wsa_name: err.wsa_name.clone(),
+        conflict: d.conflict,
+        title: title(report, d),
+        summary,
+        checked: findings.iter().map(|f| f.text.clone()).collect(),
+        findings,
+        fixes,
+        causes,
+    })
+}
+
+/// The cautions of a bind that worked, worded.
+#[must_use]
+pub fn notes(report: &ProbeReport, d: &Diagnosis) -> Vec<Worded<Finding>> {
+    if report.error.is_some() {
+        return Vec::new();
+    }
+    d.findings
+        .iter()
+        .map(|f| Worded {
+            text: finding(f, &report.target),
+            value: f.clone(),
+        })
+        .collect()
+}
+
+/// What the failure is, in one line: the proven cause, without the verdict (the headline and the
+/// window's verdict label say NOT BINDABLE or UNKNOWN; no front strips a prefix off it).
+pub(crate) fn title(report: &ProbeReport, d: &Diagnosis) -> String {
+    let target = &report.target;
+    let at = report
+        .failed_address
+        .clone()
+        .unwrap_or_else(|| target.display_addr());
+    let at = clean(&at);
+    let first = d.findings.first();
+    match first {
+        Some(Finding::Held { sockets, .. }) => {
+            let who = holders_phrase(sockets);
+            // What keeps the one holder running, when the machine showed it (its cgroup or
+            // its parent): the answer to "will it come back if I end it?".
+            let pids: Vec<Option<u32>> = sockets.iter().map(|o| o.pid).collect();
+            let manager = match sockets.first() {
+                Some(o) if pids.iter().all(|p| *p == o.pid) => manager_clause(o),
+                _ => None,
+            };
+            // Both sides when the holder sits on another address than ours (a wildcard over
+            // a specific one, or the other way): "0.0.0.0:8088 collides with nginx (PID 1911)
+            // on 127.0.0.1:8088".
+            let mut theirs: Vec<String> = Vec::new();
+            for o in sockets {
+                let l = o.local.to_string();
+                if !theirs.contains(&l) {
+                    theirs.push(l);
+                }
+            }
+            let verb = if theirs.is_empty() || theirs.iter().any(|l| *l == at) {
+                format!("is in use by {who}")
+            } else {
+                format!("collides with {who} on {}", theirs.join(" and "))
+            };
+            match manager {
+                Some(m) => format!("{at} {verb}, {m}"),
+                None => format!("{at} {verb}"),
+            }
+        }
+        Some(Finding::TimeWait { .. }) => format!("{at} is still held by TIME_WAIT connections"),
+        Some(Finding::Leftovers { .. }) => {
+            format!("{at} is held by leftover connections, with no listener")
+        }
+        Some(Finding::EphemeralCollision { .. }) => {
+            format!("{at} is taken by an outgoing connection")
+        }
+        Some(Finding::Privileged { .. }) => {
+            format!("Permission denied for {at}: a privileged port")
+        }
+        Some(Finding::ExcludedRange { .. }) => format!("{at} is in a port range Windows reserved"),
+        Some(Finding::NotAssigned { .. }) => format!("{at} is not an address of this machine"),
+        Some(Finding::NotResolved { host, failure, .. }) => lookup_title(host, *failure, target),
+        Some(Finding::ResolverTimedOut { .. }) => format!(
+            "the resolver did not answer for '{}' in time",
+            clean(&target.host)
+        ),
+        Some(Finding::Cancelled) => "the check was cancelled".into(),
+        Some(Finding::HiddenOwners { .. }) => format!("{at} is in use by another user's process"),
+        _ => match report.error.as_ref().map(|e| e.wsa_code) {
+            Some(crate::oserror::wsa::EADDRINUSE) => format!("{at} is already in use"),
+            Some(crate::oserror::wsa::EACCES) => format!("Permission denied for {at}"),
+            _ => format!(
+                "{} failed for {at}",
+                report
+                    .failed_step
+                    .map_or("the check", crate::probe::StepKind::name)
+            ),
+        },
+    }
+}
+
+/// The verdict line a person reads first (`BINDABLE: …`, `NOT BINDABLE: …`, `UNKNOWN: …`).
+#[must_use]
+pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> String {
+    let t = &report.target;
+    match report.verdict {
+        Verdict::Bindable => format!(
+            "BINDABLE: {} {} (bound {})",
+            t.protocol,
+            clean(&t.display_addr()),
+            report.bound_addresses().join(", ")
+        ),
+        Verdict::NotBindable => format!(
+            "NOT BINDABLE: {}",
+            explanation.map_or_else(
+                || clean(&t.display_addr()).into_owned(),
+                |e| e.title.clone()
+            )
+        ),
+        Verdict::Unknown => format!(
+            "UNKNOWN: {}",
+            explanation.map_or_else(
+                || clean(&t.display_addr()).into_owned(),
+                |e| e.title.clone()
+            )
+        ),
+    }
+}
+
+/// `nginx (PID 812)`, `nginx (PID 812) and 4 processes that share its socket`, or a count.
+pub(crate) fn holders_phrase(sockets: &[Owner]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for o in sockets {
+        let n = process_phrase(o);
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    match names.len() {
+        0 => "a socket".into(),
+        1 | 2 => names.join(" and "),
+        n => format!("{} and {} more", names[0], n - 1),
+    }
+}
+
+/// What manages a holder, as a clause after its name: `run by systemd unit nginx.service`,
+/// `in container web-1 (3f2a9c1b7d4e)`, `started from the shell bash`; none for PID 1.
+pub(crate) fn manager_clause(o: &Owner) -> Option<String> {
+    use crate::owners::ManagedKind;
+    let m = o.managed_by.as_ref()?;
+    let name = clean(&m.name);
+    Some(match m.kind {
+        ManagedKind::Systemd if m.name.rsplit_once('.').is_some_and(|(_, k)| k == "scope") => {
+            format!("in systemd scope {name}")
+        }
+        ManagedKind::Systemd => format!("run by systemd unit {name}"),
+        ManagedKind::Container => match &m.container {
+            Some(c) => format!("in container {} ({name})", clean(c)),
+            None => format!("in container {name}"),
+        },
+        ManagedKind::Supervisor => format!("run by the supervisor {name}"),
+        ManagedKind::Shell => format!("started from the shell {name}"),
+        ManagedKind::Init => return None,
+    })
+}
+
+/// One socket's processes: `nginx (PID 812)`, `nginx (PID 812) and PID 813, 814, which share the
+/// socket`, or why none is named.
+pub(crate) fn process_phrase(o: &Owner) -> String {
+    let base = o.who();
+    let others: Vec<String> = o
+        .pids
+        .iter()
+        .filter(|p| Some(**p) != o.pid)
+        .map(ToString::to_string)
+        .collect();
+    if others.is_empty() {
+        base
+    } else {
+        let shown: Vec<&str> = others.iter().take(8).map(String::as_str).collect();
+        let more = if others.len() > 8 {
+            format!(" and {} more", others.len() - 8)
+        } else {
+            String::new()
+        };
+        // Sharers are found by their descriptors, whatever their relation (a child, an orphaned
+        // sibling, a process sent the socket): no relation is claimed.
+        format!(
+            "{base} and PID {}{more}, which share the socket",
+            shown.join(", ")
+        )
+    }
+}
+
+pub(crate) fn holders_list(sockets: &[Owner]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for o in sockets {
+        let p = format!("{} on {} ({})", process_phrase(o), o.local, o.state);
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join("; ")
+}
+
+/// Milliseconds as people read them: `850 ms`, `8.0 s`.
+#[must_use]
+pub fn human_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        #[allow(clippy::cast_precision_loss)] // milliseconds of a check fit f64 exactly
+        let s = ms as f64 / 1000.0;
+        format!("{s:.1} s")
+    }
+}
+
+/// Microseconds as people read them: `42 µs`, `3.1 ms`, `8.0 s`.
+#[must_use]
+pub fn human_us(us: u64) -> String {
+    if us < 1000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        #[allow(clippy::cast_precision_loss)] // microseconds of a step fit f64 exactly
+        let ms = us as f64 / 1000.0;
+        format!("{ms:.1} ms")
+    } else {
+        human_ms(us / 1000)
+    }
+}
+
+/// A name lookup this slow is worth a line of its own: every program that binds by this name
+/// waits as long.
+pub const SLOW_LOOKUP_US: u64 = 1_000_000;
+
+/// The lookup's time when it was slow: `Slow name lookup: getaddrinfo took 2.4 s of this check's
+/// 2.4 s.` (a lookup that timed out has its own finding instead).
+#[must_use]
+pub fn slow_lookup(r: &ProbeReport) -> Option<String> {
+    (r.resolve.ok && r.resolve.elapsed_us >= SLOW_LOOKUP_US).then(|| {
+        format!(
+            "Slow name lookup: getaddrinfo took {} of this check's {}.",
+            human_us(r.resolve.elapsed_us),
+            human_us(r.elapsed_us.max(r.resolve.elapsed_us))
+        )
+    })
+}
+
+/// Who started a process and what manages it, in a few words: `systemd nginx.service`,
+/// `shell bash (PID 812)`.
+#[must_use]
+pub fn managed_by(o: &Owner) -> String {
+    use crate::owners::ManagedKind;
+    match &o.managed_by {
+        // A parent of PID 1 proves no manager: the process may have been started by init, or
+        // orphaned when its own parent died (re-parented to PID 1). Say only what was seen.
+        Some(m) if m.kind == ManagedKind::Init => format!("parent PID 1 ({})", clean(&m.name)),
+        Some(m) => {
+            let kind = match m.kind {
+                ManagedKind::Systemd => "systemd",
+                ManagedKind::Container => "container",
+                ManagedKind::Supervisor => "supervisor",
+                ManagedKind::Shell => "shell",
+                ManagedKind::Init => "parent",
+            };
+            match &m.container {
+                Some(name) => format!("{kind} {} ({})", clean(name), clean(&m.name)),
+                None => format!("{kind} {}", clean(&m.name)),
+            }
+        }
+        None => o
+            .ancestry
+            .first()
+            .map(|a| {
+                format!(
+                    "{} (PID {})",
+                    clean(a.name.as_deref().unwrap_or("?")),
+                    a.pid
+                )
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Who holds something, in one phrase: each distinct holder once, in order (`nginx (PID 12),
+/// php-fpm (PID 40)`). A server's listener and the connections it accepted are all its sockets
+/// on the port; naming the same process once per socket would read as several holders.
+#[must_use]
+pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for o in owners {
+        let who = o.who();
+        if !seen.contains(&who) {
+            seen.push(who);
+        }
+    }
+    seen.join(", ")
+}
+
+/// What to do when Port Inspector itself ran out of file descriptors, as a command that runs as
+/// printed in sh and bash, for any user: the soft limit raised to the hard one.
+pub const RAISE_FD_LIMIT: &str =
+    "raise the limit to the most allowed, in the shell that starts it: ulimit -n \"$(ulimit -Hn)\"";
+
+/// What the kernel refused while looking for sockets and what was read instead: "The kernel
+/// refused its socket dump (sock_diag: EAFNOSUPPORT …), so the TCP IPv4 and IPv6 tables were
+/// read from /proc/net instead …" and/or "… could not be read either …".
+#[must_use]
+pub fn tables_refused_text(refused: &[crate::owners::TableRefusal]) -> String {
+    let mut errnos: Vec<i32> = refused.iter().map(|r| r.errno).collect();
+    errnos.sort_unstable();
+    errnos.dedup();
+    let why = errnos
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                "failed".to_owned()
+            } else {
+                let e = crate::oserror::OsError::from_errno(n);
+                format!("{} {}", e.native_name, e.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let tables = |read: bool| {
+        refused
+            .iter()
+            .filter(|r| r.read_instead == read)
+            .map(|r| match r.family {
+                crate::target::Family::Any => format!("{} IPv4 and IPv6", r.protocol),
+                f => format!("{} {f}", r.protocol),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let were = |read: bool| {
+        if refused.iter().filter(|r| r.read_instead == read).count() == 1 {
+            "table was"
+        } else {
+            "tables were"
+        }
+    };
+    let mut out = Vec::new();
+    if refused.iter().any(|r| r.read_instead) {
+        out.push(format!(
+            "The kernel refused its socket dump (sock_diag: {why}), so the {} {} read from /proc/net instead, as ss does; /proc/net shows no TCP socket that is bound without listening (those are looked for descriptor by descriptor, as root).",
+            tables(true),
+            were(true)
+        ));
+    }
+    if refused.iter().any(|r| !r.read_instead) {
+        let advice = if errnos.iter().any(|&n| n == 23 || n == 24) {
+            format!("; {RAISE_FD_LIMIT}")
+        } else {
+            " (a sandbox that refuses netlink sockets, and no /proc/net: allow AF_NETLINK, or run where /proc/net is mounted)".to_owned()
+        };
+        out.push(format!(
+            "The kernel refused its socket dump (sock_diag: {why}) and /proc/net could not be read either: what the {} {} is unknown{advice}.",
+            tables(false),
+            if refused.iter().filter(|r| !r.read_instead).count() == 1 {
+                "table holds"
+            } else {
+                "tables hold"
+            }
+        ));
+    }
+    out.join(" ")
+}
+
+/// A note on a busy port whose owner lookup was refused descriptors: the port's state is proven
+/// (the bind failed), its owners may be incomplete.
+#[must_use]
+pub fn lookup_out_of_descriptors() -> String {
+    format!("owners not all traced: Port Inspector ran out of file descriptors; {RAISE_FD_LIMIT}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::owners::SockState;
+
+    #[test]
+    fn times_read_as_people_read_them() {
+        assert_eq!(human_us(42), "42 µs");
+        assert_eq!(human_us(3_100), "3.1 ms");
+        assert_eq!(human_us(8_001_924), "8.0 s");
+    }
+
+    /// A server with an IPv4 and an IPv6 listener (or a listener and its connections) is one
+    /// holder: named once, in the order met, and outside text in its name escaped.
+    #[test]
+    fn each_holder_is_named_once() {
+        let sock = crate::owners::test_owner;
+        let owners = [
+            sock(7, "nginx", "0.0.0.0:80", SockState::Listen),
+            sock(7, "nginx", "[::]:80", SockState::Listen),
+            sock(9, "evil\x1b[2Jname", "0.0.0.0:80", SockState::Established),
+            sock(7, "nginx", "127.0.0.1:80", SockState::Established),
+        ];
+        let words = holders_in_words(&owners);
+        assert_eq!(words, r"nginx (PID 7), evil\x1b[2Jname (PID 9)");
+        assert!(holders_in_words(&[]).is_empty());
+    }
+
+    /// A process whose parent is PID 1 may be init's child or an orphan (its parent died): the
+    /// Managed by cell says only what was seen, never "init" as if init managed it.
+    #[test]
+    fn a_parent_of_pid_1_is_not_called_a_manager() {
+        use crate::owners::{ManagedBy, ManagedKind};
+        let mut o = crate::owners::test_owner(7, "worker", "0.0.0.0:80", SockState::Listen);
+        o.managed_by = Some(ManagedBy {
+            kind: ManagedKind::Init,
+            name: "systemd".into(),
+            container: None,
+        });
+        assert_eq!(managed_by(&o), "parent PID 1 (systemd)");
+        assert_eq!(manager_clause(&o), None, "no manager clause");
+    }
+}
