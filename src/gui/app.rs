@@ -460,22 +460,7 @@ impl App {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            // Only Check and Watches run on the picked machine so far: the other tabs say they
-            // answer for this one, so no local answer passes for the other machine's.
-            if matches!(self.tab, Tab::Listening | Tab::Scan | Tab::Kit)
-                && let Some(m) = &self.machines.picked
-            {
-                ui.add(
-                    egui::Label::new(
-                        egui::RichText::new(format!(
-                            "This tab runs on this machine, not on {}: only Check and Watches run on the picked machine.",
-                            crate::text::clean(m)
-                        ))
-                        .strong(),
-                    )
-                    .wrap(),
-                );
-            }
+            views::runs_here_notice(ui, self.tab, self.machines.picked.as_deref());
             if self.tab == Tab::Listening {
                 actions.extend(self.listening_now.ui(ui, self.status.as_deref()));
                 return;
