@@ -67,8 +67,8 @@ pub fn md(s: &str) -> String {
 }
 
 /// A serde_json formatter (`F`: compact or pretty) that also writes DEL, C1 controls and the
-/// bidi overrides as `\uXXXX`: serde_json escapes only C0 controls, and a terminal acts on the
-/// rest. The document means exactly what it did.
+/// bidi overrides as `\u` escapes with four hex digits: serde_json escapes only C0 controls, and
+/// a terminal acts on the rest. The document means exactly what it did.
 struct Escaping<F>(F);
 
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
