@@ -363,6 +363,18 @@ pub(crate) fn report(
         Format::Text => crate::render::report::text_full(&c),
         Format::Md => crate::render::report::markdown(&c),
     };
+    deliver_report(file, &text, json, force)?;
+    Ok(verdict_code(&c))
+}
+
+/// Writes a report where `report -o` says: the file named (replaced only with `--force`), the
+/// standard error, or the standard output (a JSON document as data, never coloured).
+pub(crate) fn deliver_report(
+    file: Option<&std::path::Path>,
+    text: &str,
+    json: bool,
+    force: bool,
+) -> anyhow::Result<()> {
     let dest = file.map_or(crate::files::Destination::Stdout, |p| {
         crate::files::Destination::parse(p.as_os_str())
     });
@@ -375,11 +387,11 @@ pub(crate) fn report(
                 )
             })?;
         }
-        crate::files::Destination::Stderr => output::document_to_stderr(&text),
-        crate::files::Destination::Stdout if json => output::data(&text),
-        crate::files::Destination::Stdout => output::text(&text),
+        crate::files::Destination::Stderr => output::document_to_stderr(text),
+        crate::files::Destination::Stdout if json => output::data(text),
+        crate::files::Destination::Stdout => output::text(text),
     }
-    Ok(verdict_code(&c))
+    Ok(())
 }
 
 /// `matrix`: the what-if table; exit 0 only when every cell binds.

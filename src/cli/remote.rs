@@ -546,22 +546,7 @@ fn report(
         ),
     };
     // Only the file the user named here is written; nothing the remote sent names one.
-    let dest = file.map_or(crate::files::Destination::Stdout, |p| {
-        crate::files::Destination::parse(p.as_os_str())
-    });
-    match dest {
-        crate::files::Destination::File(path) => {
-            crate::files::write(&path, text.as_bytes(), force).with_context(|| {
-                format!(
-                    "cannot write {}",
-                    crate::text::clean(&path.to_string_lossy())
-                )
-            })?;
-        }
-        crate::files::Destination::Stderr => output::document_to_stderr(&text),
-        crate::files::Destination::Stdout if format == Format::Json => output::data(&text),
-        crate::files::Destination::Stdout => output::text(&text),
-    }
+    super::commands::deliver_report(file, &text, format == Format::Json, force)?;
     Ok(passed_code(&reply))
 }
 
