@@ -514,23 +514,12 @@ pub fn matrix_text(m: &crate::support::Matrix) -> String {
         "proto", "fam", "SO_REUSEADDR", "scope", "address"
     );
     for c in &m.cells {
-        let result = match (&c.wsa_name, c.wsa_code, c.verdict) {
-            (Some(n), Some(code), crate::probe::Verdict::Unknown) => {
-                format!("unknown: {n} {code} (not tried)")
-            }
-            (_, _, crate::probe::Verdict::Unknown) => "unknown (not tried)".into(),
-            (Some(n), Some(code), _) => format!("blocked: {n} {code}"),
-            _ => "ok".into(),
-        };
+        let result = crate::render::matrix::cell(c).long;
         let _ = writeln!(
             o,
             "  {:<5} {:<5} {:<13} {:<9} {:<24} {result}",
             c.protocol.to_string(),
-            if c.family == crate::Family::Ipv6 {
-                "IPv6"
-            } else {
-                "IPv4"
-            },
+            c.family.to_string(),
             if c.reuse_address { "on" } else { "off" },
             c.scope,
             c.address

@@ -5,6 +5,7 @@
 
 mod end;
 mod hold;
+pub mod matrix;
 pub mod remote;
 pub mod report;
 pub mod scan;

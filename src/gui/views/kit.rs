@@ -64,7 +64,7 @@ fn matrix_section(
                             }
                         }
                         for (p, f, scope) in rows {
-                            let fam = if f == Family::Ipv6 { "IPv6" } else { "IPv4" };
+                            let fam = f.to_string();
                             ui.label(format!("{p} {fam} {scope}"));
                             for reuse in [false, true] {
                                 let found = m.cells.iter().enumerate().find(|(_, c)| {
@@ -76,21 +76,23 @@ fn matrix_section(
                                 if let Some((i, c)) = found {
                                     // Short cells (the row and column say the rest); the whole
                                     // combination on hover and for screen readers.
-                                    let (text, result) = match (&c.wsa_name, c.wsa_code) {
-                                        (Some(n), Some(code)) => {
-                                            (format!("blocked {code}"), format!("blocked: {n} {code}"))
-                                        }
-                                        _ => ("ok".to_owned(), "bindable".to_owned()),
-                                    };
+                                    let crate::render::matrix::CellWords {
+                                        short: text,
+                                        long: result,
+                                    } = crate::render::matrix::cell(c);
                                     let detail = format!(
                                         "{p} {fam} {} with SO_REUSEADDR {}: {result}. Click to check it again now.",
                                         c.address,
                                         if reuse { "on" } else { "off" }
                                     );
-                                    let color = if c.wsa_code.is_some() {
-                                        bad_color(ui)
-                                    } else {
-                                        ok_color(ui)
+                                    // A cell never tried (its name did not resolve) is
+                                    // neither red nor green.
+                                    let color = match c.verdict {
+                                        crate::probe::Verdict::NotBindable => bad_color(ui),
+                                        crate::probe::Verdict::Bindable => ok_color(ui),
+                                        crate::probe::Verdict::Unknown => {
+                                            ui.visuals().text_color()
+                                        }
                                     };
                                     let b = ui.button(RichText::new(text).color(color));
                                     b.widget_info(|| {
