@@ -9,7 +9,7 @@ mod common;
 
 use std::net::TcpListener;
 
-use common::ui::{has, set_text, wait_for, wait_until};
+use common::ui::{has, set_text, wait_for};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use port_inspector::gui::app::{App, Inputs, Tab};
@@ -123,7 +123,7 @@ fn window_side() {
     wait_for(&mut h, "Now taken by");
     drop(held);
     let mut attention = false;
-    wait_until(&mut h, "the watch to be met", |h| {
+    common::ui::wait_until(&mut h, "the watch to be met", |h| {
         attention |= h.output().viewport_output.values().any(|v| {
             v.commands
                 .iter()
