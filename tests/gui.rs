@@ -737,11 +737,11 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
 #[test]
 fn tabs_that_run_here_say_so_when_another_machine_is_picked() {
     let mut h = harness();
-    h.run();
+    h.run_steps(3);
     let note = "This tab runs on this machine, not on db1";
     for tab in ["Scan a range", "Support kit", "Listening now"] {
         h.get_by_label(tab).click();
-        h.run();
+        h.run_steps(3);
         assert!(
             !has(&h, note),
             "{tab}: nothing to say with this machine picked"
@@ -750,10 +750,10 @@ fn tabs_that_run_here_say_so_when_another_machine_is_picked() {
     h.state_mut().machines.picked = Some("db1".into());
     for tab in ["Scan a range", "Support kit", "Listening now"] {
         h.get_by_label(tab).click();
-        h.run();
+        h.run_steps(3);
         assert!(has(&h, note), "{tab} says it runs here");
     }
     h.get_by_label("Check a port").click();
-    h.run();
+    h.run_steps(3);
     assert!(!has(&h, note), "Check runs on the picked machine");
 }

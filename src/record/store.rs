@@ -996,6 +996,8 @@ mod tests {
             )
             .unwrap();
         assert!(removed > 1_000, "the removal is remembered");
+        // Closed first: Windows refuses to remove a database file that is still open.
+        drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -1032,6 +1034,8 @@ mod tests {
             vec![200, 201],
             "ended spans past the age are gone, open ones stay"
         );
+        // Closed first: Windows refuses to remove a database file that is still open.
+        drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
