@@ -17,19 +17,21 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice, Tab};
+use port_inspector::gui::app::{App, Deps, Inputs, InterfaceChoice, Tab};
 use port_inspector::gui::saved::Saved;
 use port_inspector::probe::Resolver;
 
 fn harness_with(inputs: Inputs, resolver: Option<Resolver>) -> Harness<'static, App> {
-    let ctx = egui::Context::default();
-    let app = match resolver {
-        Some(r) => App::with_resolver(&ctx, inputs, r),
-        None => App::new(&ctx, inputs),
+    let mut deps = Deps {
+        inputs,
+        ..Deps::default()
     };
+    if let Some(r) = resolver {
+        deps.resolver = r;
+    }
     Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| App::new(cc, deps))
 }
 
 fn harness() -> Harness<'static, App> {
@@ -374,10 +376,14 @@ fn every_tab_s_form_survives_save_and_restore_under_one_key() {
     );
     assert!(restored.check.reuse_address, "option");
     // A new window takes it all back.
-    let mut again = App::new(&egui::Context::default(), Inputs::default());
-    again.restore(restored);
-    assert_eq!(again.saved(), h.state().saved());
-    assert_eq!(again.tab, Tab::Scan, "opens on the tab it closed on");
+    let mut again = Harness::builder().build_eframe(|cc| App::new(cc, Deps::default()));
+    again.state_mut().restore(restored);
+    assert_eq!(again.state().saved(), h.state().saved());
+    assert_eq!(
+        again.state().tab,
+        Tab::Scan,
+        "opens on the tab it closed on"
+    );
 }
 
 /// The theme chosen in the title bar is remembered (egui's memory, which held it, is not kept:
@@ -394,12 +400,13 @@ fn the_theme_choice_is_remembered() {
         port_inspector::gui::saved::ThemeChoice::Light,
         "saved"
     );
-    let ctx = egui::Context::default();
-    let mut app = App::new(&ctx, Inputs::default());
-    app.restore(saved);
     let mut again = Harness::builder()
         .with_size(egui::vec2(1024.0, 720.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        .build_eframe(|cc| {
+            let mut app = App::new(cc, Deps::default());
+            app.restore(saved);
+            app
+        });
     again.run();
     assert_eq!(
         again.ctx.options(|o| o.theme_preference),
@@ -435,12 +442,13 @@ fn the_history_is_kept_between_runs() {
         saved.history[0].at
     );
     // The next run shows it under "Earlier runs" and loads it into the form on a click.
-    let ctx = egui::Context::default();
-    let mut app = App::new(&ctx, Inputs::default());
-    app.restore(saved.clone());
     let mut again = Harness::builder()
         .with_size(egui::vec2(1024.0, 720.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        .build_eframe(|cc| {
+            let mut app = App::new(cc, Deps::default());
+            app.restore(saved.clone());
+            app
+        });
     again.run();
     assert!(
         has(&again, "Earlier runs"),
@@ -611,6 +619,54 @@ fn end_process_says_so_when_the_owner_went_away_meanwhile() {
     wait_for(&mut h, &format!("PID {pid}: had already exited"));
 }
 
+/// The same with the keyboard alone: Ctrl+E asks (the plan, never an end), Esc keeps the holder,
+/// Ctrl+E again and Enter end it, and the fresh check says bindable.
+#[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
+)]
+#[cfg_attr(
+    windows,
+    ignore = "needs a python3 holder child and owner PIDs (Linux)"
+)]
+fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
+    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
+    let pid = holder.child.id();
+    let port = holder.port;
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, port);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run_steps(2);
+    wait_for(&mut h, &format!("End 1 process(es) holding port {port}?"));
+    assert!(
+        has(&h, "Enter ends them; Esc keeps them running."),
+        "the keys are said"
+    );
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(
+        h.state().confirm_end.is_none(),
+        "Esc closed the confirmation"
+    );
+    assert!(
+        holder.child.try_wait().unwrap().is_none(),
+        "and ended nothing"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run_steps(2);
+    wait_for(&mut h, "End 1 process(es)");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_for(&mut h, &format!("Port {port} is free now"));
+    assert!(
+        exited_within(&mut holder.child, Duration::from_secs(5)),
+        "the owner PID {pid} ended"
+    );
+    wait_for(&mut h, &format!("bound 127.0.0.1:{port}"));
+}
+
 /// The window, the Markdown report and the CLI word the same findings and fixes: one wording
 /// module. Checked for a conflict with a holder, and for a bind that needs what the system lacks.
 #[test]
@@ -703,13 +759,20 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
         interface: InterfaceChoice::Address(ip.clone()),
         ..Inputs::default()
     };
-    let app = App::new(&egui::Context::default(), inputs);
     // Short frames, so the two clicks land within egui's double-click time (0.3 s) as a
     // person's would.
     let mut h = Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
         .with_step_dt(0.05)
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        .build_eframe(|cc| {
+            App::new(
+                cc,
+                Deps {
+                    inputs,
+                    ..Deps::default()
+                },
+            )
+        });
     h.run();
     h.get_by_label("443").click();
     h.run();
@@ -756,4 +819,62 @@ fn tabs_that_run_here_say_so_when_another_machine_is_picked() {
     h.get_by_label("Check a port").click();
     h.run_steps(3);
     assert!(!has(&h, note), "Check runs on the picked machine");
+}
+
+/// The window is made one way, by `run` and here alike: `App::new` from eframe's creation
+/// context with the real machine's parts, the state an earlier run saved read back from a real
+/// state file, and the start check (`port-inspector window TARGET`) run at once on top of it.
+#[test]
+fn the_window_opens_from_its_state_file_and_runs_its_start_check() {
+    use port_inspector::gui::app::{EarlierEntry, ScanInputs};
+    use port_inspector::gui::state_file::StateFile;
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("pi-window-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // An earlier run left its scan form on another address and a check of the day before.
+    let earlier = EarlierEntry {
+        at: "2026-12-05 03:12:04 UTC".into(),
+        target: port_inspector::target::Target::tcp("127.0.0.1", port),
+        verdict: port_inspector::probe::Verdict::NotBindable,
+    };
+    {
+        let (store, notice) = StateFile::open_in(&dir);
+        assert!(notice.is_none(), "{notice:?}");
+        let mut store = store.unwrap();
+        let saved = Saved {
+            scan: ScanInputs {
+                address_text: "127.0.0.9".into(),
+                ..ScanInputs::default()
+            },
+            history: vec![earlier.clone()],
+            ..Saved::default()
+        };
+        eframe::set_value(&mut store, port_inspector::gui::saved::STORAGE_KEY, &saved);
+        store.try_flush().unwrap();
+    }
+    let (store, notice) = StateFile::open_in(&dir);
+    let deps = Deps {
+        store,
+        state_notice: notice.map(|n| n.to_string()),
+        start: Some(port_inspector::target::Target::tcp("127.0.0.1", port)),
+        ..Deps::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_eframe(|cc| App::new(cc, deps));
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    let app = h.state();
+    assert_eq!(app.tab, Tab::Check, "opens on the start check's tab");
+    assert_eq!(app.inputs.port_text, port.to_string(), "the form shows it");
+    assert_eq!(
+        app.scan.inputs.address_text, "127.0.0.9",
+        "the saved scan form"
+    );
+    assert_eq!(app.earlier, vec![earlier], "the earlier run's check");
+    assert!(app.store.is_some(), "and it keeps saving there");
+    assert!(has(&h, "Earlier runs"), "listed apart from this run's");
+    drop(held);
+    let _ = std::fs::remove_dir_all(&dir);
 }

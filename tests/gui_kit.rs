@@ -10,19 +10,25 @@ use std::net::{TcpListener, TcpStream};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice, Tab};
+use port_inspector::gui::app::{App, Deps, Inputs, InterfaceChoice, Tab};
 
 fn harness(port: u16) -> Harness<'static, App> {
-    let ctx = egui::Context::default();
     let inputs = Inputs {
         interface: InterfaceChoice::Address("127.0.0.1".into()),
         port_text: port.to_string(),
         ..Inputs::default()
     };
-    let app = App::new(&ctx, inputs);
     Harness::builder()
         .with_size(egui::vec2(1200.0, 1000.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| {
+            App::new(
+                cc,
+                Deps {
+                    inputs,
+                    ..Deps::default()
+                },
+            )
+        })
 }
 
 fn open_kit(h: &mut Harness<'_, App>) {
@@ -221,15 +227,16 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
 /// forever: only a click on the tab asked for them).
 #[test]
 fn a_window_restored_on_the_kit_reads_the_facts() {
-    let ctx = egui::Context::default();
-    let mut app = App::new(&ctx, Inputs::default());
-    app.restore(port_inspector::gui::saved::Saved {
-        tab: Tab::Kit,
-        ..port_inspector::gui::saved::Saved::default()
-    });
     let mut h = Harness::builder()
         .with_size(egui::vec2(1024.0, 720.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        .build_eframe(|cc| {
+            let mut app = App::new(cc, Deps::default());
+            app.restore(port_inspector::gui::saved::Saved {
+                tab: Tab::Kit,
+                ..port_inspector::gui::saved::Saved::default()
+            });
+            app
+        });
     h.run_steps(2);
     // The first line of the facts on each OS (the addresses come last, below the fold on
     // Windows' longer table).

@@ -10,7 +10,7 @@ use common::ui::{set_text, wait_for, wait_until};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+use port_inspector::gui::app::{App, Deps, Inputs, InterfaceChoice};
 use port_inspector::gui::listening::Column;
 
 const W: f32 = 800.0;
@@ -110,20 +110,19 @@ fn nothing_is_clipped_at_800_by_600_with_long_names() {
             system(req)
         }
     });
-    let ctx = egui::Context::default();
-    let app = App::with_resolver(
-        &ctx,
-        Inputs {
+    let deps = Deps {
+        inputs: Inputs {
             interface: InterfaceChoice::Custom,
             custom_host: ip.to_string(),
             port_text: port.clone(),
             ..Inputs::default()
         },
         resolver,
-    );
+        ..Deps::default()
+    };
     let mut h = Harness::builder()
         .with_size(egui::vec2(W, H))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        .build_eframe(|cc| App::new(cc, deps));
     // A user who widened Local (a saved width) pushes Command past the right edge: it must still
     // be reachable by scrolling sideways.
     h.state_mut().listening_now.widths = vec![(Column::Local, 420.0)];

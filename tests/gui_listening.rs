@@ -12,18 +12,16 @@ use std::net::TcpListener;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use port_inspector::gui::app::{App, Inputs, Tab};
+use port_inspector::gui::app::{App, Deps, Tab};
 
 fn harness() -> Harness<'static, App> {
     harness_sized(1280.0, 800.0)
 }
 
 fn harness_sized(width: f32, height: f32) -> Harness<'static, App> {
-    let ctx = egui::Context::default();
-    let app = App::new(&ctx, Inputs::default());
     Harness::builder()
         .with_size(egui::vec2(width, height))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| App::new(cc, Deps::default()))
 }
 
 /// The window on its Listening now tab, filtered to `ip` (the test's own loopback address).

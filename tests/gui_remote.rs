@@ -12,7 +12,7 @@ use common::lab::{Lab, THERE, pi};
 use common::ui::{has, set_text, wait_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice};
+use port_inspector::gui::app::{App, Deps, Inputs, InterfaceChoice};
 
 /// The window on `host:port`, its ssh command running ssh in the lab's "here" namespace with
 /// the lab's config (which names "there" as the Host `there-lab`).
@@ -24,21 +24,24 @@ fn window(lab: &Lab, host: &str, port: u16) -> Harness<'static, App> {
         format!("Host there-lab\n  HostName {THERE}\n\n{text}"),
     )
     .unwrap();
-    let ctx = egui::Context::default();
-    let mut app = App::new(
-        &ctx,
-        Inputs {
+    let deps = Deps {
+        inputs: Inputs {
             interface: InterfaceChoice::Custom,
             custom_host: host.to_owned(),
             port_text: port.to_string(),
             ..Inputs::default()
         },
-    );
-    app.machines.ssh_command = format!("ip netns exec {} ssh -F {}", lab.here, config.display());
-    app.machines.reload_config();
+        ..Deps::default()
+    };
+    let ssh = format!("ip netns exec {} ssh -F {}", lab.here, config.display());
     Harness::builder()
         .with_size(egui::vec2(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| {
+            let mut app = App::new(cc, deps);
+            app.machines.ssh_command = ssh;
+            app.machines.reload_config();
+            app
+        })
 }
 
 /// Every window title the frames so far asked for (the last frame's commands).

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use port_inspector::gui::app::{App, Inputs, InterfaceChoice, ScanInputs, Tab};
-use port_inspector::probe::system_resolver;
+use port_inspector::gui::app::{App, Deps, InterfaceChoice, ScanInputs, Tab};
 use port_inspector::scan::{self, Progress, ScanReport, Scanner};
 
 fn harness(scanner: Scanner) -> Harness<'static, App> {
@@ -23,20 +22,17 @@ fn harness(scanner: Scanner) -> Harness<'static, App> {
 
 /// The window with its Scan tab set to `address` (a test's private loopback address).
 fn harness_on(scanner: Scanner, address: &str) -> Harness<'static, App> {
-    let ctx = egui::Context::default();
-    let app = App::with_parts(
-        &ctx,
-        Inputs::default(),
-        ScanInputs {
+    let deps = Deps {
+        scan_inputs: ScanInputs {
             address_text: address.to_owned(),
             ..ScanInputs::default()
         },
-        system_resolver(),
         scanner,
-    );
+        ..Deps::default()
+    };
     Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| App::new(cc, deps))
 }
 
 fn copied_text(h: &Harness<'_, App>) -> Option<String> {

@@ -232,6 +232,7 @@ fn a_holder_run_by_systemd_leads_with_who_and_why_and_offers_end_and_another_por
         kind: ManagedKind::Systemd,
         name: "nginx.service".into(),
         container: None,
+        services: Vec::new(),
     });
     let ev = Evidence {
         owners: vec![nginx],

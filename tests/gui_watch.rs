@@ -12,15 +12,13 @@ use std::net::TcpListener;
 use common::ui::{has, set_text, wait_for};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use port_inspector::gui::app::{App, Inputs, Tab};
+use port_inspector::gui::app::{App, Deps, Tab};
 use port_inspector::gui::saved::Saved;
 
 fn window() -> Harness<'static, App> {
-    let ctx = egui::Context::default();
-    let app = App::new(&ctx, Inputs::default());
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+        .build_eframe(|cc| App::new(cc, Deps::default()))
 }
 
 /// Opens the Watches tab and adds a watch of `ip:port` until it becomes free.

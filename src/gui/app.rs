@@ -119,28 +119,85 @@ pub struct App {
     window_size: Option<super::state_file::WindowSize>,
 }
 
+/// Everything a window is made from. `Deps::default()` is the real machine with nothing
+/// remembered; `Deps::system()` adds the saved state and the desktop's theme (what `run` opens);
+/// tests swap the resolver (a hung one), the scanner, the form and the store.
+pub struct Deps {
+    /// The check form, when no saved state replaces it.
+    pub inputs: Inputs,
+    /// The scan form, likewise.
+    pub scan_inputs: ScanInputs,
+    /// How names are looked up.
+    pub resolver: Resolver,
+    /// How ports are scanned.
+    pub scanner: Scanner,
+    /// Where the state is saved and read back (None: nothing is remembered).
+    pub store: Option<super::state_file::StateFile>,
+    /// What went wrong opening the store, said once at the bottom.
+    pub state_notice: Option<String>,
+    /// A check to run at once (the `window PORT` command).
+    pub start: Option<Target>,
+    /// What "System theme" follows where the windowing system does not say (X11).
+    pub desktop_theme: Option<egui::Theme>,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Self {
+            inputs: Inputs::default(),
+            scan_inputs: ScanInputs::default(),
+            resolver: system_resolver(),
+            scanner: system_scanner(),
+            store: None,
+            state_notice: None,
+            start: None,
+            desktop_theme: None,
+        }
+    }
+}
+
+impl Deps {
+    /// The real machine with the user's saved state and the desktop's theme.
+    #[must_use]
+    pub fn system(start: Option<Target>) -> Self {
+        let (store, notice) = super::state_file::StateFile::open();
+        Self {
+            store,
+            state_notice: notice.map(|n| n.to_string()),
+            start,
+            desktop_theme: super::desktop_theme::desktop_theme(),
+            ..Self::default()
+        }
+    }
+}
+
 impl App {
-    /// A window with the real resolver.
+    /// The one way a window is made, by `run` and by the tests alike (through kittest's
+    /// `build_eframe`): the parts from `deps`, then the saved state, then the start check.
     #[must_use]
-    pub fn new(ctx: &egui::Context, inputs: Inputs) -> Self {
-        Self::with_resolver(ctx, inputs, system_resolver())
+    pub fn new(cc: &eframe::CreationContext<'_>, deps: Deps) -> Self {
+        if let Some(t) = deps.desktop_theme {
+            cc.egui_ctx.options_mut(|o| o.fallback_theme = t);
+        }
+        let mut app = Self::parts(
+            &cc.egui_ctx,
+            deps.inputs,
+            deps.scan_inputs,
+            deps.resolver,
+            deps.scanner,
+        );
+        if let Some(store) = &deps.store {
+            app.restore(super::saved::Saved::load(Some(store)));
+        }
+        app.store = deps.store;
+        app.state_notice = deps.state_notice;
+        if let Some(t) = deps.start {
+            app.open_on(t);
+        }
+        app
     }
 
-    /// A window whose checks use `resolver` (tests script a hung one).
-    #[must_use]
-    pub fn with_resolver(ctx: &egui::Context, inputs: Inputs, resolver: Resolver) -> Self {
-        Self::with_parts(
-            ctx,
-            inputs,
-            ScanInputs::default(),
-            resolver,
-            system_scanner(),
-        )
-    }
-
-    /// A window with every swappable part given: resolver and scanner.
-    #[must_use]
-    pub fn with_parts(
+    fn parts(
         ctx: &egui::Context,
         inputs: Inputs,
         scan_inputs: ScanInputs,
@@ -371,8 +428,9 @@ impl App {
         }
     }
 
-    /// The window's keys: Ctrl+Shift+C copies the report, Ctrl+L goes to the port field, Ctrl+F
-    /// to the live table's filter, F5 checks again or reads the table again, Ctrl+Q closes.
+    /// The window's keys: Ctrl+Shift+C copies the report, Ctrl+E asks to end the shown answer's
+    /// holder, Ctrl+L goes to the port field, Ctrl+F to the live table's filter, F5 checks again
+    /// or reads the table again, Ctrl+Q closes.
     fn shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
         // Ctrl+Shift+C copies the shown check's report, from any tab (a ticket is written with
         // the keyboard).
@@ -382,6 +440,18 @@ impl App {
         );
         if ctx.input_mut(|i| i.consume_shortcut(&copy)) {
             actions.push(Action::CopyReport);
+        }
+        // Ctrl+E on the Check tab: End… for the shown answer's first holder with a PID, as its
+        // button does (the plan is made afresh and confirmed; nothing ends on the key alone).
+        let end = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::E);
+        if self.tab == Tab::Check
+            && self.confirm_end.is_none()
+            && ctx.input_mut(|i| i.consume_shortcut(&end))
+            && let Some(i) = self
+                .shown_check()
+                .and_then(|c| c.owners.iter().position(|o| o.pid.is_some()))
+        {
+            actions.push(Action::AskEnd(i));
         }
         // Ctrl+L: the port field; Ctrl+F: the live table's filter; F5: check again or read the
         // table again. Focus starts in the form.

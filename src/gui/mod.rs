@@ -26,7 +26,7 @@ pub mod worker;
 
 use std::process::ExitCode;
 
-pub use app::{App, Inputs};
+pub use app::{App, Deps, Inputs};
 
 /// Why the window could not open, in one line with what to do.
 fn no_display_reason() -> Option<&'static str> {
@@ -62,9 +62,9 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
     {
         viewport = viewport.with_icon(icon);
     }
-    let theme = desktop_theme::desktop_theme();
-    let (store, notice) = state_file::StateFile::open();
-    let saved_size = store
+    let deps = app::Deps::system(start);
+    let saved_size = deps
+        .store
         .as_ref()
         .and_then(|s| eframe::get_value::<state_file::WindowSize>(s, state_file::WINDOW_KEY))
         .and_then(state_file::WindowSize::validated);
@@ -79,23 +79,7 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
     let result = eframe::run_native(
         "port-inspector",
         options,
-        Box::new(|cc| {
-            // Where the windowing system does not say (X11), "System theme" follows the
-            // desktop's own setting.
-            if let Some(t) = theme {
-                cc.egui_ctx.options_mut(|o| o.fallback_theme = t);
-            }
-            let mut app = App::new(&cc.egui_ctx, Inputs::default());
-            app.restore(saved::Saved::load(
-                store.as_ref().map(|s| s as &dyn eframe::Storage),
-            ));
-            app.store = store;
-            app.state_notice = notice.map(|n| n.to_string());
-            if let Some(t) = start {
-                app.open_on(t);
-            }
-            Ok(Box::new(app))
-        }),
+        Box::new(|cc| Ok(Box::new(App::new(cc, deps)))),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -546,10 +546,19 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Acti
                 ui.label(line);
             }
         }
-        ui.label("Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free.");
+        ui.label(if cfg!(windows) {
+            "Each PID is checked again right before it is ended (TerminateProcess); the port is then bound again to prove it is free."
+        } else {
+            "Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free."
+        });
+        if count > 0 {
+            ui.label("Enter ends them; Esc keeps them running.");
+        }
         ui.add_space(8.0);
         ui.horizontal(|ui| {
-            if count > 0 && ui.button(format!("End {count} process(es)")).clicked() {
+            let enter = count > 0
+                && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
+            if count > 0 && (ui.button(format!("End {count} process(es)")).clicked() || enter) {
                 actions.push(Action::ConfirmEnd);
             }
             if ui.button("Keep them running").clicked() {
