@@ -92,6 +92,10 @@ pub struct Facts {
     pub ephemeral_range: Option<PortRange>,
     /// Ports the OS will not hand out automatically (Linux) or excludes entirely (Windows).
     pub reserved_ranges: Vec<PortRange>,
+    /// Windows: the scopes (`tcp ipv4`) whose excluded port ranges could not be read, so an
+    /// exclusion there is not ruled out.
+    #[serde(default)]
+    pub excluded_unread: Vec<String>,
     /// Whether binding addresses this machine does not have is allowed (IPv4).
     pub nonlocal_bind_v4: Option<bool>,
     /// The same for IPv6.

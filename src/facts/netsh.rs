@@ -4,9 +4,22 @@
 use super::PortRange;
 
 /// Parses `netsh int ipv4 show excludedportrange protocol=tcp`: one range per data row
-/// (`  50000  50059  *`, the star marks administered exclusions).
+/// (`  50000  50059  *`, the star marks administered exclusions). `None` when the answer is not
+/// that table (no `----------  --------` rule under its heading, in any language, and no row):
+/// an answer this cannot read proves nothing, and must never read as "no excluded range".
 #[must_use]
-pub fn parse_excluded_ranges(text: &str, scope: &str) -> Vec<PortRange> {
+pub fn parse_excluded_ranges(text: &str, scope: &str) -> Option<Vec<PortRange>> {
+    let rule = text.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.len() == 2
+            && w.iter()
+                .all(|c| c.len() >= 3 && c.chars().all(|ch| ch == '-'))
+    });
+    let rows = excluded_rows(text, scope);
+    (rule || !rows.is_empty()).then_some(rows)
+}
+
+fn excluded_rows(text: &str, scope: &str) -> Vec<PortRange> {
     text.lines()
         .filter_map(|line| {
             let mut nums = line.split_whitespace();
@@ -54,13 +67,22 @@ mod tests {
 
     const EXCLUDED_EN: &str = include_str!("../../tests/fixtures/netsh_excluded_en.txt");
     const EXCLUDED_DE: &str = include_str!("../../tests/fixtures/netsh_excluded_de.txt");
+    /// French Windows writes in the console's OEM code page (850): read as the tool reads it.
+    static EXCLUDED_FR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        String::from_utf8_lossy(include_bytes!("../../tests/fixtures/netsh_excluded_fr.txt"))
+            .into_owned()
+    });
+    static DYNAMIC_FR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        String::from_utf8_lossy(include_bytes!("../../tests/fixtures/netsh_dynamic_fr.txt"))
+            .into_owned()
+    });
     const DYNAMIC_EN: &str = include_str!("../../tests/fixtures/netsh_dynamic_en.txt");
     const DYNAMIC_DE: &str = include_str!("../../tests/fixtures/netsh_dynamic_de.txt");
 
     #[test]
-    fn excluded_ranges_english_and_german() {
-        for text in [EXCLUDED_EN, EXCLUDED_DE] {
-            let r = parse_excluded_ranges(text, "tcp ipv4");
+    fn excluded_ranges_english_french_and_german() {
+        for text in [EXCLUDED_EN, &EXCLUDED_FR, EXCLUDED_DE] {
+            let r = parse_excluded_ranges(text, "tcp ipv4").expect("the table is read");
             let pairs: Vec<(u16, u16)> = r.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(
                 pairs,
@@ -75,9 +97,29 @@ mod tests {
         }
     }
 
+    /// An empty exclusion list is a table with no rows; an error, a usage text or nothing at all
+    /// is unread, never "no excluded range".
     #[test]
-    fn dynamic_range_english_and_german() {
-        for text in [DYNAMIC_EN, DYNAMIC_DE] {
+    fn an_unreadable_answer_is_not_an_empty_list() {
+        let empty = "\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port\n----------    --------\n\n* - Administered port exclusions.\n";
+        assert_eq!(parse_excluded_ranges(empty, "tcp ipv4"), Some(Vec::new()));
+        for unread in [
+            "",
+            "The following command was not found: int ipv4 show excludedportrange.",
+            "Die folgende Befehl wurde nicht gefunden: int ipv4 show excludedportrange protocol=tcp.",
+            "Usage: show excludedportrange [protocol=]tcp|udp\n  [[store=]active|persistent]",
+        ] {
+            assert_eq!(
+                parse_excluded_ranges(unread, "tcp ipv4"),
+                None,
+                "{unread:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dynamic_range_english_french_and_german() {
+        for text in [DYNAMIC_EN, &DYNAMIC_FR, DYNAMIC_DE] {
             let r = parse_dynamic_range(text, "tcp").unwrap();
             assert_eq!((r.start, r.end), (49152, 65535), "range");
         }

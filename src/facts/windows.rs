@@ -16,18 +16,19 @@ pub(super) fn gather_into(f: &mut Facts) {
         ("ipv6", "tcp"),
         ("ipv6", "udp"),
     ] {
-        if let Some(text) = run(&[
+        let scope = format!("{proto} {fam}");
+        match run(&[
             "netsh",
             "int",
             fam,
             "show",
             "excludedportrange",
             &format!("protocol={proto}"),
-        ]) {
-            f.reserved_ranges.extend(netsh::parse_excluded_ranges(
-                &text,
-                &format!("{proto} {fam}"),
-            ));
+        ])
+        .and_then(|text| netsh::parse_excluded_ranges(&text, &scope))
+        {
+            Some(ranges) => f.reserved_ranges.extend(ranges),
+            None => f.excluded_unread.push(scope),
         }
     }
     if let Some(text) = run(&["netsh", "int", "ipv4", "show", "dynamicport", "tcp"]) {
@@ -50,12 +51,22 @@ pub(super) fn gather_into(f: &mut Facts) {
         },
         Fact {
             name: "excluded port ranges".into(),
-            value: f
-                .reserved_ranges
-                .iter()
-                .map(|r| format!("{}-{} ({})", r.start, r.end, r.scope))
-                .collect::<Vec<_>>()
-                .join(", "),
+            value: {
+                let mut parts: Vec<String> = f
+                    .reserved_ranges
+                    .iter()
+                    .map(|r| format!("{}-{} ({})", r.start, r.end, r.scope))
+                    .collect();
+                if parts.is_empty() && f.excluded_unread.is_empty() {
+                    parts.push("none".into());
+                }
+                parts.extend(
+                    f.excluded_unread
+                        .iter()
+                        .map(|s| format!("unknown for {s} (netsh's answer could not be read)")),
+                );
+                parts.join(", ")
+            },
             meaning:
                 "Reserved by Hyper-V, WSL, Docker or WinNAT; binding inside gives WSAEACCES 10013."
                     .into(),
