@@ -585,6 +585,17 @@ pub fn ask_cleaned<T: serde::de::DeserializeOwned>(
     Ok((reply, typed))
 }
 
+/// The words of `list` for the window's live table: what holds a port without a peer (the
+/// default), or every socket with `connections_too`.
+#[must_use]
+pub fn list_words(connections_too: bool) -> Vec<String> {
+    let mut words = vec!["list".to_owned()];
+    if connections_too {
+        words.push("--all".to_owned());
+    }
+    words
+}
+
 /// The words of `check` (and `watch`'s target) for `target`, as the remote's `check` reads
 /// them: `HOST:PORT` (or `*:PORT`) and one flag per option that differs from the default.
 #[must_use]
@@ -609,6 +620,75 @@ pub fn check_words(target: &crate::Target) -> Vec<String> {
     }
     words.extend(["--backlog".to_owned(), o.backlog.to_string()]);
     words
+}
+
+/// One row of `list --json` as the remote wrote it: the socket and every process holding it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ListRow {
+    protocol: crate::Protocol,
+    family: crate::Family,
+    local: std::net::SocketAddr,
+    port: u16,
+    remote: Option<std::net::SocketAddr>,
+    state: crate::owners::SockState,
+    v6_only: Option<bool>,
+    inode: u64,
+    user: Option<String>,
+    uid: Option<u32>,
+    note: Option<crate::owners::OwnerNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<crate::holders::KnownHolder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reuse_port: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel: Option<crate::owners::KernelHolder>,
+    owners: Vec<ListProcess>,
+}
+
+/// One process of a [`ListRow`].
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ListProcess {
+    pid: u32,
+    process: Option<String>,
+    path: Option<String>,
+    command: Option<String>,
+    user: Option<String>,
+    #[serde(default)]
+    ancestry: Vec<crate::owners::Ancestor>,
+    managed_by: Option<crate::owners::ManagedBy>,
+}
+
+impl ListRow {
+    /// The row as the table the text view draws: its first process in full, every PID.
+    #[must_use]
+    pub fn owner(&self) -> crate::owners::Owner {
+        let first = self.owners.first();
+        crate::owners::Owner {
+            pid: first.map(|p| p.pid),
+            pids: self.owners.iter().map(|p| p.pid).collect(),
+            process: first.and_then(|p| p.process.as_deref()).map(Into::into),
+            path: first.and_then(|p| p.path.as_deref()).map(Into::into),
+            cmdline: first.and_then(|p| p.command.as_deref()).map(Into::into),
+            user: first
+                .and_then(|p| p.user.as_deref())
+                .or(self.user.as_deref())
+                .map(Into::into),
+            uid: self.uid,
+            protocol: self.protocol,
+            family: self.family,
+            local: self.local,
+            remote: self.remote,
+            state: self.state,
+            v6_only: self.v6_only,
+            inode: self.inode,
+            note: self.note,
+            holder: self.holder.clone().map(Box::new),
+            reuse_port: self.reuse_port,
+            ancestry: first.map(|p| p.ancestry.clone()).unwrap_or_default().into(),
+            managed_by: first.and_then(|p| p.managed_by.clone()),
+            kernel: self.kernel.clone().map(std::sync::Arc::new),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -232,13 +232,7 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
     h.run_steps(2);
     set_text(&mut h, "Filter", &ip.to_string());
     wait_for(&mut h, &addr);
-    h.get_by_label(&addr).click();
-    h.run_steps(2);
-    h.get_by_label(&format!(
-        "End the processes holding TCP {addr} (asks first)"
-    ))
-    .click();
-    h.run_steps(2);
+    common::ui::ask_end_of_row(&mut h, &addr);
     wait_for(&mut h, "End 1 process(es)");
     h.get_by_label("End 1 process(es)").click();
     h.run_steps(2);

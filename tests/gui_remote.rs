@@ -212,3 +212,97 @@ fn a_machine_without_an_answer_is_said_inline_in_the_windows_words() {
         "{status}"
     );
 }
+
+/// Waits until the Listening now tab shows a table of `machine` (`None`: this one).
+fn wait_for_table(h: &mut Harness<'_, App>, machine: Option<&str>) {
+    wait_until(h, &format!("the socket table of {machine:?}"), |h| {
+        let t = &h.state().listening_now;
+        t.last.is_some() && t.machine.as_deref() == machine && t.error.is_none()
+    });
+}
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
+    let lab = Lab::new("l");
+    let (mut holder, port) = lab.hold_there();
+    let pid = holder.id();
+    let holds = |rows: &[port_inspector::owners::Owner]| {
+        rows.iter()
+            .any(|o| o.pid == Some(pid) || o.pids.contains(&pid))
+    };
+    let mut h = window(&lab, "127.0.0.1", port);
+    h.run();
+    h.get_by_label("Listening now").click();
+    h.run_steps(2);
+
+    // This machine's table: the holder there is not in it.
+    wait_for_table(&mut h, None);
+    assert!(
+        !holds(&h.state().listening_now.rows),
+        "the holder in the other namespace is not this machine's"
+    );
+    assert!(has(&h, "Listening now"), "the heading");
+    assert!(
+        !has(&h, "This tab runs on this machine"),
+        "no notice: the tab is this machine's"
+    );
+
+    // The other machine's table: its own list, over ssh.
+    add_machine(&mut h, "there-lab", pi());
+    pick(&mut h, "there-lab");
+    wait_for_table(&mut h, Some("there-lab"));
+    assert!(
+        holds(&h.state().listening_now.rows),
+        "the holder there is in the table of there-lab: {:?}",
+        h.state().listening_now.rows
+    );
+    assert!(
+        has(&h, "Listening now on there-lab"),
+        "the heading names the machine"
+    );
+    assert!(
+        has(&h, "Read from there-lab over ssh"),
+        "the slower refresh is said"
+    );
+    assert!(
+        !has(&h, "This tab runs on this machine"),
+        "no notice: the tab runs there"
+    );
+
+    // End from its row: the plan is the remote's own, carried out and proven there.
+    let addr = format!("0.0.0.0:{port}");
+    set_text(&mut h, "Filter", &port.to_string());
+    common::ui::wait_for(&mut h, &addr);
+    assert_eq!(
+        h.query_all_by_label("Machine").count(),
+        2,
+        "the picker's label and the table's Machine column"
+    );
+    common::ui::ask_end_of_row(&mut h, &addr);
+    common::ui::wait_for(&mut h, &format!("holding port {port} on there-lab?"));
+    assert!(has(&h, &pid.to_string()), "the plan names the PID there");
+    h.get_by_label("End 1 process(es)").click();
+    h.run_steps(2);
+    // The report is the remote's: its re-check bound the port there.
+    common::ui::wait_for(&mut h, &format!("Port {port} is free now"));
+    let status = h.state().status.clone().unwrap_or_default();
+    assert!(
+        status.starts_with("On there-lab (over ssh):"),
+        "the report names the machine: {status}"
+    );
+    let start = std::time::Instant::now();
+    while holder.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the holder there ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The table there is read again at once: the row is gone.
+    common::ui::wait_for(&mut h, "LISTEN (gone)");
+    assert!(
+        !holds(&h.state().listening_now.rows),
+        "gone from the table of there-lab"
+    );
+}

@@ -75,6 +75,8 @@ pub struct App {
     pub confirm_end: Option<crate::end::EndPlan>,
     /// The tab an End was asked from: its answer goes there, and nowhere else.
     pub end_from: Option<Tab>,
+    /// The machine the End being planned or confirmed runs on (`None`: this one).
+    pub end_on: Option<crate::remote::Remote>,
     /// The connection whose closing awaits confirmation.
     pub confirm_close: Option<crate::owners::Owner>,
     /// Whether the history panel is shown (on the Check tab).
@@ -217,6 +219,7 @@ impl App {
             status: None,
             confirm_end: None,
             end_from: None,
+            end_on: None,
             confirm_close: None,
             history_open: true,
             focus_placed: false,
@@ -285,6 +288,8 @@ impl App {
                 }
                 ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
                 ev @ (Event::RemoteFailed { .. }
+                | Event::LiveFailed { .. }
+                | Event::EndFailed { .. }
                 | Event::Watch { .. }
                 | Event::Notification { .. }) => self.on_console_event(ev),
                 Event::Closed {
@@ -585,7 +590,8 @@ impl App {
             actions.extend(views::confirm_close_ui(ui, o));
         }
         if let Some(plan) = &self.confirm_end {
-            actions.extend(views::confirm_end_ui(ui, plan));
+            let on = self.end_on.as_ref().map(|r| r.machine.to_string());
+            actions.extend(views::confirm_end_ui(ui, plan, on.as_deref()));
         }
         if let Some(dialog) = &mut self.save {
             actions.extend(views::save_dialog_ui(ui, dialog));
@@ -721,6 +727,7 @@ impl App {
         if self.tab == Tab::Listening && self.live.is_none() {
             self.live = Some(self.worker.live_refresher());
         }
+        self.listening_now.picked.clone_from(&self.machines.picked);
         if let Some(live) = &self.live {
             live.update(
                 &super::live_refresh::Wanted {
@@ -728,6 +735,8 @@ impl App {
                     paused: self.listening_now.paused,
                     interval: self.listening_now.interval,
                     look: self.listening_now.look(),
+                    // A machine that is not one was refused when it was added.
+                    remote: self.machines.picked_remote().and_then(Result::ok),
                 },
                 std::mem::take(&mut self.listening_now.soon),
             );

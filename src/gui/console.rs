@@ -20,6 +20,16 @@ fn sentence(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why `machine` gave no answer, in the window's words (the CLI's sentence naming the window's
+/// controls).
+fn failure(machine: &crate::remote::Machine, error: &crate::remote::AskError) -> String {
+    sentence(&crate::render::remote::ask_failure(
+        machine,
+        error,
+        crate::wording::Front::Window,
+    ))
+}
+
 impl App {
     /// The window's title: the picked machine, then the note ("… is free").
     #[must_use]
@@ -37,11 +47,16 @@ impl App {
                 // The failure stands alone: no earlier answer (of this or another machine) is
                 // left under it as if it were the reply.
                 self.shown = None;
-                self.status = Some(sentence(&crate::render::remote::ask_failure(
-                    &machine,
-                    &error,
-                    crate::wording::Front::Window,
-                )));
+                self.status = Some(failure(&machine, &error));
+            }
+            Event::LiveFailed { machine, error } => {
+                let why = failure(&machine, &error);
+                self.listening_now.fail(machine.to_string(), why);
+            }
+            Event::EndFailed { machine, error } => {
+                self.confirm_end = None;
+                self.end_on = None;
+                self.status = Some(failure(&machine, &error));
             }
             Event::Watch { key, update } => self.watches.on_update(key, update, &self.worker),
             Event::Notification { key, how } => match how {

@@ -95,6 +95,65 @@ pub fn remote_check(
     }
 }
 
+/// The words of `end` for the sockets of `port` (of `protocol`, meeting a bind of `host`).
+fn end_words(
+    port: u16,
+    protocol: Option<crate::Protocol>,
+    host: Option<std::net::IpAddr>,
+) -> Vec<String> {
+    let mut words = vec!["end".to_owned(), port.to_string()];
+    match protocol {
+        Some(crate::Protocol::Tcp) => words.push("--tcp".to_owned()),
+        Some(crate::Protocol::Udp) => words.push("--udp".to_owned()),
+        None => {}
+    }
+    if let Some(h) = host {
+        words.extend(["--host".to_owned(), h.to_string()]);
+    }
+    words
+}
+
+/// The plan of ending whoever holds `addr` on the machine: its own `end --dry-run`, read
+/// (escaped) into the same `EndPlan` the confirmation shows for this machine.
+///
+/// # Errors
+/// Why the machine gave no plan.
+pub fn remote_end_plan(
+    remote: &Remote,
+    addr: std::net::SocketAddr,
+    protocol: crate::Protocol,
+) -> Result<crate::end::EndPlan, AskError> {
+    let mut words = end_words(addr.port(), Some(protocol), Some(addr.ip()));
+    words.push("--dry-run".to_owned());
+    crate::remote::ask_cleaned(remote, words).map(|(_, plan)| plan)
+}
+
+/// A confirmed plan carried out on the machine: its own `end --yes`, told the PIDs that were
+/// confirmed here (`--expect-pids`: it ends nothing else), which checks each PID again before
+/// its signal and binds the port there to prove it free; its report, escaped.
+///
+/// # Errors
+/// Why the machine gave no report.
+pub fn remote_end(
+    remote: &Remote,
+    plan: &crate::end::EndPlan,
+) -> Result<crate::end::EndReport, AskError> {
+    let pids: Vec<String> = plan.to_end().map(|t| t.pid.to_string()).collect();
+    let mut words = end_words(plan.port, plan.protocol, plan.host);
+    words.extend([
+        "--yes".to_owned(),
+        "--signal".to_owned(),
+        "TERM".to_owned(),
+        "--expect-pids".to_owned(),
+        if pids.is_empty() {
+            "none".to_owned()
+        } else {
+            pids.join(",")
+        },
+    ]);
+    crate::remote::ask_cleaned(remote, words).map(|(_, report)| report)
+}
+
 /// Runs a watch until its condition holds, it fails or it is stopped, reporting each change.
 pub fn watch(job: &WatchJob, emit: Emit<'_>) {
     let update = |u: WatchUpdate| {

@@ -13,8 +13,15 @@ impl App {
         match event {
             Event::EndPlan(plan) => self.confirm_end = Some(*plan),
             Event::EndDone(report) => {
-                // One line per PID, as the report has them (the views wrap them).
-                let said = crate::render::end_report(&report).trim_end().to_owned();
+                // One line per PID, as the report has them (the views wrap them); another
+                // machine's report says which machine.
+                let mut said = crate::render::end_report(&report).trim_end().to_owned();
+                if let Some(r) = self.end_on.take() {
+                    said = format!(
+                        "On {} (over ssh):\n{said}",
+                        crate::text::clean(&r.machine.to_string())
+                    );
+                }
                 match self.end_from.take() {
                     // Ended from a row of the live table: that table is read again at once,
                     // and the Check tab keeps what it showed.
@@ -46,10 +53,19 @@ impl App {
                     self.plan_end(addr, protocol);
                 }
             }
-            Action::CancelEnd => self.confirm_end = None,
+            Action::CancelEnd => {
+                self.confirm_end = None;
+                self.end_on = None;
+            }
             Action::ConfirmEnd => {
                 if let Some(plan) = self.confirm_end.take() {
-                    let started = self.worker.start(Job::End(Box::new(plan)));
+                    let started = self.worker.start(match self.end_on.clone() {
+                        Some(remote) => Job::RemoteEnd {
+                            remote,
+                            plan: Box::new(plan),
+                        },
+                        None => Job::End(Box::new(plan)),
+                    });
                     self.status = Some(if started {
                         "Ending the processes…".into()
                     } else {
@@ -68,7 +84,24 @@ impl App {
             }
             Action::EndSocket(addr, protocol) => {
                 self.end_from = Some(Tab::Listening);
-                self.plan_end(addr, protocol);
+                // A row of another machine's table is ended there: its own plan, confirmed
+                // here, carried out and proven there.
+                let on = self.listening_now.machine.clone();
+                match on.map(|m| self.machines.remote_for(&m)) {
+                    Some(Ok(remote)) => {
+                        self.end_on = Some(remote.clone());
+                        let job = Job::RemotePlanEnd {
+                            remote,
+                            addr,
+                            protocol,
+                        };
+                        if !self.worker.start(job) {
+                            self.status = Some("Could not start the lookup of the holders.".into());
+                        }
+                    }
+                    Some(Err(e)) => self.status = Some(e.to_string()),
+                    None => self.plan_end(addr, protocol),
+                }
             }
             _ => {}
         }
@@ -76,6 +109,7 @@ impl App {
 
     /// Asks the worker for the plan of ending whoever holds `addr` (shown for confirmation).
     fn plan_end(&mut self, addr: std::net::SocketAddr, protocol: crate::target::Protocol) {
+        self.end_on = None;
         if !self.worker.start(Job::PlanEnd { addr, protocol }) {
             self.status = Some("Could not start the lookup of the holders.".into());
         }

@@ -79,6 +79,12 @@ pub struct ListeningTab {
     elevation: Option<String>,
     /// An export the user asked for this frame: its format and whether to a file.
     export: Option<(ExportFormat, bool)>,
+    /// The machine the rows are of (`None`: this one); every row and the heading name it.
+    pub machine: Option<String>,
+    /// The machine picked in the window, whose table is asked for (set each frame).
+    pub picked: Option<String>,
+    /// Why the picked machine's table could not be read (the window's sentence).
+    pub error: Option<String>,
 }
 
 /// What the live table can be exported as.
@@ -119,6 +125,9 @@ impl Default for ListeningTab {
             properties: None,
             elevation: crate::platform::elevation_unavailable(),
             export: None,
+            machine: None,
+            picked: None,
+            error: None,
         }
     }
 }
@@ -152,6 +161,27 @@ impl ListeningTab {
         self.view = table.view;
         self.view_look = Some(table.look);
         self.visible_folded = None;
+        self.soon = false;
+        self.last = Some(Instant::now());
+        self.machine = table.machine;
+        self.error = None;
+    }
+
+    /// The picked machine's table could not be read: `why` is said above the table, and rows of
+    /// another machine are never left under it as if they were this one's.
+    pub fn fail(&mut self, machine: String, why: String) {
+        if self.machine.as_ref() != Some(&machine) {
+            self.rows = Arc::default();
+            self.gone.clear();
+            self.new.clear();
+            self.view.clear();
+            self.visible.clear();
+            self.counts.clear();
+            self.view_look = None;
+            self.selected = None;
+            self.machine = Some(machine);
+        }
+        self.error = Some(why);
         self.soon = false;
         self.last = Some(Instant::now());
     }
@@ -261,12 +291,18 @@ impl ListeningTab {
             ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
         }
         self.keys(ui, &mut actions);
+        // Rows of another machine than the picked one are never shown as if they were its.
+        if self.picked != self.machine || self.last.is_none() {
+            ui.label("Reading the sockets…");
+            return actions;
+        }
+        if let Some(e) = &self.error {
+            ui.add(egui::Label::new(RichText::new(e).color(ui.visuals().error_fg_color)).wrap());
+        }
         if self.view.is_empty() {
-            ui.label(if self.last.is_none() {
-                "Reading the sockets…"
-            } else {
-                "No socket matches."
-            });
+            if self.error.is_none() {
+                ui.label("No socket matches.");
+            }
             return actions;
         }
         // Columns wider than the window scroll sideways (at 800 px the default columns fill it,
@@ -282,9 +318,19 @@ impl ListeningTab {
     /// The title, the counts (of what the filter shows), the filter and the view's switches.
     fn header_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
-            ui.heading("Listening now");
+            match &self.machine {
+                Some(m) => ui.heading(format!("Listening now on {}", crate::text::clean(m))),
+                None => ui.heading("Listening now"),
+            };
             ui.label(&self.counts);
         });
+        if let Some(m) = &self.picked {
+            ui.label(format!(
+                "Read from {} over ssh (its own list), every {} s at the most often: each read logs in there.",
+                crate::text::clean(m),
+                self.interval.max(super::live_refresh::REMOTE_REFRESH).as_secs_f32()
+            ));
+        }
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Filter");
             ui.add(
@@ -456,23 +502,29 @@ impl ListeningTab {
         }
     }
 
-    /// The table: resizable columns, rows in sight only, a click selects, a right click offers
-    /// the row's actions, a group's head folds it.
-    fn table_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-        let columns: Vec<Column> = self
-            .columns
-            .iter()
-            .copied()
-            .filter(|c| *c != Column::Remote || self.all)
-            .collect();
-        let row_height = ui.spacing().interact_size.y;
+    /// The table's columns: the machine's first when the rows are another machine's, then the
+    /// chosen ones at their remembered widths, the last taking what is left.
+    fn builder<'a>(
+        &self,
+        ui: &'a mut egui::Ui,
+        columns: &[Column],
+        machine_column: bool,
+    ) -> egui_extras::TableBuilder<'a> {
         let mut table = egui_extras::TableBuilder::new(ui)
-            .id_salt(("listening", columns.clone()))
+            .id_salt(("listening", columns.to_vec()))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
             .auto_shrink([false, false])
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        if machine_column {
+            table = table.column(
+                egui_extras::Column::initial(110.0)
+                    .at_least(36.0)
+                    .clip(true)
+                    .resizable(true),
+            );
+        }
         for (i, c) in columns.iter().enumerate() {
             let width = self
                 .widths
@@ -488,10 +540,34 @@ impl ListeningTab {
                     .resizable(true)
             });
         }
+        table
+    }
+
+    /// The table: resizable columns, rows in sight only, a click selects, a right click offers
+    /// the row's actions, a group's head folds it.
+    fn table_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        let columns: Vec<Column> = self
+            .columns
+            .iter()
+            .copied()
+            .filter(|c| *c != Column::Remote || self.all)
+            .collect();
+        let row_height = ui.spacing().interact_size.y;
+        // Another machine's rows each name it, in a first column of their own.
+        let on = self
+            .machine
+            .as_deref()
+            .map(|m| crate::text::clean(m).into_owned());
+        let table = self.builder(ui, &columns, on.is_some());
         let mut clicked_sort = None;
         let mut widths = Vec::new();
         table
             .header(row_height, |mut header| {
+                if on.is_some() {
+                    header.col(|ui| {
+                        ui.strong("Machine");
+                    });
+                }
                 for c in &columns {
                     header.col(|ui| {
                         let selected = self.sort == c.sort();
@@ -502,7 +578,11 @@ impl ListeningTab {
                 }
             })
             .body(|body| {
-                widths = body.widths().to_vec();
+                widths = body
+                    .widths()
+                    .get(usize::from(on.is_some())..)
+                    .unwrap_or_default()
+                    .to_vec();
                 let visible = std::mem::take(&mut self.visible);
                 body.rows(row_height, visible.len(), |mut row| {
                     let n = visible[row.index()];
@@ -519,7 +599,7 @@ impl ListeningTab {
                                     .truncate(),
                             );
                         });
-                        for _ in 1..columns.len() {
+                        for _ in 1..columns.len() + usize::from(on.is_some()) {
                             row.col(|_| {});
                         }
                         if row.response().clicked() {
@@ -538,6 +618,11 @@ impl ListeningTab {
                     let k = key(o);
                     let new = self.new.contains(&k);
                     row.set_selected(self.selected == Some(k));
+                    if let Some(m) = &on {
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(m.as_str()).selectable(false).truncate());
+                        });
+                    }
                     for c in &columns {
                         row.col(|ui| {
                             let (text, hover) = cell_text(ui, o, *c, gone, new);

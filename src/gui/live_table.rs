@@ -173,6 +173,8 @@ pub struct Table {
     pub(super) counts: String,
     pub(super) view: Vec<Line>,
     pub(super) look: Look,
+    /// The machine the rows are of (`None`: this one).
+    pub(super) machine: Option<String>,
 }
 
 /// Builds a [`Table`] from a fresh read of the sockets (`rows`), the table shown until now
@@ -208,6 +210,7 @@ pub fn prepare(
         gone,
         view,
         look,
+        machine: None,
     }
 }
 

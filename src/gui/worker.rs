@@ -73,6 +73,23 @@ pub enum Job {
         /// Set by the Cancel button.
         cancel: CancelToken,
     },
+    /// Plan ending the holders of a socket on another machine: its own `end --dry-run`.
+    RemotePlanEnd {
+        /// Where.
+        remote: crate::remote::Remote,
+        /// The socket's local address there.
+        addr: std::net::SocketAddr,
+        /// Its protocol.
+        protocol: crate::target::Protocol,
+    },
+    /// Carry out a confirmed plan on another machine: its own `end --yes`, told the PIDs that
+    /// were confirmed (it checks each again and proves the port there).
+    RemoteEnd {
+        /// Where.
+        remote: crate::remote::Remote,
+        /// The plan confirmed.
+        plan: Box<crate::end::EndPlan>,
+    },
     /// Watch one port (here or there) until its condition holds.
     WatchPort(super::console_jobs::WatchJob),
     /// Show a desktop notification; `key` ties its click to the watch.
@@ -164,6 +181,20 @@ pub enum Event {
     RemoteFailed {
         /// The request number.
         id: u64,
+        /// The machine, as asked.
+        machine: crate::remote::Machine,
+        /// Why.
+        error: crate::remote::AskError,
+    },
+    /// Another machine gave no plan or no report of an End.
+    EndFailed {
+        /// The machine, as asked.
+        machine: crate::remote::Machine,
+        /// Why.
+        error: crate::remote::AskError,
+    },
+    /// Another machine's socket table could not be read.
+    LiveFailed {
         /// The machine, as asked.
         machine: crate::remote::Machine,
         /// Why.
@@ -353,6 +384,32 @@ impl Worker {
                     crate::end::execute(&plan, crate::end::Signal::Term, Duration::from_secs(5));
                 emit(Event::EndDone(Box::new(report)));
             }),
+            job @ (Job::RemoteCheck { .. } | Job::RemotePlanEnd { .. } | Job::RemoteEnd { .. }) => {
+                self.start_remote(job)
+            }
+            Job::WatchPort(job) => self.spawn_task("watch-port", move |emit| {
+                super::console_jobs::watch(&job, emit);
+            }),
+            Job::Notify { key, summary, body } => self.spawn_task("notify", move |emit| {
+                super::console_jobs::notify(&summary, &body, &|how| {
+                    emit(Event::Notification { key, how });
+                });
+            }),
+            Job::CloseConnection { local, remote } => self.spawn_task("close", move |emit| {
+                let result =
+                    crate::close::tcp_connection(local, remote).map_err(std::sync::Arc::new);
+                emit(Event::Closed {
+                    local,
+                    remote,
+                    result,
+                });
+            }),
+        }
+    }
+
+    /// Starts a job that asks another machine over ssh (each on its own thread).
+    fn start_remote(&self, job: Job) -> bool {
+        match job {
             Job::RemoteCheck {
                 id,
                 remote,
@@ -373,23 +430,31 @@ impl Worker {
                     },
                 });
             }),
-            Job::WatchPort(job) => self.spawn_task("watch-port", move |emit| {
-                super::console_jobs::watch(&job, emit);
+            Job::RemotePlanEnd {
+                remote,
+                addr,
+                protocol,
+            } => self.spawn_task("remote-end", move |emit| {
+                emit(
+                    match super::console_jobs::remote_end_plan(&remote, addr, protocol) {
+                        Ok(plan) => Event::EndPlan(Box::new(plan)),
+                        Err(error) => Event::EndFailed {
+                            machine: remote.machine,
+                            error,
+                        },
+                    },
+                );
             }),
-            Job::Notify { key, summary, body } => self.spawn_task("notify", move |emit| {
-                super::console_jobs::notify(&summary, &body, &|how| {
-                    emit(Event::Notification { key, how });
+            Job::RemoteEnd { remote, plan } => self.spawn_task("remote-end", move |emit| {
+                emit(match super::console_jobs::remote_end(&remote, &plan) {
+                    Ok(report) => Event::EndDone(Box::new(report)),
+                    Err(error) => Event::EndFailed {
+                        machine: remote.machine,
+                        error,
+                    },
                 });
             }),
-            Job::CloseConnection { local, remote } => self.spawn_task("close", move |emit| {
-                let result =
-                    crate::close::tcp_connection(local, remote).map_err(std::sync::Arc::new);
-                emit(Event::Closed {
-                    local,
-                    remote,
-                    result,
-                });
-            }),
+            _ => false,
         }
     }
 

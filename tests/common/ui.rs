@@ -48,3 +48,15 @@ pub fn set_text(h: &mut Harness<'_, App>, label: &str, text: &str) {
     h.get_by_label(label).type_text(text);
     h.run_steps(2);
 }
+
+/// On the Listening now tab: selects the TCP row of `addr` (shown) and asks to end its holders
+/// from the toolbar (the confirmation opens once the plan is read).
+pub fn ask_end_of_row(h: &mut Harness<'_, App>, addr: &str) {
+    h.get_by_label(addr).click();
+    h.run_steps(2);
+    h.get_by_label(&format!(
+        "End the processes holding TCP {addr} (asks first)"
+    ))
+    .click();
+    h.run_steps(2);
+}

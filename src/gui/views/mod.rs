@@ -519,14 +519,21 @@ pub fn confirm_close_ui(ui: &mut egui::Ui, o: &crate::owners::Owner) -> Vec<Acti
 
 /// The confirmation before ending the holders of a port: every PID the same safe path will end
 /// (parent first), what will restart them, and what is refused, as `end --dry-run` words it.
-pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Action> {
+pub fn confirm_end_ui(
+    ui: &mut egui::Ui,
+    plan: &crate::end::EndPlan,
+    machine: Option<&str>,
+) -> Vec<Action> {
     let mut actions = Vec::new();
     let count = plan.to_end().count();
+    // Another machine's plan (its own dry run) names it, so nobody ends a process on the
+    // wrong machine.
+    let on = machine.map_or_else(String::new, |m| format!(" on {}", crate::text::clean(m)));
     let modal = egui::Modal::new(egui::Id::unique("confirm-end")).show(ui.ctx(), |ui| {
         ui.heading(if count == 0 {
-            format!("Nothing on port {} may be ended", plan.port)
+            format!("Nothing on port {}{on} may be ended", plan.port)
         } else {
-            format!("End {count} process(es) holding port {}?", plan.port)
+            format!("End {count} process(es) holding port {}{on}?", plan.port)
         });
         // The heading above says how many; the plan's lines say who and why (a port the kernel
         // holds for a device has only those lines).
@@ -546,11 +553,16 @@ pub fn confirm_end_ui(ui: &mut egui::Ui, plan: &crate::end::EndPlan) -> Vec<Acti
                 ui.label(line);
             }
         }
-        ui.label(if cfg!(windows) {
-            "Each PID is checked again right before it is ended (TerminateProcess); the port is then bound again to prove it is free."
+        if on.is_empty() {
+            ui.label(if cfg!(windows) {
+                "Each PID is checked again right before it is ended (TerminateProcess); the port is then bound again to prove it is free."
+            } else {
+                "Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free."
+            });
         } else {
-            "Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free."
-        });
+            // The machine there ends them its own way (a signal, or TerminateProcess).
+            ui.label(format!("Each PID is checked again{on} right before it is ended; the port is then bound again{on} to prove it is free."));
+        }
         if count > 0 {
             ui.label("Enter ends them; Esc keeps them running.");
         }
@@ -613,17 +625,17 @@ pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) ->
     actions
 }
 
-/// Only Check and Watches run on the picked machine so far: the other tabs say they answer for
+/// Check, Listening now and Watches run on the picked machine; the other tabs say they answer for
 /// this one, so no local answer passes for the other machine's.
 pub fn runs_here_notice(ui: &mut egui::Ui, tab: super::action::Tab, picked: Option<&str>) {
     use super::action::Tab;
-    if matches!(tab, Tab::Listening | Tab::Scan | Tab::Kit)
+    if matches!(tab, Tab::Scan | Tab::Kit)
         && let Some(m) = picked
     {
         ui.add(
             egui::Label::new(
                 egui::RichText::new(format!(
-                    "This tab runs on this machine, not on {}: only Check and Watches run on the picked machine.",
+                    "This tab runs on this machine, not on {}: Check, Listening now and Watches run on the picked machine.",
                     crate::text::clean(m)
                 ))
                 .strong(),
