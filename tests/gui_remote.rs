@@ -306,3 +306,76 @@ fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
         "gone from the table of there-lab"
     );
 }
+
+/// Starts a scan of `range` on `address` from the Scan tab and waits for its result.
+fn scan(h: &mut Harness<'_, App>, range: &str, address: &str) {
+    h.get_by_label("Scan a range").click();
+    h.run_steps(2);
+    set_text(h, "Port range", range);
+    set_text(h, "Address", address);
+    let before = h.state().scan.state.report.as_ref().map(|r| r.elapsed_us);
+    h.get_by_label("Start scan").click();
+    h.run_steps(2);
+    wait_until(h, "the scan to end", |h| {
+        let s = &h.state().scan.state;
+        s.running.is_none()
+            && (s.error.is_some() || s.report.as_ref().map(|r| r.elapsed_us) != before)
+    });
+}
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn the_scan_runs_on_the_picked_machine() {
+    let lab = Lab::new("s");
+    // A port free on a private loopback address here, held (on every address) only there.
+    let ip = common::private_loopback();
+    let port = common::free_run(ip, 1);
+    let (holder, _) = lab.hold_there_at(&format!("0.0.0.0:{port}"));
+    let mut h = window(&lab, &ip.to_string(), port);
+    h.run();
+    let range = format!("{port}-{port}");
+
+    // This machine: free.
+    scan(&mut h, &range, &ip.to_string());
+    let s = &h.state().scan.state;
+    assert!(s.error.is_none(), "{:?}", s.error);
+    let here = s.report.as_ref().unwrap();
+    assert!(
+        here.busy.is_empty() && here.free_count == 1,
+        "free here: {:?}",
+        here.busy
+    );
+    assert!(!has(&h, "(over ssh)"), "this machine's result");
+
+    // The other machine: held by the holder there, named with its PID there.
+    add_machine(&mut h, "there-lab", pi());
+    pick(&mut h, "there-lab");
+    assert!(
+        !has(&h, "This tab runs on this machine"),
+        "no notice: the scan runs there"
+    );
+    scan(&mut h, &range, &ip.to_string());
+    let s = &h.state().scan.state;
+    assert!(s.error.is_none(), "{:?}", s.error);
+    assert_eq!(s.report_on.as_deref(), Some("there-lab"), "marked");
+    let there = s.report.as_ref().unwrap();
+    assert_eq!(there.busy.len(), 1, "held there: {there:?}");
+    assert!(
+        there.busy[0]
+            .owners
+            .iter()
+            .any(|o| o.pid == Some(holder.id())),
+        "the holder there is named: {:?}",
+        there.busy[0].owners
+    );
+    assert!(has(&h, "On there-lab (over ssh):"), "the result names it");
+
+    // An unreachable machine: said in the tab, in the window's words.
+    add_machine(&mut h, "nowhere.invalid", "");
+    pick(&mut h, "nowhere.invalid");
+    scan(&mut h, &range, &ip.to_string());
+    let error = h.state().scan.state.error.clone().unwrap_or_default();
+    assert!(error.starts_with("Cannot reach nowhere.invalid"), "{error}");
+    assert!(has(&h, &error), "shown in the tab");
+    drop(holder);
+}

@@ -289,6 +289,7 @@ impl App {
                 ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
                 ev @ (Event::RemoteFailed { .. }
                 | Event::LiveFailed { .. }
+                | Event::ScanFailed { .. }
                 | Event::EndFailed { .. }
                 | Event::Watch { .. }
                 | Event::Notification { .. }) => self.on_console_event(ev),
@@ -420,7 +421,11 @@ impl App {
             | Action::CheckPort(..)
             | Action::CopyScanCsv
             | Action::CopyScanMarkdown) => {
-                if let Some(o) = self.scan.apply(ctx, &a, &self.worker, &mut self.next_id) {
+                let on = self.machines.picked_remote();
+                if let Some(o) = self
+                    .scan
+                    .apply(ctx, &a, &self.worker, &mut self.next_id, on)
+                {
                     self.on_scan_outcome(o);
                 }
             }
@@ -667,10 +672,15 @@ impl App {
         match outcome {
             ScanOutcome::Status(s) => self.status = Some(s),
             ScanOutcome::OpenCheck {
+                machine,
                 host,
                 port,
                 protocol,
-            } => self.open_check(&host, port, protocol),
+            } => {
+                // The port is checked where it was scanned.
+                self.machines.picked = machine;
+                self.open_check(&host, port, protocol);
+            }
         }
     }
 

@@ -53,6 +53,9 @@ impl App {
                 let why = failure(&machine, &error);
                 self.listening_now.fail(machine.to_string(), why);
             }
+            Event::ScanFailed { id, machine, error } => {
+                self.scan.fail(id, failure(&machine, &error));
+            }
             Event::EndFailed { machine, error } => {
                 self.confirm_end = None;
                 self.end_on = None;

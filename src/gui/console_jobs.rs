@@ -1,5 +1,6 @@
-//! The worker's jobs for other machines and watched ports: a check answered by another machine
-//! (its `check --json` over ssh, read into the same `Check`), a watch of one port here or there
+//! The worker's jobs for other machines and watched ports: a check, a scan or an End answered
+//! by another machine (its `check --json`, `scan --json`, `end --json` over ssh, read into the
+//! same types as here), a watch of one port here or there
 //! (each look, or the remote's own `watch --json` streamed), and a desktop notification.
 //! Each runs on its own named thread and reports typed values, never sentences.
 
@@ -57,6 +58,9 @@ pub struct WatchJob {
 
 /// A check of `target` answered by the machine: its own `check --json`, read into a `Check`
 /// with every string escaped, marked with the machine.
+///
+/// # Errors
+/// Why the machine gave no answer, or Cancel.
 pub fn remote_check(
     remote: &Remote,
     target: &crate::Target,
@@ -65,26 +69,60 @@ pub fn remote_check(
 ) -> Result<Check, AskError> {
     let mut words = crate::remote::check_words(target);
     words.extend(["--timeout".to_owned(), format!("{}", timeout.as_secs_f64())]);
+    let mut check: Check = ask_cancellable(remote, words, cancel)?;
+    check.machine = Some(remote.machine.to_string());
+    Ok(check)
+}
+
+/// A range scan run by the machine: its own `scan --json` (every string escaped).
+///
+/// # Errors
+/// Why the machine gave no answer, or Cancel.
+pub fn remote_scan(
+    remote: &Remote,
+    request: &crate::scan::ScanRequest,
+    cancel: &CancelToken,
+) -> Result<crate::scan::ScanReport, AskError> {
+    let mut words = vec![
+        "scan".to_owned(),
+        format!("{}-{}", request.start, request.end),
+        "--host".to_owned(),
+        request.address.to_string(),
+    ];
+    let (tcp, udp) = (
+        request.protocols.contains(&crate::Protocol::Tcp),
+        request.protocols.contains(&crate::Protocol::Udp),
+    );
+    match (tcp, udp) {
+        (true, true) => words.push("--both".to_owned()),
+        (false, true) => words.push("--udp".to_owned()),
+        _ => {}
+    }
+    ask_cancellable(remote, words, cancel)
+}
+
+/// Asks the machine (see `remote::ask_cleaned`) on a thread of its own, so Cancel lets the
+/// window go at once; the ssh session then ends on its own (its connect timeout, the work's
+/// own end there).
+fn ask_cancellable<T: serde::de::DeserializeOwned + Send + 'static>(
+    remote: &Remote,
+    words: Vec<String>,
+    cancel: &CancelToken,
+) -> Result<T, AskError> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let r = remote.clone();
     std::thread::Builder::new()
-        .name("ssh-check".into())
+        .name("ssh-ask".into())
         .spawn(move || {
-            let _ = tx.send(crate::remote::ask_cleaned::<Check>(&r, words));
+            let _ = tx.send(crate::remote::ask_cleaned::<T>(&r, words));
         })
         .map_err(|e| AskError::Remote(RemoteError::Unreachable(e.to_string())))?;
-    // Cancel lets the window go at once; the ssh session ends on its own (its connect timeout,
-    // the check's own timeout there).
     loop {
         if cancel.is_cancelled() {
             return Err(AskError::Cancelled);
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(answer) => {
-                let (_, mut check) = answer?;
-                check.machine = Some(remote.machine.to_string());
-                return Ok(check);
-            }
+            Ok(answer) => return answer.map(|(_, value)| value),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(AskError::Remote(RemoteError::Unusable(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::form::capped;
 use super::worker::Event;
 use crate::probe::CancelToken;
+use crate::remote::Remote;
 use crate::render::scan::{self, ScanRow};
 use crate::scan::{PortStatus, Progress, ScanReport, ScanRequest};
 use crate::target::{self, InputError, Protocol};
@@ -147,8 +148,13 @@ pub struct ScanState {
     /// Its table rows, made once when it ended (not on every frame: a crowded range has
     /// thousands).
     pub rows: Vec<ScanRow>,
-    /// Why the last Start did not start (the address cannot be bound here).
+    /// Why the last Start did not start (the address cannot be bound here), or why the
+    /// machine gave no answer.
     pub error: Option<String>,
+    /// The machine the running scan runs on (`None`: this one).
+    pub running_on: Option<String>,
+    /// The machine the last result is of (`None`: this one).
+    pub report_on: Option<String>,
 }
 
 /// The Scan tab, a room of its own: its form, the scan in flight and the last result; its
@@ -166,8 +172,11 @@ pub struct ScanTab {
 pub enum ScanOutcome {
     /// Say this on the status line.
     Status(String),
-    /// Open the Check tab on this port of the scanned address and check it.
+    /// Open the Check tab on this port of the scanned address and check it (on the machine
+    /// that scanned it).
     OpenCheck {
+        /// The machine the scan ran on (`None`: this one).
+        machine: Option<String>,
         /// The scanned address, as typed.
         host: String,
         /// The row's port.
@@ -198,14 +207,49 @@ impl ScanTab {
         super::views::scan_ui(ui, &mut self.inputs, &self.state, status)
     }
 
-    /// Starts a scan unless one is running.
-    fn start(&mut self, worker: &Worker, next_id: &mut u64) {
+    /// Starts a scan unless one is running: here, or on `on` (the picked machine) over ssh.
+    fn start(
+        &mut self,
+        worker: &Worker,
+        next_id: &mut u64,
+        on: Option<Result<Remote, InputError>>,
+    ) {
         if self.state.running.is_some() {
             return;
         }
         let Ok(request) = self.inputs.request() else {
             return;
         };
+        let remote = match on {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                self.state.error = Some(e.to_string());
+                return;
+            }
+            None => None,
+        };
+        if let Some(remote) = remote {
+            // The address is the other machine's: only it can say whether it binds there.
+            self.state.error = None;
+            let id = *next_id;
+            *next_id += 1;
+            let cancel = CancelToken::new();
+            self.state.running_on = Some(remote.machine.to_string());
+            let job = super::worker::Job::RemoteScan {
+                id,
+                remote,
+                request,
+                cancel: cancel.clone(),
+            };
+            if worker.start(job) {
+                self.state.running = Some((id, cancel, Instant::now()));
+                self.state.progress = None;
+            } else {
+                self.state.error = Some("The scan thread could not be started.".into());
+            }
+            return;
+        }
+        self.state.running_on = None;
         if let Err(e) = crate::scan::check_address(request.address) {
             self.state.error = Some(format!(
                 "Cannot bind {} on this machine: {}. Scan one of its addresses (see the Support kit's facts).",
@@ -244,21 +288,32 @@ impl ScanTab {
                 }
                 self.state.rows = scan::rows(&report);
                 self.state.report = Some(*report);
+                self.state.report_on.clone_from(&self.state.running_on);
             }
             _ => {}
         }
     }
 
-    /// Applies the tab's own actions; returns what it asks of the window.
+    /// The picked machine gave no answer to scan `id`: `why`, in the window's words.
+    pub fn fail(&mut self, id: u64, why: String) {
+        if self.state.running.as_ref().is_some_and(|r| r.0 == id) {
+            self.state.running = None;
+            self.state.error = Some(why);
+        }
+    }
+
+    /// Applies the tab's own actions; returns what it asks of the window. `on` is the picked
+    /// machine (`None`: this one), where a scan runs.
     pub fn apply(
         &mut self,
         ctx: &egui::Context,
         action: &Action,
         worker: &Worker,
         next_id: &mut u64,
+        on: Option<Result<Remote, InputError>>,
     ) -> Option<ScanOutcome> {
         match *action {
-            Action::StartScan => self.start(worker, next_id),
+            Action::StartScan => self.start(worker, next_id, on),
             Action::CancelScan => {
                 if let Some((_, c, _)) = &self.state.running {
                     c.cancel();
@@ -266,6 +321,7 @@ impl ScanTab {
             }
             Action::CheckPort(port, protocol) => {
                 return Some(ScanOutcome::OpenCheck {
+                    machine: self.state.report_on.clone(),
                     host: self.inputs.address_text.trim().to_owned(),
                     port,
                     protocol,

@@ -73,6 +73,17 @@ pub enum Job {
         /// Set by the Cancel button.
         cancel: CancelToken,
     },
+    /// A range scan run by another machine (its own `scan --json`).
+    RemoteScan {
+        /// Request number.
+        id: u64,
+        /// Where.
+        remote: crate::remote::Remote,
+        /// What to scan there.
+        request: crate::scan::ScanRequest,
+        /// Set by Cancel.
+        cancel: CancelToken,
+    },
     /// Plan ending the holders of a socket on another machine: its own `end --dry-run`.
     RemotePlanEnd {
         /// Where.
@@ -179,6 +190,15 @@ pub enum Event {
     },
     /// Another machine gave no answer to a check.
     RemoteFailed {
+        /// The request number.
+        id: u64,
+        /// The machine, as asked.
+        machine: crate::remote::Machine,
+        /// Why.
+        error: crate::remote::AskError,
+    },
+    /// Another machine gave no answer to a scan.
+    ScanFailed {
         /// The request number.
         id: u64,
         /// The machine, as asked.
@@ -307,9 +327,10 @@ impl Worker {
     #[must_use]
     pub fn start(&self, job: Job) -> bool {
         let token = match &job {
-            Job::Check { cancel, .. } | Job::Hold { cancel, .. } | Job::Watch { cancel, .. } => {
-                Some(cancel.clone())
-            }
+            Job::Check { cancel, .. }
+            | Job::Hold { cancel, .. }
+            | Job::Watch { cancel, .. }
+            | Job::RemoteScan { cancel, .. } => Some(cancel.clone()),
             Job::Scan(s) => Some(s.cancel.clone()),
             _ => None,
         };
@@ -384,9 +405,10 @@ impl Worker {
                     crate::end::execute(&plan, crate::end::Signal::Term, Duration::from_secs(5));
                 emit(Event::EndDone(Box::new(report)));
             }),
-            job @ (Job::RemoteCheck { .. } | Job::RemotePlanEnd { .. } | Job::RemoteEnd { .. }) => {
-                self.start_remote(job)
-            }
+            job @ (Job::RemoteCheck { .. }
+            | Job::RemoteScan { .. }
+            | Job::RemotePlanEnd { .. }
+            | Job::RemoteEnd { .. }) => self.start_remote(job),
             Job::WatchPort(job) => self.spawn_task("watch-port", move |emit| {
                 super::console_jobs::watch(&job, emit);
             }),
@@ -429,6 +451,26 @@ impl Worker {
                         error,
                     },
                 });
+            }),
+            Job::RemoteScan {
+                id,
+                remote,
+                request,
+                cancel,
+            } => self.spawn_task("remote-scan", move |emit| {
+                emit(
+                    match super::console_jobs::remote_scan(&remote, &request, &cancel) {
+                        Ok(report) => Event::ScanFinished {
+                            id,
+                            report: Box::new(report),
+                        },
+                        Err(error) => Event::ScanFailed {
+                            id,
+                            machine: remote.machine,
+                            error,
+                        },
+                    },
+                );
             }),
             Job::RemotePlanEnd {
                 remote,

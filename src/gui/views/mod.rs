@@ -625,17 +625,17 @@ pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) ->
     actions
 }
 
-/// Check, Listening now and Watches run on the picked machine; the other tabs say they answer for
+/// Check, Scan, Listening now and Watches run on the picked machine; the other tabs say they answer for
 /// this one, so no local answer passes for the other machine's.
 pub fn runs_here_notice(ui: &mut egui::Ui, tab: super::action::Tab, picked: Option<&str>) {
     use super::action::Tab;
-    if matches!(tab, Tab::Scan | Tab::Kit)
+    if matches!(tab, Tab::Kit)
         && let Some(m) = picked
     {
         ui.add(
             egui::Label::new(
                 egui::RichText::new(format!(
-                    "This tab runs on this machine, not on {}: Check, Listening now and Watches run on the picked machine.",
+                    "This tab runs on this machine, not on {}: Check, Scan, Listening now and Watches run on the picked machine.",
                     crate::text::clean(m)
                 ))
                 .strong(),

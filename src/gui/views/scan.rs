@@ -11,7 +11,11 @@ fn scan_results_ui(
     all_rows: &[crate::render::scan::ScanRow],
     status: Option<&str>,
     actions: &mut Vec<Action>,
+    machine: Option<&str>,
 ) {
+    if let Some(m) = machine {
+        ui.label(RichText::new(format!("On {} (over ssh):", crate::text::clean(m))).strong());
+    }
     ui.label(format!(
         "{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
         report
@@ -181,12 +185,27 @@ pub fn scan_ui(
     } else if state.running.is_some() {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label("Starting the scan…");
+            match &state.running_on {
+                // The machine sends its whole answer at the end: no progress on the way.
+                Some(m) => ui.label(format!(
+                    "Scanning on {} over ssh (its answer comes at the end)…",
+                    crate::text::clean(m)
+                )),
+                None => ui.label("Starting the scan…"),
+            };
         });
     }
     ui.separator();
     if let Some(report) = &state.report {
-        scan_results_ui(ui, inputs, report, &state.rows, status, &mut actions);
+        scan_results_ui(
+            ui,
+            inputs,
+            report,
+            &state.rows,
+            status,
+            &mut actions,
+            state.report_on.as_deref(),
+        );
     } else {
         ui.label("Give a range (for example 8000-9000) and press Start scan.");
         if let Some(s) = status {
