@@ -379,3 +379,61 @@ fn the_scan_runs_on_the_picked_machine() {
     assert!(has(&h, &error), "shown in the tab");
     drop(holder);
 }
+
+#[test]
+#[ignore = "needs root, sshd and ssh (network namespaces and a private sshd); CI runs it (cargo test -- --include-ignored)"]
+fn the_fleet_view_checks_one_port_on_several_machines() {
+    let lab = Lab::new("f");
+    // A port free on a private loopback address here, held (on every address) only there.
+    let ip = common::private_loopback();
+    let port = common::free_run(ip, 1);
+    let (holder, _) = lab.hold_there_at(&format!("0.0.0.0:{port}"));
+    let mut h = window(&lab, &ip.to_string(), port);
+    h.run();
+    add_machine(&mut h, "there-lab", pi());
+    add_machine(&mut h, "nowhere.invalid", "");
+
+    h.get_by_label("On several machines").click();
+    h.run_steps(2);
+    for m in ["This machine", "there-lab", "nowhere.invalid"] {
+        h.get_by_label(m).click();
+        h.run_steps(1);
+    }
+    h.get_by_label("Check on 3 machine(s)").click();
+    h.run_steps(2);
+    wait_until(&mut h, "every machine's row", |h| {
+        let f = &h.state().fleet;
+        f.running.is_none() && f.rows.len() == 3 && f.rows.iter().all(|r| r.answer.is_some())
+    });
+    let rows = h.state().fleet.rows.clone();
+    let row = |name: Option<&str>| {
+        rows.iter()
+            .find(|r| r.machine.as_deref() == name)
+            .and_then(|r| r.answer.clone())
+            .unwrap()
+    };
+    let here = row(None).unwrap();
+    assert!(here.bindable(), "free here: {:?}", here.report.verdict);
+    let there = row(Some("there-lab")).unwrap();
+    assert!(!there.bindable(), "held there");
+    assert!(
+        there.owners.iter().any(|o| o.pid == Some(holder.id())),
+        "the holder there: {:?}",
+        there.owners
+    );
+    let nowhere = row(Some("nowhere.invalid")).unwrap_err();
+    assert!(nowhere.starts_with("Cannot reach nowhere.invalid"), "{nowhere}");
+    assert!(has(&h, &nowhere), "its reason is its row");
+    assert!(has(&h, "No answer"), "said in the row");
+
+    // A row opens its full answer in the Check tab, marked with its machine.
+    h.get_by_label("Open the answer of there-lab").click();
+    h.run_steps(2);
+    let shown = h.state().shown_check().unwrap();
+    assert_eq!(shown.machine.as_deref(), Some("there-lab"), "that answer");
+    assert!(
+        has(&h, "on there-lab (over ssh), checked at"),
+        "shown with its machine"
+    );
+    drop(holder);
+}

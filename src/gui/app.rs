@@ -75,6 +75,8 @@ pub struct App {
     pub confirm_end: Option<crate::end::EndPlan>,
     /// The tab an End was asked from: its answer goes there, and nowhere else.
     pub end_from: Option<Tab>,
+    /// The fleet view: the form's port on several machines at once.
+    pub fleet: super::fleet::FleetRoom,
     /// The machine the End being planned or confirmed runs on (`None`: this one).
     pub end_on: Option<crate::remote::Remote>,
     /// The connection whose closing awaits confirmation.
@@ -220,6 +222,7 @@ impl App {
             confirm_end: None,
             end_from: None,
             end_on: None,
+            fleet: super::fleet::FleetRoom::default(),
             confirm_close: None,
             history_open: true,
             focus_placed: false,
@@ -290,6 +293,7 @@ impl App {
                 ev @ (Event::RemoteFailed { .. }
                 | Event::LiveFailed { .. }
                 | Event::ScanFailed { .. }
+                | Event::FleetRow { .. }
                 | Event::EndFailed { .. }
                 | Event::Watch { .. }
                 | Event::Notification { .. }) => self.on_console_event(ev),
@@ -562,6 +566,8 @@ impl App {
             if self.tab == Tab::Watches {
                 return self.watches_tab_ui(ui);
             }
+            let names = self.machines.names();
+            let mut fleet_actions = Vec::new();
             egui::ScrollArea::vertical().show(ui, |ui| {
                 actions.extend(views::form_ui(
                     ui,
@@ -569,6 +575,7 @@ impl App {
                     &self.interfaces,
                     self.running.as_ref(),
                 ));
+                fleet_actions = self.fleet.ui(ui, &names);
                 let shown = self.shown_check();
                 if shown.is_none()
                     && let Some(s) = &self.status
@@ -590,6 +597,9 @@ impl App {
                     ui.label("Pick an interface and a port, then press Test bind (or Enter).");
                 }
             });
+            for a in fleet_actions {
+                self.fleet_action(a);
+            }
         });
         if let Some(o) = &self.confirm_close {
             actions.extend(views::confirm_close_ui(ui, o));

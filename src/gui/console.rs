@@ -53,6 +53,10 @@ impl App {
                 let why = failure(&machine, &error);
                 self.listening_now.fail(machine.to_string(), why);
             }
+            Event::FleetRow { id, index, answer } => {
+                let answer = (*answer).map_err(|(m, e)| failure(&m, &e));
+                self.fleet.on_row(id, index, answer);
+            }
             Event::ScanFailed { id, machine, error } => {
                 self.scan.fail(id, failure(&machine, &error));
             }
@@ -94,6 +98,58 @@ impl App {
         let picked = self.machines.picked.clone();
         for a in self.watches.ui(ui, picked.as_deref()) {
             self.watch_action(a);
+        }
+    }
+
+    /// Runs the fleet view's check, or opens one of its answers in the Check tab.
+    pub(super) fn fleet_action(&mut self, action: super::fleet::FleetAction) {
+        match action {
+            super::fleet::FleetAction::Run => {
+                let Ok(target) = self.inputs.target() else {
+                    self.status = Some("Give a port in the form first.".into());
+                    return;
+                };
+                let mut machines = Vec::new();
+                for m in self.fleet.ticked.clone() {
+                    let remote = match &m {
+                        None => None,
+                        // A machine that is not one was refused when it was added.
+                        Some(name) => match self.machines.remote_for(name) {
+                            Ok(r) => Some(r),
+                            Err(_) => continue,
+                        },
+                    };
+                    machines.push((m, remote));
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                let cancel = crate::probe::CancelToken::new();
+                self.fleet.started(id, cancel.clone(), &machines);
+                let job = super::worker::Job::Fleet {
+                    id,
+                    target,
+                    timeout: std::time::Duration::from_secs_f32(
+                        self.inputs.timeout_secs.clamp(0.5, 120.0),
+                    ),
+                    machines,
+                    cancel,
+                };
+                if !self.worker.start(job) {
+                    self.fleet.running = None;
+                    self.status = Some("Could not start the checks.".into());
+                }
+            }
+            super::fleet::FleetAction::Open(i) => {
+                if let Some(Some(Ok(check))) = self.fleet.rows.get(i).map(|r| r.answer.clone()) {
+                    self.history.push(HistoryEntry {
+                        check,
+                        at: clock_now(),
+                        date: date_now(),
+                    });
+                    self.shown = Some(self.history.len() - 1);
+                    self.tab = Tab::Check;
+                }
+            }
         }
     }
 

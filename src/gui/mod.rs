@@ -9,6 +9,7 @@ pub mod console_jobs;
 mod desktop_theme;
 mod end_flow;
 mod export_flow;
+pub mod fleet;
 pub mod form;
 pub mod kit;
 pub mod listening;

@@ -73,6 +73,19 @@ pub enum Job {
         /// Set by the Cancel button.
         cancel: CancelToken,
     },
+    /// One port checked on several machines at once (the fleet view).
+    Fleet {
+        /// Request number.
+        id: u64,
+        /// What to check.
+        target: Target,
+        /// Resolver time limit on each machine.
+        timeout: Duration,
+        /// The machines, in the rows' order.
+        machines: Vec<super::fleet::FleetMachine>,
+        /// Set when the window goes.
+        cancel: CancelToken,
+    },
     /// A range scan run by another machine (its own `scan --json`).
     RemoteScan {
         /// Request number.
@@ -196,6 +209,15 @@ pub enum Event {
         machine: crate::remote::Machine,
         /// Why.
         error: crate::remote::AskError,
+    },
+    /// One machine's answer in the fleet view, or why it gave none.
+    FleetRow {
+        /// The request number.
+        id: u64,
+        /// The row.
+        index: usize,
+        /// The answer, or the machine and why not.
+        answer: Box<Result<Check, (crate::remote::Machine, crate::remote::AskError)>>,
     },
     /// Another machine gave no answer to a scan.
     ScanFailed {
@@ -406,6 +428,7 @@ impl Worker {
                 emit(Event::EndDone(Box::new(report)));
             }),
             job @ (Job::RemoteCheck { .. }
+            | Job::Fleet { .. }
             | Job::RemoteScan { .. }
             | Job::RemotePlanEnd { .. }
             | Job::RemoteEnd { .. }) => self.start_remote(job),
@@ -450,6 +473,21 @@ impl Worker {
                         machine: remote.machine,
                         error,
                     },
+                });
+            }),
+            Job::Fleet {
+                id,
+                target,
+                timeout,
+                machines,
+                cancel,
+            } => self.spawn_task("fleet", move |emit| {
+                super::fleet::run(&target, timeout, machines, &cancel, &|index, answer| {
+                    emit(Event::FleetRow {
+                        id,
+                        index,
+                        answer: Box::new(answer),
+                    });
                 });
             }),
             Job::RemoteScan {
