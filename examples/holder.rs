@@ -5,6 +5,7 @@
 //! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--for SECS]
 //! holder receive UNIX_PATH [--for SECS]
 //! holder wait [--for SECS]
+//! holder service NAME ADDR PORT_FILE        (Windows: run by the service control manager)
 //! ```
 //!
 //! `tcp` listens on ADDR (`127.0.0.1:0`, `[::1]:0`), `bound` binds a TCP socket without
@@ -15,7 +16,9 @@
 //! `--children N`: N such children, their PIDs after the port. `--pass UNIX_PATH` (Unix): the
 //! socket is also sent over a Unix stream socket to the process listening at UNIX_PATH
 //! (SCM_RIGHTS), and kept. `receive` listens at UNIX_PATH, prints `ready`, takes one socket sent
-//! that way, prints `got`, and holds it. `wait` only waits (the child).
+//! that way, prints `got`, and holds it. `wait` only waits (the child). `service` (Windows) is
+//! the program of a service named NAME: started by the service control manager, it listens on
+//! ADDR, writes its port to PORT_FILE and holds it until the service is stopped.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -51,6 +54,9 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     if kind == Some("receive") {
         return receive(args.get(1).ok_or("which Unix path?")?, lifetime);
+    }
+    if kind == Some("service") {
+        return service::run(args.get(1).ok_or("which service name?")?);
     }
     let ty = match kind {
         Some("tcp" | "bound") => Type::STREAM,
@@ -202,4 +208,79 @@ fn receive(path: &str, lifetime: Duration) -> Result<(), String> {
 #[cfg(not(unix))]
 fn receive(_path: &str, _lifetime: Duration) -> Result<(), String> {
     Err("receive: Unix only".into())
+}
+
+/// A Windows service that holds a port: what `svchost.exe` and a service's own program look like
+/// to the tools (the service control manager lists its PID).
+#[cfg(windows)]
+mod service {
+    use std::ffi::OsString;
+    use std::time::Duration;
+
+    use windows_service::service::{
+        ServiceControl, ServiceControlAccept, ServiceExitCode, ServiceState, ServiceStatus,
+        ServiceType,
+    };
+    use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
+    use windows_service::{define_windows_service, service_dispatcher};
+
+    define_windows_service!(ffi_service_main, service_main);
+
+    pub fn run(name: &str) -> Result<(), String> {
+        service_dispatcher::start(name, ffi_service_main).map_err(|e| format!("dispatcher: {e}"))
+    }
+
+    fn service_main(_start_args: Vec<OsString>) {
+        // The program's own arguments (the service's binary path): service NAME ADDR PORT_FILE.
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let _ = serve(&args);
+    }
+
+    fn serve(args: &[String]) -> Result<(), String> {
+        let name = args.first().ok_or("name")?.clone();
+        let addr: std::net::SocketAddr = args
+            .get(1)
+            .ok_or("address")?
+            .parse()
+            .map_err(|e| format!("{e}"))?;
+        let file = args.get(2).ok_or("port file")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = service_control_handler::register(&name, move |c| match c {
+            ServiceControl::Stop => {
+                let _ = tx.send(());
+                ServiceControlHandlerResult::NoError
+            }
+            ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
+            _ => ServiceControlHandlerResult::NotImplemented,
+        })
+        .map_err(|e| e.to_string())?;
+        let status = |state, accept| ServiceStatus {
+            service_type: ServiceType::OWN_PROCESS,
+            current_state: state,
+            controls_accepted: accept,
+            exit_code: ServiceExitCode::Win32(0),
+            checkpoint: 0,
+            wait_hint: Duration::default(),
+            process_id: None,
+        };
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        handle
+            .set_service_status(status(ServiceState::Running, ServiceControlAccept::STOP))
+            .map_err(|e| e.to_string())?;
+        std::fs::write(file, port.to_string()).map_err(|e| e.to_string())?;
+        let _ = rx.recv_timeout(Duration::from_secs(600));
+        drop(listener);
+        handle
+            .set_service_status(status(ServiceState::Stopped, ServiceControlAccept::empty()))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[cfg(not(windows))]
+mod service {
+    pub fn run(_name: &str) -> Result<(), String> {
+        Err("service: Windows only".into())
+    }
 }

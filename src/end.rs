@@ -34,6 +34,9 @@ pub enum Supervisor {
     Container(String),
     /// A parent process that restarts its children (supervisord, runit, s6, a container shim).
     Parent(String),
+    /// Windows services, by key name: the service control manager restarts them by their
+    /// recovery settings; stopping the service is the way.
+    WindowsService(Vec<String>),
 }
 
 /// Why a process is not ended.
@@ -53,6 +56,16 @@ pub enum Refusal {
     OurParent,
     /// Windows' System process (PID 4, http.sys) or its idle process.
     WindowsSystem,
+    /// A Windows service process (`svchost.exe` or a service's own program): the service is
+    /// stopped, not its process, which the service control manager may restart or which may run
+    /// other services too.
+    WindowsService {
+        /// The services it runs, by key name.
+        services: Vec<String>,
+    },
+    /// A process Windows cannot run without (csrss.exe, wininit.exe, lsass.exe, …): ending it
+    /// stops the machine.
+    WindowsCritical,
     /// A proven container proxy: stop or re-publish the container instead.
     ContainerProxy {
         /// What it forwards to.
@@ -225,7 +238,14 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
                     .flatten(),
                 other_sockets: Vec::new(),
                 sockets: vec![socket],
-                supervisor: supervisor(pid),
+                // A Windows service's manager is the service control manager, which the owner
+                // already names (no cgroup or parent chain says it).
+                supervisor: o
+                    .managed_by
+                    .as_ref()
+                    .filter(|m| Some(pid) == o.pid && m.kind == owners::ManagedKind::Service)
+                    .and_then(|m| restarter(m, 0))
+                    .or_else(|| supervisor(pid)),
                 refused: refusal(pid, o),
             });
         }
@@ -276,6 +296,17 @@ fn other_sockets(targets: &mut [EndTarget], port: u16) {
 }
 
 /// Why `pid` (holding `o`) must not be ended, if so.
+/// Windows processes whose end stops the machine (a blue screen or a log-off).
+const WINDOWS_CRITICAL: [&str; 7] = [
+    "csrss.exe",
+    "wininit.exe",
+    "winlogon.exe",
+    "services.exe",
+    "lsass.exe",
+    "smss.exe",
+    "System",
+];
+
 fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
     if cfg!(windows) && (pid == 4 || pid == 0) {
         return Some(Refusal::WindowsSystem);
@@ -294,6 +325,23 @@ fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
     }
     if is_namespace_init(pid) {
         return Some(Refusal::NamespaceInit);
+    }
+    if let Some(m) = o
+        .managed_by
+        .as_ref()
+        .filter(|m| Some(pid) == o.pid && m.kind == owners::ManagedKind::Service)
+    {
+        return Some(Refusal::WindowsService {
+            services: m.services.iter().map(|s| s.name.to_string()).collect(),
+        });
+    }
+    if cfg!(windows)
+        && Some(pid) == o.pid
+        && o.process
+            .as_deref()
+            .is_some_and(|n| WINDOWS_CRITICAL.iter().any(|c| n.eq_ignore_ascii_case(c)))
+    {
+        return Some(Refusal::WindowsCritical);
     }
     if let Some(h) = o
         .holder
@@ -383,6 +431,9 @@ fn restarter(m: &owners::ManagedBy, parent: u32) -> Option<Supervisor> {
         owners::ManagedKind::Supervisor => {
             Some(Supervisor::Parent(format!("{} (PID {parent})", m.name)))
         }
+        owners::ManagedKind::Service => Some(Supervisor::WindowsService(
+            m.services.iter().map(|s| s.name.to_string()).collect(),
+        )),
         owners::ManagedKind::Shell | owners::ManagedKind::Init => None,
     }
 }

@@ -193,6 +193,10 @@ pub enum Finding {
         start: Option<u16>,
         /// Whether we may bind privileged ports.
         may_bind_privileged: bool,
+        /// Windows: the excluded port ranges of these scopes could not be read, so an excluded
+        /// range is not ruled out.
+        #[serde(default)]
+        excluded_unread: Vec<String>,
     },
     /// Windows: the port lies in an excluded port range.
     ExcludedRange {
@@ -341,6 +345,13 @@ pub enum Fix {
         port: u16,
         /// The PIDs.
         pids: Vec<u32>,
+    },
+    /// Stop these Windows services (with `sc.exe stop`), not the processes that host them.
+    StopServices {
+        /// The services the holding processes run.
+        services: Vec<crate::owners::WinService>,
+        /// The host processes: PID and image name (`svchost.exe`).
+        hosts: Vec<(u32, String)>,
     },
     /// A well-known holder's own advice and command.
     HolderAdvice {

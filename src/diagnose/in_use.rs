@@ -96,7 +96,7 @@ pub(super) fn pids_of(sockets: &[Owner]) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for o in sockets
         .iter()
-        .filter(|o| o.holder.as_ref().is_none_or(|h| !h.verified))
+        .filter(|o| o.holder.as_ref().is_none_or(|h| !h.verified) && windows_services(o).is_empty())
     {
         let all = if o.pids.is_empty() {
             o.pid.into_iter().collect()
@@ -110,6 +110,15 @@ pub(super) fn pids_of(sockets: &[Owner]) -> Vec<u32> {
         }
     }
     out
+}
+
+/// The Windows services the process holding `o` runs (none elsewhere): they are stopped as
+/// services, never by ending their host process, which may run others too.
+pub(super) fn windows_services(o: &Owner) -> &[crate::owners::WinService] {
+    o.managed_by
+        .as_ref()
+        .filter(|m| m.kind == crate::owners::ManagedKind::Service)
+        .map_or(&[], |m| m.services.as_slice())
 }
 
 pub(super) fn push_free_port(ev: &Evidence, d: &mut Diagnosis) {
@@ -272,6 +281,23 @@ fn held(
                 command: h.command.clone(),
             });
         }
+    }
+    let mut services: Vec<crate::owners::WinService> = Vec::new();
+    let mut hosts: Vec<(u32, String)> = Vec::new();
+    for o in blockers {
+        for s in windows_services(o) {
+            if !services.contains(s) {
+                services.push(s.clone());
+            }
+        }
+        if let Some(pid) = o.pid.filter(|_| !windows_services(o).is_empty())
+            && !hosts.iter().any(|(p, _)| *p == pid)
+        {
+            hosts.push((pid, o.process.as_deref().unwrap_or_default().to_owned()));
+        }
+    }
+    if !services.is_empty() {
+        d.fixes.push(Fix::StopServices { services, hosts });
     }
     match conflict {
         Conflict::DualStack => d.fixes.push(Fix::HolderSetsV6Only),

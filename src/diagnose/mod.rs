@@ -191,6 +191,11 @@ fn permission(
             port,
             start: facts.unprivileged_port_start,
             may_bind_privileged: facts.may_bind_privileged(),
+            excluded_unread: if os == Os::Windows {
+                facts.excluded_unread.clone()
+            } else {
+                Vec::new()
+            },
         });
     }
 }
@@ -632,6 +637,78 @@ mod tests {
             },
         );
         assert_eq!(kinds(&d), ["leftovers"], "peer is a client port");
+    }
+
+    /// An svchost.exe that runs two services (as the service control manager lists them with
+    /// its PID): the answer names both services, advises stopping the service with `sc.exe`,
+    /// and never offers to end the host process, which would stop every service in it.
+    #[test]
+    fn a_service_host_is_stopped_by_its_service_never_ended() {
+        use crate::owners::{ManagedBy, ManagedKind, WinService};
+        let target = Target::tcp("0.0.0.0", 3544);
+        let report = failed(&target, "0.0.0.0:3544", EADDRINUSE);
+        let mut host =
+            crate::owners::test_owner(1234, "svchost.exe", "0.0.0.0:3544", SockState::Listen);
+        let services = vec![
+            WinService {
+                name: "iphlpsvc".into(),
+                display: "IP Helper".into(),
+            },
+            WinService {
+                name: "Dnscache".into(),
+                display: "DNS Client".into(),
+            },
+        ];
+        host.managed_by = Some(ManagedBy {
+            kind: ManagedKind::Service,
+            name: "iphlpsvc".into(),
+            container: None,
+            services: services.clone(),
+        });
+        let d = diagnose(
+            &report,
+            &Facts {
+                os: Os::Windows,
+                ..facts()
+            },
+            &Evidence {
+                owners: vec![host],
+                ..Evidence::default()
+            },
+        );
+        assert!(
+            !d.fixes
+                .iter()
+                .any(|f| matches!(f, Fix::EndProcesses { .. })),
+            "{:?}",
+            d.fixes
+        );
+        assert!(d.fixes.contains(&Fix::StopServices {
+            services,
+            hosts: vec![(1234, "svchost.exe".into())],
+        }));
+        let all = format!("{:?}", crate::wording::explain(&report, &d).unwrap());
+        assert!(
+            all.contains(
+                "svchost.exe (PID 1234), services: iphlpsvc (IP Helper), Dnscache (DNS Client)"
+            ),
+            "{all}"
+        );
+        let words: Vec<String> = d
+            .fixes
+            .iter()
+            .map(|f| crate::wording::fix(f, &target, crate::wording::Front::Cli))
+            .collect();
+        assert!(
+            words.iter().any(|w| w.contains("not svchost.exe (PID 1234), which also runs the others: one of iphlpsvc (IP Helper), Dnscache (DNS Client). From an Administrator prompt: sc.exe stop NAME")),
+            "{words:?}"
+        );
+        assert!(
+            !words
+                .iter()
+                .any(|w| w.contains("taskkill") || w.contains("kill ")),
+            "{words:?}"
+        );
     }
 
     #[test]

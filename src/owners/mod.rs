@@ -231,6 +231,19 @@ pub struct ManagedBy {
     /// For a container: its name, when its runtime's socket could be read (`web-1`).
     #[serde(default)]
     pub container: Option<Arc<str>>,
+    /// For a Windows service process: every service it runs, from the service control manager
+    /// (one `svchost.exe` hosts several; `name` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<WinService>,
+}
+
+/// A running Windows service, as the service control manager lists it with its process ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WinService {
+    /// The key name `sc.exe` takes (`iphlpsvc`).
+    pub name: Arc<str>,
+    /// The name the Services console shows (`IP Helper`).
+    pub display: Arc<str>,
 }
 
 /// The kinds of manager.
@@ -247,6 +260,9 @@ pub enum ManagedKind {
     Shell,
     /// Started directly by PID 1 without a unit we can name.
     Init,
+    /// A Windows service (the service control manager starts it, and restarts it by its
+    /// recovery settings); the services are in `ManagedBy::services`.
+    Service,
 }
 
 /// Parents that start their children again when they end.
@@ -285,6 +301,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
                     kind: ManagedKind::Container,
                     name: id.chars().take(12).collect::<String>().into(),
                     container: None,
+                    services: Vec::new(),
                 });
             }
             if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -292,6 +309,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
                     kind: ManagedKind::Container,
                     name: part.chars().take(12).collect::<String>().into(),
                     container: None,
+                    services: Vec::new(),
                 });
             }
             let unit = part
@@ -306,6 +324,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
                     kind: ManagedKind::Systemd,
                     name: part.into(),
                     container: None,
+                    services: Vec::new(),
                 });
             }
         }
@@ -317,6 +336,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
             kind: ManagedKind::Supervisor,
             name: name.into(),
             container: None,
+            services: Vec::new(),
         });
     }
     if SHELLS.contains(&name.as_str()) {
@@ -324,6 +344,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
             kind: ManagedKind::Shell,
             name: name.into(),
             container: None,
+            services: Vec::new(),
         });
     }
     (parent.pid == 1).then(|| ManagedBy {
@@ -334,6 +355,7 @@ pub fn managed_by(cgroup: &str, ancestry: &[Ancestor]) -> Option<ManagedBy> {
             name.into()
         },
         container: None,
+        services: Vec::new(),
     })
 }
 

@@ -251,6 +251,7 @@ mod tests {
                 kind: ManagedKind::Init,
                 name: "init".into(),
                 container: None,
+                services: Vec::new(),
             }),
             kernel: None,
         }

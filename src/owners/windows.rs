@@ -1,7 +1,7 @@
 //! Windows owners from the IP Helper tables (`GetExtendedTcpTable` / `GetExtendedUdpTable` with
 //! owner PIDs, every TCP state including TIME_WAIT) and executable paths through
 //! `QueryFullProcessImageNameW` (one call per owner; a toolhelp snapshot per PID is slow).
-#![allow(unsafe_code)] // Four Win32 calls with buffers sized by the API itself; see each SAFETY note.
+#![allow(unsafe_code)] // Win32 calls with buffers sized by the API itself; see each SAFETY note.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
@@ -16,7 +16,7 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::table::{self, Row};
-use super::{Owners, SockState};
+use super::{Owners, SockState, WinService};
 use crate::target::Protocol;
 
 /// Every socket on `ports` (all ports when `None`) of `protocol` (both when `None`).
@@ -50,7 +50,124 @@ pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owne
     }
     let mut out = table::owners(rows, &image_path);
     out.notes.extend(notes);
+    name_services(&mut out.owners, &running_services());
     out
+}
+
+/// Marks each owner whose process runs Windows services as managed by them: the services are
+/// what to stop (`svchost.exe` hosts several; the service control manager restarts them).
+fn name_services(owners: &mut [super::Owner], running: &[(u32, WinService)]) {
+    for o in owners {
+        let Some(pid) = o.pid else { continue };
+        let services: Vec<WinService> = running
+            .iter()
+            .filter(|(p, _)| *p == pid)
+            .map(|(_, s)| s.clone())
+            .collect();
+        if let Some(first) = services.first() {
+            o.managed_by = Some(super::ManagedBy {
+                kind: super::ManagedKind::Service,
+                name: first.name.clone(),
+                container: None,
+                services,
+            });
+        }
+    }
+}
+
+/// Every running Win32 service with its process ID, from the service control manager in one
+/// enumeration (`EnumServicesStatusExW`, `SC_ENUM_PROCESS_INFO`). None when this user may not
+/// ask: then no owner is said to be a service.
+pub(crate) fn running_services() -> Vec<(u32, WinService)> {
+    use windows_sys::Win32::Foundation::{ERROR_MORE_DATA, GetLastError};
+    use windows_sys::Win32::System::Services::{
+        CloseServiceHandle, ENUM_SERVICE_STATUS_PROCESSW, EnumServicesStatusExW, OpenSCManagerW,
+        SC_ENUM_PROCESS_INFO, SC_MANAGER_ENUMERATE_SERVICE, SERVICE_ACTIVE, SERVICE_WIN32,
+    };
+    // SAFETY: null machine and database names mean this machine's active database.
+    let scm = unsafe {
+        OpenSCManagerW(
+            std::ptr::null(),
+            std::ptr::null(),
+            SC_MANAGER_ENUMERATE_SERVICE,
+        )
+    };
+    if scm.is_null() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut resume: u32 = 0;
+    // u64 elements keep the buffer aligned for the structs; the strings live in it too.
+    let mut words: Vec<u64> = Vec::new();
+    for _ in 0..16 {
+        let (mut needed, mut count) = (0u32, 0u32);
+        let bytes = u32::try_from(words.len() * 8).unwrap_or(u32::MAX);
+        let ptr = if words.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            words.as_mut_ptr().cast::<u8>()
+        };
+        // SAFETY: `ptr` is null with size 0, or `bytes` writable bytes; the API writes at most
+        // that many and says how many entries it wrote.
+        let ok = unsafe {
+            EnumServicesStatusExW(
+                scm,
+                SC_ENUM_PROCESS_INFO,
+                SERVICE_WIN32,
+                SERVICE_ACTIVE,
+                ptr,
+                bytes,
+                &raw mut needed,
+                &raw mut count,
+                &raw mut resume,
+                std::ptr::null(),
+            )
+        } != 0;
+        // SAFETY: read right after the call, on the same thread.
+        let more = !ok && unsafe { GetLastError() } == ERROR_MORE_DATA;
+        let entries = ptr.cast::<ENUM_SERVICE_STATUS_PROCESSW>();
+        for i in 0..count as usize {
+            // SAFETY: the API wrote `count` entries at the start of the buffer; their string
+            // pointers point into the same buffer, NUL-terminated.
+            let e = unsafe { &*entries.add(i) };
+            let pid = e.ServiceStatusProcess.dwProcessId;
+            if pid != 0 {
+                out.push((
+                    pid,
+                    WinService {
+                        // SAFETY: as above.
+                        name: unsafe { wide(e.lpServiceName) }.into(),
+                        // SAFETY: as above.
+                        display: unsafe { wide(e.lpDisplayName) }.into(),
+                    },
+                ));
+            }
+        }
+        if !more {
+            break;
+        }
+        words = vec![0u64; (needed as usize).div_ceil(8).max(words.len())];
+    }
+    // SAFETY: opened above, closed once.
+    unsafe { CloseServiceHandle(scm) };
+    out
+}
+
+/// A NUL-terminated UTF-16 string (lossy; empty for null).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated UTF-16 string.
+unsafe fn wide(p: *const u16) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    let mut n = 0;
+    // SAFETY: the caller's promise: read up to and not past the NUL.
+    while unsafe { *p.add(n) } != 0 {
+        n += 1;
+    }
+    // SAFETY: the `n` units just read.
+    String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// One whole table, as the API fills it: asked once for its size, then again (the table may grow

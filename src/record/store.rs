@@ -728,6 +728,7 @@ pub(crate) fn managed_str(k: ManagedKind) -> &'static str {
         ManagedKind::Supervisor => "supervisor",
         ManagedKind::Shell => "shell",
         ManagedKind::Init => "init",
+        ManagedKind::Service => "service",
     }
 }
 
@@ -738,6 +739,7 @@ pub(crate) fn parse_managed(s: &str) -> Option<ManagedKind> {
         "supervisor" => ManagedKind::Supervisor,
         "shell" => ManagedKind::Shell,
         "init" => ManagedKind::Init,
+        "service" => ManagedKind::Service,
         _ => return None,
     })
 }

@@ -108,6 +108,7 @@ pub fn holder(h: &Holder) -> String {
             ManagedKind::Supervisor => "supervised by",
             ManagedKind::Shell => "started from",
             ManagedKind::Init => "child of",
+            ManagedKind::Service => "service",
         };
         let name = m.container.as_deref().unwrap_or(&m.name);
         extra.push(format!("{what} {}", clean(name)));

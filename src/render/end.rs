@@ -65,7 +65,6 @@ impl PlanWords {
 /// What `end` will do, as [`PlanWords`].
 #[must_use]
 pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
-    use crate::end::Supervisor;
     const PROCESS: usize = 2;
     const DETAIL: usize = 7;
     let what = plan
@@ -132,31 +131,8 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
                 .collect();
             lines.push((DETAIL, format!("also holds {}", others.join(", "))));
         }
-        match &t.supervisor {
-            Some(Supervisor::SystemdUnit(u)) => lines.push((
-                DETAIL,
-                format!(
-                    "runs as systemd unit {}: it may be started again; to stop it for good: systemctl stop {}",
-                    clean(u),
-                    clean(u)
-                ),
-            )),
-            Some(Supervisor::Container(id)) => lines.push((
-                DETAIL,
-                format!(
-                    "runs in container {}: its runtime may start it again; to stop it: docker stop {}",
-                    clean(id),
-                    clean(id)
-                ),
-            )),
-            Some(Supervisor::Parent(p)) => lines.push((
-                DETAIL,
-                format!(
-                    "supervised by {}: it will likely be started again",
-                    clean(p)
-                ),
-            )),
-            None => {}
+        if let Some(line) = t.supervisor.as_ref().map(supervisor_words) {
+            lines.push((DETAIL, line));
         }
         if let Some(r) = &t.refused {
             lines.push((DETAIL, format!("refused: {}", refusal_words(r))));
@@ -190,6 +166,35 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
     PlanWords { heading, lines }
 }
 
+/// What starts a process again, and how to stop it for good.
+fn supervisor_words(s: &crate::end::Supervisor) -> String {
+    use crate::end::Supervisor;
+    match s {
+        Supervisor::SystemdUnit(u) => format!(
+            "runs as systemd unit {}: it may be started again; to stop it for good: systemctl stop {}",
+            clean(u),
+            clean(u)
+        ),
+        Supervisor::Container(id) => format!(
+            "runs in container {}: its runtime may start it again; to stop it: docker stop {}",
+            clean(id),
+            clean(id)
+        ),
+        Supervisor::WindowsService(names) => format!(
+            "runs the Windows service(s) {}: the service control manager may start it again; stop the service instead (sc.exe stop NAME)",
+            names
+                .iter()
+                .map(|s| clean(s).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Supervisor::Parent(p) => format!(
+            "supervised by {}: it will likely be started again",
+            clean(p)
+        ),
+    }
+}
+
 /// Why `end` keeps a process running.
 fn refusal_words(r: &crate::end::Refusal) -> String {
     use crate::end::Refusal;
@@ -200,6 +205,17 @@ fn refusal_words(r: &crate::end::Refusal) -> String {
         Refusal::Ourselves => "this program itself".to_owned(),
         Refusal::OurParent => "the program that started this one".to_owned(),
         Refusal::WindowsSystem => "the Windows System process (http.sys); stop the service behind the URL reservation instead (netsh http show servicestate)".to_owned(),
+        Refusal::WindowsService { services } => match services.as_slice() {
+            [one] => format!(
+                "a Windows service process: stop the service instead, from an Administrator prompt: sc.exe stop {}",
+                clean(one)
+            ),
+            _ => format!(
+                "a Windows service host running {}: ending it stops them all; stop the one that holds the port instead, from an Administrator prompt: sc.exe stop NAME",
+                services.iter().map(|s| clean(s).into_owned()).collect::<Vec<_>>().join(", ")
+            ),
+        },
+        Refusal::WindowsCritical => "a process Windows cannot run without (ending it stops the machine)".to_owned(),
         Refusal::ContainerProxy { detail, command } => format!(
             "a container proxy{}: stop or re-publish the container instead ({})",
             detail.as_deref().map_or_else(String::new, |d| format!(" that {}", clean(d))),

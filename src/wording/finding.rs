@@ -281,7 +281,14 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             port,
             start,
             may_bind_privileged,
+            excluded_unread,
         } => {
+            if !excluded_unread.is_empty() {
+                return format!(
+                    "Checked: port {port} is not privileged on Windows, and Windows' excluded port ranges could not be read for {}, so an excluded range (Hyper-V, WSL, Docker, WinNAT) is not ruled out. Cause unknown. See them from an Administrator prompt: netsh int ipv4 show excludedportrange protocol=tcp",
+                    excluded_unread.iter().map(|s| clean(s).into_owned()).collect::<Vec<_>>().join(", ")
+                );
+            }
             let checked = match start {
                 Some(s) if port < s && *may_bind_privileged => format!(
                     "port {port} is privileged (below {s}) and this process may bind privileged ports"

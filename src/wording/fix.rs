@@ -35,6 +35,23 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                 format!("Stop the owner, or choose another port: kill {}", list.join(" "))
             }
         }
+        Fix::StopServices { services, hosts } => {
+            let host = hosts
+                .iter()
+                .map(|(pid, name)| format!("{} (PID {pid})", clean(name)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match services.as_slice() {
+                [one] => format!(
+                    "Stop the service, not its process {host}, from an Administrator prompt: sc.exe stop {}",
+                    clean(&one.name)
+                ),
+                _ => format!(
+                    "Stop the service that holds the port, not {host}, which also runs the others: one of {}. From an Administrator prompt: sc.exe stop NAME",
+                    super::service_list(services)
+                ),
+            }
+        }
         Fix::HolderAdvice { advice, command } => {
             format!("{} ({})", clean(advice), clean(command))
         }

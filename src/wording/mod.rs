@@ -252,6 +252,22 @@ pub(crate) fn holders_phrase(sockets: &[Owner]) -> String {
     }
 }
 
+/// Windows services as `iphlpsvc (IP Helper), Dnscache (DNS Client)`: the name `sc.exe` takes,
+/// then the one the Services console shows.
+pub(crate) fn service_list(services: &[crate::owners::WinService]) -> String {
+    services
+        .iter()
+        .map(|s| {
+            if s.display.is_empty() || s.display == s.name {
+                clean(&s.name).into_owned()
+            } else {
+                format!("{} ({})", clean(&s.name), clean(&s.display))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What manages a holder, as a clause after its name: `run by systemd unit nginx.service`,
 /// `in container web-1 (3f2a9c1b7d4e)`, `started from the shell bash`; none for PID 1.
 pub(crate) fn manager_clause(o: &Owner) -> Option<String> {
@@ -270,6 +286,15 @@ pub(crate) fn manager_clause(o: &Owner) -> Option<String> {
         ManagedKind::Supervisor => format!("run by the supervisor {name}"),
         ManagedKind::Shell => format!("started from the shell {name}"),
         ManagedKind::Init => return None,
+        ManagedKind::Service => format!(
+            "{}: {}",
+            if m.services.len() > 1 {
+                "services"
+            } else {
+                "service"
+            },
+            service_list(&m.services)
+        ),
     })
 }
 
@@ -371,6 +396,7 @@ pub fn managed_by(o: &Owner) -> String {
                 ManagedKind::Supervisor => "supervisor",
                 ManagedKind::Shell => "shell",
                 ManagedKind::Init => "parent",
+                ManagedKind::Service => "service",
             };
             match &m.container {
                 Some(name) => format!("{kind} {} ({})", clean(name), clean(&m.name)),
@@ -521,6 +547,7 @@ mod tests {
             kind: ManagedKind::Init,
             name: "systemd".into(),
             container: None,
+            services: Vec::new(),
         });
         assert_eq!(managed_by(&o), "parent PID 1 (systemd)");
         assert_eq!(manager_clause(&o), None, "no manager clause");
