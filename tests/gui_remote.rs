@@ -422,7 +422,10 @@ fn the_fleet_view_checks_one_port_on_several_machines() {
         there.owners
     );
     let nowhere = row(Some("nowhere.invalid")).unwrap_err();
-    assert!(nowhere.starts_with("Cannot reach nowhere.invalid"), "{nowhere}");
+    assert!(
+        nowhere.starts_with("Cannot reach nowhere.invalid"),
+        "{nowhere}"
+    );
     assert!(has(&h, &nowhere), "its reason is its row");
     assert!(has(&h, "No answer"), "said in the row");
 
