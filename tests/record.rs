@@ -7,49 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A folder only this user may write (the recorder refuses any other), removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        use std::os::unix::fs::PermissionsExt as _;
-        let d = std::env::temp_dir().join(format!(
-            "pi-record-{tag}-{}-{}",
-            std::process::id(),
-            common::private_loopback()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Self(d)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("record.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The recorder, running; killed when dropped.
-struct Recorder(Child);
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::recorder::{Recorder, TempDir};
 
 fn start_recorder(db: &Path, interval_ms: u32) -> Recorder {
     Recorder(

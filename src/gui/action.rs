@@ -116,4 +116,6 @@ pub enum Tab {
     Listening,
     /// Watched ports, here and on other machines.
     Watches,
+    /// What the flight recorder saw on one port.
+    PortHistory,
 }

@@ -111,6 +111,8 @@ pub struct App {
     pub machines: super::machines::MachinesRoom,
     /// The Watches tab.
     pub watches: super::watches::WatchesRoom,
+    /// The Port history tab.
+    pub port_history: super::port_history::PortHistoryRoom,
     pub(super) worker: Worker,
     pub(super) next_id: u64,
     /// The live table's refresher, started when the tab is first shown.
@@ -247,6 +249,7 @@ impl App {
             scan: ScanTab::new(scan_inputs),
             machines: super::machines::MachinesRoom::new(),
             watches: super::watches::WatchesRoom::default(),
+            port_history: super::port_history::PortHistoryRoom::default(),
             next_id: 1,
         }
     }
@@ -275,6 +278,9 @@ impl App {
                     self.shown = Some(self.history.len() - 1);
                 }
                 Event::Sockets(rows) => self.listening_now.apply(*rows),
+                Event::PortHistory { id, port, reading } => {
+                    self.port_history.on_reading(id, port, *reading);
+                }
                 ev @ (Event::Facts(..)
                 | Event::Matrix(..)
                 | Event::ListenBound(..)
@@ -565,6 +571,9 @@ impl App {
             }
             if self.tab == Tab::Watches {
                 return self.watches_tab_ui(ui);
+            }
+            if self.tab == Tab::PortHistory {
+                return self.port_history.show(ui, &self.worker);
             }
             let names = self.machines.names();
             let mut fleet_actions = Vec::new();

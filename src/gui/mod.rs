@@ -16,6 +16,7 @@ pub mod listening;
 mod live_refresh;
 mod live_table;
 pub mod machines;
+pub mod port_history;
 pub mod save;
 pub mod saved;
 pub mod scan_map;

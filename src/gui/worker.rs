@@ -125,6 +125,8 @@ pub enum Job {
         /// Its body.
         body: String,
     },
+    /// Read one port's timeline from the recorder's database.
+    PortHistory(super::port_history::HistoryJob),
     /// Close one TCP connection (confirmed by the user), then prove it is gone.
     CloseConnection {
         /// Its local end.
@@ -255,6 +257,15 @@ pub enum Event {
         key: u64,
         /// How it went.
         how: super::console_jobs::Notified,
+    },
+    /// A port's timeline was read (or why not).
+    PortHistory {
+        /// The request number.
+        id: u64,
+        /// The port.
+        port: u16,
+        /// What was found.
+        reading: Box<super::port_history::Reading>,
     },
     /// A check finished (successfully, with an error, or cancelled).
     Finished {
@@ -440,6 +451,7 @@ impl Worker {
                     emit(Event::Notification { key, how });
                 });
             }),
+            Job::PortHistory(job) => self.spawn_task("history", move |emit| job.run(emit)),
             Job::CloseConnection { local, remote } => self.spawn_task("close", move |emit| {
                 let result =
                     crate::close::tcp_connection(local, remote).map_err(std::sync::Arc::new);

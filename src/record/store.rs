@@ -195,6 +195,23 @@ pub struct FailedRow {
 /// The database file's name in its folder.
 pub const FILE_NAME: &str = "record.db";
 
+/// Where a recorder run as root (and the packaged unit) keeps its database.
+pub const SYSTEM_DB: &str = "/var/lib/port-inspector/record.db";
+
+/// Whether the packaged unit (`port-inspector-record.service`) is installed, so the window can
+/// say `systemctl start` rather than a command to leave running.
+#[must_use]
+pub fn unit_installed() -> bool {
+    cfg!(target_os = "linux")
+        && [
+            "/etc/systemd/system",
+            "/usr/lib/systemd/system",
+            "/lib/systemd/system",
+        ]
+        .iter()
+        .any(|d| Path::new(d).join("port-inspector-record.service").is_file())
+}
+
 /// Where the recorder keeps its database when `--db` is not given: `PORT_INSPECTOR_DB` when set,
 /// else as root the system's `/var/lib/port-inspector/` (a folder only root may enter), else the
 /// user's own data folder.
@@ -207,7 +224,7 @@ pub fn default_path() -> Option<PathBuf> {
     #[cfg(unix)]
     {
         if rustix::process::geteuid().is_root() {
-            return Some(PathBuf::from("/var/lib/port-inspector").join(FILE_NAME));
+            return Some(PathBuf::from(SYSTEM_DB));
         }
         let own = |p: &Path| {
             use std::os::unix::fs::MetadataExt as _;

@@ -137,6 +137,17 @@ pub fn date_time(ms: u64, offset_secs: i32) -> String {
     format!("{y:04}-{m:02}-{d:02} {}", clock_of(local))
 }
 
+/// An instant as local `YYYY-MM-DD HH:MM:SS.mmm`, for the edges of a poll.
+#[must_use]
+pub fn date_time_ms(ms: u64, offset_secs: i32) -> String {
+    let local = i64::try_from(ms).unwrap_or(i64::MAX / 2) + i64::from(offset_secs) * 1000;
+    format!(
+        "{}.{:03}",
+        date_time(ms, offset_secs),
+        local.rem_euclid(1000)
+    )
+}
+
 /// An instant as local `HH:MM:SS`.
 #[must_use]
 pub fn clock(ms: u64, offset_secs: i32) -> String {

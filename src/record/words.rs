@@ -335,6 +335,244 @@ fn mode_word(m: Mode) -> &'static str {
     }
 }
 
+/// The exact command that starts the recorder writing `db`: the packaged unit when it is
+/// installed and `db` is the system's database, else `port-inspector record`, with `--db` when
+/// `db` is not where a root recorder writes by default.
+#[must_use]
+pub fn start_command(db: &std::path::Path, unit_installed: bool) -> String {
+    let system = db == std::path::Path::new(super::store::SYSTEM_DB);
+    if system && unit_installed {
+        "sudo systemctl start port-inspector-record".to_owned()
+    } else if system {
+        "sudo port-inspector record".to_owned()
+    } else {
+        format!(
+            "sudo port-inspector record --db {}",
+            crate::remote::shell_word(&clean(&db.display().to_string()))
+        )
+    }
+}
+
+/// The recorder's state for the window: running (mode, since when, up to its last read), or
+/// not running and the exact command that starts it.
+#[must_use]
+pub fn recorder_state(
+    s: Option<&super::history::Session>,
+    db: &std::path::Path,
+    unit_installed: bool,
+    off: i32,
+) -> String {
+    let start = start_command(db, unit_installed);
+    match s {
+        Some(s) if s.running => format!(
+            "The recorder is running in {} mode, from {} to its last read at {}{}.",
+            mode_word(s.mode),
+            time::date_time(s.started_ms, off),
+            time::date_time(s.last_ms, off),
+            match s.mode {
+                Mode::Polling => format!(
+                    ": it reads the socket table every {} ms (sockets that live less may be missing) and does not see failed binds",
+                    s.interval_ms
+                ),
+                Mode::Ebpf => ": failed binds are captured as they happen".to_owned(),
+            }
+        ),
+        Some(s) => format!(
+            "The recorder is not running: it last ran from {} to {}{}. Start it with: {start}",
+            time::date_time(s.started_ms, off),
+            time::date_time(s.last_ms, off),
+            if s.stopped {
+                ""
+            } else {
+                ", then stopped without a word (killed or crashed)"
+            }
+        ),
+        None => format!("The recorder has never run with this database. Start it with: {start}"),
+    }
+}
+
+/// No database where the recorder keeps it.
+#[must_use]
+pub fn no_database(db: &std::path::Path, unit_installed: bool) -> String {
+    format!(
+        "No recorder database at {}: nothing has been recorded on this machine. Start the recorder with: {}",
+        clean(&db.display().to_string()),
+        start_command(db, unit_installed)
+    )
+}
+
+/// A database this user may not read (the system's is root's alone).
+#[must_use]
+pub fn unreadable_database(db: &std::path::Path, why: &str, port: u16) -> String {
+    let system = db == std::path::Path::new(super::store::SYSTEM_DB);
+    let db_arg = if system {
+        String::new()
+    } else {
+        format!(
+            " --db {}",
+            crate::remote::shell_word(&clean(&db.display().to_string()))
+        )
+    };
+    format!(
+        "No recorder database readable as this user: {} cannot be read ({}). Open the window as root, or read it with: sudo port-inspector history {port}{db_arg}",
+        clean(&db.display().to_string()),
+        clean(why)
+    )
+}
+
+/// Where a span's bar ends on a time strip: the first read without it, else its last read,
+/// else (still held) the end of the window.
+#[must_use]
+pub fn span_end_ms(s: &Span, to_ms: u64) -> u64 {
+    match s.end {
+        SpanEnd::Closed | SpanEnd::HandedOver => s.gone_ms.or(s.last_ms).unwrap_or(s.first_ms),
+        SpanEnd::RecorderStopped => s.last_ms.unwrap_or(s.first_ms),
+        SpanEnd::StillHeld => to_ms.max(s.first_ms),
+    }
+}
+
+/// A span's one-line name with the time it covers: `holder (PID 12): TCP 127.0.0.2:4000 LISTEN,
+/// 21:03:04.120 to 21:03:04.180`.
+#[must_use]
+pub fn span_label(s: &Span, to_ms: u64, off: i32) -> String {
+    let until = match s.end {
+        SpanEnd::StillHeld => "now".to_owned(),
+        _ => time::clock_ms(span_end_ms(s, to_ms), off),
+    };
+    format!(
+        "{}: {} {} {}, {} to {until}",
+        holders(&s.holders),
+        s.protocol,
+        s.local,
+        s.state,
+        time::clock_ms(s.first_ms, off)
+    )
+}
+
+/// A refused bind's one-line name with its instant.
+#[must_use]
+pub fn failed_label(f: &FailedBind, off: i32) -> String {
+    failed_line(f, off)
+}
+
+/// A gap's line: `Not recorded from 21:00:00 to 21:10:00: the recorder was not running`.
+#[must_use]
+pub fn gap_label(from_ms: u64, to_ms: u64, why: GapWhy, off: i32) -> String {
+    let why = match why {
+        GapWhy::NotRunning => "the recorder was not running",
+        GapWhy::Removed => "removed by the database's age or size bound",
+    };
+    format!(
+        "Not recorded from {} to {} ({}): {why}.",
+        time::date_time(from_ms, off),
+        time::date_time(to_ms, off),
+        time::span(to_ms.saturating_sub(from_ms))
+    )
+}
+
+/// The heading of a timeline: what, from when to when, in which zone.
+#[must_use]
+pub fn timeline_heading(t: &Timeline) -> String {
+    heading(t)
+}
+
+fn holder_rows(h: &Holder, out: &mut Vec<(&'static str, String)>) {
+    let known = |v: Option<&str>| v.map_or_else(|| "unknown".to_owned(), |v| clean(v).into_owned());
+    out.push(("PID", h.pid.to_string()));
+    out.push(("Process", known(h.process.as_deref())));
+    out.push((
+        "User",
+        match (&h.user, h.uid) {
+            (Some(u), Some(id)) => format!("{} (uid {id})", clean(u)),
+            (Some(u), None) => clean(u).into_owned(),
+            (None, Some(id)) => format!("uid {id}"),
+            (None, None) => "unknown".to_owned(),
+        },
+    ));
+    out.push(("Command line", known(h.cmdline.as_deref())));
+    if let Some(m) = &h.managed_by {
+        out.push((
+            "Managed by",
+            clean(m.container.as_deref().unwrap_or(&m.name)).into_owned(),
+        ));
+    }
+}
+
+/// A span's details, label and value: the socket, its times, then each holder.
+#[must_use]
+pub fn span_details(s: &Span, off: i32) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("Socket", format!("{} {} {}", s.protocol, s.local, s.state)),
+        (
+            "Appeared",
+            match s.after_ms {
+                Some(a) => format!(
+                    "between {} and {}",
+                    time::date_time_ms(a, off),
+                    time::date_time_ms(s.first_ms, off)
+                ),
+                None => format!(
+                    "before {} (already there when the recorder started)",
+                    time::date_time_ms(s.first_ms, off)
+                ),
+            },
+        ),
+    ];
+    let at = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| time::date_time_ms(v, off));
+    out.push((
+        "Ended",
+        match s.end {
+            SpanEnd::Closed => format!("closed between {} and {}", at(s.last_ms), at(s.gone_ms)),
+            SpanEnd::HandedOver => format!(
+                "held by other processes (or in another state) from {} on",
+                at(s.gone_ms)
+            ),
+            SpanEnd::RecorderStopped => format!(
+                "still held at {} when the recorder stopped; after that, unknown",
+                at(s.last_ms)
+            ),
+            SpanEnd::StillHeld => format!("still held at the last read, {}", at(s.last_ms)),
+        },
+    ));
+    for h in &s.holders {
+        holder_rows(h, &mut out);
+    }
+    out
+}
+
+/// A refused bind's details, label and value.
+#[must_use]
+pub fn failed_details(f: &FailedBind, off: i32) -> Vec<(&'static str, String)> {
+    let mut out = vec![("When", time::date_time_ms(f.at_ms, off))];
+    holder_rows(&f.who, &mut out);
+    out.push((
+        "Asked for",
+        match (f.protocol, f.local) {
+            (Some(p), Some(l)) => format!("{p} {l}"),
+            (None, Some(l)) => format!("{l} (protocol not recorded)"),
+            _ => "unknown".to_owned(),
+        },
+    ));
+    let os = crate::oserror::OsError::for_os(crate::platform::Os::Linux, f.errno);
+    out.push((
+        "Error",
+        if os.message.is_empty() {
+            format!("{} ({})", os.native_name, f.errno)
+        } else {
+            format!("{} ({}): {}", os.native_name, f.errno, os.message)
+        },
+    ));
+    out.push((
+        "Held by then",
+        if f.held_by.is_empty() {
+            "nobody the recorder had seen".to_owned()
+        } else {
+            holders(&f.held_by)
+        },
+    ));
+    out
+}
+
 /// What `check` adds from the recorder, one line each: "held since 02:13:05 by java (PID 812)",
 /// "the port changed hands 14 times in the last hour", "the last refused bind here: …".
 #[must_use]
@@ -400,6 +638,49 @@ mod tests {
             !line.chars().any(char::is_control),
             "no control reaches the line"
         );
+    }
+
+    #[test]
+    fn the_start_command_is_the_unit_or_the_command_with_its_database() {
+        let system = std::path::Path::new(crate::record::store::SYSTEM_DB);
+        assert_eq!(
+            start_command(system, true),
+            "sudo systemctl start port-inspector-record",
+            "the packaged unit"
+        );
+        assert_eq!(
+            start_command(system, false),
+            "sudo port-inspector record",
+            "the default database needs no --db"
+        );
+        assert_eq!(
+            start_command(std::path::Path::new("/tmp/my dir/r.db"), true),
+            "sudo port-inspector record --db '/tmp/my dir/r.db'",
+            "another database is named, quoted for the shell"
+        );
+    }
+
+    #[test]
+    fn a_hostile_command_line_is_escaped_in_the_details() {
+        let who = Holder {
+            pid: 7,
+            process: Some("x\u{1b}]0;t\u{7}".to_owned()),
+            user: None,
+            uid: Some(5),
+            cmdline: Some("a\nb".to_owned()),
+            managed_by: None,
+        };
+        let f = FailedBind {
+            at_ms: 0,
+            who,
+            protocol: None,
+            local: None,
+            errno: 98,
+            held_by: Vec::new(),
+        };
+        for (k, v) in failed_details(&f, 0) {
+            assert!(!v.chars().any(char::is_control), "{k}: {v:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::net::{TcpListener, UdpSocket};
 pub mod holder;
 #[cfg(target_os = "linux")]
 pub mod lab;
+#[cfg(target_os = "linux")]
+pub mod recorder;
 #[cfg(feature = "gui")]
 pub mod ui;
 

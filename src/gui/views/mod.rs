@@ -81,6 +81,12 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> 
         {
             actions.push(Action::SetTab(Tab::Watches));
         }
+        if ui
+            .selectable_label(tab == Tab::PortHistory, "Port history")
+            .clicked()
+        {
+            actions.push(Action::SetTab(Tab::PortHistory));
+        }
         if tab == Tab::Check {
             ui.separator();
             if ui

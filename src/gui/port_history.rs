@@ -1,0 +1,613 @@
+//! The Port history tab: what the flight recorder knows about one port, as a time strip — one
+//! bar per holder, one marker per refused bind, the time nobody recorded shaded — whose bars
+//! and markers open their details (PID, process, user, command line, times, error), with the
+//! recorder's state (running and in which mode, or the exact command that starts it, or why
+//! this user cannot read its database). The database is read on the worker, never on the UI
+//! thread; every sentence comes from `record::words`.
+
+use std::path::{Path, PathBuf};
+
+use super::worker::{Job, Worker};
+use crate::record::history::{self, Entry, Subject, Timeline};
+use crate::record::store::{self, Store};
+use crate::record::words;
+
+/// How far back the strip looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// The last hour.
+    #[default]
+    Hour,
+    /// The last 24 hours.
+    Day,
+    /// The last 7 days.
+    Week,
+    /// The last 30 days (the database's default bound).
+    Month,
+}
+
+impl Reach {
+    const ALL: [Reach; 4] = [Reach::Hour, Reach::Day, Reach::Week, Reach::Month];
+
+    fn ms(self) -> u64 {
+        const HOUR_MS: u64 = 3_600_000;
+        match self {
+            Reach::Hour => HOUR_MS,
+            Reach::Day => 24 * HOUR_MS,
+            Reach::Week => 7 * 24 * HOUR_MS,
+            Reach::Month => 30 * 24 * HOUR_MS,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Reach::Hour => "last hour",
+            Reach::Day => "last 24 hours",
+            Reach::Week => "last 7 days",
+            Reach::Month => "last 30 days",
+        }
+    }
+}
+
+/// What the worker found where the recorder keeps its database.
+#[derive(Debug, Clone)]
+pub enum Reading {
+    /// The port's timeline.
+    Timeline {
+        /// It.
+        timeline: Box<Timeline>,
+        /// The database read.
+        db: PathBuf,
+        /// Whether the packaged unit is installed (how to start the recorder).
+        unit_installed: bool,
+    },
+    /// No database there: the recorder never ran with it.
+    NoDatabase {
+        /// Where it was looked for.
+        db: PathBuf,
+        /// Whether the packaged unit is installed.
+        unit_installed: bool,
+    },
+    /// A database this user cannot read, or one that is damaged.
+    Unreadable {
+        /// Which.
+        db: PathBuf,
+        /// The system's reason.
+        why: String,
+    },
+    /// No place to look (no data folder of this user).
+    NoPlace,
+}
+
+/// Where to look: the given file; else `PORT_INSPECTOR_DB`; else the system's database (a root
+/// recorder's, the unit's) and then this user's own.
+fn candidates(given: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(g) = given {
+        return vec![g.to_path_buf()];
+    }
+    let own = store::default_path();
+    if std::env::var_os("PORT_INSPECTOR_DB").is_some_and(|v| !v.is_empty()) {
+        return own.into_iter().collect();
+    }
+    let mut out = Vec::new();
+    if cfg!(unix) {
+        out.push(PathBuf::from(store::SYSTEM_DB));
+    }
+    out.extend(own.filter(|p| !out.contains(p)));
+    out
+}
+
+/// Reads `port`'s timeline over the last `reach_ms`, as of `now_ms` (on the worker).
+#[must_use]
+pub fn read(given: Option<&Path>, port: u16, reach_ms: u64, now_ms: u64) -> Reading {
+    let places = candidates(given);
+    let unit_installed = store::unit_installed();
+    let mut unreadable = None;
+    for db in &places {
+        match Store::open_for_reading(db) {
+            Ok(Some(s)) => {
+                let from = now_ms.saturating_sub(reach_ms);
+                return match history::timeline(&s, Subject::Port(port), from, now_ms, now_ms) {
+                    Ok(t) => Reading::Timeline {
+                        timeline: Box::new(t),
+                        db: db.clone(),
+                        unit_installed,
+                    },
+                    Err(e) => Reading::Unreadable {
+                        db: db.clone(),
+                        why: format!("{e:#}"),
+                    },
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                unreadable.get_or_insert_with(|| Reading::Unreadable {
+                    db: db.clone(),
+                    why: std::error::Error::source(&e)
+                        .map_or_else(|| e.to_string(), ToString::to_string),
+                });
+            }
+        }
+    }
+    unreadable.unwrap_or_else(|| match places.into_iter().next() {
+        Some(db) => Reading::NoDatabase { db, unit_installed },
+        None => Reading::NoPlace,
+    })
+}
+
+/// Reading one port's timeline, for the worker.
+#[derive(Debug, Clone)]
+pub struct HistoryJob {
+    /// Request number.
+    pub id: u64,
+    /// The database (`None`: where the recorder keeps it).
+    pub db: Option<PathBuf>,
+    /// The port.
+    pub port: u16,
+    /// How far back from now.
+    pub reach_ms: u64,
+}
+
+impl HistoryJob {
+    /// Reads, then hands the answer to the window.
+    pub fn run(self, emit: super::worker::Emit<'_>) {
+        let now = crate::record::capture::now_ms();
+        let reading = read(self.db.as_deref(), self.port, self.reach_ms, now);
+        emit(super::worker::Event::PortHistory {
+            id: self.id,
+            port: self.port,
+            reading: Box::new(reading),
+        });
+    }
+}
+
+/// What the tab asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAction {
+    /// Read the port's timeline.
+    Show,
+    /// Open entry N's details.
+    Select(usize),
+    /// Close the details.
+    Unselect,
+}
+
+/// The tab's state.
+#[derive(Debug, Default)]
+pub struct PortHistoryRoom {
+    /// The port typed.
+    pub port_text: String,
+    /// How far back.
+    pub reach: Reach,
+    /// The database to read (`None`: where the recorder keeps it).
+    pub db: Option<PathBuf>,
+    /// The request in flight.
+    pub loading: Option<u64>,
+    /// The last answer, and the port it is about.
+    pub shown: Option<(u16, Reading)>,
+    /// The entry whose details are open.
+    pub selected: Option<usize>,
+    /// Bad input, said inline.
+    pub error: Option<String>,
+    next_id: u64,
+}
+
+/// The strip's geometry: a lane's height, the column of lane names, the axis above.
+const LANE_H: f32 = 22.0;
+const NAME_W: f32 = 170.0;
+const AXIS_H: f32 = 18.0;
+/// The most lanes drawn (the rest are counted).
+const LANES_SHOWN: usize = 400;
+
+impl PortHistoryRoom {
+    /// Applies one action; reading starts a job on the worker.
+    pub fn apply(&mut self, action: HistoryAction, worker: &Worker) {
+        match action {
+            HistoryAction::Show => {
+                let Ok(port) = crate::target::parse_port(&self.port_text) else {
+                    self.error = Some(format!(
+                        "{:?} is not a port: give a number from 1 to 65535.",
+                        crate::text::clean(self.port_text.trim())
+                    ));
+                    return;
+                };
+                self.error = None;
+                self.next_id += 1;
+                let id = self.next_id;
+                let started = worker.start(Job::PortHistory(HistoryJob {
+                    id,
+                    db: self.db.clone(),
+                    port,
+                    reach_ms: self.reach.ms(),
+                }));
+                if started {
+                    self.loading = Some(id);
+                } else {
+                    self.error =
+                        Some("The database could not be read: no thread to read it on.".into());
+                }
+            }
+            HistoryAction::Select(i) => self.selected = Some(i),
+            HistoryAction::Unselect => self.selected = None,
+        }
+    }
+
+    /// Takes the worker's answer (a later request's answer replaces an earlier one's).
+    pub fn on_reading(&mut self, id: u64, port: u16, reading: Reading) {
+        if self.loading == Some(id) {
+            self.loading = None;
+            self.selected = None;
+            self.shown = Some((port, reading));
+        }
+    }
+
+    /// Draws the tab and applies what the user asked for.
+    pub fn show(&mut self, ui: &mut egui::Ui, worker: &Worker) {
+        for a in self.ui(ui) {
+            self.apply(a, worker);
+        }
+    }
+
+    /// Draws the tab; returns what the user asked for.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<HistoryAction> {
+        let mut actions = Vec::new();
+        ui.heading("Port history");
+        ui.add(
+            egui::Label::new(
+                "What the flight recorder saw on one port: who held it from when to when, and every refused bind.",
+            )
+            .wrap(),
+        );
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("Port");
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut self.port_text).desired_width(70.0))
+                .labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            egui::ComboBox::from_label("Over the")
+                .selected_text(self.reach.label())
+                .show_ui(ui, |ui| {
+                    for r in Reach::ALL {
+                        ui.selectable_value(&mut self.reach, r, r.label());
+                    }
+                });
+            if ui.button("Show history").clicked() || enter {
+                actions.push(HistoryAction::Show);
+            }
+            if self.loading.is_some() {
+                ui.spinner();
+                ui.label("Reading the recorder's database…");
+            }
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        ui.separator();
+        let Some((port, reading)) = &self.shown else {
+            return actions;
+        };
+        match reading {
+            Reading::NoPlace => {
+                ui.add(
+                    egui::Label::new(
+                        "No place to look for the recorder's database: this user has no data folder.",
+                    )
+                    .wrap(),
+                );
+            }
+            Reading::NoDatabase { db, unit_installed } => {
+                ui.add(egui::Label::new(words::no_database(db, *unit_installed)).wrap());
+            }
+            Reading::Unreadable { db, why } => {
+                ui.add(egui::Label::new(words::unreadable_database(db, why, *port)).wrap());
+            }
+            Reading::Timeline {
+                timeline,
+                db,
+                unit_installed,
+            } => {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    timeline_ui(
+                        ui,
+                        timeline,
+                        db,
+                        *unit_installed,
+                        self.selected,
+                        &mut actions,
+                    );
+                });
+            }
+        }
+        actions
+    }
+}
+
+/// The heading, the recorder's state, the strip, the gaps and the open details.
+fn timeline_ui(
+    ui: &mut egui::Ui,
+    t: &Timeline,
+    db: &Path,
+    unit_installed: bool,
+    selected: Option<usize>,
+    actions: &mut Vec<HistoryAction>,
+) {
+    let off = t.utc_offset_secs;
+    ui.strong(words::timeline_heading(t));
+    ui.add(
+        egui::Label::new(words::recorder_state(
+            t.latest_session.as_ref(),
+            db,
+            unit_installed,
+            off,
+        ))
+        .wrap(),
+    );
+    let shown = t
+        .entries
+        .iter()
+        .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
+        .count();
+    if shown == 0 {
+        ui.label(format!(
+            "Nothing recorded on this port from {} to {}.",
+            crate::record::time::date_time(t.from_ms, off),
+            crate::record::time::date_time(t.to_ms, off)
+        ));
+    }
+    strip_ui(ui, t, selected, actions);
+    for e in &t.entries {
+        if let Entry::NotRecorded {
+            from_ms,
+            to_ms,
+            why,
+        } = e
+        {
+            ui.label(words::gap_label(*from_ms, *to_ms, *why, off));
+        }
+    }
+    if let Some(i) = selected
+        && let Some(e) = t.entries.get(i)
+    {
+        ui.separator();
+        let (title, rows) = match e {
+            Entry::Held(s) => (
+                words::span_label(s, t.to_ms, off),
+                words::span_details(s, off),
+            ),
+            Entry::FailedBind(f) => (words::failed_label(f, off), words::failed_details(f, off)),
+            Entry::NotRecorded { .. } => return,
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(title);
+            if ui.button("Close details").clicked() {
+                actions.push(HistoryAction::Unselect);
+            }
+        });
+        egui::Grid::new("history-details")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for (k, v) in rows {
+                    let l = ui.label(k);
+                    ui.add(egui::Label::new(v).wrap()).labelled_by(l.id);
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// Where things go on the strip: the time axis and the lanes.
+struct Strip {
+    rect: egui::Rect,
+    x0: f32,
+    x1: f32,
+    from_ms: u64,
+    to_ms: u64,
+}
+
+impl Strip {
+    /// The x of an instant (clamped to the window).
+    fn x_of(&self, at_ms: u64) -> f32 {
+        let len = self.to_ms.saturating_sub(self.from_ms).max(1);
+        let d = at_ms.clamp(self.from_ms, self.to_ms) - self.from_ms;
+        #[expect(clippy::cast_precision_loss, reason = "a pixel position")]
+        let part = d as f32 / len as f32;
+        self.x0 + (self.x1 - self.x0) * part
+    }
+
+    /// The top of lane `lane` (0: refused binds).
+    fn lane_top(&self, lane: usize) -> f32 {
+        #[expect(clippy::cast_precision_loss, reason = "a few hundred lanes")]
+        let l = lane as f32;
+        self.rect.top() + AXIS_H + LANE_H * l
+    }
+}
+
+/// The time strip: a lane of refused-bind markers, then one lane per holder's span; the time no
+/// recorder ran shaded across every lane.
+fn strip_ui(
+    ui: &mut egui::Ui,
+    t: &Timeline,
+    selected: Option<usize>,
+    actions: &mut Vec<HistoryAction>,
+) {
+    let spans: Vec<usize> = t
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Entry::Held(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let lanes = 1 + spans.len().min(LANES_SHOWN);
+    #[expect(clippy::cast_precision_loss, reason = "a few hundred lanes")]
+    let height = AXIS_H + LANE_H * lanes as f32;
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width().max(NAME_W + 100.0), height),
+        egui::Sense::hover(),
+    );
+    let strip = Strip {
+        rect,
+        x0: rect.left() + NAME_W,
+        x1: rect.right() - 6.0,
+        from_ms: t.from_ms,
+        to_ms: t.to_ms,
+    };
+    background_ui(ui, &strip, t, lanes);
+    markers_ui(ui, &strip, t, selected, actions);
+    bars_ui(ui, &strip, t, &spans, selected, actions);
+    if spans.len() > LANES_SHOWN {
+        ui.label(format!(
+            "{} more sockets held in this window are not drawn: narrow the time range.",
+            spans.len() - LANES_SHOWN
+        ));
+    }
+}
+
+/// The axis (the window's two ends and its middle), the shaded gaps and the lane lines.
+fn background_ui(ui: &egui::Ui, strip: &Strip, t: &Timeline, lanes: usize) {
+    let painter = ui.painter_at(strip.rect);
+    let visuals = ui.visuals();
+    let off = t.utc_offset_secs;
+    let len = t.to_ms.saturating_sub(t.from_ms).max(1);
+    let font = egui::FontId::proportional(11.0);
+    for (at, align) in [
+        (t.from_ms, egui::Align2::LEFT_TOP),
+        (t.from_ms + len / 2, egui::Align2::CENTER_TOP),
+        (t.to_ms, egui::Align2::RIGHT_TOP),
+    ] {
+        let label = if len > 86_400_000 {
+            crate::record::time::date_time(at, off)
+        } else {
+            crate::record::time::clock(at, off)
+        };
+        painter.text(
+            egui::pos2(strip.x_of(at), strip.rect.top()),
+            align,
+            label,
+            font.clone(),
+            visuals.text_color(),
+        );
+    }
+    for e in &t.entries {
+        if let Entry::NotRecorded { from_ms, to_ms, .. } = e {
+            let left = strip.x_of(*from_ms);
+            let shade = egui::Rect::from_x_y_ranges(
+                left..=strip.x_of(*to_ms).max(left + 1.0),
+                strip.lane_top(0)..=strip.rect.bottom(),
+            );
+            painter.rect_filled(shade, 0.0, visuals.faint_bg_color.gamma_multiply(2.0));
+        }
+    }
+    for lane in 0..lanes {
+        let y = strip.lane_top(lane) + LANE_H;
+        painter.line_segment(
+            [egui::pos2(strip.rect.left(), y), egui::pos2(strip.x1, y)],
+            egui::Stroke::new(0.5, visuals.weak_text_color().gamma_multiply(0.4)),
+        );
+    }
+    painter.text(
+        egui::pos2(strip.rect.left(), strip.lane_top(0) + LANE_H / 2.0),
+        egui::Align2::LEFT_CENTER,
+        "refused binds",
+        font,
+        visuals.weak_text_color(),
+    );
+}
+
+/// One diamond per refused bind, each a button named by its sentence and instant.
+fn markers_ui(
+    ui: &egui::Ui,
+    strip: &Strip,
+    t: &Timeline,
+    selected: Option<usize>,
+    actions: &mut Vec<HistoryAction>,
+) {
+    let painter = ui.painter_at(strip.rect);
+    let pick = ui.visuals().selection.stroke;
+    let colour = ui.visuals().error_fg_color;
+    let top = strip.lane_top(0);
+    for (i, e) in t.entries.iter().enumerate() {
+        let Entry::FailedBind(f) = e else { continue };
+        let x = strip.x_of(f.at_ms);
+        let area = egui::Rect::from_x_y_ranges(x - 5.0..=x + 5.0, top + 3.0..=top + LANE_H - 3.0);
+        let resp = ui.interact(
+            area,
+            ui.scope_id().with(("refused", i)),
+            egui::Sense::click(),
+        );
+        let label = words::failed_label(f, t.utc_offset_secs);
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        painter.add(egui::Shape::convex_polygon(
+            vec![
+                egui::pos2(x, area.top()),
+                egui::pos2(area.right(), area.center().y),
+                egui::pos2(x, area.bottom()),
+                egui::pos2(area.left(), area.center().y),
+            ],
+            colour,
+            if selected == Some(i) {
+                pick
+            } else {
+                egui::Stroke::NONE
+            },
+        ));
+        if resp.on_hover_text(label).clicked() {
+            actions.push(HistoryAction::Select(i));
+        }
+    }
+}
+
+/// One bar per holder's span, in a lane named by its process, each a button named by its
+/// sentence and time range.
+fn bars_ui(
+    ui: &egui::Ui,
+    strip: &Strip,
+    t: &Timeline,
+    spans: &[usize],
+    selected: Option<usize>,
+    actions: &mut Vec<HistoryAction>,
+) {
+    let painter = ui.painter_at(strip.rect);
+    let visuals = ui.visuals();
+    let font = egui::FontId::proportional(11.0);
+    for (lane, &i) in spans.iter().take(LANES_SHOWN).enumerate() {
+        let Entry::Held(span) = &t.entries[i] else {
+            continue;
+        };
+        let top = strip.lane_top(lane + 1);
+        let name = span.holders.first().map_or_else(
+            || "unknown".to_owned(),
+            |h| match &h.process {
+                Some(p) => format!("{} ({})", crate::text::clean(p), h.pid),
+                None => format!("PID {}", h.pid),
+            },
+        );
+        painter.text(
+            egui::pos2(strip.rect.left(), top + LANE_H / 2.0),
+            egui::Align2::LEFT_CENTER,
+            name,
+            font.clone(),
+            visuals.text_color(),
+        );
+        let start = strip.x_of(span.first_ms);
+        let end = strip
+            .x_of(words::span_end_ms(span, t.to_ms))
+            .max(start + 3.0);
+        let bar = egui::Rect::from_x_y_ranges(start..=end, top + 4.0..=top + LANE_H - 4.0);
+        let resp = ui.interact(bar, ui.scope_id().with(("held", i)), egui::Sense::click());
+        let label = words::span_label(span, t.to_ms, t.utc_offset_secs);
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        painter.rect_filled(bar, 2.0, visuals.selection.bg_fill);
+        if selected == Some(i) {
+            painter.rect_stroke(
+                bar,
+                2.0,
+                visuals.selection.stroke,
+                egui::StrokeKind::Outside,
+            );
+        }
+        if resp.on_hover_text(label).clicked() {
+            actions.push(HistoryAction::Select(i));
+        }
+    }
+}

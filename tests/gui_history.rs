@@ -1,0 +1,272 @@
+//! The window's Port history tab end to end: a real recorder (`port-inspector record`, its own
+//! process) writes a database in a folder of the test's while real holders (examples/holder.rs)
+//! take and release a loopback port, and the window (egui_kittest, accessibility check on) reads
+//! it on its worker: one bar per holder, a marker per refused bind, their details, the
+//! recorder's state (running and its mode; stopped and the command that starts it; no database).
+#![cfg(target_os = "linux")] // the recorder's capture reads /proc and sock_diag
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::ui::{count, has, set_text, wait_for, wait_until};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use port_inspector::gui::app::{App, Deps};
+use port_inspector::record::history::{self, Entry, Subject, Timeline};
+use port_inspector::record::store::Store;
+
+use common::recorder::{Recorder, TempDir};
+
+fn start_recorder(db: &Path) -> Recorder {
+    Recorder(
+        common::bin()
+            .args(["record", "--db"])
+            .arg(db)
+            .args(["--interval", "50", "--for", "120"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Stops the recorder with SIGTERM and waits for its clean end.
+fn stop(mut r: Recorder) {
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &r.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "SIGTERM sent");
+    let start = Instant::now();
+    while r.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recorder stops"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls the database through the store's own reader until `ok` holds of the port's last hour.
+fn wait_db(db: &Path, port: u16, what: &str, ok: impl Fn(&Timeline) -> bool) -> Timeline {
+    let start = Instant::now();
+    loop {
+        let now = port_inspector::record::capture::now_ms();
+        if let Ok(Some(s)) = Store::open_for_reading(db)
+            && let Ok(t) = history::timeline(&s, Subject::Port(port), now - 3_600_000, now, now)
+            && ok(&t)
+        {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Waits until the recorder has written its first read: from then on a new socket is seen
+/// appearing, not as already there.
+fn wait_recording(db: &Path) {
+    wait_db(db, 1, "the recorder's first read", |t| {
+        t.latest_session
+            .is_some_and(|s| s.running && s.last_ms > s.started_ms)
+    });
+}
+
+fn held_by(t: &Timeline, pid: u32) -> bool {
+    t.entries.iter().any(|e| match e {
+        Entry::Held(s) => s.holders.iter().any(|h| h.pid == pid),
+        _ => false,
+    })
+}
+
+fn closed_by(t: &Timeline, pid: u32) -> bool {
+    t.entries.iter().any(|e| match e {
+        Entry::Held(s) => {
+            s.holders.iter().any(|h| h.pid == pid)
+                && s.end == port_inspector::record::history::SpanEnd::Closed
+        }
+        _ => false,
+    })
+}
+
+fn window(db: &Path) -> Harness<'static, App> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(|cc| App::new(cc, Deps::default()));
+    h.state_mut().port_history.db = Some(db.to_path_buf());
+    h
+}
+
+/// Asks the tab for `port` and waits until the worker's answer is drawn.
+fn show(h: &mut Harness<'_, App>, port: u16) {
+    set_text(h, "Port", &port.to_string());
+    h.get_by_label("Show history").click();
+    h.run_steps(1);
+    wait_until(h, "the database read on the worker", |h| {
+        h.state().port_history.loading.is_none()
+    });
+}
+
+/// A port held by one process, released, then held by another: two bars, each opening its
+/// holder's PID, name, command line and times; the recorder running in polling mode, then
+/// stopped with the exact command that starts it again; a missing database says so.
+#[test]
+fn each_holder_is_a_bar_that_opens_its_details_and_the_recorder_state_is_shown() {
+    let dir = TempDir::new("gui-bars");
+    let db = dir.db();
+    let recorder = start_recorder(&db);
+    wait_recording(&db);
+    let ip = common::private_loopback();
+    let mut first = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let port = first.port;
+    let first_pid = first.child.id();
+    wait_db(&db, port, "the first holder recorded", |t| {
+        held_by(t, first_pid)
+    });
+    drop(first.child.stdin.take());
+    common::holder::wait_exit(&mut first, "the first holder ends when its input closes");
+    wait_db(&db, port, "the first holder's end recorded", |t| {
+        closed_by(t, first_pid)
+    });
+    let second = common::holder::spawn("tcp", &format!("{ip}:{port}"));
+    let second_pid = second.child.id();
+    wait_db(&db, port, "the second holder recorded", |t| {
+        held_by(t, second_pid)
+    });
+
+    let mut h = window(&db);
+    h.run();
+    h.get_by_label("Port history").click();
+    h.run_steps(2);
+    show(&mut h, port);
+    let first_bar = format!("holder (PID {first_pid}");
+    let second_bar = format!("holder (PID {second_pid}");
+    wait_for(&mut h, &first_bar);
+    assert_eq!(count(&h, &first_bar), 1, "one bar for the first holder");
+    assert_eq!(count(&h, &second_bar), 1, "one bar for the second holder");
+    assert!(
+        has(&h, &format!("TCP {ip}:{port} LISTEN")),
+        "each bar names the socket"
+    );
+    // Polling as a normal user; as root, eBPF where the kernel allows it.
+    assert!(
+        has(&h, "The recorder is running in polling mode")
+            || has(&h, "The recorder is running in eBPF mode"),
+        "the recorder's state and mode"
+    );
+    assert!(
+        has(&h, &format!("Port {port}, ")),
+        "the heading names the port and the time range"
+    );
+    // The first bar's details.
+    h.query_all_by_label_contains(&first_bar)
+        .next()
+        .expect("the first bar")
+        .click();
+    h.run_steps(2);
+    assert!(has(&h, "Close details"), "the details are open");
+    assert!(
+        has(&h, &format!("{ip}:0")),
+        "the command line the holder ran with"
+    );
+    assert!(has(&h, "closed between "), "when it ended");
+    let pid_text = first_pid.to_string();
+    assert!(
+        h.query_all_by_label(&pid_text).next().is_some(),
+        "its PID on a line of its own"
+    );
+    assert!(has(&h, &second_bar), "the second bar is still drawn");
+    h.get_by_label("Close details").click();
+    h.run_steps(2);
+    assert!(!has(&h, "Close details"), "the details are closed");
+
+    // Stopped: the state says since when it was not running, and the command that starts it.
+    drop(second);
+    stop(recorder);
+    show(&mut h, port);
+    wait_for(&mut h, "The recorder is not running");
+    assert!(
+        has(&h, "Start it with: sudo port-inspector record --db "),
+        "the exact command, with this database"
+    );
+
+    // No database at all.
+    h.state_mut().port_history.db = Some(dir.0.join("none.db"));
+    show(&mut h, port);
+    wait_for(&mut h, "No recorder database at");
+    assert!(
+        has(
+            &h,
+            "Start the recorder with: sudo port-inspector record --db "
+        ),
+        "and how to start it"
+    );
+}
+
+/// A refused bind is a marker; its details name who tried, the error and who held the port.
+#[test]
+#[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
+fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
+    common::require(common::is_root(), "root, to load the eBPF program");
+    let dir = TempDir::new("gui-marker");
+    let db = dir.db();
+    let recorder = start_recorder(&db);
+    wait_recording(&db);
+    let ip = common::private_loopback();
+    let held = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let port = held.port;
+    let holder_pid = held.child.id();
+    wait_db(&db, port, "the holder recorded", |t| held_by(t, holder_pid));
+    let mut c = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!("import socket; socket.socket().bind(('{ip}', {port}))"),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let tried = c.id();
+    assert_eq!(c.wait().unwrap().code(), Some(1), "the bind was refused");
+    wait_db(&db, port, "the refused bind recorded", |t| {
+        t.entries
+            .iter()
+            .any(|e| matches!(e, Entry::FailedBind(f) if f.who.pid == tried))
+    });
+
+    let mut h = window(&db);
+    h.run();
+    h.get_by_label("Port history").click();
+    h.run_steps(2);
+    show(&mut h, port);
+    let marker = format!("refused bind: python3 (PID {tried}");
+    wait_for(&mut h, &marker);
+    assert!(
+        has(&h, "The recorder is running in eBPF mode"),
+        "the recorder's mode"
+    );
+    h.query_all_by_label_contains(&marker)
+        .next()
+        .expect("the marker")
+        .click();
+    h.run_steps(2);
+    assert!(has(&h, "EADDRINUSE (98)"), "the error");
+    assert!(has(&h, &format!("{ip}:{port}")), "the address it asked for");
+    assert!(
+        has(&h, &format!("holder (PID {holder_pid}")),
+        "who held the port then"
+    );
+    assert!(
+        h.query_all_by_label(&tried.to_string()).next().is_some(),
+        "who tried: its PID"
+    );
+    drop(held);
+    stop(recorder);
+}
