@@ -439,10 +439,42 @@ fn notify_on_bus(summary: &str, body: &str, report: &dyn Fn(Notified)) -> zbus::
     Ok(())
 }
 
-/// Desktop notifications are shown on Linux for now; elsewhere the window asks for attention.
-#[cfg(not(target_os = "linux"))]
+/// Shows a toast notification (Windows), then reports a click on it. Without an installed
+/// shortcut that names Port Inspector's AppUserModelID, Windows shows the toast as PowerShell's
+/// (the id every unpackaged program may use).
+#[cfg(windows)]
+pub fn notify(summary: &str, body: &str, report: &dyn Fn(Notified)) {
+    use tauri_winrt_notification::Toast;
+    // true: clicked; false: dismissed (by the user, or timed out).
+    let (tx, rx) = std::sync::mpsc::channel::<bool>();
+    let dismissed = tx.clone();
+    let shown = Toast::new(Toast::POWERSHELL_APP_ID)
+        .title(summary)
+        .text1(body)
+        .on_activated(move |_| {
+            let _ = tx.send(true);
+            Ok(())
+        })
+        .on_dismissed(move |_| {
+            let _ = dismissed.send(false);
+            Ok(())
+        })
+        .show();
+    if let Err(e) = shown {
+        return report(Notified::Failed(e.to_string()));
+    }
+    report(Notified::Shown);
+    // A toast left in the action centre can still be clicked later; an hour is plenty.
+    if rx.recv_timeout(Duration::from_hours(1)) == Ok(true) {
+        report(Notified::Clicked);
+    }
+}
+
+/// Desktop notifications are shown on Linux and Windows; elsewhere the window asks for
+/// attention.
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn notify(_summary: &str, _body: &str, report: &dyn Fn(Notified)) {
     report(Notified::Failed(
-        "desktop notifications are shown on Linux only for now".into(),
+        "desktop notifications are shown on Linux and Windows only for now".into(),
     ));
 }
