@@ -2,7 +2,7 @@
 //! the tests see a real Windows process as the owner, with its own PID and image name).
 //!
 //! ```text
-//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--for SECS]
+//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--device DEV] [--for SECS]
 //! holder receive UNIX_PATH [--for SECS]
 //! holder wait [--for SECS]
 //! holder service NAME ADDR PORT_FILE        (Windows: run by the service control manager)
@@ -19,6 +19,7 @@
 //! that way, prints `got`, and holds it. `wait` only waits (the child). `service` (Windows) is
 //! the program of a service named NAME: started by the service control manager, it listens on
 //! ADDR, writes its port to PORT_FILE and holds it until the service is stopped.
+//! `--device DEV` (Linux): the socket is bound to network device DEV first (SO_BINDTODEVICE).
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -69,6 +70,9 @@ fn run(args: &[String]) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("address: {e}"))?;
     let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(|e| e.to_string())?;
+    if let Some(i) = args.iter().position(|a| a == "--device") {
+        bind_device(&socket, args.get(i + 1).ok_or("--device: which device?")?)?;
+    }
     socket
         .bind(&addr.into())
         .map_err(|e| format!("bind {addr}: {e}"))?;
@@ -127,6 +131,18 @@ fn hold(lifetime: Duration) {
         let _ = tx.send(());
     });
     let _ = rx.recv_timeout(lifetime);
+}
+
+#[cfg(target_os = "linux")]
+fn bind_device(socket: &Socket, device: &str) -> Result<(), String> {
+    socket
+        .bind_device(Some(device.as_bytes()))
+        .map_err(|e| format!("SO_BINDTODEVICE {device}: {e}"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_device(_: &Socket, _: &str) -> Result<(), String> {
+    Err("--device: SO_BINDTODEVICE is Linux's".into())
 }
 
 #[cfg(unix)]

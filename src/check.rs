@@ -224,7 +224,7 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
         }
         flag == Some(true)
     };
-    let group = listeners.len() > 1 && listeners.iter().all(|o| o.local == listeners[0].local);
+    let group = diagnose::share_one_address(&listeners);
     if cfg!(unix)
         && code == wsa::EADDRINUSE
         && (group || single_reuseport)

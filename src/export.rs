@@ -28,7 +28,7 @@ fn cells(o: &Owner) -> [String; 10] {
         clean(o.process.as_deref()),
         o.pid.map(|p| p.to_string()).unwrap_or_default(),
         o.protocol.to_string(),
-        o.local.to_string(),
+        o.address().to_string(),
         o.remote.map(|r| r.to_string()).unwrap_or_default(),
         o.state.name().to_owned(),
         clean(o.user.as_deref()),

@@ -642,6 +642,9 @@ pub struct ListRow {
     reuse_port: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kernel: Option<crate::owners::KernelHolder>,
+    /// The device the socket is bound to (SO_BINDTODEVICE, a VRF, an IPv6 scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device: Option<crate::owners::Device>,
     owners: Vec<ListProcess>,
 }
 
@@ -687,6 +690,7 @@ impl ListRow {
             ancestry: first.map(|p| p.ancestry.clone()).unwrap_or_default().into(),
             managed_by: first.and_then(|p| p.managed_by.clone()),
             kernel: self.kernel.clone().map(std::sync::Arc::new),
+            device: self.device.clone(),
         }
     }
 }

@@ -133,6 +133,7 @@ fn owner(local: &str, state: SockState, pid: Option<u32>, process: &str) -> Owne
         }]),
         managed_by: None,
         kernel: None,
+        device: None,
     }
 }
 
@@ -272,6 +273,38 @@ fn a_holder_run_by_systemd_leads_with_who_and_why_and_offers_end_and_another_por
         c.explanation.unwrap().causes.is_empty(),
         "a proven cause, so no general causes"
     );
+}
+
+#[test]
+fn a_socket_bound_to_a_device_shows_the_device_and_the_rule() {
+    let t = Target::tcp("127.0.0.1", 8080);
+    let mut bound = owner("0.0.0.0:8080", SockState::Listen, Some(812), "nginx");
+    bound.device = Some(port_inspector::owners::Device {
+        index: 3,
+        name: Some("vrf-blue".into()),
+    });
+    let ev = Evidence {
+        owners: vec![bound],
+        ..Evidence::default()
+    };
+    let c = check::assemble(
+        probe(&t, Some("127.0.0.1:8080"), Some(errno(98)), StepKind::Bind),
+        facts(),
+        ev,
+    );
+    let h = view(c.clone());
+    // The window's socket line and its sentences are the CLI's: `0.0.0.0%vrf-blue:8080`, and
+    // the rule that decided.
+    assert!(has(&h, "0.0.0.0%vrf-blue:8080"), "{:?}", labels(&h));
+    assert!(
+        has(
+            &h,
+            "sockets bound to different devices may share a port, but one bound to no device conflicts with all of them"
+        ),
+        "{:?}",
+        labels(&h)
+    );
+    shows_the_diagnosis(&h, &c);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Holders that are no process: sockets the kernel opens for a network device, met on real
-//! devices in a private network namespace the test creates.
+//! Holders a plain address does not describe: sockets the kernel opens for a network device, and
+//! sockets bound to a device (SO_BINDTODEVICE), met on real devices in a private network
+//! namespace the test creates.
 #![cfg(target_os = "linux")] // Network namespaces and tunnel devices: Linux facts.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
@@ -163,5 +164,106 @@ fn devices_sharing_a_port_are_all_named_and_a_device_that_is_down_is_not() {
             && parts[2].contains("ip link del vx0; ip link del vx1"),
         "{}",
         parts[2]
+    );
+}
+
+#[test]
+#[ignore = "needs root (a veth pair in a private network namespace); CI runs it (cargo test -- --include-ignored)"]
+fn sockets_bound_to_devices_show_their_device_and_the_rule_in_every_view() {
+    // Two devices (a veth pair: this kernel has no dummy driver), a listener bound to each on
+    // the same 0.0.0.0 port: the kernel lets them share it. The holders read their standard
+    // input from a FIFO this shell keeps open, and are ended by PID at the end.
+    let holder = common::holder::path();
+    let parts = in_private_netns(&format!(
+        "ip link add pi-d0 type veth peer name pi-d1; ip link set pi-d0 up; ip link set pi-d1 up
+         dir=$(mktemp -d); mkfifo $dir/in; exec 3<>$dir/in
+         wait_port() {{ n=0; while [ ! -s $1 ]; do n=$((n+1)); [ $n -lt 400 ] || exit 9; sleep 0.05; done; }}
+         {h} tcp 0.0.0.0:0 --device pi-d0 --for 120 <&3 >$dir/p0 & h0=$!; wait_port $dir/p0
+         P=$(cat $dir/p0)
+         {h} tcp 0.0.0.0:$P --device pi-d1 --for 120 <&3 >$dir/p1 & h1=$!; wait_port $dir/p1
+         echo $P; echo @@
+         $PI who $P; echo @@
+         $PI who $P --json; echo @@
+         $PI check $P || true; echo @@
+         $PI check 127.0.0.1:$P --json || true; echo @@
+         $PI list; echo @@
+         $PI list --json; echo @@
+         $PI report $P || true; echo @@
+         kill $h0 $h1; wait $h0 $h1 || true; rm -r $dir",
+        h = holder.display()
+    ));
+    assert_eq!(parts.len(), 9, "{parts:?}");
+    let port: u16 = parts[0].trim().parse().unwrap();
+    let (a0, a1) = (
+        format!("0.0.0.0%pi-d0:{port}"),
+        format!("0.0.0.0%pi-d1:{port}"),
+    );
+    // who: both sockets, each with its device.
+    assert!(
+        parts[1].contains(&a0) && parts[1].contains(&a1),
+        "who: {}",
+        parts[1]
+    );
+    let who = parse(&parts[2]);
+    let mut devices: Vec<&str> = who["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            o["device"]["name"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{o}"))
+        })
+        .collect();
+    devices.sort_unstable();
+    assert_eq!(devices, ["pi-d0", "pi-d1"], "{who}");
+    assert!(
+        who["owners"][0]["device"]["index"].as_u64().unwrap() > 1,
+        "the kernel's interface index (1 is lo): {who}"
+    );
+    // check: the rule that decided, with both devices, and no SO_REUSEPORT group claimed (two
+    // listeners on one address share it only by their devices here).
+    let rule = "sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; this bind names no device";
+    for (i, what) in [(3, "check"), (7, "report")] {
+        let p = &parts[i];
+        assert!(p.contains(rule), "{what}: {p}");
+        assert!(p.contains(&a0) && p.contains(&a1), "{what}: {p}");
+        assert!(!p.contains("SO_REUSEPORT group"), "{what}: {p}");
+    }
+    let check = parse(&parts[4]);
+    let e = &check["explanation"];
+    assert_eq!(check["verdict"], "not_bindable", "{check}");
+    let held = &e["findings"][0];
+    assert_eq!(held["kind"], "held", "{e}");
+    assert!(held["text"].as_str().unwrap().contains(rule), "{held}");
+    assert!(
+        e["title"].as_str().unwrap().contains(&a0),
+        "the title names the device too: {e}"
+    );
+    assert!(
+        e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] != "reuse_port_group"),
+        "{e}"
+    );
+    // list, text and JSON.
+    assert!(
+        parts[5].contains(&a0) && parts[5].contains(&a1),
+        "list: {}",
+        parts[5]
+    );
+    let list = parse(&parts[6]);
+    let rows: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["port"] == port)
+        .collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        rows.iter().all(|r| r["device"]["name"].is_string()),
+        "{rows:?}"
     );
 }

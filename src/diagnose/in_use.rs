@@ -205,6 +205,16 @@ pub(super) fn address_in_use(
     hidden_and_transient(ev, d);
 }
 
+/// Whether several listening sockets share one address, port and device: only SO_REUSEPORT
+/// allows that. Sockets bound to different devices share a port without it (SO_BINDTODEVICE).
+#[must_use]
+pub fn share_one_address(listeners: &[&Owner]) -> bool {
+    listeners.len() > 1
+        && listeners
+            .iter()
+            .all(|o| o.local == listeners[0].local && o.device == listeners[0].device)
+}
+
 fn held(
     target: &Target,
     ip: Option<IpAddr>,
@@ -220,8 +230,7 @@ fn held(
         .iter()
         .filter(|o| o.state == SockState::Listen)
         .collect();
-    let group = (listeners.len() > 1
-        && listeners.iter().all(|o| o.local == listeners[0].local)
+    let group = (share_one_address(&listeners)
         && listeners.windows(2).any(|w| w[0].inode != w[1].inode))
         || (listeners.len() == 1 && listeners[0].reuse_port == Some(true));
     let pids = pids_of(blockers);

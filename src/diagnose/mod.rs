@@ -16,7 +16,7 @@ use crate::target::{Family, Protocol, Target};
 
 pub use findings::{Conflict, Diagnosis, Evidence, Finding, Fix, LookupFailure};
 use in_use::{address_in_use, pids_of, push_free_port};
-pub use in_use::{classify_conflict, kernel_holds};
+pub use in_use::{classify_conflict, kernel_holds, share_one_address};
 
 /// Diagnoses a finished probe from the evidence: what failed and why (failures), or what to be
 /// careful of (successes). Pure: every finding comes from the arguments.

@@ -802,7 +802,7 @@ impl App {
                         remote,
                     });
                     self.status = Some(if started {
-                        format!("Closing the connection from {} to {remote}…", o.local)
+                        format!("Closing the connection from {} to {remote}…", o.address())
                     } else {
                         "Could not start closing the connection.".into()
                     });

@@ -442,7 +442,7 @@ impl ListeningTab {
         let selected = self.selected_socket().cloned();
         ui.horizontal_wrapped(|ui| match &selected {
             Some(o) => {
-                ui.label(format!("Selected: {} {}", o.protocol, o.local));
+                ui.label(format!("Selected: {} {}", o.protocol, o.address()));
                 row_actions(ui, o, self.gone_has(o), actions, &mut self.properties);
             }
             None => {
@@ -697,7 +697,7 @@ impl ListeningTab {
                     .iter()
                     .filter(|s| s.pid.is_some() && s.pid == o.pid)
                 {
-                    ui.label(format!("{} {} {}", s.protocol, s.local, s.state.name()));
+                    ui.label(format!("{} {} {}", s.protocol, s.address(), s.state.name()));
                 }
             });
         if !open {
@@ -734,7 +734,7 @@ fn row_actions(
     if named(
         ui,
         "Check",
-        format!("Check {} {} in the Check tab", o.protocol, o.local),
+        format!("Check {} {} in the Check tab", o.protocol, o.address()),
         true,
     ) {
         actions.push(Action::CheckSocket(o.local, o.protocol));
@@ -746,7 +746,8 @@ fn row_actions(
         "End…",
         format!(
             "End the processes holding {} {} (asks first)",
-            o.protocol, o.local
+            o.protocol,
+            o.address()
         ),
         can_end,
     ) {
@@ -762,7 +763,7 @@ fn row_actions(
         "Close connection…",
         format!(
             "Close the connection from {} to {remote} (asks first)",
-            o.local
+            o.address()
         ),
         true,
     ) {
@@ -772,7 +773,7 @@ fn row_actions(
     if named(
         ui,
         "Copy",
-        format!("Copy the row of {} {}", o.protocol, o.local),
+        format!("Copy the row of {} {}", o.protocol, o.address()),
         true,
     ) {
         actions.push(Action::CopyText(crate::render::report::owner_line(o)));
@@ -783,7 +784,8 @@ fn row_actions(
         "Properties",
         format!(
             "Properties of the process holding {} {}",
-            o.protocol, o.local
+            o.protocol,
+            o.address()
         ),
         o.pid.is_some(),
     ) {

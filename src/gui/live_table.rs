@@ -358,6 +358,7 @@ mod tests {
             ancestry: Arc::default(),
             managed_by: None,
             kernel: None,
+            device: None,
         }
     }
 

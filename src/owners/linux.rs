@@ -16,7 +16,7 @@ use netlink_packet_sock_diag::{
 };
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
-use super::{Owner, OwnerNote, Owners, Query, Scope, SockState, TableRefusal, passwd};
+use super::{Device, Owner, OwnerNote, Owners, Query, Scope, SockState, TableRefusal, passwd};
 use crate::target::{Family, Protocol};
 
 /// Kernel pseudo-state (Linux 6.9+) for TCP sockets that are bound but neither listening nor
@@ -38,6 +38,9 @@ struct RawSock {
     uid: u32,
     inode: u32,
     v6_only: Option<bool>,
+    /// The interface index the socket is bound to (`idiag_if`, offset 36 of `inet_diag_sockid`:
+    /// SO_BINDTODEVICE, a VRF, an IPv6 scope); 0 for none, or when read from /proc/net.
+    device: u32,
     /// The kernel's `inet_diag_sockid` of the socket (addresses, ports, interface, cookie), as
     /// it reported it: what asks for this very socket again.
     id: [u8; SOCKET_ID_LEN],
@@ -236,6 +239,7 @@ fn from_proc_net(
                     uid: r.uid,
                     inode: u32::try_from(r.inode).unwrap_or(0),
                     v6_only: None,
+                    device: 0,
                     id: [0; SOCKET_ID_LEN],
                 }),
         );
@@ -340,9 +344,11 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     holders.sort_unstable();
     holders.dedup();
     let details = details_of(&holders);
+    let devices = devices_of(&socks);
     let made = Made {
         pids: &scan.pids,
         details: &details,
+        devices: &devices,
         still_there: &still_there,
         starved,
         hidden_note: &hidden_note,
@@ -375,6 +381,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
 struct Made<'a, H> {
     pids: &'a HashMap<u64, Vec<u32>>,
     details: &'a HashMap<u32, Details>,
+    devices: &'a HashMap<u32, Device>,
     still_there: &'a std::collections::HashSet<u64>,
     starved: bool,
     hidden_note: &'a H,
@@ -459,9 +466,38 @@ impl<H: Fn(u32) -> OwnerNote + Sync> Made<'_, H> {
             ancestry: d.map(|d| Arc::clone(&d.1)).unwrap_or_default(),
             managed_by: d.and_then(|d| d.2.clone()),
             kernel: None,
+            device: self.devices.get(&s.device).cloned(),
         };
         (owner, hidden)
     }
+}
+
+/// The devices the sockets in `socks` are bound to, each index named once (in this network
+/// namespace, where the sockets were dumped); none when no socket is bound to one.
+fn devices_of(socks: &[RawSock]) -> HashMap<u32, Device> {
+    let mut indices: Vec<u32> = socks.iter().map(|s| s.device).filter(|&i| i != 0).collect();
+    if indices.is_empty() {
+        return HashMap::new();
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    // SIOCGIFNAME needs a socket of any kind to ask through.
+    let asker = rustix::net::socket(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::DGRAM,
+        None,
+    )
+    .ok();
+    indices
+        .into_iter()
+        .map(|index| {
+            let name = asker
+                .as_ref()
+                .and_then(|fd| rustix::net::netdevice::index_to_name(fd, index).ok())
+                .map(Arc::from);
+            (index, Device { index, name })
+        })
+        .collect()
 }
 
 /// Listening and UDP sockets before connections and bound-only ones, sockets with a process
@@ -792,6 +828,7 @@ fn raw_sock(h: &InetResponseHeader, payload: &[u8], protocol: Protocol) -> Optio
         uid: h.uid,
         inode: h.inode,
         v6_only,
+        device: id.interface_id,
         id: raw_id,
     })
 }
@@ -959,6 +996,7 @@ pub(super) fn bound_only_by_pidfd(
                 reuse_port: None,
                 ancestry: Arc::default(),
                 kernel: None,
+                device: None,
                 managed_by: None,
             });
         }

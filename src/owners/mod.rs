@@ -171,6 +171,66 @@ pub struct Owner {
     /// own settings): no process holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<Arc<KernelHolder>>,
+    /// The network device the socket is bound to (SO_BINDTODEVICE, a VRF, or an IPv6
+    /// link-local address's scope), as the kernel reports it for this socket; `None` when it is
+    /// bound to no device, or the OS does not say. Sockets bound to different devices may share
+    /// a port; one bound to no device conflicts with all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
+}
+
+/// A network device a socket is bound to: the kernel's interface index, and its name in this
+/// network namespace when the index still names a device (read once per lookup).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Device {
+    /// The interface index (`ip link` shows it first).
+    pub index: u32,
+    /// The device's name (`lo`, `eth0`, a VRF's name); `None` when no device has the index
+    /// (it was deleted since).
+    pub name: Option<Arc<str>>,
+}
+
+impl std::fmt::Display for Device {
+    /// The device's name, escaped (a device name may hold control characters), else its index.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(n) => f.write_str(&crate::text::clean(n)),
+            None => write!(f, "{}", self.index),
+        }
+    }
+}
+
+/// A socket's local address with the device it is bound to, as every view writes it:
+/// `0.0.0.0%lo:8080`, `[::%lo]:8080`; just the address when bound to no device.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddress<'a> {
+    /// The address and port.
+    pub local: SocketAddr,
+    /// The device, if any.
+    pub device: Option<&'a Device>,
+}
+
+impl std::fmt::Display for BoundAddress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match (self.device, self.local) {
+            (None, l) => l.to_string(),
+            (Some(d), SocketAddr::V4(l)) => format!("{}%{d}:{}", l.ip(), l.port()),
+            (Some(d), SocketAddr::V6(l)) => format!("[{}%{d}]:{}", l.ip(), l.port()),
+        };
+        f.pad(&s)
+    }
+}
+
+impl Owner {
+    /// The local address as every view writes it: with `%device` when the socket is bound to
+    /// one (`0.0.0.0%lo:8080`).
+    #[must_use]
+    pub fn address(&self) -> BoundAddress<'_> {
+        BoundAddress {
+            local: self.local,
+            device: self.device.as_ref(),
+        }
+    }
 }
 
 /// A socket the kernel opened for a network device, proven by the device's own settings: a
@@ -505,6 +565,7 @@ pub(crate) fn test_owner(pid: u32, name: &str, local: &str, state: SockState) ->
         ancestry: std::sync::Arc::default(),
         managed_by: None,
         kernel: None,
+        device: None,
     }
 }
 

@@ -49,6 +49,9 @@ pub struct SocketRow<'a> {
     /// The network devices the kernel holds this socket for (no process holds it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel: Option<&'a super::KernelHolder>,
+    /// The network device the socket is bound to (SO_BINDTODEVICE, a VRF, an IPv6 scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<&'a super::Device>,
     /// Every process holding the socket, the one to stop first (the parent of the others) first:
     /// a JSON array of [`ProcessRow`]s, written once per distinct list (see [`Rows`]).
     pub owners: &'a RawValue,
@@ -182,6 +185,7 @@ impl<'a> Rows<'a> {
             holder: o.holder.as_deref(),
             reuse_port: o.reuse_port,
             kernel: o.kernel.as_deref(),
+            device: o.device.as_ref(),
             owners: json,
         }
     }
@@ -254,6 +258,7 @@ mod tests {
                 services: Vec::new(),
             }),
             kernel: None,
+            device: None,
         }
     }
 

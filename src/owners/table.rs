@@ -162,6 +162,7 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
             ancestry: ancestry.into(),
             managed_by,
             kernel: None,
+            device: None,
         });
     }
     out

@@ -10,7 +10,7 @@ use crate::wording::{RAISE_FD_LIMIT, devices_list, holders_phrase, plural, table
 /// (when the kernel holds all there is, this line is `end`'s whole answer).
 fn kernel_end_line(k: &Owner) -> String {
     let Some(h) = k.kernel.as_deref() else {
-        return format!("{} {} is held by the kernel.", k.protocol, k.local);
+        return format!("{} {} is held by the kernel.", k.protocol, k.address());
     };
     format!(
         "The kernel holds {} {} for {} device{} {}: there is no process to end; delete or reconfigure the device{} ({}), or use another port.",

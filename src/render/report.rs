@@ -32,7 +32,12 @@ fn steps_line(steps: &[Step]) -> String {
 /// One line per owner, for text and the window's copy. Outside text is escaped.
 #[must_use]
 pub fn owner_line(o: &Owner) -> String {
-    let mut s = format!("{:<11} {} {:<22}", o.state, o.protocol, o.local.to_string());
+    let mut s = format!(
+        "{:<11} {} {:<22}",
+        o.state,
+        o.protocol,
+        o.address().to_string()
+    );
     if let Some(r) = &o.remote {
         let _ = write!(s, " ↔ {r}");
     }
@@ -347,7 +352,7 @@ fn owners_table(o: &mut String, c: &Check) {
             md(&w.process.as_deref().map_or_else(|| w.who(), str::to_owned)),
             md(w.user.as_deref().unwrap_or_default()),
             w.protocol,
-            w.local,
+            md(&w.address().to_string()),
             w.remote.map(|r| r.to_string()).unwrap_or_default(),
             w.state
         );

@@ -84,7 +84,7 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
             owner: crate::wording::holders_in_words(&b.owners),
             note: note.join("; "),
             address: r.request.address.to_string(),
-            holder_address: joined(&b.owners, |o| Some(o.local.to_string())),
+            holder_address: joined(&b.owners, |o| Some(o.address().to_string())),
             state: joined(&b.owners, |o| Some(o.state.name().to_owned())),
             user: joined(&b.owners, |o| clean(o.user.as_deref())),
             command: joined(&b.owners, |o| clean(o.cmdline.as_deref())),

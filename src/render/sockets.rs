@@ -85,7 +85,7 @@ pub fn socket_table(owners: &[Owner]) -> String {
             "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",
             w.protocol.to_string(),
             w.state.name(),
-            w.local.to_string(),
+            w.address().to_string(),
             w.remote.map(|r| r.to_string()).unwrap_or_default(),
             pid,
             name,

@@ -94,7 +94,14 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             conflict,
             tried,
             sockets,
-        } => held(*conflict, *tried, sockets, port),
+        } => {
+            let mut s = held(*conflict, *tried, sockets, port);
+            if let Some(rule) = device_rule(sockets, target) {
+                s.push(' ');
+                s.push_str(&rule);
+            }
+            s
+        }
         Finding::ReusePortGroup {
             local,
             sockets,
@@ -421,6 +428,45 @@ pub(crate) fn held(conflict: Conflict, tried: IpAddr, sockets: &[Owner], port: u
         ),
         _ => format!("{who} holds port {port}."),
     }
+}
+
+/// The rule that decided a clash with sockets bound to a device (SO_BINDTODEVICE, a VRF):
+/// sockets bound to different devices may share a port, one bound to no device conflicts with
+/// all of them (checked with real sockets on two devices of a private network namespace).
+/// `None` when no blocking socket is bound to a device.
+fn device_rule(sockets: &[Owner], target: &Target) -> Option<String> {
+    let mut bound: Vec<String> = Vec::new();
+    let mut devices: Vec<String> = Vec::new();
+    for o in sockets {
+        let Some(d) = &o.device else { continue };
+        let a = o.address().to_string();
+        if !bound.contains(&a) {
+            bound.push(a);
+        }
+        let d = d.to_string();
+        if !devices.contains(&d) {
+            devices.push(d);
+        }
+    }
+    if bound.is_empty() {
+        return None;
+    }
+    // A link-local IPv6 bind with a %scope is bound to that device by the kernel itself.
+    let ours = match crate::target::Host::parse(&target.host) {
+        crate::target::Host::Ip {
+            scope: Some(scope), ..
+        } => format!(
+            "this bind is bound to device {} by its address's scope",
+            clean(&scope)
+        ),
+        _ => "this bind names no device, so it conflicts with every socket on the port".to_owned(),
+    };
+    Some(format!(
+        "{} {} bound to device {} (SO_BINDTODEVICE, or a VRF): sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; {ours}.",
+        bound.join(" and "),
+        if bound.len() == 1 { "is" } else { "are" },
+        devices.join(" and "),
+    ))
 }
 
 pub(crate) fn leftovers(

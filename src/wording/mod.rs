@@ -161,7 +161,7 @@ pub(crate) fn title(report: &ProbeReport, d: &Diagnosis) -> String {
             // on 127.0.0.1:8088".
             let mut theirs: Vec<String> = Vec::new();
             for o in sockets {
-                let l = o.local.to_string();
+                let l = o.address().to_string();
                 if !theirs.contains(&l) {
                     theirs.push(l);
                 }
@@ -329,7 +329,7 @@ pub(crate) fn process_phrase(o: &Owner) -> String {
 pub(crate) fn holders_list(sockets: &[Owner]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for o in sockets {
-        let p = format!("{} on {} ({})", process_phrase(o), o.local, o.state);
+        let p = format!("{} on {} ({})", process_phrase(o), o.address(), o.state);
         if !parts.contains(&p) {
             parts.push(p);
         }

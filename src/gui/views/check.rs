@@ -215,7 +215,7 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                         );
                         ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
                         ui.label(o.state.name());
-                        ui.label(o.local.to_string());
+                        ui.label(o.address().to_string());
                         // Outside text: escaped, cut with an ellipsis, whole on hover.
                         let full = crate::text::clean(o.cmdline.as_deref().unwrap_or_default())
                             .into_owned();

@@ -114,7 +114,7 @@ pub(in crate::gui) fn cell_text(
             None,
         ),
         Column::Protocol => (style(o.protocol.to_string()), None),
-        Column::Local => (style(o.local.to_string()), None),
+        Column::Local => (style(o.address().to_string()), None),
         Column::Remote => (
             style(o.remote.map(|r| r.to_string()).unwrap_or_default()),
             None,

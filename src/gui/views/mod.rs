@@ -505,7 +505,7 @@ pub fn confirm_close_ui(ui: &mut egui::Ui, o: &crate::owners::Owner) -> Vec<Acti
     let mut actions = Vec::new();
     let remote = o.remote.map(|r| r.to_string()).unwrap_or_default();
     let modal = egui::Modal::new(egui::Id::unique("confirm-close")).show(ui.ctx(), |ui| {
-        ui.heading(format!("Close the connection from {} to {remote}?", o.local));
+        ui.heading(format!("Close the connection from {} to {remote}?", o.address()));
         ui.label(format!("It belongs to {}.", o.who()));
         ui.label("The kernel aborts it: the peer receives a reset, and the process sees its connection aborted. The table is then read again to prove it is gone.");
         ui.horizontal(|ui| {
