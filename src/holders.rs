@@ -22,6 +22,9 @@ pub enum HolderKind {
     HttpSys,
     /// An SSH session forwarding the port.
     SshForward,
+    /// A program that listens for a service and starts it on demand: `systemd-socket-activate`,
+    /// inetd, xinetd.
+    SocketActivator,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +79,7 @@ impl KnownHolder {
             HolderKind::Portproxy => "netsh portproxy (IP Helper service)",
             HolderKind::HttpSys => "http.sys (Windows kernel HTTP server)",
             HolderKind::SshForward => "SSH port forward",
+            HolderKind::SocketActivator => "socket activator",
         }
     }
 }
@@ -184,6 +188,11 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
             .then(|| docker_proxy_target(cmd))
             .flatten()
             .or(forward)
+            .or_else(|| {
+                (e.kind == HolderKind::SocketActivator)
+                    .then(|| activated_command(cmd))
+                    .flatten()
+            })
             .or_else(|| windows_detail(e.kind, port)),
     })
 }
@@ -247,6 +256,48 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<String> {
     Some(format!("forwards to container {ip}:{port}"))
 }
 
+/// From a `systemd-socket-activate` command line, the program it starts and when: on the first
+/// connection, taking over this very process and socket; with `--accept`, one for each. Its options come before the program
+/// (those that take a value as the next word: `-l`, `-E`; `--listen=…` and the like are one
+/// word); `None` for inetd, whose services are in its configuration, not its command line.
+#[must_use]
+pub fn activated_command(cmdline: &str) -> Option<String> {
+    let mut words = cmdline.split_whitespace();
+    let first = words.next()?;
+    if first.rsplit('/').next() != Some("systemd-socket-activate") {
+        return None;
+    }
+    let mut rest: Vec<&str> = Vec::new();
+    let mut skip_value = false;
+    let mut accept = false;
+    for w in words {
+        if !rest.is_empty() {
+            rest.push(w);
+        } else if skip_value {
+            skip_value = false;
+        } else if matches!(w, "-l" | "-E" | "--listen" | "--setenv" | "--fdname") {
+            skip_value = true;
+        } else if w == "--" {
+            // The next word is the program.
+            skip_value = false;
+        } else if !w.starts_with('-') {
+            rest.push(w);
+        } else {
+            accept |= w == "--accept" || (!w.starts_with("--") && w.contains('a'));
+        }
+    }
+    let program = rest.join(" ");
+    (!rest.is_empty()).then(|| {
+        if accept {
+            format!("starts {program} for each connection")
+        } else {
+            format!(
+                "starts {program} on the first connection, which then holds this socket in the same process"
+            )
+        }
+    })
+}
+
 /// From an ssh command line: the forwarding spec that uses `port` (`-L 8080:db:5432`).
 #[must_use]
 pub fn ssh_forward(cmdline: &str, port: u16) -> Option<String> {
@@ -268,6 +319,29 @@ mod tests {
             cmdline: Some(cmd.into()),
             ..crate::owners::test_owner(pid, name, "0.0.0.0:8080", crate::owners::SockState::Listen)
         }
+    }
+
+    #[test]
+    fn reads_the_program_a_socket_activator_starts() {
+        assert_eq!(
+            activated_command("systemd-socket-activate -l 127.0.0.1:8080 -E X=1 sleep 30"),
+            Some(
+                "starts sleep 30 on the first connection, which then holds this socket in the same process"
+                    .into()
+            )
+        );
+        assert_eq!(
+            activated_command(
+                "/usr/bin/systemd-socket-activate --listen=[::]:80 -a --inetd cat -n"
+            ),
+            Some("starts cat -n for each connection".into())
+        );
+        assert_eq!(
+            activated_command("/usr/sbin/inetd -i"),
+            None,
+            "inetd's are in its file"
+        );
+        assert_eq!(activated_command("systemd-socket-activate -l 80"), None);
     }
 
     #[test]

@@ -96,7 +96,13 @@ pub(super) fn pids_of(sockets: &[Owner]) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::new();
     for o in sockets
         .iter()
-        .filter(|o| o.holder.as_ref().is_none_or(|h| !h.verified) && windows_services(o).is_empty())
+        // A proven proxy or relay is not ended (its engine starts it again, or owns the port);
+        // a socket activator is: ending it is what frees the port.
+        .filter(|o| {
+            o.holder.as_ref().is_none_or(|h| {
+                !h.verified || h.kind == crate::holders::HolderKind::SocketActivator
+            }) && windows_services(o).is_empty()
+        })
     {
         let all = if o.pids.is_empty() {
             o.pid.into_iter().collect()
