@@ -25,6 +25,8 @@ pub enum HolderKind {
     /// A program that listens for a service and starts it on demand: `systemd-socket-activate`,
     /// inetd, xinetd.
     SocketActivator,
+    /// systemd (PID 1) listening for a `.socket` unit, named by `systemctl list-sockets`.
+    SocketUnit,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +82,7 @@ impl KnownHolder {
             HolderKind::HttpSys => "http.sys (Windows kernel HTTP server)",
             HolderKind::SshForward => "SSH port forward",
             HolderKind::SocketActivator => "socket activator",
+            HolderKind::SocketUnit => "systemd socket unit",
         }
     }
 }
@@ -151,6 +154,22 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
             })
     })?;
     let pid = o.pid.map_or_else(String::new, |p| p.to_string());
+    // systemd's own socket: named only when systemctl names its unit (proven or silent).
+    let unit = if e.kind == HolderKind::SocketUnit {
+        let listed = crate::tools::output(
+            "systemctl",
+            &[
+                "list-sockets",
+                "--all",
+                "--no-legend",
+                "--full",
+                "--no-pager",
+            ],
+        )?;
+        Some(socket_unit(&listed, o.local)?)
+    } else {
+        None
+    };
     let forward = (e.kind == HolderKind::SshForward)
         .then(|| ssh_forward(cmd, port))
         .flatten();
@@ -183,11 +202,13 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         command: e
             .command
             .replace("{port}", &port.to_string())
-            .replace("{pid}", &pid),
+            .replace("{pid}", &pid)
+            .replace("{unit}", unit.as_ref().map_or("", |u| u.unit.as_str())),
         detail: (e.kind == HolderKind::ContainerProxy)
             .then(|| docker_proxy_target(cmd))
             .flatten()
             .or(forward)
+            .or_else(|| unit.as_ref().map(SocketUnit::detail))
             .or_else(|| {
                 (e.kind == HolderKind::SocketActivator)
                     .then(|| activated_command(cmd))
@@ -256,6 +277,52 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<String> {
     Some(format!("forwards to container {ip}:{port}"))
 }
 
+/// A `.socket` unit systemd listens for, and the units it starts (`ACTIVATES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketUnit {
+    /// `cups.socket`.
+    pub unit: String,
+    /// `cups.service` (empty for `Accept=yes` units, which start one instance per connection).
+    pub activates: Vec<String>,
+}
+
+impl SocketUnit {
+    fn detail(&self) -> String {
+        if self.activates.is_empty() {
+            format!("is socket unit {}", self.unit)
+        } else {
+            format!(
+                "is socket unit {}, which starts {}",
+                self.unit,
+                self.activates.join(", ")
+            )
+        }
+    }
+}
+
+/// The unit listening on `local`, from `systemctl list-sockets --all --no-legend --full`: one
+/// line per listening address, `LISTEN UNIT ACTIVATES…` separated by spaces (a path or a
+/// netlink family in LISTEN may hold spaces, an address never does; the unit is the first word
+/// ending in `.socket`). Only an address equal to `local` matches.
+#[must_use]
+pub fn socket_unit(table: &str, local: std::net::SocketAddr) -> Option<SocketUnit> {
+    table.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let listen: std::net::SocketAddr = words.next()?.parse().ok()?;
+        let same = listen.port() == local.port()
+            && listen.ip().to_canonical() == local.ip().to_canonical();
+        if !same {
+            return None;
+        }
+        let unit = words.find(|w| w.ends_with(".socket"))?.to_owned();
+        let activates = words
+            .map(|w| w.trim_end_matches(',').to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
+        Some(SocketUnit { unit, activates })
+    })
+}
+
 /// From a `systemd-socket-activate` command line, the program it starts and when: on the first
 /// connection, taking over this very process and socket; with `--accept`, one for each. Its options come before the program
 /// (those that take a value as the next word: `-l`, `-E`; `--listen=…` and the like are one
@@ -319,6 +386,45 @@ mod tests {
             cmdline: Some(cmd.into()),
             ..crate::owners::test_owner(pid, name, "0.0.0.0:8080", crate::owners::SockState::Listen)
         }
+    }
+
+    /// `systemctl list-sockets --all --no-legend --full` as systemd 252 (Debian 12) prints it:
+    /// a fixture, since no machine here runs systemd as PID 1.
+    const LIST_SOCKETS: &str = "\
+/run/dbus/system_bus_socket     dbus.socket                     dbus.service
+/run/systemd/journal/stdout     systemd-journald.socket         systemd-journald.service
+kobject-uevent 1                systemd-udevd-kernel.socket     systemd-udevd.service
+[::]:22                         ssh.socket                      ssh@*.service
+127.0.0.1:631                   cups.socket                     cups.service
+0.0.0.0:8080                    web.socket                      web.service, web-log.service
+";
+
+    #[test]
+    fn names_the_socket_unit_systemd_listens_for() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            socket_unit(LIST_SOCKETS, at("127.0.0.1:631")),
+            Some(SocketUnit {
+                unit: "cups.socket".into(),
+                activates: vec!["cups.service".into()]
+            })
+        );
+        assert_eq!(
+            socket_unit(LIST_SOCKETS, at("0.0.0.0:8080"))
+                .unwrap()
+                .detail(),
+            "is socket unit web.socket, which starts web.service, web-log.service"
+        );
+        assert_eq!(
+            socket_unit(LIST_SOCKETS, at("[::]:22")).unwrap().unit,
+            "ssh.socket"
+        );
+        assert_eq!(
+            socket_unit(LIST_SOCKETS, at("127.0.0.2:631")),
+            None,
+            "another address is another socket"
+        );
+        assert_eq!(socket_unit(LIST_SOCKETS, at("0.0.0.0:631")), None);
     }
 
     #[test]
