@@ -41,15 +41,96 @@ fn nft_ports_match(expr: &str, port: u16) -> bool {
         })
 }
 
-/// Finds DNAT / REDIRECT rules for `port` in `nft list ruleset` text.
+/// The named sets and maps of an `nft list ruleset` text, by table and name: each one's
+/// `elements = { … }` (which nft may spread over several lines), without the braces.
+fn nft_named_elements(text: &str) -> std::collections::HashMap<(String, String), String> {
+    let mut out = std::collections::HashMap::new();
+    let mut table = String::new();
+    let mut named: Option<String> = None;
+    let mut elements: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(t) = line.strip_prefix("table ") {
+            t.trim_end_matches('{').trim().clone_into(&mut table);
+        } else if let Some(n) = line
+            .strip_prefix("set ")
+            .or_else(|| line.strip_prefix("map "))
+            .filter(|_| elements.is_none())
+        {
+            named = Some(n.trim_end_matches('{').trim().to_owned());
+        } else if elements.is_none() && line.starts_with("elements = {") {
+            elements = Some(String::new());
+        }
+        if let Some(acc) = elements.as_mut() {
+            let part = line.strip_prefix("elements = {").unwrap_or(line);
+            if let Some(end) = part.find('}') {
+                acc.push_str(&part[..end]);
+                if let Some(n) = named.take() {
+                    out.insert((table.clone(), n), std::mem::take(acc));
+                }
+                elements = None;
+            } else {
+                acc.push_str(part);
+                acc.push(' ');
+            }
+        }
+    }
+    out
+}
+
+/// From a map's elements (`7000 : 10.9.0.2 . 80, 7001 : 10.9.0.3 . 81`), where `port` goes:
+/// `10.9.0.2:80`.
+fn nft_map_target(elements: &str, port: u16) -> Option<String> {
+    elements.split(',').find_map(|entry| {
+        let (key, value) = entry.split_once(" : ")?;
+        nft_ports_match(key, port).then(|| {
+            value
+                .split(" . ")
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+    })
+}
+
+/// Finds DNAT / REDIRECT rules for `port` in `nft list ruleset` text: ports matched literally
+/// (`tcp dport 8080`, `{ 80, 443 }`, a range), through a named set (`tcp dport @webports`,
+/// the set read from the same table), or through a DNAT map keyed by the port (`dnat to tcp
+/// dport map @portmap` or an anonymous `map { 80 : 10.0.0.2 . 8080 }`).
 #[must_use]
 pub fn parse_nft(text: &str, port: u16, protocol: Protocol) -> Vec<NatRedirect> {
     let want = format!("{} dport ", proto_word(protocol));
+    let named = nft_named_elements(text);
+    let mut table = String::new();
     text.lines()
         .map(str::trim)
         .filter_map(|line| {
+            if let Some(t) = line.strip_prefix("table ") {
+                t.trim_end_matches('{').trim().clone_into(&mut table);
+                return None;
+            }
             let rest = &line[line.find(&want)? + want.len()..];
-            let (ports, action) = if rest.starts_with('{') {
+            // A DNAT map keyed by the port: the map says where this port goes.
+            if let Some(map) = rest.strip_prefix("map ")
+                && (line.starts_with("dnat") || line.contains(" dnat "))
+            {
+                let elements = match map.strip_prefix('@') {
+                    Some(name) => named
+                        .get(&(table.clone(), name.split_whitespace().next()?.to_owned()))?
+                        .clone(),
+                    None => map.trim_start_matches('{').split('}').next()?.to_owned(),
+                };
+                return Some(NatRedirect {
+                    to: nft_map_target(&elements, port)?,
+                    rule: line.to_owned(),
+                    source: "nftables".into(),
+                });
+            }
+            let looked_up;
+            let (ports, action) = if let Some(set) = rest.strip_prefix('@') {
+                let (name, action) = set.split_once(' ')?;
+                looked_up = named.get(&(table.clone(), name.to_owned()))?.clone();
+                (looked_up.as_str(), action.trim())
+            } else if rest.starts_with('{') {
                 let end = rest.find('}')?;
                 (&rest[..=end], rest[end + 1..].trim())
             } else {
@@ -152,6 +233,47 @@ mod tests {
 
     const NFT: &str = include_str!("../tests/fixtures/nft_ruleset.txt");
     const IPT: &str = include_str!("../tests/fixtures/iptables_save_nat.txt");
+
+    /// `nft list ruleset` as nftables 1.0.6 printed a named set and a DNAT map (captured in a
+    /// private network namespace).
+    const NFT_SETS: &str = "table ip pi {
+\tset webports {
+\t\ttype inet_service
+\t\tflags interval
+\t\telements = { 8081, 8443, 9000-9010 }
+\t}
+
+\tmap portmap {
+\t\ttype inet_service : ipv4_addr . inet_service
+\t\telements = { 7000 : 10.9.0.2 . 80 }
+\t}
+
+\tchain pre {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\ttcp dport @webports dnat to 10.9.0.2:8080
+\t\tdnat ip to tcp dport map @portmap
+\t}
+}
+";
+
+    #[test]
+    fn nft_named_sets_and_maps() {
+        let to = |port, p| -> Vec<String> {
+            parse_nft(NFT_SETS, port, p)
+                .into_iter()
+                .map(|r| r.to)
+                .collect()
+        };
+        assert_eq!(to(8443, Protocol::Tcp), ["10.9.0.2:8080"]);
+        assert_eq!(
+            to(9005, Protocol::Tcp),
+            ["10.9.0.2:8080"],
+            "a range in the set"
+        );
+        assert_eq!(to(7000, Protocol::Tcp), ["10.9.0.2:80"], "through the map");
+        assert!(to(8082, Protocol::Tcp).is_empty(), "in no set");
+        assert!(to(8443, Protocol::Udp).is_empty(), "another protocol");
+    }
 
     #[test]
     fn nft_dnat_and_redirect() {

@@ -127,6 +127,19 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
 /// A network namespace that removes itself.
 struct Netns(String);
 
+impl Netns {
+    /// A network namespace of this test run's own (`TAG-PID`), deleted when dropped.
+    fn new(tag: &str) -> Netns {
+        common::require(common::is_root(), "root, to create a network namespace");
+        let name = format!("{tag}-{}", std::process::id());
+        common::require(
+            ok(Command::new("ip").args(["netns", "add", &name])),
+            "'ip netns add' (iproute2)",
+        );
+        Netns(name)
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
@@ -143,13 +156,7 @@ fn ok(cmd: &mut Command) -> bool {
 #[test]
 #[ignore = "needs root, ip netns and nft; CI runs it (cargo test -- --include-ignored)"]
 fn a_dnat_rule_in_a_test_namespace_is_reported_next_to_the_verdict() {
-    common::require(common::is_root(), "root, to create a network namespace");
-    let name = format!("pi-nat-{}", std::process::id());
-    common::require(
-        ok(Command::new("ip").args(["netns", "add", &name])),
-        "'ip netns add' (iproute2)",
-    );
-    let ns = Netns(name);
+    let ns = Netns::new("pi-nat");
     let nft = |args: &[&str]| {
         ok(Command::new("ip")
             .args(["netns", "exec", &ns.0, "nft"])
@@ -300,5 +307,60 @@ fn link_local_addresses_need_their_interface() {
             .to_string()
             .contains("without a scope"),
         "the scope was given: {v}"
+    );
+}
+
+#[test]
+#[ignore = "needs root, ip netns and nft; CI runs it (cargo test -- --include-ignored)"]
+fn dnat_rules_through_a_named_set_and_a_map_are_reported() {
+    let ns = Netns::new("pi-natset");
+    // A named set of ports (one a range) and a DNAT map keyed by the port, in the test's own
+    // namespace only.
+    let ruleset = "table ip pi {
+  set webports { type inet_service; flags interval; elements = { 8081, 8443, 9000-9010 } }
+  map portmap { type inet_service : ipv4_addr . inet_service; elements = { 7000 : 10.9.0.3 . 80 } }
+  chain pre { type nat hook prerouting priority dstnat;
+    tcp dport @webports dnat to 10.9.0.2:8080
+    dnat ip to tcp dport map @portmap
+  }
+}
+";
+    let file = std::env::temp_dir().join(format!("{}.nft", ns.0));
+    std::fs::write(&file, ruleset).unwrap();
+    let ready = ok(Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "-f"])
+        .arg(&file));
+    let _ = std::fs::remove_file(&file);
+    common::require(ready, "nft (nftables), able to add sets and maps");
+    let check = |port: &str| -> Value {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_port-inspector")])
+            .args(["check", &format!("0.0.0.0:{port}"), "-4", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for (port, to) in [
+        ("8443", "10.9.0.2:8080"),
+        ("9005", "10.9.0.2:8080"),
+        ("7000", "10.9.0.3:80"),
+    ] {
+        let v = check(port);
+        assert_eq!(
+            v["verdict"], "bindable",
+            "{port}: the bind itself works: {v}"
+        );
+        assert_eq!(v["nat"][0]["to"], to, "{port}: {v}");
+        let w = v["warnings"].to_string();
+        assert!(
+            w.contains(&format!("redirected to {to} by a NAT rule")),
+            "{port}: {w}"
+        );
+    }
+    let other = check("8082");
+    assert_eq!(
+        other["nat"],
+        serde_json::json!([]),
+        "a port in no set: {other}"
     );
 }
