@@ -125,7 +125,8 @@ pub(crate) fn running_services() -> Vec<(u32, WinService)> {
         } != 0;
         // SAFETY: read right after the call, on the same thread.
         let more = !ok && unsafe { GetLastError() } == ERROR_MORE_DATA;
-        let entries = ptr.cast::<ENUM_SERVICE_STATUS_PROCESSW>();
+        // From the u64 buffer itself (8-aligned, as the entries need); never read when empty.
+        let entries = words.as_ptr().cast::<ENUM_SERVICE_STATUS_PROCESSW>();
         for i in 0..count as usize {
             // SAFETY: the API wrote `count` entries at the start of the buffer; their string
             // pointers point into the same buffer, NUL-terminated.
