@@ -285,7 +285,7 @@ mod service {
             .set_service_status(status(ServiceState::Running, ServiceControlAccept::STOP))
             .map_err(|e| e.to_string())?;
         std::fs::write(file, port.to_string()).map_err(|e| e.to_string())?;
-        let _ = rx.recv_timeout(Duration::from_secs(600));
+        let _ = rx.recv_timeout(Duration::from_mins(10));
         drop(listener);
         handle
             .set_service_status(status(ServiceState::Stopped, ServiceControlAccept::empty()))
