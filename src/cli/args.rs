@@ -344,7 +344,7 @@ pub enum Command {
     /// The flight recorder: record every bound socket's life (who held it from when to when)
     /// into a database, until stopped; `history` reads it back.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector record --db ./ports.db --for 10m --interval 100\n  sudo port-inspector record\n  sudo systemctl enable --now port-inspector-record   # the packaged service\n\nMode: this build polls the socket table every --interval: sockets that live\nless than that may be missed, and failed binds are not seen. As root every\nholder is named; as another user, other users' processes are not.\n\n", "Exit codes:\n  0  stopped cleanly (Ctrl+C, SIGTERM, --for)\n  1  the database could not be written (a full disk stops recording)\n  2  bad input")
+        after_help = concat!("Examples:\n  port-inspector record --db ./ports.db --for 10m --interval 100\n  sudo port-inspector record\n  sudo systemctl enable --now port-inspector-record   # the packaged service\n\nModes: sockets are read from the kernel's table every --interval (those that\nlive less may be missed); failed binds are caught as they happen through kernel\ntracepoints (eBPF) where the kernel lets this process load them (root), else not\nseen: the recorder says which mode it runs in and why. As root every holder is\nnamed; as another user, other users' processes are not. The database's folder\nmust be writable only by you (or root).\n\n", "Exit codes:\n  0  stopped cleanly (Ctrl+C, SIGTERM, --for)\n  1  the database could not be written (a full disk stops recording)\n  2  bad input")
     )]
     Record(record::RecordArgs),
     /// What the recorder saw: who held a port from when to when, the time it was not

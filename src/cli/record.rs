@@ -26,10 +26,10 @@ pub struct RecordArgs {
     /// Milliseconds between reads of the socket table (10 to 60000).
     #[arg(long, value_name = "MS", default_value = "200", value_parser = interval_ms)]
     pub interval: u64,
-    /// Remove records older than this (default 30d).
+    /// Remove records older than this.
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = duration_ms)]
     pub max_age: u64,
-    /// Keep the database under this size: 100M, 1G, 500K (default 100M).
+    /// Keep the database under this size: 100M, 1G, 500K.
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = size_bytes)]
     pub max_size: u64,
 }
@@ -173,8 +173,9 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
     };
     let Some(store) = Store::open_for_reading(&path)? else {
         output::error_line(&format!(
-            "no recorder database at {}: start the recorder (sudo port-inspector record), or give --db FILE",
-            crate::text::clean(&path.display().to_string())
+            "no recorder database at {}: start the recorder ({}), or give the --db FILE it writes",
+            crate::text::clean(&path.display().to_string()),
+            words::start_command(&path, crate::record::store::unit_installed())
         ));
         return Ok(exit::NOT_BINDABLE);
     };
@@ -188,7 +189,11 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
     if format == Format::Json {
         output::json(&t);
     } else {
-        output::text(&words::timeline_text(&t));
+        output::text(&words::timeline_text(
+            &t,
+            &path,
+            crate::record::store::unit_installed(),
+        ));
     }
     Ok(exit::OK)
 }

@@ -243,7 +243,7 @@ pub fn failed_line(f: &FailedBind, off: i32) -> String {
 /// The whole timeline as text: a heading, then one entry per line group, then what the
 /// recorder could not see in the window.
 #[must_use]
-pub fn timeline_text(t: &Timeline) -> String {
+pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -> String {
     let off = t.utc_offset_secs;
     let mut out = heading(t);
     out.push('\n');
@@ -304,28 +304,14 @@ pub fn timeline_text(t: &Timeline) -> String {
             "Recorded by polling every {min} ms or more: sockets that lived less may be missing, and failed binds were not captured."
         );
     }
-    out.push_str(&recorder_line(t.latest_session.as_ref(), off));
+    out.push_str(&recorder_state(
+        t.latest_session.as_ref(),
+        db,
+        unit_installed,
+        off,
+    ));
     out.push('\n');
     out
-}
-
-/// The recorder's state: running since when, in which mode; or when it last ran; or how to
-/// start it.
-#[must_use]
-pub fn recorder_line(s: Option<&super::history::Session>, off: i32) -> String {
-    match s {
-        Some(s) if s.running => format!(
-            "The recorder is running ({} mode, since {}).",
-            mode_word(s.mode),
-            time::date_time(s.started_ms, off)
-        ),
-        Some(s) => format!(
-            "The recorder is not running (last ran until {}{}). Start it with: sudo port-inspector record",
-            time::date_time(s.last_ms, off),
-            if s.stopped { "" } else { ", then stopped without a word: killed or crashed" }
-        ),
-        None => "The recorder has never run with this database. Start it with: sudo port-inspector record".to_owned(),
-    }
 }
 
 fn mode_word(m: Mode) -> &'static str {
@@ -353,7 +339,7 @@ pub fn start_command(db: &std::path::Path, unit_installed: bool) -> String {
     }
 }
 
-/// The recorder's state for the window: running (mode, since when, up to its last read), or
+/// The recorder's state, for `history` and the window alike: running (mode, since when, up to its last read), or
 /// not running and the exact command that starts it.
 #[must_use]
 pub fn recorder_state(
