@@ -564,16 +564,19 @@ fn in_batches_counted<T: Sync, R: Send>(
 fn unreadable_note(count: usize, starved: bool) -> String {
     if starved {
         format!(
-            "{count} processes could not be inspected: this process ran out of file descriptors; {}",
+            "{count} process{} could not be inspected: this process ran out of file descriptors; {}",
+            if count == 1 { "" } else { "es" },
             crate::wording::RAISE_FD_LIMIT
         )
     } else if rustix::process::geteuid().is_root() {
         format!(
-            "{count} processes could not be inspected (not dumpable, or in a user namespace this process has no rights in)"
+            "{count} process{} could not be inspected (not dumpable, or in a user namespace this process has no rights in)",
+            if count == 1 { "" } else { "es" }
         )
     } else {
         format!(
-            "{count} processes could not be inspected (another user's; run as root to see them)"
+            "{count} process{} could not be inspected (another user's; run as root to see them)",
+            if count == 1 { "" } else { "es" }
         )
     }
 }

@@ -462,9 +462,10 @@ fn device_rule(sockets: &[Owner], target: &Target) -> Option<String> {
         _ => "this bind names no device, so it conflicts with every socket on the port".to_owned(),
     };
     Some(format!(
-        "{} {} bound to device {} (SO_BINDTODEVICE, or a VRF): sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; {ours}.",
+        "{} {} bound to device{} {} (SO_BINDTODEVICE, or a VRF): sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; {ours}.",
         bound.join(" and "),
         if bound.len() == 1 { "is" } else { "are" },
+        plural(devices.len()),
         devices.join(" and "),
     ))
 }
