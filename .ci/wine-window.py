@@ -86,7 +86,13 @@ try:
     # wineserver starts: a desktop made without a display (an earlier step's process) would
     # take the window too. So wait for the earlier wineserver to end, and start every process
     # here (the holder too) with this display.
-    subprocess.run([wine10, "run", "wineserver", "-w"], timeout=120)
+    try:
+        subprocess.run([wine10, "run", "wineserver", "-w"], timeout=60)
+    except subprocess.TimeoutExpired:
+        # A Windows process an earlier step left running keeps the old desktop alive.
+        say("a Windows process of an earlier step still runs: ending the prefix's processes")
+        subprocess.run([wine10, "run", "wineserver", "-k"], timeout=60)
+        subprocess.run([wine10, "run", "wineserver", "-w"], timeout=60)
     os.environ["DISPLAY"] = display
 
     # The kernel picks a free port; the Windows holder then takes it (another taker in between
