@@ -38,7 +38,7 @@ pub struct RecordArgs {
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
     /// The port whose timeline to show.
-    #[arg(value_parser = crate::target::parse_port, required_unless_present_any = ["failed", "pid"])]
+    #[arg(value_parser = crate::target::parse_port, required_unless_present_any = ["failed", "pid"], conflicts_with = "pid")]
     pub port: Option<u16>,
     /// Every failed bind on the machine (with a PORT: on that port).
     #[arg(long, conflicts_with = "pid")]

@@ -170,9 +170,10 @@ fn heading(t: &Timeline) -> String {
 
 fn span_line(s: &Span, off: i32) -> String {
     let start = match s.after_ms {
+        // Stamped with the start of the gap it appeared in: the time the timeline is sorted by.
         Some(a) => format!(
             "{}  {}",
-            time::clock(s.first_ms, off),
+            time::clock(a, off),
             format_args!(
                 "appeared between {} and {}",
                 time::clock_ms(a, off),
@@ -204,9 +205,13 @@ fn span_line(s: &Span, off: i32) -> String {
         ),
         SpanEnd::StillHeld => "still held now".to_owned(),
     };
+    // From the middle of the read gap it appeared in to the middle of the one it went in: the
+    // shortest possible time (last seen minus first seen) ran a read interval short.
     let held_for = match (s.after_ms, s.last_ms, s.end) {
-        (Some(_), Some(l), SpanEnd::Closed | SpanEnd::HandedOver) => {
-            format!(", held about {}", time::span(l.saturating_sub(s.first_ms)))
+        (Some(a), Some(l), SpanEnd::Closed | SpanEnd::HandedOver) => {
+            let start = a.midpoint(s.first_ms);
+            let end = s.gone_ms.map_or(l, |g| l.midpoint(g));
+            format!(", held about {}", time::span(end.saturating_sub(start)))
         }
         _ => String::new(),
     };
