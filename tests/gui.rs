@@ -22,10 +22,7 @@ use port_inspector::gui::saved::Saved;
 use port_inspector::probe::Resolver;
 
 fn harness_with(inputs: Inputs, resolver: Option<Resolver>) -> Harness<'static, App> {
-    let mut deps = Deps {
-        inputs,
-        ..Deps::default()
-    };
+    let mut deps = Deps::with_inputs(inputs);
     if let Some(r) = resolver {
         deps.resolver = r;
     }
@@ -524,6 +521,16 @@ fn a_form_saved_by_an_earlier_version_is_taken_over() {
     h.run();
 }
 
+/// A python3 holder of a loopback port (its PID and port) and the window showing its check.
+fn held_port_in_window() -> (common::Holder, u32, u16, Harness<'static, App>) {
+    let holder = common::spawn_holder("tcp", "127.0.0.1");
+    let (pid, port) = (holder.child.id(), holder.port);
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, port);
+    (holder, pid, port, h)
+}
+
 fn check_port_in_window(h: &mut Harness<'_, App>, port: u16) {
     type_port(h, &port.to_string());
     h.get_by_label("Test bind").click();
@@ -552,12 +559,7 @@ fn exited_within(child: &mut std::process::Child, limit: Duration) -> bool {
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
 fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
-    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
-    let pid = holder.child.id();
-    let port = holder.port;
-    let mut h = harness();
-    h.run();
-    check_port_in_window(&mut h, port);
+    let (mut holder, pid, port, mut h) = held_port_in_window();
     assert!(has(&h, "python3"), "owner shown under the error");
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
@@ -603,11 +605,7 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
 fn end_process_says_so_when_the_owner_went_away_meanwhile() {
-    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
-    let pid = holder.child.id();
-    let mut h = harness();
-    h.run();
-    check_port_in_window(&mut h, holder.port);
+    let (mut holder, pid, _, mut h) = held_port_in_window();
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
     wait_for(&mut h, "End 1 process(es)");
@@ -631,12 +629,7 @@ fn end_process_says_so_when_the_owner_went_away_meanwhile() {
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
 fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
-    let mut holder = common::spawn_holder("tcp", "127.0.0.1");
-    let pid = holder.child.id();
-    let port = holder.port;
-    let mut h = harness();
-    h.run();
-    check_port_in_window(&mut h, port);
+    let (mut holder, pid, port, mut h) = held_port_in_window();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
     h.run_steps(2);
     wait_for(&mut h, &format!("End 1 process(es) holding port {port}?"));
@@ -764,15 +757,7 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
         .with_step_dt(0.05)
-        .build_eframe(|cc| {
-            App::new(
-                cc,
-                Deps {
-                    inputs,
-                    ..Deps::default()
-                },
-            )
-        });
+        .build_eframe(|cc| App::new(cc, Deps::with_inputs(inputs)));
     h.run();
     h.get_by_label("443").click();
     h.run();

@@ -20,15 +20,7 @@ fn harness(port: u16) -> Harness<'static, App> {
     };
     Harness::builder()
         .with_size(egui::vec2(1200.0, 1000.0))
-        .build_eframe(|cc| {
-            App::new(
-                cc,
-                Deps {
-                    inputs,
-                    ..Deps::default()
-                },
-            )
-        })
+        .build_eframe(|cc| App::new(cc, Deps::with_inputs(inputs)))
 }
 
 fn open_kit(h: &mut Harness<'_, App>) {

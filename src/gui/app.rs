@@ -163,6 +163,15 @@ impl Default for Deps {
 }
 
 impl Deps {
+    /// The real machine with nothing remembered and the form set to `inputs`.
+    #[must_use]
+    pub fn with_inputs(inputs: Inputs) -> Self {
+        Self {
+            inputs,
+            ..Self::default()
+        }
+    }
+
     /// The real machine with the user's saved state and the desktop's theme.
     #[must_use]
     pub fn system(start: Option<Target>) -> Self {
