@@ -386,7 +386,7 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
         );
     }
     for n in &found.notes {
-        let _ = writeln!(o, "note: {n}");
+        let _ = writeln!(o, "note: {}", crate::wording::lookup_note(n));
     }
     o
 }

@@ -48,9 +48,10 @@ pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owne
     }
     let mut out = table::owners(rows, &|_| None);
     if unreadable > 0 {
-        out.notes.push(format!(
-            "{unreadable} processes could not be read (other users' processes need root)"
-        ));
+        out.notes.push(super::LookupNote::Uninspected {
+            count: unreadable,
+            why: super::Uninspected::OtherUsers,
+        });
     }
     out
 }

@@ -455,12 +455,6 @@ pub enum OwnerNote {
 }
 
 impl Owner {
-    /// The local IP address.
-    #[must_use]
-    pub fn local_ip(&self) -> Option<std::net::IpAddr> {
-        Some(self.local.ip())
-    }
-
     /// `nginx (PID 123)` or a plain account of why no process is named. Outside text (the
     /// process name) is escaped.
     #[must_use]
@@ -597,8 +591,9 @@ pub struct Owners {
     pub owners: Vec<Owner>,
     /// Sockets whose process we may not inspect (another user's, without privilege).
     pub hidden: usize,
-    /// How the lookup went (which kernel interface, limits met), for the curious and for bug reports.
-    pub notes: Vec<String>,
+    /// What the answer should say beside its sockets about how the lookup went (processes it
+    /// could not inspect, a table the OS would not give); `wording::lookup_note` says each.
+    pub notes: Vec<LookupNote>,
     /// The lookup was refused file descriptors (this process's limit): a socket or process it
     /// did not find may still be there.
     #[serde(default)]
@@ -616,6 +611,52 @@ impl Owners {
     pub fn complete(&self) -> bool {
         !self.out_of_descriptors && self.refused.iter().all(|r| r.read_instead)
     }
+}
+
+/// Something about how a lookup went that its answer says beside the sockets: a typed value,
+/// worded by `wording::lookup_note` (the JSON carries the fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LookupNote {
+    /// `count` processes could not be inspected: a holder among them would not be named.
+    Uninspected {
+        /// How many.
+        count: usize,
+        /// Why.
+        why: Uninspected,
+    },
+    /// This kernel cannot report TCP sockets bound without listening (before Linux 6.9, or
+    /// read from /proc/net), and `processes` could not be searched descriptor by descriptor
+    /// for them: a bound-only socket there would hold the port unnamed.
+    BoundOnlyUnsearched {
+        /// How many processes could not be searched.
+        processes: usize,
+    },
+    /// A socket table the OS would not give (Windows' IP Helper), with its error code.
+    TableUnreadable {
+        /// The table's protocol.
+        protocol: Protocol,
+        /// Its family.
+        family: Family,
+        /// The error the OS returned.
+        code: u32,
+    },
+    /// A note as another version of the tool wrote it (an earlier remote's answer, where notes
+    /// were sentences).
+    #[serde(untagged)]
+    Said(String),
+}
+
+/// Why processes could not be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uninspected {
+    /// This process ran out of file descriptors while looking.
+    OutOfDescriptors,
+    /// Root, yet refused: not dumpable, or in a user namespace this process has no rights in.
+    Refused,
+    /// Other users' processes, which need root.
+    OtherUsers,
 }
 
 /// A socket table whose dump the kernel refused (Linux sock_diag over netlink), and whether it

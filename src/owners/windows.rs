@@ -17,7 +17,7 @@ use windows_sys::Win32::System::Threading::{
 
 use super::table::{self, Row};
 use super::{Owners, SockState, WinService};
-use crate::target::Protocol;
+use crate::target::{Family, Protocol};
 
 /// Every socket on `ports` (all ports when `None`) of `protocol` (both when `None`).
 pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owners {
@@ -38,11 +38,15 @@ pub(super) fn collect(ports: Option<&[u16]>, protocol: Option<Protocol>) -> Owne
                     .into_iter()
                     .filter(|r| table::wanted(r.local.port(), proto, ports, protocol)),
             ),
-            Err(code) => notes.push(format!(
-                "the {} {} table was not readable (error {code})",
-                proto,
-                if family == AF_INET6 { "IPv6" } else { "IPv4" }
-            )),
+            Err(code) => notes.push(super::LookupNote::TableUnreadable {
+                protocol: proto,
+                family: if family == AF_INET6 {
+                    Family::Ipv6
+                } else {
+                    Family::Ipv4
+                },
+                code,
+            }),
         }
     }
     for (i, r) in rows.iter_mut().enumerate() {

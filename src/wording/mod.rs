@@ -7,6 +7,7 @@
 
 mod finding;
 mod fix;
+mod lookup;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,7 @@ use crate::text::clean;
 pub use finding::finding;
 pub(crate) use finding::{devices_list, lookup_title, plural};
 pub use fix::{fix, fix_button, general_causes};
+pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
 
 /// Which front end the advice is for: the CLI names commands, the window names its controls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,83 +432,6 @@ pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> Stri
         }
     }
     seen.join(", ")
-}
-
-/// What to do when Port Inspector itself ran out of file descriptors, as a command that runs as
-/// printed in sh and bash, for any user: the soft limit raised to the hard one.
-pub const RAISE_FD_LIMIT: &str =
-    "raise the limit to the most allowed, in the shell that starts it: ulimit -n \"$(ulimit -Hn)\"";
-
-/// What the kernel refused while looking for sockets and what was read instead: "The kernel
-/// refused its socket dump (sock_diag: EAFNOSUPPORT …), so the TCP IPv4 and IPv6 tables were
-/// read from /proc/net instead …" and/or "… could not be read either …".
-#[must_use]
-pub fn tables_refused_text(refused: &[crate::owners::TableRefusal]) -> String {
-    let mut errnos: Vec<i32> = refused.iter().map(|r| r.errno).collect();
-    errnos.sort_unstable();
-    errnos.dedup();
-    let why = errnos
-        .iter()
-        .map(|&n| {
-            if n == 0 {
-                "failed".to_owned()
-            } else {
-                let e = crate::oserror::OsError::from_errno(n);
-                format!("{} {}", e.native_name, e.message)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let tables = |read: bool| {
-        refused
-            .iter()
-            .filter(|r| r.read_instead == read)
-            .map(|r| match r.family {
-                crate::target::Family::Any => format!("{} IPv4 and IPv6", r.protocol),
-                f => format!("{} {f}", r.protocol),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let were = |read: bool| {
-        if refused.iter().filter(|r| r.read_instead == read).count() == 1 {
-            "table was"
-        } else {
-            "tables were"
-        }
-    };
-    let mut out = Vec::new();
-    if refused.iter().any(|r| r.read_instead) {
-        out.push(format!(
-            "The kernel refused its socket dump (sock_diag: {why}), so the {} {} read from /proc/net instead, as ss does; /proc/net shows no TCP socket that is bound without listening (those are looked for descriptor by descriptor, as root).",
-            tables(true),
-            were(true)
-        ));
-    }
-    if refused.iter().any(|r| !r.read_instead) {
-        let advice = if errnos.iter().any(|&n| n == 23 || n == 24) {
-            format!("; {RAISE_FD_LIMIT}")
-        } else {
-            " (a sandbox that refuses netlink sockets, and no /proc/net: allow AF_NETLINK, or run where /proc/net is mounted)".to_owned()
-        };
-        out.push(format!(
-            "The kernel refused its socket dump (sock_diag: {why}) and /proc/net could not be read either: what the {} {} is unknown{advice}.",
-            tables(false),
-            if refused.iter().filter(|r| !r.read_instead).count() == 1 {
-                "table holds"
-            } else {
-                "tables hold"
-            }
-        ));
-    }
-    out.join(" ")
-}
-
-/// A note on a busy port whose owner lookup was refused descriptors: the port's state is proven
-/// (the bind failed), its owners may be incomplete.
-#[must_use]
-pub fn lookup_out_of_descriptors() -> String {
-    format!("owners not all traced: Port Inspector ran out of file descriptors; {RAISE_FD_LIMIT}")
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ mod walk;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Device, Owner, OwnerNote, Owners, Query, Scope, SockState, TableRefusal, passwd};
+use super::{
+    Device, LookupNote, Owner, OwnerNote, Owners, Query, Scope, SockState, TableRefusal,
+    Uninspected, passwd,
+};
 use crate::target::{Family, Protocol};
 use details::{Details, details_of};
 use refusals::{add_starved, in_batches_counted, starved};
@@ -128,9 +131,8 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
             socks.iter().map(|s| u64::from(s.inode)).collect();
         let (extra, denied) = bound_only_by_pidfd(ports, &known);
         if denied > 0 && extra.is_empty() {
-            out.notes.push(format!(
-                "this kernel cannot report TCP sockets that are bound but not listening, and {denied} process(es) could not be inspected for them; a bound-only socket there would hold the port without being named (run as root)"
-            ));
+            out.notes
+                .push(LookupNote::BoundOnlyUnsearched { processes: denied });
         }
         out.owners.extend(extra);
     }
@@ -369,24 +371,15 @@ fn holders_first(owners: &mut [Owner]) {
 }
 
 /// Why some processes could not be inspected.
-fn unreadable_note(count: usize, starved: bool) -> String {
-    if starved {
-        format!(
-            "{count} process{} could not be inspected: this process ran out of file descriptors; {}",
-            if count == 1 { "" } else { "es" },
-            crate::wording::RAISE_FD_LIMIT
-        )
+fn unreadable_note(count: usize, starved: bool) -> LookupNote {
+    let why = if starved {
+        Uninspected::OutOfDescriptors
     } else if rustix::process::geteuid().is_root() {
-        format!(
-            "{count} process{} could not be inspected (not dumpable, or in a user namespace this process has no rights in)",
-            if count == 1 { "" } else { "es" }
-        )
+        Uninspected::Refused
     } else {
-        format!(
-            "{count} process{} could not be inspected (another user's; run as root to see them)",
-            if count == 1 { "" } else { "es" }
-        )
-    }
+        Uninspected::OtherUsers
+    };
+    LookupNote::Uninspected { count, why }
 }
 
 /// Why a socket that is still there has no process we found.
