@@ -34,10 +34,14 @@ pub struct Check {
     pub notes: Vec<Worded<Finding>>,
     /// The notes' sentences alone (kept for scripts that read them).
     pub warnings: Vec<String>,
-    /// NAT rules that send this port's incoming connections elsewhere (Linux, as root).
+    /// NAT rules that send connections to the addresses tried elsewhere (Linux, as root): only
+    /// those whose family and hook catch some (each one's `reach` is in its note).
     pub nat: Vec<crate::nat::NatRedirect>,
-    /// Why NAT rules were not read, when they were not.
+    /// Why NAT rules were not read, when they were not, in words.
     pub nat_note: Option<String>,
+    /// Why NAT rules were not read, when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_error: Option<crate::nat::NatError>,
     /// The facts the diagnosis used.
     pub facts: Facts,
     /// The build that made this check (version, commit, build date), so a report names it.
@@ -91,13 +95,21 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
         evidence = gather(&report, &facts, cfg);
     }
     let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
-    let (nat, nat_note) = nat_rules(&report, &facts);
-    for r in &nat {
-        diagnosis.findings.push(Finding::NatRedirect {
-            redirect: r.clone(),
-        });
-    }
-    let mut check = finish(report, facts, evidence, &diagnosis, nat, nat_note);
+    let (mut nat, nat_error) = nat_rules(&report, &facts);
+    let (locals, dual_stack) = bound_locals(&report, &facts);
+    // Only the rules that catch connections to the addresses tried, for what their family and
+    // hook really catch (a prerouting rule never sees this host's connections to loopback).
+    nat.retain(|r| match r.reach(&locals, dual_stack) {
+        Some(reach) => {
+            diagnosis.findings.push(Finding::NatRedirect {
+                redirect: r.clone(),
+                reach,
+            });
+            true
+        }
+        None => false,
+    });
+    let mut check = finish(report, facts, evidence, &diagnosis, nat, nat_error);
     check.recorded = crate::record::recall(check.report.target.port);
     check
 }
@@ -134,7 +146,7 @@ fn finish(
     evidence: Evidence,
     diagnosis: &Diagnosis,
     nat: Vec<crate::nat::NatRedirect>,
-    nat_note: Option<String>,
+    nat_error: Option<crate::nat::NatError>,
 ) -> Check {
     let explanation = wording::explain(&report, diagnosis);
     let mut notes = wording::notes(&report, diagnosis);
@@ -154,7 +166,8 @@ fn finish(
         warnings: notes.iter().map(|n| n.text.clone()).collect(),
         notes,
         nat,
-        nat_note,
+        nat_note: nat_error.as_ref().map(wording::nat_unread),
+        nat_error,
         explanation,
         owners: evidence.owners,
         hidden_owners: evidence.hidden,
@@ -259,22 +272,35 @@ fn free_port_near(target: &crate::Target, facts: &Facts, cfg: &ProbeConfig) -> O
 fn nat_rules(
     report: &ProbeReport,
     facts: &Facts,
-) -> (Vec<crate::nat::NatRedirect>, Option<String>) {
+) -> (Vec<crate::nat::NatRedirect>, Option<crate::nat::NatError>) {
     let target = &report.target;
     if !report.resolve.ok || target.port == 0 || facts.os != crate::platform::Os::Linux {
         (Vec::new(), None)
     } else if !facts.elevated {
-        (
-            Vec::new(),
-            Some(
-                "NAT rules were not read: run as root to see DNAT rules that redirect this port"
-                    .into(),
-            ),
-        )
+        (Vec::new(), Some(crate::nat::NatError::NotRoot))
     } else {
         match crate::nat::redirects(target.port, target.protocol) {
             Ok(v) => (v, None),
             Err(e) => (Vec::new(), Some(e)),
         }
     }
+}
+
+/// The addresses the check tried (bound or not: a NAT rule is about the port at that address),
+/// and whether a `[::]` among them receives IPv4 too (its IPV6_V6ONLY, asked or the system's
+/// default).
+fn bound_locals(report: &ProbeReport, facts: &Facts) -> (Vec<std::net::IpAddr>, bool) {
+    let locals = report
+        .attempts
+        .iter()
+        .filter_map(|a| a.address.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip())
+        .collect();
+    let v6_only = report
+        .target
+        .options
+        .v6_only
+        .or(facts.bindv6only)
+        .unwrap_or(false);
+    (locals, !v6_only)
 }

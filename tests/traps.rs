@@ -364,3 +364,188 @@ fn dnat_rules_through_a_named_set_and_a_map_are_reported() {
         "a port in no set: {other}"
     );
 }
+
+/// `check` in the namespace, as JSON.
+fn check_in(ns: &Netns, args: &[&str]) -> Value {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_port-inspector")])
+        .arg("check")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The one NAT note of a check (panics naming the check when there is not exactly one).
+fn one_note(v: &Value) -> String {
+    let w = v["warnings"].as_array().unwrap();
+    let notes: Vec<&str> = w
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| s.contains("by a NAT rule"))
+        .collect();
+    assert_eq!(notes.len(), 1, "one NAT note: {v}");
+    notes[0].to_owned()
+}
+
+/// The removal command a note prints, run as printed (through a shell) in the namespace.
+fn run_removal(ns: &Netns, note: &str) {
+    let cmd = note
+        .split("Remove the rule (as root): ")
+        .nth(1)
+        .and_then(|r| r.split("; see its chain: ").next())
+        .unwrap_or_else(|| panic!("a removal command: {note}"));
+    assert!(
+        ok(Command::new("ip").args(["netns", "exec", &ns.0, "sh", "-c", cmd])),
+        "the printed command runs: {cmd}"
+    );
+}
+
+/// A namespace with native nft rules (a named set, a verdict map jumping to a redirecting chain,
+/// an output rule for 127.0.0.1, an inet table) and one iptables-nft DNAT.
+fn nat_lab() -> Netns {
+    let ns = Netns::new("pi-natreach");
+    let ruleset = "table ip pi {
+  set webports { type inet_service; flags interval; elements = { 8443 } }
+  map vm { type inet_service : verdict; elements = { 7100 : jump tolocal } }
+  chain tolocal { meta l4proto tcp redirect to :5300; }
+  chain pre { type nat hook prerouting priority dstnat;
+    tcp dport @webports dnat to 10.9.0.2:8080
+    tcp dport vmap @vm
+  }
+  chain out { type nat hook output priority -100;
+    ip daddr 127.0.0.1 tcp dport 7300 redirect to :5301
+  }
+}
+table inet both {
+  chain pre { type nat hook prerouting priority dstnat;
+    tcp dport 7400 redirect to :5302
+  }
+}
+";
+    let file = std::env::temp_dir().join(format!("{}.nft", ns.0));
+    std::fs::write(&file, ruleset).unwrap();
+    let exec = |args: &[&str]| ok(Command::new("ip").args(["netns", "exec", &ns.0]).args(args));
+    let ready =
+        exec(&["ip", "link", "set", "lo", "up"]) && exec(&["nft", "-f", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    common::require(
+        ready,
+        "nft (nftables), able to add tables in the test namespace",
+    );
+    common::require(
+        exec(&[
+            "iptables-nft",
+            "-t",
+            "nat",
+            "-A",
+            "PREROUTING",
+            "-p",
+            "tcp",
+            "--dport",
+            "7600",
+            "-j",
+            "DNAT",
+            "--to-destination",
+            "10.9.0.4:80",
+        ]),
+        "iptables-nft (Debian package iptables)",
+    );
+
+    ns
+}
+
+#[test]
+#[ignore = "needs root, ip netns, nft and iptables-nft; CI runs it (cargo test -- --include-ignored)"]
+fn nat_notes_say_which_connections_a_rule_catches_and_removal_runs_as_printed() {
+    let ns = nat_lab();
+
+    // A prerouting rule of an ip table: never for a connection to loopback made here, never
+    // for IPv6.
+    let lo = check_in(&ns, &["127.0.0.1:8443"]);
+    assert_eq!(lo["verdict"], "bindable", "{lo}");
+    assert_eq!(
+        lo["nat"],
+        serde_json::json!([]),
+        "prerouting never sees loopback: {lo}"
+    );
+    assert!(!lo["warnings"].to_string().contains("NAT"), "{lo}");
+    let any = check_in(&ns, &["0.0.0.0:8443", "-4"]);
+    let note = one_note(&any);
+    assert!(
+        note.starts_with("IPv4 connections from other hosts to port 8443 are redirected to 10.9.0.2:8080 by a NAT rule (nftables table ip pi, chain pre at the prerouting hook"),
+        "{note}"
+    );
+    assert!(note.contains("the port is in set @webports"), "{note}");
+    assert!(
+        note.contains(
+            "Not redirected: connections made on this host (a prerouting rule never sees them)."
+        ),
+        "{note}"
+    );
+    assert!(
+        note.contains("see its chain: nft -a list chain ip pi pre."),
+        "{note}"
+    );
+    let v6 = check_in(&ns, &["[::]:8443", "-6", "--v6only", "on"]);
+    assert_eq!(
+        v6["nat"],
+        serde_json::json!([]),
+        "an ip table never sees IPv6: {v6}"
+    );
+
+    // A verdict map jumping to a chain that redirects.
+    let vm = one_note(&check_in(&ns, &["0.0.0.0:7100", "-4"]));
+    assert!(vm.contains("redirected to :5300 by a NAT rule (nftables table ip pi, chain tolocal at the prerouting hook"), "{vm}");
+    assert!(
+        vm.contains("by the verdict map: tcp dport vmap @vm"),
+        "{vm}"
+    );
+
+    // An output rule for 127.0.0.1: this host's own connections, and nothing is left out.
+    let out = one_note(&check_in(&ns, &["127.0.0.1:7300"]));
+    assert!(
+        out.starts_with("IPv4 connections made on this host to port 7300 are redirected to :5301"),
+        "{out}"
+    );
+    assert!(!out.contains("Not redirected"), "{out}");
+    assert!(
+        check_in(&ns, &["127.0.0.2:7300"])["nat"] == serde_json::json!([]),
+        "another address"
+    );
+
+    // An inet table sees both families.
+    let both = one_note(&check_in(&ns, &["[::]:7400", "-6"]));
+    assert!(
+        both.starts_with("Connections from other hosts to port 7400"),
+        "{both}"
+    );
+
+    // iptables-nft: one note (not one from nft and one from iptables), removed with iptables.
+    let ipt = check_in(&ns, &["0.0.0.0:7600", "-4"]);
+    let note = one_note(&ipt);
+    assert!(note.contains("(iptables (nf_tables), table nat, chain PREROUTING at the prerouting hook: -A PREROUTING -p tcp -m tcp --dport 7600 -j DNAT --to-destination 10.9.0.4:80)"), "{note}");
+    run_removal(&ns, &note);
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:7600", "-4"])["nat"],
+        serde_json::json!([]),
+        "removed as printed"
+    );
+
+    // The nft removal, run as printed, removes exactly that rule.
+    run_removal(&ns, &one_note(&any));
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:8443", "-4"])["nat"],
+        serde_json::json!([]),
+        "removed as printed"
+    );
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:7100", "-4"])["nat"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the others stay"
+    );
+}

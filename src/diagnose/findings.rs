@@ -289,10 +289,14 @@ pub enum Finding {
         /// The other sockets' processes.
         pids: Vec<u32>,
     },
-    /// A NAT rule sends the port's incoming connections elsewhere.
+    /// A NAT rule sends some of the port's incoming connections elsewhere: those its family
+    /// and hook catch for the addresses the check bound (`reach`).
     NatRedirect {
         /// The rule.
         redirect: crate::nat::NatRedirect,
+        /// Which connections it catches, and which it leaves alone.
+        #[serde(default)]
+        reach: crate::nat::Reach,
     },
 }
 

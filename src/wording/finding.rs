@@ -394,12 +394,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             "{local} bound with SO_REUSEADDR, but PID {} already has a UDP socket on the very same address: unicast datagrams will reach only one of the sockets (on Linux, the last one bound).",
             pids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         ),
-        Finding::NatRedirect { redirect } => format!(
-            "Incoming connections to port {port} are redirected to {} by a NAT rule ({}: {}); a client may never reach a program on this port.",
-            clean(&redirect.to),
-            clean(&redirect.source),
-            clean(&redirect.rule)
-        ),
+        Finding::NatRedirect { redirect, reach } => super::nat::redirect(redirect, reach, port),
     }
 }
 

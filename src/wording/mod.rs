@@ -8,6 +8,7 @@
 mod finding;
 mod fix;
 mod lookup;
+mod nat;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ pub use finding::finding;
 pub(crate) use finding::{devices_list, lookup_title, plural};
 pub use fix::{fix, fix_button, general_causes};
 pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
+pub use nat::nat_unread;
 
 /// Which front end the advice is for: the CLI names commands, the window names its controls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
