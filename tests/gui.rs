@@ -182,7 +182,7 @@ fn interface_list_has_loopback_addresses() {
         .click();
     h.run();
     assert_eq!(
-        h.state().inputs.interface,
+        h.state().check.inputs.interface,
         InterfaceChoice::Address("127.0.0.1".into()),
         "picking sets the interface"
     );
@@ -216,7 +216,10 @@ fn a_hung_lookup_can_be_cancelled_while_frames_keep_coming() {
     h.get_by_label("Cancel").click();
     h.run_steps(2);
     wait_for(&mut h, "WSAECANCELLED 10103");
-    assert!(h.state().running.is_none(), "no check running after cancel");
+    assert!(
+        h.state().check.running.is_none(),
+        "no check running after cancel"
+    );
     // Unknown is not "not bindable": its own verdict, in the banner and in History.
     assert!(has(&h, "Unknown"), "neutral verdict");
     assert!(!has(&h, "Not bindable"), "not red");
@@ -241,9 +244,9 @@ fn the_name_lookup_limit_set_in_the_form_bounds_the_lookup() {
     set_text(&mut h, "Name lookup limit:", "1");
     h.run();
     assert!(
-        (h.state().inputs.timeout_secs - 1.0).abs() < f32::EPSILON,
+        (h.state().check.inputs.timeout_secs - 1.0).abs() < f32::EPSILON,
         "the field sets the limit: {}",
-        h.state().inputs.timeout_secs
+        h.state().check.inputs.timeout_secs
     );
     h.get_by_label("Test bind").click();
     h.run_steps(2);
@@ -251,7 +254,7 @@ fn the_name_lookup_limit_set_in_the_form_bounds_the_lookup() {
         &mut h,
         "the resolver did not answer for 'never.answers.invalid' in time",
     );
-    assert!(h.state().running.is_none(), "the check ended");
+    assert!(h.state().check.running.is_none(), "the check ended");
 }
 
 #[test]
@@ -266,7 +269,7 @@ fn history_lists_each_check_and_reshows_it() {
         h.get_by_label("Test bind").click();
         h.run_steps(2);
         let start = Instant::now();
-        while h.state().running.is_some() {
+        while h.state().check.running.is_some() {
             assert!(start.elapsed() < Duration::from_secs(10), "check finished");
             h.step();
             std::thread::sleep(Duration::from_millis(10));
@@ -277,14 +280,14 @@ fn history_lists_each_check_and_reshows_it() {
     let free_entry = format!("ok TCP 127.0.0.1:{free}");
     assert!(has(&h, &busy_entry), "first check listed");
     assert!(has(&h, &free_entry), "second check listed");
-    assert_eq!(h.state().history.len(), 2, "two entries");
+    assert_eq!(h.state().check.history.len(), 2, "two entries");
     h.get_by_label_contains(&busy_entry).click();
     h.run();
     assert!(has(&h, "WSAEADDRINUSE 10048"), "old result shown again");
     // The form says what the shown answer checked (Enter must test that, not another port),
     // and the answer says when it was measured.
     assert_eq!(
-        h.state().inputs.port_text,
+        h.state().check.inputs.port_text,
         busy.to_string(),
         "selecting an entry loads its target into the form"
     );
@@ -299,7 +302,7 @@ fn history_lists_each_check_and_reshows_it() {
     h.get_by_label("Check again").click();
     h.run_steps(2);
     let start = Instant::now();
-    while h.state().history.len() < 3 || h.state().running.is_some() {
+    while h.state().check.history.len() < 3 || h.state().check.running.is_some() {
         assert!(start.elapsed() < Duration::from_secs(10), "check finished");
         h.step();
         std::thread::sleep(Duration::from_millis(10));
@@ -311,7 +314,7 @@ fn history_lists_each_check_and_reshows_it() {
         .expect("the earlier entry")
         .click();
     h.run_steps(2);
-    let earlier = h.state().shown;
+    let earlier = h.state().check.shown;
     assert_eq!(earlier, Some(0), "the first entry is shown");
     assert!(
         has(
@@ -323,7 +326,7 @@ fn history_lists_each_check_and_reshows_it() {
     // Clear forgets them.
     h.get_by_label("Clear").click();
     h.run_steps(2);
-    assert!(h.state().history.is_empty(), "history cleared");
+    assert!(h.state().check.history.is_empty(), "history cleared");
 }
 
 /// An in-memory eframe storage, so the real save path can be exercised.
@@ -424,7 +427,7 @@ fn the_history_is_kept_between_runs() {
     h.get_by_label("Test bind").click();
     h.run_steps(2);
     let start = Instant::now();
-    while h.state().history.is_empty() || h.state().running.is_some() {
+    while h.state().check.history.is_empty() || h.state().check.running.is_some() {
         assert!(start.elapsed() < Duration::from_secs(10), "check finished");
         h.step();
         std::thread::sleep(Duration::from_millis(10));
@@ -454,12 +457,12 @@ fn the_history_is_kept_between_runs() {
     again.get_by_label_contains("FAIL TCP 127.0.0.1").click();
     again.run();
     assert_eq!(
-        again.state().inputs.port_text,
+        again.state().check.inputs.port_text,
         busy.to_string(),
         "loaded into the form"
     );
     assert!(
-        again.state().shown.is_none(),
+        again.state().check.shown.is_none(),
         "no stale answer is shown for it"
     );
     // Bounded, and a damaged entry is cut to size.
@@ -679,7 +682,7 @@ fn window_and_report_render_the_same_findings() {
         h.get_by_label("Test bind").click();
         h.run_steps(2);
         wait_for(&mut h, "Found on this machine");
-        let check = h.state().history.last().unwrap().check.clone();
+        let check = h.state().check.history.last().unwrap().check.clone();
         let d = check.explanation.clone().expect("a failure");
         assert!(!d.findings.is_empty(), "{host}: something proven");
         let md = port_inspector::render::report::markdown(&check);
@@ -761,8 +764,12 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
     h.run();
     h.get_by_label("443").click();
     h.run();
-    assert_eq!(h.state().inputs.port_text, "443", "a click fills the port");
-    assert!(h.state().history.is_empty(), "and runs nothing");
+    assert_eq!(
+        h.state().check.inputs.port_text,
+        "443",
+        "a click fills the port"
+    );
+    assert!(h.state().check.history.is_empty(), "and runs nothing");
     // Half a second before the double-click, so egui does not count it as a triple click.
     h.run_steps(10);
     let pick = h.get_by_label("80");
@@ -770,9 +777,9 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
     pick.click();
     h.step();
     h.run_steps(1);
-    assert_eq!(h.state().inputs.port_text, "80");
+    assert_eq!(h.state().check.inputs.port_text, "80");
     wait_until(&mut h, "a double-click to run the check", |h| {
-        !h.state().history.is_empty() && h.state().running.is_none()
+        !h.state().check.history.is_empty() && h.state().check.running.is_none()
     });
     assert!(
         has(&h, &format!("TCP {ip}:80")),
@@ -873,12 +880,16 @@ fn the_window_opens_from_its_state_file_and_runs_its_start_check() {
     wait_for(&mut h, "WSAEADDRINUSE 10048");
     let app = h.state();
     assert_eq!(app.tab, Tab::Check, "opens on the start check's tab");
-    assert_eq!(app.inputs.port_text, port.to_string(), "the form shows it");
+    assert_eq!(
+        app.check.inputs.port_text,
+        port.to_string(),
+        "the form shows it"
+    );
     assert_eq!(
         app.scan.inputs.address_text, "127.0.0.9",
         "the saved scan form"
     );
-    assert_eq!(app.earlier, vec![earlier], "the earlier run's check");
+    assert_eq!(app.check.earlier, vec![earlier], "the earlier run's check");
     assert!(app.store.is_some(), "and it keeps saving there");
     assert!(has(&h, "Earlier runs"), "listed apart from this run's");
     drop(held);

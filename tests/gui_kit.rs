@@ -77,20 +77,20 @@ fn matrix_shows_tcp_blocked_udp_ok_and_opens_a_cell() {
     h.step();
     assert_eq!(h.state().tab, Tab::Check, "cell opens its check");
     wait_until(&mut h, "the fresh check of the cell", |h| {
-        h.state().history.len() == 1 && h.state().running.is_none()
+        h.state().check.history.len() == 1 && h.state().check.running.is_none()
     });
     assert_eq!(
-        h.state().history[0].check.report.verdict,
+        h.state().check.history[0].check.report.verdict,
         port_inspector::probe::Verdict::Bindable,
         "the cell's check ran again after the holder left, and found the port free"
     );
     assert_eq!(
-        h.state().inputs.port_text,
+        h.state().check.inputs.port_text,
         port.to_string(),
         "the form says what was checked"
     );
     // The form now names another target: the matrix says it is of the old one.
-    h.state_mut().inputs.port_text = (if port == 65535 { 1 } else { port + 1 }).to_string();
+    h.state_mut().check.inputs.port_text = (if port == 65535 { 1 } else { port + 1 }).to_string();
     open_kit(&mut h);
     assert!(
         has(&h, "This matrix is of another target than the form's"),
@@ -164,7 +164,7 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     h.get_by_label("Save report").click();
     h.run();
     // A proposed name with the date and time, in the report folder.
-    let proposed = h.state().save.as_ref().unwrap().path_text.clone();
+    let proposed = h.state().check.save.as_ref().unwrap().path_text.clone();
     assert!(
         proposed.starts_with(&dir.display().to_string())
             && proposed.contains(&format!("port-inspector-report-{port}-20"))

@@ -128,16 +128,16 @@ fn nothing_is_clipped_at_800_by_600_with_long_names() {
     h.state_mut().listening_now.widths = vec![(Column::Local, 420.0)];
     h.run();
     // A long host name in History (it fails to resolve; the entry stays).
-    h.state_mut().inputs.custom_host = format!(
+    h.state_mut().check.inputs.custom_host = format!(
         "{}example.invalid",
         "a-very-long-host-name-of-a-fleet.".repeat(5)
     );
     h.get_by_label("Test bind").click();
     h.run_steps(2);
     wait_until(&mut h, "the long host's check", |h| {
-        h.state().history.len() == 1
+        h.state().check.history.len() == 1
     });
-    h.state_mut().inputs.custom_host = ip.to_string();
+    h.state_mut().check.inputs.custom_host = ip.to_string();
     h.get_by_label("Test bind").click();
     h.run_steps(2);
     wait_for(&mut h, "WSAEADDRINUSE 10048");

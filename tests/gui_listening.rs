@@ -226,7 +226,7 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
     h.get_by_label("Test bind").click();
     h.run_steps(2);
     common::ui::wait_until(&mut h, "the earlier check", |h| {
-        h.state().history.len() == 1 && h.state().running.is_none()
+        h.state().check.history.len() == 1 && h.state().check.running.is_none()
     });
     h.get_by_label("Listening now").click();
     h.run_steps(2);
@@ -242,8 +242,8 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
         Tab::Listening,
         "still on the Listening now tab"
     );
-    assert_eq!(h.state().history.len(), 1, "no check was added");
-    assert!(h.state().running.is_none(), "and none runs");
+    assert_eq!(h.state().check.history.len(), 1, "no check was added");
+    assert!(h.state().check.running.is_none(), "and none runs");
     wait_for(&mut h, "LISTEN (gone)");
     drop(child);
 }

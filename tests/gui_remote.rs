@@ -86,12 +86,12 @@ fn add_machine(h: &mut Harness<'_, App>, address: &str, program: &str) {
 
 /// Presses Test bind and waits for the check to end.
 fn test_bind(h: &mut Harness<'_, App>) {
-    let before = h.state().history.len();
+    let before = h.state().check.history.len();
     let failed_before = h.state().status.clone();
     h.get_by_label("Test bind").click();
     wait_until(h, "the check to end", |h| {
-        h.state().running.is_none()
-            && (h.state().history.len() > before || h.state().status != failed_before)
+        h.state().check.running.is_none()
+            && (h.state().check.history.len() > before || h.state().status != failed_before)
     });
     h.run_steps(2);
 }
@@ -109,7 +109,7 @@ fn the_picked_machine_answers_and_the_answer_and_title_name_it() {
 
     // This machine: free.
     test_bind(&mut h);
-    let here = h.state().shown_check().unwrap();
+    let here = h.state().check.shown_check().unwrap();
     assert!(here.bindable(), "free here: {:?}", here.report.verdict);
     assert_eq!(here.machine, None, "answered here");
     assert!(
@@ -139,6 +139,7 @@ fn the_picked_machine_answers_and_the_answer_and_title_name_it() {
     let status = h.state().status.clone();
     let there = h
         .state()
+        .check
         .shown_check()
         .unwrap_or_else(|| panic!("an answer from there: {status:?}"));
     assert!(!there.bindable(), "held there: {:?}", there.report.verdict);
@@ -163,7 +164,7 @@ fn the_picked_machine_answers_and_the_answer_and_title_name_it() {
     );
     test_bind(&mut h);
     assert!(
-        h.state().shown_check().unwrap().bindable(),
+        h.state().check.shown_check().unwrap().bindable(),
         "free here again"
     );
     drop(holder);
@@ -181,7 +182,7 @@ fn a_machine_without_an_answer_is_said_inline_in_the_windows_words() {
     add_machine(&mut h, "nowhere.invalid", "");
     pick(&mut h, "nowhere.invalid");
     test_bind(&mut h);
-    assert!(h.state().shown_check().is_none(), "no answer shown");
+    assert!(h.state().check.shown_check().is_none(), "no answer shown");
     assert!(
         has(&h, "Cannot reach nowhere.invalid"),
         "{:?}",
@@ -204,7 +205,7 @@ fn a_machine_without_an_answer_is_said_inline_in_the_windows_words() {
     lab.trust(&lab.dir.join("other_key.pub"));
     add_machine(&mut h, THERE, pi());
     test_bind(&mut h);
-    assert!(h.state().shown_check().is_none(), "no answer shown");
+    assert!(h.state().check.shown_check().is_none(), "no answer shown");
     let status = h.state().status.clone().unwrap_or_default();
     assert!(
         status.starts_with(&format!("The host key of {THERE} has CHANGED"))
@@ -432,7 +433,7 @@ fn the_fleet_view_checks_one_port_on_several_machines() {
     // A row opens its full answer in the Check tab, marked with its machine.
     h.get_by_label("Open the answer of there-lab").click();
     h.run_steps(2);
-    let shown = h.state().shown_check().unwrap();
+    let shown = h.state().check.shown_check().unwrap();
     assert_eq!(shown.machine.as_deref(), Some("there-lab"), "that answer");
     assert!(
         has(&h, "on there-lab (over ssh), checked at"),

@@ -105,8 +105,8 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     // 127.X.Y.Z is in lo's network but not an address the picker lists: it opens as typed.
     assert_eq!(
         (
-            &h.state().inputs.interface,
-            h.state().inputs.custom_host.as_str()
+            &h.state().check.inputs.interface,
+            h.state().check.inputs.custom_host.as_str()
         ),
         (&InterfaceChoice::Custom, ip.to_string().as_str()),
         "the scanned address is the check's"
@@ -138,8 +138,8 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     assert_eq!(h.state().tab, Tab::Check, "the map opened a check");
     assert_eq!(
         (
-            h.state().inputs.port_text.as_str(),
-            h.state().inputs.protocol
+            h.state().check.inputs.port_text.as_str(),
+            h.state().check.inputs.protocol
         ),
         ((p + 20).to_string().as_str(), port_inspector::Protocol::Udp),
         "the clicked cell's port and protocol"

@@ -144,10 +144,14 @@ fn window_side() {
     slow_wait(&mut h, "the click to open the answer", |h| {
         h.state().tab == Tab::Check
             && h.state()
+                .check
                 .shown_check()
                 .is_some_and(|c| c.report.target.port == port && c.machine.is_none())
     });
-    assert!(h.state().shown_check().unwrap().bindable(), "free now");
+    assert!(
+        h.state().check.shown_check().unwrap().bindable(),
+        "free now"
+    );
     // The watch's row says the notification was shown.
     h.get_by_label("Watches").click();
     h.run_steps(2);

@@ -6,16 +6,15 @@ use std::time::{Duration, Instant};
 use super::views;
 use super::worker::{Event, Job, Waker, Worker};
 use crate::check::Check;
-use crate::facts::{self, Interface};
 use crate::probe::{CancelToken, Resolver, system_resolver};
 use crate::scan::{Scanner, system_scanner};
 use crate::target::Target;
 
 pub use super::action::{Action, Tab};
+pub use super::check_tab::{Around, CheckOutcome, CheckTab};
 pub use super::form::{Inputs, InterfaceChoice, interface_label};
 pub use super::kit::{KitOutcome, KitState, ListenRun, WatchRun};
 pub use super::save::SaveDialog;
-use super::save::file_stamp;
 pub use super::scan_tab::{ScanInputs, ScanOutcome, ScanProtocols, ScanSort, ScanState, ScanTab};
 
 /// A check made since the window opened.
@@ -55,20 +54,23 @@ pub struct Running {
     pub cancel: CancelToken,
 }
 
+/// What the Check tab borrows of the window for one action: its fields, borrowed one by one
+/// so the tab itself stays free to change.
+macro_rules! around {
+    ($app:ident) => {
+        Around {
+            worker: &$app.worker,
+            next_id: &mut $app.next_id,
+            machines: &mut $app.machines,
+            report_dir: &$app.report_dir,
+        }
+    };
+}
+
 /// The whole window.
 pub struct App {
-    /// The form.
-    pub inputs: Inputs,
-    /// Local interfaces for the picker.
-    pub interfaces: Vec<Interface>,
-    /// The check in flight.
-    pub running: Option<Running>,
-    /// Checks since the window opened, newest last.
-    pub history: Vec<HistoryEntry>,
-    /// Which history entry is shown.
-    pub shown: Option<usize>,
-    /// Checks of earlier runs, oldest first (remembered between runs, bounded).
-    pub earlier: Vec<EarlierEntry>,
+    /// The Check tab.
+    pub check: CheckTab,
     /// A short status line ("Report copied").
     pub status: Option<String>,
     /// The owner whose ending awaits confirmation.
@@ -81,8 +83,6 @@ pub struct App {
     pub end_on: Option<crate::remote::Remote>,
     /// The connection whose closing awaits confirmation.
     pub confirm_close: Option<crate::owners::Owner>,
-    /// Whether the history panel is shown (on the Check tab).
-    pub history_open: bool,
     /// Whether the first frame put the focus in the form.
     focus_placed: bool,
     /// The theme chosen in the title bar (remembered between runs).
@@ -95,8 +95,6 @@ pub struct App {
     pub kit: KitState,
     /// Where Save report writes (the home directory unless a test points elsewhere).
     pub report_dir: std::path::PathBuf,
-    /// The Save report dialog, while open.
-    pub save: Option<SaveDialog>,
     /// The Listening now tab.
     pub listening_now: super::listening::ListeningTab,
     /// Each frame's CPU time, when `PORT_INSPECTOR_FRAME_LOG` names a file (for measuring the
@@ -221,28 +219,20 @@ impl App {
     ) -> Self {
         let ctx2 = ctx.clone();
         let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
-        let inputs = inputs.validated();
         Self {
-            inputs,
-            interfaces: facts::interfaces(),
-            running: None,
-            history: Vec::new(),
-            earlier: Vec::new(),
-            shown: None,
+            check: CheckTab::new(inputs),
             status: None,
             confirm_end: None,
             end_from: None,
             end_on: None,
             fleet: super::fleet::FleetRoom::default(),
             confirm_close: None,
-            history_open: true,
             focus_placed: false,
             theme: super::saved::ThemeChoice::System,
             theme_pending: false,
             worker: Worker::spawn(waker, resolver, scanner),
             tab: Tab::Check,
             kit: KitState::default(),
-            save: None,
             listening_now: super::listening::ListeningTab::default(),
             frame_log: std::env::var_os("PORT_INSPECTOR_FRAME_LOG")
                 .and_then(|p| std::fs::File::create(p).ok())
@@ -263,29 +253,34 @@ impl App {
         }
     }
 
-    /// The check on screen.
-    #[must_use]
-    pub fn shown_check(&self) -> Option<&Check> {
-        self.shown
-            .and_then(|i| self.history.get(i))
-            .map(|h| &h.check)
+    /// Starts a check of `target` in the Check tab (a watch, the kit, an End's fresh check).
+    pub(super) fn start(&mut self, target: Target) {
+        let outcome = self.check.start(target, &mut around!(self));
+        self.on_check_outcome(outcome);
+    }
+
+    /// Shows `target` in the form and checks it at once (`port-inspector window TARGET`).
+    pub fn open_on(&mut self, target: Target) {
+        self.check.load(&target);
+        self.tab = Tab::Check;
+        self.start(target);
+    }
+
+    /// Does what a Check tab action asks of the window beyond its tab.
+    fn on_check_outcome(&mut self, outcome: Option<CheckOutcome>) {
+        match outcome {
+            None => {}
+            Some(CheckOutcome::Started) => self.status = None,
+            Some(CheckOutcome::Status(s)) => self.status = Some(s),
+            Some(CheckOutcome::RelaunchElevated) => self.relaunch_elevated(),
+        }
     }
 
     /// Takes finished checks from the worker; cheap when there are none.
     pub fn poll_worker(&mut self) {
         while let Some(event) = self.worker.try_recv() {
             match event {
-                Event::Finished { id, check } => {
-                    if self.running.as_ref().is_some_and(|r| r.id == id) {
-                        self.running = None;
-                    }
-                    self.history.push(HistoryEntry {
-                        check: *check,
-                        at: clock_now(),
-                        date: date_now(),
-                    });
-                    self.shown = Some(self.history.len() - 1);
-                }
+                Event::Finished { id, check } => self.check.on_finished(id, *check),
                 Event::Sockets(rows) => self.listening_now.apply(*rows),
                 Event::PortHistory { id, port, reading } => {
                     self.port_history.on_reading(id, port, *reading);
@@ -334,14 +329,8 @@ impl App {
     /// Opens the Check tab on `host`:`port` (a scan's row, a socket of the live table) with the
     /// matching interface picked, and runs the check.
     pub(super) fn open_check(&mut self, host: &str, port: u16, protocol: crate::target::Protocol) {
-        self.inputs.interface = InterfaceChoice::for_host(host, &self.interfaces);
-        if self.inputs.interface == InterfaceChoice::Custom {
-            host.clone_into(&mut self.inputs.custom_host);
-        }
-        self.inputs.port_text = port.to_string();
-        self.inputs.protocol = protocol;
         self.tab = Tab::Check;
-        if let Ok(t) = self.inputs.target() {
+        if let Some(t) = self.check.load_socket(host, port, protocol) {
             self.start(t);
         }
     }
@@ -350,49 +339,26 @@ impl App {
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             a @ (Action::DismissStateNotice
-            | Action::ClearHistory
-            | Action::LoadEarlier(..)
             | Action::ExportSockets { .. }
             | Action::AskCloseConnection(..)
             | Action::CancelClose
             | Action::ConfirmClose) => self.apply_more(ctx, a),
-            Action::Test => {
-                if let Ok(t) = self.inputs.target() {
-                    self.start(t);
-                }
-            }
-            Action::Rerun(i) => {
-                if let Some(h) = self.history.get(i) {
-                    let t = h.check.report.target.clone();
-                    self.machines.picked.clone_from(&h.check.machine);
-                    self.inputs.load_target(&t, &self.interfaces);
-                    self.start(t);
-                }
-            }
-            Action::Cancel => {
-                if let Some(r) = &self.running {
-                    r.cancel.cancel();
-                }
-            }
-            Action::RerunShown => {
-                if let Some(i) = self.shown {
-                    self.apply(ctx, Action::Rerun(i));
-                }
-            }
-            Action::ToggleHistory => self.history_open = !self.history_open,
-            Action::Show(i) => {
-                if let Some(h) = self.history.get(i) {
-                    let t = h.check.report.target.clone();
-                    self.machines.picked.clone_from(&h.check.machine);
-                    self.shown = Some(i);
-                    self.inputs.load_target(&t, &self.interfaces);
-                }
-            }
-            Action::CopyReport => {
-                if let Some(c) = self.shown_check() {
-                    ctx.copy_text(crate::render::report::markdown(c));
-                    self.status = Some("Report copied to the clipboard (Markdown).".into());
-                }
+            a @ (Action::Test
+            | Action::Rerun(..)
+            | Action::RerunShown
+            | Action::Cancel
+            | Action::ToggleHistory
+            | Action::Show(..)
+            | Action::ClearHistory
+            | Action::LoadEarlier(..)
+            | Action::CopyReport
+            | Action::ApplyFix(..)
+            | Action::RefreshInterfaces
+            | Action::SaveReport
+            | Action::SaveTo { .. }
+            | Action::CancelSave) => {
+                let outcome = self.check.apply(ctx, &a, &mut around!(self));
+                self.on_check_outcome(outcome);
             }
             Action::CheckSocket(addr, protocol) => {
                 self.open_check(&addr.ip().to_string(), addr.port(), protocol);
@@ -401,7 +367,6 @@ impl App {
                 ctx.copy_text(text);
                 self.status = Some("Copied.".into());
             }
-            Action::ApplyFix(fix) => self.apply_fix(&fix),
             Action::SetTab(t) => {
                 // What the last click did belongs to the tab it was done in.
                 if t != self.tab {
@@ -412,16 +377,6 @@ impl App {
                     self.apply(ctx, Action::RefreshFacts);
                 }
             }
-            Action::SaveReport => self.ask_save(),
-            Action::SaveTo { replace } => self.save_to(replace),
-            Action::CancelSave => self.save = None,
-            Action::RefreshInterfaces => {
-                self.interfaces = facts::interfaces();
-                self.status = Some(format!(
-                    "{} interface addresses found.",
-                    self.interfaces.len()
-                ));
-            }
             a @ (Action::RefreshFacts
             | Action::RunMatrix
             | Action::HoldAllInterfaces
@@ -430,7 +385,7 @@ impl App {
             | Action::StopListen
             | Action::StartWatch
             | Action::StopWatch) => {
-                if let Some(o) = self.kit.apply(&a, self.inputs.target(), &self.worker) {
+                if let Some(o) = self.kit.apply(&a, self.check.inputs.target(), &self.worker) {
                     self.on_kit_outcome(o);
                 }
             }
@@ -477,6 +432,7 @@ impl App {
             && self.confirm_end.is_none()
             && ctx.input_mut(|i| i.consume_shortcut(&end))
             && let Some(i) = self
+                .check
                 .shown_check()
                 .and_then(|c| c.owners.iter().position(|o| o.pid.is_some()))
         {
@@ -533,9 +489,9 @@ impl App {
         egui::Panel::top("title").show(ui, |ui| {
             actions.extend(views::title_ui(
                 ui,
-                self.running.is_some() || self.scan.busy(),
+                self.check.busy() || self.scan.busy(),
                 self.tab,
-                self.history_open,
+                self.check.history_open,
             ));
             self.machines.ui(ui);
         });
@@ -543,20 +499,8 @@ impl App {
         self.notice_ui(ui, &mut actions);
         // The history of checks belongs to the Check tab; it can be hidden, and its width is
         // the user's (bounded), never its longest entry's.
-        if self.tab == Tab::Check && self.history_open {
-            egui::Panel::left("history")
-                .resizable(true)
-                .default_size(200.0)
-                .min_size(150.0)
-                .max_size(320.0)
-                .show(ui, |ui| {
-                    actions.extend(views::history_ui(
-                        ui,
-                        &self.history,
-                        &self.earlier,
-                        self.shown,
-                    ));
-                });
+        if self.tab == Tab::Check {
+            actions.extend(self.check.history_panel(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| {
             views::runs_here_notice(ui, self.tab, self.machines.picked.as_deref());
@@ -566,7 +510,7 @@ impl App {
             }
             if self.tab == Tab::Kit {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    let target = self.inputs.target();
+                    let target = self.check.inputs.target();
                     actions.extend(self.kit.ui(ui, target.as_ref()));
                     if let Some(s) = &self.status {
                         ui.add(egui::Label::new(s.as_str()).wrap());
@@ -586,35 +530,10 @@ impl App {
             }
             let names = self.machines.names();
             let mut fleet_actions = Vec::new();
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                actions.extend(views::form_ui(
-                    ui,
-                    &mut self.inputs,
-                    &self.interfaces,
-                    self.running.as_ref(),
-                ));
-                fleet_actions = self.fleet.ui(ui, &names);
-                let shown = self.shown_check();
-                if shown.is_none()
-                    && let Some(s) = &self.status
-                {
-                    ui.add(egui::Label::new(s.as_str()).wrap());
-                }
-                ui.separator();
-                if let Some(c) = shown {
-                    if let Some(i) = self.shown
-                        && let Some(entry) = self.history.get(i)
-                    {
-                        let newest = !self.history[i + 1..]
-                            .iter()
-                            .any(|h| h.check.report.target == entry.check.report.target);
-                        actions.extend(views::answer_heading_ui(ui, entry, newest));
-                    }
-                    actions.extend(views::result_ui(ui, c, self.status.as_deref()));
-                } else if self.running.is_none() {
-                    ui.label("Pick an interface and a port, then press Test bind (or Enter).");
-                }
-            });
+            let fleet = &mut self.fleet;
+            actions.extend(self.check.ui(ui, self.status.as_deref(), |ui| {
+                fleet_actions = fleet.ui(ui, &names);
+            }));
             for a in fleet_actions {
                 self.fleet_action(a);
             }
@@ -626,9 +545,6 @@ impl App {
             let on = self.end_on.as_ref().map(|r| r.machine.to_string());
             actions.extend(views::confirm_end_ui(ui, plan, on.as_deref()));
         }
-        if let Some(dialog) = &mut self.save {
-            actions.extend(views::save_dialog_ui(ui, dialog));
-        }
         for a in actions {
             self.apply(&ctx, a);
         }
@@ -639,8 +555,7 @@ impl App {
         }
         self.drive_live();
         self.console_frame(&ctx);
-        if self.running.is_some() || self.scan.busy() || self.kit.listening() || self.kit.watching()
-        {
+        if self.check.busy() || self.scan.busy() || self.kit.listening() || self.kit.watching() {
             // Elapsed time and spinner while busy; nothing repaints when idle.
             ctx.request_repaint_after(Duration::from_millis(100));
         }
@@ -658,39 +573,6 @@ impl App {
                         actions.push(Action::DismissStateNotice);
                     }
                 });
-            });
-        }
-    }
-
-    /// Applies a fix the answer offered (a free port, an option) to the form and checks again.
-    fn apply_fix(&mut self, fix: &crate::diagnose::Fix) {
-        use crate::diagnose::Fix;
-        match *fix {
-            Fix::UseFreePort { port } => self.inputs.port_text = port.to_string(),
-            Fix::SetReuseAddr => self.inputs.reuse_address = true,
-            Fix::SetReusePort => self.inputs.reuse_port = true,
-            Fix::SetV6Only => self.inputs.v6_only = Some(true),
-            Fix::RunElevated => return self.relaunch_elevated(),
-            _ => return,
-        }
-        if let Ok(t) = self.inputs.target() {
-            self.start(t);
-        }
-    }
-
-    /// Opens the Save report dialog, proposing a name with the date and time.
-    fn ask_save(&mut self) {
-        // Ask where, proposing a name with the date and time.
-        if let Some(c) = self.shown_check() {
-            let name = format!(
-                "port-inspector-report-{}-{}.md",
-                c.report.target.port,
-                file_stamp()
-            );
-            self.save = Some(SaveDialog {
-                path_text: self.report_dir.join(name).display().to_string(),
-                exists: false,
-                error: None,
             });
         }
     }
@@ -728,11 +610,11 @@ impl App {
     fn on_kit_outcome(&mut self, outcome: KitOutcome) {
         match outcome {
             KitOutcome::CheckNow(t) => {
-                self.inputs.load_target(&t, &self.interfaces);
+                self.check.inputs.load_target(&t, &self.check.interfaces);
                 self.tab = Tab::Check;
                 self.start(t);
             }
-            KitOutcome::HoldAllInterfaces => self.inputs.interface = InterfaceChoice::AllAny,
+            KitOutcome::HoldAllInterfaces => self.check.inputs.interface = InterfaceChoice::AllAny,
             KitOutcome::ClearTitle => self.title_note = None,
             KitOutcome::Watched { check, free } => {
                 if free {
@@ -740,14 +622,7 @@ impl App {
                     self.status = Some(format!("{addr} is free now."));
                     self.title_note = Some(format!("{addr} is free"));
                 }
-                self.history.push(HistoryEntry {
-                    check: *check,
-                    at: clock_now(),
-                    date: date_now(),
-                });
-                // The watch's last check is the newest answer: it replaces the verdict shown
-                // (never a red "in use" banner left under a "free now" line).
-                self.shown = Some(self.history.len() - 1);
+                self.check.push_answer(*check);
             }
         }
     }
@@ -785,20 +660,6 @@ impl App {
     /// the table, close a connection (asked first).
     fn apply_more(&mut self, ctx: &egui::Context, action: Action) {
         match action {
-            Action::ClearHistory => {
-                self.history.clear();
-                self.earlier.clear();
-                self.shown = None;
-            }
-            Action::LoadEarlier(i) => {
-                if let Some(t) = self.earlier.get(i).map(|e| e.target.clone()) {
-                    self.inputs.load_target(&t, &self.interfaces);
-                    self.shown = None;
-                    self.status = Some(
-                        "Loaded into the form: press Test bind (or Enter) to check it now.".into(),
-                    );
-                }
-            }
             Action::DismissStateNotice => self.state_notice = None,
             Action::AskCloseConnection(o) => self.confirm_close = Some(*o),
             Action::CancelClose => self.confirm_close = None,

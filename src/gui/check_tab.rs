@@ -1,22 +1,104 @@
-//! The Check tab's runs: a check started from the form, a history entry or `port-inspector window
-//! TARGET`, on the worker (never a lookup on the UI thread).
+//! The Check tab, a room of its own: the form, the check in flight, the answers since the window
+//! opened and those of earlier runs, and the Save report dialog. Its `ui` draws the tab and
+//! returns actions; its `apply` changes only this tab and says what the window around it must do
+//! (a status line, an elevated copy). A check runs on the worker, here or on the picked machine
+//! over ssh; never a lookup on the UI thread.
 
-#[allow(clippy::wildcard_imports)]
-use super::app::*;
 use std::time::{Duration, Instant};
 
-use super::worker::Job;
+use super::action::Action;
+use super::app::{EarlierEntry, HistoryEntry, Running, clock_now, date_now};
+use super::form::{Inputs, InterfaceChoice};
+use super::machines::MachinesRoom;
+use super::save::{SaveDialog, file_stamp};
+use super::views;
+use super::worker::{Job, Worker};
+use crate::check::Check;
+use crate::facts::{self, Interface};
 use crate::probe::CancelToken;
-use crate::target::Target;
+use crate::target::{Protocol, Target};
 
-impl App {
-    /// Shows `target` in the form and checks it at once (`port-inspector window TARGET`).
-    pub fn open_on(&mut self, target: Target) {
+/// The Check tab's state.
+pub struct CheckTab {
+    /// The form.
+    pub inputs: Inputs,
+    /// Local interfaces for the picker.
+    pub interfaces: Vec<Interface>,
+    /// The check in flight.
+    pub running: Option<Running>,
+    /// Checks since the window opened, newest last.
+    pub history: Vec<HistoryEntry>,
+    /// Which history entry is shown.
+    pub shown: Option<usize>,
+    /// Checks of earlier runs, oldest first (remembered between runs, bounded).
+    pub earlier: Vec<EarlierEntry>,
+    /// Whether the history panel is shown.
+    pub history_open: bool,
+    /// The Save report dialog, while open.
+    pub save: Option<SaveDialog>,
+}
+
+/// What the window around the Check tab lends it for one action: the worker its checks run on,
+/// the request numbers, and the machine picker (an answer of another machine re-picks it).
+pub struct Around<'a> {
+    /// Where checks run.
+    pub worker: &'a Worker,
+    /// The next request number (shared by every tab's jobs).
+    pub next_id: &'a mut u64,
+    /// The machine the answers come from.
+    pub machines: &'a mut MachinesRoom,
+    /// Where Save report proposes to write.
+    pub report_dir: &'a std::path::Path,
+}
+
+/// What a Check tab action asks of the window beyond the tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// A check started: the last status line no longer applies.
+    Started,
+    /// Say this on the status line.
+    Status(String),
+    /// Start an elevated copy of the window (a fix the answer offered).
+    RelaunchElevated,
+}
+
+impl CheckTab {
+    /// A tab with `inputs` in its form, the machine's interfaces read, nothing checked yet.
+    #[must_use]
+    pub fn new(inputs: Inputs) -> Self {
+        Self {
+            inputs: inputs.validated(),
+            interfaces: facts::interfaces(),
+            running: None,
+            history: Vec::new(),
+            shown: None,
+            earlier: Vec::new(),
+            history_open: true,
+            save: None,
+        }
+    }
+
+    /// The check on screen.
+    #[must_use]
+    pub fn shown_check(&self) -> Option<&Check> {
+        self.shown
+            .and_then(|i| self.history.get(i))
+            .map(|h| &h.check)
+    }
+
+    /// Whether a check runs.
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Shows `target` in the form (`port-inspector window TARGET`, a watch's or the kit's
+    /// target): its interface picked when it is an address of this machine, as a scan row does.
+    pub fn load(&mut self, target: &Target) {
         let host = target.host.trim();
         self.inputs.interface = if host.is_empty() {
             InterfaceChoice::AllAny
         } else {
-            // An address of this machine opens on its interface, as a scan row does.
             InterfaceChoice::for_host(host, &self.interfaces)
         };
         host.clone_into(&mut self.inputs.custom_host);
@@ -28,21 +110,31 @@ impl App {
         self.inputs.v6_only = target.options.v6_only;
         self.inputs.listen = target.options.listen;
         self.inputs.exclusive = target.options.exclusive_address_use;
-        self.tab = Tab::Check;
-        self.start(target);
     }
 
-    /// Starts a check unless one is running (a second click while busy is ignored).
-    pub(super) fn start(&mut self, target: Target) {
-        if self.running.is_some() {
-            return;
+    /// Shows `host`:`port` (a scan's row, a socket of the live table) in the form with the
+    /// matching interface picked, and returns the target to check.
+    pub fn load_socket(&mut self, host: &str, port: u16, protocol: Protocol) -> Option<Target> {
+        self.inputs.interface = InterfaceChoice::for_host(host, &self.interfaces);
+        if self.inputs.interface == InterfaceChoice::Custom {
+            host.clone_into(&mut self.inputs.custom_host);
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        self.inputs.port_text = port.to_string();
+        self.inputs.protocol = protocol;
+        self.inputs.target().ok()
+    }
+
+    /// Starts a check of `target` unless one is running (a second click while busy is ignored):
+    /// on the probe thread, or over ssh on the picked machine.
+    pub fn start(&mut self, target: Target, around: &mut Around<'_>) -> Option<CheckOutcome> {
+        if self.running.is_some() {
+            return None;
+        }
+        let id = *around.next_id;
+        *around.next_id += 1;
         let cancel = CancelToken::new();
         let timeout = Duration::from_secs_f32(self.inputs.timeout_secs.clamp(0.5, 120.0));
-        // The picked machine answers: this one on the probe thread, another over ssh.
-        let job = match self.machines.picked_remote() {
+        let job = match around.machines.picked_remote() {
             None => Job::Check {
                 id,
                 target: target.clone(),
@@ -56,22 +148,252 @@ impl App {
                 timeout,
                 cancel: cancel.clone(),
             },
-            Some(Err(e)) => {
-                self.status = Some(e.to_string());
-                return;
-            }
+            Some(Err(e)) => return Some(CheckOutcome::Status(e.to_string())),
         };
-        let sent = self.worker.start(job);
-        if sent {
-            self.status = None;
-            self.running = Some(Running {
-                id,
-                target,
-                started: Instant::now(),
-                cancel,
-            });
-        } else {
-            self.status = Some("The probe thread is not available; restart the app.".into());
+        if !around.worker.start(job) {
+            return Some(CheckOutcome::Status(
+                "The probe thread is not available; restart the app.".into(),
+            ));
         }
+        self.running = Some(Running {
+            id,
+            target,
+            started: Instant::now(),
+            cancel,
+        });
+        Some(CheckOutcome::Started)
+    }
+
+    /// A finished check: the newest answer, shown.
+    pub fn on_finished(&mut self, id: u64, check: Check) {
+        if self.running.as_ref().is_some_and(|r| r.id == id) {
+            self.running = None;
+        }
+        self.push_answer(check);
+    }
+
+    /// A remote check that gave no answer: it stands alone, with no earlier answer (of this or
+    /// another machine) left under it as if it were the reply.
+    pub fn on_failed(&mut self, id: u64) {
+        if self.running.as_ref().is_some_and(|r| r.id == id) {
+            self.running = None;
+        }
+        self.shown = None;
+    }
+
+    /// An answer made elsewhere (a watch's last check) becomes the newest answer, shown: never
+    /// a red "in use" banner left under a "free now" line.
+    pub fn push_answer(&mut self, check: Check) {
+        self.push_answer_at(check, date_now(), clock_now());
+    }
+
+    /// An answer that came at `date` `at` (UTC), shown as the newest with its own time.
+    pub fn push_answer_at(&mut self, check: Check, date: String, at: String) {
+        self.history.push(HistoryEntry { check, at, date });
+        self.shown = Some(self.history.len() - 1);
+    }
+
+    /// The history panel (left of the tab, when open): bounded and resizable, never as wide as
+    /// its longest entry.
+    pub fn history_panel(&self, ui: &mut egui::Ui) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if !self.history_open {
+            return actions;
+        }
+        egui::Panel::left("history")
+            .resizable(true)
+            .default_size(200.0)
+            .min_size(150.0)
+            .max_size(320.0)
+            .show(ui, |ui| {
+                actions = views::history_ui(ui, &self.history, &self.earlier, self.shown);
+            });
+        actions
+    }
+
+    /// The tab's body: the form, then what `between` draws (the fleet view), then the answer
+    /// shown with its target and time, or the status line when there is none.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        status: Option<&str>,
+        between: impl FnOnce(&mut egui::Ui),
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            actions.extend(views::form_ui(
+                ui,
+                &mut self.inputs,
+                &self.interfaces,
+                self.running.as_ref(),
+            ));
+            between(ui);
+            let shown = self.shown_check();
+            if shown.is_none()
+                && let Some(s) = status
+            {
+                ui.add(egui::Label::new(s).wrap());
+            }
+            ui.separator();
+            if let Some(c) = shown {
+                if let Some(i) = self.shown
+                    && let Some(entry) = self.history.get(i)
+                {
+                    let newest = !self.history[i + 1..]
+                        .iter()
+                        .any(|h| h.check.report.target == entry.check.report.target);
+                    actions.extend(views::answer_heading_ui(ui, entry, newest));
+                }
+                actions.extend(views::result_ui(ui, c, status));
+            } else if self.running.is_none() {
+                ui.label("Pick an interface and a port, then press Test bind (or Enter).");
+            }
+        });
+        if let Some(dialog) = &mut self.save {
+            actions.extend(views::save_dialog_ui(ui, dialog));
+        }
+        actions
+    }
+
+    /// Applies one of the tab's own actions; the others are not its business (`None`).
+    pub fn apply(
+        &mut self,
+        ctx: &egui::Context,
+        action: &Action,
+        around: &mut Around<'_>,
+    ) -> Option<CheckOutcome> {
+        match *action {
+            Action::Test => {
+                let t = self.inputs.target().ok()?;
+                self.start(t, around)
+            }
+            Action::Rerun(i) => {
+                let h = self.history.get(i)?;
+                let t = h.check.report.target.clone();
+                around.machines.picked.clone_from(&h.check.machine);
+                self.inputs.load_target(&t, &self.interfaces);
+                self.start(t, around)
+            }
+            Action::RerunShown => self.apply(ctx, &Action::Rerun(self.shown?), around),
+            Action::Cancel => {
+                if let Some(r) = &self.running {
+                    r.cancel.cancel();
+                }
+                None
+            }
+            Action::ToggleHistory => {
+                self.history_open = !self.history_open;
+                None
+            }
+            Action::Show(i) => {
+                let h = self.history.get(i)?;
+                let t = h.check.report.target.clone();
+                around.machines.picked.clone_from(&h.check.machine);
+                self.shown = Some(i);
+                self.inputs.load_target(&t, &self.interfaces);
+                None
+            }
+            Action::ClearHistory => {
+                self.history.clear();
+                self.earlier.clear();
+                self.shown = None;
+                None
+            }
+            Action::LoadEarlier(i) => {
+                let t = self.earlier.get(i).map(|e| e.target.clone())?;
+                self.inputs.load_target(&t, &self.interfaces);
+                self.shown = None;
+                Some(CheckOutcome::Status(
+                    "Loaded into the form: press Test bind (or Enter) to check it now.".into(),
+                ))
+            }
+            Action::CopyReport => {
+                let c = self.shown_check()?;
+                ctx.copy_text(crate::render::report::markdown(c));
+                Some(CheckOutcome::Status(
+                    "Report copied to the clipboard (Markdown).".into(),
+                ))
+            }
+            Action::ApplyFix(ref fix) => self.apply_fix(fix, around),
+            Action::RefreshInterfaces => {
+                self.interfaces = facts::interfaces();
+                Some(CheckOutcome::Status(format!(
+                    "{} interface addresses found.",
+                    self.interfaces.len()
+                )))
+            }
+            Action::SaveReport => {
+                self.ask_save(around.report_dir);
+                None
+            }
+            Action::SaveTo { replace } => self.save_to(replace),
+            Action::CancelSave => {
+                self.save = None;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Applies a fix the answer offered (a free port, an option) to the form and checks again.
+    fn apply_fix(
+        &mut self,
+        fix: &crate::diagnose::Fix,
+        around: &mut Around<'_>,
+    ) -> Option<CheckOutcome> {
+        use crate::diagnose::Fix;
+        match *fix {
+            Fix::UseFreePort { port } => self.inputs.port_text = port.to_string(),
+            Fix::SetReuseAddr => self.inputs.reuse_address = true,
+            Fix::SetReusePort => self.inputs.reuse_port = true,
+            Fix::SetV6Only => self.inputs.v6_only = Some(true),
+            Fix::RunElevated => return Some(CheckOutcome::RelaunchElevated),
+            _ => return None,
+        }
+        let t = self.inputs.target().ok()?;
+        self.start(t, around)
+    }
+
+    /// Opens the Save report dialog, proposing a name with the port, the date and the time.
+    fn ask_save(&mut self, dir: &std::path::Path) {
+        if let Some(c) = self.shown_check() {
+            let name = format!(
+                "port-inspector-report-{}-{}.md",
+                c.report.target.port,
+                file_stamp()
+            );
+            self.save = Some(SaveDialog {
+                path_text: dir.join(name).display().to_string(),
+                exists: false,
+                error: None,
+            });
+        }
+    }
+
+    /// Writes the shown check's report where the dialog says: a new file, or a replacement only
+    /// when `replace` (asked for by the user); `files::write` never follows a link.
+    fn save_to(&mut self, replace: bool) -> Option<CheckOutcome> {
+        let c = self.shown.and_then(|i| self.history.get(i))?;
+        let dialog = self.save.as_mut()?;
+        let path = std::path::PathBuf::from(dialog.path_text.trim());
+        match crate::files::write(
+            &path,
+            crate::render::report::markdown(&c.check).as_bytes(),
+            replace,
+        ) {
+            Ok(()) => {
+                self.save = None;
+                return Some(CheckOutcome::Status(format!(
+                    "Report saved to {}",
+                    path.display()
+                )));
+            }
+            Err(crate::files::WriteError::Exists) if !replace => {
+                dialog.exists = true;
+                dialog.error = None;
+            }
+            Err(e) => dialog.error = Some(format!("Could not save to {}: {e}", path.display())),
+        }
+        None
     }
 }

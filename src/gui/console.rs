@@ -41,12 +41,7 @@ impl App {
     pub(super) fn on_console_event(&mut self, event: Event) {
         match event {
             Event::RemoteFailed { id, machine, error } => {
-                if self.running.as_ref().is_some_and(|r| r.id == id) {
-                    self.running = None;
-                }
-                // The failure stands alone: no earlier answer (of this or another machine) is
-                // left under it as if it were the reply.
-                self.shown = None;
+                self.check.on_failed(id);
                 self.status = Some(failure(&machine, &error));
             }
             Event::LiveFailed { machine, error } => {
@@ -105,7 +100,7 @@ impl App {
     pub(super) fn fleet_action(&mut self, action: super::fleet::FleetAction) {
         match action {
             super::fleet::FleetAction::Run => {
-                let Ok(target) = self.inputs.target() else {
+                let Ok(target) = self.check.inputs.target() else {
                     self.status = Some("Give a port in the form first.".into());
                     return;
                 };
@@ -129,7 +124,7 @@ impl App {
                     id,
                     target,
                     timeout: std::time::Duration::from_secs_f32(
-                        self.inputs.timeout_secs.clamp(0.5, 120.0),
+                        self.check.inputs.timeout_secs.clamp(0.5, 120.0),
                     ),
                     machines,
                     cancel,
@@ -140,13 +135,12 @@ impl App {
                 }
             }
             super::fleet::FleetAction::Open(i) => {
-                if let Some(Some(Ok(check))) = self.fleet.rows.get(i).map(|r| r.answer.clone()) {
-                    self.history.push(HistoryEntry {
-                        check,
-                        at: clock_now(),
-                        date: date_now(),
-                    });
-                    self.shown = Some(self.history.len() - 1);
+                // Shown as the answer it is, with the time it came (not the time it was opened).
+                if let Some(row) = self.fleet.rows.get(i)
+                    && let (Some(Ok(check)), Some((date, at))) = (&row.answer, &row.at)
+                {
+                    self.check
+                        .push_answer_at(check.clone(), date.clone(), at.clone());
                     self.tab = Tab::Check;
                 }
             }

@@ -29,7 +29,7 @@ impl App {
                     // Ended from a check: its verdict is stale now; check again and show the
                     // fresh answer, with what was done above it.
                     _ => {
-                        if let Some(t) = self.shown_check().map(|c| c.report.target.clone()) {
+                        if let Some(t) = self.check.shown_check().map(|c| c.report.target.clone()) {
                             self.start(t);
                         }
                     }
@@ -47,7 +47,7 @@ impl App {
             Action::AskEnd(i) => {
                 // The plan (every PID sharing the socket, what restarts it, what is refused) is
                 // built off the UI thread, like every socket lookup.
-                if let Some(o) = self.shown_check().and_then(|c| c.owners.get(i)) {
+                if let Some(o) = self.check.shown_check().and_then(|c| c.owners.get(i)) {
                     let (addr, protocol) = (o.local, o.protocol);
                     self.end_from = Some(Tab::Check);
                     self.plan_end(addr, protocol);

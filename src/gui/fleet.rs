@@ -24,6 +24,9 @@ pub struct FleetRow {
     pub machine: Option<String>,
     /// Its answer, or why there is none (the window's sentence); `None` while it is awaited.
     pub answer: Option<Result<Check, String>>,
+    /// When the answer came, `(2026-12-06, 04:12:05)` UTC: opened in the Check tab, it keeps
+    /// this time, not the time it was opened.
+    pub at: Option<(String, String)>,
 }
 
 /// What the fleet's controls ask for.
@@ -149,6 +152,7 @@ impl FleetRoom {
         self.rows = machines
             .iter()
             .map(|(m, _)| FleetRow {
+                at: None,
                 machine: m.clone(),
                 answer: None,
             })
@@ -163,6 +167,7 @@ impl FleetRoom {
         }
         if let Some(r) = self.rows.get_mut(index) {
             r.answer = Some(answer);
+            r.at = Some((super::app::date_now(), super::app::clock_now()));
         }
         if self.rows.iter().all(|r| r.answer.is_some()) {
             self.running = None;

@@ -191,7 +191,7 @@ impl App {
     pub fn saved(&self) -> Saved {
         Saved {
             tab: self.tab,
-            check: self.inputs.clone(),
+            check: self.check.inputs.clone(),
             scan: self.scan.inputs.clone(),
             hold_secs: self.kit.hold_secs_text.clone(),
             listening: ListeningSaved {
@@ -202,13 +202,13 @@ impl App {
                 widths: self.listening_now.widths.clone(),
                 refresh_secs: self.listening_now.interval.as_secs_f32(),
             },
-            history_open: self.history_open,
+            history_open: self.check.history_open,
             theme: self.theme,
             machines: self.machines.saved(),
             watches: self.watches.saved(),
             history: {
-                let mut all = self.earlier.clone();
-                all.extend(self.history.iter().map(|h| super::app::EarlierEntry {
+                let mut all = self.check.earlier.clone();
+                all.extend(self.check.history.iter().map(|h| super::app::EarlierEntry {
                     at: format!("{} {} UTC", h.date, h.at),
                     target: h.check.report.target.clone(),
                     verdict: h.check.report.verdict,
@@ -223,14 +223,14 @@ impl App {
     pub fn restore(&mut self, saved: Saved) {
         let s = saved.validated();
         self.tab = s.tab;
-        self.history_open = s.history_open;
+        self.check.history_open = s.history_open;
         self.theme = s.theme;
         self.theme_pending = true;
-        self.earlier = s.history;
+        self.check.earlier = s.history;
         self.machines.restore(s.machines);
         self.watches
             .restore(s.watches, &self.machines, &self.worker);
-        self.inputs = s.check;
+        self.check.inputs = s.check;
         self.scan.inputs = s.scan;
         self.kit.hold_secs_text = s.hold_secs;
         self.listening_now.filter = s.listening.filter;
