@@ -139,6 +139,50 @@ impl EndPlan {
     }
 }
 
+/// Why `end` ended nothing though the port has holders. Not bad input — the command line was
+/// right — but nothing was done, which the CLI's exit 2 says as for bad input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotEnded {
+    /// Every holder is one `end` refuses (see the plan's refusals).
+    #[error("refused: no process {place} may be ended (see above); nothing was ended")]
+    NoneMayBe {
+        /// Where: "here", or "on HOST".
+        place: String,
+    },
+    /// Holders to end, no `--yes`, and no terminal to ask on.
+    #[error("refused: no terminal to confirm on; give --yes to end them (or --dry-run to look)")]
+    NoTerminal,
+    /// The user answered no.
+    #[error("not confirmed; nothing was ended")]
+    NotConfirmed,
+    /// `--expect-pids`: the holders are not the processes the user confirmed.
+    #[error(
+        "refused: the processes holding port {port} changed since they were confirmed (confirmed: {}; now: {}); nothing was ended",
+        pid_list(.confirmed),
+        pid_list(.now)
+    )]
+    Changed {
+        /// The port.
+        port: u16,
+        /// The PIDs confirmed.
+        confirmed: Vec<u32>,
+        /// The PIDs that would be ended now.
+        now: Vec<u32>,
+    },
+}
+
+/// `812, 900`, or `none`.
+fn pid_list(pids: &[u32]) -> String {
+    if pids.is_empty() {
+        "none".to_owned()
+    } else {
+        pids.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// What happened to one process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -154,8 +198,10 @@ pub enum Outcome {
     NoLongerHolds,
     /// The OS refused the signal.
     Failed {
-        /// The OS's reason.
-        message: String,
+        /// The OS's error, typed (its code and names) with its message; in the JSON its fields
+        /// sit beside `kind`, `message` among them.
+        #[serde(flatten)]
+        error: crate::oserror::OsError,
     },
 }
 
@@ -526,7 +572,7 @@ fn end_one(t: &EndTarget, signal: Signal, wait: Duration) -> Outcome {
         Err(rustix::io::Errno::SRCH) => return Outcome::AlreadyGone,
         Err(e) => {
             return Outcome::Failed {
-                message: std::io::Error::from(e).to_string(),
+                error: crate::oserror::OsError::from_io(&std::io::Error::from(e)),
             };
         }
     };
@@ -544,7 +590,7 @@ fn end_one(t: &EndTarget, signal: Signal, wait: Duration) -> Outcome {
             Outcome::AlreadyGone
         } else {
             Outcome::Failed {
-                message: std::io::Error::from(e).to_string(),
+                error: crate::oserror::OsError::from_io(&std::io::Error::from(e)),
             }
         };
     }
@@ -646,8 +692,7 @@ fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
             Outcome::AlreadyGone
         } else {
             Outcome::Failed {
-                message: std::io::Error::from_raw_os_error(i32::try_from(code).unwrap_or(0))
-                    .to_string(),
+                error: crate::oserror::OsError::from_errno(i32::try_from(code).unwrap_or(0)),
             }
         };
     }
@@ -660,7 +705,7 @@ fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
     // SAFETY: the same handle, opened with PROCESS_TERMINATE.
     } else if unsafe { TerminateProcess(handle, 1) } == 0 {
         Outcome::Failed {
-            message: std::io::Error::last_os_error().to_string(),
+            error: crate::oserror::OsError::from_io(&std::io::Error::last_os_error()),
         }
     // SAFETY: the same handle; the wait ends when the process has exited or at `wait`.
     } else if unsafe { WaitForSingleObject(handle, wait_ms(wait)) } == WAIT_OBJECT_0 {
@@ -685,7 +730,7 @@ fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
             Outcome::Ended
         }
         Err(e) => Outcome::Failed {
-            message: e.to_string(),
+            error: crate::oserror::OsError::from_io(&e),
         },
     }
 }
@@ -693,6 +738,29 @@ fn end_one(t: &EndTarget, _signal: Signal, wait: Duration) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused signal keeps the OS's error typed: its code and names beside `kind`, its
+    /// message where it always was.
+    #[test]
+    fn a_refused_signal_keeps_its_os_error() {
+        let failed = Outcome::Failed {
+            error: crate::oserror::OsError::from_io(&std::io::Error::from_raw_os_error(1)),
+        };
+        let v = serde_json::to_value(&failed).unwrap();
+        assert_eq!(v["kind"], "failed", "{v}");
+        assert_eq!(v["native_code"], 1, "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        assert_eq!(serde_json::from_value::<Outcome>(v).unwrap(), failed);
+        let changed = NotEnded::Changed {
+            port: 8080,
+            confirmed: vec![812],
+            now: vec![],
+        };
+        assert_eq!(
+            changed.to_string(),
+            "refused: the processes holding port 8080 changed since they were confirmed (confirmed: 812; now: none); nothing was ended"
+        );
+    }
 
     #[test]
     fn supervisors_from_cgroup_paths() {

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::catalog;
 use crate::check;
+use crate::end::NotEnded;
 use crate::owners::{self, Query};
 use crate::probe::ProbeConfig;
 use crate::target::{self, InputError, Protocol, Target};
@@ -551,21 +552,17 @@ pub(crate) fn end(
         return Ok(exit::UNKNOWN);
     }
     if to_end == 0 && !plan.targets.is_empty() {
-        return Err(InputError::OutOfBounds(
-            "refused: no process here may be ended (see above); nothing was ended".into(),
-        )
+        return Err(NotEnded::NoneMayBe {
+            place: "here".into(),
+        }
         .into());
     }
     if to_end > 0 && !mode.yes {
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(InputError::OutOfBounds(
-                "refused: no terminal to confirm on; give --yes to end them (or --dry-run to look)"
-                    .into(),
-            )
-            .into());
+            return Err(NotEnded::NoTerminal.into());
         }
         if !output::confirm(&format!("End {to_end} process(es)? [y/N] ")) {
-            return Err(InputError::OutOfBounds("not confirmed; nothing was ended".into()).into());
+            return Err(NotEnded::NotConfirmed.into());
         }
     }
     let report = crate::end::execute(&plan, signal, Duration::from_secs(5));
@@ -583,10 +580,7 @@ pub(crate) fn end(
 
 /// `end --expect-pids` (sent by `end --on` once the user confirmed on another machine): the
 /// processes to end now must be exactly those confirmed, or nothing is ended.
-pub(crate) fn expect_same_pids(
-    plan: &crate::end::EndPlan,
-    expected: &str,
-) -> Result<(), InputError> {
+pub(crate) fn expect_same_pids(plan: &crate::end::EndPlan, expected: &str) -> anyhow::Result<()> {
     let mut want: Vec<u32> = if expected.trim() == "none" {
         Vec::new()
     } else {
@@ -602,19 +596,12 @@ pub(crate) fn expect_same_pids(
     if want == now {
         return Ok(());
     }
-    let list = |v: &[u32]| {
-        if v.is_empty() {
-            "none".to_owned()
-        } else {
-            v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-        }
-    };
-    Err(InputError::OutOfBounds(format!(
-        "refused: the processes holding port {} changed since they were confirmed (confirmed: {}; now: {}); nothing was ended",
-        plan.port,
-        list(&want),
-        list(&now)
-    )))
+    Err(NotEnded::Changed {
+        port: plan.port,
+        confirmed: want,
+        now,
+    }
+    .into())
 }
 
 pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {

@@ -122,7 +122,7 @@ pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
 }
 
 /// Runs a parsed command line and returns the process exit code. Each error is handled here,
-/// once: bad input is exit 2, a failure at run time (a file, standard output) exit 1.
+/// once: bad input and an `end` that ended nothing are exit 2, a failure at run time (a file, standard output) exit 1.
 #[must_use]
 pub fn run(cli: Cli) -> ExitCode {
     output::configure(cli.quiet, cli.no_color);
@@ -138,7 +138,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             output::error_line(&format!("{e:#}"));
-            if e.downcast_ref::<InputError>().is_some() {
+            // Bad input, or an `end` that ended nothing (refused, not confirmed): nothing was
+            // done either way.
+            if e.downcast_ref::<InputError>().is_some()
+                || e.downcast_ref::<crate::end::NotEnded>().is_some()
+            {
                 exit::USAGE
             } else {
                 exit::NOT_BINDABLE

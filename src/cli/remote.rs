@@ -519,10 +519,9 @@ fn end(
         return Ok(exit::UNKNOWN);
     }
     if refused {
-        return Err(InputError::OutOfBounds(format!(
-            "refused: no process on {} may be ended (see above); nothing was ended",
-            remote.machine
-        ))
+        return Err(crate::end::NotEnded::NoneMayBe {
+            place: format!("on {}", remote.machine),
+        }
         .into());
     }
     if to_end.is_empty() {
@@ -533,18 +532,14 @@ fn end(
     }
     if !yes {
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(InputError::OutOfBounds(
-                "refused: no terminal to confirm on; give --yes to end them (or --dry-run to look)"
-                    .into(),
-            )
-            .into());
+            return Err(crate::end::NotEnded::NoTerminal.into());
         }
         if !output::confirm(&format!(
             "End {} process(es) on {}? [y/N] ",
             to_end.len(),
             crate::text::clean(&remote.machine.to_string())
         )) {
-            return Err(InputError::OutOfBounds("not confirmed; nothing was ended".into()).into());
+            return Err(crate::end::NotEnded::NotConfirmed.into());
         }
     }
     // Confirmed here: only now does the remote get --yes, with the PIDs confirmed.

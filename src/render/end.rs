@@ -239,7 +239,9 @@ pub fn end_report(r: &crate::end::EndReport) -> String {
             Outcome::NoLongerHolds => format!(
                 "PID {pid}: no longer holds the socket it held, so nothing was sent (it closed it, or the PID now belongs to another program)"
             ),
-            Outcome::Failed { message } => format!("PID {pid}: not ended: {}", clean(message)),
+            Outcome::Failed { error } => {
+                format!("PID {pid}: not ended: {}", clean(&error.message))
+            }
         };
         let _ = writeln!(o, "{line}");
     }

@@ -26,6 +26,44 @@ const INET_DIAG_SKV6ONLY: u16 = 11;
 /// The fixed part of a sock_diag answer (`inet_diag_msg`), before its attributes.
 const INET_RESPONSE_LEN: usize = std::mem::size_of::<InetResponseBuffer>();
 
+/// Why a socket table could not be read, from the kernel or from /proc/net: each cause typed,
+/// with its source kept. A lookup records it as a `TableRefusal` (its errno) and answers unknown
+/// when nothing could be read, never "no socket".
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LookupError {
+    /// The netlink socket, the request or the dump failed (a sandbox blocking netlink sockets,
+    /// no descriptor left, an errno in the dump's end).
+    #[error("sock_diag failed")]
+    Netlink(#[from] std::io::Error),
+    /// An answer that is not what sock_diag sends.
+    #[error("a sock_diag answer could not be read")]
+    Answer(#[from] netlink_packet_core::DecodeError),
+    /// The dump stopped without its end.
+    #[error("sock_diag ended without NLMSG_DONE")]
+    Unfinished,
+    /// The thread that dumped the table panicked.
+    #[error("the dump's thread panicked")]
+    Panicked,
+    /// `/proc/net/NAME` could not be read.
+    #[error("/proc/net/{name} could not be read")]
+    ProcNet {
+        /// `tcp`, `tcp6`, `udp` or `udp6`.
+        name: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl LookupError {
+    /// The errno behind it, when the OS gave one.
+    pub(super) fn errno(&self) -> Option<i32> {
+        match self {
+            Self::Netlink(e) | Self::ProcNet { source: e, .. } => e.raw_os_error(),
+            Self::Answer(_) | Self::Unfinished | Self::Panicked => None,
+        }
+    }
+}
+
 /// One socket as sock_diag reports it, before any process lookup.
 #[derive(Debug, Clone)]
 pub(super) struct RawSock {
@@ -85,17 +123,14 @@ pub(super) fn sockets(
     // Each dump walks the protocol's whole table in the kernel, whatever its family or filter
     // (about 3 ms beside 5,000 listeners): a port's dumps run side by side. The whole table's
     // run beside the /proc walk instead, which has the cores' other share.
-    let results: Vec<std::io::Result<Vec<RawSock>>> = if ports.is_empty() {
+    let results: Vec<Result<Vec<RawSock>, LookupError>> = if ports.is_empty() {
         tables.iter().map(one).collect()
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = tables.iter().map(|t| s.spawn(move || one(t))).collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
-                })
+                .map(|h| h.join().unwrap_or(Err(LookupError::Panicked)))
                 .collect()
         })
     };
@@ -104,19 +139,19 @@ pub(super) fn sockets(
         match r {
             Ok(mut v) => socks.append(&mut v),
             Err(e) => {
-                count_refusal(e.raw_os_error());
+                count_refusal(e.errno());
                 // Refused (a sandbox that blocks netlink sockets, no descriptor left): read the
                 // table as /proc/net shows it, as `ss` does; say so either way.
                 let fallback = from_proc_net(*t, states_for(t.proto, scope), &wanted_ports);
                 let read_instead = fallback.is_ok();
                 if let Err(e) = &fallback {
-                    count_refusal(e.raw_os_error());
+                    count_refusal(e.errno());
                 }
                 socks.extend(fallback.unwrap_or_default());
                 refused.push(TableRefusal {
                     protocol: t.proto,
                     family: t.family,
-                    errno: e.raw_os_error().unwrap_or(0),
+                    errno: e.errno().unwrap_or(0),
                     read_instead,
                 });
             }
@@ -132,7 +167,7 @@ fn from_proc_net(
     table: Table,
     states: u32,
     ports: &std::collections::HashSet<u16>,
-) -> std::io::Result<Vec<RawSock>> {
+) -> Result<Vec<RawSock>, LookupError> {
     let families: &[Family] = match table.family {
         Family::Any => &[Family::Ipv4, Family::Ipv6],
         Family::Ipv4 => &[Family::Ipv4],
@@ -146,7 +181,8 @@ fn from_proc_net(
             (Protocol::Tcp, _) => "tcp",
             (Protocol::Udp, _) => "udp",
         };
-        let text = fs::read_to_string(format!("/proc/net/{name}"))?;
+        let text = fs::read_to_string(format!("/proc/net/{name}"))
+            .map_err(|source| LookupError::ProcNet { name, source })?;
         out.extend(
             crate::owners::proc_net::parse(&text)
                 .into_iter()
@@ -219,7 +255,7 @@ fn dump(
     states: u32,
     filter: Option<u16>,
     ports: &std::collections::HashSet<u16>,
-) -> std::io::Result<Vec<RawSock>> {
+) -> Result<Vec<RawSock>, LookupError> {
     let protocol = if table.proto == Protocol::Tcp {
         IPPROTO_TCP
     } else {
@@ -251,22 +287,21 @@ fn dump_request(
     request: &[u8],
     proto: Protocol,
     ports: &std::collections::HashSet<u16>,
-) -> std::io::Result<Vec<RawSock>> {
+) -> Result<Vec<RawSock>, LookupError> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
     socket.connect(&NlAddr::new(0, 0))?;
     socket.send(request, 0)?;
-    let bad = |e: netlink_packet_core::DecodeError| std::io::Error::other(e.to_string());
     let mut out = Vec::new();
     let mut rx = vec![0u8; 64 * 1024];
     loop {
         let size = socket.recv(&mut &mut rx[..], 0)?;
         if size == 0 {
-            return Err(std::io::Error::other("sock_diag ended without NLMSG_DONE"));
+            return Err(LookupError::Unfinished);
         }
         let mut offset = 0;
         while offset < size {
-            let msg = NetlinkBuffer::new_checked(&rx[offset..size]).map_err(bad)?;
+            let msg = NetlinkBuffer::new_checked(&rx[offset..size])?;
             let len = msg.length() as usize;
             let payload = msg.payload();
             match msg.message_type() {
@@ -278,14 +313,14 @@ fn dump_request(
                         .and_then(|b| b.try_into().ok())
                         .map_or(0, i32::from_ne_bytes);
                     if code < 0 {
-                        return Err(std::io::Error::from_raw_os_error(-code));
+                        return Err(std::io::Error::from_raw_os_error(-code).into());
                     }
                     if msg.message_type() == NLMSG_DONE {
                         return Ok(out);
                     }
                 }
                 _ => {
-                    let header = InetResponseHeader::parse(payload).map_err(bad)?;
+                    let header = InetResponseHeader::parse(payload)?;
                     if ports.is_empty() || ports.contains(&header.socket_id.source_port) {
                         out.extend(raw_sock(&header, payload, proto));
                     }
@@ -392,7 +427,7 @@ pub(super) fn still_has(s: &RawSock) -> bool {
     looked_up && still_has_by_lookup(s).unwrap_or(false)
 }
 
-fn still_has_by_lookup(s: &RawSock) -> std::io::Result<bool> {
+fn still_has_by_lookup(s: &RawSock) -> Result<bool, LookupError> {
     let family = if s.family == Family::Ipv6 {
         AF_INET6
     } else {
@@ -408,12 +443,11 @@ fn still_has_by_lookup(s: &RawSock) -> std::io::Result<bool> {
     socket.send(&request, 0)?;
     let mut rx = vec![0u8; 8 * 1024];
     let size = socket.recv(&mut &mut rx[..], 0)?;
-    let bad = |e: netlink_packet_core::DecodeError| std::io::Error::other(e.to_string());
-    let msg = NetlinkBuffer::new_checked(&rx[..size]).map_err(bad)?;
+    let msg = NetlinkBuffer::new_checked(&rx[..size])?;
     if msg.message_type() != SOCK_DIAG_BY_FAMILY {
         return Ok(false); // NLMSG_ERROR: ENOENT, or a cookie that is another socket's
     }
-    let header = InetResponseHeader::parse(msg.payload()).map_err(bad)?;
+    let header = InetResponseHeader::parse(msg.payload())?;
     Ok(header.inode == s.inode)
 }
 
@@ -443,6 +477,26 @@ fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table that could not be read keeps why: a garbled answer its decoding error, a refusal
+    /// its errno (EMFILE counts as out of descriptors).
+    #[test]
+    fn a_failed_read_keeps_its_cause() {
+        let garbled: LookupError = NetlinkBuffer::new_checked(&[0u8; 3][..])
+            .map(|_| ())
+            .unwrap_err()
+            .into();
+        assert!(std::error::Error::source(&garbled).is_some(), "{garbled:?}");
+        assert_eq!(garbled.errno(), None);
+        let refused = LookupError::from(std::io::Error::from_raw_os_error(24));
+        assert_eq!(refused.errno(), Some(24));
+        let proc_net = LookupError::ProcNet {
+            name: "tcp6",
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(proc_net.to_string(), "/proc/net/tcp6 could not be read");
+        assert_eq!(proc_net.errno(), Some(2));
+    }
 
     #[test]
     fn kernel_versions() {
