@@ -304,6 +304,12 @@ fn a_socket_bound_to_a_device_shows_the_device_and_the_rule() {
         "{:?}",
         labels(&h)
     );
+    assert!(
+        has(&h, "bound to the wildcard address on device vrf-blue only")
+            && !has(&h, "Wildcard conflict"),
+        "not a wildcard covering 127.0.0.1: {:?}",
+        labels(&h)
+    );
     shows_the_diagnosis(&h, &c);
 }
 

@@ -186,13 +186,14 @@ fn sockets_bound_to_devices_show_their_device_and_the_rule_in_every_view() {
          $PI who $P --json; echo @@
          $PI check $P || true; echo @@
          $PI check 127.0.0.1:$P --json || true; echo @@
+         {h} tcp 127.0.0.1:$P --device lo </dev/null >/dev/null && echo shared || echo refused; echo @@
          $PI list; echo @@
          $PI list --json; echo @@
          $PI report $P || true; echo @@
          kill $h0 $h1; wait $h0 $h1 || true; rm -r $dir",
         h = holder.display()
     ));
-    assert_eq!(parts.len(), 9, "{parts:?}");
+    assert_eq!(parts.len(), 10, "{parts:?}");
     let port: u16 = parts[0].trim().parse().unwrap();
     let (a0, a1) = (
         format!("0.0.0.0%pi-d0:{port}"),
@@ -224,7 +225,7 @@ fn sockets_bound_to_devices_show_their_device_and_the_rule_in_every_view() {
     // check: the rule that decided, with both devices, and no SO_REUSEPORT group claimed (two
     // listeners on one address share it only by their devices here).
     let rule = "sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; this bind names no device";
-    for (i, what) in [(3, "check"), (7, "report")] {
+    for (i, what) in [(3, "check"), (8, "report")] {
         let p = &parts[i];
         assert!(p.contains(rule), "{what}: {p}");
         assert!(p.contains(&a0) && p.contains(&a1), "{what}: {p}");
@@ -236,6 +237,27 @@ fn sockets_bound_to_devices_show_their_device_and_the_rule_in_every_view() {
     let held = &e["findings"][0];
     assert_eq!(held["kind"], "held", "{e}");
     assert!(held["text"].as_str().unwrap().contains(rule), "{held}");
+    // Said for what the kernel did: the wildcard sockets on pi-d0 and pi-d1 do not receive
+    // what is sent to 127.0.0.1 (they are no "wildcard covering" it); the bind was refused by
+    // the rule for a bind naming no device. The same bind naming lo shares the port.
+    let text = held["text"].as_str().unwrap();
+    assert!(
+        text.contains("bound to the wildcard address on devices pi-d0 and pi-d1 only: they receive only what arrives on those devices, not everything sent to 127.0.0.1"),
+        "{held}"
+    );
+    assert!(
+        !text.contains("Wildcard conflict") && !text.contains("covers"),
+        "{held}"
+    );
+    assert!(
+        text.contains("Bound to a device other than pi-d0 or pi-d1"),
+        "{held}"
+    );
+    assert_eq!(
+        parts[5].trim(),
+        "shared",
+        "127.0.0.1%lo:{port} binds beside them"
+    );
     assert!(
         e["title"].as_str().unwrap().contains(&a0),
         "the title names the device too: {e}"
@@ -250,11 +272,11 @@ fn sockets_bound_to_devices_show_their_device_and_the_rule_in_every_view() {
     );
     // list, text and JSON.
     assert!(
-        parts[5].contains(&a0) && parts[5].contains(&a1),
+        parts[6].contains(&a0) && parts[6].contains(&a1),
         "list: {}",
-        parts[5]
+        parts[6]
     );
-    let list = parse(&parts[6]);
+    let list = parse(&parts[7]);
     let rows: Vec<&Value> = list
         .as_array()
         .unwrap()

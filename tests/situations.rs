@@ -884,6 +884,26 @@ fn a_proven_wildcard_conflict_and_a_busy_server_stay_short() {
         "{text}"
     );
     let me = std::process::id().to_string();
+    // The accepted connections are this process's: both the socket line and the finding name
+    // it, and no finding starts with a stray "+".
+    let held_by = format!("(PID {me})");
+    let line = text
+        .lines()
+        .find(|l| l.contains("+ 200 ESTABLISHED connections"))
+        .unwrap();
+    assert!(
+        line.contains(", held by ") && line.ends_with(&held_by),
+        "{line}"
+    );
+    let finding = text
+        .lines()
+        .find(|l| l.contains("200 open connections on port"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        finding.contains(", held by ") && finding.contains(&held_by),
+        "{finding}"
+    );
+    assert!(!text.contains("• +"), "{text}");
     let kill_line = text.lines().find(|l| l.contains("kill ")).unwrap();
     assert_eq!(
         kill_line.matches(me.as_str()).count(),

@@ -88,6 +88,10 @@ pub enum Finding {
         count: usize,
         /// Their peers' addresses (distinct, at most five).
         peers: Vec<IpAddr>,
+        /// The processes that hold them (distinct, at most five; the accepting server itself
+        /// for an accepted connection).
+        #[serde(default)]
+        processes: Vec<ConnectionProcess>,
     },
     /// Only ends of connections hold the port: left by a server that stopped or restarted.
     Leftovers {
@@ -298,6 +302,15 @@ pub enum Finding {
         #[serde(default)]
         reach: crate::nat::Reach,
     },
+}
+
+/// A process that holds an open connection on the port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionProcess {
+    /// Its PID.
+    pub pid: u32,
+    /// Its name, when readable.
+    pub process: Option<String>,
 }
 
 /// What a failed name lookup proves, read from the resolver's code (the same on every OS: the

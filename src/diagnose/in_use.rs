@@ -9,7 +9,7 @@ use crate::owners::{Owner, OwnerNote, SockState};
 use crate::platform::Os;
 use crate::target::{Protocol, Target};
 
-use super::{Conflict, Diagnosis, Evidence, Finding, Fix};
+use super::{Conflict, ConnectionProcess, Diagnosis, Evidence, Finding, Fix};
 
 /// Decides which clash blocks a bind of `target` on `ip` from the real sockets; pure, so every case
 /// is unit-tested. Returns the clash and the sockets that make it.
@@ -284,9 +284,21 @@ fn held(
                 peers.push(r.ip());
             }
         }
+        let mut processes: Vec<ConnectionProcess> = Vec::new();
+        for c in &connections {
+            for &pid in c.pids.iter().chain(c.pid.iter()) {
+                if processes.len() < 5 && !processes.iter().any(|p| p.pid == pid) {
+                    processes.push(ConnectionProcess {
+                        pid,
+                        process: c.process.as_deref().map(str::to_owned),
+                    });
+                }
+            }
+        }
         d.findings.push(Finding::Connections {
             count: connections.len(),
             peers,
+            processes,
         });
     }
     for o in blockers {

@@ -14,7 +14,7 @@ use crate::platform::Os;
 use crate::probe::ProbeReport;
 use crate::target::{Family, Protocol, Target};
 
-pub use findings::{Conflict, Diagnosis, Evidence, Finding, Fix, LookupFailure};
+pub use findings::{Conflict, ConnectionProcess, Diagnosis, Evidence, Finding, Fix, LookupFailure};
 use in_use::{address_in_use, pids_of, push_free_port};
 pub use in_use::{classify_conflict, kernel_holds, share_one_address};
 

@@ -26,35 +26,53 @@ pub fn owner_lines(owners: &[Owner]) -> Vec<String> {
 #[must_use]
 pub fn connection_lines(owners: &[Owner]) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut groups: Vec<(SockState, usize, Vec<IpAddr>)> = Vec::new();
+    // Per state: how many, the distinct peers, the distinct processes holding them.
+    let mut groups: Vec<(SockState, usize, Vec<IpAddr>, Vec<String>)> = Vec::new();
     for o in owners.iter().filter(|o| o.state.is_connection()) {
         let peer = o.remote.map(|r: SocketAddr| r.ip());
-        match groups.iter_mut().find(|(s, _, _)| *s == o.state) {
-            Some((_, n, peers)) => {
-                *n += 1;
-                if let Some(p) = peer
-                    && !peers.contains(&p)
-                {
-                    peers.push(p);
-                }
-            }
-            None => groups.push((o.state, 1, peer.into_iter().collect())),
+        let who = o.pid.is_some().then(|| o.who());
+        let i = groups
+            .iter()
+            .position(|g| g.0 == o.state)
+            .unwrap_or_else(|| {
+                groups.push((o.state, 0, Vec::new(), Vec::new()));
+                groups.len() - 1
+            });
+        let g = &mut groups[i];
+        g.1 += 1;
+        if let Some(p) = peer
+            && !g.2.contains(&p)
+        {
+            g.2.push(p);
+        }
+        if let Some(w) = who
+            && !g.3.contains(&w)
+        {
+            g.3.push(w);
         }
     }
-    for (state, n, peers) in groups {
-        let shown: Vec<String> = peers.iter().take(3).map(ToString::to_string).collect();
-        let more = if peers.len() > 3 {
-            format!(" and {} more", peers.len() - 3)
+    let some = |items: &[String]| {
+        let shown = items.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if items.len() > 3 {
+            format!("{shown} and {} more", items.len() - 3)
         } else {
-            String::new()
-        };
+            shown
+        }
+    };
+    for (state, n, peers, holders) in groups {
+        let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
         lines.push(format!(
-            "+ {n} {state} connection{}{}",
+            "+ {n} {state} connection{}{}{}",
             plural(n),
-            if shown.is_empty() {
+            if peers.is_empty() {
                 String::new()
             } else {
-                format!(" with {}{more}", shown.join(", "))
+                format!(" with {}", some(&peers))
+            },
+            if holders.is_empty() {
+                String::new()
+            } else {
+                format!(", held by {}", some(&holders))
             }
         ));
     }

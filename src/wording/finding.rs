@@ -95,6 +95,9 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             tried,
             sockets,
         } => {
+            if let Some(s) = device_wildcard(*conflict, *tried, sockets, target) {
+                return s;
+            }
             let mut s = held(*conflict, *tried, sockets, port);
             if let Some(rule) = device_rule(sockets, target) {
                 s.push(' ');
@@ -125,15 +128,31 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             }
             s
         }
-        Finding::Connections { count, peers } => {
+        Finding::Connections {
+            count,
+            peers,
+            processes,
+        } => {
             let from: Vec<String> = peers.iter().map(ToString::to_string).collect();
+            let held: Vec<String> = processes
+                .iter()
+                .map(|p| match &p.process {
+                    Some(name) => format!("{} (PID {})", clean(name), p.pid),
+                    None => format!("PID {}", p.pid),
+                })
+                .collect();
             format!(
-                "+ {count} open connection{} on port {port}{}.",
-                if *count == 1 { "" } else { "s" },
+                "{count} open connection{} on port {port}{}{}.",
+                plural(*count),
                 if from.is_empty() {
                     String::new()
                 } else {
                     format!(" from {}", from.join(", "))
+                },
+                if held.is_empty() {
+                    String::new()
+                } else {
+                    format!(", held by {}", held.join(", "))
                 }
             )
         }
@@ -462,6 +481,57 @@ fn device_rule(sockets: &[Owner], target: &Target) -> Option<String> {
         if bound.len() == 1 { "is" } else { "are" },
         plural(devices.len()),
         devices.join(" and "),
+    ))
+}
+
+/// A wildcard socket bound to a device that refused a bind of one address naming no device:
+/// it does not receive everything sent to that address (only what arrives on its device), so
+/// "the wildcard covers it" would be wrong; what decided is the kernel's rule that a bind naming
+/// no device is checked against every socket on the port, whatever its device
+/// (`inet_bind_conflict`: the devices are compared only when both sockets name one). Checked with
+/// real binds: `0.0.0.0%vb:P` refuses `127.0.0.1:P` and lets `127.0.0.1%lo:P` bind. `None` when
+/// not every blocking socket is bound to a device, or this bind names one by its scope.
+fn device_wildcard(
+    conflict: Conflict,
+    tried: IpAddr,
+    sockets: &[Owner],
+    target: &Target,
+) -> Option<String> {
+    if conflict != Conflict::WildcardBlocksSpecific
+        || sockets.is_empty()
+        || sockets.iter().any(|o| o.device.is_none())
+    {
+        return None;
+    }
+    if let crate::target::Host::Ip { scope: Some(_), .. } = crate::target::Host::parse(&target.host)
+    {
+        return None;
+    }
+    let mut devices: Vec<String> = Vec::new();
+    for o in sockets {
+        if let Some(d) = &o.device {
+            let d = d.to_string();
+            if !devices.contains(&d) {
+                devices.push(d);
+            }
+        }
+    }
+    devices.sort_unstable();
+    let one = devices.len() == 1;
+    Some(format!(
+        "{} {} bound to the wildcard address on device{} {} only: {} only what arrives on {}, not everything sent to {tried}. The kernel refused this bind all the same: sockets bound to different devices may share a port, but one bound to no device conflicts with all of them; this bind names no device, and the wildcard address overlaps {tried} on port {}. Bound to a device other than {} (SO_BINDTODEVICE, or a VRF), it would not conflict.",
+        holders_list(sockets),
+        if sockets.len() == 1 { "is" } else { "are" },
+        plural(devices.len()),
+        devices_list(&devices),
+        if sockets.len() == 1 {
+            "it receives"
+        } else {
+            "they receive"
+        },
+        if one { "that device" } else { "those devices" },
+        target.port,
+        devices_list(&devices).replace(" and ", " or "),
     ))
 }
 
