@@ -209,11 +209,7 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
     if !matches!(code, wsa::EADDRINUSE | wsa::EACCES) {
         return ev;
     }
-    let ip = report
-        .failed_address
-        .as_deref()
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .map(|a| a.ip());
+    let ip = report.failed_address.map(|a| a.ip());
     let (conflict, blockers) =
         diagnose::classify_conflict(target, ip, &ev.owners, facts.os, facts.bindv6only);
     // Prove, don't promise: retry the same bind with the option that would help.
@@ -293,8 +289,7 @@ fn bound_locals(report: &ProbeReport, facts: &Facts) -> (Vec<std::net::IpAddr>, 
     let locals = report
         .attempts
         .iter()
-        .filter_map(|a| a.address.parse::<std::net::SocketAddr>().ok())
-        .map(|a| a.ip())
+        .filter_map(|a| a.address.map(|a| a.ip()))
         .collect();
     let v6_only = report
         .target

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 
 use crate::oserror::OsError;
-use crate::target::{Family, Protocol, Target, join_host_port};
+use crate::target::{Family, Protocol, Target};
 
 /// One call of the sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,17 +102,25 @@ impl Step {
 /// The steps run for one address getaddrinfo returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
-    /// The address tried, `127.0.0.1:8080` or `[::1]:8080`.
-    pub address: String,
+    /// The address tried; `None` for the attempt that records a failed lookup (no address was
+    /// resolved).
+    pub address: Option<SocketAddr>,
     /// `ipv4` or `ipv6`.
     pub family: Family,
     /// The calls, in order; the resolve step that produced this address comes first.
     pub steps: Vec<Step>,
     /// The address getsockname reported (the real port when 0 was asked), if bind succeeded.
-    pub bound: Option<String>,
+    pub bound: Option<SocketAddr>,
 }
 
 impl Attempt {
+    /// The address tried as people write it: the target as given when no address was resolved.
+    #[must_use]
+    pub fn address_or_target(&self, target: &Target) -> String {
+        self.address
+            .map_or_else(|| target.display_addr(), |a| a.to_string())
+    }
+
     /// The first failed step, which decides this attempt's outcome.
     #[must_use]
     pub fn failure(&self) -> Option<&Step> {
@@ -148,8 +156,8 @@ pub struct ProbeReport {
     pub error: Option<OsError>,
     /// The call that produced `error`.
     pub failed_step: Option<StepKind>,
-    /// The address whose attempt produced `error`.
-    pub failed_address: Option<String>,
+    /// The address whose attempt produced `error`; `None` when the lookup failed (no address).
+    pub failed_address: Option<SocketAddr>,
     /// Wall time of the whole probe, in microseconds.
     pub elapsed_us: u64,
 }
@@ -157,11 +165,8 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// The addresses getsockname reported, one per attempt that bound.
     #[must_use]
-    pub fn bound_addresses(&self) -> Vec<&str> {
-        self.attempts
-            .iter()
-            .filter_map(|a| a.bound.as_deref())
-            .collect()
+    pub fn bound_addresses(&self) -> Vec<SocketAddr> {
+        self.attempts.iter().filter_map(|a| a.bound).collect()
     }
 }
 
@@ -467,7 +472,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     let mut attempts = Vec::with_capacity(addrs.len().max(1));
     if !resolve.ok {
         attempts.push(Attempt {
-            address: join_host_port(&target.host, target.port),
+            address: None,
             family: target.family,
             steps: vec![resolve.clone()],
             bound: None,
@@ -487,7 +492,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
             bind_one(*addr, target, &mut steps)
         };
         attempts.push(Attempt {
-            address: addr.to_string(),
+            address: Some(*addr),
             family: if addr.is_ipv4() {
                 Family::Ipv4
             } else {
@@ -500,9 +505,9 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
 
     let failure = attempts
         .iter()
-        .find_map(|a| a.failure().map(|s| (a.address.clone(), s)));
+        .find_map(|a| a.failure().map(|s| (a.address, s)));
     let (error, failed_step, failed_address) = match failure {
-        Some((addr, s)) => (s.error.clone(), Some(s.step), Some(addr)),
+        Some((addr, s)) => (s.error.clone(), Some(s.step), addr),
         None => (None, None, None),
     };
     ProbeReport {
@@ -534,7 +539,7 @@ fn step_err(step: StepKind, elapsed_us: u64, detail: String, e: OsError) -> Step
 }
 
 /// socket → setsockopt* → bind → listen → getsockname → close for one address.
-fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<String> {
+fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<SocketAddr> {
     let (ty, proto) = match target.protocol {
         Protocol::Tcp => (Type::STREAM, SockProtocol::TCP),
         Protocol::Udp => (Type::DGRAM, SockProtocol::UDP),
@@ -581,7 +586,7 @@ fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<
         let (mut step, r) = Step::timed(StepKind::Getsockname, String::new(), || sock.local_addr());
         if let Some(local) = r.as_ref().and_then(SockAddr::as_socket) {
             step.detail = local.to_string();
-            bound = Some(local.to_string());
+            bound = Some(local);
         }
         steps.push(step);
     }

@@ -99,7 +99,7 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
                             .report
                             .attempts
                             .first()
-                            .map_or_else(|| t.display_addr(), |a| a.address.clone()),
+                            .map_or_else(|| t.display_addr(), |a| a.address_or_target(&t)),
                         verdict: c.report.verdict,
                         wsa_name: c.report.error.as_ref().map(|e| e.wsa_name.clone()),
                         wsa_code: c.report.error.as_ref().map(|e| e.wsa_code),

@@ -83,10 +83,10 @@ fn probe(
         }
         steps.push(step(StepKind::Close, true, 12, None));
         vec![Attempt {
-            address: a.into(),
+            address: a.parse().ok(),
             family: Family::Ipv4,
             steps,
-            bound: error.is_none().then(|| a.to_owned()),
+            bound: error.is_none().then(|| a.parse().unwrap()),
         }]
     });
     let verdict = match &error {
@@ -100,7 +100,7 @@ fn probe(
         attempts,
         verdict,
         failed_step: error.as_ref().map(|_| failed),
-        failed_address: error.as_ref().and(at.map(str::to_owned)),
+        failed_address: error.as_ref().and(at.and_then(|a| a.parse().ok())),
         error,
         elapsed_us: 2_400_100,
     }

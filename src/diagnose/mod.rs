@@ -24,10 +24,7 @@ pub use in_use::{classify_conflict, kernel_holds, share_one_address};
 pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis {
     let mut d = Diagnosis::default();
     let target = &report.target;
-    let failed: Option<SocketAddr> = report
-        .failed_address
-        .as_deref()
-        .and_then(|a| a.parse().ok());
+    let failed = report.failed_address;
     let Some(err) = report.error.as_ref() else {
         cautions(report, facts, ev, &mut d);
         return d;
@@ -237,11 +234,7 @@ fn not_available(failed: Option<SocketAddr>, facts: &Facts, d: &mut Diagnosis) {
 /// Cautions for a bind that worked.
 fn cautions(report: &ProbeReport, facts: &Facts, ev: &Evidence, d: &mut Diagnosis) {
     let target = &report.target;
-    let bound: Vec<SocketAddr> = report
-        .attempts
-        .iter()
-        .filter_map(|a| a.bound.as_deref().and_then(|b| b.parse().ok()))
-        .collect();
+    let bound: Vec<SocketAddr> = report.attempts.iter().filter_map(|a| a.bound).collect();
     let port = bound.first().map_or(target.port, SocketAddr::port);
     if target.port != 0
         && let Some(r) = facts.ephemeral_range.as_ref().filter(|r| r.contains(port))
@@ -435,7 +428,7 @@ mod tests {
             verdict: Verdict::NotBindable,
             error: Some(error),
             failed_step: Some(StepKind::Bind),
-            failed_address: Some(at.into()),
+            failed_address: at.parse().ok(),
             elapsed_us: 1,
         }
     }
@@ -781,10 +774,10 @@ mod tests {
             target: t.clone(),
             resolve: step.clone(),
             attempts: vec![Attempt {
-                address: "127.0.0.1:40000".into(),
+                address: "127.0.0.1:40000".parse().ok(),
                 family: Family::Ipv4,
                 steps: vec![step],
-                bound: Some("127.0.0.1:40000".into()),
+                bound: "127.0.0.1:40000".parse().ok(),
             }],
             verdict: Verdict::Bindable,
             error: None,

@@ -117,7 +117,7 @@ pub fn text_lines(c: &Check) -> Lines {
             &format!(
                 "attempt {} {}: {}",
                 i + 1,
-                a.address,
+                a.address_or_target(&r.target),
                 steps_line(&a.steps[1..])
             ),
         );
@@ -262,7 +262,7 @@ pub fn markdown(c: &Check) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                md(&a.address),
+                md(&a.address_or_target(&r.target)),
                 s.step.name(),
                 mark(s.ok),
                 crate::wording::human_us(s.elapsed_us),

@@ -146,8 +146,7 @@ pub(crate) fn title(report: &ProbeReport, d: &Diagnosis) -> String {
     let target = &report.target;
     let at = report
         .failed_address
-        .clone()
-        .unwrap_or_else(|| target.display_addr());
+        .map_or_else(|| target.display_addr(), |a| a.to_string());
     let at = clean(&at);
     let first = d.findings.first();
     match first {
@@ -221,7 +220,12 @@ pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> Stri
             "BINDABLE: {} {} (bound {})",
             t.protocol,
             clean(&t.display_addr()),
-            report.bound_addresses().join(", ")
+            report
+                .bound_addresses()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Verdict::NotBindable => format!(
             "NOT BINDABLE: {}",

@@ -115,7 +115,11 @@ fn verdict_banner(ui: &mut egui::Ui, c: &Check) {
                         "{} {} — bound {}",
                         r.target.protocol,
                         r.target.display_addr(),
-                        bound.join(", ")
+                        bound
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
                 Verdict::NotBindable | Verdict::Unknown => {
@@ -158,10 +162,10 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                         ui.strong(h);
                     }
                     ui.end_row();
-                    let mut rows = vec![("", &r.resolve)];
+                    let mut rows = vec![(String::new(), &r.resolve)];
                     for a in &r.attempts {
                         for s in a.steps.iter().skip(1) {
-                            rows.push((a.address.as_str(), s));
+                            rows.push((a.address_or_target(&r.target), s));
                         }
                     }
                     for (addr, s) in rows {
