@@ -453,12 +453,9 @@ impl App {
                 i.consume_key(egui::Modifiers::NONE, egui::Key::F5),
             )
         });
-        if to_port || !self.focus_placed {
-            self.focus_placed = true;
-            if self.tab == Tab::Check || to_port {
-                self.tab = Tab::Check;
-                ctx.memory_mut(|m| m.request_focus(views::port_field()));
-            }
+        if to_port {
+            self.tab = Tab::Check;
+            ctx.memory_mut(|m| m.request_focus(views::port_field()));
         }
         if to_filter && self.tab == Tab::Listening {
             ctx.memory_mut(|m| m.request_focus(super::listening::filter_field()));
@@ -552,6 +549,14 @@ impl App {
         if self.title_shown.as_ref() != Some(&title) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title_shown = Some(title);
+        }
+        // Focus starts in the form, asked for once the port field has been drawn (egui drops a
+        // focus asked for a widget it has not seen yet).
+        if !self.focus_placed {
+            self.focus_placed = true;
+            if self.tab == Tab::Check {
+                ctx.memory_mut(|m| m.request_focus(views::port_field()));
+            }
         }
         self.drive_live();
         self.console_frame(&ctx);

@@ -36,6 +36,9 @@ pub struct CheckTab {
     pub history_open: bool,
     /// The Save report dialog, while open.
     pub save: Option<SaveDialog>,
+    /// A width asked for from the keyboard (the panel's edge focused, then ← or →), applied at
+    /// the next frame.
+    history_resize_to: Option<f32>,
 }
 
 /// What the window around the Check tab lends it for one action: the worker its checks run on,
@@ -75,6 +78,7 @@ impl CheckTab {
             earlier: Vec::new(),
             history_open: true,
             save: None,
+            history_resize_to: None,
         }
     }
 
@@ -195,19 +199,39 @@ impl CheckTab {
 
     /// The history panel (left of the tab, when open): bounded and resizable, never as wide as
     /// its longest entry.
-    pub fn history_panel(&self, ui: &mut egui::Ui) -> Vec<Action> {
+    pub fn history_panel(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
+        const WIDTHS: std::ops::RangeInclusive<f32> = 150.0..=320.0;
         let mut actions = Vec::new();
         if !self.history_open {
             return actions;
         }
-        egui::Panel::left("history")
+        // egui's own id of the panel's resize edge: a Tab stop that shows nothing and does
+        // nothing from the keyboard unless the window makes it.
+        let edge = ui.scope_id().with("history").with("__resize");
+        let mut panel = egui::Panel::left("history")
             .resizable(true)
             .default_size(200.0)
-            .min_size(150.0)
-            .max_size(320.0)
-            .show(ui, |ui| {
-                actions = views::history_ui(ui, &self.history, &self.earlier, self.shown);
-            });
+            .min_size(*WIDTHS.start())
+            .max_size(*WIDTHS.end());
+        if let Some(w) = self.history_resize_to.take() {
+            panel = panel.exact_size(w);
+        }
+        let shown = panel.show(ui, |ui| {
+            // The panel keeps the width it was given (by default, a drag or the keys), not the
+            // width of its entries.
+            ui.set_min_width(ui.available_width());
+            actions = views::history_ui(ui, &self.history, &self.earlier, self.shown);
+        });
+        if ui.ctx().memory(|m| m.has_focus(edge)) {
+            // Focused from the keyboard: the edge is drawn, and ← → move it.
+            let rect = shown.response.rect;
+            let step = views::edge_keys(ui, edge, rect.right(), rect.y_range());
+            if step != 0.0 {
+                self.history_resize_to =
+                    Some((rect.width() + step).clamp(*WIDTHS.start(), *WIDTHS.end()));
+                ui.ctx().request_repaint();
+            }
+        }
         actions
     }
 

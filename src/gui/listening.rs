@@ -514,7 +514,9 @@ impl ListeningTab {
             .id_salt(("listening", columns.to_vec()))
             .striped(true)
             .resizable(true)
-            .sense(egui::Sense::click())
+            // Rows are picked by click and by the arrow keys, not by Tab: 2,000 rows of cells
+            // as Tab stops would stand between the toolbar and everything after it.
+            .sense(egui::Sense::CLICK)
             .auto_shrink([false, false])
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
         if machine_column {
@@ -558,7 +560,13 @@ impl ListeningTab {
             .machine
             .as_deref()
             .map(|m| crate::text::clean(m).into_owned());
+        let offset = usize::from(on.is_some());
+        let resized = self.column_edge_keys(ui, &columns, offset);
         let table = self.builder(ui, &columns, on.is_some());
+        if resized {
+            // The widths asked for from the keyboard: the table starts again from them.
+            table.reset();
+        }
         let mut clicked_sort = None;
         let mut widths = Vec::new();
         table
@@ -650,6 +658,53 @@ impl ListeningTab {
             self.sort = by;
         }
         self.widths = columns.iter().copied().zip(widths).collect();
+    }
+
+    /// A column's edge focused from the keyboard (egui_extras makes each a Tab stop that shows
+    /// nothing and does nothing from the keys): it is drawn, and ← → move it by 20 points, kept
+    /// as the column's remembered width. Returns whether a width changed.
+    fn column_edge_keys(&mut self, ui: &egui::Ui, columns: &[Column], offset: usize) -> bool {
+        // egui_extras' own ids of the edges (its table state id, then "resize_column", i).
+        let state_id = ui
+            .scope_id()
+            .with(egui::IdSalt::new(("listening", columns.to_vec())));
+        let Some(i) = (0..columns.len() + offset)
+            .find(|&i| ui.memory(|m| m.has_focus(state_id.with("resize_column").with(i))))
+        else {
+            return false;
+        };
+        let edge = state_id.with("resize_column").with(i);
+        let Some(rect) = ui.ctx().read_response(edge).map(|r| r.rect) else {
+            return false;
+        };
+        let step = super::views::edge_keys(ui, edge, rect.center().x, rect.y_range());
+        let Some(c) = i.checked_sub(offset).and_then(|n| columns.get(n)) else {
+            return false;
+        };
+        if step == 0.0 {
+            return false;
+        }
+        let now = self
+            .widths
+            .iter()
+            .find(|(w, _)| w == c)
+            .map_or(c.width(), |(_, w)| *w);
+        let new = (now + step).clamp(36.0, 4000.0);
+        // Every column keeps its width; the moved one takes the new one.
+        let widths: Vec<(Column, f32)> = columns
+            .iter()
+            .map(|col| {
+                let w = self
+                    .widths
+                    .iter()
+                    .find(|(x, _)| x == col)
+                    .map_or(col.width(), |(_, w)| *w);
+                (*col, if col == c { new } else { w })
+            })
+            .collect();
+        self.widths = widths;
+        ui.ctx().request_repaint();
+        true
     }
 
     /// A process's properties: path, command line, user, parent chain, what manages it, and

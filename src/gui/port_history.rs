@@ -537,6 +537,7 @@ fn markers_ui(
         );
         let label = words::failed_label(f, t.utc_offset_secs);
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        super::views::focus_ring(ui, &resp);
         painter.add(egui::Shape::convex_polygon(
             vec![
                 egui::pos2(x, area.top()),
@@ -597,6 +598,7 @@ fn bars_ui(
         let resp = ui.interact(bar, ui.scope_id().with(("held", i)), egui::Sense::click());
         let label = words::span_label(span, t.to_ms, t.utc_offset_secs);
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        super::views::focus_ring(ui, &resp);
         painter.rect_filled(bar, 2.0, visuals.selection.bg_fill);
         if selected == Some(i) {
             painter.rect_stroke(

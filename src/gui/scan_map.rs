@@ -132,6 +132,7 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
             ),
         )
     });
+    super::views::focus_ring(ui, &response);
     let painter = ui.painter_at(rect);
     let cell_rect = |i: usize| {
         #[expect(clippy::cast_precision_loss, reason = "at most 1024 cells")]

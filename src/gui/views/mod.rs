@@ -45,6 +45,47 @@ pub fn port_field() -> egui::Id {
     egui::Id::unique("port-field")
 }
 
+/// The focus ring of a widget the window paints itself (a map, a bar of a timeline): egui's own
+/// widgets show the keyboard's focus by their look, a painted one shows nothing unless asked, and
+/// a keyboard user then cannot tell where Tab went.
+pub fn focus_ring(ui: &egui::Ui, response: &egui::Response) {
+    if response.has_focus() {
+        ui.painter().rect_stroke(
+            response.rect.expand(2.0),
+            2.0,
+            ui.visuals().selection.stroke,
+            egui::StrokeKind::Outside,
+        );
+    }
+}
+
+/// A resize edge (of a panel, of a table's column) that has the keyboard's focus: egui makes it
+/// a Tab stop that shows nothing and does nothing from the keys. It is drawn at `x` over `y`,
+/// ← and → are kept from egui's moves of the focus, and the step they ask for is returned
+/// (20 points either way, or 0).
+#[must_use]
+pub fn edge_keys(ui: &egui::Ui, edge: egui::Id, x: f32, y: egui::Rangef) -> f32 {
+    ui.memory_mut(|m| {
+        m.set_focus_lock_filter(
+            edge,
+            egui::EventFilter {
+                horizontal_arrows: true,
+                ..Default::default()
+            },
+        );
+    });
+    ui.ctx()
+        .layer_painter(egui::LayerId::new(egui::Order::Foreground, edge))
+        .vline(x, y, ui.visuals().selection.stroke);
+    let (left, right) = ui.input(|i| {
+        (
+            i.key_pressed(egui::Key::ArrowLeft),
+            i.key_pressed(egui::Key::ArrowRight),
+        )
+    });
+    f32::from(i8::from(right) - i8::from(left)) * 20.0
+}
+
 /// The title bar with the tabs.
 pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> Vec<Action> {
     let mut actions = Vec::new();
