@@ -1,8 +1,17 @@
-//! The recorder's loop in polling mode: read the table of bound sockets (`owners::table`, the
-//! table `list` shows, with every holder) every interval, diff it with the last read, write the
-//! changes. Between full reads the kernel's fingerprint of the table (no process walk) says
-//! whether anything changed; a full read still happens every [`FULL_READ_MS`] so a socket handed
-//! from a parent to its child is seen even when the set of sockets stayed the same.
+//! The recorder's loops.
+//!
+//! - Polling (no eBPF): read the table of bound sockets (`owners::table`, the table `list` shows,
+//!   with every holder) every interval, diff it with the last read, write the changes. Between
+//!   full reads the kernel's fingerprint of the table (no process walk) says whether anything
+//!   changed; a full read still happens every [`FULL_READ_MS`] so a socket handed from a parent
+//!   to its child is seen even when the set of sockets stayed the same. A socket's start and end
+//!   are known to within one interval.
+//! - Traced (eBPF, [`Mode::Traced`]): TCP listeners come from the `inet_sock_set_state`
+//!   tracepoint the instant they start and stop listening, with the process that called listen
+//!   (named from /proc right away, while it still lives); failed binds from `sys_exit_bind`. The
+//!   table is read only every [`RECONCILE_MS`] (and at once when the ring buffer lost events),
+//!   for what the tracepoint does not see: UDP and bound-only TCP sockets, and a listener shared
+//!   with or handed to other processes (fork, descriptor passing).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,6 +31,14 @@ pub const HEARTBEAT_MS: u64 = 1_000;
 /// At most this many ports are looked up for the holders of refused binds in one batch.
 #[cfg(target_os = "linux")]
 const LOOKUPS_PER_BATCH: usize = 64;
+
+/// In traced mode, how often the whole table is read for what the tracepoints do not see.
+pub const RECONCILE_MS: u64 = 30_000;
+
+/// In traced mode, at most this long between a traced change and its write to the database
+/// (the changes of this time are one transaction).
+#[cfg(target_os = "linux")]
+const FLUSH_MS: u64 = 100;
 
 /// How often the age and size bounds are applied while recording.
 pub const PRUNE_EVERY_MS: u64 = 60_000;
@@ -63,7 +80,7 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "why", content = "detail")]
 pub enum ModeReason {
-    /// The tracepoints are attached: failed binds are captured as they happen.
+    /// The tracepoints are attached: listeners and failed binds are captured as they happen.
     Tracepoints,
     /// This OS has no tracepoint capture here: polling only.
     NotLinux,
@@ -107,7 +124,7 @@ pub fn prepare() -> Prepared {
         use super::ebpf::Refusal;
         match super::ebpf::start() {
             Ok(c) => Prepared {
-                mode: Mode::Ebpf,
+                mode: Mode::Traced,
                 reason: ModeReason::Tracepoints,
                 bpf: Some(c),
             },
@@ -149,16 +166,7 @@ fn read_table() -> Option<Snapshot> {
     Some(
         t.owners
             .iter()
-            .map(|o| {
-                seen_of(o, |pid| Holder {
-                    pid,
-                    process: None,
-                    user: None,
-                    uid: None,
-                    cmdline: None,
-                    managed_by: None,
-                })
-            })
+            .map(|o| seen_of(o, Holder::pid_only))
             .collect(),
     )
 }
@@ -280,7 +288,7 @@ fn failed_rows(
                         .clone(),
                     managed_by: None,
                 },
-                protocol: None,
+                protocol: e.protocol,
                 local: e.local,
                 errno: e.errno,
                 held_by,
@@ -331,52 +339,62 @@ fn tell_journal(
     now: &Snapshot,
 ) {
     for c in changes {
-        let (k, event, seen) = match c {
-            Change::Appeared(k) => (k, "appeared", now.get(k)),
-            Change::Went(k) => (k, "went", before.get(k)),
-            Change::HandedOver(k) => (k, "handed_over", now.get(k)),
+        let seen = match c {
+            Change::Appeared(k) | Change::HandedOver(k) => now.get(k),
+            Change::Went(k) => before.get(k),
         };
-        let Some(seen) = seen else { continue };
-        let mut fields = vec![
-            ("EVENT", event.to_owned()),
-            ("PORT", k.local.port().to_string()),
-            (
-                "PROTOCOL",
-                super::store::protocol_str(k.protocol).to_owned(),
-            ),
-            ("ADDRESS", k.local.ip().to_string()),
-            ("STATE", seen.state.name().to_owned()),
-        ];
-        if let Some(h) = seen.holders.first() {
-            fields.push(("PID", h.pid.to_string()));
-            fields.push((
-                "PIDS",
-                seen.holders
-                    .iter()
-                    .map(|h| h.pid.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ));
-            if let Some(p) = &h.process {
-                fields.push(("COMM", p.clone()));
-            }
-            if let Some(u) = &h.user {
-                fields.push(("USER", u.clone()));
-            }
-            if let Some(m) = &h.managed_by {
-                fields.push((
-                    "UNIT",
-                    m.container.clone().unwrap_or_else(|| m.name.clone()),
-                ));
-            }
+        if let Some(seen) = seen {
+            tell_journal_one(j, *c, seen);
         }
-        j.send(&super::words::event_message(c, seen), &fields);
     }
 }
 
-/// Records until `stop` is set or the duration passes; returns what it saw. Each read's
-/// changes are one transaction; the session ends cleanly (open sockets recorded as open until
-/// the stop) on any way out but a write error.
+/// One change to the journal; `seen` is the socket after it (for one that went: before).
+#[cfg(unix)]
+fn tell_journal_one(j: &super::journal::Journal, c: Change, seen: &super::Seen) {
+    let (k, event) = match c {
+        Change::Appeared(k) => (k, "appeared"),
+        Change::Went(k) => (k, "went"),
+        Change::HandedOver(k) => (k, "handed_over"),
+    };
+    let mut fields = vec![
+        ("EVENT", event.to_owned()),
+        ("PORT", k.local.port().to_string()),
+        (
+            "PROTOCOL",
+            super::store::protocol_str(k.protocol).to_owned(),
+        ),
+        ("ADDRESS", k.local.ip().to_string()),
+        ("STATE", seen.state.name().to_owned()),
+    ];
+    if let Some(h) = seen.holders.first() {
+        fields.push(("PID", h.pid.to_string()));
+        fields.push((
+            "PIDS",
+            seen.holders
+                .iter()
+                .map(|h| h.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ));
+        if let Some(p) = &h.process {
+            fields.push(("COMM", p.clone()));
+        }
+        if let Some(u) = &h.user {
+            fields.push(("USER", u.clone()));
+        }
+        if let Some(m) = &h.managed_by {
+            fields.push((
+                "UNIT",
+                m.container.clone().unwrap_or_else(|| m.name.clone()),
+            ));
+        }
+    }
+    j.send(&super::words::event_message(&c, seen), &fields);
+}
+
+/// Records until `stop` is set or the duration passes; returns what it saw. The session ends
+/// cleanly (open sockets recorded as open until the stop) on any way out but a write error.
 // Linux takes the prepared eBPF program out of `prepared`; elsewhere only its mode and reason
 // are read.
 #[cfg_attr(not(target_os = "linux"), allow(clippy::needless_pass_by_value))]
@@ -387,19 +405,45 @@ pub fn run(
     prepared: Prepared,
 ) -> Result<Summary, StoreError> {
     let started = now_ms();
-    #[cfg(target_os = "linux")]
-    let mut bpf = prepared.bpf;
-    let session = store.begin_session(
-        started,
-        prepared.mode,
-        opts.interval_ms,
-        prepared.reason.tag(),
-    )?;
+    let interval = if prepared.mode == Mode::Traced {
+        RECONCILE_MS
+    } else {
+        opts.interval_ms
+    };
+    let session = store.begin_session(started, prepared.mode, interval, prepared.reason.tag())?;
     store.prune(opts.limits, started, session)?;
-    let mut sum = Summary {
+    let sum = Summary {
         session,
         ..Summary::default()
     };
+    let done = |stop: &AtomicBool| {
+        stop.load(Ordering::Relaxed)
+            || opts
+                .duration_ms
+                .is_some_and(|d| now_ms().saturating_sub(started) >= d)
+    };
+    #[cfg(target_os = "linux")]
+    let result = match prepared.bpf {
+        Some(capture) => traced(store, opts, &done, stop, capture, sum),
+        None => polled(store, opts, &done, stop, sum),
+    };
+    #[cfg(not(target_os = "linux"))]
+    let result = polled(store, opts, &done, stop, sum);
+    let sum = result?;
+    store.end_session(session, now_ms())?;
+    Ok(sum)
+}
+
+/// The polling loop: each read's changes are one transaction.
+fn polled(
+    store: &mut Store,
+    opts: &Options,
+    done: &dyn Fn(&AtomicBool) -> bool,
+    stop: &AtomicBool,
+    mut sum: Summary,
+) -> Result<Summary, StoreError> {
+    let session = sum.session;
+    let started = now_ms();
     #[cfg(unix)]
     let journal = super::journal::Journal::open();
     let mut prev = Snapshot::new();
@@ -409,7 +453,7 @@ pub fn run(
     let mut last_written = started;
     let mut last_prune = started;
     let interval = Duration::from_millis(opts.interval_ms.max(1));
-    let result = loop {
+    loop {
         let tick = std::time::Instant::now();
         let t = now_ms();
         let unchanged = prev_ms.is_some()
@@ -418,9 +462,7 @@ pub fn run(
         sum.polls += 1;
         if unchanged {
             if t.saturating_sub(last_written) >= HEARTBEAT_MS {
-                if let Err(e) = store.apply(session, t, prev_ms, &[], &prev) {
-                    break Err(e);
-                }
+                store.apply(session, t, prev_ms, &[], &prev)?;
                 last_written = t;
             }
             prev_ms = Some(t);
@@ -433,21 +475,13 @@ pub fn run(
                     last_print = print;
                     let changes = diff(&prev, &now);
                     fill_sharers(&mut now, &changes);
-                    for c in &changes {
-                        match c {
-                            Change::Appeared(_) => sum.appeared += 1,
-                            Change::Went(_) => sum.went += 1,
-                            Change::HandedOver(_) => sum.handed_over += 1,
-                        }
-                    }
+                    count(&mut sum, &changes);
                     // The first read is always written: its heartbeat says recording began.
                     if prev_ms.is_none()
                         || !changes.is_empty()
                         || t.saturating_sub(last_written) >= HEARTBEAT_MS
                     {
-                        if let Err(e) = store.apply(session, t, prev_ms, &changes, &now) {
-                            break Err(e);
-                        }
+                        store.apply(session, t, prev_ms, &changes, &now)?;
                         last_written = t;
                     }
                     // The first read lists what was already there: not events.
@@ -461,35 +495,12 @@ pub fn run(
                 None => sum.incomplete += 1,
             }
         }
-        #[cfg(target_os = "linux")]
-        if let Some(c) = &mut bpf {
-            let events = c.drain();
-            if !events.is_empty() {
-                sum.failed_binds += events.len() as u64;
-                let rows = failed_rows(events, &prev);
-                if let Err(e) = store.record_failed_binds(session, &rows) {
-                    break Err(e);
-                }
-                #[cfg(unix)]
-                if let Some(j) = &journal {
-                    tell_journal_failed(j, &rows);
-                }
-            }
-        }
         if t.saturating_sub(last_prune) >= PRUNE_EVERY_MS {
-            if let Err(e) = store.prune(opts.limits, t, session) {
-                break Err(e);
-            }
+            store.prune(opts.limits, t, session)?;
             last_prune = t;
         }
-        let done = |stop: &AtomicBool| {
-            stop.load(Ordering::Relaxed)
-                || opts
-                    .duration_ms
-                    .is_some_and(|d| now_ms().saturating_sub(started) >= d)
-        };
         if done(stop) {
-            break Ok(());
+            return Ok(sum);
         }
         // Sleep to the next tick in short slices, so a stop is honoured within 50 ms.
         while let Some(left) = interval.checked_sub(tick.elapsed()) {
@@ -499,14 +510,393 @@ pub fn run(
             std::thread::sleep(left.min(Duration::from_millis(50)));
         }
         if done(stop) {
-            break Ok(());
+            return Ok(sum);
         }
-    };
-    match result {
-        Ok(()) => {
-            store.end_session(session, now_ms())?;
-            Ok(sum)
-        }
-        Err(e) => Err(e),
     }
+}
+
+fn count(sum: &mut Summary, changes: &[Change]) {
+    for c in changes {
+        match c {
+            Change::Appeared(_) => sum.appeared += 1,
+            Change::Went(_) => sum.went += 1,
+            Change::HandedOver(_) => sum.handed_over += 1,
+        }
+    }
+}
+
+/// What the traced loop knows between two reads of the table.
+#[cfg(target_os = "linux")]
+struct Traced {
+    /// The sockets as the tracepoints and the last read left them.
+    now: Snapshot,
+    /// The kernel's socket address of each traced listener: its end names it by that.
+    by_sk: std::collections::HashMap<u64, super::SocketKey>,
+    /// Traced changes not yet written.
+    pending: Vec<super::store::Exact>,
+    /// The network namespace this recorder reads the table of: listeners of others are not
+    /// this machine's table (as in polling mode).
+    netns: Option<u32>,
+    /// Each listener holder's children at the last look ([`Traced::holders_changed`]).
+    children: std::collections::HashMap<u32, Vec<u32>>,
+    /// The journal, when there is one.
+    journal: Option<super::journal::Journal>,
+}
+
+#[cfg(target_os = "linux")]
+impl Traced {
+    /// Applies the ring buffer's events to `now` and `pending`; returns the failed binds, and
+    /// the sockets each event added or removed (for a read of the table racing with them).
+    fn take(
+        &mut self,
+        events: Vec<super::ebpf::Event>,
+        touched: &mut std::collections::HashSet<super::SocketKey>,
+    ) -> Vec<super::ebpf::FailedBindEvent> {
+        use super::ebpf::Event;
+        let mono = super::ebpf::mono_now_ns();
+        let wall = now_ms();
+        let mut failed = Vec::new();
+        for ev in events {
+            match ev {
+                Event::FailedBind(f) => failed.push(f),
+                Event::Listen(l) => {
+                    if l.netns != 0 && self.netns.is_some_and(|n| n != l.netns) {
+                        continue;
+                    }
+                    let key = super::SocketKey {
+                        protocol: crate::target::Protocol::Tcp,
+                        local: l.local,
+                        inode: l.inode,
+                    };
+                    let seen = super::Seen {
+                        state: crate::owners::SockState::Listen,
+                        v6_only: self.now.get(&key).and_then(|s| s.v6_only),
+                        holders: vec![listener(&l)],
+                    };
+                    let change = match self.now.get(&key) {
+                        None => Change::Appeared(key),
+                        Some(s) if s.state != seen.state || s.pids() != seen.pids() => {
+                            Change::HandedOver(key)
+                        }
+                        Some(_) => continue,
+                    };
+                    self.by_sk.insert(l.sk, key);
+                    touched.insert(key);
+                    self.pending.push(super::store::Exact {
+                        at_ms: super::ebpf::wall_ms(l.ktime_ns, mono, wall),
+                        change,
+                        seen: Some(seen.clone()),
+                    });
+                    self.now.insert(key, seen);
+                }
+                Event::Unlisten {
+                    sk,
+                    inode,
+                    ktime_ns,
+                } => {
+                    // A listener the last read found (not traced from its start) is known by
+                    // its inode.
+                    let key = self.by_sk.remove(&sk).or_else(|| {
+                        (inode != 0)
+                            .then(|| {
+                                self.now.keys().find(|k| {
+                                    k.inode == inode && k.protocol == crate::target::Protocol::Tcp
+                                })
+                            })
+                            .flatten()
+                            .copied()
+                    });
+                    let Some(key) = key else { continue };
+                    if let Some(before) = self.now.remove(&key) {
+                        touched.insert(key);
+                        self.pending.push(super::store::Exact {
+                            at_ms: super::ebpf::wall_ms(ktime_ns, mono, wall),
+                            change: Change::Went(key),
+                            seen: Some(before),
+                        });
+                    }
+                }
+            }
+        }
+        failed
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Traced {
+    /// The ports of listeners whose holders may have changed since the last look: a holder
+    /// that ended (or is a zombie: its descriptors are closed) while the socket stayed, or one
+    /// with a new child (a fork shares every descriptor). The tracepoint sees neither; the
+    /// caller reads those ports' holders again. One read of `/proc/PID/stat` and of its main
+    /// thread's `children` per holding process.
+    fn holders_changed(&mut self) -> Vec<u16> {
+        let mut by_pid: std::collections::HashMap<u32, Vec<u16>> = std::collections::HashMap::new();
+        for (k, seen) in &self.now {
+            if seen.state == crate::owners::SockState::Listen {
+                for h in &seen.holders {
+                    by_pid.entry(h.pid).or_default().push(k.local.port());
+                }
+            }
+        }
+        self.children.retain(|pid, _| by_pid.contains_key(pid));
+        let mut ports = Vec::new();
+        for (pid, p) in by_pid {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // The state follows the name's closing parenthesis (the name may hold one).
+                    s.rsplit_once(") ")
+                        .and_then(|(_, rest)| rest.chars().next())
+                })
+                .is_some_and(|state| state != 'Z' && state != 'X');
+            let kids: Vec<u32> = if alive {
+                std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|c| c.parse().ok())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let known = self.children.insert(pid, kids.clone());
+            let forked = known.is_some_and(|k| kids.iter().any(|c| !k.contains(c)));
+            if !alive || forked {
+                ports.extend(p);
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+}
+
+/// The process that called listen, as the event named it, with what /proc still shows of it:
+/// its command line only while `/proc/PID/comm` is still the event's (not a later process that
+/// took the PID).
+#[cfg(target_os = "linux")]
+fn listener(l: &super::ebpf::ListenEvent) -> Holder {
+    let alive = owners::name_of(l.pid).is_some_and(|n| n == l.comm);
+    Holder {
+        pid: l.pid,
+        process: Some(l.comm.clone()),
+        user: Some(crate::owners::passwd::user_name(l.uid).to_string()),
+        uid: Some(l.uid),
+        cmdline: if alive { cmdline_of(l.pid) } else { None },
+        managed_by: None,
+    }
+}
+
+/// The traced loop: wakes when the ring buffer has events (so a listener's process is read
+/// while it lives), writes the traced changes at most every [`FLUSH_MS`], reads the whole table
+/// every [`RECONCILE_MS`] or at once after a loss.
+#[cfg(target_os = "linux")]
+fn traced(
+    store: &mut Store,
+    opts: &Options,
+    done: &dyn Fn(&AtomicBool) -> bool,
+    stop: &AtomicBool,
+    mut capture: super::ebpf::Capture,
+    mut sum: Summary,
+) -> Result<Summary, StoreError> {
+    let session = sum.session;
+    let started = now_ms();
+    let mut st = Traced {
+        now: Snapshot::new(),
+        by_sk: std::collections::HashMap::new(),
+        pending: Vec::new(),
+        netns: super::ebpf::own_netns(),
+        children: std::collections::HashMap::new(),
+        journal: super::journal::Journal::open(),
+    };
+    let mut last_watch = started;
+    let mut last_read: Option<u64> = None;
+    let mut lost = capture.lost();
+    let mut last_written = started;
+    let mut last_prune = started;
+    loop {
+        let t = now_ms();
+        let mut touched = std::collections::HashSet::new();
+        let failed = st.take(capture.drain(), &mut touched);
+        let lost_now = capture.lost();
+        if last_read.is_none_or(|r| t.saturating_sub(r) >= RECONCILE_MS) || lost_now != lost {
+            lost = lost_now;
+            // What is traced so far is written first: the read's changes come after it.
+            flush(store, session, t, &mut st, &mut sum)?;
+            sum.polls += 1;
+            if let Some(table) = read_table() {
+                sum.full_reads += 1;
+                // Events that raced with the read: a listener traced after it is not "gone"
+                // for being absent from it, one traced closing is not "back" for being in it.
+                let mut raced = std::collections::HashSet::new();
+                let late = st.take(capture.drain(), &mut raced);
+                st.pending.clear();
+                let mut now = table;
+                for k in &raced {
+                    match st.now.get(k) {
+                        Some(seen) => {
+                            now.insert(*k, seen.clone());
+                        }
+                        None => {
+                            now.remove(k);
+                        }
+                    }
+                }
+                let changes = diff(&st.now, &now);
+                fill_sharers(&mut now, &changes);
+                count(&mut sum, &changes);
+                store.apply(session, t, last_read, &changes, &now)?;
+                if let (Some(j), Some(_)) = (&st.journal, last_read) {
+                    tell_journal(j, &changes, &st.now, &now);
+                }
+                st.by_sk.retain(|_, k| now.contains_key(k));
+                st.now = now;
+                last_read = Some(t);
+                last_written = t;
+                record_failed(store, session, late, &st.now, &mut sum, st.journal.as_ref())?;
+            } else {
+                sum.incomplete += 1;
+            }
+        }
+        record_failed(
+            store,
+            session,
+            failed,
+            &st.now,
+            &mut sum,
+            st.journal.as_ref(),
+        )?;
+        if t.saturating_sub(last_watch) >= HEARTBEAT_MS {
+            let ports = st.holders_changed();
+            if !ports.is_empty() {
+                flush(store, session, t, &mut st, &mut sum)?;
+                reread_ports(store, session, t, last_watch, &ports, &mut st, &mut sum)?;
+                last_written = t;
+            }
+            last_watch = t;
+        }
+        if !st.pending.is_empty() || t.saturating_sub(last_written) >= HEARTBEAT_MS {
+            let oldest = st.pending.first().map_or(t, |e| e.at_ms);
+            if t.saturating_sub(oldest) >= FLUSH_MS
+                || t.saturating_sub(last_written) >= HEARTBEAT_MS
+            {
+                flush(store, session, t, &mut st, &mut sum)?;
+                last_written = t;
+            }
+        }
+        if t.saturating_sub(last_prune) >= PRUNE_EVERY_MS {
+            store.prune(opts.limits, t, session)?;
+            last_prune = t;
+        }
+        if done(stop) {
+            flush(store, session, now_ms(), &mut st, &mut sum)?;
+            return Ok(sum);
+        }
+        // Woken by the next event; at most 50 ms asleep, so a stop is honoured and a pending
+        // write goes out in time.
+        capture.wait(Duration::from_millis(if st.pending.is_empty() {
+            50
+        } else {
+            FLUSH_MS / 2
+        }));
+    }
+}
+
+/// Reads the TCP sockets of `ports` again, holders included, and records how they changed
+/// since `since_ms` (the last look): a listener handed to a child, shared with one, left by
+/// an ended holder.
+#[cfg(target_os = "linux")]
+fn reread_ports(
+    store: &mut Store,
+    session: i64,
+    t: u64,
+    since_ms: u64,
+    ports: &[u16],
+    st: &mut Traced,
+    sum: &mut Summary,
+) -> Result<(), StoreError> {
+    let found = owners::of_ports_in(ports, Some(crate::target::Protocol::Tcp), Scope::Bound);
+    if !found.complete() {
+        return Ok(());
+    }
+    let mine = |k: &super::SocketKey| {
+        k.protocol == crate::target::Protocol::Tcp && ports.contains(&k.local.port())
+    };
+    let before: Snapshot = st
+        .now
+        .iter()
+        .filter(|(k, _)| mine(k))
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    let mut after: Snapshot = found
+        .owners
+        .iter()
+        .map(|o| seen_of(o, Holder::pid_only))
+        .filter(|(k, _)| mine(k))
+        .collect();
+    // Only changes of holders: a socket that came or went is the tracepoint's (or the next
+    // full read's) to tell.
+    let changes: Vec<Change> = diff(&before, &after)
+        .into_iter()
+        .filter(|c| matches!(c, Change::HandedOver(_)))
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    fill_sharers(&mut after, &changes);
+    count(sum, &changes);
+    store.apply(session, t, Some(since_ms), &changes, &after)?;
+    if let Some(j) = &st.journal {
+        tell_journal(j, &changes, &before, &after);
+    }
+    for c in &changes {
+        if let Some(seen) = after.remove(&c.key()) {
+            st.now.insert(c.key(), seen);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the traced changes (one transaction, with the heartbeat) and tells the journal.
+#[cfg(target_os = "linux")]
+fn flush(
+    store: &mut Store,
+    session: i64,
+    t: u64,
+    st: &mut Traced,
+    sum: &mut Summary,
+) -> Result<(), StoreError> {
+    let pending = std::mem::take(&mut st.pending);
+    store.apply_exact(session, t, &pending)?;
+    let changes: Vec<Change> = pending.iter().map(|e| e.change).collect();
+    count(sum, &changes);
+    if let Some(j) = &st.journal {
+        for e in &pending {
+            if let Some(seen) = &e.seen {
+                tell_journal_one(j, e.change, seen);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records failed binds with who held the port, and tells the journal.
+#[cfg(target_os = "linux")]
+fn record_failed(
+    store: &mut Store,
+    session: i64,
+    events: Vec<super::ebpf::FailedBindEvent>,
+    table: &Snapshot,
+    sum: &mut Summary,
+    journal: Option<&super::journal::Journal>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sum.failed_binds += events.len() as u64;
+    let rows = failed_rows(events, table);
+    store.record_failed_binds(session, &rows)?;
+    if let Some(j) = journal {
+        tell_journal_failed(j, &rows);
+    }
+    Ok(())
 }

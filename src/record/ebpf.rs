@@ -1,8 +1,17 @@
-//! Failed binds, as they happen: the committed BPF object `bpf/bind.bpf.o` (source
-//! `bpf/bind.bpf.c`, rebuilt by `bpf/build.sh`) attached to the tracepoints
-//! `syscalls:sys_enter_bind` and `sys_exit_bind` through aya (pure Rust: no clang or libbpf at
-//! build or run time). Each bind that returns an error arrives in a ring buffer with the PID,
-//! thread, uid, command name, file descriptor, the address asked for and the errno.
+//! Listeners and failed binds, as they happen: the committed BPF object `bpf/bind.bpf.o` (source
+//! `bpf/bind.bpf.c`, rebuilt by `bpf/build.sh`) attached through aya (pure Rust: no clang or
+//! libbpf at build or run time) to three tracepoints, one ring buffer:
+//! - `syscalls:sys_enter_bind` and `sys_exit_bind`: each bind that returns an error, with the
+//!   PID, uid, command name, the address asked for, the socket's type (TCP or UDP) and the errno;
+//! - `sock:inet_sock_set_state`: each TCP socket entering TCP_LISTEN and leaving it, with its
+//!   address, its inode and the kernel's socket address that ties the two together.
+//!
+//! The PID of `inet_sock_set_state`: the tracepoint fires in softirq context for some transitions
+//! (a connection's states moved by arriving packets), where the "current" task is whichever ran.
+//! The one transition into TCP_LISTEN is made by `listen(2)` itself (`inet_csk_listen_start`), in
+//! the listening process: its PID, uid and comm are the listener's, and only [`Event::Listen`]
+//! carries them. Leaving TCP_LISTEN (close, shutdown, the exit of the last holder, possibly in
+//! another process or context) is [`Event::Unlisten`]: only the socket and the time, never a PID.
 //!
 //! Loading needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) and a mounted tracefs; where
 //! tracefs is not mounted the recorder mounts it in a mount namespace of its own, so the
@@ -17,6 +26,45 @@ use aya::programs::TracePoint;
 /// The compiled program, aligned for the ELF reader.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../../bpf/bind.bpf.o");
 
+/// One event of the ring buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A bind the kernel refused.
+    FailedBind(FailedBindEvent),
+    /// A TCP socket entered TCP_LISTEN, in `listen(2)` of the process named.
+    Listen(ListenEvent),
+    /// A TCP socket left TCP_LISTEN (closed, shut down, its last holder gone).
+    Unlisten {
+        /// The kernel's address of the socket, as in its [`ListenEvent`].
+        sk: u64,
+        /// The socket's inode, 0 when it could not be read.
+        inode: u64,
+        /// When, in CLOCK_MONOTONIC nanoseconds.
+        ktime_ns: u64,
+    },
+}
+
+/// A socket that started listening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenEvent {
+    /// The process that called listen (the thread group).
+    pub pid: u32,
+    /// Its uid.
+    pub uid: u32,
+    /// Its command name, as the kernel has it.
+    pub comm: String,
+    /// The address and port it listens on.
+    pub local: SocketAddr,
+    /// The socket's inode (what sock_diag reports), 0 when it could not be read.
+    pub inode: u64,
+    /// The network namespace's inode number, 0 when it could not be read.
+    pub netns: u32,
+    /// The kernel's address of the socket: its [`Event::Unlisten`] carries the same.
+    pub sk: u64,
+    /// When, in CLOCK_MONOTONIC nanoseconds.
+    pub ktime_ns: u64,
+}
+
 /// One failed bind, as the kernel reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedBindEvent {
@@ -30,14 +78,19 @@ pub struct FailedBindEvent {
     pub errno: i32,
     /// The address asked for, when it was IPv4 or IPv6.
     pub local: Option<SocketAddr>,
+    /// The socket's protocol, read from its type when the bind began (a stream socket of
+    /// AF_INET/AF_INET6 is TCP, a datagram socket UDP); `None` for any other type.
+    pub protocol: Option<crate::target::Protocol>,
     /// When, in CLOCK_MONOTONIC nanoseconds (the kernel's `bpf_ktime_get_ns`).
     pub ktime_ns: u64,
 }
 
-/// The attached capture: the loaded programs (kept so they stay attached) and the ring buffer.
+/// The attached capture: the loaded programs (kept so they stay attached), the ring buffer and
+/// the count of events it had no room for.
 pub struct Capture {
     _ebpf: Ebpf,
     events: RingBuf<MapData>,
+    lost: aya::maps::Array<MapData, u64>,
 }
 
 /// Why the capture could not start.
@@ -60,9 +113,10 @@ pub fn start() -> Result<Capture, Refusal> {
     }
     ensure_tracefs().map_err(Refusal::NoTracefs)?;
     let mut ebpf = Ebpf::load(OBJECT).map_err(|e| Refusal::KernelRefused(format!("{e:#}")))?;
-    for (name, tracepoint) in [
-        ("enter_bind", "sys_enter_bind"),
-        ("exit_bind", "sys_exit_bind"),
+    for (name, category, tracepoint) in [
+        ("enter_bind", "syscalls", "sys_enter_bind"),
+        ("exit_bind", "syscalls", "sys_exit_bind"),
+        ("set_state", "sock", "inet_sock_set_state"),
     ] {
         let prog: &mut TracePoint = ebpf
             .program_mut(name)
@@ -71,16 +125,22 @@ pub fn start() -> Result<Capture, Refusal> {
             .map_err(|e| Refusal::KernelRefused(format!("{e:#}")))?;
         prog.load()
             .map_err(|e| Refusal::KernelRefused(format!("{name}: {e:#}")))?;
-        prog.attach("syscalls", tracepoint)
+        prog.attach(category, tracepoint)
             .map_err(|e| Refusal::KernelRefused(format!("{tracepoint}: {e:#}")))?;
     }
     let map = ebpf
         .take_map("EVENTS")
         .ok_or_else(|| Refusal::KernelRefused("no EVENTS map in the object".into()))?;
     let events = RingBuf::try_from(map).map_err(|e| Refusal::KernelRefused(format!("{e:#}")))?;
+    let lost = ebpf
+        .take_map("LOST")
+        .ok_or_else(|| Refusal::KernelRefused("no LOST map in the object".into()))?;
+    let lost =
+        aya::maps::Array::try_from(lost).map_err(|e| Refusal::KernelRefused(format!("{e:#}")))?;
     Ok(Capture {
         _ebpf: ebpf,
         events,
+        lost,
     })
 }
 
@@ -112,8 +172,8 @@ fn ensure_tracefs() -> Result<(), String> {
 }
 
 impl Capture {
-    /// Every failed bind that arrived since the last call.
-    pub fn drain(&mut self) -> Vec<FailedBindEvent> {
+    /// Every event that arrived since the last call, in the order the kernel wrote them.
+    pub fn drain(&mut self) -> Vec<Event> {
         let mut out = Vec::new();
         while let Some(item) = self.events.next() {
             if let Some(e) = parse(&item) {
@@ -122,6 +182,41 @@ impl Capture {
         }
         out
     }
+
+    /// Waits until an event is in the ring buffer, at most `timeout`: the recorder reads a
+    /// listener's process while it still lives.
+    pub fn wait(&self, timeout: std::time::Duration) {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: the ring buffer's descriptor lives as long as `self.events`, which outlives
+        // this borrow (it ends with the poll below).
+        #[allow(unsafe_code)]
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.events.as_raw_fd()) };
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let ts = rustix::event::Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        // Interrupted or refused: the caller's loop goes on at its own pace.
+        let _ = rustix::event::poll(&mut fds, Some(&ts));
+    }
+
+    /// How many events the ring buffer had no room for since the program was loaded.
+    #[must_use]
+    pub fn lost(&self) -> u64 {
+        self.lost.get(&0, 0).unwrap_or(0)
+    }
+}
+
+/// The network namespace this process sees sockets in (`/proc/self/ns/net`'s inode number).
+#[must_use]
+pub fn own_netns() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self/ns/net")
+        .ok()
+        .and_then(|m| u32::try_from(m.ino()).ok())
 }
 
 /// The wall-clock milliseconds of a CLOCK_MONOTONIC instant, given the two clocks now.
@@ -137,20 +232,11 @@ pub fn mono_now_ns() -> u64 {
     u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
 
-/// One event of `struct event` in bind.bpf.c (80 bytes, little-endian).
-fn parse(b: &[u8]) -> Option<FailedBindEvent> {
-    let u32_at = |i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
-    let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));
-    let pid = u32_at(0)?;
-    let uid = u32_at(8)?;
-    let ret = i32::from_le_bytes(b.get(12..16)?.try_into().ok()?);
-    let ktime_ns = u64_at(16)?;
-    let comm = b.get(32..48)?;
-    let comm = comm.split(|&c| c == 0).next().unwrap_or_default();
-    let sa = b.get(48..80)?;
-    let family = u16::from_le_bytes([sa[0], sa[1]]);
-    let port = u16::from_be_bytes([sa[2], sa[3]]);
-    let local = match i32::from(family) {
+/// A `sockaddr_in` or `sockaddr_in6` as the kernel lays it out; `None` for any other family.
+fn sockaddr(sa: &[u8]) -> Option<SocketAddr> {
+    let family = u16::from_le_bytes([*sa.first()?, *sa.get(1)?]);
+    let port = u16::from_be_bytes([*sa.get(2)?, *sa.get(3)?]);
+    match i32::from(family) {
         libc::AF_INET => {
             let ip: [u8; 4] = sa.get(4..8)?.try_into().ok()?;
             Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), port))
@@ -160,15 +246,56 @@ fn parse(b: &[u8]) -> Option<FailedBindEvent> {
             Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port))
         }
         _ => None,
-    };
-    Some(FailedBindEvent {
-        pid,
-        uid,
-        comm: String::from_utf8_lossy(comm).into_owned(),
-        errno: -ret,
-        local,
-        ktime_ns,
-    })
+    }
+}
+
+/// One `struct event` of bind.bpf.c (112 bytes, little-endian).
+fn parse(b: &[u8]) -> Option<Event> {
+    let u32_at = |i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
+    let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));
+    let pid = u32_at(0)?;
+    let uid = u32_at(8)?;
+    let ret = i32::from_le_bytes(b.get(12..16)?.try_into().ok()?);
+    let ktime_ns = u64_at(16)?;
+    let comm = b.get(32..48)?;
+    let comm = String::from_utf8_lossy(comm.split(|&c| c == 0).next().unwrap_or_default());
+    let local = sockaddr(b.get(48..80)?);
+    let kind = u32_at(80)?;
+    let netns = u32_at(84)?;
+    let inode = u64_at(88)?;
+    let sk = u64_at(96)?;
+    let sock_type = i32::from_le_bytes(b.get(104..108)?.try_into().ok()?);
+    match kind {
+        0 => Some(Event::FailedBind(FailedBindEvent {
+            pid,
+            uid,
+            comm: comm.into_owned(),
+            errno: -ret,
+            local,
+            protocol: match sock_type {
+                libc::SOCK_STREAM => Some(crate::target::Protocol::Tcp),
+                libc::SOCK_DGRAM => Some(crate::target::Protocol::Udp),
+                _ => None,
+            },
+            ktime_ns,
+        })),
+        1 => Some(Event::Listen(ListenEvent {
+            pid,
+            uid,
+            comm: comm.into_owned(),
+            local: local?,
+            inode,
+            netns,
+            sk,
+            ktime_ns,
+        })),
+        2 => Some(Event::Unlisten {
+            sk,
+            inode,
+            ktime_ns,
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -177,7 +304,7 @@ mod tests {
 
     #[test]
     fn an_event_reads_back_as_the_program_wrote_it() {
-        let mut b = vec![0u8; 80];
+        let mut b = vec![0u8; 112];
         b[0..4].copy_from_slice(&812u32.to_le_bytes());
         b[8..12].copy_from_slice(&33u32.to_le_bytes());
         b[12..16].copy_from_slice(&(-98i32).to_le_bytes());
@@ -186,11 +313,40 @@ mod tests {
         b[48..50].copy_from_slice(&2u16.to_le_bytes());
         b[50..52].copy_from_slice(&8080u16.to_be_bytes());
         b[52..56].copy_from_slice(&[127, 0, 0, 1]);
-        let e = parse(&b).unwrap();
+        b[104..108].copy_from_slice(&2i32.to_le_bytes());
+        let Some(Event::FailedBind(e)) = parse(&b) else {
+            panic!("kind 0 is a failed bind")
+        };
         assert_eq!(e.pid, 812, "pid");
         assert_eq!(e.errno, 98, "EADDRINUSE");
         assert_eq!(e.comm, "nginx", "comm up to its NUL");
         assert_eq!(e.local, Some("127.0.0.1:8080".parse().unwrap()), "address");
+        assert_eq!(
+            e.protocol,
+            Some(crate::target::Protocol::Udp),
+            "a datagram socket"
+        );
+        b[80..84].copy_from_slice(&1u32.to_le_bytes());
+        b[88..96].copy_from_slice(&4242u64.to_le_bytes());
+        b[96..104].copy_from_slice(&0xffff_8880_0000_1000u64.to_le_bytes());
+        let Some(Event::Listen(l)) = parse(&b) else {
+            panic!("kind 1 is a listen")
+        };
+        assert_eq!(
+            (l.pid, l.inode, l.sk),
+            (812, 4242, 0xffff_8880_0000_1000),
+            "listener"
+        );
+        b[80..84].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(
+            parse(&b),
+            Some(Event::Unlisten {
+                sk: 0xffff_8880_0000_1000,
+                inode: 4242,
+                ktime_ns: 5_000_000_000
+            }),
+            "its end"
+        );
         assert_eq!(
             wall_ms(4_000_000_000, 5_000_000_000, 10_000),
             9_000,

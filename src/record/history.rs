@@ -145,7 +145,7 @@ impl Session {
     /// Whether failed binds were captured during this session.
     #[must_use]
     pub fn sees_failed_binds(&self) -> bool {
-        self.mode == Mode::Ebpf
+        matches!(self.mode, Mode::Ebpf | Mode::Traced)
     }
 }
 
@@ -186,17 +186,26 @@ fn session_of(r: &rusqlite::Row<'_>, now_ms: u64) -> rusqlite::Result<Session> {
     let stopped: Option<i64> = r.get(2)?;
     let interval = u(r.get(4)?);
     let mode: String = r.get(3)?;
+    let mode = store::parse_mode(&mode);
     Ok(Session {
         started_ms: u(r.get(0)?),
         last_ms: last,
         stopped: stopped.is_some(),
-        running: stopped.is_none()
-            && now_ms.saturating_sub(last)
-                <= RUNNING_SLACK * interval.max(super::capture::HEARTBEAT_MS)
-                    + super::capture::FULL_READ_MS,
-        mode: store::parse_mode(&mode),
+        running: stopped.is_none() && fresh(now_ms, last, mode, interval),
+        mode,
         interval_ms: interval,
     })
+}
+
+/// Whether a session's last heartbeat is recent enough for it to be running: a few intervals
+/// between reads, or (traced, whose table is read every 30 s) a few heartbeats.
+fn fresh(now_ms: u64, last_ms: u64, mode: Mode, interval_ms: u64) -> bool {
+    let beat = if mode == Mode::Traced {
+        super::capture::HEARTBEAT_MS
+    } else {
+        interval_ms.max(super::capture::HEARTBEAT_MS)
+    };
+    now_ms.saturating_sub(last_ms) <= RUNNING_SLACK * beat + super::capture::FULL_READ_MS
 }
 
 /// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`.
@@ -304,7 +313,7 @@ fn held_spans(
     };
     let sql = format!(
         "SELECT sp.id, sp.protocol, sp.ip, sp.port, sp.state, sp.inode, sp.first_ms, sp.after_ms,
-                sp.last_ms, sp.gone_ms, sp.ended, se.last_ms, se.stopped_ms, se.interval_ms
+                sp.last_ms, sp.gone_ms, sp.ended, se.last_ms, se.stopped_ms, se.interval_ms, se.mode
          FROM spans sp JOIN sessions se ON se.id = sp.session
          WHERE {filter} AND sp.first_ms <= ?2
            AND coalesce(sp.gone_ms, sp.last_ms, se.last_ms) >= ?1
@@ -319,10 +328,9 @@ fn held_spans(
         let session_last = u(r.get(11)?);
         let session_stopped: Option<i64> = r.get(12)?;
         let interval = u(r.get(13)?);
+        let mode: String = r.get(14)?;
         let running = session_stopped.is_none()
-            && now_ms.saturating_sub(session_last)
-                <= RUNNING_SLACK * interval.max(super::capture::HEARTBEAT_MS)
-                    + super::capture::FULL_READ_MS;
+            && fresh(now_ms, session_last, store::parse_mode(&mode), interval);
         let mut last_ms = r.get::<_, Option<i64>>(8)?.map(u);
         let end = match ended.as_deref() {
             Some("closed") => SpanEnd::Closed,

@@ -59,6 +59,21 @@ pub struct Holder {
     pub managed_by: Option<Manager>,
 }
 
+impl Holder {
+    /// A holder known by its PID alone (named later, or never).
+    #[must_use]
+    pub fn pid_only(pid: u32) -> Self {
+        Self {
+            pid,
+            process: None,
+            user: None,
+            uid: None,
+            cmdline: None,
+            managed_by: None,
+        }
+    }
+}
+
 /// What manages a holder, as `owners::ManagedBy` says, in a form the database keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manager {
@@ -104,6 +119,16 @@ pub enum Change {
     /// The same socket, held by another set of processes (a parent that handed it to a child and
     /// ended, a worker that joined), or in another state (bound, then listening).
     HandedOver(SocketKey),
+}
+
+impl Change {
+    /// The socket it is about.
+    #[must_use]
+    pub fn key(self) -> SocketKey {
+        match self {
+            Change::Appeared(k) | Change::Went(k) | Change::HandedOver(k) => k,
+        }
+    }
 }
 
 /// The changes from `before` to `now`, in a stable order (by socket).
@@ -221,17 +246,7 @@ mod tests {
         Seen {
             state: SockState::Listen,
             v6_only: None,
-            holders: pids
-                .iter()
-                .map(|&pid| Holder {
-                    pid,
-                    process: None,
-                    user: None,
-                    uid: None,
-                    cmdline: None,
-                    managed_by: None,
-                })
-                .collect(),
+            holders: pids.iter().map(|&pid| Holder::pid_only(pid)).collect(),
         }
     }
 

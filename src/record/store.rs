@@ -44,8 +44,14 @@ pub enum Mode {
     /// Reading the socket table every interval: sockets shorter-lived than the interval may be
     /// missed, failed binds are not seen.
     Polling,
-    /// Kernel tracepoints (eBPF): failed binds are seen as they happen.
+    /// Failed binds through kernel tracepoints (eBPF) as they happen, sockets polled (sessions
+    /// of builds before listeners were traced).
     Ebpf,
+    /// Kernel tracepoints (eBPF) for TCP listeners (the instant each starts and stops
+    /// listening, with the process that called listen) and failed binds; the socket table read
+    /// every `interval_ms` only for what the tracepoints do not see (UDP, bound-only TCP, a
+    /// listener shared with or handed to other processes).
+    Traced,
 }
 
 impl Mode {
@@ -53,14 +59,15 @@ impl Mode {
         match self {
             Mode::Polling => "polling",
             Mode::Ebpf => "ebpf",
+            Mode::Traced => "traced",
         }
     }
 
     fn parse(s: &str) -> Self {
-        if s == "ebpf" {
-            Mode::Ebpf
-        } else {
-            Mode::Polling
+        match s {
+            "ebpf" => Mode::Ebpf,
+            "traced" => Mode::Traced,
+            _ => Mode::Polling,
         }
     }
 }
@@ -174,6 +181,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX failed_pid ON failed_binds(pid);
     CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 ];
+
+/// A change the kernel reported at an exact instant, with the socket as it was then (for a span
+/// that begins: its holders).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exact {
+    /// When (wall clock).
+    pub at_ms: u64,
+    /// What changed.
+    pub change: Change,
+    /// The socket after the change; for one that went, as it was before (its holders).
+    pub seen: Option<Seen>,
+}
 
 /// One failed bind as the database keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -484,6 +503,46 @@ impl Store {
         }
         tx.execute(
             "UPDATE sessions SET last_ms = ?2 WHERE id = ?1",
+            params![session, ms(at_ms)],
+        )
+        .map_err(|e| map_full(&path, e))?;
+        tx.commit().map_err(|e| map_full(&path, e))
+    }
+
+    /// Records changes whose instants the kernel told exactly (eBPF: a socket entering or leaving
+    /// TCP_LISTEN), each with its own time and socket, and the heartbeat at `at_ms`, in one
+    /// transaction. A span begun here has `after_ms == first_ms` (it appeared at that instant,
+    /// not between two reads), and one ended here `last_ms == gone_ms`.
+    pub fn apply_exact(
+        &mut self,
+        session: i64,
+        at_ms: u64,
+        events: &[Exact],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| map_full(&path, e))?;
+        for ev in events {
+            let k = ev.change.key();
+            if let Some(id) = self.open.remove(&k) {
+                let why = match ev.change {
+                    Change::HandedOver(_) => "handed_over",
+                    Change::Went(_) | Change::Appeared(_) => "closed",
+                };
+                tx.execute(
+                    "UPDATE spans SET last_ms = ?2, gone_ms = ?2, ended = ?3 WHERE id = ?1",
+                    params![id, ms(ev.at_ms), why],
+                )
+                .map_err(|e| map_full(&path, e))?;
+            }
+            if let (Change::Appeared(_) | Change::HandedOver(_), Some(seen)) = (ev.change, &ev.seen)
+            {
+                let id = insert_span(&tx, session, &k, seen, ev.at_ms, Some(ev.at_ms))
+                    .map_err(|e| map_full(&path, e))?;
+                self.open.insert(k, id);
+            }
+        }
+        tx.execute(
+            "UPDATE sessions SET last_ms = max(last_ms, ?2) WHERE id = ?1",
             params![session, ms(at_ms)],
         )
         .map_err(|e| map_full(&path, e))?;

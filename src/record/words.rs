@@ -29,12 +29,16 @@ pub fn start_line(
         Mode::Ebpf => format!(
             "Recording sockets by polling every {interval_ms} ms (sockets that live less than that may be missed), and every failed bind as it happens through kernel tracepoints (eBPF)"
         ),
+        Mode::Traced => format!(
+            "Recording through kernel tracepoints (eBPF): every TCP listener the instant it starts and stops listening, with the process that called listen, and every failed bind as it happens; UDP and bound-only TCP sockets, and listeners shared with other processes, by reading the socket table every {} s (those that live less than that may be missed)",
+            super::capture::RECONCILE_MS / 1000
+        ),
     };
     let why = match reason {
         ModeReason::Tracepoints => String::new(),
-        ModeReason::NotLinux => " (failed binds are captured on Linux only)".to_owned(),
+        ModeReason::NotLinux => " (listeners and failed binds are traced on Linux only)".to_owned(),
         ModeReason::NotRoot => {
-            " (capturing failed binds needs root: CAP_BPF and CAP_PERFMON)".to_owned()
+            " (tracing listeners and failed binds needs root: CAP_BPF and CAP_PERFMON)".to_owned()
         }
         ModeReason::NoTracefs(why) => {
             format!(" (tracefs is not mounted and could not be: {})", clean(why))
@@ -171,6 +175,12 @@ fn heading(t: &Timeline) -> String {
 fn span_line(s: &Span, off: i32) -> String {
     let start = match s.after_ms {
         // Stamped with the start of the gap it appeared in: the time the timeline is sorted by.
+        // Traced: the kernel told the instant.
+        Some(a) if a == s.first_ms => format!(
+            "{}  appeared at {}",
+            time::clock(a, off),
+            time::clock_ms(a, off)
+        ),
         Some(a) => format!(
             "{}  {}",
             time::clock(a, off),
@@ -186,13 +196,14 @@ fn span_line(s: &Span, off: i32) -> String {
         ),
     };
     let end = match s.end {
-        SpanEnd::Closed => format!(
-            "closed between {} and {}",
-            s.last_ms
-                .map_or_else(|| "?".to_owned(), |l| time::clock_ms(l, off)),
-            s.gone_ms
-                .map_or_else(|| "?".to_owned(), |g| time::clock_ms(g, off))
-        ),
+        SpanEnd::Closed => match (s.last_ms, s.gone_ms) {
+            (Some(l), Some(g)) if l == g => format!("closed at {}", time::clock_ms(g, off)),
+            (l, g) => format!(
+                "closed between {} and {}",
+                l.map_or_else(|| "?".to_owned(), |l| time::clock_ms(l, off)),
+                g.map_or_else(|| "?".to_owned(), |g| time::clock_ms(g, off))
+            ),
+        },
         SpanEnd::HandedOver => format!(
             "held by other processes (or in another state) from {} on",
             s.gone_ms
@@ -322,7 +333,7 @@ pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -
 fn mode_word(m: Mode) -> &'static str {
     match m {
         Mode::Polling => "polling",
-        Mode::Ebpf => "eBPF",
+        Mode::Ebpf | Mode::Traced => "eBPF",
     }
 }
 
@@ -366,6 +377,10 @@ pub fn recorder_state(
                     s.interval_ms
                 ),
                 Mode::Ebpf => ": failed binds are captured as they happen".to_owned(),
+                Mode::Traced => format!(
+                    ": TCP listeners and failed binds are captured as they happen, UDP and bound-only sockets read every {} s",
+                    s.interval_ms / 1000
+                ),
             }
         ),
         Some(s) => format!(
@@ -497,6 +512,7 @@ pub fn span_details(s: &Span, off: i32) -> Vec<(&'static str, String)> {
         (
             "Appeared",
             match s.after_ms {
+                Some(a) if a == s.first_ms => format!("at {}", time::date_time_ms(a, off)),
                 Some(a) => format!(
                     "between {} and {}",
                     time::date_time_ms(a, off),
@@ -513,6 +529,9 @@ pub fn span_details(s: &Span, off: i32) -> Vec<(&'static str, String)> {
     out.push((
         "Ended",
         match s.end {
+            SpanEnd::Closed if s.last_ms.is_some() && s.last_ms == s.gone_ms => {
+                format!("closed at {}", at(s.gone_ms))
+            }
             SpanEnd::Closed => format!("closed between {} and {}", at(s.last_ms), at(s.gone_ms)),
             SpanEnd::HandedOver => format!(
                 "held by other processes (or in another state) from {} on",
