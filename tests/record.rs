@@ -547,7 +547,8 @@ fn every_event_goes_to_the_journal_with_its_fields() {
         loop {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "a journal entry {event} for port {port} within 20 s"
+                "a journal entry {event} for port {port} within 20 s; the database has: {:#?}",
+                try_history(&db, &[&port])
             );
             let Ok(n) = journal.recv(&mut buf) else {
                 continue;
@@ -727,11 +728,23 @@ fn listeners_of_20_ms_each_in_its_own_process_are_traced_with_their_pid() {
         .collect();
     assert_eq!(listeners.len(), 40, "every child said its PID and port");
     for (pid, port) in &listeners {
-        let t = wait_for(&db, *port, "the 20 ms listener is recorded, closed", |t| {
-            spans(t).iter().any(|s| s["end"] == "closed")
-        });
-        let all = spans(&t);
-        assert_eq!(all.len(), 1, "one span: {t:#}");
+        let t = wait_for(
+            &db,
+            *port,
+            "the 20 ms listener is recorded, closed, with the PID that called listen",
+            |t| {
+                spans(t)
+                    .iter()
+                    .any(|s| s["end"] == "closed" && pids(s) == [*pid])
+            },
+        );
+        // The kernel may give a port again to a later child (or to another test's socket on
+        // another address): this child's span is the one on its address with its PID.
+        let all: Vec<Value> = spans(&t)
+            .into_iter()
+            .filter(|s| s["local"] == format!("{ip}:{port}") && pids(s).contains(pid))
+            .collect();
+        assert_eq!(all.len(), 1, "one span of this listener: {t:#}");
         let s = &all[0];
         assert_eq!(pids(s), [*pid], "the PID that called listen: {s}");
         assert_eq!(s["holders"][0]["process"], "python3", "its name");

@@ -541,6 +541,9 @@ struct Traced {
     children: std::collections::HashMap<u32, Vec<u32>>,
     /// The journal, when there is one.
     journal: Option<super::journal::Journal>,
+    /// The instant each traced listener began listening: a hand-over found later happened
+    /// after it, whatever the last look at the holders.
+    began: std::collections::HashMap<super::SocketKey, u64>,
 }
 
 #[cfg(target_os = "linux")]
@@ -582,8 +585,10 @@ impl Traced {
                     };
                     self.by_sk.insert(l.sk, key);
                     touched.insert(key);
+                    let at_ms = super::ebpf::wall_ms(l.ktime_ns, mono, wall);
+                    self.began.insert(key, at_ms);
                     self.pending.push(super::store::Exact {
-                        at_ms: super::ebpf::wall_ms(l.ktime_ns, mono, wall),
+                        at_ms,
                         change,
                         seen: Some(seen.clone()),
                     });
@@ -607,6 +612,7 @@ impl Traced {
                             .copied()
                     });
                     let Some(key) = key else { continue };
+                    self.began.remove(&key);
                     if let Some(before) = self.now.remove(&key) {
                         touched.insert(key);
                         self.pending.push(super::store::Exact {
@@ -707,6 +713,7 @@ fn traced(
         netns: super::ebpf::own_netns(),
         children: std::collections::HashMap::new(),
         journal: super::journal::Journal::open(),
+        began: std::collections::HashMap::new(),
     };
     let mut last_watch = started;
     let mut last_read: Option<u64> = None;
@@ -716,20 +723,29 @@ fn traced(
     loop {
         let t = now_ms();
         let mut touched = std::collections::HashSet::new();
-        let failed = st.take(capture.drain(), &mut touched);
+        // Before the first read, events wait in the ring buffer: the read and they are put
+        // together below (nothing is written, not even a heartbeat, before the first read).
+        let failed = if last_read.is_some() {
+            st.take(capture.drain(), &mut touched)
+        } else {
+            Vec::new()
+        };
         let lost_now = capture.lost();
         if last_read.is_none_or(|r| t.saturating_sub(r) >= RECONCILE_MS) || lost_now != lost {
             lost = lost_now;
             // What is traced so far is written first: the read's changes come after it.
-            flush(store, session, t, &mut st, &mut sum)?;
+            if last_read.is_some() {
+                flush(store, session, t, &mut st, &mut sum)?;
+            }
             sum.polls += 1;
             if let Some(table) = read_table() {
                 sum.full_reads += 1;
                 // Events that raced with the read: a listener traced after it is not "gone"
                 // for being absent from it, one traced closing is not "back" for being in it.
+                // Their sockets are as the events left them (written with their own instants
+                // below), the others as the read found them.
                 let mut raced = std::collections::HashSet::new();
                 let late = st.take(capture.drain(), &mut raced);
-                st.pending.clear();
                 let mut now = table;
                 for k in &raced {
                     match st.now.get(k) {
@@ -749,9 +765,13 @@ fn traced(
                     tell_journal(j, &changes, &st.now, &now);
                 }
                 st.by_sk.retain(|_, k| now.contains_key(k));
+                st.began.retain(|k, _| now.contains_key(k));
                 st.now = now;
+                flush(store, session, t, &mut st, &mut sum)?;
                 last_read = Some(t);
                 last_written = t;
+                // Every holder as of this read: a later hand-over happened after it.
+                last_watch = t;
                 record_failed(store, session, late, &st.now, &mut sum, st.journal.as_ref())?;
             } else {
                 sum.incomplete += 1;
@@ -844,7 +864,14 @@ fn reread_ports(
     }
     fill_sharers(&mut after, &changes);
     count(sum, &changes);
-    store.apply(session, t, Some(since_ms), &changes, &after)?;
+    for c in &changes {
+        // Between the last look and now, and never before the listen that began the span.
+        let since = st
+            .began
+            .get(&c.key())
+            .map_or(since_ms, |&b| b.max(since_ms));
+        store.apply(session, t, Some(since), std::slice::from_ref(c), &after)?;
+    }
     if let Some(j) = &st.journal {
         tell_journal(j, &changes, &before, &after);
     }
