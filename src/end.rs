@@ -66,10 +66,14 @@ pub enum Refusal {
     /// A process Windows cannot run without (csrss.exe, wininit.exe, lsass.exe, …): ending it
     /// stops the machine.
     WindowsCritical,
-    /// A proven container proxy: stop or re-publish the container instead.
+    /// A proven container proxy, or a runtime's helper holding a container's port reservation:
+    /// stop or re-publish the container instead.
     ContainerProxy {
-        /// What it forwards to.
+        /// What it forwards to, or the container it reserves the port for.
         detail: Option<String>,
+        /// It holds a reservation (bound, not listening) rather than forwarding.
+        #[serde(default)]
+        reservation: bool,
         /// The command that names the container.
         command: String,
     },
@@ -389,13 +393,17 @@ fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
     {
         return Some(Refusal::WindowsCritical);
     }
-    if let Some(h) = o
-        .holder
-        .as_ref()
-        .filter(|h| h.verified && h.kind == crate::holders::HolderKind::ContainerProxy)
-    {
+    if let Some(h) = o.holder.as_ref().filter(|h| {
+        h.verified
+            && matches!(
+                h.kind,
+                crate::holders::HolderKind::ContainerProxy
+                    | crate::holders::HolderKind::ContainerReservation
+            )
+    }) {
         return Some(Refusal::ContainerProxy {
             detail: h.detail.clone(),
+            reservation: h.kind == crate::holders::HolderKind::ContainerReservation,
             command: h.command.clone(),
         });
     }

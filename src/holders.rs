@@ -14,6 +14,10 @@ use crate::owners::Owner;
 pub enum HolderKind {
     /// docker-proxy, rootlesskit, vpnkit, pasta …: a container engine's port proxy.
     ContainerProxy,
+    /// A container runtime's helper (conmon, rootlessport, pasta …) holding a published port
+    /// bound but not listening: the port is reserved for a container (Podman's reservations),
+    /// invisible to `ss -l` and every listener table.
+    ContainerReservation,
     /// WSL's relay of a Linux distribution's port to Windows.
     WslRelay,
     /// The IP Helper service holding a netsh portproxy rule's port.
@@ -37,6 +41,9 @@ struct Entry {
     cmdline: Vec<String>,
     #[serde(default)]
     pids: Vec<u32>,
+    /// Only a TCP socket bound but neither listening nor connected matches.
+    #[serde(default)]
+    bound_only: bool,
     what: String,
     advice: String,
     command: String,
@@ -77,6 +84,7 @@ impl KnownHolder {
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             HolderKind::ContainerProxy => "container proxy",
+            HolderKind::ContainerReservation => "container port reservation",
             HolderKind::WslRelay => "WSL relay",
             HolderKind::Portproxy => "netsh portproxy (IP Helper service)",
             HolderKind::HttpSys => "http.sys (Windows kernel HTTP server)",
@@ -148,6 +156,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
     let e = TABLE.iter().find(|e| {
         e.names.iter().any(|n| n.eq_ignore_ascii_case(name))
             && (e.pids.is_empty() || o.pid.is_some_and(|p| e.pids.contains(&p)))
+            && (!e.bound_only || o.state == crate::owners::SockState::BoundOnly)
             && (e.cmdline.is_empty() || {
                 let lower = cmd.to_lowercase();
                 e.cmdline.iter().any(|c| lower.contains(c))
@@ -207,6 +216,11 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
         detail: (e.kind == HolderKind::ContainerProxy)
             .then(|| docker_proxy_target(cmd))
             .flatten()
+            .or_else(|| {
+                (e.kind == HolderKind::ContainerReservation)
+                    .then(|| reserved_for(o, cmd))
+                    .flatten()
+            })
             .or(forward)
             .or_else(|| unit.as_ref().map(SocketUnit::detail))
             .or_else(|| {
@@ -266,6 +280,110 @@ fn arg_after<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
         .position(|w| *w == flag)
         .and_then(|i| words.get(i + 1))
         .copied()
+}
+
+/// The container a reservation is for: conmon's own command line names it (`-n NAME`, with
+/// `-c ID`); for another helper, `podman ps --format json` names the container publishing the
+/// port, asked only when podman is installed and the holder runs as this very user (podman
+/// lists the containers of the user who runs it, and is never run as another).
+fn reserved_for(o: &Owner, cmd: &str) -> Option<String> {
+    if let Some((name, id)) = conmon_container(cmd) {
+        return Some(match id {
+            Some(id) => format!("reserves it for container {name} ({})", short_id(&id)),
+            None => format!("reserves it for container {name}"),
+        });
+    }
+    #[cfg(unix)]
+    {
+        let me = rustix::process::geteuid().as_raw();
+        if o.uid != Some(me) || crate::tools::find("podman").is_none() {
+            return None;
+        }
+        let listed = crate::tools::output("podman", &["ps", "--format", "json"])?;
+        let (name, id) = podman_publisher(&listed, o.local.port(), o.protocol)?;
+        Some(format!(
+            "reserves it for container {name} ({}), which publishes port {} (podman ps)",
+            short_id(&id),
+            o.local.port()
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = o;
+        None
+    }
+}
+
+/// The first 12 characters of a container id, as the runtimes print it.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// From conmon's command line: the container's name (`-n`/`--name`) and id (`-c`/`--cid`).
+#[must_use]
+pub fn conmon_container(cmdline: &str) -> Option<(String, Option<String>)> {
+    let w: Vec<&str> = cmdline.split_whitespace().collect();
+    if w.first()?.rsplit('/').next() != Some("conmon") {
+        return None;
+    }
+    let value = |short: &str, long: &str| {
+        arg_after(&w, short)
+            .or_else(|| arg_after(&w, long))
+            .or_else(|| {
+                w.iter()
+                    .find_map(|x| x.strip_prefix(long).and_then(|v| v.strip_prefix('=')))
+            })
+            .map(str::to_owned)
+    };
+    Some((value("-n", "--name")?, value("-c", "--cid")))
+}
+
+/// From `podman ps --format json`: the name and id of the running container that publishes
+/// `port` for `protocol` (a mapping's `range` covers `host_port` and the ports after it).
+#[must_use]
+pub fn podman_publisher(
+    json: &str,
+    port: u16,
+    protocol: crate::target::Protocol,
+) -> Option<(String, String)> {
+    #[derive(Deserialize)]
+    struct Mapping {
+        host_port: u16,
+        #[serde(default)]
+        range: Option<u16>,
+        #[serde(default)]
+        protocol: String,
+    }
+    #[derive(Deserialize)]
+    struct Container {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Names", default)]
+        names: Vec<String>,
+        #[serde(rename = "Ports", default)]
+        ports: Option<Vec<Mapping>>,
+    }
+    let want = match protocol {
+        crate::target::Protocol::Tcp => "tcp",
+        crate::target::Protocol::Udp => "udp",
+    };
+    let listed: Vec<Container> = serde_json::from_str(json).ok()?;
+    listed.into_iter().find_map(|c| {
+        let hit = c.ports.as_ref()?.iter().any(|m| {
+            let last = u32::from(m.host_port) + u32::from(m.range.unwrap_or(1).max(1)) - 1;
+            m.protocol.eq_ignore_ascii_case(want)
+                && (u32::from(m.host_port)..=last).contains(&u32::from(port))
+        });
+        hit.then(|| {
+            (
+                c.names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| short_id(&c.id).to_owned()),
+                c.id.clone(),
+            )
+        })
+    })
 }
 
 /// From a docker-proxy command line: `forwards to container 172.17.0.2:80`.
@@ -448,6 +566,66 @@ kobject-uevent 1                systemd-udevd-kernel.socket     systemd-udevd.se
             "inetd's are in its file"
         );
         assert_eq!(activated_command("systemd-socket-activate -l 80"), None);
+    }
+
+    /// `podman ps --format json` in Podman 4/5's layout (written, not captured: no machine
+    /// here runs podman), trimmed to the fields read.
+    const PODMAN_PS: &str = r#"[
+  {"AutoRemove": false, "Command": ["nginx"], "Id": "3f2a9c1b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+   "Names": ["web-1"], "Ports": [{"host_ip": "", "container_port": 80, "host_port": 8080, "range": 1, "protocol": "tcp"}],
+   "State": "running"},
+  {"Id": "aa11bb22cc33dd44ee55ff6600112233445566778899aabbccddeeff00112233", "Names": ["dns"],
+   "Ports": [{"host_ip": "127.0.0.1", "container_port": 53, "host_port": 5300, "range": 3, "protocol": "udp"}]},
+  {"Id": "bb", "Names": ["quiet"], "Ports": null}
+]"#;
+
+    #[test]
+    fn names_the_container_a_reservation_is_for() {
+        use crate::target::Protocol;
+        assert_eq!(
+            conmon_container(
+                "/usr/bin/conmon --api-version 1 -c 3f2a9c1b7d4e5f60 -u 3f2a9c1b7d4e5f60 -r /usr/bin/crun -n web-1 --exit-dir /run/x"
+            ),
+            Some(("web-1".into(), Some("3f2a9c1b7d4e5f60".into())))
+        );
+        assert_eq!(
+            conmon_container("conmon --name=db --cid=abc"),
+            Some(("db".into(), Some("abc".into())))
+        );
+        assert_eq!(conmon_container("rootlessport"), None);
+        assert_eq!(
+            conmon_container("/usr/bin/conmon --version"),
+            None,
+            "no name"
+        );
+        let who = |port, p| podman_publisher(PODMAN_PS, port, p).map(|(n, _)| n);
+        assert_eq!(who(8080, Protocol::Tcp).as_deref(), Some("web-1"));
+        assert_eq!(who(8080, Protocol::Udp), None, "another protocol");
+        assert_eq!(
+            who(5302, Protocol::Udp).as_deref(),
+            Some("dns"),
+            "in the range"
+        );
+        assert_eq!(who(5303, Protocol::Udp), None, "past the range");
+        assert_eq!(podman_publisher("not json", 8080, Protocol::Tcp), None);
+    }
+
+    #[test]
+    fn a_runtime_helper_holding_a_bound_socket_holds_a_reservation() {
+        let mut o = owner("conmon", 12, "/usr/bin/conmon -c 3f2a9c1b7d4e5f60 -n web-1");
+        o.state = crate::owners::SockState::BoundOnly;
+        let h = identify(&o).unwrap();
+        assert_eq!(h.kind, HolderKind::ContainerReservation);
+        assert_eq!(
+            h.detail.as_deref(),
+            Some("reserves it for container web-1 (3f2a9c1b7d4e)")
+        );
+        o.state = crate::owners::SockState::Listen;
+        assert_eq!(
+            identify(&o).unwrap().kind,
+            HolderKind::ContainerProxy,
+            "a listening helper forwards"
+        );
     }
 
     #[test]

@@ -216,11 +216,22 @@ fn refusal_words(r: &crate::end::Refusal) -> String {
             ),
         },
         Refusal::WindowsCritical => "a process Windows cannot run without (ending it stops the machine)".to_owned(),
-        Refusal::ContainerProxy { detail, command } => format!(
-            "a container proxy{}: stop or re-publish the container instead ({})",
-            detail.as_deref().map_or_else(String::new, |d| format!(" that {}", clean(d))),
-            clean(command)
-        ),
+        Refusal::ContainerProxy {
+            detail,
+            command,
+            reservation,
+        } => {
+            let what = match (reservation, detail) {
+                (true, Some(d)) => format!("a container runtime's helper that {}", clean(d)),
+                (true, None) => "a container runtime's helper holding the port for a container".to_owned(),
+                (false, Some(d)) => format!("a container proxy that {}", clean(d)),
+                (false, None) => "a container proxy".to_owned(),
+            };
+            format!(
+                "{what}: stop or re-publish the container instead ({})",
+                clean(command)
+            )
+        }
     }
 }
 

@@ -588,11 +588,17 @@ pub(crate) fn known_holder(pid: Option<u32>, h: &crate::holders::KnownHolder) ->
         .detail
         .as_ref()
         .map_or_else(String::new, |d| format!(" Here it {}.", clean(d)));
+    // A reservation is what the process holds, not what it is.
+    let (is, claims) = if h.kind == crate::holders::HolderKind::ContainerReservation {
+        ("holds a", "claims to hold a")
+    } else {
+        ("is a", "claims to be a")
+    };
     if h.verified {
-        format!("{who} is a {}: {}{detail}", h.kind_name(), clean(&h.what))
+        format!("{who} {is} {}: {}{detail}", h.kind_name(), clean(&h.what))
     } else {
         format!(
-            "{who} claims to be a {} by its name only (its executable does not prove it: {}); treat it as an ordinary process.",
+            "{who} {claims} {} by its name only (its executable does not prove it: {}); treat it as an ordinary process.",
             h.kind_name(),
             clean(h.unverified_why.as_deref().unwrap_or("unknown"))
         )
