@@ -234,7 +234,7 @@ pub fn gather(report: &ProbeReport, facts: &Facts, cfg: &ProbeConfig) -> Evidenc
         flag == Some(true)
     };
     let group = diagnose::share_one_address(&listeners);
-    if cfg!(unix)
+    if facts.os.has_reuse_port()
         && code == wsa::EADDRINUSE
         && (group || single_reuseport)
         && !target.options.reuse_port

@@ -358,7 +358,8 @@ const WINDOWS_CRITICAL: [&str; 7] = [
 ];
 
 fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
-    if cfg!(windows) && (pid == 4 || pid == 0) {
+    let os = crate::platform::Os::current();
+    if os.is_system_pid(pid) {
         return Some(Refusal::WindowsSystem);
     }
     if pid <= 1 {
@@ -385,7 +386,7 @@ fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
             services: m.services.iter().map(|s| s.name.to_string()).collect(),
         });
     }
-    if cfg!(windows)
+    if os == crate::platform::Os::Windows
         && Some(pid) == o.pid
         && o.process
             .as_deref()
@@ -432,7 +433,7 @@ fn parent_pid() -> Option<u32> {
 
 /// Kernel threads have no command line and descend from kthreadd (PID 2).
 fn is_kernel_thread(pid: u32) -> bool {
-    if !cfg!(target_os = "linux") {
+    if crate::platform::Os::current() != crate::platform::Os::Linux {
         return false;
     }
     pid == 2 || owners::parent_chain(pid).first() == Some(&2)

@@ -98,7 +98,8 @@ impl OsError {
     /// Builds from a getaddrinfo return code (`EAI_*` on Unix, a WSA code on Windows).
     #[must_use]
     pub fn from_eai(code: i32, message: String) -> Self {
-        Self::build(cfg!(unix), code, message)
+        let os = crate::platform::Os::current();
+        Self::build_for(os, os.resolver_has_eai_codes(), code, message)
     }
 
     /// The error for a lookup that answered with no address at all: `EAI_NODATA` as this OS
@@ -160,7 +161,7 @@ impl OsError {
     /// WSA code on Windows): like [`Self::for_os`], for fixtures of a lookup that failed.
     #[must_use]
     pub fn resolver_for_os(os: crate::platform::Os, code: i32, message: String) -> Self {
-        Self::build_for(os, os != crate::platform::Os::Windows, code, message)
+        Self::build_for(os, os.resolver_has_eai_codes(), code, message)
     }
 
     fn build_for(os: crate::platform::Os, eai: bool, code: i32, message: String) -> Self {

@@ -44,6 +44,58 @@ impl Os {
         }
     }
 
+    /// The command a person pastes to end these processes: `kill 812 900`, or on Windows
+    /// `taskkill /PID 812 /PID 900 /F` (forced: a console program has no window to close).
+    #[must_use]
+    pub fn kill_command(self, pids: &[u32]) -> String {
+        let list = |sep: &str| {
+            pids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        match self {
+            Os::Windows => format!("taskkill /PID {} /F", list(" /PID ")),
+            Os::Linux | Os::Macos => format!("kill {}", list(" ")),
+        }
+    }
+
+    /// Whether sockets have SO_REUSEPORT (Linux, macOS); Windows has no such option.
+    #[must_use]
+    pub fn has_reuse_port(self) -> bool {
+        self != Os::Windows
+    }
+
+    /// Whether getaddrinfo answers in `EAI_*` numbers of its own (Linux, macOS), not in WSA
+    /// numbers (Windows).
+    #[must_use]
+    pub fn resolver_has_eai_codes(self) -> bool {
+        self != Os::Windows
+    }
+
+    /// Whether the native error `code` says no descriptor is left: EMFILE (24) or ENFILE (23)
+    /// on Linux and macOS. Windows' WSA codes are classified by the catalog.
+    #[must_use]
+    pub fn is_out_of_descriptors(self, code: i32) -> bool {
+        self != Os::Windows && matches!(code, 23 | 24)
+    }
+
+    /// Whether `pid` is a process the OS itself is, never to be ended: Windows' System Idle
+    /// Process (0) and System (4). (PID 0 and 1 elsewhere are refused for every OS.)
+    #[must_use]
+    pub fn is_system_pid(self, pid: u32) -> bool {
+        self == Os::Windows && matches!(pid, 0 | 4)
+    }
+
+    /// The hosts file the resolver reads before DNS.
+    #[must_use]
+    pub fn hosts_file(self) -> &'static str {
+        match self {
+            Os::Windows => r"C:\Windows\System32\drivers\etc\hosts",
+            Os::Linux | Os::Macos => "/etc/hosts",
+        }
+    }
+
     /// The OS this binary runs on.
     #[must_use]
     pub const fn current() -> Self {
@@ -279,6 +331,24 @@ pub fn private_credentials() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each OS's own knowledge, answered for any OS on any machine: one kill command per OS
+    /// (the CLI's advice and the window's Copy button say the same), SO_REUSEPORT, resolver
+    /// codes, descriptor exhaustion, the system's own PIDs.
+    #[test]
+    fn each_os_answers_for_itself() {
+        assert_eq!(Os::Linux.kill_command(&[812, 900]), "kill 812 900");
+        assert_eq!(
+            Os::Windows.kill_command(&[812, 900]),
+            "taskkill /PID 812 /PID 900 /F"
+        );
+        assert!(Os::Macos.has_reuse_port() && !Os::Windows.has_reuse_port());
+        assert!(Os::Linux.resolver_has_eai_codes() && !Os::Windows.resolver_has_eai_codes());
+        assert!(Os::Macos.is_out_of_descriptors(24) && Os::Linux.is_out_of_descriptors(23));
+        assert!(!Os::Windows.is_out_of_descriptors(24) && !Os::Linux.is_out_of_descriptors(98));
+        assert!(Os::Windows.is_system_pid(4) && !Os::Linux.is_system_pid(4));
+        assert_eq!(Os::Linux.hosts_file(), "/etc/hosts");
+    }
 
     fn ip(s: &str) -> Option<IpAddr> {
         s.parse().ok()

@@ -292,11 +292,7 @@ fn getaddrinfo(req: &ResolveRequest) -> Result<Vec<SocketAddr>, OsError> {
 /// The addresses the hosts file (and RFC 6761 for `localhost`) gives `name`, filtered to the
 /// family asked, with the request's port.
 fn hosts_lookup(name: &str, req: &ResolveRequest) -> Option<Vec<SocketAddr>> {
-    let path = if cfg!(windows) {
-        r"C:\Windows\System32\drivers\etc\hosts"
-    } else {
-        "/etc/hosts"
-    };
+    let path = crate::platform::Os::current().hosts_file();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut ips = parse_hosts(&text, name);
     if ips.is_empty() && name.eq_ignore_ascii_case("localhost") {

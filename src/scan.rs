@@ -168,7 +168,7 @@ fn out_of_descriptors(code: i32) -> bool {
     matches!(
         OsError::from_errno(code).wsa_code,
         crate::oserror::wsa::EMFILE | crate::oserror::wsa::ENOBUFS
-    ) || (cfg!(unix) && (code == 23 || code == 24))
+    ) || crate::platform::Os::current().is_out_of_descriptors(code)
 }
 
 /// Progress as the scan goes, for a bar and a rate.

@@ -837,11 +837,7 @@ pub fn bound_only_by_descriptor(ports: &[u16]) -> Vec<Owner> {
 /// The command a person can paste to end the owner by hand.
 #[must_use]
 pub fn end_command(pid: u32) -> String {
-    if cfg!(windows) {
-        format!("taskkill /PID {pid} /F")
-    } else {
-        format!("kill {pid}")
-    }
+    crate::platform::Os::current().kill_command(&[pid])
 }
 
 /// SIGTERM by PID, for systems without pidfds (Linux ends through `end`'s pidfd path).

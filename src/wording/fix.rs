@@ -20,19 +20,17 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
     match f {
         Fix::EndProcesses { pids, .. } => {
             let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
-            if !cli {
+            if cli {
+                format!(
+                    "Stop the owner, or choose another port: {}",
+                    Os::current().kill_command(pids)
+                )
+            } else {
                 format!(
                     "Stop the owner with its End PID {}… button (it ends PID {} after asking), or choose another port.",
                     list[0],
                     list.join(", ")
                 )
-            } else if cfg!(windows) {
-                format!(
-                    "Stop the owner, or choose another port: taskkill /PID {}",
-                    list.join(" /PID ")
-                )
-            } else {
-                format!("Stop the owner, or choose another port: kill {}", list.join(" "))
             }
         }
         Fix::StopServices { services, hosts } => {
@@ -161,7 +159,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::RunElevated => {
             if !cli {
                 "Relaunch Port Inspector as administrator to name the process.".into()
-            } else if cfg!(windows) {
+            } else if Os::current() == Os::Windows {
                 format!(
                     "Run the check again from an Administrator prompt to name the process: port-inspector check {t}"
                 )
