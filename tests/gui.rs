@@ -643,7 +643,7 @@ fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
     h.key_press(egui::Key::Escape);
     h.run_steps(3);
     assert!(
-        h.state().confirm_end.is_none(),
+        h.state().end.confirm.is_none(),
         "Esc closed the confirmation"
     );
     assert!(

@@ -9,10 +9,21 @@
 mod common;
 
 use common::lab::{Lab, THERE, pi};
-use common::ui::{has, set_text, wait_until};
+use common::ui::{has, set_text, wait_within};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use port_inspector::gui::app::{App, Deps, Inputs, InterfaceChoice};
+
+/// Steps frames until `done`: what goes over ssh to the lab's debug build gets a minute (a
+/// loaded machine took over 15 s).
+fn wait_until(h: &mut Harness<'_, App>, what: &str, done: impl FnMut(&Harness<'_, App>) -> bool) {
+    wait_within(h, what, std::time::Duration::from_mins(1), done);
+}
+
+/// Steps frames until a node whose label contains `text` appears (over ssh: a minute).
+fn wait_for(h: &mut Harness<'_, App>, text: &str) {
+    wait_until(h, &format!("'{text}' to appear"), |h| has(h, text));
+}
 
 /// The window on `host:port`, its ssh command running ssh in the lab's "here" namespace with
 /// the lab's config (which names "there" as the Host `there-lab`).
@@ -274,19 +285,19 @@ fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
     // End from its row: the plan is the remote's own, carried out and proven there.
     let addr = format!("0.0.0.0:{port}");
     set_text(&mut h, "Filter", &port.to_string());
-    common::ui::wait_for(&mut h, &addr);
+    wait_for(&mut h, &addr);
     assert_eq!(
         h.query_all_by_label("Machine").count(),
         2,
         "the picker's label and the table's Machine column"
     );
     common::ui::ask_end_of_row(&mut h, &addr);
-    common::ui::wait_for(&mut h, &format!("holding port {port} on there-lab?"));
+    wait_for(&mut h, &format!("holding port {port} on there-lab?"));
     assert!(has(&h, &pid.to_string()), "the plan names the PID there");
     h.get_by_label("End 1 process(es)").click();
     h.run_steps(2);
     // The report is the remote's: its re-check bound the port there.
-    common::ui::wait_for(&mut h, &format!("Port {port} is free now"));
+    wait_for(&mut h, &format!("Port {port} is free now"));
     let status = h.state().status.clone().unwrap_or_default();
     assert!(
         status.starts_with("On there-lab (over ssh):"),
@@ -301,7 +312,7 @@ fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // The table there is read again at once: the row is gone.
-    common::ui::wait_for(&mut h, "LISTEN (gone)");
+    wait_for(&mut h, "LISTEN (gone)");
     assert!(
         !holds(&h.state().listening_now.rows),
         "gone from the table of there-lab"

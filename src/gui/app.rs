@@ -12,6 +12,7 @@ use crate::target::Target;
 
 pub use super::action::{Action, Tab};
 pub use super::check_tab::{Around, CheckOutcome, CheckTab};
+pub use super::end_flow::{EndAround, EndFlow, EndOutcome};
 pub use super::form::{Inputs, InterfaceChoice, interface_label};
 pub use super::kit::{KitOutcome, KitState, ListenRun, WatchRun};
 pub use super::save::SaveDialog;
@@ -73,14 +74,10 @@ pub struct App {
     pub check: CheckTab,
     /// A short status line ("Report copied").
     pub status: Option<String>,
-    /// The owner whose ending awaits confirmation.
-    pub confirm_end: Option<crate::end::EndPlan>,
-    /// The tab an End was asked from: its answer goes there, and nowhere else.
-    pub end_from: Option<Tab>,
+    /// Ending a holder: the plan awaiting confirmation, where it was asked, where it runs.
+    pub end: EndFlow,
     /// The fleet view: the form's port on several machines at once.
     pub fleet: super::fleet::FleetRoom,
-    /// The machine the End being planned or confirmed runs on (`None`: this one).
-    pub end_on: Option<crate::remote::Remote>,
     /// The connection whose closing awaits confirmation.
     pub confirm_close: Option<crate::owners::Owner>,
     /// Whether the first frame put the focus in the form.
@@ -222,9 +219,7 @@ impl App {
         Self {
             check: CheckTab::new(inputs),
             status: None,
-            confirm_end: None,
-            end_from: None,
-            end_on: None,
+            end: EndFlow::default(),
             fleet: super::fleet::FleetRoom::default(),
             confirm_close: None,
             focus_placed: false,
@@ -266,6 +261,31 @@ impl App {
         self.start(target);
     }
 
+    /// Does what an End asks of the window: a status line, and when it is done, the tab it was
+    /// asked from brought up to date (and no other).
+    fn on_end_outcome(&mut self, outcome: Option<EndOutcome>) {
+        match outcome {
+            None => {}
+            Some(EndOutcome::Status(s)) => self.status = Some(s),
+            Some(EndOutcome::Done { said, from }) => {
+                match from {
+                    // Ended from a row of the live table: that table is read again at once,
+                    // and the Check tab keeps what it showed.
+                    Tab::Listening => self.listening_now.soon = true,
+                    // Ended from a check: its verdict is stale now; check again and show the
+                    // fresh answer, with what was done above it.
+                    _ => {
+                        if let Some(t) = self.check.shown_check().map(|c| c.report.target.clone()) {
+                            self.start(t);
+                        }
+                    }
+                }
+                // After the fresh check started (which clears the last status).
+                self.status = Some(said);
+            }
+        }
+    }
+
     /// Does what a Check tab action asks of the window beyond its tab.
     fn on_check_outcome(&mut self, outcome: Option<CheckOutcome>) {
         match outcome {
@@ -299,7 +319,10 @@ impl App {
                 ev @ (Event::ScanProgress { .. } | Event::ScanFinished { .. }) => {
                     self.scan.on_event(ev);
                 }
-                ev @ (Event::EndPlan(..) | Event::EndDone(..)) => self.on_end_event(ev),
+                ev @ (Event::EndPlan(..) | Event::EndDone(..)) => {
+                    let outcome = self.end.on_event(ev);
+                    self.on_end_outcome(outcome);
+                }
                 ev @ (Event::RemoteFailed { .. }
                 | Event::LiveFailed { .. }
                 | Event::ScanFailed { .. }
@@ -408,7 +431,16 @@ impl App {
             | Action::ConfirmEnd
             | Action::CopyPid(..)
             | Action::CopyEndCommand(..)
-            | Action::EndSocket(..)) => self.apply_end(ctx, &a),
+            | Action::EndSocket(..)) => {
+                let around = EndAround {
+                    worker: &self.worker,
+                    machines: &self.machines,
+                    live_machine: self.listening_now.machine.as_deref(),
+                    shown_owners: self.check.shown_check().map_or(&[], |c| &c.owners),
+                };
+                let outcome = self.end.apply(ctx, &a, &around);
+                self.on_end_outcome(outcome);
+            }
         }
     }
 
@@ -429,7 +461,7 @@ impl App {
         // button does (the plan is made afresh and confirmed; nothing ends on the key alone).
         let end = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::E);
         if self.tab == Tab::Check
-            && self.confirm_end.is_none()
+            && !self.end.confirming()
             && ctx.input_mut(|i| i.consume_shortcut(&end))
             && let Some(i) = self
                 .check
@@ -538,8 +570,8 @@ impl App {
         if let Some(o) = &self.confirm_close {
             actions.extend(views::confirm_close_ui(ui, o));
         }
-        if let Some(plan) = &self.confirm_end {
-            let on = self.end_on.as_ref().map(|r| r.machine.to_string());
+        if let Some(plan) = &self.end.confirm {
+            let on = self.end.on.as_ref().map(|r| r.machine.to_string());
             actions.extend(views::confirm_end_ui(ui, plan, on.as_deref()));
         }
         for a in actions {
@@ -684,7 +716,12 @@ impl App {
                 }
             }
             Action::ExportSockets { rows, format, save } => {
-                self.export_sockets(ctx, &rows, format, save);
+                self.status = Some(super::export_flow::export_sockets(
+                    ctx,
+                    &rows,
+                    format,
+                    save.then_some(self.report_dir.as_path()),
+                ));
             }
             _ => {}
         }

@@ -2,8 +2,8 @@
 //! the watched ports ask of the `App` (a remote failure said inline, a watch's update, a
 //! notification's click, the urgency hint), kept out of `app.rs`.
 
-#[allow(clippy::wildcard_imports)]
-use super::app::*;
+use super::action::Tab;
+use super::app::{App, clock_now};
 use super::console_jobs::Notified;
 use super::watches::WatchOutcome;
 use super::worker::Event;
@@ -56,8 +56,7 @@ impl App {
                 self.scan.fail(id, failure(&machine, &error));
             }
             Event::EndFailed { machine, error } => {
-                self.confirm_end = None;
-                self.end_on = None;
+                self.end.failed();
                 self.status = Some(failure(&machine, &error));
             }
             Event::Watch { key, update } => self.watches.on_update(key, update, &self.worker),

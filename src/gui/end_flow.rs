@@ -1,117 +1,174 @@
-//! Ending a port's owner from the window: the plan is built off the UI thread (every PID sharing
-//! the socket, what restarts it, what is refused), confirmed by the user, carried out by the
-//! worker, and its report replaces the stale verdict with a fresh check.
+//! Ending a port's owner from the window, a room of its own: the plan is built off the UI thread
+//! (every PID sharing the socket, what restarts it, what is refused), confirmed by the user,
+//! carried out by the worker (here, or over ssh on the machine the row came from), and what
+//! follows is said to the tab the End was asked from, and to no other.
 
-#[allow(clippy::wildcard_imports)]
-use super::app::*;
-use super::worker::{Event, Job};
-use crate::owners;
+use super::action::{Action, Tab};
+use super::machines::MachinesRoom;
+use super::worker::{Event, Job, Worker};
+use crate::owners::Owner;
+use crate::remote::Remote;
+use crate::target::Protocol;
 
-impl App {
+/// An End on its way: the plan awaiting confirmation, where it was asked from, and where it runs.
+#[derive(Default)]
+pub struct EndFlow {
+    /// The plan awaiting confirmation.
+    pub confirm: Option<crate::end::EndPlan>,
+    /// The tab an End was asked from: its answer goes there, and nowhere else.
+    pub from: Option<Tab>,
+    /// The machine the End being planned or confirmed runs on (`None`: this one).
+    pub on: Option<Remote>,
+}
+
+/// What an End asks of the window beyond the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndOutcome {
+    /// Say this on the status line.
+    Status(String),
+    /// The End is done: say `said`, and bring the tab it came from up to date (the live table
+    /// read again; the Check tab's answer, stale now, checked again).
+    Done {
+        /// The report, one line per PID.
+        said: String,
+        /// The tab the End was asked from.
+        from: Tab,
+    },
+}
+
+/// What the End flow borrows of the window for one action.
+pub struct EndAround<'a> {
+    /// Where plans are made and processes ended.
+    pub worker: &'a Worker,
+    /// The machine picker (a row of another machine is ended there).
+    pub machines: &'a MachinesRoom,
+    /// The machine whose rows the live table shows (`None`: this one).
+    pub live_machine: Option<&'a str>,
+    /// The owners of the Check tab's answer on screen.
+    pub shown_owners: &'a [Owner],
+}
+
+impl EndFlow {
+    /// Whether a confirmation is open (keys then belong to it).
+    #[must_use]
+    pub fn confirming(&self) -> bool {
+        self.confirm.is_some()
+    }
+
     /// Takes the End plan and the End report from the worker.
-    pub(super) fn on_end_event(&mut self, event: Event) {
+    pub fn on_event(&mut self, event: Event) -> Option<EndOutcome> {
         match event {
-            Event::EndPlan(plan) => self.confirm_end = Some(*plan),
+            Event::EndPlan(plan) => {
+                self.confirm = Some(*plan);
+                None
+            }
             Event::EndDone(report) => {
                 // One line per PID, as the report has them (the views wrap them); another
                 // machine's report says which machine.
                 let mut said = crate::render::end_report(&report).trim_end().to_owned();
-                if let Some(r) = self.end_on.take() {
+                if let Some(r) = self.on.take() {
                     said = format!(
                         "On {} (over ssh):\n{said}",
                         crate::text::clean(&r.machine.to_string())
                     );
                 }
-                match self.end_from.take() {
-                    // Ended from a row of the live table: that table is read again at once,
-                    // and the Check tab keeps what it showed.
-                    Some(Tab::Listening) => self.listening_now.soon = true,
-                    // Ended from a check: its verdict is stale now; check again and show the
-                    // fresh answer, with what was done above it.
-                    _ => {
-                        if let Some(t) = self.check.shown_check().map(|c| c.report.target.clone()) {
-                            self.start(t);
-                        }
-                    }
-                }
-                // After the fresh check started (which clears the last status).
-                self.status = Some(said);
+                let from = self.from.take().unwrap_or(Tab::Check);
+                Some(EndOutcome::Done { said, from })
             }
-            _ => {}
+            _ => None,
         }
     }
 
+    /// The machine the End was to run on gave no answer: nothing is left to confirm.
+    pub fn failed(&mut self) {
+        self.confirm = None;
+        self.on = None;
+    }
+
     /// Applies the End actions (ask, confirm, cancel) and the copies of a PID or a kill command.
-    pub(super) fn apply_end(&mut self, ctx: &egui::Context, action: &Action) {
+    pub fn apply(
+        &mut self,
+        ctx: &egui::Context,
+        action: &Action,
+        around: &EndAround<'_>,
+    ) -> Option<EndOutcome> {
+        let said = |s: &str| Some(EndOutcome::Status(s.to_owned()));
         match *action {
             Action::AskEnd(i) => {
                 // The plan (every PID sharing the socket, what restarts it, what is refused) is
-                // built off the UI thread, like every socket lookup.
-                if let Some(o) = self.check.shown_check().and_then(|c| c.owners.get(i)) {
-                    let (addr, protocol) = (o.local, o.protocol);
-                    self.end_from = Some(Tab::Check);
-                    self.plan_end(addr, protocol);
-                }
+                // made afresh off the UI thread, like every socket lookup.
+                let o = around.shown_owners.get(i)?;
+                self.from = Some(Tab::Check);
+                self.plan(o.local, o.protocol, around.worker)
             }
             Action::CancelEnd => {
-                self.confirm_end = None;
-                self.end_on = None;
+                self.failed();
+                None
             }
             Action::ConfirmEnd => {
-                if let Some(plan) = self.confirm_end.take() {
-                    let started = self.worker.start(match self.end_on.clone() {
-                        Some(remote) => Job::RemoteEnd {
-                            remote,
-                            plan: Box::new(plan),
-                        },
-                        None => Job::End(Box::new(plan)),
-                    });
-                    self.status = Some(if started {
-                        "Ending the processes…".into()
-                    } else {
-                        "Could not start ending the processes.".into()
-                    });
+                let plan = self.confirm.take()?;
+                let started = around.worker.start(match self.on.clone() {
+                    Some(remote) => Job::RemoteEnd {
+                        remote,
+                        plan: Box::new(plan),
+                    },
+                    None => Job::End(Box::new(plan)),
+                });
+                if started {
+                    said("Ending the processes…")
+                } else {
+                    said("Could not start ending the processes.")
                 }
             }
             Action::CopyPid(pid) => {
                 ctx.copy_text(pid.to_string());
-                self.status = Some(format!("PID {pid} copied."));
+                Some(EndOutcome::Status(format!("PID {pid} copied.")))
             }
             Action::CopyEndCommand(pid) => {
-                let cmd = owners::end_command(pid);
+                let cmd = crate::owners::end_command(pid);
                 ctx.copy_text(cmd.clone());
-                self.status = Some(format!("Copied: {cmd}"));
+                Some(EndOutcome::Status(format!("Copied: {cmd}")))
             }
             Action::EndSocket(addr, protocol) => {
-                self.end_from = Some(Tab::Listening);
+                self.from = Some(Tab::Listening);
                 // A row of another machine's table is ended there: its own plan, confirmed
                 // here, carried out and proven there.
-                let on = self.listening_now.machine.clone();
-                match on.map(|m| self.machines.remote_for(&m)) {
+                match around.live_machine.map(|m| around.machines.remote_for(m)) {
                     Some(Ok(remote)) => {
-                        self.end_on = Some(remote.clone());
+                        self.on = Some(remote.clone());
                         let job = Job::RemotePlanEnd {
                             remote,
                             addr,
                             protocol,
                         };
-                        if !self.worker.start(job) {
-                            self.status = Some("Could not start the lookup of the holders.".into());
+                        if around.worker.start(job) {
+                            None
+                        } else {
+                            said("Could not start the lookup of the holders.")
                         }
                     }
-                    Some(Err(e)) => self.status = Some(e.to_string()),
-                    None => self.plan_end(addr, protocol),
+                    Some(Err(e)) => Some(EndOutcome::Status(e.to_string())),
+                    None => self.plan(addr, protocol, around.worker),
                 }
             }
-            _ => {}
+            _ => None,
         }
     }
 
-    /// Asks the worker for the plan of ending whoever holds `addr` (shown for confirmation).
-    fn plan_end(&mut self, addr: std::net::SocketAddr, protocol: crate::target::Protocol) {
-        self.end_on = None;
-        if !self.worker.start(Job::PlanEnd { addr, protocol }) {
-            self.status = Some("Could not start the lookup of the holders.".into());
+    /// Asks the worker for the plan of ending whoever holds `addr` here (shown for confirmation).
+    fn plan(
+        &mut self,
+        addr: std::net::SocketAddr,
+        protocol: Protocol,
+        worker: &Worker,
+    ) -> Option<EndOutcome> {
+        self.on = None;
+        if worker.start(Job::PlanEnd { addr, protocol }) {
+            None
+        } else {
+            Some(EndOutcome::Status(
+                "Could not start the lookup of the holders.".into(),
+            ))
         }
     }
 }

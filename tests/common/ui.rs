@@ -20,14 +20,22 @@ pub fn has(h: &Harness<'_, App>, text: &str) -> bool {
 pub fn wait_until(
     h: &mut Harness<'_, App>,
     what: &str,
+    done: impl FnMut(&Harness<'_, App>) -> bool,
+) {
+    wait_within(h, what, Duration::from_secs(15), done);
+}
+
+/// Steps frames until `done`, failing after `limit` with `what` in the message (a minute for
+/// what goes over ssh to another namespace's debug build, on a loaded machine).
+pub fn wait_within(
+    h: &mut Harness<'_, App>,
+    what: &str,
+    limit: Duration,
     mut done: impl FnMut(&Harness<'_, App>) -> bool,
 ) {
     let start = Instant::now();
     while !done(h) {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
