@@ -225,7 +225,7 @@ pub fn identify(o: &Owner) -> Option<KnownHolder> {
             .or_else(|| unit.as_ref().map(SocketUnit::detail))
             .or_else(|| {
                 (e.kind == HolderKind::SocketActivator)
-                    .then(|| activated_command(cmd))
+                    .then(|| activated_command(cmd).or_else(|| superserver_service(o, name, cmd)))
                     .flatten()
             })
             .or_else(|| windows_detail(e.kind, port)),
@@ -483,6 +483,210 @@ pub fn activated_command(cmdline: &str) -> Option<String> {
     })
 }
 
+/// The most of a configuration file read (inetd.conf, a file of xinetd.d, /etc/services).
+const MAX_CONF: u64 = 1 << 20;
+
+/// A file as the holder sees it (through `/proc/PID/root`, so a superserver in a container or
+/// another mount namespace is read from its own files), at most [`MAX_CONF`] bytes.
+fn read_as_seen_by(pid: Option<u32>, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let full = match pid {
+        Some(p) if cfg!(target_os = "linux") => format!("/proc/{p}/root{path}"),
+        _ => path.to_owned(),
+    };
+    let mut text = String::new();
+    std::fs::File::open(full)
+        .ok()?
+        .take(MAX_CONF)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// What an inetd or xinetd holder starts for this port, read from its configuration: inetd's
+/// file is the last argument of its command line that is an absolute path, else
+/// `/etc/inetd.conf`; xinetd's is `-f FILE`, else `/etc/xinetd.conf`, with the folders its
+/// `includedir` names. `None` when no entry names the port (proven or silent).
+fn superserver_service(o: &Owner, name: &str, cmd: &str) -> Option<String> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let services = read_as_seen_by(o.pid, "/etc/services").unwrap_or_default();
+    let port = o.local.port();
+    if name.eq_ignore_ascii_case("inetd") {
+        let file = words
+            .iter()
+            .skip(1)
+            .rev()
+            .find(|w| w.starts_with('/'))
+            .copied()
+            .unwrap_or("/etc/inetd.conf");
+        let conf = read_as_seen_by(o.pid, file)?;
+        let found = inetd_service(&conf, port, o.protocol, &services)?;
+        return Some(format!("{found} ({file})"));
+    }
+    let main = arg_after(&words, "-f").unwrap_or("/etc/xinetd.conf");
+    let mut files = vec![(main.to_owned(), read_as_seen_by(o.pid, main)?)];
+    let dirs: Vec<String> = files[0]
+        .1
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("includedir"))
+        .map(|d| d.trim().to_owned())
+        .collect();
+    for dir in dirs {
+        let seen = match o.pid {
+            Some(p) if cfg!(target_os = "linux") => format!("/proc/{p}/root{dir}"),
+            _ => dir.clone(),
+        };
+        let Ok(entries) = std::fs::read_dir(seen) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            // xinetd skips files with a dot or ending in ~ (backups, package leftovers).
+            .filter(|n| !n.contains('.') && !n.ends_with('~'))
+            .collect();
+        names.sort();
+        for n in names {
+            let path = format!("{}/{n}", dir.trim_end_matches('/'));
+            if let Some(text) = read_as_seen_by(o.pid, &path) {
+                files.push((path, text));
+            }
+        }
+    }
+    files.iter().find_map(|(path, text)| {
+        xinetd_service(text, port, o.protocol, &services).map(|f| format!("{f} ({path})"))
+    })
+}
+
+/// The port of `service` for `protocol` in an `/etc/services` text (or the number itself).
+fn service_port(service: &str, proto: &str, services: &str) -> Option<u16> {
+    if let Ok(p) = service.parse() {
+        return Some(p);
+    }
+    services.lines().find_map(|l| {
+        let l = l.split('#').next()?;
+        let mut w = l.split_whitespace();
+        let name = w.next()?;
+        let (port, p) = w.next()?.split_once('/')?;
+        (p == proto && (name == service || w.any(|alias| alias == service)))
+            .then(|| port.parse().ok())
+            .flatten()
+    })
+}
+
+fn proto_word(p: crate::target::Protocol) -> &'static str {
+    match p {
+        crate::target::Protocol::Tcp => "tcp",
+        crate::target::Protocol::Udp => "udp",
+    }
+}
+
+/// The entry of an inetd.conf text (`service socket-type protocol wait user server args…`;
+/// the service a name of `/etc/services` or a number, optionally `address:` before it) for
+/// `port`: `starts /usr/sbin/in.fingerd for each connection (service finger)`.
+#[must_use]
+pub fn inetd_service(
+    conf: &str,
+    port: u16,
+    protocol: crate::target::Protocol,
+    services: &str,
+) -> Option<String> {
+    let want = proto_word(protocol);
+    conf.lines().find_map(|l| {
+        let l = l.trim();
+        if l.starts_with('#') {
+            return None;
+        }
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if w.len() < 6 {
+            return None;
+        }
+        let service = w[0].rsplit(':').next()?;
+        let proto = w[2].trim_end_matches(['4', '6']);
+        if !proto.starts_with(want) || service_port(service, want, services)? != port {
+            return None;
+        }
+        // The program, then its argv: argv[0] is left out when it names the program itself
+        // (`/usr/sbin/in.tftpd in.tftpd -s`), kept when the program wraps another (tcpd).
+        let base = |x: &str| x.rsplit('/').next().unwrap_or(x).to_owned();
+        let args = match w.get(6) {
+            Some(a0) if base(a0) == base(w[5]) => &w[7..],
+            Some(_) => &w[6..],
+            None => &[][..],
+        };
+        let program = std::iter::once(w[5])
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let when = if w[3].starts_with("nowait") {
+            "for each connection"
+        } else {
+            "which then takes over this socket until it exits (wait)"
+        };
+        Some(format!(
+            "starts {program} {when}, as user {} (service {})",
+            w[4], w[0]
+        ))
+    })
+}
+
+/// The `service NAME { … }` block of an xinetd text for `port` (its `port`, else its name in
+/// `/etc/services`), unless `disable = yes`.
+#[must_use]
+pub fn xinetd_service(
+    text: &str,
+    port: u16,
+    protocol: crate::target::Protocol,
+    services: &str,
+) -> Option<String> {
+    let want = proto_word(protocol);
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, Vec<(String, String)>)> = None;
+    for l in text.lines().map(str::trim) {
+        if let Some(name) = l.strip_prefix("service ") {
+            current = Some((name.trim_end_matches('{').trim().to_owned(), Vec::new()));
+        } else if l.starts_with('}') {
+            blocks.extend(current.take());
+        } else if let Some((_, attrs)) = current.as_mut()
+            && let Some((k, v)) = l.split_once('=')
+        {
+            attrs.push((
+                k.trim().trim_end_matches(['+', '-']).trim().to_owned(),
+                v.trim().to_owned(),
+            ));
+        }
+    }
+    blocks.into_iter().find_map(|(name, attrs)| {
+        let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+        if get("disable") == Some("yes") {
+            return None;
+        }
+        let proto = get("protocol").unwrap_or(match get("socket_type") {
+            Some("dgram") => "udp",
+            _ => "tcp",
+        });
+        let p = match get("port") {
+            Some(p) => p.parse().ok()?,
+            None => service_port(&name, want, services)?,
+        };
+        if p != port || proto != want {
+            return None;
+        }
+        let server = get("server")?;
+        let program = match get("server_args") {
+            Some(a) => format!("{server} {a}"),
+            None => server.to_owned(),
+        };
+        let when = if get("wait") == Some("yes") {
+            "which then takes over this socket until it exits (wait)"
+        } else {
+            "for each connection"
+        };
+        let user = get("user").map_or_else(String::new, |u| format!(", as user {u}"));
+        Some(format!("starts {program} {when}{user} (service {name})"))
+    })
+}
+
 /// From an ssh command line: the forwarding spec that uses `port` (`-L 8080:db:5432`).
 #[must_use]
 pub fn ssh_forward(cmdline: &str, port: u16) -> Option<String> {
@@ -626,6 +830,53 @@ kobject-uevent 1                systemd-udevd-kernel.socket     systemd-udevd.se
             HolderKind::ContainerProxy,
             "a listening helper forwards"
         );
+    }
+
+    const SERVICES: &str =
+        "finger\t\t79/tcp\ntftp\t\t69/udp\nhttp-alt\t8080/tcp\twebcache # WWW caching service\n";
+
+    #[test]
+    fn names_what_inetd_starts_for_the_port() {
+        use crate::target::Protocol;
+        let conf = "# inetd.conf\n#finger stream tcp nowait nobody /usr/sbin/tcpd /usr/sbin/in.fingerd\n\
+finger\tstream\ttcp\tnowait\tnobody\t/usr/sbin/tcpd\t/usr/sbin/in.fingerd -w\n\
+tftp dgram udp4 wait root /usr/sbin/in.tftpd in.tftpd -s /srv/tftp\n\
+127.0.0.1:webcache stream tcp6 nowait www /usr/bin/cat cat\n";
+        assert_eq!(
+            inetd_service(conf, 79, Protocol::Tcp, SERVICES).as_deref(),
+            Some(
+                "starts /usr/sbin/tcpd /usr/sbin/in.fingerd -w for each connection, as user nobody (service finger)"
+            )
+        );
+        assert_eq!(
+            inetd_service(conf, 69, Protocol::Udp, SERVICES).as_deref(),
+            Some(
+                "starts /usr/sbin/in.tftpd -s /srv/tftp which then takes over this socket until it exits (wait), as user root (service tftp)"
+            )
+        );
+        assert!(
+            inetd_service(conf, 8080, Protocol::Tcp, SERVICES).is_some(),
+            "an alias with an address"
+        );
+        assert_eq!(inetd_service(conf, 79, Protocol::Udp, SERVICES), None);
+        assert_eq!(inetd_service(conf, 80, Protocol::Tcp, SERVICES), None);
+    }
+
+    #[test]
+    fn names_what_xinetd_starts_for_the_port() {
+        use crate::target::Protocol;
+        let conf = "service finger\n{\n\tsocket_type = stream\n\twait = no\n\tuser = nobody\n\tserver = /usr/sbin/in.fingerd\n\tdisable = yes\n}\n\
+service echo-alt\n{\n\ttype = UNLISTED\n\tport = 7007\n\tsocket_type = stream\n\tprotocol = tcp\n\twait = no\n\tuser = root\n\tserver = /usr/bin/cat\n\tserver_args = -u\n}\n";
+        assert_eq!(
+            xinetd_service(conf, 7007, Protocol::Tcp, SERVICES).as_deref(),
+            Some("starts /usr/bin/cat -u for each connection, as user root (service echo-alt)")
+        );
+        assert_eq!(
+            xinetd_service(conf, 79, Protocol::Tcp, SERVICES),
+            None,
+            "disabled"
+        );
+        assert_eq!(xinetd_service(conf, 7007, Protocol::Udp, SERVICES), None);
     }
 
     #[test]

@@ -644,3 +644,93 @@ fn a_runtime_helpers_bound_socket_is_named_as_a_container_reservation() {
         "{text}"
     );
 }
+
+#[test]
+#[ignore = "needs root: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
+fn an_inetd_or_xinetd_listener_names_the_service_its_configuration_starts() {
+    // The holder example installed as /usr/local/bin/inetd and /usr/local/bin/xinetd (root's
+    // files in a system folder), each listening on a port its configuration file names; the
+    // file is given on the command line, as both superservers take it.
+    let dir = std::env::temp_dir().join(format!("pi-inetd-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("xinetd.d")).unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (p1, p2) = (free(), free());
+    let inetd_conf = dir.join("inetd.conf");
+    std::fs::write(
+        &inetd_conf,
+        format!("# test\n{p1} stream tcp nowait nobody /usr/sbin/tcpd /usr/sbin/in.fingerd -w\n"),
+    )
+    .unwrap();
+    let xinetd_conf = dir.join("xinetd.conf");
+    std::fs::write(
+        &xinetd_conf,
+        format!(
+            "defaults\n{{\n}}\nincludedir {}\n",
+            dir.join("xinetd.d").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("xinetd.d").join("echo-alt"),
+        format!("service echo-alt\n{{\n\ttype = UNLISTED\n\tport = {p2}\n\tsocket_type = stream\n\tprotocol = tcp\n\twait = no\n\tuser = root\n\tserver = /usr/bin/cat\n}}\n"),
+    )
+    .unwrap();
+    let holder = common::holder::path();
+    let (mut inetd, port1) = installed_as(
+        "inetd",
+        &holder,
+        &[
+            "tcp",
+            &format!("127.0.0.1:{p1}"),
+            "--for",
+            "120",
+            inetd_conf.to_str().unwrap(),
+        ],
+    );
+    let (mut xinetd, port2) = installed_as(
+        "xinetd",
+        &holder,
+        &[
+            "tcp",
+            &format!("127.0.0.1:{p2}"),
+            "--for",
+            "120",
+            "-f",
+            xinetd_conf.to_str().unwrap(),
+        ],
+    );
+    let check = |port: u16| {
+        let out = common::bin()
+            .args(["check", &format!("127.0.0.1:{port}")])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (t1, t2) = (check(port1), check(port2));
+    for c in [&mut inetd, &mut xinetd] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!((port1, port2), (p1, p2));
+    assert!(
+        t1.contains(&format!(
+            "Here it starts /usr/sbin/tcpd /usr/sbin/in.fingerd -w for each connection, as user nobody (service {p1}) ({})",
+            inetd_conf.display()
+        )),
+        "{t1}"
+    );
+    assert!(
+        t2.contains(&format!(
+            "Here it starts /usr/bin/cat for each connection, as user root (service echo-alt) ({})",
+            dir.join("xinetd.d").join("echo-alt").display()
+        )),
+        "{t2}"
+    );
+}
