@@ -1,0 +1,157 @@
+//! Who holds a port, in phrases: a socket's processes, what manages them, a list of holders.
+
+use crate::owners::Owner;
+use crate::text::clean;
+
+/// `nginx (PID 812)`, `nginx (PID 812) and 4 processes that share its socket`, or a count.
+pub(crate) fn holders_phrase(sockets: &[Owner]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for o in sockets {
+        let n = process_phrase(o);
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    match names.len() {
+        0 => "a socket".into(),
+        1 | 2 => names.join(" and "),
+        n => format!("{} and {} more", names[0], n - 1),
+    }
+}
+
+/// Windows services as `iphlpsvc (IP Helper), Dnscache (DNS Client)`: the name `sc.exe` takes,
+/// then the one the Services console shows.
+pub(crate) fn service_list(services: &[crate::owners::WinService]) -> String {
+    services
+        .iter()
+        .map(|s| {
+            if s.display.is_empty() || s.display == s.name {
+                clean(&s.name).into_owned()
+            } else {
+                format!("{} ({})", clean(&s.name), clean(&s.display))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What manages a holder, as a clause after its name: `run by systemd unit nginx.service`,
+/// `in container web-1 (3f2a9c1b7d4e)`, `started from the shell bash`; none for PID 1.
+pub(crate) fn manager_clause(o: &Owner) -> Option<String> {
+    use crate::owners::ManagedKind;
+    let m = o.managed_by.as_ref()?;
+    let name = clean(&m.name);
+    Some(match m.kind {
+        ManagedKind::Systemd if m.name.rsplit_once('.').is_some_and(|(_, k)| k == "scope") => {
+            format!("in systemd scope {name}")
+        }
+        ManagedKind::Systemd => format!("run by systemd unit {name}"),
+        ManagedKind::Container => match &m.container {
+            Some(c) => format!("in container {} ({name})", clean(c)),
+            None => format!("in container {name}"),
+        },
+        ManagedKind::Supervisor => format!("run by the supervisor {name}"),
+        ManagedKind::Shell => format!("started from the shell {name}"),
+        ManagedKind::Init => return None,
+        ManagedKind::Service => format!(
+            "{}: {}",
+            if m.services.len() > 1 {
+                "services"
+            } else {
+                "service"
+            },
+            service_list(&m.services)
+        ),
+    })
+}
+
+/// One socket's processes: `nginx (PID 812)`, `nginx (PID 812) and PID 813, 814, which share the
+/// socket`, or why none is named.
+pub(crate) fn process_phrase(o: &Owner) -> String {
+    let base = o.who();
+    let others: Vec<String> = o
+        .pids
+        .iter()
+        .filter(|p| Some(**p) != o.pid)
+        .map(ToString::to_string)
+        .collect();
+    if others.is_empty() {
+        base
+    } else {
+        let shown: Vec<&str> = others.iter().take(8).map(String::as_str).collect();
+        let more = if others.len() > 8 {
+            format!(" and {} more", others.len() - 8)
+        } else {
+            String::new()
+        };
+        // Sharers are found by their descriptors, whatever their relation (a child, an orphaned
+        // sibling, a process sent the socket): no relation is claimed.
+        format!(
+            "{base} and PID {}{more}, which share the socket",
+            shown.join(", ")
+        )
+    }
+}
+
+pub(crate) fn holders_list(sockets: &[Owner]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for o in sockets {
+        let p = format!("{} on {} ({})", process_phrase(o), o.address(), o.state);
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join("; ")
+}
+
+/// Who started a process and what manages it, in a few words: `systemd nginx.service`,
+/// `shell bash (PID 812)`.
+#[must_use]
+pub fn managed_by(o: &Owner) -> String {
+    use crate::owners::ManagedKind;
+    match &o.managed_by {
+        // A parent of PID 1 proves no manager: the process may have been started by init, or
+        // orphaned when its own parent died (re-parented to PID 1). Say only what was seen.
+        Some(m) if m.kind == ManagedKind::Init => format!("parent PID 1 ({})", clean(&m.name)),
+        Some(m) => {
+            let kind = match m.kind {
+                ManagedKind::Systemd => "systemd",
+                ManagedKind::Container => "container",
+                ManagedKind::Supervisor => "supervisor",
+                ManagedKind::Shell => "shell",
+                ManagedKind::Init => "parent",
+                ManagedKind::Service => "service",
+            };
+            match &m.container {
+                Some(name) => format!("{kind} {} ({})", clean(name), clean(&m.name)),
+                None => format!("{kind} {}", clean(&m.name)),
+            }
+        }
+        None => o
+            .ancestry
+            .first()
+            .map(|a| {
+                format!(
+                    "{} (PID {})",
+                    clean(a.name.as_deref().unwrap_or("?")),
+                    a.pid
+                )
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Who holds something, in one phrase: each distinct holder once, in order (`nginx (PID 12),
+/// php-fpm (PID 40)`). A server's listener and the connections it accepted are all its sockets
+/// on the port; naming the same process once per socket would read as several holders.
+#[must_use]
+pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for o in owners {
+        let who = o.who();
+        if !seen.contains(&who) {
+            seen.push(who);
+        }
+    }
+    seen.join(", ")
+}
