@@ -2,8 +2,9 @@
 //! own API (the recorder's writes: sessions, polls with sockets appearing and going, failed
 //! binds) with 30 days of synthetic sockets on 2,000 ports — about the 100 MB the database is
 //! bounded to by default —, then one busy port's timeline is asked for: through the library
-//! (`history::timeline`, what the window's worker does) and through the built binary
-//! (`port-inspector history PORT --since 30d --json`, the whole process). Run by hand:
+//! (`history::timeline_newest`, what the window's worker and the CLI call: the newest 200 by
+//! default, all with `--limit 0`; and a 30-minute window, the "03:12" question) and through the
+//! built binary (`port-inspector history PORT … --json`, the whole process). Run by hand:
 //! `cargo bench --bench history_speed` (`HISTORY_SPANS=N` for another size).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints its table; unwrap is its assert.
 
@@ -112,6 +113,46 @@ fn fill(db: &std::path::Path, start: u64, polls: usize, step: u64, now: u64) -> 
     (store, failed_total)
 }
 
+/// Median and slowest of `runs` calls of `call`, and what its last call counted.
+fn time(call: &dyn Fn() -> usize, runs: usize) -> (f64, f64, usize) {
+    let mut took = Vec::new();
+    let mut counted = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        counted = call();
+        took.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (median, max) = median_ms(took);
+    (median, max, counted)
+}
+
+/// The entries of a timeline that are not gaps.
+fn shown(t: &history::Timeline) -> usize {
+    t.entries
+        .iter()
+        .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
+        .count()
+}
+
+/// Median and slowest of ten whole `port-inspector history BUSY_PORT --json` runs with `extra`.
+fn cli_run(db: &std::path::Path, extra: &[&str]) -> (f64, f64) {
+    let mut took = Vec::new();
+    for _ in 0..10 {
+        let t0 = Instant::now();
+        let ok = Command::new(env!("CARGO_BIN_EXE_port-inspector"))
+            .args(["history", &BASE_PORT.to_string(), "--json", "--db"])
+            .arg(db)
+            .args(extra)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        took.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert!(ok, "history ran");
+    }
+    median_ms(took)
+}
+
 fn main() {
     let spans: usize = std::env::var("HISTORY_SPANS")
         .ok()
@@ -138,59 +179,59 @@ fn main() {
     drop(store);
     let fill_s = fill_started.elapsed().as_secs_f64();
 
-    let reader = Store::open_for_reading(&db).unwrap().unwrap();
-    let mut lib = Vec::new();
-    let mut entries = 0;
-    for _ in 0..20 {
-        let t0 = Instant::now();
-        let t = history::timeline(&reader, Subject::Port(BASE_PORT), start, now, now).unwrap();
-        lib.push(t0.elapsed().as_secs_f64() * 1000.0);
-        entries = t
-            .entries
-            .iter()
-            .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
-            .count();
-    }
-    let mut quiet = Vec::new();
-    for _ in 0..20 {
-        let t0 = Instant::now();
-        let _ = history::timeline(&reader, Subject::Port(BASE_PORT + 7), start, now, now).unwrap();
-        quiet.push(t0.elapsed().as_secs_f64() * 1000.0);
-    }
-    let mut cli = Vec::new();
-    for _ in 0..10 {
-        let t0 = Instant::now();
-        let ok = Command::new(env!("CARGO_BIN_EXE_port-inspector"))
-            .args([
-                "history",
-                &BASE_PORT.to_string(),
-                "--since",
-                "30d",
-                "--json",
-                "--db",
-            ])
-            .arg(&db)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        cli.push(t0.elapsed().as_secs_f64() * 1000.0);
-        assert!(ok, "history ran");
-    }
-    let (lm, lx) = median_ms(lib);
-    let (qm, qx) = median_ms(quiet);
-    let (cm, cx) = median_ms(cli);
     println!(
         "database: {} spans and {failed_total} failed binds over 30 days on {PORTS} ports, {:.1} MB (filled in {fill_s:.1} s)",
         polls * PER_POLL,
         f64::from(u32::try_from(size / 1000).unwrap()) / 1000.0
     );
-    println!(
-        "busy port ({entries} entries in 30 days): history::timeline median {lm:.1} ms, max {lx:.1} ms"
+    measure(&db, start, now);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Times the busy port's timeline every way it is asked, and prints the figures.
+fn measure(db: &std::path::Path, start: u64, now: u64) {
+    let reader = Store::open_for_reading(db).unwrap().unwrap();
+    let busy = Subject::Port(BASE_PORT);
+    // What `history PORT --since 30d` asks by default: the newest 200, the rest counted.
+    let (bm, bx, bn) = time(
+        &|| shown(&history::timeline_newest(&reader, busy, start, now, now, Some(200)).unwrap()),
+        20,
     );
-    println!("a quieter port: median {qm:.1} ms, max {qx:.1} ms");
+    // The 03:12 question: half an hour ten days back, every entry.
+    let at = now - 10 * DAY_MS;
+    let (wm, wx, wn) = time(
+        &|| shown(&history::timeline(&reader, busy, at - 900_000, at + 900_000, now).unwrap()),
+        20,
+    );
+    // Every entry of 30 days (`--limit 0`).
+    let (lm, lx, entries) = time(
+        &|| shown(&history::timeline(&reader, busy, start, now, now).unwrap()),
+        5,
+    );
+    let quiet = Subject::Port(BASE_PORT + 7);
+    let (qm, qx, _) = time(
+        &|| shown(&history::timeline(&reader, quiet, start, now, now).unwrap()),
+        20,
+    );
+    let (cm, cx) = cli_run(db, &["--since", "30d"]);
+    let off = port_inspector::record::store::local_offset_secs(at);
+    let since = port_inspector::record::time::date_time(at - 900_000, off);
+    let until = port_inspector::record::time::date_time(at + 900_000, off);
+    let (wcm, wcx) = cli_run(db, &["--since", &since, "--until", &until]);
+    println!(
+        "busy port, 30 days, newest 200 of {entries} entries (history's default): median {bm:.1} ms, max {bx:.1} ms ({bn} shown)"
+    );
+    println!(
+        "busy port, a 30-minute window ten days back, every entry: median {wm:.1} ms, max {wx:.1} ms ({wn} entries)"
+    );
+    println!(
+        "busy port, 30 days, all {entries} entries (--limit 0): median {lm:.1} ms, max {lx:.1} ms"
+    );
+    println!("a quieter port, 30 days, every entry: median {qm:.1} ms, max {qx:.1} ms");
     println!(
         "`port-inspector history PORT --since 30d --json` (whole process): median {cm:.1} ms, max {cx:.1} ms"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "`port-inspector history PORT --since '{since}' --until '{until}' --json` (whole process): median {wcm:.1} ms, max {wcx:.1} ms"
+    );
 }

@@ -53,6 +53,9 @@ pub struct HistoryArgs {
     /// Until when, in the same forms (default: now).
     #[arg(long, default_value = "now")]
     pub until: String,
+    /// Show only the newest N entries of the window, with a count of the older ones (0: all).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LIMIT)]
+    pub limit: usize,
     /// The database (default: the recorder's, as for `record`).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
@@ -60,6 +63,10 @@ pub struct HistoryArgs {
     #[command(flatten)]
     pub output: Output,
 }
+
+/// How many entries `history` shows by default: a screenful or two of the newest, answered in
+/// milliseconds however busy the port was over 30 days.
+const DEFAULT_LIMIT: usize = 200;
 
 fn duration_ms(s: &str) -> Result<u64, InputError> {
     time::parse_duration_ms(s)
@@ -179,7 +186,8 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
         ));
         return Ok(exit::NOT_BINDABLE);
     };
-    let mut t = history::timeline(&store, subject, from, to, now)?;
+    let limit = (args.limit > 0).then_some(args.limit);
+    let mut t = history::timeline_newest(&store, subject, from, to, now, limit)?;
     if let (Subject::FailedBinds, Some(p)) = (subject, args.port) {
         t.entries.retain(|e| match e {
             history::Entry::FailedBind(f) => f.local.is_some_and(|l| l.port() == p),

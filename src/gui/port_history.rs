@@ -97,6 +97,10 @@ fn candidates(given: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// At most this many entries are drawn (the newest): a strip of more is not readable, and a
+/// port busy for 30 days is read in milliseconds; the rest is counted above the strip.
+const WINDOW_LIMIT: usize = 500;
+
 /// Reads `port`'s timeline over the last `reach_ms`, as of `now_ms` (on the worker).
 #[must_use]
 pub fn read(given: Option<&Path>, port: u16, reach_ms: u64, now_ms: u64) -> Reading {
@@ -107,7 +111,14 @@ pub fn read(given: Option<&Path>, port: u16, reach_ms: u64, now_ms: u64) -> Read
         match Store::open_for_reading(db) {
             Ok(Some(s)) => {
                 let from = now_ms.saturating_sub(reach_ms);
-                return match history::timeline(&s, Subject::Port(port), from, now_ms, now_ms) {
+                return match history::timeline_newest(
+                    &s,
+                    Subject::Port(port),
+                    from,
+                    now_ms,
+                    now_ms,
+                    Some(WINDOW_LIMIT),
+                ) {
                     Ok(t) => Reading::Timeline {
                         timeline: Box::new(t),
                         db: db.clone(),
@@ -347,6 +358,9 @@ fn timeline_ui(
         .iter()
         .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
         .count();
+    if let Some(o) = &t.omitted {
+        ui.add(egui::Label::new(words::omitted_line(o, shown, off)).wrap());
+    }
     if shown == 0 {
         ui.label(format!(
             "Nothing recorded on this port from {} to {}.",

@@ -168,6 +168,23 @@ pub struct Timeline {
     pub removed_before_ms: Option<u64>,
     /// The local offset from UTC the times are shown in (seconds).
     pub utc_offset_secs: i32,
+    /// What the window holds beyond the newest entries shown (a bounded timeline): `None`
+    /// when every entry is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<Omitted>,
+}
+
+/// The entries of a window left out of a bounded timeline: all older than those shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Omitted {
+    /// Spans not shown.
+    pub spans: u64,
+    /// Refused binds not shown.
+    pub failed_binds: u64,
+    /// The entries shown begin here; everything omitted begins earlier.
+    pub shown_from_ms: u64,
+    /// At most this many entries were asked for.
+    pub limit: usize,
 }
 
 fn u(v: i64) -> u64 {
@@ -208,13 +225,29 @@ fn fresh(now_ms: u64, last_ms: u64, mode: Mode, interval_ms: u64) -> bool {
     now_ms.saturating_sub(last_ms) <= RUNNING_SLACK * beat + super::capture::FULL_READ_MS
 }
 
-/// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`.
+/// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`, every entry.
 pub fn timeline(
     s: &Store,
     subject: Subject,
     from_ms: u64,
     to_ms: u64,
     now_ms: u64,
+) -> Result<Timeline, StoreError> {
+    timeline_newest(s, subject, from_ms, to_ms, now_ms, None)
+}
+
+/// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`: with a `limit`, only
+/// the newest `limit` spans and refused binds (each read newest first through its index, so a
+/// port with 36,000 entries in 30 days costs what its newest do), and a count of the older
+/// ones ([`Timeline::omitted`]); the time no recorder ran is then said only where entries are
+/// shown. Narrowing the window (`--since 03:00 --until 03:30`) shows that time in full.
+pub fn timeline_newest(
+    s: &Store,
+    subject: Subject,
+    from_ms: u64,
+    to_ms: u64,
+    now_ms: u64,
+    limit: Option<usize>,
 ) -> Result<Timeline, StoreError> {
     let conn = s.conn();
     let e = |e| s.err(e);
@@ -261,12 +294,42 @@ pub fn timeline(
 
     let mut entries: Vec<Entry> = Vec::new();
     if !matches!(subject, Subject::FailedBinds) {
-        held_spans(conn, subject, from_ms, to_ms, now_ms, &mut entries).map_err(e)?;
+        held_spans(conn, subject, from_ms, to_ms, now_ms, limit, &mut entries).map_err(e)?;
     }
-    failed_binds(conn, subject, from_ms, to_ms, &mut entries).map_err(e)?;
+    failed_binds(conn, subject, from_ms, to_ms, limit, &mut entries).map_err(e)?;
+    entries.sort_by_key(Entry::start_ms);
+    let mut omitted = None;
+    let mut gaps_from = from_ms;
+    if let Some(limit) = limit {
+        let read = entries.len();
+        if read > limit {
+            entries.drain(..read - limit);
+        }
+        // Either list may have been cut at `limit` rows: count what the window holds.
+        let (spans_all, failed_all) = if read >= limit {
+            counts(conn, subject, from_ms, to_ms).map_err(e)?
+        } else {
+            (0, 0)
+        };
+        let spans_shown = entries
+            .iter()
+            .filter(|x| matches!(x, Entry::Held(_)))
+            .count() as u64;
+        let failed_shown = entries.len() as u64 - spans_shown;
+        if spans_all + failed_all > entries.len() as u64 {
+            let shown_from_ms = entries.first().map_or(to_ms, Entry::start_ms);
+            gaps_from = shown_from_ms.max(from_ms);
+            omitted = Some(Omitted {
+                spans: spans_all.saturating_sub(spans_shown),
+                failed_binds: failed_all.saturating_sub(failed_shown),
+                shown_from_ms,
+                limit,
+            });
+        }
+    }
     // Under two seconds between two runs, or after a stop, is the seam of a restart: the spans
     // on either side already say "when the recorder stopped" and "already there when it started".
-    for (from, to) in gaps(&sessions, from_ms, to_ms, now_ms)
+    for (from, to) in gaps(&sessions, gaps_from, to_ms, now_ms)
         .into_iter()
         .filter(|(a, b)| b - a >= 2 * super::capture::HEARTBEAT_MS)
     {
@@ -291,7 +354,59 @@ pub fn timeline(
         latest_session,
         removed_before_ms,
         utc_offset_secs: s.local_offset_secs(now_ms),
+        omitted,
     })
+}
+
+/// The spans and refused binds of `subject` in the window, counted through their indexes.
+fn counts(
+    conn: &rusqlite::Connection,
+    subject: Subject,
+    from_ms: u64,
+    to_ms: u64,
+) -> rusqlite::Result<(u64, u64)> {
+    let spans = if matches!(subject, Subject::FailedBinds) {
+        0
+    } else {
+        let (filter, value) = span_filter(subject);
+        conn.query_row(
+            &format!(
+                "SELECT count(*) FROM spans sp JOIN sessions se ON se.id = sp.session
+                 WHERE {filter} AND sp.first_ms <= ?2
+                   AND coalesce(sp.gone_ms, sp.last_ms, se.last_ms) >= ?1"
+            ),
+            params![i(from_ms), i(to_ms), value],
+            |r| r.get::<_, i64>(0),
+        )?
+    };
+    let (filter, value) = failed_filter(subject);
+    let failed = conn.query_row(
+        &format!("SELECT count(*) FROM failed_binds WHERE {filter} AND at_ms BETWEEN ?1 AND ?2"),
+        params![i(from_ms), i(to_ms), value],
+        |r| r.get::<_, i64>(0),
+    )?;
+    Ok((u(spans), u(failed)))
+}
+
+/// The `WHERE` part choosing a subject's spans (`?3` its value).
+fn span_filter(subject: Subject) -> (&'static str, i64) {
+    match subject {
+        Subject::Port(p) => ("sp.port = ?3", i64::from(p)),
+        Subject::Pid(p) => (
+            "sp.id IN (SELECT span FROM holders WHERE pid = ?3)",
+            i64::from(p),
+        ),
+        Subject::FailedBinds => ("0", 0),
+    }
+}
+
+/// The `WHERE` part choosing a subject's refused binds (`?3` its value).
+fn failed_filter(subject: Subject) -> (&'static str, i64) {
+    match subject {
+        Subject::Port(p) => ("port = ?3", i64::from(p)),
+        Subject::Pid(p) => ("pid = ?3", i64::from(p)),
+        Subject::FailedBinds => ("?3 = ?3", 0),
+    }
 }
 
 /// The spans of `subject` in the window, each with its holders.
@@ -301,15 +416,14 @@ fn held_spans(
     from_ms: u64,
     to_ms: u64,
     now_ms: u64,
+    limit: Option<usize>,
     entries: &mut Vec<Entry>,
 ) -> rusqlite::Result<()> {
-    let (filter, value) = match subject {
-        Subject::Port(p) => ("sp.port = ?3", i64::from(p)),
-        Subject::Pid(p) => (
-            "sp.id IN (SELECT span FROM holders WHERE pid = ?3)",
-            i64::from(p),
-        ),
-        Subject::FailedBinds => ("0", 0),
+    let (filter, value) = span_filter(subject);
+    // Newest first when bounded (the index on port and first_ms is read backwards).
+    let order = match limit {
+        Some(n) => format!("ORDER BY sp.first_ms DESC, sp.id DESC LIMIT {n}"),
+        None => "ORDER BY sp.first_ms, sp.id".to_owned(),
     };
     let sql = format!(
         "SELECT sp.id, sp.protocol, sp.ip, sp.port, sp.state, sp.inode, sp.first_ms, sp.after_ms,
@@ -317,7 +431,7 @@ fn held_spans(
          FROM spans sp JOIN sessions se ON se.id = sp.session
          WHERE {filter} AND sp.first_ms <= ?2
            AND coalesce(sp.gone_ms, sp.last_ms, se.last_ms) >= ?1
-         ORDER BY sp.first_ms, sp.id"
+         {order}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![i(from_ms), i(to_ms), value], |r| {
@@ -381,16 +495,17 @@ fn failed_binds(
     subject: Subject,
     from_ms: u64,
     to_ms: u64,
+    limit: Option<usize>,
     entries: &mut Vec<Entry>,
 ) -> rusqlite::Result<()> {
-    let (filter, value) = match subject {
-        Subject::Port(p) => ("port = ?3", i64::from(p)),
-        Subject::Pid(p) => ("pid = ?3", i64::from(p)),
-        Subject::FailedBinds => ("?3 = ?3", 0),
+    let (filter, value) = failed_filter(subject);
+    let order = match limit {
+        Some(n) => format!("ORDER BY at_ms DESC, id DESC LIMIT {n}"),
+        None => "ORDER BY at_ms, id".to_owned(),
     };
     let sql = format!(
         "SELECT at_ms, pid, process, user, uid, cmdline, protocol, ip, port, errno, held_by
-         FROM failed_binds WHERE {filter} AND at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id"
+         FROM failed_binds WHERE {filter} AND at_ms BETWEEN ?1 AND ?2 {order}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let failed = stmt.query_map(params![i(from_ms), i(to_ms), value], |r| {
@@ -551,6 +666,103 @@ mod tests {
             mode: Mode::Polling,
             interval_ms: 200,
         }
+    }
+
+    #[test]
+    fn a_bounded_timeline_shows_the_newest_and_counts_the_rest() {
+        use crate::record::store::FailedRow;
+        use crate::record::{Change, Seen, Snapshot, SocketKey};
+        let dir = std::env::temp_dir().join(format!("pi-history-newest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let path = dir.join("record.db");
+        let mut s = Store::open_for_writing(&path).unwrap();
+        let session = s.begin_session(1_000, Mode::Polling, 100, "test").unwrap();
+        let mut open = Snapshot::new();
+        // 50 sockets on port 7000, one after another, and a refused bind after each.
+        for n in 0..50u64 {
+            let t = 2_000 + n * 1_000;
+            let key = SocketKey {
+                protocol: Protocol::Tcp,
+                local: SocketAddr::from(([127, 0, 0, 1], 7000)),
+                inode: 100 + n,
+            };
+            let mut changes: Vec<Change> = open.keys().map(|k| Change::Went(*k)).collect();
+            changes.push(Change::Appeared(key));
+            let now: Snapshot = [(
+                key,
+                Seen {
+                    state: SockState::Listen,
+                    v6_only: None,
+                    holders: vec![Holder::pid_only(u32::try_from(n).unwrap() + 10)],
+                },
+            )]
+            .into();
+            s.apply(session, t, Some(t - 100), &changes, &now).unwrap();
+            s.record_failed_binds(
+                session,
+                &[FailedRow {
+                    at_ms: t + 500,
+                    who: Holder::pid_only(9),
+                    protocol: Some(Protocol::Tcp),
+                    local: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
+                    errno: 98,
+                    held_by: Vec::new(),
+                }],
+            )
+            .unwrap();
+            open = now;
+        }
+        let end = 60_000;
+        let r = Store::open_for_reading(&path).unwrap().unwrap();
+        let all = timeline(&r, Subject::Port(7000), 0, end, end).unwrap();
+        let real = |t: &Timeline| {
+            t.entries
+                .iter()
+                .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(real(&all).len(), 100, "every entry unbounded");
+        assert_eq!(all.omitted, None, "nothing left out");
+        let newest = timeline_newest(&r, Subject::Port(7000), 0, end, end, Some(10)).unwrap();
+        let shown = real(&newest);
+        assert_eq!(shown.len(), 10, "the limit");
+        assert_eq!(
+            shown,
+            real(&all)[90..].to_vec(),
+            "the newest ten, in time order"
+        );
+        let o = newest.omitted.unwrap();
+        assert_eq!(
+            (o.spans, o.failed_binds),
+            (45, 45),
+            "the rest counted by kind"
+        );
+        assert_eq!(
+            o.shown_from_ms,
+            shown[0].start_ms(),
+            "where the shown begin"
+        );
+        assert!(
+            newest.entries.iter().all(
+                |e| !matches!(e, Entry::NotRecorded { to_ms, .. } if *to_ms <= o.shown_from_ms)
+            ),
+            "no gap said before the entries shown"
+        );
+        let fits = timeline_newest(&r, Subject::Port(7000), 0, end, end, Some(500)).unwrap();
+        assert_eq!(
+            fits.omitted, None,
+            "a limit above the count leaves nothing out"
+        );
+        assert_eq!(real(&fits), real(&all), "and shows all");
+        drop((s, r));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

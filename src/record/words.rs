@@ -158,6 +158,19 @@ pub fn errno_name(errno: i32) -> String {
     crate::oserror::OsError::for_os(crate::platform::Os::Linux, errno).native_name
 }
 
+/// What a bounded timeline left out: "Showing the newest 200 entries; 35800 older ones in this
+/// window are not shown (3000 sockets held, 32800 refused binds), all before 03:12:04."
+#[must_use]
+pub fn omitted_line(o: &super::history::Omitted, shown: usize, off: i32) -> String {
+    format!(
+        "Showing the newest {shown} entries; {} older ones in this window are not shown ({} sockets held, {} refused binds), all before {}.",
+        o.spans + o.failed_binds,
+        o.spans,
+        o.failed_binds,
+        time::date_time_ms(o.shown_from_ms, off)
+    )
+}
+
 fn heading(t: &Timeline) -> String {
     let what = match t.subject {
         Subject::Port(p) => format!("Port {p}"),
@@ -263,6 +276,18 @@ pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -
     let off = t.utc_offset_secs;
     let mut out = heading(t);
     out.push('\n');
+    if let Some(o) = &t.omitted {
+        let shown = t
+            .entries
+            .iter()
+            .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
+            .count();
+        let _ = writeln!(
+            out,
+            "  {} Narrow the window with --since and --until (--since 03:00 --until 03:30), or give --limit 0 for all.",
+            omitted_line(o, shown, off)
+        );
+    }
     let mut shown = 0usize;
     let mut day = String::new();
     for e in &t.entries {
