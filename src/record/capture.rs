@@ -74,6 +74,9 @@ pub struct Summary {
     pub handed_over: u64,
     /// Failed binds recorded (eBPF mode).
     pub failed_binds: u64,
+    /// Events the kernel's ring buffer had no room for (eBPF mode): the table was read again
+    /// after each loss.
+    pub lost_events: u64,
 }
 
 /// Why the recorder runs in the mode it does, said at its start.
@@ -732,6 +735,7 @@ fn traced(
         };
         let lost_now = capture.lost();
         if last_read.is_none_or(|r| t.saturating_sub(r) >= RECONCILE_MS) || lost_now != lost {
+            sum.lost_events += lost_now.saturating_sub(lost);
             lost = lost_now;
             // What is traced so far is written first: the read's changes come after it.
             if last_read.is_some() {

@@ -58,7 +58,7 @@ pub fn start_line(
 #[must_use]
 pub fn stop_line(sum: &super::capture::Summary) -> String {
     format!(
-        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}.",
+        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}{}.",
         sum.polls,
         sum.appeared,
         sum.went,
@@ -68,6 +68,14 @@ pub fn stop_line(sum: &super::capture::Summary) -> String {
             format!(
                 "; {} reads could not see the whole table and were not compared",
                 sum.incomplete
+            )
+        } else {
+            String::new()
+        },
+        if sum.lost_events > 0 {
+            format!(
+                "; {} kernel events did not fit the ring buffer (the table was read again after each loss)",
+                sum.lost_events
             )
         } else {
             String::new()
