@@ -263,7 +263,7 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
         (&["scan", "-5"][..], "is not a port range"),
         (
             &["scan", "1-5", "--format", "md"][..],
-            "--format md is not available",
+            "invalid value 'md' for '--format <FORMAT>': give one of text, json, ndjson",
         ),
         (
             &["check", "8080", "--bogus"][..],
@@ -279,7 +279,7 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
         ),
         (
             &["report", "1", "--format", "ndjson"][..],
-            "give md, text or json",
+            "invalid value 'ndjson' for '--format <FORMAT>': give one of md, text, json",
         ),
     ] {
         let (code, out, err) = run(args);
@@ -468,4 +468,28 @@ fn json_on_a_terminal_carries_no_colour() {
             assert!(v.is_object(), "{v}");
         }
     }
+}
+
+/// Each command's `--help` lists the formats it prints and no other, and clap refuses the rest
+/// with exit 2: `check` text or json, `who` also ndjson, `report` md, text or json.
+#[test]
+fn help_lists_only_the_formats_each_command_prints() {
+    let formats = |cmd: &str| {
+        let (code, out, _) = run(&[cmd, "--help"]);
+        assert_eq!(code, 0, "{out}");
+        let after = &out[out.find("--format <FORMAT>").expect(&out)..];
+        let section = &after[..after.find("\n  -").unwrap_or(after.len())];
+        ["text", "json", "ndjson", "md"]
+            .into_iter()
+            .filter(|f| section.contains(&format!("- {f}:")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(formats("check"), ["text", "json"]);
+    assert_eq!(formats("end"), ["text", "json"]);
+    assert_eq!(formats("who"), ["text", "json", "ndjson"]);
+    assert_eq!(formats("report"), ["text", "json", "md"]);
+    let (code, _, err) = run(&["report", "1", "--format", "ndjson"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["check", "1", "--format", "md"]);
+    assert_eq!(code, 2, "{err}");
 }

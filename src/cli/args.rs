@@ -51,45 +51,108 @@ pub enum Format {
     Md,
 }
 
-/// `--json` and `--format`, flattened into every command that prints.
-#[derive(Debug, Clone, Copy, Args)]
-pub struct Output {
-    /// Print JSON (the same as --format json).
-    #[arg(long, conflicts_with = "format")]
-    json: bool,
-    /// Output format: text, json (one document) or ndjson (one object per line).
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+/// The `--format` values of a command that can stream (`who`, `list`, `scan`, `facts`,
+/// `errors`): clap's help and its refusal list exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamFormat {
+    /// Readable text.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line, for log pipelines.
+    Ndjson,
 }
 
-impl Output {
-    /// The format asked for, or the one line that refuses a format this command cannot print.
-    pub(crate) fn format(self, allowed: &[Format]) -> Result<Format, InputError> {
-        let f = if self.json { Format::Json } else { self.format };
-        if allowed.contains(&f) {
-            Ok(f)
-        } else {
-            Err(InputError::OutOfBounds(format!(
-                "--format {} is not available here: give {}",
-                format_name(f),
-                allowed
-                    .iter()
-                    .map(|a| format_name(*a))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )))
+/// The `--format` values of a command that prints one document (`check`, `explain`, `matrix`,
+/// `end`, `history`, `watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocFormat {
+    /// Readable text.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `report --format`: Markdown, text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, for a ticket.
+    Md,
+    /// Readable text.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+impl From<StreamFormat> for Format {
+    fn from(f: StreamFormat) -> Self {
+        match f {
+            StreamFormat::Text => Format::Text,
+            StreamFormat::Json => Format::Json,
+            StreamFormat::Ndjson => Format::Ndjson,
         }
     }
 }
 
-pub(crate) fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Text => "text",
-        Format::Json => "json",
-        Format::Ndjson => "ndjson",
-        Format::Md => "md",
+impl From<DocFormat> for Format {
+    fn from(f: DocFormat) -> Self {
+        match f {
+            DocFormat::Text => Format::Text,
+            DocFormat::Json => Format::Json,
+        }
     }
 }
+
+impl From<ReportFormat> for Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Md => Format::Md,
+            ReportFormat::Text => Format::Text,
+            ReportFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// `--json` and `--format` with the formats `$values` (a `ValueEnum`), flattened into each
+/// command that prints: `--help` lists only what the command accepts, and clap refuses the rest.
+macro_rules! output_args {
+    ($(#[$doc:meta])* $name:ident, $values:ty, $help:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Args)]
+        pub struct $name {
+            /// Print JSON (the same as --format json).
+            #[arg(long, conflicts_with = "format")]
+            json: bool,
+            #[doc = $help]
+            #[arg(long, value_enum, default_value = "text")]
+            format: $values,
+        }
+
+        impl $name {
+            /// The format asked for.
+            pub(crate) fn format(self) -> Format {
+                if self.json {
+                    Format::Json
+                } else {
+                    self.format.into()
+                }
+            }
+        }
+    };
+}
+
+output_args!(
+    /// The output of a command that can stream.
+    Output,
+    StreamFormat,
+    "Output format: text, json (one document) or ndjson (one object per line)."
+);
+output_args!(
+    /// The output of a command that prints one document.
+    DocOutput,
+    DocFormat,
+    "Output format: text or json."
+);
 
 pub(crate) fn timeout_secs(text: &str) -> Result<Duration, InputError> {
     target::parse_seconds(text, 0.1, 300.0, "--timeout")
@@ -139,7 +202,7 @@ pub enum Command {
         code: String,
         /// Output format.
         #[command(flatten)]
-        output: Output,
+        output: DocOutput,
     },
     /// List every error code the tool knows.
     #[command(
@@ -250,7 +313,7 @@ pub enum Command {
         timeout: Duration,
         /// md (Markdown), text or json.
         #[arg(long, value_enum, default_value = "md")]
-        format: Format,
+        format: ReportFormat,
         /// Write to FILE instead of standard output ('-' is standard output). Never over an
         /// existing file without --force, never through a symbolic link; a device or FIFO is
         /// written through.
@@ -273,7 +336,7 @@ pub enum Command {
         timeout: Duration,
         /// Output format.
         #[command(flatten)]
-        output: Output,
+        output: DocOutput,
     },
     /// Hold the port open and print each connection (or datagram) as it arrives: is a firewall in the way?
     #[command(
@@ -313,7 +376,7 @@ pub enum Command {
         signal: SignalArg,
         /// Output format.
         #[command(flatten)]
-        output: Output,
+        output: DocOutput,
         /// For `end --on`: the PIDs confirmed on the other machine ("none", or 1,2,3); when the
         /// port's holders are others now, nothing is ended.
         #[arg(long, hide = true)]
@@ -479,7 +542,7 @@ pub struct CheckArgs {
     pub interval: Duration,
     /// Output format.
     #[command(flatten)]
-    pub output: Output,
+    pub output: DocOutput,
 }
 
 /// The bind a check makes: shared by `check`, `report` and `listen`, so a ticket shows the exact

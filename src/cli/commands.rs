@@ -13,7 +13,8 @@ use crate::probe::ProbeConfig;
 use crate::target::{self, InputError, Protocol, Target};
 
 use super::{
-    BindOptions, CheckArgs, Cli, Command, Format, Output, ScopedIp, SignalArg, exit, output, watch,
+    BindOptions, CheckArgs, Cli, Command, DocOutput, Format, Output, ScopedIp, SignalArg, exit,
+    output, watch,
 };
 
 pub(crate) fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
@@ -72,7 +73,7 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
         Command::Facts { output: out } => {
             let f = crate::facts::gather();
-            match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
+            match out.format() {
                 Format::Json => output::json(&f),
                 Format::Ndjson => {
                     output::ndjson(f.table.iter(), "fact");
@@ -101,7 +102,14 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
             format,
             output: file,
             force,
-        } => report(&target, &bind, timeout, format, file.as_deref(), force),
+        } => report(
+            &target,
+            &bind,
+            timeout,
+            format.into(),
+            file.as_deref(),
+            force,
+        ),
         Command::Matrix {
             target,
             timeout,
@@ -171,7 +179,7 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
         ),
         Command::Explain { code, output: out } => explain(&code, out),
         Command::Errors { output: out } => {
-            match out.format(&[Format::Text, Format::Json, Format::Ndjson])? {
+            match out.format() {
                 Format::Json => output::json(&catalog::all()),
                 Format::Ndjson => output::ndjson(catalog::all().iter(), "error"),
                 _ => output::text(&output::catalog_table()),
@@ -179,15 +187,15 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Who { sel, output: out } => {
-            who(sel.port, protocol_of(sel.udp, sel.tcp), sel.host, out)
+            Ok(who(sel.port, protocol_of(sel.udp, sel.tcp), sel.host, out))
         }
     }
 }
 
 /// `explain CODE`: every meaning of the code, each with its OS; one entry's full text when the
 /// code has one meaning.
-pub(crate) fn explain(code: &str, out: Output) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json])?;
+pub(crate) fn explain(code: &str, out: DocOutput) -> anyhow::Result<u8> {
+    let format = out.format();
     let meanings = catalog::meanings(code);
     if meanings.is_empty() {
         return Err(InputError::OutOfBounds(format!(
@@ -230,7 +238,7 @@ pub(crate) fn scan(
     both: bool,
     out: Output,
 ) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let format = out.format();
     let scope_id = host.map_or(0, |h| h.scope_id);
     let address = bindable_address(host.map(|h| h.ip), scope_id)?;
     let protocols = if both {
@@ -312,8 +320,8 @@ pub(crate) fn who(
     protocol: Option<Protocol>,
     host: Option<std::net::IpAddr>,
     out: Output,
-) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+) -> u8 {
+    let format = out.format();
     let mut found = owners::of(Query { port, protocol });
     if let Some(ip) = host {
         // The sockets that a bind of ADDR would meet: ADDR itself, its wildcard, a
@@ -329,11 +337,11 @@ pub(crate) fn who(
         _ => output::text(&output::owners_text(port, &found)),
     }
     // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
-    Ok(match (found.owners.is_empty(), found.complete()) {
+    match (found.owners.is_empty(), found.complete()) {
         (true, false) => exit::UNKNOWN,
         (true, true) => exit::NOT_BINDABLE,
         (false, _) => exit::OK,
-    })
+    }
 }
 
 pub(crate) fn report(
@@ -344,12 +352,6 @@ pub(crate) fn report(
     file: Option<&std::path::Path>,
     force: bool,
 ) -> anyhow::Result<u8> {
-    if format == Format::Ndjson {
-        return Err(InputError::OutOfBounds(
-            "--format ndjson is not available for report: give md, text or json".into(),
-        )
-        .into());
-    }
     let t = bind.target(target)?;
     let c = check::run(
         &t,
@@ -396,8 +398,8 @@ pub(crate) fn deliver_report(
 }
 
 /// `matrix`: the what-if table; exit 0 only when every cell binds.
-pub(crate) fn matrix(target: &str, timeout: Duration, out: Output) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json])?;
+pub(crate) fn matrix(target: &str, timeout: Duration, out: DocOutput) -> anyhow::Result<u8> {
+    let format = out.format();
     let t = simple_target(target, false)?;
     let m = crate::support::matrix(
         &t,
@@ -433,7 +435,7 @@ pub(crate) struct ListFilter {
 
 /// `list`: the whole table, filtered.
 pub(crate) fn list(protocol: Option<Protocol>, f: &ListFilter, out: Output) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let format = out.format();
     let needle = f.process.as_deref().map(str::to_lowercase);
     let scope = if f.listening {
         owners::Scope::Listening
@@ -526,9 +528,9 @@ pub(crate) fn end(
     mode: EndMode,
     expect_pids: Option<&str>,
     signal: crate::end::Signal,
-    out: Output,
+    out: DocOutput,
 ) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json])?;
+    let format = out.format();
     let plan = crate::end::plan(port, protocol, host);
     if let Some(expected) = expect_pids {
         expect_same_pids(&plan, expected)?;
@@ -605,7 +607,7 @@ pub(crate) fn expect_same_pids(plan: &crate::end::EndPlan, expected: &str) -> an
 }
 
 pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let format = args.output.format();
     let (target, timeout) = args.to_target()?;
     if output::quiet() && !args.wait && format == Format::Text {
         // Only the exit code is read, and the probe's verdict alone decides it: no owners, no

@@ -12,7 +12,8 @@ mod remote;
 mod watch;
 
 pub use args::{
-    BindOptions, CheckArgs, Cli, Command, Format, Output, PortArgs, ScopedIp, SignalArg,
+    BindOptions, CheckArgs, Cli, Command, DocFormat, DocOutput, Format, Output, PortArgs,
+    ReportFormat, ScopedIp, SignalArg, StreamFormat,
 };
 use args::{interval_secs, wait_secs};
 use commands::{execute, simple_target};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Format, Output, exit, output};
+use super::{DocOutput, Format, exit, output};
 use crate::record::capture::{self, Options};
 use crate::record::history::{self, Subject};
 use crate::record::store::{self, Limits, Store, StoreError};
@@ -61,7 +61,7 @@ pub struct HistoryArgs {
     pub db: Option<PathBuf>,
     /// Output format: text or json.
     #[command(flatten)]
-    pub output: Output,
+    pub output: DocOutput,
 }
 
 /// How many entries `history` shows by default: a screenful or two of the newest, answered in
@@ -159,7 +159,7 @@ pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
 
 /// Prints a timeline.
 pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
-    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let format = args.output.format();
     let path = db_path(args.db.as_ref())?;
     let now = capture::now_ms();
     let offset = store::local_offset_secs(now);

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Format, Output, exit, output};
+use super::{DocOutput, Format, exit, output};
 use crate::probe::ProbeConfig;
 use crate::watch::{EventKind, PortState, Until, WatchEvent};
 
@@ -27,7 +27,7 @@ pub struct WatchArgs {
     pub timeout: Option<Duration>,
     /// Output format: text (a line per change) or json (an object per line).
     #[command(flatten)]
-    pub output: Output,
+    pub output: DocOutput,
 }
 
 impl WatchArgs {
@@ -39,7 +39,7 @@ impl WatchArgs {
 
 /// Runs the watch here.
 pub(super) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
-    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let format = args.output.format();
     let target = args.to_target()?;
     let cfg = ProbeConfig {
         timeout: args

@@ -72,7 +72,18 @@ pub fn headline(c: &Check) -> String {
 /// The options line: `TCP 127.0.0.1:8080 (IPv4), SO_REUSEADDR`.
 fn target_line(c: &Check) -> String {
     let t = &c.report.target;
-    let mut s = format!("{} {} ({})", t.protocol, clean(&t.display_addr()), t.family);
+    // The family says something only where the address does not: a name, or every interface.
+    // An address written out is of one family (`127.0.0.1` is not "IPv4 or IPv6").
+    let literal = t
+        .host
+        .split('%')
+        .next()
+        .is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok());
+    let mut s = if literal {
+        format!("{} {}", t.protocol, clean(&t.display_addr()))
+    } else {
+        format!("{} {} ({})", t.protocol, clean(&t.display_addr()), t.family)
+    };
     if t.options.reuse_address {
         s.push_str(", SO_REUSEADDR");
     }

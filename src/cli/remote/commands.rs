@@ -4,7 +4,7 @@
 #[allow(clippy::wildcard_imports)] // the parent's helpers and imports, split from it
 use super::*;
 pub(super) fn check(args: &CheckArgs, remote: &Remote) -> anyhow::Result<u8> {
-    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let format = args.output.format();
     // Refused here, in this machine's words, before anything is sent.
     let (_, timeout) = args.to_target()?;
     let mut words = vec!["check".to_owned(), args.target.trim().to_owned()];
@@ -34,7 +34,7 @@ pub(super) fn check(args: &CheckArgs, remote: &Remote) -> anyhow::Result<u8> {
 }
 
 pub(super) fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let format = out.format();
     let mut args = vec!["who".to_owned()];
     port_args(sel, &mut args);
     let Some((reply, exact, clean)) =
@@ -51,7 +51,7 @@ pub(super) fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Resul
 }
 
 pub(super) fn list(args: Vec<String>, out: Output, remote: &Remote) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+    let format = out.format();
     let Some((reply, exact, clean)) = ask::<Vec<ListRow>>(remote, args, format != Format::Text)?
     else {
         return Ok(last_code());
@@ -80,12 +80,6 @@ pub(super) fn report(
     force: bool,
     remote: &Remote,
 ) -> anyhow::Result<u8> {
-    if format == Format::Ndjson {
-        return Err(InputError::OutOfBounds(
-            "--format ndjson is not available for report: give md, text or json".into(),
-        )
-        .into());
-    }
     bind.target(target)?;
     let mut words = vec!["check".to_owned(), target.trim().to_owned()];
     bind_args(bind, &mut words);
@@ -124,10 +118,10 @@ pub(super) fn end(
     dry_run: bool,
     yes: bool,
     signal: crate::cli::SignalArg,
-    out: Output,
+    out: DocOutput,
     remote: &Remote,
 ) -> anyhow::Result<u8> {
-    let format = out.format(&[Format::Text, Format::Json])?;
+    let format = out.format();
     let json = format == Format::Json;
     let mut words = vec!["end".to_owned()];
     port_args(sel, &mut words);
@@ -211,7 +205,7 @@ fn finish_end(remote: &Remote, words: Vec<String>, json: bool) -> anyhow::Result
 /// exit code is the remote's (0 met, 1 timed out).
 pub(super) fn watch(args: &crate::cli::watch::WatchArgs, remote: &Remote) -> anyhow::Result<u8> {
     use std::io::BufRead as _;
-    let format = args.output.format(&[Format::Text, Format::Json])?;
+    let format = args.output.format();
     args.to_target()?;
     let mut words = vec![
         "watch".to_owned(),

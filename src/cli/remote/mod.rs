@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{BindOptions, CheckArgs, Command, Format, Output, PortArgs, exit, output};
+use super::{BindOptions, CheckArgs, Command, DocOutput, Format, Output, PortArgs, exit, output};
 use crate::remote::{ListRow, Machine, Remote, RemoteError, Reply};
 use crate::target::InputError;
 
@@ -76,7 +76,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             both,
             output: out,
         } => {
-            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+            let format = out.format();
             let mut args = vec!["scan".to_owned(), format!("{}-{}", range.0, range.1)];
             if let Some(h) = host {
                 if h.scope_id != 0 {
@@ -105,7 +105,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             Ok(passed_code(&reply))
         }
         Command::Facts { output: out } => {
-            let format = out.format(&[Format::Text, Format::Json, Format::Ndjson])?;
+            let format = out.format();
             let Some((reply, exact, clean)) = ask::<crate::facts::Facts>(
                 remote,
                 vec!["facts".to_owned()],
@@ -135,7 +135,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             &target,
             &bind,
             timeout,
-            format,
+            format.into(),
             file.as_deref(),
             force,
             remote,
