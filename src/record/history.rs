@@ -479,12 +479,18 @@ fn held_spans(
         "SELECT pid, process, user, uid, cmdline, managed_kind, managed_name, container
              FROM holders WHERE span = ?1 ORDER BY rowid",
     )?;
+    let at = entries.len();
     for row in rows {
         let (id, mut span) = row?;
         span.holders = hstmt
             .query_map(params![id], holder_of)?
             .collect::<Result<Vec<_>, _>>()?;
         entries.push(Entry::Held(span));
+    }
+    // Read newest first when bounded: back in time order, so entries that start at the same
+    // instant keep the order they were recorded in (the caller's sort is stable).
+    if limit.is_some() {
+        entries[at..].reverse();
     }
     Ok(())
 }
@@ -534,8 +540,12 @@ fn failed_binds(
                 .unwrap_or_default(),
         })
     })?;
+    let at = entries.len();
     for f in failed {
         entries.push(Entry::FailedBind(f?));
+    }
+    if limit.is_some() {
+        entries[at..].reverse();
     }
     Ok(())
 }
