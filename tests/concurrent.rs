@@ -72,13 +72,23 @@ fn many_checks_of_one_free_port_at_once_all_say_bindable() {
                 } else {
                     c.arg("--json");
                 }
-                c.stdout(std::process::Stdio::piped()).spawn().unwrap()
+                c.stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
         for c in checks {
             let out = c.wait_with_output().unwrap();
+            // The exit code and both streams: a --quiet check prints nothing, so its code
+            // (1 in use, 3 unknown) is what tells a collision from a timeout.
             if out.status.code() != Some(0) {
-                failed.push(String::from_utf8_lossy(&out.stdout).into_owned());
+                failed.push(format!(
+                    "exit {:?}: {}{}",
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
             }
         }
     }
