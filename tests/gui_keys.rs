@@ -190,6 +190,11 @@ fn the_scan_map_shows_a_focus_ring_when_tab_reaches_it() {
     h.run_steps(2);
     let stops = walk(&mut h, 150);
     let names: Vec<&str> = stops.iter().map(|s| s.name.as_str()).collect();
+    // Ctrl+L from here: the Check tab, with the port field ready for typing.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::L);
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Check, "Ctrl+L opens the Check tab");
+    assert_eq!(focused_name(&h), "Port", "and focuses the port field");
     assert!(
         names.iter().any(|n| n.starts_with("Port map")),
         "Tab reaches the port map: {names:?}"

@@ -386,3 +386,20 @@ fn a_connection_is_closed_and_proven_gone() {
         "the connection was aborted under its process: {got:?}"
     );
 }
+
+#[test]
+fn a_paused_table_says_when_it_was_read() {
+    let ip = common::private_loopback();
+    let held = TcpListener::bind((ip, 0)).unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let mut h = listening_on(ip);
+    wait_for(&mut h, &addr);
+    assert!(!has(&h, "Paused: the table as read at"), "not paused yet");
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    let at = h.state().listening_now.last_at.clone().unwrap();
+    assert!(
+        has(&h, &format!("Paused: the table as read at {at} UTC")),
+        "a paused table is said to be of its read's time"
+    );
+}

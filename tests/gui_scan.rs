@@ -72,6 +72,11 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     assert!(has(&h, &me), "owner named");
     assert!(has(&h, &free_row), "free range row");
     assert!(has(&h, "198 free, 2 not free"), "summary");
+    let at = h.state().scan.state.report_at.clone().unwrap();
+    assert!(
+        has(&h, &format!("Scanned at {at} UTC: ")),
+        "the result says when it was measured"
+    );
     assert!(
         has(&h, "Port map: 198 free, 2 not free"),
         "the map above the table"

@@ -486,8 +486,9 @@ impl App {
             )
         });
         if to_port {
+            // Asked once the field is drawn (below): from another tab it does not exist yet.
             self.tab = Tab::Check;
-            ctx.memory_mut(|m| m.request_focus(views::port_field()));
+            self.focus_placed = false;
         }
         if to_filter && self.tab == Tab::Listening {
             ctx.memory_mut(|m| m.request_focus(super::listening::filter_field()));

@@ -50,6 +50,8 @@ pub struct ListeningTab {
     pub grouped: bool,
     /// When the last refresh arrived.
     pub last: Option<Instant>,
+    /// The wall-clock time of the last table read, `HH:MM:SS` UTC (said while paused).
+    pub last_at: Option<String>,
     /// Sockets per protocol and state, for the header.
     counts: String,
     /// The lines shown, in order; rebuilt only when the filter, the sort, the grouping or
@@ -111,6 +113,7 @@ impl Default for ListeningTab {
             descending: false,
             grouped: false,
             last: None,
+            last_at: None,
             counts: String::new(),
             view: Vec::new(),
             view_look: None,
@@ -163,6 +166,7 @@ impl ListeningTab {
         self.visible_folded = None;
         self.soon = false;
         self.last = Some(Instant::now());
+        self.last_at = Some(super::app::clock_now());
         self.machine = table.machine;
         self.error = None;
     }
@@ -324,6 +328,15 @@ impl ListeningTab {
             };
             ui.label(&self.counts);
         });
+        if self.paused
+            && let Some(at) = &self.last_at
+        {
+            // A paused table is a moment, not the machine now: said so, with its time.
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("Paused: the table as read at {at} UTC, not updated until Pause is off."),
+            );
+        }
         if let Some(m) = &self.picked {
             ui.label(format!(
                 "Read from {} over ssh (its own list), every {} s at the most often: each read logs in there.",

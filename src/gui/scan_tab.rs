@@ -155,6 +155,8 @@ pub struct ScanState {
     pub running_on: Option<String>,
     /// The machine the last result is of (`None`: this one).
     pub report_on: Option<String>,
+    /// When the last result came, `HH:MM:SS` UTC: a scan is a moment, said with its time.
+    pub report_at: Option<String>,
 }
 
 /// The Scan tab, a room of its own: its form, the scan in flight and the last result; its
@@ -289,6 +291,7 @@ impl ScanTab {
                 self.state.rows = scan::rows(&report);
                 self.state.report = Some(*report);
                 self.state.report_on.clone_from(&self.state.running_on);
+                self.state.report_at = Some(super::app::clock_now());
             }
             _ => {}
         }

@@ -7,17 +7,22 @@ use super::*;
 fn scan_results_ui(
     ui: &mut egui::Ui,
     inputs: &mut ScanInputs,
+    state: &ScanState,
     report: &crate::scan::ScanReport,
-    all_rows: &[crate::render::scan::ScanRow],
     status: Option<&str>,
     actions: &mut Vec<Action>,
-    machine: Option<&str>,
 ) {
+    let (all_rows, machine, at) = (
+        &state.rows,
+        state.report_on.as_deref(),
+        state.report_at.as_deref(),
+    );
     if let Some(m) = machine {
         ui.label(RichText::new(format!("On {} (over ssh):", crate::text::clean(m))).strong());
     }
     ui.label(format!(
-        "{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
+        "{}{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
+        at.map_or_else(String::new, |t| format!("Scanned at {t} UTC: ")),
         report
             .request
             .protocols
@@ -197,15 +202,7 @@ pub fn scan_ui(
     }
     ui.separator();
     if let Some(report) = &state.report {
-        scan_results_ui(
-            ui,
-            inputs,
-            report,
-            &state.rows,
-            status,
-            &mut actions,
-            state.report_on.as_deref(),
-        );
+        scan_results_ui(ui, inputs, state, report, status, &mut actions);
     } else {
         ui.label("Give a range (for example 8000-9000) and press Start scan.");
         if let Some(s) = status {
