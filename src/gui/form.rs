@@ -255,7 +255,18 @@ pub fn judge_now(ui: &egui::Ui, form: &str, changed: bool, asked: bool, empty: b
     if was_asked {
         return true;
     }
-    !empty && now - edited_at >= 1.0
+    if empty {
+        return false;
+    }
+    let waited = now - edited_at;
+    if waited < 1.0 {
+        // The repaint asked for at the edit can come a hair before the second is up: ask again
+        // for the rest, or the message waits for the next key or click (it waited for Enter).
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64((1.0 - waited).max(0.01)));
+        return false;
+    }
+    true
 }
 
 #[cfg(test)]
