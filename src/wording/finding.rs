@@ -423,13 +423,18 @@ pub(crate) fn plural(n: usize) -> &'static str {
 
 pub(crate) fn held(conflict: Conflict, tried: IpAddr, sockets: &[Owner], port: u16) -> String {
     let who = holders_list(sockets);
+    let (holds, is) = if super::holders::several(sockets) {
+        ("hold", "are")
+    } else {
+        ("holds", "is")
+    };
     match conflict {
-        Conflict::SameAddress => format!("{who} already holds {tried} port {port}."),
+        Conflict::SameAddress => format!("{who} already {holds} {tried} port {port}."),
         Conflict::WildcardBlocksSpecific => format!(
-            "Wildcard conflict: {who} is bound to the wildcard address, which covers {tried} on port {port}."
+            "Wildcard conflict: {who} {is} bound to the wildcard address, which covers {tried} on port {port}."
         ),
         Conflict::SpecificBlocksWildcard => format!(
-            "{who} holds a specific address on port {port}, so a wildcard bind ({tried}) cannot take the port on every address."
+            "{who} {holds} a specific address on port {port}, so a wildcard bind ({tried}) cannot take the port on every address."
         ),
         Conflict::DualStack => format!(
             "Dual-stack holder: {who} is an IPv6 socket with IPV6_V6ONLY off (the kernel reports it for this socket), so it holds IPv4 port {port} too."
@@ -630,5 +635,33 @@ pub(crate) fn devices_list<S: AsRef<str>>(devices: &[S]) -> String {
         None => String::new(),
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod sharer_tests {
+    use super::*;
+    use crate::owners::{SockState, test_owner};
+
+    #[test]
+    fn sharers_of_one_socket_are_one_plural_subject() {
+        let mut o = test_owner(11886, "python3", "127.0.0.1:43695", SockState::Listen);
+        o.pids = vec![11886, 11887, 11888];
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            held(Conflict::SameAddress, ip, std::slice::from_ref(&o), 43695),
+            "python3 (PID 11886) and PIDs 11887 and 11888, which share the socket on 127.0.0.1:43695 (LISTEN), already hold 127.0.0.1 port 43695."
+        );
+        o.pids = vec![11886, 11887];
+        assert!(
+            held(Conflict::SameAddress, ip, std::slice::from_ref(&o), 43695).contains(
+                "python3 (PID 11886) and PID 11887, which share the socket on 127.0.0.1:43695 (LISTEN), already hold"
+            )
+        );
+        o.pids = vec![11886];
+        assert_eq!(
+            held(Conflict::SameAddress, ip, &[o], 43695),
+            "python3 (PID 11886) on 127.0.0.1:43695 (LISTEN) already holds 127.0.0.1 port 43695."
+        );
     }
 }

@@ -86,17 +86,42 @@ pub(crate) fn process_phrase(o: &Owner) -> String {
         };
         // Sharers are found by their descriptors, whatever their relation (a child, an orphaned
         // sibling, a process sent the socket): no relation is claimed.
-        format!(
-            "{base} and PID {}{more}, which share the socket",
-            shown.join(", ")
-        )
+        let list = match shown.split_last() {
+            Some((last, rest)) if !rest.is_empty() && more.is_empty() => {
+                format!("PIDs {} and {last}", rest.join(", "))
+            }
+            _ if shown.len() > 1 => format!("PIDs {}", shown.join(", ")),
+            _ => format!("PID {}", shown.join(", ")),
+        };
+        format!("{base} and {list}{more}, which share the socket")
     }
+}
+
+/// Whether the holders named by [`holders_list`] are more than one process (the verb after
+/// them is then plural: "… already hold", not "… already holds").
+pub(crate) fn several(sockets: &[Owner]) -> bool {
+    let mut pids: Vec<Option<u32>> = Vec::new();
+    for o in sockets {
+        for p in std::iter::once(o.pid).chain(o.pids.iter().copied().map(Some)) {
+            if !pids.contains(&p) {
+                pids.push(p);
+            }
+        }
+    }
+    pids.len() > 1
 }
 
 pub(crate) fn holders_list(sockets: &[Owner]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for o in sockets {
-        let p = format!("{} on {} ({})", process_phrase(o), o.address(), o.state);
+        // A relative clause ("…, which share the socket on A (LISTEN)") is closed by a comma.
+        let phrase = process_phrase(o);
+        let close = if phrase.ends_with("which share the socket") {
+            ","
+        } else {
+            ""
+        };
+        let p = format!("{phrase} on {} ({}){close}", o.address(), o.state);
         if !parts.contains(&p) {
             parts.push(p);
         }
