@@ -493,3 +493,26 @@ fn help_lists_only_the_formats_each_command_prints() {
     let (code, _, err) = run(&["check", "1", "--format", "md"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn who_with_a_host_says_which_sockets_it_looked_for() {
+    // A socket on 127.0.0.1 uses the port, but a bind of ::1 would not meet it: the empty
+    // answer names the address (it said "No socket uses port P", which is false).
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let (_, out, err) = run(&["who", &port, "--host", "::1"]);
+    assert!(
+        out.contains(&format!(
+            "No socket on port {port} would meet a bind of ::1."
+        )),
+        "{out}{err}"
+    );
+    assert!(!out.contains("No socket uses port"), "{out}");
+    let (_, out, err) = run(&["who", &port, "--host", "127.0.0.1"]);
+    assert!(
+        out.contains(&format!(
+            "1 socket on port {port} would meet a bind of 127.0.0.1:"
+        )),
+        "{out}{err}"
+    );
+}

@@ -334,7 +334,7 @@ pub(crate) fn who(
     match format {
         Format::Json => output::json(&found),
         Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
-        _ => output::text(&output::owners_text(port, &found)),
+        _ => output::text(&output::owners_text(port, host, &found)),
     }
     // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
     match (found.owners.is_empty(), found.complete()) {

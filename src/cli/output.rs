@@ -319,7 +319,7 @@ pub fn catalog_table() -> String {
 
 /// `who` output.
 #[must_use]
-pub fn owners_text(port: u16, found: &Owners) -> String {
+pub fn owners_text(port: u16, host: Option<std::net::IpAddr>, found: &Owners) -> String {
     let mut o = String::new();
     let unread = found.refused.iter().any(|r| !r.read_instead);
     if found.owners.is_empty() && unread {
@@ -335,9 +335,23 @@ pub fn owners_text(port: u16, found: &Owners) -> String {
             crate::wording::RAISE_FD_LIMIT
         );
     } else if found.owners.is_empty() {
-        let _ = writeln!(o, "No socket uses port {port}.");
+        // With --host, only the sockets a bind of that address would meet were kept: the
+        // sentence says so (others may use the port on other addresses).
+        let _ = match host {
+            Some(ip) => writeln!(o, "No socket on port {port} would meet a bind of {ip}."),
+            None => writeln!(o, "No socket uses port {port}."),
+        };
     } else {
-        let _ = writeln!(o, "{} socket(s) use port {port}:", found.owners.len());
+        let n = found.owners.len();
+        let s = crate::wording::plural(n);
+        let _ = match host {
+            Some(ip) => writeln!(o, "{n} socket{s} on port {port} would meet a bind of {ip}:"),
+            None => writeln!(
+                o,
+                "{n} socket{s} {} port {port}:",
+                if n == 1 { "uses" } else { "use" }
+            ),
+        };
         for line in crate::render::owner_lines(&found.owners) {
             let _ = writeln!(o, "  {line}");
         }

@@ -45,7 +45,9 @@ pub(super) fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Resul
     match format {
         Format::Json => output::json(&marked(&exact, &remote.machine)),
         Format::Ndjson => ndjson_marked(exact.owners.iter(), "owner", &remote.machine),
-        _ => output::text(&(header(&remote.machine) + &output::owners_text(sel.port, &clean))),
+        _ => output::text(
+            &(header(&remote.machine) + &output::owners_text(sel.port, sel.host, &clean)),
+        ),
     }
     Ok(passed_code(&reply))
 }
