@@ -107,7 +107,7 @@ fn fanout_script_reports_each_host_over_ssh() {
     let ssh = format!("ssh {}", sshd.options().join(" "));
     let run = |target: &str| {
         Command::new("sh")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fanout.sh"))
+            .arg(common::source_dir().join("examples/fanout.sh"))
             .arg(&hosts)
             .arg(target)
             .env("SSH", &ssh)

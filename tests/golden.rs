@@ -163,7 +163,7 @@ fn normalise(text: &str, pids: &[String]) -> String {
 }
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    common::source_dir().join("tests/golden")
 }
 
 #[test]

@@ -10,13 +10,9 @@ use std::process::Command;
 /// The commit git says HEAD is, when the tests run from a git checkout.
 fn head_commit() -> Option<String> {
     let out = Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short=12",
-            "HEAD",
-        ])
+        .arg("-C")
+        .arg(common::source_dir())
+        .args(["rev-parse", "--short=12", "HEAD"])
         .output()
         .ok()?;
     out.status

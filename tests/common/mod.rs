@@ -190,6 +190,16 @@ pub fn has_ipv6_loopback() -> bool {
     TcpListener::bind("[::1]:0").is_ok()
 }
 
+/// The source folder, as cargo names it when it runs the test, not as it was when the test was
+/// built: the Windows tests share one build folder between checkouts (.ci/windows), and a test
+/// built in another checkout, unchanged since, would read files of a folder that is gone.
+pub fn source_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
+}
+
 /// Number of open descriptors of this process.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
