@@ -522,7 +522,9 @@ pub fn execute(plan: &EndPlan, signal: Signal, wait: Duration) -> EndReport {
 /// a holder ended.
 #[must_use]
 pub fn prove(plan: &EndPlan) -> After {
-    let host = plan.host.map(|h| h.to_string()).unwrap_or_default();
+    let host = plan
+        .host
+        .map_or(crate::target::Host::All, crate::target::Host::from);
     let protocols = plan
         .protocol
         .map_or_else(|| vec![Protocol::Tcp, Protocol::Udp], |p| vec![p]);
@@ -530,7 +532,7 @@ pub fn prove(plan: &EndPlan) -> After {
     let mut time_wait = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(1);
     for protocol in protocols {
-        let mut t = Target::tcp(&host, plan.port);
+        let mut t = Target::tcp(host.clone(), plan.port);
         t.protocol = protocol;
         let left = loop {
             if probe::run(&t, &cfg).verdict == Verdict::Bindable {

@@ -402,7 +402,7 @@ pub(crate) fn resolve_bounded(
 /// Whether getaddrinfo answers without asking a resolver (no host, or an IP literal without a
 /// scope name to look up).
 fn is_numeric(target: &Target) -> bool {
-    match target.host() {
+    match &target.host {
         crate::target::Host::All => true,
         crate::target::Host::Ip { scope, .. } => scope.is_none(),
         crate::target::Host::Name(_) => false,
@@ -414,17 +414,17 @@ fn is_numeric(target: &Target) -> bool {
 pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
     let started = Instant::now();
     let req = ResolveRequest {
-        host: (!target.host.is_empty()).then(|| target.host.clone()),
+        host: target.host.node(),
         port: target.port,
         protocol: target.protocol,
         family: target.family,
     };
     let detail_in = format!(
         "{} ({}, {}, AI_PASSIVE)",
-        if target.host.is_empty() {
+        if target.host.is_all() {
             "all interfaces".to_owned()
         } else {
-            target.host.clone()
+            target.host.to_string()
         },
         target.protocol,
         target.family

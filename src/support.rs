@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 use crate::check::{self, Check};
 use crate::oserror::OsError;
 use crate::probe::{ProbeConfig, ResolveRequest, Verdict};
-use crate::target::{Family, Protocol, Target};
+use crate::target::{Family, Host, Protocol, Target};
 
 /// One combination tested by the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +46,12 @@ pub struct Matrix {
     pub cells: Vec<MatrixCell>,
 }
 
-fn wildcard(family: Family) -> &'static str {
-    if family == Family::Ipv6 {
-        "::"
+fn wildcard(family: Family) -> Host {
+    Host::from(if family == Family::Ipv6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     } else {
-        "0.0.0.0"
-    }
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    })
 }
 
 /// Tests `target`'s port across TCP/UDP × IPv4/IPv6 × SO_REUSEADDR off/on, and for a specific
@@ -61,21 +61,20 @@ fn wildcard(family: Family) -> &'static str {
 #[must_use]
 pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
     let deadline = Instant::now() + cfg.timeout;
-    let host = target.host.trim();
-    let literal: Option<IpAddr> = host.split('%').next().and_then(|h| h.parse().ok());
-    let specific = !host.is_empty() && !literal.is_some_and(|ip| ip.is_unspecified());
+    let literal: Option<IpAddr> = target.host.ip();
+    let specific = !target.host.is_all() && !literal.is_some_and(|ip| ip.is_unspecified());
     let mut cells = Vec::new();
     for protocol in [Protocol::Tcp, Protocol::Udp] {
         for family in [Family::Ipv4, Family::Ipv6] {
             for reuse in [false, true] {
-                let mut scopes: Vec<(&str, String)> = Vec::new();
+                let mut scopes: Vec<(&str, Host)> = Vec::new();
                 if specific {
                     let fits = literal.is_none_or(|ip| ip.is_ipv4() == (family == Family::Ipv4));
                     if fits {
-                        scopes.push(("address", host.to_owned()));
+                        scopes.push(("address", target.host.clone()));
                     }
                 }
-                scopes.push(("wildcard", wildcard(family).to_owned()));
+                scopes.push(("wildcard", wildcard(family)));
                 for (scope, h) in scopes {
                     let mut t = target.clone();
                     t.host = h;
@@ -157,7 +156,7 @@ pub const MAX_HOLD: Duration = Duration::from_hours(1);
 /// The addresses to hold: the wildcard of both families for a bare port (as `check PORT` tests
 /// them), or what the name resolves to, within the check's time limit and Cancel.
 fn resolve_all(target: &Target, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, OsError> {
-    if target.host.is_empty() {
+    if target.host.is_all() {
         let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), target.port);
         let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), target.port);
         return Ok(match target.family {
@@ -167,7 +166,7 @@ fn resolve_all(target: &Target, cfg: &ProbeConfig) -> Result<Vec<SocketAddr>, Os
         });
     }
     let req = ResolveRequest {
-        host: Some(target.host.clone()),
+        host: target.host.node(),
         port: target.port,
         protocol: target.protocol,
         family: target.family,

@@ -88,9 +88,14 @@ impl Default for SocketOptions {
 
 /// What the host of a target is: every interface, an IP address (with its `%scope` for IPv6
 /// link-local ones), or a name the resolver must turn into addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In JSON and saved state it is the text a person types (`""` for every interface), so the
+/// output stays what it was when the host was a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum Host {
     /// No host: getaddrinfo with a null node and AI_PASSIVE, the wildcard of each family.
+    #[default]
     All,
     /// An IP literal.
     Ip {
@@ -104,7 +109,8 @@ pub enum Host {
 }
 
 impl Host {
-    /// Reads a validated host text (empty = all interfaces).
+    /// Reads a host text already checked by [`validate_host`] (empty = all interfaces); text
+    /// that is not an address is a name. Use [`parse_host`] for the user's own text.
     #[must_use]
     pub fn parse(text: &str) -> Self {
         if text.is_empty() {
@@ -119,13 +125,90 @@ impl Host {
             Err(_) => Host::Name(text.to_owned()),
         }
     }
+
+    /// Whether this is every interface (no host given).
+    #[must_use]
+    pub fn is_all(&self) -> bool {
+        *self == Host::All
+    }
+
+    /// The IP address of a literal host; `None` for every interface or a name.
+    #[must_use]
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Host::Ip { ip, .. } => Some(*ip),
+            _ => None,
+        }
+    }
+
+    /// The `%scope` of a literal IPv6 host, as given.
+    #[must_use]
+    pub fn scope(&self) -> Option<&str> {
+        match self {
+            Host::Ip { scope, .. } => scope.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The node getaddrinfo is given: `None` for every interface (a null node with AI_PASSIVE
+    /// is the wildcard of each family), else the host as typed.
+    #[must_use]
+    pub fn node(&self) -> Option<String> {
+        (!self.is_all()).then(|| self.to_string())
+    }
+}
+
+/// The host as a person types it: the address (with `%scope`) or the name; nothing for every
+/// interface (the form getaddrinfo's null node and the JSON's `""` take).
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::All => Ok(()),
+            Host::Ip { ip, scope: None } => write!(f, "{ip}"),
+            Host::Ip {
+                ip,
+                scope: Some(scope),
+            } => write!(f, "{ip}%{scope}"),
+            Host::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+impl From<&str> for Host {
+    fn from(text: &str) -> Self {
+        Host::parse(text)
+    }
+}
+
+impl From<&String> for Host {
+    fn from(text: &String) -> Self {
+        Host::parse(text)
+    }
+}
+
+impl From<String> for Host {
+    fn from(text: String) -> Self {
+        Host::parse(&text)
+    }
+}
+
+impl From<IpAddr> for Host {
+    fn from(ip: IpAddr) -> Self {
+        Host::Ip { ip, scope: None }
+    }
+}
+
+impl From<Host> for String {
+    fn from(host: Host) -> Self {
+        host.to_string()
+    }
 }
 
 /// One bind to test: the complete input of a probe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
-    /// Interface address or host name; empty means every interface (getaddrinfo with a null node).
-    pub host: String,
+    /// Interface address, host name, or every interface.
+    pub host: Host,
     /// Port to bind; 0 lets the OS choose one.
     pub port: u16,
     /// TCP or UDP.
@@ -139,7 +222,7 @@ pub struct Target {
 impl Default for Target {
     fn default() -> Self {
         Self {
-            host: String::new(),
+            host: Host::All,
             port: 8080,
             protocol: Protocol::Tcp,
             family: Family::Any,
@@ -151,9 +234,9 @@ impl Default for Target {
 impl Target {
     /// A TCP target with default options, the common case for tests and scripts.
     #[must_use]
-    pub fn tcp(host: &str, port: u16) -> Self {
+    pub fn tcp(host: impl Into<Host>, port: u16) -> Self {
         Self {
-            host: host.to_owned(),
+            host: host.into(),
             port,
             ..Self::default()
         }
@@ -161,23 +244,17 @@ impl Target {
 
     /// A UDP target with default options.
     #[must_use]
-    pub fn udp(host: &str, port: u16) -> Self {
+    pub fn udp(host: impl Into<Host>, port: u16) -> Self {
         Self {
             protocol: Protocol::Udp,
             ..Self::tcp(host, port)
         }
     }
 
-    /// The host as a typed value.
-    #[must_use]
-    pub fn host(&self) -> Host {
-        Host::parse(&self.host)
-    }
-
     /// `host:port` as a person would type it back (IPv6 in brackets, `*` for all interfaces).
     #[must_use]
     pub fn display_addr(&self) -> String {
-        join_host_port(&self.host, self.port)
+        join_host_port(&self.host.to_string(), self.port)
     }
 }
 
@@ -254,6 +331,31 @@ pub enum InputError {
     /// A number option out of its allowed bounds.
     #[error("{0}")]
     OutOfBounds(String),
+    /// An IP literal of one family with only the other family asked (`-4 [::1]:80`,
+    /// `-6 127.0.0.1:80`): no bind can satisfy both, so it is bad input, not a failed lookup.
+    #[error(
+        "{host} is an {family_of_host} address, but {flag} asks for {family} only: drop {flag}, or give an {family} address such as {example}"
+    )]
+    FamilyContradiction {
+        /// The host as given (cleaned).
+        host: String,
+        /// The family of the address.
+        family_of_host: Family,
+        /// The family asked for.
+        family: Family,
+        /// The flag that asked for it (`-4` or `-6`).
+        flag: &'static str,
+        /// An address of the asked family.
+        example: &'static str,
+    },
+    /// `IPV6_V6ONLY` asked of a bind that makes no IPv6 socket (an IPv4 address, or IPv4 only).
+    #[error(
+        "--v6only sets an option of IPv6 sockets, but {what} makes only an IPv4 socket: drop --v6only, or bind an IPv6 address"
+    )]
+    V6OnlyWithoutIpv6 {
+        /// What makes the bind IPv4 only: the address, or `-4`.
+        what: String,
+    },
     /// TCP asked of a multicast or broadcast address: the kernel may bind it, but no TCP
     /// connection can ever reach it (a connection has one peer, at a unicast address).
     #[error(
@@ -274,6 +376,48 @@ pub fn check_unicast(ip: IpAddr, protocol: Protocol) -> Result<(), InputError> {
     if protocol == Protocol::Tcp {
         Err(InputError::NotUnicast(ip.to_string(), kind))
     } else {
+        Ok(())
+    }
+}
+
+impl Target {
+    /// Refuses a target that contradicts itself before anything is tried: an address of one
+    /// family with the other family asked, `IPV6_V6ONLY` on an IPv4-only bind, TCP on a
+    /// multicast or broadcast address. Each is known from the input alone, so it is bad input
+    /// (exit 2), not a failed lookup or bind.
+    pub fn validate(&self) -> Result<(), InputError> {
+        let ip = self.host.ip();
+        if let Some(ip) = ip {
+            let (own, other) = if ip.is_ipv4() {
+                (Family::Ipv4, Family::Ipv6)
+            } else {
+                (Family::Ipv6, Family::Ipv4)
+            };
+            if self.family == other {
+                return Err(InputError::FamilyContradiction {
+                    host: shorten(&self.host.to_string()),
+                    family_of_host: own,
+                    family: other,
+                    flag: if other == Family::Ipv4 { "-4" } else { "-6" },
+                    example: if other == Family::Ipv4 {
+                        "127.0.0.1"
+                    } else {
+                        "::1"
+                    },
+                });
+            }
+            check_unicast(ip, self.protocol)?;
+        }
+        if self.options.v6_only.is_some() {
+            if let Some(ip) = ip.filter(IpAddr::is_ipv4) {
+                return Err(InputError::V6OnlyWithoutIpv6 {
+                    what: ip.to_string(),
+                });
+            }
+            if self.family == Family::Ipv4 {
+                return Err(InputError::V6OnlyWithoutIpv6 { what: "-4".into() });
+            }
+        }
         Ok(())
     }
 }
@@ -374,10 +518,16 @@ pub fn validate_host(host: &str) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Splits `[HOST:]PORT` into a validated host (empty = all interfaces) and port.
+/// A host the user typed, checked and read once: an address (with its scope) or a name.
+pub fn parse_host(text: &str) -> Result<Host, InputError> {
+    validate_host(text)?;
+    Ok(Host::parse(text))
+}
+
+/// Splits `[HOST:]PORT` into a validated host (none = all interfaces) and port.
 ///
 /// Accepted: `8080`, `127.0.0.1:8080`, `localhost:80`, `[::1]:8080`, `[fe80::1%eth0]:80`.
-pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
+pub fn parse_host_port(text: &str) -> Result<(Host, u16), InputError> {
     let t = text.trim();
     if let Some(rest) = t.strip_prefix('[') {
         let Some((host, after)) = rest.split_once(']') else {
@@ -390,11 +540,10 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
         if !host.contains(':') {
             return Err(InputError::BadIpv6(shorten(host)));
         }
-        validate_host(host)?;
-        return Ok((host.to_owned(), parse_port(port)?));
+        return Ok((parse_host(host)?, parse_port(port)?));
     }
     match t.rsplit_once(':') {
-        None => Ok((String::new(), parse_port(t)?)),
+        None => Ok((Host::All, parse_port(t)?)),
         Some((host, port)) => {
             if host.contains(':') {
                 // Either a bare IPv6 address (no port) or IPv6 with a port and no brackets.
@@ -411,10 +560,9 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), InputError> {
             }
             // `*:8080` is how the tool itself writes "all interfaces": it reads it back.
             if host == "*" {
-                return Ok((String::new(), parse_port(port)?));
+                return Ok((Host::All, parse_port(port)?));
             }
-            validate_host(host)?;
-            Ok((host.to_owned(), parse_port(port)?))
+            Ok((parse_host(host)?, parse_port(port)?))
         }
     }
 }
@@ -425,7 +573,7 @@ impl FromStr for Target {
     /// Parses `[HOST:]PORT` into a TCP target with default options.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (host, port) = parse_host_port(s)?;
-        Ok(Target::tcp(&host, port))
+        Ok(Target::tcp(host, port))
     }
 }
 
@@ -497,7 +645,7 @@ mod tests {
 
     #[test]
     fn host_port_forms() {
-        assert_eq!(parse_host_port("8080"), Ok((String::new(), 8080)));
+        assert_eq!(parse_host_port("8080"), Ok((Host::All, 8080)));
         assert_eq!(
             parse_host_port("127.0.0.1:80"),
             Ok(("127.0.0.1".into(), 80))
@@ -591,5 +739,71 @@ mod tests {
         assert_eq!(Target::tcp("::1", 80).display_addr(), "[::1]:80");
         assert_eq!(Target::tcp("", 80).display_addr(), "*:80");
         assert_eq!(Target::tcp("localhost", 80).display_addr(), "localhost:80");
+    }
+
+    #[test]
+    fn a_host_is_read_once_and_written_as_typed() {
+        assert_eq!(Host::parse(""), Host::All);
+        assert_eq!(
+            Host::parse("fe80::1%eth0"),
+            Host::Ip {
+                ip: "fe80::1".parse().unwrap(),
+                scope: Some("eth0".into())
+            }
+        );
+        assert_eq!(Host::parse("localhost"), Host::Name("localhost".into()));
+        for text in ["", "127.0.0.1", "::1", "fe80::1%eth0", "localhost"] {
+            assert_eq!(Host::parse(text).to_string(), text, "{text} reads back");
+            let t = Target::tcp(text, 80);
+            let json = serde_json::to_value(&t).unwrap();
+            assert_eq!(json["host"], text, "the JSON keeps the text");
+            let back: Target = serde_json::from_value(json).unwrap();
+            assert_eq!(back, t, "{text}: the JSON reads back");
+        }
+        assert_eq!(Host::All.node(), None, "every interface is a null node");
+        assert_eq!(Host::parse("::1").node().as_deref(), Some("::1"));
+    }
+
+    #[test]
+    fn a_target_that_contradicts_itself_is_refused() {
+        let t = |text: &str, family: Family| Target {
+            family,
+            ..text.parse::<Target>().unwrap()
+        };
+        assert!(matches!(
+            t("[::1]:80", Family::Ipv4).validate(),
+            Err(InputError::FamilyContradiction {
+                family: Family::Ipv4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            t("127.0.0.1:80", Family::Ipv6).validate(),
+            Err(InputError::FamilyContradiction {
+                family: Family::Ipv6,
+                ..
+            })
+        ));
+        for ok in [
+            t("[::1]:80", Family::Ipv6),
+            t("127.0.0.1:80", Family::Ipv4),
+            t("80", Family::Ipv4),
+            t("localhost:80", Family::Ipv6),
+        ] {
+            assert_eq!(ok.validate(), Ok(()), "{ok:?}");
+        }
+        let mut v4 = t("127.0.0.1:80", Family::Any);
+        v4.options.v6_only = Some(false);
+        assert!(matches!(
+            v4.validate(),
+            Err(InputError::V6OnlyWithoutIpv6 { .. })
+        ));
+        let mut all = t("80", Family::Any);
+        all.options.v6_only = Some(true);
+        assert_eq!(all.validate(), Ok(()), "every interface has an IPv6 socket");
+        assert!(matches!(
+            t("224.0.0.1:80", Family::Any).validate(),
+            Err(InputError::NotUnicast(..))
+        ));
     }
 }

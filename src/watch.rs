@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::owners::{self, Query};
 use crate::probe::{self, ProbeConfig, Verdict};
-use crate::target::{Host, Target};
+use crate::target::Target;
 
 /// When a watch is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -79,10 +79,7 @@ pub fn look(target: &Target, cfg: &ProbeConfig) -> PortState {
         port: target.port,
         protocol: Some(target.protocol),
     });
-    let ip = match Host::parse(&target.host) {
-        Host::Ip { ip, .. } => Some(ip),
-        _ => None,
-    };
+    let ip = target.host.ip();
     let mut hidden = 0;
     let mut holders: Vec<Holder> = Vec::new();
     for o in found.owners.iter().filter(|o| {

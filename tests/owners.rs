@@ -212,7 +212,7 @@ fn time_wait_case(server_reuse: bool) -> (check::Check, Option<i32>) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let c = run_check(&Target::tcp(&addr.ip().to_string(), addr.port()));
+    let c = run_check(&Target::tcp(addr.ip().to_string(), addr.port()));
     let out = common::bin()
         .args(["check", &addr.to_string(), "--reuseaddr"])
         .output()

@@ -21,7 +21,7 @@ fn hung_lookups_never_poison_localhost() {
         ..ProbeConfig::default()
     };
     for i in 0..20 {
-        let r = probe::run(&Target::tcp(&format!("hung{i}.invalid"), 0), &slow);
+        let r = probe::run(&Target::tcp(format!("hung{i}.invalid"), 0), &slow);
         assert_ne!(
             r.verdict,
             port_inspector::probe::Verdict::Bindable,

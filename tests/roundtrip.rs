@@ -27,7 +27,7 @@ proptest! {
         let printed = t.display_addr();
         let (host, p) = parse_host_port(&printed).unwrap();
         prop_assert_eq!(p, port);
-        prop_assert_eq!(host, h);
+        prop_assert_eq!(host.to_string(), h);
     }
 
     #[test]

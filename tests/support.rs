@@ -180,7 +180,7 @@ fn listen_reports_two_connections_then_frees_the_port() {
     // for the wrong reason (it did once with two suites running).
     let ip = common::private_loopback();
     let port = common::free_run(ip, 1);
-    let target = Target::tcp(&ip.to_string(), port);
+    let target = Target::tcp(ip.to_string(), port);
     let cfg = ProbeConfig::default();
     let (tx, rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
@@ -218,7 +218,7 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
     // port the moment Stop frees it, and the check below would fail for the wrong reason.
     let ip = common::private_loopback();
     let port = common::free_run(ip, 1);
-    let target = Target::udp(&ip.to_string(), port);
+    let target = Target::udp(ip.to_string(), port);
     let cancel = CancelToken::new();
     let cfg = ProbeConfig {
         cancel: cancel.clone(),

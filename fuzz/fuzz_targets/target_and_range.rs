@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);
     if let Ok((host, port)) = target::parse_host_port(&s) {
         // What parses, prints and parses back the same.
-        let printed = port_inspector::Target::tcp(&host, port).display_addr();
+        let printed = port_inspector::Target::tcp(host.clone(), port).display_addr();
         assert_eq!(target::parse_host_port(&printed).ok(), Some((host, port)));
     }
     let _ = target::parse_port(&s);

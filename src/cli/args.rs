@@ -570,11 +570,17 @@ pub struct BindOptions {
     /// Set SO_EXCLUSIVEADDRUSE (Windows only).
     #[arg(long)]
     pub exclusive: bool,
-    /// Bind only; do not call listen.
-    #[arg(long)]
+    /// Bind only; do not call listen (TCP: a UDP socket never listens).
+    #[arg(long, conflicts_with = "udp")]
     pub no_listen: bool,
-    /// Listen backlog (1 to 65535).
-    #[arg(long, default_value = "128", allow_hyphen_values = true, value_parser = backlog)]
+    /// Listen backlog (1 to 65535; TCP: a UDP socket never listens).
+    #[arg(
+        long,
+        default_value = "128",
+        allow_hyphen_values = true,
+        value_parser = backlog,
+        conflicts_with = "udp"
+    )]
     pub backlog: i32,
 }
 
@@ -582,7 +588,7 @@ impl BindOptions {
     /// The validated target for `[HOST:]PORT` with these options.
     pub fn target(&self, text: &str) -> Result<Target, InputError> {
         let (host, port) = target::parse_host_port(text)?;
-        let mut t = Target::tcp(&host, port);
+        let mut t = Target::tcp(host, port);
         t.protocol = if self.udp {
             Protocol::Udp
         } else {
@@ -601,9 +607,7 @@ impl BindOptions {
         t.options.exclusive_address_use = self.exclusive;
         t.options.listen = !self.no_listen;
         t.options.backlog = self.backlog;
-        if let target::Host::Ip { ip, .. } = target::Host::parse(&t.host) {
-            target::check_unicast(ip, t.protocol)?;
-        }
+        t.validate()?;
         Ok(t)
     }
 }

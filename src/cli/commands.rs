@@ -20,9 +20,9 @@ use super::{
 pub(crate) fn simple_target(text: &str, udp: bool) -> Result<Target, InputError> {
     let (host, port) = target::parse_host_port(text)?;
     Ok(if udp {
-        Target::udp(&host, port)
+        Target::udp(host, port)
     } else {
-        Target::tcp(&host, port)
+        Target::tcp(host, port)
     })
 }
 

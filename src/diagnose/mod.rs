@@ -54,7 +54,7 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis
             name_failure(target, err, facts, &mut d);
         }
         wsa::ETIMEDOUT => d.findings.push(Finding::ResolverTimedOut {
-            host: target.host.clone(),
+            host: target.host.to_string(),
             timeout_ms: report.resolve.elapsed_us / 1000,
         }),
         wsa::ECANCELLED => d.findings.push(Finding::Cancelled),
@@ -64,16 +64,13 @@ pub fn diagnose(report: &ProbeReport, facts: &Facts, ev: &Evidence) -> Diagnosis
 }
 
 fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d: &mut Diagnosis) {
-    let literal = match target.host() {
-        crate::target::Host::Ip { ip, .. } => Some(ip),
-        _ => None,
-    };
+    let literal = target.host.ip();
     if let Some(ip) = literal
         && ((ip.is_ipv4() && target.family == Family::Ipv6)
             || (ip.is_ipv6() && target.family == Family::Ipv4))
     {
         d.findings.push(Finding::FamilyMismatch {
-            host: target.host.clone(),
+            host: target.host.to_string(),
             asked: target.family,
         });
         d.fixes.push(Fix::MatchFamily {
@@ -87,9 +84,7 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
         return;
     }
     if err.wsa_code == wsa::HOST_NOT_FOUND
-        && let crate::target::Host::Ip {
-            scope: Some(scope), ..
-        } = target.host()
+        && let Some(scope) = target.host.scope().map(str::to_owned)
     {
         let mut interfaces: Vec<String> = facts.interfaces.iter().map(|i| i.name.clone()).collect();
         interfaces.dedup();
@@ -101,7 +96,7 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
         return;
     };
     d.findings.push(Finding::NotResolved {
-        host: target.host.clone(),
+        host: target.host.to_string(),
         failure,
         native_name: err.native_name.clone(),
         native_code: err.native_code,

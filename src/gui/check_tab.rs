@@ -99,13 +99,13 @@ impl CheckTab {
     /// Shows `target` in the form (`port-inspector window TARGET`, a watch's or the kit's
     /// target): its interface picked when it is an address of this machine, as a scan row does.
     pub fn load(&mut self, target: &Target) {
-        let host = target.host.trim();
-        self.inputs.interface = if host.is_empty() {
+        let host = target.host.to_string();
+        self.inputs.interface = if target.host.is_all() {
             InterfaceChoice::AllAny
         } else {
-            InterfaceChoice::for_host(host, &self.interfaces)
+            InterfaceChoice::for_host(&host, &self.interfaces)
         };
-        host.clone_into(&mut self.inputs.custom_host);
+        self.inputs.custom_host = host;
         self.inputs.port_text = target.port.to_string();
         self.inputs.protocol = target.protocol;
         self.inputs.family = target.family;

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::facts::Interface;
-use crate::target::{self, Family, InputError, Protocol, Target};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::target::{self, Family, Host, InputError, Protocol, Target};
 
 /// Where to bind, as the interface picker offers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -151,13 +153,14 @@ impl Inputs {
     /// form says is what was checked: selecting a history entry or running it again loads it,
     /// and Enter then tests that same target. The resolver limit stays as the user set it.
     pub fn load_target(&mut self, t: &Target, interfaces: &[Interface]) {
-        self.interface = if t.host.is_empty() {
+        let host = t.host.to_string();
+        self.interface = if t.host.is_all() {
             InterfaceChoice::AllAny
         } else {
-            InterfaceChoice::for_host(&t.host, interfaces)
+            InterfaceChoice::for_host(&host, interfaces)
         };
         if self.interface == InterfaceChoice::Custom {
-            t.host.clone_into(&mut self.custom_host);
+            self.custom_host = host;
         }
         self.port_text = t.port.to_string();
         self.protocol = t.protocol;
@@ -173,22 +176,21 @@ impl Inputs {
     pub fn target(&self) -> Result<Target, InputError> {
         let port = target::parse_port(&self.port_text)?;
         let host = match &self.interface {
-            InterfaceChoice::AllAny => String::new(),
-            InterfaceChoice::AllIpv4 => "0.0.0.0".into(),
-            InterfaceChoice::AllIpv6 => "::".into(),
-            InterfaceChoice::Localhost => "localhost".into(),
-            InterfaceChoice::Address(a) => a.clone(),
+            InterfaceChoice::AllAny => Host::All,
+            InterfaceChoice::AllIpv4 => Host::from(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            InterfaceChoice::AllIpv6 => Host::from(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            InterfaceChoice::Localhost => Host::Name("localhost".into()),
+            InterfaceChoice::Address(a) => Host::parse(a),
             InterfaceChoice::Custom => {
                 let h = self.custom_host.trim();
                 let h = h
                     .strip_prefix('[')
                     .and_then(|x| x.strip_suffix(']'))
                     .unwrap_or(h);
-                target::validate_host(h)?;
-                h.to_owned()
+                target::parse_host(h)?
             }
         };
-        let mut t = Target::tcp(&host, port);
+        let mut t = Target::tcp(host, port);
         t.protocol = self.protocol;
         t.family = self.family;
         t.options.reuse_address = self.reuse_address;
@@ -196,6 +198,7 @@ impl Inputs {
         t.options.v6_only = self.v6_only;
         t.options.listen = self.listen;
         t.options.exclusive_address_use = self.exclusive;
+        t.validate()?;
         Ok(t)
     }
 }
@@ -218,6 +221,24 @@ pub fn window_words(e: &InputError) -> String {
         InputError::HostInvalid(t) => format!(
             "\u{201c}{t}\u{201d} is not a host name or address (letters, digits, '-' and '.')."
         ),
+        InputError::FamilyContradiction {
+            host,
+            family_of_host,
+            family,
+            ..
+        } => format!(
+            "{host} is an {family_of_host} address, but IP version {family} is picked: pick {family_of_host} or Either, or type an {family} address."
+        ),
+        InputError::V6OnlyWithoutIpv6 { what } => {
+            let what = if what == "-4" {
+                "IP version IPv4 makes".to_owned()
+            } else {
+                format!("{what} is an IPv4 address, which makes")
+            };
+            format!(
+                "\u{201c}IPv6 only\u{201d} applies to IPv6 sockets; {what} only an IPv4 socket: set it to system default, or bind an IPv6 address."
+            )
+        }
         InputError::BadRange(t) => {
             format!("\u{201c}{t}\u{201d} is not a range of ports: type START-END, e.g. 8000-9000.")
         }
@@ -306,5 +327,50 @@ mod tests {
             "another scope"
         );
         assert_eq!(pick("10.9.8.7"), InterfaceChoice::Custom);
+    }
+
+    #[test]
+    fn a_contradictory_form_is_said_in_the_windows_words() {
+        let form = Inputs {
+            interface: InterfaceChoice::AllIpv4,
+            family: Family::Ipv6,
+            ..Inputs::default()
+        };
+        let e = form.target().unwrap_err();
+        assert!(
+            matches!(e, InputError::FamilyContradiction { .. }),
+            "0.0.0.0 as IPv6: {e:?}"
+        );
+        assert_eq!(
+            window_words(&e),
+            "0.0.0.0 is an IPv4 address, but IP version IPv6 is picked: pick IPv4 or Either, or type an IPv6 address."
+        );
+        let form = Inputs {
+            interface: InterfaceChoice::Custom,
+            custom_host: "[::1]".into(),
+            family: Family::Ipv4,
+            ..Inputs::default()
+        };
+        assert_eq!(
+            window_words(&form.target().unwrap_err()),
+            "::1 is an IPv6 address, but IP version IPv4 is picked: pick IPv6 or Either, or type an IPv4 address."
+        );
+        let form = Inputs {
+            interface: InterfaceChoice::AllAny,
+            family: Family::Ipv4,
+            v6_only: Some(true),
+            ..Inputs::default()
+        };
+        assert_eq!(
+            window_words(&form.target().unwrap_err()),
+            "\u{201c}IPv6 only\u{201d} applies to IPv6 sockets; IP version IPv4 makes only an IPv4 socket: set it to system default, or bind an IPv6 address."
+        );
+        let form = Inputs {
+            interface: InterfaceChoice::AllIpv6,
+            family: Family::Ipv6,
+            v6_only: Some(true),
+            ..Inputs::default()
+        };
+        assert!(form.target().is_ok(), "a consistent form is a target");
     }
 }

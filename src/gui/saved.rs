@@ -144,7 +144,7 @@ impl Saved {
                     .map(|e| super::app::EarlierEntry {
                         at: capped(e.at, 32),
                         target: crate::Target {
-                            host: capped(e.target.host, 300),
+                            host: capped(e.target.host.to_string(), 300).into(),
                             ..e.target
                         },
                         verdict: e.verdict,

@@ -51,7 +51,7 @@ impl WatchSpec {
     #[must_use]
     pub fn target(&self) -> crate::Target {
         crate::Target {
-            host: self.address.clone(),
+            host: crate::target::Host::parse(&self.address),
             port: self.port,
             protocol: self.protocol,
             ..crate::Target::default()

@@ -74,11 +74,7 @@ fn target_line(c: &Check) -> String {
     let t = &c.report.target;
     // The family says something only where the address does not: a name, or every interface.
     // An address written out is of one family (`127.0.0.1` is not "IPv4 or IPv6").
-    let literal = t
-        .host
-        .split('%')
-        .next()
-        .is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok());
+    let literal = t.host.ip().is_some();
     let mut s = if literal {
         format!("{} {}", t.protocol, clean(&t.display_addr()))
     } else {

@@ -471,12 +471,10 @@ fn device_rule(sockets: &[Owner], target: &Target) -> Option<String> {
         return None;
     }
     // A link-local IPv6 bind with a %scope is bound to that device by the kernel itself.
-    let ours = match crate::target::Host::parse(&target.host) {
-        crate::target::Host::Ip {
-            scope: Some(scope), ..
-        } => format!(
+    let ours = match target.host.scope() {
+        Some(scope) => format!(
             "this bind is bound to device {} by its address's scope",
-            clean(&scope)
+            clean(scope)
         ),
         _ => "this bind names no device, so it conflicts with every socket on the port".to_owned(),
     };
@@ -508,8 +506,7 @@ fn device_wildcard(
     {
         return None;
     }
-    if let crate::target::Host::Ip { scope: Some(_), .. } = crate::target::Host::parse(&target.host)
-    {
+    if target.host.scope().is_some() {
         return None;
     }
     let mut devices: Vec<String> = Vec::new();

@@ -198,7 +198,7 @@ pub(crate) fn title(report: &ProbeReport, d: &Diagnosis) -> String {
         Some(Finding::NotResolved { host, failure, .. }) => lookup_title(host, *failure, target),
         Some(Finding::ResolverTimedOut { .. }) => format!(
             "the resolver did not answer for '{}' in time",
-            clean(&target.host)
+            clean(&target.host.to_string())
         ),
         Some(Finding::Cancelled) => "the check was cancelled".into(),
         Some(Finding::HiddenOwners { .. }) => format!("{at} is in use by another user's process"),

@@ -127,13 +127,13 @@ fn hold_section(
     ui.add_space(8.0);
     ui.heading("Hold and listen");
     ui.label("Keeps the port open so someone can try to connect from another machine: each arrival is shown, accepted and closed at once without reading data.");
-    if let Some(t) = target.filter(|t| is_loopback_host(&t.host)) {
+    if let Some(t) = target.filter(|t| is_loopback_host(&t.host.to_string())) {
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!(
                     "{} is a loopback address: only this machine can reach it. To be reached from another machine, hold all interfaces or this machine's own address.",
-                    crate::text::clean(&t.host)
+                    crate::text::clean(&t.host.to_string())
                 ),
             );
             if ui.button("Hold all interfaces instead").clicked() {
