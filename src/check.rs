@@ -97,12 +97,17 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
     let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
     let (mut nat, nat_error) = nat_rules(&report, &facts);
     let (locals, dual_stack) = bound_locals(&report, &facts);
+    let host: Vec<std::net::IpAddr> = facts
+        .interfaces
+        .iter()
+        .filter_map(|i| i.address.split('%').next()?.parse().ok())
+        .collect();
     // Only the rules that catch connections to the addresses tried, for what their family and
     // hook really catch (a prerouting rule never sees this host's connections to loopback).
-    nat.retain(|r| match r.reach(&locals, dual_stack) {
+    nat.retain(|r| match r.reach(&locals, dual_stack, &host) {
         Some(reach) => {
             diagnosis.findings.push(Finding::NatRedirect {
-                redirect: r.clone(),
+                redirect: Box::new(r.clone()),
                 reach,
             });
             true

@@ -130,6 +130,27 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Brings loopback up and loads an nft ruleset into the namespace (skips the test when nft
+    /// cannot).
+    fn load(&self, ruleset: &str) {
+        let file = std::env::temp_dir().join(format!("{}.nft", self.0));
+        std::fs::write(&file, ruleset).unwrap();
+        let exec = |args: &[&str]| {
+            ok(Command::new("ip")
+                .args(["netns", "exec", &self.0])
+                .args(args))
+        };
+        let ready = exec(&["ip", "link", "set", "lo", "up"])
+            && exec(&["nft", "-f", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        common::require(
+            ready,
+            "nft (nftables), able to add tables in the test namespace",
+        );
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
@@ -414,16 +435,8 @@ table inet both {
   }
 }
 ";
-    let file = std::env::temp_dir().join(format!("{}.nft", ns.0));
-    std::fs::write(&file, ruleset).unwrap();
+    ns.load(ruleset);
     let exec = |args: &[&str]| ok(Command::new("ip").args(["netns", "exec", &ns.0]).args(args));
-    let ready =
-        exec(&["ip", "link", "set", "lo", "up"]) && exec(&["nft", "-f", file.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&file);
-    common::require(
-        ready,
-        "nft (nftables), able to add tables in the test namespace",
-    );
     common::require(
         exec(&[
             "iptables-nft",
@@ -496,7 +509,9 @@ fn nat_notes_say_which_connections_a_rule_catches_and_removal_runs_as_printed() 
     // An output rule for 127.0.0.1: this host's own connections, and nothing is left out.
     let out = one_note(&check_in(&ns, &["127.0.0.1:7300"]));
     assert!(
-        out.starts_with("IPv4 connections made on this host to port 7300 are redirected to :5301"),
+        out.starts_with(
+            "IPv4 connections made on this host to port 7300 at 127.0.0.1 are redirected to :5301"
+        ),
         "{out}"
     );
     assert!(!out.contains("Not redirected"), "{out}");
@@ -537,6 +552,165 @@ fn nat_notes_say_which_connections_a_rule_catches_and_removal_runs_as_printed() 
             .len(),
         1,
         "the others stay"
+    );
+}
+
+/// Where a connection from this namespace to `dst`:`port` lands, seen from real listeners on
+/// `[::]` (dual-stack) at each of `ports`: the port of the listener that accepted it, or 0.
+fn lands(ns: &Netns, dst: &str, port: u16, ports: &[u16]) -> u16 {
+    let script = "import socket,select,sys
+ls=[]
+for p in sys.argv[3:]:
+    s=socket.socket(socket.AF_INET6);s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)
+    s.bind(('::',int(p)));s.listen();ls.append(s)
+c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=5)
+r,_,_=select.select(ls,[],[],5)
+print(r[0].getsockname()[1] if r else 0)";
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "python3", "-c", script, dst])
+        .arg(port.to_string())
+        .args(ports.iter().map(u16::to_string))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{dst}:{port}: {out:?}"))
+}
+
+/// What the note's "see its chain" command prints, run as printed in the namespace.
+fn run_show(ns: &Netns, note: &str) -> String {
+    let cmd = note
+        .split("see its chain: ")
+        .nth(1)
+        .and_then(|r| r.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("a show command: {note}"));
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "sh", "-c", cmd])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the printed command runs: {cmd}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs root, ip netns, nft and python3; CI runs it (cargo test -- --include-ignored)"]
+fn a_nat_note_keeps_to_the_rule_s_addresses_family_and_first_match() {
+    let ns = Netns::new("pi-natfirst");
+    // Part of the ruleset printed in tests/fixtures/nft_first_match.txt (the parser's fixture).
+    ns.load(
+        "table ip pi {
+  chain out { type nat hook output priority -100;
+    ip daddr 127.0.0.5 tcp dport 8086 redirect to :9000
+    tcp dport 8087 accept
+    tcp dport 8087 redirect to :9001
+    meta mark 1 tcp dport 8088 accept
+    tcp dport 8088 redirect to :9002
+  }
+  chain pre { type nat hook prerouting priority dstnat;
+    ip daddr 127.0.0.5 tcp dport 8091 redirect to :9005
+  }
+}
+table inet both {
+  chain out { type nat hook output priority -100;
+    ip daddr 127.0.0.1 tcp dport 8092 redirect to :9006
+    meta nfproto ipv6 tcp dport 8093 redirect to :9007
+  }
+}",
+    );
+
+    // The rule's own destination: 127.0.0.5 only, named in the note; 127.0.0.1 is left alone.
+    assert_eq!(lands(&ns, "127.0.0.5", 8086, &[8086, 9000]), 9000);
+    assert_eq!(lands(&ns, "127.0.0.1", 8086, &[8086, 9000]), 8086);
+    let note = one_note(&check_in(&ns, &["0.0.0.0:8086", "-4"]));
+    assert!(
+        note.starts_with("IPv4 connections made on this host to port 8086 at 127.0.0.5 are redirected to :9000 by a NAT rule (nftables table ip pi, chain out at the output hook: ip daddr 127.0.0.5 tcp dport 8086 redirect to :9000)"),
+        "{note}"
+    );
+    assert!(
+        note.contains("Not redirected: connections from other hosts (an output rule sees only this host's own); connections to other addresses of this host."),
+        "{note}"
+    );
+    assert_eq!(
+        check_in(&ns, &["127.0.0.1:8086"])["nat"],
+        serde_json::json!([]),
+        "the rule never catches 127.0.0.1"
+    );
+    assert!(
+        run_show(&ns, &note).contains("ip daddr 127.0.0.5 tcp dport 8086 redirect to :9000"),
+        "the chain shown holds the rule"
+    );
+    run_removal(&ns, &note);
+    assert_eq!(
+        lands(&ns, "127.0.0.5", 8086, &[8086, 9000]),
+        8086,
+        "removed"
+    );
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:8086", "-4"])["nat"],
+        serde_json::json!([]),
+        "removed as printed"
+    );
+
+    // A prerouting rule for a loopback destination: other hosts never reach it.
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:8091", "-4"])["nat"],
+        serde_json::json!([]),
+        "no connection to a wildcard bind can meet it"
+    );
+
+    // An inet table sees both families; the rule's `ip daddr` keeps it to IPv4.
+    assert_eq!(lands(&ns, "127.0.0.1", 8092, &[8092, 9006]), 9006);
+    assert_eq!(lands(&ns, "::1", 8092, &[8092, 9006]), 8092);
+    let note = one_note(&check_in(&ns, &["[::]:8092", "--v6only", "off"]));
+    assert!(
+        note.starts_with(
+            "IPv4 connections made on this host to port 8092 at 127.0.0.1 are redirected to :9006"
+        ),
+        "{note}"
+    );
+    assert!(
+        note.contains(
+            "IPv6 connections (the rule's match is for IPv4 only; its inet table sees both)"
+        ),
+        "{note}"
+    );
+    assert!(!note.contains("sees IPv4 only"), "{note}");
+    // `meta nfproto ipv6`: IPv6 only.
+    assert_eq!(lands(&ns, "::1", 8093, &[8093, 9007]), 9007);
+    assert_eq!(lands(&ns, "127.0.0.1", 8093, &[8093, 9007]), 8093);
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:8093", "-4"])["nat"],
+        serde_json::json!([]),
+        "IPv4 never meets meta nfproto ipv6"
+    );
+    let note = one_note(&check_in(&ns, &["[::]:8093", "--v6only", "off"]));
+    assert!(
+        note.starts_with("IPv6 connections made on this host to port 8093"),
+        "{note}"
+    );
+    assert!(
+        note.contains(
+            "IPv4 connections (the rule's match is for IPv6 only; its inet table sees both)"
+        ),
+        "{note}"
+    );
+
+    // First match: an accept of the same traffic ahead of the redirect means it never applies.
+    assert_eq!(lands(&ns, "127.0.0.1", 8087, &[8087, 9001]), 8087);
+    let shadowed = check_in(&ns, &["0.0.0.0:8087", "-4"]);
+    assert_eq!(shadowed["nat"], serde_json::json!([]), "{shadowed}");
+    assert!(
+        !shadowed["warnings"].to_string().contains("NAT"),
+        "{shadowed}"
+    );
+    // An earlier accept on a mark (not set here): the redirect applies, and the note says
+    // which connections the earlier rule may keep.
+    assert_eq!(lands(&ns, "127.0.0.1", 8088, &[8088, 9002]), 9002);
+    let note = one_note(&check_in(&ns, &["0.0.0.0:8088", "-4"]));
+    assert!(
+        note.contains("A rule earlier in the chain ends it first for the connections it matches, which are then not redirected: meta mark 0x00000001 tcp dport 8088 accept (chain out)."),
+        "{note}"
     );
 }
 

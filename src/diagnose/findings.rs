@@ -296,8 +296,8 @@ pub enum Finding {
     /// A NAT rule sends some of the port's incoming connections elsewhere: those its family
     /// and hook catch for the addresses the check bound (`reach`).
     NatRedirect {
-        /// The rule.
-        redirect: crate::nat::NatRedirect,
+        /// The rule (boxed: it is much larger than the other findings).
+        redirect: Box<crate::nat::NatRedirect>,
         /// Which connections it catches, and which it leaves alone.
         #[serde(default)]
         reach: crate::nat::Reach,

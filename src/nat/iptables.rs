@@ -2,7 +2,8 @@
 //! PREROUTING and OUTPUT chains for one port, through jumps to user chains (Docker's `DOCKER`).
 
 use super::{
-    AddrMatch, Firewall, Hook, MAX_DEPTH, NatPath, NatRedirect, RuleFamily, ports_match, proto_word,
+    AddrMatch, Conds, Ender, Ends, Firewall, Hook, MAX_DEPTH, NatRedirect, RuleFamily, ports_match,
+    proto_word,
 };
 use crate::target::Protocol;
 
@@ -65,6 +66,38 @@ fn rules(text: &str) -> Vec<Rule> {
         .collect()
 }
 
+/// Whether every option of a rule's match is one this module reads: protocol, ports and
+/// addresses (an interface, a mark or a state is not).
+fn understood(matched: &[String]) -> bool {
+    let mut i = 0;
+    while i < matched.len() {
+        match matched[i].as_str() {
+            "!" => i += 1,
+            "-m" | "--match" => {
+                if !matches!(
+                    matched.get(i + 1).map(String::as_str),
+                    Some("tcp" | "udp" | "multiport")
+                ) {
+                    return false;
+                }
+                i += 2;
+            }
+            "-p"
+            | "--protocol"
+            | "--dport"
+            | "--destination-port"
+            | "--dports"
+            | "--destination-ports"
+            | "-d"
+            | "--destination"
+            | "-s"
+            | "--source" => i += 2,
+            _ => return false,
+        }
+    }
+    true
+}
+
 struct Walk<'a> {
     rules: &'a [Rule],
     family: RuleFamily,
@@ -75,16 +108,20 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Walks `chain` for the port with the enders met before it; returns the rules in it (and
+    /// the chains it jumps to) that end the hook's evaluation for the port.
     fn chain(
         &mut self,
         chain: &str,
         hook: Hook,
-        daddr: &[AddrMatch],
+        way: &Conds,
         via: Option<&str>,
+        inherited: &[Ender],
         depth: usize,
-    ) {
+    ) -> Vec<Ender> {
+        let mut ends = Ends::from(inherited);
         if depth > MAX_DEPTH {
-            return;
+            return ends.all;
         }
         for rule in self.rules.iter().filter(|r| r.chain == chain) {
             // The protocol: a rule for the other one is skipped; a rule with a port match
@@ -104,13 +141,27 @@ impl Walk<'_> {
             {
                 continue;
             }
-            let mut conds = daddr.to_vec();
-            if let Some((d, negated)) = rule.opt(&["-d", "--destination"])
-                && let Some(m) = AddrMatch::parse(d, negated)
-            {
-                conds.push(m);
-            }
             let (matched, target) = rule.split();
+            let mut own = Conds {
+                understood: understood(&rule.spec[..rule.spec.len() - target.len()]),
+                ..Conds::default()
+            };
+            for (flags, dest) in [
+                (&["-d", "--destination"], true),
+                (&["-s", "--source"], false),
+            ] {
+                if let Some((a, negated)) = rule.opt(flags) {
+                    match AddrMatch::parse(a, negated) {
+                        Some(m) if dest => own.daddr.push(m),
+                        Some(m) => own.saddr.push(m),
+                        None => own.understood = false,
+                    }
+                }
+            }
+            let Some(conds) = way.and(&own) else {
+                continue;
+            };
+            let text = rule.line.clone();
             let to = match target.get(1).map(String::as_str) {
                 Some("DNAT") => match rule.opt(&["--to-destination"]) {
                     Some((to, _)) => to.to_owned(),
@@ -120,13 +171,28 @@ impl Walk<'_> {
                     Some((p, _)) => format!(":{p}"),
                     None => "this host".to_owned(),
                 },
+                Some("ACCEPT" | "DROP" | "REJECT") => {
+                    ends.end_all(conds, text);
+                    continue;
+                }
+                Some("RETURN") => {
+                    ends.leave_chain(conds, text);
+                    continue;
+                }
                 Some(next) if self.rules.iter().any(|r| r.chain == next) => {
                     let how = format!("jumped to from chain {}: {}", rule.chain, rule.line);
                     let next = next.to_owned();
-                    self.chain(&next, hook, &conds, Some(&how), depth + 1);
+                    let sub = self.chain(&next, hook, &conds, Some(&how), &ends.seen, depth + 1);
+                    ends.absorb(sub);
+                    if target.first().is_some_and(|t| t == "-g") {
+                        ends.leave_chain(conds, text); // a goto never comes back
+                    }
                     continue;
                 }
                 _ => continue,
+            };
+            let Some(path) = ends.redirect(hook, &conds, text) else {
+                continue; // an earlier rule takes every such connection first
             };
             self.out.push(NatRedirect {
                 to,
@@ -141,9 +207,10 @@ impl Walk<'_> {
                 via: via.map(str::to_owned),
                 handle: None,
                 spec: rule.spec.clone(),
-                paths: vec![NatPath { hook, daddr: conds }],
+                paths: vec![path],
             });
         }
+        ends.all
     }
 }
 
@@ -162,7 +229,8 @@ pub(super) fn parse(
         protocol,
         out: Vec::new(),
     };
-    walk.chain("PREROUTING", Hook::Prerouting, &[], None, 0);
-    walk.chain("OUTPUT", Hook::Output, &[], None, 0);
+    let all = Conds::all();
+    walk.chain("PREROUTING", Hook::Prerouting, &all, None, &[], 0);
+    walk.chain("OUTPUT", Hook::Output, &all, None, &[], 0);
     walk.out
 }

@@ -3,10 +3,13 @@
 //! never reach the program. Each rule is a typed value — the firewall that owns it, its family,
 //! table, chain, the hooks it is reached from, its match, where it sends the port and its
 //! handle — and [`NatRedirect::reach`] says which connections it really catches for an address:
-//! an `ip` table sees IPv4 only, a `prerouting` hook sees only what arrives from other hosts
-//! (never a connection made on this host, so never one to loopback), an `output` hook only this
-//! host's own. Parsers are pure and tested on fixtures; reading the rules needs root and happens
-//! on Linux only.
+//! an `ip` table sees IPv4 only (an `inet` table both, unless the rule's own match keeps to one:
+//! `ip daddr …`, `meta nfproto ipv6`), a `prerouting` hook sees only what arrives from other
+//! hosts (never a connection made on this host, so never one to loopback), an `output` hook only
+//! this host's own; the rule's own address conditions pick the destinations (and sources) it
+//! catches, and a rule earlier in the chain that ends evaluation for the same traffic (accept,
+//! return, drop, an earlier NAT rule) means the redirect never applies. Parsers are pure and
+//! tested on fixtures; reading the rules needs root and happens on Linux only.
 
 mod iptables;
 mod nft;
@@ -123,6 +126,17 @@ impl Net {
         Some(Net { addr, prefix })
     }
 
+    /// Whether the two networks share an address (one holds the other's first address at the
+    /// shorter prefix).
+    fn overlaps(self, other: Net) -> bool {
+        let (wide, narrow) = if self.prefix <= other.prefix {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        wide.contains(narrow.addr)
+    }
+
     fn contains(self, ip: IpAddr) -> bool {
         let bits = |a: IpAddr| match a {
             IpAddr::V4(v) => u128::from(v.to_bits()) << 96,
@@ -216,7 +230,8 @@ pub struct NatRedirect {
     pub paths: Vec<NatPath>,
 }
 
-/// One way to a rule: the hook it starts at, and the address conditions met on the way.
+/// One way to a rule: the hook it starts at, the conditions met on the way (the rule's own and
+/// those of the rules that jumped to it), and the earlier rules that may end the chain first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatPath {
     /// The hook of the base chain it starts at.
@@ -224,6 +239,213 @@ pub struct NatPath {
     /// The destination-address conditions on the way.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daddr: Vec<AddrMatch>,
+    /// The source-address conditions on the way (`ip saddr`, `-s`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saddr: Vec<AddrMatch>,
+    /// The one family the match keeps to in a table that sees both (`meta nfproto ipv4`,
+    /// `ip daddr …`, `ip6 saddr …` in an `inet` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<RuleFamily>,
+    /// Rules earlier on the way that end the chain (accept, return, drop, another NAT rule) for
+    /// this port with a match that may or may not cover these connections (an interface, a
+    /// mark, a state): for the connections they take, the redirect never applies. A rule that
+    /// surely covers them removes the path altogether.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<String>,
+}
+
+impl NatPath {
+    /// Whether the way catches connections to `ip` (of the family `v4`) from other hosts, and
+    /// from this host's own programs. For a wildcard, a way that names destinations catches
+    /// only those among the addresses the bind receives on (`host`'s and loopback's).
+    fn catches(&self, ip: IpAddr, v4: bool, host: &[IpAddr]) -> (bool, bool) {
+        let loopback = is_loopback(ip);
+        let admitted = |a: IpAddr| self.daddr.iter().all(|c| c.admits(a));
+        let pre = self.hook == Hook::Prerouting;
+        let out = self.hook == Hook::Output;
+        if self.daddr.is_empty() {
+            (pre && !loopback, out)
+        } else if ip.is_unspecified() {
+            let named: Vec<IpAddr> = candidates(host, self, v4)
+                .into_iter()
+                .filter(|&a| admitted(a))
+                .collect();
+            (
+                pre && named.iter().any(|a| !is_loopback(*a)),
+                out && !named.is_empty(),
+            )
+        } else if admitted(ip) {
+            (pre && !loopback, out)
+        } else {
+            (false, false)
+        }
+    }
+
+    /// Whether a packet of this family can meet every condition on the way.
+    fn family_ok(&self, v4: bool) -> bool {
+        self.only.is_none_or(|f| f.sees(v4))
+            && self
+                .daddr
+                .iter()
+                .chain(&self.saddr)
+                .all(|c| c.family_ok(v4))
+    }
+}
+
+/// The conditions a walk carries from a base chain to a rule, and the rules met on the way that
+/// end the chain for the port.
+#[derive(Debug, Clone, Default)]
+struct Conds {
+    daddr: Vec<AddrMatch>,
+    saddr: Vec<AddrMatch>,
+    only: Option<RuleFamily>,
+    /// Every condition is one this module reads (no interface, mark, state…).
+    understood: bool,
+}
+
+impl Conds {
+    /// Conditions that hold for every packet (a rule with no match).
+    fn all() -> Conds {
+        Conds {
+            understood: true,
+            ..Conds::default()
+        }
+    }
+
+    /// Both sets of conditions at once; `None` when no packet meets both (one family each).
+    fn and(&self, other: &Conds) -> Option<Conds> {
+        let only = match (self.only, other.only) {
+            (Some(a), Some(b)) if a != b => return None,
+            (a, b) => a.or(b),
+        };
+        let mut daddr = self.daddr.clone();
+        daddr.extend(other.daddr.iter().cloned());
+        let mut saddr = self.saddr.clone();
+        saddr.extend(other.saddr.iter().cloned());
+        Some(Conds {
+            daddr,
+            saddr,
+            only,
+            understood: self.understood && other.understood,
+        })
+    }
+
+    /// The family the conditions keep to, from `only` or the addresses named.
+    fn family(&self) -> Option<bool> {
+        self.only.map(|f| f == RuleFamily::Ip).or_else(|| {
+            self.daddr
+                .iter()
+                .chain(&self.saddr)
+                .find_map(|c| c.nets.first().map(|n| n.addr.is_ipv4()))
+        })
+    }
+
+    /// Whether every packet that meets `self` (a redirect's way) also meets `ender` (an earlier
+    /// rule that ends the chain): then the redirect never applies. Proven only when the ender's
+    /// match is fully read and each of its conditions is one of the redirect's.
+    fn covered_by(&self, ender: &Conds) -> bool {
+        ender.understood
+            && ender.family().is_none_or(|v4| self.family() == Some(v4))
+            && ender.daddr.iter().all(|c| self.daddr.contains(c))
+            && ender.saddr.iter().all(|c| self.saddr.contains(c))
+    }
+
+    /// Whether no packet meets both: one family each, or destinations in networks that do not
+    /// overlap.
+    fn disjoint(&self, ender: &Conds) -> bool {
+        if let (Some(a), Some(b)) = (self.family(), ender.family())
+            && a != b
+        {
+            return true;
+        }
+        let apart = |x: &[AddrMatch], y: &[AddrMatch]| {
+            x.iter().any(|a| {
+                y.iter().any(|b| {
+                    !a.negated
+                        && !b.negated
+                        && a.nets
+                            .iter()
+                            .all(|n| b.nets.iter().all(|m| !n.overlaps(*m)))
+                })
+            })
+        };
+        apart(&self.daddr, &ender.daddr) || apart(&self.saddr, &ender.saddr)
+    }
+}
+
+/// A rule met on a walk that ends the chain for the port when its conditions hold.
+#[derive(Debug, Clone)]
+struct Ender {
+    conds: Conds,
+    /// The rule as the firewall prints it, with its chain.
+    text: String,
+}
+
+/// The rules a walk of one chain has met that end evaluation for the port: those that only
+/// leave this chain (`return`, `goto`) and those that end the hook's evaluation altogether
+/// (accept, drop, a NAT rule), which the caller's later rules see too.
+#[derive(Debug, Default)]
+struct Ends {
+    /// Every ender met before the current rule, the caller's included.
+    seen: Vec<Ender>,
+    /// The ones met in this chain (or the chains it jumped to) that end the whole evaluation.
+    all: Vec<Ender>,
+}
+
+impl Ends {
+    fn from(inherited: &[Ender]) -> Ends {
+        Ends {
+            seen: inherited.to_vec(),
+            all: Vec::new(),
+        }
+    }
+
+    /// A rule that leaves this chain only.
+    fn leave_chain(&mut self, conds: Conds, text: String) {
+        self.seen.push(Ender { conds, text });
+    }
+
+    /// A rule that ends the hook's evaluation.
+    fn end_all(&mut self, conds: Conds, text: String) {
+        let e = Ender { conds, text };
+        self.seen.push(e.clone());
+        self.all.push(e);
+    }
+
+    /// What a chain jumped to ended for good.
+    fn absorb(&mut self, sub: Vec<Ender>) {
+        self.seen.extend(sub.iter().cloned());
+        self.all.extend(sub);
+    }
+
+    /// The path to a redirect reached with `conds` at `hook`, or `None` when an earlier rule
+    /// surely takes its connections first; the redirect itself then ends evaluation.
+    fn redirect(&mut self, hook: Hook, conds: &Conds, text: String) -> Option<NatPath> {
+        let earlier = shadow(&self.seen, conds);
+        self.end_all(conds.clone(), text);
+        Some(NatPath {
+            hook,
+            daddr: conds.daddr.clone(),
+            saddr: conds.saddr.clone(),
+            only: conds.only,
+            earlier: earlier?,
+        })
+    }
+}
+
+/// What the earlier enders do to a redirect reached with `conds`: `None` when one surely takes
+/// all its connections; otherwise the rules that may take some.
+fn shadow(enders: &[Ender], conds: &Conds) -> Option<Vec<String>> {
+    let mut maybe = Vec::new();
+    for e in enders {
+        if conds.covered_by(&e.conds) {
+            return None;
+        }
+        if !conds.disjoint(&e.conds) && !maybe.contains(&e.text) {
+            maybe.push(e.text.clone());
+        }
+    }
+    Some(maybe)
 }
 
 /// Connections the rule does not catch although the check's bind would receive them.
@@ -238,6 +460,14 @@ pub enum Untouched {
     Ipv6,
     /// The rule's table sees IPv6 only.
     Ipv4,
+    /// The rule's table sees both families, but its match keeps to IPv4.
+    Ipv6ByMatch,
+    /// The rule's table sees both families, but its match keeps to IPv6.
+    Ipv4ByMatch,
+    /// The bind takes every address, and the rule catches only the destinations it names.
+    OtherAddresses,
+    /// The rule catches only the sources it names.
+    OtherSources,
 }
 
 /// The connections a rule catches for the addresses a check bound.
@@ -253,29 +483,47 @@ pub struct Reach {
     pub this_host: bool,
     /// Connections the bind would receive that the rule leaves alone.
     pub untouched: Vec<Untouched>,
+    /// The destination addresses the rule keeps to, for each way it is reached (all conditions
+    /// of one way hold at once); empty when one way has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daddr: Vec<Vec<AddrMatch>>,
+    /// The source addresses it keeps to, likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saddr: Vec<Vec<AddrMatch>>,
+    /// Earlier rules that end the chain first for some of these connections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<String>,
 }
 
 impl NatRedirect {
     /// Which connections to `locals` (the addresses the check bound) this rule catches;
     /// `None` when it catches none of them (a prerouting rule and a loopback address, an `ip`
     /// rule and an IPv6-only socket, a rule for another destination address). `dual_stack`:
-    /// a `[::]` socket also receives IPv4.
+    /// a `[::]` socket also receives IPv4. `host`: this machine's addresses, which a wildcard
+    /// bind receives on: a rule that names destinations catches a wildcard's connections only
+    /// when it names one of them (or loopback, for this host's own connections).
     #[must_use]
-    pub fn reach(&self, locals: &[IpAddr], dual_stack: bool) -> Option<Reach> {
+    pub fn reach(&self, locals: &[IpAddr], dual_stack: bool, host: &[IpAddr]) -> Option<Reach> {
         let mut r = Reach::default();
-        // An answer from an older version carries hooks only: no address conditions.
+        // An answer from an older version carries hooks only: no conditions.
         let paths: Vec<NatPath> = if self.paths.is_empty() {
             self.hooks
                 .iter()
                 .map(|&hook| NatPath {
                     hook,
                     daddr: Vec::new(),
+                    saddr: Vec::new(),
+                    only: None,
+                    earlier: Vec::new(),
                 })
                 .collect()
         } else {
             self.paths.clone()
         };
-        let (mut wants_v4, mut wants_v6, mut remote_ok) = (false, false, false);
+        let (mut wants_v4, mut wants_v6, mut remote_ok, mut wildcard) =
+            (false, false, false, false);
+        // Whether a way with no destination (source) condition caught some connection.
+        let (mut any_dest, mut any_source) = (false, false);
         for &ip in locals {
             let families: &[bool] = match ip {
                 IpAddr::V4(_) => &[true],
@@ -285,9 +533,9 @@ impl NatRedirect {
             };
             // Other hosts can reach any address but loopback (a packet to 127.0.0.0/8 or ::1
             // from the network is dropped as martian).
-            let loopback = ip.is_loopback()
-                || matches!(ip, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|a| a.is_loopback()));
+            let loopback = is_loopback(ip);
             remote_ok |= !loopback;
+            wildcard |= ip.is_unspecified();
             for &v4 in families {
                 wants_v4 |= v4;
                 wants_v6 |= !v4;
@@ -295,21 +543,29 @@ impl NatRedirect {
                     continue;
                 }
                 for path in &paths {
-                    if !path.daddr.iter().all(|c| c.family_ok(v4)) {
+                    if !path.family_ok(v4) {
                         continue;
                     }
-                    // A specific address must meet every address condition; for a wildcard
-                    // the conditions pick the addresses, which the rule's match shows.
-                    if !ip.is_unspecified() && !path.daddr.iter().all(|c| c.admits(ip)) {
+                    let (other, own) = path.catches(ip, v4, host);
+                    if !(other || own) {
                         continue;
                     }
-                    let other = path.hook == Hook::Prerouting && !loopback;
-                    let own = path.hook == Hook::Output;
-                    if other || own {
-                        r.ipv4 |= v4;
-                        r.ipv6 |= !v4;
-                        r.other_hosts |= other;
-                        r.this_host |= own;
+                    r.ipv4 |= v4;
+                    r.ipv6 |= !v4;
+                    r.other_hosts |= other;
+                    r.this_host |= own;
+                    any_dest |= path.daddr.is_empty();
+                    any_source |= path.saddr.is_empty();
+                    if !path.daddr.is_empty() && !r.daddr.contains(&path.daddr) {
+                        r.daddr.push(path.daddr.clone());
+                    }
+                    if !path.saddr.is_empty() && !r.saddr.contains(&path.saddr) {
+                        r.saddr.push(path.saddr.clone());
+                    }
+                    for e in &path.earlier {
+                        if !r.earlier.contains(e) {
+                            r.earlier.push(e.clone());
+                        }
                     }
                 }
             }
@@ -317,17 +573,41 @@ impl NatRedirect {
         if !(r.other_hosts || r.this_host) {
             return None;
         }
+        // A way with no condition catches every address: naming the others would say less.
+        if any_dest {
+            r.daddr.clear();
+        }
+        if any_source {
+            r.saddr.clear();
+        }
         if !r.this_host {
             r.untouched.push(Untouched::ThisHost);
         }
         if !r.other_hosts && remote_ok {
             r.untouched.push(Untouched::OtherHosts);
         }
+        let by_match = |v4: bool| !paths.iter().any(|p| p.family_ok(v4));
         if wants_v6 && !r.ipv6 {
-            r.untouched.push(Untouched::Ipv6);
+            r.untouched
+                .push(if self.family.sees(false) && by_match(false) {
+                    Untouched::Ipv6ByMatch
+                } else {
+                    Untouched::Ipv6
+                });
         }
         if wants_v4 && !r.ipv4 {
-            r.untouched.push(Untouched::Ipv4);
+            r.untouched
+                .push(if self.family.sees(true) && by_match(true) {
+                    Untouched::Ipv4ByMatch
+                } else {
+                    Untouched::Ipv4
+                });
+        }
+        if wildcard && !r.daddr.is_empty() {
+            r.untouched.push(Untouched::OtherAddresses);
+        }
+        if !r.saddr.is_empty() {
+            r.untouched.push(Untouched::OtherSources);
         }
         Some(r)
     }
@@ -394,6 +674,32 @@ impl NatRedirect {
             _ => "iptables",
         }
     }
+}
+
+/// Loopback, IPv4-mapped or not.
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+        || matches!(ip, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|a| a.is_loopback()))
+}
+
+/// The addresses of one family a wildcard bind receives on that a rule's destination
+/// conditions may name: this host's, loopback's usual one, and the loopback addresses the
+/// conditions name themselves (all of 127.0.0.0/8 is this host's).
+fn candidates(host: &[IpAddr], path: &NatPath, v4: bool) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = host.iter().copied().filter(|a| a.is_ipv4() == v4).collect();
+    out.push(if v4 {
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+    });
+    out.extend(
+        path.daddr
+            .iter()
+            .flat_map(|c| c.nets.iter())
+            .map(|n| n.addr)
+            .filter(|a| a.is_ipv4() == v4 && a.is_loopback()),
+    );
+    out
 }
 
 /// Why the NAT rules were not read.

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::{
-    AddrMatch, Firewall, Hook, MAX_DEPTH, NatPath, NatRedirect, RuleFamily, ports_match, proto_word,
+    AddrMatch, Conds, Ender, Ends, Firewall, Hook, MAX_DEPTH, NatRedirect, RuleFamily, ports_match,
+    proto_word,
 };
 use crate::target::Protocol;
 
@@ -157,11 +158,23 @@ fn without_counters(rule: &str) -> String {
 }
 
 /// The rule split at its action: (match, action). The action starts at the first of `dnat`,
-/// `redirect`, `jump`, `goto`, `vmap`.
+/// `redirect`, `jump`, `goto`, `vmap`, or a verdict that ends the chain (`accept`, `return`,
+/// `drop`, `reject`).
 fn split_action(rule: &str) -> Option<(&str, &str)> {
     let mut at = 0;
     for word in rule.split(' ') {
-        if matches!(word, "dnat" | "redirect" | "jump" | "goto" | "vmap") {
+        if matches!(
+            word,
+            "dnat"
+                | "redirect"
+                | "jump"
+                | "goto"
+                | "vmap"
+                | "accept"
+                | "return"
+                | "drop"
+                | "reject"
+        ) {
             return Some((rule[..at].trim(), &rule[at..]));
         }
         at += word.len() + 1;
@@ -202,7 +215,8 @@ impl Table {
 
 /// What a rule's match says for the port: `None` when it does not match it.
 struct Matched {
-    daddr: Vec<AddrMatch>,
+    /// Its address and family conditions, and whether it has others this module does not read.
+    conds: Conds,
     /// The named set the port matched through.
     via_set: Option<String>,
     /// The match ends with the port as a map's key (`tcp dport vmap …`).
@@ -223,7 +237,11 @@ fn match_port(t: &Table, matched: &str, port: u16, protocol: Protocol) -> Option
         return None;
     }
     let mut out = Matched {
-        daddr: Vec::new(),
+        conds: Conds {
+            understood: understood(matched),
+            only: only_family(&words),
+            ..Conds::default()
+        },
         via_set: None,
         keyed: false,
     };
@@ -240,14 +258,67 @@ fn match_port(t: &Table, matched: &str, port: u16, protocol: Protocol) -> Option
             out.via_set = value.strip_prefix('@').map(|_| value.to_owned());
         }
     }
-    for key in ["ip daddr", "ip6 daddr"] {
-        if let Some((value, negated)) = value_after(matched, key)
-            && let Some(m) = t.resolve(value).and_then(|v| AddrMatch::parse(v, negated))
-        {
-            out.daddr.push(m);
+    for (key, dest) in [
+        ("ip daddr", true),
+        ("ip6 daddr", true),
+        ("ip saddr", false),
+        ("ip6 saddr", false),
+    ] {
+        if let Some((value, negated)) = value_after(matched, key) {
+            match t.resolve(value).and_then(|v| AddrMatch::parse(v, negated)) {
+                Some(m) if dest => out.conds.daddr.push(m),
+                Some(m) => out.conds.saddr.push(m),
+                // A range or a set of another kind: a condition not read.
+                None => out.conds.understood = false,
+            }
         }
     }
     Some(out)
+}
+
+/// The family a match keeps to in a table that sees both: `meta nfproto ipv4`, or any `ip …` /
+/// `ip6 …` field (`ip daddr`, `ip6 saddr`, `ip protocol`).
+fn only_family(words: &[&str]) -> Option<RuleFamily> {
+    let mut only = None;
+    for (i, w) in words.iter().enumerate() {
+        let next = words.get(i + 1).copied();
+        let f = match (*w, next) {
+            ("nfproto", Some("ipv4")) | ("ip", Some(_)) => Some(RuleFamily::Ip),
+            ("nfproto", Some("ipv6")) | ("ip6", Some(_)) => Some(RuleFamily::Ip6),
+            _ => None,
+        };
+        only = only.or(f);
+    }
+    only
+}
+
+/// Whether every part of a match is one this module reads: protocols, ports, addresses and
+/// families (an interface, a mark, a connection state or a log statement is not).
+fn understood(matched: &str) -> bool {
+    let words: Vec<&str> = matched.split_whitespace().collect();
+    let mut i = 0;
+    while i < words.len() {
+        let key = (words[i], words.get(i + 1).copied().unwrap_or(""));
+        let len = match key {
+            ("ip" | "ip6", "daddr" | "saddr" | "protocol" | "nexthdr")
+            | ("tcp" | "udp" | "th", "dport")
+            | ("meta", "l4proto" | "nfproto") => 2,
+            ("l4proto" | "nfproto", _) => 1,
+            _ => return false,
+        };
+        i += len;
+        if words.get(i) == Some(&"!=") {
+            i += 1;
+        }
+        // The value: one word, or `{ … }` to its closing brace.
+        if words.get(i).is_some_and(|w| w.starts_with('{')) {
+            while i < words.len() && !words[i].ends_with('}') {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Where a map's elements (`7000 : 10.9.0.2 . 80, 7001 : jump x`) send `port`.
@@ -272,17 +343,49 @@ struct Walk<'a> {
     out: Vec<NatRedirect>,
 }
 
+/// Where a walk stands: the hook it started at, the conditions met so far, how it came here.
+struct At<'a> {
+    hook: Hook,
+    conds: &'a Conds,
+    via: Option<&'a str>,
+    depth: usize,
+}
+
 impl Walk<'_> {
-    fn chain(
-        &mut self,
-        chain: &Chain,
-        hook: Hook,
-        daddr: &[AddrMatch],
-        via: Option<&str>,
-        depth: usize,
-    ) {
-        if depth > MAX_DEPTH {
-            return;
+    /// Where a `dnat` action sends the port, and the named map it went through: `None` when
+    /// it names no address, or is a map without the port as a key.
+    fn dnat_target(&self, action: &str) -> Option<(String, Option<String>)> {
+        let after_to = action.split_once(" to ").map(|x| x.1.trim())?;
+        let key = format!("{} dport map", proto_word(self.protocol));
+        if after_to.starts_with(&key) {
+            let value =
+                map_elements(self.table, after_to, &key).and_then(|e| map_value(e, self.port))?;
+            let named = value_after(after_to, &key)
+                .map(|(v, _)| v)
+                .filter(|v| v.starts_with('@'))
+                .map(str::to_owned);
+            let to = value
+                .split(" . ")
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(":");
+            Some((to, named))
+        } else if after_to.contains(" map ") || after_to.starts_with("map") {
+            None // a map keyed by something else than this port
+        } else {
+            Some((
+                after_to.split_whitespace().next().unwrap_or("").to_owned(),
+                None,
+            ))
+        }
+    }
+
+    /// Walks `chain` for the port with the enders met before it; returns the rules in it (and
+    /// the chains it jumps to) that end the hook's evaluation for the port.
+    fn chain(&mut self, chain: &Chain, at: &At, inherited: &[Ender]) -> Vec<Ender> {
+        let mut ends = Ends::from(inherited);
+        if at.depth > MAX_DEPTH {
+            return ends.all;
         }
         for rule in &chain.rules {
             let Some((matched, action)) = split_action(&rule.text) else {
@@ -291,75 +394,62 @@ impl Walk<'_> {
             let Some(m) = match_port(self.table, matched, self.port, self.protocol) else {
                 continue;
             };
-            let mut conds = daddr.to_vec();
-            conds.extend(m.daddr.iter().cloned());
-            let verb = action.split(' ').next().unwrap_or("");
+            let Some(conds) = at.conds.and(&m.conds) else {
+                continue; // one family each: no packet meets both
+            };
+            let text = format!("{} (chain {})", rule.text, chain.name);
+            let mut words = action.split_whitespace();
+            let mut verb = words.next().unwrap_or("");
+            let mut target = words.next();
+            let mut how = format!("jumped to from chain {}: {}", chain.name, rule.text);
+            if verb == "vmap" {
+                // The verdict the map holds for the port, if any.
+                let Some(verdict) = map_elements(self.table, action, "vmap")
+                    .and_then(|e| map_value(e, self.port))
+                    .filter(|_| m.keyed)
+                else {
+                    continue;
+                };
+                let mut v = verdict.split_whitespace();
+                verb = v.next().unwrap_or("");
+                target = v.next();
+                how = format!(
+                    "jumped to from chain {} by the verdict map: {}",
+                    chain.name, rule.text
+                );
+            } else if m.keyed {
+                continue; // the port is a key of something this walk does not read
+            }
             let (to, via_map) = match verb {
+                "accept" | "drop" | "reject" => {
+                    ends.end_all(conds, text);
+                    continue;
+                }
+                "return" => {
+                    ends.leave_chain(conds, text);
+                    continue;
+                }
                 "jump" | "goto" => {
-                    if m.keyed {
-                        continue;
-                    }
-                    if let Some(next) = action
-                        .split_whitespace()
-                        .nth(1)
-                        .and_then(|n| self.table.chain(n))
-                    {
-                        let how = format!("jumped to from chain {}: {}", chain.name, rule.text);
-                        self.chain(next, hook, &conds, Some(&how), depth + 1);
-                    }
-                    continue;
-                }
-                "vmap" => {
-                    if !m.keyed {
-                        continue;
-                    }
-                    let Some(verdict) = map_elements(self.table, action, "vmap")
-                        .and_then(|e| map_value(e, self.port))
-                    else {
-                        continue;
-                    };
-                    let mut v = verdict.split_whitespace();
-                    if matches!(v.next(), Some("jump" | "goto"))
-                        && let Some(next) = v.next().and_then(|n| self.table.chain(n))
-                    {
-                        let how = format!(
-                            "jumped to from chain {} by the verdict map: {}",
-                            chain.name, rule.text
-                        );
-                        self.chain(next, hook, &conds, Some(&how), depth + 1);
-                    }
-                    continue;
-                }
-                "dnat" => {
-                    let Some(after_to) = action.split_once(" to ").map(|x| x.1.trim()) else {
-                        continue;
-                    };
-                    let key = format!("{} dport map", proto_word(self.protocol));
-                    if after_to.starts_with(&key) {
-                        let Some(value) = map_elements(self.table, after_to, &key)
-                            .and_then(|e| map_value(e, self.port))
-                        else {
-                            continue;
+                    if let Some(next) = target.and_then(|n| self.table.chain(n)) {
+                        let next_at = At {
+                            hook: at.hook,
+                            conds: &conds,
+                            via: Some(&how),
+                            depth: at.depth + 1,
                         };
-                        let named = value_after(after_to, &key)
-                            .map(|(v, _)| v)
-                            .filter(|v| v.starts_with('@'))
-                            .map(str::to_owned);
-                        let to = value
-                            .split(" . ")
-                            .map(str::trim)
-                            .collect::<Vec<_>>()
-                            .join(":");
-                        (to, named)
-                    } else if after_to.contains(" map ") || after_to.starts_with("map") {
-                        continue; // a map keyed by something else than this port
-                    } else {
-                        (
-                            after_to.split_whitespace().next().unwrap_or("").to_owned(),
-                            None,
-                        )
+                        let sub = self.chain(next, &next_at, &ends.seen);
+                        ends.absorb(sub);
                     }
+                    if verb == "goto" {
+                        // The packet never comes back to this chain.
+                        ends.leave_chain(conds, text);
+                    }
+                    continue;
                 }
+                "dnat" => match self.dnat_target(action) {
+                    Some(t) => t,
+                    None => continue,
+                },
                 "redirect" => (
                     action.split_once(" to ").map_or_else(
                         || "this host".to_owned(),
@@ -369,9 +459,9 @@ impl Walk<'_> {
                 ),
                 _ => continue,
             };
-            if m.keyed {
-                continue;
-            }
+            let Some(path) = ends.redirect(at.hook, &conds, text) else {
+                continue; // an earlier rule takes every such connection first
+            };
             self.out.push(NatRedirect {
                 to,
                 rule: rule.text.clone(),
@@ -380,17 +470,19 @@ impl Walk<'_> {
                 family: self.table.family,
                 table: self.table.name.clone(),
                 chain: chain.name.clone(),
-                hooks: vec![hook],
+                hooks: vec![at.hook],
                 matched: matched.to_owned(),
-                via: via
+                via: at
+                    .via
                     .map(str::to_owned)
                     .or(m.via_set.map(|s| format!("the port is in set {s}")))
                     .or(via_map.map(|s| format!("the port is a key of map {s}"))),
                 handle: rule.handle,
                 spec: Vec::new(),
-                paths: vec![NatPath { hook, daddr: conds }],
+                paths: vec![path],
             });
         }
+        ends.all
     }
 }
 
@@ -405,7 +497,14 @@ pub(super) fn parse(text: &str, port: u16, protocol: Protocol) -> Vec<NatRedirec
         };
         for c in &t.chains {
             if let Some(hook) = c.nat_hook {
-                walk.chain(c, hook, &[], None, 0);
+                let all = Conds::all();
+                let at = At {
+                    hook,
+                    conds: &all,
+                    via: None,
+                    depth: 0,
+                };
+                walk.chain(c, &at, &[]);
             }
         }
         out.append(&mut walk.out);

@@ -239,46 +239,56 @@ fn ip(s: &str) -> IpAddr {
 fn a_rule_reaches_only_its_family_and_its_traffic() {
     let pre = one(parse_nft(NFT_ALL, 8443, Protocol::Tcp)); // ip, prerouting
     assert_eq!(
-        pre.reach(&[ip("127.0.0.1")], false),
+        pre.reach(&[ip("127.0.0.1")], false, &[]),
         None,
         "prerouting never sees this host's connections to loopback"
     );
-    assert_eq!(pre.reach(&[ip("::1")], false), None, "nor an ip rule IPv6");
     assert_eq!(
-        pre.reach(&[ip("::")], false),
+        pre.reach(&[ip("::1")], false, &[]),
+        None,
+        "nor an ip rule IPv6"
+    );
+    assert_eq!(
+        pre.reach(&[ip("::")], false, &[]),
         None,
         "an IPv6-only wildcard gets no IPv4"
     );
-    let r = pre.reach(&[ip("0.0.0.0")], false).unwrap();
+    let r = pre.reach(&[ip("0.0.0.0")], false, &[]).unwrap();
     assert_eq!(
         (r.ipv4, r.ipv6, r.other_hosts, r.this_host),
         (true, false, true, false)
     );
     assert_eq!(r.untouched, [Untouched::ThisHost]);
-    let dual = pre.reach(&[ip("::")], true).unwrap();
+    let dual = pre.reach(&[ip("::")], true, &[]).unwrap();
     assert_eq!((dual.ipv4, dual.ipv6), (true, false));
     assert_eq!(dual.untouched, [Untouched::ThisHost, Untouched::Ipv6]);
 
     let out = one(parse_nft(NFT_ALL, 7300, Protocol::Tcp)); // ip daddr 127.0.0.1, output
-    let r = out.reach(&[ip("127.0.0.1")], false).unwrap();
+    let r = out.reach(&[ip("127.0.0.1")], false, &[]).unwrap();
     assert_eq!((r.this_host, r.other_hosts), (true, false));
     assert!(
         r.untouched.is_empty(),
         "other hosts cannot reach loopback: nothing left out: {r:?}"
     );
     assert_eq!(
-        out.reach(&[ip("127.0.0.2")], false),
+        out.reach(&[ip("127.0.0.2")], false, &[]),
         None,
         "another destination"
     );
+    let any = out.reach(&[ip("0.0.0.0")], false, &[]).unwrap();
     assert_eq!(
-        out.reach(&[ip("0.0.0.0")], false).unwrap().untouched,
-        [Untouched::OtherHosts],
-        "an output rule leaves other hosts' connections alone"
+        any.untouched,
+        [Untouched::OtherHosts, Untouched::OtherAddresses],
+        "an output rule leaves other hosts' connections alone, and this one other addresses"
+    );
+    assert_eq!(
+        any.daddr,
+        [out.paths[0].daddr.clone()],
+        "127.0.0.1 is named"
     );
 
     let inet = one(parse_nft(NFT_ALL, 7400, Protocol::Tcp));
-    let r = inet.reach(&[ip("::")], true).unwrap();
+    let r = inet.reach(&[ip("::")], true, &[]).unwrap();
     assert_eq!((r.ipv4, r.ipv6), (true, true), "an inet table sees both");
 }
 
@@ -295,11 +305,108 @@ fn docker_s_output_jump_leaves_loopback_alone() {
     ));
     assert_eq!(r.firewall, Firewall::IptablesLegacy);
     assert_eq!(r.hooks, [Hook::Prerouting, Hook::Output]);
-    assert_eq!(r.reach(&[ip("127.0.0.1")], false), None);
-    let r2 = r.reach(&[ip("0.0.0.0")], false).unwrap();
+    assert_eq!(r.reach(&[ip("127.0.0.1")], false, &[]), None);
+    let r2 = r.reach(&[ip("0.0.0.0")], false, &[ip("10.0.0.1")]).unwrap();
     assert_eq!((r2.other_hosts, r2.this_host), (true, true));
     assert_eq!(
         r.remove_argv().unwrap()[..5].join(" "),
         "iptables-legacy -t nat -D DOCKER"
+    );
+}
+
+/// `nft -a list ruleset` of a private network namespace (nftables 1.0.6): address conditions, family matches in an inet table, and verdicts ahead of a
+/// redirect.
+const NFT_FIRST: &str = include_str!("../../tests/fixtures/nft_first_match.txt");
+
+#[test]
+fn a_rule_s_own_addresses_and_family_match_pick_its_connections() {
+    let host = [ip("10.1.2.3"), ip("fd00::3")];
+    let r = one(parse_nft(NFT_FIRST, 8086, Protocol::Tcp));
+    let any = r.reach(&[ip("0.0.0.0")], false, &host).unwrap();
+    assert_eq!((any.this_host, any.other_hosts), (true, false));
+    assert_eq!(any.daddr[0][0].nets[0].addr, ip("127.0.0.5"));
+    assert!(
+        any.untouched.contains(&Untouched::OtherAddresses),
+        "{any:?}"
+    );
+    assert_eq!(r.reach(&[ip("127.0.0.1")], false, &host), None);
+    assert!(r.reach(&[ip("127.0.0.5")], false, &host).is_some());
+
+    let pre = one(parse_nft(NFT_FIRST, 8091, Protocol::Tcp));
+    assert_eq!(
+        pre.reach(&[ip("0.0.0.0")], false, &host),
+        None,
+        "other hosts never reach 127.0.0.5"
+    );
+
+    let v4 = one(parse_nft(NFT_FIRST, 8092, Protocol::Tcp));
+    let dual = v4.reach(&[ip("::")], true, &host).unwrap();
+    assert_eq!((dual.ipv4, dual.ipv6), (true, false));
+    assert!(dual.untouched.contains(&Untouched::Ipv6ByMatch), "{dual:?}");
+    let v6 = one(parse_nft(NFT_FIRST, 8093, Protocol::Tcp));
+    assert_eq!(v6.paths[0].only, Some(RuleFamily::Ip6));
+    assert_eq!(v6.reach(&[ip("0.0.0.0")], false, &host), None);
+    let dual = v6.reach(&[ip("::")], true, &host).unwrap();
+    assert_eq!((dual.ipv4, dual.ipv6), (false, true));
+    assert!(dual.untouched.contains(&Untouched::Ipv4ByMatch), "{dual:?}");
+}
+
+#[test]
+fn a_verdict_ahead_of_the_redirect_takes_its_connections_first() {
+    assert!(
+        parse_nft(NFT_FIRST, 8087, Protocol::Tcp).is_empty(),
+        "accept of the same match first: the redirect never applies"
+    );
+    let maybe = one(parse_nft(NFT_FIRST, 8088, Protocol::Tcp));
+    assert_eq!(
+        maybe.paths[0].earlier,
+        ["meta mark 0x00000001 tcp dport 8088 accept (chain out)"],
+        "a mark is not read: it may take some"
+    );
+    let apart = one(parse_nft(NFT_FIRST, 8089, Protocol::Tcp));
+    assert_eq!(
+        apart.paths[0].earlier,
+        ["ip daddr 127.0.0.9 tcp dport 8089 return (chain out)"],
+        "127.0.0.9 is outside 10.0.0.0/8: it may be taken first"
+    );
+    assert!(
+        parse_nft(NFT_FIRST, 8090, Protocol::Tcp).is_empty(),
+        "the chain jumped to accepts everything the return leaves"
+    );
+    assert!(
+        parse_nft(NFT_FIRST, 8087, Protocol::Udp).is_empty(),
+        "the protocol"
+    );
+
+    let ipt = "# Generated by iptables-save v1.8.9 (nf_tables)
+*nat
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8086 -j ACCEPT
+-A PREROUTING -p tcp -m tcp --dport 8086 -j DNAT --to-destination 10.9.0.4:80
+-A PREROUTING -i eth0 -j RETURN
+-A PREROUTING -p tcp -m tcp --dport 8087 -j DNAT --to-destination 10.9.0.4:81
+-A PREROUTING -p udp -m udp --dport 8088 -j ACCEPT
+-A PREROUTING -p tcp -m tcp --dport 8088 -j DNAT --to-destination 10.9.0.4:82
+COMMIT
+";
+    assert!(parse_iptables_save(ipt, RuleFamily::Ip, 8086, Protocol::Tcp).is_empty());
+    let r = one(parse_iptables_save(
+        ipt,
+        RuleFamily::Ip,
+        8087,
+        Protocol::Tcp,
+    ));
+    assert_eq!(r.paths[0].earlier, ["-A PREROUTING -i eth0 -j RETURN"]);
+    let r = one(parse_iptables_save(
+        ipt,
+        RuleFamily::Ip,
+        8088,
+        Protocol::Tcp,
+    ));
+    assert_eq!(
+        r.paths[0].earlier,
+        ["-A PREROUTING -i eth0 -j RETURN"],
+        "udp is not tcp"
     );
 }

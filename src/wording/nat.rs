@@ -2,7 +2,7 @@
 //! addresses the check bound), which it leaves alone, where it sits and the commands that show
 //! and remove it, exactly as they run.
 
-use crate::nat::{Firewall, NatError, NatRedirect, Reach, RuleFamily, Untouched};
+use crate::nat::{AddrMatch, Firewall, NatError, NatRedirect, Reach, RuleFamily, Untouched};
 use std::fmt::Write as _;
 
 use crate::text::clean;
@@ -59,7 +59,54 @@ fn untouched(u: Untouched, r: &NatRedirect) -> String {
             r.family.word()
         ),
         Untouched::Ipv4 => "IPv4 connections (an ip6 table sees IPv6 only)".to_owned(),
+        Untouched::Ipv6ByMatch => format!(
+            "IPv6 connections (the rule's match is for IPv4 only; its {} table sees both)",
+            r.family.word()
+        ),
+        Untouched::Ipv4ByMatch => format!(
+            "IPv4 connections (the rule's match is for IPv6 only; its {} table sees both)",
+            r.family.word()
+        ),
+        Untouched::OtherAddresses => "connections to other addresses of this host".to_owned(),
+        Untouched::OtherSources => "connections from other addresses".to_owned(),
     }
+}
+
+/// One address condition: "127.0.0.5", "127.0.0.5 or 10.0.0.0/8", "addresses outside
+/// 127.0.0.0/8".
+fn addresses(m: &AddrMatch) -> String {
+    let nets: Vec<String> = m
+        .nets
+        .iter()
+        .map(|n| {
+            let full = if n.addr.is_ipv4() { 32 } else { 128 };
+            if n.prefix == full {
+                n.addr.to_string()
+            } else {
+                format!("{}/{}", n.addr, n.prefix)
+            }
+        })
+        .collect();
+    let list = match nets.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [head @ .., last] => format!("{} or {last}", head.join(", ")),
+    };
+    if m.negated {
+        format!("addresses outside {list}")
+    } else {
+        list
+    }
+}
+
+/// The address conditions of each way to the rule: "127.0.0.5", "10.0.0.0/8 and addresses
+/// outside 10.1.0.0/16", ways joined with "or".
+fn ways(alternatives: &[Vec<AddrMatch>]) -> String {
+    alternatives
+        .iter()
+        .map(|all| all.iter().map(addresses).collect::<Vec<_>>().join(" and "))
+        .collect::<Vec<_>>()
+        .join(", or ")
 }
 
 /// The note for a NAT rule that redirects `port`, said for the connections it catches.
@@ -69,13 +116,23 @@ pub(crate) fn redirect(r: &NatRedirect, reach: &Reach, port: u16) -> String {
         (false, true) => "IPv6 connections",
         _ => "Connections",
     };
-    let from = match (reach.other_hosts, reach.this_host) {
-        (true, false) => " from other hosts",
-        (false, true) => " made on this host",
-        _ => "",
+    let sources = ways(&reach.saddr);
+    let from = match (reach.other_hosts, reach.this_host, sources.is_empty()) {
+        (true, false, true) => " from other hosts".to_owned(),
+        (true, false, false) => format!(" from other hosts at {sources}"),
+        (false, true, true) => " made on this host".to_owned(),
+        (false, true, false) => format!(" made on this host from {sources}"),
+        (_, _, true) => String::new(),
+        (_, _, false) => format!(" from {sources}"),
+    };
+    let dests = ways(&reach.daddr);
+    let at = if dests.is_empty() {
+        String::new()
+    } else {
+        format!(" at {dests}")
     };
     let mut s = format!(
-        "{who}{from} to port {port} are redirected to {} by a NAT rule ({}: {})",
+        "{who}{from} to port {port}{at} are redirected to {} by a NAT rule ({}: {})",
         clean(&r.to),
         place(r),
         clean(&r.rule)
@@ -89,6 +146,20 @@ pub(crate) fn redirect(r: &NatRedirect, reach: &Reach, port: u16) -> String {
         let left: Vec<String> = reach.untouched.iter().map(|u| untouched(*u, r)).collect();
         s.push_str(" Not redirected: ");
         s.push_str(&left.join("; "));
+        s.push('.');
+    }
+    if !reach.earlier.is_empty() {
+        let rules: Vec<String> = reach
+            .earlier
+            .iter()
+            .map(|e| clean(e).into_owned())
+            .collect();
+        s.push_str(if rules.len() == 1 {
+            " A rule earlier in the chain ends it first for the connections it matches, which are then not redirected: "
+        } else {
+            " Rules earlier in the chain end it first for the connections they match, which are then not redirected: "
+        });
+        s.push_str(&rules.join("; "));
         s.push('.');
     }
     let show = command_line(&r.show_argv());
