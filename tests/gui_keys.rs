@@ -274,3 +274,43 @@ fn every_tab_stop_of_the_other_tabs_shows_a_ring_and_the_live_rows_are_not_tab_s
         }
     }
 }
+
+/// A window restored on a tab with a form starts with the keyboard in that form's first field,
+/// as the Check tab does (restored on the Scan tab, nothing had the focus and the first key
+/// typed was lost). The state goes through the real file.
+#[test]
+fn a_window_restored_on_a_tab_starts_in_its_first_field() {
+    let dir = std::env::temp_dir().join(format!("pi-keys-restore-{}", std::process::id()));
+    for (tab, field) in [
+        (Tab::Scan, "Port range"),
+        (Tab::Watches, "Port"),
+        (Tab::PortHistory, "Port"),
+        (Tab::Check, "Port"),
+    ] {
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, _) = port_inspector::gui::state_file::StateFile::open_in(&dir);
+        let mut store = store.expect("a state file in a fresh folder");
+        let saved = port_inspector::gui::saved::Saved {
+            tab,
+            ..Default::default()
+        };
+        eframe::set_value(&mut store, "port-inspector-state", &saved);
+        store.try_flush().unwrap();
+        let (store, _) = port_inspector::gui::state_file::StateFile::open_in(&dir);
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1024.0, 720.0))
+            .build_eframe(|cc| {
+                App::new(
+                    cc,
+                    Deps {
+                        store,
+                        ..Deps::default()
+                    },
+                )
+            });
+        h.run_steps(3);
+        assert_eq!(h.state().tab, tab, "restored on {tab:?}");
+        assert_eq!(focused_name(&h), field, "restored on {tab:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

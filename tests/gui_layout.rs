@@ -169,3 +169,72 @@ fn nothing_is_clipped_at_800_by_600_with_long_names() {
     );
     drop(holder);
 }
+
+/// Where the control (not a heading of the same words) labelled `label` is drawn.
+fn control_rect(h: &Harness<'_, App>, label: &str) -> egui::Rect {
+    h.root()
+        .children_recursive()
+        .find(|n| {
+            n.accesskit_node().label().as_deref() == Some(label)
+                && is_control(n.accesskit_node().role())
+        })
+        .map_or_else(|| panic!("no control labelled {label}"), |n| n.rect())
+}
+
+/// The title bar's tabs, the History toggle, the machine row and the theme choice lie inside the
+/// window at 800×600 and cover none of each other, on every tab (at that width the theme box used
+/// to sit over "Port history" and the History toggle).
+#[test]
+fn the_title_bar_hides_nothing_at_800_by_600() {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(W, H))
+        .build_eframe(|cc| App::new(cc, Deps::default()));
+    h.run();
+    let tabs = [
+        "Check a port",
+        "Scan a range",
+        "Support kit",
+        "Listening now",
+        "Watches",
+        "Port history",
+    ];
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(W, H)).expand(0.5);
+    for tab in tabs {
+        h.get_by_label(tab).click();
+        h.run_steps(3);
+        let mut bar: Vec<(String, egui::Rect)> = tabs
+            .iter()
+            .map(|t| ((*t).to_owned(), control_rect(&h, t)))
+            .collect();
+        if tab == "Check a port" {
+            bar.push(("History".into(), control_rect(&h, "History")));
+        }
+        bar.push(("Machines…".into(), control_rect(&h, "Machines…")));
+        let theme = h
+            .root()
+            .children_recursive()
+            .find(|n| {
+                n.accesskit_node().role() == egui::accesskit::Role::ComboBox
+                    && n.accesskit_node()
+                        .value()
+                        .is_some_and(|v| ["Dark", "Light", "System theme"].contains(&v.as_str()))
+            })
+            .map(|n| n.rect());
+        bar.push((
+            "the theme choice".into(),
+            theme.expect("the theme choice is drawn"),
+        ));
+        for (i, (a, ra)) in bar.iter().enumerate() {
+            assert!(
+                window.contains_rect(*ra),
+                "{tab}: {a} at {ra:?} is outside the window"
+            );
+            for (b, rb) in &bar[i + 1..] {
+                assert!(
+                    !ra.shrink(0.5).intersects(rb.shrink(0.5)),
+                    "{tab}: {a} at {ra:?} and {b} at {rb:?} cover each other"
+                );
+            }
+        }
+    }
+}

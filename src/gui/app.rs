@@ -523,7 +523,7 @@ impl App {
                 self.tab,
                 self.check.history_open,
             ));
-            self.machines.ui(ui);
+            self.machines.ui(ui, views::theme_ui);
         });
         self.theme = super::saved::ThemeChoice::of(ctx.options(|o| o.theme_preference));
         self.notice_ui(ui, &mut actions);
@@ -587,8 +587,8 @@ impl App {
         // focus asked for a widget it has not seen yet).
         if !self.focus_placed {
             self.focus_placed = true;
-            if self.tab == Tab::Check {
-                ctx.memory_mut(|m| m.request_focus(views::port_field()));
+            if let Some(field) = views::first_field(self.tab) {
+                ctx.memory_mut(|m| m.request_focus(field));
             }
         }
         self.drive_live();

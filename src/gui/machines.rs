@@ -174,8 +174,9 @@ impl MachinesRoom {
         t
     }
 
-    /// Draws the picker row (and the editor when open); true when another machine was picked.
-    pub fn ui(&mut self, ui: &mut egui::Ui) -> bool {
+    /// Draws the picker row (and the editor when open), `right` at its right end; true when
+    /// another machine was picked.
+    pub fn ui(&mut self, ui: &mut egui::Ui, right: impl FnOnce(&mut egui::Ui)) -> bool {
         let mut actions = Vec::new();
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("Machine");
@@ -207,6 +208,7 @@ impl MachinesRoom {
             }
             ui.toggle_value(&mut self.editor_open, "Machines…")
                 .on_hover_text("Add or remove machines, set the ssh command");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), right);
         });
         if self.editor_open {
             self.editor_ui(ui, &mut actions);

@@ -272,16 +272,24 @@ impl PortHistoryRoom {
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Port");
             let r = ui
-                .add(egui::TextEdit::singleline(&mut self.port_text).desired_width(70.0))
+                .add(
+                    egui::TextEdit::singleline(&mut self.port_text)
+                        .id(port_field())
+                        .desired_width(70.0),
+                )
                 .labelled_by(l.id);
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            egui::ComboBox::from_label("Over the")
+            // Read left to right as a sentence: "Port [8080] over the [last hour]".
+            let l = ui.label("over the");
+            egui::ComboBox::from_id_salt("history-reach")
                 .selected_text(self.reach.label())
                 .show_ui(ui, |ui| {
                     for r in Reach::ALL {
                         ui.selectable_value(&mut self.reach, r, r.label());
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
             if ui.button("Show history").clicked() || enter {
                 actions.push(HistoryAction::Show);
             }
@@ -626,4 +634,10 @@ fn bars_ui(
             actions.push(HistoryAction::Select(i));
         }
     }
+}
+
+/// The form's port field: focus starts there when the window opens on this tab.
+#[must_use]
+pub fn port_field() -> egui::Id {
+    egui::Id::unique("history-port-field")
 }

@@ -359,8 +359,12 @@ impl WatchesRoom {
         ));
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Port");
-            ui.add(egui::TextEdit::singleline(&mut self.port_text).desired_width(60.0))
-                .labelled_by(l.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.port_text)
+                    .id(port_field())
+                    .desired_width(60.0),
+            )
+            .labelled_by(l.id);
             let l = ui.label("Address");
             ui.add(
                 egui::TextEdit::singleline(&mut self.address_text)
@@ -496,4 +500,10 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
             ui.small(n.as_str());
         }
     });
+}
+
+/// The form's port field: focus starts there when the window opens on this tab.
+#[must_use]
+pub fn port_field() -> egui::Id {
+    egui::Id::unique("watch-port-field")
 }

@@ -45,6 +45,50 @@ pub fn port_field() -> egui::Id {
     egui::Id::unique("port-field")
 }
 
+/// The field the keyboard starts in when the window opens on `tab` (the first thing typed
+/// there), if the tab has one to type in: a window restored on a tab otherwise has no focus
+/// anywhere, and the first key pressed is lost.
+#[must_use]
+pub fn first_field(tab: Tab) -> Option<egui::Id> {
+    match tab {
+        Tab::Check => Some(port_field()),
+        Tab::Scan => Some(scan_range_field()),
+        Tab::Watches => Some(super::watches::port_field()),
+        Tab::PortHistory => Some(super::port_history::port_field()),
+        // The live table is driven by its rows and keys (a typed letter would go to the filter
+        // and hide rows); the kit starts with buttons.
+        Tab::Listening | Tab::Kit => None,
+    }
+}
+
+/// The scan's port range field.
+#[must_use]
+pub fn scan_range_field() -> egui::Id {
+    egui::Id::unique("scan-range-field")
+}
+
+/// The theme choice (at the right of the machine row, where it hides nothing at 800 px).
+pub fn theme_ui(ui: &mut egui::Ui) {
+    let mut pref = ui.options(|o| o.theme_preference);
+    let before = pref;
+    egui::ComboBox::from_id_salt("theme")
+        .selected_text(match pref {
+            egui::ThemePreference::Dark => "Dark",
+            egui::ThemePreference::Light => "Light",
+            egui::ThemePreference::System => "System theme",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut pref, egui::ThemePreference::System, "System theme");
+            ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "Dark");
+            ui.selectable_value(&mut pref, egui::ThemePreference::Light, "Light");
+        })
+        .response
+        .on_hover_text("Colours: dark, light, or as the system says");
+    if pref != before {
+        ui.ctx().set_theme(pref);
+    }
+}
+
 /// The focus ring of a widget the window paints itself (a map, a bar of a timeline): egui's own
 /// widgets show the keyboard's focus by their look, a painted one shows nothing unless asked, and
 /// a keyboard user then cannot tell where Tab went.
@@ -89,7 +133,7 @@ pub fn edge_keys(ui: &egui::Ui, edge: egui::Id, x: f32, y: egui::Rangef) -> f32 
 /// The title bar with the tabs.
 pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> Vec<Action> {
     let mut actions = Vec::new();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Port Inspector");
         ui.separator();
         if ui
@@ -141,30 +185,13 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> 
         if busy {
             ui.spinner();
         }
-        // The theme choice at the right edge, the tagline in what is left (shortened with an
-        // ellipsis on a narrow window, never pushing the choice off-screen).
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let mut pref = ui.options(|o| o.theme_preference);
-            let before = pref;
-            egui::ComboBox::from_id_salt("theme")
-                .selected_text(match pref {
-                    egui::ThemePreference::Dark => "Dark",
-                    egui::ThemePreference::Light => "Light",
-                    egui::ThemePreference::System => "System theme",
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut pref, egui::ThemePreference::System, "System theme");
-                    ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "Dark");
-                    ui.selectable_value(&mut pref, egui::ThemePreference::Light, "Light");
-                })
-                .response
-                .on_hover_text("Colours: dark, light, or as the system says");
-            if pref != before {
-                ui.ctx().set_theme(pref);
-            }
-            ui.separator();
-            ui.add(egui::Label::new("can my program bind this address and port?").truncate());
-        });
+        // The tagline in what is left of the row, shortened with an ellipsis (the tabs wrap
+        // to a second row before anything is hidden under something else).
+        if ui.available_size_before_wrap().x > 160.0 {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.add(egui::Label::new("can my program bind this address and port?").truncate());
+            });
+        }
     });
     actions
 }
@@ -196,30 +223,14 @@ pub fn history_ui(
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (i, h) in history.iter().enumerate().rev() {
             let c = &h.check;
-            let mark = match c.report.verdict {
-                Verdict::Bindable => "ok",
-                Verdict::NotBindable => "FAIL",
-                Verdict::Unknown => "unknown",
-            };
-            let full = format!(
-                "{} {mark} {} {}{}{}",
-                h.at,
-                c.report.target.protocol,
-                crate::text::clean(&c.report.target.display_addr()),
-                options_text(&c.report.target.options),
-                c.machine
-                    .as_deref()
-                    .map_or_else(String::new, |m| format!(" on {}", crate::text::clean(m)))
-            );
-            // A long host name must not widen the panel: cut with an ellipsis, whole on hover.
-            let text = if full.chars().count() > 34 {
-                format!("{}…", full.chars().take(33).collect::<String>())
-            } else {
-                full.clone()
-            };
-            if ui
-                .selectable_label(shown == Some(i), text)
-                .on_hover_text(format!("{full} (checked at {} UTC)", h.at))
+            let mark = verdict_mark(c.report.verdict);
+            let (text, full) = history_text(&h.at, mark, &c.report.target, c.machine.as_deref());
+            let r = ui.selectable_label(shown == Some(i), text);
+            // Named by the whole entry (what a screen reader says), not its cut picture.
+            r.widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::Button, true, shown == Some(i), &full)
+            });
+            if r.on_hover_text(format!("{full} (checked at {} UTC)", h.at))
                 .clicked()
             {
                 actions.push(Action::Show(i));
@@ -230,36 +241,77 @@ pub fn history_ui(
             ui.weak("Earlier runs (click to check again):");
         }
         for (i, e) in earlier.iter().enumerate().rev() {
-            let mark = match e.verdict {
-                Verdict::Bindable => "ok",
-                Verdict::NotBindable => "FAIL",
-                Verdict::Unknown => "unknown",
-            };
+            let mark = verdict_mark(e.verdict);
             // `12-06 04:30` in the list (the whole date and time on hover).
             let short: String = e.at.chars().skip(5).take(11).collect();
-            let full = format!(
-                "{short} {mark} {} {}{}",
-                e.target.protocol,
-                crate::text::clean(&e.target.display_addr()),
-                options_text(&e.target.options)
-            );
-            let text = if full.chars().count() > 34 {
-                format!("{}…", full.chars().take(33).collect::<String>())
-            } else {
-                full.clone()
-            };
-            if ui
-                .selectable_label(false, RichText::new(text).weak())
-                .on_hover_text(format!(
-                    "{full}: the verdict then; click to load it into the form"
-                ))
-                .clicked()
+            let (text, full) = history_text(&short, mark, &e.target, None);
+            let r = ui.selectable_label(false, RichText::new(text).weak());
+            r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, false, &full));
+            if r.on_hover_text(format!(
+                "{full}: the verdict then; click to load it into the form"
+            ))
+            .clicked()
             {
                 actions.push(Action::LoadEarlier(i));
             }
         }
     });
     actions
+}
+
+/// The verdict as the history list marks it.
+fn verdict_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Bindable => "ok",
+        Verdict::NotBindable => "FAIL",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+/// An entry of the history list, short and whole (on hover): when, the verdict and the protocol
+/// on the first line, the address and options on the second. The address keeps its port however
+/// long the host (a long host name is cut, never the port), and each line is cut at the panel's
+/// usual width, so no entry widens the panel or wraps into a third line.
+fn history_text(
+    when: &str,
+    mark: &str,
+    target: &crate::target::Target,
+    machine: Option<&str>,
+) -> (String, String) {
+    const LINE: usize = 26;
+    let cut = |s: &str, n: usize| -> String {
+        if s.chars().count() > n {
+            format!(
+                "{}…",
+                s.chars().take(n.saturating_sub(1)).collect::<String>()
+            )
+        } else {
+            s.to_owned()
+        }
+    };
+    let addr = crate::text::clean(&target.display_addr()).into_owned();
+    let on = machine.map_or_else(String::new, |m| format!(" on {}", crate::text::clean(m)));
+    let head = format!("{when} {mark} {}", target.protocol);
+    let options = options_text(&target.options);
+    let full = format!("{head} {addr}{options}{on}");
+    let short_addr = match addr.rfind(':') {
+        Some(i) if addr.chars().count() > LINE => {
+            let (host, port) = addr.split_at(i);
+            format!(
+                "{}{port}",
+                cut(host, LINE.saturating_sub(port.len()).max(4))
+            )
+        }
+        _ => addr,
+    };
+    let tail = cut(
+        &format!("{short_addr}{options}"),
+        LINE.max(short_addr.chars().count()),
+    );
+    (
+        format!("{}\n{tail}", cut(&format!("{head}{on}"), LINE)),
+        full,
+    )
 }
 
 /// The options a check set, as short marks: " +REUSEADDR +REUSEPORT v6only".

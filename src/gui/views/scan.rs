@@ -119,6 +119,7 @@ pub fn scan_ui(
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut inputs.range_text)
+                        .id(super::scan_range_field())
                         .hint_text("START-END, e.g. 8000-9000")
                         .desired_width(160.0),
                 )
