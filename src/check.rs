@@ -94,7 +94,7 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
         }
         evidence = gather(&report, &facts, cfg);
     }
-    let mut diagnosis = diagnose::diagnose(&report, &facts, &evidence);
+    let diagnosis = diagnose::diagnose(&report, &facts, &evidence);
     let (mut nat, nat_error) = nat_rules(&report, &facts);
     let (locals, dual_stack) = bound_locals(&report, &facts);
     let host: Vec<std::net::IpAddr> = facts
@@ -104,9 +104,10 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
         .collect();
     // Only the rules that catch connections to the addresses tried, for what their family and
     // hook really catch (a prerouting rule never sees this host's connections to loopback).
+    let mut nat_notes = Vec::new();
     nat.retain(|r| match r.reach(&locals, dual_stack, &host) {
         Some(reach) => {
-            diagnosis.findings.push(Finding::NatRedirect {
+            nat_notes.push(Finding::NatRedirect {
                 redirect: Box::new(r.clone()),
                 reach,
             });
@@ -114,7 +115,13 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
         }
         None => false,
     });
-    let mut check = finish(report, facts, evidence, &diagnosis, nat, nat_error);
+    if let Some(why) = &nat_error {
+        nat_notes.push(Finding::NatUnread { why: why.clone() });
+    }
+    let mut check = finish(report, facts, evidence, &diagnosis, nat_notes);
+    check.nat = nat;
+    check.nat_note = nat_error.as_ref().map(wording::nat_unread);
+    check.nat_error = nat_error;
     check.recorded = crate::record::recall(check.report.target.port);
     check
 }
@@ -142,37 +149,31 @@ fn in_use(report: &ProbeReport) -> bool {
 #[must_use]
 pub fn assemble(report: ProbeReport, facts: Facts, evidence: Evidence) -> Check {
     let diagnosis = diagnose::diagnose(&report, &facts, &evidence);
-    finish(report, facts, evidence, &diagnosis, Vec::new(), None)
+    finish(report, facts, evidence, &diagnosis, Vec::new())
 }
 
+/// The check's value from its evidence and diagnosis. `nat_notes` (the NAT redirects that
+/// catch something, or that the rules were not read) are notes beside any verdict, never a
+/// cause of a failure: they stay out of the explanation.
 fn finish(
     report: ProbeReport,
     facts: Facts,
     evidence: Evidence,
     diagnosis: &Diagnosis,
-    nat: Vec<crate::nat::NatRedirect>,
-    nat_error: Option<crate::nat::NatError>,
+    nat_notes: Vec<Finding>,
 ) -> Check {
     let explanation = wording::explain(&report, diagnosis);
     let mut notes = wording::notes(&report, diagnosis);
-    if report.error.is_some() {
-        // NAT rules are worth saying next to a failure too.
-        notes = diagnosis
-            .findings
-            .iter()
-            .filter(|f| matches!(f, Finding::NatRedirect { .. }))
-            .map(|f| Worded {
-                text: wording::finding(f, &report.target),
-                value: f.clone(),
-            })
-            .collect();
-    }
+    notes.extend(nat_notes.into_iter().map(|f| Worded {
+        text: wording::finding(&f, &report.target),
+        value: f,
+    }));
     Check {
         warnings: notes.iter().map(|n| n.text.clone()).collect(),
         notes,
-        nat,
-        nat_note: nat_error.as_ref().map(wording::nat_unread),
-        nat_error,
+        nat: Vec::new(),
+        nat_note: None,
+        nat_error: None,
         explanation,
         owners: evidence.owners,
         hidden_owners: evidence.hidden,

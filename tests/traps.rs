@@ -114,6 +114,54 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
     );
 }
 
+#[test]
+#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
+fn nobody_is_told_in_text_that_nat_redirects_were_not_checked() {
+    common::require(common::is_root(), "root, to start a child as nobody");
+    let line =
+        "NAT redirects were not checked: reading the NAT rules (nftables, iptables) needs root.";
+    let as_nobody = |args: &[&str]| -> String {
+        let out = Command::new("setpriv")
+            .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_port-inspector"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    // A bindable port: the line is the check's note, in text, in the report and in JSON.
+    let text = as_nobody(&["check", &free]);
+    assert!(text.contains("BINDABLE"), "{text}");
+    assert_eq!(text.matches(line).count(), 1, "once: {text}");
+    let report = as_nobody(&["report", &free]);
+    assert_eq!(report.matches(line).count(), 1, "once: {report}");
+    let v: Value = serde_json::from_str(&as_nobody(&["check", &free, "--json"])).unwrap();
+    assert_eq!(v["nat_error"], "not_root", "{v}");
+    assert!(v["warnings"].to_string().contains(line), "{v}");
+    // A held port: said once, as a note beside the failure, not as one of its causes.
+    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let held = format!("127.0.0.1:{}", h.port);
+    let text = as_nobody(&["check", &held]);
+    assert!(text.contains("NOT BINDABLE"), "{text}");
+    assert_eq!(text.matches(line).count(), 1, "once: {text}");
+    let v: Value = serde_json::from_str(&as_nobody(&["check", &held, "--json"])).unwrap();
+    assert!(
+        !v["explanation"]["checked"].to_string().contains("NAT"),
+        "not a cause: {v}"
+    );
+    // Root reads them: no such line.
+    let out = common::bin().args(["check", &free]).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("were not checked"),
+        "{out:?}"
+    );
+}
+
 /// A network namespace that removes itself.
 struct Netns(String);
 

@@ -302,6 +302,12 @@ pub enum Finding {
         #[serde(default)]
         reach: crate::nat::Reach,
     },
+    /// NAT redirects were not checked (not root, no tool, no answer): said next to every
+    /// verdict, since a bindable port may still never see its clients.
+    NatUnread {
+        /// Why the rules were not read.
+        why: crate::nat::NatError,
+    },
 }
 
 /// A process that holds an open connection on the port.

@@ -707,16 +707,18 @@ fn candidates(host: &[IpAddr], path: &NatPath, v4: bool) -> Vec<IpAddr> {
 #[serde(rename_all = "snake_case")]
 pub enum NatError {
     /// NAT rules are read on Linux only.
-    #[error("NAT rules are read on Linux only")]
+    #[error("NAT redirects were not checked: they are read on Linux only")]
     NotLinux,
     /// Reading them needs root, and the check did not run as root.
-    #[error("NAT rules were not read: run as root to see DNAT rules that redirect this port")]
+    #[error(
+        "NAT redirects were not checked: reading the NAT rules (nftables, iptables) needs root"
+    )]
     NotRoot,
     /// Neither nft nor iptables-save is installed.
-    #[error("NAT rules were not read: neither nft nor iptables-save is installed")]
+    #[error("NAT redirects were not checked: neither nft nor iptables-save is installed")]
     NoTool,
     /// The tools are there but none answered (refused, or took too long).
-    #[error("NAT rules were not read: {tools} gave no answer")]
+    #[error("NAT redirects were not checked: {tools} gave no answer")]
     Unanswered {
         /// The tools tried, as `nft, iptables-save`.
         tools: String,

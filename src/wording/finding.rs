@@ -414,6 +414,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             pids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         ),
         Finding::NatRedirect { redirect, reach } => super::nat::redirect(redirect, reach, port),
+        Finding::NatUnread { why } => super::nat::nat_unread(why),
     }
 }
 

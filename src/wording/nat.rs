@@ -175,20 +175,25 @@ pub(crate) fn redirect(r: &NatRedirect, reach: &Reach, port: u16) -> String {
     s
 }
 
-/// Why NAT rules were not read, in one sentence.
+/// Why NAT redirects were not checked, in one short line.
 #[must_use]
 pub fn nat_unread(e: &NatError) -> String {
     match e {
-        NatError::NotLinux => "NAT rules are read on Linux only.".to_owned(),
+        NatError::NotLinux => {
+            "NAT redirects were not checked: they are read on Linux only.".to_owned()
+        }
         NatError::NotRoot => {
-            "NAT rules were not read: run as root to see DNAT rules that redirect this port."
+            "NAT redirects were not checked: reading the NAT rules (nftables, iptables) needs root."
                 .to_owned()
         }
         NatError::NoTool => {
-            "NAT rules were not read: neither nft nor iptables-save is installed.".to_owned()
+            "NAT redirects were not checked: neither nft nor iptables-save is installed.".to_owned()
         }
         NatError::Unanswered { tools } => {
-            format!("NAT rules were not read: {} gave no answer.", clean(tools))
+            format!(
+                "NAT redirects were not checked: {} gave no answer.",
+                clean(tools)
+            )
         }
     }
 }
