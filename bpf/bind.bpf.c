@@ -26,11 +26,18 @@ struct file { struct inode *f_inode; void *private_data; } PA;
 struct socket { short type; struct file *file; } PA;
 struct fdtable { unsigned int max_fds; struct file **fd; } PA;
 struct files_struct { struct fdtable *fdt; } PA;
-struct task_struct { struct files_struct *files; } PA;
+struct task_struct { struct files_struct *files; struct task_struct *group_leader; __u64 start_time; } PA;
 struct ns_common { unsigned int inum; } PA;
 struct net { struct ns_common ns; } PA;
 typedef struct { struct net *net; } possible_net_t;
-struct sock_common { possible_net_t skc_net; } PA;
+// skc_ipv6only is a bit field: read with BPF_CORE_READ_BITFIELD_PROBED (its byte, shift and
+// width relocated like any other field).
+struct sock_common {
+    possible_net_t skc_net;
+    unsigned char skc_reuse:4;
+    unsigned char skc_reuseport:1;
+    unsigned char skc_ipv6only:1;
+} PA;
 struct sock { struct sock_common __sk_common; struct socket *sk_socket; } PA;
 
 // The tracepoints' own layouts (/sys/kernel/tracing/events/*/*/format): the 8 bytes of common
@@ -76,7 +83,7 @@ struct set_state_args {
 #define FAMILY_INET 2
 #define FAMILY_INET6 10
 
-// What the user space reads (little-endian, 112 bytes): see src/record/ebpf.rs.
+// What the user space reads (little-endian, 120 bytes): see src/record/ebpf.rs.
 struct event {
     __u32 pid;
     __u32 tid;
@@ -96,7 +103,12 @@ struct event {
     __u64 sk;
     // SOCK_STREAM 1, SOCK_DGRAM 2, ...; 0 when unknown.
     __s32 sock_type;
-    __u32 pad;
+    // A listener's IPV6_V6ONLY: 1 off, 2 on; 0 for IPv4 or unknown.
+    __u32 v6only;
+    // When the listening process started (its thread group leader's start_time, boot-based
+    // nanoseconds): with the PID, a name for the process that a later one reusing the PID
+    // does not share (the user space keeps what it read of /proc per pair).
+    __u64 start_ns;
 };
 
 struct pending {
@@ -242,6 +254,12 @@ int set_state(struct set_state_args *ctx)
     struct sock *sk = (struct sock *)ctx->skaddr;
     e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
     e->inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+    if (ctx->family == FAMILY_INET6)
+        e->v6only = BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only) ? 2 : 1;
+    if (listen) {
+        struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+        e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+    }
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

@@ -517,6 +517,20 @@ fn journal_fields(d: &[u8]) -> std::collections::HashMap<String, String> {
     out
 }
 
+/// A recorder polling every 50 ms that sends its journal entries to `journal`.
+fn start_recorder_with_journal(db: &Path, journal: &Path) -> Recorder {
+    Recorder(
+        common::bin()
+            .args(["record", "--interval", "50", "--for", "120", "--db"])
+            .arg(db)
+            .env("PORT_INSPECTOR_JOURNAL", journal)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn every_event_goes_to_the_journal_with_its_fields() {
     let dir = TempDir::new("journal");
@@ -526,16 +540,7 @@ fn every_event_goes_to_the_journal_with_its_fields() {
     journal
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let recorder = Recorder(
-        common::bin()
-            .args(["record", "--interval", "50", "--for", "120", "--db"])
-            .arg(&db)
-            .env("PORT_INSPECTOR_JOURNAL", &sock_path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let recorder = start_recorder_with_journal(&db, &sock_path);
     wait_until_recording(&db);
     let ip = common::private_loopback();
     let mut h = common::holder::spawn("tcp", &format!("{ip}:0"));
@@ -827,4 +832,64 @@ fn a_refused_udp_bind_is_recorded_as_udp() {
     );
     drop(stop(recorder));
     drop(h);
+}
+
+/// A journal nobody reads fills after `net.unix.max_dgram_qlen` entries: the recorder goes on
+/// (records the sockets that come and go after that, stops on SIGTERM) and counts what the
+/// journal lost. Sends used to wait for room: the recorder stood still at the first full queue.
+#[test]
+fn a_journal_nobody_reads_never_holds_the_recorder_up() {
+    let dir = TempDir::new("journal-full");
+    let db = dir.db();
+    let sock_path = dir.0.join("journal.sock");
+    // Bound for the whole test and never read.
+    let _journal = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    let qlen: u64 = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let recorder = start_recorder_with_journal(&db, &sock_path);
+    wait_until_recording(&db);
+    let ip = common::private_loopback();
+    // More listeners than the queue holds; the last one's port is printed once all listen.
+    let n = qlen + 20;
+    let code = format!(
+        "import resource, socket, time\n\
+         resource.setrlimit(resource.RLIMIT_NOFILE, ({m}, {m}))\n\
+         held = []\n\
+         for _ in range({n}):\n    \
+             s = socket.socket(); s.bind(('{ip}', 0)); s.listen(); held.append(s)\n\
+         print(held[-1].getsockname()[1], flush=True)\n\
+         time.sleep(600)\n",
+        m = n + 64
+    );
+    let (h, _) = common::spawn_python(&code, "python3", None);
+    let port = h.port;
+    assert_ne!(port, 0, "python holds {n} listeners");
+    // Each appeared is sent in order, the last port's after all others.
+    wait_for(&db, port, "the last listener is recorded", |t| {
+        spans(t).iter().any(|s| s["state"] == "LISTEN")
+    });
+    drop(h);
+    wait_for(
+        &db,
+        port,
+        "the listener is recorded as closed though the journal is full",
+        |t| spans(t).iter().any(|s| s["end"] == "closed"),
+    );
+    let out = stop(recorder);
+    let dropped: u64 = out
+        .split("; ")
+        .find_map(|p| {
+            p.split_once(" journal entries were dropped because the journal's queue was full")
+        })
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("the stop line counts the dropped journal entries: {out}"));
+    // At most qlen + 1 datagrams fit a queue nobody reads; n appeared events were sent.
+    assert!(
+        dropped >= n - qlen - 1,
+        "at least {} of the {n} entries dropped: {dropped}; {out}",
+        n - qlen - 1
+    );
 }

@@ -172,7 +172,8 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
     }
     let subject = match (args.port, args.pid, args.failed) {
         (_, Some(pid), _) => Subject::Pid(pid),
-        (Some(_) | None, None, true) => Subject::FailedBinds,
+        (Some(p), None, true) => Subject::FailedBindsOn(p),
+        (None, None, true) => Subject::FailedBinds,
         (Some(p), None, false) => Subject::Port(p),
         (None, None, false) => {
             return Err(InputError::OutOfBounds("give a PORT, --failed or --pid".into()).into());
@@ -187,13 +188,7 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
         return Ok(exit::NOT_BINDABLE);
     };
     let limit = (args.limit > 0).then_some(args.limit);
-    let mut t = history::timeline_newest(&store, subject, from, to, now, limit)?;
-    if let (Subject::FailedBinds, Some(p)) = (subject, args.port) {
-        t.entries.retain(|e| match e {
-            history::Entry::FailedBind(f) => f.local.is_some_and(|l| l.port() == p),
-            _ => true,
-        });
-    }
+    let t = history::timeline_newest(&store, subject, from, to, now, limit)?;
     if format == Format::Json {
         output::json(&t);
     } else {

@@ -77,6 +77,9 @@ pub struct Summary {
     /// Events the kernel's ring buffer had no room for (eBPF mode): the table was read again
     /// after each loss.
     pub lost_events: u64,
+    /// Journal entries lost because the journal's queue was full or it was gone (sends never
+    /// wait); the database has them all.
+    pub journal_dropped: u64,
 }
 
 /// Why the recorder runs in the mode it does, said at its start.
@@ -203,8 +206,11 @@ fn cmdline_of(pid: u32) -> Option<String> {
 }
 
 /// The failed binds as the database keeps them: who tried (named by /proc while it lives), and
-/// for EADDRINUSE who held the port right then (one lookup of the port's sockets per port and
-/// batch, sockets on another specific address left out).
+/// for EADDRINUSE who held the port right then, sockets on another specific address left out.
+/// A TCP bind refused by a TCP listener is answered from the recorder's own table: the
+/// tracepoints keep its listeners exact (each appears and goes the instant it starts and stops
+/// listening, its holders looked at every second). Anything else (UDP, a bound-only socket,
+/// no listener in the table) costs one lookup of the port's sockets per port and batch.
 #[cfg(target_os = "linux")]
 fn failed_rows(
     events: Vec<super::ebpf::FailedBindEvent>,
@@ -216,10 +222,34 @@ fn failed_rows(
         std::collections::HashMap::new();
     let mut cmdlines: std::collections::HashMap<u32, Option<String>> =
         std::collections::HashMap::new();
+    // The table's TCP listeners by port, made at the first refused TCP bind of the batch.
+    let mut listeners: Option<ListenersByPort<'_>> = None;
+    let collides = |held: std::net::SocketAddr, asked: std::net::SocketAddr| {
+        held.ip() == asked.ip() || held.ip().is_unspecified() || asked.ip().is_unspecified()
+    };
     events
         .into_iter()
         .map(|e| {
+            // A TCP bind refused by a listener of the recorder's table: its holders, no /proc.
+            let known: Vec<Holder> = match (e.errno, e.local, e.protocol) {
+                (98, Some(l), Some(crate::target::Protocol::Tcp)) => {
+                    let by_port = listeners.get_or_insert_with(|| tcp_listeners(table));
+                    let mut hs: Vec<Holder> = Vec::new();
+                    for (k, seen) in by_port.get(&l.port()).into_iter().flatten() {
+                        if collides(k.local, l) {
+                            for h in &seen.holders {
+                                if !hs.iter().any(|x| x.pid == h.pid) {
+                                    hs.push(h.clone());
+                                }
+                            }
+                        }
+                    }
+                    hs
+                }
+                _ => Vec::new(),
+            };
             let held_by = match (e.errno, e.local) {
+                _ if !known.is_empty() => known,
                 (98, Some(l)) => {
                     // A scan refused on thousands of ports would cost a lookup each: past
                     // LOOKUPS_PER_BATCH ports, the recorder's last read of the table answers.
@@ -236,11 +266,7 @@ fn failed_rows(
                         &[]
                     };
                     let mut hs: Vec<Holder> = Vec::new();
-                    for o in owners.iter().filter(|o| {
-                        o.local.ip() == l.ip()
-                            || o.local.ip().is_unspecified()
-                            || l.ip().is_unspecified()
-                    }) {
+                    for o in owners.iter().filter(|o| collides(o.local, l)) {
                         for h in seen_of(o, |pid| Holder {
                             pid,
                             process: owners::name_of(pid),
@@ -261,11 +287,7 @@ fn failed_rows(
                         // Nobody named right then (gone already, or not traced to a process):
                         // the holders of the recorder's last read, on a colliding address.
                         for (k, seen) in table {
-                            if k.local.port() == l.port()
-                                && (k.local.ip() == l.ip()
-                                    || k.local.ip().is_unspecified()
-                                    || l.ip().is_unspecified())
-                            {
+                            if k.local.port() == l.port() && collides(k.local, l) {
                                 for h in &seen.holders {
                                     if !hs.iter().any(|x| x.pid == h.pid) {
                                         hs.push(h.clone());
@@ -298,6 +320,25 @@ fn failed_rows(
             }
         })
         .collect()
+}
+
+/// The TCP listeners of a table, by port.
+#[cfg(target_os = "linux")]
+type ListenersByPort<'a> =
+    std::collections::HashMap<u16, Vec<(&'a super::SocketKey, &'a super::Seen)>>;
+
+/// The TCP listeners of `table`, by port (one pass).
+#[cfg(target_os = "linux")]
+fn tcp_listeners(table: &Snapshot) -> ListenersByPort<'_> {
+    let mut by_port: ListenersByPort<'_> = std::collections::HashMap::new();
+    for (k, seen) in table {
+        if k.protocol == crate::target::Protocol::Tcp
+            && seen.state == crate::owners::SockState::Listen
+        {
+            by_port.entry(k.local.port()).or_default().push((k, seen));
+        }
+    }
+    by_port
 }
 
 /// Sends each failed bind to the journal (`EVENT=failed_bind`, `ERRNO`, `PORT`, `PID`, `COMM`).
@@ -503,6 +544,10 @@ fn polled(
             last_prune = t;
         }
         if done(stop) {
+            #[cfg(unix)]
+            if let Some(j) = &journal {
+                sum.journal_dropped = j.dropped();
+            }
             return Ok(sum);
         }
         // Sleep to the next tick in short slices, so a stop is honoured within 50 ms.
@@ -513,6 +558,10 @@ fn polled(
             std::thread::sleep(left.min(Duration::from_millis(50)));
         }
         if done(stop) {
+            #[cfg(unix)]
+            if let Some(j) = &journal {
+                sum.journal_dropped = j.dropped();
+            }
             return Ok(sum);
         }
     }
@@ -547,6 +596,11 @@ struct Traced {
     /// The instant each traced listener began listening: a hand-over found later happened
     /// after it, whatever the last look at the holders.
     began: std::collections::HashMap<super::SocketKey, u64>,
+    /// The kernel addresses of listeners traced in other network namespaces: their ends are
+    /// not ours (without this each would be looked for among every socket by inode).
+    foreign: std::collections::HashSet<u64>,
+    /// What /proc said of each listening process.
+    processes: Processes,
 }
 
 #[cfg(target_os = "linux")]
@@ -567,6 +621,8 @@ impl Traced {
                 Event::FailedBind(f) => failed.push(f),
                 Event::Listen(l) => {
                     if l.netns != 0 && self.netns.is_some_and(|n| n != l.netns) {
+                        // Its end is skipped by its socket, not looked for among ours.
+                        self.foreign.insert(l.sk);
                         continue;
                     }
                     let key = super::SocketKey {
@@ -576,8 +632,11 @@ impl Traced {
                     };
                     let seen = super::Seen {
                         state: crate::owners::SockState::Listen,
-                        v6_only: self.now.get(&key).and_then(|s| s.v6_only),
-                        holders: vec![listener(&l)],
+                        // The kernel's own flag at listen (IPv6); for IPv4 there is none.
+                        v6_only: l
+                            .v6_only
+                            .or_else(|| self.now.get(&key).and_then(|s| s.v6_only)),
+                        holders: vec![self.processes.listener(&l)],
                     };
                     let change = match self.now.get(&key) {
                         None => Change::Appeared(key),
@@ -602,6 +661,9 @@ impl Traced {
                     inode,
                     ktime_ns,
                 } => {
+                    if self.foreign.remove(&sk) {
+                        continue;
+                    }
                     // A listener the last read found (not traced from its start) is known by
                     // its inode.
                     let key = self.by_sk.remove(&sk).or_else(|| {
@@ -679,19 +741,48 @@ impl Traced {
     }
 }
 
-/// The process that called listen, as the event named it, with what /proc still shows of it:
-/// its command line only while `/proc/PID/comm` is still the event's (not a later process that
-/// took the PID).
+/// What /proc said of each process that called listen, per (PID, start time, command name):
+/// the PID and the instant it started name one process for its whole life (a later one reusing
+/// the PID started later), and the name changes with an exec. A service accepting thousands of
+/// listeners costs two reads of /proc once, not per listen.
 #[cfg(target_os = "linux")]
-fn listener(l: &super::ebpf::ListenEvent) -> Holder {
-    let alive = owners::name_of(l.pid).is_some_and(|n| n == l.comm);
-    Holder {
-        pid: l.pid,
-        process: Some(l.comm.clone()),
-        user: Some(crate::owners::passwd::user_name(l.uid).to_string()),
-        uid: Some(l.uid),
-        cmdline: if alive { cmdline_of(l.pid) } else { None },
-        managed_by: None,
+#[derive(Default)]
+struct Processes {
+    known: std::collections::HashMap<(u32, u64, String), Option<String>>,
+}
+
+#[cfg(target_os = "linux")]
+impl Processes {
+    /// At most this many processes are remembered; past it the memory starts again.
+    const MAX: usize = 4_096;
+
+    /// The process that called listen, as the event named it, with what /proc still shows of
+    /// it: its command line only while `/proc/PID/comm` is still the event's (not a later
+    /// process that took the PID).
+    fn listener(&mut self, l: &super::ebpf::ListenEvent) -> Holder {
+        let key = (l.pid, l.start_ns, l.comm.clone());
+        let cmdline = if let Some(c) = self.known.get(&key) {
+            c.clone()
+        } else {
+            let alive = owners::name_of(l.pid).is_some_and(|n| n == l.comm);
+            let c = if alive { cmdline_of(l.pid) } else { None };
+            // A process already gone is not remembered: nothing was read of it.
+            if alive && l.start_ns != 0 {
+                if self.known.len() >= Self::MAX {
+                    self.known.clear();
+                }
+                self.known.insert(key, c.clone());
+            }
+            c
+        };
+        Holder {
+            pid: l.pid,
+            process: Some(l.comm.clone()),
+            user: Some(crate::owners::passwd::user_name(l.uid).to_string()),
+            uid: Some(l.uid),
+            cmdline,
+            managed_by: None,
+        }
     }
 }
 
@@ -717,6 +808,8 @@ fn traced(
         children: std::collections::HashMap::new(),
         journal: super::journal::Journal::open(),
         began: std::collections::HashMap::new(),
+        foreign: std::collections::HashSet::new(),
+        processes: Processes::default(),
     };
     let mut last_watch = started;
     let mut last_read: Option<u64> = None;
@@ -813,6 +906,10 @@ fn traced(
         }
         if done(stop) {
             flush(store, session, now_ms(), &mut st, &mut sum)?;
+            sum.journal_dropped = st
+                .journal
+                .as_ref()
+                .map_or(0, super::journal::Journal::dropped);
             return Ok(sum);
         }
         // Woken by the next event; at most 50 ms asleep, so a stop is honoured and a pending

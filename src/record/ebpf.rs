@@ -63,6 +63,11 @@ pub struct ListenEvent {
     pub sk: u64,
     /// When, in CLOCK_MONOTONIC nanoseconds.
     pub ktime_ns: u64,
+    /// IPV6_V6ONLY of an IPv6 listener as the kernel has it at listen; `None` for IPv4.
+    pub v6_only: Option<bool>,
+    /// When the listening process started (boot-based nanoseconds): with the PID, it names one
+    /// process for its whole life, so what /proc said of it is read once.
+    pub start_ns: u64,
 }
 
 /// One failed bind, as the kernel reported it.
@@ -249,7 +254,7 @@ fn sockaddr(sa: &[u8]) -> Option<SocketAddr> {
     }
 }
 
-/// One `struct event` of bind.bpf.c (112 bytes, little-endian).
+/// One `struct event` of bind.bpf.c (120 bytes, little-endian).
 fn parse(b: &[u8]) -> Option<Event> {
     let u32_at = |i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
     let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));
@@ -265,6 +270,12 @@ fn parse(b: &[u8]) -> Option<Event> {
     let inode = u64_at(88)?;
     let sk = u64_at(96)?;
     let sock_type = i32::from_le_bytes(b.get(104..108)?.try_into().ok()?);
+    let v6_only = match u32_at(108)? {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    };
+    let start_ns = u64_at(112)?;
     match kind {
         0 => Some(Event::FailedBind(FailedBindEvent {
             pid,
@@ -288,6 +299,8 @@ fn parse(b: &[u8]) -> Option<Event> {
             netns,
             sk,
             ktime_ns,
+            v6_only,
+            start_ns,
         })),
         2 => Some(Event::Unlisten {
             sk,
@@ -304,7 +317,7 @@ mod tests {
 
     #[test]
     fn an_event_reads_back_as_the_program_wrote_it() {
-        let mut b = vec![0u8; 112];
+        let mut b = vec![0u8; 120];
         b[0..4].copy_from_slice(&812u32.to_le_bytes());
         b[8..12].copy_from_slice(&33u32.to_le_bytes());
         b[12..16].copy_from_slice(&(-98i32).to_le_bytes());
@@ -329,12 +342,14 @@ mod tests {
         b[80..84].copy_from_slice(&1u32.to_le_bytes());
         b[88..96].copy_from_slice(&4242u64.to_le_bytes());
         b[96..104].copy_from_slice(&0xffff_8880_0000_1000u64.to_le_bytes());
+        b[108..112].copy_from_slice(&2u32.to_le_bytes());
+        b[112..120].copy_from_slice(&77_000u64.to_le_bytes());
         let Some(Event::Listen(l)) = parse(&b) else {
             panic!("kind 1 is a listen")
         };
         assert_eq!(
-            (l.pid, l.inode, l.sk),
-            (812, 4242, 0xffff_8880_0000_1000),
+            (l.pid, l.inode, l.sk, l.v6_only, l.start_ns),
+            (812, 4242, 0xffff_8880_0000_1000, Some(true), 77_000),
             "listener"
         );
         b[80..84].copy_from_slice(&2u32.to_le_bytes());

@@ -23,6 +23,9 @@ pub enum Subject {
     Pid(u32),
     /// Every failed bind on the machine.
     FailedBinds,
+    /// The failed binds on one port (`history --failed PORT`): bounded and counted in the
+    /// database like the others, not filtered after the limit.
+    FailedBindsOn(u16),
 }
 
 /// How a span ended.
@@ -293,7 +296,7 @@ pub fn timeline_newest(
         .map(u);
 
     let mut entries: Vec<Entry> = Vec::new();
-    if !matches!(subject, Subject::FailedBinds) {
+    if !matches!(subject, Subject::FailedBinds | Subject::FailedBindsOn(_)) {
         held_spans(conn, subject, from_ms, to_ms, now_ms, limit, &mut entries).map_err(e)?;
     }
     failed_binds(conn, subject, from_ms, to_ms, limit, &mut entries).map_err(e)?;
@@ -365,7 +368,7 @@ fn counts(
     from_ms: u64,
     to_ms: u64,
 ) -> rusqlite::Result<(u64, u64)> {
-    let spans = if matches!(subject, Subject::FailedBinds) {
+    let spans = if matches!(subject, Subject::FailedBinds | Subject::FailedBindsOn(_)) {
         0
     } else {
         let (filter, value) = span_filter(subject);
@@ -396,14 +399,14 @@ fn span_filter(subject: Subject) -> (&'static str, i64) {
             "sp.id IN (SELECT span FROM holders WHERE pid = ?3)",
             i64::from(p),
         ),
-        Subject::FailedBinds => ("0", 0),
+        Subject::FailedBinds | Subject::FailedBindsOn(_) => ("0", 0),
     }
 }
 
 /// The `WHERE` part choosing a subject's refused binds (`?3` its value).
 fn failed_filter(subject: Subject) -> (&'static str, i64) {
     match subject {
-        Subject::Port(p) => ("port = ?3", i64::from(p)),
+        Subject::Port(p) | Subject::FailedBindsOn(p) => ("port = ?3", i64::from(p)),
         Subject::Pid(p) => ("pid = ?3", i64::from(p)),
         Subject::FailedBinds => ("?3 = ?3", 0),
     }
@@ -678,11 +681,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_bounded_timeline_shows_the_newest_and_counts_the_rest() {
+    /// A database of 50 sockets on port 7000, one after another, a refused bind on 7000 after
+    /// each and one on 7001 (both by PID 9); returns its folder and file.
+    fn fifty_on_7000(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         use crate::record::store::FailedRow;
         use crate::record::{Change, Seen, Snapshot, SocketKey};
-        let dir = std::env::temp_dir().join(format!("pi-history-newest-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("pi-history-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).unwrap();
         #[cfg(unix)]
@@ -716,28 +720,46 @@ mod tests {
             s.apply(session, t, Some(t - 100), &changes, &now).unwrap();
             s.record_failed_binds(
                 session,
-                &[FailedRow {
-                    at_ms: t + 500,
-                    who: Holder::pid_only(9),
-                    protocol: Some(Protocol::Tcp),
-                    local: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
-                    errno: 98,
-                    held_by: Vec::new(),
-                }],
+                &[
+                    FailedRow {
+                        at_ms: t + 500,
+                        who: Holder::pid_only(9),
+                        protocol: Some(Protocol::Tcp),
+                        local: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
+                        errno: 98,
+                        held_by: Vec::new(),
+                    },
+                    FailedRow {
+                        at_ms: t + 600,
+                        who: Holder::pid_only(9),
+                        protocol: Some(Protocol::Udp),
+                        local: Some(SocketAddr::from(([127, 0, 0, 1], 7001))),
+                        errno: 98,
+                        held_by: Vec::new(),
+                    },
+                ],
             )
             .unwrap();
             open = now;
         }
+        (dir, path)
+    }
+
+    /// The entries of a timeline, its gaps left out.
+    fn real(t: &Timeline) -> Vec<Entry> {
+        t.entries
+            .iter()
+            .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_bounded_timeline_shows_the_newest_and_counts_the_rest() {
+        let (dir, path) = fifty_on_7000("newest");
         let end = 60_000;
         let r = Store::open_for_reading(&path).unwrap().unwrap();
         let all = timeline(&r, Subject::Port(7000), 0, end, end).unwrap();
-        let real = |t: &Timeline| {
-            t.entries
-                .iter()
-                .filter(|e| !matches!(e, Entry::NotRecorded { .. }))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
         assert_eq!(real(&all).len(), 100, "every entry unbounded");
         assert_eq!(all.omitted, None, "nothing left out");
         let newest = timeline_newest(&r, Subject::Port(7000), 0, end, end, Some(10)).unwrap();
@@ -771,7 +793,51 @@ mod tests {
             "a limit above the count leaves nothing out"
         );
         assert_eq!(real(&fits), real(&all), "and shows all");
-        drop((s, r));
+        drop(r);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn failed_binds_and_a_process_are_bounded_like_a_port() {
+        let (dir, path) = fifty_on_7000("failed");
+        let end = 60_000;
+        let r = Store::open_for_reading(&path).unwrap().unwrap();
+        // `--failed`, `--failed PORT` and `--pid` are bounded and counted the same way.
+        for (subject, total) in [
+            (Subject::FailedBinds, 100),
+            (Subject::FailedBindsOn(7000), 50),
+            (Subject::Pid(9), 100),
+        ] {
+            let every = timeline(&r, subject, 0, end, end).unwrap();
+            assert_eq!(
+                real(&every).len(),
+                total,
+                "{subject:?}: every entry unbounded"
+            );
+            let newest = timeline_newest(&r, subject, 0, end, end, Some(10)).unwrap();
+            assert_eq!(
+                real(&newest),
+                real(&every)[total - 10..].to_vec(),
+                "{subject:?}: the newest ten"
+            );
+            let o = newest.omitted.unwrap();
+            assert_eq!(
+                (o.spans, o.failed_binds),
+                (0, total as u64 - 10),
+                "{subject:?}: the rest counted"
+            );
+        }
+        assert!(
+            real(
+                &timeline_newest(&r, Subject::FailedBindsOn(7000), 0, end, end, Some(10)).unwrap()
+            )
+            .iter()
+            .all(
+                |e| matches!(e, Entry::FailedBind(f) if f.local.is_some_and(|l| l.port() == 7000))
+            ),
+            "only the port asked"
+        );
+        drop(r);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,8 +3,11 @@
 //! pipeline collects the history without reading the database. Written in journald's native
 //! protocol (one datagram per entry on `/run/systemd/journal/socket`); values that hold a
 //! newline use the protocol's length-prefixed form, so a hostile process name cannot forge a
-//! field. No journal (no systemd, a container): nothing is sent and nothing fails.
+//! field. No journal (no systemd, a container): nothing is sent and nothing fails. Sends never
+//! wait: a journal whose queue is full (`net.unix.max_dgram_qlen` entries not yet read) loses
+//! the entry, counted in [`Journal::dropped`], and the recorder goes on (the database keeps it).
 
+use std::cell::Cell;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
@@ -15,6 +18,8 @@ const SOCKET: &str = "/run/systemd/journal/socket";
 pub struct Journal {
     sock: UnixDatagram,
     path: PathBuf,
+    /// Entries the journal had no room for, or refused.
+    dropped: Cell<u64>,
 }
 
 impl Journal {
@@ -28,14 +33,18 @@ impl Journal {
         if !path.exists() {
             return None;
         }
+        let sock = UnixDatagram::unbound().ok()?;
+        // A full queue must not stop the recorder (nor a SIGTERM from being honoured).
+        sock.set_nonblocking(true).ok()?;
         Some(Self {
-            sock: UnixDatagram::unbound().ok()?,
+            sock,
             path,
+            dropped: Cell::new(0),
         })
     }
 
-    /// Sends one entry: `MESSAGE`, a priority of "info", the identifier, and `fields`. A
-    /// journal that is gone or full loses the entry; the database keeps it.
+    /// Sends one entry: `MESSAGE`, a priority of "info", the identifier, and `fields`, without
+    /// waiting. A journal that is gone or full loses the entry (counted); the database keeps it.
     pub fn send(&self, message: &str, fields: &[(&str, String)]) {
         let mut buf = Vec::with_capacity(256);
         field(&mut buf, "MESSAGE", message);
@@ -44,7 +53,15 @@ impl Journal {
         for (k, v) in fields {
             field(&mut buf, k, v);
         }
-        let _ = self.sock.send_to(&buf, &self.path);
+        if self.sock.send_to(&buf, &self.path).is_err() {
+            self.dropped.set(self.dropped.get() + 1);
+        }
+    }
+
+    /// How many entries were lost so far (queue full, journal gone).
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped.get()
     }
 }
 

@@ -58,7 +58,7 @@ pub fn start_line(
 #[must_use]
 pub fn stop_line(sum: &super::capture::Summary) -> String {
     format!(
-        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}{}.",
+        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}{}{}.",
         sum.polls,
         sum.appeared,
         sum.went,
@@ -76,6 +76,24 @@ pub fn stop_line(sum: &super::capture::Summary) -> String {
             format!(
                 "; {} kernel events did not fit the ring buffer (the table was read again after each loss)",
                 sum.lost_events
+            )
+        } else {
+            String::new()
+        },
+        if sum.journal_dropped > 0 {
+            format!(
+                "; {} journal {} dropped because the journal's queue was full or it was gone (the database has {})",
+                sum.journal_dropped,
+                if sum.journal_dropped == 1 {
+                    "entry was"
+                } else {
+                    "entries were"
+                },
+                if sum.journal_dropped == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
             )
         } else {
             String::new()
@@ -184,6 +202,7 @@ fn heading(t: &Timeline) -> String {
         Subject::Port(p) => format!("Port {p}"),
         Subject::Pid(p) => format!("PID {p}"),
         Subject::FailedBinds => "Failed binds".to_owned(),
+        Subject::FailedBindsOn(p) => format!("Failed binds on port {p}"),
     };
     format!(
         "{what}, {} to {} ({}):",
@@ -336,7 +355,9 @@ pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -
         let nothing = match t.subject {
             Subject::Port(_) => "  Nothing recorded on this port in this window.",
             Subject::Pid(_) => "  Nothing recorded for this process in this window.",
-            Subject::FailedBinds => "  No failed bind recorded in this window.",
+            Subject::FailedBinds | Subject::FailedBindsOn(_) => {
+                "  No failed bind recorded in this window."
+            }
         };
         out.push_str(nothing);
         out.push('\n');
