@@ -98,10 +98,43 @@ pub struct EndTarget {
     /// Every other socket it holds (other ports, TCP and UDP): what else goes when it ends.
     #[serde(default)]
     pub other_sockets: Vec<(Protocol, SocketAddr, SockState)>,
+    /// The devices its sockets are bound to (SO_BINDTODEVICE, a VRF): one entry for each socket
+    /// of `sockets` and `other_sockets` bound to one, in their order. Kept apart so a plan from
+    /// an older version (no devices) still reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<(Protocol, SocketAddr, owners::Device)>,
     /// What will likely start it again.
     pub supervisor: Option<Supervisor>,
     /// Why it must not be ended, if so.
     pub refused: Option<Refusal>,
+}
+
+impl EndTarget {
+    /// Its sockets' addresses as every view writes them (`0.0.0.0%lo:8080`), for `sockets`
+    /// (of `protocol`, either when `None`) then `other_sockets`, in their order: each takes
+    /// the first device entry left with its protocol and address.
+    #[must_use]
+    pub fn addresses(&self, protocol: Option<Protocol>) -> (Vec<String>, Vec<String>) {
+        let mut left: Vec<&(Protocol, SocketAddr, owners::Device)> = self.devices.iter().collect();
+        let mut shown = |p: Option<Protocol>, local: SocketAddr| {
+            let at = left
+                .iter()
+                .position(|(q, l, _)| p.is_none_or(|p| p == *q) && *l == local);
+            let device = at.map(|i| &left.remove(i).2);
+            owners::BoundAddress { local, device }.to_string()
+        };
+        let own = self
+            .sockets
+            .iter()
+            .map(|(a, _, _)| shown(protocol, *a))
+            .collect();
+        let others = self
+            .other_sockets
+            .iter()
+            .map(|(p, a, _)| shown(Some(*p), *a))
+            .collect();
+        (own, others)
+    }
 }
 
 /// Everything `end` would do, before it does anything.
@@ -270,6 +303,8 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
             if let Some(t) = targets.iter_mut().find(|t| t.pid == pid) {
                 if !t.sockets.contains(&socket) {
                     t.sockets.push(socket);
+                    t.devices
+                        .extend(o.device.clone().map(|d| (o.protocol, o.local, d)));
                 }
                 continue;
             }
@@ -287,6 +322,12 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
                     .then(|| o.cmdline.as_deref().map(str::to_owned))
                     .flatten(),
                 other_sockets: Vec::new(),
+                devices: o
+                    .device
+                    .clone()
+                    .map(|d| (o.protocol, o.local, d))
+                    .into_iter()
+                    .collect(),
                 sockets: vec![socket],
                 // A Windows service's manager is the service control manager, which the owner
                 // already names (no cgroup or parent chain says it).
@@ -338,6 +379,8 @@ fn other_sockets(targets: &mut [EndTarget], port: u16) {
             let s = (o.protocol, o.local, o.state);
             if o.local.port() != port && !t.other_sockets.contains(&s) {
                 t.other_sockets.push(s);
+                t.devices
+                    .extend(o.device.clone().map(|d| (o.protocol, o.local, d)));
             }
         }
         t.other_sockets

@@ -232,3 +232,60 @@ fn another_users_holder_is_never_called_no_process() {
     );
     drop(held);
 }
+
+/// A socket bound to a device (SO_BINDTODEVICE) is written `0.0.0.0%lo:P` in the plan as in
+/// every other view: on each sharer's line, and in "also holds" (the dry run dropped `%lo`).
+#[test]
+#[ignore = "needs python3 (a holder child) and SO_BINDTODEVICE (kernel 5.7+ or root); CI runs it (cargo test -- --include-ignored)"]
+fn a_device_bound_socket_keeps_its_device_in_the_plan() {
+    let code = "import socket, os, time
+def listener():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'lo')
+    s.bind(('0.0.0.0', 0))
+    s.listen()
+    return s
+a = listener()
+b = listener()
+pid = os.fork()
+if pid == 0:
+    time.sleep(600)
+    os._exit(0)
+print(a.getsockname()[1], b.getsockname()[1], pid, flush=True)
+time.sleep(600)";
+    let (holder, line) = common::spawn_python(code, "python3", None);
+    let w: Vec<u32> = line
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (a, b, child) = (w[0], w[1], w[2]);
+    let run = |args: &[&str]| {
+        let out = common::bin().args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plan = run(&["end", &a.to_string(), "--dry-run"]);
+    let who = run(&["who", &a.to_string()]);
+    let (_, v) = common::json(&["end", &a.to_string(), "--dry-run", "--json"]);
+    let parent = holder.child.id();
+    let _ = Command::new("kill").arg(child.to_string()).status();
+    drop(holder);
+    let here = format!("0.0.0.0%lo:{a}");
+    assert!(who.contains(&here), "who: {who}");
+    for pid in [parent, child] {
+        assert!(
+            plan.contains(&format!("(PID {pid}) on {here} LISTEN")),
+            "each sharer with the device: {plan}"
+        );
+    }
+    assert_eq!(
+        plan.matches(&format!("also holds TCP 0.0.0.0%lo:{b} LISTEN"))
+            .count(),
+        2,
+        "both sharers also hold the other device-bound socket: {plan}"
+    );
+    assert!(!plan.contains(&format!(" 0.0.0.0:{a}")), "{plan}");
+    assert_eq!(
+        v["targets"][0]["devices"][0][2]["name"], "lo",
+        "the device in JSON: {v}"
+    );
+}

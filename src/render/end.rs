@@ -106,10 +106,12 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
             .process
             .as_deref()
             .map_or_else(|| "(name unreadable)".to_owned(), |n| clean(n).into_owned());
+        let (own, others) = t.addresses(plan.protocol);
         let sockets: Vec<String> = t
             .sockets
             .iter()
-            .map(|(a, s, _)| format!("{a} {s}"))
+            .zip(&own)
+            .map(|((_, s, _), a)| format!("{a} {s}"))
             .collect();
         let verb = if t.refused.is_some() { "kept" } else { "end" };
         lines.push((
@@ -127,7 +129,8 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
             let others: Vec<String> = t
                 .other_sockets
                 .iter()
-                .map(|(p, a, s)| format!("{p} {a} {s}"))
+                .zip(&others)
+                .map(|((p, _, s), a)| format!("{p} {a} {s}"))
                 .collect();
             lines.push((DETAIL, format!("also holds {}", others.join(", "))));
         }
