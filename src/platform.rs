@@ -87,6 +87,15 @@ impl Os {
         self == Os::Windows && matches!(pid, 0 | 4)
     }
 
+    /// The account that sees every process's sockets: `root`, or `Administrator` on Windows.
+    #[must_use]
+    pub fn admin_account(self) -> &'static str {
+        match self {
+            Os::Windows => "Administrator",
+            Os::Linux | Os::Macos => "root",
+        }
+    }
+
     /// The hosts file the resolver reads before DNS.
     #[must_use]
     pub fn hosts_file(self) -> &'static str {
@@ -348,6 +357,9 @@ mod tests {
         assert!(!Os::Windows.is_out_of_descriptors(24) && !Os::Linux.is_out_of_descriptors(98));
         assert!(Os::Windows.is_system_pid(4) && !Os::Linux.is_system_pid(4));
         assert_eq!(Os::Linux.hosts_file(), "/etc/hosts");
+        assert_eq!(Os::Linux.admin_account(), "root");
+        assert_eq!(Os::Macos.admin_account(), "root");
+        assert_eq!(Os::Windows.admin_account(), "Administrator");
     }
 
     fn ip(s: &str) -> Option<IpAddr> {

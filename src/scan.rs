@@ -91,8 +91,42 @@ pub struct PortResult {
     /// scanned one, when it has any (the server in the way, not also each connection it
     /// accepted); otherwise every socket on the port but those on another specific address.
     pub owners: Vec<Owner>,
-    /// How the OS treats this port (ephemeral, reserved, privileged).
-    pub notes: Vec<String>,
+    /// How the OS treats this port (ephemeral, reserved, privileged) and how its owner lookup
+    /// went; worded by `render::scan::port_note`.
+    pub notes: Vec<PortNote>,
+}
+
+/// Something said beside a busy port: how the OS treats the port, or why its owners may be
+/// incomplete. A typed value; the JSON carries its `kind` and fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PortNote {
+    /// Below the first unprivileged port: binding it needs root or CAP_NET_BIND_SERVICE.
+    Privileged,
+    /// In the ephemeral range: outgoing connections may take it.
+    Ephemeral,
+    /// In Linux's reserved ports (`ip_local_reserved_ports`): never handed to outgoing
+    /// connections.
+    Reserved,
+    /// In a range Windows excluded (`netsh int ipv4 show excludedportrange`).
+    ExcludedByWindows {
+        /// The range's first port.
+        start: u16,
+        /// Its last port.
+        end: u16,
+    },
+    /// The owner lookup ran out of file descriptors: its owners may not all be traced.
+    OwnersOutOfDescriptors,
+    /// A socket table could be read neither from the kernel nor from `/proc/net`: its owners
+    /// may be missing.
+    TablesUnread {
+        /// What was refused, and what was read instead.
+        refused: Vec<owners::TableRefusal>,
+    },
+    /// A note as another version of the tool wrote it (an earlier remote's answer, where notes
+    /// were sentences).
+    #[serde(untagged)]
+    Said(String),
 }
 
 /// A run of consecutive free ports.
@@ -594,16 +628,15 @@ fn attach_owners(busy: &mut [PortResult], req: &ScanRequest) {
         }));
     }
     // A socket table read neither from the kernel nor from /proc/net: owners may be missing.
-    let unread = refused
-        .iter()
-        .any(|r| !r.read_instead)
-        .then(|| crate::wording::tables_refused_text(&refused));
+    let unread = refused.iter().any(|r| !r.read_instead);
     for b in busy.iter_mut().filter(|b| b.status == PortStatus::InUse) {
         if starved {
-            b.notes.push(crate::wording::lookup_out_of_descriptors());
+            b.notes.push(PortNote::OwnersOutOfDescriptors);
         }
-        if let Some(n) = &unread {
-            b.notes.push(n.clone());
+        if unread {
+            b.notes.push(PortNote::TablesUnread {
+                refused: refused.clone(),
+            });
         }
         b.owners = held.remove(&(b.protocol, b.port)).unwrap_or_default();
     }
@@ -626,21 +659,24 @@ fn collides(o: &Owner, address: IpAddr) -> bool {
         || (address.is_unspecified() && held.is_ipv4() == address.is_ipv4())
 }
 
-/// How the OS treats one port, in words.
+/// How the OS treats one port.
 #[must_use]
-pub fn port_notes(port: u16, facts: &Facts) -> Vec<String> {
+pub fn port_notes(port: u16, facts: &Facts) -> Vec<PortNote> {
     let mut notes = Vec::new();
     if facts.is_privileged(port) {
-        notes.push("privileged: needs root or CAP_NET_BIND_SERVICE".into());
+        notes.push(PortNote::Privileged);
     }
     if facts.is_ephemeral(port) {
-        notes.push("ephemeral: outgoing connections may take it".into());
+        notes.push(PortNote::Ephemeral);
     }
     if let Some(r) = facts.reserved_ranges.iter().find(|r| r.contains(port)) {
         notes.push(if facts.os == crate::platform::Os::Windows {
-            format!("excluded by Windows ({}-{})", r.start, r.end)
+            PortNote::ExcludedByWindows {
+                start: r.start,
+                end: r.end,
+            }
         } else {
-            "reserved: never handed to outgoing connections".into()
+            PortNote::Reserved
         });
     }
     notes

@@ -567,7 +567,7 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
     // The plan comes from a worker thread: every PID, as `end --dry-run` words it.
-    wait_for(&mut h, &format!("End 1 process(es) holding port {port}?"));
+    wait_for(&mut h, &format!("End 1 process holding port {port}?"));
     assert!(
         has(&h, &format!("python3 (PID {pid})")),
         "names process and PID"
@@ -585,8 +585,8 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     );
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
-    wait_for(&mut h, "End 1 process(es)");
-    h.get_by_label("End 1 process(es)").click();
+    wait_for(&mut h, "End 1 process");
+    h.get_by_label("End 1 process").click();
     h.run_steps(2);
     wait_for(&mut h, &format!("Port {port} is free now"));
     assert!(
@@ -611,11 +611,11 @@ fn end_process_says_so_when_the_owner_went_away_meanwhile() {
     let (mut holder, pid, _, mut h) = held_port_in_window();
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
-    wait_for(&mut h, "End 1 process(es)");
+    wait_for(&mut h, "End 1 process");
     // The owner goes away while the confirmation is open.
     holder.child.kill().unwrap();
     holder.child.wait().unwrap();
-    h.get_by_label("End 1 process(es)").click();
+    h.get_by_label("End 1 process").click();
     h.run_steps(2);
     wait_for(&mut h, &format!("PID {pid}: had already exited"));
 }
@@ -635,7 +635,7 @@ fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
     let (mut holder, pid, port, mut h) = held_port_in_window();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
     h.run_steps(2);
-    wait_for(&mut h, &format!("End 1 process(es) holding port {port}?"));
+    wait_for(&mut h, &format!("End 1 process holding port {port}?"));
     assert!(
         has(&h, "Enter ends them; Esc keeps them running."),
         "the keys are said"
@@ -652,7 +652,7 @@ fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
     );
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
     h.run_steps(2);
-    wait_for(&mut h, "End 1 process(es)");
+    wait_for(&mut h, "End 1 process");
     h.key_press(egui::Key::Enter);
     h.run_steps(2);
     wait_for(&mut h, &format!("Port {port} is free now"));

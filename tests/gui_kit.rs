@@ -117,7 +117,7 @@ fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
     });
     h.get_by_label("Stop holding").click();
     h.step();
-    wait_for(&mut h, "(stopped): 2 arrival(s)");
+    wait_for(&mut h, "(stopped): 2 arrivals");
     TcpListener::bind(("127.0.0.1", port)).expect("free after Stop");
 }
 

@@ -233,8 +233,8 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
     set_text(&mut h, "Filter", &ip.to_string());
     wait_for(&mut h, &addr);
     common::ui::ask_end_of_row(&mut h, &addr);
-    wait_for(&mut h, "End 1 process(es)");
-    h.get_by_label("End 1 process(es)").click();
+    wait_for(&mut h, "End 1 process");
+    h.get_by_label("End 1 process").click();
     h.run_steps(2);
     wait_for(&mut h, &format!("Port {} is free now", child.port));
     assert_eq!(

@@ -294,7 +294,7 @@ fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
     common::ui::ask_end_of_row(&mut h, &addr);
     wait_for(&mut h, &format!("holding port {port} on there-lab?"));
     assert!(has(&h, &pid.to_string()), "the plan names the PID there");
-    h.get_by_label("End 1 process(es)").click();
+    h.get_by_label("End 1 process").click();
     h.run_steps(2);
     // The report is the remote's: its re-check bound the port there.
     wait_for(&mut h, &format!("Port {port} is free now"));
@@ -411,7 +411,7 @@ fn the_fleet_view_checks_one_port_on_several_machines() {
         h.get_by_label(m).click();
         h.run_steps(1);
     }
-    h.get_by_label("Check on 3 machine(s)").click();
+    h.get_by_label("Check on 3 machines").click();
     h.run_steps(2);
     wait_until(&mut h, "every machine's row", |h| {
         let f = &h.state().fleet;

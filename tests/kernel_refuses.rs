@@ -192,10 +192,23 @@ fn with_no_socket_table_readable_every_command_says_unknown() {
     ])));
     assert_eq!(code, Some(0), "scan: {out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let notes = v["busy"][0]["notes"].to_string();
+    let note = &v["busy"][0]["notes"][0];
+    assert_eq!(
+        (&note["kind"], &note["refused"][0]["read_instead"]),
+        (
+            &serde_json::json!("tables_unread"),
+            &serde_json::json!(false)
+        ),
+        "a busy port says its owners may be missing, typed: {v}"
+    );
+    // The scan's own line says it in words.
+    let (code, out, err) = run(without_proc_net(&bin_without_netlink(&[
+        "scan", &range, "--host", &ip,
+    ])));
+    assert_eq!(code, Some(0), "scan: {out}{err}");
     assert!(
-        notes.contains("could not be read"),
-        "a busy port says its owners may be missing: {v}"
+        out.contains("could not be read"),
+        "a busy port says its owners may be missing: {out}"
     );
 }
 

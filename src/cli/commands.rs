@@ -563,7 +563,10 @@ pub(crate) fn end(
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
             return Err(NotEnded::NoTerminal.into());
         }
-        if !output::confirm(&format!("End {to_end} process(es)? [y/N] ")) {
+        if !output::confirm(&format!(
+            "End {}? [y/N] ",
+            crate::wording::count(to_end, "process", "processes")
+        )) {
             return Err(NotEnded::NotConfirmed.into());
         }
     }

@@ -464,7 +464,8 @@ pub fn scan_lines(r: &crate::scan::ScanReport) -> Lines {
             let _ = write!(line, "  by {who}");
         }
         if !b.notes.is_empty() {
-            let _ = write!(line, "  [{}]", b.notes.join("; "));
+            let notes: Vec<String> = b.notes.iter().map(crate::render::scan::port_note).collect();
+            let _ = write!(line, "  [{}]", notes.join("; "));
         }
         lines.push((b.port, Tone::Bad, line));
     }

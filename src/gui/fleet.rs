@@ -79,7 +79,13 @@ impl FleetRoom {
                 let n = self.ticked.len();
                 let can = n > 0 && self.running.is_none();
                 if ui
-                    .add_enabled(can, egui::Button::new(format!("Check on {n} machine(s)")))
+                    .add_enabled(
+                        can,
+                        egui::Button::new(format!(
+                            "Check on {}",
+                            crate::wording::count(n, "machine", "machines")
+                        )),
+                    )
                     .clicked()
                 {
                     actions.push(FleetAction::Run);

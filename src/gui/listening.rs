@@ -739,7 +739,7 @@ impl ListeningTab {
                 };
                 egui::Grid::new("properties").num_columns(2).show(ui, |ui| {
                     for (name, value) in [
-                        ("Process", o.who()),
+                        ("Process", crate::wording::who(&o)),
                         ("Path", clean(o.path.as_deref())),
                         ("Command line", clean(o.cmdline.as_deref())),
                         ("User", clean(o.user.as_deref())),

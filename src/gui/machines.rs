@@ -256,8 +256,8 @@ impl MachinesRoom {
         }
         ui.horizontal_wrapped(|ui| {
             ui.label(format!(
-                "{} host(s) from the ssh config.",
-                self.from_config.len()
+                "{} from the ssh config.",
+                crate::wording::count(self.from_config.len(), "host", "hosts")
             ));
             if ui.button("Read the ssh config again").clicked() {
                 actions.push(MachineAction::ReloadConfig);

@@ -169,7 +169,7 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
             .map(|b| {
                 let what = match b.status {
                     PortStatus::InUse => match b.owners.first() {
-                        Some(o) => format!("in use by {}", o.who()),
+                        Some(o) => format!("in use by {}", crate::wording::who(o)),
                         None => "in use".to_owned(),
                     },
                     _ => "refused".to_owned(),

@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(out.hidden, 2, "one hidden socket is now named");
         assert_eq!(out.owners[0].note, Some(OwnerNote::Kernel), "the kernel's");
         assert_eq!(
-            out.owners[0].who(),
+            crate::wording::who(&out.owners[0]),
             "the kernel (VXLAN device vx0 and vx1)",
             "both devices share the socket"
         );

@@ -454,55 +454,6 @@ pub enum OwnerNote {
     Kernel,
 }
 
-impl Owner {
-    /// `nginx (PID 123)` or a plain account of why no process is named. Outside text (the
-    /// process name) is escaped.
-    #[must_use]
-    pub fn who(&self) -> String {
-        match (self.pid, &self.process) {
-            (Some(pid), Some(name)) => format!("{} (PID {pid})", crate::text::clean(name)),
-            (Some(pid), None) => format!("PID {pid} (name unreadable)"),
-            _ => match self.note {
-                Some(OwnerNote::Kernel) => match &self.kernel {
-                    Some(k) => format!(
-                        "the kernel ({} device {})",
-                        k.kind.name(),
-                        crate::wording::devices_list(&k.devices)
-                    ),
-                    None => "the kernel".into(),
-                },
-                Some(OwnerNote::TimeWait) => "a TIME_WAIT socket (no process)".into(),
-                Some(OwnerNote::Orphan) => "an orphaned socket (no process)".into(),
-                Some(OwnerNote::OtherUser) => format!(
-                    "a process of user {} (run as root/Administrator to see which)",
-                    crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
-                ),
-                Some(OwnerNote::NoPtrace) => format!(
-                    "a process of user {} (hidden: this root lacks CAP_SYS_PTRACE)",
-                    crate::text::clean(self.user.as_deref().unwrap_or("unknown"))
-                ),
-                Some(OwnerNote::NoPid) => {
-                    "a socket whose process the OS table does not name (PID 0)".into()
-                }
-                Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
-                Some(OwnerNote::OutOfDescriptors) => {
-                    "a socket not traced to a process (Port Inspector ran out of file descriptors)"
-                        .into()
-                }
-                Some(OwnerNote::Uninspectable) => {
-                    "a process here that could not be inspected (not dumpable, or in another user namespace)"
-                        .into()
-                }
-                Some(OwnerNote::NotInView) => {
-                    "a socket of no process visible here (another PID namespace, or the kernel)"
-                        .into()
-                }
-                _ => "unknown process".into(),
-            },
-        }
-    }
-}
-
 /// Whether the sockets found on a port that refused a bind may all have passed: none was
 /// found, or each was gone when looked for again, or has no process in view, or is held by another run of this very
 /// program (a check's or a scan's probe holds a port for microseconds): the same executable,

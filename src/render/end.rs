@@ -82,10 +82,11 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
         // Held, but by no process this user may end or see (another user's, TIME_WAIT, another
         // namespace's): never "no process holds it".
         Some(format!(
-            "Port {} ({what}) on {at} is held by {} socket{} with no process that may be ended from here (TIME_WAIT, another user's, or another namespace's): run as root to see and end its holder.",
+            "Port {} ({what}) on {at} is held by {} socket{} with no process that may be ended from here (TIME_WAIT, another user's, or another namespace's): run as {} to see and end its holder.",
             plan.port,
             plan.unowned,
-            plural(plan.unowned)
+            plural(plan.unowned),
+            crate::platform::Os::current().admin_account()
         ))
     } else if plan.targets.is_empty() && plan.kernel.is_empty() {
         Some(format!(
@@ -184,7 +185,8 @@ fn supervisor_words(s: &crate::end::Supervisor) -> String {
             clean(id)
         ),
         Supervisor::WindowsService(names) => format!(
-            "runs the Windows service(s) {}: the service control manager may start it again; stop the service instead (sc.exe stop NAME)",
+            "runs the Windows {} {}: the service control manager may start it again; stop the service instead (sc.exe stop NAME)",
+            crate::wording::noun(names.len(), "service", "services"),
             names
                 .iter()
                 .map(|s| clean(s).into_owned())

@@ -1,20 +1,20 @@
 //! The lines of the waiting features: a hold that ended, a watch still waiting.
 
 use crate::text::clean;
-use crate::wording::{holders_in_words, human_ms};
+use crate::wording::{count, holders_in_words, human_ms};
 
-/// How a hold ended: `Released 127.0.0.1:8080 after 30.0 s (stopped): 2 arrival(s), 10 bytes.`
+/// How a hold ended: `Released 127.0.0.1:8080 after 30.0 s (stopped): 2 arrivals, 10 bytes.`
 /// The same line in the CLI's `listen` and the window's Hold.
 #[must_use]
 pub fn hold_released(s: &crate::support::ListenSummary) -> String {
     format!(
-        "Released {} after {}{}: {} arrival(s){}.",
+        "Released {} after {}{}: {}{}.",
         clean(&s.bound),
         human_ms(s.held_ms),
         if s.stopped { " (stopped)" } else { "" },
-        s.arrivals,
+        count(s.arrivals, "arrival", "arrivals"),
         if s.bytes > 0 {
-            format!(", {} bytes", s.bytes)
+            format!(", {}", count(s.bytes, "byte", "bytes"))
         } else {
             String::new()
         }

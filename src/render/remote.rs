@@ -125,8 +125,8 @@ pub fn port_state(state: &PortState) -> String {
                 .collect();
             if state.hidden > 0 {
                 names.push(format!(
-                    "{} socket(s) whose process is not visible here",
-                    state.hidden
+                    "{} whose process is not visible here",
+                    crate::wording::count(state.hidden, "socket", "sockets")
                 ));
             }
             format!("taken by {}", names.join(", "))

@@ -41,7 +41,7 @@ pub fn owner_line(o: &Owner) -> String {
     if let Some(r) = &o.remote {
         let _ = write!(s, " ↔ {r}");
     }
-    let _ = write!(s, "  {}", o.who());
+    let _ = write!(s, "  {}", crate::wording::who(o));
     let sharers = o.pids.len().saturating_sub(1);
     if sharers > 0 {
         let _ = write!(s, " +{sharers} sharing");
@@ -356,7 +356,10 @@ fn owners_table(o: &mut String, c: &Check) {
             o,
             "| {} | {} | {} | {} | {} | {} | {} |",
             pids,
-            md(&w.process.as_deref().map_or_else(|| w.who(), str::to_owned)),
+            md(&w
+                .process
+                .as_deref()
+                .map_or_else(|| crate::wording::who(w), str::to_owned)),
             md(w.user.as_deref().unwrap_or_default()),
             w.protocol,
             md(&w.address().to_string()),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::owners::Owner;
-use crate::scan::{PortStatus, ScanReport};
+use crate::scan::{PortNote, PortStatus, ScanReport};
 use crate::target::Protocol;
 
 /// One line of the scan table: a busy port, or a run of free ports.
@@ -75,7 +75,7 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
     let clean = |s: Option<&str>| s.map(|s| crate::text::clean(s).into_owned());
     for b in &r.busy {
         let mut note = vec![format!("{} ({})", b.error.wsa_name, b.error.wsa_code)];
-        note.extend(b.notes.iter().cloned());
+        note.extend(b.notes.iter().map(port_note));
         out.push(ScanRow {
             ports: b.port.to_string(),
             first_port: b.port,
@@ -141,9 +141,55 @@ pub fn to_markdown(rows: &[ScanRow]) -> String {
     o
 }
 
+/// A busy port's note in words: `privileged: needs root or CAP_NET_BIND_SERVICE`, `ephemeral:
+/// outgoing connections may take it`, why its owners may be incomplete. The same words in the
+/// CLI's lines, the CSV and the window's rows. Another version's sentence is shown escaped.
+#[must_use]
+pub fn port_note(n: &PortNote) -> String {
+    match n {
+        PortNote::Privileged => "privileged: needs root or CAP_NET_BIND_SERVICE".into(),
+        PortNote::Ephemeral => "ephemeral: outgoing connections may take it".into(),
+        PortNote::Reserved => "reserved: never handed to outgoing connections".into(),
+        PortNote::ExcludedByWindows { start, end } => {
+            format!("excluded by Windows ({start}-{end})")
+        }
+        PortNote::OwnersOutOfDescriptors => crate::wording::lookup_out_of_descriptors(),
+        PortNote::TablesUnread { refused } => crate::wording::tables_refused_text(refused),
+        PortNote::Said(s) => crate::text::clean(s).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port's notes are typed in the JSON and worded here; a sentence an earlier version
+    /// wrote (a remote's answer) still reads, and is said escaped.
+    #[test]
+    fn port_notes_are_typed_and_worded_here() {
+        let notes = vec![
+            PortNote::Privileged,
+            PortNote::ExcludedByWindows {
+                start: 50000,
+                end: 50059,
+            },
+        ];
+        let json = serde_json::to_string(&notes).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"kind":"privileged"},{"kind":"excluded_by_windows","start":50000,"end":50059}]"#
+        );
+        assert_eq!(serde_json::from_str::<Vec<PortNote>>(&json).unwrap(), notes);
+        assert_eq!(
+            notes.iter().map(port_note).collect::<Vec<_>>(),
+            [
+                "privileged: needs root or CAP_NET_BIND_SERVICE",
+                "excluded by Windows (50000-50059)"
+            ]
+        );
+        let earlier: PortNote = serde_json::from_str(r#""ephemeral\u001b[2J""#).unwrap();
+        assert_eq!(port_note(&earlier), "ephemeral\\x1b[2J");
+    }
 
     #[test]
     fn csv_quotes_and_markdown_escapes() {

@@ -30,7 +30,7 @@ pub fn connection_lines(owners: &[Owner]) -> Vec<String> {
     let mut groups: Vec<(SockState, usize, Vec<IpAddr>, Vec<String>)> = Vec::new();
     for o in owners.iter().filter(|o| o.state.is_connection()) {
         let peer = o.remote.map(|r: SocketAddr| r.ip());
-        let who = o.pid.is_some().then(|| o.who());
+        let who = o.pid.is_some().then(|| crate::wording::who(o));
         let i = groups
             .iter()
             .position(|g| g.0 == o.state)
@@ -97,7 +97,7 @@ pub fn socket_table(owners: &[Owner]) -> String {
         let name = w
             .process
             .as_deref()
-            .map_or_else(|| w.who(), |p| clean(p).into_owned());
+            .map_or_else(|| crate::wording::who(w), |p| clean(p).into_owned());
         let _ = writeln!(
             o,
             "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",

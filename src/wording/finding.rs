@@ -9,7 +9,7 @@ use crate::platform::Os;
 use crate::target::{Family, Target};
 use crate::text::clean;
 
-use super::{RAISE_FD_LIMIT, holders_list, human_ms, tables_refused_text};
+use super::{RAISE_FD_LIMIT, holders_list, human_ms, plural, tables_refused_text};
 
 /// The family a lookup asked for, as the sentence names the missing address: "an IPv6 address".
 pub(crate) fn family_address(family: Family) -> &'static str {
@@ -416,10 +416,6 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         Finding::NatRedirect { redirect, reach } => super::nat::redirect(redirect, reach, port),
         Finding::NatUnread { why } => super::nat::nat_unread(why),
     }
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 pub(crate) fn held(conflict: Conflict, tried: IpAddr, sockets: &[Owner], port: u16) -> String {

@@ -1,7 +1,56 @@
 //! Who holds a port, in phrases: a socket's processes, what manages them, a list of holders.
 
-use crate::owners::Owner;
+use crate::owners::{Owner, OwnerNote};
+use crate::platform::Os;
 use crate::text::clean;
+
+/// `nginx (PID 123)` or a plain account of why no process is named. Outside text (the process
+/// name, the user) is escaped. The account to run as to see another user's process is this
+/// OS's own (root, or Administrator on Windows).
+#[must_use]
+pub fn who(o: &Owner) -> String {
+    match (o.pid, &o.process) {
+        (Some(pid), Some(name)) => format!("{} (PID {pid})", clean(name)),
+        (Some(pid), None) => format!("PID {pid} (name unreadable)"),
+        _ => match o.note {
+            Some(OwnerNote::Kernel) => match &o.kernel {
+                Some(k) => format!(
+                    "the kernel ({} device {})",
+                    k.kind.name(),
+                    super::devices_list(&k.devices)
+                ),
+                None => "the kernel".into(),
+            },
+            Some(OwnerNote::TimeWait) => "a TIME_WAIT socket (no process)".into(),
+            Some(OwnerNote::Orphan) => "an orphaned socket (no process)".into(),
+            Some(OwnerNote::OtherUser) => format!(
+                "a process of user {} (run as {} to see which)",
+                clean(o.user.as_deref().unwrap_or("unknown")),
+                Os::current().admin_account()
+            ),
+            Some(OwnerNote::NoPtrace) => format!(
+                "a process of user {} (hidden: this root lacks CAP_SYS_PTRACE)",
+                clean(o.user.as_deref().unwrap_or("unknown"))
+            ),
+            Some(OwnerNote::NoPid) => {
+                "a socket whose process the OS table does not name (PID 0)".into()
+            }
+            Some(OwnerNote::ShortLived) => "a short-lived socket (gone when looked up)".into(),
+            Some(OwnerNote::OutOfDescriptors) => {
+                "a socket not traced to a process (Port Inspector ran out of file descriptors)"
+                    .into()
+            }
+            Some(OwnerNote::Uninspectable) => {
+                "a process here that could not be inspected (not dumpable, or in another user namespace)"
+                    .into()
+            }
+            Some(OwnerNote::NotInView) => {
+                "a socket of no process visible here (another PID namespace, or the kernel)".into()
+            }
+            _ => "unknown process".into(),
+        },
+    }
+}
 
 /// `nginx (PID 812)`, `nginx (PID 812) and 4 processes that share its socket`, or a count.
 pub(crate) fn holders_phrase(sockets: &[Owner]) -> String {
@@ -68,7 +117,7 @@ pub(crate) fn manager_clause(o: &Owner) -> Option<String> {
 /// One socket's processes: `nginx (PID 812)`, `nginx (PID 812) and PID 813, 814, which share the
 /// socket`, or why none is named.
 pub(crate) fn process_phrase(o: &Owner) -> String {
-    let base = o.who();
+    let base = who(o);
     let others: Vec<String> = o
         .pids
         .iter()
@@ -173,9 +222,9 @@ pub fn managed_by(o: &Owner) -> String {
 pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
     let mut seen: Vec<String> = Vec::new();
     for o in owners {
-        let who = o.who();
-        if !seen.contains(&who) {
-            seen.push(who);
+        let name = who(o);
+        if !seen.contains(&name) {
+            seen.push(name);
         }
     }
     seen.join(", ")

@@ -83,7 +83,7 @@ pub fn lookup_out_of_descriptors() -> String {
 /// A lookup's note as a sentence (`who`'s "note:" lines).
 #[must_use]
 pub fn lookup_note(n: &LookupNote) -> String {
-    let processes = |count: usize| format!("{count} process{}", plural_es(count));
+    let processes = |n: usize| super::count(n, "process", "processes");
     match n {
         LookupNote::Uninspected { count, why } => match why {
             Uninspected::OutOfDescriptors => format!(
@@ -95,8 +95,9 @@ pub fn lookup_note(n: &LookupNote) -> String {
                 processes(*count)
             ),
             Uninspected::OtherUsers => format!(
-                "{} could not be inspected (another user's; run as root to see them)",
-                processes(*count)
+                "{} could not be inspected (another user's; run as {} to see them)",
+                processes(*count),
+                crate::platform::Os::current().admin_account()
             ),
         },
         LookupNote::BoundOnlyUnsearched { processes: denied } => format!(
@@ -110,11 +111,6 @@ pub fn lookup_note(n: &LookupNote) -> String {
         } => format!("the {protocol} {family} table was not readable (error {code})"),
         LookupNote::Said(s) => crate::text::clean(s).into_owned(),
     }
-}
-
-/// "es" but for one.
-fn plural_es(n: usize) -> &'static str {
-    if n == 1 { "" } else { "es" }
 }
 
 #[cfg(test)]
@@ -137,7 +133,10 @@ mod tests {
         assert_eq!(serde_json::from_str::<LookupNote>(&json).unwrap(), typed);
         assert_eq!(
             lookup_note(&typed),
-            "1 process could not be inspected (another user's; run as root to see them)"
+            format!(
+                "1 process could not be inspected (another user's; run as {} to see them)",
+                crate::platform::Os::current().admin_account()
+            )
         );
         let earlier: LookupNote =
             serde_json::from_str(r#""3 processes could not be read\u001b[31m""#).unwrap();

@@ -10,6 +10,7 @@ mod fix;
 mod holders;
 mod lookup;
 mod nat;
+mod number;
 mod time;
 
 use serde::{Deserialize, Serialize};
@@ -19,12 +20,14 @@ use crate::probe::{ProbeReport, Verdict};
 use crate::text::clean;
 
 pub use finding::finding;
-pub(crate) use finding::{devices_list, lookup_title, plural};
+pub(crate) use finding::{devices_list, lookup_title};
 pub use fix::{fix, fix_button, general_causes};
-pub use holders::{holders_in_words, managed_by};
+pub use holders::{holders_in_words, managed_by, who};
 pub(crate) use holders::{holders_list, holders_phrase, manager_clause, service_list};
 pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
 pub use nat::nat_unread;
+pub(crate) use number::plural;
+pub use number::{count, noun};
 pub use time::{SLOW_LOOKUP_US, human_ms, human_us, slow_lookup};
 
 /// Which front end the advice is for: the CLI names commands, the window names its controls.

@@ -164,8 +164,8 @@ pub(super) fn end(
             return Err(crate::end::NotEnded::NoTerminal.into());
         }
         if !output::confirm(&format!(
-            "End {} process(es) on {}? [y/N] ",
-            to_end.len(),
+            "End {} on {}? [y/N] ",
+            crate::wording::count(to_end.len(), "process", "processes"),
             crate::text::clean(&remote.machine.to_string())
         )) {
             return Err(crate::end::NotEnded::NotConfirmed.into());

@@ -212,11 +212,10 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
                     ui.end_row();
                     for o in &c.owners {
                         ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
-                        ui.label(
-                            o.process
-                                .as_deref()
-                                .map_or_else(|| o.who(), |p| crate::text::clean(p).into_owned()),
-                        );
+                        ui.label(o.process.as_deref().map_or_else(
+                            || crate::wording::who(o),
+                            |p| crate::text::clean(p).into_owned(),
+                        ));
                         ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
                         ui.label(o.state.name());
                         ui.label(o.address().to_string());
@@ -236,7 +235,7 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
     for (i, o) in c.owners.iter().enumerate() {
         let Some(pid) = o.pid else { continue };
         ui.horizontal_wrapped(|ui| {
-            ui.label(format!("{}:", o.who()));
+            ui.label(format!("{}:", crate::wording::who(o)));
             if ui.button(format!("End PID {pid}…")).clicked() {
                 actions.push(Action::AskEnd(i));
             }

@@ -50,7 +50,7 @@ pub(in crate::gui) fn sort_header(
 pub(in crate::gui) fn group_text(o: &Owner, count: usize, folded: bool) -> String {
     let who = o.pid.map_or_else(
         || "No process visible".to_owned(),
-        |_| crate::text::clean(&o.who()).into_owned(),
+        |_| crate::text::clean(&crate::wording::who(o)).into_owned(),
     );
     let manager = if o.pid.is_some() && o.managed_by.is_some() {
         format!(" · {}", crate::wording::managed_by(o))
@@ -90,7 +90,7 @@ pub(in crate::gui) fn cell_text(
                 .as_deref()
                 .map_or_else(|| "—".to_owned(), |p| crate::text::clean(p).into_owned());
             let hover = if o.process.is_none() {
-                Some(o.who())
+                Some(crate::wording::who(o))
             } else if o.ancestry.is_empty() {
                 None
             } else {

@@ -599,7 +599,7 @@ pub fn confirm_close_ui(ui: &mut egui::Ui, o: &crate::owners::Owner) -> Vec<Acti
     let remote = o.remote.map(|r| r.to_string()).unwrap_or_default();
     let modal = egui::Modal::new(egui::Id::unique("confirm-close")).show(ui.ctx(), |ui| {
         ui.heading(format!("Close the connection from {} to {remote}?", o.address()));
-        ui.label(format!("It belongs to {}.", o.who()));
+        ui.label(format!("It belongs to {}.", crate::wording::who(o)));
         ui.label("The kernel aborts it: the peer receives a reset, and the process sees its connection aborted. The table is then read again to prove it is gone.");
         ui.horizontal(|ui| {
             if ui.button("Close the connection").clicked() {
@@ -632,7 +632,11 @@ pub fn confirm_end_ui(
         ui.heading(if count == 0 {
             format!("Nothing on port {}{on} may be ended", plan.port)
         } else {
-            format!("End {count} process(es) holding port {}{on}?", plan.port)
+            format!(
+                "End {} holding port {}{on}?",
+                crate::wording::count(count, "process", "processes"),
+                plan.port
+            )
         });
         // The heading above says how many; the plan's lines say who and why (a port the kernel
         // holds for a device has only those lines).
@@ -669,7 +673,8 @@ pub fn confirm_end_ui(
         ui.horizontal(|ui| {
             let enter = count > 0
                 && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
-            if count > 0 && (ui.button(format!("End {count} process(es)")).clicked() || enter) {
+            let label = format!("End {}", crate::wording::count(count, "process", "processes"));
+            if count > 0 && (ui.button(label).clicked() || enter) {
                 actions.push(Action::ConfirmEnd);
             }
             if ui.button("Keep them running").clicked() {
