@@ -762,6 +762,50 @@ table inet both {
     );
 }
 
+#[test]
+#[ignore = "needs root, ip netns, iptables-nft and python3; CI runs it (cargo test -- --include-ignored)"]
+fn an_iptables_nat_note_keeps_to_its_address_and_first_match() {
+    let ns = Netns::new("pi-iptfirst");
+    common::require(
+        ok(Command::new("ip").args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"])),
+        "ip link in the test namespace",
+    );
+    // iptables' -d: the rule catches 127.0.0.6 only, and is removed with iptables' own
+    // command as printed.
+    let ipt = |args: &str| {
+        let argv: Vec<&str> = args.split(' ').collect();
+        ok(Command::new("ip")
+            .args(["netns", "exec", &ns.0, "iptables-nft", "-t", "nat"])
+            .args(argv))
+    };
+    common::require(
+        ipt("-A OUTPUT -d 127.0.0.6 -p tcp --dport 8094 -j REDIRECT --to-ports 9008")
+            && ipt("-A OUTPUT -p tcp --dport 8095 -j ACCEPT")
+            && ipt("-A OUTPUT -p tcp --dport 8095 -j REDIRECT --to-ports 9009"),
+        "iptables-nft (Debian package iptables)",
+    );
+    assert_eq!(lands(&ns, "127.0.0.6", 8094, &[8094, 9008]), 9008);
+    assert_eq!(lands(&ns, "127.0.0.1", 8094, &[8094, 9008]), 8094);
+    let note = one_note(&check_in(&ns, &["0.0.0.0:8094", "-4"]));
+    assert!(
+        note.starts_with("IPv4 connections made on this host to port 8094 at 127.0.0.6 are redirected to :9008 by a NAT rule (iptables (nf_tables), table nat, chain OUTPUT at the output hook: -A OUTPUT -d 127.0.0.6/32 -p tcp -m tcp --dport 8094 -j REDIRECT --to-ports 9008)"),
+        "{note}"
+    );
+    run_removal(&ns, &note);
+    assert_eq!(
+        lands(&ns, "127.0.0.6", 8094, &[8094, 9008]),
+        8094,
+        "removed"
+    );
+    // iptables' first match: the ACCEPT keeps 8095.
+    assert_eq!(lands(&ns, "127.0.0.1", 8095, &[8095, 9009]), 8095);
+    assert_eq!(
+        check_in(&ns, &["0.0.0.0:8095", "-4"])["nat"],
+        serde_json::json!([]),
+        "an ACCEPT of the same match comes first"
+    );
+}
+
 /// `source` installed as `/usr/local/bin/NAME` in a private mount namespace (a tmpfs over that
 /// folder: the host's is never touched; a root-owned file in a system folder, as a package
 /// installs it) and started with `args`; returns the child and the port it prints first.
