@@ -893,3 +893,101 @@ fn a_journal_nobody_reads_never_holds_the_recorder_up() {
         n - qlen - 1
     );
 }
+
+/// A traced IPv6 listener's IPV6_V6ONLY is read in the kernel at listen: stored with the span
+/// the instant it starts, never "unknown until the next read of the table" (30 s later). The
+/// flag matters on the wildcard `[::]` only (a bind to ::1 sets it), so the recorder and the
+/// listeners share a network namespace of the test's own.
+#[test]
+#[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON; a network namespace); CI runs it (cargo test -- --include-ignored)"]
+fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
+    common::require(common::is_root(), "root, to load the eBPF program");
+    // The namespace lives as long as this process does.
+    let ns = common::Holder {
+        child: std::process::Command::new("unshare")
+            .args(["--net", "sleep", "600"])
+            .spawn()
+            .unwrap(),
+        port: 0,
+    };
+    let net = format!("--net=/proc/{}/ns/net", ns.child.id());
+    let start = Instant::now();
+    while std::fs::read_link(format!("/proc/{}/ns/net", ns.child.id())).ok()
+        == std::fs::read_link("/proc/self/ns/net").ok()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "unshare --net made a namespace"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let dir = TempDir::new("v6only");
+    let db = dir.db();
+    let recorder = Recorder(
+        std::process::Command::new("nsenter")
+            .arg(&net)
+            .arg(common::bin().get_program())
+            .args(["record", "--interval", "200", "--for", "120", "--db"])
+            .arg(&db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_recording(&db);
+    assert_eq!(
+        history(&db, &["1"])["latest_session"]["mode"],
+        "traced",
+        "root: the tracepoints are attached"
+    );
+    // One listener on [::] with IPV6_V6ONLY on, one with it off.
+    let mut py = common::Holder {
+        child: std::process::Command::new("nsenter")
+            .args([
+                net.as_str(),
+                "python3",
+                "-c",
+                "import socket, time\n\
+                 l = []\n\
+                 for only in (1, 0):\n    \
+                     s = socket.socket(socket.AF_INET6)\n    \
+                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, only)\n    \
+                     s.bind(('::', 0)); s.listen(); l.append(s)\n\
+                 print(l[0].getsockname()[1], l[1].getsockname()[1], flush=True)\n\
+                 time.sleep(600)\n",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        port: 0,
+    };
+    let line = common::first_line(&mut py.child);
+    let ports: Vec<u16> = line
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(ports.len(), 2, "two listeners: {line}");
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    for (port, want) in [(ports[0], 1), (ports[1], 0)] {
+        wait_for(&db, port, "the IPv6 listener is recorded", |t| {
+            spans(t).iter().any(|s| s["state"] == "LISTEN")
+        });
+        let v6_only: Option<i64> = conn
+            .query_row(
+                "SELECT v6_only FROM spans WHERE port = ?1 AND ip = '::'",
+                [port],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            v6_only,
+            Some(want),
+            "[::]:{port} stored with IPV6_V6ONLY {want} at its listen"
+        );
+    }
+    drop((py, conn));
+    drop(stop(recorder));
+    drop(ns);
+}
