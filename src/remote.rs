@@ -45,11 +45,9 @@ impl Machine {
     /// # Errors
     /// One line saying what is wrong with the text.
     pub fn parse(text: &str) -> Result<Self, InputError> {
-        let bad = |why: &str| {
-            InputError::OutOfBounds(format!(
-                "--on '{}': {why}; give [USER@]HOST[:PORT] (web-01, admin@10.0.0.5:2222, [fe80::1%eth0])",
-                crate::text::clean(&text.chars().take(80).collect::<String>())
-            ))
+        let bad = |why: &'static str| InputError::BadMachine {
+            given: crate::text::clean(&text.chars().take(80).collect::<String>()).into_owned(),
+            why,
         };
         let t = text.trim();
         let (user, rest) = match t.rsplit_once('@') {

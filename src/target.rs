@@ -328,9 +328,108 @@ pub enum InputError {
     /// A scan needs one local IP address, not a name.
     #[error("'{0}' is not an IP address: give one such as 127.0.0.1, 0.0.0.0 or ::1")]
     NotAnAddress(String),
-    /// A number option out of its allowed bounds.
-    #[error("{0}")]
-    OutOfBounds(String),
+    /// A number of seconds that is not one, or out of the option's bounds.
+    #[error("{option} '{given}' is not valid: give seconds from {min} to {max}")]
+    SecondsOutOfBounds {
+        /// The option (`--timeout`).
+        option: String,
+        /// The text given, shortened and cleaned.
+        given: String,
+        /// The least allowed, as written in the message.
+        min: String,
+        /// The most allowed.
+        max: String,
+    },
+    /// A count that is not one, or out of 1 to `max`.
+    #[error("count '{given}' is not valid: give 1 to {max}")]
+    CountOutOfBounds {
+        /// The text given, shortened and cleaned.
+        given: String,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A listen backlog outside 1 to 65535.
+    #[error("backlog '{0}' is out of range: give 1 to 65535")]
+    BacklogOutOfRange(String),
+    /// A link-local address whose `%scope` names no interface of this machine.
+    #[error(
+        "'{0}' names no interface of this machine: give the address with one that 'port-inspector facts' lists, e.g. fe80::1%eth0"
+    )]
+    UnknownInterface(String),
+    /// The address to scan cannot be bound here at all (not an address of this machine).
+    #[error("cannot bind {address} on this machine: {error} ({hint})")]
+    AddressNotBindable {
+        /// The address.
+        address: String,
+        /// The OS's error.
+        error: String,
+        /// What to give instead.
+        hint: &'static str,
+    },
+    /// `explain` of a code the catalog does not know.
+    #[error(
+        "unknown error code '{0}': try a WSA number (10048), a native number (98, -2), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them"
+    )]
+    UnknownErrorCode(String),
+    /// `--expect-pids` that is neither `none` nor a list of PIDs.
+    #[error("--expect-pids takes none or PID,PID,…")]
+    BadExpectedPids,
+    /// `listen --no-listen`: listen holds the port listening.
+    #[error(
+        "--no-listen makes no sense for listen: it holds the port listening, to see who arrives"
+    )]
+    NoListenForListen,
+    /// `--on` text that is not `[USER@]HOST[:PORT]`.
+    #[error(
+        "--on '{given}': {why}; give [USER@]HOST[:PORT] (web-01, admin@10.0.0.5:2222, [fe80::1%eth0])"
+    )]
+    BadMachine {
+        /// The text given, cut and cleaned.
+        given: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// `--on` with a command that does not run on another machine.
+    #[error(
+        "--on is not available for {0}: it works with check, who, list, scan, end, report, facts and watch"
+    )]
+    NotRemote(String),
+    /// A link-local `--host` with `--on`: its scope names an interface of this machine.
+    #[error(
+        "a link-local --host names an interface of this machine, not of the other one: scan a global or loopback address there"
+    )]
+    LinkLocalElsewhere,
+    /// The other machine refused the arguments (its own one-line reason, cleaned).
+    #[error("{machine} refused: {why}")]
+    RefusedThere {
+        /// The machine.
+        machine: String,
+        /// Its reason.
+        why: String,
+    },
+    /// A duration that is not one (`90s`, `30m`, `2h`, `3d`).
+    #[error("'{0}' is not a duration: give 90s, 30m, 2h or 3d")]
+    NotADuration(String),
+    /// The recorder's `--interval` outside 10 to 60000 milliseconds.
+    #[error("--interval {0}: give milliseconds from 10 to 60000")]
+    IntervalMsOutOfRange(String),
+    /// The recorder's `--max-size` below 100K or not a size.
+    #[error("--max-size {0}: give a size of at least 100K (500K, 100M, 1G)")]
+    SizeTooSmall(String),
+    /// `--since` or `--until` that is not a time.
+    #[error("{option}: {why}")]
+    NotATime {
+        /// The option.
+        option: &'static str,
+        /// Why it is not one.
+        why: String,
+    },
+    /// `--since` after `--until`.
+    #[error("--since is later than --until")]
+    SinceAfterUntil,
+    /// `history` with nothing to show the history of.
+    #[error("give a PORT, --failed or --pid")]
+    NoHistorySubject,
     /// An IP literal of one family with only the other family asked (`-4 [::1]:80`,
     /// `-6 127.0.0.1:80`): no bind can satisfy both, so it is bad input, not a failed lookup.
     #[error(
@@ -597,10 +696,12 @@ pub fn parse_seconds(
 ) -> Result<std::time::Duration, InputError> {
     match text.trim().parse::<f64>() {
         Ok(s) if s >= min && s <= max => Ok(std::time::Duration::from_secs_f64(s)),
-        _ => Err(InputError::OutOfBounds(format!(
-            "{what} '{}' is not valid: give seconds from {min} to {max}",
-            shorten(text)
-        ))),
+        _ => Err(InputError::SecondsOutOfBounds {
+            option: what.to_owned(),
+            given: shorten(text),
+            min: min.to_string(),
+            max: max.to_string(),
+        }),
     }
 }
 
@@ -608,10 +709,10 @@ pub fn parse_seconds(
 pub fn parse_count(text: &str, max: usize) -> Result<usize, InputError> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(InputError::OutOfBounds(format!(
-            "count '{}' is not valid: give 1 to {max}",
-            shorten(text)
-        ))),
+        _ => Err(InputError::CountOutOfBounds {
+            given: shorten(text),
+            max,
+        }),
     }
 }
 

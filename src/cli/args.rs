@@ -177,10 +177,9 @@ pub(crate) fn count(text: &str) -> Result<usize, InputError> {
 pub(crate) fn backlog(text: &str) -> Result<i32, InputError> {
     match text.trim().parse::<i32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(n),
-        _ => Err(InputError::OutOfBounds(format!(
-            "backlog '{}' is out of range: give 1 to 65535",
-            crate::text::clean(&text.chars().take(20).collect::<String>())
-        ))),
+        _ => Err(InputError::BacklogOutOfRange(
+            crate::text::clean(&text.chars().take(20).collect::<String>()).into_owned(),
+        )),
     }
 }
 
@@ -501,10 +500,9 @@ pub(crate) fn scoped_ip_address(text: &str) -> Result<ScopedIp, InputError> {
             ip: std::net::IpAddr::V6(*v6.ip()),
             scope_id: v6.scope_id(),
         }),
-        _ => Err(InputError::OutOfBounds(format!(
-            "'{}' names no interface of this machine: give the address with one that 'port-inspector facts' lists, e.g. fe80::1%eth0",
-            crate::text::clean(h)
-        ))),
+        _ => Err(InputError::UnknownInterface(
+            crate::text::clean(h).into_owned(),
+        )),
     }
 }
 

@@ -55,16 +55,16 @@ pub(crate) fn bindable_address(
             e,
             crate::wording::RAISE_FD_LIMIT
         ),
-        Err(e) => Err(InputError::OutOfBounds(format!(
-            "cannot bind {address} on this machine: {} ({})",
-            e,
-            match address {
+        Err(e) => Err(InputError::AddressNotBindable {
+            address: address.to_string(),
+            error: e.to_string(),
+            hint: match address {
                 std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() && scope_id == 0 => {
                     "a link-local address needs its interface, e.g. fe80::1%eth0"
                 }
                 _ => "'port-inspector facts' lists its addresses",
-            }
-        ))
+            },
+        }
         .into()),
     }
 }
@@ -198,10 +198,9 @@ pub(crate) fn explain(code: &str, out: DocOutput) -> anyhow::Result<u8> {
     let format = out.format();
     let meanings = catalog::meanings(code);
     if meanings.is_empty() {
-        return Err(InputError::OutOfBounds(format!(
-            "unknown error code '{}': try a WSA number (10048), a native number (98, -2), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them",
-            crate::text::clean(&code.chars().take(40).collect::<String>())
-        ))
+        return Err(InputError::UnknownErrorCode(
+            crate::text::clean(&code.chars().take(40).collect::<String>()).into_owned(),
+        )
         .into());
     }
     let mut entries: Vec<&catalog::CatalogEntry> = Vec::new();
@@ -593,7 +592,7 @@ pub(crate) fn expect_same_pids(plan: &crate::end::EndPlan, expected: &str) -> an
             .split(',')
             .map(|p| p.trim().parse::<u32>())
             .collect::<Result<_, _>>()
-            .map_err(|_| InputError::OutOfBounds("--expect-pids takes none or PID,PID,…".into()))?
+            .map_err(|_| InputError::BadExpectedPids)?
     };
     let mut now: Vec<u32> = plan.to_end().map(|t| t.pid).collect();
     want.sort_unstable();
@@ -662,11 +661,7 @@ pub(crate) fn listen(
     timeout: Option<Duration>,
 ) -> anyhow::Result<u8> {
     if bind.no_listen {
-        return Err(InputError::OutOfBounds(
-            "--no-listen makes no sense for listen: it holds the port listening, to see who arrives"
-                .into(),
-        )
-        .into());
+        return Err(InputError::NoListenForListen.into());
     }
     let t = &bind.target(target)?;
     let r = crate::support::hold(

@@ -71,21 +71,15 @@ const DEFAULT_LIMIT: usize = 200;
 fn duration_ms(s: &str) -> Result<u64, InputError> {
     time::parse_duration_ms(s)
         .filter(|&ms| ms > 0)
-        .ok_or_else(|| {
-            InputError::OutOfBounds(format!(
-                "'{}' is not a duration: give 90s, 30m, 2h or 3d",
-                crate::text::clean(s)
-            ))
-        })
+        .ok_or_else(|| InputError::NotADuration(crate::text::clean(s).into_owned()))
 }
 
 fn interval_ms(s: &str) -> Result<u64, InputError> {
     match s.trim().parse::<u64>() {
         Ok(n) if (10..=60_000).contains(&n) => Ok(n),
-        _ => Err(InputError::OutOfBounds(format!(
-            "--interval {}: give milliseconds from 10 to 60000",
-            crate::text::clean(s)
-        ))),
+        _ => Err(InputError::IntervalMsOutOfRange(
+            crate::text::clean(s).into_owned(),
+        )),
     }
 }
 
@@ -102,12 +96,7 @@ fn size_bytes(s: &str) -> Result<u64, InputError> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .filter(|&b| b >= 100_000)
-        .ok_or_else(|| {
-            InputError::OutOfBounds(format!(
-                "--max-size {}: give a size of at least 100K (500K, 100M, 1G)",
-                crate::text::clean(s)
-            ))
-        })
+        .ok_or_else(|| InputError::SizeTooSmall(crate::text::clean(s).into_owned()))
 }
 
 fn db_path(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
@@ -163,12 +152,16 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
     let path = db_path(args.db.as_ref())?;
     let now = capture::now_ms();
     let offset = store::local_offset_secs(now);
-    let from = time::parse_when(&args.since, now, offset)
-        .map_err(|e| InputError::OutOfBounds(format!("--since: {e}")))?;
-    let to = time::parse_when(&args.until, now, offset)
-        .map_err(|e| InputError::OutOfBounds(format!("--until: {e}")))?;
+    let from = time::parse_when(&args.since, now, offset).map_err(|e| InputError::NotATime {
+        option: "--since",
+        why: e.to_string(),
+    })?;
+    let to = time::parse_when(&args.until, now, offset).map_err(|e| InputError::NotATime {
+        option: "--until",
+        why: e.to_string(),
+    })?;
     if from > to {
-        return Err(InputError::OutOfBounds("--since is later than --until".to_owned()).into());
+        return Err(InputError::SinceAfterUntil.into());
     }
     let subject = match (args.port, args.pid, args.failed) {
         (_, Some(pid), _) => Subject::Pid(pid),
@@ -176,7 +169,7 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
         (None, None, true) => Subject::FailedBinds,
         (Some(p), None, false) => Subject::Port(p),
         (None, None, false) => {
-            return Err(InputError::OutOfBounds("give a PORT, --failed or --pid".into()).into());
+            return Err(InputError::NoHistorySubject.into());
         }
     };
     let Some(store) = Store::open_for_reading(&path)? else {

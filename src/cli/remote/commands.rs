@@ -311,11 +311,10 @@ pub(super) fn watch(args: &crate::cli::watch::WatchArgs, remote: &Remote) -> any
             .rev()
             .find_map(|l| l.strip_prefix("port-inspector: error: "))
             .unwrap_or("it refused the arguments");
-        return Err(InputError::OutOfBounds(format!(
-            "{} refused: {}",
-            remote.machine,
-            crate::text::clean(why)
-        ))
+        return Err(InputError::RefusedThere {
+            machine: remote.machine.to_string(),
+            why: crate::text::clean(why).into_owned(),
+        }
         .into());
     }
     pass_notes(&remote.machine, &reply);

@@ -80,10 +80,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             let mut args = vec!["scan".to_owned(), format!("{}-{}", range.0, range.1)];
             if let Some(h) = host {
                 if h.scope_id != 0 {
-                    return Err(InputError::OutOfBounds(
-                        "a link-local --host names an interface of this machine, not of the other one: scan a global or loopback address there".into(),
-                    )
-                    .into());
+                    return Err(InputError::LinkLocalElsewhere.into());
                 }
                 args.extend(["--host".to_owned(), h.ip.to_string()]);
             }
@@ -149,11 +146,7 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             ..
         } => end(&sel, dry_run, yes, signal, out, remote),
         Command::Watch(args) => watch(&args, remote),
-        other => Err(InputError::OutOfBounds(format!(
-            "--on is not available for {}: it works with check, who, list, scan, end, report, facts and watch",
-            command_name(&other)
-        ))
-        .into()),
+        other => Err(InputError::NotRemote(command_name(&other)).into()),
     }
 }
 
@@ -232,11 +225,10 @@ fn ask<T: DeserializeOwned>(
             .rev()
             .find_map(|l| l.strip_prefix("port-inspector: error: "))
             .unwrap_or("it refused the arguments");
-        return Err(InputError::OutOfBounds(format!(
-            "{} refused: {}",
-            remote.machine,
-            crate::text::clean(why)
-        ))
+        return Err(InputError::RefusedThere {
+            machine: remote.machine.to_string(),
+            why: crate::text::clean(why).into_owned(),
+        }
         .into());
     }
     let value: serde_json::Value = match serde_json::from_slice(&reply.document) {
