@@ -81,18 +81,39 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
     // A socket that refused the bind and is gone (or is another Port Inspector's probe, there
     // for microseconds) is no conflict: bind again before answering, a few times at most.
     // Only the binds are repeated; the evidence is gathered again once, for the last answer.
+    // Many checks of one port at once (a script's loop, a test suite under load) keep refusing
+    // each other for longer than one round of binds: while what refused the bind keeps passing,
+    // another round follows, for up to `PASSED_RETRY_FOR`. The same socket found again a round
+    // later is a lasting holder (a `listen` of this program), not a probe: answered at once.
     if blocker_passed(&report, &evidence) {
-        for backoff_ms in REBIND_BACKOFF_MS {
-            if cfg.cancel.is_cancelled() {
-                break;
+        let deadline = std::time::Instant::now() + PASSED_RETRY_FOR;
+        loop {
+            let before: Vec<u64> = evidence
+                .owners
+                .iter()
+                .map(|o| o.inode)
+                .filter(|&i| i != 0)
+                .collect();
+            for backoff_ms in REBIND_BACKOFF_MS {
+                if cfg.cancel.is_cancelled() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+                report = probe::run(&report.target, cfg);
+                if !in_use(&report) {
+                    break;
+                }
             }
-            std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
-            report = probe::run(&report.target, cfg);
-            if !in_use(&report) {
+            evidence = gather(&report, &facts, cfg);
+            let lasting = evidence.owners.iter().any(|o| before.contains(&o.inode));
+            if lasting
+                || !blocker_passed(&report, &evidence)
+                || cfg.cancel.is_cancelled()
+                || std::time::Instant::now() >= deadline
+            {
                 break;
             }
         }
-        evidence = gather(&report, &facts, cfg);
     }
     let diagnosis = diagnose::diagnose(&report, &facts, &evidence);
     let (mut nat, nat_error) = nat_rules(&report, &facts);
@@ -125,6 +146,12 @@ pub fn complete(mut report: ProbeReport, facts: Facts, cfg: &ProbeConfig) -> Che
     check.recorded = crate::record::recall(check.report.target.port);
     check
 }
+
+/// How long a check keeps binding again, round after round, while every socket that refused it
+/// has passed (gone, or another Port Inspector's probe): 400 checks of one port, 100 at once on a
+/// loaded machine (load 32 on 2 cores), outlasted one round of `REBIND_BACKOFF_MS` (about 120 ms)
+/// and answered "in use" by nothing found.
+const PASSED_RETRY_FOR: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// How long to wait before each new bind when the socket that refused the last one has passed
 /// (milliseconds): a few tries, spread so that many checks of one port at once stop colliding.

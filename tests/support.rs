@@ -212,6 +212,34 @@ fn listen_reports_two_connections_then_frees_the_port() {
     TcpListener::bind((ip, port)).expect("free after the time ends");
 }
 
+/// Connections the kernel completed and queued before the hold ended are reported, not dropped
+/// with the socket: here they arrive before the hold's clock starts (from its own `on_bound`),
+/// and the hold's time is zero, so only the reading at the end can see them.
+#[test]
+fn connections_queued_when_the_hold_ends_are_reported() {
+    let ip = common::private_loopback();
+    let port = common::free_run(ip, 1);
+    let target = Target::tcp(ip.to_string(), port);
+    let summary = support::hold(
+        &target,
+        Duration::ZERO,
+        &ProbeConfig::default(),
+        &mut |_| {
+            for _ in 0..2 {
+                drop(TcpStream::connect((ip, port)).unwrap());
+            }
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.arrivals, summary.events.len()),
+        (2, 2),
+        "both queued connections reported: {:?}",
+        summary.events
+    );
+}
+
 #[test]
 fn listen_stop_frees_the_port_and_udp_records_size() {
     // This test's own address: on 127.0.0.1 another test's bind to port 0 could be handed the
