@@ -12,6 +12,47 @@ use port_inspector::support;
 use port_inspector::{Family, Protocol, Target};
 use serde_json::Value;
 
+/// Children of this test binary are spawned under a read lock; a test that ends a hold and binds
+/// its port again holds the write lock across the two. A child forked from this process holds a
+/// copy of every descriptor open at the fork until its exec (`SOCK_CLOEXEC` acts only then), and
+/// std's `spawn` returns only once the exec is done: under the lock, no copy of the hold's socket
+/// outlives its release. Without it, two suites at once with `--test-threads 8` (load 30-60)
+/// failed "free after Stop" / "free after the time ends" (EADDRINUSE) in 5 of 10 runs.
+static FORKS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// While held, no child of this process is between its fork and its exec.
+fn no_fork_in_flight() -> std::sync::RwLockWriteGuard<'static, ()> {
+    FORKS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `spawn` and `output` under the read lock (see `FORKS`).
+trait SpawnApart {
+    fn spawn_apart(&mut self) -> std::io::Result<std::process::Child>;
+    fn output_apart(&mut self) -> std::io::Result<std::process::Output>;
+}
+
+impl SpawnApart for std::process::Command {
+    fn spawn_apart(&mut self) -> std::io::Result<std::process::Child> {
+        let _forking = FORKS
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.spawn()
+    }
+
+    /// As `output`: stdin from /dev/null, both streams captured; the lock is held for the spawn
+    /// only, not while the child runs.
+    fn output_apart(&mut self) -> std::io::Result<std::process::Output> {
+        use std::process::Stdio;
+        self.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn_apart()?
+            .wait_with_output()
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_owned()
@@ -70,7 +111,10 @@ fn linux_facts_are_the_real_proc_values() {
             .any(|x| x.name == "net.ipv4.ip_local_port_range"),
         "table"
     );
-    let out = common::bin().args(["facts", "--json"]).output().unwrap();
+    let out = common::bin()
+        .args(["facts", "--json"])
+        .output_apart()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ephemeral_range"]["start"], eph.start, "CLI json");
 }
@@ -88,7 +132,10 @@ fn report_of_a_real_conflict_in_three_formats() {
     let h = common::spawn_holder("tcp", "127.0.0.1");
     let pid = h.child.id().to_string();
     let target = format!("127.0.0.1:{}", h.port);
-    let md = common::bin().args(["report", &target]).output().unwrap();
+    let md = common::bin()
+        .args(["report", &target])
+        .output_apart()
+        .unwrap();
     assert_eq!(md.status.code(), Some(1), "not bindable");
     let md = String::from_utf8(md.stdout).unwrap();
     for needle in [
@@ -106,7 +153,7 @@ fn report_of_a_real_conflict_in_three_formats() {
 
     let text = common::bin()
         .args(["report", &target, "--format", "text"])
-        .output()
+        .output_apart()
         .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     for needle in [
@@ -124,7 +171,7 @@ fn report_of_a_real_conflict_in_three_formats() {
     let out = common::bin()
         .args(["report", &target, "--format", "json", "-o"])
         .arg(&file)
-        .output()
+        .output_apart()
         .unwrap();
     assert!(out.stdout.is_empty(), "written to the file, not stdout");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -167,7 +214,7 @@ fn matrix_shows_tcp_ipv4_blocked_and_udp_free() {
     );
     let out = common::bin()
         .args(["matrix", &format!("127.0.0.1:{port}"), "--json"])
-        .output()
+        .output_apart()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["cells"].as_array().unwrap().len() >= 12, "cells in JSON");
@@ -182,6 +229,8 @@ fn listen_reports_two_connections_then_frees_the_port() {
     let port = common::free_run(ip, 1);
     let target = Target::tcp(ip.to_string(), port);
     let cfg = ProbeConfig::default();
+    // No sibling's fork may copy the held socket from its bind to the bind again below.
+    let _no_fork = no_fork_in_flight();
     let (tx, rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         support::hold(
@@ -252,6 +301,8 @@ fn listen_stop_frees_the_port_and_udp_records_size() {
         cancel: cancel.clone(),
         ..ProbeConfig::default()
     };
+    // No sibling's fork may copy the held socket from its bind to the bind again below.
+    let _no_fork = no_fork_in_flight();
     let (tx, rx) = std::sync::mpsc::channel();
     let (etx, erx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
@@ -292,7 +343,7 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
             "0.2",
         ])
         .stdout(std::process::Stdio::piped())
-        .spawn()
+        .spawn_apart()
         .unwrap();
     // Released once the tool says it is waiting (not after a fixed sleep: a slow start, as under
     // Wine, would find the port already free).
@@ -333,7 +384,7 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
             "--timeout",
             "1",
         ])
-        .output()
+        .output_apart()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "exit 1 on timeout");
 }
@@ -351,7 +402,7 @@ fn report_takes_the_same_bind_options_as_check() {
             "--format",
             "json",
         ])
-        .output()
+        .output_apart()
         .unwrap();
     assert_eq!(
         out.status.code(),
@@ -369,7 +420,7 @@ fn report_takes_the_same_bind_options_as_check() {
     );
     let out = common::bin()
         .args(["report", "8080", "--backlog", "0"])
-        .output()
+        .output_apart()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "bad option refused");
 }
@@ -446,12 +497,12 @@ fn matrix_exits_0_only_when_every_cell_is_bindable() {
     let port = held.local_addr().unwrap().port();
     let out = common::bin()
         .args(["matrix", &format!("127.0.0.1:{port}"), "--timeout", "5"])
-        .output()
+        .output_apart()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "a TCP cell is blocked");
     let out = common::bin()
         .args(["matrix", "127.0.0.1:8080", "--timeout", "-3"])
-        .output()
+        .output_apart()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "bad timeout");
 }
