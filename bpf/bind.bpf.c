@@ -26,7 +26,14 @@ struct file { struct inode *f_inode; void *private_data; } PA;
 struct socket { short type; struct file *file; } PA;
 struct fdtable { unsigned int max_fds; struct file **fd; } PA;
 struct files_struct { struct fdtable *fdt; } PA;
-struct task_struct { struct files_struct *files; struct task_struct *group_leader; __u64 start_time; } PA;
+struct net;
+struct nsproxy { struct net *net_ns; } PA;
+struct task_struct {
+    struct files_struct *files;
+    struct task_struct *group_leader;
+    __u64 start_time;
+    struct nsproxy *nsproxy;
+} PA;
 struct ns_common { unsigned int inum; } PA;
 struct net { struct ns_common ns; } PA;
 typedef struct { struct net *net; } possible_net_t;
@@ -203,6 +210,9 @@ int exit_bind(struct exit_bind_args *ctx)
             e->fd = p->fd;
             e->sock_type = p->sock_type;
             bpf_get_current_comm(e->comm, sizeof(e->comm));
+            // The network namespace the bind was refused in: a recorder keeps its own.
+            struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+            e->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
             // sockaddr_in6 is 28 bytes; a shorter sockaddr_in at the very end of a page would
             // fail the long read, so try the short one then.
             if (bpf_probe_read_user(e->sockaddr, 28, (void *)p->umyaddr) != 0) {

@@ -618,7 +618,12 @@ impl Traced {
         let mut failed = Vec::new();
         for ev in events {
             match ev {
-                Event::FailedBind(f) => failed.push(f),
+                // A bind refused in another network namespace is not about this table's ports.
+                Event::FailedBind(f) => {
+                    if f.netns == 0 || self.netns.is_none_or(|n| n == f.netns) {
+                        failed.push(f);
+                    }
+                }
                 Event::Listen(l) => {
                     if l.netns != 0 && self.netns.is_some_and(|n| n != l.netns) {
                         // Its end is skipped by its socket, not looked for among ours.

@@ -88,6 +88,8 @@ pub struct FailedBindEvent {
     pub protocol: Option<crate::target::Protocol>,
     /// When, in CLOCK_MONOTONIC nanoseconds (the kernel's `bpf_ktime_get_ns`).
     pub ktime_ns: u64,
+    /// The network namespace it was refused in (inode number), 0 when unknown.
+    pub netns: u32,
 }
 
 /// The attached capture: the loaded programs (kept so they stay attached), the ring buffer and
@@ -289,6 +291,7 @@ fn parse(b: &[u8]) -> Option<Event> {
                 _ => None,
             },
             ktime_ns,
+            netns,
         })),
         1 => Some(Event::Listen(ListenEvent {
             pid,
