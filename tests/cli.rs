@@ -551,3 +551,54 @@ fn who_with_a_host_says_which_sockets_it_looked_for() {
         "{out}{err}"
     );
 }
+
+/// "Use port N instead" prints the command that asks the same question: a UDP check's command
+/// checks UDP (it printed a TCP check, which a TCP holder of N answered "not bindable"), and an
+/// address a shell would expand (`*:N`) is quoted: run as printed, in a folder holding a file
+/// named like the glob's match, each command answers BINDABLE for the bind it names.
+#[cfg(unix)]
+#[test]
+fn the_free_port_command_asks_the_same_question_run_as_printed() {
+    let ip = common::private_loopback();
+    let base = common::free_run(ip, 3);
+    let udp = std::net::UdpSocket::bind((ip, base)).unwrap();
+    // The next port is taken for TCP only: a TCP check there says not bindable.
+    let tcp = TcpListener::bind((ip, base + 1)).unwrap();
+    let out = common::bin()
+        .args(["check", "--udp", &format!("{ip}:{base}")])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("instead: the same bind took it just now"))
+        .unwrap_or_else(|| panic!("a free port is offered:\n{text}"));
+    let command = line
+        .split_once('(')
+        .and_then(|(_, c)| c.strip_suffix(")."))
+        .unwrap_or_else(|| panic!("the command in: {line}"));
+    assert!(command.contains("--udp"), "a UDP check: {command}");
+    let dir = std::env::temp_dir().join(format!("pi-printed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, said) = common::run_as_printed(command, &dir);
+    assert_eq!(code, Some(0), "{command}:\n{said}");
+    assert!(said.contains("BINDABLE: UDP"), "{command}:\n{said}");
+    // Every interface: `*:N` is one argument whatever files the folder holds.
+    let all = port_inspector::target::Target {
+        host: port_inspector::target::Host::All,
+        port: base + 2,
+        protocol: port_inspector::target::Protocol::Udp,
+        ..Default::default()
+    };
+    let command = port_inspector::wording::check_command(&all);
+    std::fs::write(dir.join(format!("decoy:{}", base + 2)), "").unwrap();
+    let (code, said) = common::run_as_printed(&command, &dir);
+    assert!(
+        said.contains(&format!("UDP *:{}", base + 2)),
+        "{command} checks every interface, not a file's name:\n{said}"
+    );
+    assert!(matches!(code, Some(0 | 1)), "{command}:\n{said}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    drop((udp, tcp));
+}

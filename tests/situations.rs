@@ -245,12 +245,11 @@ fn our_dual_stack_socket_is_named_and_its_fix_runs_as_printed() {
         .find(|f| f["kind"] == "set_v6_only")
         .expect("IPV6_V6ONLY offered");
     let text = fix["text"].as_str().unwrap();
-    let cmd = format!("port-inspector check [::]:{port} --v6only on");
+    let cmd = format!("port-inspector check '[::]:{port}' --v6only on");
     assert!(text.contains(&cmd), "{text}");
-    // The command as printed.
-    let args: Vec<&str> = cmd.split(' ').skip(1).collect();
-    let out = common::bin().args(&args).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "the suggested command binds");
+    // The command as printed, through the shell.
+    let (code, said) = common::run_as_printed(&cmd, &std::env::temp_dir());
+    assert_eq!(code, Some(0), "the suggested command binds: {said}");
 }
 
 // 4. Every process sharing a socket.

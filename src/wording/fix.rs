@@ -3,7 +3,7 @@
 
 use crate::diagnose::Fix;
 use crate::platform::Os;
-use crate::target::{Protocol, Target};
+use crate::target::{Family, Protocol, SocketOptions, Target};
 use crate::text::clean;
 
 use super::{Front, plural};
@@ -15,7 +15,6 @@ use super::{Front, plural};
     reason = "a table: one arm per fix kind, each with its CLI and window wording"
 )]
 pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
-    let t = clean(&target.display_addr()).into_owned();
     let cli = front == Front::Cli;
     match f {
         Fix::EndProcesses { pids, .. } => {
@@ -54,10 +53,10 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             format!("{} ({})", clean(advice), clean(command))
         }
         Fix::UseFreePort { port } => {
-            let other = target_with_port(target, *port);
             if cli {
                 format!(
-                    "Use port {port} instead: the same bind took it just now (port-inspector check {other})."
+                    "Use port {port} instead: the same bind took it just now ({}).",
+                    check_command(&with_port(target, *port))
                 )
             } else {
                 format!("Use port {port} instead: the same bind took it just now.")
@@ -66,7 +65,8 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::SetReuseAddr => {
             if cli {
                 format!(
-                    "Set SO_REUSEADDR on the server's socket before bind (port-inspector check {t} --reuseaddr shows it binds)."
+                    "Set SO_REUSEADDR on the server's socket before bind ({} shows it binds).",
+                    check_command(&with_options(target, |o| o.reuse_address = true))
                 )
             } else {
                 "Set SO_REUSEADDR on the server's socket before bind.".into()
@@ -75,7 +75,8 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::SetReusePort => {
             if cli {
                 format!(
-                    "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (port-inspector check {t} --reuseport)."
+                    "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it ({}).",
+                    check_command(&with_options(target, |o| o.reuse_port = true))
                 )
             } else {
                 "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it.".into()
@@ -84,7 +85,8 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::SetV6Only => {
             if cli {
                 format!(
-                    "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (port-inspector check {t} --v6only on)."
+                    "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone ({}).",
+                    check_command(&with_options(target, |o| o.v6_only = Some(true)))
                 )
             } else {
                 "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone.".into()
@@ -99,7 +101,8 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
         Fix::Wait { secs } => {
             if cli {
                 format!(
-                    "Wait about {secs} s for them to go, then retry (port-inspector check {t} --wait --timeout {})",
+                    "Wait about {secs} s for them to go, then retry ({} --wait --timeout {})",
+                    check_command(target),
                     secs + 10
                 )
             } else {
@@ -161,10 +164,14 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
                 "Relaunch Port Inspector as administrator to name the process.".into()
             } else if Os::current() == Os::Windows {
                 format!(
-                    "Run the check again from an Administrator prompt to name the process: port-inspector check {t}"
+                    "Run the check again from an Administrator prompt to name the process: {}",
+                    check_command(target)
                 )
             } else {
-                format!("Run the check again as root to name the process: sudo port-inspector check {t}")
+                format!(
+                    "Run the check again as root to name the process: sudo {}",
+                    check_command(target)
+                )
             }
         }
         Fix::RemoveDevices { devices } => format!(
@@ -197,10 +204,75 @@ pub fn fix_button(f: &Fix) -> Option<String> {
 }
 
 /// `target` with another port, written as the CLI takes it.
-pub(crate) fn target_with_port(target: &Target, port: u16) -> String {
+/// The `port-inspector check …` command that makes the same bind as `target`: its address and
+/// every option it set (UDP, the family, the socket options), each argument quoted for this OS's
+/// shell, so the command runs as printed and asks the same question (a UDP check's "use port N"
+/// once printed a TCP check, and `*:8080` unquoted is a glob to bash and zsh).
+#[must_use]
+pub fn check_command(target: &Target) -> String {
+    let mut args = vec![clean(&target.display_addr()).into_owned()];
+    let mut flag = |a: &str| args.push(a.to_owned());
+    if target.protocol == Protocol::Udp {
+        flag("--udp");
+    }
+    match target.family {
+        Family::Ipv4 => flag("-4"),
+        Family::Ipv6 => flag("-6"),
+        Family::Any => {}
+    }
+    let o = &target.options;
+    if o.reuse_address {
+        flag("--reuseaddr");
+    }
+    if o.reuse_port {
+        flag("--reuseport");
+    }
+    if let Some(on) = o.v6_only {
+        flag("--v6only");
+        flag(if on { "on" } else { "off" });
+    }
+    if o.exclusive_address_use {
+        flag("--exclusive");
+    }
+    if target.protocol == Protocol::Tcp {
+        if !o.listen {
+            flag("--no-listen");
+        } else if o.backlog != SocketOptions::default().backlog {
+            flag("--backlog");
+            args.push(o.backlog.to_string());
+        }
+    }
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    format!("port-inspector check {}", quoted.join(" "))
+}
+
+/// One argument as this OS's shell takes it literally: POSIX single quotes where a character
+/// means something to sh, bash or zsh (`*`, `[`, `%` stay plain only where safe); on Windows,
+/// whose cmd.exe and PowerShell expand none of these, double quotes only around a space.
+fn shell_quote(arg: &str) -> String {
+    if Os::current() == Os::Windows {
+        if arg.contains(' ') {
+            format!("\"{arg}\"")
+        } else {
+            arg.to_owned()
+        }
+    } else {
+        shlex::try_quote(arg).map_or_else(|_| arg.to_owned(), std::borrow::Cow::into_owned)
+    }
+}
+
+/// `target` with another port (what "use port N instead" checks).
+fn with_port(target: &Target, port: u16) -> Target {
     let mut t = target.clone();
     t.port = port;
-    clean(&t.display_addr()).into_owned()
+    t
+}
+
+/// `target` with a change to its socket options (what a fix's command adds).
+fn with_options(target: &Target, change: impl FnOnce(&mut SocketOptions)) -> Target {
+    let mut t = target.clone();
+    change(&mut t.options);
+    t
 }
 
 /// The catalog's general causes for an error, keeping only those that can apply to this protocol,

@@ -309,3 +309,20 @@ pub fn bin_with_nofile(n: u32, args: &[&str]) -> std::process::Command {
         .args(args);
     c
 }
+
+/// Runs a command the tool printed, as printed, through sh (with this build for
+/// `port-inspector`), in `dir`; returns its exit code and output.
+#[cfg(unix)]
+pub fn run_as_printed(command: &str, dir: &std::path::Path) -> (Option<i32>, String) {
+    let bin = env!("CARGO_BIN_EXE_port-inspector");
+    let line = command.replacen("port-inspector", bin, 1);
+    let out = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
