@@ -341,6 +341,23 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
             });
         }
     }
+    // A process that shares a socket and is the first holder of none: its user and command
+    // line are read as `list` reads them (the confirmation names everything it ends).
+    if targets
+        .iter()
+        .any(|t| t.user.is_none() || t.cmdline.is_none())
+    {
+        let sharers = owners::sharers(&found.owners);
+        for t in &mut targets {
+            let (user, command) = sharers.user_and_command(t.pid);
+            if t.user.is_none() {
+                t.user = user.map(str::to_owned);
+            }
+            if t.cmdline.is_none() {
+                t.cmdline = command.map(str::to_owned);
+            }
+        }
+    }
     // Parents first: a child that a parent will restart goes after it.
     targets.sort_by_key(|t| (ancestry_depth(t.pid), t.pid));
     other_sockets(&mut targets, port);

@@ -300,6 +300,10 @@ pub enum InputError {
     /// Looks like IPv6 but does not parse.
     #[error("'{0}' is not a valid IPv6 address")]
     BadIpv6(String),
+    /// Four dot-separated numbers that are not an IPv4 address (`999.1.1.1`): no name looks
+    /// like that, and the resolver would answer "not found" after a lookup.
+    #[error("'{0}' is not a valid IPv4 address: each of its four numbers goes from 0 to 255")]
+    BadIpv4(String),
     /// An IPv6 address with a port but no brackets is ambiguous.
     #[error("put IPv6 addresses in brackets before a port, e.g. [::1]:8080")]
     Ipv6NeedsBrackets,
@@ -317,6 +321,16 @@ pub enum InputError {
         "'{0}' starts at port 0, which is not a port a scan can test (binding port 0 asks the OS for any free port): start at 1, e.g. 1-65535"
     )]
     RangeStartsAtZero(String),
+    /// Port 0 where a held port is meant (`who 0`, `end 0`): no socket holds port 0, and a bind
+    /// of it always works, so an answer about it would prove nothing.
+    #[error(
+        "port 0 is not a port a socket holds (binding port 0 asks the OS for any free port): give a port from 1 to 65535"
+    )]
+    HeldPortZero,
+    /// An argument that looks like an option this command does not have (`--bogus`), taken
+    /// for the target because a target may start with a hyphen.
+    #[error("'{0}' is not an option of this command (see its --help)")]
+    UnknownOption(String),
     /// A range with an end beyond 65535 (`1-65536`).
     #[error("'{range}': {port} is out of range: ports go from 1 to 65535, e.g. 1-65535")]
     RangePortOutOfRange {
@@ -536,6 +550,25 @@ pub fn parse_port(text: &str) -> Result<u16, InputError> {
     }
 }
 
+/// Parses a port a socket holds (`who`, `end`): 1 to 65535.
+pub fn parse_held_port(text: &str) -> Result<u16, InputError> {
+    match parse_port(text)? {
+        0 => Err(InputError::HeldPortZero),
+        p => Ok(p),
+    }
+}
+
+/// A `[HOST:]PORT` argument as given, refusing what is an unknown option (`--bogus`): the target
+/// takes values with a leading hyphen (so `-1` is refused as a port, in words), and a mistyped
+/// option was otherwise taken for the target, the error then blaming the next argument.
+pub fn target_text(text: &str) -> Result<String, InputError> {
+    if text.starts_with("--") && text.len() > 2 {
+        Err(InputError::UnknownOption(shorten(text)))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 /// Parses `START-END` (or a single port, meaning a range of one) into an inclusive range.
 pub fn parse_range(text: &str) -> Result<(u16, u16), InputError> {
     let t = text.trim();
@@ -594,6 +627,14 @@ pub fn validate_host(host: &str) -> Result<(), InputError> {
     }
     if host.parse::<IpAddr>().is_ok() {
         return Ok(());
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(InputError::BadIpv4(shorten(host)));
     }
     let name = host.strip_suffix('.').unwrap_or(host);
     if name.len() > MAX_HOST_LEN {

@@ -316,6 +316,32 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             &["report", "1", "--format", "ndjson"][..],
             "invalid value 'ndjson' for '--format <FORMAT>': give one of md, text, json",
         ),
+        // A mistyped option before the target is named (clap blamed the argument after it).
+        (
+            &["check", "--bogus", "1"][..],
+            "'--bogus' is not an option of this command",
+        ),
+        (
+            &["who", "--udpx", "5"][..],
+            "'--udpx' is not an option of this command",
+        ),
+        (
+            &["check", "1", "--udpx"][..],
+            "unexpected argument '--udpx' found (did you mean '--udp'?)",
+        ),
+        // The missing argument is named, not cut off after "not provided:".
+        (&["watch", "8080"][..], "were not provided: --until <UNTIL>"),
+        // Port 0 is never held: an answer about it would prove nothing.
+        (
+            &["end", "0", "--dry-run"][..],
+            "port 0 is not a port a socket holds",
+        ),
+        (&["who", "0"][..], "port 0 is not a port a socket holds"),
+        // Four numbers that are no IPv4 address are not sent to the resolver as a name.
+        (
+            &["check", "999.1.1.1:80"][..],
+            "'999.1.1.1' is not a valid IPv4 address",
+        ),
     ] {
         let (code, out, err) = run(args);
         assert_eq!(code, 2, "{args:?}: exit 2");

@@ -288,4 +288,14 @@ time.sleep(600)";
         v["targets"][0]["devices"][0][2]["name"], "lo",
         "the device in JSON: {v}"
     );
+    // The sharer that is no socket's first holder is named as fully as the first: the plan
+    // ends it too (its user and command line were null).
+    let targets = v["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{v}");
+    for t in targets {
+        assert!(
+            t["user"].is_string() && t["cmdline"].is_string(),
+            "every process's user and command line: {v}"
+        );
+    }
 }

@@ -418,6 +418,28 @@ fn report_takes_the_same_bind_options_as_check() {
         (Some("udp"), Some(true)),
         "{v}"
     );
+    // The Markdown report's options row says what was set: a UDP socket never listens.
+    let target = format!("127.0.0.1:{port}");
+    let options_row = |extra: &[&str]| {
+        let out = common::bin()
+            .args(["report", target.as_str()])
+            .args(extra)
+            .output_apart()
+            .unwrap();
+        let md = String::from_utf8_lossy(&out.stdout).into_owned();
+        md.lines()
+            .find(|l| l.starts_with("| Options |"))
+            .map_or_else(|| panic!("an options row:\n{md}"), str::to_owned)
+    };
+    let row = options_row(&["--udp", "--reuseaddr"]);
+    assert!(
+        row.contains("SO_REUSEADDR=1")
+            && row.contains("no listen (UDP)")
+            && !row.contains("backlog"),
+        "{row}"
+    );
+    let row = options_row(&["--backlog", "7"]);
+    assert!(row.contains("listen=true (backlog 7)"), "{row}");
     let out = common::bin()
         .args(["report", "8080", "--backlog", "0"])
         .output_apart()

@@ -197,7 +197,7 @@ pub enum Command {
     )]
     Explain {
         /// WSA number, native number (errno, EAI), WSA name or native name.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
         code: String,
         /// Output format.
         #[command(flatten)]
@@ -231,7 +231,7 @@ pub enum Command {
     )]
     Window {
         /// [HOST:]PORT to check at once; a bare PORT means all interfaces.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
         target: Option<String>,
         /// Protocol, family and socket options.
         #[command(flatten)]
@@ -302,7 +302,7 @@ pub enum Command {
     )]
     Report {
         /// [HOST:]PORT.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
         target: String,
         /// Protocol, family and socket options, as for `check`.
         #[command(flatten)]
@@ -328,7 +328,7 @@ pub enum Command {
     )]
     Matrix {
         /// [HOST:]PORT.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
         target: String,
         /// One bound for the whole matrix's name lookups, in seconds (0.1 to 300).
         #[arg(long, default_value = "10", allow_hyphen_values = true, value_parser = timeout_secs)]
@@ -343,7 +343,7 @@ pub enum Command {
     )]
     Listen {
         /// [HOST:]PORT.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
         target: String,
         /// Protocol, family and socket options, as for `check`.
         #[command(flatten)]
@@ -439,7 +439,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// The port.
-    #[arg(allow_hyphen_values = true, value_parser = target::parse_port)]
+    #[arg(allow_hyphen_values = true, value_parser = target::parse_held_port)]
     pub port: u16,
     /// UDP sockets only.
     #[arg(long, conflicts_with = "tcp")]
@@ -523,7 +523,7 @@ pub(crate) fn ip_address(text: &str) -> Result<std::net::IpAddr, InputError> {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// [HOST:]PORT; a bare PORT means all interfaces, IPv6 goes in brackets ([::1]:8080).
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_hyphen_values = true, value_parser = target::target_text)]
     pub target: String,
     /// Protocol, family and socket options.
     #[command(flatten)]

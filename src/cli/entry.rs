@@ -81,11 +81,50 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
                 output::error_line(&source.to_string());
                 return Err(ExitCode::from(exit::USAGE));
             }
+            // `check --bogus 1`: the target took `--bogus` (a target may start with a hyphen)
+            // and clap blames the `1` after it; name the mistyped option instead.
+            let blamed_option = matches!(
+                e.get(clap::error::ContextKind::InvalidArg),
+                Some(clap::error::ContextValue::String(a)) if a.starts_with("--")
+            );
+            if e.kind() == ErrorKind::UnknownArgument
+                && !blamed_option
+                && let Some(opt) = mistyped_option(std::env::args().skip(1))
+            {
+                output::error_line(&crate::target::InputError::UnknownOption(opt).to_string());
+                return Err(ExitCode::from(exit::USAGE));
+            }
             // clap's message is several lines (usage, a tip); its first line says what is wrong,
             // and for a value out of a list, the list is what the user needs next.
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // A first line that ends in ':' announces a list (the required arguments not
+            // given): the list is the message, joined on the line.
+            let listed;
+            let first = if first.ends_with(':') {
+                let items: Vec<&str> = text
+                    .lines()
+                    .skip(1)
+                    .map(str::trim)
+                    .take_while(|l| !l.is_empty())
+                    .collect();
+                listed = format!("{first} {}", items.join(", "));
+                listed.as_str()
+            } else {
+                first
+            };
+            // clap's tip of a similar argument is kept: it is what a typo needs next.
+            let tip = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("tip: a similar argument exists: "));
+            let with_tip;
+            let first = if let Some(t) = tip {
+                with_tip = format!("{first} (did you mean {t}?)");
+                with_tip.as_str()
+            } else {
+                first
+            };
             match text
                 .lines()
                 .find_map(|l| l.trim().strip_prefix("[possible values: "))
@@ -99,6 +138,32 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
             Err(ExitCode::from(exit::USAGE))
         }
     }
+}
+
+/// The first `--name` among `args` that neither the subcommand nor the program has (`--help`
+/// and `--version` aside): what a user mistyped when clap blames the argument after it.
+fn mistyped_option(args: impl Iterator<Item = String>) -> Option<String> {
+    let args: Vec<String> = args.collect();
+    let top = <Cli as clap::CommandFactory>::command();
+    let sub = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .and_then(|name| top.find_subcommand(name))?;
+    let known = |name: &str| {
+        matches!(name, "help" | "version")
+            || sub
+                .get_arguments()
+                .chain(top.get_arguments())
+                .any(|a| a.get_long() == Some(name))
+    };
+    args.iter()
+        .take_while(|a| *a != "--")
+        .find(|a| {
+            a.strip_prefix("--")
+                .and_then(|rest| rest.split('=').next())
+                .is_some_and(|name| !name.is_empty() && !known(name))
+        })
+        .map(|a| crate::text::clean(a).into_owned())
 }
 
 /// For `port-inspector window [TARGET]`: `Some(Ok(target))` to open the window (on TARGET when

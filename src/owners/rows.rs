@@ -96,6 +96,17 @@ pub(super) struct Sharer {
     pub managed_by: Option<ManagedBy>,
 }
 
+impl Sharers {
+    /// The user and command line of a process sharing a socket, as read (`None` where it could
+    /// not be read or `pid` shares none): `end` shows them for every process it would end.
+    #[must_use]
+    pub fn user_and_command(&self, pid: u32) -> (Option<&str>, Option<&str>) {
+        self.0
+            .get(&pid)
+            .map_or((None, None), |s| (s.user.as_deref(), s.command.as_deref()))
+    }
+}
+
 /// The processes after each socket's first in `owners`, read once each (Linux: from /proc;
 /// elsewhere nothing, where the socket tables name one process per socket row).
 #[must_use]

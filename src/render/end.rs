@@ -94,8 +94,15 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
             plan.port
         ))
     } else if !plan.targets.is_empty() {
+        // One subject, one number: "The process holding" for one PID, "Processes" for more.
+        let pids: std::collections::BTreeSet<u32> = plan.targets.iter().map(|t| t.pid).collect();
         Some(format!(
-            "Processes holding port {} ({what}) on {at}:",
+            "{} port {} ({what}) on {at}:",
+            if pids.len() == 1 {
+                "The process holding"
+            } else {
+                "Processes holding"
+            },
             plan.port
         ))
     } else {

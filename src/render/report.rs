@@ -217,16 +217,25 @@ pub fn markdown(c: &Check) -> String {
         let _ = writeln!(o, "| Machine | {} (over ssh) |", md(m));
     }
     let _ = writeln!(o, "| Target | {} |", md(&target_line(c)));
+    // A UDP socket never listens: its row says so instead of a listen and backlog it never had.
+    let listen = match (t.protocol, t.options.listen) {
+        (crate::target::Protocol::Udp, _) => "no listen (UDP)".to_owned(),
+        (_, true) => format!("listen=true (backlog {})", t.options.backlog),
+        (_, false) => "listen=false".to_owned(),
+    };
     let _ = writeln!(
         o,
-        "| Options | SO_REUSEADDR={}, SO_REUSEPORT={}, IPV6_V6ONLY={}, listen={} (backlog {}) |",
+        "| Options | SO_REUSEADDR={}, SO_REUSEPORT={}, IPV6_V6ONLY={}{}, {listen} |",
         u8::from(t.options.reuse_address),
         u8::from(t.options.reuse_port),
         t.options
             .v6_only
             .map_or("default".into(), |v| u8::from(v).to_string()),
-        t.options.listen,
-        t.options.backlog
+        if t.options.exclusive_address_use {
+            ", SO_EXCLUSIVEADDRUSE=1"
+        } else {
+            ""
+        },
     );
     let verdict = match r.verdict {
         Verdict::Bindable => "bindable",
