@@ -550,7 +550,7 @@ fn nat_notes_say_which_connections_a_rule_catches_and_removal_runs_as_printed() 
     let vm = one_note(&check_in(&ns, &["0.0.0.0:7100", "-4"]));
     assert!(vm.contains("redirected to :5300 by a NAT rule (nftables table ip pi, chain tolocal at the prerouting hook"), "{vm}");
     assert!(
-        vm.contains("by the verdict map: tcp dport vmap @vm"),
+        vm.contains("by the verdict map (tcp dport vmap @vm): such a client never reaches"),
         "{vm}"
     );
 
@@ -803,6 +803,144 @@ fn an_iptables_nat_note_keeps_to_its_address_and_first_match() {
         check_in(&ns, &["0.0.0.0:8095", "-4"])["nat"],
         serde_json::json!([]),
         "an ACCEPT of the same match comes first"
+    );
+}
+
+/// The checks of every address a bind can name for `port`: the bare port, IPv4 only, and
+/// 0.0.0.0 (each gets the same note).
+fn wildcard_notes(ns: &Netns, port: u16) -> Vec<String> {
+    let p = port.to_string();
+    let any = format!("0.0.0.0:{port}");
+    [vec![p.as_str()], vec!["-4", p.as_str()], vec![any.as_str()]]
+        .iter()
+        .map(|args| one_note(&check_in(ns, args)))
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root, ip netns, nft, iptables-nft and python3; CI runs it (cargo test -- --include-ignored)"]
+fn a_nat_note_honours_an_earlier_rule_s_address_and_a_negated_destination() {
+    let ns = Netns::new("pi-natexempt");
+    ns.load(
+        "table ip pi {
+  chain out { type nat hook output priority -100;
+    ip daddr 127.0.0.1 tcp dport 8096 accept
+    tcp dport 8096 redirect to :9010
+    ip daddr != 127.0.0.1 tcp dport 8097 redirect to :9011
+    tcp dport 8099 jump sub
+  }
+  chain sub {
+    tcp dport 8099 redirect to :9013
+  }
+}",
+    );
+    common::require(
+        ok(Command::new("ip").args([
+            "netns",
+            "exec",
+            &ns.0,
+            "iptables-nft",
+            "-t",
+            "nat",
+            "-A",
+            "OUTPUT",
+            "!",
+            "-d",
+            "127.0.0.1",
+            "-p",
+            "tcp",
+            "--dport",
+            "8098",
+            "-j",
+            "REDIRECT",
+            "--to-ports",
+            "9012",
+        ])),
+        "iptables-nft (Debian package iptables)",
+    );
+
+    // An accept of 127.0.0.1 ahead of the redirect: the kernel leaves 127.0.0.1 alone and
+    // redirects the other addresses.
+    assert_eq!(lands(&ns, "127.0.0.1", 8096, &[8096, 9010]), 8096);
+    assert_eq!(lands(&ns, "127.0.0.5", 8096, &[8096, 9010]), 9010);
+    let exact = check_in(&ns, &["127.0.0.1:8096"]);
+    assert_eq!(exact["nat"], serde_json::json!([]), "{exact}");
+    assert!(!exact["warnings"].to_string().contains("NAT"), "{exact}");
+    let note = one_note(&check_in(&ns, &["127.0.0.5:8096"]));
+    assert!(
+        note.starts_with("IPv4 connections made on this host to port 8096 are redirected to :9010 by a NAT rule (nftables table ip pi, chain out at the output hook: tcp dport 8096 redirect to :9010)"),
+        "{note}"
+    );
+    assert!(
+        !note.contains("earlier"),
+        "the accept never takes 127.0.0.5: {note}"
+    );
+    let mut last = String::new();
+    for note in wildcard_notes(&ns, 8096) {
+        assert!(
+            note.starts_with(
+                "IPv4 connections made on this host to port 8096 are redirected to :9010"
+            ),
+            "{note}"
+        );
+        assert!(
+            note.contains("connections to 127.0.0.1 (a rule earlier in the chain ends it first for them: ip daddr 127.0.0.1 tcp dport 8096 accept (chain out))"),
+            "{note}"
+        );
+        assert!(
+            !note.contains("for the connections it matches"),
+            "no caveat beside the exemption: {note}"
+        );
+        last = note;
+    }
+    assert!(
+        run_show(&ns, &last).contains("ip daddr 127.0.0.1 tcp dport 8096 accept"),
+        "the chain shown holds the earlier rule"
+    );
+    run_removal(&ns, &last);
+    assert_eq!(
+        lands(&ns, "127.0.0.5", 8096, &[8096, 9010]),
+        8096,
+        "removed"
+    );
+
+    // A redirect of every destination but 127.0.0.1, native and iptables-nft's: a wildcard
+    // bind's connections to 127.0.0.5 are redirected, to 127.0.0.1 not.
+    for (port, to) in [(8097, 9011), (8098, 9012)] {
+        assert_eq!(lands(&ns, "127.0.0.1", port, &[port, to]), port);
+        assert_eq!(lands(&ns, "127.0.0.5", port, &[port, to]), to);
+        assert_eq!(
+            check_in(&ns, &[&format!("127.0.0.1:{port}")])["nat"],
+            serde_json::json!([]),
+            "127.0.0.1 is excluded"
+        );
+        assert!(
+            one_note(&check_in(&ns, &[&format!("127.0.0.5:{port}")])).contains(&format!(":{to}"))
+        );
+        let mut last = String::new();
+        for note in wildcard_notes(&ns, port) {
+            assert!(
+                note.starts_with(&format!("IPv4 connections made on this host to port {port} at addresses other than 127.0.0.1 are redirected to :{to}")),
+                "{note}"
+            );
+            assert!(note.contains("; connections to 127.0.0.1."), "{note}");
+            last = note;
+        }
+        assert!(run_show(&ns, &last).contains(&port.to_string()), "{last}");
+        run_removal(&ns, &last);
+        assert_eq!(
+            lands(&ns, "127.0.0.5", port, &[port, to]),
+            port,
+            "removed as printed: {last}"
+        );
+    }
+
+    // A rule in a chain jumped to: the jump is named once, without a second colon.
+    assert_eq!(lands(&ns, "127.0.0.1", 8099, &[8099, 9013]), 9013);
+    let note = one_note(&check_in(&ns, &["0.0.0.0:8099"]));
+    assert!(
+        note.contains("tcp dport 8099 redirect to :9013); jumped to from chain out (tcp dport 8099 jump sub): such a client never reaches"),
+        "{note}"
     );
 }
 

@@ -180,7 +180,7 @@ impl Walk<'_> {
                     continue;
                 }
                 Some(next) if self.rules.iter().any(|r| r.chain == next) => {
-                    let how = format!("jumped to from chain {}: {}", rule.chain, rule.line);
+                    let how = format!("jumped to from chain {} ({})", rule.chain, rule.line);
                     let next = next.to_owned();
                     let sub = self.chain(&next, hook, &conds, Some(&how), &ends.seen, depth + 1);
                     ends.absorb(sub);

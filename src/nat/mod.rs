@@ -247,38 +247,166 @@ pub struct NatPath {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only: Option<RuleFamily>,
     /// Rules earlier on the way that end the chain (accept, return, drop, another NAT rule) for
-    /// this port with a match that may or may not cover these connections (an interface, a
+    /// this port with a match that covers some of these connections, or may (an interface, a
     /// mark, a state): for the connections they take, the redirect never applies. A rule that
-    /// surely covers them removes the path altogether.
+    /// surely covers all of them removes the path altogether. Each keeps its match typed, so
+    /// that a check can tell whether it takes the connections to the address checked.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "typed_or_text"
+    )]
+    pub earlier: Vec<Earlier>,
+}
+
+/// A rule earlier on a way to a redirect that ends the chain for the port (it matched the
+/// port and protocol already): its text and its match as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earlier {
+    /// The rule as the firewall prints it, with its chain.
+    pub rule: String,
+    /// Its destination-address conditions (with those of the rules that jumped to it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub earlier: Vec<String>,
+    pub daddr: Vec<AddrMatch>,
+    /// Its source-address conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saddr: Vec<AddrMatch>,
+    /// The one family its match keeps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<RuleFamily>,
+    /// Every condition of its match is one this module reads (no interface, mark, state…):
+    /// only then can it be said to take a connection for sure.
+    #[serde(default)]
+    pub understood: bool,
+}
+
+/// `NatPath.earlier` as JSON holds it: each rule typed, or as the bare rule text an earlier
+/// version wrote (then nothing is known of its match).
+fn typed_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Earlier>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Typed(Earlier),
+        Text(String),
+    }
+    Ok(Vec::<Either>::deserialize(d)?
+        .into_iter()
+        .map(|e| match e {
+            Either::Typed(e) => e,
+            Either::Text(rule) => Earlier {
+                rule,
+                daddr: Vec::new(),
+                saddr: Vec::new(),
+                only: None,
+                understood: false,
+            },
+        })
+        .collect())
+}
+
+impl Earlier {
+    fn of(e: &Ender) -> Earlier {
+        Earlier {
+            rule: e.text.clone(),
+            daddr: e.conds.daddr.clone(),
+            saddr: e.conds.saddr.clone(),
+            only: e.conds.only,
+            understood: e.conds.understood,
+        }
+    }
+
+    /// Whether the rule takes this host's connections to `ip` (of the family `v4`) before the
+    /// redirect: `Some(true)` surely (its match is fully read, names no source, and every
+    /// destination condition admits `ip`), `Some(false)` surely not (a family or destination
+    /// it never matches), `None` when that depends on what is not read (an interface, a mark,
+    /// a source address).
+    #[must_use]
+    pub fn takes(&self, ip: IpAddr, v4: bool) -> Option<bool> {
+        let ip = canonical(ip);
+        if self.only.is_some_and(|f| !f.sees(v4))
+            || !self
+                .daddr
+                .iter()
+                .chain(&self.saddr)
+                .all(|c| c.family_ok(v4))
+            || !self.daddr.iter().all(|c| c.admits(ip))
+        {
+            return Some(false);
+        }
+        (self.understood && self.saddr.is_empty()).then_some(true)
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// What one way to a rule does to the connections to one address a check bound.
+#[derive(Debug, Default)]
+struct Catch<'a> {
+    /// Connections from other hosts are redirected.
+    other: bool,
+    /// This host's own connections are redirected.
+    own: bool,
+    /// Earlier rules that may take some of them first (their match is not all read).
+    maybe: Vec<&'a Earlier>,
+    /// Earlier rules that surely take the connections to some of the addresses a wildcard
+    /// receives on (named in the note as not redirected).
+    exempt: Vec<&'a Earlier>,
 }
 
 impl NatPath {
-    /// Whether the way catches connections to `ip` (of the family `v4`) from other hosts, and
-    /// from this host's own programs. For a wildcard, a way that names destinations catches
-    /// only those among the addresses the bind receives on (`host`'s and loopback's).
-    fn catches(&self, ip: IpAddr, v4: bool, host: &[IpAddr]) -> (bool, bool) {
-        let loopback = is_loopback(ip);
-        let admitted = |a: IpAddr| self.daddr.iter().all(|c| c.admits(a));
+    /// What the way does to connections to `ip` (of the family `v4`) from other hosts and from
+    /// this host's own programs. For a wildcard, a way that names destinations catches only
+    /// those among the addresses the bind receives on (`host`'s and loopback's); an earlier
+    /// rule that surely takes the connections to some of them leaves those out.
+    fn catches(&self, ip: IpAddr, v4: bool, host: &[IpAddr]) -> Catch<'_> {
         let pre = self.hook == Hook::Prerouting;
         let out = self.hook == Hook::Output;
-        if self.daddr.is_empty() {
-            (pre && !loopback, out)
-        } else if ip.is_unspecified() {
-            let named: Vec<IpAddr> = candidates(host, self, v4)
-                .into_iter()
-                .filter(|&a| admitted(a))
+        let admitted = |a: IpAddr| self.daddr.iter().all(|c| c.admits(canonical(a)));
+        let taken = |a: IpAddr| self.earlier.iter().any(|e| e.takes(a, v4) == Some(true));
+        let mut c = Catch::default();
+        if !ip.is_unspecified() {
+            let loopback = is_loopback(ip);
+            if !admitted(ip) || taken(ip) {
+                return c;
+            }
+            c.other = pre && !loopback;
+            c.own = out;
+            c.maybe = self
+                .earlier
+                .iter()
+                .filter(|e| e.takes(ip, v4).is_none())
                 .collect();
-            (
-                pre && named.iter().any(|a| !is_loopback(*a)),
-                out && !named.is_empty(),
-            )
-        } else if admitted(ip) {
-            (pre && !loopback, out)
-        } else {
-            (false, false)
+            return c;
         }
+        // The addresses this hook can see connections to: other hosts never reach loopback.
+        let seen: Vec<IpAddr> = candidates(host, self, v4)
+            .into_iter()
+            .filter(|&a| (out || !is_loopback(a)) && admitted(a))
+            .collect();
+        c.exempt = self
+            .earlier
+            .iter()
+            .filter(|e| seen.iter().any(|&a| e.takes(a, v4) == Some(true)))
+            .collect();
+        let live: Vec<IpAddr> = seen.iter().copied().filter(|&a| !taken(a)).collect();
+        if self.daddr.is_empty() && c.exempt.is_empty() {
+            (c.other, c.own) = (pre, out);
+        } else {
+            (c.other, c.own) = (pre && !live.is_empty(), out && !live.is_empty());
+        }
+        c.maybe = self
+            .earlier
+            .iter()
+            .filter(|e| !c.exempt.contains(e))
+            .filter(|e| live.is_empty() || live.iter().any(|&a| e.takes(a, v4).is_none()))
+            .collect();
+        c
     }
 
     /// Whether a packet of this family can meet every condition on the way.
@@ -435,14 +563,14 @@ impl Ends {
 
 /// What the earlier enders do to a redirect reached with `conds`: `None` when one surely takes
 /// all its connections; otherwise the rules that may take some.
-fn shadow(enders: &[Ender], conds: &Conds) -> Option<Vec<String>> {
-    let mut maybe = Vec::new();
+fn shadow(enders: &[Ender], conds: &Conds) -> Option<Vec<Earlier>> {
+    let mut maybe: Vec<Earlier> = Vec::new();
     for e in enders {
         if conds.covered_by(&e.conds) {
             return None;
         }
-        if !conds.disjoint(&e.conds) && !maybe.contains(&e.text) {
-            maybe.push(e.text.clone());
+        if !conds.disjoint(&e.conds) && !maybe.iter().any(|m| m.rule == e.text) {
+            maybe.push(Earlier::of(e));
         }
     }
     Some(maybe)
@@ -468,6 +596,12 @@ pub enum Untouched {
     OtherAddresses,
     /// The rule catches only the sources it names.
     OtherSources,
+    /// The bind takes every address, and the rule catches all destinations but those its
+    /// conditions exclude (`ip daddr != 127.0.0.1`): connections to those.
+    ExcludedAddresses,
+    /// The bind takes every address, and an earlier rule ([`Reach::exempt`]) surely takes the
+    /// connections to some of them first.
+    TakenEarlier,
 }
 
 /// The connections a rule catches for the addresses a check bound.
@@ -490,9 +624,14 @@ pub struct Reach {
     /// The source addresses it keeps to, likewise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub saddr: Vec<Vec<AddrMatch>>,
-    /// Earlier rules that end the chain first for some of these connections.
+    /// Earlier rules that may end the chain first for some of these connections (their match
+    /// is not all read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<String>,
+    /// Earlier rules that surely end the chain first for the connections to some addresses a
+    /// wildcard bind receives on (their destinations): those are not redirected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempt: Vec<Earlier>,
 }
 
 impl NatRedirect {
@@ -546,7 +685,8 @@ impl NatRedirect {
                     if !path.family_ok(v4) {
                         continue;
                     }
-                    let (other, own) = path.catches(ip, v4, host);
+                    let c = path.catches(ip, v4, host);
+                    let (other, own) = (c.other, c.own);
                     if !(other || own) {
                         continue;
                     }
@@ -562,9 +702,14 @@ impl NatRedirect {
                     if !path.saddr.is_empty() && !r.saddr.contains(&path.saddr) {
                         r.saddr.push(path.saddr.clone());
                     }
-                    for e in &path.earlier {
-                        if !r.earlier.contains(e) {
-                            r.earlier.push(e.clone());
+                    for e in c.maybe {
+                        if !r.earlier.contains(&e.rule) {
+                            r.earlier.push(e.rule.clone());
+                        }
+                    }
+                    for e in c.exempt {
+                        if !r.exempt.contains(e) {
+                            r.exempt.push(e.clone());
                         }
                     }
                 }
@@ -604,7 +749,16 @@ impl NatRedirect {
                 });
         }
         if wildcard && !r.daddr.is_empty() {
-            r.untouched.push(Untouched::OtherAddresses);
+            // Ways that only exclude addresses leave exactly those alone: say which.
+            let excluding = r.daddr.iter().flatten().all(|c| c.negated);
+            r.untouched.push(if excluding {
+                Untouched::ExcludedAddresses
+            } else {
+                Untouched::OtherAddresses
+            });
+        }
+        if !r.exempt.is_empty() {
+            r.untouched.push(Untouched::TakenEarlier);
         }
         if !r.saddr.is_empty() {
             r.untouched.push(Untouched::OtherSources);
@@ -683,8 +837,10 @@ fn is_loopback(ip: IpAddr) -> bool {
 }
 
 /// The addresses of one family a wildcard bind receives on that a rule's destination
-/// conditions may name: this host's, loopback's usual one, and the loopback addresses the
-/// conditions name themselves (all of 127.0.0.0/8 is this host's).
+/// conditions (or an earlier rule's) may tell apart: this host's, loopback's usual one, and
+/// within 127.0.0.0/8 (all of it this host's) the first address of each network the conditions
+/// name and the one just past its end — the edges where a condition, negated or not, can change
+/// its answer (`ip daddr != 127.0.0.1` admits 127.0.0.2).
 fn candidates(host: &[IpAddr], path: &NatPath, v4: bool) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = host.iter().copied().filter(|a| a.is_ipv4() == v4).collect();
     out.push(if v4 {
@@ -692,13 +848,30 @@ fn candidates(host: &[IpAddr], path: &NatPath, v4: bool) -> Vec<IpAddr> {
     } else {
         IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
     });
-    out.extend(
-        path.daddr
-            .iter()
-            .flat_map(|c| c.nets.iter())
-            .map(|n| n.addr)
-            .filter(|a| a.is_ipv4() == v4 && a.is_loopback()),
-    );
+    let named = path
+        .daddr
+        .iter()
+        .chain(path.earlier.iter().flat_map(|e| &e.daddr))
+        .flat_map(|c| c.nets.iter());
+    for n in named {
+        match n.addr {
+            IpAddr::V4(a) if v4 => {
+                let size = 1u64 << (32 - u32::from(n.prefix));
+                let first = u64::from(a.to_bits()) & !(size - 1);
+                for edge in [first, first + size] {
+                    let edge = u32::try_from(edge).map(std::net::Ipv4Addr::from_bits);
+                    if let Ok(e) = edge
+                        && e.is_loopback()
+                        && e != std::net::Ipv4Addr::new(127, 255, 255, 255)
+                        && !out.contains(&IpAddr::V4(e))
+                    {
+                        out.push(IpAddr::V4(e));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     out
 }
 

@@ -401,7 +401,7 @@ impl Walk<'_> {
             let mut words = action.split_whitespace();
             let mut verb = words.next().unwrap_or("");
             let mut target = words.next();
-            let mut how = format!("jumped to from chain {}: {}", chain.name, rule.text);
+            let mut how = format!("jumped to from chain {} ({})", chain.name, rule.text);
             if verb == "vmap" {
                 // The verdict the map holds for the port, if any.
                 let Some(verdict) = map_elements(self.table, action, "vmap")
@@ -414,7 +414,7 @@ impl Walk<'_> {
                 verb = v.next().unwrap_or("");
                 target = v.next();
                 how = format!(
-                    "jumped to from chain {} by the verdict map: {}",
+                    "jumped to from chain {} by the verdict map ({})",
                     chain.name, rule.text
                 );
             } else if m.keyed {

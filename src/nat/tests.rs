@@ -359,13 +359,13 @@ fn a_verdict_ahead_of_the_redirect_takes_its_connections_first() {
     );
     let maybe = one(parse_nft(NFT_FIRST, 8088, Protocol::Tcp));
     assert_eq!(
-        maybe.paths[0].earlier,
+        rules(&maybe.paths[0].earlier),
         ["meta mark 0x00000001 tcp dport 8088 accept (chain out)"],
         "a mark is not read: it may take some"
     );
     let apart = one(parse_nft(NFT_FIRST, 8089, Protocol::Tcp));
     assert_eq!(
-        apart.paths[0].earlier,
+        rules(&apart.paths[0].earlier),
         ["ip daddr 127.0.0.9 tcp dport 8089 return (chain out)"],
         "127.0.0.9 is outside 10.0.0.0/8: it may be taken first"
     );
@@ -397,7 +397,10 @@ COMMIT
         8087,
         Protocol::Tcp,
     ));
-    assert_eq!(r.paths[0].earlier, ["-A PREROUTING -i eth0 -j RETURN"]);
+    assert_eq!(
+        rules(&r.paths[0].earlier),
+        ["-A PREROUTING -i eth0 -j RETURN"]
+    );
     let r = one(parse_iptables_save(
         ipt,
         RuleFamily::Ip,
@@ -405,8 +408,83 @@ COMMIT
         Protocol::Tcp,
     ));
     assert_eq!(
-        r.paths[0].earlier,
+        rules(&r.paths[0].earlier),
         ["-A PREROUTING -i eth0 -j RETURN"],
         "udp is not tcp"
     );
+}
+
+/// The earlier rules' texts.
+fn rules(earlier: &[Earlier]) -> Vec<&str> {
+    earlier.iter().map(|e| e.rule.as_str()).collect()
+}
+
+/// An output chain where an earlier accept exempts exactly one address, and a redirect of all
+/// addresses but one (the rules of the traps test, as nft -a prints them).
+const NFT_EXEMPT: &str = "table ip pi { # handle 1
+\tchain out { # handle 1
+\t\ttype nat hook output priority -100; policy accept;
+\t\tip daddr 127.0.0.1 tcp dport 8096 accept # handle 2
+\t\ttcp dport 8096 redirect to :9010 # handle 3
+\t\tip daddr != 127.0.0.1 tcp dport 8097 redirect to :9011 # handle 4
+\t}
+}
+";
+
+#[test]
+fn an_earlier_rule_for_one_address_is_compared_with_the_address_checked() {
+    let host = [ip("10.1.2.3")];
+    let r = one(parse_nft(NFT_EXEMPT, 8096, Protocol::Tcp));
+    let e = &r.paths[0].earlier[0];
+    assert_eq!(
+        e.rule,
+        "ip daddr 127.0.0.1 tcp dport 8096 accept (chain out)"
+    );
+    assert!(e.understood && e.daddr[0].nets[0].addr == ip("127.0.0.1"));
+    assert_eq!(
+        r.reach(&[ip("127.0.0.1")], false, &host),
+        None,
+        "the accept takes 127.0.0.1"
+    );
+    let other = r.reach(&[ip("127.0.0.5")], false, &host).unwrap();
+    assert!(
+        other.earlier.is_empty() && other.exempt.is_empty(),
+        "{other:?}"
+    );
+    let any = r.reach(&[ip("0.0.0.0")], false, &host).unwrap();
+    assert!(any.this_host && any.earlier.is_empty(), "{any:?}");
+    assert!(any.untouched.contains(&Untouched::TakenEarlier), "{any:?}");
+    assert_eq!(any.exempt, std::slice::from_ref(e));
+    // Only loopback is this host's: the accept still leaves 127.0.0.2 and the rest.
+    assert!(r.reach(&[ip("0.0.0.0")], false, &[]).is_some());
+
+    // A redirect of every address but 127.0.0.1 catches a wildcard's connections to the rest.
+    let r = one(parse_nft(NFT_EXEMPT, 8097, Protocol::Tcp));
+    assert_eq!(r.reach(&[ip("127.0.0.1")], false, &[]), None);
+    assert!(r.reach(&[ip("127.0.0.5")], false, &[]).is_some());
+    for wildcard in [ip("0.0.0.0"), ip("::")] {
+        let any = r.reach(&[wildcard], true, &[]).unwrap();
+        assert!(any.this_host && any.ipv4, "{any:?}");
+        assert!(
+            any.untouched.contains(&Untouched::ExcludedAddresses),
+            "{any:?}"
+        );
+    }
+}
+
+#[test]
+fn an_earlier_rule_an_older_version_wrote_as_text_reads_back_as_unknown() {
+    let old: NatPath =
+        serde_json::from_str(r#"{"hook":"prerouting","earlier":["iif eth0 accept (chain pre)"]}"#)
+            .unwrap();
+    let e = &old.earlier[0];
+    assert_eq!(e.rule, "iif eth0 accept (chain pre)");
+    assert_eq!(
+        e.takes(ip("127.0.0.1"), true),
+        None,
+        "nothing known of its match"
+    );
+    let r = one(parse_nft(NFT_EXEMPT, 8096, Protocol::Tcp));
+    let typed = serde_json::to_string(&r.paths[0]).unwrap();
+    assert_eq!(serde_json::from_str::<NatPath>(&typed).unwrap(), r.paths[0]);
 }

@@ -46,7 +46,7 @@ fn place(r: &NatRedirect) -> String {
     format!("{owner}, chain {}{hooks}", clean(&r.chain))
 }
 
-fn untouched(u: Untouched, r: &NatRedirect) -> String {
+fn untouched(u: Untouched, r: &NatRedirect, reach: &Reach) -> String {
     match u {
         Untouched::ThisHost => {
             "connections made on this host (a prerouting rule never sees them)".to_owned()
@@ -69,11 +69,43 @@ fn untouched(u: Untouched, r: &NatRedirect) -> String {
         ),
         Untouched::OtherAddresses => "connections to other addresses of this host".to_owned(),
         Untouched::OtherSources => "connections from other addresses".to_owned(),
+        Untouched::ExcludedAddresses => {
+            // The excluded networks themselves, said as a plain (not negated) list.
+            let mut nets = Vec::new();
+            for n in reach.daddr.iter().flatten().flat_map(|c| &c.nets) {
+                if !nets.contains(n) {
+                    nets.push(*n);
+                }
+            }
+            format!(
+                "connections to {}",
+                addresses(&AddrMatch {
+                    negated: false,
+                    nets
+                })
+            )
+        }
+        Untouched::TakenEarlier => reach
+            .exempt
+            .iter()
+            .map(|e| {
+                let to = if e.daddr.is_empty() {
+                    "the connections it matches".to_owned()
+                } else {
+                    format!("connections to {}", ways(std::slice::from_ref(&e.daddr)))
+                };
+                format!(
+                    "{to} (a rule earlier in the chain ends it first for them: {})",
+                    clean(&e.rule)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
-/// One address condition: "127.0.0.5", "127.0.0.5 or 10.0.0.0/8", "addresses outside
-/// 127.0.0.0/8".
+/// One address condition: "127.0.0.5", "127.0.0.5 or 10.0.0.0/8", "addresses other than
+/// 127.0.0.1", "addresses outside 127.0.0.0/8".
 fn addresses(m: &AddrMatch) -> String {
     let nets: Vec<String> = m
         .nets
@@ -92,7 +124,13 @@ fn addresses(m: &AddrMatch) -> String {
         [one] => one.clone(),
         [head @ .., last] => format!("{} or {last}", head.join(", ")),
     };
-    if m.negated {
+    let single = m
+        .nets
+        .iter()
+        .all(|n| n.prefix == if n.addr.is_ipv4() { 32 } else { 128 });
+    if m.negated && single {
+        format!("addresses other than {list}")
+    } else if m.negated {
         format!("addresses outside {list}")
     } else {
         list
@@ -143,7 +181,11 @@ pub(crate) fn redirect(r: &NatRedirect, reach: &Reach, port: u16) -> String {
     }
     s.push_str(": such a client never reaches a program on this port.");
     if !reach.untouched.is_empty() {
-        let left: Vec<String> = reach.untouched.iter().map(|u| untouched(*u, r)).collect();
+        let left: Vec<String> = reach
+            .untouched
+            .iter()
+            .map(|u| untouched(*u, r, reach))
+            .collect();
         s.push_str(" Not redirected: ");
         s.push_str(&left.join("; "));
         s.push('.');
