@@ -346,7 +346,7 @@ pub fn wait_until_free(
 ) -> Check {
     let started = Instant::now();
     loop {
-        let c = check::run(target, cfg);
+        let c = check::run_polling(target, cfg);
         if c.bindable() || started.elapsed() >= timeout || cfg.cancel.is_cancelled() {
             return c;
         }
