@@ -307,6 +307,20 @@ pub enum InputError {
     /// An IPv6 address with a port but no brackets is ambiguous.
     #[error("put IPv6 addresses in brackets before a port, e.g. [::1]:8080")]
     Ipv6NeedsBrackets,
+    /// `[::1]80`: something follows the closing bracket without the ':' that starts a port.
+    #[error("'{given}': a port after ']' needs ':' before it, e.g. [{host}]:8080")]
+    PortAfterBracketNeedsColon {
+        /// The text given, shortened and cleaned.
+        given: String,
+        /// The address inside the brackets, shortened and cleaned.
+        host: String,
+    },
+    /// `127.0.0.1:80:90`: more than one ':' after a host that is no IPv6 address: two ports,
+    /// or an IPv6 address without its brackets.
+    #[error(
+        "'{0}' has more than one ':' after the host: give one port (HOST:PORT, e.g. 127.0.0.1:8080); an IPv6 address goes in brackets, e.g. [::1]:8080"
+    )]
+    TooManyColons(String),
     /// Text that is not `START-END` (or one port) at all.
     #[error("'{0}' is not a port range: give START-END, e.g. 8000-9000")]
     BadRange(String),
@@ -673,7 +687,16 @@ pub fn parse_host_port(text: &str) -> Result<(Host, u16), InputError> {
         let Some((host, after)) = rest.split_once(']') else {
             return Err(InputError::BadIpv6(shorten(t)));
         };
-        let port = after.strip_prefix(':').ok_or(InputError::PortEmpty)?;
+        let port = match after.strip_prefix(':') {
+            Some(port) => port,
+            None if after.is_empty() => return Err(InputError::PortEmpty),
+            None => {
+                return Err(InputError::PortAfterBracketNeedsColon {
+                    given: shorten(t),
+                    host: shorten(host),
+                });
+            }
+        };
         if host.is_empty() {
             return Err(InputError::HostEmpty);
         }
@@ -687,11 +710,17 @@ pub fn parse_host_port(text: &str) -> Result<(Host, u16), InputError> {
         Some((host, port)) => {
             if host.contains(':') {
                 // Either a bare IPv6 address (no port) or IPv6 with a port and no brackets.
+                // A first part that is no group of an IPv6 address (`127.0.0.1:80:90`,
+                // `localhost:80:90`) is a host followed by more than one port.
+                let first = t.split(':').next().unwrap_or_default();
+                let group = first.len() <= 4 && first.chars().all(|c| c.is_ascii_hexdigit());
                 return Err(
                     if t.parse::<Ipv6Addr>().is_ok() || host.parse::<Ipv6Addr>().is_ok() {
                         InputError::Ipv6NeedsBrackets
-                    } else {
+                    } else if group {
                         InputError::BadIpv6(shorten(t))
+                    } else {
+                        InputError::TooManyColons(shorten(t))
                     },
                 );
             }
@@ -807,6 +836,25 @@ mod tests {
             parse_host_port("::1:80"),
             Err(InputError::Ipv6NeedsBrackets)
         );
+        assert_eq!(
+            parse_host_port("[::1]80"),
+            Err(InputError::PortAfterBracketNeedsColon {
+                given: "[::1]80".into(),
+                host: "::1".into()
+            })
+        );
+        assert_eq!(parse_host_port("[::1]"), Err(InputError::PortEmpty));
+        for two in ["127.0.0.1:80:90", "localhost:80:90", "*:1:2"] {
+            assert_eq!(
+                parse_host_port(two),
+                Err(InputError::TooManyColons(two.into())),
+                "{two}"
+            );
+        }
+        assert!(matches!(
+            parse_host_port("fe80::zz:80"),
+            Err(InputError::BadIpv6(_))
+        ));
         assert!(matches!(
             parse_host_port("[::zz]:80"),
             Err(InputError::BadIpv6(_))

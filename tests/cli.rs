@@ -342,6 +342,16 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             &["check", "999.1.1.1:80"][..],
             "'999.1.1.1' is not a valid IPv4 address",
         ),
+        // Each names what is wrong (they said "the port is empty" and "not a valid IPv6
+        // address").
+        (
+            &["check", "[::1]80"][..],
+            "'[::1]80': a port after ']' needs ':' before it, e.g. [::1]:8080",
+        ),
+        (
+            &["check", "127.0.0.1:80:90"][..],
+            "'127.0.0.1:80:90' has more than one ':' after the host: give one port (HOST:PORT, e.g. 127.0.0.1:8080); an IPv6 address goes in brackets, e.g. [::1]:8080",
+        ),
     ] {
         let (code, out, err) = run(args);
         assert_eq!(code, 2, "{args:?}: exit 2");
