@@ -616,7 +616,10 @@ pub fn check_words(target: &crate::Target) -> Vec<String> {
             if v { "on" } else { "off" }.to_owned(),
         ]);
     }
-    words.extend(["--backlog".to_owned(), o.backlog.to_string()]);
+    // Only where a backlog applies: `check` refuses it with --udp and with --no-listen.
+    if target.protocol == crate::Protocol::Tcp && o.listen {
+        words.extend(["--backlog".to_owned(), o.backlog.to_string()]);
+    }
     words
 }
 
@@ -743,16 +746,21 @@ mod tests {
         t.protocol = crate::Protocol::Udp;
         assert_eq!(
             check_words(&t),
-            [
-                "check",
-                "*:8080",
-                "--udp",
-                "--v6only",
-                "off",
-                "--backlog",
-                "128"
-            ],
-            "all interfaces, UDP, v6only off"
+            ["check", "*:8080", "--udp", "--v6only", "off",],
+            "all interfaces, UDP (no backlog: check refuses one with --udp), v6only off"
+        );
+        let mut t = crate::Target::tcp("", 8080);
+        t.options.backlog = 5;
+        assert_eq!(
+            check_words(&t)[2..],
+            ["--backlog", "5"],
+            "a listening TCP check keeps its backlog"
+        );
+        t.options.listen = false;
+        assert_eq!(
+            check_words(&t)[2..],
+            ["--no-listen"],
+            "no backlog with --no-listen"
         );
         let t = crate::Target::tcp("::1", 80);
         assert_eq!(check_words(&t)[1], "[::1]:80", "v6 in brackets");

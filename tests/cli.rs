@@ -638,3 +638,59 @@ fn the_free_port_command_asks_the_same_question_run_as_printed() {
     std::fs::remove_dir_all(&dir).unwrap();
     drop((udp, tcp));
 }
+
+/// An option that means nothing without its partner is refused (exit 2, one line), never
+/// silently ignored: one check has no interval (`check --interval 5` checked once), a bind that
+/// never listens has no backlog, a dry run sends no signal, UDP sockets never listen, and the
+/// window's bind options need its target.
+#[test]
+fn an_option_without_its_partner_is_bad_input() {
+    for (args, says) in [
+        (
+            &["check", "80", "--interval", "5"][..],
+            "the following required arguments were not provided: --wait",
+        ),
+        (
+            &["check", "80", "--no-listen", "--backlog", "5"][..],
+            "the argument '--no-listen' cannot be used with '--backlog <BACKLOG>'",
+        ),
+        (
+            &["end", "8080", "--dry-run", "--signal", "KILL"][..],
+            "the argument '--dry-run' cannot be used with '--signal <SIGNAL>'",
+        ),
+        (
+            &["list", "--listening", "--udp"][..],
+            "the argument '--listening' cannot be used with '--udp'",
+        ),
+        (
+            &["window", "--udp"][..],
+            "the following required arguments were not provided: <TARGET>",
+        ),
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: exit 2: {err}");
+        assert!(out.is_empty(), "{args:?}: nothing on stdout: {out}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // Each with its partner is taken.
+    for args in [
+        &[
+            "check",
+            "127.0.0.1:0",
+            "--wait",
+            "--interval",
+            "0.1",
+            "--quiet",
+        ][..],
+        &["check", "127.0.0.1:0", "--backlog", "5", "--quiet"][..],
+        &["list", "--listening", "--tcp", "--quiet"][..],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+}

@@ -68,6 +68,19 @@ fn a_port_held_only_there_is_free_here_and_held_on_the_other_machine() {
     assert!(out.contains("NOT BINDABLE"), "{out}");
     assert!(out.contains(&format!("(PID {})", holder.id())), "{out}");
 
+    // A UDP check and a bind-only check there (the holder's is TCP, listening): there's own
+    // `check` takes the words it is sent (it was sent --backlog with --udp and --no-listen,
+    // which it refuses: exit 2, "refused").
+    for (args, code) in [
+        (&["--udp"][..], 0),
+        (&["--no-listen"][..], 1),
+        (&["--backlog", "7"][..], 1),
+    ] {
+        let check = lab.pi_on(&[&["check", &p][..], args].concat());
+        let (out, err) = text(&check);
+        assert_eq!(check.status.code(), Some(code), "{args:?}: {out}{err}");
+    }
+
     // JSON: the same typed value, marked with the machine.
     let json = lab.pi_on(&["check", &p, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();

@@ -250,7 +250,7 @@ pub enum Command {
         #[arg(long)]
         udp: bool,
         /// Listening TCP sockets only (no UDP, no bound-only).
-        #[arg(long, conflicts_with = "all")]
+        #[arg(long, conflicts_with_all = ["all", "udp"])]
         listening: bool,
         /// Connections too (ESTABLISHED, TIME_WAIT …), not only listening and bound sockets.
         #[arg(long)]
@@ -370,8 +370,14 @@ pub enum Command {
         /// Do not ask; needed without a terminal.
         #[arg(long, short = 'y')]
         yes: bool,
-        /// TERM (ask to stop; the default) or KILL (stop at once).
-        #[arg(long, value_enum, default_value = "TERM", ignore_case = true)]
+        /// TERM (ask to stop; the default) or KILL (stop at once); a --dry-run sends none.
+        #[arg(
+            long,
+            value_enum,
+            default_value = "TERM",
+            ignore_case = true,
+            conflicts_with = "dry_run"
+        )]
         signal: SignalArg,
         /// Output format.
         #[command(flatten)]
@@ -535,8 +541,15 @@ pub struct CheckArgs {
     /// Keep re-checking until the port is free (exit 0) or --timeout passes (exit 1).
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: seconds between checks (0.1 to 3600).
-    #[arg(long, default_value = "1", allow_hyphen_values = true, value_parser = interval_secs)]
+    /// With --wait: seconds between checks (0.1 to 3600). Without --wait there is one check, so
+    /// it is refused.
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_parser = interval_secs,
+        requires = "wait"
+    )]
     pub interval: Duration,
     /// Output format.
     #[command(flatten)]
@@ -544,8 +557,9 @@ pub struct CheckArgs {
 }
 
 /// The bind a check makes: shared by `check`, `report` and `listen`, so a ticket shows the exact
-/// options.
+/// options. Each needs a target (`window --udp` with none had nothing to set it on: refused).
 #[derive(Debug, Args)]
+#[group(requires = "target", multiple = true)]
 pub struct BindOptions {
     /// Test UDP instead of TCP.
     #[arg(long)]
@@ -571,13 +585,13 @@ pub struct BindOptions {
     /// Bind only; do not call listen (TCP: a UDP socket never listens).
     #[arg(long, conflicts_with = "udp")]
     pub no_listen: bool,
-    /// Listen backlog (1 to 65535; TCP: a UDP socket never listens).
+    /// Listen backlog (1 to 65535; TCP: a UDP socket never listens, nor does --no-listen).
     #[arg(
         long,
         default_value = "128",
         allow_hyphen_values = true,
         value_parser = backlog,
-        conflicts_with = "udp"
+        conflicts_with_all = ["udp", "no_listen"]
     )]
     pub backlog: i32,
 }

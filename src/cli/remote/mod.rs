@@ -177,7 +177,10 @@ fn bind_args(b: &BindOptions, args: &mut Vec<String>) {
     }
     flag(args, "--exclusive", b.exclusive);
     flag(args, "--no-listen", b.no_listen);
-    args.extend(["--backlog".to_owned(), b.backlog.to_string()]);
+    // Only where a backlog applies: `check` refuses it with --udp and with --no-listen.
+    if !b.udp && !b.no_listen {
+        args.extend(["--backlog".to_owned(), b.backlog.to_string()]);
+    }
 }
 
 /// The words of `who`'s and `end`'s port selection.
