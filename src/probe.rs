@@ -50,12 +50,32 @@ impl StepKind {
     }
 }
 
+/// Why a step of the sequence was not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The option exists only on Windows (SO_EXCLUSIVEADDRUSE), and this is another OS.
+    WindowsOnly,
+}
+
+/// How one step ended: what every front shows for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call was made and succeeded.
+    Ok,
+    /// The call was made and failed.
+    Failed,
+    /// The call was not made, for this reason; it stopped nothing.
+    Skipped(SkipReason),
+}
+
 /// One call's input, outcome and duration, so a user sees exactly where a bind broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// Which call.
     pub step: StepKind,
-    /// Whether it succeeded (skipped steps count as ok).
+    /// Whether it stopped nothing: true when it succeeded, and for a skipped step (`skipped`
+    /// says it was not run). Read [`Step::outcome`] for which.
     pub ok: bool,
     /// Time the call took, in microseconds.
     pub elapsed_us: u64,
@@ -63,9 +83,37 @@ pub struct Step {
     pub detail: String,
     /// The error, when it failed.
     pub error: Option<OsError>,
+    /// Why the call was not made, for a skipped step (then `ok` is true); `null` for a call that
+    /// was made. Absent in the answers of versions before it (read as `null`).
+    #[serde(default)]
+    pub skipped: Option<SkipReason>,
 }
 
 impl Step {
+    /// A call that was not made, for `why` (it stops nothing: `ok` stays true for the readers of
+    /// the field from before `skipped`); `detail` says what was not done.
+    #[must_use]
+    pub fn skipped(step: StepKind, why: SkipReason, detail: String) -> Self {
+        Self {
+            step,
+            ok: true,
+            elapsed_us: 0,
+            detail,
+            error: None,
+            skipped: Some(why),
+        }
+    }
+
+    /// How the step ended: made and succeeded, made and failed, or not made (and why).
+    #[must_use]
+    pub fn outcome(&self) -> Outcome {
+        match (self.skipped, self.ok) {
+            (Some(why), _) => Outcome::Skipped(why),
+            (None, true) => Outcome::Ok,
+            (None, false) => Outcome::Failed,
+        }
+    }
+
     fn timed<T>(
         step: StepKind,
         detail: String,
@@ -82,6 +130,7 @@ impl Step {
                     elapsed_us,
                     detail,
                     error: None,
+                    skipped: None,
                 },
                 Some(v),
             ),
@@ -92,6 +141,7 @@ impl Step {
                     elapsed_us,
                     detail,
                     error: Some(OsError::from_io(&e)),
+                    skipped: None,
                 },
                 None,
             ),
@@ -455,6 +505,7 @@ pub fn run(target: &Target, cfg: &ProbeConfig) -> ProbeReport {
                     elapsed_us: resolve_us,
                     detail: format!("{detail_in} -> {}", list.join(", ")),
                     error: None,
+                    skipped: None,
                 },
                 addrs,
             )
@@ -531,6 +582,7 @@ fn step_err(step: StepKind, elapsed_us: u64, detail: String, e: OsError) -> Step
         elapsed_us,
         detail,
         error: Some(e),
+        skipped: None,
     }
 }
 
@@ -594,6 +646,7 @@ fn bind_one(addr: SocketAddr, target: &Target, steps: &mut Vec<Step>) -> Option<
         elapsed_us: micros(start.elapsed()),
         detail: "socket released".into(),
         error: None,
+        skipped: None,
     });
     bound
 }
@@ -652,13 +705,11 @@ fn exclusive_address_use(sock: &Socket) -> Step {
 
 #[cfg(not(windows))]
 fn exclusive_address_use(_sock: &Socket) -> Step {
-    Step {
-        step: StepKind::Setsockopt,
-        ok: true,
-        elapsed_us: 0,
-        detail: "SO_EXCLUSIVEADDRUSE skipped: not available on this OS (Windows only)".into(),
-        error: None,
-    }
+    Step::skipped(
+        StepKind::Setsockopt,
+        SkipReason::WindowsOnly,
+        "SO_EXCLUSIVEADDRUSE skipped: not available on this OS (Windows only)".into(),
+    )
 }
 
 fn micros(d: Duration) -> u64 {

@@ -639,6 +639,35 @@ fn the_free_port_command_asks_the_same_question_run_as_printed() {
     drop((udp, tcp));
 }
 
+/// SO_EXCLUSIVEADDRUSE is Windows' own: elsewhere its setsockopt is skipped, and every front says
+/// so (the text answer showed ✓ for it while the JSON's detail said skipped).
+#[cfg(not(windows))]
+#[test]
+fn exclusive_off_windows_is_skipped_in_the_text_and_the_json() {
+    let port = common::free_tcp_port();
+    let target = format!("127.0.0.1:{port}");
+    let (code, out, err) = run(&["check", &target, "--exclusive"]);
+    assert_eq!(code, 0, "the bind itself works: {out}{err}");
+    assert!(
+        out.contains("setsockopt skipped (Windows only), bind ✓"),
+        "{out}"
+    );
+    assert!(!out.contains("setsockopt ✓"), "{out}");
+    let (code, v) = common::json(&["check", &target, "--exclusive", "--json"]);
+    assert_eq!(code, Some(0), "{v}");
+    let steps = v["attempts"][0]["steps"].as_array().unwrap();
+    let set = steps.iter().find(|s| s["step"] == "setsockopt").unwrap();
+    assert_eq!(set["skipped"], "windows_only", "{set}");
+    assert_eq!(set["ok"], true, "the old field keeps its meaning: {set}");
+    let bind = steps.iter().find(|s| s["step"] == "bind").unwrap();
+    assert!(bind["skipped"].is_null(), "a call made: {bind}");
+    let (_, md, _) = run(&["report", &target, "--exclusive"]);
+    assert!(
+        md.contains("| setsockopt | skipped (Windows only) |  | SO_EXCLUSIVEADDRUSE"),
+        "{md}"
+    );
+}
+
 /// An option that means nothing without its partner is refused (exit 2, one line), never
 /// silently ignored: one check has no interval (`check --interval 5` checked once), a bind that
 /// never listens has no backlog, a dry run sends no signal, UDP sockets never listen, and the

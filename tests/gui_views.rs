@@ -58,6 +58,7 @@ fn step(step: StepKind, ok: bool, us: u64, error: Option<OsError>) -> Step {
         elapsed_us: us,
         detail: String::new(),
         error,
+        skipped: None,
     }
 }
 
@@ -524,4 +525,37 @@ fn a_hostile_process_name_is_shown_escaped_everywhere() {
             "a raw control character reached the window: {text:?}"
         );
     }
+}
+
+#[test]
+fn a_skipped_step_says_skipped_and_why_never_ok() {
+    // SO_EXCLUSIVEADDRUSE off Windows: the probe records the setsockopt it did not make as
+    // skipped (it stops nothing). The window said "ok" for it, as the text answer said ✓.
+    let mut t = Target::tcp("127.0.0.1", 8443);
+    t.options.exclusive_address_use = true;
+    let mut report = probe(&t, Some("127.0.0.1:8443"), None, StepKind::Bind);
+    let ok_before = report.attempts[0].steps.len();
+    report.attempts[0].steps.insert(
+        2,
+        Step::skipped(
+            StepKind::Setsockopt,
+            port_inspector::probe::SkipReason::WindowsOnly,
+            "SO_EXCLUSIVEADDRUSE skipped: not available on this OS (Windows only)".into(),
+        ),
+    );
+    let c = check::assemble(report, facts(), Evidence::default());
+    let h = view(c);
+    assert_eq!(
+        h.query_all_by_label("skipped (Windows only)").count(),
+        1,
+        "the skipped step says so: {:?}",
+        labels(&h)
+    );
+    // The resolve step is a row too (its own attempt's copy is not drawn again).
+    assert_eq!(
+        h.query_all_by_label("ok").count(),
+        ok_before,
+        "ok only for the calls made: {:?}",
+        labels(&h)
+    );
 }

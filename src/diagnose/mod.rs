@@ -415,6 +415,7 @@ mod tests {
             elapsed_us: 1,
             detail: String::new(),
             error: None,
+            skipped: None,
         };
         ProbeReport {
             target: target.clone(),
@@ -764,6 +765,7 @@ mod tests {
             elapsed_us: 1,
             detail: String::new(),
             error: None,
+            skipped: None,
         };
         let r = ProbeReport {
             target: t.clone(),

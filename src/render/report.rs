@@ -5,26 +5,40 @@ use std::fmt::Write as _;
 
 use crate::check::Check;
 use crate::owners::Owner;
-use crate::probe::{Step, Verdict};
+use crate::probe::{Outcome, Step, Verdict};
 use crate::render::{Lines, Tone};
 use crate::text::{clean, md};
 
-fn mark(ok: bool) -> &'static str {
-    if ok { "✓" } else { "✗" }
+/// A step's outcome and time: `✓ 6 µs`, `✗ 4 µs`, or `skipped (Windows only)` for a call that
+/// was not made (no ✓: it did not run, and no time).
+fn outcome(s: &Step) -> String {
+    let time = crate::wording::human_us(s.elapsed_us);
+    match s.outcome() {
+        Outcome::Ok => format!("✓ {time}"),
+        Outcome::Failed => format!("✗ {time}"),
+        Outcome::Skipped(why) => format!("skipped ({})", crate::wording::skip_reason(why)),
+    }
+}
+
+/// A step's Result and Time cells of the Markdown table: `✓` and `6 µs`, or `skipped (Windows
+/// only)` and no time for a call that was not made.
+fn cells(s: &Step) -> (String, String) {
+    let time = crate::wording::human_us(s.elapsed_us);
+    match s.outcome() {
+        Outcome::Ok => ("✓".into(), time),
+        Outcome::Failed => ("✗".into(), time),
+        Outcome::Skipped(why) => (
+            format!("skipped ({})", crate::wording::skip_reason(why)),
+            String::new(),
+        ),
+    }
 }
 
 /// One attempt's steps on one line: `socket ✓ 6 µs, bind ✗ 4 µs, close ✓ 2 µs`.
 fn steps_line(steps: &[Step]) -> String {
     steps
         .iter()
-        .map(|s| {
-            format!(
-                "{} {} {}",
-                s.step.name(),
-                mark(s.ok),
-                crate::wording::human_us(s.elapsed_us)
-            )
-        })
+        .map(|s| format!("{} {}", s.step.name(), outcome(s)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -109,9 +123,8 @@ pub fn text_lines(c: &Check) -> Lines {
     let mut o = Lines::default();
     o.plain(&format!("Checking {}\n", target_line(c)));
     o.plain(&format!(
-        "resolve {} {}  {}",
-        mark(r.resolve.ok),
-        crate::wording::human_us(r.resolve.elapsed_us),
+        "resolve {}  {}",
+        outcome(&r.resolve),
         clean(&r.resolve.detail)
     ));
     for (i, a) in r.attempts.iter().enumerate() {
@@ -261,12 +274,11 @@ pub fn markdown(c: &Check) -> String {
         o,
         "## Steps\n\n| Address | Step | Result | Time | Detail |\n|---|---|---|---:|---|"
     );
+    let (result, time) = cells(&r.resolve);
     let _ = writeln!(
         o,
-        "| | {} | {} | {} | {} |",
+        "| | {} | {result} | {time} | {} |",
         r.resolve.step.name(),
-        mark(r.resolve.ok),
-        crate::wording::human_us(r.resolve.elapsed_us),
         md(&r.resolve.detail)
     );
     for a in &r.attempts {
@@ -275,13 +287,12 @@ pub fn markdown(c: &Check) -> String {
                 Some(e) => format!("{} — {}", s.detail, e),
                 None => s.detail.clone(),
             };
+            let (result, time) = cells(s);
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {result} | {time} | {} |",
                 md(&a.address_or_target(&r.target)),
                 s.step.name(),
-                mark(s.ok),
-                crate::wording::human_us(s.elapsed_us),
                 md(&detail)
             );
         }

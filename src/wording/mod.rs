@@ -30,6 +30,15 @@ pub(crate) use number::plural;
 pub use number::{count, noun};
 pub use time::{SLOW_LOOKUP_US, human_ms, human_us, slow_lookup};
 
+/// Why a step of the bind was not made, in the few words every front puts beside it:
+/// `setsockopt skipped (Windows only)`.
+#[must_use]
+pub fn skip_reason(why: crate::probe::SkipReason) -> &'static str {
+    match why {
+        crate::probe::SkipReason::WindowsOnly => "Windows only",
+    }
+}
+
 /// Which front end the advice is for: the CLI names commands, the window names its controls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Front {

@@ -3,6 +3,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::probe::Outcome;
 
 /// The answer: verdict banner, error code, explanation, steps, owners, fixes. `status` (what the
 /// last click did: copied, saved, ending …) is shown beside the report buttons, under the verdict,
@@ -171,13 +172,25 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                     for (addr, s) in rows {
                         ui.label(addr);
                         ui.label(s.step.name());
-                        if s.ok {
-                            ui.colored_label(ok_color(ui), "ok");
-                        } else {
-                            ui.colored_label(bad_color(ui), "failed");
-                        }
+                        let skipped = match s.outcome() {
+                            Outcome::Ok => {
+                                ui.colored_label(ok_color(ui), "ok");
+                                false
+                            }
+                            Outcome::Failed => {
+                                ui.colored_label(bad_color(ui), "failed");
+                                false
+                            }
+                            Outcome::Skipped(why) => {
+                                ui.weak(format!("skipped ({})", crate::wording::skip_reason(why)));
+                                true
+                            }
+                        };
                         let time = crate::wording::human_us(s.elapsed_us);
-                        if s.elapsed_us >= crate::wording::SLOW_LOOKUP_US {
+                        if skipped {
+                            // Not made: no time to show.
+                            ui.label("");
+                        } else if s.elapsed_us >= crate::wording::SLOW_LOOKUP_US {
                             ui.colored_label(ui.visuals().warn_fg_color, time);
                         } else {
                             ui.label(time);
