@@ -191,3 +191,31 @@ fn a_process_sent_the_socket_over_a_unix_socket_is_named_and_ended() {
     let _ = receiver.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A socket held by a process and its forked child: `who`, `list` and `scan` all say "+1
+/// sharing" beside the holder (`list` and `scan` named only the first process).
+#[test]
+fn who_list_and_scan_say_how_many_share_a_socket() {
+    let ip = common::private_loopback();
+    let (holder, child) = common::holder::spawn_with_child("tcp", &format!("{ip}:0"));
+    let _stray = Strays(vec![child]);
+    let port = holder.port.to_string();
+    let at = format!("{ip}:{port}");
+    let run = |args: &[&str]| {
+        let out = common::bin().args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let range = format!("{port}-{port}");
+    for (what, out) in [
+        ("who", run(&["who", &port, "--host", &ip.to_string()])),
+        ("list", run(&["list", "--port", &port])),
+        ("scan", run(&["scan", &range, "--host", &ip.to_string()])),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&at) || (what == "scan" && l.starts_with(&port)))
+            .unwrap_or_else(|| panic!("{what} shows {at}: {out}"));
+        assert!(line.contains("+1 sharing"), "{what}: {line}\n{out}");
+    }
+    drop(holder);
+}

@@ -55,11 +55,7 @@ pub fn owner_line(o: &Owner) -> String {
     if let Some(r) = &o.remote {
         let _ = write!(s, " ↔ {r}");
     }
-    let _ = write!(s, "  {}", crate::wording::who(o));
-    let sharers = o.pids.len().saturating_sub(1);
-    if sharers > 0 {
-        let _ = write!(s, " +{sharers} sharing");
-    }
+    let _ = write!(s, "  {}", crate::wording::who_sharing(o));
     if let Some(u) = &o.user {
         let _ = write!(s, "  user {}", clean(u));
     }

@@ -94,10 +94,13 @@ pub fn socket_table(owners: &[Owner]) -> String {
     );
     for w in owners {
         let pid = w.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
-        let name = w
+        let mut name = w
             .process
             .as_deref()
             .map_or_else(|| crate::wording::who(w), |p| clean(p).into_owned());
+        if let Some(more) = crate::wording::sharing(w) {
+            name = format!("{name} {more}");
+        }
         let _ = writeln!(
             o,
             "{:<5} {:<11} {:<24} {:<24} {:>7}  {:<16} {:<10} {}",

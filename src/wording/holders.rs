@@ -215,6 +215,24 @@ pub fn managed_by(o: &Owner) -> String {
     }
 }
 
+/// How many other processes share `o`'s socket, as `who`, `list` and `scan` say it: `+2 sharing`
+/// (an SO_REUSEPORT group's members each have their own socket; these hold the same one: forked
+/// children, a socket passed on). `None` for a socket with one process.
+#[must_use]
+pub fn sharing(o: &Owner) -> Option<String> {
+    let others = o.pids.iter().filter(|p| Some(**p) != o.pid).count();
+    (others > 0).then(|| format!("+{others} sharing"))
+}
+
+/// [`who`] holds the socket, with [`sharing`]: `nginx (PID 7) +1 sharing`.
+#[must_use]
+pub fn who_sharing(o: &Owner) -> String {
+    match sharing(o) {
+        Some(more) => format!("{} {more}", who(o)),
+        None => who(o),
+    }
+}
+
 /// Who holds something, in one phrase: each distinct holder once, in order (`nginx (PID 12),
 /// php-fpm (PID 40)`). A server's listener and the connections it accepted are all its sockets
 /// on the port; naming the same process once per socket would read as several holders.
@@ -222,7 +240,7 @@ pub fn managed_by(o: &Owner) -> String {
 pub fn holders_in_words<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
     let mut seen: Vec<String> = Vec::new();
     for o in owners {
-        let name = who(o);
+        let name = who_sharing(o);
         if !seen.contains(&name) {
             seen.push(name);
         }

@@ -22,7 +22,7 @@ use crate::text::clean;
 pub use finding::finding;
 pub(crate) use finding::{devices_list, lookup_title};
 pub use fix::{check_command, fix, fix_button, general_causes};
-pub use holders::{holders_in_words, managed_by, who};
+pub use holders::{holders_in_words, managed_by, sharing, who, who_sharing};
 pub(crate) use holders::{holders_list, holders_phrase, manager_clause, service_list};
 pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
 pub use nat::nat_unread;
