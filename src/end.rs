@@ -458,13 +458,13 @@ fn refusal(pid: u32, o: &Owner) -> Option<Refusal> {
         h.verified
             && matches!(
                 h.kind,
-                crate::holders::HolderKind::ContainerProxy
-                    | crate::holders::HolderKind::ContainerReservation
+                crate::owners::holders::HolderKind::ContainerProxy
+                    | crate::owners::holders::HolderKind::ContainerReservation
             )
     }) {
         return Some(Refusal::ContainerProxy {
             detail: h.detail.clone(),
-            reservation: h.kind == crate::holders::HolderKind::ContainerReservation,
+            reservation: h.kind == crate::owners::holders::HolderKind::ContainerReservation,
             command: h.command.clone(),
         });
     }

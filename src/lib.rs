@@ -16,7 +16,6 @@ pub mod facts;
 pub mod files;
 #[cfg(feature = "gui")]
 pub mod gui;
-pub mod holders;
 pub mod nat;
 pub mod oserror;
 pub mod owners;

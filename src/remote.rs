@@ -638,7 +638,7 @@ pub struct ListRow {
     uid: Option<u32>,
     note: Option<crate::owners::OwnerNote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    holder: Option<crate::holders::KnownHolder>,
+    holder: Option<crate::owners::holders::KnownHolder>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reuse_port: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -131,7 +131,7 @@ pub enum Finding {
         /// Its PID.
         pid: Option<u32>,
         /// What it is, what to do, the command that shows more.
-        holder: crate::holders::KnownHolder,
+        holder: crate::owners::holders::KnownHolder,
     },
     /// Sockets on the port whose process we may not see, and why.
     HiddenOwners {

@@ -100,7 +100,7 @@ pub(super) fn pids_of(sockets: &[Owner]) -> Vec<u32> {
         // a socket activator is: ending it is what frees the port.
         .filter(|o| {
             o.holder.as_ref().is_none_or(|h| {
-                !h.verified || h.kind == crate::holders::HolderKind::SocketActivator
+                !h.verified || h.kind == crate::owners::holders::HolderKind::SocketActivator
             }) && windows_services(o).is_empty()
         })
     {

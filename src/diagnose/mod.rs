@@ -705,10 +705,10 @@ mod tests {
         let t = Target::tcp("127.0.0.1", 8080);
         let r = failed(&t, "127.0.0.1:8080", EADDRINUSE);
         let mut o = owner("127.0.0.1:8080", SockState::Listen, None);
-        o.holder = Some(Box::new(crate::holders::KnownHolder {
+        o.holder = Some(Box::new(crate::owners::holders::KnownHolder {
             verified: true,
             unverified_why: None,
-            kind: crate::holders::HolderKind::ContainerProxy,
+            kind: crate::owners::holders::HolderKind::ContainerProxy,
             what: "w".into(),
             advice: "a".into(),
             command: "docker ps".into(),

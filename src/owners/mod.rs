@@ -31,6 +31,7 @@ use table as os;
 #[cfg(windows)]
 mod windows;
 
+pub mod holders;
 #[cfg(unix)]
 pub mod passwd;
 
@@ -157,7 +158,7 @@ pub struct Owner {
     pub note: Option<OwnerNote>,
     /// What this holder really is, when it is a well-known one (container proxy, WSL relay, …).
     #[serde(default)]
-    pub holder: Option<Box<crate::holders::KnownHolder>>,
+    pub holder: Option<Box<crate::owners::holders::KnownHolder>>,
     /// SO_REUSEPORT on this socket, when it was read (root can borrow the socket and ask it).
     #[serde(default)]
     pub reuse_port: Option<bool>,
@@ -633,7 +634,7 @@ pub fn of(q: Query) -> Owners {
 
 fn identify(mut found: Owners) -> Owners {
     for o in &mut found.owners {
-        o.holder = crate::holders::identify(o).map(Box::new);
+        o.holder = crate::owners::holders::identify(o).map(Box::new);
     }
     found
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::{Ancestor, ManagedBy, Owner, OwnerNote, SockState};
-use crate::holders::KnownHolder;
+use crate::owners::holders::KnownHolder;
 use crate::target::{Family, Protocol};
 
 /// One socket and the processes that hold it.

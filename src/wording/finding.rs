@@ -581,14 +581,14 @@ pub(crate) fn leftovers(
     s
 }
 
-pub(crate) fn known_holder(pid: Option<u32>, h: &crate::holders::KnownHolder) -> String {
+pub(crate) fn known_holder(pid: Option<u32>, h: &crate::owners::holders::KnownHolder) -> String {
     let who = pid.map_or_else(|| "The holder".into(), |p| format!("PID {p}"));
     let detail = h
         .detail
         .as_ref()
         .map_or_else(String::new, |d| format!(" Here it {}.", clean(d)));
     // A reservation is what the process holds, not what it is.
-    let (is, claims) = if h.kind == crate::holders::HolderKind::ContainerReservation {
+    let (is, claims) = if h.kind == crate::owners::holders::HolderKind::ContainerReservation {
         ("holds a", "claims to hold a")
     } else {
         ("is a", "claims to be a")

@@ -51,7 +51,7 @@ struct Entry {
 
 static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
     // Shipped inside the binary and parsed by a unit test, so failure here is a build bug.
-    serde_json::from_str(include_str!("../assets/holders.json"))
+    serde_json::from_str(include_str!("../../assets/holders.json"))
         .expect("assets/holders.json is valid (checked by holders tests)")
 });
 
