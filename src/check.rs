@@ -161,11 +161,11 @@ fn complete_within(
     if let Some(why) = &nat_error {
         nat_notes.push(Finding::NatUnread { why: why.clone() });
     }
-    let mut check = finish(report, facts, evidence, &diagnosis, nat_notes);
+    let mut check = finish(report, facts, evidence, &diagnosis, nat_notes, &cfg.program);
     check.nat = nat;
     check.nat_note = nat_error.as_ref().map(wording::nat_unread);
     check.nat_error = nat_error;
-    check.recorded = crate::record::recall(check.report.target.port);
+    check.recorded = crate::record::recall(check.report.target.port, &cfg.program);
     check
 }
 
@@ -194,24 +194,26 @@ fn in_use(report: &ProbeReport) -> bool {
 /// The check of a finished probe from evidence already gathered: the same diagnosis and
 /// wording `complete` applies after gathering, with no socket, process or NAT rule looked at.
 /// The renderers' tests build their fixture checks this way, so they see what a real check
-/// carries.
+/// carries (its commands name the installed `port-inspector`).
 #[must_use]
 pub fn assemble(report: ProbeReport, facts: Facts, evidence: Evidence) -> Check {
     let diagnosis = diagnose::diagnose(&report, &facts, &evidence);
-    finish(report, facts, evidence, &diagnosis, Vec::new())
+    let program = crate::program::Program::default();
+    finish(report, facts, evidence, &diagnosis, Vec::new(), &program)
 }
 
 /// The check's value from its evidence and diagnosis. `nat_notes` (the NAT redirects that
 /// catch something, or that the rules were not read) are notes beside any verdict, never a
-/// cause of a failure: they stay out of the explanation.
+/// cause of a failure: they stay out of the explanation. Its commands start with `program`.
 fn finish(
     report: ProbeReport,
     facts: Facts,
     evidence: Evidence,
     diagnosis: &Diagnosis,
     nat_notes: Vec<Finding>,
+    program: &crate::program::Program,
 ) -> Check {
-    let explanation = wording::explain(&report, diagnosis);
+    let explanation = wording::explain(&report, diagnosis, program);
     let mut notes = wording::notes(&report, diagnosis);
     notes.extend(nat_notes.into_iter().map(|f| Worded {
         text: wording::finding(&f, &report.target),

@@ -22,6 +22,7 @@ pub mod owners;
 mod par;
 pub mod platform;
 pub mod probe;
+pub mod program;
 pub mod record;
 pub mod remote;
 pub mod render;

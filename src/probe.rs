@@ -274,6 +274,9 @@ pub struct ProbeConfig {
     pub cancel: CancelToken,
     /// The getaddrinfo implementation.
     pub resolver: Resolver,
+    /// How the commands a check's words print name this program (its fixes' `check` commands,
+    /// the recorder's hints): the front's decision; the probe itself never reads it.
+    pub program: crate::program::Program,
 }
 
 impl Default for ProbeConfig {
@@ -282,6 +285,7 @@ impl Default for ProbeConfig {
             timeout: Duration::from_secs(10),
             cancel: CancelToken::new(),
             resolver: system_resolver(),
+            program: crate::program::Program::default(),
         }
     }
 }

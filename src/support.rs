@@ -87,6 +87,7 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
                         timeout: left.max(Duration::from_millis(1)),
                         cancel: cfg.cancel.clone(),
                         resolver: std::sync::Arc::clone(&cfg.resolver),
+                        program: cfg.program.clone(),
                     };
                     let c = check::run(&t, &cell_cfg);
                     cells.push(MatrixCell {

@@ -588,6 +588,18 @@ fn who_with_a_host_says_which_sockets_it_looked_for() {
     );
 }
 
+/// The command of a check's "Use port N instead" fix, as printed.
+fn free_port_command(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains("instead: the same bind took it just now"))
+        .unwrap_or_else(|| panic!("a free port is offered:\n{text}"));
+    line.split_once('(')
+        .and_then(|(_, c)| c.strip_suffix(")."))
+        .unwrap_or_else(|| panic!("the command in: {line}"))
+        .to_owned()
+}
+
 /// "Use port N instead" prints the command that asks the same question: a UDP check's command
 /// checks UDP (it printed a TCP check, which a TCP holder of N answered "not bindable"), and an
 /// address a shell would expand (`*:N`) is quoted: run as printed, in a folder holding a file
@@ -605,15 +617,7 @@ fn the_free_port_command_asks_the_same_question_run_as_printed() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.contains("instead: the same bind took it just now"))
-        .unwrap_or_else(|| panic!("a free port is offered:\n{text}"));
-    let command = line
-        .split_once('(')
-        .and_then(|(_, c)| c.strip_suffix(")."))
-        .unwrap_or_else(|| panic!("the command in: {line}"));
+    let command = &free_port_command(&String::from_utf8_lossy(&out.stdout));
     assert!(command.contains("--udp"), "a UDP check: {command}");
     let dir = std::env::temp_dir().join(format!("pi-printed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -627,7 +631,8 @@ fn the_free_port_command_asks_the_same_question_run_as_printed() {
         protocol: port_inspector::target::Protocol::Udp,
         ..Default::default()
     };
-    let command = port_inspector::wording::check_command(&all);
+    let command =
+        port_inspector::wording::check_command(&all, &port_inspector::program::Program::OnPath);
     std::fs::write(dir.join(format!("decoy:{}", base + 2)), "").unwrap();
     let (code, said) = common::run_as_printed(&command, &dir);
     assert!(
@@ -722,4 +727,67 @@ fn an_option_without_its_partner_is_bad_input() {
         let (code, _, err) = run(args);
         assert_eq!(code, 0, "{args:?}: {err}");
     }
+}
+
+/// A command the tool prints runs as printed wherever the program is: run from a copy in a
+/// folder not on PATH (an unpacked tarball, `./target/release/port-inspector`), it names itself
+/// by that path (it printed `port-inspector check …`, which sh did not find: exit 127); from a
+/// folder on PATH, by its name.
+#[cfg(unix)]
+#[test]
+fn printed_commands_name_the_program_that_runs() {
+    let ip = common::private_loopback();
+    let base = common::free_run(ip, 2);
+    let held = std::net::UdpSocket::bind((ip, base)).unwrap();
+    let dir = std::env::temp_dir().join(format!("pi-unpacked-{}-{ip}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("port-inspector");
+    let bin = env!("CARGO_BIN_EXE_port-inspector");
+    if std::fs::hard_link(bin, &copy).is_err() {
+        std::fs::copy(bin, &copy).unwrap();
+    }
+    // The system's tools, and no port-inspector that is this one.
+    let system = "/usr/sbin:/usr/bin:/sbin:/bin";
+    let printed = |path: &str| {
+        let out = std::process::Command::new(&copy)
+            .args(["check", "--udp", &format!("{ip}:{base}")])
+            .env("PATH", path)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        free_port_command(&String::from_utf8_lossy(&out.stdout))
+    };
+    let run = |command: &str, path: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .current_dir(std::env::temp_dir())
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let away = printed(system);
+    assert!(
+        away.starts_with(&format!("{} check ", copy.display())),
+        "named by its path: {away}"
+    );
+    let (code, said) = run(&away, system);
+    assert_eq!(code, Some(0), "{away}:\n{said}");
+    assert!(said.contains("BINDABLE: UDP"), "{away}:\n{said}");
+    let on_path = format!("{}:{system}", dir.display());
+    let named = printed(&on_path);
+    assert!(
+        named.starts_with("port-inspector check "),
+        "named by its name: {named}"
+    );
+    let (code, said) = run(&named, &on_path);
+    assert_eq!(code, Some(0), "{named}:\n{said}");
+    assert!(said.contains("BINDABLE: UDP"), "{named}:\n{said}");
+    drop(held);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -70,6 +70,10 @@ fn stage(dir: &Path) -> Vec<(String, String)> {
         .env("BIN", env!("CARGO_BIN_EXE_port-inspector"))
         .env("DIR", dir)
         .env("NO_COLOR", "1")
+        // The binary's folder first on PATH, as for an installed program: the commands it
+        // prints name `port-inspector` (it names itself by its path where that name runs
+        // another program or none; tests/cli.rs runs that case through sh).
+        .env("PATH", installed_path())
         // No recorder database: what a recorder on this machine saw is not part of the answer
         // the files keep (its words have tests of their own).
         .env("PORT_INSPECTOR_DB", dir.join("no-recorder.db"))
@@ -100,6 +104,16 @@ fn stage(dir: &Path) -> Vec<(String, String)> {
             ((*name).to_owned(), normalise(&text, &pids))
         })
         .collect()
+}
+
+/// PATH with the built binary's folder first.
+fn installed_path() -> std::ffi::OsString {
+    let bin = Path::new(env!("CARGO_BIN_EXE_port-inspector"));
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(
+        std::iter::once(bin.parent().unwrap().to_path_buf()).chain(std::env::split_paths(&dirs)),
+    )
+    .unwrap()
 }
 
 /// A JSON document with the machine's own facts (kernel version, host name, limits) and the

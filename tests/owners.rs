@@ -358,11 +358,12 @@ fn another_users_socket_is_counted_not_dropped_for_nobody() {
             .unwrap()
             .iter()
             .any(|f| f["kind"] == "run_elevated"
-                && f["text"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&format!("sudo port-inspector check 127.0.0.1:{}", h.port))),
-        "elevation hint, runnable as printed: {x}"
+                && f["text"].as_str().unwrap().contains(&format!(
+                    "sudo {} check 127.0.0.1:{}",
+                    env!("CARGO_BIN_EXE_port-inspector"),
+                    h.port
+                ))),
+        "elevation hint, runnable as printed (the binary is not on PATH: its path): {x}"
     );
 }
 

@@ -165,6 +165,7 @@ fn a_hung_resolver_can_be_cancelled() {
         timeout: Duration::from_secs(30),
         resolver: hanging_resolver(),
         cancel: cancel.clone(),
+        ..ProbeConfig::default()
     };
     let t = std::thread::spawn(move || probe::run(&Target::tcp("slow.example.invalid", 80), &cfg));
     std::thread::sleep(Duration::from_millis(100));

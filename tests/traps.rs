@@ -103,10 +103,11 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
     );
     assert!(
         text.contains(&format!(
-            "Run the check again as root to name the process: sudo port-inspector check 127.0.0.1:{}",
+            "Run the check again as root to name the process: sudo {} check 127.0.0.1:{}",
+            env!("CARGO_BIN_EXE_port-inspector"),
             h.port
         )),
-        "the elevation hint, runnable as printed: {text}"
+        "the elevation hint, runnable as printed (the binary is not on PATH: its path): {text}"
     );
     assert!(
         !text.contains(&format!("PID {}", h.child.id())),

@@ -10,6 +10,7 @@ use crate::check;
 use crate::end::NotEnded;
 use crate::owners::{self, Query};
 use crate::probe::ProbeConfig;
+use crate::program::Program;
 use crate::target::{self, InputError, Protocol, Target};
 
 use super::{
@@ -69,7 +70,8 @@ pub(crate) fn bindable_address(
     }
 }
 
-pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
+/// Runs `cmd` here; the commands it prints start with `program`.
+pub(crate) fn execute(cmd: Command, program: &Program) -> anyhow::Result<u8> {
     match cmd {
         Command::Facts { output: out } => {
             let f = crate::facts::gather();
@@ -109,12 +111,13 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
             format.into(),
             file.as_deref(),
             force,
+            program,
         ),
         Command::Matrix {
             target,
             timeout,
             output: out,
-        } => matrix(&target, timeout, out),
+        } => matrix(&target, timeout, out, program),
         Command::Listen {
             target,
             bind,
@@ -134,10 +137,10 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
             host,
             udp,
         } => free(count, range, host, udp),
-        Command::Check(args) => check(&args),
+        Command::Check(args) => check(&args, program),
         Command::Watch(args) => watch::run(&args),
         Command::Record(args) => super::record::record(&args),
-        Command::History(args) => super::record::history(&args),
+        Command::History(args) => super::record::history(&args, program),
         // main opens the window before the command line runs (see `window_start`).
         Command::Window { .. } => Ok(exit::USAGE),
         Command::List {
@@ -186,9 +189,7 @@ pub(crate) fn execute(cmd: Command) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        Command::Who { sel, output: out } => {
-            Ok(who(sel.port, protocol_of(sel.udp, sel.tcp), sel.host, out))
-        }
+        Command::Who { sel, output: out } => Ok(who(&sel, out, program)),
     }
 }
 
@@ -314,12 +315,8 @@ pub(crate) fn free(
     })
 }
 
-pub(crate) fn who(
-    port: u16,
-    protocol: Option<Protocol>,
-    host: Option<std::net::IpAddr>,
-    out: Output,
-) -> u8 {
+pub(crate) fn who(sel: &super::PortArgs, out: Output, program: &Program) -> u8 {
+    let (port, protocol, host) = (sel.port, protocol_of(sel.udp, sel.tcp), sel.host);
     let format = out.format();
     let mut found = owners::of(Query { port, protocol });
     if let Some(ip) = host {
@@ -333,7 +330,7 @@ pub(crate) fn who(
     match format {
         Format::Json => output::json(&found),
         Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
-        _ => output::text(&output::owners_text(port, host, &found)),
+        _ => output::text(&output::owners_text(port, host, &found, program)),
     }
     // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
     match (found.owners.is_empty(), found.complete()) {
@@ -350,12 +347,14 @@ pub(crate) fn report(
     format: Format,
     file: Option<&std::path::Path>,
     force: bool,
+    program: &Program,
 ) -> anyhow::Result<u8> {
     let t = bind.target(target)?;
     let c = check::run(
         &t,
         &ProbeConfig {
             timeout,
+            program: program.clone(),
             ..ProbeConfig::default()
         },
     );
@@ -397,13 +396,19 @@ pub(crate) fn deliver_report(
 }
 
 /// `matrix`: the what-if table; exit 0 only when every cell binds.
-pub(crate) fn matrix(target: &str, timeout: Duration, out: DocOutput) -> anyhow::Result<u8> {
+pub(crate) fn matrix(
+    target: &str,
+    timeout: Duration,
+    out: DocOutput,
+    program: &Program,
+) -> anyhow::Result<u8> {
     let format = out.format();
     let t = simple_target(target, false)?;
     let m = crate::support::matrix(
         &t,
         &ProbeConfig {
             timeout,
+            program: program.clone(),
             ..ProbeConfig::default()
         },
     );
@@ -608,7 +613,7 @@ pub(crate) fn expect_same_pids(plan: &crate::end::EndPlan, expected: &str) -> an
     .into())
 }
 
-pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+pub(crate) fn check(args: &CheckArgs, program: &Program) -> anyhow::Result<u8> {
     let format = args.output.format();
     let (target, timeout) = args.to_target()?;
     if output::quiet() && !args.wait && format == Format::Text {
@@ -618,6 +623,7 @@ pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         // probe, gone already (the full check binds again then).
         let cfg = ProbeConfig {
             timeout,
+            program: program.clone(),
             ..ProbeConfig::default()
         };
         let r = crate::probe::run(&target, &cfg);
@@ -630,6 +636,7 @@ pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let c = if args.wait {
         let cfg = ProbeConfig {
             timeout: timeout.min(Duration::from_secs(10)),
+            program: program.clone(),
             ..ProbeConfig::default()
         };
         let quiet = format == Format::Json;
@@ -642,6 +649,7 @@ pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         let cfg = ProbeConfig {
             timeout,
+            program: program.clone(),
             ..ProbeConfig::default()
         };
         check::run(&target, &cfg)

@@ -319,7 +319,12 @@ pub fn catalog_table() -> String {
 
 /// `who` output.
 #[must_use]
-pub fn owners_text(port: u16, host: Option<std::net::IpAddr>, found: &Owners) -> String {
+pub fn owners_text(
+    port: u16,
+    host: Option<std::net::IpAddr>,
+    found: &Owners,
+    program: &crate::program::Program,
+) -> String {
     let mut o = String::new();
     let unread = found.refused.iter().any(|r| !r.read_instead);
     if found.owners.is_empty() && unread {
@@ -381,7 +386,7 @@ pub fn owners_text(port: u16, host: Option<std::net::IpAddr>, found: &Owners) ->
         let _ = writeln!(
             o,
             "{}",
-            crate::wording::fix(f, &target, crate::wording::Front::Cli)
+            crate::wording::fix(f, &target, crate::wording::Front::Cli(program))
         );
     }
     if found.out_of_descriptors && !found.owners.is_empty() {

@@ -147,7 +147,7 @@ pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
 }
 
 /// Prints a timeline.
-pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
+pub(super) fn history(args: &HistoryArgs, program: &crate::program::Program) -> anyhow::Result<u8> {
     let format = args.output.format();
     let path = db_path(args.db.as_ref())?;
     let now = capture::now_ms();
@@ -176,7 +176,7 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
         output::error_line(&format!(
             "no recorder database at {}: start the recorder ({}), or give the --db FILE it writes",
             crate::text::clean(&path.display().to_string()),
-            words::start_command(&path, crate::record::store::unit_installed())
+            words::start_command(&path, crate::record::store::unit_installed(), program)
         ));
         return Ok(exit::NOT_BINDABLE);
     };
@@ -189,6 +189,7 @@ pub(super) fn history(args: &HistoryArgs) -> anyhow::Result<u8> {
             &t,
             &path,
             crate::record::store::unit_installed(),
+            program,
         ));
     }
     Ok(exit::OK)

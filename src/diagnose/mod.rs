@@ -676,7 +676,10 @@ mod tests {
             services,
             hosts: vec![(1234, "svchost.exe".into())],
         }));
-        let all = format!("{:?}", crate::wording::explain(&report, &d).unwrap());
+        let all = format!(
+            "{:?}",
+            crate::wording::explain(&report, &d, &crate::program::Program::OnPath).unwrap()
+        );
         assert!(
             all.contains(
                 "svchost.exe (PID 1234), services: iphlpsvc (IP Helper), Dnscache (DNS Client)"
@@ -686,7 +689,13 @@ mod tests {
         let words: Vec<String> = d
             .fixes
             .iter()
-            .map(|f| crate::wording::fix(f, &target, crate::wording::Front::Cli))
+            .map(|f| {
+                crate::wording::fix(
+                    f,
+                    &target,
+                    crate::wording::Front::Cli(&crate::program::Program::OnPath),
+                )
+            })
             .collect();
         assert!(
             words.iter().any(|w| w.contains("not svchost.exe (PID 1234), which also runs the others: one of iphlpsvc (IP Helper), Dnscache (DNS Client). From an Administrator prompt: sc.exe stop NAME")),

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::worker::{Job, Worker};
+use crate::program::Program;
 use crate::record::history::{self, Entry, Subject, Timeline};
 use crate::record::store::{self, Store};
 use crate::record::words;
@@ -315,10 +316,21 @@ impl PortHistoryRoom {
                 );
             }
             Reading::NoDatabase { db, unit_installed } => {
-                ui.add(egui::Label::new(words::no_database(db, *unit_installed)).wrap());
+                ui.add(
+                    egui::Label::new(words::no_database(db, *unit_installed, &Program::default()))
+                        .wrap(),
+                );
             }
             Reading::Unreadable { db, why } => {
-                ui.add(egui::Label::new(words::unreadable_database(db, why, *port)).wrap());
+                ui.add(
+                    egui::Label::new(words::unreadable_database(
+                        db,
+                        why,
+                        *port,
+                        &Program::default(),
+                    ))
+                    .wrap(),
+                );
             }
             Reading::Timeline {
                 timeline,
@@ -358,6 +370,7 @@ fn timeline_ui(
             db,
             unit_installed,
             off,
+            &Program::default(),
         ))
         .wrap(),
     );

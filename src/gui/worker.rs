@@ -331,6 +331,7 @@ impl Worker {
                         timeout,
                         cancel,
                         resolver: Arc::clone(&resolver),
+                        program: crate::program::Program::default(),
                     };
                     let check = Box::new(check::run(&target, &cfg));
                     // Result first, then the wake-up, so the UI finds it when it looks.

@@ -222,11 +222,12 @@ pub struct Recorded {
 /// What the recorder's database (the default one, or `PORT_INSPECTOR_DB`) knows about `port`
 /// now. Silent (`None`) when there is no database, it cannot be read (root's, and this is not
 /// root), or it has nothing on the port: a check never waits on the recorder or fails for it.
+/// The lines' `history` command starts with `program`.
 #[must_use]
-pub fn recall(port: u16) -> Option<Recorded> {
+pub fn recall(port: u16, program: &crate::program::Program) -> Option<Recorded> {
     let path = store::default_path()?;
     let value = history::recollect(&path, port, capture::now_ms())?;
-    let lines = words::recollection_lines(&value);
+    let lines = words::recollection_lines(&value, program);
     Some(Recorded { value, lines })
 }
 

@@ -11,6 +11,7 @@ use super::history::{Entry, FailedBind, GapWhy, Recollection, Span, SpanEnd, Sub
 use super::store::Mode;
 use super::time;
 use crate::owners::ManagedKind;
+use crate::program::Program;
 use crate::text::clean;
 
 /// The line the recorder starts with: the mode, its time resolution, what it cannot see, and
@@ -299,7 +300,12 @@ pub fn failed_line(f: &FailedBind, off: i32) -> String {
 /// The whole timeline as text: a heading, then one entry per line group, then what the
 /// recorder could not see in the window.
 #[must_use]
-pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -> String {
+pub fn timeline_text(
+    t: &Timeline,
+    db: &std::path::Path,
+    unit_installed: bool,
+    program: &Program,
+) -> String {
     let off = t.utc_offset_secs;
     let mut out = heading(t);
     out.push('\n');
@@ -379,6 +385,7 @@ pub fn timeline_text(t: &Timeline, db: &std::path::Path, unit_installed: bool) -
         db,
         unit_installed,
         off,
+        program,
     ));
     out.push('\n');
     out
@@ -391,19 +398,26 @@ fn mode_word(m: Mode) -> &'static str {
     }
 }
 
+/// `program` as the first word of a command for sh (the recorder, its sudo and its history are
+/// Unix's).
+fn sh_program(program: &Program) -> String {
+    crate::remote::shell_word(&clean(program.name()))
+}
+
 /// The exact command that starts the recorder writing `db`: the packaged unit when it is
-/// installed and `db` is the system's database, else `port-inspector record`, with `--db` when
-/// `db` is not where a root recorder writes by default.
+/// installed and `db` is the system's database, else `port-inspector record` (`program` as the
+/// front named it), with `--db` when `db` is not where a root recorder writes by default.
 #[must_use]
-pub fn start_command(db: &std::path::Path, unit_installed: bool) -> String {
+pub fn start_command(db: &std::path::Path, unit_installed: bool, program: &Program) -> String {
     let system = db == std::path::Path::new(super::store::SYSTEM_DB);
+    let program = sh_program(program);
     if system && unit_installed {
         "sudo systemctl start port-inspector-record".to_owned()
     } else if system {
-        "sudo port-inspector record".to_owned()
+        format!("sudo {program} record")
     } else {
         format!(
-            "sudo port-inspector record --db {}",
+            "sudo {program} record --db {}",
             crate::remote::shell_word(&clean(&db.display().to_string()))
         )
     }
@@ -417,8 +431,9 @@ pub fn recorder_state(
     db: &std::path::Path,
     unit_installed: bool,
     off: i32,
+    program: &Program,
 ) -> String {
-    let start = start_command(db, unit_installed);
+    let start = start_command(db, unit_installed, program);
     match s {
         Some(s) if s.running => format!(
             "The recorder is running in {} mode, from {} to its last read at {}{}.",
@@ -453,17 +468,22 @@ pub fn recorder_state(
 
 /// No database where the recorder keeps it.
 #[must_use]
-pub fn no_database(db: &std::path::Path, unit_installed: bool) -> String {
+pub fn no_database(db: &std::path::Path, unit_installed: bool, program: &Program) -> String {
     format!(
         "No recorder database at {}: nothing has been recorded on this machine. Start the recorder with: {}",
         clean(&db.display().to_string()),
-        start_command(db, unit_installed)
+        start_command(db, unit_installed, program)
     )
 }
 
 /// A database this user may not read (the system's is root's alone).
 #[must_use]
-pub fn unreadable_database(db: &std::path::Path, why: &str, port: u16) -> String {
+pub fn unreadable_database(
+    db: &std::path::Path,
+    why: &str,
+    port: u16,
+    program: &Program,
+) -> String {
     let system = db == std::path::Path::new(super::store::SYSTEM_DB);
     let db_arg = if system {
         String::new()
@@ -474,9 +494,10 @@ pub fn unreadable_database(db: &std::path::Path, why: &str, port: u16) -> String
         )
     };
     format!(
-        "No recorder database readable as this user: {} cannot be read ({}). Open the window as root, or read it with: sudo port-inspector history {port}{db_arg}",
+        "No recorder database readable as this user: {} cannot be read ({}). Open the window as root, or read it with: sudo {} history {port}{db_arg}",
         clean(&db.display().to_string()),
-        clean(why)
+        clean(why),
+        sh_program(program)
     )
 }
 
@@ -640,7 +661,7 @@ pub fn failed_details(f: &FailedBind, off: i32) -> Vec<(&'static str, String)> {
 /// What `check` adds from the recorder, one line each: "held since 02:13:05 by java (PID 812)",
 /// "the port changed hands 14 times in the last hour", "the last refused bind here: …".
 #[must_use]
-pub fn recollection_lines(r: &Recollection) -> Vec<String> {
+pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
     let off = r.utc_offset_secs;
     let mut out = Vec::new();
     for s in &r.held_now {
@@ -670,7 +691,11 @@ pub fn recollection_lines(r: &Recollection) -> Vec<String> {
             failed_line(f, off)
         ));
     }
-    out.push(format!("(history: port-inspector history {})", r.port));
+    out.push(format!(
+        "(history: {} history {})",
+        sh_program(program),
+        r.port
+    ));
     out
 }
 
@@ -707,20 +732,28 @@ mod tests {
     #[test]
     fn the_start_command_is_the_unit_or_the_command_with_its_database() {
         let system = std::path::Path::new(crate::record::store::SYSTEM_DB);
+        let installed = Program::OnPath;
         assert_eq!(
-            start_command(system, true),
+            start_command(system, true, &installed),
             "sudo systemctl start port-inspector-record",
             "the packaged unit"
         );
         assert_eq!(
-            start_command(system, false),
+            start_command(system, false, &installed),
             "sudo port-inspector record",
             "the default database needs no --db"
         );
         assert_eq!(
-            start_command(std::path::Path::new("/tmp/my dir/r.db"), true),
+            start_command(std::path::Path::new("/tmp/my dir/r.db"), true, &installed),
             "sudo port-inspector record --db '/tmp/my dir/r.db'",
             "another database is named, quoted for the shell"
+        );
+        // Not installed: the path this program was started by, quoted like the rest.
+        let unpacked = Program::At("/tmp/pi 1.0/port-inspector".into());
+        assert_eq!(
+            start_command(system, false, &unpacked),
+            "sudo '/tmp/pi 1.0/port-inspector' record",
+            "the program as it runs"
         );
     }
 

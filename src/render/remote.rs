@@ -13,7 +13,7 @@ pub fn failure(m: &Machine, e: &RemoteError, front: Front) -> String {
     let host = crate::text::clean(&m.host).into_owned();
     let m = crate::text::clean(&m.to_string()).into_owned();
     let (at_path, give_path) = match front {
-        Front::Cli => ("--remote-path", "give --remote-path"),
+        Front::Cli(_) => ("--remote-path", "give --remote-path"),
         Front::Window => (
             "the program path set for it in Machines",
             "set its program path in Machines",
@@ -203,7 +203,8 @@ mod tests {
     fn the_window_names_its_own_control_for_the_program_path() {
         let m = Machine::parse("web-01").unwrap();
         let e = RemoteError::NotInstalled(None);
-        assert!(failure(&m, &e, Front::Cli).contains("--remote-path"), "cli");
+        let cli = Front::Cli(&crate::program::Program::OnPath);
+        assert!(failure(&m, &e, cli).contains("--remote-path"), "cli");
         let w = failure(&m, &e, Front::Window);
         assert!(
             !w.contains("--remote-path") && w.contains("Machines"),

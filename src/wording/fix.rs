@@ -3,6 +3,7 @@
 
 use crate::diagnose::Fix;
 use crate::platform::Os;
+use crate::program::Program;
 use crate::target::{Family, Protocol, SocketOptions, Target};
 use crate::text::clean;
 
@@ -14,8 +15,13 @@ use super::{Front, plural};
     clippy::too_many_lines,
     reason = "a table: one arm per fix kind, each with its CLI and window wording"
 )]
-pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
-    let cli = front == Front::Cli;
+pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
+    // The window's words name its controls, never a command: no program.
+    static NONE: Program = Program::OnPath;
+    let (cli, program) = match front {
+        Front::Cli(p) => (true, p),
+        Front::Window => (false, &NONE),
+    };
     match f {
         Fix::EndProcesses { pids, .. } => {
             let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
@@ -56,7 +62,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             if cli {
                 format!(
                     "Use port {port} instead: the same bind took it just now ({}).",
-                    check_command(&with_port(target, *port))
+                    check_command(&with_port(target, *port), program)
                 )
             } else {
                 format!("Use port {port} instead: the same bind took it just now.")
@@ -66,7 +72,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             if cli {
                 format!(
                     "Set SO_REUSEADDR on the server's socket before bind ({} shows it binds).",
-                    check_command(&with_options(target, |o| o.reuse_address = true))
+                    check_command(&with_options(target, |o| o.reuse_address = true), program)
                 )
             } else {
                 "Set SO_REUSEADDR on the server's socket before bind.".into()
@@ -76,7 +82,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             if cli {
                 format!(
                     "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it ({}).",
-                    check_command(&with_options(target, |o| o.reuse_port = true))
+                    check_command(&with_options(target, |o| o.reuse_port = true), program)
                 )
             } else {
                 "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it.".into()
@@ -86,7 +92,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             if cli {
                 format!(
                     "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone ({}).",
-                    check_command(&with_options(target, |o| o.v6_only = Some(true)))
+                    check_command(&with_options(target, |o| o.v6_only = Some(true)), program)
                 )
             } else {
                 "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone.".into()
@@ -102,7 +108,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             if cli {
                 format!(
                     "Wait about {secs} s for them to go, then retry ({} --wait --timeout {})",
-                    check_command(target),
+                    check_command(target, program),
                     secs + 10
                 )
             } else {
@@ -165,12 +171,12 @@ pub fn fix(f: &Fix, target: &Target, front: Front) -> String {
             } else if Os::current() == Os::Windows {
                 format!(
                     "Run the check again from an Administrator prompt to name the process: {}",
-                    check_command(target)
+                    check_command(target, program)
                 )
             } else {
                 format!(
                     "Run the check again as root to name the process: sudo {}",
-                    check_command(target)
+                    check_command(target, program)
                 )
             }
         }
@@ -204,12 +210,13 @@ pub fn fix_button(f: &Fix) -> Option<String> {
 }
 
 /// `target` with another port, written as the CLI takes it.
-/// The `port-inspector check …` command that makes the same bind as `target`: its address and
-/// every option it set (UDP, the family, the socket options), each argument quoted for this OS's
-/// shell, so the command runs as printed and asks the same question (a UDP check's "use port N"
-/// once printed a TCP check, and `*:8080` unquoted is a glob to bash and zsh).
+/// The `port-inspector check …` command that makes the same bind as `target`: `program` as the
+/// front named it, its address and every option it set (UDP, the family, the socket options),
+/// each argument quoted for this OS's shell, so the command runs as printed and asks the same
+/// question (a UDP check's "use port N" once printed a TCP check, and `*:8080` unquoted is a glob
+/// to bash and zsh).
 #[must_use]
-pub fn check_command(target: &Target) -> String {
+pub fn check_command(target: &Target, program: &Program) -> String {
     let mut args = vec![clean(&target.display_addr()).into_owned()];
     let mut flag = |a: &str| args.push(a.to_owned());
     if target.protocol == Protocol::Udp {
@@ -243,7 +250,14 @@ pub fn check_command(target: &Target) -> String {
         }
     }
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    format!("port-inspector check {}", quoted.join(" "))
+    format!("{} check {}", program_word(program), quoted.join(" "))
+}
+
+/// `program` as the first word of a command for this OS's shell: `port-inspector`, or its path
+/// quoted where the shell would read a character of it (`'/tmp/my tools/port-inspector'`).
+#[must_use]
+pub fn program_word(program: &Program) -> String {
+    shell_quote(&clean(program.name()))
 }
 
 /// One argument as this OS's shell takes it literally: POSIX single quotes where a character

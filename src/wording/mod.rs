@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnose::{Conflict, Diagnosis, Finding, Fix};
 use crate::probe::{ProbeReport, Verdict};
+use crate::program::Program;
 use crate::text::clean;
 
 pub use finding::finding;
 pub(crate) use finding::{devices_list, lookup_title};
-pub use fix::{check_command, fix, fix_button, general_causes};
+pub use fix::{check_command, fix, fix_button, general_causes, program_word};
 pub use holders::{holders_in_words, managed_by, sharing, who, who_sharing};
 pub(crate) use holders::{holders_list, holders_phrase, manager_clause, service_list};
 pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
@@ -39,11 +40,12 @@ pub fn skip_reason(why: crate::probe::SkipReason) -> &'static str {
     }
 }
 
-/// Which front end the advice is for: the CLI names commands, the window names its controls.
+/// Which front end the advice is for: the CLI names commands (with the program's name as the
+/// CLI decided it), the window names its controls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Front {
-    /// The command line, the report and the JSON.
-    Cli,
+pub enum Front<'a> {
+    /// The command line, the report and the JSON; commands start with this program.
+    Cli(&'a Program),
     /// The window.
     Window,
 }
@@ -84,7 +86,7 @@ pub struct Explanation {
 
 /// Words a diagnosis of a failed probe.
 #[must_use]
-pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
+pub fn explain(report: &ProbeReport, d: &Diagnosis, program: &Program) -> Option<Explanation> {
     let err = report.error.as_ref()?;
     let target = &report.target;
     let findings: Vec<Worded<Finding>> = d
@@ -112,7 +114,7 @@ pub fn explain(report: &ProbeReport, d: &Diagnosis) -> Option<Explanation> {
         .fixes
         .iter()
         .map(|f| Worded {
-            text: fix(f, target, Front::Cli),
+            text: fix(f, target, Front::Cli(program)),
             value: f.clone(),
         })
         .collect();

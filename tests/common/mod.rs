@@ -310,12 +310,16 @@ pub fn bin_with_nofile(n: u32, args: &[&str]) -> std::process::Command {
     c
 }
 
-/// Runs a command the tool printed, as printed, through sh (with this build for
-/// `port-inspector`), in `dir`; returns its exit code and output.
+/// Runs a command the tool printed, as printed, through sh (with this build for a leading
+/// `port-inspector`; a command that names the program by its path runs as it is), in `dir`;
+/// returns its exit code and output.
 #[cfg(unix)]
 pub fn run_as_printed(command: &str, dir: &std::path::Path) -> (Option<i32>, String) {
     let bin = env!("CARGO_BIN_EXE_port-inspector");
-    let line = command.replacen("port-inspector", bin, 1);
+    let line = match command.strip_prefix("port-inspector ") {
+        Some(rest) => format!("{bin} {rest}"),
+        None => command.to_owned(),
+    };
     let out = std::process::Command::new("sh")
         .args(["-c", &line])
         .current_dir(dir)

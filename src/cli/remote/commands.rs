@@ -46,7 +46,15 @@ pub(super) fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Resul
         Format::Json => output::json(&marked(&exact, &remote.machine)),
         Format::Ndjson => ndjson_marked(exact.owners.iter(), "owner", &remote.machine),
         _ => output::text(
-            &(header(&remote.machine) + &output::owners_text(sel.port, sel.host, &clean)),
+            &(header(&remote.machine)
+                + &output::owners_text(
+                    sel.port,
+                    sel.host,
+                    &clean,
+                    // A command for the other machine would name its own program; none is
+                    // printed for the sockets it lists.
+                    &crate::program::Program::OnPath,
+                )),
         ),
     }
     Ok(passed_code(&reply))

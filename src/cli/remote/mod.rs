@@ -364,7 +364,12 @@ pub fn error_words(m: &Machine, e: &RemoteError) -> (String, u8) {
         RemoteError::NotInstalled(_) | RemoteError::Unusable(_) => code::NO_PORT_INSPECTOR,
     };
     (
-        crate::render::remote::failure(m, e, crate::wording::Front::Cli),
+        // The words name --remote-path, no command of this program.
+        crate::render::remote::failure(
+            m,
+            e,
+            crate::wording::Front::Cli(&crate::program::Program::OnPath),
+        ),
         code,
     )
 }
