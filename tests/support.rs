@@ -106,7 +106,7 @@ fn linux_facts_are_the_real_proc_values() {
         "loopback listed"
     );
     assert!(
-        f.table
+        port_inspector::render::facts::table(&f)
             .iter()
             .any(|x| x.name == "net.ipv4.ip_local_port_range"),
         "table"
@@ -117,6 +117,16 @@ fn linux_facts_are_the_real_proc_values() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ephemeral_range"]["start"], eph.start, "CLI json");
+    assert!(
+        v["table"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "net.ipv4.ip_local_port_range"
+                && x["value"] == format!("{}-{}", eph.start, eph.end)),
+        "the CLI's JSON carries the table as the text prints it: {}",
+        v["table"]
+    );
 }
 
 #[test]

@@ -70,15 +70,25 @@ pub(crate) fn bindable_address(
     }
 }
 
+/// `facts --json`: the values, and beside them the table the text prints.
+#[derive(serde::Serialize)]
+pub(crate) struct FactsJson<'a> {
+    #[serde(flatten)]
+    pub(crate) facts: &'a crate::facts::Facts,
+    pub(crate) table: Vec<crate::render::facts::FactRow>,
+}
+
 /// Runs `cmd` here; the commands it prints start with `program`.
 pub(crate) fn execute(cmd: Command, program: &Program) -> anyhow::Result<u8> {
     match cmd {
         Command::Facts { output: out } => {
             let f = crate::facts::gather();
+            let table = crate::render::facts::table(&f);
             match out.format() {
-                Format::Json => output::json(&f),
+                // The values, and the table as `facts` prints it (what each means).
+                Format::Json => output::json(&FactsJson { facts: &f, table }),
                 Format::Ndjson => {
-                    output::ndjson(f.table.iter(), "fact");
+                    output::ndjson(table.iter(), "fact");
                     output::ndjson(f.interfaces.iter(), "interface");
                 }
                 _ => output::text(&output::facts_text(&f)),

@@ -501,7 +501,7 @@ pub fn facts_text(f: &crate::facts::Facts) -> String {
         clean(&f.os_version),
         clean(&f.hostname)
     );
-    for x in &f.table {
+    for x in crate::render::facts::table(f) {
         let _ = writeln!(
             o,
             "  {:<38} {:<16} {}",

@@ -2,11 +2,7 @@
 
 use std::fs;
 
-use super::{Fact, Facts, procfs};
-
-/// A value that could not be read (a /proc without /proc/sys, `subset=pid`): unknown, never
-/// a default stated as fact.
-const UNREAD: &str = "unknown (not readable here)";
+use super::{Facts, procfs};
 
 /// `NS_GET_USERNS`: the user namespace that owns a namespace, as a new descriptor.
 const NS_GET_USERNS: u64 = 0xb701;
@@ -80,12 +76,14 @@ pub(super) fn gather_into(f: &mut Facts) {
     // A capability of a user namespace that does not own this network namespace grants
     // nothing for binds here.
     f.cap_net_bind_service = has_bind_cap.map(|c| c && caps_here);
+    f.cap_net_bind_service_held = has_bind_cap;
     f.cap_sys_ptrace = caps.map(|c| c.contains(rustix::thread::CapabilitySet::SYS_PTRACE));
     f.unprivileged_port_start =
         read("/proc/sys/net/ipv4/ip_unprivileged_port_start").and_then(|s| s.trim().parse().ok());
     f.ephemeral_range =
         read("/proc/sys/net/ipv4/ip_local_port_range").and_then(|t| procfs::parse_port_range(&t));
     let reserved = read("/proc/sys/net/ipv4/ip_local_reserved_ports");
+    f.reserved_unread = reserved.is_none();
     f.reserved_ranges = reserved
         .as_deref()
         .map(procfs::parse_reserved_ports)
@@ -98,114 +96,4 @@ pub(super) fn gather_into(f: &mut Facts) {
     f.netns = fs::read_link("/proc/self/ns/net")
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
-
-    f.table = fact_table(f, uid, has_bind_cap, reserved.is_some());
-}
-
-/// The facts as a table, with what each means; `has_bind_cap` is the capability itself
-/// (before whether it counts here), `reserved_read` whether the reserved ports could be read.
-fn fact_table(f: &Facts, uid: u32, has_bind_cap: Option<bool>, reserved_read: bool) -> Vec<Fact> {
-    let caps_here = f.netns_caps_apply != Some(false);
-    let yes_no = |b: Option<bool>| {
-        b.map_or("unknown".to_owned(), |b| {
-            if b { "1".into() } else { "0".into() }
-        })
-    };
-    let not_here = " (its user namespace does not own this network namespace: not for binds here)";
-    let mut t = vec![
-        Fact {
-            name: "os".into(),
-            value: f.os_version.clone(),
-            meaning: "Operating system and kernel.".into(),
-        },
-        Fact {
-            name: "elevated".into(),
-            value: format!(
-                "{} (uid {})",
-                match (f.elevated, caps_here) {
-                    (true, true) => "yes, root",
-                    (true, false) => "no: root of a user namespace that does not own this network namespace",
-                    (false, _) => "no",
-                },
-                uid
-            ),
-            meaning: if caps_here {
-                "root, with its capabilities, may bind any port and see every process.".into()
-            } else {
-                "Capabilities count only in the network namespaces their user namespace owns: here this process binds as any user does.".into()
-            },
-        },
-        Fact {
-            name: "CAP_NET_BIND_SERVICE".into(),
-            value: match has_bind_cap {
-                Some(true) if !caps_here => format!("1{not_here}"),
-                b => yes_no(b),
-            },
-            meaning: "Binding ports below the unprivileged start needs this capability, root included (containers often drop it).".into(),
-        },
-        Fact {
-            name: "CAP_SYS_PTRACE".into(),
-            value: yes_no(f.cap_sys_ptrace),
-            meaning: "Without it even root cannot see which process of another user owns a socket.".into(),
-        },
-    ];
-    t.push(Fact {
-        name: "net.ipv4.ip_unprivileged_port_start".into(),
-        value: f
-            .unprivileged_port_start
-            .map_or_else(|| UNREAD.to_owned(), |s| s.to_string()),
-        meaning: f.unprivileged_port_start.map_or_else(
-            || "Ports below it need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise).".into(),
-            |s| format!("Ports below {s} need root or CAP_NET_BIND_SERVICE (WSAEACCES otherwise)."),
-        ),
-    });
-    if let Some(r) = &f.ephemeral_range {
-        t.push(Fact {
-            name: "net.ipv4.ip_local_port_range".into(),
-            value: format!("{}-{}", r.start, r.end),
-            meaning: "Ports handed to outgoing connections; a server port here may be taken at any moment.".into(),
-        });
-    }
-    t.push(Fact {
-        name: "net.ipv4.ip_local_reserved_ports".into(),
-        value: if !reserved_read {
-            UNREAD.into()
-        } else if f.reserved_ranges.is_empty() {
-            "(none)".into()
-        } else {
-            f.reserved_ranges
-                .iter()
-                .map(|r| format!("{}-{}", r.start, r.end))
-                .collect::<Vec<_>>()
-                .join(",")
-        },
-        meaning: "Never handed out to outgoing connections; still bindable explicitly.".into(),
-    });
-    t.push(Fact {
-        name: "net.ipv4.ip_nonlocal_bind".into(),
-        value: yes_no(f.nonlocal_bind_v4),
-        meaning:
-            "1 lets programs bind IPv4 addresses this machine does not have (no WSAEADDRNOTAVAIL)."
-                .into(),
-    });
-    t.push(Fact {
-        name: "net.ipv6.ip_nonlocal_bind".into(),
-        value: yes_no(f.nonlocal_bind_v6),
-        meaning: "The same for IPv6.".into(),
-    });
-    t.push(Fact {
-        name: "net.ipv6.bindv6only".into(),
-        value: yes_no(f.bindv6only),
-        meaning:
-            "0: a socket on [::] also takes the IPv4 port (dual-stack) unless it sets IPV6_V6ONLY."
-                .into(),
-    });
-    if let Some(ns) = &f.netns {
-        t.push(Fact {
-            name: "network namespace".into(),
-            value: ns.clone(),
-            meaning: "Sockets in other namespaces (containers) are invisible from here and never conflict.".into(),
-        });
-    }
-    t
 }

@@ -1,6 +1,6 @@
 //! macOS facts from `sysctl` and the process's own effective uid.
 
-use super::{Fact, Facts, PortRange};
+use super::{Facts, PortRange};
 
 use super::command_output as run;
 
@@ -19,25 +19,4 @@ pub(super) fn gather_into(f: &mut Facts) {
             scope: String::new(),
         });
     }
-    f.table = vec![
-        Fact {
-            name: "os".into(),
-            value: f.os_version.clone(),
-            meaning: "Operating system.".into(),
-        },
-        Fact {
-            name: "net.inet.ip.portrange.first/last".into(),
-            value: f
-                .ephemeral_range
-                .as_ref()
-                .map_or("unknown".into(), |r| format!("{}-{}", r.start, r.end)),
-            meaning: "Ports handed to outgoing connections.".into(),
-        },
-        Fact {
-            name: "privileged ports".into(),
-            value: "below 1024 on a specific address".into(),
-            meaning: "Since 10.14, non-root may bind low ports on the wildcard address only."
-                .into(),
-        },
-    ];
 }

@@ -1,5 +1,6 @@
 //! Facts of this machine that decide whether a bind works (privileged ports, ephemeral and
-//! reserved ranges, non-local binds, dual-stack default, privileges, addresses), each with a note.
+//! reserved ranges, non-local binds, dual-stack default, privileges, addresses) as values; the
+//! table of what each means is made in `render::facts`.
 //!
 //! Per-OS readers live in one module per OS; the parsers they use are pure and tested on fixtures.
 
@@ -53,17 +54,6 @@ impl PortRange {
     }
 }
 
-/// A named fact with what it means for binds, for display as a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fact {
-    /// `net.ipv4.ip_unprivileged_port_start`.
-    pub name: String,
-    /// `1024`.
-    pub value: String,
-    /// Why it matters.
-    pub meaning: String,
-}
-
 /// Everything the diagnosis consults about this machine.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Facts {
@@ -77,8 +67,13 @@ pub struct Facts {
     pub elevated: bool,
     /// Effective user id (Unix).
     pub uid: Option<u32>,
-    /// Whether this process may bind privileged ports without root (Linux capability).
+    /// Whether this process may bind privileged ports without root (Linux capability, and
+    /// only where it counts for binds: see `netns_caps_apply`).
     pub cap_net_bind_service: Option<bool>,
+    /// Whether CAP_NET_BIND_SERVICE is in this process's effective set at all, whether or not
+    /// it counts in this network namespace (Linux).
+    #[serde(default)]
+    pub cap_net_bind_service_held: Option<bool>,
     /// Whether CAP_SYS_PTRACE is effective (Linux): without it even root cannot read other
     /// users' /proc/PID/fd, so owners stay hidden.
     #[serde(default)]
@@ -92,6 +87,10 @@ pub struct Facts {
     pub ephemeral_range: Option<PortRange>,
     /// Ports the OS will not hand out automatically (Linux) or excludes entirely (Windows).
     pub reserved_ranges: Vec<PortRange>,
+    /// Linux: the reserved ports could not be read, so `reserved_ranges` being empty proves
+    /// nothing.
+    #[serde(default)]
+    pub reserved_unread: bool,
     /// Windows: the scopes (`tcp ipv4`) whose excluded port ranges could not be read, so an
     /// exclusion there is not ruled out.
     #[serde(default)]
@@ -112,8 +111,6 @@ pub struct Facts {
     pub netns_caps_apply: Option<bool>,
     /// Local interface addresses.
     pub interfaces: Vec<Interface>,
-    /// The same facts as a table, with what each means.
-    pub table: Vec<Fact>,
 }
 
 impl Facts {

@@ -1,6 +1,6 @@
 //! Windows facts from `netsh` (excluded and dynamic port ranges) and the process token level.
 
-use super::{Fact, Facts, netsh};
+use super::{Facts, netsh};
 
 use super::command_output as run;
 
@@ -34,42 +34,4 @@ pub(super) fn gather_into(f: &mut Facts) {
     if let Some(text) = run(&["netsh", "int", "ipv4", "show", "dynamicport", "tcp"]) {
         f.ephemeral_range = netsh::parse_dynamic_range(&text, "tcp");
     }
-    f.table = vec![
-        Fact {
-            name: "os".into(),
-            value: f.os_version.clone(),
-            meaning: "Operating system.".into(),
-        },
-        Fact {
-            name: "elevated".into(),
-            value: if f.elevated {
-                "yes, Administrator".into()
-            } else {
-                "no".into()
-            },
-            meaning: "Administrators see every process that holds a port.".into(),
-        },
-        Fact {
-            name: "excluded port ranges".into(),
-            value: {
-                let mut parts: Vec<String> = f
-                    .reserved_ranges
-                    .iter()
-                    .map(|r| format!("{}-{} ({})", r.start, r.end, r.scope))
-                    .collect();
-                if parts.is_empty() && f.excluded_unread.is_empty() {
-                    parts.push("none".into());
-                }
-                parts.extend(
-                    f.excluded_unread
-                        .iter()
-                        .map(|s| format!("unknown for {s} (netsh's answer could not be read)")),
-                );
-                parts.join(", ")
-            },
-            meaning:
-                "Reserved by Hyper-V, WSL, Docker or WinNAT; binding inside gives WSAEACCES 10013."
-                    .into(),
-        },
-    ];
 }

@@ -4,6 +4,7 @@
 //! findings, fixes) sit below `check` and import nothing from here.
 
 mod end;
+pub mod facts;
 mod hold;
 pub mod matrix;
 pub mod remote;

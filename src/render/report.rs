@@ -338,7 +338,7 @@ pub fn markdown(c: &Check) -> String {
         o,
         "\n## Machine facts\n\n| Fact | Value | Meaning |\n|---|---|---|"
     );
-    for f in &c.facts.table {
+    for f in super::facts::table(&c.facts) {
         let _ = writeln!(
             o,
             "| {} | {} | {} |",
@@ -398,7 +398,7 @@ pub fn text_full(c: &Check) -> String {
         clean(&c.facts.os_version),
         clean(&c.facts.hostname)
     );
-    for f in &c.facts.table {
+    for f in super::facts::table(&c.facts) {
         let _ = writeln!(
             o,
             "  {:<38} {:<16} {}",

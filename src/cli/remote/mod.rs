@@ -111,10 +111,18 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             else {
                 return Ok(last_code());
             };
+            // The table in the remote's words for its own OS, made here from its values.
+            let table = crate::render::facts::table(&exact);
             match format {
-                Format::Json => output::json(&marked(&exact, &remote.machine)),
+                Format::Json => output::json(&marked(
+                    &super::commands::FactsJson {
+                        facts: &exact,
+                        table,
+                    },
+                    &remote.machine,
+                )),
                 Format::Ndjson => {
-                    ndjson_marked(exact.table.iter(), "fact", &remote.machine);
+                    ndjson_marked(table.iter(), "fact", &remote.machine);
                     ndjson_marked(exact.interfaces.iter(), "interface", &remote.machine);
                 }
                 _ => output::text(&(header(&remote.machine) + &output::facts_text(&clean))),

@@ -263,7 +263,7 @@ fn facts_section(ui: &mut egui::Ui, kit: &mut KitState, actions: &mut Vec<Action
         actions.push(Action::RefreshFacts);
     }
     if let Some(f) = &kit.facts {
-        for x in &f.table {
+        for x in crate::render::facts::table(f) {
             ui.horizontal_wrapped(|ui| {
                 ui.strong(&x.name);
                 ui.label(&x.value);
