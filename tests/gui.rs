@@ -895,3 +895,44 @@ fn the_window_opens_from_its_state_file_and_runs_its_start_check() {
     drop(held);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The commands the window's answer carries (its report, copied or saved) name the program that
+/// runs: a window started from a folder not on PATH gets `Program::this()`'s path, and the
+/// report's SO_REUSEPORT command starts with it, quoted; it must never say `port-inspector` there.
+#[test]
+fn the_window_s_report_names_the_program_that_runs() {
+    // A listener with SO_REUSEPORT: the answer's fix is a command, "Retry with SO_REUSEPORT".
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    held.set_reuse_port(true).unwrap();
+    held.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    held.listen(4).unwrap();
+    let port = held.local_addr().unwrap().as_socket().unwrap().port();
+    let program = "/opt/Port Inspector/port-inspector";
+    let deps = Deps {
+        program: port_inspector::program::Program::At(program.into()),
+        start: Some(port_inspector::target::Target::tcp("127.0.0.1", port)),
+        ..Deps::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_eframe(|cc| App::new(cc, deps));
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    let check = h.state().check.history.last().unwrap().check.clone();
+    let md = port_inspector::render::report::markdown(&check);
+    let quoted = format!("'{program}' check");
+    assert!(
+        md.contains(&quoted),
+        "the report's commands start with the program's path, quoted: {md}"
+    );
+    assert!(
+        !md.contains("port-inspector check"),
+        "no command names a program that is not there: {md}"
+    );
+}

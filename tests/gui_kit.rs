@@ -254,6 +254,7 @@ fn a_watch_does_not_outlive_its_worker() {
         std::sync::Arc::new(|| {}),
         port_inspector::probe::system_resolver(),
         port_inspector::scan::system_scanner(),
+        port_inspector::program::Program::OnPath,
     );
     let cancel = CancelToken::new();
     assert!(worker.start(Job::Watch {

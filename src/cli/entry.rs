@@ -187,33 +187,6 @@ pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
     )
 }
 
-/// How the commands this run prints name the program, decided once, here: `port-inspector` when
-/// that name, looked up on PATH as a shell would, is this same executable; else the path of this
-/// executable (run as `./target/release/port-inspector`, or from an unpacked tarball, the name
-/// finds no program or another one, and a printed `port-inspector check …` would not run).
-fn this_program() -> Program {
-    let Ok(me) = std::env::current_exe() else {
-        return Program::OnPath;
-    };
-    let file = format!("{}{}", crate::program::NAME, std::env::consts::EXE_SUFFIX);
-    let found = std::env::var_os("PATH").and_then(|dirs| {
-        std::env::split_paths(&dirs)
-            .map(|d| d.join(&file))
-            .find(|p| p.is_file())
-    });
-    let same = |p: &std::path::Path| {
-        matches!(
-            (std::fs::canonicalize(p), std::fs::canonicalize(&me)),
-            (Ok(a), Ok(b)) if a == b
-        )
-    };
-    if found.as_deref().is_some_and(same) {
-        Program::OnPath
-    } else {
-        Program::At(me.to_string_lossy().into_owned())
-    }
-}
-
 /// Runs a parsed command line and returns the process exit code. Each error is handled here,
 /// once: bad input and an `end` that ended nothing are exit 2, a failure at run time (a file, standard output) exit 1.
 #[must_use]
@@ -225,7 +198,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let on = remote::remote_of(cli.on.as_ref(), cli.remote_path.as_deref());
     let result = match &on {
         Some(r) => remote::execute(cmd, r),
-        None => execute(cmd, &this_program()),
+        None => execute(cmd, &Program::this()),
     };
     let code = match result {
         Ok(code) => code,

@@ -140,6 +140,9 @@ pub struct Deps {
     pub start: Option<Target>,
     /// What "System theme" follows where the windowing system does not say (X11).
     pub desktop_theme: Option<egui::Theme>,
+    /// How the commands the window shows name this program (`Program::this` for the real
+    /// window; the installed name in tests).
+    pub program: crate::program::Program,
 }
 
 impl Default for Deps {
@@ -153,6 +156,7 @@ impl Default for Deps {
             state_notice: None,
             start: None,
             desktop_theme: None,
+            program: crate::program::Program::OnPath,
         }
     }
 }
@@ -176,6 +180,7 @@ impl Deps {
             state_notice: notice.map(|n| n.to_string()),
             start,
             desktop_theme: super::desktop_theme::desktop_theme(),
+            program: crate::program::Program::this(),
             ..Self::default()
         }
     }
@@ -195,6 +200,7 @@ impl App {
             deps.scan_inputs,
             deps.resolver,
             deps.scanner,
+            deps.program,
         );
         if let Some(store) = &deps.store {
             app.restore(super::saved::Saved::load(Some(store)));
@@ -213,6 +219,7 @@ impl App {
         scan_inputs: ScanInputs,
         resolver: Resolver,
         scanner: Scanner,
+        program: crate::program::Program,
     ) -> Self {
         let ctx2 = ctx.clone();
         let waker: Waker = std::sync::Arc::new(move || ctx2.request_repaint());
@@ -225,7 +232,7 @@ impl App {
             focus_placed: false,
             theme: super::saved::ThemeChoice::System,
             theme_pending: false,
-            worker: Worker::spawn(waker, resolver, scanner),
+            worker: Worker::spawn(waker, resolver, scanner, program.clone()),
             tab: Tab::Check,
             kit: KitState::default(),
             listening_now: super::listening::ListeningTab::default(),
@@ -243,7 +250,7 @@ impl App {
             scan: ScanTab::new(scan_inputs),
             machines: super::machines::MachinesRoom::new(),
             watches: super::watches::WatchesRoom::default(),
-            port_history: super::port_history::PortHistoryRoom::default(),
+            port_history: super::port_history::PortHistoryRoom::new(program),
             next_id: 1,
         }
     }

@@ -201,6 +201,8 @@ pub struct PortHistoryRoom {
     pub selected: Option<usize>,
     /// Bad input, said inline.
     pub error: Option<String>,
+    /// How the recorder commands shown name this program.
+    pub program: Program,
     next_id: u64,
 }
 
@@ -212,6 +214,15 @@ const AXIS_H: f32 = 18.0;
 const LANES_SHOWN: usize = 400;
 
 impl PortHistoryRoom {
+    /// An empty tab whose recorder commands start with `program`.
+    #[must_use]
+    pub fn new(program: Program) -> Self {
+        Self {
+            program,
+            ..Self::default()
+        }
+    }
+
     /// Applies one action; reading starts a job on the worker.
     pub fn apply(&mut self, action: HistoryAction, worker: &Worker) {
         match action {
@@ -317,19 +328,13 @@ impl PortHistoryRoom {
             }
             Reading::NoDatabase { db, unit_installed } => {
                 ui.add(
-                    egui::Label::new(words::no_database(db, *unit_installed, &Program::default()))
-                        .wrap(),
+                    egui::Label::new(words::no_database(db, *unit_installed, &self.program)).wrap(),
                 );
             }
             Reading::Unreadable { db, why } => {
                 ui.add(
-                    egui::Label::new(words::unreadable_database(
-                        db,
-                        why,
-                        *port,
-                        &Program::default(),
-                    ))
-                    .wrap(),
+                    egui::Label::new(words::unreadable_database(db, why, *port, &self.program))
+                        .wrap(),
                 );
             }
             Reading::Timeline {
@@ -344,6 +349,7 @@ impl PortHistoryRoom {
                         db,
                         *unit_installed,
                         self.selected,
+                        &self.program,
                         &mut actions,
                     );
                 });
@@ -360,6 +366,7 @@ fn timeline_ui(
     db: &Path,
     unit_installed: bool,
     selected: Option<usize>,
+    program: &Program,
     actions: &mut Vec<HistoryAction>,
 ) {
     let off = t.utc_offset_secs;
@@ -370,7 +377,7 @@ fn timeline_ui(
             db,
             unit_installed,
             off,
-            &Program::default(),
+            program,
         ))
         .wrap(),
     );

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::Target;
 use crate::check::{self, Check};
 use crate::probe::{CancelToken, ProbeConfig, Resolver};
+use crate::program::Program;
 use crate::scan::{Progress, ScanReport, ScanRequest, Scanner};
 
 /// Everything the window asks of its worker, in one type: what the UI thread hands off (and so
@@ -312,7 +313,7 @@ pub type Emit<'a> = &'a dyn Fn(Event);
 impl Worker {
     /// Starts the thread. `resolver` is the getaddrinfo to use (tests pass a scripted one).
     #[must_use]
-    pub fn spawn(waker: Waker, resolver: Resolver, scanner: Scanner) -> Self {
+    pub fn spawn(waker: Waker, resolver: Resolver, scanner: Scanner, program: Program) -> Self {
         let (tx, cmd_rx) = sync_channel::<CheckJob>(4);
         let (ev_tx, rx) = sync_channel::<Event>(64);
         let scan_tx = spawn_scan_thread(ev_tx.clone(), Arc::clone(&waker), scanner);
@@ -331,7 +332,7 @@ impl Worker {
                         timeout,
                         cancel,
                         resolver: Arc::clone(&resolver),
-                        program: crate::program::Program::default(),
+                        program: program.clone(),
                     };
                     let check = Box::new(check::run(&target, &cfg));
                     // Result first, then the wake-up, so the UI finds it when it looks.
