@@ -588,7 +588,8 @@ fn who_with_a_host_says_which_sockets_it_looked_for() {
     );
 }
 
-/// The command of a check's "Use port N instead" fix, as printed.
+/// The command of a check's "Use port N instead" fix, as printed (its tests run it through sh).
+#[cfg(unix)]
 fn free_port_command(text: &str) -> String {
     let line = text
         .lines()
