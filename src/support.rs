@@ -23,10 +23,11 @@ pub struct MatrixCell {
     pub family: Family,
     /// SO_REUSEADDR on or off.
     pub reuse_address: bool,
-    /// `address` (as the user gave it) or `wildcard`.
-    pub scope: String,
-    /// What was bound, `127.0.0.1:8080`.
-    pub address: String,
+    /// The address as the user gave it, or the family's wildcard.
+    pub scope: MatrixScope,
+    /// What was bound, `127.0.0.1:8080`; none when no address was tried (a name that did not
+    /// resolve): the cell's check has the target.
+    pub address: Option<SocketAddr>,
     /// Bindable or not.
     pub verdict: Verdict,
     /// The WSA name of the failure, if any.
@@ -35,6 +36,16 @@ pub struct MatrixCell {
     pub wsa_code: Option<u32>,
     /// The full check behind the cell.
     pub check: Check,
+}
+
+/// Which address a matrix cell bound: the one the user gave, or the family's wildcard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatrixScope {
+    /// The address (or name) as the user gave it.
+    Address,
+    /// `0.0.0.0` or `::`.
+    Wildcard,
 }
 
 /// The what-if matrix of one port.
@@ -67,14 +78,14 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
     for protocol in [Protocol::Tcp, Protocol::Udp] {
         for family in [Family::Ipv4, Family::Ipv6] {
             for reuse in [false, true] {
-                let mut scopes: Vec<(&str, Host)> = Vec::new();
+                let mut scopes: Vec<(MatrixScope, Host)> = Vec::new();
                 if specific {
                     let fits = literal.is_none_or(|ip| ip.is_ipv4() == (family == Family::Ipv4));
                     if fits {
-                        scopes.push(("address", target.host.clone()));
+                        scopes.push((MatrixScope::Address, target.host.clone()));
                     }
                 }
-                scopes.push(("wildcard", wildcard(family)));
+                scopes.push((MatrixScope::Wildcard, wildcard(family)));
                 for (scope, h) in scopes {
                     let mut t = target.clone();
                     t.host = h;
@@ -94,12 +105,8 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
                         protocol,
                         family,
                         reuse_address: reuse,
-                        scope: scope.into(),
-                        address: c
-                            .report
-                            .attempts
-                            .first()
-                            .map_or_else(|| t.display_addr(), |a| a.address_or_target(&t)),
+                        scope,
+                        address: c.report.attempts.first().and_then(|a| a.address),
                         verdict: c.report.verdict,
                         wsa_name: c.report.error.as_ref().map(|e| e.wsa_name.clone()),
                         wsa_code: c.report.error.as_ref().map(|e| e.wsa_code),
@@ -120,8 +127,8 @@ pub fn matrix(target: &Target, cfg: &ProbeConfig) -> Matrix {
 pub struct ListenEvent {
     /// Milliseconds since listening started.
     pub at_ms: u64,
-    /// The peer's address and port.
-    pub peer: String,
+    /// The peer's address and port; none when the socket's address is not an IP one.
+    pub peer: Option<SocketAddr>,
     /// TCP (a connection, accepted and closed at once) or UDP (a datagram, not read further).
     pub protocol: Protocol,
     /// Datagram size for UDP; connections carry no size because no data is read.
@@ -133,7 +140,7 @@ pub struct ListenEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenSummary {
     /// The addresses that were held (both families for a bare port).
-    pub bound: String,
+    pub bound: Vec<SocketAddr>,
     /// The last arrivals, oldest first (at most [`KEPT_ARRIVALS`]).
     pub events: Vec<ListenEvent>,
     /// How many arrivals in all.
@@ -215,7 +222,7 @@ pub fn hold(
     target: &Target,
     duration: Duration,
     cfg: &ProbeConfig,
-    on_bound: &mut dyn FnMut(&str),
+    on_bound: &mut dyn FnMut(&[SocketAddr]),
     on_event: &mut dyn FnMut(&ListenEvent),
 ) -> Result<ListenSummary, OsError> {
     let duration = duration.min(MAX_HOLD);
@@ -232,10 +239,9 @@ pub fn hold(
             s.local_addr()
                 .ok()
                 .and_then(|l| l.as_socket())
-                .map_or_else(|| a.to_string(), |l| l.to_string())
+                .unwrap_or(*a)
         })
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect::<Vec<_>>();
     on_bound(&bound);
     let started = Instant::now();
     let ms = |t: Instant| u64::try_from(t.duration_since(started).as_millis()).unwrap_or(u64::MAX);
@@ -245,9 +251,7 @@ pub fn hold(
     let mut note = |peer: SockAddr, bytes: Option<usize>| {
         let ev = ListenEvent {
             at_ms: ms(Instant::now()),
-            peer: peer
-                .as_socket()
-                .map_or_else(|| "?".into(), |p| p.to_string()),
+            peer: peer.as_socket(),
             protocol: target.protocol,
             bytes,
         };
@@ -370,7 +374,7 @@ impl Matrix {
         protocol: Protocol,
         family: Family,
         reuse: bool,
-        scope: &str,
+        scope: MatrixScope,
     ) -> Option<&MatrixCell> {
         self.cells.iter().find(|c| {
             c.protocol == protocol

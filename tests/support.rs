@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use port_inspector::probe::{CancelToken, ProbeConfig, Verdict};
-use port_inspector::support;
+use port_inspector::support::{self, MatrixScope};
 use port_inspector::{Family, Protocol, Target};
 use serde_json::Value;
 
@@ -204,21 +204,21 @@ fn matrix_shows_tcp_ipv4_blocked_and_udp_free() {
     let port = held.local_addr().unwrap().port();
     let m = support::matrix(&Target::tcp("127.0.0.1", port), &ProbeConfig::default());
     let tcp = m
-        .cell(Protocol::Tcp, Family::Ipv4, false, "address")
+        .cell(Protocol::Tcp, Family::Ipv4, false, MatrixScope::Address)
         .unwrap();
     assert_eq!(tcp.verdict, Verdict::NotBindable, "TCP/IPv4 blocked");
     assert_eq!(tcp.wsa_code, Some(10048), "in use");
     let udp = m
-        .cell(Protocol::Udp, Family::Ipv4, false, "address")
+        .cell(Protocol::Udp, Family::Ipv4, false, MatrixScope::Address)
         .unwrap();
     assert_eq!(udp.verdict, Verdict::Bindable, "UDP/IPv4 free");
     assert!(
-        m.cell(Protocol::Tcp, Family::Ipv4, true, "wildcard")
+        m.cell(Protocol::Tcp, Family::Ipv4, true, MatrixScope::Wildcard)
             .is_some(),
         "wildcard and reuse covered"
     );
     assert!(
-        m.cell(Protocol::Tcp, Family::Ipv6, false, "address")
+        m.cell(Protocol::Tcp, Family::Ipv6, false, MatrixScope::Address)
             .is_none(),
         "an IPv4 literal has no IPv6 cell"
     );
@@ -263,7 +263,10 @@ fn listen_reports_two_connections_then_frees_the_port() {
         summary.events
     );
     assert!(
-        summary.events.iter().all(|e| e.peer.starts_with("127.")),
+        summary
+            .events
+            .iter()
+            .all(|e| e.peer.is_some_and(|p| p.is_ipv4() && p.ip().is_loopback())),
         "peers: {:?}",
         summary.events
     );
@@ -473,12 +476,12 @@ fn listen_on_a_bare_port_holds_both_families_and_keeps_only_the_newest_arrivals(
     let sent = support::KEPT_ARRIVALS + 20;
     let summary = std::thread::scope(|s| {
         let holder = s.spawn(|| {
-            let mut bound = String::new();
+            let mut bound = Vec::new();
             support::hold(
                 &Target::udp("", port),
                 Duration::from_secs(30),
                 &cfg,
-                &mut |b| bound = b.to_owned(),
+                &mut |b| bound = b.to_vec(),
                 &mut |_| {},
             )
             .map(|sum| (bound, sum))
@@ -506,9 +509,11 @@ fn listen_on_a_bare_port_holds_both_families_and_keeps_only_the_newest_arrivals(
     });
     let (bound, sum) = summary.expect("held");
     assert!(
-        bound.contains(&format!("0.0.0.0:{port}")) && bound.contains(&format!("[::]:{port}")),
-        "both families held: {bound}"
+        bound.contains(&format!("0.0.0.0:{port}").parse().unwrap())
+            && bound.contains(&format!("[::]:{port}").parse().unwrap()),
+        "both families held: {bound:?}"
     );
+    assert_eq!(sum.bound, bound, "the summary holds what was bound");
     assert!(sum.arrivals >= 2, "arrivals counted: {}", sum.arrivals);
     assert!(
         sum.events.len() <= support::KEPT_ARRIVALS,
@@ -517,8 +522,12 @@ fn listen_on_a_bare_port_holds_both_families_and_keeps_only_the_newest_arrivals(
         sum.events.len()
     );
     assert!(
-        sum.events.iter().any(|e| e.peer.starts_with('['))
-            && sum.events.iter().any(|e| e.peer.starts_with("127.")),
+        sum.events
+            .iter()
+            .any(|e| e.peer.is_some_and(|p| p.is_ipv6() && p.ip().is_loopback()))
+            && sum.events.iter().any(|e| e
+                .peer
+                .is_some_and(|p| p.ip() == std::net::Ipv4Addr::LOCALHOST)),
         "datagrams from both families arrived"
     );
 }

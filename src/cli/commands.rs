@@ -691,8 +691,9 @@ pub(crate) fn listen(
         },
         &mut |bound| {
             output::text(&format!(
-                "Listening on {} {bound} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
+                "Listening on {} {} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
                 t.protocol,
+                crate::render::hold::addresses(bound),
                 d.as_secs_f64()
             ));
         },

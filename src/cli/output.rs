@@ -541,8 +541,8 @@ pub fn matrix_text(m: &crate::support::Matrix) -> String {
             c.protocol.to_string(),
             c.family.to_string(),
             if c.reuse_address { "on" } else { "off" },
-            c.scope,
-            c.address
+            crate::render::matrix::scope(c.scope),
+            crate::render::matrix::address(c)
         );
     }
     o
@@ -551,18 +551,11 @@ pub fn matrix_text(m: &crate::support::Matrix) -> String {
 /// One arrival during `listen`.
 #[must_use]
 pub fn listen_line(ev: &crate::support::ListenEvent) -> String {
-    match ev.bytes {
-        Some(n) => format!(
-            "{:>8.3} s  UDP datagram from {} ({n} bytes)\n",
-            Duration::from_millis(ev.at_ms).as_secs_f64(),
-            ev.peer
-        ),
-        None => format!(
-            "{:>8.3} s  TCP connection from {} (accepted and closed)\n",
-            Duration::from_millis(ev.at_ms).as_secs_f64(),
-            ev.peer
-        ),
-    }
+    format!(
+        "{:>8.3} s  {}\n",
+        Duration::from_millis(ev.at_ms).as_secs_f64(),
+        crate::render::hold::arrival(ev)
+    )
 }
 
 /// One line while `check --wait` waits.

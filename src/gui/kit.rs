@@ -12,7 +12,7 @@ pub struct ListenRun {
     /// Stops the hold.
     pub cancel: CancelToken,
     /// What is held, once bound.
-    pub bound: Option<String>,
+    pub bound: Option<Vec<std::net::SocketAddr>>,
     /// Arrivals so far.
     pub events: Vec<crate::support::ListenEvent>,
     /// How it ended.

@@ -173,7 +173,7 @@ pub enum Event {
     /// The what-if matrix finished.
     Matrix(Box<crate::support::Matrix>),
     /// Hold-and-listen bound its port: the addresses held.
-    ListenBound(String),
+    ListenBound(Vec<std::net::SocketAddr>),
     /// Something arrived at the held port.
     Listen(crate::support::ListenEvent),
     /// Hold-and-listen ended: what it saw, or why it could not hold the port.
@@ -412,7 +412,7 @@ impl Worker {
                     &target,
                     secs,
                     &cfg,
-                    &mut |b| emit(Event::ListenBound(b.to_owned())),
+                    &mut |b| emit(Event::ListenBound(b.to_vec())),
                     &mut |ev| emit(Event::Listen(ev.clone())),
                 );
                 emit(Event::ListenEnded(Box::new(r)));

@@ -1,7 +1,30 @@
 //! The lines of the waiting features: a hold that ended, a watch still waiting.
 
+use std::net::SocketAddr;
+
 use crate::text::clean;
 use crate::wording::{count, holders_in_words, human_ms};
+
+/// The addresses a hold bound: `0.0.0.0:8080, [::]:8080`.
+#[must_use]
+pub fn addresses(bound: &[SocketAddr]) -> String {
+    bound
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One arrival at a held port: `TCP connection from 10.0.0.5:51234 (accepted and closed)`,
+/// `UDP datagram from 10.0.0.5:5353 (48 bytes)`; a peer with no IP address is `?`.
+#[must_use]
+pub fn arrival(ev: &crate::support::ListenEvent) -> String {
+    let peer = ev.peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
+    match ev.bytes {
+        Some(n) => format!("UDP datagram from {peer} ({n} bytes)"),
+        None => format!("TCP connection from {peer} (accepted and closed)"),
+    }
+}
 
 /// How a hold ended: `Released 127.0.0.1:8080 after 30.0 s (stopped): 2 arrivals, 10 bytes.`
 /// The same line in the CLI's `listen` and the window's Hold.
@@ -9,7 +32,7 @@ use crate::wording::{count, holders_in_words, human_ms};
 pub fn hold_released(s: &crate::support::ListenSummary) -> String {
     format!(
         "Released {} after {}{}: {}{}.",
-        clean(&s.bound),
+        addresses(&s.bound),
         human_ms(s.held_ms),
         if s.stopped { " (stopped)" } else { "" },
         count(s.arrivals, "arrival", "arrivals"),

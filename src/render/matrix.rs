@@ -2,7 +2,26 @@
 //! form for the cell (the row and column say the rest) and the whole result.
 
 use crate::probe::Verdict;
-use crate::support::MatrixCell;
+use crate::support::{MatrixCell, MatrixScope};
+
+/// A cell's scope in a word: `address` (as the user gave it) or `wildcard`.
+#[must_use]
+pub fn scope(s: MatrixScope) -> &'static str {
+    match s {
+        MatrixScope::Address => "address",
+        MatrixScope::Wildcard => "wildcard",
+    }
+}
+
+/// What a cell bound: its address, or the target as given when none was tried (a name that
+/// did not resolve).
+#[must_use]
+pub fn address(c: &MatrixCell) -> String {
+    c.address.map_or_else(
+        || crate::text::clean(&c.check.report.target.display_addr()).into_owned(),
+        |a| a.to_string(),
+    )
+}
 
 /// A cell's words.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 mod end;
 pub mod facts;
-mod hold;
+pub mod hold;
 pub mod matrix;
 pub mod remote;
 pub mod report;

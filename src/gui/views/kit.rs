@@ -56,16 +56,17 @@ fn matrix_section(
                         ui.strong("SO_REUSEADDR off");
                         ui.strong("SO_REUSEADDR on");
                         ui.end_row();
-                        let mut rows: Vec<(Protocol, Family, String)> = Vec::new();
+                        let mut rows: Vec<(Protocol, Family, crate::support::MatrixScope)> = Vec::new();
                         for c in &m.cells {
-                            let key = (c.protocol, c.family, c.scope.clone());
+                            let key = (c.protocol, c.family, c.scope);
                             if !rows.contains(&key) {
                                 rows.push(key);
                             }
                         }
                         for (p, f, scope) in rows {
                             let fam = f.to_string();
-                            ui.label(format!("{p} {fam} {scope}"));
+                            let scope_word = crate::render::matrix::scope(scope);
+                            ui.label(format!("{p} {fam} {scope_word}"));
                             for reuse in [false, true] {
                                 let found = m.cells.iter().enumerate().find(|(_, c)| {
                                     c.protocol == p
@@ -82,7 +83,7 @@ fn matrix_section(
                                     } = crate::render::matrix::cell(c);
                                     let detail = format!(
                                         "{p} {fam} {} with SO_REUSEADDR {}: {result}. Click to check it again now.",
-                                        c.address,
+                                        crate::render::matrix::address(c),
                                         if reuse { "on" } else { "off" }
                                     );
                                     // A cell never tried (its name did not resolve) is
@@ -168,6 +169,7 @@ fn hold_section(
         match (&l.bound, &l.ended) {
             (_, Some(end)) => ui.label(end),
             (Some(b), None) => {
+                let b = crate::render::hold::addresses(b);
                 // A countdown, so the person on the other machine knows how long they have.
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(250));
@@ -179,18 +181,11 @@ fn hold_section(
             (None, None) => ui.label("Binding…"),
         };
         for ev in &l.events {
-            ui.label(match ev.bytes {
-                Some(n) => format!(
-                    "{:.3} s  UDP datagram from {} ({n} bytes)",
-                    std::time::Duration::from_millis(ev.at_ms).as_secs_f64(),
-                    ev.peer
-                ),
-                None => format!(
-                    "{:.3} s  TCP connection from {}",
-                    std::time::Duration::from_millis(ev.at_ms).as_secs_f64(),
-                    ev.peer
-                ),
-            });
+            ui.label(format!(
+                "{:.3} s  {}",
+                std::time::Duration::from_millis(ev.at_ms).as_secs_f64(),
+                crate::render::hold::arrival(ev)
+            ));
         }
     }
 }
