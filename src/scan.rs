@@ -140,17 +140,28 @@ pub struct FreeRange {
     pub end: u16,
 }
 
-/// A special range of the OS that overlaps the scan.
+/// What the OS does with a special range of ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialKind {
+    /// Below the first unprivileged port: binding needs root or CAP_NET_BIND_SERVICE.
+    Privileged,
+    /// Handed out to outgoing connections.
+    Ephemeral,
+    /// Reserved: never handed out on Linux (`ip_local_reserved_ports`), excluded on Windows.
+    Reserved,
+}
+
+/// A special range of the OS that overlaps the scan; its words are made for the OS the scan
+/// ran on ([`ScanReport::os`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecialRange {
-    /// `ephemeral`, `reserved` or `privileged`.
-    pub kind: String,
+    /// Privileged, ephemeral or reserved.
+    pub kind: SpecialKind,
     /// First port.
     pub start: u16,
     /// Last port.
     pub end: u16,
-    /// What it means.
-    pub meaning: String,
 }
 
 /// The result of a scan: every port not free, the free ranges, and the OS's special ranges.
@@ -170,6 +181,10 @@ pub struct ScanReport {
     pub free_count: u32,
     /// OS ranges that overlap the scan.
     pub special: Vec<SpecialRange>,
+    /// The OS the scan ran on (what its special ranges mean depends on it); this machine's for
+    /// an answer from a version that did not say.
+    #[serde(default)]
+    pub os: crate::platform::Os,
     /// Wall time, microseconds.
     pub elapsed_us: u64,
     /// Why the scan stopped early on its own (this process ran out of descriptors): the ports
@@ -469,6 +484,7 @@ fn run(
         free,
         free_count,
         special: special_ranges(req.start, req.end, facts),
+        os: facts.os,
         elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }
 }
@@ -686,44 +702,24 @@ pub fn port_notes(port: u16, facts: &Facts) -> Vec<PortNote> {
 #[must_use]
 pub fn special_ranges(start: u16, end: u16, facts: &Facts) -> Vec<SpecialRange> {
     let mut out = Vec::new();
-    let mut add = |kind: &str, a: u16, b: u16, meaning: &str| {
+    let mut add = |kind: SpecialKind, a: u16, b: u16| {
         let (a, b) = (a.max(start), b.min(end));
         if a <= b {
             out.push(SpecialRange {
-                kind: kind.into(),
+                kind,
                 start: a,
                 end: b,
-                meaning: meaning.into(),
             });
         }
     };
     if let Some(s) = facts.unprivileged_port_start.filter(|s| *s > 1) {
-        add(
-            "privileged",
-            1,
-            s - 1,
-            "needs root or CAP_NET_BIND_SERVICE to bind",
-        );
+        add(SpecialKind::Privileged, 1, s - 1);
     }
     if let Some(r) = &facts.ephemeral_range {
-        add(
-            "ephemeral",
-            r.start,
-            r.end,
-            "handed out to outgoing connections; a server port here may be taken",
-        );
+        add(SpecialKind::Ephemeral, r.start, r.end);
     }
     for r in &facts.reserved_ranges {
-        add(
-            "reserved",
-            r.start,
-            r.end,
-            if facts.os == crate::platform::Os::Windows {
-                "excluded by Windows: binding gives WSAEACCES 10013"
-            } else {
-                "never handed to outgoing connections"
-            },
-        );
+        add(SpecialKind::Reserved, r.start, r.end);
     }
     out
 }

@@ -428,11 +428,7 @@ pub fn scan_lines(r: &crate::scan::ScanReport) -> Lines {
         if r.cancelled { " (cancelled)" } else { "" }
     );
     for s in &r.special {
-        let _ = writeln!(
-            o,
-            "  note: {}-{} is {} ({})",
-            s.start, s.end, s.kind, s.meaning
-        );
+        let _ = writeln!(o, "  note: {}", crate::render::scan::special_note(s, r.os));
     }
     let _ = writeln!(o);
     let mut lines: Vec<(u16, Tone, String)> = r

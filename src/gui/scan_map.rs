@@ -6,7 +6,8 @@
 use egui::{Color32, Rect, Sense, Vec2};
 
 use super::app::Action;
-use crate::scan::{PortStatus, ScanReport};
+use crate::render::scan::special_kind;
+use crate::scan::{PortStatus, ScanReport, SpecialKind};
 use crate::target::Protocol;
 
 /// At most this many cells; wider ranges group ports into blocks.
@@ -30,7 +31,7 @@ struct Cell {
     state: State,
     busy: Option<(u16, Protocol)>,
     free: u32,
-    special: Option<&'static str>,
+    special: Option<SpecialKind>,
 }
 
 fn cells(report: &ScanReport) -> Vec<Cell> {
@@ -53,11 +54,7 @@ fn cells(report: &ScanReport) -> Vec<Cell> {
                     .special
                     .iter()
                     .find(|s| u32::from(s.start) <= last && u32::from(s.end) >= first)
-                    .map(|s| match s.kind.as_str() {
-                        "ephemeral" => "ephemeral",
-                        "reserved" => "reserved",
-                        _ => "privileged",
-                    }),
+                    .map(|s| s.kind),
             }
         })
         .collect();
@@ -95,11 +92,11 @@ fn color(ui: &egui::Ui, s: State) -> Color32 {
     }
 }
 
-fn stripe(ui: &egui::Ui, kind: &str) -> Color32 {
+fn stripe(ui: &egui::Ui, kind: SpecialKind) -> Color32 {
     match kind {
-        "ephemeral" => ui.visuals().hyperlink_color,
-        "reserved" => ui.visuals().warn_fg_color,
-        _ => ui.visuals().text_color(),
+        SpecialKind::Ephemeral => ui.visuals().hyperlink_color,
+        SpecialKind::Reserved => ui.visuals().warn_fg_color,
+        SpecialKind::Privileged => ui.visuals().text_color(),
     }
 }
 
@@ -189,7 +186,7 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
         };
         let special = c
             .special
-            .map(|k| format!("\n{k} range"))
+            .map(|k| format!("\n{} range", special_kind(k)))
             .unwrap_or_default();
         response.clone().on_hover_text(format!("{text}{special}"));
         if response.clicked()
@@ -209,11 +206,15 @@ pub fn map_ui(ui: &mut egui::Ui, report: &ScanReport, actions: &mut Vec<Action>)
             ui.painter().rect_filled(r, 1.0, color(ui, s));
             ui.small(name);
         }
-        for kind in ["ephemeral", "reserved", "privileged"] {
+        for kind in [
+            SpecialKind::Ephemeral,
+            SpecialKind::Reserved,
+            SpecialKind::Privileged,
+        ] {
             if cells.iter().any(|c| c.special == Some(kind)) {
                 let (r, _) = ui.allocate_exact_size(Vec2::new(CELL, 3.0), Sense::hover());
                 ui.painter().rect_filled(r, 0.0, stripe(ui, kind));
-                ui.small(kind);
+                ui.small(special_kind(kind));
             }
         }
         if cells.first().is_some_and(|c| c.first != c.last) {

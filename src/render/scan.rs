@@ -6,8 +6,47 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::owners::Owner;
-use crate::scan::{PortNote, PortStatus, ScanReport};
+use crate::platform::Os;
+use crate::scan::{PortNote, PortStatus, ScanReport, SpecialKind, SpecialRange};
 use crate::target::Protocol;
+
+/// A special range's kind in a word: `privileged`, `ephemeral`, `reserved`.
+#[must_use]
+pub fn special_kind(kind: SpecialKind) -> &'static str {
+    match kind {
+        SpecialKind::Privileged => "privileged",
+        SpecialKind::Ephemeral => "ephemeral",
+        SpecialKind::Reserved => "reserved",
+    }
+}
+
+/// What a special range means on `os`, the OS the scan ran on.
+#[must_use]
+pub fn special_meaning(kind: SpecialKind, os: Os) -> &'static str {
+    match (kind, os) {
+        (SpecialKind::Privileged, _) => "needs root or CAP_NET_BIND_SERVICE to bind",
+        (SpecialKind::Ephemeral, _) => {
+            "handed out to outgoing connections; a server port here may be taken"
+        }
+        (SpecialKind::Reserved, Os::Windows) => {
+            "excluded by Windows: binding gives WSAEACCES 10013"
+        }
+        (SpecialKind::Reserved, _) => "never handed to outgoing connections",
+    }
+}
+
+/// A special range of a scan in words: `49152-65535 is ephemeral (handed out to …)`, the same
+/// in the CLI's scan and the window's.
+#[must_use]
+pub fn special_note(s: &SpecialRange, os: Os) -> String {
+    format!(
+        "{}-{} is {} ({})",
+        s.start,
+        s.end,
+        special_kind(s.kind),
+        special_meaning(s.kind, os)
+    )
+}
 
 /// One line of the scan table: a busy port, or a run of free ports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +201,47 @@ pub fn port_note(n: &PortNote) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A special range is typed and worded here for the OS the scan ran on: a Windows answer
+    /// read on a Linux desk says Windows' meaning of a reserved range. Older answers (a kind
+    /// word and a sentence, no OS) still read.
+    #[test]
+    fn special_ranges_are_typed_and_worded_for_the_scans_os() {
+        let facts = crate::facts::Facts {
+            os: Os::Windows,
+            unprivileged_port_start: None,
+            reserved_ranges: vec![crate::facts::PortRange {
+                start: 50000,
+                end: 50059,
+                scope: String::new(),
+            }],
+            ..crate::facts::Facts::default()
+        };
+        let ranges = crate::scan::special_ranges(49000, 60000, &facts);
+        assert_eq!(
+            ranges,
+            vec![SpecialRange {
+                kind: SpecialKind::Reserved,
+                start: 50000,
+                end: 50059
+            }]
+        );
+        assert_eq!(
+            special_note(&ranges[0], Os::Windows),
+            "50000-50059 is reserved (excluded by Windows: binding gives WSAEACCES 10013)"
+        );
+        assert_eq!(
+            special_note(&ranges[0], Os::Linux),
+            "50000-50059 is reserved (never handed to outgoing connections)"
+        );
+        let json = serde_json::to_value(&ranges[0]).unwrap();
+        assert_eq!(json["kind"], "reserved", "the same word as before");
+        let old: SpecialRange = serde_json::from_str(
+            r#"{"kind":"ephemeral","start":1,"end":2,"meaning":"handed out"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.kind, SpecialKind::Ephemeral);
+    }
 
     /// A port's notes are typed in the JSON and worded here; a sentence an earlier version
     /// wrote (a remote's answer) still reads, and is said escaped.

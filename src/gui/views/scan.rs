@@ -41,8 +41,8 @@ fn scan_results_ui(
     ));
     for s in &report.special {
         ui.label(format!(
-            "Note: {}-{} is {} ({}).",
-            s.start, s.end, s.kind, s.meaning
+            "Note: {}.",
+            crate::render::scan::special_note(s, report.os)
         ));
     }
     crate::gui::scan_map::map_ui(ui, report, actions);
