@@ -18,12 +18,23 @@ use serde_json::Value;
 /// std's `spawn` returns only once the exec is done: under the lock, no copy of the hold's socket
 /// outlives its release. Without it, two suites at once with `--test-threads 8` (load 30-60)
 /// failed "free after Stop" / "free after the time ends" (EADDRINUSE) in 5 of 10 runs.
+/// The library forks too: a check run in this process as root reads the NAT rules with `nft` and
+/// `iptables-save` (the matrix runs a check per cell), so library calls that may run a check
+/// hold the read lock as well (`forks_allowed`); without it "free after Stop" still failed, 1 of
+/// 4 support runs beside two concurrent suites (load 22).
 static FORKS: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// While held, no child of this process is between its fork and its exec.
 fn no_fork_in_flight() -> std::sync::RwLockWriteGuard<'static, ()> {
     FORKS
         .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// While held, this process may fork (a library call that runs a check; see `FORKS`).
+fn forks_allowed() -> std::sync::RwLockReadGuard<'static, ()> {
+    FORKS
+        .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -35,9 +46,7 @@ trait SpawnApart {
 
 impl SpawnApart for std::process::Command {
     fn spawn_apart(&mut self) -> std::io::Result<std::process::Child> {
-        let _forking = FORKS
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _forking = forks_allowed();
         self.spawn()
     }
 
@@ -139,7 +148,10 @@ fn linux_facts_are_the_real_proc_values() {
     ignore = "needs a python3 holder child and owner PIDs (Linux)"
 )]
 fn report_of_a_real_conflict_in_three_formats() {
-    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let h = {
+        let _forking = forks_allowed();
+        common::spawn_holder("tcp", "127.0.0.1")
+    };
     let pid = h.child.id().to_string();
     let target = format!("127.0.0.1:{}", h.port);
     let md = common::bin()
@@ -202,7 +214,11 @@ fn report_of_a_real_conflict_in_three_formats() {
 fn matrix_shows_tcp_ipv4_blocked_and_udp_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let m = support::matrix(&Target::tcp("127.0.0.1", port), &ProbeConfig::default());
+    let m = {
+        // Each cell's check reads the NAT rules with child processes (as root).
+        let _forking = forks_allowed();
+        support::matrix(&Target::tcp("127.0.0.1", port), &ProbeConfig::default())
+    };
     let tcp = m
         .cell(Protocol::Tcp, Family::Ipv4, false, MatrixScope::Address)
         .unwrap();
