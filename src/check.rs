@@ -107,6 +107,9 @@ fn complete_within(
     // each other for longer than one round of binds: while what refused the bind keeps passing,
     // another round follows, for up to `PASSED_RETRY_FOR`. The same socket found again a round
     // later is a lasting holder (a `listen` of this program), not a probe: answered at once.
+    // Each bind again waits for its turn (`platform::bind_turn`): the checks that collided bind
+    // again one at a time, so they cannot collide with each other again, only with a first
+    // bind of a check that has just started — each collision proven to have passed.
     if blocker_passed(&report, &evidence) {
         let deadline = std::time::Instant::now() + retry_for;
         loop {
@@ -121,7 +124,14 @@ fn complete_within(
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+                let turn = crate::platform::bind_turn(
+                    report.target.protocol,
+                    report.target.port,
+                    deadline,
+                    &cfg.cancel,
+                );
                 report = probe::run(&report.target, cfg);
+                drop(turn);
                 if !in_use(&report) {
                     break;
                 }
@@ -172,8 +182,11 @@ fn complete_within(
 /// How long a check keeps binding again, round after round, while every socket that refused it
 /// has passed (gone, or another Port Inspector's probe): 400 checks of one port, 100 at once on a
 /// loaded machine (load 32 on 2 cores), outlasted one round of `REBIND_BACKOFF_MS` (about 120 ms)
-/// and answered "in use" by nothing found.
-const PASSED_RETRY_FOR: std::time::Duration = std::time::Duration::from_millis(1500);
+/// and answered "in use" by nothing found; so did 1.5 s of rounds at load 30-60. Since checks
+/// take turns binding again (`platform::bind_turn`), every round that fails met a new,
+/// passing collision, and a lasting holder still ends the rounds at once: the bound is for a
+/// port that keeps being taken and let go by something out of view.
+const PASSED_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long to wait before each new bind when the socket that refused the last one has passed
 /// (milliseconds): a few tries, spread so that many checks of one port at once stop colliding.

@@ -337,9 +337,133 @@ pub fn private_credentials() {
     }
 }
 
+/// A turn to bind a port again after a collision with another Port Inspector probe: while one
+/// process holds the turn for (`protocol`, `port`), every other process of this network namespace
+/// that asks for it waits, so many checks of one port at once that refused each other take turns
+/// binding again instead of colliding again (400 checks, 100 at once at load 30-60, kept
+/// colliding for longer than 1.5 s of rounds). Dropping it ends the turn.
+///
+/// On Linux the turn is an abstract unix socket named after the target: no file, any user may
+/// take it, per network namespace (as ports are), released by the kernel when the process dies
+/// however it dies. Elsewhere there is no turn to take and binds go ahead at once, as before.
+#[must_use = "the turn ends when this is dropped"]
+pub struct BindTurn {
+    #[cfg(target_os = "linux")]
+    sock: Option<std::os::unix::net::UnixDatagram>,
+}
+
+impl BindTurn {
+    /// Whether the turn was had (false: not before `until`, cancelled, or no turns on this OS).
+    #[must_use]
+    pub fn taken(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.sock.is_some()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+}
+
+/// Waits for the turn to bind `port` for `protocol` again, until `until` or a cancel at most;
+/// then the bind goes ahead without it (a turn only spaces binds out, it never stops one). The
+/// holder keeps it for one probe (microseconds), so the wait is short unless that holder is
+/// descheduled.
+pub fn bind_turn(
+    protocol: crate::Protocol,
+    port: u16,
+    until: std::time::Instant,
+    cancel: &crate::probe::CancelToken,
+) -> BindTurn {
+    #[cfg(target_os = "linux")]
+    {
+        let proto = match protocol {
+            crate::Protocol::Tcp => "tcp",
+            crate::Protocol::Udp => "udp",
+        };
+        turn_named(
+            &format!("port-inspector/bind-again/{proto}/{port}"),
+            until,
+            cancel,
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (protocol, port, until, cancel);
+        BindTurn {}
+    }
+}
+
+/// The turn named `name` (an abstract unix socket's name), as `bind_turn` waits for it.
+#[cfg(target_os = "linux")]
+fn turn_named(
+    name: &str,
+    until: std::time::Instant,
+    cancel: &crate::probe::CancelToken,
+) -> BindTurn {
+    use std::os::linux::net::SocketAddrExt as _;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Ok(addr) = SocketAddr::from_abstract_name(name.as_bytes()) else {
+        return BindTurn { sock: None };
+    };
+    let mut nap = std::time::Duration::from_millis(1);
+    loop {
+        match UnixDatagram::bind_addr(&addr) {
+            Ok(sock) => return BindTurn { sock: Some(sock) },
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+            // Unix sockets refused (a sandbox): no turns, binds as before.
+            Err(_) => return BindTurn { sock: None },
+        }
+        if cancel.is_cancelled() || std::time::Instant::now() >= until {
+            return BindTurn { sock: None };
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(std::time::Duration::from_millis(8));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One turn per protocol and port at a time, across threads as across processes (an
+    /// abstract unix socket's name is the machine's, not the process's); dropping it ends it.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_turn_to_bind_again_is_had_by_one_at_a_time() {
+        use std::time::{Duration, Instant};
+        let cancel = crate::probe::CancelToken::new();
+        // Names no check and no other copy of the suite asks for: this process's own.
+        let name = |what: &str| format!("port-inspector/test/{}/{what}", std::process::id());
+        let soon = || Instant::now() + Duration::from_millis(30);
+        let first = turn_named(&name("a"), soon(), &cancel);
+        assert!(first.taken(), "a free turn is had at once");
+        let started = Instant::now();
+        let second = turn_named(&name("a"), soon(), &cancel);
+        assert!(!second.taken(), "not while another holds it");
+        assert!(
+            started.elapsed() >= Duration::from_millis(30),
+            "waited until the deadline"
+        );
+        assert!(
+            turn_named(&name("b"), soon(), &cancel).taken(),
+            "another name is another turn"
+        );
+        let a = name("a");
+        let waiter = std::thread::spawn(move || {
+            turn_named(
+                &a,
+                Instant::now() + Duration::from_secs(10),
+                &crate::probe::CancelToken::new(),
+            )
+            .taken()
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        drop(first);
+        assert!(waiter.join().unwrap_or(false), "had once the holder let go");
+    }
 
     /// Each OS's own knowledge, answered for any OS on any machine: one kill command per OS
     /// (the CLI's advice and the window's Copy button say the same), SO_REUSEPORT, resolver
