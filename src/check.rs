@@ -150,11 +150,7 @@ fn complete_within(
     let diagnosis = diagnose::diagnose(&report, &facts, &evidence);
     let (mut nat, nat_error) = nat_rules(&report, &facts);
     let (locals, dual_stack) = bound_locals(&report, &facts);
-    let host: Vec<std::net::IpAddr> = facts
-        .interfaces
-        .iter()
-        .filter_map(|i| i.address.split('%').next()?.parse().ok())
-        .collect();
+    let host: Vec<std::net::IpAddr> = facts.interfaces.iter().map(|i| i.address).collect();
     // Only the rules that catch connections to the addresses tried, for what their family and
     // hook really catch (a prerouting rule never sees this host's connections to loopback).
     let mut nat_notes = Vec::new();

@@ -752,7 +752,7 @@ fn a_quick_pick_fills_the_port_on_a_click_and_tests_it_on_a_double_click() {
     // Port 80 on an address of this test's own (127.X.Y.Z), so no other test's bind can meet it.
     let ip = common::private_loopback().to_string();
     let inputs = Inputs {
-        interface: InterfaceChoice::Address(ip.clone()),
+        interface: InterfaceChoice::Address(ip.as_str().into()),
         ..Inputs::default()
     };
     // Short frames, so the two clicks land within egui's double-click time (0.3 s) as a

@@ -36,13 +36,13 @@ fn facts() -> Facts {
         interfaces: vec![
             Interface {
                 name: "lo".into(),
-                address: "127.0.0.1".into(),
+                address: "127.0.0.1".parse().unwrap(),
                 ipv6: false,
                 loopback: true,
             },
             Interface {
                 name: "eth0".into(),
-                address: "192.168.1.20".into(),
+                address: "192.168.1.20".parse().unwrap(),
                 ipv6: false,
                 loopback: false,
             },

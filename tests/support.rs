@@ -111,7 +111,7 @@ fn linux_facts_are_the_real_proc_values() {
     assert!(
         f.interfaces
             .iter()
-            .any(|i| i.address == "127.0.0.1" && i.loopback),
+            .any(|i| i.address == std::net::Ipv4Addr::LOCALHOST && i.loopback),
         "loopback listed"
     );
     assert!(

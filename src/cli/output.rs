@@ -512,7 +512,7 @@ pub fn facts_text(f: &crate::facts::Facts) -> String {
             o,
             "  {:<12} {}{}",
             clean(&i.name),
-            clean(&i.address),
+            clean(&i.host().to_string()),
             if i.loopback { "  (loopback)" } else { "" }
         );
     }

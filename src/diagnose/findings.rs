@@ -218,7 +218,7 @@ pub enum Finding {
         /// The address.
         ip: IpAddr,
         /// This machine's addresses, with their interfaces.
-        assigned: Vec<(String, String)>,
+        assigned: Vec<(crate::target::Host, String)>,
         /// `ip_nonlocal_bind` of that family, when known.
         nonlocal_bind: Option<bool>,
     },
@@ -426,13 +426,13 @@ pub enum Fix {
     RetryLookup,
     /// Bind an address this machine has.
     BindAssigned {
-        /// One of them, of the same family.
-        address: String,
+        /// One of them, of the same family (with its scope for a link-local one).
+        address: crate::target::Host,
     },
     /// Add the interface to the link-local address.
     AddScope {
         /// This machine's link-local addresses with their scope.
-        addresses: Vec<String>,
+        addresses: Vec<crate::target::Host>,
     },
     /// Drop `-4`/`-6`, or use an address of the family asked for.
     MatchFamily {

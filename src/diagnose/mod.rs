@@ -107,9 +107,7 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
     if failure != LookupFailure::UnknownService
         && let Some(i) = facts.interfaces.first()
     {
-        d.fixes.push(Fix::BindAssigned {
-            address: i.address.clone(),
-        });
+        d.fixes.push(Fix::BindAssigned { address: i.host() });
     }
 }
 
@@ -118,8 +116,8 @@ fn add_scope(facts: &Facts) -> Fix {
         addresses: facts
             .interfaces
             .iter()
-            .filter(|i| i.address.starts_with("fe80:"))
-            .map(|i| i.address.clone())
+            .filter(|i| i.scope().is_some())
+            .map(crate::facts::Interface::host)
             .collect(),
     }
 }
@@ -212,7 +210,7 @@ fn not_available(failed: Option<SocketAddr>, facts: &Facts, d: &mut Diagnosis) {
         assigned: facts
             .interfaces
             .iter()
-            .map(|i| (i.address.clone(), i.name.clone()))
+            .map(|i| (i.host(), i.name.clone()))
             .collect(),
         nonlocal_bind: if ip.is_ipv4() {
             facts.nonlocal_bind_v4
@@ -221,9 +219,7 @@ fn not_available(failed: Option<SocketAddr>, facts: &Facts, d: &mut Diagnosis) {
         },
     });
     if let Some(i) = facts.interfaces.iter().find(|i| i.ipv6 == ip.is_ipv6()) {
-        d.fixes.push(Fix::BindAssigned {
-            address: i.address.clone(),
-        });
+        d.fixes.push(Fix::BindAssigned { address: i.host() });
     }
 }
 /// Cautions for a bind that worked.
@@ -583,7 +579,7 @@ mod tests {
         let f = Facts {
             interfaces: vec![crate::facts::Interface {
                 name: "lo".into(),
-                address: "127.0.0.1".into(),
+                address: std::net::Ipv4Addr::LOCALHOST.into(),
                 ipv6: false,
                 loopback: true,
             }],
@@ -595,7 +591,9 @@ mod tests {
         assert_eq!(
             d.fixes,
             [Fix::BindAssigned {
-                address: "127.0.0.1".into()
+                address: crate::target::Host::from(std::net::IpAddr::from(
+                    std::net::Ipv4Addr::LOCALHOST
+                ))
             }]
         );
     }

@@ -4,6 +4,8 @@
 //!
 //! Per-OS readers live in one module per OS; the parsers they use are pure and tested on fixtures.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 #[cfg(target_os = "linux")]
@@ -22,17 +24,74 @@ use windows as os;
 pub mod netsh;
 pub mod procfs;
 
-/// One address assigned to a local interface.
+/// One address assigned to a local interface. In JSON its address is the text it is bound
+/// with (`fe80::1%eth0` for a link-local one), as it always was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "InterfaceJson", into = "InterfaceJson")]
 pub struct Interface {
     /// Interface name (`lo`, `eth0`, `Ethernet 2`).
     pub name: String,
-    /// The address, with `%scope` for IPv6 link-local ones so it can be bound as shown.
-    pub address: String,
+    /// The address.
+    pub address: IpAddr,
     /// IPv6 or not.
     pub ipv6: bool,
     /// A loopback interface.
     pub loopback: bool,
+}
+
+impl Interface {
+    /// The scope a bind of this address needs: the interface's name for an IPv6 link-local
+    /// address, none for any other.
+    #[must_use]
+    pub fn scope(&self) -> Option<&str> {
+        matches!(self.address, IpAddr::V6(v6) if v6.is_unicast_link_local())
+            .then_some(self.name.as_str())
+    }
+
+    /// The address as a bind takes it, with its scope (its text is `fe80::1%eth0`).
+    #[must_use]
+    pub fn host(&self) -> crate::target::Host {
+        crate::target::Host::Ip {
+            ip: self.address,
+            scope: self.scope().map(str::to_owned),
+        }
+    }
+}
+
+/// [`Interface`] as JSON holds it (and as facts from another machine arrive).
+#[derive(Serialize, Deserialize)]
+struct InterfaceJson {
+    name: String,
+    address: String,
+    ipv6: bool,
+    loopback: bool,
+}
+
+impl From<Interface> for InterfaceJson {
+    fn from(i: Interface) -> Self {
+        InterfaceJson {
+            address: i.host().to_string(),
+            name: i.name,
+            ipv6: i.ipv6,
+            loopback: i.loopback,
+        }
+    }
+}
+
+impl TryFrom<InterfaceJson> for Interface {
+    type Error = String;
+
+    fn try_from(j: InterfaceJson) -> Result<Self, String> {
+        let address = crate::target::Host::parse(&j.address)
+            .ip()
+            .ok_or_else(|| format!("not an interface address: {:?}", j.address))?;
+        Ok(Interface {
+            name: j.name,
+            address,
+            ipv6: j.ipv6,
+            loopback: j.loopback,
+        })
+    }
 }
 
 /// An inclusive range of ports with the reason the OS treats it specially.
@@ -117,10 +176,7 @@ impl Facts {
     /// Whether `ip` (a bindable form, scope allowed) is one of this machine's addresses.
     #[must_use]
     pub fn has_address(&self, ip: std::net::IpAddr) -> bool {
-        self.interfaces.iter().any(|i| {
-            let bare = i.address.split('%').next().unwrap_or("");
-            bare.parse::<std::net::IpAddr>().ok() == Some(ip)
-        })
+        self.interfaces.iter().any(|i| i.address == ip)
     }
 
     /// Whether `port` is in the ephemeral range.
@@ -174,21 +230,52 @@ pub fn interfaces() -> Vec<Interface> {
         .into_iter()
         .map(|i| {
             let ip = i.ip();
-            let address = match ip {
-                std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() => {
-                    format!("{v6}%{}", i.name)
-                }
-                _ => ip.to_string(),
-            };
             Interface {
                 loopback: i.is_loopback(),
                 ipv6: ip.is_ipv6(),
                 name: i.name,
-                address,
+                address: ip,
             }
         })
         .collect();
     out.sort_by_key(|i| (!i.loopback, i.ipv6, i.name.clone()));
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An interface's address is typed: a link-local one keeps its interface as its scope, the
+    /// JSON holds the text it is bound with (as before, so facts from another machine read),
+    /// and `has_address` compares addresses, never text.
+    #[test]
+    fn an_interface_address_is_typed_and_its_json_is_the_bindable_text() {
+        let json = r#"[{"name":"eth0","address":"fe80::1%eth0","ipv6":true,"loopback":false},
+            {"name":"lo","address":"127.0.0.1","ipv6":false,"loopback":true}]"#;
+        let read: Vec<Interface> = serde_json::from_str(json).unwrap();
+        assert_eq!(read[0].address, "fe80::1".parse::<IpAddr>().unwrap());
+        assert_eq!(read[0].scope(), Some("eth0"));
+        assert_eq!(read[0].host().to_string(), "fe80::1%eth0");
+        assert_eq!(read[1].scope(), None, "no scope off link-local");
+        let again: serde_json::Value = serde_json::to_value(&read).unwrap();
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(json).unwrap()
+        );
+        let f = Facts {
+            interfaces: read,
+            ..Facts::default()
+        };
+        assert!(f.has_address("fe80::1".parse().unwrap()));
+        assert!(f.has_address("127.0.0.1".parse().unwrap()));
+        assert!(!f.has_address("127.0.0.2".parse().unwrap()));
+        assert!(
+            serde_json::from_str::<Interface>(
+                r#"{"name":"x","address":"not an address","ipv6":false,"loopback":false}"#
+            )
+            .is_err()
+        );
+    }
 }

@@ -20,8 +20,9 @@ pub enum InterfaceChoice {
     AllIpv6,
     /// The name `localhost`.
     Localhost,
-    /// One address of a local interface.
-    Address(String),
+    /// One address of a local interface, with its scope for a link-local one (saved as its
+    /// text, `fe80::1%eth0`).
+    Address(Host),
     /// Whatever the user types.
     Custom,
 }
@@ -32,15 +33,18 @@ impl InterfaceChoice {
     /// link-local one with its `%scope`), anything else as typed text.
     #[must_use]
     pub fn for_host(host: &str, interfaces: &[Interface]) -> Self {
-        let bare = |a: &str| a.split('%').next().unwrap_or(a).to_owned();
         match host.trim_start_matches('[').trim_end_matches(']') {
             "0.0.0.0" => Self::AllIpv4,
             "::" => Self::AllIpv6,
             "localhost" => Self::Localhost,
-            h => interfaces
-                .iter()
-                .find(|i| i.address == h || (!h.contains('%') && bare(&i.address) == h))
-                .map_or(Self::Custom, |i| Self::Address(i.address.clone())),
+            h => match Host::parse(h) {
+                // The address's interface; a scope, when given, must be its own.
+                Host::Ip { ip, scope } => interfaces
+                    .iter()
+                    .find(|i| i.address == ip && (scope.is_none() || scope.as_deref() == i.scope()))
+                    .map_or(Self::Custom, |i| Self::Address(i.host())),
+                _ => Self::Custom,
+            },
         }
     }
 
@@ -54,8 +58,8 @@ impl InterfaceChoice {
             InterfaceChoice::Localhost => "localhost".into(),
             InterfaceChoice::Address(a) => interfaces
                 .iter()
-                .find(|i| &i.address == a)
-                .map_or_else(|| a.clone(), interface_label),
+                .find(|i| i.host() == *a)
+                .map_or_else(|| a.to_string(), interface_label),
             InterfaceChoice::Custom => "Host name or address…".into(),
         }
     }
@@ -67,7 +71,7 @@ pub fn interface_label(i: &Interface) -> String {
     format!(
         "{} — {} ({}{})",
         i.name,
-        i.address,
+        i.host(),
         if i.ipv6 { "IPv6" } else { "IPv4" },
         if i.loopback { ", loopback" } else { "" }
     )
@@ -180,7 +184,7 @@ impl Inputs {
             InterfaceChoice::AllIpv4 => Host::from(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             InterfaceChoice::AllIpv6 => Host::from(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
             InterfaceChoice::Localhost => Host::Name("localhost".into()),
-            InterfaceChoice::Address(a) => Host::parse(a),
+            InterfaceChoice::Address(a) => a.clone(),
             InterfaceChoice::Custom => {
                 let h = self.custom_host.trim();
                 let h = h
@@ -298,7 +302,7 @@ mod tests {
     fn a_host_opens_on_its_own_interface() {
         let iface = |name: &str, address: &str| Interface {
             name: name.into(),
-            address: address.into(),
+            address: Host::parse(address).ip().expect("an address"),
             ipv6: address.contains(':'),
             loopback: name == "lo",
         };

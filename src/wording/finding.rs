@@ -342,7 +342,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
         } => {
             let list: Vec<String> = assigned
                 .iter()
-                .map(|(a, n)| format!("{} ({})", clean(a), clean(n)))
+                .map(|(a, n)| format!("{} ({})", clean(&a.to_string()), clean(n)))
                 .collect();
             let mut s = format!(
                 "{ip} is not assigned to any interface of this machine. Assigned: {}.",

@@ -146,7 +146,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
         }
         Fix::BindAssigned { address } => format!(
             "Bind an address this machine has, such as {}, or the wildcard.",
-            clean(address)
+            clean(&address.to_string())
         ),
         Fix::AddScope { addresses } => {
             if addresses.is_empty() {
@@ -156,7 +156,7 @@ pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
                     "Add the interface to the link-local address; this machine's are: {}.",
                     addresses
                         .iter()
-                        .map(|a| format!("[{}]", clean(a)))
+                        .map(|a| format!("[{}]", clean(&a.to_string())))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )

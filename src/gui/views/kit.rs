@@ -128,7 +128,7 @@ fn hold_section(
     ui.add_space(8.0);
     ui.heading("Hold and listen");
     ui.label("Keeps the port open so someone can try to connect from another machine: each arrival is shown, accepted and closed at once without reading data.");
-    if let Some(t) = target.filter(|t| is_loopback_host(&t.host.to_string())) {
+    if let Some(t) = target.filter(|t| is_loopback_host(&t.host)) {
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -240,14 +240,12 @@ fn other_target(
 }
 
 /// Whether `host` names a loopback address (only this machine reaches it).
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare == "localhost"
-        || bare
-            .split('%')
-            .next()
-            .and_then(|a| a.parse::<std::net::IpAddr>().ok())
-            .is_some_and(|ip| ip.is_loopback())
+fn is_loopback_host(host: &crate::target::Host) -> bool {
+    match host {
+        crate::target::Host::Ip { ip, .. } => ip.is_loopback(),
+        crate::target::Host::Name(name) => name.eq_ignore_ascii_case("localhost"),
+        crate::target::Host::All => false,
+    }
 }
 
 /// The machine facts table.
@@ -269,7 +267,7 @@ fn facts_section(ui: &mut egui::Ui, kit: &mut KitState, actions: &mut Vec<Action
             "Addresses: {}",
             f.interfaces
                 .iter()
-                .map(|i| format!("{} ({})", i.address, i.name))
+                .map(|i| format!("{} ({})", i.host(), i.name))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

@@ -392,7 +392,7 @@ fn interface_row(
         choices.extend(
             interfaces
                 .iter()
-                .map(|i| InterfaceChoice::Address(i.address.clone())),
+                .map(|i| InterfaceChoice::Address(i.host())),
         );
         choices.push(InterfaceChoice::Custom);
         egui::ComboBox::from_id_salt("interface")
@@ -403,8 +403,8 @@ fn interface_row(
                     let text = match &c {
                         InterfaceChoice::Address(a) => interfaces
                             .iter()
-                            .find(|i| &i.address == a)
-                            .map_or_else(|| a.clone(), interface_label),
+                            .find(|i| i.host() == *a)
+                            .map_or_else(|| a.to_string(), interface_label),
                         other => other.label(interfaces),
                     };
                     ui.selectable_value(&mut inputs.interface, c, text);
