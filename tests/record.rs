@@ -949,9 +949,44 @@ fn a_journal_nobody_reads_never_holds_the_recorder_up() {
     );
 }
 
+/// A `[::]` listener in its own network namespace (`net`: nsenter's argument) with IPV6_V6ONLY
+/// set to each of `only`, and the ports, in order.
+fn v6_listeners(net: &str, only: &[u8]) -> (common::Holder, Vec<u16>) {
+    let mut py = common::Holder {
+        child: std::process::Command::new("nsenter")
+            .args([
+                net,
+                "python3",
+                "-c",
+                "import socket, sys, time\n\
+                 l = []\n\
+                 for only in sys.argv[1:]:\n    \
+                     s = socket.socket(socket.AF_INET6)\n    \
+                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(only))\n    \
+                     s.bind(('::', 0)); s.listen(); l.append(s)\n\
+                 print(*[s.getsockname()[1] for s in l], flush=True)\n\
+                 time.sleep(600)\n",
+            ])
+            .args(only.iter().map(u8::to_string))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        port: 0,
+    };
+    let line = common::first_line(&mut py.child);
+    let ports: Vec<u16> = line
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(ports.len(), only.len(), "{} listeners: {line}", only.len());
+    (py, ports)
+}
+
 /// A traced IPv6 listener's IPV6_V6ONLY is read in the kernel at listen: stored with the span
-/// the instant it starts, never "unknown until the next read of the table" (30 s later). The
-/// flag matters on the wildcard `[::]` only (a bind to ::1 sets it), so the recorder and the
+/// the instant it starts, never "unknown until the next read of the table" (30 s later); one
+/// already there when the recorder starts has it from the table's read (INET_DIAG_SKV6ONLY).
+/// `history` says it, text and JSON: `[::]:PORT (IPv6 only)` or `(dual-stack)`. The flag
+/// matters on the wildcard `[::]` only (a bind to ::1 sets it), so the recorder and the
 /// listeners share a network namespace of the test's own.
 #[test]
 #[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON; a network namespace); CI runs it (cargo test -- --include-ignored)"]
@@ -960,6 +995,8 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
     let (ns, net) = private_netns();
     let dir = TempDir::new("v6only");
     let db = dir.db();
+    // A dual-stack listener there before the recorder: named by the first read of the table.
+    let (before, before_ports) = v6_listeners(&net, &[0]);
     let recorder = Recorder(
         std::process::Command::new("nsenter")
             .arg(&net)
@@ -977,33 +1014,8 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
         "traced",
         "root: the tracepoints are attached"
     );
-    // One listener on [::] with IPV6_V6ONLY on, one with it off.
-    let mut py = common::Holder {
-        child: std::process::Command::new("nsenter")
-            .args([
-                net.as_str(),
-                "python3",
-                "-c",
-                "import socket, time\n\
-                 l = []\n\
-                 for only in (1, 0):\n    \
-                     s = socket.socket(socket.AF_INET6)\n    \
-                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, only)\n    \
-                     s.bind(('::', 0)); s.listen(); l.append(s)\n\
-                 print(l[0].getsockname()[1], l[1].getsockname()[1], flush=True)\n\
-                 time.sleep(600)\n",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        port: 0,
-    };
-    let line = common::first_line(&mut py.child);
-    let ports: Vec<u16> = line
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect();
-    assert_eq!(ports.len(), 2, "two listeners: {line}");
+    // One listener on [::] with IPV6_V6ONLY on, one with it off, traced at their listen.
+    let (py, ports) = v6_listeners(&net, &[1, 0]);
     let conn =
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
@@ -1024,7 +1036,28 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
             "[::]:{port} stored with IPV6_V6ONLY {want} at its listen"
         );
     }
-    drop((py, conn));
+    // What history says of each: the traced two and the one the table's read found.
+    for (port, only) in [
+        (ports[0], true),
+        (ports[1], false),
+        (before_ports[0], false),
+    ] {
+        let t = wait_for(&db, port, "the IPv6 listener is recorded", |t| {
+            spans(t).iter().any(|s| s["state"] == "LISTEN")
+        });
+        let span = spans(&t)
+            .into_iter()
+            .find(|s| s["state"] == "LISTEN")
+            .unwrap();
+        assert_eq!(span["v6_only"], only, "JSON v6_only of [::]:{port}: {span}");
+        let text = history_text(&db, &[&port.to_string()]);
+        let said = format!(
+            "[::]:{port} ({})",
+            if only { "IPv6 only" } else { "dual-stack" }
+        );
+        assert!(text.contains(&said), "history says {said}:\n{text}");
+    }
+    drop((py, before, conn));
     drop(stop(recorder));
     drop(ns);
 }

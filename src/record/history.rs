@@ -54,6 +54,10 @@ pub struct Span {
     pub state: SockState,
     /// The kernel's inode: the same number across a gap means the same socket.
     pub inode: u64,
+    /// For an IPv6 socket, its own IPV6_V6ONLY (`false`: dual-stack, it holds the IPv4 port
+    /// too), when the recorder learned it; `None` for IPv4 and where unknown.
+    #[serde(default)]
+    pub v6_only: Option<bool>,
     /// The first read that saw it.
     pub first_ms: u64,
     /// The read before, which did not see it; `None`: it was already there when the recorder
@@ -430,7 +434,8 @@ fn held_spans(
     };
     let sql = format!(
         "SELECT sp.id, sp.protocol, sp.ip, sp.port, sp.state, sp.inode, sp.first_ms, sp.after_ms,
-                sp.last_ms, sp.gone_ms, sp.ended, se.last_ms, se.stopped_ms, se.interval_ms, se.mode
+                sp.last_ms, sp.gone_ms, sp.ended, se.last_ms, se.stopped_ms, se.interval_ms, se.mode,
+                sp.v6_only
          FROM spans sp JOIN sessions se ON se.id = sp.session
          WHERE {filter} AND sp.first_ms <= ?2
            AND coalesce(sp.gone_ms, sp.last_ms, se.last_ms) >= ?1
@@ -469,6 +474,7 @@ fn held_spans(
                 ),
                 state: store::parse_state(&state),
                 inode: u(r.get(5)?),
+                v6_only: r.get(15)?,
                 first_ms: u(r.get(6)?),
                 after_ms: r.get::<_, Option<i64>>(7)?.map(u),
                 last_ms,

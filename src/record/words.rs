@@ -115,10 +115,24 @@ pub fn event_message(change: &super::Change, seen: &super::Seen) -> String {
     format!(
         "{} {} {} {what} {}",
         k.protocol,
-        k.local,
+        address(k.local, seen.v6_only),
         seen.state,
         holders(&seen.holders)
     )
+}
+
+/// A socket's address, and for the IPv6 wildcard whether it also holds the IPv4 port, where the
+/// recorder learned it (the socket's own IPV6_V6ONLY): `[::]:8080 (IPv6 only)`,
+/// `[::]:8080 (dual-stack)`. Any other address says nothing more: the flag changes nothing there.
+#[must_use]
+pub fn address(local: std::net::SocketAddr, v6_only: Option<bool>) -> String {
+    match (local.ip(), v6_only) {
+        (std::net::IpAddr::V6(ip), Some(only)) if ip.is_unspecified() => format!(
+            "{local} ({})",
+            if only { "IPv6 only" } else { "dual-stack" }
+        ),
+        _ => local.to_string(),
+    }
 }
 
 /// `nginx (PID 433, user www-data, unit nginx.service)`, escaped.
@@ -270,7 +284,7 @@ fn span_line(s: &Span, off: i32) -> String {
     format!(
         "{start}\n          {} {} {} held by {}\n          {end}{held_for}",
         s.protocol,
-        s.local,
+        address(s.local, s.v6_only),
         s.state,
         holders(&s.holders)
     )
@@ -524,7 +538,7 @@ pub fn span_label(s: &Span, to_ms: u64, off: i32) -> String {
         "{}: {} {} {}, {} to {until}",
         holders(&s.holders),
         s.protocol,
-        s.local,
+        address(s.local, s.v6_only),
         s.state,
         time::clock_ms(s.first_ms, off)
     )
@@ -583,7 +597,10 @@ fn holder_rows(h: &Holder, out: &mut Vec<(&'static str, String)>) {
 #[must_use]
 pub fn span_details(s: &Span, off: i32) -> Vec<(&'static str, String)> {
     let mut out = vec![
-        ("Socket", format!("{} {} {}", s.protocol, s.local, s.state)),
+        (
+            "Socket",
+            format!("{} {} {}", s.protocol, address(s.local, s.v6_only), s.state),
+        ),
         (
             "Appeared",
             match s.after_ms {
@@ -675,7 +692,7 @@ pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
         out.push(format!(
             "Recorded: {} {} held {since} by {}.",
             s.protocol,
-            s.local,
+            address(s.local, s.v6_only),
             holders(&s.holders)
         ));
     }
@@ -778,6 +795,22 @@ mod tests {
         for (k, v) in failed_details(&f, 0) {
             assert!(!v.chars().any(char::is_control), "{k}: {v:?}");
         }
+    }
+
+    #[test]
+    fn the_ipv6_wildcard_says_whether_it_holds_the_ipv4_port_where_known() {
+        let any6: std::net::SocketAddr = "[::]:8080".parse().unwrap();
+        assert_eq!(address(any6, Some(true)), "[::]:8080 (IPv6 only)");
+        assert_eq!(address(any6, Some(false)), "[::]:8080 (dual-stack)");
+        assert_eq!(address(any6, None), "[::]:8080", "unknown: silent");
+        let one6: std::net::SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(
+            address(one6, Some(true)),
+            "[::1]:8080",
+            "the flag changes nothing there"
+        );
+        let any4: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(address(any4, None), "0.0.0.0:8080");
     }
 
     #[test]
