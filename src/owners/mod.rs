@@ -728,6 +728,37 @@ pub fn table(protocol: Option<Protocol>, scope: Scope) -> Owners {
     identify(t)
 }
 
+/// The sockets in `scope` on `ports` (every socket of the machine when empty), their holders
+/// looked for only for the sockets whose inode `spare` does not name: a caller that already
+/// knows who holds a socket (the recorder, from its own state) spares the walk over every
+/// process's descriptors for it. A spared socket's row names no process (and no note); the
+/// caller fills it. `every_holder: false`: one process holding each other socket is enough (on
+/// Linux the walk stops once each has one, newest processes first). Where the OS has no such
+/// walk to spare, every holder is looked up as usual.
+#[must_use]
+pub fn sparing(
+    ports: &[u16],
+    protocol: Option<Protocol>,
+    scope: Scope,
+    spare: &(dyn Fn(u64) -> bool + Sync),
+    every_holder: bool,
+) -> Owners {
+    #[cfg(target_os = "linux")]
+    let mut found = linux::lookup(ports, protocol, scope, Some((spare, every_holder)));
+    #[cfg(not(target_os = "linux"))]
+    let mut found = {
+        let _ = (spare, every_holder);
+        if ports.is_empty() {
+            os::table(protocol, scope)
+        } else {
+            os::of_ports(ports, protocol, scope)
+        }
+    };
+    // Where the OS cannot be asked for some states only, the rest is dropped here.
+    found.owners.retain(|o| scope.admits(o.state));
+    identify(found)
+}
+
 /// A fingerprint of the sockets in `scope` as the kernel lists them (no process read): equal
 /// fingerprints mean the same sockets in the same states. `None` where it cannot be had cheaply
 /// (other systems, a refused dump): then the whole table must be read.

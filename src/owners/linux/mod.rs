@@ -26,7 +26,7 @@ use crate::target::{Family, Protocol};
 use details::{Details, details_of};
 use refusals::{add_starved, in_batches_counted, starved};
 use sock_diag::{RawSock, kernel_reports_bound_inactive, sockets, state_of, still_has};
-use walk::{ProcScan, find_all_processes, find_every_holder, parent_first};
+use walk::{ProcScan, find_a_holder, find_all_processes, find_every_holder, parent_first};
 
 pub(super) use details::processes;
 pub(super) use pidfd::{bound_only_by_pidfd, reuseport_of};
@@ -43,7 +43,7 @@ pub(super) fn of(q: Query) -> Owners {
 /// Every socket of the machine (this network namespace) in `scope`: the kernel asked for those
 /// states only, and one walk over every process's descriptors, spread over the cores.
 pub(super) fn table(protocol: Option<Protocol>, scope: Scope) -> Owners {
-    lookup(&[], protocol, scope)
+    lookup(&[], protocol, scope, None)
 }
 
 /// A fingerprint of the kernel's sockets in `scope` (each one's inode and state), from the
@@ -110,14 +110,28 @@ fn sockets_and_walk(
 /// Owners of several ports at once, the sockets in `scope` only: one table dump and one /proc
 /// walk for all of them.
 pub(super) fn of_ports(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
-    lookup(ports, protocol, scope)
+    lookup(ports, protocol, scope, None)
 }
 
-/// The sockets on `ports` (every socket in `scope` when empty) and their owners.
-fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
+/// The sockets on `ports` (every socket in `scope` when empty) and their owners. With `spare`
+/// (`owners::sparing`), the sockets first, then the holders only of those whose inode it does
+/// not name (a spared socket's row has no process and no note), every holder or (`false`) one.
+pub(super) fn lookup(
+    ports: &[u16],
+    protocol: Option<Protocol>,
+    scope: Scope,
+    spare: Option<(&(dyn Fn(u64) -> bool + Sync), bool)>,
+) -> Owners {
     let refusals = starved();
     let mut out = Owners::default();
-    let (socks, walked) = sockets_and_walk(ports, protocol, scope, &mut out.refused);
+    let spared = |inode: u64| spare.is_some_and(|(s, _)| s(inode));
+    // Sparing: the sockets first, then only the unknown ones' holders, and only when there are
+    // any (the whole table's walk beside the dump would read every descriptor anyway).
+    let (socks, walked) = if spare.is_some() {
+        (sockets(ports, protocol, scope, &mut out.refused), None)
+    } else {
+        sockets_and_walk(ports, protocol, scope, &mut out.refused)
+    };
     // Kernels before 6.9 cannot list bound-only TCP sockets, nor can /proc/net (read when the
     // kernel refused the dump): look for them descriptor by descriptor. (A listeners-only
     // lookup has no use for them.)
@@ -138,7 +152,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     }
     let wanted: Vec<u64> = socks
         .iter()
-        .filter(|s| s.inode != 0)
+        .filter(|s| s.inode != 0 && !spared(u64::from(s.inode)))
         .map(|s| u64::from(s.inode))
         .collect();
     // Every socket: walk every process on every core, keeping every holder of each socket.
@@ -150,6 +164,8 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
             parent_first(&mut all);
             all
         }
+        None if spare.is_some() && wanted.is_empty() => ProcScan::default(),
+        None if spare.is_some_and(|(_, every)| !every) => find_a_holder(&wanted),
         None => find_every_holder(&wanted),
     };
     // A socket with no process found: look once more. One that is gone by then was short-lived
@@ -205,6 +221,7 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
     let details = details_of(&holders);
     let devices = devices_of(&socks);
     let made = Made {
+        spared: &spared,
         pids: &scan.pids,
         details: &details,
         devices: &devices,
@@ -238,6 +255,8 @@ fn lookup(ports: &[u16], protocol: Option<Protocol>, scope: Scope) -> Owners {
 /// What a table's rows are made from, read once for all of them: every socket's holders, their
 /// details, which sockets without a process are still there, how to word a hidden owner.
 struct Made<'a, H> {
+    /// Sockets whose holders the caller knows: no process looked for, none named.
+    spared: &'a (dyn Fn(u64) -> bool + Sync),
     pids: &'a HashMap<u64, Vec<u32>>,
     details: &'a HashMap<u32, Details>,
     devices: &'a HashMap<u32, Device>,
@@ -292,7 +311,7 @@ impl<H: Fn(u32) -> OwnerNote + Sync> Made<'_, H> {
         let mut hidden = false;
         let note = if state == SockState::TimeWait {
             Some(OwnerNote::TimeWait)
-        } else if pid.is_some() {
+        } else if pid.is_some() || (self.spared)(inode) {
             None
         } else if inode == 0 {
             Some(OwnerNote::Orphan)
@@ -447,7 +466,7 @@ mod tests {
                 }
             });
             for _ in 0..20 {
-                let found = lookup(&[port], Some(Protocol::Tcp), Scope::Everything);
+                let found = lookup(&[port], Some(Protocol::Tcp), Scope::Everything, None);
                 assert!(
                     !found.out_of_descriptors,
                     "another thread's refusals made this lookup unknown: {found:?}"

@@ -120,10 +120,11 @@ impl Store {
                     Change::HandedOver(_) => "handed_over",
                     Change::Went(_) | Change::Appeared(_) => "closed",
                 };
-                tx.execute(
+                // Cached: a busy machine's flush runs this hundreds of times, each parse saved.
+                tx.prepare_cached(
                     "UPDATE spans SET last_ms = ?2, gone_ms = ?2, ended = ?3 WHERE id = ?1",
-                    params![id, ms(ev.at_ms), why],
                 )
+                .and_then(|mut s| s.execute(params![id, ms(ev.at_ms), why]))
                 .map_err(|e| map_full(&path, e))?;
             }
             if let (Change::Appeared(_) | Change::HandedOver(_), Some(seen)) = (ev.change, &ev.seen)
@@ -356,21 +357,21 @@ fn insert_span(
     at_ms: u64,
     prev_ms: Option<u64>,
 ) -> rusqlite::Result<i64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO spans(session, protocol, ip, port, state, inode, v6_only, first_ms, after_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            session,
-            protocol_str(k.protocol),
-            k.local.ip().to_string(),
-            k.local.port(),
-            seen.state.name(),
-            ms(k.inode),
-            seen.v6_only,
-            ms(at_ms),
-            prev_ms.map(ms)
-        ],
-    )?;
+    )?
+    .execute(params![
+        session,
+        protocol_str(k.protocol),
+        k.local.ip().to_string(),
+        k.local.port(),
+        seen.state.name(),
+        ms(k.inode),
+        seen.v6_only,
+        ms(at_ms),
+        prev_ms.map(ms)
+    ])?;
     let id = tx.last_insert_rowid();
     let mut stmt = tx.prepare_cached(
         "INSERT INTO holders(span, pid, process, user, uid, cmdline, managed_kind, managed_name, container)

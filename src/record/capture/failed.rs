@@ -1,0 +1,229 @@
+//! Failed binds as the database keeps them: who tried, and for EADDRINUSE who held the port.
+
+use super::now_ms;
+use super::{Summary, cmdline_of};
+use crate::owners;
+use crate::record::store::{Store, StoreError};
+use crate::record::{Holder, Snapshot, seen_of};
+
+/// At most this many ports are looked up for the holders of refused binds in one batch.
+const LOOKUPS_PER_BATCH: usize = 64;
+
+/// The failed binds as the database keeps them: who tried (named by /proc while it lives), and
+/// for EADDRINUSE who held the port right then, sockets on another specific address left out.
+/// A TCP bind refused by a TCP listener is answered from the recorder's own table: the
+/// tracepoints keep its listeners exact (each appears and goes the instant it starts and stops
+/// listening, its holders looked at every second). Anything else (UDP, a bound-only socket,
+/// no listener in the table) costs one dump of the port's sockets per port and batch: a socket
+/// the recorder's table has is answered with its holders, and only a socket it does not have
+/// (bound since its last read, a connection) is looked for among the processes — one holder of
+/// it, newest processes first, the walk stopping at it.
+fn failed_rows(
+    events: Vec<crate::record::ebpf::FailedBindEvent>,
+    table: &Snapshot,
+) -> Vec<crate::record::store::FailedRow> {
+    let mono = crate::record::ebpf::mono_now_ns();
+    let wall = now_ms();
+    let mut held: std::collections::HashMap<u16, Vec<crate::owners::Owner>> =
+        std::collections::HashMap::new();
+    let mut cmdlines: std::collections::HashMap<u32, Option<String>> =
+        std::collections::HashMap::new();
+    // The table's TCP listeners by port, made at the first refused TCP bind of the batch.
+    let mut listeners: Option<ListenersByPort<'_>> = None;
+    // The table's sockets by inode, made at the first bind that needs a lookup of its port.
+    let mut by_inode: Option<std::collections::HashMap<u64, &crate::record::Seen>> = None;
+    let collides = |held: std::net::SocketAddr, asked: std::net::SocketAddr| {
+        held.ip() == asked.ip() || held.ip().is_unspecified() || asked.ip().is_unspecified()
+    };
+    events
+        .into_iter()
+        .map(|e| {
+            // A TCP bind refused by a listener of the recorder's table: its holders, no /proc.
+            let known: Vec<Holder> = match (e.errno, e.local, e.protocol) {
+                (98, Some(l), Some(crate::target::Protocol::Tcp)) => {
+                    let by_port = listeners.get_or_insert_with(|| tcp_listeners(table));
+                    let mut hs: Vec<Holder> = Vec::new();
+                    for (k, seen) in by_port.get(&l.port()).into_iter().flatten() {
+                        if collides(k.local, l) {
+                            for h in &seen.holders {
+                                if !hs.iter().any(|x| x.pid == h.pid) {
+                                    hs.push(h.clone());
+                                }
+                            }
+                        }
+                    }
+                    hs
+                }
+                _ => Vec::new(),
+            };
+            let held_by = match (e.errno, e.local) {
+                _ if !known.is_empty() => known,
+                (98, Some(l)) => {
+                    // A scan refused on thousands of ports would cost a lookup each: past
+                    // LOOKUPS_PER_BATCH ports, the recorder's last read of the table answers.
+                    let looked_up = held.len() < LOOKUPS_PER_BATCH || held.contains_key(&l.port());
+                    let index = by_inode.get_or_insert_with(|| {
+                        table
+                            .iter()
+                            .filter(|(k, s)| k.inode != 0 && !s.holders.is_empty())
+                            .map(|(k, s)| (k.inode, s))
+                            .collect()
+                    });
+                    // The port's sockets right then; only those the recorder's last read did
+                    // not have (or had with no holder) are looked for among every process's
+                    // descriptors: a refused bind on a UDP or bound-only socket the read named
+                    // costs one dump of the port, no walk of /proc.
+                    let owners: &[crate::owners::Owner] = if looked_up {
+                        held.entry(l.port()).or_insert_with(|| {
+                            // One holder of each unknown socket is enough to name who held
+                            // the port: the walk stops at it, newest processes first.
+                            owners::sparing(
+                                &[l.port()],
+                                None,
+                                owners::Scope::Everything,
+                                &|i| index.contains_key(&i),
+                                false,
+                            )
+                            .owners
+                        })
+                    } else {
+                        &[]
+                    };
+                    let mut hs: Vec<Holder> = Vec::new();
+                    for o in owners.iter().filter(|o| collides(o.local, l)) {
+                        if o.pid.is_none()
+                            && let Some(seen) = index.get(&o.inode)
+                        {
+                            for h in &seen.holders {
+                                if !hs.iter().any(|x| x.pid == h.pid) {
+                                    hs.push(h.clone());
+                                }
+                            }
+                            continue;
+                        }
+                        for h in seen_of(o, |pid| Holder {
+                            pid,
+                            process: owners::name_of(pid),
+                            user: None,
+                            uid: None,
+                            cmdline: cmdline_of(pid),
+                            managed_by: None,
+                        })
+                        .1
+                        .holders
+                        {
+                            if !hs.iter().any(|x| x.pid == h.pid) {
+                                hs.push(h);
+                            }
+                        }
+                    }
+                    if hs.is_empty() {
+                        // Nobody named right then (gone already, or not traced to a process):
+                        // the holders of the recorder's last read, on a colliding address.
+                        for (k, seen) in table {
+                            if k.local.port() == l.port() && collides(k.local, l) {
+                                for h in &seen.holders {
+                                    if !hs.iter().any(|x| x.pid == h.pid) {
+                                        hs.push(h.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    hs
+                }
+                _ => Vec::new(),
+            };
+            crate::record::store::FailedRow {
+                at_ms: crate::record::ebpf::wall_ms(e.ktime_ns, mono, wall),
+                who: Holder {
+                    pid: e.pid,
+                    process: Some(e.comm),
+                    user: Some(crate::owners::passwd::user_name(e.uid).to_string()),
+                    uid: Some(e.uid),
+                    cmdline: cmdlines
+                        .entry(e.pid)
+                        .or_insert_with(|| cmdline_of(e.pid))
+                        .clone(),
+                    managed_by: None,
+                },
+                protocol: e.protocol,
+                local: e.local,
+                errno: e.errno,
+                held_by,
+            }
+        })
+        .collect()
+}
+
+/// The TCP listeners of a table, by port.
+type ListenersByPort<'a> =
+    std::collections::HashMap<u16, Vec<(&'a crate::record::SocketKey, &'a crate::record::Seen)>>;
+
+/// The TCP listeners of `table`, by port (one pass).
+fn tcp_listeners(table: &Snapshot) -> ListenersByPort<'_> {
+    let mut by_port: ListenersByPort<'_> = std::collections::HashMap::new();
+    for (k, seen) in table {
+        if k.protocol == crate::target::Protocol::Tcp
+            && seen.state == crate::owners::SockState::Listen
+        {
+            by_port.entry(k.local.port()).or_default().push((k, seen));
+        }
+    }
+    by_port
+}
+
+/// Sends each failed bind to the journal (`EVENT=failed_bind`, `ERRNO`, `PORT`, `PID`, `COMM`).
+fn tell_journal_failed(
+    j: &crate::record::journal::Journal,
+    rows: &[crate::record::store::FailedRow],
+) {
+    for r in rows {
+        let mut fields = vec![
+            ("EVENT", "failed_bind".to_owned()),
+            ("ERRNO", r.errno.to_string()),
+            ("PID", r.who.pid.to_string()),
+        ];
+        if let Some(l) = r.local {
+            fields.push(("PORT", l.port().to_string()));
+            fields.push(("ADDRESS", l.ip().to_string()));
+        }
+        if let Some(p) = &r.who.process {
+            fields.push(("COMM", p.clone()));
+        }
+        let held = r.held_by.first().map(|h| h.pid.to_string());
+        if let Some(h) = held {
+            fields.push(("HELD_BY_PID", h));
+        }
+        let f = crate::record::history::FailedBind {
+            at_ms: r.at_ms,
+            who: r.who.clone(),
+            protocol: r.protocol,
+            local: r.local,
+            errno: r.errno,
+            held_by: r.held_by.clone(),
+        };
+        j.send(&crate::record::words::failed_line(&f, 0), &fields);
+    }
+}
+
+/// Records failed binds with who held the port, and tells the journal.
+pub(super) fn record_failed(
+    store: &mut Store,
+    session: i64,
+    events: Vec<crate::record::ebpf::FailedBindEvent>,
+    table: &Snapshot,
+    sum: &mut Summary,
+    journal: Option<&crate::record::journal::Journal>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sum.failed_binds += events.len() as u64;
+    let rows = failed_rows(events, table);
+    store.record_failed_binds(session, &rows)?;
+    if let Some(j) = journal {
+        tell_journal_failed(j, &rows);
+    }
+    Ok(())
+}
