@@ -66,6 +66,23 @@ pub fn md(s: &str) -> String {
     out
 }
 
+/// `s` as a Markdown code span: shown and copied exactly as it is (nothing inside is escaped:
+/// a backslash there is a backslash), fenced by more backticks than it holds in a row and
+/// cleaned of control characters like every outside text.
+#[must_use]
+pub fn md_code(s: &str) -> String {
+    let clean = clean(s).replace('\n', " ");
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // A span that starts or ends with a backtick (or a space) needs a space inside the fence.
+    let pad = if clean.starts_with(['`', ' ']) || clean.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
 /// A serde_json formatter (`F`: compact or pretty) that also writes DEL, C1 controls and the
 /// bidi overrides as `\u` escapes with four hex digits: serde_json escapes only C0 controls, and
 /// a terminal acts on the rest. The document means exactly what it did.
@@ -150,6 +167,19 @@ pub fn json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> serde_json::Re
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_code_span_keeps_its_text_and_outfences_its_backticks() {
+        assert_eq!(md_code("check '[::1]:80' *"), "`check '[::1]:80' *`");
+        assert_eq!(md_code("echo `id`"), "`` echo `id` ``");
+        assert_eq!(md_code("a``b"), "```a``b```");
+        assert_eq!(
+            md_code("x\u{1b}[2Jy"),
+            "`x\\x1b[2Jy`",
+            "cleaned like all outside text"
+        );
+    }
+
     use super::*;
 
     #[test]

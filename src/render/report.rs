@@ -318,7 +318,7 @@ pub fn markdown(c: &Check) -> String {
         if !d.fixes.is_empty() {
             let _ = writeln!(o, "\n### What to do\n");
             for x in &d.fixes {
-                let _ = writeln!(o, "- {}", md(&x.text));
+                let _ = writeln!(o, "- {}", md_fix(x));
             }
         }
     }
@@ -348,6 +348,20 @@ pub fn markdown(c: &Check) -> String {
         );
     }
     o
+}
+
+/// A fix in Markdown: its words escaped, its commands as code spans, copied exactly as they run.
+fn md_fix(x: &crate::wording::WordedFix) -> String {
+    if x.pieces.is_empty() {
+        return md(&x.text);
+    }
+    x.pieces
+        .iter()
+        .map(|p| match p {
+            crate::wording::Piece::Words(w) => md(w),
+            crate::wording::Piece::Command(c) => crate::text::md_code(c),
+        })
+        .collect()
 }
 
 /// The owners as a Markdown table: listening, bound and UDP sockets one per row, connections

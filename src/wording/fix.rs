@@ -1,6 +1,8 @@
 //! Each fix in its sentence for the CLI or the window, its button, and the catalog's general
 //! causes when nothing was proven.
 
+use serde::{Deserialize, Serialize};
+
 use crate::diagnose::Fix;
 use crate::platform::Os;
 use crate::program::Program;
@@ -9,13 +11,57 @@ use crate::text::clean;
 
 use super::{Front, plural};
 
+/// A piece of a fix's sentence: words, or a command to be copied and run exactly as printed (a
+/// document sets it apart as code, where nothing in it is escaped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Piece {
+    /// Words.
+    Words(String),
+    /// A command, whole.
+    Command(String),
+}
+
+impl Piece {
+    /// The piece as the sentence reads.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        match self {
+            Piece::Words(s) | Piece::Command(s) => s,
+        }
+    }
+}
+
+/// Words alone.
+fn words(s: impl Into<String>) -> Vec<Piece> {
+    vec![Piece::Words(s.into())]
+}
+
+/// Words, a command, words.
+fn with_command(before: impl Into<String>, command: String, after: &str) -> Vec<Piece> {
+    let mut out = vec![Piece::Words(before.into()), Piece::Command(command)];
+    if !after.is_empty() {
+        out.push(Piece::Words(after.to_owned()));
+    }
+    out
+}
+
 /// The sentence for one fix, for the CLI (commands) or the window (its controls).
+#[must_use]
+pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
+    fix_pieces(f, target, front)
+        .iter()
+        .map(Piece::text)
+        .collect()
+}
+
+/// The sentence for one fix in its pieces: the commands apart from the words.
 #[must_use]
 #[expect(
     clippy::too_many_lines,
     reason = "a table: one arm per fix kind, each with its CLI and window wording"
 )]
-pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
+pub fn fix_pieces(f: &Fix, target: &Target, front: Front<'_>) -> Vec<Piece> {
     // The window's words name its controls, never a command: no program.
     static NONE: Program = Program::OnPath;
     let (cli, program) = match front {
@@ -26,16 +72,17 @@ pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
         Fix::EndProcesses { pids, .. } => {
             let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
             if cli {
-                format!(
-                    "Stop the owner, or choose another port: {}",
-                    Os::current().kill_command(pids)
+                with_command(
+                    "Stop the owner, or choose another port: ",
+                    Os::current().kill_command(pids),
+                    "",
                 )
             } else {
-                format!(
+                words(format!(
                     "Stop the owner with its End PID {}… button (it ends PID {} after asking), or choose another port.",
                     list[0],
                     list.join(", ")
-                )
+                ))
             }
         }
         Fix::StopServices { services, hosts } => {
@@ -45,153 +92,193 @@ pub fn fix(f: &Fix, target: &Target, front: Front<'_>) -> String {
                 .collect::<Vec<_>>()
                 .join(", ");
             match services.as_slice() {
-                [one] => format!(
-                    "Stop the service, not its process {host}, from an Administrator prompt: sc.exe stop {}",
-                    clean(&one.name)
+                [one] => with_command(
+                    format!(
+                        "Stop the service, not its process {host}, from an Administrator prompt: "
+                    ),
+                    format!("sc.exe stop {}", clean(&one.name)),
+                    "",
                 ),
-                _ => format!(
+                _ => words(format!(
                     "Stop the service that holds the port, not {host}, which also runs the others: one of {}. From an Administrator prompt: sc.exe stop NAME",
                     super::service_list(services)
-                ),
+                )),
             }
         }
-        Fix::HolderAdvice { advice, command } => {
-            format!("{} ({})", clean(advice), clean(command))
-        }
+        Fix::HolderAdvice { advice, command } => with_command(
+            format!("{} (", clean(advice)),
+            clean(command).into_owned(),
+            ")",
+        ),
         Fix::UseFreePort { port } => {
             if cli {
-                format!(
-                    "Use port {port} instead: the same bind took it just now ({}).",
-                    check_command(&with_port(target, *port), program)
+                with_command(
+                    format!("Use port {port} instead: the same bind took it just now ("),
+                    check_command(&with_port(target, *port), program),
+                    ").",
                 )
             } else {
-                format!("Use port {port} instead: the same bind took it just now.")
+                words(format!(
+                    "Use port {port} instead: the same bind took it just now."
+                ))
             }
         }
         Fix::SetReuseAddr => {
             if cli {
-                format!(
-                    "Set SO_REUSEADDR on the server's socket before bind ({} shows it binds).",
-                    check_command(&with_options(target, |o| o.reuse_address = true), program)
+                with_command(
+                    "Set SO_REUSEADDR on the server's socket before bind (",
+                    check_command(&with_options(target, |o| o.reuse_address = true), program),
+                    " shows it binds).",
                 )
             } else {
-                "Set SO_REUSEADDR on the server's socket before bind.".into()
+                words("Set SO_REUSEADDR on the server's socket before bind.")
             }
         }
         Fix::SetReusePort => {
             if cli {
-                format!(
-                    "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it ({}).",
-                    check_command(&with_options(target, |o| o.reuse_port = true), program)
+                with_command(
+                    "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it (",
+                    check_command(&with_options(target, |o| o.reuse_port = true), program),
+                    ").",
                 )
             } else {
-                "Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it.".into()
+                words("Set SO_REUSEPORT on your socket, as the group's do, if you mean to join it.")
             }
         }
         Fix::SetV6Only => {
             if cli {
-                format!(
-                    "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone ({}).",
-                    check_command(&with_options(target, |o| o.v6_only = Some(true)), program)
+                with_command(
+                    "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone (",
+                    check_command(&with_options(target, |o| o.v6_only = Some(true)), program),
+                    ").",
                 )
             } else {
-                "Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone.".into()
+                words("Set IPV6_V6ONLY on your IPv6 socket so it leaves the IPv4 port alone.")
             }
         }
-        Fix::HolderSetsV6Only => {
-            "Make the holder set IPV6_V6ONLY on its [::] socket (many servers call it 'ipv6only'), so its IPv6 socket leaves the IPv4 port free.".into()
-        }
-        Fix::BindSpecific => {
-            "Bind only the address you need instead of the wildcard.".into()
-        }
+        Fix::HolderSetsV6Only => words(
+            "Make the holder set IPV6_V6ONLY on its [::] socket (many servers call it 'ipv6only'), so its IPv6 socket leaves the IPv4 port free.",
+        ),
+        Fix::BindSpecific => words("Bind only the address you need instead of the wildcard."),
         Fix::Wait { secs } => {
             if cli {
-                format!(
-                    "Wait about {secs} s for them to go, then retry ({} --wait --timeout {})",
-                    check_command(target, program),
-                    secs + 10
+                with_command(
+                    format!("Wait about {secs} s for them to go, then retry ("),
+                    format!(
+                        "{} --wait --timeout {}",
+                        check_command(target, program),
+                        secs + 10
+                    ),
+                    ")",
                 )
             } else {
-                format!("Wait about {secs} s for them to go, then retry (Watch until free).")
+                words(format!(
+                    "Wait about {secs} s for them to go, then retry (Watch until free)."
+                ))
             }
         }
-        Fix::UsePortFrom { start } => format!("Use a port of {start} or above."),
-        Fix::GrantBindCapability { root } => {
-            if *root {
-                "Give the process back CAP_NET_BIND_SERVICE (a container: docker run --cap-add NET_BIND_SERVICE …; a systemd unit: AmbientCapabilities=CAP_NET_BIND_SERVICE).".into()
-            } else {
-                "Grant your program's executable the capability as root: setcap cap_net_bind_service=+ep on its file (or, for a systemd unit, AmbientCapabilities=CAP_NET_BIND_SERVICE).".into()
-            }
-        }
-        Fix::ReservePort { port, existing, os } => if *os == Os::Windows {
-            format!(
-                "Reserve the port so outgoing connections leave it alone, from an Administrator prompt: netsh int ipv4 add excludedportrange protocol={} startport={port} numberofports=1",
-                if target.protocol == Protocol::Udp { "udp" } else { "tcp" }
-            )
+        Fix::UsePortFrom { start } => words(format!("Use a port of {start} or above.")),
+        Fix::GrantBindCapability { root } => words(if *root {
+            "Give the process back CAP_NET_BIND_SERVICE (a container: docker run --cap-add NET_BIND_SERVICE …; a systemd unit: AmbientCapabilities=CAP_NET_BIND_SERVICE)."
         } else {
-            {
+            "Grant your program's executable the capability as root: setcap cap_net_bind_service=+ep on its file (or, for a systemd unit, AmbientCapabilities=CAP_NET_BIND_SERVICE)."
+        }),
+        Fix::ReservePort { port, existing, os } => {
+            if *os == Os::Windows {
+                with_command(
+                    "Reserve the port so outgoing connections leave it alone, from an Administrator prompt: ",
+                    format!(
+                        "netsh int ipv4 add excludedportrange protocol={} startport={port} numberofports=1",
+                        if target.protocol == Protocol::Udp {
+                            "udp"
+                        } else {
+                            "tcp"
+                        }
+                    ),
+                    "",
+                )
+            } else {
                 let mut list: Vec<String> = existing
                     .iter()
-                    .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                    .map(|(a, b)| {
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}-{b}")
+                        }
+                    })
                     .collect();
                 list.push(port.to_string());
-                format!(
-                    "Reserve the port so outgoing connections leave it alone (keeps the ports reserved already): sudo sysctl -w net.ipv4.ip_local_reserved_ports={}",
-                    list.join(",")
+                with_command(
+                    "Reserve the port so outgoing connections leave it alone (keeps the ports reserved already): ",
+                    format!(
+                        "sudo sysctl -w net.ipv4.ip_local_reserved_ports={}",
+                        list.join(",")
+                    ),
+                    "",
                 )
             }
         }
         Fix::RetryLookup => {
-            "Look the name up again in a moment: the resolver called this failure temporary.".into()
+            words("Look the name up again in a moment: the resolver called this failure temporary.")
         }
-        Fix::BindAssigned { address } => format!(
+        Fix::BindAssigned { address } => words(format!(
             "Bind an address this machine has, such as {}, or the wildcard.",
             clean(&address.to_string())
-        ),
+        )),
         Fix::AddScope { addresses } => {
             if addresses.is_empty() {
-                "Add the interface to a link-local address (fe80::…%interface); this machine has no link-local addresses right now.".into()
+                words(
+                    "Add the interface to a link-local address (fe80::…%interface); this machine has no link-local addresses right now.",
+                )
             } else {
-                format!(
+                words(format!(
                     "Add the interface to the link-local address; this machine's are: {}.",
                     addresses
                         .iter()
                         .map(|a| format!("[{}]", clean(&a.to_string())))
                         .collect::<Vec<_>>()
                         .join(", ")
-                )
+                ))
             }
         }
-        Fix::MatchFamily { example } => format!(
+        Fix::MatchFamily { example } => words(format!(
             "Drop the family option, or use an address of the family you asked for (for example {example})."
-        ),
+        )),
         Fix::RunElevated => {
             if !cli {
-                "Relaunch Port Inspector as administrator to name the process.".into()
+                words("Relaunch Port Inspector as administrator to name the process.")
             } else if Os::current() == Os::Windows {
-                format!(
-                    "Run the check again from an Administrator prompt to name the process: {}",
-                    check_command(target, program)
+                with_command(
+                    "Run the check again from an Administrator prompt to name the process: ",
+                    check_command(target, program),
+                    "",
                 )
             } else {
-                format!(
-                    "Run the check again as root to name the process: sudo {}",
-                    check_command(target, program)
+                with_command(
+                    "Run the check again as root to name the process: ",
+                    format!("sudo {}", check_command(target, program)),
+                    "",
                 )
             }
         }
-        Fix::RemoveDevices { devices } => format!(
-            "Delete or reconfigure the device{} ({}), or use another port.",
-            plural(devices.len()),
-            devices
-                .iter()
-                .map(|d| format!("ip link del {}", clean(d)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        Fix::GrantPtrace => {
-            "Run the check with CAP_SYS_PTRACE in its capability set to name the process (being root is not enough without it).".into()
+        Fix::RemoveDevices { devices } => {
+            let mut out = vec![Piece::Words(format!(
+                "Delete or reconfigure the device{} (",
+                plural(devices.len())
+            ))];
+            for (i, d) in devices.iter().enumerate() {
+                if i > 0 {
+                    out.push(Piece::Words("; ".into()));
+                }
+                out.push(Piece::Command(format!("ip link del {}", clean(d))));
+            }
+            out.push(Piece::Words("), or use another port.".into()));
+            out
         }
+        Fix::GrantPtrace => words(
+            "Run the check with CAP_SYS_PTRACE in its capability set to name the process (being root is not enough without it).",
+        ),
     }
 }
 

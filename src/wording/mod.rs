@@ -22,7 +22,7 @@ use crate::text::clean;
 
 pub use finding::finding;
 pub(crate) use finding::{devices_list, lookup_title};
-pub use fix::{check_command, fix, fix_button, general_causes, program_word};
+pub use fix::{Piece, check_command, fix, fix_button, fix_pieces, general_causes, program_word};
 pub use holders::{holders_in_words, managed_by, sharing, who, who_sharing};
 pub(crate) use holders::{holders_list, holders_phrase, manager_clause, service_list};
 pub use lookup::{RAISE_FD_LIMIT, lookup_note, lookup_out_of_descriptors, tables_refused_text};
@@ -60,6 +60,22 @@ pub struct Worded<T> {
     pub text: String,
 }
 
+/// A fix with its sentence, and the sentence's pieces where it holds a command, so a document
+/// can set the command apart as code, exactly as it runs (Markdown's escapes would otherwise
+/// change what is copied: `'\[::1\]:80'`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WordedFix {
+    /// The typed fix.
+    #[serde(flatten)]
+    pub value: Fix,
+    /// Its sentence, as the CLI shows it.
+    pub text: String,
+    /// The same sentence in words and commands; empty when it holds no command (and in answers
+    /// from versions that did not keep them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pieces: Vec<Piece>,
+}
+
 /// The worded explanation of a check: the JSON `explanation`, and what every front shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -76,7 +92,7 @@ pub struct Explanation {
     /// What this machine proved, each with its sentence.
     pub findings: Vec<Worded<Finding>>,
     /// What to do, each with its sentence.
-    pub fixes: Vec<Worded<Fix>>,
+    pub fixes: Vec<WordedFix>,
     /// The findings' sentences alone (kept for scripts that read them).
     pub checked: Vec<String>,
     /// The catalog's general causes, given only when nothing was proven, and only those that can
@@ -110,12 +126,20 @@ pub fn explain(report: &ProbeReport, d: &Diagnosis, program: &Program) -> Option
     } else {
         entry.map_or_else(Vec::new, |e| general_causes(e, target))
     };
-    let mut fixes: Vec<Worded<Fix>> = d
+    let mut fixes: Vec<WordedFix> = d
         .fixes
         .iter()
-        .map(|f| Worded {
-            text: fix(f, target, Front::Cli(program)),
-            value: f.clone(),
+        .map(|f| {
+            let pieces = fix_pieces(f, target, Front::Cli(program));
+            WordedFix {
+                text: pieces.iter().map(Piece::text).collect(),
+                pieces: if pieces.iter().any(|p| matches!(p, Piece::Command(_))) {
+                    pieces
+                } else {
+                    Vec::new()
+                },
+                value: f.clone(),
+            }
         })
         .collect();
     fixes.dedup_by(|a, b| a.text == b.text);
