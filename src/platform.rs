@@ -118,6 +118,20 @@ impl Os {
     }
 }
 
+/// Whether this process runs as root (Unix), so a command it prints needs no `sudo`; `false`
+/// on Windows, whose commands say "from an Administrator prompt" instead.
+#[must_use]
+pub fn running_as_root() -> bool {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Whether this OS refuses an unprivileged bind of `port` on `ip`.
 ///
 /// Linux: below `ip_unprivileged_port_start` without CAP_NET_BIND_SERVICE. macOS (10.14+):

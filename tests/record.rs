@@ -434,6 +434,42 @@ fn a_database_where_others_may_write_or_behind_a_link_is_refused() {
     );
 }
 
+/// With no database, `history` prints the command that starts the recorder, and it runs as
+/// printed: a database of this user's is written by this user (a `sudo` in front made root the
+/// writer, who refuses another user's folder), and root is never told to use sudo (a machine may
+/// have none: "sudo: not found").
+#[cfg(unix)]
+#[test]
+fn the_printed_start_command_runs_as_printed() {
+    let dir = TempDir::new("start");
+    let db = dir.0.join("mine.db");
+    let out = common::bin()
+        .args(["history", "80", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no database: exit 1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let command = err
+        .split_once("start the recorder (")
+        .and_then(|(_, rest)| rest.split_once("), or give"))
+        .unwrap_or_else(|| panic!("the start command in: {err}"))
+        .0;
+    assert!(!command.starts_with("sudo"), "{command}");
+    // Bounded, or it records until stopped.
+    let run = std::process::Command::new("sh")
+        .args(["-c", &format!("{command} --for 1")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{command}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(db.is_file(), "{command} wrote its database");
+}
+
 #[test]
 fn check_adds_what_the_recorder_knows_and_is_silent_without_it() {
     let dir = TempDir::new("check");

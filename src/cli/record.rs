@@ -176,7 +176,12 @@ pub(super) fn history(args: &HistoryArgs, program: &crate::program::Program) -> 
         output::error_line(&format!(
             "no recorder database at {}: start the recorder ({}), or give the --db FILE it writes",
             crate::text::clean(&path.display().to_string()),
-            words::start_command(&path, crate::record::store::unit_installed(), program)
+            words::start_command(
+                &path,
+                crate::record::store::unit_installed(),
+                program,
+                crate::platform::running_as_root()
+            )
         ));
         return Ok(exit::NOT_BINDABLE);
     };
@@ -190,6 +195,7 @@ pub(super) fn history(args: &HistoryArgs, program: &crate::program::Program) -> 
             &path,
             crate::record::store::unit_installed(),
             program,
+            crate::platform::running_as_root(),
         ));
     }
     Ok(exit::OK)

@@ -203,6 +203,8 @@ pub struct PortHistoryRoom {
     pub error: Option<String>,
     /// How the recorder commands shown name this program.
     pub program: Program,
+    /// Whether this window runs as root (its commands then need no sudo).
+    pub root: bool,
     next_id: u64,
 }
 
@@ -219,6 +221,7 @@ impl PortHistoryRoom {
     pub fn new(program: Program) -> Self {
         Self {
             program,
+            root: crate::platform::running_as_root(),
             ..Self::default()
         }
     }
@@ -328,7 +331,13 @@ impl PortHistoryRoom {
             }
             Reading::NoDatabase { db, unit_installed } => {
                 ui.add(
-                    egui::Label::new(words::no_database(db, *unit_installed, &self.program)).wrap(),
+                    egui::Label::new(words::no_database(
+                        db,
+                        *unit_installed,
+                        &self.program,
+                        self.root,
+                    ))
+                    .wrap(),
                 );
             }
             Reading::Unreadable { db, why } => {
@@ -350,6 +359,7 @@ impl PortHistoryRoom {
                         *unit_installed,
                         self.selected,
                         &self.program,
+                        self.root,
                         &mut actions,
                     );
                 });
@@ -367,6 +377,7 @@ fn timeline_ui(
     unit_installed: bool,
     selected: Option<usize>,
     program: &Program,
+    root: bool,
     actions: &mut Vec<HistoryAction>,
 ) {
     let off = t.utc_offset_secs;
@@ -378,6 +389,7 @@ fn timeline_ui(
             unit_installed,
             off,
             program,
+            root,
         ))
         .wrap(),
     );

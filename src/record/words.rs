@@ -319,6 +319,7 @@ pub fn timeline_text(
     db: &std::path::Path,
     unit_installed: bool,
     program: &Program,
+    root: bool,
 ) -> String {
     let off = t.utc_offset_secs;
     let mut out = heading(t);
@@ -400,6 +401,7 @@ pub fn timeline_text(
         unit_installed,
         off,
         program,
+        root,
     ));
     out.push('\n');
     out
@@ -421,17 +423,26 @@ fn sh_program(program: &Program) -> String {
 /// The exact command that starts the recorder writing `db`: the packaged unit when it is
 /// installed and `db` is the system's database, else `port-inspector record` (`program` as the
 /// front named it), with `--db` when `db` is not where a root recorder writes by default.
+/// `sudo` only where it is needed and can help: the system's database is root's, but a root
+/// shell has nothing to gain from it (and a machine without sudo fails on it), and a user's own
+/// database is written by that user (root refuses a folder another user may write).
 #[must_use]
-pub fn start_command(db: &std::path::Path, unit_installed: bool, program: &Program) -> String {
+pub fn start_command(
+    db: &std::path::Path,
+    unit_installed: bool,
+    program: &Program,
+    root: bool,
+) -> String {
     let system = db == std::path::Path::new(super::store::SYSTEM_DB);
     let program = sh_program(program);
+    let sudo = if system && !root { "sudo " } else { "" };
     if system && unit_installed {
-        "sudo systemctl start port-inspector-record".to_owned()
+        format!("{sudo}systemctl start port-inspector-record")
     } else if system {
-        format!("sudo {program} record")
+        format!("{sudo}{program} record")
     } else {
         format!(
-            "sudo {program} record --db {}",
+            "{program} record --db {}",
             crate::remote::shell_word(&clean(&db.display().to_string()))
         )
     }
@@ -446,8 +457,9 @@ pub fn recorder_state(
     unit_installed: bool,
     off: i32,
     program: &Program,
+    root: bool,
 ) -> String {
-    let start = start_command(db, unit_installed, program);
+    let start = start_command(db, unit_installed, program, root);
     match s {
         Some(s) if s.running => format!(
             "The recorder is running in {} mode, from {} to its last read at {}{}.",
@@ -482,11 +494,16 @@ pub fn recorder_state(
 
 /// No database where the recorder keeps it.
 #[must_use]
-pub fn no_database(db: &std::path::Path, unit_installed: bool, program: &Program) -> String {
+pub fn no_database(
+    db: &std::path::Path,
+    unit_installed: bool,
+    program: &Program,
+    root: bool,
+) -> String {
     format!(
         "No recorder database at {}: nothing has been recorded on this machine. Start the recorder with: {}",
         clean(&db.display().to_string()),
-        start_command(db, unit_installed, program)
+        start_command(db, unit_installed, program, root)
     )
 }
 
@@ -751,24 +768,34 @@ mod tests {
         let system = std::path::Path::new(crate::record::store::SYSTEM_DB);
         let installed = Program::OnPath;
         assert_eq!(
-            start_command(system, true, &installed),
+            start_command(system, true, &installed, false),
             "sudo systemctl start port-inspector-record",
             "the packaged unit"
         );
         assert_eq!(
-            start_command(system, false, &installed),
+            start_command(system, true, &installed, true),
+            "systemctl start port-inspector-record",
+            "root needs no sudo (a machine may have none)"
+        );
+        assert_eq!(
+            start_command(system, false, &installed, false),
             "sudo port-inspector record",
             "the default database needs no --db"
         );
         assert_eq!(
-            start_command(std::path::Path::new("/tmp/my dir/r.db"), true, &installed),
-            "sudo port-inspector record --db '/tmp/my dir/r.db'",
-            "another database is named, quoted for the shell"
+            start_command(
+                std::path::Path::new("/tmp/my dir/r.db"),
+                true,
+                &installed,
+                false
+            ),
+            "port-inspector record --db '/tmp/my dir/r.db'",
+            "another database is named, quoted for the shell, and written by this user"
         );
         // Not installed: the path this program was started by, quoted like the rest.
         let unpacked = Program::At("/tmp/pi 1.0/port-inspector".into());
         assert_eq!(
-            start_command(system, false, &unpacked),
+            start_command(system, false, &unpacked, false),
             "sudo '/tmp/pi 1.0/port-inspector' record",
             "the program as it runs"
         );
