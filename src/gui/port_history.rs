@@ -357,9 +357,7 @@ impl PortHistoryRoom {
                         timeline,
                         db,
                         *unit_installed,
-                        self.selected,
-                        &self.program,
-                        self.root,
+                        (self.selected, &self.program, self.root),
                         &mut actions,
                     );
                 });
@@ -369,15 +367,14 @@ impl PortHistoryRoom {
     }
 }
 
-/// The heading, the recorder's state, the strip, the gaps and the open details.
+/// The heading, the recorder's state, the strip, the gaps and the open details; `(selected,
+/// program, root)`: the open entry, and how the commands shown start (the program, no sudo for root).
 fn timeline_ui(
     ui: &mut egui::Ui,
     t: &Timeline,
     db: &Path,
     unit_installed: bool,
-    selected: Option<usize>,
-    program: &Program,
-    root: bool,
+    (selected, program, root): (Option<usize>, &Program, bool),
     actions: &mut Vec<HistoryAction>,
 ) {
     let off = t.utc_offset_secs;
