@@ -898,7 +898,9 @@ fn the_window_opens_from_its_state_file_and_runs_its_start_check() {
 
 /// The commands the window's answer carries (its report, copied or saved) name the program that
 /// runs: a window started from a folder not on PATH gets `Program::this()`'s path, and the
-/// report's SO_REUSEPORT command starts with it, quoted; it must never say `port-inspector` there.
+/// report's SO_REUSEPORT command starts with it, quoted; it must never say `port-inspector` there
+/// (SO_REUSEPORT is Unix's).
+#[cfg(unix)]
 #[test]
 fn the_window_s_report_names_the_program_that_runs() {
     // A listener with SO_REUSEPORT: the answer's fix is a command, "Retry with SO_REUSEPORT".
