@@ -672,6 +672,10 @@ fn exclusive_off_windows_is_skipped_in_the_text_and_the_json() {
         md.contains("| setsockopt | skipped (Windows only) |  | SO_EXCLUSIVEADDRUSE"),
         "{md}"
     );
+    assert!(
+        md.contains("SO_EXCLUSIVEADDRUSE=1 (skipped: Windows only)"),
+        "the Options row says it was not set: {md}"
+    );
 }
 
 /// An option that means nothing without its partner is refused (exit 2, one line), never

@@ -232,19 +232,29 @@ pub fn markdown(c: &Check) -> String {
         (_, true) => format!("listen=true (backlog {})", t.options.backlog),
         (_, false) => "listen=false".to_owned(),
     };
+    // Asked for, and set or skipped (Windows' own option, skipped elsewhere: the Steps table says
+    // so too; the row must not read as if it was set).
+    let skipped = r
+        .attempts
+        .iter()
+        .flat_map(|a| &a.steps)
+        .find_map(|s| s.skipped);
+    let exclusive = match (t.options.exclusive_address_use, skipped) {
+        (false, _) => String::new(),
+        (true, None) => ", SO_EXCLUSIVEADDRUSE=1".to_owned(),
+        (true, Some(why)) => format!(
+            ", SO_EXCLUSIVEADDRUSE=1 (skipped: {})",
+            crate::wording::skip_reason(why)
+        ),
+    };
     let _ = writeln!(
         o,
-        "| Options | SO_REUSEADDR={}, SO_REUSEPORT={}, IPV6_V6ONLY={}{}, {listen} |",
+        "| Options | SO_REUSEADDR={}, SO_REUSEPORT={}, IPV6_V6ONLY={}{exclusive}, {listen} |",
         u8::from(t.options.reuse_address),
         u8::from(t.options.reuse_port),
         t.options
             .v6_only
             .map_or("default".into(), |v| u8::from(v).to_string()),
-        if t.options.exclusive_address_use {
-            ", SO_EXCLUSIVEADDRUSE=1"
-        } else {
-            ""
-        },
     );
     let verdict = match r.verdict {
         Verdict::Bindable => "bindable",
