@@ -137,7 +137,11 @@ fn complete_within(
                 }
             }
             evidence = gather(&report, &facts, cfg);
-            let lasting = evidence.owners.iter().any(|o| before.contains(&o.inode));
+            // Found again and still there: a probe descheduled for a whole round under load
+            // is found again too, but gone when looked for once more (short-lived).
+            let lasting = evidence.owners.iter().any(|o| {
+                before.contains(&o.inode) && o.note != Some(owners::OwnerNote::ShortLived)
+            });
             if lasting
                 || !blocker_passed(&report, &evidence)
                 || cfg.cancel.is_cancelled()
