@@ -701,9 +701,23 @@ fn window_and_report_render_the_same_findings() {
         }
         for x in &d.fixes {
             assert!(text.contains(&x.text), "{host}: the CLI shows the fix");
+            // The report sets a fix's commands apart as code, its words escaped.
+            let in_md: String = if x.pieces.is_empty() {
+                port_inspector::text::md(&x.text)
+            } else {
+                x.pieces
+                    .iter()
+                    .map(|p| match p {
+                        port_inspector::wording::Piece::Words(w) => port_inspector::text::md(w),
+                        port_inspector::wording::Piece::Command(c) => {
+                            port_inspector::text::md_code(c)
+                        }
+                    })
+                    .collect()
+            };
             assert!(
-                md.contains(&port_inspector::text::md(&x.text)),
-                "{host}: the report shows the fix"
+                md.contains(&in_md),
+                "{host}: the report shows the fix: {in_md}"
             );
             let window = port_inspector::wording::fix(
                 &x.value,

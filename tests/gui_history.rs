@@ -205,8 +205,10 @@ fn each_holder_is_a_bar_that_opens_its_details_and_the_recorder_state_is_shown()
     stop(recorder);
     show(&mut h, port);
     wait_for(&mut h, "The recorder is not running");
+    // A database of this user's own: started by this user, no sudo (root would refuse a folder
+    // another user may write; a root window needs none).
     assert!(
-        has(&h, "Start it with: sudo port-inspector record --db "),
+        has(&h, "Start it with: port-inspector record --db "),
         "the exact command, with this database"
     );
 
@@ -215,10 +217,7 @@ fn each_holder_is_a_bar_that_opens_its_details_and_the_recorder_state_is_shown()
     show(&mut h, port);
     wait_for(&mut h, "No recorder database at");
     assert!(
-        has(
-            &h,
-            "Start the recorder with: sudo port-inspector record --db "
-        ),
+        has(&h, "Start the recorder with: port-inspector record --db "),
         "and how to start it"
     );
 }
