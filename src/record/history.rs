@@ -629,6 +629,22 @@ pub struct Recollection {
     pub utc_offset_secs: i32,
 }
 
+/// Whether `h` is a Port Inspector process (its `comm` is the program's name).
+fn is_port_inspector(h: &Holder) -> bool {
+    h.process.as_deref() == Some(crate::program::NAME)
+}
+
+/// A probe of Port Inspector's: a socket that only Port Inspector processes held, for less than
+/// a second (a check's bind and listen, a scan's; a `listen` or `hold` on purpose lasts longer
+/// and stays a holder).
+fn own_probe(span: &Span) -> bool {
+    !span.holders.is_empty()
+        && span.holders.iter().all(is_port_inspector)
+        && span
+            .gone_ms
+            .is_some_and(|g| g.saturating_sub(span.after_ms.unwrap_or(span.first_ms)) < 1_000)
+}
+
 /// What the database at `path` knows about `port`: silent (`None`) when there is no database,
 /// it cannot be read, or it has nothing on the port.
 #[must_use]
@@ -647,6 +663,11 @@ pub fn recollect(path: &std::path::Path, port: u16, now_ms: u64) -> Option<Recol
     let mut last_refused = None;
     for e in day.entries {
         match e {
+            // Port Inspector's own probes (this check's, earlier checks', a scan's) are no
+            // holder and no refusal of the port's: a check run three times must not make the
+            // port "change hands" or report its own refused bind.
+            Entry::Held(span) if own_probe(&span) => {}
+            Entry::FailedBind(f) if is_port_inspector(&f.who) => {}
             Entry::Held(span) => {
                 if span.after_ms.is_some_and(|a| a + 3_600_000 >= now_ms) {
                     changes_last_hour += 1;
@@ -675,6 +696,43 @@ pub fn recollect(path: &std::path::Path, port: u16, now_ms: u64) -> Option<Recol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_inspector_s_own_probes_are_no_holders() {
+        let holder = |name: &str| Holder {
+            process: Some(name.into()),
+            ..Holder::pid_only(42)
+        };
+        let span = |name: &str, first: u64, gone: Option<u64>| Span {
+            protocol: Protocol::Tcp,
+            local: SocketAddr::from(([127, 0, 0, 1], 7000)),
+            state: SockState::Listen,
+            inode: 1,
+            v6_only: None,
+            first_ms: first,
+            after_ms: Some(first - 100),
+            last_ms: Some(first),
+            gone_ms: gone,
+            end: if gone.is_some() {
+                SpanEnd::Closed
+            } else {
+                SpanEnd::StillHeld
+            },
+            holders: vec![holder(name)],
+        };
+        assert!(own_probe(&span("port-inspector", 5_000, Some(5_100))));
+        assert!(
+            !own_probe(&span("port-inspector", 5_000, Some(9_000))),
+            "a listen or hold on purpose"
+        );
+        assert!(
+            !own_probe(&span("port-inspector", 5_000, None)),
+            "still held: a holder"
+        );
+        assert!(!own_probe(&span("nginx", 5_000, Some(5_100))), "not ours");
+        assert!(is_port_inspector(&holder("port-inspector")));
+        assert!(!is_port_inspector(&holder("port-inspecto")));
+    }
 
     fn session(a: u64, b: u64) -> Session {
         Session {
