@@ -362,13 +362,23 @@ pub fn timeline_text(
                     GapWhy::NotRunning => "not recorded: the recorder was not running",
                     GapWhy::Removed => "no record: removed by the database's age or size bound",
                 };
-                let _ = writeln!(
-                    out,
-                    "  {}  {why} until {} ({})",
-                    time::clock(*from_ms, off),
-                    time::date_time(*to_ms, off),
-                    time::span(to_ms.saturating_sub(*from_ms))
-                );
+                let long = time::span(to_ms.saturating_sub(*from_ms));
+                // A gap to the window's end has no end yet: "until <the window's end>" read as
+                // if the recorder had started then.
+                let _ = if *to_ms >= t.to_ms {
+                    writeln!(
+                        out,
+                        "  {}  {why} from then to the end of this window ({long})",
+                        time::clock(*from_ms, off),
+                    )
+                } else {
+                    writeln!(
+                        out,
+                        "  {}  {why} until {} ({long})",
+                        time::clock(*from_ms, off),
+                        time::date_time(*to_ms, off),
+                    )
+                };
             }
         }
     }
@@ -737,6 +747,39 @@ pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::record::Manager;
+
+    #[test]
+    fn a_gap_to_the_window_s_end_is_not_said_to_end() {
+        let gap = |from_ms, to_ms| super::super::history::Timeline {
+            subject: super::super::history::Subject::Port(8080),
+            from_ms: 0,
+            to_ms: 600_000,
+            entries: vec![Entry::NotRecorded {
+                from_ms,
+                to_ms,
+                why: GapWhy::NotRunning,
+            }],
+            sessions: Vec::new(),
+            latest_session: None,
+            removed_before_ms: None,
+            utc_offset_secs: 0,
+            omitted: None,
+        };
+        let db = std::path::Path::new("/tmp/r.db");
+        let text = timeline_text(&gap(0, 600_000), db, false, &Program::OnPath, false);
+        assert!(
+            text.contains(
+                "the recorder was not running from then to the end of this window (10 min 00 s)"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("until"), "{text}");
+        let text = timeline_text(&gap(0, 60_000), db, false, &Program::OnPath, false);
+        assert!(
+            text.contains("the recorder was not running until 1970-01-01 00:01:00 (1 min 00 s)"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_hostile_name_is_escaped_in_every_line() {
