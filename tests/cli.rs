@@ -832,3 +832,21 @@ fn the_report_s_commands_run_as_printed() {
     assert_eq!(code, Some(0), "{command}:\n{said}");
     assert!(said.contains("BINDABLE"), "{command}:\n{said}");
 }
+
+/// With a family asked for, the resolver's "no such name" is not proof that the name does not
+/// exist (glibc answers it for `-6 localhost` where the hosts file has only 127.0.0.1): the
+/// answer says what it proves, and offers an address of that family, never 127.0.0.1 for -6.
+#[test]
+fn a_name_not_found_in_one_family_is_not_said_not_to_exist() {
+    let port = common::free_tcp_port();
+    let (code, out, err) = run(&["check", "-6", &format!("name.invalid:{port}")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("Host name 'name.invalid' has no IPv6 address (or does not exist)"),
+        "{out}"
+    );
+    assert!(!out.contains("such as 127.0.0.1"), "{out}");
+    let (code, out, _) = run(&["check", &format!("name.invalid:{port}")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Host name 'name.invalid' not found"), "{out}");
+}

@@ -104,8 +104,13 @@ fn name_failure(target: &Target, err: &crate::oserror::OsError, facts: &Facts, d
     if failure == LookupFailure::Temporary {
         d.fixes.push(Fix::RetryLookup);
     }
+    // An address of the family asked for (`-6`: an IPv6 one), as the bind would need.
     if failure != LookupFailure::UnknownService
-        && let Some(i) = facts.interfaces.first()
+        && let Some(i) = facts.interfaces.iter().find(|i| match target.family {
+            Family::Any => true,
+            Family::Ipv4 => !i.ipv6,
+            Family::Ipv6 => i.ipv6,
+        })
     {
         d.fixes.push(Fix::BindAssigned { address: i.host() });
     }

@@ -25,6 +25,13 @@ pub(crate) fn family_address(family: Family) -> &'static str {
 pub(crate) fn lookup_title(host: &str, failure: LookupFailure, target: &Target) -> String {
     let host = clean(host);
     match failure {
+        // With a family asked for, the resolver's "no such name" also covers a name that has
+        // addresses of the other family only (glibc: `-6 localhost` where the hosts file has
+        // only 127.0.0.1): not proof that the name does not exist.
+        LookupFailure::NoSuchName if target.family != Family::Any => format!(
+            "Host name '{host}' has no {} (or does not exist)",
+            family_address(target.family).trim_start_matches("an ")
+        ),
         LookupFailure::NoSuchName => format!("Host name '{host}' not found"),
         LookupFailure::Temporary => {
             format!(
@@ -58,6 +65,10 @@ pub(crate) fn lookup_failure(
 ) -> String {
     let host = clean(host);
     match failure {
+        LookupFailure::NoSuchName if target.family != Family::Any => format!(
+            "The resolver found no {} for '{host}' ({code}): the name may not exist, or may have addresses of the other family only; there is no address to bind, so nothing was bound.",
+            family_address(target.family).trim_start_matches("an ")
+        ),
         LookupFailure::NoSuchName => format!(
             "The resolver answered that no host '{host}' exists ({code}): there is no address to bind, so nothing was bound."
         ),
