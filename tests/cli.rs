@@ -850,3 +850,16 @@ fn a_name_not_found_in_one_family_is_not_said_not_to_exist() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Host name 'name.invalid' not found"), "{out}");
 }
+
+/// `who --udp` on a port only TCP uses says no UDP socket uses it: "No socket uses port P"
+/// read as if the TCP listener were not there (today's trial).
+#[test]
+fn who_of_one_protocol_says_which_it_looked_for() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (code, out, err) = run(&["who", "--udp", &port.to_string()]);
+    assert_eq!(code, 1, "none does: {out}{err}");
+    assert_eq!(out.trim(), format!("No UDP socket uses port {port}."));
+    let (_, out, _) = run(&["who", &port.to_string()]);
+    assert!(out.contains("LISTEN"), "the TCP listener: {out}");
+}

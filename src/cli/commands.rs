@@ -340,7 +340,7 @@ pub(crate) fn who(sel: &super::PortArgs, out: Output, program: &Program) -> u8 {
     match format {
         Format::Json => output::json(&found),
         Format::Ndjson => output::ndjson(found.owners.iter(), "owner"),
-        _ => output::text(&output::owners_text(port, host, &found, program)),
+        _ => output::text(&output::owners_text(port, host, protocol, &found, program)),
     }
     // Nothing found by a lookup that could not look everywhere proves nothing: unknown.
     match (found.owners.is_empty(), found.complete()) {

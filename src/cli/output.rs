@@ -322,6 +322,7 @@ pub fn catalog_table() -> String {
 pub fn owners_text(
     port: u16,
     host: Option<std::net::IpAddr>,
+    protocol: Option<crate::target::Protocol>,
     found: &Owners,
     program: &crate::program::Program,
 ) -> String {
@@ -342,9 +343,14 @@ pub fn owners_text(
     } else if found.owners.is_empty() {
         // With --host, only the sockets a bind of that address would meet were kept: the
         // sentence says so (others may use the port on other addresses).
+        // With --udp or --tcp, only that protocol's sockets were looked for: said so.
+        let kind = protocol.map_or_else(String::new, |p| format!("{p} "));
         let _ = match host {
-            Some(ip) => writeln!(o, "No socket on port {port} would meet a bind of {ip}."),
-            None => writeln!(o, "No socket uses port {port}."),
+            Some(ip) => writeln!(
+                o,
+                "No {kind}socket on port {port} would meet a bind of {ip}."
+            ),
+            None => writeln!(o, "No {kind}socket uses port {port}."),
         };
     } else {
         let n = found.owners.len();

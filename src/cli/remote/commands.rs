@@ -50,6 +50,7 @@ pub(super) fn who(sel: &PortArgs, out: Output, remote: &Remote) -> anyhow::Resul
                 + &output::owners_text(
                     sel.port,
                     sel.host,
+                    super::super::commands::protocol_of(sel.udp, sel.tcp),
                     &clean,
                     // A command for the other machine would name its own program; none is
                     // printed for the sockets it lists.
