@@ -691,10 +691,8 @@ pub(crate) fn listen(
         },
         &mut |bound| {
             output::text(&format!(
-                "Listening on {} {} for {:.0} s; connect from another machine to test the path. Ctrl+C stops.\n",
-                t.protocol,
-                crate::render::hold::addresses(bound),
-                d.as_secs_f64()
+                "{}\n",
+                crate::render::hold::listening(t.protocol, bound, d.as_secs_f64())
             ));
         },
         &mut |ev| output::text(&output::listen_line(ev)),

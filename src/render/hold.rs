@@ -15,6 +15,24 @@ pub fn addresses(bound: &[SocketAddr]) -> String {
         .join(", ")
 }
 
+/// The line a hold starts with: what is held, for how long, and who can reach it — on loopback
+/// addresses only this machine (another machine's connection could never arrive); a UDP hold
+/// receives datagrams, it is not connected to.
+#[must_use]
+pub fn listening(protocol: crate::target::Protocol, bound: &[SocketAddr], secs: f64) -> String {
+    let udp = protocol == crate::target::Protocol::Udp;
+    let reach = if udp { "send to it" } else { "connect" };
+    let from = if !bound.is_empty() && bound.iter().all(|a| a.ip().is_loopback()) {
+        format!("{reach} from this machine (a loopback address: no other machine can reach it)")
+    } else {
+        format!("{reach} from another machine to test the path")
+    };
+    format!(
+        "Listening on {protocol} {} for {secs:.0} s; {from}. Ctrl+C stops.",
+        addresses(bound)
+    )
+}
+
 /// One arrival at a held port: `TCP connection from 10.0.0.5:51234 (accepted and closed)`,
 /// `UDP datagram from 10.0.0.5:5353 (48 bytes)`; a peer with no IP address is `?`.
 #[must_use]
@@ -62,4 +80,24 @@ pub fn still_not_bindable(c: &crate::check::Check) -> String {
             format!(", held by {who}")
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Protocol;
+
+    #[test]
+    fn a_loopback_hold_is_not_offered_to_other_machines() {
+        let lo: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let all: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(
+            listening(Protocol::Tcp, &[lo], 60.0),
+            "Listening on TCP 127.0.0.1:8080 for 60 s; connect from this machine (a loopback address: no other machine can reach it). Ctrl+C stops."
+        );
+        assert!(
+            listening(Protocol::Udp, &[all], 60.0)
+                .contains("; send to it from another machine to test the path.")
+        );
+    }
 }
