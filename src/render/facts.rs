@@ -82,7 +82,12 @@ fn linux(f: &Facts) -> Vec<FactRow> {
         ),
         row(
             "CAP_SYS_PTRACE",
-            one_zero(f.cap_sys_ptrace),
+            // Like the bind capability: held in a user namespace that does not own this network
+            // namespace (`unshare -Ur`), it reaches only that namespace's processes.
+            match f.cap_sys_ptrace {
+                Some(true) if !caps_here => "1 (its user namespace is not this machine's: only its own processes can be inspected)".to_owned(),
+                held => one_zero(held),
+            },
             "Without it even root cannot see which process of another user owns a socket.",
         ),
         row(
@@ -246,6 +251,13 @@ mod tests {
             "held, but not for binds here"
         );
         assert!(value(&t, "elevated").starts_with("no: root of a user namespace"));
+        f.cap_sys_ptrace = Some(true);
+        assert!(
+            table(&f)
+                .iter()
+                .any(|r| r.name == "CAP_SYS_PTRACE" && r.value.starts_with("1 (its user namespace")),
+            "held, but not for the machine's processes"
+        );
     }
 
     #[test]
