@@ -503,14 +503,39 @@ pub fn facts_text(f: &crate::facts::Facts) -> String {
         clean(&f.os_version),
         clean(&f.hostname)
     );
-    for x in crate::render::facts::table(f) {
-        let _ = writeln!(
-            o,
-            "  {:<38} {:<16} {}",
-            clean(&x.name),
-            clean(&x.value),
-            clean(&x.meaning)
-        );
+    let rows = crate::render::facts::table(f);
+    // Columns as wide as their longest entry; a value longer than 24 characters (the OS's
+    // version, a namespace) puts its meaning on the next line, under the values.
+    let name_w = rows
+        .iter()
+        .map(|x| x.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let value_w = rows
+        .iter()
+        .map(|x| x.value.chars().count())
+        .filter(|&n| n <= 24)
+        .max()
+        .unwrap_or(0);
+    for x in &rows {
+        let value = clean(&x.value);
+        if value.chars().count() > value_w {
+            let _ = writeln!(
+                o,
+                "  {:<name_w$} {value}\n  {:<name_w$} {:<value_w$} {}",
+                clean(&x.name),
+                "",
+                "",
+                clean(&x.meaning)
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "  {:<name_w$} {value:<value_w$} {}",
+                clean(&x.name),
+                clean(&x.meaning)
+            );
+        }
     }
     let _ = writeln!(o, "\nAddresses:");
     for i in &f.interfaces {
