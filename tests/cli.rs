@@ -269,15 +269,7 @@ fn an_address_of_the_other_family_is_bad_input() {
             "the argument '--udp' cannot be used with '--backlog <BACKLOG>'",
         ),
     ] {
-        let (code, out, err) = run(args);
-        assert_eq!(code, 2, "{args:?}: exit 2: {err}");
-        assert!(out.is_empty(), "{args:?}: nothing on stdout: {out}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {err}"
-        );
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused_in_one_line(args, says);
     }
 }
 
@@ -353,15 +345,7 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             "'127.0.0.1:80:90' has more than one ':' after the host: give one port (HOST:PORT, e.g. 127.0.0.1:8080); an IPv6 address goes in brackets, e.g. [::1]:8080",
         ),
     ] {
-        let (code, out, err) = run(args);
-        assert_eq!(code, 2, "{args:?}: exit 2");
-        assert!(out.is_empty(), "{args:?}: nothing on stdout");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {err}"
-        );
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused_in_one_line(args, says);
     }
 }
 
@@ -706,15 +690,7 @@ fn an_option_without_its_partner_is_bad_input() {
             "the following required arguments were not provided: <TARGET>",
         ),
     ] {
-        let (code, out, err) = run(args);
-        assert_eq!(code, 2, "{args:?}: exit 2: {err}");
-        assert!(out.is_empty(), "{args:?}: nothing on stdout: {out}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {err}"
-        );
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused_in_one_line(args, says);
     }
     // Each with its partner is taken.
     for args in [
@@ -862,4 +838,17 @@ fn who_of_one_protocol_says_which_it_looked_for() {
     assert_eq!(out.trim(), format!("No UDP socket uses port {port}."));
     let (_, out, _) = run(&["who", &port.to_string()]);
     assert!(out.contains("LISTEN"), "the TCP listener: {out}");
+}
+
+/// Bad input: exit 2, nothing on standard output, one line on standard error that says `says`.
+fn refused_in_one_line(args: &[&str], says: &str) {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 2, "{args:?}: exit 2: {err}");
+    assert!(out.is_empty(), "{args:?}: nothing on stdout: {out}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: one line: {err}"
+    );
+    assert!(err.contains(says), "{args:?}: {err}");
 }
