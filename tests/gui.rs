@@ -887,11 +887,7 @@ fn the_window_opens_from_its_state_file_and_runs_its_start_check() {
         start: Some(port_inspector::target::Target::tcp("127.0.0.1", port)),
         ..Deps::default()
     };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1024.0, 720.0))
-        .build_eframe(|cc| App::new(cc, deps));
-    h.run_steps(2);
-    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    let h = started_on_a_held_port(deps);
     let app = h.state();
     assert_eq!(app.tab, Tab::Check, "opens on the start check's tab");
     assert_eq!(
@@ -935,11 +931,7 @@ fn the_window_s_report_names_the_program_that_runs() {
         start: Some(port_inspector::target::Target::tcp("127.0.0.1", port)),
         ..Deps::default()
     };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1024.0, 720.0))
-        .build_eframe(|cc| App::new(cc, deps));
-    h.run_steps(2);
-    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    let h = started_on_a_held_port(deps);
     let check = h.state().check.history.last().unwrap().check.clone();
     let md = port_inspector::render::report::markdown(&check);
     let quoted = format!("'{program}' check");
@@ -951,4 +943,14 @@ fn the_window_s_report_names_the_program_that_runs() {
         !md.contains("port-inspector check"),
         "no command names a program that is not there: {md}"
     );
+}
+
+/// A window made from `deps` whose start check (of a held port) has answered.
+fn started_on_a_held_port(deps: Deps) -> Harness<'static, App> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_eframe(|cc| App::new(cc, deps));
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    h
 }
