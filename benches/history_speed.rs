@@ -168,7 +168,7 @@ fn main() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
     let db = dir.join("record.db");
-    let now = port_inspector::record::capture::now_ms();
+    let now = port_inspector::record::now_ms();
     let start = now - 30 * DAY_MS;
     let polls = spans / PER_POLL;
     let step = 30 * DAY_MS / u64::try_from(polls).unwrap();

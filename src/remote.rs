@@ -11,6 +11,7 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 
 use crate::target::InputError;
+use crate::text::shell_word;
 
 /// The most a remote may send on standard output (a whole socket table of a busy server is a
 /// few megabytes); more is refused as unreadable rather than kept in memory.
@@ -234,21 +235,6 @@ fn ssh_command(chosen: Option<&str>) -> Option<Command> {
         }
     }
     None
-}
-
-/// `word` as one word for the remote's POSIX shell: as it is when it has only characters no
-/// shell reads specially (so a plain path also works under Windows' cmd), else single-quoted.
-#[must_use]
-pub fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',' | '-')
-        })
-    {
-        return word.to_owned();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// The ssh command that runs `remote_command` on the machine: batch mode (never a prompt),
@@ -727,16 +713,6 @@ mod tests {
         ] {
             assert!(Machine::parse(bad).is_err(), "{bad} refused");
         }
-    }
-
-    #[test]
-    fn words_are_quoted_for_the_shell() {
-        assert_eq!(shell_word("8080"), "8080", "plain");
-        assert_eq!(shell_word("[::1]:80"), "'[::1]:80'", "glob chars quoted");
-        assert_eq!(shell_word("a b"), "'a b'", "space");
-        assert_eq!(shell_word("it's"), "'it'\\''s'", "quote");
-        assert_eq!(shell_word("$(id)"), "'$(id)'", "substitution");
-        assert_eq!(shell_word(""), "''", "empty");
     }
 
     #[test]

@@ -165,8 +165,33 @@ pub fn json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> serde_json::Re
     String::from_utf8(out).map_err(serde::ser::Error::custom)
 }
 
+/// `word` as one word for a POSIX shell (the remote's, or a command printed to be run): as it
+/// is when it has only characters no shell reads specially (so a plain path also works under
+/// Windows' cmd), else single-quoted.
+#[must_use]
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',' | '-')
+        })
+    {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        assert_eq!(shell_word("8080"), "8080", "plain");
+        assert_eq!(shell_word("[::1]:80"), "'[::1]:80'", "glob chars quoted");
+        assert_eq!(shell_word("a b"), "'a b'", "space");
+        assert_eq!(shell_word("it's"), "'it'\\''s'", "quote");
+        assert_eq!(shell_word("$(id)"), "'$(id)'", "substitution");
+        assert_eq!(shell_word(""), "''", "empty");
+    }
 
     #[test]
     fn a_code_span_keeps_its_text_and_outfences_its_backticks() {

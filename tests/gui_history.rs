@@ -56,7 +56,7 @@ fn stop(mut r: Recorder) {
 fn wait_db(db: &Path, port: u16, what: &str, ok: impl Fn(&Timeline) -> bool) -> Timeline {
     let start = Instant::now();
     loop {
-        let now = port_inspector::record::capture::now_ms();
+        let now = port_inspector::record::now_ms();
         if let Ok(Some(s)) = Store::open_for_reading(db)
             && let Ok(t) = history::timeline(&s, Subject::Port(port), now - 3_600_000, now, now)
             && ok(&t)

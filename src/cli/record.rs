@@ -150,7 +150,7 @@ pub(super) fn record(args: &RecordArgs) -> anyhow::Result<u8> {
 pub(super) fn history(args: &HistoryArgs, program: &crate::program::Program) -> anyhow::Result<u8> {
     let format = args.output.format();
     let path = db_path(args.db.as_ref())?;
-    let now = capture::now_ms();
+    let now = crate::record::now_ms();
     let offset = store::local_offset_secs(now);
     let from = time::parse_when(&args.since, now, offset).map_err(|e| InputError::NotATime {
         option: "--since",

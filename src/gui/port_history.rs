@@ -163,7 +163,7 @@ pub struct HistoryJob {
 impl HistoryJob {
     /// Reads, then hands the answer to the window.
     pub fn run(self, emit: super::worker::Emit<'_>) {
-        let now = crate::record::capture::now_ms();
+        let now = crate::record::now_ms();
         let reading = read(self.db.as_deref(), self.port, self.reach_ms, now);
         emit(super::worker::Event::PortHistory {
             id: self.id,

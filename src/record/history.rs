@@ -225,11 +225,11 @@ fn session_of(r: &rusqlite::Row<'_>, now_ms: u64) -> rusqlite::Result<Session> {
 /// between reads, or (traced, whose table is read every 30 s) a few heartbeats.
 fn fresh(now_ms: u64, last_ms: u64, mode: Mode, interval_ms: u64) -> bool {
     let beat = if mode == Mode::Traced {
-        super::capture::HEARTBEAT_MS
+        super::HEARTBEAT_MS
     } else {
-        interval_ms.max(super::capture::HEARTBEAT_MS)
+        interval_ms.max(super::HEARTBEAT_MS)
     };
-    now_ms.saturating_sub(last_ms) <= RUNNING_SLACK * beat + super::capture::FULL_READ_MS
+    now_ms.saturating_sub(last_ms) <= RUNNING_SLACK * beat + super::FULL_READ_MS
 }
 
 /// The timeline of `subject` from `from_ms` to `to_ms`, as of `now_ms`, every entry.
@@ -338,7 +338,7 @@ pub fn timeline_newest(
     // on either side already say "when the recorder stopped" and "already there when it started".
     for (from, to) in gaps(&sessions, gaps_from, to_ms, now_ms)
         .into_iter()
-        .filter(|(a, b)| b - a >= 2 * super::capture::HEARTBEAT_MS)
+        .filter(|(a, b)| b - a >= 2 * super::HEARTBEAT_MS)
     {
         let why = if removed_before_ms.is_some_and(|r| to <= r) {
             GapWhy::Removed

@@ -208,6 +208,82 @@ pub fn seen_of(o: &Owner, more: impl Fn(u32) -> Holder) -> (SocketKey, Seen) {
     )
 }
 
+/// At least this often the whole table is read, holders included, even when the kernel's
+/// fingerprint of the sockets is unchanged.
+pub const FULL_READ_MS: u64 = 2_000;
+
+/// At most this long between two heartbeats: a recorder killed without a word is known to have
+/// run until its last heartbeat, so a gap is never wider than the truth by more than this.
+pub const HEARTBEAT_MS: u64 = 1_000;
+
+/// In traced mode, how often the whole table is read for what the tracepoints do not see.
+pub const RECONCILE_MS: u64 = 30_000;
+
+/// How a recording went, for the line at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// The session's number in the database.
+    pub session: i64,
+    /// Reads of the table.
+    pub polls: u64,
+    /// Of those, full reads with every process.
+    pub full_reads: u64,
+    /// Reads that could not see the whole table (refused, out of descriptors): not compared,
+    /// so no socket is recorded as gone because it was not seen.
+    pub incomplete: u64,
+    /// Sockets recorded as appearing (the first read's included).
+    pub appeared: u64,
+    /// Sockets recorded as gone.
+    pub went: u64,
+    /// Sockets recorded as handed to other processes.
+    pub handed_over: u64,
+    /// Failed binds recorded (eBPF mode).
+    pub failed_binds: u64,
+    /// Events the kernel's ring buffer had no room for (eBPF mode): the table was read again
+    /// after each loss.
+    pub lost_events: u64,
+    /// Journal entries lost because the journal's queue was full or it was gone (sends never
+    /// wait); the database has them all.
+    pub journal_dropped: u64,
+}
+
+/// Why the recorder runs in the mode it does, said at its start.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "why", content = "detail")]
+pub enum ModeReason {
+    /// The tracepoints are attached: listeners and failed binds are captured as they happen.
+    Tracepoints,
+    /// This OS has no tracepoint capture here: polling only.
+    NotLinux,
+    /// Not root: loading the BPF program needs CAP_BPF and CAP_PERFMON.
+    NotRoot,
+    /// tracefs is not mounted and could not be mounted privately.
+    NoTracefs(String),
+    /// The kernel refused to load or attach the program.
+    KernelRefused(String),
+}
+
+impl ModeReason {
+    /// A short tag for the database's session note.
+    fn tag(&self) -> &'static str {
+        match self {
+            ModeReason::Tracepoints => "tracepoints",
+            ModeReason::NotLinux => "not_linux",
+            ModeReason::NotRoot => "not_root",
+            ModeReason::NoTracefs(_) => "no_tracefs",
+            ModeReason::KernelRefused(_) => "kernel_refused",
+        }
+    }
+}
+
+/// The milliseconds since the Unix epoch, now.
+#[must_use]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// What the recorder knows about a port, with its sentences: what `check` carries (JSON
 /// `recorded`), the same lines for every front.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,18 +293,6 @@ pub struct Recorded {
     pub value: history::Recollection,
     /// Their sentences (`words::recollection_lines`).
     pub lines: Vec<String>,
-}
-
-/// What the recorder's database (the default one, or `PORT_INSPECTOR_DB`) knows about `port`
-/// now. Silent (`None`) when there is no database, it cannot be read (root's, and this is not
-/// root), or it has nothing on the port: a check never waits on the recorder or fails for it.
-/// The lines' `history` command starts with `program`.
-#[must_use]
-pub fn recall(port: u16, program: &crate::program::Program) -> Option<Recorded> {
-    let path = store::default_path()?;
-    let value = history::recollect(&path, port, capture::now_ms())?;
-    let lines = words::recollection_lines(&value, program);
-    Some(Recorded { value, lines })
 }
 
 #[cfg(test)]

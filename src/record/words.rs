@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::Holder;
-use super::capture::ModeReason;
+use super::ModeReason;
 use super::history::{Entry, FailedBind, GapWhy, Recollection, Span, SpanEnd, Subject, Timeline};
 use super::store::Mode;
 use super::time;
@@ -32,7 +32,7 @@ pub fn start_line(
         ),
         Mode::Traced => format!(
             "Recording through kernel tracepoints (eBPF): every TCP listener the instant it starts and stops listening, with the process that called listen, and every failed bind as it happens; UDP and bound-only TCP sockets, and listeners shared with other processes, by reading the socket table every {} s (those that live less than that may be missed)",
-            super::capture::RECONCILE_MS / 1000
+            super::RECONCILE_MS / 1000
         ),
     };
     let why = match reason {
@@ -57,7 +57,7 @@ pub fn start_line(
 
 /// The line at a clean stop.
 #[must_use]
-pub fn stop_line(sum: &super::capture::Summary) -> String {
+pub fn stop_line(sum: &super::Summary) -> String {
     format!(
         "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}{}{}.",
         sum.polls,
@@ -427,7 +427,7 @@ fn mode_word(m: Mode) -> &'static str {
 /// `program` as the first word of a command for sh (the recorder, its sudo and its history are
 /// Unix's).
 fn sh_program(program: &Program) -> String {
-    crate::remote::shell_word(&clean(program.name()))
+    crate::text::shell_word(&clean(program.name()))
 }
 
 /// The exact command that starts the recorder writing `db`: the packaged unit when it is
@@ -453,7 +453,7 @@ pub fn start_command(
     } else {
         format!(
             "{program} record --db {}",
-            crate::remote::shell_word(&clean(&db.display().to_string()))
+            crate::text::shell_word(&clean(&db.display().to_string()))
         )
     }
 }
@@ -531,7 +531,7 @@ pub fn unreadable_database(
     } else {
         format!(
             " --db {}",
-            crate::remote::shell_word(&clean(&db.display().to_string()))
+            crate::text::shell_word(&clean(&db.display().to_string()))
         )
     };
     format!(

@@ -3,20 +3,23 @@
 //! - Polling (no eBPF): read the table of bound sockets (`owners::table`, the table `list` shows,
 //!   with every holder) every interval, diff it with the last read, write the changes. Between
 //!   full reads the kernel's fingerprint of the table (no process walk) says whether anything
-//!   changed; a full read still happens every [`FULL_READ_MS`] so a socket handed from a parent
+//!   changed; a full read still happens every [`FULL_READ_MS`](super::FULL_READ_MS) so a socket handed from a parent
 //!   to its child is seen even when the set of sockets stayed the same. A socket's start and end
 //!   are known to within one interval.
 //! - Traced (eBPF, [`Mode::Traced`]): TCP listeners come from the `inet_sock_set_state`
 //!   tracepoint the instant they start and stop listening, with the process that called listen
 //!   (named from /proc right away, while it still lives); failed binds from `sys_exit_bind`. The
-//!   table is read only every [`RECONCILE_MS`] (and at once when the ring buffer lost events),
+//!   table is read only every [`RECONCILE_MS`](super::RECONCILE_MS) (and at once when the ring buffer lost events),
 //!   for what the tracepoint does not see: UDP and bound-only TCP sockets, and a listener shared
 //!   with or handed to other processes (fork, descriptor passing).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::store::{Limits, Mode, Store, StoreError};
-use super::{Change, Holder, Snapshot, seen_of};
+use super::{
+    Change, FULL_READ_MS, HEARTBEAT_MS, Holder, ModeReason, RECONCILE_MS, Snapshot, Summary,
+    now_ms, seen_of,
+};
 use crate::owners::{self, Scope};
 
 #[cfg(target_os = "linux")]
@@ -26,17 +29,6 @@ mod polled;
 mod tell;
 #[cfg(target_os = "linux")]
 mod traced;
-
-/// At least this often the whole table is read, holders included, even when the kernel's
-/// fingerprint of the sockets is unchanged.
-pub const FULL_READ_MS: u64 = 2_000;
-
-/// At most this long between two heartbeats: a recorder killed without a word is known to have
-/// run until its last heartbeat, so a gap is never wider than the truth by more than this.
-pub const HEARTBEAT_MS: u64 = 1_000;
-
-/// In traced mode, how often the whole table is read for what the tracepoints do not see.
-pub const RECONCILE_MS: u64 = 30_000;
 
 /// In traced mode, at most this long between a traced change and its write to the database
 /// (the changes of this time are one transaction).
@@ -55,63 +47,6 @@ pub struct Options {
     pub duration_ms: Option<u64>,
     /// The database's bounds.
     pub limits: Limits,
-}
-
-/// How a recording went, for the line at its end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    /// The session's number in the database.
-    pub session: i64,
-    /// Reads of the table.
-    pub polls: u64,
-    /// Of those, full reads with every process.
-    pub full_reads: u64,
-    /// Reads that could not see the whole table (refused, out of descriptors): not compared,
-    /// so no socket is recorded as gone because it was not seen.
-    pub incomplete: u64,
-    /// Sockets recorded as appearing (the first read's included).
-    pub appeared: u64,
-    /// Sockets recorded as gone.
-    pub went: u64,
-    /// Sockets recorded as handed to other processes.
-    pub handed_over: u64,
-    /// Failed binds recorded (eBPF mode).
-    pub failed_binds: u64,
-    /// Events the kernel's ring buffer had no room for (eBPF mode): the table was read again
-    /// after each loss.
-    pub lost_events: u64,
-    /// Journal entries lost because the journal's queue was full or it was gone (sends never
-    /// wait); the database has them all.
-    pub journal_dropped: u64,
-}
-
-/// Why the recorder runs in the mode it does, said at its start.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "why", content = "detail")]
-pub enum ModeReason {
-    /// The tracepoints are attached: listeners and failed binds are captured as they happen.
-    Tracepoints,
-    /// This OS has no tracepoint capture here: polling only.
-    NotLinux,
-    /// Not root: loading the BPF program needs CAP_BPF and CAP_PERFMON.
-    NotRoot,
-    /// tracefs is not mounted and could not be mounted privately.
-    NoTracefs(String),
-    /// The kernel refused to load or attach the program.
-    KernelRefused(String),
-}
-
-impl ModeReason {
-    /// A short tag for the database's session note.
-    fn tag(&self) -> &'static str {
-        match self {
-            ModeReason::Tracepoints => "tracepoints",
-            ModeReason::NotLinux => "not_linux",
-            ModeReason::NotRoot => "not_root",
-            ModeReason::NoTracefs(_) => "no_tracefs",
-            ModeReason::KernelRefused(_) => "kernel_refused",
-        }
-    }
 }
 
 /// The capture chosen before recording starts: the mode, why, and the attached tracepoints.
@@ -155,14 +90,6 @@ pub fn prepare() -> Prepared {
             reason: ModeReason::NotLinux,
         }
     }
-}
-
-/// The milliseconds since the Unix epoch, now.
-#[must_use]
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// One read of the table: every bound socket with the PIDs holding it. Only the first holder's
