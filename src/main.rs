@@ -30,8 +30,13 @@ fn window(start: Option<port_inspector::Target>) -> ExitCode {
     reason = "the one message of a build that has no window"
 )]
 fn window(_start: Option<port_inspector::Target>) -> ExitCode {
+    use port_inspector::render::program::{NoWindow, no_window};
     eprintln!(
-        "port-inspector: this build has no window (built without the 'gui' feature); use a command, e.g. 'port-inspector check 8080' (see 'port-inspector --help')"
+        "port-inspector: {}",
+        no_window(
+            &NoWindow::NotBuilt,
+            &port_inspector::program::Program::this()
+        )
     );
     ExitCode::from(2)
 }

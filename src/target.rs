@@ -270,6 +270,28 @@ pub fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// The command whose output lists what a refused input may be: the command line names it after
+/// the refusal as a command that runs as printed (`wording::input_error`), which the core cannot
+/// write (it does not know how this program was started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `facts`: this machine's addresses and interfaces.
+    Facts,
+    /// `errors`: every error code the tool knows.
+    Errors,
+}
+
+impl Listing {
+    /// The subcommand that lists them.
+    #[must_use]
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Listing::Facts => "facts",
+            Listing::Errors => "errors",
+        }
+    }
+}
+
 /// Why a piece of user input was refused. Each message fits on one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -379,12 +401,14 @@ pub enum InputError {
     /// A listen backlog outside 1 to 65535.
     #[error("backlog '{0}' is out of range: give 1 to 65535")]
     BacklogOutOfRange(String),
-    /// A link-local address whose `%scope` names no interface of this machine.
+    /// A link-local address whose `%scope` names no interface of this machine (`facts` lists
+    /// them: [`InputError::listing`]).
     #[error(
-        "'{0}' names no interface of this machine: give the address with one that 'port-inspector facts' lists, e.g. fe80::1%eth0"
+        "'{0}' names no interface of this machine: give the address with one of its interfaces, e.g. fe80::1%eth0"
     )]
     UnknownInterface(String),
-    /// The address to scan cannot be bound here at all (not an address of this machine).
+    /// The address to scan cannot be bound here at all (not an address of this machine;
+    /// `facts` lists them: [`InputError::listing`]).
     #[error("cannot bind {address} on this machine: {error} ({hint})")]
     AddressNotBindable {
         /// The address.
@@ -394,9 +418,10 @@ pub enum InputError {
         /// What to give instead.
         hint: &'static str,
     },
-    /// `explain` of a code the catalog does not know.
+    /// `explain` of a code the catalog does not know (`errors` lists them:
+    /// [`InputError::listing`]).
     #[error(
-        "unknown error code '{0}': try a WSA number (10048), a native number (98, -2), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE); 'port-inspector errors' lists them"
+        "unknown error code '{0}': try a WSA number (10048), a native number (98, -2), a WSA name (WSAEADDRINUSE) or a native name (EADDRINUSE)"
     )]
     UnknownErrorCode(String),
     /// `--expect-pids` that is neither `none` nor a list of PIDs.
@@ -489,6 +514,21 @@ pub enum InputError {
         "{0} is a {1} address, not a unicast address TCP can use (no connection can reach a TCP socket there): test it with --udp, or give a unicast address of this machine"
     )]
     NotUnicast(String, &'static str),
+}
+
+impl InputError {
+    /// The command that lists what this input may be, where one does: an interface or an
+    /// address of this machine (`facts`), an error code (`errors`).
+    #[must_use]
+    pub fn listing(&self) -> Option<Listing> {
+        match self {
+            InputError::UnknownInterface(_) | InputError::AddressNotBindable { .. } => {
+                Some(Listing::Facts)
+            }
+            InputError::UnknownErrorCode(_) => Some(Listing::Errors),
+            _ => None,
+        }
+    }
 }
 
 /// Refuses TCP on an address no TCP connection can reach: a multicast address (IPv4 224/4,

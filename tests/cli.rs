@@ -852,3 +852,59 @@ fn refused_in_one_line(args: &[&str], says: &str) {
     );
     assert!(err.contains(says), "{args:?}: {err}");
 }
+
+/// The commands a refusal or a start-up line points at run as printed when the program was not
+/// started from PATH: run from a copy in a folder whose name a shell would split, with no
+/// port-inspector on PATH, each printed command (the copy's path, quoted) runs and answers.
+/// They said a bare 'port-inspector facts', which such a shell answers 'not found' (127).
+#[cfg(unix)]
+#[test]
+fn commands_printed_at_the_edge_run_as_printed_from_outside_path() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("pi copy {}", std::process::id()));
+    let empty = dir.join("bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let copy = dir.join("port-inspector");
+    let built = env!("CARGO_BIN_EXE_port-inspector");
+    std::fs::hard_link(built, &copy)
+        .or_else(|_| std::fs::copy(built, &copy).map(drop))
+        .unwrap();
+    let cases: [(&[&str], &str, &str); 3] = [
+        (&["explain", "FOO"], "; to see them: ", "WSAEADDRINUSE"),
+        (
+            &["scan", "1-2", "--host", "fe80::1%nosuch0"],
+            "; to see them: ",
+            "127.0.0.1",
+        ),
+        (&["window"], "; every command: ", "Usage:"),
+    ];
+    // With nothing on PATH but an empty folder: a bare `port-inspector` is not found.
+    let bare = |program: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", &empty)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    for (args, marker, answer) in cases {
+        let out = bare(&copy, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let command = err
+            .lines()
+            .find_map(|l| l.split_once(marker).map(|(_, c)| c.to_owned()))
+            .unwrap_or_else(|| panic!("{args:?} prints a command after '{marker}': {err}"));
+        let ran = bare(std::path::Path::new("/bin/sh"), &["-c", &command]);
+        let said = String::from_utf8_lossy(&ran.stdout);
+        assert_eq!(
+            ran.status.code(),
+            Some(0),
+            "{args:?} printed '{command}', which did not run: {said}{}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        assert!(said.contains(answer), "{command}: {said}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

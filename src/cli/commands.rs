@@ -63,7 +63,7 @@ pub(crate) fn bindable_address(
                 std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() && scope_id == 0 => {
                     "a link-local address needs its interface, e.g. fe80::1%eth0"
                 }
-                _ => "'port-inspector facts' lists its addresses",
+                _ => "give one of its addresses",
             },
         }
         .into()),

@@ -79,7 +79,10 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
             if e.kind() == ErrorKind::ValueValidation
                 && let Some(source) = std::error::Error::source(&e)
             {
-                output::error_line(&source.to_string());
+                match source.downcast_ref::<InputError>() {
+                    Some(input) => input_error_line(input, &Program::this()),
+                    None => output::error_line(&source.to_string()),
+                }
                 return Err(ExitCode::from(exit::USAGE));
             }
             // `check --bogus 1`: the target took `--bogus` (a target may start with a hyphen)
@@ -180,11 +183,17 @@ pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
         match target.as_deref().map(|t| bind.target(t)).transpose() {
             Ok(t) => Ok(t),
             Err(e) => {
-                output::error_line(&e.to_string());
+                input_error_line(&e, &Program::this());
                 Err(ExitCode::from(exit::USAGE))
             }
         },
     )
+}
+
+/// A refused input's one line, with the command that lists what it may be (starting with
+/// `program`) where one does.
+fn input_error_line(e: &InputError, program: &Program) {
+    output::error_line(&crate::render::program::input_error(e, program));
 }
 
 /// Runs a parsed command line and returns the process exit code. Each error is handled here,
@@ -196,14 +205,19 @@ pub fn run(cli: Cli) -> ExitCode {
         return ExitCode::from(exit::USAGE);
     };
     let on = remote::remote_of(cli.on.as_ref(), cli.remote_path.as_deref());
+    // How every command this run prints names this program: decided once, here.
+    let program = Program::this();
     let result = match &on {
         Some(r) => remote::execute(cmd, r),
-        None => execute(cmd, &Program::this()),
+        None => execute(cmd, &program),
     };
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            output::error_line(&format!("{e:#}"));
+            match e.downcast_ref::<InputError>() {
+                Some(input) if e.chain().count() == 1 => input_error_line(input, &program),
+                _ => output::error_line(&format!("{e:#}")),
+            }
             // Bad input, or an `end` that ended nothing (refused, not confirmed): nothing was
             // done either way.
             if e.downcast_ref::<InputError>().is_some()

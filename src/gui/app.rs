@@ -171,16 +171,17 @@ impl Deps {
         }
     }
 
-    /// The real machine with the user's saved state and the desktop's theme.
+    /// The real machine with the user's saved state and the desktop's theme; the commands it
+    /// shows start with `program` (`gui::run` decides it once).
     #[must_use]
-    pub fn system(start: Option<Target>) -> Self {
+    pub fn system(start: Option<Target>, program: crate::program::Program) -> Self {
         let (store, notice) = super::state_file::StateFile::open();
         Self {
             store,
             state_notice: notice.map(|n| n.to_string()),
             start,
             desktop_theme: super::desktop_theme::desktop_theme(),
-            program: crate::program::Program::this(),
+            program,
             ..Self::default()
         }
     }

@@ -30,18 +30,11 @@ use std::process::ExitCode;
 
 pub use app::{App, Deps, Inputs};
 
-/// Why the window could not open, in one line with what to do.
-fn no_display_reason() -> Option<&'static str> {
-    if cfg!(all(unix, not(target_os = "macos")))
+/// Whether there is no display to open the window on.
+fn no_display() -> bool {
+    cfg!(all(unix, not(target_os = "macos")))
         && std::env::var_os("DISPLAY").is_none_or(|v| v.is_empty())
         && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|v| v.is_empty())
-    {
-        Some(
-            "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); use the command line instead, e.g. 'port-inspector check 8080' (see 'port-inspector --help')",
-        )
-    } else {
-        None
-    }
 }
 
 /// Opens the window (on a check of `start`, run at once, when given) and runs until it closes.
@@ -51,8 +44,14 @@ fn no_display_reason() -> Option<&'static str> {
     reason = "start-up failures are reported before any window exists"
 )]
 pub fn run(start: Option<crate::Target>) -> ExitCode {
-    if let Some(reason) = no_display_reason() {
-        eprintln!("port-inspector: {reason}");
+    use crate::render::program::{NoWindow, no_window};
+    // How the commands the window (and these start-up lines) print name this program: once.
+    let program = crate::program::Program::this();
+    if no_display() {
+        eprintln!(
+            "port-inspector: {}",
+            no_window(&NoWindow::NoDisplay, &program)
+        );
         return ExitCode::from(2);
     }
     let mut viewport = egui::ViewportBuilder::default()
@@ -64,7 +63,7 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
     {
         viewport = viewport.with_icon(icon);
     }
-    let deps = app::Deps::system(start);
+    let deps = app::Deps::system(start, program.clone());
     let saved_size = deps
         .store
         .as_ref()
@@ -87,7 +86,8 @@ pub fn run(start: Option<crate::Target>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!(
-                "port-inspector: could not open the window: {e}. It needs OpenGL (libgl1, libegl1 and Mesa's libgl1-mesa-dri on Debian/Ubuntu) and libxkbcommon-x11-0; the command line works without them ('port-inspector --help')."
+                "port-inspector: {}",
+                no_window(&NoWindow::OpenFailed(e.to_string()), &program)
             );
             ExitCode::from(2)
         }

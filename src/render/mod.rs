@@ -7,6 +7,7 @@ mod end;
 pub mod facts;
 pub mod hold;
 pub mod matrix;
+pub mod program;
 pub mod remote;
 pub mod report;
 pub mod scan;
