@@ -235,17 +235,37 @@ fn root_of_a_user_namespace_that_does_not_own_the_network_namespace_is_not_eleva
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["netns_caps_apply"], false, "{v}");
     assert_eq!(v["cap_net_bind_service"], false, "not for binds here: {v}");
+    // One answer, said alike: the JSON's value (it said true) and its table's row, the text's.
+    assert_eq!(v["elevated"], false, "{v}");
+    assert_eq!(v["uid"], 0, "{v}");
     let out = in_user_namespace(false, &["facts"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("yes, root"), "{text}");
+    let elevated_row = |text: &str| {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix("elevated"))
+            .map_or_else(
+                || panic!("an elevated row: {text}"),
+                |r| r.trim_start().to_owned(),
+            )
+    };
+    let said = elevated_row(&text);
     assert!(
-        text.contains("does not own this network namespace"),
+        said.starts_with("no: root of a user namespace that does not own this network namespace"),
         "{text}"
     );
-    // With a network namespace of its own, its root's capabilities count.
+    let json_row = v["table"]
+        .as_array()
+        .and_then(|t| t.iter().find(|r| r["name"] == "elevated"))
+        .map(|r| r["value"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(json_row.as_deref(), Some(said.as_str()), "{v}");
+    // With a network namespace of its own, its root's capabilities count: elevated, alike.
     let out = in_user_namespace(true, &["facts", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["netns_caps_apply"], true, "{v}");
+    assert_eq!(v["elevated"], true, "{v}");
+    let out = in_user_namespace(true, &["facts"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(elevated_row(&text).starts_with("yes, root"), "{text}");
 
     // A privileged port it may not bind is worded as what it is, not "something unseen".
     let ip = common::private_loopback();

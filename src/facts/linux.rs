@@ -69,9 +69,11 @@ pub(super) fn gather_into(f: &mut Facts) {
     let uid = rustix::process::geteuid().as_raw();
     let caps = rustix::thread::capabilities(None).ok().map(|c| c.effective);
     f.uid = Some(uid);
-    f.elevated = uid == 0;
     f.netns_caps_apply = netns_caps_apply();
     let caps_here = f.netns_caps_apply != Some(false);
+    // Root whose rights count here: root of a user namespace that does not own this network
+    // namespace (`unshare -Ur`) binds and sees as any user does.
+    f.elevated = uid == 0 && caps_here;
     let has_bind_cap = caps.map(|c| c.contains(rustix::thread::CapabilitySet::NET_BIND_SERVICE));
     // A capability of a user namespace that does not own this network namespace grants
     // nothing for binds here.

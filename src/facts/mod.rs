@@ -122,7 +122,9 @@ pub struct Facts {
     pub os_version: String,
     /// Host name.
     pub hostname: String,
-    /// root or Administrator.
+    /// root or Administrator, with the rights that go with it here: root of a user namespace
+    /// that does not own this network namespace (`unshare -Ur`) is not (its `uid` is 0, and
+    /// `netns_caps_apply` is false). The one value every front says.
     pub elevated: bool,
     /// Effective user id (Unix).
     pub uid: Option<u32>,

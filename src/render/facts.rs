@@ -52,10 +52,11 @@ fn linux(f: &Facts) -> Vec<FactRow> {
     let uid = f
         .uid
         .map_or_else(|| "unknown".to_owned(), |u| u.to_string());
-    let elevated = match (f.elevated, caps_here) {
-        (true, true) => "yes, root",
-        (true, false) => "no: root of a user namespace that does not own this network namespace",
-        (false, _) => "no",
+    // `elevated` is the answer; the uid and where the capabilities count say why root is not.
+    let elevated = match (f.elevated, f.uid == Some(0) && !caps_here) {
+        (true, _) => "yes, root",
+        (false, true) => "no: root of a user namespace that does not own this network namespace",
+        (false, false) => "no",
     };
     let bind_cap = match f.cap_net_bind_service_held {
         Some(true) if !caps_here => {
@@ -242,7 +243,9 @@ mod tests {
         assert_eq!(value(&t, "net.ipv4.ip_local_reserved_ports"), "(none)");
         assert_eq!(value(&t, "net.ipv4.ip_nonlocal_bind"), "unknown");
         f.reserved_unread = true;
+        // Root of a user namespace that does not own this network namespace (as gathered).
         f.netns_caps_apply = Some(false);
+        f.elevated = false;
         f.cap_net_bind_service = Some(false);
         let t = table(&f);
         assert_eq!(value(&t, "net.ipv4.ip_local_reserved_ports"), UNREAD);
