@@ -12,7 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use port_inspector::check::{self, Check};
 use port_inspector::diagnose::{Evidence, Fix};
-use port_inspector::facts::{Facts, Interface, PortRange};
+use port_inspector::facts::{Facts, Interface, PortRange, PortScope};
 use port_inspector::gui::action::Action;
 use port_inspector::gui::views::result_ui;
 use port_inspector::oserror::OsError;
@@ -31,7 +31,7 @@ fn facts() -> Facts {
         ephemeral_range: Some(PortRange {
             start: 32768,
             end: 60999,
-            scope: String::new(),
+            scope: PortScope::ALL,
         }),
         interfaces: vec![
             Interface {

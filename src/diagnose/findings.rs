@@ -200,7 +200,7 @@ pub enum Finding {
         /// Windows: the excluded port ranges of these scopes could not be read, so an excluded
         /// range is not ruled out.
         #[serde(default)]
-        excluded_unread: Vec<String>,
+        excluded_unread: Vec<crate::facts::PortScope>,
     },
     /// Windows: the port lies in an excluded port range.
     ExcludedRange {
@@ -210,8 +210,8 @@ pub enum Finding {
         start: u16,
         /// Its last port.
         end: u16,
-        /// Who reserved it, as netsh says.
-        scope: String,
+        /// Which sockets it applies to, and whether an administrator reserved it.
+        scope: crate::facts::PortScope,
     },
     /// The address is not assigned to any interface here.
     NotAssigned {

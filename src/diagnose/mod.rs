@@ -143,7 +143,7 @@ fn permission(
             port,
             start: r.start,
             end: r.end,
-            scope: r.scope.clone(),
+            scope: r.scope,
         });
         push_free_port(ev, d);
         return;
@@ -437,7 +437,7 @@ mod tests {
             ephemeral_range: Some(crate::facts::PortRange {
                 start: 32768,
                 end: 60999,
-                scope: String::new(),
+                scope: crate::facts::PortScope::ALL,
             }),
             ..Facts::default()
         }

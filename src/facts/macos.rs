@@ -1,6 +1,6 @@
 //! macOS facts from `sysctl` and the process's own effective uid.
 
-use super::{Facts, PortRange};
+use super::{Facts, PortRange, PortScope};
 
 use super::command_output as run;
 
@@ -16,7 +16,7 @@ pub(super) fn gather_into(f: &mut Facts) {
         f.ephemeral_range = Some(PortRange {
             start,
             end,
-            scope: String::new(),
+            scope: PortScope::ALL,
         });
     }
 }

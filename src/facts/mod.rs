@@ -8,6 +8,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::target::{Family, Protocol};
+
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
@@ -101,8 +103,89 @@ pub struct PortRange {
     pub start: u16,
     /// Last port (inclusive).
     pub end: u16,
-    /// Which protocol / family it applies to, or empty for all.
-    pub scope: String,
+    /// Which sockets it applies to.
+    pub scope: PortScope,
+}
+
+/// Which sockets a port range applies to (Windows keeps one list per protocol and family), and
+/// whether an administrator made it (netsh's `*`). Worded by `wording::port_scope`. In JSON an
+/// object; facts from an older version (another machine's, a saved answer) held netsh's words,
+/// `"tcp ipv4, administered"`, `""` for all, and still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "PortScopeJson")]
+pub struct PortScope {
+    /// The protocol; `None`: both.
+    pub protocol: Option<Protocol>,
+    /// The family; `Any`: both.
+    pub family: Family,
+    /// An administered exclusion (Windows).
+    pub administered: bool,
+}
+
+impl PortScope {
+    /// Every socket: the protocol and family a range of Linux or macOS applies to.
+    pub const ALL: PortScope = PortScope {
+        protocol: None,
+        family: Family::Any,
+        administered: false,
+    };
+
+    /// One protocol of one family.
+    #[must_use]
+    pub fn of(protocol: Protocol, family: Family) -> Self {
+        PortScope {
+            protocol: Some(protocol),
+            family,
+            administered: false,
+        }
+    }
+}
+
+/// [`PortScope`] as JSON holds it, now or as an older version wrote it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PortScopeJson {
+    /// Netsh's words, as versions before the typed scope wrote them.
+    Words(String),
+    /// The typed scope.
+    Typed {
+        #[serde(default)]
+        protocol: Option<Protocol>,
+        #[serde(default)]
+        family: Family,
+        #[serde(default)]
+        administered: bool,
+    },
+}
+
+impl From<PortScopeJson> for PortScope {
+    fn from(j: PortScopeJson) -> Self {
+        match j {
+            PortScopeJson::Typed {
+                protocol,
+                family,
+                administered,
+            } => PortScope {
+                protocol,
+                family,
+                administered,
+            },
+            PortScopeJson::Words(words) => {
+                let mut scope = PortScope::ALL;
+                for word in words.split([' ', ',']).filter(|w| !w.is_empty()) {
+                    match word {
+                        "tcp" => scope.protocol = Some(Protocol::Tcp),
+                        "udp" => scope.protocol = Some(Protocol::Udp),
+                        "ipv4" => scope.family = Family::Ipv4,
+                        "ipv6" => scope.family = Family::Ipv6,
+                        "administered" => scope.administered = true,
+                        _ => {}
+                    }
+                }
+                scope
+            }
+        }
+    }
 }
 
 impl PortRange {
@@ -152,10 +235,10 @@ pub struct Facts {
     /// nothing.
     #[serde(default)]
     pub reserved_unread: bool,
-    /// Windows: the scopes (`tcp ipv4`) whose excluded port ranges could not be read, so an
-    /// exclusion there is not ruled out.
+    /// Windows: the scopes (TCP over IPv4, …) whose excluded port ranges could not be read, so
+    /// an exclusion there is not ruled out.
     #[serde(default)]
-    pub excluded_unread: Vec<String>,
+    pub excluded_unread: Vec<PortScope>,
     /// Whether binding addresses this machine does not have is allowed (IPv4).
     pub nonlocal_bind_v4: Option<bool>,
     /// The same for IPv6.
@@ -279,5 +362,56 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// A range's scope is typed: facts written before it was (another machine's older version,
+    /// a saved answer) held netsh's words and read as the same values; the typed JSON reads back.
+    #[test]
+    fn a_range_scope_reads_from_the_old_words_and_the_typed_json() {
+        let tcp4 = PortScope::of(Protocol::Tcp, Family::Ipv4);
+        let old = r#"{"os":"windows","os_version":"","hostname":"","elevated":false,"uid":null,
+            "cap_net_bind_service":null,"unprivileged_port_start":0,
+            "ephemeral_range":{"start":49152,"end":65535,"scope":"tcp"},
+            "reserved_ranges":[{"start":50000,"end":50059,"scope":"tcp ipv4, administered"},
+                {"start":1080,"end":1179,"scope":"udp ipv6"},{"start":8080,"end":8080,"scope":""}],
+            "excluded_unread":["tcp ipv6"],
+            "nonlocal_bind_v4":null,"nonlocal_bind_v6":null,"bindv6only":null,"netns":null,
+            "interfaces":[]}"#;
+        let f: Facts = serde_json::from_str(old).expect("old facts read");
+        assert_eq!(
+            f.ephemeral_range.as_ref().map(|r| r.scope),
+            Some(PortScope {
+                family: Family::Any,
+                ..tcp4
+            })
+        );
+        let scopes: Vec<PortScope> = f.reserved_ranges.iter().map(|r| r.scope).collect();
+        assert_eq!(
+            scopes,
+            [
+                PortScope {
+                    administered: true,
+                    ..tcp4
+                },
+                PortScope::of(Protocol::Udp, Family::Ipv6),
+                PortScope::ALL,
+            ]
+        );
+        assert_eq!(
+            f.excluded_unread,
+            [PortScope::of(Protocol::Tcp, Family::Ipv6)]
+        );
+
+        let typed = serde_json::to_value(&f).unwrap();
+        assert_eq!(
+            typed["reserved_ranges"][0]["scope"],
+            serde_json::json!({"protocol": "tcp", "family": "ipv4", "administered": true})
+        );
+        assert_eq!(
+            typed["reserved_ranges"][2]["scope"],
+            serde_json::json!({"protocol": null, "family": "any", "administered": false})
+        );
+        let again: Facts = serde_json::from_value(typed).expect("typed facts read");
+        assert_eq!(again, f);
     }
 }

@@ -1,14 +1,14 @@
 //! Pure parsers for Windows `netsh` output. They key on numbers, not words, so they work in any
 //! display language (tested on English and German captures in `tests/fixtures`).
 
-use super::PortRange;
+use super::{PortRange, PortScope};
 
 /// Parses `netsh int ipv4 show excludedportrange protocol=tcp`: one range per data row
 /// (`  50000  50059  *`, the star marks administered exclusions). `None` when the answer is not
 /// that table (no `----------  --------` rule under its heading, in any language, and no row):
 /// an answer this cannot read proves nothing, and must never read as "no excluded range".
 #[must_use]
-pub fn parse_excluded_ranges(text: &str, scope: &str) -> Option<Vec<PortRange>> {
+pub fn parse_excluded_ranges(text: &str, scope: PortScope) -> Option<Vec<PortRange>> {
     let rule = text.lines().any(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
         w.len() == 2
@@ -19,7 +19,7 @@ pub fn parse_excluded_ranges(text: &str, scope: &str) -> Option<Vec<PortRange>> 
     (rule || !rows.is_empty()).then_some(rows)
 }
 
-fn excluded_rows(text: &str, scope: &str) -> Vec<PortRange> {
+fn excluded_rows(text: &str, scope: PortScope) -> Vec<PortRange> {
     text.lines()
         .filter_map(|line| {
             let mut nums = line.split_whitespace();
@@ -29,14 +29,12 @@ fn excluded_rows(text: &str, scope: &str) -> Vec<PortRange> {
             if start > end || rest.iter().any(|w| *w != "*") {
                 return None;
             }
-            let administered = rest.contains(&"*");
             Some(PortRange {
                 start,
                 end,
-                scope: if administered {
-                    format!("{scope}, administered")
-                } else {
-                    scope.to_owned()
+                scope: PortScope {
+                    administered: rest.contains(&"*"),
+                    ..scope
                 },
             })
         })
@@ -46,7 +44,7 @@ fn excluded_rows(text: &str, scope: &str) -> Vec<PortRange> {
 /// Parses `netsh int ipv4 show dynamicport tcp`: the first `label : number` line is the start
 /// port, the second the number of ports.
 #[must_use]
-pub fn parse_dynamic_range(text: &str, scope: &str) -> Option<PortRange> {
+pub fn parse_dynamic_range(text: &str, scope: PortScope) -> Option<PortRange> {
     let mut values = text.lines().filter_map(|l| {
         let (_, v) = l.rsplit_once(':')?;
         v.trim().parse::<u32>().ok()
@@ -57,13 +55,20 @@ pub fn parse_dynamic_range(text: &str, scope: &str) -> Option<PortRange> {
     Some(PortRange {
         start: u16::try_from(start).ok()?,
         end: u16::try_from(end.min(65535)).ok()?,
-        scope: scope.to_owned(),
+        scope,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::{Family, Protocol};
+
+    const TCP4: PortScope = PortScope {
+        protocol: Some(Protocol::Tcp),
+        family: Family::Ipv4,
+        administered: false,
+    };
 
     const EXCLUDED_EN: &str = include_str!("../../tests/fixtures/netsh_excluded_en.txt");
     const EXCLUDED_DE: &str = include_str!("../../tests/fixtures/netsh_excluded_de.txt");
@@ -82,18 +87,22 @@ mod tests {
     #[test]
     fn excluded_ranges_english_french_and_german() {
         for text in [EXCLUDED_EN, &EXCLUDED_FR, EXCLUDED_DE] {
-            let r = parse_excluded_ranges(text, "tcp ipv4").expect("the table is read");
+            let r = parse_excluded_ranges(text, TCP4).expect("the table is read");
             let pairs: Vec<(u16, u16)> = r.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(
                 pairs,
                 vec![(1080, 1179), (5357, 5357), (50000, 50059)],
                 "rows"
             );
-            assert!(
-                r[2].scope.contains("administered"),
+            assert_eq!(
+                r[2].scope,
+                PortScope {
+                    administered: true,
+                    ..TCP4
+                },
                 "star marks administered"
             );
-            assert!(!r[0].scope.contains("administered"), "no star");
+            assert_eq!(r[0].scope, TCP4, "no star");
         }
     }
 
@@ -102,29 +111,25 @@ mod tests {
     #[test]
     fn an_unreadable_answer_is_not_an_empty_list() {
         let empty = "\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port\n----------    --------\n\n* - Administered port exclusions.\n";
-        assert_eq!(parse_excluded_ranges(empty, "tcp ipv4"), Some(Vec::new()));
+        assert_eq!(parse_excluded_ranges(empty, TCP4), Some(Vec::new()));
         for unread in [
             "",
             "The following command was not found: int ipv4 show excludedportrange.",
             "Die folgende Befehl wurde nicht gefunden: int ipv4 show excludedportrange protocol=tcp.",
             "Usage: show excludedportrange [protocol=]tcp|udp\n  [[store=]active|persistent]",
         ] {
-            assert_eq!(
-                parse_excluded_ranges(unread, "tcp ipv4"),
-                None,
-                "{unread:?}"
-            );
+            assert_eq!(parse_excluded_ranges(unread, TCP4), None, "{unread:?}");
         }
     }
 
     #[test]
     fn dynamic_range_english_french_and_german() {
         for text in [DYNAMIC_EN, &DYNAMIC_FR, DYNAMIC_DE] {
-            let r = parse_dynamic_range(text, "tcp").unwrap();
+            let r = parse_dynamic_range(text, TCP4).unwrap();
             assert_eq!((r.start, r.end), (49152, 65535), "range");
         }
         assert!(
-            parse_dynamic_range("nothing here", "tcp").is_none(),
+            parse_dynamic_range("nothing here", TCP4).is_none(),
             "garbage"
         );
     }

@@ -1,6 +1,6 @@
 //! Pure parsers for Linux `/proc` values, kept OS-independent so they are tested everywhere.
 
-use super::PortRange;
+use super::{PortRange, PortScope};
 
 /// `32768\t60999` → 32768..=60999.
 #[must_use]
@@ -8,10 +8,10 @@ pub fn parse_port_range(text: &str) -> Option<PortRange> {
     let mut it = text.split_whitespace();
     let start = it.next()?.parse().ok()?;
     let end = it.next()?.parse().ok()?;
-    (start <= end).then(|| PortRange {
+    (start <= end).then_some(PortRange {
         start,
         end,
-        scope: String::new(),
+        scope: PortScope::ALL,
     })
 }
 
@@ -26,10 +26,10 @@ pub fn parse_reserved_ports(text: &str) -> Vec<PortRange> {
             let (a, b) = part.split_once('-').unwrap_or((part, part));
             let start = a.trim().parse().ok()?;
             let end = b.trim().parse().ok()?;
-            (start <= end).then(|| PortRange {
+            (start <= end).then_some(PortRange {
                 start,
                 end,
-                scope: String::new(),
+                scope: PortScope::ALL,
             })
         })
         .collect()

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::facts::Facts;
 use crate::platform::Os;
+use crate::wording::port_scope;
 
 /// One row of the facts table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,16 +179,17 @@ fn windows(f: &Facts) -> Vec<FactRow> {
     let mut ranges: Vec<String> = f
         .reserved_ranges
         .iter()
-        .map(|r| format!("{}-{} ({})", r.start, r.end, r.scope))
+        .map(|r| format!("{}-{} ({})", r.start, r.end, port_scope(&r.scope)))
         .collect();
     if ranges.is_empty() && f.excluded_unread.is_empty() {
         ranges.push("none".to_owned());
     }
-    ranges.extend(
-        f.excluded_unread
-            .iter()
-            .map(|s| format!("unknown for {s} (netsh's answer could not be read)")),
-    );
+    ranges.extend(f.excluded_unread.iter().map(|s| {
+        format!(
+            "unknown for {} (netsh's answer could not be read)",
+            port_scope(s)
+        )
+    }));
     vec![
         row("os", f.os_version.clone(), "Operating system."),
         row(
@@ -210,7 +212,8 @@ fn windows(f: &Facts) -> Vec<FactRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::PortRange;
+    use crate::facts::{PortRange, PortScope};
+    use crate::target::{Family, Protocol};
 
     fn linux_facts() -> Facts {
         Facts {
@@ -224,7 +227,7 @@ mod tests {
             ephemeral_range: Some(PortRange {
                 start: 32768,
                 end: 60999,
-                scope: String::new(),
+                scope: PortScope::ALL,
             }),
             ..Facts::default()
         }
@@ -267,13 +270,13 @@ mod tests {
     fn windows_rows_say_an_unread_scope() {
         let f = Facts {
             os: Os::Windows,
-            excluded_unread: vec!["tcp ipv6".into()],
+            excluded_unread: vec![PortScope::of(Protocol::Tcp, Family::Ipv6)],
             ..Facts::default()
         };
         let t = table(&f);
         assert_eq!(
             value(&t, "excluded port ranges"),
-            "unknown for tcp ipv6 (netsh's answer could not be read)"
+            "unknown for TCP over IPv6 (netsh's answer could not be read)"
         );
     }
 }

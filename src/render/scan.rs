@@ -213,7 +213,7 @@ mod tests {
             reserved_ranges: vec![crate::facts::PortRange {
                 start: 50000,
                 end: 50059,
-                scope: String::new(),
+                scope: crate::facts::PortScope::ALL,
             }],
             ..crate::facts::Facts::default()
         };

@@ -323,7 +323,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             if !excluded_unread.is_empty() {
                 return format!(
                     "Checked: port {port} is not privileged on Windows, and Windows' excluded port ranges could not be read for {}, so an excluded range (Hyper-V, WSL, Docker, WinNAT) is not ruled out. Cause unknown. See them from an Administrator prompt: netsh int ipv4 show excludedportrange protocol=tcp",
-                    excluded_unread.iter().map(|s| clean(s).into_owned()).collect::<Vec<_>>().join(", ")
+                    excluded_unread.iter().map(super::port_scope).collect::<Vec<_>>().join(", ")
                 );
             }
             let checked = match start {
@@ -344,7 +344,7 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             scope,
         } => format!(
             "Port {port} lies in the excluded port range {start}-{end} ({}), reserved by Windows for Hyper-V, WSL, Docker or WinNAT.",
-            clean(scope)
+            super::port_scope(scope)
         ),
         Finding::NotAssigned {
             ip,

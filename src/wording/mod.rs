@@ -31,6 +31,23 @@ pub(crate) use number::plural;
 pub use number::{count, noun};
 pub use time::{SLOW_LOOKUP_US, human_ms, human_us, slow_lookup};
 
+/// Which sockets a port range applies to, in words: `TCP over IPv4`, `UDP over IPv6,
+/// administered`, `TCP`, `IPv6`, `every protocol and family`.
+#[must_use]
+pub fn port_scope(scope: &crate::facts::PortScope) -> String {
+    use crate::target::Family;
+    let mut words = match (scope.protocol, scope.family) {
+        (Some(p), Family::Any) => p.to_string(),
+        (Some(p), f) => format!("{p} over {f}"),
+        (None, Family::Any) => "every protocol and family".to_owned(),
+        (None, f) => f.to_string(),
+    };
+    if scope.administered {
+        words.push_str(", administered");
+    }
+    words
+}
+
 /// Why a step of the bind was not made, in the few words every front puts beside it:
 /// `setsockopt skipped (Windows only)`.
 #[must_use]
@@ -290,6 +307,24 @@ pub fn headline(report: &ProbeReport, explanation: Option<&Explanation>) -> Stri
 mod tests {
     use super::*;
     use crate::owners::SockState;
+
+    #[test]
+    fn a_port_scope_in_words() {
+        use crate::facts::PortScope;
+        use crate::target::{Family, Protocol};
+        let tcp4 = PortScope::of(Protocol::Tcp, Family::Ipv4);
+        assert_eq!(port_scope(&tcp4), "TCP over IPv4");
+        let administered = PortScope {
+            administered: true,
+            ..PortScope::of(Protocol::Udp, Family::Ipv6)
+        };
+        assert_eq!(port_scope(&administered), "UDP over IPv6, administered");
+        assert_eq!(
+            port_scope(&PortScope::of(Protocol::Tcp, Family::Any)),
+            "TCP"
+        );
+        assert_eq!(port_scope(&PortScope::ALL), "every protocol and family");
+    }
 
     #[test]
     fn times_read_as_people_read_them() {
