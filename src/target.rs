@@ -363,10 +363,37 @@ pub enum InputError {
         "port 0 is not a port a socket holds (binding port 0 asks the OS for any free port): give a port from 1 to 65535"
     )]
     HeldPortZero,
-    /// An argument that looks like an option this command does not have (`--bogus`), taken
-    /// for the target because a target may start with a hyphen.
+    /// An argument that looks like an option this command does not have (`--bogus`, `-x`),
+    /// taken for the target because a target may start with a hyphen.
     #[error("'{0}' is not an option of this command (see its --help)")]
     UnknownOption(String),
+    /// One option given twice: in one word (`-66`) or apart (`-6 -6`).
+    #[error(
+        "{option} is given twice{}: give it once",
+        .word.as_deref().map(|w| format!(" (in '{w}')")).unwrap_or_default()
+    )]
+    OptionTwice {
+        /// The option given twice (`-6`).
+        option: String,
+        /// The one word that gives it twice (`-66`), shortened and cleaned.
+        word: Option<String>,
+    },
+    /// An option given without the one it works with (`check --interval 5` without --wait).
+    #[error("{option} needs {needs}: give both, or leave out {option}")]
+    NeedsPartner {
+        /// The option given.
+        option: String,
+        /// What it needs, as its --help names it (`--wait`, `--output <OUTPUT>`, `<TARGET>`).
+        needs: String,
+    },
+    /// A command without an argument it must have (`check` with no target).
+    #[error("{command} needs {missing} (see its --help)")]
+    Missing {
+        /// The subcommand.
+        command: String,
+        /// What is missing, as its --help names it (`<TARGET>`).
+        missing: String,
+    },
     /// A range with an end beyond 65535 (`1-65536`).
     #[error("'{range}': {port} is out of range: ports go from 1 to 65535, e.g. 1-65535")]
     RangePortOutOfRange {
@@ -606,21 +633,36 @@ pub fn parse_port(text: &str) -> Result<u16, InputError> {
 
 /// Parses a port a socket holds (`who`, `end`): 1 to 65535.
 pub fn parse_held_port(text: &str) -> Result<u16, InputError> {
+    if looks_like_option(text) {
+        return Err(InputError::UnknownOption(shorten(text)));
+    }
     match parse_port(text)? {
         0 => Err(InputError::HeldPortZero),
         p => Ok(p),
     }
 }
 
-/// A `[HOST:]PORT` argument as given, refusing what is an unknown option (`--bogus`): the target
-/// takes values with a leading hyphen (so `-1` is refused as a port, in words), and a mistyped
-/// option was otherwise taken for the target, the error then blaming the next argument.
+/// A `[HOST:]PORT` argument as given, refusing what is an unknown option (`--bogus`, `-x`): the
+/// target takes values with a leading hyphen (so `-1` is refused as a port, in words), and a
+/// mistyped option was otherwise taken for the target, the error then blaming the next argument.
 pub fn target_text(text: &str) -> Result<String, InputError> {
-    if text.starts_with("--") && text.len() > 2 {
+    if looks_like_option(text) {
         Err(InputError::UnknownOption(shorten(text)))
     } else {
         Ok(text.to_owned())
     }
+}
+
+/// `--name` or `-x…` (a letter after one hyphen): an option, never a port or a host (no host
+/// name starts with a hyphen); `-1` stays a number, refused as a port in words.
+fn looks_like_option(text: &str) -> bool {
+    let mut c = text.chars();
+    c.next() == Some('-')
+        && match c.next() {
+            Some('-') => text.len() > 2,
+            Some(x) => x.is_ascii_alphabetic(),
+            None => false,
+        }
 }
 
 /// Parses `START-END` (or a single port, meaning a range of one) into an inclusive range.

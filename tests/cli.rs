@@ -322,7 +322,10 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             "unexpected argument '--udpx' found (did you mean '--udp'?)",
         ),
         // The missing argument is named, not cut off after "not provided:".
-        (&["watch", "8080"][..], "were not provided: --until <UNTIL>"),
+        (
+            &["watch", "8080"][..],
+            "watch needs --until <UNTIL> (see its --help)",
+        ),
         // Port 0 is never held: an answer about it would prove nothing.
         (
             &["end", "0", "--dry-run"][..],
@@ -347,6 +350,56 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
     ] {
         refused_in_one_line(args, says);
     }
+}
+
+/// A mistyped short option is named, not the target after it (clap said "unexpected argument
+/// '80' found" for `check -x 80`); an option given twice in one word says which; an option
+/// without the one it works with, and a command without its argument, are said in the tool's
+/// words (clap's "the following required arguments were not provided: --wait").
+#[test]
+fn short_option_typos_and_missing_partners_are_named_in_one_line() {
+    let not_an_option =
+        |o: &str| format!("'{o}' is not an option of this command (see its --help)");
+    for (args, says) in [
+        (&["check", "-x", "80"][..], not_an_option("-x")),
+        (&["check", "-6x", "80"][..], not_an_option("-6x")),
+        (&["check", "-q", "-x", "80"][..], not_an_option("-x")),
+        (&["who", "-x", "80"][..], not_an_option("-x")),
+        (&["check", "80", "-x"][..], not_an_option("-x")),
+        (&["check", "-x"][..], not_an_option("-x")),
+        (
+            &["check", "-66", "80"][..],
+            "-6 is given twice (in '-66'): give it once".into(),
+        ),
+        (
+            &["check", "-6", "-6", "80"][..],
+            "-6 is given twice: give it once".into(),
+        ),
+        (
+            &["check", "80", "--interval=5"][..],
+            "--interval needs --wait: give both, or leave out --interval".into(),
+        ),
+        (
+            &["report", "80", "--force"][..],
+            "--force needs --output <OUTPUT>: give both, or leave out --force".into(),
+        ),
+        (
+            &["--remote-path", "/opt/pi", "who", "80"][..],
+            "--remote-path needs --on <[USER@]HOST[:PORT]>: give both, or leave out --remote-path"
+                .into(),
+        ),
+        (
+            &["check"][..],
+            "check needs <TARGET> (see its --help)".into(),
+        ),
+    ] {
+        refused_in_one_line(args, &says);
+        let (_, _, err) = run(args);
+        assert!(!err.contains("'80'"), "{args:?} blames the target: {err}");
+    }
+    // A negative number is still a value: explain takes one (EAI_NONAME).
+    let (code, out, err) = run(&["explain", "-2"]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[test]
@@ -671,7 +724,7 @@ fn an_option_without_its_partner_is_bad_input() {
     for (args, says) in [
         (
             &["check", "80", "--interval", "5"][..],
-            "the following required arguments were not provided: --wait",
+            "--interval needs --wait: give both, or leave out --interval",
         ),
         (
             &["check", "80", "--no-listen", "--backlog", "5"][..],
@@ -687,7 +740,7 @@ fn an_option_without_its_partner_is_bad_input() {
         ),
         (
             &["window", "--udp"][..],
-            "the following required arguments were not provided: <TARGET>",
+            "--udp needs <TARGET>: give both, or leave out --udp",
         ),
     ] {
         refused_in_one_line(args, says);

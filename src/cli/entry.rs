@@ -85,17 +85,9 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
                 }
                 return Err(ExitCode::from(exit::USAGE));
             }
-            // `check --bogus 1`: the target took `--bogus` (a target may start with a hyphen)
-            // and clap blames the `1` after it; name the mistyped option instead.
-            let blamed_option = matches!(
-                e.get(clap::error::ContextKind::InvalidArg),
-                Some(clap::error::ContextValue::String(a)) if a.starts_with("--")
-            );
-            if e.kind() == ErrorKind::UnknownArgument
-                && !blamed_option
-                && let Some(opt) = mistyped_option(std::env::args().skip(1))
-            {
-                output::error_line(&crate::target::InputError::UnknownOption(opt).to_string());
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            if let Some(input) = usage_error(&e, &args) {
+                output::error_line(&input.to_string());
                 return Err(ExitCode::from(exit::USAGE));
             }
             // clap's message is several lines (usage, a tip); its first line says what is wrong,
@@ -144,30 +136,127 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
     }
 }
 
-/// The first `--name` among `args` that neither the subcommand nor the program has (`--help`
-/// and `--version` aside): what a user mistyped when clap blames the argument after it.
-fn mistyped_option(args: impl Iterator<Item = String>) -> Option<String> {
-    let args: Vec<String> = args.collect();
+/// clap's refusal of `args` in the tool's words, where clap's own would mislead or read as
+/// clap's: a mistyped option the target took (`check -x 80`, `check --bogus 1`: clap blames the
+/// `80`), one option given twice (`-66`), an option without its partner (`check 80 --interval 5`
+/// needs --wait), a command without its argument. `None`: clap's first line says it.
+fn usage_error(e: &clap::Error, args: &[String]) -> Option<InputError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let invalid = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => vec![a.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let (top, sub) = subcommand_of(args)?;
+    match e.kind() {
+        // A blamed `--name` keeps clap's line: it carries clap's "did you mean" tip.
+        ErrorKind::UnknownArgument if !invalid.iter().any(|a| a.starts_with("--")) => {
+            mistyped_option(args, &top, &sub).map(InputError::UnknownOption)
+        }
+        ErrorKind::ArgumentConflict
+            if matches!(
+                (e.get(ContextKind::InvalidArg), e.get(ContextKind::PriorArg)),
+                (Some(a), Some(b)) if a == b
+            ) =>
+        {
+            let option = invalid.first()?.clone();
+            let c = option.strip_prefix('-').filter(|c| c.len() == 1)?;
+            let word = args
+                .iter()
+                .take_while(|a| *a != "--")
+                .find(|a| !a.starts_with("--") && a.matches(c).count() > 1)
+                .map(|a| crate::text::clean(a).into_owned());
+            Some(InputError::OptionTwice { option, word })
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let needs = invalid.join(", ");
+            Some(match needing(args, &top, &sub) {
+                Some(option) => InputError::NeedsPartner { option, needs },
+                None => InputError::Missing {
+                    command: sub.get_name().to_owned(),
+                    missing: needs,
+                },
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The program's command and the subcommand `args` name.
+fn subcommand_of(args: &[String]) -> Option<(clap::Command, clap::Command)> {
     let top = <Cli as clap::CommandFactory>::command();
+    // The first word that names one (an option's value may come before it: `--on web-01 who`).
     let sub = args
         .iter()
-        .find(|a| !a.starts_with('-'))
-        .and_then(|name| top.find_subcommand(name))?;
-    let known = |name: &str| {
+        .take_while(|a| *a != "--")
+        .find_map(|name| top.find_subcommand(name))?
+        .clone();
+    Some((top, sub))
+}
+
+/// The first option among `args` that neither the subcommand nor the program has (`--help`
+/// and `--version` aside): `--name`, or `-x…` with a letter neither has (`-6x`): what a user
+/// mistyped when clap blames the argument after it.
+fn mistyped_option(args: &[String], top: &clap::Command, sub: &clap::Command) -> Option<String> {
+    let known_long = |name: &str| {
         matches!(name, "help" | "version")
             || sub
                 .get_arguments()
                 .chain(top.get_arguments())
                 .any(|a| a.get_long() == Some(name))
     };
+    let known_short = |c: char| {
+        matches!(c, 'h' | 'V')
+            || sub
+                .get_arguments()
+                .chain(top.get_arguments())
+                .any(|a| a.get_short() == Some(c))
+    };
     args.iter()
         .take_while(|a| *a != "--")
-        .find(|a| {
-            a.strip_prefix("--")
-                .and_then(|rest| rest.split('=').next())
-                .is_some_and(|name| !name.is_empty() && !known(name))
+        .find(|a| match a.strip_prefix("--") {
+            Some(rest) => rest
+                .split('=')
+                .next()
+                .is_some_and(|name| !name.is_empty() && !known_long(name)),
+            // `-x`, `-6x`; not `-1` (a negative number: a value, refused as a port in words).
+            None => a.strip_prefix('-').is_some_and(|flags| {
+                !flags.chars().all(|c| c.is_ascii_digit()) && !flags.chars().all(known_short)
+            }),
         })
         .map(|a| crate::text::clean(a).into_owned())
+}
+
+/// The option among `args` that needs what clap found missing: the one whose leaving out makes
+/// clap stop asking for it (`--interval` in `check 80 --interval 5`, which needs --wait). The
+/// requirements stay clap's, written once in `args.rs`.
+fn needing(args: &[String], top: &clap::Command, sub: &clap::Command) -> Option<String> {
+    let still_missing = |rest: &[String]| {
+        top.clone()
+            .try_get_matches_from(
+                std::iter::once(crate::program::NAME).chain(rest.iter().map(String::as_str)),
+            )
+            .is_err_and(|e| e.kind() == clap::error::ErrorKind::MissingRequiredArgument)
+    };
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    (0..end).find_map(|i| {
+        let (name, inline) = match args[i].strip_prefix("--")?.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (args[i].strip_prefix("--")?, false),
+        };
+        let arg = sub
+            .get_arguments()
+            .chain(top.get_arguments())
+            .find(|a| a.get_long() == Some(name))?;
+        let width = if !inline && arg.get_action().takes_values() {
+            2
+        } else {
+            1
+        };
+        let mut rest = args.to_vec();
+        rest.drain(i..(i + width).min(end));
+        (!still_missing(&rest)).then(|| format!("--{name}"))
+    })
 }
 
 /// For `port-inspector window [TARGET]`: `Some(Ok(target))` to open the window (on TARGET when
