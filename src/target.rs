@@ -150,6 +150,16 @@ impl Host {
         }
     }
 
+    /// Checks a host read from outside — saved state, another machine's JSON: serde takes any
+    /// text, as [`Host::parse`] does — as [`parse_host`] checks the user's own: every interface
+    /// and an address without a scope always pass.
+    pub fn validate(&self) -> Result<(), InputError> {
+        match self {
+            Host::All | Host::Ip { scope: None, .. } => Ok(()),
+            Host::Ip { .. } | Host::Name(_) => validate_host(&self.to_string()),
+        }
+    }
+
     /// The node getaddrinfo is given: `None` for every interface (a null node with AI_PASSIVE
     /// is the wildcard of each family), else the host as typed.
     #[must_use]

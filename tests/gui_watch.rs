@@ -49,7 +49,11 @@ fn a_watch_is_remembered_and_watches_again_after_a_restart() {
     let saved: Saved = h.state().saved();
     assert_eq!(saved.watches.len(), 1, "remembered");
     assert_eq!(saved.watches[0].port, port, "its port");
-    assert_eq!(saved.watches[0].address, "127.0.0.1", "its address");
+    assert_eq!(
+        saved.watches[0].address,
+        std::net::IpAddr::from([127, 0, 0, 1]).into(),
+        "its address, read once where it was typed"
+    );
     h.get_by_label("Stop").click();
     h.run_steps(2);
     wait_for(&mut h, "Stopped; last seen taken by");

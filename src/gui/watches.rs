@@ -9,7 +9,7 @@ use super::console_jobs::{LOCAL_WATCH_SECS, REMOTE_WATCH_SECS, WatchJob, WatchUp
 use super::machines::MachinesRoom;
 use super::worker::{Job, Worker};
 use crate::probe::CancelToken;
-use crate::target::Protocol;
+use crate::target::{Host, Protocol};
 use crate::watch::{PortState, Until};
 
 /// The most watches kept.
@@ -23,8 +23,9 @@ pub struct WatchSpec {
     pub port: u16,
     /// TCP or UDP.
     pub protocol: Protocol,
-    /// The address to bind; empty: every interface.
-    pub address: String,
+    /// The address to bind, read once where it was typed. Saved as the text typed, `""` for
+    /// every interface, as when it was kept as text.
+    pub address: Host,
     /// The machine (`None`: this machine).
     pub machine: Option<String>,
     /// When it is over.
@@ -38,7 +39,7 @@ impl Default for WatchSpec {
         Self {
             port: 8080,
             protocol: Protocol::Tcp,
-            address: String::new(),
+            address: Host::All,
             machine: None,
             until: Until::Free,
             met_at_unix_ms: None,
@@ -51,7 +52,7 @@ impl WatchSpec {
     #[must_use]
     pub fn target(&self) -> crate::Target {
         crate::Target {
-            host: crate::target::Host::parse(&self.address),
+            host: self.address.clone(),
             port: self.port,
             protocol: self.protocol,
             ..crate::Target::default()
@@ -156,8 +157,7 @@ impl WatchesRoom {
     pub fn restore(&mut self, specs: Vec<WatchSpec>, machines: &MachinesRoom, worker: &Worker) {
         for spec in specs.into_iter().take(WATCHES_KEPT) {
             let valid = spec.port != 0
-                && spec.address.len() <= 300
-                && (spec.address.is_empty() || crate::target::validate_host(&spec.address).is_ok())
+                && spec.address.validate().is_ok()
                 && spec
                     .machine
                     .as_deref()
@@ -236,12 +236,11 @@ impl WatchesRoom {
                 let address = address
                     .strip_prefix('[')
                     .and_then(|a| a.strip_suffix(']'))
-                    .unwrap_or(address)
-                    .to_owned();
+                    .unwrap_or(address);
                 let host = if address.is_empty() {
-                    Ok(())
+                    Ok(Host::All)
                 } else {
-                    crate::target::validate_host(&address)
+                    crate::target::parse_host(address)
                 };
                 match (port, host) {
                     (Err(e), _) | (_, Err(e)) => self.form_error = Some(e.to_string()),
@@ -252,7 +251,7 @@ impl WatchesRoom {
                     (Ok(_), _) if self.rows.len() >= WATCHES_KEPT => {
                         self.form_error = Some(format!("At most {WATCHES_KEPT} watches are kept."));
                     }
-                    (Ok(port), Ok(())) => {
+                    (Ok(port), Ok(address)) => {
                         self.form_error = None;
                         let i = self.push(WatchSpec {
                             port,
@@ -426,7 +425,7 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
     ui.label(format!(
         "{} {}",
         s.protocol,
-        crate::text::clean(&crate::target::join_host_port(&s.address, s.port))
+        crate::text::clean(&s.target().display_addr())
     ));
     ui.label(crate::render::remote::until(s.until));
     ui.label(
@@ -436,7 +435,7 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
     let what = format!(
         "{} {}",
         s.protocol,
-        crate::text::clean(&crate::target::join_host_port(&s.address, s.port))
+        crate::text::clean(&s.target().display_addr())
     );
     ui.horizontal(|ui| {
         if r.running.is_some() {
@@ -506,4 +505,69 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
 #[must_use]
 pub fn port_field() -> egui::Id {
     egui::Id::unique("watch-port-field")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `WatchSpec` as builds before the typed address wrote it.
+    #[derive(Serialize, Deserialize)]
+    struct OldWatchSpec {
+        port: u16,
+        protocol: Protocol,
+        address: String,
+        machine: Option<String>,
+        until: Until,
+        met_at_unix_ms: Option<u64>,
+    }
+
+    fn old(address: &str) -> String {
+        ron::to_string(&OldWatchSpec {
+            port: 8080,
+            protocol: Protocol::Udp,
+            address: address.to_owned(),
+            machine: Some("web1".to_owned()),
+            until: Until::Taken,
+            met_at_unix_ms: None,
+        })
+        .unwrap()
+    }
+
+    /// Watches saved by an older build (the address as text) load with the address typed; an
+    /// address no one could have typed loads but is refused by the check `restore` makes; and
+    /// what this build saves is what an older build wrote.
+    #[test]
+    fn an_old_saved_watch_loads_with_its_address_typed() {
+        let cases = [
+            ("", Host::All),
+            (
+                "127.0.0.1",
+                Host::from(std::net::IpAddr::from([127, 0, 0, 1])),
+            ),
+            (
+                "fe80::1%eth0",
+                Host::Ip {
+                    ip: "fe80::1".parse().unwrap(),
+                    scope: Some("eth0".to_owned()),
+                },
+            ),
+            (
+                "db.example.invalid",
+                Host::Name("db.example.invalid".to_owned()),
+            ),
+        ];
+        for (text, host) in cases {
+            let saved = old(text);
+            let spec: WatchSpec = ron::from_str(&saved).expect(&saved);
+            assert_eq!(spec.address, host, "{saved}");
+            assert_eq!((spec.port, spec.protocol), (8080, Protocol::Udp));
+            assert!(spec.address.validate().is_ok(), "{saved}");
+            assert_eq!(ron::to_string(&spec).unwrap(), saved, "saved as before");
+        }
+        for bad in ["bad host!", "fe80::1%\u{1b}[2J", "1.2.3.999"] {
+            let spec: WatchSpec = ron::from_str(&old(bad)).expect(bad);
+            assert!(spec.address.validate().is_err(), "{bad:?} is not restored");
+        }
+    }
 }
