@@ -2,7 +2,7 @@
 //! the tests see a real Windows process as the owner, with its own PID and image name).
 //!
 //! ```text
-//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--device DEV] [--for SECS]
+//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--device DEV] [--reuseport] [--for SECS]
 //! holder receive UNIX_PATH [--for SECS]
 //! holder wait [--for SECS]
 //! holder service NAME ADDR PORT_FILE        (Windows: run by the service control manager)
@@ -20,6 +20,7 @@
 //! the program of a service named NAME: started by the service control manager, it listens on
 //! ADDR, writes its port to PORT_FILE and holds it until the service is stopped.
 //! `--device DEV` (Linux): the socket is bound to network device DEV first (SO_BINDTODEVICE).
+//! `--reuseport` (Unix): SO_REUSEPORT is set before the bind, so others may join the port.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -72,6 +73,9 @@ fn run(args: &[String]) -> Result<(), String> {
     let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(|e| e.to_string())?;
     if let Some(i) = args.iter().position(|a| a == "--device") {
         bind_device(&socket, args.get(i + 1).ok_or("--device: which device?")?)?;
+    }
+    if args.iter().any(|a| a == "--reuseport") {
+        reuse_port(&socket)?;
     }
     socket
         .bind(&addr.into())
@@ -143,6 +147,18 @@ fn bind_device(socket: &Socket, device: &str) -> Result<(), String> {
 #[cfg(not(target_os = "linux"))]
 fn bind_device(_: &Socket, _: &str) -> Result<(), String> {
     Err("--device: SO_BINDTODEVICE is Linux's".into())
+}
+
+#[cfg(unix)]
+fn reuse_port(socket: &Socket) -> Result<(), String> {
+    socket
+        .set_reuse_port(true)
+        .map_err(|e| format!("SO_REUSEPORT: {e}"))
+}
+
+#[cfg(not(unix))]
+fn reuse_port(_: &Socket) -> Result<(), String> {
+    Err("--reuseport: SO_REUSEPORT is Unix's".into())
 }
 
 #[cfg(unix)]

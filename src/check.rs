@@ -180,13 +180,13 @@ fn complete_within(
 }
 
 /// What the recorder's database (the default one, or `PORT_INSPECTOR_DB`) knows about `port`
-/// now. Silent (`None`) when there is no database, it cannot be read (root's, and this is not
-/// root), or it has nothing on the port: a check never waits on the recorder or fails for it.
-/// The lines' `history` command starts with `program`.
+/// now, this process's own probes left out. Silent (`None`) when there is no database, it
+/// cannot be read (root's, and this is not root), or it has nothing on the port: a check never
+/// waits on the recorder or fails for it. The lines' `history` command starts with `program`.
 fn recall(port: u16, program: &crate::program::Program) -> Option<crate::record::Recorded> {
     use crate::record::{history, now_ms, store, words};
     let path = store::default_path()?;
-    let value = history::recollect(&path, port, now_ms())?;
+    let value = history::recollect(&path, port, now_ms(), std::process::id())?;
     let lines = words::recollection_lines(&value, program);
     Some(crate::record::Recorded { value, lines })
 }

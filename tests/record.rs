@@ -115,6 +115,31 @@ fn pids(span: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// Runs python3 `code` (in the network namespace `net`, nsenter's argument, when given), whose
+/// bind must be refused (python exits 1); returns its PID.
+fn refused_python(net: Option<&str>, code: &str) -> u64 {
+    let mut cmd = match net {
+        Some(net) => {
+            let mut c = std::process::Command::new("nsenter");
+            c.args([net, "python3"]);
+            c
+        }
+        None => std::process::Command::new("python3"),
+    };
+    let mut c = cmd
+        .args(["-c", code])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = u64::from(c.id());
+    assert_eq!(
+        c.wait().unwrap().code(),
+        Some(1),
+        "python ran and its bind was refused: {code}"
+    );
+    pid
+}
+
 /// Polls `history PORT` until `ok` holds of its timeline (deadline 20 s).
 fn wait_for(db: &Path, port: u16, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
@@ -575,6 +600,49 @@ fn start_recorder_with_journal(db: &Path, journal: &Path, net: Option<&str>) -> 
     )
 }
 
+/// The holder example run with `args` in the network namespace `net` (nsenter's argument), once
+/// it has printed its port.
+fn holder_in(net: &str, args: &[&str]) -> common::Holder {
+    let mut child = std::process::Command::new("nsenter")
+        .arg(net)
+        .arg(common::holder::path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = common::first_line(&mut child);
+    let port = line
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the holder printed its port: {line:?}"));
+    common::Holder { child, port }
+}
+
+/// A recorder in the network namespace `net` (nsenter's argument), once it records, in eBPF
+/// mode (root: the tracepoints attach).
+fn start_traced_recorder_in(db: &Path, net: &str) -> Recorder {
+    let recorder = Recorder(
+        std::process::Command::new("nsenter")
+            .arg(net)
+            .arg(common::bin().get_program())
+            .args(["record", "--interval", "200", "--for", "120", "--db"])
+            .arg(db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_recording(db);
+    assert_eq!(
+        history(db, &["1"])["latest_session"]["mode"],
+        "traced",
+        "root: the tracepoints are attached"
+    );
+    recorder
+}
+
 /// A network namespace of the test's own with its loopback up, alive while the returned child
 /// lives, and the `nsenter` argument that enters it.
 fn private_netns() -> (common::Holder, String) {
@@ -616,18 +684,7 @@ fn every_event_goes_to_the_journal_with_its_fields() {
     wait_until_recording(&db);
     let ip = common::private_loopback();
     let mut h = match net {
-        Some(net) => {
-            let mut child = std::process::Command::new("nsenter")
-                .arg(net)
-                .arg(common::holder::path())
-                .args(["tcp", &format!("{ip}:0")])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let port = common::first_line(&mut child).parse().unwrap();
-            common::Holder { child, port }
-        }
+        Some(net) => holder_in(net, &["tcp", &format!("{ip}:0")]),
         None => common::holder::spawn("tcp", &format!("{ip}:0")),
     };
     let pid = h.child.id().to_string();
@@ -682,20 +739,10 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
     // 20 processes try the held port: each fails with EADDRINUSE.
     let mut tried = Vec::new();
     for _ in 0..20 {
-        let mut c = std::process::Command::new("python3")
-            .args([
-                "-c",
-                &format!("import socket; socket.socket().bind(('{ip}', {port}))"),
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        tried.push(u64::from(c.id()));
-        assert_eq!(
-            c.wait().unwrap().code(),
-            Some(1),
-            "python ran and its bind was refused"
-        );
+        tried.push(refused_python(
+            None,
+            &format!("import socket; socket.socket().bind(('{ip}', {port}))"),
+        ));
     }
     // One process dropped to nobody tries a privileged port: EACCES.
     let mut c = std::process::Command::new("setpriv")
@@ -875,21 +922,11 @@ fn a_refused_udp_bind_is_recorded_as_udp() {
     let ip = common::private_loopback();
     let h = common::holder::spawn("udp", &format!("{ip}:0"));
     let port = h.port;
-    let mut c = std::process::Command::new("python3")
-        .args([
-            "-c",
-            &format!(
-                "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('{ip}', {port}))"
-            ),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let tried = u64::from(c.id());
-    assert_eq!(
-        c.wait().unwrap().code(),
-        Some(1),
-        "the UDP bind was refused"
+    let tried = refused_python(
+        None,
+        &format!(
+            "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('{ip}', {port}))"
+        ),
     );
     let start = Instant::now();
     let e = loop {
@@ -1033,23 +1070,7 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
     let db = dir.db();
     // A dual-stack listener there before the recorder: named by the first read of the table.
     let (before, before_ports) = v6_listeners(&net, &[0]);
-    let recorder = Recorder(
-        std::process::Command::new("nsenter")
-            .arg(&net)
-            .arg(common::bin().get_program())
-            .args(["record", "--interval", "200", "--for", "120", "--db"])
-            .arg(&db)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    wait_until_recording(&db);
-    assert_eq!(
-        history(&db, &["1"])["latest_session"]["mode"],
-        "traced",
-        "root: the tracepoints are attached"
-    );
+    let recorder = start_traced_recorder_in(&db, &net);
     // One listener on [::] with IPV6_V6ONLY on, one with it off, traced at their listen.
     let (py, ports) = v6_listeners(&net, &[1, 0]);
     let conn =
@@ -1094,6 +1115,167 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
         assert!(text.contains(&said), "history says {said}:\n{text}");
     }
     drop((py, before, conn));
+    drop(stop(recorder));
+    drop(ns);
+}
+
+/// `check TARGET MORE…` run in the network namespace `net` (nsenter's argument), the recorder's
+/// database `db` its recollection's.
+fn check_in(net: &str, db: &Path, target: &str, more: &[&str]) -> std::process::Output {
+    std::process::Command::new("nsenter")
+        .arg(net)
+        .arg(common::bin().get_program())
+        .args(["check", target])
+        .args(more)
+        .env("PORT_INSPECTOR_DB", db)
+        .output()
+        .unwrap()
+}
+
+/// How many entries of `kind` (`held`, `failed_bind`) of the timeline are Port Inspector's: a
+/// span held only by port-inspector processes (its end written or not yet), a bind
+/// port-inspector was refused.
+fn port_inspector_s(t: &Value, kind: &str) -> usize {
+    t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == kind
+                && if kind == "held" {
+                    e["holders"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|h| h["process"] == "port-inspector")
+                } else {
+                    e["who"]["process"] == "port-inspector"
+                }
+        })
+        .count()
+}
+
+/// Whether the timeline has a bind refused to `pid`.
+fn refused_to(t: &Value, pid: u64) -> bool {
+    t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "failed_bind" && e["who"]["pid"].as_u64() == Some(pid))
+}
+
+/// `check`'s recollection leaves out Port Inspector's own probes, through a real recorder: three
+/// checks of a free port (each binds and listens a moment), of a held port (each refused), and
+/// of the same port with `--reuseport` (each joins the holder's SO_REUSEPORT group a moment) are
+/// no holder, no change of hands and no refused bind of the port's, while `history` lists every
+/// one of them (they happened) and another program's refused bind is still the last one named.
+/// The recorder, the holder and the checks share a network namespace of the test's own, so no
+/// other suite's sockets or binds reach this database.
+#[test]
+#[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON; a network namespace); CI runs it (cargo test -- --include-ignored)"]
+fn a_check_s_recollection_leaves_out_port_inspector_s_own_probes() {
+    common::require(common::is_root(), "root, to load the eBPF program");
+    let (ns, net) = private_netns();
+    let dir = TempDir::new("own-probes");
+    let db = dir.db();
+    let recorder = start_traced_recorder_in(&db, &net);
+    let ip = common::private_loopback();
+    // A holder others may join: a check with --reuseport binds and listens beside it.
+    let h = holder_in(&net, &["tcp", &format!("{ip}:0"), "--reuseport"]);
+    let (holder_pid, held) = (u64::from(h.child.id()), h.port);
+    // Nothing else listens in the namespace: a port the kernel gave out elsewhere is free here.
+    let free = std::iter::repeat_with(common::free_tcp_port)
+        .find(|&p| p != held)
+        .unwrap();
+    // Another program refused on the held port, before the checks: the last refusal not ours.
+    let other_pid = refused_python(
+        Some(&net),
+        &format!("import socket; socket.socket().bind(('{ip}', {held}))"),
+    );
+    let check = |port: u16, more: &[&str]| check_in(&net, &db, &format!("{ip}:{port}"), more);
+    for _ in 0..3 {
+        assert_eq!(check(free, &[]).status.code(), Some(0), "the free port");
+        assert_eq!(check(held, &[]).status.code(), Some(1), "the held port");
+        assert_eq!(
+            check(held, &["--reuseport"]).status.code(),
+            Some(0),
+            "the held port, joining its SO_REUSEPORT group"
+        );
+    }
+    wait_for(
+        &db,
+        free,
+        "history lists the three checks' listens on the free port",
+        |t| port_inspector_s(t, "held") >= 3,
+    );
+    wait_for(
+        &db,
+        held,
+        "history lists the holder, the other program's refused bind, and the checks' joins and refused binds",
+        |t| {
+            spans(t).iter().any(|s| pids(s) == [holder_pid])
+                && refused_to(t, other_pid)
+                && port_inspector_s(t, "held") >= 3
+                && port_inspector_s(t, "failed_bind") >= 3
+        },
+    );
+    let text = history_text(&db, &[&held.to_string()]);
+    assert!(
+        text.contains("refused bind: port-inspector (PID"),
+        "history's text says the checks' refused binds: {text}"
+    );
+
+    // The held port's recollection: the holder, one change of hands, the other's refusal.
+    let out = check(held, &["--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &v["recorded"];
+    let held_now = rec["held_now"].as_array().unwrap();
+    let shown = format!("{rec:#}\nhistory: {:#}", history(&db, &[&held.to_string()]));
+    assert!(
+        held_now.len() == 1 && pids(&held_now[0]) == [holder_pid],
+        "held now: the holder alone: {shown}"
+    );
+    assert_eq!(
+        rec["changes_last_hour"], 1,
+        "the holder's arrival is the one change of hands: {shown}"
+    );
+    assert_eq!(
+        rec["last_refused"]["who"]["pid"].as_u64(),
+        Some(other_pid),
+        "the last refused bind is the other program's, not a check's: {shown}"
+    );
+    let text = String::from_utf8(check(held, &[]).stdout).unwrap();
+    assert!(
+        text.contains(&format!("Recorded: TCP {ip}:{held} held since"))
+            && text.contains(&format!("by holder (PID {holder_pid}")),
+        "the text says the holder: {text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Recorded: the last refused bind here:")
+                && l.contains(&format!("python3 (PID {other_pid}"))),
+        "and the other program's refusal: {text}"
+    );
+    assert!(
+        !text.contains("changed hands") && !text.contains("port-inspector (PID"),
+        "and nothing of the checks: {text}"
+    );
+
+    // The free port: the recorder has only the checks' probes there, so nothing to say.
+    let out = check(free, &["--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = history(&db, &[&free.to_string()]);
+    assert!(
+        v["recorded"].is_null(),
+        "nothing recorded: {:#}\nhistory: {t:#}",
+        v["recorded"]
+    );
+    let text = String::from_utf8(check(free, &[]).stdout).unwrap();
+    assert!(
+        !text.contains("flight recorder") && !text.contains("Recorded:"),
+        "check of the free port says nothing from the recorder: {text}\nhistory: {t:#}"
+    );
+    drop(h);
     drop(stop(recorder));
     drop(ns);
 }

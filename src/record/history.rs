@@ -636,19 +636,48 @@ fn is_port_inspector(h: &Holder) -> bool {
 
 /// A probe of Port Inspector's: a socket that only Port Inspector processes held, for less than
 /// a second (a check's bind and listen, a scan's; a `listen` or `hold` on purpose lasts longer
-/// and stays a holder).
-fn own_probe(span: &Span) -> bool {
+/// and stays a holder); or one recorded as still held whose every holder is `asking` (the
+/// process that recollects: the check, its probes closed) or has ended (`running` says no),
+/// whose end the recorder has not written yet: under load it writes a probe's close tens of
+/// milliseconds late, and the check asking right after it, or its own, read as held now.
+fn own_probe(span: &Span, asking: u32, running: &dyn Fn(u32) -> bool) -> bool {
     !span.holders.is_empty()
         && span.holders.iter().all(is_port_inspector)
-        && span
-            .gone_ms
-            .is_some_and(|g| g.saturating_sub(span.after_ms.unwrap_or(span.first_ms)) < 1_000)
+        && match span.gone_ms {
+            Some(g) => g.saturating_sub(span.after_ms.unwrap_or(span.first_ms)) < 1_000,
+            None => {
+                span.end == SpanEnd::StillHeld
+                    && span
+                        .holders
+                        .iter()
+                        .all(|h| h.pid == asking || !running(h.pid))
+            }
+        }
 }
 
-/// What the database at `path` knows about `port`: silent (`None`) when there is no database,
-/// it cannot be read, or it has nothing on the port.
+/// Whether a Port Inspector process `pid` is running now; where this OS does not say, yes.
+fn port_inspector_running(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        crate::owners::name_of(pid).as_deref() == Some(crate::program::NAME)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// What the database at `path` knows about `port`, asked by the process `asking` (its own
+/// probes are none of the port's): silent (`None`) when there is no database, it cannot be
+/// read, or it has nothing on the port.
 #[must_use]
-pub fn recollect(path: &std::path::Path, port: u16, now_ms: u64) -> Option<Recollection> {
+pub fn recollect(
+    path: &std::path::Path,
+    port: u16,
+    now_ms: u64,
+    asking: u32,
+) -> Option<Recollection> {
     let s = Store::open_for_reading(path).ok()??;
     let day = timeline(
         &s,
@@ -666,7 +695,7 @@ pub fn recollect(path: &std::path::Path, port: u16, now_ms: u64) -> Option<Recol
             // Port Inspector's own probes (this check's, earlier checks', a scan's) are no
             // holder and no refusal of the port's: a check run three times must not make the
             // port "change hands" or report its own refused bind.
-            Entry::Held(span) if own_probe(&span) => {}
+            Entry::Held(span) if own_probe(&span, asking, &port_inspector_running) => {}
             Entry::FailedBind(f) if is_port_inspector(&f.who) => {}
             Entry::Held(span) => {
                 if span.after_ms.is_some_and(|a| a + 3_600_000 >= now_ms) {
@@ -720,16 +749,27 @@ mod tests {
             },
             holders: vec![holder(name)],
         };
-        assert!(own_probe(&span("port-inspector", 5_000, Some(5_100))));
+        let (asking, running, ended) = (7, |_| true, |_| false);
+        let probe = |name, gone| own_probe(&span(name, 5_000, gone), asking, &running);
+        assert!(probe("port-inspector", Some(5_100)));
         assert!(
-            !own_probe(&span("port-inspector", 5_000, Some(9_000))),
+            !probe("port-inspector", Some(9_000)),
             "a listen or hold on purpose"
         );
+        assert!(!probe("port-inspector", None), "still held: a holder");
         assert!(
-            !own_probe(&span("port-inspector", 5_000, None)),
-            "still held: a holder"
+            own_probe(&span("port-inspector", 5_000, None), 42, &running),
+            "still held by the asking check itself (its end not written yet): its probe"
         );
-        assert!(!own_probe(&span("nginx", 5_000, Some(5_100))), "not ours");
+        assert!(
+            own_probe(&span("port-inspector", 5_000, None), asking, &ended),
+            "still held by a check that has ended (its end not written yet): its probe"
+        );
+        assert!(!probe("nginx", Some(5_100)), "not ours");
+        assert!(
+            !own_probe(&span("nginx", 5_000, None), 42, &ended),
+            "not ours"
+        );
         assert!(is_port_inspector(&holder("port-inspector")));
         assert!(!is_port_inspector(&holder("port-inspecto")));
     }
