@@ -105,6 +105,63 @@ impl Os {
         }
     }
 
+    /// Whether sockets have SO_EXCLUSIVEADDRUSE (Windows only).
+    #[must_use]
+    pub fn has_exclusive_addr_use(self) -> bool {
+        self == Os::Windows
+    }
+
+    /// Whether this tool reads the OS's NAT rules: netfilter's (nftables, iptables), on Linux.
+    #[must_use]
+    pub fn reads_nat_rules(self) -> bool {
+        self == Os::Linux
+    }
+
+    /// How a process is ended when asked nicely: `SIGTERM`, or on Windows `TerminateProcess`.
+    #[must_use]
+    pub fn end_call(self) -> &'static str {
+        match self {
+            Os::Windows => "TerminateProcess",
+            Os::Linux | Os::Macos => "SIGTERM",
+        }
+    }
+
+    /// Whether a window needs a display server named in the environment (`DISPLAY`,
+    /// `WAYLAND_DISPLAY`): X11 or Wayland, as on Linux; macOS and Windows always have one.
+    #[must_use]
+    pub fn needs_display_server(self) -> bool {
+        self == Os::Linux
+    }
+
+    /// The environment variable that names the user's home folder: `HOME`, or `USERPROFILE`.
+    #[must_use]
+    pub fn home_variable(self) -> &'static str {
+        match self {
+            Os::Windows => "USERPROFILE",
+            Os::Linux | Os::Macos => "HOME",
+        }
+    }
+
+    /// The folder through which `pid`'s files are seen as it sees them (its own mount
+    /// namespace or container): `/proc/PID/root` on Linux; `None` where the OS has none.
+    #[must_use]
+    pub fn process_root(self, pid: u32) -> Option<String> {
+        (self == Os::Linux).then(|| format!("/proc/{pid}/root"))
+    }
+
+    /// The process the kernel's own sockets (and http.sys's) are listed under: Windows'
+    /// "System", PID 4.
+    #[must_use]
+    pub fn kernel_pid(self) -> Option<u32> {
+        (self == Os::Windows).then_some(4)
+    }
+
+    /// Whether services are systemd units in the usual folders (Linux).
+    #[must_use]
+    pub fn has_systemd_units(self) -> bool {
+        self == Os::Linux
+    }
+
     /// The OS this binary runs on.
     #[must_use]
     pub const fn current() -> Self {
@@ -441,6 +498,28 @@ fn turn_named(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What each OS knows, asked of the value, so every OS's answer is tested on any machine.
+    #[test]
+    fn each_os_says_what_it_has() {
+        let all = [Os::Linux, Os::Macos, Os::Windows];
+        let of = |f: fn(Os) -> bool| all.map(f);
+        assert_eq!(of(Os::has_exclusive_addr_use), [false, false, true]);
+        assert_eq!(of(Os::has_reuse_port), [true, true, false]);
+        assert_eq!(of(Os::reads_nat_rules), [true, false, false]);
+        assert_eq!(of(Os::needs_display_server), [true, false, false]);
+        assert_eq!(of(Os::has_systemd_units), [true, false, false]);
+        assert_eq!(
+            all.map(Os::end_call),
+            ["SIGTERM", "SIGTERM", "TerminateProcess"]
+        );
+        assert_eq!(all.map(Os::home_variable), ["HOME", "HOME", "USERPROFILE"]);
+        assert_eq!(
+            all.map(|os| os.process_root(812)),
+            [Some("/proc/812/root".to_owned()), None, None]
+        );
+        assert_eq!(all.map(Os::kernel_pid), [None, None, Some(4)]);
+    }
 
     /// One turn per protocol and port at a time, across threads as across processes (an
     /// abstract unix socket's name is the machine's, not the process's); dropping it ends it.

@@ -329,7 +329,7 @@ fn config_path(ssh_command: &str) -> Option<std::path::PathBuf> {
             return Some(f.into());
         }
     }
-    let home = std::env::var_os(if cfg!(windows) { "USERPROFILE" } else { "HOME" })?;
+    let home = std::env::var_os(crate::platform::Os::current().home_variable())?;
     Some(std::path::PathBuf::from(home).join(".ssh").join("config"))
 }
 

@@ -32,7 +32,7 @@ pub use app::{App, Deps, Inputs};
 
 /// Whether there is no display to open the window on.
 fn no_display() -> bool {
-    cfg!(all(unix, not(target_os = "macos")))
+    crate::platform::Os::current().needs_display_server()
         && std::env::var_os("DISPLAY").is_none_or(|v| v.is_empty())
         && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|v| v.is_empty())
 }

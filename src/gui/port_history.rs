@@ -91,6 +91,8 @@ fn candidates(given: Option<&Path>) -> Vec<PathBuf> {
         return own.into_iter().collect();
     }
     let mut out = Vec::new();
+    // The system's database is a Unix path (`/var/lib/…`): a fact of the build, not of an OS
+    // the answer came from.
     if cfg!(unix) {
         out.push(PathBuf::from(store::SYSTEM_DB));
     }

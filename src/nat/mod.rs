@@ -975,7 +975,7 @@ pub fn parse_iptables_save(
 /// # Errors
 /// [`NatError`] when no rule could be read.
 pub fn redirects(port: u16, protocol: Protocol) -> Result<Vec<NatRedirect>, NatError> {
-    if !cfg!(target_os = "linux") {
+    if !crate::platform::Os::current().reads_nat_rules() {
         return Err(NatError::NotLinux);
     }
     let run = crate::tools::output;

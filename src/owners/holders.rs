@@ -486,14 +486,20 @@ pub fn activated_command(cmdline: &str) -> Option<String> {
 /// The most of a configuration file read (inetd.conf, a file of xinetd.d, /etc/services).
 const MAX_CONF: u64 = 1 << 20;
 
+/// `path` as process `pid` sees it: through its root folder where the OS has one
+/// (`/proc/PID/root` on Linux), else as it is.
+fn seen_by(pid: Option<u32>, path: &str) -> String {
+    match pid.and_then(|p| crate::platform::Os::current().process_root(p)) {
+        Some(root) => format!("{root}{path}"),
+        None => path.to_owned(),
+    }
+}
+
 /// A file as the holder sees it (through `/proc/PID/root`, so a superserver in a container or
 /// another mount namespace is read from its own files), at most [`MAX_CONF`] bytes.
 fn read_as_seen_by(pid: Option<u32>, path: &str) -> Option<String> {
     use std::io::Read as _;
-    let full = match pid {
-        Some(p) if cfg!(target_os = "linux") => format!("/proc/{p}/root{path}"),
-        _ => path.to_owned(),
-    };
+    let full = seen_by(pid, path);
     let mut text = String::new();
     std::fs::File::open(full)
         .ok()?
@@ -532,10 +538,7 @@ fn superserver_service(o: &Owner, name: &str, cmd: &str) -> Option<String> {
         .map(|d| d.trim().to_owned())
         .collect();
     for dir in dirs {
-        let seen = match o.pid {
-            Some(p) if cfg!(target_os = "linux") => format!("/proc/{p}/root{dir}"),
-            _ => dir.clone(),
-        };
+        let seen = seen_by(o.pid, &dir);
         let Ok(entries) = std::fs::read_dir(seen) else {
             continue;
         };

@@ -74,7 +74,8 @@ mod tests {
 
     #[test]
     fn tables_parse_as_the_kernel_prints_them() {
-        // As printed on a little-endian machine; the words are swapped on a big-endian one.
+        // As printed on a little-endian machine; the words are swapped on a big-endian one (a
+        // fact of the build's target, not of an OS: cfg! stays).
         if cfg!(target_endian = "big") {
             return;
         }

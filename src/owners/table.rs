@@ -46,9 +46,6 @@ pub(super) fn table(protocol: Option<Protocol>, _scope: super::Scope) -> Owners 
     collect(None, protocol)
 }
 
-/// Windows' "System" process: the kernel and http.sys hold their sockets under it.
-const WINDOWS_SYSTEM_PID: u32 = 4;
-
 /// Builds the owners of `rows` (already filtered to what was asked). `path_of` names a process's
 /// executable where the OS has a faster way than sysinfo (Windows: QueryFullProcessImageNameW).
 pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) -> Owners {
@@ -108,7 +105,8 @@ pub(super) fn owners(rows: Vec<Row>, path_of: &dyn Fn(u32) -> Option<String>) ->
             Some(_) => None,
         };
         let name = match (pid, process) {
-            (Some(WINDOWS_SYSTEM_PID), _) if cfg!(windows) => {
+            // The kernel and http.sys hold their sockets under Windows' "System" process.
+            (Some(p), _) if Some(p) == crate::platform::Os::current().kernel_pid() => {
                 Some("System (kernel, http.sys)".into())
             }
             (_, Some(p)) => Some(p.name().to_string_lossy().into()),

@@ -428,7 +428,7 @@ fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
     ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut inputs.reuse_address, "Reuse address (SO_REUSEADDR)");
         ui.add_enabled(
-            cfg!(unix),
+            crate::platform::Os::current().has_reuse_port(),
             egui::Checkbox::new(&mut inputs.reuse_port, "Reuse port (SO_REUSEPORT)"),
         )
         .on_disabled_hover_text("SO_REUSEPORT does not exist on Windows");
@@ -453,7 +453,7 @@ fn options_row(ui: &mut egui::Ui, inputs: &mut Inputs) {
             .response
             .labelled_by(l.id);
         ui.add_enabled(
-            cfg!(windows),
+            crate::platform::Os::current().has_exclusive_addr_use(),
             egui::Checkbox::new(
                 &mut inputs.exclusive,
                 "Exclusive (SO_EXCLUSIVEADDRUSE, Windows)",
@@ -657,11 +657,10 @@ pub fn confirm_end_ui(
             }
         }
         if on.is_empty() {
-            ui.label(if cfg!(windows) {
-                "Each PID is checked again right before it is ended (TerminateProcess); the port is then bound again to prove it is free."
-            } else {
-                "Each PID is checked again right before its signal (SIGTERM); the port is then bound again to prove it is free."
-            });
+            ui.label(format!(
+                "Each PID is checked again right before it is ended ({}); the port is then bound again to prove it is free.",
+                crate::platform::Os::current().end_call()
+            ));
         } else {
             // The machine there ends them its own way (a signal, or TerminateProcess).
             ui.label(format!("Each PID is checked again{on} right before it is ended; the port is then bound again{on} to prove it is free."));

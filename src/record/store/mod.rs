@@ -159,7 +159,7 @@ pub const SYSTEM_DB: &str = "/var/lib/port-inspector/record.db";
 /// say `systemctl start` rather than a command to leave running.
 #[must_use]
 pub fn unit_installed() -> bool {
-    cfg!(target_os = "linux")
+    crate::platform::Os::current().has_systemd_units()
         && [
             "/etc/systemd/system",
             "/usr/lib/systemd/system",
