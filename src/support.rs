@@ -213,25 +213,62 @@ fn hold_socket(target: &Target, addr: SocketAddr, both: bool) -> Result<Socket, 
     Ok(sock)
 }
 
+/// Why a hold failed: the OS's error and, when the port could not be held at all, the check of
+/// the same bind made right after the refusal, which proves why as `check` does (who holds the
+/// port, a privileged port, a name that does not resolve).
+#[derive(Debug, Clone)]
+pub struct HoldError {
+    /// The OS's error.
+    pub error: OsError,
+    /// The check of the same target after the refusal; none for a failure after the port was
+    /// held, or a hold stopped before it was.
+    pub check: Option<Box<Check>>,
+}
+
+impl HoldError {
+    /// The check's answer, when it explains the refusal (the port was still not bindable).
+    #[must_use]
+    pub fn explained(&self) -> Option<&Check> {
+        self.check
+            .as_deref()
+            .filter(|c| c.report.verdict != Verdict::Bindable && c.explanation.is_some())
+    }
+}
+
+impl From<OsError> for HoldError {
+    fn from(error: OsError) -> Self {
+        HoldError { error, check: None }
+    }
+}
+
 /// Keeps the port bound (and listening, for TCP) for `duration` (at most an hour) or until
 /// `cancel`, reporting each connection or datagram as it arrives. A bare port is held on both
 /// families. Connections are accepted and reset at once without reading, so the hold leaves no
 /// TIME_WAIT behind; datagrams are counted, not kept; only the last [`KEPT_ARRIVALS`] arrivals are
-/// remembered. The port is released on return.
+/// remembered. The port is released on return. A port it cannot hold is checked at once, so
+/// the refusal can say why as `check` does.
 pub fn hold(
     target: &Target,
     duration: Duration,
     cfg: &ProbeConfig,
     on_bound: &mut dyn FnMut(&[SocketAddr]),
     on_event: &mut dyn FnMut(&ListenEvent),
-) -> Result<ListenSummary, OsError> {
+) -> Result<ListenSummary, HoldError> {
     let duration = duration.min(MAX_HOLD);
-    let addrs = resolve_all(target, cfg)?;
-    let both = addrs.iter().any(SocketAddr::is_ipv4) && addrs.iter().any(SocketAddr::is_ipv6);
-    let socks: Vec<Socket> = addrs
-        .iter()
-        .map(|a| hold_socket(target, *a, both))
-        .collect::<Result<_, _>>()?;
+    let held = resolve_all(target, cfg).and_then(|addrs| {
+        let both = addrs.iter().any(SocketAddr::is_ipv4) && addrs.iter().any(SocketAddr::is_ipv6);
+        addrs
+            .iter()
+            .map(|a| hold_socket(target, *a, both).map(|s| (s, *a)))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let (socks, addrs): (Vec<Socket>, Vec<SocketAddr>) = match held {
+        Ok(v) => v.into_iter().unzip(),
+        Err(error) => {
+            let check = (!cfg.cancel.is_cancelled()).then(|| Box::new(check::run(target, cfg)));
+            return Err(HoldError { error, check });
+        }
+    };
     let bound = socks
         .iter()
         .zip(&addrs)

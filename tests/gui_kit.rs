@@ -121,6 +121,25 @@ fn hold_and_listen_shows_two_connections_and_stop_frees_the_port() {
     TcpListener::bind(("127.0.0.1", port)).expect("free after Stop");
 }
 
+/// Hold on a port another socket holds says who holds it, in the CLI's `listen` words (check's
+/// title): it said "Could not hold the port: WSAEADDRINUSE …", naming nobody.
+#[test]
+fn hold_on_a_held_port_names_the_holder() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut h = harness(port);
+    open_kit(&mut h);
+    h.get_by_label("Start holding").click();
+    h.step();
+    // The holder is this test: its name, then its PID, in one line.
+    let said = format!("Cannot hold the port: 127.0.0.1:{port} is in use by ");
+    let pid = format!("(PID {}) (WSAEADDRINUSE (10048)", std::process::id());
+    wait_until(&mut h, "the refusal naming this test's process", |h| {
+        has(h, &said) && has(h, &pid)
+    });
+    drop(held);
+}
+
 #[test]
 fn watch_reports_the_owner_then_that_the_port_is_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();

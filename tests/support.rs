@@ -252,6 +252,51 @@ fn matrix_shows_tcp_ipv4_blocked_and_udp_free() {
     assert!(v["cells"].as_array().unwrap().len() >= 12, "cells in JSON");
 }
 
+/// `listen` on a port another process holds says who holds it, in `check`'s own words, and
+/// exits as `check` does (it said "cannot hold 127.0.0.1:P: WSAEADDRINUSE …", naming nobody).
+/// TCP and UDP, each with a real holder.
+#[test]
+fn listen_on_a_held_port_names_the_holder_as_check_does() {
+    let ip = common::private_loopback();
+    for kind in ["tcp", "udp"] {
+        let h = {
+            let _forking = forks_allowed();
+            common::holder::spawn(kind, &format!("{ip}:0"))
+        };
+        let target = format!("{ip}:{}", h.port);
+        let udp: &[&str] = if kind == "udp" { &["--udp"] } else { &[] };
+        let check = common::bin()
+            .args(["check", &target, "--json"])
+            .args(udp)
+            .output_apart()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&check.stdout).unwrap();
+        let title = v["explanation"]["title"].as_str().unwrap().to_owned();
+        let who = format!("{} (PID {})", common::holder::image(), h.child.id());
+        assert!(title.contains(&who), "{kind}: check names {who}: {title}");
+        let listen = common::bin()
+            .args(["listen", &target, "--for", "1"])
+            .args(udp)
+            .output_apart()
+            .unwrap();
+        let err = String::from_utf8_lossy(&listen.stderr);
+        assert_eq!(
+            listen.status.code(),
+            check.status.code(),
+            "{kind}: exit as check does: {err}"
+        );
+        assert_eq!(listen.status.code(), Some(1), "{kind}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{kind}: one line: {err}");
+        assert!(
+            err.contains(&format!(
+                "cannot hold the port: {title} (WSAEADDRINUSE (10048)"
+            )),
+            "{kind}: check's words, {title}: {err}"
+        );
+        assert!(listen.stdout.is_empty(), "{kind}: nothing held");
+    }
+}
+
 #[test]
 fn listen_reports_two_connections_then_frees_the_port() {
     // This test's own address: a port from 127.0.0.1's ephemeral range can be handed to another

@@ -702,9 +702,10 @@ pub(crate) fn listen(
             output::text(&format!("{}\n", crate::render::hold_released(&s)));
             Ok(exit::OK)
         }
+        // Exit as `check` does for what its check proved (1 not bindable, 3 unknown).
         Err(e) => {
-            output::error_line(&format!("cannot hold {}: {}", t.display_addr(), e));
-            Ok(exit::NOT_BINDABLE)
+            output::error_line(&crate::render::hold::refused(Some(t), &e));
+            Ok(e.explained().map_or(exit::NOT_BINDABLE, verdict_code))
         }
     }
 }

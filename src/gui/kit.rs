@@ -206,7 +206,8 @@ impl KitState {
                 if let Some(l) = &mut self.listen {
                     l.ended = Some(match *r {
                         Ok(s) => crate::render::hold_released(&s),
-                        Err(e) => format!("Could not hold the port: {e}"),
+                        // The CLI's line (who holds the port, as a check says it), as a sentence.
+                        Err(e) => sentence(&crate::render::hold::refused(l.target.as_ref(), &e)),
                     });
                 }
             }
@@ -283,4 +284,12 @@ impl KitState {
         }
         None
     }
+}
+
+/// A line as a sentence: its first letter upper-case.
+fn sentence(line: &str) -> String {
+    let mut c = line.chars();
+    c.next().map_or_else(String::new, |f| {
+        format!("{}{}", f.to_uppercase(), c.as_str())
+    })
 }

@@ -177,7 +177,7 @@ pub enum Event {
     /// Something arrived at the held port.
     Listen(crate::support::ListenEvent),
     /// Hold-and-listen ended: what it saw, or why it could not hold the port.
-    ListenEnded(Box<Result<crate::support::ListenSummary, crate::oserror::OsError>>),
+    ListenEnded(Box<Result<crate::support::ListenSummary, crate::support::HoldError>>),
     /// Watch: one more check while waiting, still not bindable (who holds it now).
     WatchTick(Box<Check>),
     /// Watch ended with this check (free, or stopped).

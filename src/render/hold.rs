@@ -44,6 +44,18 @@ pub fn arrival(ev: &crate::support::ListenEvent) -> String {
     }
 }
 
+/// Why a hold failed, in one line, the same in the CLI's `listen` and the window's Hold: what
+/// the check made after the refusal proved, in `check`'s own words (`cannot hold the port:
+/// 127.0.0.1:8080 is in use by nginx (PID 812) (WSAEADDRINUSE …)`), else the OS's error alone.
+#[must_use]
+pub fn refused(target: Option<&crate::target::Target>, e: &crate::support::HoldError) -> String {
+    match (e.explained().and_then(|c| c.explanation.as_ref()), target) {
+        (Some(x), _) => format!("cannot hold the port: {} ({})", x.title, e.error),
+        (None, Some(t)) => format!("cannot hold {}: {}", clean(&t.display_addr()), e.error),
+        (None, None) => format!("cannot hold the port: {}", e.error),
+    }
+}
+
 /// How a hold ended: `Released 127.0.0.1:8080 after 30.0 s (stopped): 2 arrivals, 10 bytes.`
 /// The same line in the CLI's `listen` and the window's Hold.
 #[must_use]
