@@ -2,25 +2,48 @@
 //! the tests see a real Windows process as the owner, with its own PID and image name).
 //!
 //! ```text
-//! holder tcp|bound|udp ADDR [--child | --children N] [--pass UNIX_PATH] [--device DEV] [--reuseport] [--for SECS]
+//! holder SOCKET... [OPTION...]                 SOCKET: tcp|bound|udp ADDR
+//! holder states IP
 //! holder receive UNIX_PATH [--for SECS]
 //! holder wait [--for SECS]
 //! holder service NAME ADDR PORT_FILE        (Windows: run by the service control manager)
 //! ```
 //!
 //! `tcp` listens on ADDR (`127.0.0.1:0`, `[::1]:0`), `bound` binds a TCP socket without
-//! listening, `udp` binds a UDP socket. Once the socket is set it prints its port on one line
-//! (with `--child`: the port and the PID of a child process started with the socket inherited,
-//! so two processes share it), then holds it until its standard input closes, it is killed, or
-//! SECS pass (600 by default), so a holder left behind by a crashed test ends by itself.
-//! `--children N`: N such children, their PIDs after the port. `--pass UNIX_PATH` (Unix): the
-//! socket is also sent over a Unix stream socket to the process listening at UNIX_PATH
-//! (SCM_RIGHTS), and kept. `receive` listens at UNIX_PATH, prints `ready`, takes one socket sent
-//! that way, prints `got`, and holds it. `wait` only waits (the child). `service` (Windows) is
-//! the program of a service named NAME: started by the service control manager, it listens on
-//! ADDR, writes its port to PORT_FILE and holds it until the service is stopped.
-//! `--device DEV` (Linux): the socket is bound to network device DEV first (SO_BINDTODEVICE).
-//! `--reuseport` (Unix): SO_REUSEPORT is set before the bind, so others may join the port.
+//! listening, `udp` binds a UDP socket; several may be given, made in that order. Once the
+//! sockets are set it prints their ports on one line (with children: the ports, then the PIDs of
+//! the children, started with the sockets inherited, so the processes share them), then holds
+//! them until its standard input closes, it is killed, or SECS pass (600 by default), so a
+//! holder left behind by a crashed test ends by itself. Its process name is its file's: a test
+//! that wants another runs a link to it named so.
+//!
+//! Options:
+//! - `--child`, `--children N`: one or N such children (`holder wait`).
+//! - `--same-port`: each socket after the first binds the first one's port.
+//! - `--reuseaddr`, `--reuseport` (Unix), `--v6only on|off`: SO_REUSEADDR, SO_REUSEPORT,
+//!   IPV6_V6ONLY on each socket before its bind.
+//! - `--device DEV` (Linux): each socket is bound to network device DEV first (SO_BINDTODEVICE).
+//! - `--uid UID` (Linux): once the sockets are set, the process drops to UID (group UID, no
+//!   other groups); the sockets keep the uid they were made with. `--child-uid UID` (Unix): the
+//!   children run as UID (group UID).
+//! - `--accept hold|exit` (the first socket, `tcp`): after the port is printed, accepts one
+//!   connection and closes the listener, then holds the connection (`hold`) or closes it and
+//!   exits (`exit`), leaving the kernel a connection of no process.
+//! - `--pass UNIX_PATH` (Unix): the first socket is also sent over a Unix stream socket to the
+//!   process listening at UNIX_PATH (SCM_RIGHTS), and kept.
+//!
+//! Other words are not read, nor any after `--`: a daemon's arguments, or a marker, that a test
+//! wants on the holder's command line.
+//!
+//! `states IP` holds a TCP socket in each kind of state and prints their ports in this order: a
+//! listener on IP, a bound-only socket on IP, an IPv6-only listener on ::1, a dual-stack one on
+//! ::ffff:IP (the kernel makes a socket bound to any other IPv6 address v6-only), the client end
+//! of a connection to the first listener (whose accepted end it also holds), an unconnected UDP
+//! socket on IP and a UDP socket on IP connected to it. `receive` listens at UNIX_PATH, prints
+//! `ready`, takes one socket sent that way, prints `got`, and holds it. `wait` only waits (the
+//! child). `service` (Windows) is the program of a service named NAME: started by the service
+//! control manager, it listens on ADDR, writes its port to PORT_FILE and holds it until the
+//! service is stopped.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -40,89 +63,222 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let secs = args
-        .iter()
-        .position(|a| a == "--for")
-        .and_then(|i| args.get(i + 1))
-        .map_or(Ok(600), |s| {
-            s.parse::<u64>().map_err(|e| format!("--for: {e}"))
-        })?;
-    let lifetime = Duration::from_secs(secs);
-    let kind = args.first().map(String::as_str);
-    if kind == Some("wait") {
-        hold(lifetime);
-        return Ok(());
-    }
-    if kind == Some("receive") {
-        return receive(args.get(1).ok_or("which Unix path?")?, lifetime);
-    }
-    if kind == Some("service") {
-        return service::run(args.get(1).ok_or("which service name?")?);
-    }
-    let ty = match kind {
-        Some("tcp" | "bound") => Type::STREAM,
-        Some("udp") => Type::DGRAM,
-        _ => return Err("usage: holder tcp|bound|udp ADDR [--child] [--for SECS]".into()),
+/// What the command line asks of `holder SOCKET... [OPTION...]`.
+#[derive(Default)]
+struct Ask {
+    sockets: Vec<(String, SocketAddr)>,
+    children: usize,
+    same_port: bool,
+    reuse_addr: bool,
+    reuse_port: bool,
+    v6only: Option<bool>,
+    device: Option<String>,
+    uid: Option<u32>,
+    child_uid: Option<u32>,
+    accept: Option<String>,
+    pass: Option<String>,
+    secs: u64,
+}
+
+fn parse(args: &[String]) -> Result<Ask, String> {
+    let mut ask = Ask {
+        secs: 600,
+        ..Ask::default()
     };
-    let addr: SocketAddr = args
-        .get(1)
-        .ok_or("which address?")?
-        .parse()
-        .map_err(|e| format!("address: {e}"))?;
-    let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(|e| e.to_string())?;
-    if let Some(i) = args.iter().position(|a| a == "--device") {
-        bind_device(&socket, args.get(i + 1).ok_or("--device: which device?")?)?;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| it.next().cloned().ok_or(format!("{a}: {what}?"));
+        let number = |s: String| s.parse::<u32>().map_err(|e| format!("{a}: {e}"));
+        match a.as_str() {
+            "tcp" | "bound" | "udp" => {
+                let addr = value("which address")?;
+                let addr = addr.parse().map_err(|e| format!("address {addr}: {e}"))?;
+                ask.sockets.push((a.clone(), addr));
+            }
+            "--child" => ask.children = 1,
+            "--children" => ask.children = number(value("how many")?)? as usize,
+            "--same-port" => ask.same_port = true,
+            "--reuseaddr" => ask.reuse_addr = true,
+            "--reuseport" => ask.reuse_port = true,
+            "--v6only" => ask.v6only = Some(value("on or off")? == "on"),
+            "--device" => ask.device = Some(value("which device")?),
+            "--uid" => ask.uid = Some(number(value("which uid")?)?),
+            "--child-uid" => ask.child_uid = Some(number(value("which uid")?)?),
+            "--accept" => ask.accept = Some(value("hold or exit")?),
+            "--pass" => ask.pass = Some(value("which Unix path")?),
+            "--for" => {
+                ask.secs = value("how many seconds")?
+                    .parse()
+                    .map_err(|e| format!("--for: {e}"))?;
+            }
+            "--" => break,
+            _ => {}
+        }
     }
-    if args.iter().any(|a| a == "--reuseport") {
+    Ok(ask)
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("wait") => {
+            hold(Duration::from_secs(parse(rest)?.secs));
+            Ok(())
+        }
+        Some("receive") => {
+            let path = rest.first().ok_or("which Unix path?")?;
+            receive(path, Duration::from_secs(parse(&rest[1..])?.secs))
+        }
+        Some("service") => service::run(rest.first().ok_or("which service name?")?),
+        Some("states") => states(rest.first().ok_or("which address?")?),
+        _ => hold_sockets(&parse(args)?),
+    }
+}
+
+fn hold_sockets(ask: &Ask) -> Result<(), String> {
+    if ask.sockets.is_empty() {
+        return Err("usage: holder tcp|bound|udp ADDR ... [--child] [--for SECS]".into());
+    }
+    let mut sockets = Vec::new();
+    let mut ports = Vec::new();
+    for (kind, addr) in &ask.sockets {
+        let mut addr = *addr;
+        if ask.same_port
+            && let Some(first) = ports.first()
+        {
+            addr.set_port(*first);
+        }
+        let socket = new_socket(kind, addr, ask)?;
+        ports.push(port_of(&socket));
+        sockets.push(socket);
+    }
+    let mut line = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if ask.children > 0 {
+        for s in &sockets {
+            inheritable(s)?;
+        }
+    }
+    // Kept until this process ends: the children are waited for by no one else. Each is started
+    // with the sockets inherited and this process's standard input, so it ends with it.
+    let mut children_started = Vec::new();
+    for _ in 0..ask.children {
+        let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+        child
+            .args(["wait", "--for", &ask.secs.to_string()])
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::null());
+        as_user(&mut child, ask.child_uid)?;
+        let child = child.spawn().map_err(|e| format!("child: {e}"))?;
+        line = format!("{line} {}", child.id());
+        children_started.push(child);
+    }
+    if let Some(path) = &ask.pass {
+        pass(&sockets[0], path)?;
+    }
+    if let Some(uid) = ask.uid {
+        drop_to(uid)?;
+    }
+    say(&line)?;
+    if let Some(then) = &ask.accept {
+        let (connection, _) = sockets[0].accept().map_err(|e| format!("accept: {e}"))?;
+        sockets.clear();
+        if then == "exit" {
+            drop(connection);
+            std::thread::sleep(Duration::from_millis(300));
+            return Ok(());
+        }
+        sockets.push(connection);
+    }
+    hold(Duration::from_secs(ask.secs));
+    drop(sockets);
+    Ok(())
+}
+
+/// A socket of `kind` bound to `addr` with the options asked (listening for `tcp`).
+fn new_socket(kind: &str, addr: SocketAddr, ask: &Ask) -> Result<Socket, String> {
+    let ty = if kind == "udp" {
+        Type::DGRAM
+    } else {
+        Type::STREAM
+    };
+    let socket = Socket::new(Domain::for_address(addr), ty, None).map_err(|e| e.to_string())?;
+    if let Some(device) = &ask.device {
+        bind_device(&socket, device)?;
+    }
+    if ask.reuse_addr {
+        socket
+            .set_reuse_address(true)
+            .map_err(|e| format!("SO_REUSEADDR: {e}"))?;
+    }
+    if ask.reuse_port {
         reuse_port(&socket)?;
+    }
+    if let (Some(only), true) = (ask.v6only, addr.is_ipv6()) {
+        socket
+            .set_only_v6(only)
+            .map_err(|e| format!("IPV6_V6ONLY: {e}"))?;
     }
     socket
         .bind(&addr.into())
         .map_err(|e| format!("bind {addr}: {e}"))?;
-    if kind == Some("tcp") {
+    if kind == "tcp" {
         socket.listen(16).map_err(|e| format!("listen: {e}"))?;
     }
-    let port = socket
+    Ok(socket)
+}
+
+fn port_of(socket: &Socket) -> u16 {
+    socket
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
-        .map_or(0, |a| a.port());
-    let mut line = port.to_string();
-    // The child is started with the socket inherited and this process's standard input, so it
-    // ends with it.
-    let children = match args.iter().position(|a| a == "--children") {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or("--children: how many?")?
-            .parse::<usize>()
-            .map_err(|e| format!("--children: {e}"))?,
-        None => usize::from(args.iter().any(|a| a == "--child")),
-    };
-    if children > 0 {
-        inheritable(&socket)?;
-    }
-    // Kept until this process ends: the children are waited for by no one else.
-    let mut children_started = Vec::new();
-    for _ in 0..children {
-        let child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["wait", "--for", &secs.to_string()])
-            .stdin(Stdio::inherit())
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("child: {e}"))?;
-        line = format!("{line} {}", child.id());
-        children_started.push(child);
-    }
-    if let Some(i) = args.iter().position(|a| a == "--pass") {
-        pass(&socket, args.get(i + 1).ok_or("--pass: which Unix path?")?)?;
-    }
+        .map_or(0, |a| a.port())
+}
+
+/// Prints `line` and flushes it: the test reads it as the sign that the sockets are set.
+fn say(line: &str) -> Result<(), String> {
     let mut out = std::io::stdout();
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())?;
-    hold(lifetime);
-    drop(socket);
+        .map_err(|e| e.to_string())
+}
+
+/// `holder states IP`: a TCP socket in each state, and two UDP sockets (see the header).
+fn states(ip: &str) -> Result<(), String> {
+    let ip: std::net::Ipv4Addr = ip.parse().map_err(|e| format!("address {ip}: {e}"))?;
+    let plain = Ask::default();
+    let at = |ip: std::net::IpAddr| SocketAddr::new(ip, 0);
+    let listener = new_socket("tcp", at(ip.into()), &plain)?;
+    let bound = new_socket("bound", at(ip.into()), &plain)?;
+    let only = Ask {
+        v6only: Some(true),
+        ..Ask::default()
+    };
+    let dual = Ask {
+        v6only: Some(false),
+        ..Ask::default()
+    };
+    let v6only = new_socket("tcp", at(std::net::Ipv6Addr::LOCALHOST.into()), &only)?;
+    let dual = new_socket("tcp", at(ip.to_ipv6_mapped().into()), &dual)?;
+    let client = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|e| e.to_string())?;
+    client
+        .connect(&SocketAddr::new(ip.into(), port_of(&listener)).into())
+        .map_err(|e| format!("connect: {e}"))?;
+    let (accepted, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    let udp = new_socket("udp", at(ip.into()), &plain)?;
+    let connected = new_socket("udp", at(ip.into()), &plain)?;
+    connected
+        .connect(&SocketAddr::new(ip.into(), port_of(&udp)).into())
+        .map_err(|e| format!("connect: {e}"))?;
+    let held = [listener, bound, v6only, dual, client, udp, connected];
+    let ports: Vec<String> = held.iter().map(|s| port_of(s).to_string()).collect();
+    say(&ports.join(" "))?;
+    hold(Duration::from_mins(10));
+    drop((held, accepted));
     Ok(())
 }
 
@@ -159,6 +315,42 @@ fn reuse_port(socket: &Socket) -> Result<(), String> {
 #[cfg(not(unix))]
 fn reuse_port(_: &Socket) -> Result<(), String> {
     Err("--reuseport: SO_REUSEPORT is Unix's".into())
+}
+
+/// The process drops to `uid` (and group `uid`, no other groups). Called while it has one thread:
+/// the calls below change the calling thread's ids only.
+#[cfg(target_os = "linux")]
+fn drop_to(uid: u32) -> Result<(), String> {
+    use rustix::process::{Gid, Uid};
+    let (u, g) = (Uid::from_raw(uid), Gid::from_raw(uid));
+    rustix::thread::set_thread_groups(&[])
+        .and_then(|()| rustix::thread::set_thread_res_gid(g, g, g))
+        .and_then(|()| rustix::thread::set_thread_res_uid(u, u, u))
+        .map_err(|e| format!("--uid {uid}: {e}"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_to(_: u32) -> Result<(), String> {
+    Err("--uid: Linux only".into())
+}
+
+#[cfg(unix)]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the same signature as Windows', which refuses"
+)]
+fn as_user(child: &mut Command, uid: Option<u32>) -> Result<(), String> {
+    use std::os::unix::process::CommandExt as _;
+    if let Some(uid) = uid {
+        // Started by root, the child also leaves root's other groups (std calls setgroups).
+        child.uid(uid).gid(uid);
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn as_user(_: &mut Command, uid: Option<u32>) -> Result<(), String> {
+    uid.map_or(Ok(()), |_| Err("--child-uid: Unix only".into()))
 }
 
 #[cfg(unix)]

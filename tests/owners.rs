@@ -28,9 +28,9 @@ fn run_check(t: &Target) -> check::Check {
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: the holder's user is root; CI runs it (cargo test -- --include-ignored)"]
 fn tcp_holder_is_named_by_who_and_check() {
-    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let h = common::holder::spawn("tcp", "127.0.0.1:0");
     let pid = h.child.id();
     let found = owners::of(Query {
         port: h.port,
@@ -41,11 +41,15 @@ fn tcp_holder_is_named_by_who_and_check() {
         .iter()
         .find(|o| o.pid == Some(pid))
         .expect("child found");
-    assert_eq!(o.process.as_deref(), Some("python3"), "process name");
+    assert_eq!(
+        o.process.as_deref(),
+        Some(common::holder::image().as_str()),
+        "process name"
+    );
     assert_eq!(o.state, SockState::Listen, "state");
     assert_eq!(o.user.as_deref(), Some("root"), "user");
     assert!(
-        o.cmdline.as_deref().unwrap().contains("socket"),
+        o.cmdline.as_deref().unwrap().contains("tcp 127.0.0.1:0"),
         "command line"
     );
 
@@ -56,7 +60,7 @@ fn tcp_holder_is_named_by_who_and_check() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|o| o["pid"] == pid && o["process"] == "python3"),
+            .any(|o| o["pid"] == pid && o["process"] == common::holder::image().as_str()),
         "{v}"
     );
 
@@ -321,7 +325,7 @@ fn wildcard_conflicts_both_ways() {
 }
 
 #[test]
-#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a check run as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn another_users_socket_is_counted_not_dropped_for_nobody() {
     common::require(
         !(std::fs::read_to_string("/proc/self/status")
@@ -330,7 +334,7 @@ fn another_users_socket_is_counted_not_dropped_for_nobody() {
             .any(|l| l.starts_with("Uid:") && !l.contains("\t0\t"))),
         "root, to start a child as nobody",
     );
-    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let h = common::holder::spawn("tcp", "127.0.0.1:0");
     let out = std::process::Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_port-inspector"))
@@ -395,6 +399,8 @@ fn bound_only_socket_is_also_found_descriptor_by_descriptor() {
 #[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_busy_holder_is_found_whatever_its_descriptor_order() {
     let ip = common::private_loopback();
+    // Stays Python: a bespoke descriptor layout (1,200 sockets, the listener moved to a low
+    // descriptor with dup2), not a plain holder.
     let code = format!(
         "import socket,os,resource,time\n\
 resource.setrlimit(resource.RLIMIT_NOFILE,(4096,4096))\n\
