@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{bin_with_nofile, bin_without_netlink, private_loopback, spawn_holder};
+use common::{bin_with_nofile, bin_without_netlink, private_loopback};
 
 fn run(mut c: std::process::Command) -> (Option<i32>, String, String) {
     let out = c.output().unwrap();
@@ -18,10 +18,10 @@ fn run(mut c: std::process::Command) -> (Option<i32>, String, String) {
 }
 
 #[test]
-#[ignore = "needs python3 (a seccomp filter and a holder); CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs python3 (a seccomp filter); CI runs it (cargo test -- --include-ignored)"]
 fn without_netlink_every_command_still_finds_the_listener() {
     let ip = private_loopback().to_string();
-    let holder = spawn_holder("tcp", &ip);
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let (port, pid) = (holder.port.to_string(), holder.child.id().to_string());
 
     let (code, out, err) = run(bin_without_netlink(&["list", "--json"]));
@@ -64,7 +64,10 @@ fn without_netlink_every_command_still_finds_the_listener() {
     let (code, out, err) = run(bin_without_netlink(&["check", &format!("{ip}:{port}")]));
     assert_eq!(code, Some(1), "check: {out}{err}");
     assert!(
-        out.contains(&format!("in use by python3 (PID {pid})")),
+        out.contains(&format!(
+            "in use by {} (PID {pid})",
+            common::holder::image()
+        )),
         "check names the holder: {out}"
     );
     assert!(!out.contains("another network namespace"), "{out}");
@@ -137,11 +140,11 @@ fn without_proc_net(c: &std::process::Command) -> std::process::Command {
 }
 
 #[test]
-#[ignore = "needs root and python3: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root and python3: a private mount namespace and a seccomp filter; CI runs it (cargo test -- --include-ignored)"]
 fn with_no_socket_table_readable_every_command_says_unknown() {
     common::require(common::is_root(), "root (a private mount namespace)");
     let ip = private_loopback().to_string();
-    let holder = spawn_holder("tcp", &ip);
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let port = holder.port.to_string();
     let target = format!("{ip}:{port}");
 
@@ -233,7 +236,7 @@ impl Drop for InContainerCgroup {
 }
 
 #[test]
-#[ignore = "needs root, cgroup v1 pids and python3; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root and cgroup v1 pids; CI runs it (cargo test -- --include-ignored)"]
 fn a_runtime_that_trickles_its_answer_holds_no_lookup() {
     use std::io::{Read as _, Write as _};
     common::require(
@@ -241,7 +244,7 @@ fn a_runtime_that_trickles_its_answer_holds_no_lookup() {
         "root and the cgroup v1 pids hierarchy (a container-like cgroup for the holder)",
     );
     let ip = private_loopback();
-    let holder = spawn_holder("tcp", &ip.to_string());
+    let holder = common::holder::spawn("tcp", &format!("{ip}:0"));
     let id: String = format!("{:016x}", std::process::id())
         .chars()
         .chain(
