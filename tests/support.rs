@@ -145,18 +145,11 @@ fn linux_facts_are_the_real_proc_values() {
 }
 
 #[test]
-#[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
-    windows,
-    ignore = "needs a python3 holder child and owner PIDs (Linux)"
-)]
+#[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn report_of_a_real_conflict_in_three_formats() {
     let h = {
         let _forking = forks_allowed();
-        common::spawn_holder("tcp", "127.0.0.1")
+        common::holder::spawn("tcp", "127.0.0.1:0")
     };
     let pid = h.child.id().to_string();
     let target = format!("127.0.0.1:{}", h.port);
@@ -171,7 +164,7 @@ fn report_of_a_real_conflict_in_three_formats() {
         "WSAEADDRINUSE",
         "10048",
         "ip_unprivileged_port_start",
-        "python3",
+        &common::holder::image(),
     ] {
         assert!(md.contains(needle), "markdown lacks {needle}");
     }
