@@ -524,9 +524,9 @@ fn a_form_saved_by_an_earlier_version_is_taken_over() {
     h.run();
 }
 
-/// A python3 holder of a loopback port (its PID and port) and the window showing its check.
+/// A holder of a loopback port (its PID and port) and the window showing its check.
 fn held_port_in_window() -> (common::Holder, u32, u16, Harness<'static, App>) {
-    let holder = common::spawn_holder("tcp", "127.0.0.1");
+    let holder = common::holder::spawn("tcp", "127.0.0.1:0");
     let (pid, port) = (holder.child.id(), holder.port);
     let mut h = harness();
     h.run();
@@ -553,23 +553,17 @@ fn exited_within(child: &mut std::process::Child, limit: Duration) -> bool {
 }
 
 #[test]
-#[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
-    windows,
-    ignore = "needs a python3 holder child and owner PIDs (Linux)"
-)]
+#[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     let (mut holder, pid, port, mut h) = held_port_in_window();
-    assert!(has(&h, "python3"), "owner shown under the error");
+    let name = common::holder::image();
+    assert!(has(&h, &name), "owner shown under the error");
     h.get_by_label(&format!("End PID {pid}…")).click();
     h.run_steps(2);
     // The plan comes from a worker thread: every PID, as `end --dry-run` words it.
     wait_for(&mut h, &format!("End 1 process holding port {port}?"));
     assert!(
-        has(&h, &format!("python3 (PID {pid})")),
+        has(&h, &format!("{name} (PID {pid})")),
         "names process and PID"
     );
     // Nothing happens until confirmed.
@@ -599,14 +593,7 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
 }
 
 #[test]
-#[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
-    windows,
-    ignore = "needs a python3 holder child and owner PIDs (Linux)"
-)]
+#[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn end_process_says_so_when_the_owner_went_away_meanwhile() {
     let (mut holder, pid, _, mut h) = held_port_in_window();
     h.get_by_label(&format!("End PID {pid}…")).click();
@@ -623,14 +610,7 @@ fn end_process_says_so_when_the_owner_went_away_meanwhile() {
 /// The same with the keyboard alone: Ctrl+E asks (the plan, never an end), Esc keeps the holder,
 /// Ctrl+E again and Enter end it, and the fresh check says bindable.
 #[test]
-#[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
-    windows,
-    ignore = "needs a python3 holder child and owner PIDs (Linux)"
-)]
+#[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn ctrl_e_asks_to_end_the_holder_and_enter_ends_it() {
     let (mut holder, pid, port, mut h) = held_port_in_window();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
