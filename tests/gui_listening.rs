@@ -70,10 +70,6 @@ fn the_tab_lists_a_holder_and_marks_a_new_one() {
 
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
@@ -82,7 +78,7 @@ fn sockets_group_by_process_and_a_second_click_reverses_the_sort() {
     // Two sockets of this process and one of a child: two groups.
     let a = TcpListener::bind((ip, 0)).unwrap();
     let b = TcpListener::bind((ip, 0)).unwrap();
-    let child = common::spawn_holder("tcp", &ip.to_string());
+    let child = common::holder::spawn("tcp", &format!("{ip}:0"));
     let mut h = listening_on(ip);
     wait_for(&mut h, &format!("{ip}:{}", child.port));
     // Ports in order, smallest first; the same click again lists them largest first.
@@ -114,7 +110,11 @@ fn sockets_group_by_process_and_a_second_click_reverses_the_sort() {
     h.get_by_label("Group by process").click();
     h.run_steps(2);
     let me = format!("(PID {}) · 2 sockets", std::process::id());
-    let them = format!("python3 (PID {}) · 1 socket", child.child.id());
+    let them = format!(
+        "{} (PID {}) · 1 socket",
+        common::holder::image(),
+        child.child.id()
+    );
     assert!(has(&h, &me), "this process's group: {me}");
     assert!(has(&h, &them), "the child's group: {them}");
     drop((a, b));
@@ -162,22 +162,14 @@ fn process_and_pid_are_in_sight_at_800x600_and_1024x720() {
 /// folds and unfolds with a click.
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
 fn the_filter_searches_command_lines_and_groups_fold() {
     let ip = common::private_loopback();
     let marker = format!("marker-{}-{}", std::process::id(), ip);
-    let code = format!(
-        "import socket, time\ns = socket.socket()\ns.bind(({:?}, 0))\ns.listen()\nt = socket.socket()\nt.bind(({:?}, 0))\nt.listen()\nprint(s.getsockname()[1], flush=True)\ntime.sleep(600)  # {marker}",
-        ip.to_string(),
-        ip.to_string()
-    );
-    let (child, _) = common::spawn_python(&code, "python3", None);
+    let at = format!("{ip}:0");
+    let (child, _) = common::holder::start(&["tcp", &at, "tcp", &at, "--", &marker]);
     let mut h = harness();
     h.run();
     h.get_by_label("Listening now").click();
@@ -191,7 +183,11 @@ fn the_filter_searches_command_lines_and_groups_fold() {
     );
     h.get_by_label("Group by process").click();
     h.run_steps(2);
-    let group = format!("python3 (PID {}) · 2 sockets", child.child.id());
+    let group = format!(
+        "{} (PID {}) · 2 sockets",
+        common::holder::image(),
+        child.child.id()
+    );
     wait_for(&mut h, &group);
     h.get_by_label_contains(&group).click();
     h.run_steps(2);
@@ -252,27 +248,18 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
 /// (the rows of `list --json`) and one HTML page (outside text escaped), saved as new files.
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
 fn the_table_exports_csv_json_and_html_safely() {
     let ip = common::private_loopback();
-    // A command line made to attack a spreadsheet and a page.
-    let code = format!(
-        "import socket, time\ns = socket.socket()\ns.bind(({:?}, 0))\ns.listen()\nprint(s.getsockname()[1], flush=True)\ntime.sleep(600)",
-        ip.to_string()
-    );
-    // Its argv[0] starts the command line with a formula; a comment carries markup.
-    let holder = format!("{code}\n# <script>x</script>");
-    let (child, _) = common::spawn_python(
-        &format!("import os, sys\nos.execv(sys.executable, ['=1+2', '-c', {holder:?}])"),
-        "python3",
-        None,
-    );
+    // A command line made to attack a spreadsheet and a page: its argv[0] starts it with a
+    // formula; a word after it carries markup.
+    let mut cmd = std::process::Command::new(common::holder::path());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut cmd, "=1+2");
+    let at = format!("{ip}:0");
+    let (child, _) = common::holder::start_as(cmd, &["tcp", &at, "--", "<script>x</script>"]);
     let dir = std::env::temp_dir().join(format!("pi-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut h = harness();
