@@ -6,24 +6,10 @@
 mod common;
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_name_cut_by_the_kernel_is_shown_whole() {
-    let dir = std::env::temp_dir().join(format!("pi-names-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let python = String::from_utf8(
-        // The interpreter itself (python3 on PATH may be a shell script, e.g. pyenv's shim).
-        std::process::Command::new("python3")
-            .args(["-c", "import sys; print(sys.executable)"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let link = dir.join("a-daemon-with-a-long-name");
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(python.trim(), &link).unwrap();
-    let ip = common::private_loopback().to_string();
-    let holder = common::spawn_holder_as("tcp", &ip, None, link.to_str().unwrap());
+    let link = common::holder::Named::new("a-daemon-with-a-long-name");
+    let ip = common::private_loopback();
+    let (holder, _) = common::holder::start_as(link.command(), &["tcp", &format!("{ip}:0")]);
     let comm = std::fs::read_to_string(format!("/proc/{}/comm", holder.child.id())).unwrap();
     assert_eq!(comm.trim(), "a-daemon-with-a", "the kernel cut it");
     let (_, v) = common::json(&["who", &holder.port.to_string(), "--json"]);
@@ -45,5 +31,4 @@ fn a_name_cut_by_the_kernel_is_shown_whole() {
         String::from_utf8_lossy(&out.stdout)
     );
     drop(holder);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
