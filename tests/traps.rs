@@ -12,19 +12,21 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 #[test]
-#[ignore = "needs root and python3: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a private mount namespace; CI runs it (cargo test -- --include-ignored)"]
 fn a_docker_proxy_holder_is_reported_as_a_container_proxy() {
-    // A real, root-owned executable named docker-proxy in a system folder: the system python
-    // copied to /usr/local/bin/docker-proxy inside a private mount namespace (a tmpfs over that
-    // folder, so the host's /usr/local/bin is never touched), started with docker-proxy's
-    // arguments.
-    let script = "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)";
+    // A real, root-owned executable named docker-proxy in a system folder: the holder copied to
+    // /usr/local/bin/docker-proxy inside a private mount namespace (a tmpfs over that folder, so
+    // the host's /usr/local/bin is never touched), started with docker-proxy's arguments.
+    let holder = common::holder::path();
     let (mut child, port) = installed_as(
         "docker-proxy",
-        std::path::Path::new("/usr/bin/python3"),
+        &holder,
         &[
-            "-c",
-            script,
+            "tcp",
+            "127.0.0.1:0",
+            "--for",
+            "120",
+            "--",
             "-proto",
             "tcp",
             "-host-ip",
@@ -86,10 +88,10 @@ fn advises_without_ending(v: &Value, command: &str) {
 }
 
 #[test]
-#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a check run as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
     common::require(common::is_root(), "root, to start a child as nobody");
-    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let h = common::holder::spawn("tcp", "127.0.0.1:0");
     let out = Command::new("setpriv")
         .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_port-inspector"))
@@ -116,7 +118,7 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
 }
 
 #[test]
-#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a check run as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn nobody_is_told_in_text_that_nat_redirects_were_not_checked() {
     common::require(common::is_root(), "root, to start a child as nobody");
     let line =
@@ -145,7 +147,7 @@ fn nobody_is_told_in_text_that_nat_redirects_were_not_checked() {
     assert_eq!(v["nat_error"], "not_root", "{v}");
     assert!(v["warnings"].to_string().contains(line), "{v}");
     // A held port: said once, as a note beside the failure, not as one of its causes.
-    let h = common::spawn_holder("tcp", "127.0.0.1");
+    let h = common::holder::spawn("tcp", "127.0.0.1:0");
     let held = format!("127.0.0.1:{}", h.port);
     let text = as_nobody(&["check", &held]);
     assert!(text.contains("NOT BINDABLE"), "{text}");
