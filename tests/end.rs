@@ -9,20 +9,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A parent listening on the address and a forked child sharing the socket; prints
-/// "PORT CHILD". The child outlives nothing by itself: it only ends when signalled.
-const PARENT_AND_CHILD: &str = r"
-import socket, os, time
-s = socket.socket()
-s.bind(('IP', 0))
-s.listen(4)
-pid = os.fork()
-if pid == 0:
-    time.sleep(600)
-    os._exit(0)
-print(s.getsockname()[1], pid, flush=True)
-time.sleep(600)
-";
+/// A holder listening on `ip` and a child of it sharing the socket; "PORT CHILD" is its line.
+/// The child ends when signalled or when the test ends (its standard input closes).
+fn parent_and_child(ip: std::net::Ipv4Addr) -> (common::Holder, String) {
+    common::holder::start(&["tcp", &format!("{ip}:0"), "--child"])
+}
 
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
@@ -33,14 +24,9 @@ fn alive(pid: u32) -> bool {
 }
 
 #[test]
-#[ignore = "needs python3 (a parent and child sharing a listener); CI runs it (cargo test -- --include-ignored)"]
 fn a_parent_and_its_child_sharing_a_listener_are_both_ended_and_the_port_binds() {
     let ip = common::private_loopback();
-    let (mut h, line) = common::spawn_python(
-        &PARENT_AND_CHILD.replace("IP", &ip.to_string()),
-        "python3",
-        None,
-    );
+    let (mut h, line) = parent_and_child(ip);
     let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     let parent = h.child.id();
     let (code, v) = common::json(&[
@@ -77,14 +63,9 @@ fn a_parent_and_its_child_sharing_a_listener_are_both_ended_and_the_port_binds()
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_dry_run_ends_nothing_and_no_terminal_without_yes_refuses() {
     let ip = common::private_loopback();
-    let (h, line) = common::spawn_python(
-        &PARENT_AND_CHILD.replace("IP", &ip.to_string()),
-        "python3",
-        None,
-    );
+    let (h, line) = parent_and_child(ip);
     let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     let port = h.port.to_string();
     let host = ip.to_string();
@@ -119,17 +100,11 @@ fn a_dry_run_ends_nothing_and_no_terminal_without_yes_refuses() {
 }
 
 #[test]
-#[ignore = "needs root and python3: a private PID namespace; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a private PID namespace; CI runs it (cargo test -- --include-ignored)"]
 fn the_init_of_a_private_pid_namespace_is_refused() {
     common::require(common::is_root(), "root, for a private PID namespace");
     let ip = common::private_loopback();
-    let code = r"
-import socket, time
-s = socket.socket(); s.bind(('IP', 0)); s.listen(4)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-"
-    .replace("IP", &ip.to_string());
+    let at = format!("{ip}:0");
     let mut child = Command::new("unshare")
         .args([
             "--pid",
@@ -138,10 +113,10 @@ time.sleep(600)
             // holds its output pipe open for ten minutes.
             "--kill-child",
             "--mount-proc",
-            "/usr/bin/python3",
-            "-c",
-            &code,
         ])
+        .arg(common::holder::path())
+        .args(["tcp", &at])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -165,13 +140,10 @@ time.sleep(600)
 /// The plan shows everything that dies with each process: its user, its command line and every
 /// other socket it holds, TCP and UDP (the review: the dialog showed a name and a PID only).
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn the_plan_lists_each_processs_other_ports_user_and_command() {
     let ip = common::private_loopback().to_string();
-    let code = format!(
-        "import socket, time\na = socket.socket()\na.bind(({ip:?}, 0))\na.listen()\nb = socket.socket()\nb.bind(({ip:?}, 0))\nb.listen()\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.bind(({ip:?}, 0))\nprint(a.getsockname()[1], b.getsockname()[1], u.getsockname()[1], flush=True)\ntime.sleep(600)"
-    );
-    let (holder, line) = common::spawn_python(&code, "python3", None);
+    let at = format!("{ip}:0");
+    let (holder, line) = common::holder::start(&["tcp", &at, "tcp", &at, "udp", &at]);
     let ports: Vec<u16> = line
         .split_whitespace()
         .map(|p| p.parse().unwrap())
@@ -192,7 +164,9 @@ fn the_plan_lists_each_processs_other_ports_user_and_command() {
     );
     assert!(t["user"].is_string(), "its user: {t}");
     assert!(
-        t["cmdline"].as_str().is_some_and(|c| c.contains("socket")),
+        t["cmdline"]
+            .as_str()
+            .is_some_and(|c| c.contains(&format!("udp {at}"))),
         "its command line: {t}"
     );
     let out = common::bin()
@@ -236,24 +210,17 @@ fn another_users_holder_is_never_called_no_process() {
 /// A socket bound to a device (SO_BINDTODEVICE) is written `0.0.0.0%lo:P` in the plan as in
 /// every other view: on each sharer's line, and in "also holds" (the dry run dropped `%lo`).
 #[test]
-#[ignore = "needs python3 (a holder child) and SO_BINDTODEVICE (kernel 5.7+ or root); CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs SO_BINDTODEVICE (kernel 5.7+ or root); CI runs it (cargo test -- --include-ignored)"]
 fn a_device_bound_socket_keeps_its_device_in_the_plan() {
-    let code = "import socket, os, time
-def listener():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'lo')
-    s.bind(('0.0.0.0', 0))
-    s.listen()
-    return s
-a = listener()
-b = listener()
-pid = os.fork()
-if pid == 0:
-    time.sleep(600)
-    os._exit(0)
-print(a.getsockname()[1], b.getsockname()[1], pid, flush=True)
-time.sleep(600)";
-    let (holder, line) = common::spawn_python(code, "python3", None);
+    let (holder, line) = common::holder::start(&[
+        "tcp",
+        "0.0.0.0:0",
+        "tcp",
+        "0.0.0.0:0",
+        "--device",
+        "lo",
+        "--child",
+    ]);
     let w: Vec<u32> = line
         .split_whitespace()
         .map(|x| x.parse().unwrap())
