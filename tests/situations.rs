@@ -47,7 +47,7 @@ fn all_text(v: &Value) -> String {
 /// Polls `done` until it holds, failing after 10 s with `what`.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
-    // Generous: on a machine loaded by a build, a python3 child took over 10 s to accept and
+    // Generous: on a machine loaded by a build, a holder child took over 10 s to accept and
     // close its listener (seen twice); the condition, not the time, is what is tested.
     while !done() {
         assert!(
@@ -68,34 +68,20 @@ fn port_has_state(port: u16, state: &str) -> bool {
         .any(|o| o["state"] == state)
 }
 
-const LISTENER_THEN_ACCEPT: &str = r"
-import socket, sys, time, os
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('IP', 0))
-l.listen(4)
-print(l.getsockname()[1], flush=True)
-c, _ = l.accept()
-l.close()
-if sys.argv[-1] == 'orphan':
-    c.close()
-    time.sleep(0.3)
-    os._exit(0)
-time.sleep(600)
-";
+/// A holder listening on `ip` (SO_REUSEADDR) that accepts one connection and closes its
+/// listener, then holds the connection (`hold`) or closes it and exits (`exit`).
+fn listener_then_accept(ip: std::net::Ipv4Addr, then: &str) -> common::Holder {
+    let at = format!("{ip}:0");
+    common::holder::start(&["tcp", &at, "--reuseaddr", "--accept", then]).0
+}
 
 // 1. Sockets that outlive their server.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
     // On this test's own address: a port held only by connections may be handed to another
     // test's bind(127.0.0.1:0) with SO_REUSEADDR.
     let ip = common::private_loopback();
-    let (h, _) = common::spawn_python(
-        &LISTENER_THEN_ACCEPT.replace("IP", &ip.to_string()),
-        "python3",
-        None,
-    );
+    let h = listener_then_accept(ip, "hold");
     let client = TcpStream::connect((ip, h.port)).unwrap();
     wait_until("the server closed its listener", || {
         !port_has_state(h.port, "LISTEN")
@@ -121,13 +107,9 @@ fn connections_left_by_a_stopped_server_are_leftovers_proven_by_retry() {
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() {
     let ip = common::private_loopback();
-    let code = LISTENER_THEN_ACCEPT
-        .replace("sys.argv[-1] == 'orphan'", "True")
-        .replace("IP", &ip.to_string());
-    let (h, _) = common::spawn_python(&code, "python3", None);
+    let h = listener_then_accept(ip, "exit");
     let client = TcpStream::connect((ip, h.port)).unwrap();
     wait_until("an orphaned FIN_WAIT2 socket", || {
         port_has_state(h.port, "FIN_WAIT2")
@@ -154,7 +136,6 @@ fn an_orphaned_connection_after_the_server_died_is_a_leftover_with_no_process() 
 
 // 2. IPv4-mapped IPv6 addresses are their IPv4 address.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn ipv4_mapped_addresses_are_the_same_endpoint_both_ways() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -163,19 +144,7 @@ fn ipv4_mapped_addresses_are_the_same_endpoint_both_ways() {
     assert_eq!(finding(&v, "held")["conflict"], "same_address", "{v}");
     drop(held);
 
-    let (h, _) = common::spawn_python(
-        r"
-import socket, time
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(('::ffff:127.0.0.1', 0))
-s.listen(4)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, _) = common::holder::start(&["tcp", "[::ffff:127.0.0.1]:0", "--v6only", "off"]);
     let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
     assert_eq!(code, Some(1), "{v}");
     let f = finding(&v, "held");
@@ -191,22 +160,10 @@ time.sleep(600)
 
 // 3. Which side is dual-stack.
 #[test]
-#[ignore = "needs python3 (a holder child) and ::1; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn a_dual_stack_holder_is_named_from_the_kernels_own_flag() {
     common::require(common::has_ipv6_loopback(), "IPv6 on this machine");
-    let (h, _) = common::spawn_python(
-        r"
-import socket, time
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(('::', 0))
-s.listen(4)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, _) = common::holder::start(&["tcp", "[::]:0", "--v6only", "off"]);
     let (code, v) = common::json(&["check", &format!("0.0.0.0:{}", h.port), "--json"]);
     assert_eq!(code, Some(1), "{v}");
     let f = finding(&v, "held");
@@ -254,28 +211,8 @@ fn our_dual_stack_socket_is_named_and_its_fix_runs_as_printed() {
 
 // 4. Every process sharing a socket.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn every_process_sharing_a_listener_is_named_parent_first() {
-    let (h, line) = common::spawn_python(
-        r"
-import socket, os, time, ctypes
-s = socket.socket()
-s.bind(('127.0.0.1', 0))
-s.listen(4)
-kids = []
-for _ in range(2):
-    pid = os.fork()
-    if pid == 0:
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: die with the parent
-        time.sleep(600)
-        os._exit(0)
-    kids.append(pid)
-print(s.getsockname()[1], *kids, flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, line) = common::holder::start(&["tcp", "127.0.0.1:0", "--children", "2"]);
     let kids: Vec<u32> = line
         .split_whitespace()
         .skip(1)
@@ -313,22 +250,15 @@ time.sleep(600)
 
 // 5. SO_REUSEPORT groups.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_reuseport_group_is_recognised_and_joining_it_is_proven() {
-    let (h, _) = common::spawn_python(
-        r"
-import socket, time
-a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-a.bind(('127.0.0.1', 0)); a.listen(4)
-port = a.getsockname()[1]
-b = socket.socket(); b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-b.bind(('127.0.0.1', port)); b.listen(4)
-print(port, flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, _) = common::holder::start(&[
+        "tcp",
+        "127.0.0.1:0",
+        "tcp",
+        "127.0.0.1:0",
+        "--same-port",
+        "--reuseport",
+    ]);
     let target = format!("127.0.0.1:{}", h.port);
     let (code, v) = common::json(&["check", &target, "--json"]);
     assert_eq!(code, Some(1), "{v}");
@@ -356,29 +286,10 @@ time.sleep(600)
 
 // 6. A name alone does not make a known holder; a daemon's own listener is not a forward.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_process_named_like_a_known_holder_only_claims_to_be_one() {
-    let dir = std::env::temp_dir().join(format!("pi-claims-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let python = String::from_utf8(
-        Command::new("python3")
-            .args(["-c", "import sys; print(sys.executable)"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let listener = r"
-import socket, time
-s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(4)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-";
     for name in ["docker-proxy", "sshd"] {
-        let link = dir.join(name);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(python.trim(), &link).unwrap();
-        let (h, _) = common::spawn_python(listener, link.to_str().unwrap(), None);
+        let link = common::holder::Named::new(name);
+        let (h, _) = common::holder::start_as(link.command(), &["tcp", "127.0.0.1:0"]);
         let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
         assert_eq!(code, Some(1), "{v}");
         if name == "docker-proxy" {
@@ -396,7 +307,6 @@ time.sleep(600)
             );
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A port below 1024 that nothing holds on `ip` right now (root only).
@@ -484,11 +394,11 @@ fn a_scan_has_exactly_the_processs_right_to_bind_a_privileged_port() {
 
 // 7b. Root without CAP_SYS_PTRACE cannot see another user's process.
 #[test]
-#[ignore = "needs root and python3: dropping ptrace with setpriv; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: dropping ptrace with setpriv; CI runs it (cargo test -- --include-ignored)"]
 fn root_without_ptrace_is_told_why_the_owner_is_hidden() {
     common::require(common::is_root(), "root, to start a child as nobody");
-    // The system python: a user-local one (pyenv under /root) is not executable by nobody.
-    let h = common::spawn_holder_as("tcp", "127.0.0.1", Some("nobody"), "/usr/bin/python3");
+    let (h, _) =
+        common::holder::start_as(common::holder::as_user("nobody"), &["tcp", "127.0.0.1:0"]);
     let out = Command::new("setpriv")
         .arg("--bounding-set=-sys_ptrace")
         .arg(env!("CARGO_BIN_EXE_port-inspector"))
@@ -588,20 +498,8 @@ fn an_ephemeral_collision_is_named_with_its_fix() {
 
 // 10. Two UDP sockets on one address.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn udp_sharing_with_reuseaddr_warns_that_only_one_gets_datagrams() {
-    let (h, _) = common::spawn_python(
-        r"
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, _) = common::holder::start(&["udp", "127.0.0.1:0", "--reuseaddr"]);
     let (code, v) = common::json(&[
         "check",
         &format!("127.0.0.1:{}", h.port),
@@ -911,28 +809,22 @@ fn a_proven_wildcard_conflict_and_a_busy_server_stay_short() {
     );
 }
 
-/// A holder whose name and command line carry terminal escapes and a newline.
-fn hostile_holder(ip: std::net::Ipv4Addr) -> common::Holder {
-    let code = r"
-import os, sys, socket, time, ctypes
-if len(sys.argv) < 2 or sys.argv[1] != 'go':
-    os.execv(sys.executable, ['\x1b[2J\nFAKE line', '-c', sys.argv[0] if False else CODE, 'go'])
-ctypes.CDLL(None).prctl(15, b'\x1b]0;pwned\x07x', 0, 0, 0)  # PR_SET_NAME
-s = socket.socket(); s.bind(('IP', 0)); s.listen(4)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-";
-    // The script runs itself again through execv, so its argv[0] is the hostile one.
-    let body = code.replace("IP", &ip.to_string());
-    let full = format!("CODE = {body:?}\n{body}");
-    common::spawn_python(&full, "python3", None).0
+/// A holder whose name and command line carry terminal escapes and a newline: a link to the
+/// holder named with escapes, started with an argv[0] that has them and a newline. The link is
+/// kept as long as the holder.
+fn hostile_holder(ip: std::net::Ipv4Addr) -> (common::Holder, common::holder::Named) {
+    use std::os::unix::process::CommandExt as _;
+    let link = common::holder::Named::new("\x1b]0;pwned\x07x");
+    let mut cmd = link.command();
+    cmd.arg0("\x1b[2J\nFAKE line");
+    let (h, _) = common::holder::start_as(cmd, &["tcp", &format!("{ip}:0")]);
+    (h, link)
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
     let ip = common::private_loopback();
-    let h = hostile_holder(ip);
+    let (h, _link) = hostile_holder(ip);
     let port = h.port.to_string();
     let at = format!("{ip}:{port}");
     let range = format!("{port}-{port}");
@@ -982,23 +874,13 @@ fn hostile_process_names_never_reach_the_terminal_or_the_report_raw() {
 }
 
 #[test]
-#[ignore = "needs root and python3: pidfd_getfd on another process; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: pidfd_getfd on another process; CI runs it (cargo test -- --include-ignored)"]
 fn a_single_reuseport_listener_is_recognised_by_asking_the_socket() {
     common::require(
         common::is_root(),
         "root, to borrow another process's socket (pidfd_getfd)",
     );
-    let (h, _) = common::spawn_python(
-        r"
-import socket, time
-a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-a.bind(('127.0.0.1', 0)); a.listen(4)
-print(a.getsockname()[1], flush=True)
-time.sleep(600)
-",
-        "python3",
-        None,
-    );
+    let (h, _) = common::holder::start(&["tcp", "127.0.0.1:0", "--reuseport"]);
     let (code, v) = common::json(&["check", &format!("127.0.0.1:{}", h.port), "--json"]);
     assert_eq!(code, Some(1), "{v}");
     let f = finding(&v, "reuse_port_group");
