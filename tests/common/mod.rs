@@ -225,30 +225,6 @@ impl Drop for Holder {
     }
 }
 
-/// Starts `python3` holding a socket: `kind` is `tcp` (listening), `bound` (TCP bound, not
-/// listening) or `udp`; `host` is the address. The child prints the port once the socket is set.
-pub fn spawn_holder(kind: &str, host: &str) -> Holder {
-    spawn_holder_as(kind, host, None, "python3")
-}
-
-/// The same, run as `program` (a copy or link named like a real daemon) and optionally as a user.
-pub fn spawn_holder_as(kind: &str, host: &str, user: Option<&str>, program: &str) -> Holder {
-    let script = format!(
-        r"
-import socket, sys, time
-fam = socket.AF_INET6 if ':' in {host:?} else socket.AF_INET
-typ = socket.SOCK_DGRAM if {kind:?} == 'udp' else socket.SOCK_STREAM
-s = socket.socket(fam, typ)
-s.bind(({host:?}, 0))
-if {kind:?} == 'tcp':
-    s.listen(16)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-"
-    );
-    spawn_python(&script, program, user).0
-}
-
 /// The built binary with `args`, run where the kernel refuses every netlink socket (a seccomp
 /// filter, installed by a few lines of Python before the binary is started, makes
 /// `socket(AF_NETLINK, …)` fail with EAFNOSUPPORT, as systemd's `RestrictAddressFamilies=` and
