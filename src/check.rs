@@ -56,6 +56,10 @@ pub struct Check {
     /// `[user@]host[:port]` as it was asked. Absent for this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// When the check was answered, milliseconds since 1970 (UTC), by the clock of the machine
+    /// that ran it: the report's "Checked at" row. Absent in an answer from an older version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at_unix_ms: Option<u64>,
 }
 
 impl Check {
@@ -260,6 +264,7 @@ fn finish(
         tool: crate::build_info::Tool::this(),
         recorded: None,
         machine: None,
+        checked_at_unix_ms: Some(crate::record::now_ms()),
     }
 }
 

@@ -961,3 +961,47 @@ fn commands_printed_at_the_edge_run_as_printed_from_outside_path() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The report says when the check ran (today's trial: Target, Options, Verdict, OS, Host and
+/// Checked by, but no time): Markdown's "Checked at" row and the text's line, a time between
+/// the command's start and end, the same as the JSON's `checked_at_unix_ms`.
+#[test]
+fn the_report_says_when_the_check_ran() {
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let utc = |s: u64| port_inspector::record::time::date_time(s * 1000, 0);
+    let target = format!("127.0.0.1:{}", common::free_tcp_port());
+    for (format, row) in [("md", "| Checked at | "), ("text", "\nChecked at ")] {
+        let before = now_s();
+        let (code, out, err) = run(&["report", &target, "--format", format]);
+        let after = now_s();
+        assert_eq!(code, 0, "{out}{err}");
+        let (_, rest) = out
+            .split_once(row)
+            .unwrap_or_else(|| panic!("{format}: no {row:?} in {out}"));
+        let at = rest
+            .split([' ', '\n'])
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            (before..=after).any(|s| at == format!("{} UTC", utc(s))),
+            "{format}: {at:?} is not between {} and {}",
+            utc(before),
+            utc(after)
+        );
+    }
+    let before = now_s() * 1000;
+    let (code, v) = common::json(&["check", &target, "--json"]);
+    let after = now_s() * 1000 + 999;
+    assert_eq!(code, Some(0), "{v}");
+    let ms = v["checked_at_unix_ms"].as_u64().unwrap();
+    assert!(
+        (before..=after).contains(&ms),
+        "{ms} not in {before}..={after}"
+    );
+}

@@ -150,6 +150,7 @@ fn machine_free(out: &str) -> String {
 fn normalise(text: &str, pids: &[String]) -> String {
     let mut subs: Vec<(String, &str)> = [
         (r#""elapsed_us": \d+"#, r#""elapsed_us": 0"#),
+        (r#""checked_at_unix_ms": \d+"#, r#""checked_at_unix_ms": 0"#),
         (r"\d+(\.\d+)? (µs|ms|s)\b", "<TIME>"),
         (r"net:\[\d+\]", "net:[<NS>]"),
         (r"PID \d+", "PID <PID>"),

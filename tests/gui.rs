@@ -912,8 +912,11 @@ fn the_window_s_report_names_the_program_that_runs() {
         ..Deps::default()
     };
     let h = started_on_a_held_port(deps);
-    let check = h.state().check.history.last().unwrap().check.clone();
-    let md = port_inspector::render::report::markdown(&check);
+    let entry = h.state().check.history.last().unwrap();
+    let md = port_inspector::render::report::markdown(&entry.check);
+    // The report says when, and the same time as the answer's heading (today's trial: no time).
+    let row = format!("| Checked at | {} {} UTC |", entry.date, entry.at);
+    assert!(md.contains(&row), "{row} missing from {md}");
     let quoted = format!("'{program}' check");
     assert!(
         md.contains(&quoted),

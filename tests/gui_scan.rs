@@ -72,9 +72,10 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     assert!(has(&h, &me), "owner named");
     assert!(has(&h, &free_row), "free range row");
     assert!(has(&h, "198 free, 2 not free"), "summary");
-    let at = h.state().scan.state.report_at.clone().unwrap();
+    let at = h.state().scan.state.report_at.unwrap();
+    let when = port_inspector::record::time::date_time(at, 0);
     assert!(
-        has(&h, &format!("Scanned at {at} UTC: ")),
+        has(&h, &format!("Scanned at {} UTC: ", &when[11..])),
         "the result says when it was measured"
     );
     assert!(
@@ -92,16 +93,33 @@ fn scan_tab_shows_held_ports_filters_copies_and_opens_a_check() {
     let csv = copied_text(&h).expect("CSV copied");
     assert!(
         csv.starts_with(
-            "port,protocol,status,owner,note,address,holder_address,state,user,command\n"
+            "port,protocol,status,owner,note,address,holder_address,state,user,command,scanned_at\n"
         ),
         "{csv}"
     );
     assert!(csv.contains(&format!("{},TCP,in use", p + 10)), "{csv}");
     assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.ends_with(&format!(",{when} UTC"))),
+        "every row says when the scan ran: {csv}"
+    );
+    assert!(
         csv.contains(&format!(",{ip},{ip}:{},LISTEN,", p + 10)),
         "the address scanned and the holder's own address and state: {csv}"
     );
     assert!(!csv.contains("free"), "only the visible rows: {csv}");
+    h.run();
+    h.get_by_label("Copy Markdown").click();
+    h.step();
+    let md = copied_text(&h).expect("Markdown copied");
+    assert!(
+        md.starts_with(&format!(
+            "**TCP+UDP ports {p}-{} on {ip}, scanned at {when} UTC**\n\n| Port |",
+            p + 99
+        )),
+        "the table says what was scanned, where and when: {md}"
+    );
     h.run();
 
     h.get_by_label(&tcp_row).click();

@@ -510,11 +510,13 @@ fn scan_csv_carries_address_state_user_and_command() {
     let r = scan::scan(&req, &facts::gather(), &CancelToken::new(), &mut |_| {});
     let rows = port_inspector::render::scan::rows(&r);
     assert_eq!(rows.len(), 1, "one held port: {rows:?}");
-    let csv = port_inspector::render::scan::to_csv(&rows);
+    let csv = port_inspector::render::scan::to_csv(&rows, 1_796_656_040_000);
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("port,protocol,status,owner,note,address,holder_address,state,user,command"),
+        Some(
+            "port,protocol,status,owner,note,address,holder_address,state,user,command,scanned_at"
+        ),
         "{csv}"
     );
     let row = lines.next().unwrap();
@@ -525,6 +527,7 @@ fn scan_csv_carries_address_state_user_and_command() {
         format!("{},TCP,in use,", holder.port),
         format!(",{ip},{ip}:{},LISTEN,{me},", holder.port),
         format!("tcp {ip}:0"),
+        ",2026-12-07 15:07:20 UTC".to_owned(),
     ] {
         assert!(row.contains(&want), "{want:?} missing from {row}");
     }

@@ -191,8 +191,16 @@ impl CheckTab {
         self.push_answer_at(check, date_now(), clock_now());
     }
 
-    /// An answer that came at `date` `at` (UTC), shown as the newest with its own time.
+    /// An answer that came at `date` `at` (UTC), shown as the newest with its own time: the
+    /// time the check says it was answered, the one its report carries, when it says one (an
+    /// older version's answer does not).
     pub fn push_answer_at(&mut self, check: Check, date: String, at: String) {
+        let (date, at) = check.checked_at_unix_ms.map_or((date, at), |ms| {
+            (
+                crate::record::time::date(ms, 0),
+                crate::record::time::clock(ms, 0),
+            )
+        });
         self.history.push(HistoryEntry { check, at, date });
         self.shown = Some(self.history.len() - 1);
     }

@@ -155,8 +155,9 @@ pub struct ScanState {
     pub running_on: Option<String>,
     /// The machine the last result is of (`None`: this one).
     pub report_on: Option<String>,
-    /// When the last result came, `HH:MM:SS` UTC: a scan is a moment, said with its time.
-    pub report_at: Option<String>,
+    /// When the last result came (ms since 1970, UTC): a scan is a moment, said with its time
+    /// on the tab and in what is copied of it.
+    pub report_at: Option<u64>,
 }
 
 /// The Scan tab, a room of its own: its form, the scan in flight and the last result; its
@@ -291,7 +292,7 @@ impl ScanTab {
                 self.state.rows = scan::rows(&report);
                 self.state.report = Some(*report);
                 self.state.report_on.clone_from(&self.state.running_on);
-                self.state.report_at = Some(super::app::clock_now());
+                self.state.report_at = Some(crate::record::now_ms());
             }
             _ => {}
         }
@@ -330,7 +331,10 @@ impl ScanTab {
                     protocol,
                 });
             }
-            Action::CopyScanCsv | Action::CopyScanMarkdown if self.state.report.is_some() => {
+            Action::CopyScanCsv | Action::CopyScanMarkdown => {
+                let (Some(report), Some(at)) = (&self.state.report, self.state.report_at) else {
+                    return None;
+                };
                 let rows: Vec<ScanRow> = self
                     .inputs
                     .visible_rows(&self.state.rows)
@@ -338,9 +342,10 @@ impl ScanTab {
                     .cloned()
                     .collect();
                 let (text, what) = if *action == Action::CopyScanCsv {
-                    (scan::to_csv(&rows), "CSV")
+                    (scan::to_csv(&rows, at), "CSV")
                 } else {
-                    (scan::to_markdown(&rows), "Markdown")
+                    let title = scan::title(&report.request, at, self.state.report_on.as_deref());
+                    (scan::to_markdown(&rows, &title), "Markdown")
                 };
                 ctx.copy_text(text);
                 return Some(ScanOutcome::Status(format!(

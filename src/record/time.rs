@@ -132,9 +132,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// An instant as local `YYYY-MM-DD HH:MM:SS`.
 #[must_use]
 pub fn date_time(ms: u64, offset_secs: i32) -> String {
+    format!("{} {}", date(ms, offset_secs), clock(ms, offset_secs))
+}
+
+/// An instant's local day, `YYYY-MM-DD`.
+#[must_use]
+pub fn date(ms: u64, offset_secs: i32) -> String {
     let local = i64::try_from(ms).unwrap_or(i64::MAX / 2) + i64::from(offset_secs) * 1000;
     let (y, m, d) = civil_from_days(local.div_euclid(DAY_MS));
-    format!("{y:04}-{m:02}-{d:02} {}", clock_of(local))
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// An instant as local `YYYY-MM-DD HH:MM:SS.mmm`, for the edges of a poll.

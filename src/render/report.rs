@@ -73,6 +73,14 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// When the check was answered, `2026-12-07 15:07:20 UTC`, by the clock of the machine that ran
+/// it; `None` for an answer from a version that did not say.
+#[must_use]
+pub fn checked_at(c: &Check) -> Option<String> {
+    c.checked_at_unix_ms
+        .map(|ms| format!("{} UTC", crate::record::time::date_time(ms, 0)))
+}
+
 /// The verdict line a person reads first.
 #[must_use]
 pub fn headline(c: &Check) -> String {
@@ -226,6 +234,9 @@ pub fn markdown(c: &Check) -> String {
         let _ = writeln!(o, "| Machine | {} (over ssh) |", md(m));
     }
     let _ = writeln!(o, "| Target | {} |", md(&target_line(c)));
+    if let Some(at) = checked_at(c) {
+        let _ = writeln!(o, "| Checked at | {at} |");
+    }
     // A UDP socket never listens: its row says so instead of a listen and backlog it never had.
     let listen = match (t.protocol, t.options.listen) {
         (crate::target::Protocol::Udp, _) => "no listen (UDP)".to_owned(),
@@ -431,6 +442,10 @@ pub fn text_full(c: &Check) -> String {
             clean(&f.meaning)
         );
     }
-    let _ = writeln!(o, "\nChecked by {}", clean(&c.tool.line()));
+    o.push('\n');
+    if let Some(at) = checked_at(c) {
+        let _ = writeln!(o, "Checked at {at}");
+    }
+    let _ = writeln!(o, "Checked by {}", clean(&c.tool.line()));
     o
 }

@@ -133,17 +133,43 @@ pub fn rows(r: &ScanReport) -> Vec<ScanRow> {
     out
 }
 
-/// The rows as CSV (RFC 4180 quoting), for spreadsheets.
+/// What a copied scan says of itself, in its first line: the protocols, the range, the address
+/// scanned and when (`TCP ports 8000-9000 on 127.0.0.1, scanned at 2026-12-07 15:07:20 UTC`),
+/// and the machine when another one scanned (`on 127.0.0.1 of me@box (over ssh)`, escaped here).
 #[must_use]
-pub fn to_csv(rows: &[ScanRow]) -> String {
+pub fn title(req: &crate::scan::ScanRequest, at_unix_ms: u64, machine: Option<&str>) -> String {
+    let protocols = req
+        .protocols
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("+");
+    let on = machine.map_or_else(String::new, |m| {
+        format!(" of {} (over ssh)", crate::text::clean(m))
+    });
+    format!(
+        "{protocols} ports {}-{} on {}{on}, scanned at {} UTC",
+        req.start,
+        req.end,
+        req.address,
+        crate::record::time::date_time(at_unix_ms, 0)
+    )
+}
+
+/// The rows as CSV (RFC 4180 quoting), for spreadsheets: each row with the address scanned and
+/// when (`scanned_at`, `2026-12-07 15:07:20 UTC`), so a row pasted elsewhere still says both.
+#[must_use]
+pub fn to_csv(rows: &[ScanRow], at_unix_ms: u64) -> String {
     // Quoted when it must be, and never a formula (`=`, `+`, `-`, `@` first: OWASP's advice).
     let q = crate::export::csv_cell;
-    let mut o =
-        String::from("port,protocol,status,owner,note,address,holder_address,state,user,command\n");
+    let at = format!("{} UTC", crate::record::time::date_time(at_unix_ms, 0));
+    let mut o = String::from(
+        "port,protocol,status,owner,note,address,holder_address,state,user,command,scanned_at\n",
+    );
     for r in rows {
         let _ = writeln!(
             o,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{at}",
             q(&r.ports),
             r.protocol,
             r.status.name(),
@@ -159,13 +185,15 @@ pub fn to_csv(rows: &[ScanRow]) -> String {
     o
 }
 
-/// The rows as a Markdown table, for tickets.
+/// The rows as a Markdown table, for tickets, under its [`title`]: what was scanned, where, when.
 #[must_use]
-pub fn to_markdown(rows: &[ScanRow]) -> String {
+pub fn to_markdown(rows: &[ScanRow], title: &str) -> String {
     // Outside text (an owner's name) can add no column, link, code or heading.
     let c = crate::text::md;
-    let mut o =
-        String::from("| Port | Protocol | Status | Owner | Note |\n|---|---|---|---|---|\n");
+    let mut o = format!(
+        "**{}**\n\n| Port | Protocol | Status | Owner | Note |\n|---|---|---|---|---|\n",
+        c(title)
+    );
     for r in rows {
         let _ = writeln!(
             o,
@@ -287,12 +315,34 @@ mod tests {
             command: "nginx -g daemon off;".into(),
         }];
         assert_eq!(
-            to_csv(&rows),
-            "port,protocol,status,owner,note,address,holder_address,state,user,command\n\
+            to_csv(&rows, 1_796_656_040_000),
+            "port,protocol,status,owner,note,address,holder_address,state,user,command,scanned_at\n\
              80,TCP,in use,\"a, b\",\"x|y \"\"q\"\"\",0.0.0.0,127.0.0.1:80,LISTEN,www-data,\
-             nginx -g daemon off;\n"
+             nginx -g daemon off;,2026-12-07 15:07:20 UTC\n"
         );
-        assert!(to_markdown(&rows).contains("x\\|y"), "pipe escaped");
+        assert!(to_markdown(&rows, "t").contains("x\\|y"), "pipe escaped");
+    }
+
+    #[test]
+    fn a_copied_scan_says_what_where_and_when() {
+        let req = crate::scan::ScanRequest {
+            protocols: vec![Protocol::Tcp, Protocol::Udp],
+            ..crate::scan::ScanRequest::tcp([127, 0, 0, 1].into(), 8000, 9000)
+        };
+        assert_eq!(
+            title(&req, 1_796_656_040_000, None),
+            "TCP+UDP ports 8000-9000 on 127.0.0.1, scanned at 2026-12-07 15:07:20 UTC"
+        );
+        let there = title(&req, 1_796_656_040_000, Some("me@box\u{1b}[2J"));
+        assert_eq!(
+            there,
+            "TCP+UDP ports 8000-9000 on 127.0.0.1 of me@box\\x1b[2J (over ssh), scanned at 2026-12-07 15:07:20 UTC"
+        );
+        assert!(
+            to_markdown(&[], &there)
+                .starts_with("**TCP+UDP ports 8000-9000 on 127.0.0.1 of me@box"),
+            "the table's first line says what, where and when"
+        );
     }
 
     #[test]
@@ -317,14 +367,14 @@ mod tests {
             "@SUM(A1)",
             "=HYPERLINK(\"http://e.x\",\"a\")",
         ] {
-            let csv = to_csv(&[row(f)]);
+            let csv = to_csv(&[row(f)], 0);
             let cell = csv.lines().nth(1).unwrap().split(',').nth(3).unwrap();
             assert!(
                 cell.starts_with('\'') || cell.starts_with("\"'"),
                 "{f} reached the spreadsheet as a formula: {csv}"
             );
         }
-        let md = to_markdown(&[row("[a](http://e.x)")]);
+        let md = to_markdown(&[row("[a](http://e.x)")], "t");
         assert!(!md.contains("[a](http://e.x)"), "a link: {md}");
         assert!(md.contains("\\[a\\](http://e.x)"), "{md}");
     }

@@ -12,17 +12,16 @@ fn scan_results_ui(
     status: Option<&str>,
     actions: &mut Vec<Action>,
 ) {
-    let (all_rows, machine, at) = (
-        &state.rows,
-        state.report_on.as_deref(),
-        state.report_at.as_deref(),
-    );
+    let (all_rows, machine, at) = (&state.rows, state.report_on.as_deref(), state.report_at);
     if let Some(m) = machine {
         ui.label(RichText::new(format!("On {} (over ssh):", crate::text::clean(m))).strong());
     }
     ui.label(format!(
         "{}{} {}-{} on {}: {} free, {} not free, {} tested in {:.0} ms{}",
-        at.map_or_else(String::new, |t| format!("Scanned at {t} UTC: ")),
+        at.map_or_else(String::new, |t| format!(
+            "Scanned at {} UTC: ",
+            crate::record::time::clock(t, 0)
+        )),
         report
             .request
             .protocols
