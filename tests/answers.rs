@@ -7,7 +7,7 @@ mod common;
 use std::io::Write as _;
 
 #[test]
-#[ignore = "needs root and python3: a holder that drops from root to uid 4001; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a holder that drops from root to uid 4001; CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_that_dropped_privileges_reads_as_its_own_user() {
     common::require(
         common::is_root(),
@@ -15,20 +15,7 @@ fn a_holder_that_dropped_privileges_reads_as_its_own_user() {
     );
     let ip = common::private_loopback();
     // The socket is made as root, then the process becomes uid 4001: the socket's uid stays 0.
-    let code = format!(
-        r"
-import os, socket, time
-s = socket.socket()
-s.bind(('{ip}', 0))
-s.listen(8)
-os.setgroups([])
-os.setresgid(4001, 4001, 4001)
-os.setresuid(4001, 4001, 4001)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-"
-    );
-    let (holder, _) = common::spawn_python(&code, "python3", None);
+    let (holder, _) = common::holder::start(&["tcp", &format!("{ip}:0"), "--uid", "4001"]);
     let port = holder.port.to_string();
     let (exit, v) = common::json(&["who", &port, "--json"]);
     assert_eq!(exit, Some(0), "{v}");
