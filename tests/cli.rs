@@ -519,14 +519,11 @@ fn report_never_follows_a_link_nor_replaces_a_file_unasked() {
 /// escape code, even when a command line in it holds the words the colouring marks (`IN USE`).
 /// The text view on the same terminal is coloured, so the terminal was one.
 #[test]
-#[ignore = "needs python3 (a holder child; also script); CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs script (util-linux), for a terminal; CI runs it (cargo test -- --include-ignored)"]
 #[cfg(target_os = "linux")]
 fn json_on_a_terminal_carries_no_colour() {
-    let (holder, _) = common::spawn_python(
-        "# IN USE\nimport socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-        "python3",
-        None,
-    );
+    // `IN USE` on the holder's command line (words it does not read).
+    let (holder, _) = common::holder::start(&["tcp", "127.0.0.1:0", "--", "IN USE"]);
     let on_a_terminal = |args: &str| {
         let out = std::process::Command::new("script")
             .args([
