@@ -236,16 +236,14 @@ fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
     let port = held.port;
     let holder_pid = held.child.id();
     wait_db(&db, port, "the holder recorded", |t| held_by(t, holder_pid));
-    let mut c = std::process::Command::new("python3")
-        .args([
-            "-c",
-            &format!("import socket; socket.socket().bind(('{ip}', {port}))"),
-        ])
+    // A second holder binding the held port: refused, it says so and exits 2.
+    let mut c = std::process::Command::new(common::holder::path())
+        .args(["bound", &format!("{ip}:{port}")])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let tried = c.id();
-    assert_eq!(c.wait().unwrap().code(), Some(1), "the bind was refused");
+    assert_eq!(c.wait().unwrap().code(), Some(2), "the bind was refused");
     wait_db(&db, port, "the refused bind recorded", |t| {
         t.entries
             .iter()
@@ -257,7 +255,7 @@ fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
     h.get_by_label("Port history").click();
     h.run_steps(2);
     show(&mut h, port);
-    let marker = format!("refused bind: python3 (PID {tried}");
+    let marker = format!("refused bind: {} (PID {tried}", common::holder::image());
     wait_for(&mut h, &marker);
     assert!(
         has(&h, "The recorder is running in eBPF mode"),
