@@ -1,7 +1,7 @@
 //! The window at its smallest supported size (800×600) never clips a control: with a long host
 //! name in History and a holder whose command line runs to hundreds of characters, every
 //! control of every tab lies inside the window, or inside a scroll area that can bring it in.
-#![cfg(target_os = "linux")] // A python3 holder child (Linux).
+#![cfg(target_os = "linux")] // A holder child whose long command line is read from /proc.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 mod common;
@@ -85,18 +85,12 @@ fn clipped(h: &mut Harness<'_, App>) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn nothing_is_clipped_at_800_by_600_with_long_names() {
-    // A holder whose command line is hundreds of characters long (its program text).
+    // A holder whose command line is hundreds of characters long (a word it does not read).
     let long = "x".repeat(400);
     let ip = common::private_loopback();
-    let (holder, port) = common::spawn_python(
-        &format!(
-            "import socket,sys,time\ns=socket.socket();s.bind(('{ip}',0));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)\n# {long}"
-        ),
-        "python3",
-        None,
-    );
+    let (holder, _) = common::holder::start(&["tcp", &format!("{ip}:0"), "--", &long]);
+    let port = holder.port.to_string();
     // Names under .invalid fail at once (EAI_NONAME), as they would from a resolver that
     // answers, without waiting on this machine's DNS; everything else is the system's resolver.
     let system = port_inspector::probe::system_resolver();
