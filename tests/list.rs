@@ -19,19 +19,16 @@ fn held_by(row: &Value, pid: u32) -> Option<&Value> {
     row["owners"].as_array()?.iter().find(|o| o["pid"] == pid)
 }
 
-const LISTENER: &str = r"
-import socket, time
-t = socket.socket(); t.bind(('IP', 0)); t.listen(4)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('IP', t.getsockname()[1]))
-print(t.getsockname()[1], flush=True)
-time.sleep(600)
-";
+/// A holder of a TCP listener and a UDP socket on one port of `ip`.
+fn listener(ip: std::net::Ipv4Addr) -> common::Holder {
+    let at = format!("{ip}:0");
+    common::holder::start(&["tcp", &at, "udp", &at, "--same-port"]).0
+}
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
     let ip = common::private_loopback();
-    let (h, _) = common::spawn_python(&LISTENER.replace("IP", &ip.to_string()), "python3", None);
+    let h = listener(ip);
     let pid = h.child.id();
     let all = rows(&["list", "--json"]);
     let mine: Vec<&Value> = all.iter().filter(|r| held_by(r, pid).is_some()).collect();
@@ -47,9 +44,11 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
         assert_eq!(r["local"], format!("{ip}:{}", h.port), "{r}");
         assert_eq!(r["port"], h.port, "{r}");
         let o = held_by(r, pid).unwrap();
-        assert_eq!(o["process"], "python3", "{r}");
+        assert_eq!(o["process"], common::holder::image().as_str(), "{r}");
         assert!(
-            o["command"].as_str().is_some_and(|c| c.contains("socket")),
+            o["command"]
+                .as_str()
+                .is_some_and(|c| c.contains(&format!("udp {ip}:0"))),
             "{r}"
         );
         assert!(
@@ -64,7 +63,7 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
     );
     let text = String::from_utf8(
         common::bin()
-            .args(["list", "--process", "python"])
+            .args(["list", "--process", "holder"])
             .output()
             .unwrap()
             .stdout,
@@ -77,32 +76,19 @@ fn a_tcp_and_a_udp_holder_are_listed_with_their_pid() {
 /// A pre-fork server: a parent that listens and a child, running as `nobody`, that shares the
 /// socket. The socket's row names both, the parent first, each with its own user, name and
 /// parent chain (the child's starts with the parent).
-const PRE_FORK: &str = r"
-import os, socket, sys, time
-t = socket.socket(); t.bind(('IP', 0)); t.listen(4)
-parent = os.getpid()
-child = os.fork()
-if child == 0:
-    os.setgid(65534); os.setuid(65534)
-    while os.getppid() == parent:
-        time.sleep(0.1)
-    os._exit(0)
-print(t.getsockname()[1], child, flush=True)
-time.sleep(600)
-";
-
 #[test]
-#[ignore = "needs root and python3: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a child as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn a_socket_shared_by_a_parent_and_its_child_names_both() {
     common::require(
         rustix::process::geteuid().is_root(),
         "root, to start the child as nobody",
     );
     let ip = common::private_loopback();
-    let (h, line) = common::spawn_python(&PRE_FORK.replace("IP", &ip.to_string()), "python3", None);
+    let (h, line) =
+        common::holder::start(&["tcp", &format!("{ip}:0"), "--child", "--child-uid", "65534"]);
     let child: u32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     let parent = h.child.id();
-    // The child's setuid may not have happened yet when the port is printed.
+    // The child's exec as nobody may not have happened yet when the port is printed.
     let mut row = Value::Null;
     for _ in 0..50 {
         let all = rows(&["list", "--tcp", "--port", &h.port.to_string(), "--json"]);
@@ -131,29 +117,30 @@ fn a_socket_shared_by_a_parent_and_its_child_names_both() {
         (&"root".into(), &"nobody".into()),
         "{row}"
     );
-    assert_eq!(
-        (&p["process"], &c["process"]),
-        (&"python3".into(), &"python3".into())
-    );
+    let name: Value = common::holder::image().into();
+    assert_eq!((&p["process"], &c["process"]), (&name, &name));
     assert_eq!(c["ancestry"][0]["pid"], parent, "the child's parent: {row}");
     assert!(
-        c["command"].as_str().is_some_and(|s| s.contains("fork")),
+        c["command"].as_str().is_some_and(|s| s.contains("wait")),
         "{row}"
     );
 }
 
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_started_by_a_shell_names_that_shell() {
     let ip = common::private_loopback();
-    let code = LISTENER.replace("IP", &ip.to_string());
-    // `; true` keeps the shell as the parent instead of exec'ing python in its place.
+    // `; true` keeps the shell as the parent instead of exec'ing the holder in its place.
     let mut child = Command::new("sh")
-        .args(["-c", "/usr/bin/python3 -c \"$0\"; true", &code])
+        .args(["-c", "\"$0\" tcp \"$1\" udp \"$1\" --same-port; true"])
+        .arg(common::holder::path())
+        .arg(format!("{ip}:0"))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let port = common::first_line(&mut child);
+    // "PORT PORT": the TCP listener's and the UDP socket's, the same.
+    let line = common::first_line(&mut child);
+    let port = line.split_whitespace().next().unwrap().to_owned();
     let (_, v) = common::json(&["who", &port, "--tcp", "--json"]);
     let o = v["owners"]
         .as_array()
@@ -182,7 +169,7 @@ fn a_holder_started_by_a_shell_names_that_shell() {
 }
 
 #[test]
-#[ignore = "needs root and python3: a test cgroup; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root: a test cgroup; CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_in_its_own_systemd_style_cgroup_is_named_by_it() {
     let base = std::path::Path::new("/sys/fs/cgroup/systemd");
     let unified = std::path::Path::new("/sys/fs/cgroup");
@@ -198,7 +185,7 @@ fn a_holder_in_its_own_systemd_style_cgroup_is_named_by_it() {
         "a writable cgroup hierarchy (root), to create a test cgroup",
     );
     let ip = common::private_loopback();
-    let (h, _) = common::spawn_python(&LISTENER.replace("IP", &ip.to_string()), "python3", None);
+    let h = listener(ip);
     let pid = h.child.id();
     std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
     let all = rows(&["list", "--port", &h.port.to_string(), "--json"]);
@@ -222,7 +209,7 @@ fn a_holder_in_its_own_systemd_style_cgroup_is_named_by_it() {
 /// here a stand-in runtime on a Unix socket the test names with DOCKER_HOST, as the docker CLI
 /// reads it. With no runtime to ask, the id alone, never a guessed name.
 #[test]
-#[ignore = "needs root and python3: a test cgroup; CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs root and python3 (a stand-in runtime): a test cgroup; CI runs it (cargo test -- --include-ignored)"]
 fn a_holder_in_a_container_cgroup_is_named_by_its_container() {
     let base = std::path::Path::new("/sys/fs/cgroup/systemd");
     let root = if base.join("cgroup.procs").exists() {
@@ -241,6 +228,7 @@ fn a_holder_in_a_container_cgroup_is_named_by_its_container() {
     std::fs::create_dir_all(&tmp).unwrap();
     let sock = tmp.join("docker.sock");
     let name = format!("pi-web-{}", std::process::id());
+    // Stays Python: a stand-in Docker Engine API server (HTTP on a Unix socket), not a holder.
     // The Engine API's answer to GET /containers/<id>/json, for this id (short or full) only.
     let runtime_code = format!(
         r#"
@@ -268,7 +256,7 @@ while True:
     );
     let (_runtime, _) = common::spawn_python(&runtime_code, "python3", None);
     let ip = common::private_loopback();
-    let (h, _) = common::spawn_python(&LISTENER.replace("IP", &ip.to_string()), "python3", None);
+    let h = listener(ip);
     let pid = h.child.id();
     std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
     let list = |docker_host: &str| -> Value {
@@ -322,29 +310,6 @@ while True:
     );
 }
 
-/// One process holding a socket in each kind of state: a listener, a bound-only TCP socket, an
-/// IPv6-only and a dual-stack IPv6 listener (on a v4-mapped address: the kernel makes a socket
-/// bound to any other IPv6 address v6-only), both ends of a connection, an unconnected and a
-/// connected UDP socket. Prints their ports in that order.
-const EVERY_STATE: &str = r"
-import socket, time
-ip = 'ADDRESS'
-def tcp6(only, address):
-    s = socket.socket(socket.AF_INET6)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, only)
-    s.bind((address, 0)); s.listen(4)
-    return s
-l4 = socket.socket(); l4.bind((ip, 0)); l4.listen(4)
-b4 = socket.socket(); b4.bind((ip, 0))
-only, dual = tcp6(1, '::1'), tcp6(0, '::ffff:' + ip)
-c = socket.create_connection((ip, l4.getsockname()[1])); a, _ = l4.accept()
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((ip, 0))
-uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.bind((ip, 0)); uc.connect((ip, u.getsockname()[1]))
-ports = [l4, b4, only, dual, c, u, uc]
-print(*[s.getsockname()[1] for s in ports], flush=True)
-time.sleep(600)
-";
-
 /// (protocol, local port, state, v6_only) of the rows of `list ARGS --json` held by `pid`, sorted.
 fn held_rows(args: &[&str], pid: u32) -> Vec<(String, u64, String, Value)> {
     let mut args = args.to_vec();
@@ -368,14 +333,14 @@ fn held_rows(args: &[&str], pid: u32) -> Vec<(String, u64, String, Value)> {
 /// The kernel is asked for the states each view needs only (and TCP in both families at once):
 /// each view must still show exactly its sockets, IPv6 ones with their v6-only flag.
 #[test]
-#[ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"]
+#[ignore = "needs ::1 (IPv6 loopback), which containers may lack; CI runs it (cargo test -- --include-ignored)"]
 fn each_view_lists_exactly_its_states() {
+    // One process holding a socket in each kind of state: a listener, a bound-only TCP socket,
+    // an IPv6-only and a dual-stack IPv6 listener (on a v4-mapped address: the kernel makes a
+    // socket bound to any other IPv6 address v6-only), both ends of a connection, an unconnected
+    // and a connected UDP socket; their ports in that order.
     let ip = common::private_loopback();
-    let (holder, line) = common::spawn_python(
-        &EVERY_STATE.replace("ADDRESS", &ip.to_string()),
-        "python3",
-        None,
-    );
+    let (holder, line) = common::holder::start(&["states", &ip.to_string()]);
     let pid = holder.child.id();
     let ports: Vec<u64> = line
         .split_whitespace()
