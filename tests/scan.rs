@@ -220,10 +220,6 @@ fn a_busy_ports_owners_are_the_sockets_in_its_way() {
 /// and a child for the last.
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "needs python3 (a holder child); CI runs it (cargo test -- --include-ignored)"
-)]
-#[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
@@ -233,14 +229,7 @@ fn each_of_many_busy_ports_names_its_holder() {
     let ours: Vec<TcpListener> = (0..79)
         .map(|i| TcpListener::bind((ip, start + i)).unwrap())
         .collect();
-    let (child, _) = common::spawn_python(
-        &format!(
-            "import socket,time\ns=socket.socket();s.bind(('{ip}',{}));s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)",
-            start + 79
-        ),
-        "python3",
-        None,
-    );
+    let (child, _) = common::holder::start(&["tcp", &format!("{ip}:{}", start + 79)]);
     assert_eq!(child.port, start + 79, "the child holds the last port");
     let r = scan::scan(
         &ScanRequest::tcp(ip.into(), start, start + 79),
