@@ -336,6 +336,25 @@ pub enum InputError {
     /// like that, and the resolver would answer "not found" after a lookup.
     #[error("'{0}' is not a valid IPv4 address: each of its four numbers goes from 0 to 255")]
     BadIpv4(String),
+    /// A host that the C resolver would read as an IPv4 address in one of inet_aton's legacy
+    /// forms — a bare number (`80` is 0.0.0.80), fewer than four parts (`127.1`), hex or octal
+    /// parts (`0x7f.0.0.1`) —: most often a typo, and never how an address is written back.
+    #[error(
+        "'{0}' is not an address: write it as four numbers from 0 to 255, e.g. 127.0.0.1 (short, hex and octal forms are not read)"
+    )]
+    ShortIpv4(String),
+    /// `80:90`: a number where the host goes, before the port: two ports, not HOST:PORT.
+    #[error(
+        "'{given}': {host} is not an address; give HOST:PORT (e.g. 127.0.0.1:{port}), and a range of ports as {host}-{port} to scan"
+    )]
+    PortPair {
+        /// The text given, shortened and cleaned.
+        given: String,
+        /// The number before the ':'.
+        host: String,
+        /// The text after it, shortened and cleaned.
+        port: String,
+    },
     /// An IPv6 address with a port but no brackets is ambiguous.
     #[error("put IPv6 addresses in brackets before a port, e.g. [::1]:8080")]
     Ipv6NeedsBrackets,
@@ -735,12 +754,21 @@ pub fn validate_host(host: &str) -> Result<(), InputError> {
         return Ok(());
     }
     let parts: Vec<&str> = host.split('.').collect();
-    if parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let decimal = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() == 4 && parts.iter().all(decimal) {
         return Err(InputError::BadIpv4(shorten(host)));
+    }
+    // inet_aton's other forms, which getaddrinfo reads as an address before any name: one to
+    // four parts, each decimal, octal (a leading 0) or hex (0x). No name is written so (a
+    // top-level label is never all digits), so they are refused, not looked up.
+    let number = |p: &&str| {
+        decimal(p)
+            || p.strip_prefix("0x")
+                .or_else(|| p.strip_prefix("0X"))
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    if parts.len() <= 4 && parts.iter().all(number) {
+        return Err(InputError::ShortIpv4(shorten(host)));
     }
     let name = host.strip_suffix('.').unwrap_or(host);
     if name.len() > MAX_HOST_LEN {
@@ -822,6 +850,14 @@ pub fn parse_host_port(text: &str) -> Result<(Host, u16), InputError> {
             // `*:8080` is how the tool itself writes "all interfaces": it reads it back.
             if host == "*" {
                 return Ok((Host::All, parse_port(port)?));
+            }
+            // `80:90` is two ports (a range, or docker's HOST:CONTAINER), not host 0.0.0.80.
+            if host.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(InputError::PortPair {
+                    given: shorten(t),
+                    host: shorten(host),
+                    port: shorten(port),
+                });
             }
             Ok((parse_host(host)?, parse_port(port)?))
         }
@@ -968,6 +1004,79 @@ mod tests {
             parse_host_port("a b:80"),
             Err(InputError::HostInvalid(_))
         ));
+    }
+
+    /// inet_aton's legacy forms are refused, in one line that says how an address is written;
+    /// a dotted quad and names (even ones with digits and hex-looking labels) still pass.
+    #[test]
+    fn legacy_ipv4_forms_are_refused_and_real_hosts_pass() {
+        assert_eq!(
+            parse_host_port("80:90"),
+            Err(InputError::PortPair {
+                given: "80:90".into(),
+                host: "80".into(),
+                port: "90".into()
+            })
+        );
+        assert_eq!(
+            InputError::PortPair {
+                given: "80:90".into(),
+                host: "80".into(),
+                port: "90".into()
+            }
+            .to_string(),
+            "'80:90': 80 is not an address; give HOST:PORT (e.g. 127.0.0.1:90), and a range of ports as 80-90 to scan"
+        );
+        for short in [
+            "80",
+            "2130706433",
+            "127.1",
+            "127.0.1",
+            "0x7f.1",
+            "0x7f.0.0.1",
+            "0x7F000001",
+            "0x",
+        ] {
+            assert_eq!(
+                parse_host(short),
+                Err(InputError::ShortIpv4(short.into())),
+                "{short}"
+            );
+            assert_eq!(
+                parse_host_port(&format!("{short}:80")).map(|_| ()),
+                Err(if short.bytes().all(|b| b.is_ascii_digit()) {
+                    InputError::PortPair {
+                        given: format!("{short}:80"),
+                        host: short.into(),
+                        port: "80".into(),
+                    }
+                } else {
+                    InputError::ShortIpv4(short.into())
+                }),
+                "{short}:80"
+            );
+        }
+        assert!(matches!(
+            parse_host("0177.0.0.1"),
+            Err(InputError::BadIpv4(_))
+        ));
+        for real in [
+            "127.0.0.1",
+            "10.0.0.5",
+            "localhost",
+            "web-01",
+            "0x7f.example.com",
+            "1.2.3.4.5",
+            "host1.example",
+            "123abc",
+            "cafe",
+        ] {
+            assert!(parse_host(real).is_ok(), "{real}");
+        }
+        assert_eq!(
+            parse_host_port("127.0.0.1:90"),
+            Ok(("127.0.0.1".into(), 90))
+        );
     }
 
     #[test]

@@ -1002,3 +1002,25 @@ fn the_report_says_when_the_check_ran() {
         "{ms} not in {before}..={after}"
     );
 }
+
+/// A number where the host goes (`80:90`) or one of inet_aton's short forms is refused in one
+/// line, exit 2 (today's trial: `check 80:90` checked 0.0.0.80 and said it was not an address
+/// of this machine); a dotted quad still checks.
+#[test]
+fn a_number_or_a_short_form_is_no_host() {
+    refused_in_one_line(
+        &["check", "80:90"],
+        "'80:90': 80 is not an address; give HOST:PORT (e.g. 127.0.0.1:90), and a range of ports as 80-90 to scan",
+    );
+    refused_in_one_line(&["report", "80:90"], "'80:90': 80 is not an address");
+    for short in ["127.1:80", "0x7f.1:80", "2130706433.0:80"] {
+        refused_in_one_line(
+            &["check", short],
+            "is not an address: write it as four numbers",
+        );
+    }
+    refused_in_one_line(&["window", "80:90"], "'80:90': 80 is not an address");
+    let port = common::free_tcp_port();
+    let (code, out, err) = run(&["check", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 0, "{out}{err}");
+}

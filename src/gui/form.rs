@@ -243,6 +243,9 @@ pub fn window_words(e: &InputError) -> String {
                 "\u{201c}IPv6 only\u{201d} applies to IPv6 sockets; {what} only an IPv4 socket: set it to system default, or bind an IPv6 address."
             )
         }
+        InputError::ShortIpv4(t) => format!(
+            "\u{201c}{t}\u{201d} is not an address: type four numbers from 0 to 255, such as 127.0.0.1."
+        ),
         InputError::BadRange(t) => {
             format!("\u{201c}{t}\u{201d} is not a range of ports: type START-END, e.g. 8000-9000.")
         }
