@@ -1,7 +1,7 @@
 //! The Listening now tab through egui_kittest: it lists a real holder with its PID, refreshes on
 //! its own (on a worker thread), marks a socket that appeared as new, opens a row's check, ends a
-//! row's holder without touching the Check tab, filters by command line, folds groups, and keeps
-//! Process and PID in sight at 800x600 and 1024x720.
+//! row's holder with no check run (an answer naming it says so), filters by command line,
+//! folds groups, and keeps Process and PID in sight at 800x600 and 1024x720.
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test, with its message.
 
 mod common;
@@ -19,9 +19,13 @@ fn harness() -> Harness<'static, App> {
 }
 
 fn harness_sized(width: f32, height: f32) -> Harness<'static, App> {
+    window(Deps::default(), width, height)
+}
+
+fn window(deps: Deps, width: f32, height: f32) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(width, height))
-        .build_eframe(|cc| App::new(cc, Deps::default()))
+        .build_eframe(|cc| App::new(cc, deps))
 }
 
 /// The window on its Listening now tab, filtered to `ip` (the test's own loopback address).
@@ -203,27 +207,34 @@ fn the_filter_searches_command_lines_and_groups_fold() {
     );
 }
 
-/// The review's case: End from a row replaced the Check tab's answer with a check of an earlier
-/// target and added a history entry. A tab's actions change that tab: the row's port is read
-/// again where the row is, and the Check tab keeps what it showed.
+/// Today's trial (H1): a check named PID N as the holder; N was ended from a row of the live
+/// table; back on the Check tab the answer still offered "End PID N…" and Copy "kill N" with
+/// nothing but its time to say it was older. The window knows: the answer says when N was ended
+/// and where from, and offers nothing more for N. The review's case before it: End from a row
+/// replaced the Check tab's answer with a new check; the row's port is read again where the
+/// row is, and no check runs.
 #[test]
 #[cfg_attr(
     windows,
     ignore = "Wine 8 reports PID 0 for every socket: owner PIDs are tested on Linux and on fixtures"
 )]
-fn ending_from_a_row_leaves_the_check_tab_alone() {
+fn an_answer_says_its_holder_was_ended_from_the_live_table() {
     let ip = common::private_loopback();
     let child = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let pid = child.child.id();
     let addr = format!("{ip}:{}", child.port);
-    let mut h = harness();
-    h.run();
-    // An earlier check of another target, shown on the Check tab.
-    set_text(&mut h, "Port", "0");
-    h.get_by_label("Test bind").click();
+    let start = port_inspector::target::Target::tcp(ip.to_string(), child.port);
+    let deps = Deps {
+        start: Some(start),
+        ..Deps::default()
+    };
+    let mut h = window(deps, 1024.0, 720.0);
     h.run_steps(2);
-    common::ui::wait_until(&mut h, "the earlier check", |h| {
-        h.state().check.history.len() == 1 && h.state().check.running.is_none()
-    });
+    wait_for(&mut h, &format!("End PID {pid}…"));
+    assert!(
+        has(&h, &format!("Copy \"kill {pid}\"")),
+        "the kill is offered"
+    );
     h.get_by_label("Listening now").click();
     h.run_steps(2);
     set_text(&mut h, "Filter", &ip.to_string());
@@ -233,14 +244,23 @@ fn ending_from_a_row_leaves_the_check_tab_alone() {
     h.get_by_label("End 1 process").click();
     h.run_steps(2);
     wait_for(&mut h, &format!("Port {} is free now", child.port));
-    assert_eq!(
-        h.state().tab,
-        Tab::Listening,
-        "still on the Listening now tab"
+    assert_eq!(h.state().tab, Tab::Listening, "still on Listening now");
+    wait_for(&mut h, "LISTEN (gone)");
+    h.get_by_label("Check a port").click();
+    h.run_steps(2);
+    let said = format!("PID {pid} was ended at ");
+    wait_for(&mut h, &said);
+    assert!(
+        has(&h, "from Listening now: this answer is older. Check again"),
+        "where it was ended from, and what to do"
     );
+    assert!(
+        !has(&h, &format!("End PID {pid}…")),
+        "no End for a PID gone"
+    );
+    assert!(!has(&h, &format!("Copy \"kill {pid}\"")), "nor its kill");
     assert_eq!(h.state().check.history.len(), 1, "no check was added");
     assert!(h.state().check.running.is_none(), "and none runs");
-    wait_for(&mut h, "LISTEN (gone)");
     drop(child);
 }
 

@@ -158,7 +158,8 @@ fn view(c: Check) -> Harness<'static, Vec<Action>> {
         .with_size(egui::vec2(1000.0, 900.0))
         .build_ui_state(
             move |ui, actions: &mut Vec<Action>| {
-                egui::ScrollArea::vertical().show(ui, |ui| actions.extend(result_ui(ui, &c, None)));
+                egui::ScrollArea::vertical()
+                    .show(ui, |ui| actions.extend(result_ui(ui, &c, None, &[])));
             },
             Vec::new(),
         );

@@ -119,3 +119,28 @@ pub enum Tab {
     /// What the flight recorder saw on one port.
     PortHistory,
 }
+
+impl Tab {
+    /// Every tab, in the order the title bar shows them.
+    pub const ALL: [Self; 6] = [
+        Self::Check,
+        Self::Scan,
+        Self::Kit,
+        Self::Listening,
+        Self::Watches,
+        Self::PortHistory,
+    ];
+
+    /// Its name in the title bar (and wherever the window says where something was done).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Check => "Check a port",
+            Self::Scan => "Scan a range",
+            Self::Kit => "Support kit",
+            Self::Listening => "Listening now",
+            Self::Watches => "Watches",
+            Self::PortHistory => "Port history",
+        }
+    }
+}

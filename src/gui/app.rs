@@ -11,8 +11,8 @@ use crate::scan::{Scanner, system_scanner};
 use crate::target::Target;
 
 pub use super::action::{Action, Tab};
-pub use super::check_tab::{Around, CheckOutcome, CheckTab};
-pub use super::end_flow::{EndAround, EndFlow, EndOutcome};
+pub use super::check_tab::{Around, CheckOutcome, CheckTab, EndedSince};
+pub use super::end_flow::{EndAround, EndFlow, EndOutcome, Gone};
 pub use super::form::{Inputs, InterfaceChoice, interface_label};
 pub use super::kit::{KitOutcome, KitState, ListenRun, WatchRun};
 pub use super::save::SaveDialog;
@@ -26,6 +26,9 @@ pub struct HistoryEntry {
     pub at: String,
     /// The day it finished, `2026-12-06` (UTC).
     pub date: String,
+    /// The holders it names that the window ended (or found gone) since: the answer says so,
+    /// and offers no End for them.
+    pub ended: Vec<super::check_tab::EndedSince>,
 }
 
 /// A check of an earlier run of the window: what was checked, when, and the verdict it had then.
@@ -275,7 +278,15 @@ impl App {
         match outcome {
             None => {}
             Some(EndOutcome::Status(s)) => self.status = Some(s),
-            Some(EndOutcome::Done { said, from }) => {
+            Some(EndOutcome::Done {
+                said,
+                from,
+                machine,
+                gone,
+            }) => {
+                // Every answer that names a PID now gone says so at once, whichever tab ended it.
+                self.check
+                    .mark_ended(machine.as_deref(), &gone, from, &clock_now());
                 match from {
                     // Ended from a row of the live table: that table is read again at once,
                     // and the Check tab keeps what it showed.
@@ -471,10 +482,7 @@ impl App {
         if self.tab == Tab::Check
             && !self.end.confirming()
             && ctx.input_mut(|i| i.consume_shortcut(&end))
-            && let Some(i) = self
-                .check
-                .shown_check()
-                .and_then(|c| c.owners.iter().position(|o| o.pid.is_some()))
+            && let Some(i) = self.check.first_endable()
         {
             actions.push(Action::AskEnd(i));
         }

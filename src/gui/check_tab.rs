@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::action::Action;
+use super::action::{Action, Tab};
 use super::app::{EarlierEntry, HistoryEntry, Running, clock_now, date_now};
+use super::end_flow::Gone;
 use super::form::{Inputs, InterfaceChoice};
 use super::machines::MachinesRoom;
 use super::save::{SaveDialog, file_stamp};
@@ -39,6 +40,19 @@ pub struct CheckTab {
     /// A width asked for from the keyboard (the panel's edge focused, then ← or →), applied at
     /// the next frame.
     history_resize_to: Option<f32>,
+}
+
+/// A holder an answer names that the window ended, or found gone, after the answer was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSince {
+    /// Its PID.
+    pub pid: u32,
+    /// How it went.
+    pub how: Gone,
+    /// When the End reported it, `HH:MM:SS` UTC.
+    pub at: String,
+    /// The tab the End was asked from.
+    pub from: Tab,
 }
 
 /// What the window around the Check tab lends it for one action: the worker its checks run on,
@@ -88,6 +102,17 @@ impl CheckTab {
         self.shown
             .and_then(|i| self.history.get(i))
             .map(|h| &h.check)
+    }
+
+    /// The shown answer's first holder with a PID that the window has not ended since (what
+    /// Ctrl+E asks to end, as its button does).
+    #[must_use]
+    pub fn first_endable(&self) -> Option<usize> {
+        let entry = self.history.get(self.shown?)?;
+        entry.check.owners.iter().position(|o| {
+            o.pid
+                .is_some_and(|pid| !entry.ended.iter().any(|e| e.pid == pid))
+        })
     }
 
     /// Whether a check runs.
@@ -201,8 +226,40 @@ impl CheckTab {
                 crate::record::time::clock(ms, 0),
             )
         });
-        self.history.push(HistoryEntry { check, at, date });
+        self.history.push(HistoryEntry {
+            check,
+            at,
+            date,
+            ended: Vec::new(),
+        });
         self.shown = Some(self.history.len() - 1);
+    }
+
+    /// An End on `machine` (`None`: this one) left the PIDs of `gone` gone at `at`: every
+    /// answer of that machine naming one of them says so (the window knows it is older), and
+    /// offers no End for it. The answers are not checked again: what the user reads stays, with
+    /// what happened since above it, and Check again is one click.
+    pub fn mark_ended(&mut self, machine: Option<&str>, gone: &[(u32, Gone)], from: Tab, at: &str) {
+        for entry in &mut self.history {
+            if entry.check.machine.as_deref() != machine {
+                continue;
+            }
+            for &(pid, how) in gone {
+                let named = entry
+                    .check
+                    .owners
+                    .iter()
+                    .any(|o| o.pid == Some(pid) || o.pids.contains(&pid));
+                if named && !entry.ended.iter().any(|e| e.pid == pid) {
+                    entry.ended.push(EndedSince {
+                        pid,
+                        how,
+                        at: at.to_owned(),
+                        from,
+                    });
+                }
+            }
+        }
     }
 
     /// The history panel (left of the tab, when open): bounded and resizable, never as wide as
@@ -276,7 +333,11 @@ impl CheckTab {
                         .any(|h| h.check.report.target == entry.check.report.target);
                     actions.extend(views::answer_heading_ui(ui, entry, newest));
                 }
-                actions.extend(views::result_ui(ui, c, status));
+                let ended = self
+                    .shown
+                    .and_then(|i| self.history.get(i))
+                    .map_or(&[][..], |e| &e.ended);
+                actions.extend(views::result_ui(ui, c, status, ended));
             } else if self.running.is_none() {
                 ui.label("Pick an interface and a port, then press Test bind (or Enter).");
             }

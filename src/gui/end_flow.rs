@@ -27,13 +27,43 @@ pub enum EndOutcome {
     /// Say this on the status line.
     Status(String),
     /// The End is done: say `said`, and bring the tab it came from up to date (the live table
-    /// read again; the Check tab's answer, stale now, checked again).
+    /// read again; the Check tab's answer, stale now, checked again); every answer that names
+    /// a PID now gone says so.
     Done {
         /// The report, one line per PID.
         said: String,
         /// The tab the End was asked from.
         from: Tab,
+        /// The machine it ran on (`None`: this one), as a remote check's answer names it.
+        machine: Option<String>,
+        /// The PIDs that no longer hold what they held, and how they went.
+        gone: Vec<(u32, Gone)>,
     },
+}
+
+/// How a PID an End was asked to end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// The End's signal ended it.
+    Ended,
+    /// It had exited before the signal.
+    Exited,
+    /// It no longer held the socket it held (nothing was sent).
+    LetGo,
+}
+
+impl Gone {
+    /// What the End found for one PID, when it is gone from the port.
+    #[must_use]
+    pub fn of(outcome: &crate::end::Outcome) -> Option<Self> {
+        use crate::end::Outcome;
+        match outcome {
+            Outcome::Ended => Some(Self::Ended),
+            Outcome::AlreadyGone => Some(Self::Exited),
+            Outcome::NoLongerHolds => Some(Self::LetGo),
+            Outcome::StillRunning | Outcome::Failed { .. } => None,
+        }
+    }
 }
 
 /// What the End flow borrows of the window for one action.
@@ -66,14 +96,22 @@ impl EndFlow {
                 // One line per PID, as the report has them (the views wrap them); another
                 // machine's report says which machine.
                 let mut said = crate::render::end_report(&report).trim_end().to_owned();
-                if let Some(r) = self.on.take() {
-                    said = format!(
-                        "On {} (over ssh):\n{said}",
-                        crate::text::clean(&r.machine.to_string())
-                    );
+                let machine = self.on.take().map(|r| r.machine.to_string());
+                if let Some(m) = &machine {
+                    said = format!("On {} (over ssh):\n{said}", crate::text::clean(m));
                 }
                 let from = self.from.take().unwrap_or(Tab::Check);
-                Some(EndOutcome::Done { said, from })
+                let gone = report
+                    .outcomes
+                    .iter()
+                    .filter_map(|(pid, o)| Gone::of(o).map(|g| (*pid, g)))
+                    .collect();
+                Some(EndOutcome::Done {
+                    said,
+                    from,
+                    machine,
+                    gone,
+                })
             }
             _ => None,
         }

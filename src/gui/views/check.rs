@@ -3,12 +3,19 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::gui::app::EndedSince;
 use crate::probe::Outcome;
 
 /// The answer: verdict banner, error code, explanation, steps, owners, fixes. `status` (what the
 /// last click did: copied, saved, ending …) is shown beside the report buttons, under the verdict,
-/// where the eye is after a click on any of the answer's buttons.
-pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Action> {
+/// where the eye is after a click on any of the answer's buttons. `ended`: the holders the
+/// window ended since the answer was made (no End is offered for them).
+pub fn result_ui(
+    ui: &mut egui::Ui,
+    c: &Check,
+    status: Option<&str>,
+    ended: &[EndedSince],
+) -> Vec<Action> {
     let mut actions = Vec::new();
     let r = &c.report;
     verdict_banner(ui, c);
@@ -41,7 +48,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
         if !c.owners.is_empty() || c.hidden_owners > 0 {
             ui.add_space(6.0);
             ui.strong(format!("Who uses port {}", r.target.port));
-            owners_ui(ui, c, &mut actions);
+            owners_ui(ui, c, ended, &mut actions);
         }
         if !d.findings.is_empty() {
             ui.add_space(6.0);
@@ -50,10 +57,10 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
                 ui.label(format!("• {}", x.text));
             }
         }
-        if !d.fixes.is_empty() {
+        if d.fixes.iter().any(|x| !ends_only_gone(&x.value, ended)) {
             ui.add_space(6.0);
             ui.strong("What to do");
-            for x in &d.fixes {
+            for x in d.fixes.iter().filter(|x| !ends_only_gone(&x.value, ended)) {
                 ui.horizontal_wrapped(|ui| {
                     ui.label(format!(
                         "• {}",
@@ -84,7 +91,7 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
     } else if !c.owners.is_empty() {
         ui.add_space(6.0);
         ui.strong(format!("Also on port {}", r.target.port));
-        owners_ui(ui, c, &mut actions);
+        owners_ui(ui, c, ended, &mut actions);
     }
 
     ui.add_space(6.0);
@@ -92,6 +99,12 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, status: Option<&str>) -> Vec<Acti
         .default_open(true)
         .show(ui, |ui| steps_ui(ui, c));
     actions
+}
+
+/// Whether `fix` only ends processes the window has ended since (nothing left for it to do).
+fn ends_only_gone(fix: &crate::diagnose::Fix, ended: &[EndedSince]) -> bool {
+    matches!(fix, crate::diagnose::Fix::EndProcesses { pids, .. }
+        if pids.iter().all(|p| ended.iter().any(|e| e.pid == *p)))
 }
 
 /// The verdict first: the answer in a word, the proven cause in a sentence, the Winsock code
@@ -209,7 +222,7 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
     }
 }
 
-fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
+fn owners_ui(ui: &mut egui::Ui, c: &Check, ended: &[EndedSince], actions: &mut Vec<Action>) {
     // Wide tables scroll sideways on their own, so the text around them keeps wrapping
     // to the window.
     egui::ScrollArea::horizontal()
@@ -247,6 +260,16 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, actions: &mut Vec<Action>) {
         });
     for (i, o) in c.owners.iter().enumerate() {
         let Some(pid) = o.pid else { continue };
+        if let Some(e) = ended.iter().find(|e| e.pid == pid) {
+            // Gone since: nothing to end, copy or kill (a PID reused meanwhile is another
+            // process); the line above the answer says when.
+            ui.weak(format!(
+                "{}: gone since {} UTC",
+                crate::wording::who(o),
+                e.at
+            ));
+            continue;
+        }
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("{}:", crate::wording::who(o)));
             if ui.button(format!("End PID {pid}…")).clicked() {

@@ -136,41 +136,10 @@ pub fn title_ui(ui: &mut egui::Ui, busy: bool, tab: Tab, history_open: bool) -> 
     ui.horizontal_wrapped(|ui| {
         ui.heading("Port Inspector");
         ui.separator();
-        if ui
-            .selectable_label(tab == Tab::Check, "Check a port")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::Check));
-        }
-        if ui
-            .selectable_label(tab == Tab::Scan, "Scan a range")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::Scan));
-        }
-        if ui
-            .selectable_label(tab == Tab::Kit, "Support kit")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::Kit));
-        }
-        if ui
-            .selectable_label(tab == Tab::Listening, "Listening now")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::Listening));
-        }
-        if ui
-            .selectable_label(tab == Tab::Watches, "Watches")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::Watches));
-        }
-        if ui
-            .selectable_label(tab == Tab::PortHistory, "Port history")
-            .clicked()
-        {
-            actions.push(Action::SetTab(Tab::PortHistory));
+        for t in Tab::ALL {
+            if ui.selectable_label(tab == t, t.label()).clicked() {
+                actions.push(Action::SetTab(t));
+            }
         }
         if tab == Tab::Check {
             ui.separator();
@@ -371,7 +340,35 @@ pub fn answer_heading_ui(ui: &mut egui::Ui, entry: &HistoryEntry, newest: bool) 
             actions.push(Action::RerunShown);
         }
     });
+    // What the window itself did since this answer was made: it knows the answer is older.
+    for e in &entry.ended {
+        ui.add(
+            egui::Label::new(
+                RichText::new(ended_since(e))
+                    .strong()
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    }
     actions
+}
+
+/// The line an answer shows for a holder the window ended (or found gone) after it was made.
+#[must_use]
+pub fn ended_since(e: &super::app::EndedSince) -> String {
+    use super::app::Gone;
+    let (pid, at, from) = (e.pid, &e.at, e.from.label());
+    let what = match e.how {
+        Gone::Ended => format!("PID {pid} was ended at {at} UTC from {from}"),
+        Gone::Exited => {
+            format!("PID {pid} had exited by {at} UTC (found when ending it from {from})")
+        }
+        Gone::LetGo => format!(
+            "PID {pid} no longer held its socket at {at} UTC (found when ending it from {from})"
+        ),
+    };
+    format!("{what}: this answer is older. Check again to see the port now.")
 }
 
 /// The interface picker with its Refresh button, one row of the form grid.
