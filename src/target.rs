@@ -499,10 +499,13 @@ pub enum InputError {
         why: &'static str,
     },
     /// `--on` with a command that does not run on another machine.
-    #[error(
-        "--on is not available for {0}: it works with check, who, list, scan, end, report, facts and watch"
-    )]
-    NotRemote(String),
+    #[error("--on is not available for {command}: it works with {works_with}")]
+    NotRemote {
+        /// The subcommand given.
+        command: String,
+        /// The commands that take `--on`, in words (the command line's one list).
+        works_with: String,
+    },
     /// A link-local `--host` with `--on`: its scope names an interface of this machine.
     #[error(
         "a link-local --host names an interface of this machine, not of the other one: scan a global or loopback address there"

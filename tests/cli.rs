@@ -1024,3 +1024,82 @@ fn a_number_or_a_short_form_is_no_host() {
     let (code, out, err) = run(&["check", &format!("127.0.0.1:{port}")]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// `--on`'s help names exactly the commands that take it (it left out watch, which took it):
+/// each command it names is sent over ssh (to an ssh client that does not exist here: exit 4,
+/// "no ssh client"), and every other command of `--help`, the window included, is refused
+/// before anything runs, in one line naming the same list, exit 2.
+#[test]
+fn on_help_names_exactly_the_commands_that_take_it() {
+    let (_, help, _) = run(&["--help"]);
+    let para: String = help
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("--on <"))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.trim_start().starts_with('-'))
+        .map(|(_, l)| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let list = para.rsplit_once("): ").map_or_else(
+        || panic!("--on's help lists commands: {help}"),
+        |(_, l)| l.trim_end_matches('.').to_owned(),
+    );
+    let listed: Vec<&str> = list
+        .split([',', ' '])
+        .filter(|w| !w.is_empty() && *w != "and")
+        .collect();
+    assert!(listed.contains(&"watch"), "{para}");
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // A command's line; its description's wrapped lines are indented further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() > listed.len(), "{help}");
+    for name in &listed {
+        assert!(
+            commands.contains(name),
+            "--on names {name}, no command: {help}"
+        );
+    }
+    for name in commands {
+        let args: &[&str] = match name {
+            "check" | "who" | "end" | "report" | "listen" | "matrix" | "history" => &["80"],
+            "watch" => &["80", "--until", "free"],
+            "scan" => &["1-2"],
+            "explain" => &["98"],
+            "completions" => &["bash"],
+            _ => &[],
+        };
+        let out = common::bin()
+            .arg(name)
+            .args(args)
+            .args(["--on", "nowhere.invalid"])
+            .env("PORT_INSPECTOR_SSH", "/nonexistent/ssh")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if listed.contains(&name) {
+            assert_eq!(
+                out.status.code(),
+                Some(4),
+                "{name} --on is sent over ssh: {err}"
+            );
+            assert!(err.contains("no ssh client"), "{name}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{name} --on is refused: {err}");
+            assert_eq!(
+                err.trim_end(),
+                format!(
+                    "port-inspector: error: --on is not available for {name}: it works with {list}"
+                ),
+                "{name}"
+            );
+        }
+    }
+}

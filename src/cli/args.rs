@@ -28,9 +28,9 @@ pub struct Cli {
     /// No colours, even on a terminal (NO_COLOR in the environment does the same).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Ask another machine over ssh ([USER@]HOST[:PORT], as ssh takes it: your ssh config,
-    /// agent and known_hosts): check, who, list, scan, end, report and facts.
-    #[arg(long, global = true, value_name = "[USER@]HOST[:PORT]", value_parser = crate::remote::Machine::parse)]
+    /// Another machine to ask over ssh (the help, given below, names the commands that take
+    /// it, from their one list: `remote::COMMANDS`).
+    #[arg(long, global = true, value_name = "[USER@]HOST[:PORT]", value_parser = crate::remote::Machine::parse, help = super::remote::on_help())]
     pub on: Option<crate::remote::Machine>,
     /// With --on: the port-inspector program on that machine, when it is not on its PATH.
     #[arg(long, global = true, value_name = "PATH", requires = "on")]

@@ -268,6 +268,12 @@ pub fn window_start(cli: &Cli) -> Option<Result<Option<Target>, ExitCode>> {
         return None;
     };
     output::configure(cli.quiet, cli.no_color);
+    // The window asks this machine (its machine picker asks others); `window --on` is refused
+    // as every command outside `--on`'s list is.
+    if cli.on.is_some() {
+        output::error_line(&remote::not_remote("window").to_string());
+        return Some(Err(ExitCode::from(exit::USAGE)));
+    }
     Some(
         match target.as_deref().map(|t| bind.target(t)).transpose() {
             Ok(t) => Ok(t),

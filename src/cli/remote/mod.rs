@@ -42,8 +42,42 @@ pub fn remote_of(on: Option<&Machine>, remote_path: Option<&str>) -> Option<Remo
     })
 }
 
+/// The commands `--on` runs on another machine: the one list `--on`'s help, its refusal and
+/// [`execute`] follow (a command not here is refused before anything runs).
+pub(crate) const COMMANDS: [&str; 8] = [
+    "check", "who", "list", "scan", "end", "report", "facts", "watch",
+];
+
+/// [`COMMANDS`] in words: `check, who, … and watch`.
+fn commands_in_words() -> String {
+    match COMMANDS.split_last() {
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// `--on`'s help, naming [`COMMANDS`].
+pub(crate) fn on_help() -> String {
+    format!(
+        "Ask another machine over ssh ([USER@]HOST[:PORT], as ssh takes it: your ssh config, agent and known_hosts): {}.",
+        commands_in_words()
+    )
+}
+
+/// The refusal of `--on` with a command not in [`COMMANDS`].
+pub(crate) fn not_remote(command: &str) -> InputError {
+    InputError::NotRemote {
+        command: command.to_owned(),
+        works_with: commands_in_words(),
+    }
+}
+
 /// Runs `cmd` on the machine; the exit code is the remote's (0-3) or one of [`code`].
 pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
+    let name = command_name(&cmd);
+    if !COMMANDS.contains(&name.as_str()) {
+        return Err(not_remote(&name).into());
+    }
     match cmd {
         Command::Check(args) => check(&args, remote),
         Command::Who { sel, output: out } => who(&sel, out, remote),
@@ -154,7 +188,9 @@ pub(super) fn execute(cmd: Command, remote: &Remote) -> anyhow::Result<u8> {
             ..
         } => end(&sel, dry_run, yes, signal, out, remote),
         Command::Watch(args) => watch(&args, remote),
-        other => Err(InputError::NotRemote(command_name(&other)).into()),
+        // Refused above; a command added to COMMANDS without its arm here is refused too (the
+        // test of `--on` with every command says which).
+        other => Err(not_remote(&command_name(&other)).into()),
     }
 }
 
