@@ -39,10 +39,7 @@ fn systemd_socket_activate_is_named_with_the_program_it_starts() {
         {
             break v;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never listened: {v}"
-        );
+        assert!(start.elapsed() < common::PATIENCE, "never listened: {v}");
         std::thread::sleep(Duration::from_millis(20));
     };
     let run = |args: &[&str]| {

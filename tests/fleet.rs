@@ -88,7 +88,7 @@ fn start_sshd(tag: &str) -> Sshd {
     let sshd = Sshd { child, port, dir };
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "sshd came up");
+        assert!(start.elapsed() < common::PATIENCE, "sshd came up");
         std::thread::sleep(Duration::from_millis(50));
     }
     sshd

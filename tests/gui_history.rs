@@ -44,10 +44,7 @@ fn stop(mut r: Recorder) {
     assert!(ok, "SIGTERM sent");
     let start = Instant::now();
     while r.0.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the recorder stops"
-        );
+        assert!(start.elapsed() < common::PATIENCE, "the recorder stops");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -64,8 +61,9 @@ fn wait_db(db: &Path, port: u16, what: &str, ok: impl Fn(&Timeline) -> bool) -> 
             return t;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what} within 20 s"
+            start.elapsed() < common::PATIENCE,
+            "{what} within {:?}",
+            common::PATIENCE
         );
         std::thread::sleep(Duration::from_millis(25));
     }

@@ -305,10 +305,7 @@ fn listening_now_shows_the_picked_machine_and_ends_a_row_there() {
     );
     let start = std::time::Instant::now();
     while holder.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "the holder there ended"
-        );
+        assert!(start.elapsed() < common::PATIENCE, "the holder there ended");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // The table there is read again at once: the row is gone.

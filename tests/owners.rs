@@ -173,7 +173,7 @@ fn make_time_wait(listener: &TcpListener) {
     .any(|o| o.local == addr && o.state == SockState::TimeWait)
     {
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < common::PATIENCE,
             "a TIME_WAIT socket on {addr}"
         );
         std::thread::sleep(Duration::from_millis(5));
@@ -211,7 +211,7 @@ fn time_wait_case(server_reuse: bool) -> (check::Check, Option<i32>) {
     .any(|o| o.local == addr && o.state != SockState::TimeWait)
     {
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < common::PATIENCE,
             "only TIME_WAIT left on {addr}"
         );
         std::thread::sleep(Duration::from_millis(10));

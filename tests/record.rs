@@ -140,7 +140,7 @@ fn refused_python(net: Option<&str>, code: &str) -> u64 {
     pid
 }
 
-/// Polls `history PORT` until `ok` holds of its timeline (deadline 20 s).
+/// Polls `history PORT` until `ok` holds of its timeline (deadline [`common::PATIENCE`]).
 fn wait_for(db: &Path, port: u16, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
@@ -149,13 +149,14 @@ fn wait_for(db: &Path, port: u16, what: &str, ok: impl Fn(&Value) -> bool) -> Va
                 return t;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(20),
+                start.elapsed() < common::PATIENCE,
                 "{what}; the timeline: {t:#}"
             );
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{what}: no database in 20 s"
+            start.elapsed() < common::PATIENCE,
+            "{what}: no database in {:?}",
+            common::PATIENCE
         );
         std::thread::sleep(Duration::from_millis(25));
     }
@@ -173,8 +174,9 @@ fn wait_until_recording(db: &Path) {
             }
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the recorder starts within 20 s"
+            start.elapsed() < common::PATIENCE,
+            "the recorder starts within {:?}",
+            common::PATIENCE
         );
         std::thread::sleep(Duration::from_millis(25));
     }
@@ -694,8 +696,9 @@ fn every_event_goes_to_the_journal_with_its_fields() {
         let mut buf = vec![0u8; 65_536];
         loop {
             assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "a journal entry {event} for port {port} within 20 s; the database has: {:#?}",
+                start.elapsed() < common::PATIENCE,
+                "a journal entry {event} for port {port} within {:?}; the database has: {:#?}",
+                common::PATIENCE,
                 try_history(&db, &[&port])
             );
             let Ok(n) = journal.recv(&mut buf) else {
@@ -789,8 +792,9 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
             break f;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "21 failed binds recorded within 20 s, {} seen: {f:#?}",
+            start.elapsed() < common::PATIENCE,
+            "21 failed binds recorded within {:?}, {} seen: {f:#?}",
+            common::PATIENCE,
             f.len()
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -940,8 +944,9 @@ fn a_refused_udp_bind_is_recorded_as_udp() {
             break e.clone();
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the refused bind is recorded within 20 s: {t:#}"
+            start.elapsed() < common::PATIENCE,
+            "the refused bind is recorded within {:?}: {t:#}",
+            common::PATIENCE
         );
         std::thread::sleep(Duration::from_millis(50));
     };

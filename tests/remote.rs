@@ -130,10 +130,7 @@ fn a_port_held_only_there_is_free_here_and_held_on_the_other_machine() {
     assert_eq!(ended.status.code(), Some(0), "{out}{err}");
     let start = Instant::now();
     while holder.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the holder ended"
-        );
+        assert!(start.elapsed() < common::PATIENCE, "the holder ended");
         std::thread::sleep(Duration::from_millis(20));
     }
     let who = lab.pi_on(&["who", &p]);

@@ -130,10 +130,7 @@ fn every_view_covers(ip: std::net::Ipv4Addr, port: u16, want: &[u32]) {
     );
     let start = Instant::now();
     while want.iter().any(|&p| alive(p)) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "every sharer ended"
-        );
+        assert!(start.elapsed() < common::PATIENCE, "every sharer ended");
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(common::is_free(ip, port), "the port is free after end");

@@ -137,7 +137,7 @@ impl Drop for Named {
 pub fn wait_exit(holder: &mut Holder, what: &str) {
     let start = Instant::now();
     while holder.child.try_wait().expect("try_wait").is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "{what}");
+        assert!(start.elapsed() < super::PATIENCE, "{what}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }

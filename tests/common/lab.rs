@@ -121,7 +121,7 @@ impl Lab {
             .unwrap()
             .success()
         {
-            assert!(start.elapsed() < Duration::from_secs(10), "sshd came up");
+            assert!(start.elapsed() < super::PATIENCE, "sshd came up");
             std::thread::sleep(Duration::from_millis(50));
         }
         lab

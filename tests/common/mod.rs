@@ -4,6 +4,12 @@
 use std::net::{TcpListener, UdpSocket};
 
 pub mod holder;
+
+/// How long something that takes a moment (a process starting or ending, a worker answering, a
+/// recorder writing) may take before a test says it never happened. Only a failing test waits
+/// this long; it is a minute because two copies of the suite beside a build made a load of 20
+/// on two cores, where 15 s and 20 s deadlines ran out with nothing wrong.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_mins(1);
 #[cfg(target_os = "linux")]
 pub mod lab;
 #[cfg(target_os = "linux")]

@@ -16,13 +16,13 @@ pub fn has(h: &Harness<'_, App>, text: &str) -> bool {
     count(h, text) > 0
 }
 
-/// Steps frames until `done`, failing after 15 s with `what` in the message.
+/// Steps frames until `done`, failing after [`super::PATIENCE`] with `what` in the message.
 pub fn wait_until(
     h: &mut Harness<'_, App>,
     what: &str,
     done: impl FnMut(&Harness<'_, App>) -> bool,
 ) {
-    wait_within(h, what, Duration::from_secs(15), done);
+    wait_within(h, what, super::PATIENCE, done);
 }
 
 /// Steps frames until `done`, failing after `limit` with `what` in the message (a minute for
