@@ -16,7 +16,7 @@ use egui::RichText;
 use super::app::Action;
 pub use super::live_table::{Column, Key, REFRESH, SortBy, Table};
 use super::live_table::{GONE_FOR, Line, Look, key, shown_counts, view_of};
-use super::views::live::{cell_text, group_text, sort_header};
+use super::views::live::{cell_text, group_text, properties_window, row_actions, sort_header};
 use crate::owners::{Owner, OwnerNote, SockState};
 
 /// The refresh intervals offered.
@@ -315,7 +315,11 @@ impl ListeningTab {
             .id_salt("listening-columns")
             .auto_shrink([false, false])
             .show(ui, |ui| self.table_ui(ui, &mut actions));
-        self.properties_ui(ui);
+        if let Some(o) = &self.properties
+            && !properties_window(ui, o, &self.rows)
+        {
+            self.properties = None;
+        }
         actions
     }
 
@@ -719,59 +723,6 @@ impl ListeningTab {
         ui.ctx().request_repaint();
         true
     }
-
-    /// A process's properties: path, command line, user, parent chain, what manages it, and
-    /// every socket it holds in the table.
-    fn properties_ui(&mut self, ui: &egui::Ui) {
-        let Some(o) = self.properties.clone() else {
-            return;
-        };
-        let mut open = true;
-        egui::Window::new("Process properties")
-            .open(&mut open)
-            .default_width(520.0)
-            .show(ui.ctx(), |ui| {
-                let clean = |s: Option<&str>| {
-                    s.map_or_else(
-                        || "unknown".to_owned(),
-                        |s| crate::text::clean(s).into_owned(),
-                    )
-                };
-                egui::Grid::new("properties").num_columns(2).show(ui, |ui| {
-                    for (name, value) in [
-                        ("Process", crate::wording::who(&o)),
-                        ("Path", clean(o.path.as_deref())),
-                        ("Command line", clean(o.cmdline.as_deref())),
-                        ("User", clean(o.user.as_deref())),
-                        ("Managed by", crate::wording::managed_by(&o)),
-                        (
-                            "Started by",
-                            o.ancestry
-                                .iter()
-                                .map(|a| format!("{} ({})", clean(a.name.as_deref()), a.pid))
-                                .collect::<Vec<_>>()
-                                .join(" ← "),
-                        ),
-                    ] {
-                        ui.label(name);
-                        ui.add(egui::Label::new(value).wrap());
-                        ui.end_row();
-                    }
-                });
-                ui.separator();
-                ui.label(RichText::new("Sockets it holds").strong());
-                for s in self
-                    .rows
-                    .iter()
-                    .filter(|s| s.pid.is_some() && s.pid == o.pid)
-                {
-                    ui.label(format!("{} {} {}", s.protocol, s.address(), s.state.name()));
-                }
-            });
-        if !open {
-            self.properties = None;
-        }
-    }
 }
 
 /// The filter field's id (Ctrl+F comes to it).
@@ -783,81 +734,4 @@ pub fn filter_field() -> egui::Id {
 /// "1 s", "0.5 s".
 fn interval_text(d: Duration) -> String {
     format!("{} s", d.as_secs_f32())
-}
-
-/// A row's actions, on the toolbar and in its right-click menu. Each button names its socket for
-/// screen readers (and tests).
-fn row_actions(
-    ui: &mut egui::Ui,
-    o: &Owner,
-    gone: bool,
-    actions: &mut Vec<Action>,
-    properties: &mut Option<Owner>,
-) {
-    let named = |ui: &mut egui::Ui, text: &str, name: String, enabled: bool| {
-        let r = ui.add_enabled(enabled, egui::Button::new(text));
-        r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &name));
-        r.on_hover_text(name).clicked()
-    };
-    if named(
-        ui,
-        "Check",
-        format!("Check {} {} in the Check tab", o.protocol, o.address()),
-        true,
-    ) {
-        actions.push(Action::CheckSocket(o.local, o.protocol));
-        ui.close();
-    }
-    let can_end = !gone && o.pid.is_some() && o.state != SockState::TimeWait;
-    if named(
-        ui,
-        "End…",
-        format!(
-            "End the processes holding {} {} (asks first)",
-            o.protocol,
-            o.address()
-        ),
-        can_end,
-    ) {
-        actions.push(Action::EndSocket(o.local, o.protocol));
-        ui.close();
-    }
-    if let Some(remote) = o.remote.filter(|_| {
-        !gone
-            && o.protocol == crate::target::Protocol::Tcp
-            && !matches!(o.state, SockState::TimeWait | SockState::Listen)
-    }) && named(
-        ui,
-        "Close connection…",
-        format!(
-            "Close the connection from {} to {remote} (asks first)",
-            o.address()
-        ),
-        true,
-    ) {
-        actions.push(Action::AskCloseConnection(Box::new(o.clone())));
-        ui.close();
-    }
-    if named(
-        ui,
-        "Copy",
-        format!("Copy the row of {} {}", o.protocol, o.address()),
-        true,
-    ) {
-        actions.push(Action::CopyText(crate::render::report::owner_line(o)));
-        ui.close();
-    }
-    if named(
-        ui,
-        "Properties",
-        format!(
-            "Properties of the process holding {} {}",
-            o.protocol,
-            o.address()
-        ),
-        o.pid.is_some(),
-    ) {
-        *properties = Some(o.clone());
-        ui.close();
-    }
 }

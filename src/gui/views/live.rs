@@ -1,10 +1,12 @@
 //! Drawing the Listening now table's parts: the sort headers, a process's group line, and each
-//! cell of a socket's row (the table itself is laid out by `listening.rs`).
+//! cell of a socket's row, a row's actions and a process's properties window (the table itself
+//! is laid out by `listening.rs`).
 
 use egui::RichText;
 
+use super::super::app::Action;
 use super::super::live_table::Column;
-use crate::owners::Owner;
+use crate::owners::{Owner, SockState};
 
 /// A column's header: a button that sorts by it; the sort column carries a triangle that
 /// points the way it runs (drawn: the window's font has no arrows) and says so to screen readers.
@@ -136,5 +138,126 @@ pub(in crate::gui) fn cell_text(
             let hover = (!cmd.is_empty()).then(|| cmd.clone());
             (style(cmd), hover)
         }
+    }
+}
+
+/// A process's properties: path, command line, user, parent chain, what manages it, and
+/// every socket it holds in the table (`rows`). `false` once the window is closed.
+pub(in crate::gui) fn properties_window(ui: &egui::Ui, o: &Owner, rows: &[Owner]) -> bool {
+    let mut open = true;
+    egui::Window::new("Process properties")
+        .open(&mut open)
+        .default_width(520.0)
+        .show(ui.ctx(), |ui| {
+            let clean = |s: Option<&str>| {
+                s.map_or_else(
+                    || "unknown".to_owned(),
+                    |s| crate::text::clean(s).into_owned(),
+                )
+            };
+            egui::Grid::new("properties").num_columns(2).show(ui, |ui| {
+                for (name, value) in [
+                    ("Process", crate::wording::who(o)),
+                    ("Path", clean(o.path.as_deref())),
+                    ("Command line", clean(o.cmdline.as_deref())),
+                    ("User", clean(o.user.as_deref())),
+                    ("Managed by", crate::wording::managed_by(o)),
+                    (
+                        "Started by",
+                        o.ancestry
+                            .iter()
+                            .map(|a| format!("{} ({})", clean(a.name.as_deref()), a.pid))
+                            .collect::<Vec<_>>()
+                            .join(" ← "),
+                    ),
+                ] {
+                    ui.label(name);
+                    ui.add(egui::Label::new(value).wrap());
+                    ui.end_row();
+                }
+            });
+            ui.separator();
+            ui.label(RichText::new("Sockets it holds").strong());
+            for s in rows.iter().filter(|s| s.pid.is_some() && s.pid == o.pid) {
+                ui.label(format!("{} {} {}", s.protocol, s.address(), s.state.name()));
+            }
+        });
+    open
+}
+
+/// A row's actions, on the toolbar and in its right-click menu. Each button names its socket for
+/// screen readers (and tests).
+pub(in crate::gui) fn row_actions(
+    ui: &mut egui::Ui,
+    o: &Owner,
+    gone: bool,
+    actions: &mut Vec<Action>,
+    properties: &mut Option<Owner>,
+) {
+    let named = |ui: &mut egui::Ui, text: &str, name: String, enabled: bool| {
+        let r = ui.add_enabled(enabled, egui::Button::new(text));
+        r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &name));
+        r.on_hover_text(name).clicked()
+    };
+    if named(
+        ui,
+        "Check",
+        format!("Check {} {} in the Check tab", o.protocol, o.address()),
+        true,
+    ) {
+        actions.push(Action::CheckSocket(o.local, o.protocol));
+        ui.close();
+    }
+    let can_end = !gone && o.pid.is_some() && o.state != SockState::TimeWait;
+    if named(
+        ui,
+        "End…",
+        format!(
+            "End the processes holding {} {} (asks first)",
+            o.protocol,
+            o.address()
+        ),
+        can_end,
+    ) {
+        actions.push(Action::EndSocket(o.local, o.protocol));
+        ui.close();
+    }
+    if let Some(remote) = o.remote.filter(|_| {
+        !gone
+            && o.protocol == crate::target::Protocol::Tcp
+            && !matches!(o.state, SockState::TimeWait | SockState::Listen)
+    }) && named(
+        ui,
+        "Close connection…",
+        format!(
+            "Close the connection from {} to {remote} (asks first)",
+            o.address()
+        ),
+        true,
+    ) {
+        actions.push(Action::AskCloseConnection(Box::new(o.clone())));
+        ui.close();
+    }
+    if named(
+        ui,
+        "Copy",
+        format!("Copy the row of {} {}", o.protocol, o.address()),
+        true,
+    ) {
+        actions.push(Action::CopyText(crate::render::report::owner_line(o)));
+        ui.close();
+    }
+    if named(
+        ui,
+        "Properties",
+        format!(
+            "Properties of the process holding {} {}",
+            o.protocol,
+            o.address()
+        ),
+        o.pid.is_some(),
+    ) {
+        *properties = Some(o.clone());
+        ui.close();
     }
 }
