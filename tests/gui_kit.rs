@@ -141,7 +141,7 @@ fn hold_on_a_held_port_names_the_holder() {
 }
 
 #[test]
-fn watch_reports_the_owner_then_that_the_port_is_free() {
+fn watch_reports_the_owner_then_when_the_port_was_free() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let mut h = harness(port);
@@ -155,17 +155,81 @@ fn watch_reports_the_owner_then_that_the_port_is_free() {
     h.step();
     wait_for(&mut h, &format!("(PID {})", std::process::id())); // the current owner: this test
     drop(held);
-    wait_for(&mut h, &format!("127.0.0.1:{port} is free now."));
-    assert_eq!(
-        h.state().title_note.as_deref(),
-        Some(format!("127.0.0.1:{port} is free").as_str()),
-        "the title says so too"
+    // Today's trial (H2): "is free now" stayed on screen and in the title after the port was
+    // taken again. The line and the title say when it was free.
+    let said = format!("127.0.0.1:{port} was free at ");
+    wait_for(&mut h, &said);
+    assert!(!has(&h, "is free now"), "never 'now'");
+    let title = h.state().title_note.clone().unwrap_or_default();
+    let at = title
+        .strip_prefix(&said)
+        .unwrap_or_else(|| panic!("the title says when: {title}"));
+    assert!(
+        at.len() == "15:15:50 UTC".len() && at.ends_with(" UTC"),
+        "a time on the title: {title}"
+    );
+    assert!(
+        has(&h, &format!("{said}{at}.")),
+        "the line has the same time"
     );
     // Back on the check: the verdict shown is the fresh one, not the stale red banner.
     h.get_by_label("Check a port").click();
     h.run();
     assert!(has(&h, "Bindable"), "fresh verdict shown");
     assert!(!has(&h, "Not bindable"), "no stale verdict left");
+}
+
+/// Today's trial (H2): the title kept "127.0.0.1:P is free" after a watch of the Watches tab
+/// was met. The title says the newest met watch, of either tab, with its time; and a met watch
+/// of the kit leaves an answer of another target on the Check tab where it was (a LOW of the
+/// same trial: it replaced it silently), its check kept in the history.
+#[test]
+fn the_title_says_the_newest_met_watch_with_its_time() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let mut h = harness(other_port);
+    h.run();
+    h.get_by_label("Test bind").click();
+    h.step();
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    set_text(&mut h, "Port", &port.to_string());
+    open_kit(&mut h);
+    h.get_by_label("Watch until free").click();
+    h.step();
+    wait_for(&mut h, &format!("(PID {})", std::process::id()));
+    drop(held);
+    wait_for(&mut h, "(its check is in the Check tab's history)");
+    let first = h.state().title_note.clone().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("127.0.0.1:{port} was free at ")),
+        "{first}"
+    );
+    let shown = h.state().check.shown_check().map(|c| c.report.target.port);
+    assert_eq!(shown, Some(other_port), "the answer on screen stays");
+    assert_eq!(
+        h.state().check.history.len(),
+        2,
+        "the watch's check is kept"
+    );
+    // A watch of the Watches tab is met: the title says that one now.
+    h.get_by_label("Watches").click();
+    h.run_steps(2);
+    set_text(&mut h, "Port", &other_port.to_string());
+    set_text(&mut h, "Address", "127.0.0.1");
+    h.get_by_label("becomes free").click();
+    h.run_steps(1);
+    h.get_by_label("Watch").click();
+    h.run_steps(2);
+    wait_for(&mut h, "Now taken by");
+    drop(other);
+    wait_for(&mut h, "Met at");
+    let title = h.state().title_note.clone().unwrap_or_default();
+    let at = title
+        .strip_prefix(&format!("Port {other_port} was free at "))
+        .unwrap_or_else(|| panic!("the newest watch, with its time: {title}"));
+    assert!(at.ends_with(" UTC"), "{title}");
 }
 
 #[test]

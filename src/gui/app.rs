@@ -671,12 +671,23 @@ impl App {
             KitOutcome::HoldAllInterfaces => self.check.inputs.interface = InterfaceChoice::AllAny,
             KitOutcome::ClearTitle => self.title_note = None,
             KitOutcome::Watched { check, free } => {
+                // A time on every such line: the port may be taken again a second later.
+                let (addr, at) = (
+                    check.report.target.display_addr(),
+                    super::kit::watched_at(&check),
+                );
+                let shown = self.check.offer_answer(*check);
                 if free {
-                    let addr = check.report.target.display_addr();
-                    self.status = Some(format!("{addr} is free now."));
-                    self.title_note = Some(format!("{addr} is free"));
+                    let place = if shown {
+                        ""
+                    } else {
+                        " (its check is in the Check tab's history)"
+                    };
+                    self.status = Some(format!("{addr} was free at {at} UTC{place}."));
+                    self.title_note = Some(format!("{addr} was free at {at} UTC"));
+                } else {
+                    self.title_note = None;
                 }
-                self.check.push_answer(*check);
             }
         }
     }

@@ -216,6 +216,21 @@ impl CheckTab {
         self.push_answer_at(check, date_now(), clock_now());
     }
 
+    /// An answer made elsewhere without the user asking (a watch's last check): kept as the
+    /// newest of its target, and shown only in place of nothing or of an older answer of the
+    /// same target (never over another answer the user is reading). True when shown.
+    pub fn offer_answer(&mut self, check: Check) -> bool {
+        let keep = self
+            .shown_check()
+            .filter(|c| c.report.target != check.report.target || c.machine != check.machine);
+        let kept = keep.is_some().then_some(self.shown).flatten();
+        self.push_answer(check);
+        if kept.is_some() {
+            self.shown = kept;
+        }
+        kept.is_none()
+    }
+
     /// An answer that came at `date` `at` (UTC), shown as the newest with its own time: the
     /// time the check says it was answered, the one its report carries, when it says one (an
     /// older version's answer does not).

@@ -59,14 +59,25 @@ impl App {
                 self.end.failed();
                 self.status = Some(failure(&machine, &error));
             }
-            Event::Watch { key, update } => self.watches.on_update(key, update, &self.worker),
+            Event::Watch { key, update } => {
+                self.watches.on_update(key, update, &self.worker);
+                // The title says the newest met watch, of either tab, with its time.
+                if let Some(note) = self.watches.met_note.take() {
+                    self.title_note = Some(note);
+                }
+            }
             Event::Notification { key, how } => match how {
                 Notified::Shown => self
                     .watches
-                    .on_notified(key, format!("Notified at {} UTC.", clock_now())),
+                    .on_notified(key, (format!("Notified at {} UTC.", clock_now()), None)),
+                // The service's own words (a D-Bus address, an OS error) on hover: the line says
+                // what it means for the user.
                 Notified::Failed(why) => self.watches.on_notified(
                     key,
-                    format!("No desktop notification: {}.", crate::text::clean(&why)),
+                    (
+                        "No desktop notification: the desktop's notification service could not be reached (the window asked for attention instead).".into(),
+                        Some(crate::text::clean(&why).into_owned()),
+                    ),
                 ),
                 Notified::Clicked => {
                     if let Some(i) = self.watches.index_of(key) {

@@ -6,6 +6,14 @@ use super::app::clock_now;
 use super::worker::{Event, Job, Worker};
 use crate::probe::CancelToken;
 
+/// When a watch's last check answered, `HH:MM:SS` UTC (now, for an answer with no time).
+#[must_use]
+pub fn watched_at(check: &crate::check::Check) -> String {
+    check
+        .checked_at_unix_ms
+        .map_or_else(clock_now, |ms| crate::record::time::clock(ms, 0))
+}
+
 /// A hold-and-listen in progress or just ended.
 #[derive(Default)]
 pub struct ListenRun {
@@ -94,15 +102,16 @@ pub enum KitOutcome {
     /// Set the Check form's interface to all interfaces (a hold on loopback cannot be reached
     /// from elsewhere).
     HoldAllInterfaces,
-    /// The watch ended with this fresh check: it is the newest answer, shown on the Check tab;
-    /// `free` says whether the port can be bound now.
+    /// The watch ended with this fresh check: the newest answer of its target, in the Check
+    /// tab's history (shown there in place of an older answer of the same target, never of
+    /// another); `free` says whether the port could be bound then.
     Watched {
         /// The watch's last check.
         check: Box<crate::check::Check>,
         /// Whether it is bindable now.
         free: bool,
     },
-    /// A watch started: the title's "free" note is no longer true.
+    /// A watch started: the title's note of the last one is no longer its business.
     ClearTitle,
 }
 
@@ -221,8 +230,9 @@ impl KitState {
                 let addr = check.report.target.display_addr();
                 if let Some(w) = &mut self.watch {
                     w.done = true;
+                    // When, never "now": the port may be taken again a second later.
                     w.status = if free {
-                        format!("{addr} is free now.")
+                        format!("{addr} was free at {} UTC.", watched_at(&check))
                     } else {
                         format!("Stopped watching {addr}; it is still not bindable.")
                     };

@@ -75,8 +75,8 @@ pub struct WatchRow {
     pub since_unix_ms: Option<u64>,
     /// Why it could not be watched (the window's sentence).
     pub error: Option<String>,
-    /// How the notification went.
-    pub notice: Option<String>,
+    /// How the notification went, and the service's own words when it failed (shown on hover).
+    pub notice: Option<(String, Option<String>)>,
 }
 
 /// The tab.
@@ -95,6 +95,8 @@ pub struct WatchesRoom {
     pub form_error: Option<String>,
     /// A watch was met: the window asks for attention at its next frame.
     pub attention: bool,
+    /// What the last met watch saw, and when: the window's title says it (taken once).
+    pub met_note: Option<String>,
     next_key: u64,
 }
 
@@ -108,6 +110,7 @@ impl Default for WatchesRoom {
             until: Until::Free,
             form_error: None,
             attention: false,
+            met_note: None,
             next_key: 1,
         }
     }
@@ -308,13 +311,19 @@ impl WatchesRoom {
                     row.running = None;
                     row.spec.met_at_unix_ms = Some(event.at_unix_ms);
                     self.attention = true;
+                    self.met_note = Some(crate::render::remote::watch_met_note(
+                        &event,
+                        row.spec.machine.as_deref(),
+                        row.spec.until,
+                    ));
                     let (summary, body) = crate::render::remote::watch_met(
                         &event,
                         row.spec.machine.as_deref(),
                         row.spec.until,
                     );
                     if !worker.start(Job::Notify { key, summary, body }) {
-                        row.notice = Some("No desktop notification: no thread for it.".into());
+                        row.notice =
+                            Some(("No desktop notification: no thread for it.".into(), None));
                     }
                 }
             }
@@ -337,7 +346,7 @@ impl WatchesRoom {
     }
 
     /// Notes how a watch's notification went.
-    pub fn on_notified(&mut self, key: u64, note: String) {
+    pub fn on_notified(&mut self, key: u64, note: (String, Option<String>)) {
         if let Some(row) = self.rows.iter_mut().find(|r| r.key == key) {
             row.notice = Some(note);
         }
@@ -402,7 +411,7 @@ impl WatchesRoom {
                 .striped(true)
                 .num_columns(6)
                 .show(ui, |ui| {
-                    for h in ["Machine", "Port", "Condition", "Since", "", "State"] {
+                    for h in ["Machine", "Port", "Condition", "State since", "", "State"] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -495,8 +504,11 @@ fn row_ui(ui: &mut egui::Ui, i: usize, r: &WatchRow, actions: &mut Vec<WatchActi
                 ui.label("Stopped");
             }
         }
-        if let Some(n) = &r.notice {
-            ui.small(n.as_str());
+        if let Some((n, detail)) = &r.notice {
+            let l = ui.label(n.as_str());
+            if let Some(d) = detail {
+                l.on_hover_text(d.as_str());
+            }
         }
     });
 }

@@ -176,6 +176,24 @@ pub fn watch_met(
     (summary, body)
 }
 
+/// The window title's note for a met watch: what happened and when, in the past (the port may
+/// have changed again since): "Port 8080 on web1 was free at 15:15:50 UTC".
+#[must_use]
+pub fn watch_met_note(
+    event: &crate::watch::WatchEvent,
+    machine: Option<&str>,
+    until: Until,
+) -> String {
+    let on = machine.map_or_else(String::new, |m| format!(" on {}", crate::text::clean(m)));
+    let at = crate::record::time::clock(event.at_unix_ms, 0);
+    let what = match until {
+        Until::Free => "was free",
+        Until::Taken => "was taken",
+        Until::Changed => "changed",
+    };
+    format!("Port {}{on} {what} at {at} UTC", event.port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
