@@ -321,6 +321,15 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             &["check", "1", "--udpx"][..],
             "unexpected argument '--udpx' found (did you mean '--udp'?)",
         ),
+        // A mistyped command gets clap's suggestion too (it said only "unrecognized").
+        (
+            &["chek", "80"][..],
+            "unrecognized subcommand 'chek' (did you mean 'check'?)",
+        ),
+        (
+            &["lst"][..],
+            "unrecognized subcommand 'lst' (did you mean 'listen' or 'list'?)",
+        ),
         // The missing argument is named, not cut off after "not provided:".
         (
             &["watch", "8080"][..],

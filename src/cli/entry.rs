@@ -110,12 +110,28 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
             } else {
                 first
             };
-            // clap's tip of a similar argument is kept: it is what a typo needs next.
-            let tip = text
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("tip: a similar argument exists: "));
+            // clap's tip of a similar argument or command is kept: it is what a typo needs next.
+            let tip = text.lines().find_map(|l| {
+                let tip = l.trim();
+                [
+                    "argument exists: ",
+                    "subcommand exists: ",
+                    "subcommands exist: ",
+                ]
+                .iter()
+                .find_map(|what| {
+                    tip.strip_prefix("tip: a similar ")
+                        .or_else(|| tip.strip_prefix("tip: some similar "))
+                        .and_then(|t| t.strip_prefix(what))
+                })
+            });
             let with_tip;
             let first = if let Some(t) = tip {
+                // 'listen', 'list' → 'listen' or 'list'
+                let t = match t.rsplit_once(", ") {
+                    Some((more, last)) => format!("{more} or {last}"),
+                    None => t.to_owned(),
+                };
                 with_tip = format!("{first} (did you mean {t}?)");
                 with_tip.as_str()
             } else {
