@@ -13,9 +13,9 @@
 //! listening, `udp` binds a UDP socket; several may be given, made in that order. Once the
 //! sockets are set it prints their ports on one line (with children: the ports, then the PIDs of
 //! the children, started with the sockets inherited, so the processes share them), then holds
-//! them until its standard input closes, it is killed, or SECS pass (600 by default), so a
-//! holder left behind by a crashed test ends by itself. Its process name is its file's: a test
-//! that wants another runs a link to it named so.
+//! them until its standard input closes, it is killed, or SECS pass (600 by default; 0.02 is
+//! 20 ms), so a holder left behind by a crashed test ends by itself. Its process name is its
+//! file's: a test that wants another runs a link to it named so.
 //!
 //! Options:
 //! - `--child`, `--children N`: one or N such children (`holder wait`).
@@ -77,12 +77,12 @@ struct Ask {
     child_uid: Option<u32>,
     accept: Option<String>,
     pass: Option<String>,
-    secs: u64,
+    lifetime: Duration,
 }
 
 fn parse(args: &[String]) -> Result<Ask, String> {
     let mut ask = Ask {
-        secs: 600,
+        lifetime: Duration::from_mins(10),
         ..Ask::default()
     };
     let mut it = args.iter();
@@ -107,9 +107,12 @@ fn parse(args: &[String]) -> Result<Ask, String> {
             "--accept" => ask.accept = Some(value("hold or exit")?),
             "--pass" => ask.pass = Some(value("which Unix path")?),
             "--for" => {
-                ask.secs = value("how many seconds")?
+                let secs = value("how many seconds")?;
+                ask.lifetime = secs
                     .parse()
-                    .map_err(|e| format!("--for: {e}"))?;
+                    .map_err(|e| format!("{e}"))
+                    .and_then(|s| Duration::try_from_secs_f64(s).map_err(|e| format!("{e}")))
+                    .map_err(|e| format!("--for {secs}: {e}"))?;
             }
             "--" => break,
             _ => {}
@@ -122,12 +125,12 @@ fn run(args: &[String]) -> Result<(), String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("wait") => {
-            hold(Duration::from_secs(parse(rest)?.secs));
+            hold(parse(rest)?.lifetime);
             Ok(())
         }
         Some("receive") => {
             let path = rest.first().ok_or("which Unix path?")?;
-            receive(path, Duration::from_secs(parse(&rest[1..])?.secs))
+            receive(path, parse(&rest[1..])?.lifetime)
         }
         Some("service") => service::run(rest.first().ok_or("which service name?")?),
         Some("states") => states(rest.first().ok_or("which address?")?),
@@ -168,7 +171,7 @@ fn hold_sockets(ask: &Ask) -> Result<(), String> {
     for _ in 0..ask.children {
         let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
         child
-            .args(["wait", "--for", &ask.secs.to_string()])
+            .args(["wait", "--for", &ask.lifetime.as_secs_f64().to_string()])
             .stdin(Stdio::inherit())
             .stdout(Stdio::null());
         as_user(&mut child, ask.child_uid)?;
@@ -193,7 +196,7 @@ fn hold_sockets(ask: &Ask) -> Result<(), String> {
         }
         sockets.push(connection);
     }
-    hold(Duration::from_secs(ask.secs));
+    hold(ask.lifetime);
     drop(sockets);
     Ok(())
 }
