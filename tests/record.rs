@@ -1,5 +1,5 @@
 //! The flight recorder end to end: `record` runs as its own process against a database in a
-//! folder of the test's, real holders (examples/holder.rs, python) take and release loopback
+//! folder of the test's, real holders (examples/holder.rs) take and release loopback
 //! ports, and `history --json` / text read back what was recorded. Every wait polls the
 //! database with a deadline; the one deliberate pause makes the gap a restart must show.
 #![cfg(target_os = "linux")] // the polling recorder reads /proc and sock_diag; other OSes are not the point here
@@ -115,27 +115,28 @@ fn pids(span: &Value) -> Vec<u64> {
         .collect()
 }
 
-/// Runs python3 `code` (in the network namespace `net`, nsenter's argument, when given), whose
-/// bind must be refused (python exits 1); returns its PID.
-fn refused_python(net: Option<&str>, code: &str) -> u64 {
+/// Runs the holder example binding a `kind` socket (`bound`, `udp`) to `addr` (in the network
+/// namespace `net`, nsenter's argument, when given), whose bind must be refused (the holder
+/// exits 2); returns its PID.
+fn refused_bind(net: Option<&str>, kind: &str, addr: &str) -> u64 {
     let mut cmd = match net {
         Some(net) => {
             let mut c = std::process::Command::new("nsenter");
-            c.args([net, "python3"]);
+            c.arg(net).arg(common::holder::path());
             c
         }
-        None => std::process::Command::new("python3"),
+        None => std::process::Command::new(common::holder::path()),
     };
     let mut c = cmd
-        .args(["-c", code])
+        .args([kind, addr])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let pid = u64::from(c.id());
     assert_eq!(
         c.wait().unwrap().code(),
-        Some(1),
-        "python ran and its bind was refused: {code}"
+        Some(2),
+        "the holder ran and its bind was refused: {kind} {addr}"
     );
     pid
 }
@@ -379,19 +380,11 @@ fn hostile_process_names_are_stored_as_they_are_and_escaped_on_output() {
     let db = dir.db();
     let recorder = start_recorder(&db, 50);
     let ip = common::private_loopback();
-    // comm set by prctl(PR_SET_NAME) to an escape sequence and a newline (15 bytes kept).
-    let code = format!(
-        r#"
-import ctypes, socket, sys, time
-ctypes.CDLL(None).prctl(15, b"\x1b]0;pwn\x07\nFAKE", 0, 0, 0)
-s = socket.socket(); s.bind(("{ip}", 0)); s.listen(1)
-print(s.getsockname()[1], flush=True)
-time.sleep(600)
-"#
-    );
-    let (h, _) = common::spawn_python(&code, "python3", None);
+    // comm an escape sequence and a newline: a link to the holder named so.
+    let link = common::holder::Named::new("\x1b]0;pwn\x07\nFAKE");
+    let (h, _) = common::holder::start_as(link.command(), &["tcp", &format!("{ip}:0")]);
     let port = h.port;
-    let t = wait_for(&db, port, "the python listener is recorded", |t| {
+    let t = wait_for(&db, port, "the hostile listener is recorded", |t| {
         !spans(t).is_empty()
     });
     let name = spans(&t)[0]["holders"][0]["process"]
@@ -742,24 +735,11 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
     // 20 processes try the held port: each fails with EADDRINUSE.
     let mut tried = Vec::new();
     for _ in 0..20 {
-        tried.push(refused_python(
-            None,
-            &format!("import socket; socket.socket().bind(('{ip}', {port}))"),
-        ));
+        tried.push(refused_bind(None, "bound", &format!("{ip}:{port}")));
     }
     // One process dropped to nobody tries a privileged port: EACCES.
-    let mut c = std::process::Command::new("setpriv")
-        .args([
-            "--reuid",
-            "nobody",
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            // The system's python: a user's own (pyenv) may not be readable by nobody.
-            "/usr/bin/python3",
-            "-c",
-        ])
-        .arg(format!("import socket; socket.socket().bind(('{ip}', 80))"))
+    let mut c = common::holder::as_user("nobody")
+        .args(["bound", &format!("{ip}:80")])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -806,7 +786,7 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
             .unwrap_or_else(|| panic!("the bind of PID {pid} is recorded: {failed:#?}"));
         assert_eq!(e["errno"], 98, "EADDRINUSE");
         assert_eq!(e["protocol"], "tcp", "a stream socket's bind: TCP");
-        assert_eq!(e["who"]["process"], "python3", "who tried");
+        assert_eq!(e["who"]["process"], "holder", "who tried");
         assert_eq!(
             e["local"],
             format!("{ip}:{port}"),
@@ -826,7 +806,7 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
     assert_eq!(e["who"]["user"], "nobody", "as whom");
     let text = history_text(&db, &[&port.to_string()]);
     assert!(
-        text.contains(&format!("refused bind: python3 (PID {}", tried[0]))
+        text.contains(&format!("refused bind: holder (PID {}", tried[0]))
             && text.contains("EADDRINUSE, while holder (PID"),
         "the port's timeline names the refused binds and the holder: {text}"
     );
@@ -847,30 +827,18 @@ fn listeners_of_20_ms_each_in_its_own_process_are_traced_with_their_pid() {
     let recorder = start_recorder(&db, 200);
     wait_until_recording(&db);
     let ip = common::private_loopback();
-    // 40 children, one after another: each listens, says its PID and port, lives 20 ms, ends.
-    let script = format!(
-        "import os, socket, sys, time\n\
-         for _ in range(40):\n\
-         \x20   r, w = os.pipe()\n\
-         \x20   pid = os.fork()\n\
-         \x20   if pid == 0:\n\
-         \x20       s = socket.socket(); s.bind(('{ip}', 0)); s.listen()\n\
-         \x20       os.write(w, b'%d %d\\n' % (os.getpid(), s.getsockname()[1]))\n\
-         \x20       time.sleep(0.02); os._exit(0)\n\
-         \x20   os.close(w); print(os.read(r, 64).decode().strip(), flush=True); os.close(r)\n\
-         \x20   os.waitpid(pid, 0)\n"
-    );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "the listeners ran: {out:?}");
-    let listeners: Vec<(u64, u16)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (pid, port) = l.split_once(' ').unwrap();
-            (pid.parse().unwrap(), port.parse().unwrap())
+    // 40 holders, one after another: each listens, says its port, lives 25 ms, ends (the
+    // recorder's instants, kernel times made wall-clock ones, may differ by a millisecond: 25 ms
+    // keeps "20 ms or more apart" a test of the instants, not of that millisecond).
+    let listeners: Vec<(u64, u16)> = (0..40)
+        .map(|_| {
+            let (mut h, _) = common::holder::start(&["tcp", &format!("{ip}:0"), "--for", "0.025"]);
+            // Its standard input kept open (wait closes it, which ends a holder at once): it
+            // ends by itself after 25 ms.
+            let stdin = h.child.stdin.take();
+            assert!(h.child.wait().unwrap().success(), "the listener ran");
+            drop(stdin);
+            (u64::from(h.child.id()), h.port)
         })
         .collect();
     assert_eq!(listeners.len(), 40, "every child said its PID and port");
@@ -894,7 +862,7 @@ fn listeners_of_20_ms_each_in_its_own_process_are_traced_with_their_pid() {
         assert_eq!(all.len(), 1, "one span of this listener: {t:#}");
         let s = &all[0];
         assert_eq!(pids(s), [*pid], "the PID that called listen: {s}");
-        assert_eq!(s["holders"][0]["process"], "python3", "its name");
+        assert_eq!(s["holders"][0]["process"], "holder", "its name");
         assert_eq!(s["local"], format!("{ip}:{port}"), "its address");
         let (after, first, last, gone) = (
             s["after_ms"].as_u64().unwrap(),
@@ -926,12 +894,7 @@ fn a_refused_udp_bind_is_recorded_as_udp() {
     let ip = common::private_loopback();
     let h = common::holder::spawn("udp", &format!("{ip}:0"));
     let port = h.port;
-    let tried = refused_python(
-        None,
-        &format!(
-            "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('{ip}', {port}))"
-        ),
-    );
+    let tried = refused_bind(None, "udp", &format!("{ip}:{port}"));
     let start = Instant::now();
     let e = loop {
         let t = history(&db, &[&port.to_string()]);
@@ -987,19 +950,17 @@ fn a_journal_nobody_reads_never_holds_the_recorder_up() {
     let ip = common::private_loopback();
     // More listeners than the queue holds; the last one's port is printed once all listen.
     let n = qlen + 20;
-    let code = format!(
-        "import resource, socket, time\n\
-         resource.setrlimit(resource.RLIMIT_NOFILE, ({m}, {m}))\n\
-         held = []\n\
-         for _ in range({n}):\n    \
-             s = socket.socket(); s.bind(('{ip}', 0)); s.listen(); held.append(s)\n\
-         print(held[-1].getsockname()[1], flush=True)\n\
-         time.sleep(600)\n",
-        m = n + 64
-    );
-    let (h, _) = common::spawn_python(&code, "python3", None);
-    let port = h.port;
-    assert_ne!(port, 0, "python holds {n} listeners");
+    // One holder of n listeners, allowed the descriptors for them.
+    let at = format!("{ip}:0");
+    let mut prlimit = std::process::Command::new("prlimit");
+    prlimit
+        .arg(format!("--nofile={}", n + 64))
+        .arg("--")
+        .arg(common::holder::path());
+    let args: Vec<&str> = (0..n).flat_map(|_| ["tcp", at.as_str()]).collect();
+    let (h, line) = common::holder::start_as(prlimit, &args);
+    let port: u16 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert_ne!(port, 0, "the holder holds {n} listeners");
     // Each appeared is sent in order, the last port's after all others.
     wait_for(&db, port, "the last listener is recorded", |t| {
         spans(t).iter().any(|s| s["state"] == "LISTEN")
@@ -1030,6 +991,8 @@ fn a_journal_nobody_reads_never_holds_the_recorder_up() {
 /// A `[::]` listener in its own network namespace (`net`: nsenter's argument) with IPV6_V6ONLY
 /// set to each of `only`, and the ports, in order.
 fn v6_listeners(net: &str, only: &[u8]) -> (common::Holder, Vec<u16>) {
+    // Stays Python: one process with listeners of different IPV6_V6ONLY flags (the holder's
+    // --v6only sets one flag for all its sockets).
     let mut py = common::Holder {
         child: std::process::Command::new("nsenter")
             .args([
@@ -1193,10 +1156,7 @@ fn a_check_s_recollection_leaves_out_port_inspector_s_own_probes() {
         .find(|&p| p != held)
         .unwrap();
     // Another program refused on the held port, before the checks: the last refusal not ours.
-    let other_pid = refused_python(
-        Some(&net),
-        &format!("import socket; socket.socket().bind(('{ip}', {held}))"),
-    );
+    let other_pid = refused_bind(Some(&net), "bound", &format!("{ip}:{held}"));
     let check = |port: u16, more: &[&str]| check_in(&net, &db, &format!("{ip}:{port}"), more);
     for _ in 0..3 {
         assert_eq!(check(free, &[]).status.code(), Some(0), "the free port");
@@ -1258,7 +1218,7 @@ fn a_check_s_recollection_leaves_out_port_inspector_s_own_probes() {
     assert!(
         text.lines()
             .any(|l| l.contains("Recorded: the last refused bind here:")
-                && l.contains(&format!("python3 (PID {other_pid}"))),
+                && l.contains(&format!("holder (PID {other_pid}"))),
         "and the other program's refusal: {text}"
     );
     assert!(
