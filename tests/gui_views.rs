@@ -14,7 +14,7 @@ use port_inspector::check::{self, Check};
 use port_inspector::diagnose::{Evidence, Fix};
 use port_inspector::facts::{Facts, Interface, PortRange, PortScope};
 use port_inspector::gui::action::Action;
-use port_inspector::gui::views::result_ui;
+use port_inspector::gui::views::{AnswerAround, result_ui};
 use port_inspector::oserror::OsError;
 use port_inspector::owners::{Ancestor, ManagedBy, ManagedKind, Owner, OwnerNote, SockState};
 use port_inspector::platform::Os;
@@ -154,12 +154,22 @@ fn errno(code: i32) -> OsError {
 
 /// The view of `c` in a harness whose state collects the actions it returns.
 fn view(c: Check) -> Harness<'static, Vec<Action>> {
+    view_where(c, None)
+}
+
+/// The same, on a machine where the window cannot start itself elevated for `no_elevation`.
+fn view_where(c: Check, no_elevation: Option<&'static str>) -> Harness<'static, Vec<Action>> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1000.0, 900.0))
         .build_ui_state(
             move |ui, actions: &mut Vec<Action>| {
-                egui::ScrollArea::vertical()
-                    .show(ui, |ui| actions.extend(result_ui(ui, &c, None, &[])));
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let around = AnswerAround {
+                        elevation: no_elevation,
+                        ..AnswerAround::default()
+                    };
+                    actions.extend(result_ui(ui, &c, &around));
+                });
             },
             Vec::new(),
         );
@@ -361,6 +371,16 @@ fn another_users_socket_offers_the_elevated_relaunch_only() {
         unprivileged,
         ev,
     );
+    // Where pkexec is missing (today's trial, H4: as nobody, neither pkexec nor sudo), no
+    // button that can only fail: what is needed, as the Listening now tab says it.
+    let why = "pkexec is not installed (Debian/Ubuntu: apt install pkexec)";
+    let h = view_where(c.clone(), Some(why));
+    assert!(
+        h.query_by_role_and_label(Role::Button, "Relaunch as administrator")
+            .is_none(),
+        "no relaunch without a way to elevate"
+    );
+    assert!(has(&h, why), "{:?}", labels(&h));
     let mut h = view(c.clone());
     shows_the_diagnosis(&h, &c);
     assert!(has(&h, "another user's process"), "{:?}", labels(&h));

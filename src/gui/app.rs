@@ -655,7 +655,8 @@ impl App {
                 "Asked the system to start Port Inspector elevated; answer its prompt.".into()
             }
             Err(e) => format!(
-                "Could not start elevated: {e}. Run it with sudo (or as Administrator) yourself."
+                "Could not start elevated: {e}. Run it as {} yourself.",
+                crate::platform::Os::current().admin_account()
             ),
         });
     }

@@ -37,6 +37,9 @@ pub struct CheckTab {
     pub history_open: bool,
     /// The Save report dialog, while open.
     pub save: Option<SaveDialog>,
+    /// Why the window cannot start itself elevated here, `None` when it can: decided once, by
+    /// the function the Listening now tab asks (Relaunch as administrator only where it works).
+    pub elevation: Option<String>,
     /// A width asked for from the keyboard (the panel's edge focused, then ← or →), applied at
     /// the next frame.
     history_resize_to: Option<f32>,
@@ -93,6 +96,7 @@ impl CheckTab {
             history_open: true,
             save: None,
             history_resize_to: None,
+            elevation: crate::platform::elevation_unavailable(),
         }
     }
 
@@ -352,7 +356,12 @@ impl CheckTab {
                     .shown
                     .and_then(|i| self.history.get(i))
                     .map_or(&[][..], |e| &e.ended);
-                actions.extend(views::result_ui(ui, c, status, ended));
+                let around = views::AnswerAround {
+                    status,
+                    ended,
+                    elevation: self.elevation.as_deref(),
+                };
+                actions.extend(views::result_ui(ui, c, &around));
             } else if self.running.is_none() {
                 ui.label("Pick an interface and a port, then press Test bind (or Enter).");
             }

@@ -8,14 +8,13 @@ use crate::probe::Outcome;
 
 /// The answer: verdict banner, error code, explanation, steps, owners, fixes. `status` (what the
 /// last click did: copied, saved, ending …) is shown beside the report buttons, under the verdict,
-/// where the eye is after a click on any of the answer's buttons. `ended`: the holders the
-/// window ended since the answer was made (no End is offered for them).
-pub fn result_ui(
-    ui: &mut egui::Ui,
-    c: &Check,
-    status: Option<&str>,
-    ended: &[EndedSince],
-) -> Vec<Action> {
+/// where the eye is after a click on any of the answer's buttons.
+pub fn result_ui(ui: &mut egui::Ui, c: &Check, around: &AnswerAround<'_>) -> Vec<Action> {
+    let AnswerAround {
+        status,
+        ended,
+        elevation,
+    } = *around;
     let mut actions = Vec::new();
     let r = &c.report;
     verdict_banner(ui, c);
@@ -66,10 +65,21 @@ pub fn result_ui(
                         "• {}",
                         crate::wording::fix(&x.value, &r.target, crate::wording::Front::Window)
                     ));
-                    if let Some(label) = crate::wording::fix_button(&x.value)
-                        && ui.button(label).clicked()
-                    {
-                        actions.push(Action::ApplyFix(x.value.clone()));
+                    match (&x.value, elevation) {
+                        // No way to elevate here: no button that can only fail; what is needed.
+                        (crate::diagnose::Fix::RunElevated, Some(why)) => {
+                            ui.label(format!(
+                                "This window cannot start itself elevated here ({why}): start it as {} yourself.",
+                                crate::platform::Os::current().admin_account()
+                            ));
+                        }
+                        _ => {
+                            if let Some(label) = crate::wording::fix_button(&x.value)
+                                && ui.button(label).clicked()
+                            {
+                                actions.push(Action::ApplyFix(x.value.clone()));
+                            }
+                        }
                     }
                 });
             }
@@ -99,6 +109,18 @@ pub fn result_ui(
         .default_open(true)
         .show(ui, |ui| steps_ui(ui, c));
     actions
+}
+
+/// What an answer is shown with, beyond the check itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnswerAround<'a> {
+    /// What the last click did: copied, saved, ending … (beside the report buttons).
+    pub status: Option<&'a str>,
+    /// The holders the window ended since the answer was made (no End is offered for them).
+    pub ended: &'a [EndedSince],
+    /// Why the window cannot start itself elevated here (`platform::elevation_unavailable`,
+    /// the one decision the Listening now tab reads too); `None` when it can.
+    pub elevation: Option<&'a str>,
 }
 
 /// Whether `fix` only ends processes the window has ended since (nothing left for it to do).

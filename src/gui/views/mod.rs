@@ -18,7 +18,7 @@ mod kit;
 pub(super) mod live;
 mod scan;
 
-pub use check::result_ui;
+pub use check::{AnswerAround, result_ui};
 pub use kit::kit_ui;
 pub use scan::scan_ui;
 
