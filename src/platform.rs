@@ -189,6 +189,19 @@ pub fn running_as_root() -> bool {
     }
 }
 
+/// This process's effective user ID (Unix); `None` on Windows, whose sockets carry no user ID.
+#[must_use]
+pub fn effective_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        Some(rustix::process::geteuid().as_raw())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Whether this OS refuses an unprivileged bind of `port` on `ip`.
 ///
 /// Linux: below `ip_unprivileged_port_start` without CAP_NET_BIND_SERVICE. macOS (10.14+):

@@ -492,6 +492,12 @@ fn run(
 /// How long to wait before each new bind of ports whose refusal has passed (milliseconds).
 const REBIND_BACKOFF_MS: [u64; 4] = [0, 1, 3, 7];
 
+/// Then, for a port that may be this user's own probe still letting go
+/// (`owners::may_be_own_probe`), up to about a second more: two scans at once on a machine with a
+/// load of 20 on two cores reported a free port busy after the four binds above, its blocker
+/// another scan's probe whose thread was off the CPU.
+const PATIENT_BACKOFF_MS: [u64; 6] = [15, 31, 63, 127, 255, 511];
+
 /// Binds again each port that was "in use" while nothing found holds it now
 /// (`owners::passed`: another scan's or check's probe, there for microseconds), a few times at
 /// most; a port that binds is marked free in `status`. Whether any was.
@@ -502,18 +508,29 @@ fn bind_again(
     busy: &[PortResult],
     status: &mut [Vec<u8>],
 ) -> bool {
-    let mut left: Vec<(usize, u16)> = busy
+    let mut left: Vec<(usize, u16, bool)> = busy
         .iter()
         .filter(|b| b.status == PortStatus::InUse && owners::passed(&b.owners))
-        .filter_map(|b| Some((req.protocols.iter().position(|&p| p == b.protocol)?, b.port)))
+        .filter_map(|b| {
+            let pi = req.protocols.iter().position(|&p| p == b.protocol)?;
+            Some((pi, b.port, owners::may_be_own_probe(&b.owners)))
+        })
         .collect();
     let mut freed = false;
-    for backoff_ms in REBIND_BACKOFF_MS {
+    let patient = PATIENT_BACKOFF_MS.iter().map(|&ms| (ms, true));
+    for (backoff_ms, only_patient) in REBIND_BACKOFF_MS
+        .iter()
+        .map(|&ms| (ms, false))
+        .chain(patient)
+    {
+        if only_patient {
+            left.retain(|&(_, _, patient)| patient);
+        }
         if left.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(backoff_ms));
-        left.retain(|&(pi, port)| {
+        left.retain(|&(pi, port, _)| {
             let addr = sock_addr(req.address, scope_id, port);
             let bound = try_bind(&addr, domain, req.protocols[pi], &req.options, &mut None);
             if bound.is_ok() {

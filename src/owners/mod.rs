@@ -481,6 +481,24 @@ pub fn passed(found: &[Owner]) -> bool {
     })
 }
 
+/// Whether a refusal that [`passed`] may still be one of this user's own probes that has not
+/// let go yet: a socket of this user's with no process in view (a scan's worker keeps its
+/// sockets out of /proc/PID/fd) or of this very program. Such a port is worth binding again
+/// for longer: on a loaded machine the probe's thread may be off the CPU for a quarter of a
+/// second while it holds the port. Another user's socket out of view is not (a normal user's
+/// scan would wait on every port a daemon holds).
+#[must_use]
+pub fn may_be_own_probe(found: &[Owner]) -> bool {
+    let me = crate::platform::effective_uid();
+    passed(found)
+        && (found.is_empty()
+            || found.iter().any(|o| match o.pid {
+                // In view: `passed` let it through as ours or short-lived.
+                Some(_) => true,
+                None => me.is_none() || o.uid == me,
+            }))
+}
+
 /// A TCP socket of process `pid` named `name` on `local` in `state`, every other field empty:
 /// the owner unit tests start from.
 #[cfg(test)]
@@ -829,4 +847,41 @@ pub(crate) fn terminate(pid: u32) -> std::io::Result<()> {
     let raw = i32::try_from(pid).map_err(|_| std::io::Error::other("PID out of range"))?;
     let pid = rustix::process::Pid::from_raw(raw).ok_or_else(|| std::io::Error::other("PID 0"))?;
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).map_err(std::io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket found with no process in view, of user `uid`.
+    fn out_of_view(uid: Option<u32>) -> Owner {
+        Owner {
+            pid: None,
+            pids: Vec::new(),
+            uid,
+            ..test_owner(1, "x", "127.0.0.1:8080", SockState::BoundOnly)
+        }
+    }
+
+    #[test]
+    fn only_this_user_s_sockets_out_of_view_may_be_its_own_probes() {
+        let me = crate::platform::effective_uid();
+        assert!(may_be_own_probe(&[]), "gone before it was looked for");
+        assert!(may_be_own_probe(&[out_of_view(me)]), "mine, out of view");
+        if let Some(me) = me {
+            let other = out_of_view(Some(me.wrapping_add(1)));
+            assert!(passed(std::slice::from_ref(&other)), "bound again briefly");
+            assert!(!may_be_own_probe(&[other]), "but not waited on");
+        }
+        let held = test_owner(
+            std::process::id() + 1,
+            "nginx",
+            "127.0.0.1:8080",
+            SockState::Listen,
+        );
+        assert!(
+            !may_be_own_probe(&[held]),
+            "a process in view that is not ours"
+        );
+    }
 }
