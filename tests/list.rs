@@ -254,7 +254,7 @@ while True:
 "#,
         sock = sock.to_str().unwrap()
     );
-    let (_runtime, _) = common::spawn_python(&runtime_code, "python3", None);
+    let (_runtime, _) = common::spawn_python(&runtime_code);
     let ip = common::private_loopback();
     let h = listener(ip);
     let pid = h.child.id();

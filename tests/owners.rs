@@ -412,7 +412,7 @@ keep+=[socket.socket() for i in range(900)]\n\
 print(pt,pu,flush=True)\n\
 time.sleep(60)"
     );
-    let (h, line) = common::spawn_python(&code, "python3", None);
+    let (h, line) = common::spawn_python(&code);
     let ports: Vec<u16> = line
         .split_whitespace()
         .filter_map(|p| p.parse().ok())

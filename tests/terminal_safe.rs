@@ -10,6 +10,7 @@ const HOST: &str = "h\u{1b}]0;owned\u{7}\u{202e}x\u{7f}\u{9b}31m";
 const IFACE: &str = "l\u{1b}[2J\u{7}\u{202e}";
 
 fn facts_in_namespace(args: &str) -> (Option<i32>, Vec<u8>) {
+    // Python sets the host name (any bytes, as sethostname takes them); no socket is held.
     let script = format!(
         r#"python3 -c 'import socket, sys; socket.sethostname(sys.argv[1])' "$HOST" &&
 ip link set lo name "$IFACE" && ip link set "$IFACE" up && exec "$BIN" {args}"#

@@ -609,6 +609,7 @@ fn nat_notes_say_which_connections_a_rule_catches_and_removal_runs_as_printed() 
 /// Where a connection from this namespace to `dst`:`port` lands, seen from real listeners on
 /// `[::]` (dual-stack) at each of `ports`: the port of the listener that accepted it, or 0.
 fn lands(ns: &Netns, dst: &str, port: u16, ports: &[u16]) -> u16 {
+    // Stays Python: a probe (connect, then see which listener accepted), not a holder.
     let script = "import socket,select,sys
 ls=[]
 for p in sys.argv[3:]:

@@ -107,30 +107,13 @@ pub fn is_free(ip: std::net::Ipv4Addr, port: u16) -> bool {
     })
 }
 
-/// A child running the Python `code`, which prints one line once its sockets are set (read back
-/// here) and then waits; killed when dropped. `program` is how it is started (`python3`, or a
-/// link with another name), `user` a user to drop to with setpriv.
-pub fn spawn_python(code: &str, program: &str, user: Option<&str>) -> (Holder, String) {
+/// A child running the Python `code`, which prints one line once it is ready (read back here)
+/// and then waits; killed when dropped. For the few scripts that are no plain holder (a stand-in
+/// server, a bespoke layout of descriptors); a process holding sockets is [`holder`]'s.
+pub fn spawn_python(code: &str) -> (Holder, String) {
     use std::io::BufRead;
-    let mut cmd = if let Some(u) = user {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid",
-            u,
-            "--regid",
-            group_of(u),
-            "--clear-groups",
-            program,
-            "-c",
-            code,
-        ]);
-        c
-    } else {
-        let mut c = std::process::Command::new(program);
-        c.args(["-c", code]);
-        c
-    };
-    let mut child = cmd
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", code])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 is installed");
@@ -144,11 +127,6 @@ pub fn spawn_python(code: &str, program: &str, user: Option<&str>) -> (Holder, S
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     (Holder { child, port }, line.trim().to_owned())
-}
-
-/// The group to drop to with a user: Debian's `nobody` has the group `nogroup`.
-fn group_of(user: &str) -> &str {
-    if user == "nobody" { "nogroup" } else { user }
 }
 
 /// The first line a child printed on its piped standard output, trimmed (a holder's port).
@@ -257,6 +235,7 @@ pub fn bin_without_netlink_nofile(n: u32, args: &[&str]) -> std::process::Comman
 /// `program` (a path or a name on PATH, with its first arguments) and `args`, started where
 /// `socket(AF_NETLINK, …)` fails.
 fn without_netlink(program: &[&str], args: &[&str]) -> std::process::Command {
+    // Stays Python: a seccomp filter installed before an exec (ctypes), not a holder.
     const NO_NETLINK: &str = r#"
 import ctypes, os, struct, sys
 arch, nr = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}[os.uname().machine]
