@@ -232,3 +232,95 @@ fn the_title_bar_hides_nothing_at_800_by_600() {
         }
     }
 }
+
+/// A window at `size` whose start check is of a port held by a holder named
+/// `support-desk-long-named-daemon-process-for-window-trial` (today's trial's name), answered.
+fn on_a_long_named_holder(
+    size: egui::Vec2,
+) -> (
+    Harness<'static, App>,
+    common::Holder,
+    common::holder::Named,
+    String,
+) {
+    let name = "support-desk-long-named-daemon-process-for-window-trial";
+    let named = common::holder::Named::new(name);
+    let ip = common::private_loopback();
+    let (holder, _) = common::holder::start_as(named.command(), &["tcp", &format!("{ip}:0")]);
+    let addr = format!("{ip}:{}", holder.port);
+    let deps = Deps {
+        start: Some(port_inspector::target::Target::tcp(
+            ip.to_string(),
+            holder.port,
+        )),
+        ..Deps::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(size)
+        .build_eframe(|cc| App::new(cc, deps));
+    h.run_steps(2);
+    wait_for(&mut h, "WSAEADDRINUSE 10048");
+    h.run_steps(3);
+    (h, holder, named, addr)
+}
+
+/// What a click did is said without moving what the user is about to click (today's trial:
+/// "Copied: kill 10629" appeared above the holder's row and pushed End PID down ~18 px; the next
+/// click, aimed at End PID, landed on a table row).
+#[test]
+fn a_status_line_moves_no_button() {
+    let (mut h, holder, _named, _) = on_a_long_named_holder(egui::vec2(1024.0, 720.0));
+    let pid = holder.child.id();
+    let end = format!("End PID {pid}…");
+    let before = control_rect(&h, &end);
+    for (click, says) in [
+        (
+            format!("Copy \"kill {pid}\""),
+            format!("Copied: kill {pid}"),
+        ),
+        ("Copy report".to_owned(), "Report copied".to_owned()),
+    ] {
+        h.get_by_label(&click).click();
+        h.run_steps(3);
+        assert!(common::ui::has(&h, &says), "{click}: {says}");
+        let after = control_rect(&h, &end);
+        assert!(
+            (after.min - before.min).length() < 0.5,
+            "{end} stays where it was after {click}: {before:?} then {after:?}"
+        );
+    }
+}
+
+/// At 800×600 a holder with a long name leaves the "Who uses" table's Local and Command and the
+/// Steps table's Detail inside the window: the long cells are cut with an ellipsis (whole on
+/// hover), not pushed off the right edge (today's trial: Local cut at the edge, Command and
+/// Detail reachable only by scrolling sideways).
+#[test]
+fn the_answer_s_tables_fit_800_by_600_with_a_long_process_name() {
+    let (h, _holder, _named, addr) = on_a_long_named_holder(egui::vec2(W, H));
+    let cells: Vec<(String, egui::Rect)> = h
+        .root()
+        .children_recursive()
+        .filter_map(|n| {
+            let ak = n.accesskit_node();
+            let text = ak.value().or_else(|| ak.label())?;
+            (text == addr
+                || text.starts_with("TCP, ")
+                || text.contains("AI_PASSIVE")
+                || text.contains(".invalid")
+                || text.contains("support-desk-long"))
+            .then(|| (text.clone(), n.rect()))
+        })
+        .collect();
+    let local = cells.iter().filter(|(t, _)| *t == addr).count();
+    assert!(
+        local >= 2,
+        "the address in the owners and steps tables: {cells:?}"
+    );
+    assert!(
+        cells.iter().any(|(t, _)| t.contains("AI_PASSIVE")),
+        "the steps' detail: {cells:?}"
+    );
+    let off: Vec<_> = cells.iter().filter(|(_, r)| r.max.x > W + 0.5).collect();
+    assert!(off.is_empty(), "past the right edge at {W}x{H}: {off:?}");
+}

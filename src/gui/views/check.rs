@@ -38,9 +38,18 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, around: &AnswerAround<'_>) -> Vec
         }
     });
     // What a click did, under the buttons: wrapped, one line per PID after an End, never
-    // widening the panel.
-    if let Some(s) = status {
-        ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
+    // widening the panel. Its line is kept when there is nothing to say, so a one-line status
+    // ("Copied: kill 812") moves no button under it: the next click lands where it was aimed.
+    match status {
+        Some(s) => {
+            ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
+        }
+        None => {
+            ui.allocate_space(egui::vec2(
+                0.0,
+                ui.text_style_height(&egui::TextStyle::Body),
+            ));
+        }
     }
 
     if let Some(d) = &c.explanation {
@@ -185,14 +194,17 @@ fn verdict_banner(ui: &mut egui::Ui, c: &Check) {
 
 fn steps_ui(ui: &mut egui::Ui, c: &Check) {
     let r = &c.report;
-    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
-    // to the window.
+    // Detail wraps in what the other columns leave of the panel (at 800×600 it ran off the
+    // right edge); a table wider still (a long IPv6 address) scrolls sideways on its own, so
+    // the text around it keeps wrapping to the window.
+    let detail = (ui.available_width() - 330.0).max(160.0);
     egui::ScrollArea::horizontal()
         .id_salt("steps-scroll")
         .show(ui, |ui| {
             egui::Grid::new("steps")
                 .striped(true)
                 .num_columns(5)
+                .max_col_width(detail)
                 .show(ui, |ui| {
                     for h in ["Address", "Step", "", "Time", "Detail"] {
                         ui.strong(h);
@@ -205,7 +217,7 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
                         }
                     }
                     for (addr, s) in rows {
-                        ui.label(addr);
+                        ui.add(egui::Label::new(addr).extend());
                         ui.label(s.step.name());
                         let skipped = match s.outcome() {
                             Outcome::Ok => {
@@ -245,37 +257,53 @@ fn steps_ui(ui: &mut egui::Ui, c: &Check) {
 }
 
 fn owners_ui(ui: &mut egui::Ui, c: &Check, ended: &[EndedSince], actions: &mut Vec<Action>) {
-    // Wide tables scroll sideways on their own, so the text around them keeps wrapping
-    // to the window.
+    // PID, State and Local keep their width; Process, User and Command share what is left of
+    // the panel, cut with an ellipsis and whole on hover, so Local and Command stay in sight at
+    // 800×600 with a long process name. Wider still (a long IPv6 address), the table scrolls
+    // sideways on its own, so the text around it keeps wrapping to the window.
+    let wide = ((ui.available_width() - 360.0) / 2.0).max(80.0);
     egui::ScrollArea::horizontal()
         .id_salt("owners-scroll")
         .show(ui, |ui| {
             egui::Grid::new("owners")
                 .striped(true)
                 .num_columns(6)
+                .max_col_width(wide)
                 .show(ui, |ui| {
                     for h in ["PID", "Process", "User", "State", "Local", "Command"] {
                         ui.strong(h);
                     }
                     ui.end_row();
                     for o in &c.owners {
-                        ui.label(o.pid.map_or("—".into(), |p| p.to_string()));
-                        ui.label(o.process.as_deref().map_or_else(
-                            || crate::wording::who(o),
-                            |p| crate::text::clean(p).into_owned(),
-                        ));
-                        ui.label(crate::text::clean(o.user.as_deref().unwrap_or_default()));
-                        ui.label(o.state.name());
-                        ui.label(o.address().to_string());
+                        let cut = |ui: &mut egui::Ui, text: String| {
+                            ui.add(egui::Label::new(text).truncate());
+                        };
+                        let whole = |ui: &mut egui::Ui, text: String| {
+                            ui.add(egui::Label::new(text).extend());
+                        };
+                        whole(ui, o.pid.map_or("—".into(), |p| p.to_string()));
+                        cut(
+                            ui,
+                            o.process.as_deref().map_or_else(
+                                || crate::wording::who(o),
+                                |p| crate::text::clean(p).into_owned(),
+                            ),
+                        );
+                        cut(
+                            ui,
+                            crate::text::clean(o.user.as_deref().unwrap_or_default()).into_owned(),
+                        );
+                        whole(ui, o.state.name().to_owned());
+                        whole(ui, o.address().to_string());
                         // Outside text: escaped, cut with an ellipsis, whole on hover.
                         let full = crate::text::clean(o.cmdline.as_deref().unwrap_or_default())
                             .into_owned();
-                        let cmd: String = if full.chars().count() > 40 {
-                            format!("{}…", full.chars().take(40).collect::<String>())
-                        } else {
-                            full.clone()
-                        };
-                        ui.label(cmd).on_hover_text(full);
+                        ui.add(
+                            egui::Label::new(full.as_str())
+                                .truncate()
+                                .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(full);
                         ui.end_row();
                     }
                 });
