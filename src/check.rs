@@ -191,7 +191,7 @@ fn recall(port: u16, program: &crate::program::Program) -> Option<crate::record:
     use crate::record::{history, now_ms, store, words};
     let path = store::default_path()?;
     let value = history::recollect(&path, port, now_ms(), std::process::id())?;
-    let lines = words::recollection_lines(&value, program);
+    let lines = words::recollection_lines(&value, program, &path);
     Some(crate::record::Recorded { value, lines })
 }
 

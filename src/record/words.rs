@@ -517,6 +517,20 @@ pub fn no_database(
     )
 }
 
+/// ` --db PATH` for a printed `history` command reading `db`, or nothing for the system's
+/// database: the command then runs as printed from any shell (another user's, sudo's, one
+/// without `PORT_INSPECTOR_DB`), reading what was read.
+fn db_arg(db: &std::path::Path) -> String {
+    if db == std::path::Path::new(super::store::SYSTEM_DB) {
+        String::new()
+    } else {
+        format!(
+            " --db {}",
+            crate::text::shell_word(&clean(&db.display().to_string()))
+        )
+    }
+}
+
 /// A database this user may not read (the system's is root's alone).
 #[must_use]
 pub fn unreadable_database(
@@ -525,15 +539,7 @@ pub fn unreadable_database(
     port: u16,
     program: &Program,
 ) -> String {
-    let system = db == std::path::Path::new(super::store::SYSTEM_DB);
-    let db_arg = if system {
-        String::new()
-    } else {
-        format!(
-            " --db {}",
-            crate::text::shell_word(&clean(&db.display().to_string()))
-        )
-    };
+    let db_arg = db_arg(db);
     format!(
         "No recorder database readable as this user: {} cannot be read ({}). Open the window as root, or read it with: sudo {} history {port}{db_arg}",
         clean(&db.display().to_string()),
@@ -703,9 +709,14 @@ pub fn failed_details(f: &FailedBind, off: i32) -> Vec<(&'static str, String)> {
 }
 
 /// What `check` adds from the recorder, one line each: "held since 02:13:05 by java (PID 812)",
-/// "the port changed hands 14 times in the last hour", "the last refused bind here: …".
+/// "the port changed hands 14 times in the last hour", "the last refused bind here: …"; the
+/// `history` command it ends with reads `db`, the database these came from.
 #[must_use]
-pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
+pub fn recollection_lines(
+    r: &Recollection,
+    program: &Program,
+    db: &std::path::Path,
+) -> Vec<String> {
     let off = r.utc_offset_secs;
     let mut out = Vec::new();
     for s in &r.held_now {
@@ -736,9 +747,10 @@ pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
         ));
     }
     out.push(format!(
-        "(history: {} history {})",
+        "(history: {} history {}{})",
         sh_program(program),
-        r.port
+        r.port,
+        db_arg(db)
     ));
     out
 }
@@ -747,6 +759,35 @@ pub fn recollection_lines(r: &Recollection, program: &Program) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::record::Manager;
+
+    /// Today's trial (M7): the window read PORT_INSPECTOR_DB=/tmp/wt/rec.db and printed
+    /// "(history: … history 35435)", which a shell without that variable answered "no recorder
+    /// database at /var/lib/port-inspector/record.db". The command names the database read.
+    #[test]
+    fn the_recollection_s_history_command_names_the_database_it_came_from() {
+        let r = Recollection {
+            port: 35435,
+            held_now: Vec::new(),
+            changes_last_hour: 2,
+            last_refused: None,
+            recorder: None,
+            utc_offset_secs: 0,
+        };
+        let last = |db: &str| {
+            recollection_lines(&r, &Program::OnPath, std::path::Path::new(db))
+                .pop()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            last("/tmp/wt/my rec.db"),
+            "(history: port-inspector history 35435 --db '/tmp/wt/my rec.db')"
+        );
+        assert_eq!(
+            last(super::super::store::SYSTEM_DB),
+            "(history: port-inspector history 35435)",
+            "the system's database is where history looks by default"
+        );
+    }
 
     #[test]
     fn a_gap_to_the_window_s_end_is_not_said_to_end() {
