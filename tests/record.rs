@@ -988,39 +988,25 @@ fn a_journal_nobody_reads_never_holds_the_recorder_up() {
     );
 }
 
-/// A `[::]` listener in its own network namespace (`net`: nsenter's argument) with IPV6_V6ONLY
-/// set to each of `only`, and the ports, in order.
-fn v6_listeners(net: &str, only: &[u8]) -> (common::Holder, Vec<u16>) {
-    // Stays Python: one process with listeners of different IPV6_V6ONLY flags (the holder's
-    // --v6only sets one flag for all its sockets).
-    let mut py = common::Holder {
-        child: std::process::Command::new("nsenter")
-            .args([
+/// A holder of a `[::]` listener in the network namespace `net` (nsenter's argument) for each
+/// of `only`, with IPV6_V6ONLY on (1) or off (0), and their ports, in order.
+fn v6_listeners(net: &str, only: &[u8]) -> (Vec<common::Holder>, Vec<u16>) {
+    let holders: Vec<common::Holder> = only
+        .iter()
+        .map(|&o| {
+            holder_in(
                 net,
-                "python3",
-                "-c",
-                "import socket, sys, time\n\
-                 l = []\n\
-                 for only in sys.argv[1:]:\n    \
-                     s = socket.socket(socket.AF_INET6)\n    \
-                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(only))\n    \
-                     s.bind(('::', 0)); s.listen(); l.append(s)\n\
-                 print(*[s.getsockname()[1] for s in l], flush=True)\n\
-                 time.sleep(600)\n",
-            ])
-            .args(only.iter().map(u8::to_string))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        port: 0,
-    };
-    let line = common::first_line(&mut py.child);
-    let ports: Vec<u16> = line
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
+                &[
+                    "tcp",
+                    "[::]:0",
+                    "--v6only",
+                    if o == 1 { "on" } else { "off" },
+                ],
+            )
+        })
         .collect();
-    assert_eq!(ports.len(), only.len(), "{} listeners: {line}", only.len());
-    (py, ports)
+    let ports = holders.iter().map(|h| h.port).collect();
+    (holders, ports)
 }
 
 /// A traced IPv6 listener's IPV6_V6ONLY is read in the kernel at listen: stored with the span
@@ -1040,7 +1026,7 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
     let (before, before_ports) = v6_listeners(&net, &[0]);
     let recorder = start_traced_recorder_in(&db, &net);
     // One listener on [::] with IPV6_V6ONLY on, one with it off, traced at their listen.
-    let (py, ports) = v6_listeners(&net, &[1, 0]);
+    let (holders, ports) = v6_listeners(&net, &[1, 0]);
     let conn =
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
@@ -1082,7 +1068,7 @@ fn a_traced_ipv6_listener_is_stored_with_its_v6_only() {
         );
         assert!(text.contains(&said), "history says {said}:\n{text}");
     }
-    drop((py, before, conn));
+    drop((holders, before, conn));
     drop(stop(recorder));
     drop(ns);
 }
