@@ -175,21 +175,24 @@ pub fn finding(f: &Finding, target: &Target) -> String {
             fin_timeout_secs,
         } => leftovers(states, pids, *orphans, *reuse_retry, *fin_timeout_secs, port),
         Finding::TimeWait { count, reuse_retry } => {
-            let mut s = format!(
-                "Only {count} TIME_WAIT socket{} of closed connections hold{} port {port}; no process owns them. Linux keeps them for 60 seconds.",
-                if *count == 1 { "" } else { "s" },
-                if *count == 1 { "s" } else { "" }
-            );
-            match reuse_retry {
-                Some(true) => s.push_str(
-                    " A retry with SO_REUSEADDR bound the port just now, so SO_REUSEADDR gets past them.",
+            // Every word agrees with the count: "1 TIME_WAIT socket of a closed connection holds
+            // … it", "2 … of closed connections hold … them".
+            let them = super::noun(*count, "it", "them");
+            let retry = match reuse_retry {
+                Some(true) => format!(
+                    " A retry with SO_REUSEADDR bound the port just now, so SO_REUSEADDR gets past {them}."
                 ),
-                Some(false) => s.push_str(
-                    " A retry with SO_REUSEADDR failed too: the socket that left them did not set SO_REUSEADDR, so waiting is the only way.",
+                Some(false) => format!(
+                    " A retry with SO_REUSEADDR failed too: the socket that left {them} did not set SO_REUSEADDR, so waiting is the only way."
                 ),
-                None => {}
-            }
-            s
+                None => String::new(),
+            };
+            format!(
+                "Only {} of {} {} port {port}; no process owns {them}. Linux keeps {them} for 60 seconds.{retry}",
+                super::count(*count, "TIME_WAIT socket", "TIME_WAIT sockets"),
+                super::noun(*count, "a closed connection", "closed connections"),
+                super::noun(*count, "holds", "hold"),
+            )
         }
         Finding::EphemeralCollision {
             local,

@@ -71,16 +71,22 @@ pub fn fix_pieces(f: &Fix, target: &Target, front: Front<'_>) -> Vec<Piece> {
     match f {
         Fix::EndProcesses { pids, .. } => {
             let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
+            // One owner, or the processes that share its sockets (a server and its workers).
+            let whom = match pids.len() {
+                1 => "the owner".to_owned(),
+                n => format!("the {n} processes that hold it"),
+            };
             if cli {
                 with_command(
-                    "Stop the owner, or choose another port: ",
+                    format!("Stop {whom}, or choose another port: "),
                     Os::current().kill_command(pids),
                     "",
                 )
             } else {
                 words(format!(
-                    "Stop the owner with its End PID {}… button (it ends PID {} after asking), or choose another port.",
+                    "Stop {whom} with the End PID {}… button (it ends {} {} after asking), or choose another port.",
                     list[0],
+                    super::noun(pids.len(), "PID", "PIDs"),
                     list.join(", ")
                 ))
             }

@@ -327,6 +327,50 @@ mod tests {
     }
 
     #[test]
+    fn time_wait_sockets_agree_with_their_count() {
+        let target = crate::target::Target::tcp("127.0.0.1", 8080);
+        let said = |count: usize| {
+            finding(
+                &Finding::TimeWait {
+                    count,
+                    reuse_retry: Some(false),
+                },
+                &target,
+            )
+        };
+        assert_eq!(
+            said(1),
+            "Only 1 TIME_WAIT socket of a closed connection holds port 8080; no process owns it. Linux keeps it for 60 seconds. A retry with SO_REUSEADDR failed too: the socket that left it did not set SO_REUSEADDR, so waiting is the only way."
+        );
+        let two = said(2);
+        assert!(
+            two.starts_with("Only 2 TIME_WAIT sockets of closed connections hold port 8080; no process owns them. Linux keeps them"),
+            "{two}"
+        );
+        assert!(two.contains("the socket that left them"), "{two}");
+    }
+
+    #[test]
+    fn ending_two_processes_is_not_stopping_the_owner() {
+        let target = crate::target::Target::tcp("127.0.0.1", 8080);
+        let end =
+            |pids: Vec<u32>, front| fix(&Fix::EndProcesses { port: 8080, pids }, &target, front);
+        let cli = Front::Cli(&Program::OnPath);
+        assert!(end(vec![7], cli).starts_with("Stop the owner, or choose another port: "));
+        let two = end(vec![7, 9], cli);
+        assert!(
+            two.starts_with("Stop the 2 processes that hold it, or choose another port: "),
+            "{two}"
+        );
+        let window = end(vec![7, 9], Front::Window);
+        assert!(
+            window.starts_with("Stop the 2 processes that hold it with the End PID 7… button (it ends PIDs 7, 9 after asking)"),
+            "{window}"
+        );
+        assert!(end(vec![7], Front::Window).contains("(it ends PID 7 after asking)"));
+    }
+
+    #[test]
     fn times_read_as_people_read_them() {
         assert_eq!(human_us(42), "42 µs");
         assert_eq!(human_us(3_100), "3.1 ms");
