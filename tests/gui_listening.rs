@@ -275,9 +275,15 @@ fn the_table_exports_csv_json_and_html_safely() {
     let ip = common::private_loopback();
     // A command line made to attack a spreadsheet and a page: its argv[0] starts it with a
     // formula; a word after it carries markup.
-    let mut cmd = std::process::Command::new(common::holder::path());
     #[cfg(unix)]
-    std::os::unix::process::CommandExt::arg0(&mut cmd, "=1+2");
+    let cmd = {
+        use std::os::unix::process::CommandExt as _;
+        let mut c = std::process::Command::new(common::holder::path());
+        c.arg0("=1+2");
+        c
+    };
+    #[cfg(not(unix))]
+    let cmd = std::process::Command::new(common::holder::path());
     let at = format!("{ip}:0");
     let (child, _) = common::holder::start_as(cmd, &["tcp", &at, "--", "<script>x</script>"]);
     let dir = std::env::temp_dir().join(format!("pi-export-{}", std::process::id()));
