@@ -58,25 +58,27 @@ pub fn start_line(
 /// The line at a clean stop.
 #[must_use]
 pub fn stop_line(sum: &super::Summary) -> String {
+    use crate::wording::{count, noun};
     format!(
-        "Stopped: {} reads of the socket table, {} sockets appeared, {} went, {} changed hands, {} failed binds{}{}{}.",
-        sum.polls,
-        sum.appeared,
+        "Stopped: {} of the socket table, {} appeared, {} went, {} changed hands, {}{}{}{}.",
+        count(sum.polls, "read", "reads"),
+        count(sum.appeared, "socket", "sockets"),
         sum.went,
         sum.handed_over,
-        sum.failed_binds,
+        count(sum.failed_binds, "failed bind", "failed binds"),
         if sum.incomplete > 0 {
             format!(
-                "; {} reads could not see the whole table and were not compared",
-                sum.incomplete
+                "; {} could not see the whole table and {} not compared",
+                count(sum.incomplete, "read", "reads"),
+                noun(sum.incomplete, "was", "were")
             )
         } else {
             String::new()
         },
         if sum.lost_events > 0 {
             format!(
-                "; {} kernel events did not fit the ring buffer (the table was read again after each loss)",
-                sum.lost_events
+                "; {} did not fit the ring buffer (the table was read again after each loss)",
+                count(sum.lost_events, "kernel event", "kernel events")
             )
         } else {
             String::new()
@@ -759,6 +761,34 @@ pub fn recollection_lines(
 mod tests {
     use super::*;
     use crate::record::Manager;
+
+    /// The stop line agrees with its counts (today's trial: "1 reads of the socket table").
+    #[test]
+    fn the_stop_line_agrees_with_its_counts() {
+        let one = super::super::Summary {
+            polls: 1,
+            appeared: 1,
+            failed_binds: 1,
+            incomplete: 1,
+            lost_events: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            stop_line(&one),
+            "Stopped: 1 read of the socket table, 1 socket appeared, 0 went, 0 changed hands, 1 failed bind; 1 read could not see the whole table and was not compared; 1 kernel event did not fit the ring buffer (the table was read again after each loss)."
+        );
+        let two = super::super::Summary {
+            polls: 2,
+            appeared: 2,
+            failed_binds: 2,
+            incomplete: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            stop_line(&two),
+            "Stopped: 2 reads of the socket table, 2 sockets appeared, 0 went, 0 changed hands, 2 failed binds; 2 reads could not see the whole table and were not compared."
+        );
+    }
 
     /// Today's trial (M7): the window read PORT_INSPECTOR_DB=/tmp/wt/rec.db and printed
     /// "(history: … history 35435)", which a shell without that variable answered "no recorder
