@@ -121,6 +121,22 @@ fn sockets_group_by_process_and_a_second_click_reverses_the_sort() {
     );
     assert!(has(&h, &me), "this process's group: {me}");
     assert!(has(&h, &them), "the child's group: {them}");
+    // A group's line spans the row, not the Process column alone (today's trial: "– python3
+    // (PID 1063…" for two groups, 10631 and 10633, even at 1280 wide).
+    let pid_column = h
+        .root()
+        .children_recursive()
+        .find(|n| {
+            n.accesskit_node().role() == egui::accesskit::Role::Button
+                && n.accesskit_node().label().as_deref() == Some("PID")
+        })
+        .expect("the PID column's header")
+        .rect();
+    let line = h.get_by_label_contains(&me).rect();
+    assert!(
+        line.max.x > pid_column.max.x,
+        "the group line {line:?} reaches past the Process column into PID's {pid_column:?}"
+    );
     drop((a, b));
 }
 

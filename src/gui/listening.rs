@@ -16,7 +16,9 @@ use egui::RichText;
 use super::app::Action;
 pub use super::live_table::{Column, Key, REFRESH, SortBy, Table};
 use super::live_table::{GONE_FOR, Line, Look, key, shown_counts, view_of};
-use super::views::live::{cell_text, group_text, properties_window, row_actions, sort_header};
+use super::views::live::{
+    cell_text, group_line, group_text, properties_window, row_actions, sort_header,
+};
 use crate::owners::{Owner, OwnerNote, SockState};
 
 /// The refresh intervals offered.
@@ -579,6 +581,9 @@ impl ListeningTab {
             .map(|m| crate::text::clean(m).into_owned());
         let offset = usize::from(on.is_some());
         let resized = self.column_edge_keys(ui, &columns, offset);
+        // A group's line spans the row: it is drawn across every column, inside what the table
+        // shows (not cut to the first column: two groups read "python3 (PID 1063…").
+        let (gap, table_clip) = (ui.spacing().item_spacing.x, ui.clip_rect());
         let table = self.builder(ui, &columns, on.is_some());
         if resized {
             // The widths asked for from the keyboard: the table starts again from them.
@@ -603,6 +608,7 @@ impl ListeningTab {
                 }
             })
             .body(|body| {
+                let span = body.widths().iter().map(|w| w + gap).sum::<f32>() - gap;
                 widths = body
                     .widths()
                     .get(usize::from(on.is_some())..)
@@ -617,13 +623,7 @@ impl ListeningTab {
                         let text = self
                             .socket(first)
                             .map(|(o, _)| group_text(o, count, folded));
-                        row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(RichText::new(text.unwrap_or_default()).strong())
-                                    .selectable(false)
-                                    .truncate(),
-                            );
-                        });
+                        row.col(|ui| group_line(ui, text.unwrap_or_default(), span, table_clip));
                         for _ in 1..columns.len() + usize::from(on.is_some()) {
                             row.col(|_| {});
                         }

@@ -64,6 +64,31 @@ pub(in crate::gui) fn group_text(o: &Owner, count: usize, folded: bool) -> Strin
     format!("{mark} {who}{manager} · {count} {sockets}")
 }
 
+/// A group's line, drawn from the first column's cell across `span` points (every column), cut
+/// to what the table shows (`table_clip`), not to the first column.
+pub(in crate::gui) fn group_line(
+    ui: &mut egui::Ui,
+    text: String,
+    span: f32,
+    table_clip: egui::Rect,
+) {
+    let cell = ui.max_rect();
+    let rect =
+        egui::Rect::from_min_size(cell.min, egui::vec2(span.max(cell.width()), cell.height()));
+    let clip = ui.clip_rect().with_max_x(rect.max.x.min(table_clip.max.x));
+    let mut line = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(rect)
+            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+    );
+    line.set_clip_rect(clip);
+    line.add(
+        egui::Label::new(RichText::new(text).strong())
+            .selectable(false)
+            .truncate(),
+    );
+}
+
 /// One cell of a socket's row: its text (struck through when the socket vanished, marked when it
 /// is new) and what its hover says (the parent chain, the reason a process is not named).
 pub(in crate::gui) fn cell_text(
