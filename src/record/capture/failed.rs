@@ -9,6 +9,48 @@ use crate::record::{Holder, Snapshot, seen_of};
 /// At most this many ports are looked up for the holders of refused binds in one batch.
 const LOOKUPS_PER_BATCH: usize = 64;
 
+/// At most this many sockets' holders are kept between reads of the table ([`Learned`]).
+const LEARNED_MAX: usize = 4_096;
+
+/// The holders of sockets the table did not have, found by the refused binds' lookups since the
+/// last read of the table: a flood of refused binds on a socket bound since then (a service
+/// restarted in a loop against a UDP port, a test suite's bound-only holders) walks `/proc` for
+/// it once, not once per batch. A holder is used again only while a process of its PID and name
+/// still runs (a process that held a copy for a moment, a child between its fork and its exec,
+/// is looked for again once it has ended). Emptied at each read of the table, which then names
+/// every holder itself.
+#[derive(Debug, Default)]
+pub(super) struct Learned(std::collections::HashMap<u64, Vec<Holder>>);
+
+impl Learned {
+    /// Forgets every socket (the table was read again).
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The holders found for `inode`, while each still runs.
+    fn holders(&self, inode: u64) -> Option<&[Holder]> {
+        self.0
+            .get(&inode)
+            .filter(|hs| {
+                hs.iter()
+                    .all(|h| h.process.is_some() && owners::name_of(h.pid) == h.process)
+            })
+            .map(Vec::as_slice)
+    }
+
+    /// Keeps the holders found for `inode`, when a running process was named.
+    fn learn(&mut self, inode: u64, holders: &[Holder]) {
+        if inode == 0 || holders.is_empty() || holders.iter().any(|h| h.process.is_none()) {
+            return;
+        }
+        if self.0.len() >= LEARNED_MAX {
+            self.0.clear();
+        }
+        self.0.insert(inode, holders.to_vec());
+    }
+}
+
 /// The failed binds as the database keeps them: who tried (named by /proc while it lives), and
 /// for EADDRINUSE who held the port right then, sockets on another specific address left out.
 /// A TCP bind refused by a TCP listener is answered from the recorder's own table: the
@@ -21,11 +63,16 @@ const LOOKUPS_PER_BATCH: usize = 64;
 fn failed_rows(
     events: Vec<crate::record::ebpf::FailedBindEvent>,
     table: &Snapshot,
+    learned: &mut Learned,
 ) -> Vec<crate::record::store::FailedRow> {
     let mono = crate::record::ebpf::mono_now_ns();
     let wall = now_ms();
-    let mut held: std::collections::HashMap<u16, Vec<crate::owners::Owner>> =
-        std::collections::HashMap::new();
+    // The sockets of each port and protocol looked up in this batch.
+    #[allow(clippy::type_complexity)] // A map, read where it is made.
+    let mut held: std::collections::HashMap<
+        (u16, Option<crate::target::Protocol>),
+        Vec<crate::owners::Owner>,
+    > = std::collections::HashMap::new();
     let mut cmdlines: std::collections::HashMap<u32, Option<String>> =
         std::collections::HashMap::new();
     // The table's TCP listeners by port, made at the first refused TCP bind of the batch.
@@ -61,7 +108,11 @@ fn failed_rows(
                 (98, Some(l)) => {
                     // A scan refused on thousands of ports would cost a lookup each: past
                     // LOOKUPS_PER_BATCH ports, the recorder's last read of the table answers.
-                    let looked_up = held.len() < LOOKUPS_PER_BATCH || held.contains_key(&l.port());
+                    // Only the protocol refused collides (TCP and UDP ports are apart): a
+                    // refused UDP bind never walks the kernel's TCP table, which holds every
+                    // listener and connection of the machine.
+                    let asked = (l.port(), e.protocol);
+                    let looked_up = held.len() < LOOKUPS_PER_BATCH || held.contains_key(&asked);
                     let index = by_inode.get_or_insert_with(|| {
                         table
                             .iter()
@@ -70,18 +121,19 @@ fn failed_rows(
                             .collect()
                     });
                     // The port's sockets right then; only those the recorder's last read did
-                    // not have (or had with no holder) are looked for among every process's
-                    // descriptors: a refused bind on a UDP or bound-only socket the read named
-                    // costs one dump of the port, no walk of /proc.
+                    // not have (or had with no holder), and whose holders no lookup since
+                    // found, are looked for among every process's descriptors: a refused bind
+                    // on a UDP or bound-only socket the read named costs one dump of the
+                    // port, no walk of /proc.
                     let owners: &[crate::owners::Owner] = if looked_up {
-                        held.entry(l.port()).or_insert_with(|| {
+                        held.entry(asked).or_insert_with(|| {
                             // One holder of each unknown socket is enough to name who held
                             // the port: the walk stops at it, newest processes first.
                             owners::sparing(
                                 &[l.port()],
-                                None,
+                                e.protocol,
                                 owners::Scope::Everything,
-                                &|i| index.contains_key(&i),
+                                &|i| index.contains_key(&i) || learned.holders(i).is_some(),
                                 false,
                             )
                             .owners
@@ -91,27 +143,24 @@ fn failed_rows(
                     };
                     let mut hs: Vec<Holder> = Vec::new();
                     for o in owners.iter().filter(|o| collides(o.local, l)) {
-                        if o.pid.is_none()
-                            && let Some(seen) = index.get(&o.inode)
+                        // Spared (no process in the row): the table's holders, or a lookup's
+                        // since; found now: named, and kept for the next refused binds.
+                        let table_s = o
+                            .pid
+                            .is_none()
+                            .then(|| index.get(&o.inode))
+                            .flatten()
+                            .map(|seen| seen.holders.clone());
+                        let found = if let Some(known) =
+                            table_s.or_else(|| learned.holders(o.inode).map(<[Holder]>::to_vec))
                         {
-                            for h in &seen.holders {
-                                if !hs.iter().any(|x| x.pid == h.pid) {
-                                    hs.push(h.clone());
-                                }
-                            }
-                            continue;
-                        }
-                        for h in seen_of(o, |pid| Holder {
-                            pid,
-                            process: owners::name_of(pid),
-                            user: None,
-                            uid: None,
-                            cmdline: cmdline_of(pid),
-                            managed_by: None,
-                        })
-                        .1
-                        .holders
-                        {
+                            known
+                        } else {
+                            let found = named(o);
+                            learned.learn(o.inode, &found);
+                            found
+                        };
+                        for h in found {
                             if !hs.iter().any(|x| x.pid == h.pid) {
                                 hs.push(h);
                             }
@@ -120,15 +169,7 @@ fn failed_rows(
                     if hs.is_empty() {
                         // Nobody named right then (gone already, or not traced to a process):
                         // the holders of the recorder's last read, on a colliding address.
-                        for (k, seen) in table {
-                            if k.local.port() == l.port() && collides(k.local, l) {
-                                for h in &seen.holders {
-                                    if !hs.iter().any(|x| x.pid == h.pid) {
-                                        hs.push(h.clone());
-                                    }
-                                }
-                            }
-                        }
+                        hs = last_read_s(table, l, e.protocol);
                     }
                     hs
                 }
@@ -154,6 +195,45 @@ fn failed_rows(
             }
         })
         .collect()
+}
+
+/// The holders of `table`'s sockets of `protocol` (any when unknown) whose address collides with
+/// `asked`.
+fn last_read_s(
+    table: &Snapshot,
+    asked: std::net::SocketAddr,
+    protocol: Option<crate::target::Protocol>,
+) -> Vec<Holder> {
+    let mut hs: Vec<Holder> = Vec::new();
+    for (k, seen) in table {
+        if k.local.port() == asked.port()
+            && protocol.is_none_or(|p| p == k.protocol)
+            && (k.local.ip() == asked.ip()
+                || k.local.ip().is_unspecified()
+                || asked.ip().is_unspecified())
+        {
+            for h in &seen.holders {
+                if !hs.iter().any(|x| x.pid == h.pid) {
+                    hs.push(h.clone());
+                }
+            }
+        }
+    }
+    hs
+}
+
+/// The holders of a socket a lookup found, named as `/proc` says now.
+fn named(o: &crate::owners::Owner) -> Vec<Holder> {
+    seen_of(o, |pid| Holder {
+        pid,
+        process: owners::name_of(pid),
+        user: None,
+        uid: None,
+        cmdline: cmdline_of(pid),
+        managed_by: None,
+    })
+    .1
+    .holders
 }
 
 /// The TCP listeners of a table, by port.
@@ -213,6 +293,7 @@ pub(super) fn record_failed(
     session: i64,
     events: Vec<crate::record::ebpf::FailedBindEvent>,
     table: &Snapshot,
+    learned: &mut Learned,
     sum: &mut Summary,
     journal: Option<&crate::record::journal::Journal>,
 ) -> Result<(), StoreError> {
@@ -220,10 +301,57 @@ pub(super) fn record_failed(
         return Ok(());
     }
     sum.failed_binds += events.len() as u64;
-    let rows = failed_rows(events, table);
+    let rows = failed_rows(events, table, learned);
     store.record_failed_binds(session, &rows)?;
     if let Some(j) = journal {
         tell_journal_failed(j, &rows);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(pid: u32, process: Option<String>) -> Holder {
+        Holder {
+            process,
+            ..Holder::pid_only(pid)
+        }
+    }
+
+    #[test]
+    fn a_learned_holder_is_used_only_while_it_runs() {
+        let me = std::process::id();
+        let name = owners::name_of(me);
+        assert!(name.is_some(), "this process's name is readable");
+        let mut learned = Learned::default();
+        learned.learn(7, &[holder(me, name.clone())]);
+        assert_eq!(
+            learned.holders(7).map(<[Holder]>::len),
+            Some(1),
+            "a running holder is used again"
+        );
+        // A child that held a copy for a moment and has ended.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        learned.learn(8, &[holder(gone, Some("true".into()))]);
+        assert!(learned.holders(8).is_none(), "an ended holder is not");
+        learned.learn(9, &[holder(me, Some("another name".into()))]);
+        assert!(
+            learned.holders(9).is_none(),
+            "nor one whose PID another program runs under now"
+        );
+        learned.learn(10, &[holder(me, None)]);
+        assert!(
+            learned.holders(10).is_none(),
+            "an unnamed holder is not kept"
+        );
+        learned.clear();
+        assert!(
+            learned.holders(7).is_none(),
+            "a read of the table forgets them"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use super::failed::record_failed;
+use super::failed::{Learned, record_failed};
 use super::tell::{tell_journal, tell_journal_one};
 use super::{FLUSH_MS, HEARTBEAT_MS, Options, PRUNE_EVERY_MS, RECONCILE_MS, Summary};
 use super::{cmdline_of, count, fill_sharers, now_ms, read_table};
@@ -50,9 +50,30 @@ struct Traced {
     reads: u64,
     /// Each holder's children at the last read of the table ([`Traced::suspects`]).
     watched: std::collections::HashMap<u32, Vec<u32>>,
+    /// The holders refused binds' lookups found since the last read of the table.
+    learned: Learned,
 }
 
 impl Traced {
+    /// Records failed binds, their holders named from what the recorder knows.
+    fn record_failed(
+        &mut self,
+        store: &mut Store,
+        session: i64,
+        events: Vec<crate::record::ebpf::FailedBindEvent>,
+        sum: &mut Summary,
+    ) -> Result<(), StoreError> {
+        record_failed(
+            store,
+            session,
+            events,
+            &self.now,
+            &mut self.learned,
+            sum,
+            self.journal.as_ref(),
+        )
+    }
+
     /// Applies the ring buffer's events to `now` and `pending`; returns the failed binds, and
     /// the sockets each event added or removed (for a read of the table racing with them).
     fn take(
@@ -337,6 +358,7 @@ pub(super) fn traced(
         processes: Processes::default(),
         reads: 0,
         watched: std::collections::HashMap::new(),
+        learned: Learned::default(),
     };
     let mut last_watch = started;
     let mut last_read: Option<u64> = None;
@@ -397,24 +419,18 @@ pub(super) fn traced(
                 st.by_sk.retain(|_, k| now.contains_key(k));
                 st.began.retain(|k, _| now.contains_key(k));
                 st.now = now;
+                st.learned.clear();
                 flush(store, session, t, &mut st, &mut sum)?;
                 last_read = Some(t);
                 last_written = t;
                 // Every holder as of this read: a later hand-over happened after it.
                 last_watch = t;
-                record_failed(store, session, late, &st.now, &mut sum, st.journal.as_ref())?;
+                st.record_failed(store, session, late, &mut sum)?;
             } else {
                 sum.incomplete += 1;
             }
         }
-        record_failed(
-            store,
-            session,
-            failed,
-            &st.now,
-            &mut sum,
-            st.journal.as_ref(),
-        )?;
+        st.record_failed(store, session, failed, &mut sum)?;
         if t.saturating_sub(last_watch) >= HEARTBEAT_MS {
             let ports = st.holders_changed();
             if !ports.is_empty() {
