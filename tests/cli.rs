@@ -1112,3 +1112,30 @@ fn on_help_names_exactly_the_commands_that_take_it() {
         }
     }
 }
+
+/// A database history cannot read is said once (today's trial: "FILE: file is not a database:
+/// file is not a database: Error code 26: file is not a database"): one line, SQLite's answer
+/// once, exit 1.
+#[test]
+fn an_unreadable_history_database_is_said_once() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("pi-bad-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("not-a.db");
+    std::fs::write(
+        &db,
+        "this is not SQLite, and long enough to be read as a header\n".repeat(20),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["history", "80", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "port-inspector: error: {}: file is not a database",
+            db.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -86,13 +86,14 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
-    /// The folder could not be made or opened.
-    #[error("{}: {source}", .path.display())]
+    /// The folder could not be made or opened. (The system's answer is said here, once: it is
+    /// no `source` as well, or a chain printed with `{:#}` says it twice.)
+    #[error("{}: {error}", .path.display())]
     Folder {
         /// The folder.
         path: PathBuf,
         /// The system's answer.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A newer port-inspector made this database.
     #[error(
@@ -110,13 +111,15 @@ pub enum StoreError {
     /// The disk is full: recording stops (the database keeps every whole poll before).
     #[error("the disk holding the database is full")]
     Full,
-    /// SQLite refused.
-    #[error("{}: {source}", .path.display())]
+    /// SQLite refused. (Its answer is said here, once, without the path it may end with: it
+    /// is no `source` as well, or a chain printed with `{:#}` says it again, and again for
+    /// SQLite's own code.)
+    #[error("{}: {}", .path.display(), sql_words(.error, .path))]
     Sql {
         /// The database.
         path: PathBuf,
         /// SQLite's error.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
 }
 
@@ -251,7 +254,7 @@ impl Store {
             Err(e) => {
                 return Err(StoreError::Folder {
                     path: path.to_path_buf(),
-                    source: e,
+                    error: e,
                 });
             }
             Ok(m) if !m.is_file() => {
@@ -388,8 +391,16 @@ pub(crate) fn parse_mode(s: &str) -> Mode {
 fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError::Sql {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     }
+}
+
+/// SQLite's answer without the path it may end with ("unable to open database file: PATH"):
+/// the error names the path before it.
+fn sql_words(e: &rusqlite::Error, path: &Path) -> String {
+    let said = e.to_string();
+    said.strip_suffix(&format!(": {}", path.display()))
+        .map_or_else(|| said.clone(), str::to_owned)
 }
 
 /// A write error, with a full disk told apart: the recorder stops on it with one line.

@@ -146,7 +146,7 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
     })?;
     let st = rustix::fs::fstat(&dir).map_err(|e| StoreError::Folder {
         path: dir_path.to_path_buf(),
-        source: e.into(),
+        error: e.into(),
     })?;
     let me = rustix::process::geteuid().as_raw();
     if st.st_mode & 0o022 != 0 || (st.st_uid != me && st.st_uid != 0) {
@@ -180,7 +180,7 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
             Err(e) => {
                 return Err(StoreError::Folder {
                     path: path.to_path_buf(),
-                    source: e.into(),
+                    error: e.into(),
                 });
             }
         }
@@ -194,7 +194,7 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
         Ok(_) | Err(rustix::io::Errno::EXIST) => Ok(()),
         Err(e) => Err(StoreError::Folder {
             path: path.to_path_buf(),
-            source: e.into(),
+            error: e.into(),
         }),
     }
 }
@@ -204,7 +204,7 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Folder {
             path: dir.to_path_buf(),
-            source: e,
+            error: e,
         })?;
     }
     Ok(())
