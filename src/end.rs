@@ -161,9 +161,27 @@ pub struct EndPlan {
     /// Socket tables the kernel would not dump, each read from /proc/net instead or not at all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<owners::TableRefusal>,
+    /// Processes holding the port that this plan leaves running because only others were asked
+    /// for (`only`: the window's End of one holder's row).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left: Vec<u32>,
 }
 
 impl EndPlan {
+    /// The same plan for the processes of `pids` alone (what one holder's End button names):
+    /// the others are left running, and named in `left`. A PID asked for that no longer holds
+    /// the port is simply not in the plan.
+    #[must_use]
+    pub fn only(mut self, pids: &[u32]) -> Self {
+        let (keep, rest): (Vec<EndTarget>, Vec<EndTarget>) = self
+            .targets
+            .into_iter()
+            .partition(|t| pids.contains(&t.pid));
+        self.targets = keep;
+        self.left = rest.into_iter().map(|t| t.pid).collect();
+        self
+    }
+
     /// Whether every socket table was read: when not, an empty plan proves nothing.
     #[must_use]
     pub fn complete(&self) -> bool {
@@ -370,6 +388,7 @@ pub fn plan(port: u16, protocol: Option<Protocol>, host: Option<IpAddr>) -> EndP
         kernel,
         out_of_descriptors: found.out_of_descriptors,
         refused: found.refused,
+        left: Vec::new(),
     }
 }
 

@@ -634,6 +634,52 @@ fn end_process_asks_first_then_ends_the_owner_and_shows_a_fresh_verdict() {
     assert!(!has(&h, "Not bindable"), "no stale verdict left");
 }
 
+/// Today's trial (M6): three SO_REUSEPORT holders; "End PID 11657…" opened "End 3 processes"
+/// listing all three, while the button promised one PID and its Copy "kill 11657" killed only
+/// that one. Each holder's button ends that holder: the dialog names it alone and says who is
+/// left running, and the others keep the port.
+#[test]
+#[cfg_attr(windows, ignore = "SO_REUSEPORT groups are Linux's")]
+fn a_holder_s_end_button_ends_that_holder_alone() {
+    let (first, _) = common::holder::start(&["tcp", "127.0.0.1:0", "--reuseport"]);
+    let port = first.port;
+    let at = format!("127.0.0.1:{port}");
+    let (mut second, _) = common::holder::start(&["tcp", &at, "--reuseport"]);
+    let (third, _) = common::holder::start(&["tcp", &at, "--reuseport"]);
+    let pids = [first.child.id(), second.child.id(), third.child.id()];
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, port);
+    for pid in pids {
+        wait_for(&mut h, &format!("End PID {pid}…"));
+    }
+    h.get_by_label(&format!("End PID {}…", pids[1])).click();
+    h.run_steps(2);
+    wait_for(&mut h, &format!("End 1 process holding port {port}?"));
+    assert!(
+        has(&h, &format!("(PID {}) on", pids[1])),
+        "names the PID asked for"
+    );
+    assert!(
+        has(
+            &h,
+            &format!("left running: PIDs {} and {}", pids[0], pids[2])
+        ),
+        "and who keeps the port"
+    );
+    h.get_by_label("End 1 process").click();
+    h.run_steps(2);
+    assert!(
+        exited_within(&mut second.child, Duration::from_secs(10)),
+        "the holder asked for ended"
+    );
+    wait_for(&mut h, &format!("PID {}: ended", pids[1]));
+    let mut others = [first, third];
+    for o in &mut others {
+        assert!(o.child.try_wait().unwrap().is_none(), "the others run on");
+    }
+}
+
 #[test]
 #[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn end_process_says_so_when_the_owner_went_away_meanwhile() {

@@ -135,9 +135,16 @@ impl EndFlow {
             Action::AskEnd(i) => {
                 // The plan (every PID sharing the socket, what restarts it, what is refused) is
                 // made afresh off the UI thread, like every socket lookup.
+                // One holder's button ends that holder's processes (the socket's sharers with
+                // it), as it says: never the others in a SO_REUSEPORT group.
                 let o = around.shown_owners.get(i)?;
                 self.from = Some(Tab::Check);
-                self.plan(o.local, o.protocol, around.worker)
+                let pids = if o.pids.is_empty() {
+                    o.pid.into_iter().collect()
+                } else {
+                    o.pids.clone()
+                };
+                self.plan(o.local, o.protocol, Some(pids), around.worker)
             }
             Action::CancelEnd => {
                 self.failed();
@@ -186,22 +193,28 @@ impl EndFlow {
                         }
                     }
                     Some(Err(e)) => Some(EndOutcome::Status(e.to_string())),
-                    None => self.plan(addr, protocol, around.worker),
+                    None => self.plan(addr, protocol, None, around.worker),
                 }
             }
             _ => None,
         }
     }
 
-    /// Asks the worker for the plan of ending whoever holds `addr` here (shown for confirmation).
+    /// Asks the worker for the plan of ending whoever holds `addr` here, or only the processes
+    /// of `only` (shown for confirmation).
     fn plan(
         &mut self,
         addr: std::net::SocketAddr,
         protocol: Protocol,
+        only: Option<Vec<u32>>,
         worker: &Worker,
     ) -> Option<EndOutcome> {
         self.on = None;
-        if worker.start(Job::PlanEnd { addr, protocol }) {
+        if worker.start(Job::PlanEnd {
+            addr,
+            protocol,
+            only,
+        }) {
             None
         } else {
             Some(EndOutcome::Status(

@@ -57,6 +57,8 @@ pub enum Job {
         addr: std::net::SocketAddr,
         /// Its protocol.
         protocol: crate::target::Protocol,
+        /// Only these processes (one holder's End button), else every holder.
+        only: Option<Vec<u32>>,
     },
     /// Carry out a confirmed plan, then prove the port.
     End(Box<crate::end::EndPlan>),
@@ -431,8 +433,15 @@ impl Worker {
                 );
                 emit(Event::WatchDone(Box::new(c)));
             }),
-            Job::PlanEnd { addr, protocol } => self.spawn_task("end", move |emit| {
-                let plan = crate::end::plan(addr.port(), Some(protocol), Some(addr.ip()));
+            Job::PlanEnd {
+                addr,
+                protocol,
+                only,
+            } => self.spawn_task("end", move |emit| {
+                let mut plan = crate::end::plan(addr.port(), Some(protocol), Some(addr.ip()));
+                if let Some(pids) = only {
+                    plan = plan.only(&pids);
+                }
                 emit(Event::EndPlan(Box::new(plan)));
             }),
             Job::End(plan) => self.spawn_task("end", move |emit| {

@@ -62,18 +62,28 @@ impl PlanWords {
     }
 }
 
-/// What `end` will do, as [`PlanWords`].
-#[must_use]
-pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
-    const PROCESS: usize = 2;
-    const DETAIL: usize = 7;
-    let what = plan
-        .protocol
-        .map_or_else(|| "TCP and UDP".to_owned(), |p| p.to_string());
-    let at = plan
-        .host
-        .map_or_else(|| "every address".to_owned(), |h| h.to_string());
-    let heading = if plan.targets.is_empty() && !plan.complete() {
+/// `PID 7`, `PIDs 7, 8 and 9`.
+fn pid_list(pids: &[u32]) -> String {
+    let words: Vec<String> = pids.iter().map(ToString::to_string).collect();
+    match words.as_slice() {
+        [one] => format!("PID {one}"),
+        [rest @ .., last] => format!("PIDs {} and {last}", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
+/// The plan's first line: who it ends on `what` (the protocol) `at` (the address), or why it
+/// ends nobody.
+fn plan_heading(plan: &crate::end::EndPlan, what: &str, at: &str) -> Option<String> {
+    if plan.targets.is_empty() && !plan.left.is_empty() {
+        // Only some holders were asked for, and none of them holds the port now.
+        Some(format!(
+            "The process asked for no longer holds port {} ({what}) on {at}; {} still {} (not asked for).",
+            plan.port,
+            pid_list(&plan.left),
+            if plan.left.len() == 1 { "does" } else { "do" }
+        ))
+    } else if plan.targets.is_empty() && !plan.complete() {
         Some(format!(
             "Unknown: no process was found holding port {} ({what}) on {at}, but the lookup could not look everywhere, so one may.",
             plan.port
@@ -107,7 +117,21 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
         ))
     } else {
         None
-    };
+    }
+}
+
+/// What `end` will do, as [`PlanWords`].
+#[must_use]
+pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
+    const PROCESS: usize = 2;
+    const DETAIL: usize = 7;
+    let what = plan
+        .protocol
+        .map_or_else(|| "TCP and UDP".to_owned(), |p| p.to_string());
+    let at = plan
+        .host
+        .map_or_else(|| "every address".to_owned(), |h| h.to_string());
+    let heading = plan_heading(plan, &what, &at);
     let mut lines: Vec<(usize, String)> = Vec::new();
     for t in &plan.targets {
         let name = t
@@ -148,6 +172,21 @@ pub fn end_plan_words(plan: &crate::end::EndPlan) -> PlanWords {
         if let Some(r) = &t.refused {
             lines.push((DETAIL, format!("refused: {}", refusal_words(r))));
         }
+    }
+    if !plan.left.is_empty() && !plan.targets.is_empty() {
+        lines.push((
+            PROCESS,
+            format!(
+                "left running: {}, which also {} port {} (not asked for)",
+                pid_list(&plan.left),
+                if plan.left.len() == 1 {
+                    "holds"
+                } else {
+                    "hold"
+                },
+                plan.port
+            ),
+        ));
     }
     if !plan.refused.is_empty() {
         lines.push((

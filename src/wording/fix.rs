@@ -83,12 +83,18 @@ pub fn fix_pieces(f: &Fix, target: &Target, front: Front<'_>) -> Vec<Piece> {
                     "",
                 )
             } else {
-                words(format!(
-                    "Stop {whom} with the End PID {}… button (it ends {} {} after asking), or choose another port.",
-                    list[0],
-                    super::noun(pids.len(), "PID", "PIDs"),
-                    list.join(", ")
-                ))
+                // Each holder's End button ends that holder (with the processes sharing its
+                // socket) after asking, never the rest of a SO_REUSEPORT group.
+                words(if let [one] = list.as_slice() {
+                    format!(
+                        "Stop {whom} with its End PID {one}… button (it asks first), or choose another port."
+                    )
+                } else {
+                    format!(
+                        "Stop {whom} (PIDs {}) with their End buttons under Who uses the port (each asks first), or choose another port.",
+                        list.join(", ")
+                    )
+                })
             }
         }
         Fix::StopServices { services, hosts } => {

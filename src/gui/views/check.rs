@@ -322,7 +322,12 @@ fn owners_ui(ui: &mut egui::Ui, c: &Check, ended: &[EndedSince], actions: &mut V
         }
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("{}:", crate::wording::who(o)));
-            if ui.button(format!("End PID {pid}…")).clicked() {
+            // What the button says is what its End does: this socket's processes, no others.
+            let label = match crate::wording::sharing(o) {
+                Some(more) => format!("End PID {pid} ({more})…"),
+                None => format!("End PID {pid}…"),
+            };
+            if ui.button(label).clicked() {
                 actions.push(Action::AskEnd(i));
             }
             if ui.button(format!("Copy PID {pid}")).clicked() {
