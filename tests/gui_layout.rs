@@ -324,3 +324,44 @@ fn the_answer_s_tables_fit_800_by_600_with_a_long_process_name() {
     let off: Vec<_> = cells.iter().filter(|(_, r)| r.max.x > W + 0.5).collect();
     assert!(off.is_empty(), "past the right edge at {W}x{H}: {off:?}");
 }
+
+/// The several-machines results are readable at 1024×720 and say when they were had (today's
+/// trial: the unreachable machine's "Cannot reach … Connection refused" was squeezed into the
+/// ~45 px Held by column, 14 lines tall, and the table had no time).
+#[test]
+fn several_machines_read_at_1024_by_720() {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 720.0))
+        .build_eframe(|cc| App::new(cc, Deps::default()));
+    h.run();
+    let ip = common::private_loopback();
+    let here = port_inspector::check::run(
+        &port_inspector::target::Target::tcp(ip.to_string(), common::free_run(ip, 1)),
+        &port_inspector::probe::ProbeConfig::default(),
+    );
+    let why = "Cannot reach 127.0.0.1:1: connect to host 127.0.0.1 port 1: Connection refused";
+    h.state_mut().fleet.started(
+        1,
+        port_inspector::probe::CancelToken::new(),
+        &[(None, None), (Some("127.0.0.1:1".into()), None)],
+    );
+    h.state_mut().fleet.on_row(1, 0, Ok(here));
+    h.state_mut().fleet.on_row(1, 1, Err(why.into()));
+    h.get_by_label("On several machines").click();
+    h.run_steps(3);
+    let reason = h.get_by_label_contains("Cannot reach 127.0.0.1:1").rect();
+    assert!(
+        reason.height() < 40.0 && reason.width() > 300.0,
+        "the reason is read along a line, not down a narrow column: {reason:?}"
+    );
+    let (first, last) = (
+        h.state().fleet.rows[0].at.clone().unwrap().1,
+        h.state().fleet.rows[1].at.clone().unwrap().1,
+    );
+    let when = if first == last {
+        format!("2 machines, checked at {first} UTC")
+    } else {
+        format!("2 machines, checked from {first} to {last} UTC")
+    };
+    assert!(common::ui::has(&h, &when), "the results say when: {when}");
+}

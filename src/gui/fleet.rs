@@ -95,46 +95,56 @@ impl FleetRoom {
         actions
     }
 
+    /// The results: when they were had, then a row per machine read along a line — its name,
+    /// the verdict, who holds the port, Open —, a machine without an answer its reason on the
+    /// same line, wrapped to the panel (in a table's column it stood 14 lines tall at 1024×720).
     fn table_ui(&self, ui: &mut egui::Ui, actions: &mut Vec<FleetAction>) {
         if self.rows.is_empty() {
             return;
         }
-        egui::Grid::new("fleet-rows")
-            .num_columns(4)
-            .striped(true)
-            .show(ui, |ui| {
-                for h in ["Machine", "Verdict", "Held by", ""] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for (i, r) in self.rows.iter().enumerate() {
-                    let name = r.machine.as_deref().map_or_else(
-                        || THIS_MACHINE.to_owned(),
-                        |n| crate::text::clean(n).into_owned(),
-                    );
-                    ui.label(&name);
+        let mut times: Vec<&str> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.at.as_ref().map(|(_, at)| at.as_str()))
+            .collect();
+        times.sort_unstable();
+        let when = match (times.first(), times.last()) {
+            (Some(a), Some(b)) if a == b => format!(", checked at {a} UTC"),
+            (Some(a), Some(b)) => format!(", checked from {a} to {b} UTC"),
+            _ => String::new(),
+        };
+        let n = self.rows.len();
+        ui.label(format!(
+            "{}{when}{}",
+            crate::wording::count(n, "machine", "machines"),
+            if self.running.is_some() {
+                " (still waiting for some)"
+            } else {
+                ""
+            }
+        ));
+        for (i, r) in self.rows.iter().enumerate() {
+            let name = r.machine.as_deref().map_or_else(
+                || THIS_MACHINE.to_owned(),
+                |n| crate::text::clean(n).into_owned(),
+            );
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.strong(format!("{name}:"));
                     match &r.answer {
                         None => {
                             ui.spinner();
-                            ui.label("");
-                            ui.label("");
                         }
                         Some(Err(why)) => {
-                            ui.colored_label(ui.visuals().error_fg_color, "No answer");
+                            ui.colored_label(ui.visuals().error_fg_color, "No answer.");
                             ui.add(egui::Label::new(why.as_str()).wrap());
-                            ui.label("");
                         }
                         Some(Ok(c)) => {
-                            ui.label(crate::render::report::headline(c));
+                            ui.add(egui::Label::new(crate::render::report::headline(c)).wrap());
                             let held = crate::wording::holders_in_words(&c.owners);
-                            ui.add(
-                                egui::Label::new(if held.is_empty() {
-                                    "—".to_owned()
-                                } else {
-                                    held
-                                })
-                                .wrap(),
-                            );
+                            if !held.is_empty() {
+                                ui.add(egui::Label::new(format!("Held by {held}.")).wrap());
+                            }
                             let b = ui.button("Open");
                             b.widget_info(|| {
                                 egui::WidgetInfo::labeled(
@@ -148,9 +158,9 @@ impl FleetRoom {
                             }
                         }
                     }
-                    ui.end_row();
-                }
+                });
             });
+        }
     }
 
     /// A run started: one waiting row per machine.
