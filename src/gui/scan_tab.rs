@@ -349,8 +349,8 @@ impl ScanTab {
                 };
                 ctx.copy_text(text);
                 return Some(ScanOutcome::Status(format!(
-                    "{} rows copied as {what}.",
-                    rows.len()
+                    "{} copied as {what}.",
+                    crate::wording::count(rows.len(), "row", "rows")
                 )));
             }
             _ => {}
