@@ -33,6 +33,7 @@ struct task_struct {
     struct task_struct *group_leader;
     __u64 start_time;
     struct nsproxy *nsproxy;
+    char comm[16];
 } PA;
 struct ns_common { unsigned int inum; } PA;
 struct net { struct ns_common ns; } PA;
@@ -209,9 +210,11 @@ int exit_bind(struct exit_bind_args *ctx)
             e->ktime_ns = bpf_ktime_get_ns();
             e->fd = p->fd;
             e->sock_type = p->sock_type;
-            bpf_get_current_comm(e->comm, sizeof(e->comm));
-            // The network namespace the bind was refused in: a recorder keeps its own.
+            // The process's name (its thread group leader's comm, what ps shows), not the
+            // calling thread's: a program's worker thread named "probe" is still that program.
             struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+            BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
+            // The network namespace the bind was refused in: a recorder keeps its own.
             e->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
             // sockaddr_in6 is 28 bytes; a shorter sockaddr_in at the very end of a page would
             // fail the long read, so try the short one then.
@@ -251,7 +254,9 @@ int set_state(struct set_state_args *ctx)
     e->ktime_ns = bpf_ktime_get_ns();
     e->sk = ctx->skaddr;
     e->sock_type = 1;
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    // The process's name, as for a refused bind (only a listen's is used).
+    struct task_struct *current = (struct task_struct *)bpf_get_current_task();
+    BPF_CORE_READ_STR_INTO(&e->comm, current, group_leader, comm);
     // The address as a sockaddr: the family in host order, the port in network order.
     e->sockaddr[0] = ctx->family & 0xff;
     e->sockaddr[1] = ctx->family >> 8;
@@ -266,10 +271,8 @@ int set_state(struct set_state_args *ctx)
     e->inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
     if (ctx->family == FAMILY_INET6)
         e->v6only = BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only) ? 2 : 1;
-    if (listen) {
-        struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-        e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-    }
+    if (listen)
+        e->start_ns = BPF_CORE_READ(current, group_leader, start_time);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

@@ -31,6 +31,8 @@
 //!   exits (`exit`), leaving the kernel a connection of no process.
 //! - `--pass UNIX_PATH` (Unix): the first socket is also sent over a Unix stream socket to the
 //!   process listening at UNIX_PATH (SCM_RIGHTS), and kept.
+//! - `--thread NAME`: the sockets are made (bound, listening) by a thread named NAME, as a
+//!   program's worker thread makes them; the process's own name stays its file's.
 //!
 //! Other words are not read, nor any after `--`: a daemon's arguments, or a marker, that a test
 //! wants on the holder's command line.
@@ -77,6 +79,7 @@ struct Ask {
     child_uid: Option<u32>,
     accept: Option<String>,
     pass: Option<String>,
+    thread: Option<String>,
     lifetime: Duration,
 }
 
@@ -106,6 +109,7 @@ fn parse(args: &[String]) -> Result<Ask, String> {
             "--child-uid" => ask.child_uid = Some(number(value("which uid")?)?),
             "--accept" => ask.accept = Some(value("hold or exit")?),
             "--pass" => ask.pass = Some(value("which Unix path")?),
+            "--thread" => ask.thread = Some(value("which thread name")?),
             "--for" => {
                 let secs = value("how many seconds")?;
                 ask.lifetime = secs
@@ -142,19 +146,17 @@ fn hold_sockets(ask: &Ask) -> Result<(), String> {
     if ask.sockets.is_empty() {
         return Err("usage: holder tcp|bound|udp ADDR ... [--child] [--for SECS]".into());
     }
-    let mut sockets = Vec::new();
-    let mut ports = Vec::new();
-    for (kind, addr) in &ask.sockets {
-        let mut addr = *addr;
-        if ask.same_port
-            && let Some(first) = ports.first()
-        {
-            addr.set_port(*first);
-        }
-        let socket = new_socket(kind, addr, ask)?;
-        ports.push(port_of(&socket));
-        sockets.push(socket);
-    }
+    let (mut sockets, ports) = match &ask.thread {
+        Some(name) => std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name(name.clone())
+                .spawn_scoped(scope, || make_sockets(ask))
+                .map_err(|e| format!("thread: {e}"))?
+                .join()
+                .map_err(|_| "the thread panicked".to_string())?
+        })?,
+        None => make_sockets(ask)?,
+    };
     let mut line = ports
         .iter()
         .map(u16::to_string)
@@ -199,6 +201,24 @@ fn hold_sockets(ask: &Ask) -> Result<(), String> {
     hold(ask.lifetime);
     drop(sockets);
     Ok(())
+}
+
+/// The sockets asked for, in order, with their ports.
+fn make_sockets(ask: &Ask) -> Result<(Vec<Socket>, Vec<u16>), String> {
+    let mut sockets = Vec::new();
+    let mut ports = Vec::new();
+    for (kind, addr) in &ask.sockets {
+        let mut addr = *addr;
+        if ask.same_port
+            && let Some(first) = ports.first()
+        {
+            addr.set_port(*first);
+        }
+        let socket = new_socket(kind, addr, ask)?;
+        ports.push(port_of(&socket));
+        sockets.push(socket);
+    }
+    Ok((sockets, ports))
 }
 
 /// A socket of `kind` bound to `addr` with the options asked (listening for `tcp`).

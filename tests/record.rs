@@ -883,6 +883,73 @@ fn listeners_of_20_ms_each_in_its_own_process_are_traced_with_their_pid() {
     drop(stop(recorder));
 }
 
+/// A listen and a refused bind made by a program's worker thread are the program's: the recorder
+/// names the process (what `ps` and the live table show), not the thread. The window's probes
+/// run in a thread named "probe" and were recorded as a process "probe" (today's trial), so
+/// `check` could not tell them from another program's.
+#[test]
+#[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
+fn a_listen_and_a_refused_bind_by_a_named_thread_are_its_process_s() {
+    common::require(common::is_root(), "root, to load the eBPF program");
+    let dir = TempDir::new("thread");
+    let db = dir.db();
+    let recorder = start_recorder(&db, 200);
+    wait_until_recording(&db);
+    assert_eq!(
+        history(&db, &["1"])["latest_session"]["mode"],
+        "traced",
+        "root: the tracepoints are attached"
+    );
+    let ip = common::private_loopback();
+    // A listener whose thread "probe" makes it, gone after 25 ms (before /proc could be read).
+    let (mut h, _) = common::holder::start(&[
+        "tcp",
+        &format!("{ip}:0"),
+        "--thread",
+        "probe",
+        "--for",
+        "0.025",
+    ]);
+    let stdin = h.child.stdin.take();
+    assert!(h.child.wait().unwrap().success(), "the listener ran");
+    drop(stdin);
+    let (pid, port) = (u64::from(h.child.id()), h.port);
+    // A bind refused to a thread "probe": this test holds the port.
+    let held = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let refused = std::process::Command::new(common::holder::path())
+        .args(["bound", &format!("{ip}:{taken}"), "--thread", "probe"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let refused_pid = u64::from(refused.id());
+    assert!(
+        !refused.wait_with_output().unwrap().status.success(),
+        "the bind is refused"
+    );
+    let t = wait_for(&db, port, "the thread's listener is recorded", |t| {
+        spans(t).iter().any(|s| pids(s) == [pid])
+    });
+    let span = spans(&t).into_iter().find(|s| pids(s) == [pid]).unwrap();
+    assert_eq!(
+        span["holders"][0]["process"], "holder",
+        "the process: {span}"
+    );
+    let t = wait_for(&db, taken, "the thread's refused bind is recorded", |t| {
+        refused_to(t, refused_pid)
+    });
+    let e = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "failed_bind" && e["who"]["pid"].as_u64() == Some(refused_pid))
+        .unwrap();
+    assert_eq!(e["who"]["process"], "holder", "the process: {e}");
+    drop(held);
+    drop(stop(recorder));
+}
+
 #[test]
 #[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
 fn a_refused_udp_bind_is_recorded_as_udp() {

@@ -51,7 +51,8 @@ pub struct ListenEvent {
     pub pid: u32,
     /// Its uid.
     pub uid: u32,
-    /// Its command name, as the kernel has it.
+    /// Its process's command name (the thread group leader's `comm`, what `ps` shows; not the
+    /// name of the thread that called listen), as the kernel has it.
     pub comm: String,
     /// The address and port it listens on.
     pub local: SocketAddr,
@@ -77,7 +78,8 @@ pub struct FailedBindEvent {
     pub pid: u32,
     /// Its uid.
     pub uid: u32,
-    /// The command name (`comm`, 15 bytes at most), exactly as the kernel has it.
+    /// The process's command name (the thread group leader's `comm`, 15 bytes at most, not the
+    /// calling thread's), exactly as the kernel has it.
     pub comm: String,
     /// The positive errno (98 EADDRINUSE, 13 EACCES, 99 EADDRNOTAVAIL …).
     pub errno: i32,
