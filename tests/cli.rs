@@ -1139,3 +1139,32 @@ fn an_unreadable_history_database_is_said_once() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `free` that finds fewer ports than asked says why on standard error (it printed them and
+/// exited 1, saying nothing): the ports of the range it could not bind, or a range too small.
+#[test]
+fn free_says_why_it_found_fewer_ports_than_asked() {
+    let ip = common::private_loopback();
+    let base = common::free_run(ip, 2);
+    let held = TcpListener::bind((ip, base)).unwrap();
+    let host = ip.to_string();
+    let range = format!("{base}-{}", base + 1);
+    let (code, out, err) = run(&["free", "--host", &host, "--range", &range, "--count", "2"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(out.trim(), (base + 1).to_string(), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "port-inspector: note: found 1 free port of 2 asked for: every port of {range} was tried, and 1 port could not be bound for TCP on {ip} just now (in use, or refused); give a wider --range"
+        )
+    );
+    let one = format!("{}-{}", base + 1, base + 1);
+    let (code, _, err) = run(&["free", "--host", &host, "--range", &one, "--count", "2"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("found 1 free port of 2 asked for: the range")
+            && err.contains("holds only 1 port"),
+        "{err}"
+    );
+    drop(held);
+}

@@ -318,11 +318,17 @@ pub(crate) fn free(
         })?;
     let text: String = ports.iter().map(|p| p.to_string() + "\n").collect();
     output::text(&text);
-    Ok(if ports.len() == count {
-        exit::OK
-    } else {
-        exit::NOT_BINDABLE
-    })
+    if ports.len() == count {
+        return Ok(exit::OK);
+    }
+    output::warn(&crate::render::scan::free_shortfall(
+        ports.len(),
+        count,
+        (start, end),
+        protocol,
+        &addresses,
+    ));
+    Ok(exit::NOT_BINDABLE)
 }
 
 pub(crate) fn who(sel: &super::PortArgs, out: Output, program: &Program) -> u8 {

@@ -208,6 +208,44 @@ pub fn to_markdown(rows: &[ScanRow], title: &str) -> String {
     o
 }
 
+/// Why `free` printed fewer ports than asked: it tried every port of the range, and the rest
+/// could not be bound (in use, or refused) on each address just now — or the range holds fewer.
+#[must_use]
+pub fn free_shortfall(
+    found: usize,
+    asked: usize,
+    (start, end): (u16, u16),
+    protocol: Protocol,
+    addresses: &[std::net::IpAddr],
+) -> String {
+    use crate::wording::count;
+    let size = usize::from(end - start) + 1;
+    let on = addresses
+        .iter()
+        .map(|a| match a {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let why = if size < asked {
+        format!(
+            "the range {start}-{end} holds only {}",
+            count(size, "port", "ports")
+        )
+    } else {
+        let rest = size - found;
+        format!(
+            "every port of {start}-{end} was tried, and {} could not be bound for {protocol} on {on} just now (in use, or refused)",
+            count(rest, "port", "ports")
+        )
+    };
+    format!(
+        "found {} of {asked} asked for: {why}; give a wider --range",
+        count(found, "free port", "free ports"),
+    )
+}
+
 /// A busy port's note in words: `privileged: needs root or CAP_NET_BIND_SERVICE`, `ephemeral:
 /// outgoing connections may take it`, why its owners may be incomplete. The same words in the
 /// CLI's lines, the CSV and the window's rows. Another version's sentence is shown escaped.
