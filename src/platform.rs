@@ -365,6 +365,27 @@ pub fn relaunch_elevated() -> std::io::Result<()> {
     }
 }
 
+/// Whether process `pid` has ended (no such process now); false when it runs or the OS cannot
+/// say (a PID reused since reads as running: never "ended" without proof).
+#[must_use]
+pub fn process_ended(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Some(p) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 /// Lowers the calling thread's scheduling priority to the lowest (nice 19), and that of the
 /// threads it starts after: background work (the window's live socket table, which reads /proc
 /// on every core) then yields the CPU to the thread that draws. At nice 10 a frame taken during

@@ -79,6 +79,8 @@ pub struct ListeningTab {
     pub soon: bool,
     /// The process whose properties are shown.
     pub properties: Option<Owner>,
+    /// When a table read first found none of its sockets, and whether it had ended then.
+    pub properties_gone: Option<PropertiesGone>,
     /// Why the window cannot relaunch itself elevated (asked once), `None` when it can.
     elevation: Option<String>,
     /// An export the user asked for this frame: its format and whether to a file.
@@ -128,6 +130,7 @@ impl Default for ListeningTab {
             interval: REFRESH,
             soon: false,
             properties: None,
+            properties_gone: None,
             elevation: crate::platform::elevation_unavailable(),
             export: None,
             machine: None,
@@ -135,6 +138,17 @@ impl Default for ListeningTab {
             error: None,
         }
     }
+}
+
+/// The process of the Properties window holds no socket any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertiesGone {
+    /// Its PID.
+    pub pid: u32,
+    /// When a read first found none of its sockets, `HH:MM:SS` UTC.
+    pub at: String,
+    /// Whether it had ended then (else it closed them, or it is another machine's).
+    pub ended: bool,
 }
 
 impl ListeningTab {
@@ -171,6 +185,30 @@ impl ListeningTab {
         self.last_at = Some(super::app::clock_now());
         self.machine = table.machine;
         self.error = None;
+        self.note_properties_gone();
+    }
+
+    /// A read with none of the shown process's sockets: when, and whether it has ended (asked
+    /// of this machine's OS; another machine's process is not asked after).
+    fn note_properties_gone(&mut self) {
+        let Some(pid) = self.properties.as_ref().and_then(|o| o.pid) else {
+            return;
+        };
+        if self.properties_gone.as_ref().is_some_and(|g| g.pid == pid) {
+            return;
+        }
+        if self
+            .rows
+            .iter()
+            .any(|r| r.pid == Some(pid) || r.pids.contains(&pid))
+        {
+            return;
+        }
+        self.properties_gone = Some(PropertiesGone {
+            pid,
+            at: super::app::clock_now(),
+            ended: self.machine.is_none() && crate::platform::process_ended(pid),
+        });
     }
 
     /// The picked machine's table could not be read: `why` is said above the table, and rows of
@@ -297,6 +335,17 @@ impl ListeningTab {
             ui.add(egui::Label::new(RichText::new(s).strong()).wrap());
         }
         self.keys(ui, &mut actions);
+        // Drawn whatever the table shows (a filter that matches nothing hid it, and clearing
+        // the filter brought it back, stale).
+        if let Some(o) = &self.properties {
+            let gone = self
+                .properties_gone
+                .as_ref()
+                .filter(|g| Some(g.pid) == o.pid);
+            if !properties_window(ui, o, &self.rows, gone) {
+                self.properties = None;
+            }
+        }
         // Rows of another machine than the picked one are never shown as if they were its.
         if self.picked != self.machine || self.last.is_none() {
             ui.label("Reading the sockets…");
@@ -317,11 +366,6 @@ impl ListeningTab {
             .id_salt("listening-columns")
             .auto_shrink([false, false])
             .show(ui, |ui| self.table_ui(ui, &mut actions));
-        if let Some(o) = &self.properties
-            && !properties_window(ui, o, &self.rows)
-        {
-            self.properties = None;
-        }
         actions
     }
 

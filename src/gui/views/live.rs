@@ -168,12 +168,35 @@ pub(in crate::gui) fn cell_text(
 
 /// A process's properties: path, command line, user, parent chain, what manages it, and
 /// every socket it holds in the table (`rows`). `false` once the window is closed.
-pub(in crate::gui) fn properties_window(ui: &egui::Ui, o: &Owner, rows: &[Owner]) -> bool {
+pub(in crate::gui) fn properties_window(
+    ui: &egui::Ui,
+    o: &Owner,
+    rows: &[Owner],
+    gone: Option<&crate::gui::listening::PropertiesGone>,
+) -> bool {
     let mut open = true;
     egui::Window::new("Process properties")
         .open(&mut open)
         .default_width(520.0)
         .show(ui.ctx(), |ui| {
+            if let Some(g) = gone {
+                // No longer live: said first, and nothing below reads as if it were.
+                let pid = g.pid;
+                let said = if g.ended {
+                    format!("PID {pid} ended at {} UTC. What follows was read before it ended.", g.at)
+                } else {
+                    format!("PID {pid} holds no socket since {} UTC (it closed them or ended). What follows was read before.", g.at)
+                };
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(said)
+                            .strong()
+                            .color(ui.visuals().warn_fg_color),
+                    )
+                    .wrap(),
+                );
+                ui.separator();
+            }
             let clean = |s: Option<&str>| {
                 s.map_or_else(
                     || "unknown".to_owned(),
@@ -193,7 +216,7 @@ pub(in crate::gui) fn properties_window(ui: &egui::Ui, o: &Owner, rows: &[Owner]
                             .iter()
                             .map(|a| format!("{} ({})", clean(a.name.as_deref()), a.pid))
                             .collect::<Vec<_>>()
-                            .join(" ← "),
+                            .join(", started by "),
                     ),
                 ] {
                     ui.label(name);
@@ -201,10 +224,12 @@ pub(in crate::gui) fn properties_window(ui: &egui::Ui, o: &Owner, rows: &[Owner]
                     ui.end_row();
                 }
             });
-            ui.separator();
-            ui.label(RichText::new("Sockets it holds").strong());
-            for s in rows.iter().filter(|s| s.pid.is_some() && s.pid == o.pid) {
-                ui.label(format!("{} {} {}", s.protocol, s.address(), s.state.name()));
+            if gone.is_none() {
+                ui.separator();
+                ui.label(RichText::new("Sockets it holds").strong());
+                for s in rows.iter().filter(|s| s.pid.is_some() && s.pid == o.pid) {
+                    ui.label(format!("{} {} {}", s.protocol, s.address(), s.state.name()));
+                }
             }
         });
     open
