@@ -431,6 +431,11 @@ fn a_connection_is_closed_and_proven_gone() {
         (l, r) == (local, remote) || (l, r) == (remote, local),
         "the connection's row"
     );
+    // The selection names both ends (today's trial: "Selected: TCP 127.0.0.1:56803", no remote).
+    assert!(
+        has(&h, &format!("Selected: TCP {l}, connected to {r}")),
+        "the selection names the connection's remote"
+    );
     h.get_by_label(&format!(
         "Close the connection from {l} to {r} (asks first)"
     ))

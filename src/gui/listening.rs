@@ -505,7 +505,11 @@ impl ListeningTab {
         let selected = self.selected_socket().cloned();
         ui.horizontal_wrapped(|ui| match &selected {
             Some(o) => {
-                ui.label(format!("Selected: {} {}", o.protocol, o.address()));
+                // A connection by both ends: two rows can share the local address.
+                let remote = o
+                    .remote
+                    .map_or_else(String::new, |r| format!(", connected to {r}"));
+                ui.label(format!("Selected: {} {}{remote}", o.protocol, o.address()));
                 row_actions(ui, o, self.gone_has(o), actions, &mut self.properties);
             }
             None => {
