@@ -680,6 +680,40 @@ fn a_holder_s_end_button_ends_that_holder_alone() {
     }
 }
 
+/// The holder asked for went away before its End was planned, while another holder of the group
+/// stays: the dialog says so and who still holds the port, and (today's trial, LOW) with nothing
+/// to end it offers no "Keep them running" and no sentence about how PIDs are ended: it closes.
+#[test]
+#[cfg_attr(windows, ignore = "SO_REUSEPORT groups are Linux's")]
+fn an_end_with_nothing_left_to_end_only_closes() {
+    let (mut first, _) = common::holder::start(&["tcp", "127.0.0.1:0", "--reuseport"]);
+    let port = first.port;
+    let (second, _) = common::holder::start(&["tcp", &format!("127.0.0.1:{port}"), "--reuseport"]);
+    let (gone, stays) = (first.child.id(), second.child.id());
+    let mut h = harness();
+    h.run();
+    check_port_in_window(&mut h, port);
+    wait_for(&mut h, &format!("End PID {gone}…"));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    h.get_by_label(&format!("End PID {gone}…")).click();
+    h.run_steps(2);
+    wait_for(&mut h, &format!("Nothing on port {port} may be ended"));
+    assert!(
+        has(&h, &format!("PID {stays} still does (not asked for)")),
+        "who still holds it"
+    );
+    assert!(!has(&h, "Keep them running"), "nothing to keep running");
+    assert!(
+        !has(&h, "Each PID is checked again"),
+        "nor how it would end them"
+    );
+    h.get_by_label("Close").click();
+    h.run_steps(2);
+    assert!(h.state().end.confirm.is_none(), "closed");
+    drop(second);
+}
+
 #[test]
 #[cfg_attr(windows, ignore = "needs owner PIDs (tested on Linux)")]
 fn end_process_says_so_when_the_owner_went_away_meanwhile() {

@@ -653,7 +653,9 @@ pub fn confirm_end_ui(
                 ui.label(line);
             }
         }
-        if on.is_empty() {
+        if count == 0 {
+            // Nothing will be ended: no sentence about how it would be.
+        } else if on.is_empty() {
             ui.label(format!(
                 "Each PID is checked again right before it is ended ({}); the port is then bound again to prove it is free.",
                 crate::platform::Os::current().end_call()
@@ -673,7 +675,13 @@ pub fn confirm_end_ui(
             if count > 0 && (ui.button(label).clicked() || enter) {
                 actions.push(Action::ConfirmEnd);
             }
-            if ui.button("Keep them running").clicked() {
+            // With nothing to end there is nothing to keep running: the dialog only closes.
+            let keep = if count == 0 {
+                "Close"
+            } else {
+                "Keep them running"
+            };
+            if ui.button(keep).clicked() {
                 actions.push(Action::CancelEnd);
             }
         });
