@@ -1058,16 +1058,7 @@ fn on_help_names_exactly_the_commands_that_take_it() {
         .filter(|w| !w.is_empty() && *w != "and")
         .collect();
     assert!(listed.contains(&"watch"), "{para}");
-    let commands: Vec<&str> = help
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        // A command's line; its description's wrapped lines are indented further.
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .collect();
+    let commands = subcommands(&help);
     assert!(commands.len() > listed.len(), "{help}");
     for name in &listed {
         assert!(
@@ -1167,4 +1158,61 @@ fn free_says_why_it_found_fewer_ports_than_asked() {
         "{err}"
     );
     drop(held);
+}
+
+/// Every example in the commands' help runs as printed in a shell: an IPv6 address in brackets
+/// is quoted (`check [::1]:5432` is a glob: zsh refuses it when no file matches, and bash turns
+/// it into a file's name when one does).
+#[test]
+fn help_examples_quote_what_a_shell_would_expand() {
+    let (_, top, _) = run(&["--help"]);
+    let mut examples = 0;
+    for name in subcommands(&top) {
+        let (_, help, _) = run(&[name, "--help"]);
+        for line in help
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+        {
+            examples += 1;
+            let words = shlex_words(line.trim());
+            for w in &words {
+                assert!(
+                    !(w.starts_with('[') && line.contains(&format!(" {w}"))),
+                    "{name}: '{w}' unquoted in: {line}"
+                );
+            }
+        }
+    }
+    assert!(examples > 20, "examples read: {examples}");
+}
+
+/// The words of a command line, split on spaces outside single quotes (enough for the help's
+/// examples).
+fn shlex_words(line: &str) -> Vec<String> {
+    let mut words = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => words.push(String::new()),
+            c => words.last_mut().unwrap().push(c),
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// The commands `--help` lists (`help` aside).
+fn subcommands(help: &str) -> Vec<&str> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // A command's line; its description's wrapped lines are indented further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect()
 }

@@ -188,7 +188,7 @@ pub(crate) fn backlog(text: &str) -> Result<i32, InputError> {
 pub enum Command {
     /// Test whether [HOST:]PORT can be bound, step by step, and explain a failure.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check [::1]:5432 --v6only on\n  port-inspector check 53 --udp\n\n", "Exit codes:\n  0  bindable\n  1  not bindable (with --wait: still not free when --timeout passed)\n  2  bad input\n  3  unknown: cancelled or the resolver timed out")
+        after_help = concat!("Examples:\n  port-inspector check 8080\n  port-inspector check 127.0.0.1:80 --json\n  port-inspector check '[::1]:5432' --v6only on\n  port-inspector check 53 --udp\n\n", "Exit codes:\n  0  bindable\n  1  not bindable (with --wait: still not free when --timeout passed)\n  2  bad input\n  3  unknown: cancelled or the resolver timed out")
     )]
     Check(CheckArgs),
     /// Show what a Winsock or native error code means (10048, 98, -2, WSAEADDRINUSE, EADDRINUSE).
@@ -298,7 +298,7 @@ pub enum Command {
     },
     /// Write a report of a check for a ticket: steps, verdict, error, owners and machine facts.
     #[command(
-        after_help = concat!("Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json\n  port-inspector report [::]:53 --udp --v6only on\n\n", "Exit codes:\n  0  bindable (report written)\n  1  not bindable, or the file could not be written\n  2  bad input\n  3  unknown")
+        after_help = concat!("Examples:\n  port-inspector report 8080 > ticket.md\n  port-inspector report 127.0.0.1:443 --format json -o check.json\n  port-inspector report '[::]:53' --udp --v6only on\n\n", "Exit codes:\n  0  bindable (report written)\n  1  not bindable, or the file could not be written\n  2  bad input\n  3  unknown")
     )]
     Report {
         /// [HOST:]PORT.
