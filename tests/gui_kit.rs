@@ -246,14 +246,43 @@ fn save_report_asks_where_and_never_replaces_a_file_or_follows_a_link_unasked() 
     wait_for(&mut h, "WSAEADDRINUSE 10048");
     h.get_by_label("Save report").click();
     h.run();
-    // A proposed name with the date and time, in the report folder.
+    // A proposed name with the date and time of the check, in the report folder.
     let proposed = h.state().check.save.as_ref().unwrap().path_text.clone();
+    let entry = h.state().check.history.last().unwrap();
+    let stamp = format!("{}-{}", entry.date, entry.at).replace([':', '-'], "");
+    let stamp = format!("{}-{}", &stamp[..8], &stamp[8..]);
     assert!(
         proposed.starts_with(&dir.display().to_string())
-            && proposed.contains(&format!("port-inspector-report-{port}-20"))
-            && std::path::Path::new(&proposed).extension() == Some(std::ffi::OsStr::new("md")),
-        "{proposed}"
+            && proposed.contains(&format!("port-inspector-report-{port}-{stamp}.md")),
+        "{proposed} (the check's time: {stamp})"
     );
+    // A folder that is not there: said in the window's words, not the system's.
+    let missing = dir.join("no-such-folder").join("r.md");
+    set_text(&mut h, "File", &missing.display().to_string());
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(
+        has(
+            &h,
+            &format!(
+                "Could not save to {}: its folder does not exist.",
+                missing.display()
+            )
+        ),
+        "the window's words"
+    );
+    assert!(!has(&h, "os error"), "not the system's");
+    // Enter in the field saves.
+    let entered = dir.join("entered.md");
+    set_text(&mut h, "File", &entered.display().to_string());
+    h.get_by_label("File").focus();
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    wait_for(&mut h, "Report saved to");
+    assert!(entered.exists(), "Enter saved {}", entered.display());
+    h.get_by_label("Save report").click();
+    h.run();
     // Onto a symbolic link to a precious file: refused with its reason, even by Replace.
     let victim = dir.join("victim");
     std::fs::write(&victim, "precious").unwrap();

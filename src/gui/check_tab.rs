@@ -11,7 +11,7 @@ use super::app::{EarlierEntry, HistoryEntry, Running, clock_now, date_now};
 use super::end_flow::Gone;
 use super::form::{Inputs, InterfaceChoice};
 use super::machines::MachinesRoom;
-use super::save::{SaveDialog, file_stamp};
+use super::save::{SaveDialog, failure, file_stamp};
 use super::views;
 use super::worker::{Job, Worker};
 use crate::check::Check;
@@ -471,13 +471,14 @@ impl CheckTab {
         self.start(t, around)
     }
 
-    /// Opens the Save report dialog, proposing a name with the port, the date and the time.
+    /// Opens the Save report dialog, proposing a name with the port and the date and time of
+    /// the check (not of the save: the report is of that moment).
     fn ask_save(&mut self, dir: &std::path::Path) {
         if let Some(c) = self.shown_check() {
             let name = format!(
                 "port-inspector-report-{}-{}.md",
                 c.report.target.port,
-                file_stamp()
+                file_stamp(c.checked_at_unix_ms.unwrap_or_else(crate::record::now_ms))
             );
             self.save = Some(SaveDialog {
                 path_text: dir.join(name).display().to_string(),
@@ -509,7 +510,13 @@ impl CheckTab {
                 dialog.exists = true;
                 dialog.error = None;
             }
-            Err(e) => dialog.error = Some(format!("Could not save to {}: {e}", path.display())),
+            Err(e) => {
+                dialog.error = Some(format!(
+                    "Could not save to {}: {}.",
+                    path.display(),
+                    failure(&e)
+                ));
+            }
         }
         None
     }

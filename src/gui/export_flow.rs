@@ -11,7 +11,7 @@ pub fn export_sockets(
     save_in: Option<&std::path::Path>,
 ) -> String {
     use super::listening::ExportFormat;
-    let stamp = super::save::file_stamp();
+    let stamp = super::save::file_stamp(crate::record::now_ms());
     let (text, ext) = match format {
         ExportFormat::Csv => (crate::export::csv(rows), "csv"),
         ExportFormat::Json => match crate::export::json(rows) {

@@ -705,6 +705,8 @@ pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) ->
         if edit.changed() {
             dialog.exists = false;
         }
+        // Enter in the field saves (never replaces: a file there is asked about first).
+        let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if dialog.exists {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -719,7 +721,7 @@ pub fn save_dialog_ui(ui: &mut egui::Ui, dialog: &mut super::app::SaveDialog) ->
                 if ui.button("Replace").clicked() {
                     actions.push(Action::SaveTo { replace: true });
                 }
-            } else if ui.button("Save").clicked() {
+            } else if ui.button("Save").clicked() || entered {
                 actions.push(Action::SaveTo { replace: false });
             }
             if ui.button("Cancel").clicked() {
