@@ -396,6 +396,9 @@ pub enum InputError {
     /// taken for the target because a target may start with a hyphen.
     #[error("'{0}' is not an option of this command (see its --help)")]
     UnknownOption(String),
+    /// A format of `--format` given as an option of its own (`facts --ndjson`).
+    #[error("'--{0}' is not an option of this command: give --format {0}")]
+    FormatAsOption(String),
     /// One option given twice: in one word (`-66`) or apart (`-6 -6`).
     #[error(
         "{option} is given twice{}: give it once",

@@ -321,6 +321,20 @@ fn negative_and_out_of_range_numbers_get_the_tools_own_one_line() {
             &["check", "1", "--udpx"][..],
             "unexpected argument '--udpx' found (did you mean '--udp'?)",
         ),
+        // A format given as an option is pointed at --format (clap suggested --json for
+        // `facts --ndjson`); where the command has no such format, clap's tip stays.
+        (
+            &["facts", "--ndjson"][..],
+            "'--ndjson' is not an option of this command: give --format ndjson",
+        ),
+        (
+            &["report", "80", "--md"][..],
+            "'--md' is not an option of this command: give --format md",
+        ),
+        (
+            &["check", "80", "--ndjson"][..],
+            "unexpected argument '--ndjson' found (did you mean '--json'?)",
+        ),
         // A mistyped command gets clap's suggestion too (it said only "unrecognized").
         (
             &["chek", "80"][..],

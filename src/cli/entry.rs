@@ -165,6 +165,15 @@ fn usage_error(e: &clap::Error, args: &[String]) -> Option<InputError> {
     };
     let (top, sub) = subcommand_of(args)?;
     match e.kind() {
+        // `facts --ndjson`: clap would suggest --json; the command takes --format ndjson.
+        ErrorKind::UnknownArgument
+            if let Some(format) = invalid
+                .first()
+                .and_then(|a| a.strip_prefix("--"))
+                .filter(|f| is_format_of(&sub, f)) =>
+        {
+            Some(InputError::FormatAsOption(format.to_owned()))
+        }
         // A blamed `--name` keeps clap's line: it carries clap's "did you mean" tip.
         ErrorKind::UnknownArgument if !invalid.iter().any(|a| a.starts_with("--")) => {
             mistyped_option(args, &top, &sub).map(InputError::UnknownOption)
@@ -196,6 +205,14 @@ fn usage_error(e: &clap::Error, args: &[String]) -> Option<InputError> {
         }
         _ => None,
     }
+}
+
+/// Whether `value` is one of `sub`'s `--format` values.
+fn is_format_of(sub: &clap::Command, value: &str) -> bool {
+    sub.get_arguments()
+        .filter(|a| a.get_long() == Some("format"))
+        .flat_map(clap::Arg::get_possible_values)
+        .any(|v| v.get_name() == value)
 }
 
 /// The program's command and the subcommand `args` name.
