@@ -456,6 +456,7 @@ impl App {
                     machines: &self.machines,
                     live_machine: self.listening_now.machine.as_deref(),
                     shown_owners: self.check.shown_check().map_or(&[], |c| &c.owners),
+                    shown_machine: self.check.shown_check().and_then(|c| c.machine.as_deref()),
                 };
                 let outcome = self.end.apply(ctx, &a, &around);
                 self.on_end_outcome(outcome);

@@ -76,6 +76,8 @@ pub struct EndAround<'a> {
     pub live_machine: Option<&'a str>,
     /// The owners of the Check tab's answer on screen.
     pub shown_owners: &'a [Owner],
+    /// The machine that answer came from (`None`: this one): its holders are ended there.
+    pub shown_machine: Option<&'a str>,
 }
 
 impl EndFlow {
@@ -144,7 +146,15 @@ impl EndFlow {
                 } else {
                     o.pids.clone()
                 };
-                self.plan(o.local, o.protocol, Some(pids), around.worker)
+                // An answer of another machine names that machine's processes: they are
+                // planned, ended and proven there, never looked for here.
+                self.plan_on(
+                    around.shown_machine,
+                    o.local,
+                    o.protocol,
+                    Some(pids),
+                    around,
+                )
             }
             Action::CancelEnd => {
                 self.failed();
@@ -178,25 +188,41 @@ impl EndFlow {
                 self.from = Some(Tab::Listening);
                 // A row of another machine's table is ended there: its own plan, confirmed
                 // here, carried out and proven there.
-                match around.live_machine.map(|m| around.machines.remote_for(m)) {
-                    Some(Ok(remote)) => {
-                        self.on = Some(remote.clone());
-                        let job = Job::RemotePlanEnd {
-                            remote,
-                            addr,
-                            protocol,
-                        };
-                        if around.worker.start(job) {
-                            None
-                        } else {
-                            said("Could not start the lookup of the holders.")
-                        }
-                    }
-                    Some(Err(e)) => Some(EndOutcome::Status(e.to_string())),
-                    None => self.plan(addr, protocol, None, around.worker),
-                }
+                self.plan_on(around.live_machine, addr, protocol, None, around)
             }
             _ => None,
+        }
+    }
+
+    /// Asks for the plan of ending whoever holds `addr` on `machine` (`None`: here), or only
+    /// the processes of `only`: there, that machine's own `end --dry-run`.
+    fn plan_on(
+        &mut self,
+        machine: Option<&str>,
+        addr: std::net::SocketAddr,
+        protocol: Protocol,
+        only: Option<Vec<u32>>,
+        around: &EndAround<'_>,
+    ) -> Option<EndOutcome> {
+        match machine.map(|m| around.machines.remote_for(m)) {
+            Some(Ok(remote)) => {
+                self.on = Some(remote.clone());
+                let job = Job::RemotePlanEnd {
+                    remote,
+                    addr,
+                    protocol,
+                    only,
+                };
+                if around.worker.start(job) {
+                    None
+                } else {
+                    Some(EndOutcome::Status(
+                        "Could not start the lookup of the holders.".into(),
+                    ))
+                }
+            }
+            Some(Err(e)) => Some(EndOutcome::Status(e.to_string())),
+            None => self.plan(addr, protocol, only, around.worker),
         }
     }
 

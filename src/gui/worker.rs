@@ -108,6 +108,8 @@ pub enum Job {
         addr: std::net::SocketAddr,
         /// Its protocol.
         protocol: crate::target::Protocol,
+        /// Only these processes (one holder's End button), or every holder (`None`).
+        only: Option<Vec<u32>>,
     },
     /// Carry out a confirmed plan on another machine: its own `end --yes`, told the PIDs that
     /// were confirmed (it checks each again and proves the port there).
@@ -537,10 +539,14 @@ impl Worker {
                 remote,
                 addr,
                 protocol,
+                only,
             } => self.spawn_task("remote-end", move |emit| {
                 emit(
                     match super::console_jobs::remote_end_plan(&remote, addr, protocol) {
-                        Ok(plan) => Event::EndPlan(Box::new(plan)),
+                        Ok(plan) => Event::EndPlan(Box::new(match only {
+                            Some(pids) => plan.only(&pids),
+                            None => plan,
+                        })),
                         Err(error) => Event::EndFailed {
                             machine: remote.machine,
                             error,
