@@ -56,9 +56,15 @@ mod tests {
     #[test]
     fn commands_start_with_the_program_the_front_decided() {
         let at = Program::At("/tmp/pi 1.0/port-inspector".into());
+        // Quoted as this OS's shell reads it: '…' for sh, "…" for cmd.exe and PowerShell.
+        let q = if crate::platform::Os::current() == crate::platform::Os::Windows {
+            "\"/tmp/pi 1.0/port-inspector\""
+        } else {
+            "'/tmp/pi 1.0/port-inspector'"
+        };
         let e = InputError::UnknownErrorCode("FOO".into());
         assert!(
-            input_error(&e, &at).ends_with("; to see them: '/tmp/pi 1.0/port-inspector' errors"),
+            input_error(&e, &at).ends_with(&format!("; to see them: {q} errors")),
             "{}",
             input_error(&e, &at)
         );
@@ -68,13 +74,7 @@ mod tests {
         let plain = InputError::PortEmpty;
         assert_eq!(input_error(&plain, &at), plain.to_string());
         let w = no_window(&NoWindow::NoDisplay, &at);
-        assert!(
-            w.contains("e.g. '/tmp/pi 1.0/port-inspector' check 8080;"),
-            "{w}"
-        );
-        assert!(
-            w.ends_with("every command: '/tmp/pi 1.0/port-inspector' --help"),
-            "{w}"
-        );
+        assert!(w.contains(&format!("e.g. {q} check 8080;")), "{w}");
+        assert!(w.ends_with(&format!("every command: {q} --help")), "{w}");
     }
 }

@@ -114,9 +114,15 @@ pub fn result_ui(ui: &mut egui::Ui, c: &Check, around: &AnswerAround<'_>) -> Vec
     }
 
     ui.add_space(6.0);
-    egui::CollapsingHeader::new("Steps")
+    let steps = egui::CollapsingHeader::new("Steps")
         .default_open(true)
         .show(ui, |ui| steps_ui(ui, c));
+    // Reached by Tab below the fold (a longer answer, as Windows' taskkill button makes one):
+    // brought into view, so the focus is seen where it went.
+    let header = &steps.header_response;
+    if header.has_focus() && !ui.clip_rect().contains_rect(header.rect) {
+        header.scroll_to_me_animation(None, egui::style::ScrollAnimation::none());
+    }
     actions
 }
 
