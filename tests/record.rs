@@ -1270,8 +1270,9 @@ fn a_check_s_recollection_leaves_out_port_inspector_s_own_probes() {
     );
     assert!(
         text.lines()
-            .any(|l| l.contains("Recorded: the last refused bind here:")
-                && l.contains(&format!("holder (PID {other_pid}"))),
+            .any(|l| l.contains("Recorded: the last refused bind here at ")
+                && l.contains(&format!(": holder (PID {other_pid}"))
+                && l.matches("refused bind").count() == 1),
         "and the other program's refusal: {text}"
     );
     assert!(

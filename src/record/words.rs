@@ -295,6 +295,16 @@ fn span_line(s: &Span, off: i32) -> String {
 /// `refused bind: nginx (PID 433) on TCP 0.0.0.0:80, EADDRINUSE, while java (PID 812) held it`.
 #[must_use]
 pub fn failed_line(f: &FailedBind, off: i32) -> String {
+    format!(
+        "{}  refused bind: {}",
+        time::clock_ms(f.at_ms, off),
+        refusal(f)
+    )
+}
+
+/// Who was refused what, and while whom held it: "nginx (PID 433) on TCP 0.0.0.0:80,
+/// EADDRINUSE, while java (PID 812) held it" (the line and check's recollection both say it).
+fn refusal(f: &FailedBind) -> String {
     let on = match (f.protocol, f.local) {
         (Some(p), Some(l)) => format!(" on {p} {l}"),
         (None, Some(l)) => format!(" on {l}"),
@@ -305,12 +315,7 @@ pub fn failed_line(f: &FailedBind, off: i32) -> String {
     } else {
         format!(", while {} held it", holders(&f.held_by))
     };
-    format!(
-        "{}  refused bind: {}{on}, {}{held}",
-        time::clock_ms(f.at_ms, off),
-        holder(&f.who),
-        errno_name(f.errno)
-    )
+    format!("{}{on}, {}{held}", holder(&f.who), errno_name(f.errno))
 }
 
 /// The whole timeline as text: a heading, then one entry per line group, then what the
@@ -711,7 +716,7 @@ pub fn failed_details(f: &FailedBind, off: i32) -> Vec<(&'static str, String)> {
 }
 
 /// What `check` adds from the recorder, one line each: "held since 02:13:05 by java (PID 812)",
-/// "the port changed hands 14 times in the last hour", "the last refused bind here: …"; the
+/// "the port changed hands 14 times in the last hour", "the last refused bind here at …: …"; the
 /// `history` command it ends with reads `db`, the database these came from.
 #[must_use]
 pub fn recollection_lines(
@@ -743,9 +748,11 @@ pub fn recollection_lines(
         ));
     }
     if let Some(f) = &r.last_refused {
+        // Up to a day old: the day is said with the time.
         out.push(format!(
-            "Recorded: the last refused bind here: {}.",
-            failed_line(f, off)
+            "Recorded: the last refused bind here at {}: {}.",
+            time::date_time_ms(f.at_ms, off),
+            refusal(f)
         ));
     }
     out.push(format!(
