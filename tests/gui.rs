@@ -60,7 +60,8 @@ fn held_port_shows_wsaeaddrinuse_10048() {
     let me = std::process::id().to_string();
     assert!(
         h.query_by_label(&me).is_some(),
-        "the owner's PID {me} is listed"
+        "the owner's PID {me} is listed; the answer's owners: {:?}",
+        h.state().check.shown_check().map(|c| &c.owners)
     );
 }
 

@@ -419,14 +419,28 @@ fn end_refuses_to_end_this_very_process() {
     // its parent, which it never ends.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let (code, v) = common::json(&[
-        "end",
-        &port.to_string(),
-        "--host",
-        "127.0.0.1",
-        "--yes",
-        "--json",
-    ]);
+    // Another test's child caught between its fork and its exec holds a copy of the listener
+    // for a moment (seen at two suites at once): `end` plans it, finds it no longer holds the
+    // port, and says so with exit 1. Asked again, only this process holds it.
+    let mut tries = 0;
+    let (code, v) = loop {
+        tries += 1;
+        let (code, v) = common::json(&[
+            "end",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--yes",
+            "--json",
+        ]);
+        let passed = v["outcomes"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty() && o.iter().all(|o| o[1]["kind"] == "no_longer_holds"));
+        if code == Some(1) && passed && tries < 5 {
+            continue;
+        }
+        break (code, v);
+    };
     assert_eq!(code, Some(2), "refused: {v}");
     let refused = &v["targets"][0]["refused"]["kind"];
     assert!(
