@@ -82,12 +82,19 @@ held = []
 for _ in range(10000):
     s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); held.append(s)
 print('ready', flush=True)
-end = time.time() + float(sys.argv[1])
+start = time.monotonic()
+end = start + float(sys.argv[1])
 n = 0
-while time.time() < end:
-    t = time.time()
+# Paced by the clock, not by a sleep after each bind: 200 a second are reached on a busy
+# machine too (a late bind is made up at once, never more than 20 at a time).
+while time.monotonic() < end:
     s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); s.close(); n += 1
-    time.sleep(max(0, 0.005 - (time.time() - t)))
+    due = start + n * 0.005
+    now = time.monotonic()
+    if due > now:
+        time.sleep(due - now)
+    elif now - due > 0.1:
+        start = now - n * 0.005 + 0.1
 print(n, flush=True)
 ";
 

@@ -9,6 +9,11 @@ pub enum Program {
     /// program). Also what a front that prints no commands leaves it at.
     #[default]
     OnPath,
+    /// `port-inspector` on PATH runs this executable, from a folder that `sudo` does not search
+    /// (`~/.cargo/bin`, `/usr/local/bin` on Fedora and RHEL): sudo resets PATH to its
+    /// `secure_path`, so `sudo port-inspector` would say "command not found". Commands without
+    /// sudo name the program; those with sudo name this path.
+    OnUserPath(String),
     /// The path of this executable, where `port-inspector` on PATH is another program or none
     /// (run as `./target/release/port-inspector`, or from an unpacked tarball).
     At(String),
@@ -37,8 +42,12 @@ impl Program {
                 (Ok(a), Ok(b)) if a == b
             )
         };
-        if found.as_deref().is_some_and(same) {
-            Program::OnPath
+        if let Some(found) = found.filter(|p| same(p)) {
+            if found.parent().is_some_and(sudo_searches) {
+                Program::OnPath
+            } else {
+                Program::OnUserPath(found.to_string_lossy().into_owned())
+            }
         } else {
             Program::At(me.to_string_lossy().into_owned())
         }
@@ -49,10 +58,34 @@ impl Program {
     #[must_use]
     pub fn name(&self) -> &str {
         match self {
-            Program::OnPath => NAME,
+            Program::OnPath | Program::OnUserPath(_) => NAME,
             Program::At(path) => path,
         }
     }
+
+    /// The program as named after `sudo`: `port-inspector` only where sudo's own PATH finds
+    /// it, else its path.
+    #[must_use]
+    pub fn under_sudo(&self) -> Program {
+        match self {
+            Program::OnUserPath(path) => Program::At(path.clone()),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Whether `dir` is one `sudo` searches on every common system. sudo replaces PATH with its
+/// `secure_path` (root may read /etc/sudoers, the user who needs sudo cannot), and the folders
+/// every distribution's default has are these: Debian's and Ubuntu's add `/usr/local/bin`,
+/// Fedora's and RHEL's do not. `/bin` is `/usr/bin` on a merged-/usr system, so both sides
+/// are compared resolved.
+fn sudo_searches(dir: &std::path::Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .any(|d| std::fs::canonicalize(d).is_ok_and(|d| d == dir))
 }
 
 /// The installed program's name.

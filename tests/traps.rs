@@ -117,6 +117,55 @@ fn nobody_sees_the_hidden_owner_count_and_the_elevation_hint() {
     );
 }
 
+/// Installed in a folder on the user's PATH that sudo does not search (`~/.cargo/bin`): the
+/// hint's `sudo` names the program by its path, which sudo runs; a bare `sudo port-inspector`
+/// would say "command not found" under sudo's secure_path.
+#[test]
+#[ignore = "needs root: a check run as nobody; CI runs it (cargo test -- --include-ignored)"]
+fn the_sudo_hint_names_a_program_sudo_would_not_find_by_its_path() {
+    common::require(common::is_root(), "root, to start a child as nobody");
+    let dir = std::env::temp_dir().join(format!("pi-cargo-bin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let installed = dir.join("port-inspector");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_port-inspector"), &installed).unwrap();
+    let h = common::holder::spawn("tcp", "127.0.0.1:0");
+    let out = Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .arg(&installed)
+        .args(["check", &format!("127.0.0.1:{}", h.port)])
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hint = format!(
+        "Run the check again as root to name the process: sudo {} check 127.0.0.1:{}",
+        installed.display(),
+        h.port
+    );
+    assert!(text.contains(&hint), "the path after sudo: {hint}\n{text}");
+    // The same program run by hand from a folder sudo searches would print its name; here the
+    // path in the hint really runs (as root, as sudo would run it).
+    let again = Command::new(&installed)
+        .args(["check", &format!("127.0.0.1:{}", h.port), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert!(
+        v["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["pid"] == h.child.id()),
+        "as root the hint's command names the process: {v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 #[ignore = "needs root: a check run as nobody; CI runs it (cargo test -- --include-ignored)"]
 fn nobody_is_told_in_text_that_nat_redirects_were_not_checked() {

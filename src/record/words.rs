@@ -451,15 +451,20 @@ pub fn start_command(
     root: bool,
 ) -> String {
     let system = db == std::path::Path::new(super::store::SYSTEM_DB);
-    let program = sh_program(program);
     let sudo = if system && !root { "sudo " } else { "" };
     if system && unit_installed {
         format!("{sudo}systemctl start port-inspector-record")
     } else if system {
+        let program = if root {
+            sh_program(program)
+        } else {
+            sh_program(&program.under_sudo())
+        };
         format!("{sudo}{program} record")
     } else {
         format!(
-            "{program} record --db {}",
+            "{} record --db {}",
+            sh_program(program),
             crate::text::shell_word(&clean(&db.display().to_string()))
         )
     }
@@ -551,7 +556,7 @@ pub fn unreadable_database(
         "No recorder database readable as this user: {} cannot be read ({}). Open the window as root, or read it with: sudo {} history {port}{db_arg}",
         clean(&db.display().to_string()),
         clean(why),
-        sh_program(program)
+        sh_program(&program.under_sudo())
     )
 }
 
@@ -919,6 +924,24 @@ mod tests {
             start_command(system, false, &unpacked, false),
             "sudo '/tmp/pi 1.0/port-inspector' record",
             "the program as it runs"
+        );
+        // On the user's PATH but not on sudo's (~/.cargo/bin): the name without sudo, the path
+        // with it, and root (no sudo) keeps the name its PATH finds.
+        let cargo = Program::OnUserPath("/home/me/.cargo/bin/port-inspector".into());
+        assert_eq!(
+            start_command(system, false, &cargo, false),
+            "sudo /home/me/.cargo/bin/port-inspector record",
+            "sudo's secure_path lacks ~/.cargo/bin"
+        );
+        assert_eq!(
+            start_command(system, false, &cargo, true),
+            "port-inspector record",
+            "root runs it by name"
+        );
+        assert_eq!(
+            start_command(std::path::Path::new("/tmp/r.db"), false, &cargo, false),
+            "port-inspector record --db /tmp/r.db",
+            "no sudo, the name"
         );
     }
 

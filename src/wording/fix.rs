@@ -269,7 +269,7 @@ pub fn fix_pieces(f: &Fix, target: &Target, front: Front<'_>) -> Vec<Piece> {
             } else {
                 with_command(
                     "Run the check again as root to name the process: ",
-                    format!("sudo {}", check_command(target, program)),
+                    format!("sudo {}", check_command(target, &program.under_sudo())),
                     "",
                 )
             }
