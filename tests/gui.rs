@@ -951,6 +951,69 @@ fn tabs_that_run_here_say_so_when_another_machine_is_picked() {
     assert!(!has(&h, note), "Check runs on the picked machine");
 }
 
+/// With another machine picked, the interface picker offers none of this machine's addresses
+/// (the check runs there, where they mean nothing) and says so; an address already chosen is
+/// kept and shown as the address alone. Back on this machine they are offered again.
+#[test]
+fn the_interface_picker_offers_this_machine_s_addresses_only_for_this_machine() {
+    // The picker's shown choice (its value; its label is "Interface").
+    let shown = |h: &Harness<'_, App>| {
+        h.get_by_label("Interface")
+            .accesskit_node()
+            .value()
+            .unwrap_or_default()
+    };
+    let mut h = harness();
+    wait_until(&mut h, "this machine's interfaces", |h| {
+        !h.state().check.interfaces.is_empty()
+    });
+    h.run_steps(2);
+    let lo = h
+        .state()
+        .check
+        .interfaces
+        .iter()
+        .find(|i| i.address == std::net::Ipv4Addr::LOCALHOST)
+        .map(port_inspector::gui::app::interface_label)
+        .expect("this machine has 127.0.0.1");
+    assert_eq!(shown(&h), lo, "the chosen interface, by its name");
+    h.get_by_label("Interface").click();
+    h.run_steps(2);
+    assert!(has(&h, &lo), "offered here");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+
+    h.state_mut().machines.picked = Some("db1.invalid".into());
+    h.run_steps(2);
+    assert!(
+        has(
+            &h,
+            "This machine's interfaces are not listed: the check runs on db1.invalid."
+        ),
+        "said"
+    );
+    assert_eq!(
+        shown(&h),
+        "127.0.0.1",
+        "the chosen address is kept, as the address, not as this machine's interface"
+    );
+    assert!(
+        h.query_by_label("Refresh").is_none(),
+        "no reading of this machine's interfaces"
+    );
+    h.get_by_label("Interface").click();
+    h.run_steps(2);
+    assert!(!has(&h, &lo), "not offered there");
+    assert!(has(&h, "Host name or address…"), "the address is typed");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+
+    h.state_mut().machines.picked = None;
+    h.run_steps(2);
+    assert_eq!(shown(&h), lo, "this machine's again");
+    assert!(h.query_by_label("Refresh").is_some(), "and its Refresh");
+}
+
 /// The window is made one way, by `run` and here alike: `App::new` from eframe's creation
 /// context with the real machine's parts, the state an earlier run saved read back from a real
 /// state file, and the start check (`port-inspector window TARGET`) run at once on top of it.

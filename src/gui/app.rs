@@ -578,7 +578,8 @@ impl App {
             let names = self.machines.names();
             let mut fleet_actions = Vec::new();
             let fleet = &mut self.fleet;
-            actions.extend(self.check.ui(ui, self.status.as_deref(), |ui| {
+            let picked = self.machines.picked.as_deref();
+            actions.extend(self.check.ui(ui, self.status.as_deref(), picked, |ui| {
                 fleet_actions = fleet.ui(ui, &names);
             }));
             for a in fleet_actions {

@@ -319,12 +319,14 @@ impl CheckTab {
         actions
     }
 
-    /// The tab's body: the form, then what `between` draws (the fleet view), then the answer
-    /// shown with its target and time, or the status line when there is none.
+    /// The tab's body: the form (for the picked `machine`, `None` for this one), then what
+    /// `between` draws (the fleet view), then the answer shown with its target and time, or the
+    /// status line when there is none.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         status: Option<&str>,
+        machine: Option<&str>,
         between: impl FnOnce(&mut egui::Ui),
     ) -> Vec<Action> {
         let mut actions = Vec::new();
@@ -333,6 +335,7 @@ impl CheckTab {
                 ui,
                 &mut self.inputs,
                 &self.interfaces,
+                machine,
                 self.running.as_ref(),
             ));
             between(ui);

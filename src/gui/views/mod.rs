@@ -5,7 +5,7 @@ use egui::{Color32, RichText};
 
 use super::app::{
     Action, HistoryEntry, Inputs, InterfaceChoice, KitState, Running, ScanInputs, ScanProtocols,
-    ScanSort, ScanState, Tab, interface_label,
+    ScanSort, ScanState, Tab,
 };
 use crate::check::Check;
 use crate::facts::Interface;
@@ -371,50 +371,60 @@ pub fn ended_since(e: &super::app::EndedSince) -> String {
     format!("{what}: this answer is older. Check again to see the port now.")
 }
 
-/// The interface picker with its Refresh button, one row of the form grid.
+/// The interface picker with its Refresh button, one row of the form grid. With another
+/// machine picked (`machine`), this machine's interfaces are not offered: the check runs
+/// there, where they mean nothing (an address already chosen stays, shown as the address).
 fn interface_row(
     ui: &mut egui::Ui,
     inputs: &mut Inputs,
     interfaces: &[Interface],
+    machine: Option<&str>,
     actions: &mut Vec<Action>,
 ) {
     let label = ui.label("Interface");
-    ui.horizontal(|ui| {
+    // Another machine's check names its address as typed, not as an interface of this one.
+    let offered: &[Interface] = if machine.is_some() { &[] } else { interfaces };
+    ui.horizontal_wrapped(|ui| {
         let mut choices = vec![
             InterfaceChoice::AllAny,
             InterfaceChoice::AllIpv4,
             InterfaceChoice::AllIpv6,
             InterfaceChoice::Localhost,
         ];
-        choices.extend(
-            interfaces
-                .iter()
-                .map(|i| InterfaceChoice::Address(i.host())),
-        );
+        choices.extend(offered.iter().map(|i| InterfaceChoice::Address(i.host())));
+        if let InterfaceChoice::Address(_) = &inputs.interface
+            && !choices.contains(&inputs.interface)
+        {
+            choices.push(inputs.interface.clone());
+        }
         choices.push(InterfaceChoice::Custom);
         egui::ComboBox::from_id_salt("interface")
             .width(320.0)
-            .selected_text(inputs.interface.label(interfaces))
+            .selected_text(inputs.interface.label(offered))
             .show_ui(ui, |ui| {
                 for c in choices {
-                    let text = match &c {
-                        InterfaceChoice::Address(a) => interfaces
-                            .iter()
-                            .find(|i| i.host() == *a)
-                            .map_or_else(|| a.to_string(), interface_label),
-                        other => other.label(interfaces),
-                    };
+                    let text = c.label(offered);
                     ui.selectable_value(&mut inputs.interface, c, text);
                 }
             })
             .response
             .labelled_by(label.id);
-        if ui
-            .button("Refresh")
-            .on_hover_text("Read the machine's interfaces again")
-            .clicked()
-        {
-            actions.push(Action::RefreshInterfaces);
+        match machine {
+            Some(m) => {
+                ui.weak(format!(
+                    "This machine's interfaces are not listed: the check runs on {}. Type its address under \"Host name or address…\".",
+                    crate::text::clean(m)
+                ));
+            }
+            None => {
+                if ui
+                    .button("Refresh")
+                    .on_hover_text("Read the machine's interfaces again")
+                    .clicked()
+                {
+                    actions.push(Action::RefreshInterfaces);
+                }
+            }
         }
     });
 }
@@ -476,6 +486,7 @@ pub fn form_ui(
     ui: &mut egui::Ui,
     inputs: &mut Inputs,
     interfaces: &[Interface],
+    machine: Option<&str>,
     running: Option<&Running>,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
@@ -485,7 +496,7 @@ pub fn form_ui(
         .num_columns(2)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            interface_row(ui, inputs, interfaces, &mut actions);
+            interface_row(ui, inputs, interfaces, machine, &mut actions);
             ui.end_row();
 
             if inputs.interface == InterfaceChoice::Custom {
