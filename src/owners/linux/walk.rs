@@ -248,8 +248,19 @@ fn process_ids() -> Option<Vec<u32>> {
 /// Parent first among the holders of one socket (only shared sockets need the lookup).
 pub(super) fn parent_first(scan: &mut ProcScan) {
     let mut depth: HashMap<u32, usize> = HashMap::new();
+    // A holder gone since the walk (a child between its fork and its exec, which held a copy
+    // of its parent's socket for a moment) has no ancestry to read: it comes last, never as
+    // the first holder before the parent that holds the socket on (two suites at once named
+    // such a child, its name already unreadable, instead of the test's own process).
+    let depth_of = |p: u32| {
+        if parent_of(p).is_some() {
+            ancestors(p).len()
+        } else {
+            usize::MAX
+        }
+    };
     for holders in scan.pids.values_mut().filter(|h| h.len() > 1) {
-        holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| ancestors(*p).len()), *p));
+        holders.sort_by_key(|p| (*depth.entry(*p).or_insert_with(|| depth_of(*p)), *p));
     }
 }
 
@@ -378,6 +389,22 @@ pub(super) fn parse_socket_link(link: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A holder that has ended comes after the living process that holds the socket on,
+    /// whatever their PIDs and depths.
+    #[test]
+    fn a_holder_gone_since_the_walk_comes_last() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        let mut scan = ProcScan::default();
+        scan.pids.insert(1, vec![gone, me]);
+        scan.pids.insert(2, vec![me, gone]);
+        parent_first(&mut scan);
+        assert_eq!(scan.pids[&1], vec![me, gone]);
+        assert_eq!(scan.pids[&2], vec![me, gone]);
+    }
 
     #[test]
     fn socket_links_parse() {
