@@ -33,7 +33,7 @@ mod traced;
 /// In traced mode, at most this long between a traced change and its write to the database
 /// (the changes of this time are one transaction).
 #[cfg(target_os = "linux")]
-const FLUSH_MS: u64 = 500;
+const FLUSH_MS: u64 = 1_000;
 
 /// How often the age and size bounds are applied while recording.
 pub const PRUNE_EVERY_MS: u64 = 60_000;

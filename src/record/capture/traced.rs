@@ -19,14 +19,97 @@ use crate::record::{Change, Holder, Snapshot, diff, seen_of};
 /// lives on is seen by the next full walk: within this many times [`RECONCILE_MS`].
 const FULL_WALK_EVERY: u64 = 10;
 
+/// A loss of events (the ring buffer was full) is looked for this often; the table is read
+/// again at once when there was one.
+const LOST_CHECK_MS: u64 = 200;
+
 /// After a wake that brought only the churn of processes already known (nothing to read from
 /// /proc while it lives), the recorder lets events gather this long before waking again.
 const COALESCE_MS: u64 = 20;
 
+/// The sockets as the tracepoints and the last read left them, with two indexes kept as they
+/// change: how many listeners each process holds (the holders looked at every second are these
+/// PIDs, not a pass over 10,000 sockets each second) and each TCP socket's key by inode (the
+/// end of a listener the last read found, not traced from its listen, is named by its inode).
+#[derive(Default)]
+struct Known {
+    map: Snapshot,
+    listen_pids: std::collections::HashMap<u32, u32>,
+    tcp_by_inode: std::collections::HashMap<u64, crate::record::SocketKey>,
+}
+
+impl Known {
+    fn map(&self) -> &Snapshot {
+        &self.map
+    }
+
+    fn get(&self, k: &crate::record::SocketKey) -> Option<&crate::record::Seen> {
+        self.map.get(k)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn insert(&mut self, k: crate::record::SocketKey, seen: crate::record::Seen) {
+        self.remove(&k);
+        self.index(&k, &seen);
+        self.map.insert(k, seen);
+    }
+
+    fn remove(&mut self, k: &crate::record::SocketKey) -> Option<crate::record::Seen> {
+        let seen = self.map.remove(k)?;
+        if seen.state == crate::owners::SockState::Listen {
+            for h in &seen.holders {
+                if let std::collections::hash_map::Entry::Occupied(mut e) =
+                    self.listen_pids.entry(h.pid)
+                {
+                    *e.get_mut() -= 1;
+                    if *e.get() == 0 {
+                        e.remove();
+                    }
+                }
+            }
+        }
+        if self.tcp_by_inode.get(&k.inode) == Some(k) {
+            self.tcp_by_inode.remove(&k.inode);
+        }
+        Some(seen)
+    }
+
+    /// Takes a whole new read of the table.
+    fn replace(&mut self, map: Snapshot) {
+        self.listen_pids.clear();
+        self.tcp_by_inode.clear();
+        for (k, seen) in &map {
+            self.index(k, seen);
+        }
+        self.map = map;
+    }
+
+    fn index(&mut self, k: &crate::record::SocketKey, seen: &crate::record::Seen) {
+        if seen.state == crate::owners::SockState::Listen {
+            for h in &seen.holders {
+                *self.listen_pids.entry(h.pid).or_default() += 1;
+            }
+        }
+        if k.protocol == crate::target::Protocol::Tcp && k.inode != 0 {
+            self.tcp_by_inode.insert(k.inode, *k);
+        }
+    }
+
+    /// The TCP socket of `inode`.
+    fn tcp_of_inode(&self, inode: u64) -> Option<crate::record::SocketKey> {
+        (inode != 0)
+            .then(|| self.tcp_by_inode.get(&inode).copied())
+            .flatten()
+    }
+}
+
 /// What the traced loop knows between two reads of the table.
 struct Traced {
     /// The sockets as the tracepoints and the last read left them.
-    now: Snapshot,
+    now: Known,
     /// The kernel's socket address of each traced listener: its end names it by that.
     by_sk: std::collections::HashMap<u64, crate::record::SocketKey>,
     /// Traced changes not yet written.
@@ -52,9 +135,33 @@ struct Traced {
     watched: std::collections::HashMap<u32, Vec<u32>>,
     /// The holders refused binds' lookups found since the last read of the table.
     learned: Learned,
+    /// The sockets the last read looked for among every process's descriptors and found no
+    /// process holding (a kernel socket: NFS, a VXLAN or WireGuard port; one held by a process
+    /// this PID namespace does not show): the reads between two full walks spare them too, as
+    /// they spare the sockets whose holders they know, instead of walking every process's
+    /// descriptors each time for a holder there is none of.
+    unheld: std::collections::HashSet<u64>,
 }
 
 impl Traced {
+    fn new(journal: Option<crate::record::journal::Journal>) -> Self {
+        Self {
+            now: Known::default(),
+            by_sk: std::collections::HashMap::new(),
+            pending: Vec::new(),
+            netns: crate::record::ebpf::own_netns(),
+            children: std::collections::HashMap::new(),
+            journal,
+            began: std::collections::HashMap::new(),
+            foreign: std::collections::HashSet::new(),
+            processes: Processes::default(),
+            reads: 0,
+            watched: std::collections::HashMap::new(),
+            learned: Learned::default(),
+            unheld: std::collections::HashSet::new(),
+        }
+    }
+
     /// Records failed binds, their holders named from what the recorder knows.
     fn record_failed(
         &mut self,
@@ -67,7 +174,7 @@ impl Traced {
             store,
             session,
             events,
-            &self.now,
+            self.now.map(),
             &mut self.learned,
             sum,
             self.journal.as_ref(),
@@ -140,16 +247,10 @@ impl Traced {
                     }
                     // A listener the last read found (not traced from its start) is known by
                     // its inode.
-                    let key = self.by_sk.remove(&sk).or_else(|| {
-                        (inode != 0)
-                            .then(|| {
-                                self.now.keys().find(|k| {
-                                    k.inode == inode && k.protocol == crate::target::Protocol::Tcp
-                                })
-                            })
-                            .flatten()
-                            .copied()
-                    });
+                    let key = self
+                        .by_sk
+                        .remove(&sk)
+                        .or_else(|| self.now.tcp_of_inode(inode));
                     let Some(key) = key else { continue };
                     self.began.remove(&key);
                     if let Some(before) = self.now.remove(&key) {
@@ -176,6 +277,17 @@ impl Traced {
     /// earlier read). With 10,000 sockets of one process and a few new ones, that is one dump
     /// and no walk of its 10,000 descriptors.
     fn read_table(&mut self) -> Option<Snapshot> {
+        let read = self.read_holders()?;
+        self.unheld = read
+            .iter()
+            .filter(|(k, seen)| k.inode != 0 && seen.holders.is_empty())
+            .map(|(k, _)| k.inode)
+            .collect();
+        Some(read)
+    }
+
+    /// [`Traced::read_table`]'s read, before it notes the sockets with no holder.
+    fn read_holders(&mut self) -> Option<Snapshot> {
         self.reads += 1;
         let full = self.reads % FULL_WALK_EVERY == 1 || FULL_WALK_EVERY == 1;
         let suspects = self.suspects();
@@ -184,6 +296,7 @@ impl Traced {
         }
         let known: std::collections::HashMap<u64, &crate::record::Seen> = self
             .now
+            .map()
             .iter()
             .filter(|(k, seen)| {
                 k.inode != 0
@@ -192,7 +305,14 @@ impl Traced {
             })
             .map(|(k, seen)| (k.inode, seen))
             .collect();
-        let t = owners::sparing(&[], None, Scope::Bound, &|i| known.contains_key(&i), true);
+        let unheld = &self.unheld;
+        let t = owners::sparing(
+            &[],
+            None,
+            Scope::Bound,
+            &|i| known.contains_key(&i) || unheld.contains(&i),
+            true,
+        );
         if !t.complete() {
             return None;
         }
@@ -219,7 +339,7 @@ impl Traced {
     /// main thread's `children` per holding process.
     fn suspects(&mut self) -> std::collections::HashSet<u32> {
         let mut pids: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        for seen in self.now.values() {
+        for seen in self.now.map().values() {
             pids.extend(seen.holders.iter().map(|h| h.pid));
         }
         self.watched.retain(|pid, _| pids.contains(pid));
@@ -240,24 +360,30 @@ impl Traced {
     /// caller reads those ports' holders again. One read of `/proc/PID/stat` and of its main
     /// thread's `children` per holding process.
     fn holders_changed(&mut self) -> Vec<u16> {
-        let mut by_pid: std::collections::HashMap<u32, Vec<u16>> = std::collections::HashMap::new();
-        for (k, seen) in &self.now {
-            if seen.state == crate::owners::SockState::Listen {
-                for h in &seen.holders {
-                    by_pid.entry(h.pid).or_default().push(k.local.port());
-                }
-            }
-        }
-        self.children.retain(|pid, _| by_pid.contains_key(pid));
-        let mut ports = Vec::new();
-        for (pid, p) in by_pid {
+        let listen_pids = &self.now.listen_pids;
+        self.children.retain(|pid, _| listen_pids.contains_key(pid));
+        let mut changed = std::collections::HashSet::new();
+        for &pid in listen_pids.keys() {
             let (alive, kids) = life_of(pid);
             let known = self.children.insert(pid, kids.clone());
             let forked = known.is_some_and(|k| kids.iter().any(|c| !k.contains(c)));
             if !alive || forked {
-                ports.extend(p);
+                changed.insert(pid);
             }
         }
+        if changed.is_empty() {
+            return Vec::new();
+        }
+        let mut ports: Vec<u16> = self
+            .now
+            .map()
+            .iter()
+            .filter(|(_, seen)| {
+                seen.state == crate::owners::SockState::Listen
+                    && seen.holders.iter().any(|h| changed.contains(&h.pid))
+            })
+            .map(|(k, _)| k.local.port())
+            .collect();
         ports.sort_unstable();
         ports.dedup();
         ports
@@ -346,23 +472,11 @@ pub(super) fn traced(
 ) -> Result<Summary, StoreError> {
     let session = sum.session;
     let started = now_ms();
-    let mut st = Traced {
-        now: Snapshot::new(),
-        by_sk: std::collections::HashMap::new(),
-        pending: Vec::new(),
-        netns: crate::record::ebpf::own_netns(),
-        children: std::collections::HashMap::new(),
-        journal: crate::record::journal::Journal::open(),
-        began: std::collections::HashMap::new(),
-        foreign: std::collections::HashSet::new(),
-        processes: Processes::default(),
-        reads: 0,
-        watched: std::collections::HashMap::new(),
-        learned: Learned::default(),
-    };
+    let mut st = Traced::new(crate::record::journal::Journal::open());
     let mut last_watch = started;
     let mut last_read: Option<u64> = None;
     let mut lost = capture.lost();
+    let mut lost_checked = started;
     let mut last_written = started;
     let mut last_prune = started;
     loop {
@@ -381,7 +495,13 @@ pub(super) fn traced(
         // Woken for nothing that had to be read while it lives (listens of processes already
         // read, their ends): a busy process's churn, answered in batches below.
         let churn = events > 0 && failed.is_empty() && st.processes.read == read_before;
-        let lost_now = capture.lost();
+        // The loss counter is a system call: asked every LOST_CHECK_MS, not at each wake.
+        let lost_now = if t.saturating_sub(lost_checked) >= LOST_CHECK_MS {
+            lost_checked = t;
+            capture.lost()
+        } else {
+            lost
+        };
         if last_read.is_none_or(|r| t.saturating_sub(r) >= RECONCILE_MS) || lost_now != lost {
             sum.lost_events += lost_now.saturating_sub(lost);
             lost = lost_now;
@@ -409,16 +529,16 @@ pub(super) fn traced(
                         }
                     }
                 }
-                let changes = diff(&st.now, &now);
+                let changes = diff(st.now.map(), &now);
                 fill_sharers(&mut now, &changes);
                 count(&mut sum, &changes);
                 store.apply(session, t, last_read, &changes, &now)?;
                 if let (Some(j), Some(_)) = (&st.journal, last_read) {
-                    tell_journal(j, &changes, &st.now, &now);
+                    tell_journal(j, &changes, st.now.map(), &now);
                 }
                 st.by_sk.retain(|_, k| now.contains_key(k));
                 st.began.retain(|k, _| now.contains_key(k));
-                st.now = now;
+                st.now.replace(now);
                 st.learned.clear();
                 flush(store, session, t, &mut st, &mut sum)?;
                 last_read = Some(t);
@@ -502,6 +622,7 @@ fn reread_ports(
     };
     let before: Snapshot = st
         .now
+        .map()
         .iter()
         .filter(|(k, _)| mine(k))
         .map(|(k, v)| (*k, v.clone()))
@@ -562,4 +683,95 @@ fn flush(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends `fd` over `via` (SCM_RIGHTS): until it is received, no process holds it.
+    fn send(via: &std::os::unix::net::UnixStream, fd: std::os::fd::BorrowedFd<'_>) {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+        let fds = [fd];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+        rustix::net::sendmsg(
+            via,
+            &[std::io::IoSlice::new(b"s")],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+    }
+
+    /// Takes the descriptor sent over `via`.
+    fn receive(via: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
+        use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut byte = [0u8; 1];
+        rustix::net::recvmsg(
+            via,
+            &mut [std::io::IoSliceMut::new(&mut byte)],
+            &mut control,
+            RecvFlags::empty(),
+        )
+        .unwrap();
+        control
+            .drain()
+            .find_map(|m| match m {
+                RecvAncillaryMessage::ScmRights(mut fds) => fds.next(),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// A socket no process holds (here: in flight over a Unix socket, as a kernel socket or one
+    /// of another PID namespace would be) is looked for once, not at every read: the reads
+    /// between two full walks spare it as they spare the sockets whose holders they know, and
+    /// the next full walk names the holder it gained.
+    #[test]
+    fn a_socket_nobody_holds_is_walked_for_once_then_at_each_full_walk() {
+        let ip = std::net::Ipv4Addr::new(127, 77, 0, 1);
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let local = listener.local_addr().unwrap();
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        send(&a, std::os::fd::AsFd::as_fd(&listener));
+        drop(listener);
+        let me = std::process::id();
+        let find = |t: &Snapshot| {
+            t.iter()
+                .find(|(k, _)| k.local == local)
+                .map(|(k, seen)| (*k, seen.holders.iter().map(|h| h.pid).collect::<Vec<_>>()))
+        };
+        let mut st = Traced::new(None);
+        // The first read walks every process: nobody holds the socket.
+        let first = st.read_table().expect("the table was read");
+        let (key, holders) = find(&first).expect("the socket in flight is in the table");
+        assert!(holders.is_empty(), "nobody holds it yet: {holders:?}");
+        assert!(st.unheld.contains(&key.inode), "noted as held by nobody");
+        st.now.replace(first);
+        // Received: this process holds it now. The read between two full walks spares it.
+        let held = receive(&b);
+        let between = st.read_table().expect("the table was read");
+        assert_eq!(
+            find(&between).map(|(_, h)| h),
+            Some(Vec::new()),
+            "spared: not walked for again between two full walks"
+        );
+        st.now.replace(between);
+        // The next full walk names its holder.
+        while !st.reads.is_multiple_of(FULL_WALK_EVERY) {
+            st.reads += 1;
+        }
+        let full = st.read_table().expect("the table was read");
+        assert_eq!(
+            find(&full).map(|(_, h)| h),
+            Some(vec![me]),
+            "named by the full walk"
+        );
+        assert!(!st.unheld.contains(&key.inode));
+        drop(held);
+    }
 }
