@@ -220,6 +220,77 @@ fn each_holder_is_a_bar_that_opens_its_details_and_the_recorder_state_is_shown()
     );
 }
 
+/// A holder that takes the port again after it let it go keeps its lane (a service restarted on
+/// its port is one lane of bars, not a lane per start); another holder has a lane of its own.
+/// The bars' places are read from the window's accessibility tree.
+#[test]
+fn a_holder_s_sockets_one_after_another_share_its_lane() {
+    let dir = TempDir::new("gui-lanes");
+    let db = dir.db();
+    let recorder = start_recorder(&db);
+    wait_recording(&db);
+    let ip = common::private_loopback();
+    let me = std::process::id();
+    let spans_of = |t: &Timeline, pid: u32| {
+        t.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Held(s) if s.holders.iter().any(|h| h.pid == pid)))
+            .count()
+    };
+    // This test's own process holds the port, lets it go, and holds it again.
+    let first = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = first.local_addr().unwrap().port();
+    wait_db(&db, port, "the first socket recorded", |t| held_by(t, me));
+    drop(first);
+    wait_db(&db, port, "the first socket's end recorded", |t| {
+        closed_by(t, me)
+    });
+    let again = std::net::TcpListener::bind((ip, port)).unwrap();
+    wait_db(&db, port, "the second socket recorded", |t| {
+        spans_of(t, me) == 2
+    });
+    drop(again);
+    wait_db(&db, port, "the second socket's end recorded", |t| {
+        t.entries.iter().all(|e| match e {
+            Entry::Held(s) => s.end == history::SpanEnd::Closed,
+            _ => true,
+        })
+    });
+    let other = common::holder::spawn("tcp", &format!("{ip}:{port}"));
+    let other_pid = other.child.id();
+    wait_db(&db, port, "the other holder recorded", |t| {
+        held_by(t, other_pid)
+    });
+
+    let mut h = window(&db);
+    h.run();
+    h.get_by_label("Port history").click();
+    h.run_steps(2);
+    show(&mut h, port);
+    // Each bar is a button named "NAME (PID N, user U): TCP ADDRESS LISTEN, FROM to TO".
+    let mine = format!("(PID {me},");
+    let theirs = format!("(PID {other_pid},");
+    wait_for(&mut h, &theirs);
+    let tops = |label: &str| -> Vec<f32> {
+        h.query_all_by_label_contains(label)
+            .map(|n| n.rect().top())
+            .collect()
+    };
+    let (my_bars, their_bars) = (tops(&mine), tops(&theirs));
+    assert_eq!(my_bars.len(), 2, "a bar for each of this process's sockets");
+    assert_eq!(their_bars.len(), 1, "a bar for the other holder's");
+    assert!(
+        (my_bars[0] - my_bars[1]).abs() < 0.5,
+        "one lane for one holder: {my_bars:?}"
+    );
+    assert!(
+        (my_bars[0] - their_bars[0]).abs() >= 10.0,
+        "another holder, another lane: {my_bars:?} {their_bars:?}"
+    );
+    drop(other);
+    stop(recorder);
+}
+
 /// A refused bind is a marker; its details name who tried, the error and who held the port.
 #[test]
 #[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]

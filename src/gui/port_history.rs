@@ -491,9 +491,10 @@ fn strip_ui(
         .filter(|(_, e)| matches!(e, Entry::Held(_)))
         .map(|(i, _)| i)
         .collect();
-    let lanes = 1 + spans.len().min(LANES_SHOWN);
+    let lanes = lanes_of(t, &spans);
+    let rows = 1 + lanes.len().min(LANES_SHOWN);
     #[expect(clippy::cast_precision_loss, reason = "a few hundred lanes")]
-    let height = AXIS_H + LANE_H * lanes as f32;
+    let height = AXIS_H + LANE_H * rows as f32;
     let (rect, _) = ui.allocate_exact_size(
         egui::vec2(ui.available_width().max(NAME_W + 100.0), height),
         egui::Sense::hover(),
@@ -505,15 +506,108 @@ fn strip_ui(
         from_ms: t.from_ms,
         to_ms: t.to_ms,
     };
-    background_ui(ui, &strip, t, lanes);
+    background_ui(ui, &strip, t, rows);
     markers_ui(ui, &strip, t, selected, actions);
-    bars_ui(ui, &strip, t, &spans, selected, actions);
-    if spans.len() > LANES_SHOWN {
+    bars_ui(ui, &strip, t, &lanes, selected, actions);
+    if lanes.len() > LANES_SHOWN {
+        let hidden: usize = lanes[LANES_SHOWN..].iter().map(|l| l.spans.len()).sum();
         ui.label(format!(
-            "{} more sockets held in this window are not drawn: narrow the time range.",
-            spans.len() - LANES_SHOWN
+            "{hidden} more sockets held in this window are not drawn: narrow the time range."
         ));
     }
+    legend_ui(ui);
+}
+
+/// A lane of the strip: one holder's sockets, one after another in time.
+struct Lane {
+    /// The holder, as the lane is named: its process and PID.
+    name: String,
+    /// The end of the lane's last span.
+    end_ms: u64,
+    /// The timeline's entries drawn in this lane, oldest first.
+    spans: Vec<usize>,
+}
+
+/// One lane per holder, its sockets one after another (a service restarted 70 times on the port
+/// is one lane of 70 bars, not 70 lanes); a socket it held at the same time as one already in
+/// its lane (its IPv4 and IPv6 listeners) takes a lane of its own.
+fn lanes_of(t: &Timeline, spans: &[usize]) -> Vec<Lane> {
+    let mut order: Vec<(usize, &history::Span)> = spans
+        .iter()
+        .filter_map(|&i| match &t.entries[i] {
+            Entry::Held(s) => Some((i, s)),
+            _ => None,
+        })
+        .collect();
+    order.sort_by_key(|(i, s)| (s.first_ms, *i));
+    let mut lanes: Vec<Lane> = Vec::new();
+    for (i, span) in order {
+        let name = span.holders.first().map_or_else(
+            || "unknown".to_owned(),
+            |h| match &h.process {
+                Some(p) => format!("{} ({})", crate::text::clean(p), h.pid),
+                None => format!("PID {}", h.pid),
+            },
+        );
+        let end_ms = words::span_end_ms(span, t.to_ms);
+        match lanes
+            .iter_mut()
+            .find(|l| l.name == name && l.end_ms <= span.first_ms)
+        {
+            Some(lane) => {
+                lane.end_ms = end_ms;
+                lane.spans.push(i);
+            }
+            None => lanes.push(Lane {
+                name,
+                end_ms,
+                spans: vec![i],
+            }),
+        }
+    }
+    lanes
+}
+
+/// What the strip's marks mean, each drawn as the strip draws it: a refused bind's diamond, a
+/// holder's bar, the shade of time no recorder ran.
+fn legend_ui(ui: &mut egui::Ui) {
+    let visuals = ui.visuals().clone();
+    let swatch = |ui: &mut egui::Ui, draw: &dyn Fn(&egui::Painter, egui::Rect)| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
+        draw(ui.painter(), rect);
+    };
+    ui.horizontal_wrapped(|ui| {
+        swatch(ui, &|p, r| {
+            let c = r.center();
+            p.add(egui::Shape::convex_polygon(
+                vec![
+                    egui::pos2(c.x, r.top()),
+                    egui::pos2(c.x + 5.0, c.y),
+                    egui::pos2(c.x, r.bottom()),
+                    egui::pos2(c.x - 5.0, c.y),
+                ],
+                visuals.error_fg_color,
+                egui::Stroke::NONE,
+            ));
+        });
+        ui.label("a refused bind");
+        ui.add_space(8.0);
+        swatch(ui, &|p, r| {
+            p.rect_filled(
+                r.shrink2(egui::vec2(0.0, 2.0)),
+                2.0,
+                visuals.selection.bg_fill,
+            );
+        });
+        ui.label("a socket held, from its start to its end");
+        ui.add_space(8.0);
+        swatch(ui, &|p, r| {
+            p.rect_filled(r, 0.0, visuals.faint_bg_color.gamma_multiply(2.0));
+        });
+        ui.label("no recorder running");
+        ui.add_space(8.0);
+        ui.weak("Click a mark for its details.");
+    });
 }
 
 /// The axis (the window's two ends and its middle), the shaded gaps and the lane lines.
@@ -611,58 +705,53 @@ fn markers_ui(
     }
 }
 
-/// One bar per holder's span, in a lane named by its process, each a button named by its
-/// sentence and time range.
+/// One bar per holder's span, in its holder's lane (named by its process), each a button named
+/// by its sentence and time range.
 fn bars_ui(
     ui: &egui::Ui,
     strip: &Strip,
     t: &Timeline,
-    spans: &[usize],
+    lanes: &[Lane],
     selected: Option<usize>,
     actions: &mut Vec<HistoryAction>,
 ) {
     let painter = ui.painter_at(strip.rect);
     let visuals = ui.visuals();
     let font = egui::FontId::proportional(11.0);
-    for (lane, &i) in spans.iter().take(LANES_SHOWN).enumerate() {
-        let Entry::Held(span) = &t.entries[i] else {
-            continue;
-        };
-        let top = strip.lane_top(lane + 1);
-        let name = span.holders.first().map_or_else(
-            || "unknown".to_owned(),
-            |h| match &h.process {
-                Some(p) => format!("{} ({})", crate::text::clean(p), h.pid),
-                None => format!("PID {}", h.pid),
-            },
-        );
+    for (n, lane) in lanes.iter().take(LANES_SHOWN).enumerate() {
+        let top = strip.lane_top(n + 1);
         painter.text(
             egui::pos2(strip.rect.left(), top + LANE_H / 2.0),
             egui::Align2::LEFT_CENTER,
-            name,
+            &lane.name,
             font.clone(),
             visuals.text_color(),
         );
-        let start = strip.x_of(span.first_ms);
-        let end = strip
-            .x_of(words::span_end_ms(span, t.to_ms))
-            .max(start + 3.0);
-        let bar = egui::Rect::from_x_y_ranges(start..=end, top + 4.0..=top + LANE_H - 4.0);
-        let resp = ui.interact(bar, ui.scope_id().with(("held", i)), egui::Sense::click());
-        let label = words::span_label(span, t.to_ms, t.utc_offset_secs);
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-        super::views::focus_ring(ui, &resp);
-        painter.rect_filled(bar, 2.0, visuals.selection.bg_fill);
-        if selected == Some(i) {
-            painter.rect_stroke(
-                bar,
-                2.0,
-                visuals.selection.stroke,
-                egui::StrokeKind::Outside,
-            );
-        }
-        if resp.on_hover_text(label).clicked() {
-            actions.push(HistoryAction::Select(i));
+        for &i in &lane.spans {
+            let Entry::Held(span) = &t.entries[i] else {
+                continue;
+            };
+            let start = strip.x_of(span.first_ms);
+            let end = strip
+                .x_of(words::span_end_ms(span, t.to_ms))
+                .max(start + 3.0);
+            let bar = egui::Rect::from_x_y_ranges(start..=end, top + 4.0..=top + LANE_H - 4.0);
+            let resp = ui.interact(bar, ui.scope_id().with(("held", i)), egui::Sense::click());
+            let label = words::span_label(span, t.to_ms, t.utc_offset_secs);
+            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+            super::views::focus_ring(ui, &resp);
+            painter.rect_filled(bar, 2.0, visuals.selection.bg_fill);
+            if selected == Some(i) {
+                painter.rect_stroke(
+                    bar,
+                    2.0,
+                    visuals.selection.stroke,
+                    egui::StrokeKind::Outside,
+                );
+            }
+            if resp.on_hover_text(label).clicked() {
+                actions.push(HistoryAction::Select(i));
+            }
         }
     }
 }

@@ -65,7 +65,10 @@ pub(in crate::gui) fn group_text(o: &Owner, count: usize, folded: bool) -> Strin
 }
 
 /// A group's line, drawn from the first column's cell across `span` points (every column), cut
-/// to what the table shows (`table_clip`), not to the first column.
+/// to what the table shows (`table_clip`), not to the first column. It is a band of its own
+/// over the table's column edges (egui_extras draws each resizable column's edge down the whole
+/// body, after the rows): drawn on a layer above the table's (below any window or menu), so no
+/// edge runs through the process's name; the band shows the pointer over it, as a row does.
 pub(in crate::gui) fn group_line(
     ui: &mut egui::Ui,
     text: String,
@@ -76,9 +79,26 @@ pub(in crate::gui) fn group_line(
     let rect =
         egui::Rect::from_min_size(cell.min, egui::vec2(span.max(cell.width()), cell.height()));
     let clip = ui.clip_rect().with_max_x(rect.max.x.min(table_clip.max.x));
+    let layer = egui::LayerId::new(ui.layer_id().order, egui::Id::unique("live-table-groups"));
+    let visuals = ui.visuals();
+    let band = rect.intersect(clip);
+    // A header's shade, set apart from the rows' stripes; stronger under the pointer.
+    let over = if ui.rect_contains_pointer(band) {
+        visuals.widgets.hovered.weak_bg_fill.gamma_multiply(0.8)
+    } else {
+        visuals.widgets.inactive.weak_bg_fill.gamma_multiply(0.6)
+    };
+    let painter = ui
+        .painter()
+        .clone()
+        .with_layer_id(layer)
+        .with_clip_rect(clip);
+    painter.rect_filled(rect, 0.0, visuals.panel_fill);
+    painter.rect_filled(rect, 0.0, over);
     let mut line = ui.new_child(
         egui::UiBuilder::new()
             .max_rect(rect)
+            .layer_id(layer)
             .layout(egui::Layout::left_to_right(egui::Align::Center)),
     );
     line.set_clip_rect(clip);
