@@ -411,6 +411,47 @@ fn hostile_process_names_are_stored_as_they_are_and_escaped_on_output() {
     drop(stop(recorder));
 }
 
+/// A second recorder on a database another one is writing is refused with one line, and writes
+/// nothing (two sessions over the same time showed one socket twice, and "not running" while
+/// the first ran); once the first stopped, the database is free again.
+#[test]
+fn a_second_recorder_on_the_same_database_is_refused() {
+    let dir = TempDir::new("two");
+    let db = dir.0.join("record.db");
+    let first = start_recorder(&db, 100);
+    wait_until_recording(&db);
+    let sessions = |db: &Path| history(db, &["1"])["sessions"].as_array().unwrap().len();
+    assert_eq!(sessions(&db), 1);
+    let second = common::bin()
+        .args(["record", "--db"])
+        .arg(&db)
+        .args(["--for", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "refused: {err}");
+    assert!(
+        err.contains("another recorder is recording into this database"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(second.stdout.is_empty(), "it did not start");
+    assert_eq!(sessions(&db), 1, "no second session written");
+    stop(first);
+    let again = common::bin()
+        .args(["record", "--db"])
+        .arg(&db)
+        .args(["--for", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "free again once the first stopped: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(sessions(&db), 2);
+}
+
 #[test]
 fn a_database_where_others_may_write_or_behind_a_link_is_refused() {
     use std::os::unix::fs::PermissionsExt as _;

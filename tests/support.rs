@@ -411,7 +411,7 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
             &format!("127.0.0.1:{port}"),
             "--wait",
             "--timeout",
-            "20",
+            "120",
             "--interval",
             "0.2",
         ])
@@ -437,9 +437,12 @@ fn check_wait_returns_0_soon_after_the_port_is_released() {
     text.push_str(&rest);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "exit 0 once free: {text}");
+    // Soon: at one of its next checks, not at its 120 s timeout (which exits 1). No tighter
+    // bound: under Wine on a loaded machine 2 s was not enough for the process to see it.
     assert!(
-        released_at.elapsed() < Duration::from_secs(2),
-        "returned soon after the release"
+        released_at.elapsed() < common::PATIENCE,
+        "returned soon after the release, long before its timeout: {:?}",
+        released_at.elapsed()
     );
     assert!(text.contains("still not bindable"), "waiting lines: {text}");
     assert!(

@@ -23,7 +23,7 @@ pub struct RecordArgs {
     /// or SIGTERM.
     #[arg(long = "for", value_name = "DURATION", value_parser = duration_ms)]
     pub for_ms: Option<u64>,
-    /// Milliseconds between reads of the socket table (10 to 60000).
+    /// Polling mode: milliseconds between reads of the socket table (10 to 60000).
     #[arg(long, value_name = "MS", default_value = "200", value_parser = interval_ms)]
     pub interval: u64,
     /// Remove records older than this.

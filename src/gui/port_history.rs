@@ -16,6 +16,8 @@ use crate::record::words;
 /// How far back the strip looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Reach {
+    /// The last 5 minutes: events seconds apart drawn apart.
+    FiveMinutes,
     /// The last hour.
     #[default]
     Hour,
@@ -28,11 +30,18 @@ pub enum Reach {
 }
 
 impl Reach {
-    const ALL: [Reach; 4] = [Reach::Hour, Reach::Day, Reach::Week, Reach::Month];
+    const ALL: [Reach; 5] = [
+        Reach::FiveMinutes,
+        Reach::Hour,
+        Reach::Day,
+        Reach::Week,
+        Reach::Month,
+    ];
 
     fn ms(self) -> u64 {
         const HOUR_MS: u64 = 3_600_000;
         match self {
+            Reach::FiveMinutes => HOUR_MS / 12,
             Reach::Hour => HOUR_MS,
             Reach::Day => 24 * HOUR_MS,
             Reach::Week => 7 * 24 * HOUR_MS,
@@ -42,6 +51,7 @@ impl Reach {
 
     fn label(self) -> &'static str {
         match self {
+            Reach::FiveMinutes => "last 5 minutes",
             Reach::Hour => "last hour",
             Reach::Day => "last 24 hours",
             Reach::Week => "last 7 days",
@@ -568,6 +578,12 @@ fn lanes_of(t: &Timeline, spans: &[usize]) -> Vec<Lane> {
     lanes
 }
 
+/// The shade of time no recorder ran: the text's colour, faint, so it reads as grey in the
+/// light theme and the dark (the panel's own faint shade was white on light grey there).
+fn unrecorded(visuals: &egui::Visuals) -> egui::Color32 {
+    visuals.text_color().gamma_multiply(0.14)
+}
+
 /// What the strip's marks mean, each drawn as the strip draws it: a refused bind's diamond, a
 /// holder's bar, the shade of time no recorder ran.
 fn legend_ui(ui: &mut egui::Ui) {
@@ -602,7 +618,7 @@ fn legend_ui(ui: &mut egui::Ui) {
         ui.label("a socket held, from its start to its end");
         ui.add_space(8.0);
         swatch(ui, &|p, r| {
-            p.rect_filled(r, 0.0, visuals.faint_bg_color.gamma_multiply(2.0));
+            p.rect_filled(r, 0.0, unrecorded(&visuals));
         });
         ui.label("no recorder running");
         ui.add_space(8.0);
@@ -642,7 +658,7 @@ fn background_ui(ui: &egui::Ui, strip: &Strip, t: &Timeline, lanes: usize) {
                 left..=strip.x_of(*to_ms).max(left + 1.0),
                 strip.lane_top(0)..=strip.rect.bottom(),
             );
-            painter.rect_filled(shade, 0.0, visuals.faint_bg_color.gamma_multiply(2.0));
+            painter.rect_filled(shade, 0.0, unrecorded(visuals));
         }
     }
     for lane in 0..lanes {

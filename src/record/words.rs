@@ -721,7 +721,8 @@ pub fn failed_details(f: &FailedBind, off: i32) -> Vec<(&'static str, String)> {
 }
 
 /// What `check` adds from the recorder, one line each: "held since 02:13:05 by java (PID 812)",
-/// "the port changed hands 14 times in the last hour", "the last refused bind here at …: …"; the
+/// "port 8080 was taken 14 times in the last hour" (a socket begun on it each time: 14 holders
+/// one after another are 14 takes, 13 changes of hands), "the last refused bind here at …: …"; the
 /// `history` command it ends with reads `db`, the database these came from.
 #[must_use]
 pub fn recollection_lines(
@@ -748,7 +749,7 @@ pub fn recollection_lines(
     }
     if r.changes_last_hour > 1 {
         out.push(format!(
-            "Recorded: port {} changed hands {} times in the last hour.",
+            "Recorded: port {} was taken {} times in the last hour.",
             r.port, r.changes_last_hour
         ));
     }

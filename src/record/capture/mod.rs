@@ -30,8 +30,9 @@ mod tell;
 #[cfg(target_os = "linux")]
 mod traced;
 
-/// In traced mode, at most this long between a traced change and its write to the database
-/// (the changes of this time are one transaction).
+/// In traced mode, at most this long between a known process's traced change and its write to
+/// the database (the changes of this time are one transaction: a busy service's churn costs one
+/// write a second); a new process's listen and a failed bind are written at once.
 #[cfg(target_os = "linux")]
 const FLUSH_MS: u64 = 1_000;
 

@@ -562,8 +562,11 @@ pub(super) fn traced(
         }
         if !st.pending.is_empty() || t.saturating_sub(last_written) >= HEARTBEAT_MS {
             let oldest = st.pending.first().map_or(t, |e| e.at_ms);
+            // A new process's listen (or a failed bind) is written at once, so a kill -9 right
+            // after it keeps it; only a known process's churn waits up to FLUSH_MS, batched.
             if t.saturating_sub(oldest) >= FLUSH_MS
                 || t.saturating_sub(last_written) >= HEARTBEAT_MS
+                || (events > 0 && !churn)
             {
                 flush(store, session, t, &mut st, &mut sum)?;
                 last_written = t;

@@ -108,6 +108,17 @@ pub enum StoreError {
         /// The newest this build knows.
         known: i64,
     },
+    /// Another recorder is writing this database (it holds the database's lock): two would
+    /// each write their own session over the same time, and `history` would show one socket
+    /// twice and the recorder stopped while the other ran.
+    #[error(
+        "{}: another recorder is recording into this database: stop it first, or give this one another --db",
+        .path.display()
+    )]
+    Busy {
+        /// The database.
+        path: PathBuf,
+    },
     /// The disk is full: recording stops (the database keeps every whole poll before).
     #[error("the disk holding the database is full")]
     Full,
@@ -219,6 +230,11 @@ pub struct Store {
     path: PathBuf,
     /// Each open socket's span row, while this store records a session.
     open: HashMap<SocketKey, i64>,
+    /// The writer's lock ([`schema::prepare`]), held while this store records: a second recorder
+    /// on the same database is refused ([`StoreError::Busy`]). Declared after `conn`, so it is
+    /// let go after SQLite closed the file (on Unix it is the database file itself, and closing
+    /// a descriptor of it earlier would drop SQLite's own locks).
+    _lock: Option<std::fs::File>,
 }
 
 fn ms(v: u64) -> i64 {
@@ -230,7 +246,21 @@ impl Store {
     /// The folder must be writable by nobody else, and neither the file nor its `-wal`/`-shm`
     /// companions may be symbolic links: the recorder often runs as root.
     pub fn open_for_writing(path: &Path) -> Result<Self, StoreError> {
-        schema::prepare(path)?;
+        let lock = schema::prepare(path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Busy {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(StoreError::Folder {
+                    path: path.to_path_buf(),
+                    error,
+                });
+            }
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NOFOLLOW
@@ -240,6 +270,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             open: HashMap::new(),
+            _lock: Some(lock),
         };
         s.setup().map_err(|e| s.err(e))?;
         s.migrate()?;
@@ -275,6 +306,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             open: HashMap::new(),
+            _lock: None,
         };
         let v = s.version().map_err(|e| s.err(e))?;
         let known = i64::try_from(schema::MIGRATIONS.len()).unwrap_or(i64::MAX);
@@ -454,6 +486,47 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// A refused bind recorded after the last heartbeat moves the session's end to it: after a
+    /// kill -9 the gap begins after the last thing written, not at the heartbeat before it. And
+    /// the database is one writer's: a second store opened for writing is refused while the
+    /// first lives, and let in once it is gone.
+    #[test]
+    fn a_refused_bind_moves_the_session_s_end_and_one_writer_at_a_time() {
+        let dir = temp_dir("last");
+        let path = dir.join(FILE_NAME);
+        let mut s = Store::open_for_writing(&path).unwrap();
+        assert!(
+            matches!(Store::open_for_writing(&path), Err(StoreError::Busy { .. })),
+            "a second writer is refused"
+        );
+        let session = s.begin_session(1_000, Mode::Traced, 200, "test").unwrap();
+        let row = FailedRow {
+            at_ms: 5_432,
+            who: Holder::pid_only(7),
+            protocol: Some(Protocol::Tcp),
+            local: Some("127.0.0.1:8080".parse().unwrap()),
+            errno: 98,
+            held_by: Vec::new(),
+        };
+        s.record_failed_binds(session, std::slice::from_ref(&row))
+            .unwrap();
+        let last: i64 = s
+            .conn()
+            .query_row(
+                "SELECT last_ms FROM sessions WHERE id = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(last, 5_432);
+        drop(s);
+        assert!(
+            Store::open_for_writing(&path).is_ok(),
+            "free once the first is gone"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -126,8 +126,9 @@ impl Store {
 /// Makes the database's folder (mode 0700) and file (mode 0600) when missing, and refuses a
 /// folder others may write or a file (or its `-wal`, `-shm`, `-journal`) that is a link or not
 /// a regular file: as root, any of those would let another user aim the recorder's writes.
+/// Returns the file that is the writer's lock (the database itself, opened the same safe way).
 #[cfg(unix)]
-pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
+pub(super) fn prepare(path: &Path) -> Result<std::fs::File, StoreError> {
     use rustix::fs::{AtFlags, FileType, Mode as FsMode, OFlags};
     let unsafe_path = |why: &str| StoreError::Unsafe {
         path: path.to_path_buf(),
@@ -185,13 +186,15 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
             }
         }
     }
+    // The database file itself is the writer's lock (flock: apart from SQLite's own fcntl
+    // locks); the descriptor is kept open as long as the store records.
     match rustix::fs::openat(
         &dir,
         name,
-        OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::RDWR | OFlags::CLOEXEC,
+        OFlags::CREATE | OFlags::NOFOLLOW | OFlags::RDWR | OFlags::CLOEXEC,
         FsMode::from_raw_mode(0o600),
     ) {
-        Ok(_) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Ok(fd) => Ok(std::fs::File::from(fd)),
         Err(e) => Err(StoreError::Folder {
             path: path.to_path_buf(),
             error: e.into(),
@@ -199,13 +202,26 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Makes the database's folder when missing; returns the writer's lock file.
 #[cfg(not(unix))]
-pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
+pub(super) fn prepare(path: &Path) -> Result<std::fs::File, StoreError> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Folder {
             path: dir.to_path_buf(),
             error: e,
         })?;
     }
-    Ok(())
+    // The writer's lock is a file of its own beside the database: Windows' locks are
+    // mandatory, and one over the database itself would refuse SQLite's own reads of it.
+    let mut lock = path.as_os_str().to_owned();
+    lock.push("-lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| StoreError::Folder {
+            path: std::path::PathBuf::from(lock),
+            error: e,
+        })
 }

@@ -307,6 +307,15 @@ impl Store {
                 .map_err(|e| map_full(&path, e))?;
             }
         }
+        // The recorder ran at least until its last refused bind: after a kill -9 the gap
+        // starts after it, not at the heartbeat before it.
+        if let Some(last) = rows.iter().map(|r| r.at_ms).max() {
+            tx.execute(
+                "UPDATE sessions SET last_ms = max(last_ms, ?2) WHERE id = ?1",
+                params![session, ms(last)],
+            )
+            .map_err(|e| map_full(&path, e))?;
+        }
         tx.commit().map_err(|e| map_full(&path, e))
     }
 
