@@ -525,6 +525,9 @@ pub enum InputError {
     /// A duration that is not one (`90s`, `30m`, `2h`, `3d`).
     #[error("'{0}' is not a duration: give 90s, 30m, 2h or 3d")]
     NotADuration(String),
+    /// `history --pid` that is not a process number.
+    #[error("--pid {0}: give a process number (1 or more)")]
+    NotAPid(String),
     /// The recorder's `--interval` outside 10 to 60000 milliseconds.
     #[error("--interval {0}: give milliseconds from 10 to 60000")]
     IntervalMsOutOfRange(String),

@@ -1145,6 +1145,23 @@ fn an_unreadable_history_database_is_said_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `history --pid` that is not a process number says which option and what to give, in one
+/// line with exit 2, its text cleaned (clap's own "invalid digit found in string" named
+/// neither, and PID 0 was taken).
+#[test]
+fn history_pid_that_is_not_a_process_number_is_one_clear_line() {
+    for bad in ["abc", "0", "4294967296", "a\u{1b}[31mb"] {
+        let (code, out, err) = run(&["history", "--pid", bad]);
+        assert_eq!(code, 2, "{bad}: {out}{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("give a process number (1 or more)"),
+            "{bad}: {err}"
+        );
+        assert!(!err.contains('\u{1b}'), "no raw escape: {err:?}");
+    }
+}
+
 /// `free` that finds fewer ports than asked says why on standard error (it printed them and
 /// exited 1, saying nothing): the ports of the range it could not bind, or a range too small.
 #[test]

@@ -373,6 +373,13 @@ fn a_recorder_killed_and_restarted_leaves_a_gap_and_nothing_else() {
         text.contains("when the recorder stopped; after that, unknown"),
         "the span before the gap says its end is unknown: {text}"
     );
+    assert!(
+        text.contains(&format!(
+            "the same socket as before the gap (inode {}",
+            all[1]["inode"]
+        )),
+        "the span after the gap says it is the same socket: {text}"
+    );
     drop(h);
 }
 

@@ -44,7 +44,7 @@ pub struct HistoryArgs {
     #[arg(long, conflicts_with = "pid")]
     pub failed: bool,
     /// Everything one process did: the sockets it held, the binds it failed.
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", value_parser = pid_number)]
     pub pid: Option<u32>,
     /// From when: a duration back (2h, 30m, 3d), a clock time (03:00), a date and time
     /// (2026-12-06 03:00).
@@ -72,6 +72,13 @@ fn duration_ms(s: &str) -> Result<u64, InputError> {
     time::parse_duration_ms(s)
         .filter(|&ms| ms > 0)
         .ok_or_else(|| InputError::NotADuration(crate::text::clean(s).into_owned()))
+}
+
+fn pid_number(s: &str) -> Result<u32, InputError> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(InputError::NotAPid(crate::text::clean(s).into_owned())),
+    }
 }
 
 fn interval_ms(s: &str) -> Result<u64, InputError> {

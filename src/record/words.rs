@@ -229,6 +229,30 @@ fn heading(t: &Timeline) -> String {
     )
 }
 
+/// For a span already there when a recorder started: the last instant an earlier span of the
+/// timeline showed the very same socket (its inode, protocol and address) before a recorder
+/// stopped — one socket across a restart, not two.
+fn same_socket_before(t: &Timeline, s: &Span) -> Option<u64> {
+    if s.after_ms.is_some() || s.inode == 0 {
+        return None;
+    }
+    t.entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Held(p)
+                if p.end == SpanEnd::RecorderStopped
+                    && p.inode == s.inode
+                    && p.protocol == s.protocol
+                    && p.local == s.local
+                    && p.first_ms < s.first_ms =>
+            {
+                p.last_ms
+            }
+            _ => None,
+        })
+        .max()
+}
+
 fn span_line(s: &Span, off: i32) -> String {
     let start = match s.after_ms {
         // Stamped with the start of the gap it appeared in: the time the timeline is sorted by.
@@ -354,6 +378,14 @@ pub fn timeline_text(
         match e {
             Entry::Held(s) => {
                 let _ = writeln!(out, "  {}", span_line(s, off));
+                if let Some(before) = same_socket_before(t, s) {
+                    let _ = writeln!(
+                        out,
+                        "          the same socket as before the gap (inode {}, held at {})",
+                        s.inode,
+                        time::clock_ms(before, off)
+                    );
+                }
                 shown += 1;
             }
             Entry::FailedBind(f) => {
