@@ -68,18 +68,7 @@ fn history(db: &Path, args: &[&str]) -> Value {
 /// The timeline, or the error when there is no database yet (the recorder makes its file, then
 /// its schema).
 fn try_history(db: &Path, args: &[&str]) -> Result<Value, String> {
-    let out = common::bin()
-        .arg("history")
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .args(["--since", "10m", "--json"])
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(serde_json::from_slice(&out.stdout).unwrap())
+    common::history_json(db, args)
 }
 
 fn history_text(db: &Path, args: &[&str]) -> String {

@@ -34,18 +34,7 @@ impl Drop for Recorder {
 
 /// `history ARGS --json` over the last 10 minutes, or the error while there is no database yet.
 fn history(db: &Path, args: &[&str]) -> Result<Value, String> {
-    let out = common::bin()
-        .arg("history")
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .args(["--since", "10m", "--json"])
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(serde_json::from_slice(&out.stdout).unwrap())
+    common::history_json(db, args)
 }
 
 /// Polls `history PORT --json` until `ok` holds of its timeline.

@@ -194,6 +194,23 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_port-inspector"))
 }
 
+/// `history ARGS --db DB --since 10m --json`: the recorder's timeline, or the error while there
+/// is no database yet (the recorder makes its file, then its schema).
+pub fn history_json(db: &std::path::Path, args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = bin()
+        .arg("history")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .args(["--since", "10m", "--json"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
 /// A child process holding a socket; killed when dropped.
 pub struct Holder {
     /// The child.
