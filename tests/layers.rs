@@ -12,6 +12,8 @@
 //!
 //! Nothing is built or run: the test reads the files under `CARGO_MANIFEST_DIR/src`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -233,7 +235,7 @@ fn code_lines(text: &str) -> Vec<String> {
 }
 
 fn sources() -> Vec<Source> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = common::source_dir().join("src");
     let mut files = Vec::new();
     let mut dirs = vec![src.clone()];
     while let Some(dir) = dirs.pop() {
