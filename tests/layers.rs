@@ -11,6 +11,7 @@
 //! is its unit tests.
 //!
 //! Nothing is built or run: the test reads the files under `CARGO_MANIFEST_DIR/src`.
+#![allow(clippy::unwrap_used)] // The shared helpers unwrap: in tests a failed unwrap is a failed test.
 
 mod common;
 
