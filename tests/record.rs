@@ -824,6 +824,7 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
             .find(|e| e["who"]["pid"].as_u64() == Some(*pid))
             .unwrap_or_else(|| panic!("the bind of PID {pid} is recorded: {failed:#?}"));
         assert_eq!(e["errno"], 98, "EADDRINUSE");
+        assert_eq!(e["errno_name"], "EADDRINUSE", "and by its name");
         assert_eq!(e["protocol"], "tcp", "a stream socket's bind: TCP");
         assert_eq!(e["who"]["process"], "holder", "who tried");
         assert_eq!(
@@ -842,7 +843,18 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
         .find(|e| e["who"]["pid"].as_u64() == Some(denied))
         .unwrap_or_else(|| panic!("the privileged bind is recorded: {failed:#?}"));
     assert_eq!(e["errno"], 13, "EACCES");
+    assert_eq!(e["errno_name"], "EACCES", "by its name");
     assert_eq!(e["who"]["user"], "nobody", "as whom");
+    // The holder's own timeline has the binds refused while it held the port.
+    let caused = failed_here(&["--pid", &holder_pid.to_string()]);
+    for pid in &tried {
+        assert!(
+            caused
+                .iter()
+                .any(|e| e["who"]["pid"].as_u64() == Some(*pid)),
+            "history --pid {holder_pid} (the holder) lists PID {pid}'s refused bind: {caused:#?}"
+        );
+    }
     let text = history_text(&db, &[&port.to_string()]);
     assert!(
         text.contains(&format!("refused bind: holder (PID {}", tried[0]))

@@ -43,7 +43,8 @@ pub struct HistoryArgs {
     /// Every failed bind on the machine (with a PORT: on that port).
     #[arg(long, conflicts_with = "pid")]
     pub failed: bool,
-    /// Everything one process did: the sockets it held, the binds it failed.
+    /// Everything one process did: the sockets it held, the binds it failed, and the binds
+    /// refused while it held the port.
     #[arg(long, value_name = "PID", value_parser = pid_number)]
     pub pid: Option<u32>,
     /// From when: a duration back (2h, 30m, 3d), a clock time (03:00), a date and time

@@ -86,8 +86,17 @@ pub struct FailedBind {
     pub local: Option<SocketAddr>,
     /// The error (98 EADDRINUSE, 13 EACCES, 99 EADDRNOTAVAIL …).
     pub errno: i32,
+    /// `errno` by its name (`EADDRINUSE`), so a reader of the JSON need not look it up.
+    #[serde(default)]
+    pub errno_name: String,
     /// Who held the port at that instant, in the recorder's table.
     pub held_by: Vec<Holder>,
+}
+
+/// A Linux errno's name (`EADDRINUSE`): the recorder's failed binds are Linux's.
+#[must_use]
+pub fn errno_name(errno: i32) -> String {
+    crate::oserror::OsError::for_os(crate::platform::Os::Linux, errno).native_name
 }
 
 /// Why part of the window has no record.
@@ -411,7 +420,13 @@ fn span_filter(subject: Subject) -> (&'static str, i64) {
 fn failed_filter(subject: Subject) -> (&'static str, i64) {
     match subject {
         Subject::Port(p) | Subject::FailedBindsOn(p) => ("port = ?3", i64::from(p)),
-        Subject::Pid(p) => ("pid = ?3", i64::from(p)),
+        // A process's own refused binds, and the ones it caused: binds refused while it held
+        // the port (`held_by` is a JSON list of holders).
+        Subject::Pid(p) => (
+            "(pid = ?3 OR EXISTS (SELECT 1 FROM json_each(held_by) \
+              WHERE json_extract(value, '$.pid') = ?3))",
+            i64::from(p),
+        ),
         Subject::FailedBinds => ("?3 = ?3", 0),
     }
 }
@@ -544,6 +559,7 @@ fn failed_binds(
                 .zip(port)
                 .map(|(ip, p)| SocketAddr::new(ip, p)),
             errno: r.get(9)?,
+            errno_name: errno_name(r.get(9)?),
             held_by: held
                 .and_then(|h| serde_json::from_str(&h).ok())
                 .unwrap_or_default(),
@@ -785,8 +801,9 @@ mod tests {
         }
     }
 
-    /// A database of 50 sockets on port 7000, one after another, a refused bind on 7000 after
-    /// each and one on 7001 (both by PID 9); returns its folder and file.
+    /// A database of 50 sockets on port 7000, one after another (the nth held by PID n + 10), a
+    /// refused bind on 7000 after each, while it held the port, and one on 7001 (both by PID 9);
+    /// returns its folder and file.
     fn fifty_on_7000(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         use crate::record::store::FailedRow;
         use crate::record::{Change, Seen, Snapshot, SocketKey};
@@ -831,7 +848,7 @@ mod tests {
                         protocol: Some(Protocol::Tcp),
                         local: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
                         errno: 98,
-                        held_by: Vec::new(),
+                        held_by: vec![Holder::pid_only(u32::try_from(n).unwrap() + 10)],
                     },
                     FailedRow {
                         at_ms: t + 600,
@@ -931,6 +948,13 @@ mod tests {
                 "{subject:?}: the rest counted"
             );
         }
+        // A holder's timeline: its socket, and the bind refused while it held the port.
+        let holder = real(&timeline(&r, Subject::Pid(15), 0, end, end).unwrap());
+        assert!(
+            matches!(&holder[..], [Entry::Held(s), Entry::FailedBind(f)]
+                if s.holders[0].pid == 15 && f.who.pid == 9 && f.held_by[0].pid == 15),
+            "PID 15's socket and the bind it refused: {holder:#?}"
+        );
         assert!(
             real(
                 &timeline_newest(&r, Subject::FailedBindsOn(7000), 0, end, end, Some(10)).unwrap()

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::Holder;
 use super::ModeReason;
-use super::history::{Entry, FailedBind, GapWhy, Recollection, Span, SpanEnd, Subject, Timeline};
+use super::history::{
+    self, Entry, FailedBind, GapWhy, Recollection, Span, SpanEnd, Subject, Timeline,
+};
 use super::store::Mode;
 use super::time;
 use crate::owners::ManagedKind;
@@ -195,12 +197,6 @@ pub fn holders(hs: &[Holder]) -> String {
     }
 }
 
-/// The error's name (`EADDRINUSE`) as Linux numbers it.
-#[must_use]
-pub fn errno_name(errno: i32) -> String {
-    crate::oserror::OsError::for_os(crate::platform::Os::Linux, errno).native_name
-}
-
 /// What a bounded timeline left out: "Showing the newest 200 entries; 35800 older ones in this
 /// window are not shown (3000 sockets held, 32800 refused binds), all before 03:12:04."
 #[must_use]
@@ -339,7 +335,11 @@ fn refusal(f: &FailedBind) -> String {
     } else {
         format!(", while {} held it", holders(&f.held_by))
     };
-    format!("{}{on}, {}{held}", holder(&f.who), errno_name(f.errno))
+    format!(
+        "{}{on}, {}{held}",
+        holder(&f.who),
+        history::errno_name(f.errno)
+    )
 }
 
 /// The whole timeline as text: a heading, then one entry per line group, then what the
@@ -994,6 +994,7 @@ mod tests {
             protocol: None,
             local: None,
             errno: 98,
+            errno_name: history::errno_name(98),
             held_by: Vec::new(),
         };
         for (k, v) in failed_details(&f, 0) {
@@ -1028,6 +1029,6 @@ mod tests {
             managed_by: None,
         };
         assert_eq!(holder(&h), "PID 9", "bare PID");
-        assert_eq!(errno_name(98), "EADDRINUSE", "Linux names");
+        assert_eq!(history::errno_name(98), "EADDRINUSE", "Linux names");
     }
 }

@@ -281,6 +281,7 @@ fn tell_journal_failed(
             protocol: r.protocol,
             local: r.local,
             errno: r.errno,
+            errno_name: crate::record::history::errno_name(r.errno),
             held_by: r.held_by.clone(),
         };
         j.send(&crate::record::words::failed_line(&f, 0), &fields);
