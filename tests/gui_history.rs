@@ -351,3 +351,89 @@ fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
     drop(held);
     stop(recorder);
 }
+
+/// Refused binds too close in time to be drawn apart (a service's retries, milliseconds apart on
+/// an hour's strip) are one marker with their count, not markers drawn over each other of which
+/// only the top one could be clicked: it opens their list, and each line opens its details.
+#[test]
+#[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
+fn refused_binds_close_in_time_are_one_marker_that_lists_each() {
+    common::require(common::is_root(), "root, to load the eBPF program");
+    let dir = TempDir::new("gui-stack");
+    let db = dir.db();
+    let recorder = start_recorder(&db);
+    wait_recording(&db);
+    let ip = common::private_loopback();
+    let held = common::holder::spawn("tcp", &format!("{ip}:0"));
+    let port = held.port;
+    wait_db(&db, port, "the holder recorded", |t| {
+        held_by(t, held.child.id())
+    });
+    // Three processes try the held port one after another: each is refused.
+    let tried: Vec<u32> = (0..3)
+        .map(|_| {
+            let mut c = std::process::Command::new(common::holder::path())
+                .args(["bound", &format!("{ip}:{port}")])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            assert_eq!(c.wait().unwrap().code(), Some(2), "the bind was refused");
+            c.id()
+        })
+        .collect();
+    wait_db(&db, port, "the three refused binds recorded", |t| {
+        tried.iter().all(|pid| {
+            t.entries
+                .iter()
+                .any(|e| matches!(e, Entry::FailedBind(f) if f.who.pid == *pid))
+        })
+    });
+
+    let mut h = window(&db);
+    h.run();
+    h.get_by_label("Port history").click();
+    h.run_steps(2);
+    show(&mut h, port);
+    wait_for(&mut h, "3 refused binds from ");
+    let line = |pid: u32| format!("refused bind: {} (PID {pid}", common::holder::image());
+    for pid in &tried {
+        assert_eq!(
+            count(&h, &line(*pid)),
+            0,
+            "no marker of its own for PID {pid}'s bind: one marker for the three"
+        );
+    }
+    h.query_all_by_label_contains("3 refused binds from ")
+        .next()
+        .expect("the stack's marker")
+        .click();
+    h.run_steps(2);
+    for pid in &tried {
+        assert_eq!(
+            count(&h, &line(*pid)),
+            1,
+            "the stack's list has a line for PID {pid}'s bind"
+        );
+    }
+    assert!(
+        h.query_all_by_label(&tried[1].to_string()).next().is_none(),
+        "no details open yet"
+    );
+    h.query_all_by_label_contains(&line(tried[1]))
+        .next()
+        .expect("the second bind's line")
+        .click();
+    h.run_steps(2);
+    assert!(
+        h.query_all_by_label(&tried[1].to_string()).next().is_some(),
+        "its details: who tried, by PID"
+    );
+    assert!(has(&h, "EADDRINUSE (98)"), "its error");
+    assert_eq!(
+        count(&h, &line(tried[0])),
+        1,
+        "the list stays open beside the details"
+    );
+    drop(held);
+    stop(recorder);
+}

@@ -192,6 +192,9 @@ pub enum HistoryAction {
     Show,
     /// Open entry N's details.
     Select(usize),
+    /// Open the list of the refused binds drawn as one marker: the ones among entries
+    /// `first..=last`.
+    SelectStack(usize, usize),
     /// Close the details.
     Unselect,
 }
@@ -211,6 +214,9 @@ pub struct PortHistoryRoom {
     pub shown: Option<(u16, Reading)>,
     /// The entry whose details are open.
     pub selected: Option<usize>,
+    /// The stack of refused binds whose list is open (entries `first..=last`): binds too close
+    /// in time to be drawn apart, one marker.
+    pub stack: Option<(usize, usize)>,
     /// Bad input, said inline.
     pub error: Option<String>,
     /// How the recorder commands shown name this program.
@@ -265,8 +271,21 @@ impl PortHistoryRoom {
                         Some("The database could not be read: no thread to read it on.".into());
                 }
             }
-            HistoryAction::Select(i) => self.selected = Some(i),
-            HistoryAction::Unselect => self.selected = None,
+            HistoryAction::Select(i) => {
+                // Picked from an open stack's list, the list stays open; anything else closes it.
+                if !self.stack.is_some_and(|(a, b)| (a..=b).contains(&i)) {
+                    self.stack = None;
+                }
+                self.selected = Some(i);
+            }
+            HistoryAction::SelectStack(first, last) => {
+                self.stack = Some((first, last));
+                self.selected = None;
+            }
+            HistoryAction::Unselect => {
+                self.selected = None;
+                self.stack = None;
+            }
         }
     }
 
@@ -275,6 +294,7 @@ impl PortHistoryRoom {
         if self.loading == Some(id) {
             self.loading = None;
             self.selected = None;
+            self.stack = None;
             self.shown = Some((port, reading));
         }
     }
@@ -369,7 +389,8 @@ impl PortHistoryRoom {
                         timeline,
                         db,
                         *unit_installed,
-                        (self.selected, &self.program, self.root),
+                        (self.selected, self.stack),
+                        (&self.program, self.root),
                         &mut actions,
                     );
                 });
@@ -380,13 +401,15 @@ impl PortHistoryRoom {
 }
 
 /// The heading, the recorder's state, the strip, the gaps and the open details; `(selected,
-/// program, root)`: the open entry, and how the commands shown start (the program, no sudo for root).
+/// stack)`: the open entry and the open stack of refused binds; `(program, root)`: how the
+/// commands shown start (the program, no sudo for root).
 fn timeline_ui(
     ui: &mut egui::Ui,
     t: &Timeline,
     db: &Path,
     unit_installed: bool,
-    (selected, program, root): (Option<usize>, &Program, bool),
+    (selected, stack): (Option<usize>, Option<(usize, usize)>),
+    (program, root): (&Program, bool),
     actions: &mut Vec<HistoryAction>,
 ) {
     let off = t.utc_offset_secs;
@@ -417,7 +440,7 @@ fn timeline_ui(
             crate::record::time::date_time(t.to_ms, off)
         ));
     }
-    strip_ui(ui, t, selected, actions);
+    strip_ui(ui, t, (selected, stack), actions);
     for e in &t.entries {
         if let Entry::NotRecorded {
             from_ms,
@@ -428,10 +451,16 @@ fn timeline_ui(
             ui.label(words::gap_label(*from_ms, *to_ms, *why, off));
         }
     }
+    if let Some((first, last)) = stack {
+        ui.separator();
+        stack_ui(ui, t, (first, last), selected, actions);
+    }
     if let Some(i) = selected
         && let Some(e) = t.entries.get(i)
     {
-        ui.separator();
+        if stack.is_none() {
+            ui.separator();
+        }
         let (title, rows) = match e {
             Entry::Held(s) => (
                 words::span_label(s, t.to_ms, off),
@@ -442,7 +471,7 @@ fn timeline_ui(
         };
         ui.horizontal_wrapped(|ui| {
             ui.strong(title);
-            if ui.button("Close details").clicked() {
+            if stack.is_none() && ui.button("Close details").clicked() {
                 actions.push(HistoryAction::Unselect);
             }
         });
@@ -457,6 +486,57 @@ fn timeline_ui(
                 }
             });
     }
+}
+
+/// The open stack of refused binds: how many and when, then one line each, the one picked opening
+/// its details below; the list scrolls when the stack is long (a crash loop's hundreds).
+fn stack_ui(
+    ui: &mut egui::Ui,
+    t: &Timeline,
+    (first, last): (usize, usize),
+    selected: Option<usize>,
+    actions: &mut Vec<HistoryAction>,
+) {
+    let members = stack_members(t, first, last);
+    let (Some((_, a)), Some((_, b))) = (members.first(), members.last()) else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(words::failed_stack_label(
+            members.len(),
+            a.at_ms,
+            b.at_ms,
+            t.utc_offset_secs,
+        ));
+        if ui.button("Close details").clicked() {
+            actions.push(HistoryAction::Unselect);
+        }
+    });
+    egui::ScrollArea::vertical()
+        .id_salt("history-stack")
+        .max_height(160.0)
+        .show(ui, |ui| {
+            for (i, f) in &members {
+                let line = words::failed_label(f, t.utc_offset_secs);
+                if ui.selectable_label(selected == Some(*i), line).clicked() {
+                    actions.push(HistoryAction::Select(*i));
+                }
+            }
+        });
+}
+
+/// The refused binds among entries `first..=last`, with their entry numbers.
+fn stack_members(t: &Timeline, first: usize, last: usize) -> Vec<(usize, &history::FailedBind)> {
+    t.entries
+        .iter()
+        .enumerate()
+        .take(last.saturating_add(1))
+        .skip(first)
+        .filter_map(|(i, e)| match e {
+            Entry::FailedBind(f) => Some((i, f)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Where things go on the strip: the time axis and the lanes.
@@ -491,7 +571,7 @@ impl Strip {
 fn strip_ui(
     ui: &mut egui::Ui,
     t: &Timeline,
-    selected: Option<usize>,
+    (selected, stack): (Option<usize>, Option<(usize, usize)>),
     actions: &mut Vec<HistoryAction>,
 ) {
     let spans: Vec<usize> = t
@@ -517,7 +597,7 @@ fn strip_ui(
         to_ms: t.to_ms,
     };
     background_ui(ui, &strip, t, rows);
-    markers_ui(ui, &strip, t, selected, actions);
+    markers_ui(ui, &strip, t, (selected, stack), actions);
     bars_ui(ui, &strip, t, &lanes, selected, actions);
     if lanes.len() > LANES_SHOWN {
         let hidden: usize = lanes[LANES_SHOWN..].iter().map(|l| l.spans.len()).sum();
@@ -677,48 +757,102 @@ fn background_ui(ui: &egui::Ui, strip: &Strip, t: &Timeline, lanes: usize) {
     );
 }
 
-/// One diamond per refused bind, each a button named by its sentence and instant.
+/// One diamond per refused bind, each a button named by its sentence and instant; binds too
+/// close in time to be drawn apart (a crash loop's retries, seconds apart on a day's strip) are
+/// one marker with their count, a button that opens their list.
 fn markers_ui(
     ui: &egui::Ui,
     strip: &Strip,
     t: &Timeline,
-    selected: Option<usize>,
+    (selected, stack): (Option<usize>, Option<(usize, usize)>),
     actions: &mut Vec<HistoryAction>,
 ) {
     let painter = ui.painter_at(strip.rect);
     let pick = ui.visuals().selection.stroke;
     let colour = ui.visuals().error_fg_color;
+    let ink = ui.visuals().panel_fill;
     let top = strip.lane_top(0);
+    let off = t.utc_offset_secs;
+    for group in marker_groups(strip, t) {
+        let (first, oldest) = group[0];
+        let (last, newest) = group[group.len() - 1];
+        let x = strip.x_of(oldest.at_ms);
+        let rows = top + 3.0..=top + LANE_H - 3.0;
+        let picked = if group.len() == 1 {
+            selected == Some(first)
+        } else {
+            stack == Some((first, last))
+        };
+        let stroke = if picked { pick } else { egui::Stroke::NONE };
+        let (area, label, action) = if group.len() == 1 {
+            let area = egui::Rect::from_x_y_ranges(x - 5.0..=x + 5.0, rows);
+            painter.add(egui::Shape::convex_polygon(
+                vec![
+                    egui::pos2(x, area.top()),
+                    egui::pos2(area.right(), area.center().y),
+                    egui::pos2(x, area.bottom()),
+                    egui::pos2(area.left(), area.center().y),
+                ],
+                colour,
+                stroke,
+            ));
+            (
+                area,
+                words::failed_label(oldest, off),
+                HistoryAction::Select(first),
+            )
+        } else {
+            // A pill with the count in it, as wide as the count (within STACK_W).
+            let count = if group.len() > 99 {
+                "99+".to_owned()
+            } else {
+                group.len().to_string()
+            };
+            let galley = painter.layout_no_wrap(count, egui::FontId::proportional(10.0), ink);
+            let width = (galley.size().x + 6.0).clamp(10.0, STACK_W - 2.0);
+            let area = egui::Rect::from_x_y_ranges(x - 5.0..=x - 5.0 + width, rows);
+            painter.rect(area, 4.0, colour, stroke, egui::StrokeKind::Outside);
+            painter.galley(area.center() - galley.size() / 2.0, galley, ink);
+            (
+                area,
+                words::failed_stack_label(group.len(), oldest.at_ms, newest.at_ms, off),
+                HistoryAction::SelectStack(first, last),
+            )
+        };
+        let resp = ui.interact(
+            area,
+            ui.scope_id().with(("refused", first)),
+            egui::Sense::click(),
+        );
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        super::views::focus_ring(ui, &resp);
+        if resp.on_hover_text(label).clicked() {
+            actions.push(action);
+        }
+    }
+}
+
+/// How far apart two refused binds' markers must be to be drawn apart: a stack's marker takes
+/// this much of the strip from its first bind on.
+const STACK_W: f32 = 18.0;
+
+/// The refused binds in groups drawn as one marker each: a group is every bind less than
+/// `STACK_W` to the right of its first, in time order (the entries' order).
+fn marker_groups<'a>(strip: &Strip, t: &'a Timeline) -> Vec<Vec<(usize, &'a history::FailedBind)>> {
+    let mut groups: Vec<Vec<(usize, &history::FailedBind)>> = Vec::new();
+    let mut group_x = f32::NEG_INFINITY;
     for (i, e) in t.entries.iter().enumerate() {
         let Entry::FailedBind(f) = e else { continue };
         let x = strip.x_of(f.at_ms);
-        let area = egui::Rect::from_x_y_ranges(x - 5.0..=x + 5.0, top + 3.0..=top + LANE_H - 3.0);
-        let resp = ui.interact(
-            area,
-            ui.scope_id().with(("refused", i)),
-            egui::Sense::click(),
-        );
-        let label = words::failed_label(f, t.utc_offset_secs);
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-        super::views::focus_ring(ui, &resp);
-        painter.add(egui::Shape::convex_polygon(
-            vec![
-                egui::pos2(x, area.top()),
-                egui::pos2(area.right(), area.center().y),
-                egui::pos2(x, area.bottom()),
-                egui::pos2(area.left(), area.center().y),
-            ],
-            colour,
-            if selected == Some(i) {
-                pick
-            } else {
-                egui::Stroke::NONE
-            },
-        ));
-        if resp.on_hover_text(label).clicked() {
-            actions.push(HistoryAction::Select(i));
+        match groups.last_mut() {
+            Some(g) if x - group_x < STACK_W => g.push((i, f)),
+            _ => {
+                groups.push(vec![(i, f)]);
+                group_x = x;
+            }
         }
     }
+    groups
 }
 
 /// One bar per holder's span, in its holder's lane (named by its process), each a button named

@@ -627,6 +627,22 @@ pub fn failed_label(f: &FailedBind, off: i32) -> String {
     failed_line(f, off)
 }
 
+/// Refused binds too close in time to be drawn apart, as one marker: `3 refused binds from
+/// 2026-12-08 03:12:04.120 to 03:12:04.480`.
+#[must_use]
+pub fn failed_stack_label(n: usize, first_ms: u64, last_ms: u64, off: i32) -> String {
+    let to = if time::date(first_ms, off) == time::date(last_ms, off) {
+        time::clock_ms(last_ms, off)
+    } else {
+        time::date_time_ms(last_ms, off)
+    };
+    format!(
+        "{} from {} to {to}",
+        crate::wording::count(n, "refused bind", "refused binds"),
+        time::date_time_ms(first_ms, off)
+    )
+}
+
 /// A gap's line: `Not recorded from 21:00:00 to 21:10:00: the recorder was not running`.
 #[must_use]
 pub fn gap_label(from_ms: u64, to_ms: u64, why: GapWhy, off: i32) -> String {
@@ -806,6 +822,19 @@ pub fn recollection_lines(
 mod tests {
     use super::*;
     use crate::record::Manager;
+
+    #[test]
+    fn a_stack_of_refused_binds_says_how_many_and_when() {
+        let at = 1_765_163_524_120; // 2025-12-08 03:12:04.120 UTC
+        assert_eq!(
+            failed_stack_label(3, at, at + 360, 0),
+            "3 refused binds from 2025-12-08 03:12:04.120 to 03:12:04.480"
+        );
+        assert!(
+            failed_stack_label(2, at, at + 86_400_000, 0).ends_with("to 2025-12-09 03:12:04.120"),
+            "another day is said"
+        );
+    }
 
     /// The stop line agrees with its counts (today's trial: "1 reads of the socket table").
     #[test]
