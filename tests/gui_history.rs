@@ -291,28 +291,42 @@ fn a_holder_s_sockets_one_after_another_share_its_lane() {
     stop(recorder);
 }
 
-/// A refused bind is a marker; its details name who tried, the error and who held the port.
-#[test]
-#[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
-fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
+/// A recorder (eBPF: root) running on a database in a new folder, and a holder of a port on a
+/// private loopback address whose socket it has recorded.
+fn recording_a_held_port(tag: &str) -> (TempDir, Recorder, std::net::Ipv4Addr, common::Holder) {
     common::require(common::is_root(), "root, to load the eBPF program");
-    let dir = TempDir::new("gui-marker");
+    let dir = TempDir::new(tag);
     let db = dir.db();
     let recorder = start_recorder(&db);
     wait_recording(&db);
     let ip = common::private_loopback();
     let held = common::holder::spawn("tcp", &format!("{ip}:0"));
-    let port = held.port;
-    let holder_pid = held.child.id();
-    wait_db(&db, port, "the holder recorded", |t| held_by(t, holder_pid));
-    // A second holder binding the held port: refused, it says so and exits 2.
+    wait_db(&db, held.port, "the holder recorded", |t| {
+        held_by(t, held.child.id())
+    });
+    (dir, recorder, ip, held)
+}
+
+/// A process binding the held port: refused, it says so and exits 2. Its PID.
+fn refused_bind(ip: std::net::Ipv4Addr, port: u16) -> u32 {
     let mut c = std::process::Command::new(common::holder::path())
         .args(["bound", &format!("{ip}:{port}")])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let tried = c.id();
     assert_eq!(c.wait().unwrap().code(), Some(2), "the bind was refused");
+    c.id()
+}
+
+/// A refused bind is a marker; its details name who tried, the error and who held the port.
+#[test]
+#[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
+fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
+    let (dir, recorder, ip, held) = recording_a_held_port("gui-marker");
+    let db = dir.db();
+    let port = held.port;
+    let holder_pid = held.child.id();
+    let tried = refused_bind(ip, port);
     wait_db(&db, port, "the refused bind recorded", |t| {
         t.entries
             .iter()
@@ -358,29 +372,11 @@ fn a_refused_bind_is_a_marker_that_opens_who_tried_the_error_and_the_holder() {
 #[test]
 #[ignore = "needs root (the recorder's eBPF capture of failed binds: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
 fn refused_binds_close_in_time_are_one_marker_that_lists_each() {
-    common::require(common::is_root(), "root, to load the eBPF program");
-    let dir = TempDir::new("gui-stack");
+    let (dir, recorder, ip, held) = recording_a_held_port("gui-stack");
     let db = dir.db();
-    let recorder = start_recorder(&db);
-    wait_recording(&db);
-    let ip = common::private_loopback();
-    let held = common::holder::spawn("tcp", &format!("{ip}:0"));
     let port = held.port;
-    wait_db(&db, port, "the holder recorded", |t| {
-        held_by(t, held.child.id())
-    });
     // Three processes try the held port one after another: each is refused.
-    let tried: Vec<u32> = (0..3)
-        .map(|_| {
-            let mut c = std::process::Command::new(common::holder::path())
-                .args(["bound", &format!("{ip}:{port}")])
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            assert_eq!(c.wait().unwrap().code(), Some(2), "the bind was refused");
-            c.id()
-        })
-        .collect();
+    let tried: Vec<u32> = (0..3).map(|_| refused_bind(ip, port)).collect();
     wait_db(&db, port, "the three refused binds recorded", |t| {
         tried.iter().all(|pid| {
             t.entries
