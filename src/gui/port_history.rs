@@ -460,6 +460,8 @@ fn timeline_ui(
     {
         if stack.is_none() {
             ui.separator();
+        } else {
+            ui.add_space(6.0);
         }
         let (title, rows) = match e {
             Entry::Held(s) => (
@@ -689,6 +691,17 @@ fn legend_ui(ui: &mut egui::Ui) {
         ui.label("a refused bind");
         ui.add_space(8.0);
         swatch(ui, &|p, r| {
+            pill(
+                p,
+                (r.left() + 2.0, r.top()..=r.bottom()),
+                "3".to_owned(),
+                (visuals.error_fg_color, egui::Color32::WHITE),
+                egui::Stroke::NONE,
+            );
+        });
+        ui.label("refused binds too close in time to draw apart");
+        ui.add_space(8.0);
+        swatch(ui, &|p, r| {
             p.rect_filled(
                 r.shrink2(egui::vec2(0.0, 2.0)),
                 2.0,
@@ -770,7 +783,9 @@ fn markers_ui(
     let painter = ui.painter_at(strip.rect);
     let pick = ui.visuals().selection.stroke;
     let colour = ui.visuals().error_fg_color;
-    let ink = ui.visuals().panel_fill;
+    // White on the error colour: readable on both themes' reds (the panel colour was not on
+    // the dark theme's).
+    let ink = egui::Color32::WHITE;
     let top = strip.lane_top(0);
     let off = t.utc_offset_secs;
     for group in marker_groups(strip, t) {
@@ -808,11 +823,9 @@ fn markers_ui(
             } else {
                 group.len().to_string()
             };
-            let galley = painter.layout_no_wrap(count, egui::FontId::proportional(10.0), ink);
-            let width = (galley.size().x + 6.0).clamp(10.0, STACK_W - 2.0);
-            let area = egui::Rect::from_x_y_ranges(x - 5.0..=x - 5.0 + width, rows);
-            painter.rect(area, 4.0, colour, stroke, egui::StrokeKind::Outside);
-            painter.galley(area.center() - galley.size() / 2.0, galley, ink);
+            // From the first bind on, pulled left where it would pass the strip's end.
+            let left = (x - 5.0).min(strip.rect.right() - STACK_W);
+            let area = pill(&painter, (left, rows), count, (colour, ink), stroke);
             (
                 area,
                 words::failed_stack_label(group.len(), oldest.at_ms, newest.at_ms, off),
@@ -830,6 +843,23 @@ fn markers_ui(
             actions.push(action);
         }
     }
+}
+
+/// A stack's marker: a pill from `left` over `rows`, as wide as `count` (within `STACK_W`), the
+/// count written in `ink` on `fill`. Its rectangle.
+fn pill(
+    painter: &egui::Painter,
+    (left, rows): (f32, std::ops::RangeInclusive<f32>),
+    count: String,
+    (fill, ink): (egui::Color32, egui::Color32),
+    stroke: egui::Stroke,
+) -> egui::Rect {
+    let galley = painter.layout_no_wrap(count, egui::FontId::proportional(10.0), ink);
+    let width = (galley.size().x + 6.0).clamp(10.0, STACK_W - 2.0);
+    let area = egui::Rect::from_x_y_ranges(left..=left + width, rows);
+    painter.rect(area, 4.0, fill, stroke, egui::StrokeKind::Outside);
+    painter.galley(area.center() - galley.size() / 2.0, galley, ink);
+    area
 }
 
 /// How far apart two refused binds' markers must be to be drawn apart: a stack's marker takes
