@@ -28,7 +28,9 @@ struct fdtable { unsigned int max_fds; struct file **fd; } PA;
 struct files_struct { struct fdtable *fdt; } PA;
 struct net;
 struct nsproxy { struct net *net_ns; } PA;
+struct mm_struct { unsigned long arg_start; unsigned long arg_end; } PA;
 struct task_struct {
+    struct mm_struct *mm;
     struct files_struct *files;
     struct task_struct *group_leader;
     __u64 start_time;
@@ -81,6 +83,8 @@ struct set_state_args {
     __u8 daddr_v6[16];
 };
 
+#define ARGS_MAX 128
+
 #define KIND_FAILED_BIND 0
 #define KIND_LISTEN 1
 #define KIND_UNLISTEN 2
@@ -91,7 +95,7 @@ struct set_state_args {
 #define FAMILY_INET 2
 #define FAMILY_INET6 10
 
-// What the user space reads (little-endian, 120 bytes): see src/record/ebpf.rs.
+// What the user space reads (little-endian, 256 bytes): see src/record/ebpf.rs.
 struct event {
     __u32 pid;
     __u32 tid;
@@ -117,6 +121,13 @@ struct event {
     // nanoseconds): with the PID, a name for the process that a later one reusing the PID
     // does not share (the user space keeps what it read of /proc per pair).
     __u64 start_ns;
+    // The process's arguments (its argv, NUL-separated, as /proc/PID/cmdline has them), read
+    // in the process itself: a process that fails its bind and exits at once (a service that
+    // will not start) is gone before the user space could read /proc. args_len is their whole
+    // length; the first ARGS_MAX bytes are kept. Refused binds and listens only.
+    __u32 args_len;
+    __u32 args_pad;
+    char args[ARGS_MAX];
 };
 
 struct pending {
@@ -133,10 +144,10 @@ struct {
     __type(value, struct pending);
 } PENDING SEC(".maps");
 
-// 4 MiB: about 37,000 events between two reads, enough for a port scan refused on every port.
+// 8 MiB: about 32,000 events between two reads, enough for a port scan refused on every port.
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 4194304);
+    __uint(max_entries, 8388608);
 } EVENTS SEC(".maps");
 
 // Events the ring buffer had no room for: the user space reads the whole table again when this
@@ -160,6 +171,26 @@ static __always_inline struct event *reserve(void)
     }
     __builtin_memset(e, 0, sizeof(*e));
     return e;
+}
+
+// The current process's arguments into the event (see `struct event`). A page of them not in
+// memory cannot be read here (no page faults in a tracepoint): the event then carries only
+// their length, and the user space reads /proc as before.
+static __always_inline void args_into(struct event *e, struct task_struct *task)
+{
+    struct mm_struct *mm = BPF_CORE_READ(task, mm);
+    if (!mm)
+        return;
+    unsigned long start = BPF_CORE_READ(mm, arg_start);
+    unsigned long end = BPF_CORE_READ(mm, arg_end);
+    if (end <= start)
+        return;
+    unsigned long len = end - start;
+    e->args_len = len > 0xffffffffUL ? 0xffffffffU : (__u32)len;
+    if (len > ARGS_MAX)
+        len = ARGS_MAX;
+    if (bpf_probe_read_user(e->args, len, (void *)start) != 0)
+        __builtin_memset(e->args, 0, sizeof(e->args));
 }
 
 // The file behind descriptor `fd` of the current process.
@@ -216,6 +247,7 @@ int exit_bind(struct exit_bind_args *ctx)
             BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
             // The network namespace the bind was refused in: a recorder keeps its own.
             e->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+            args_into(e, task);
             // sockaddr_in6 is 28 bytes; a shorter sockaddr_in at the very end of a page would
             // fail the long read, so try the short one then.
             if (bpf_probe_read_user(e->sockaddr, 28, (void *)p->umyaddr) != 0) {
@@ -271,8 +303,10 @@ int set_state(struct set_state_args *ctx)
     e->inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
     if (ctx->family == FAMILY_INET6)
         e->v6only = BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only) ? 2 : 1;
-    if (listen)
+    if (listen) {
         e->start_ns = BPF_CORE_READ(current, group_leader, start_time);
+        args_into(e, current);
+    }
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

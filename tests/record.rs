@@ -825,6 +825,19 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
             .unwrap_or_else(|| panic!("the bind of PID {pid} is recorded: {failed:#?}"));
         assert_eq!(e["errno"], 98, "EADDRINUSE");
         assert_eq!(e["errno_name"], "EADDRINUSE", "and by its name");
+        // Read by the kernel in the process at its bind: it exited at once, before any /proc
+        // read could find it.
+        // (Its first 128 bytes and an ellipsis when the path to the holder makes it longer.)
+        let argv = format!("{} bound {ip}:{port}", common::holder::path().display());
+        let got = e["who"]["cmdline"].as_str().unwrap_or_default();
+        assert!(
+            got == argv
+                || (argv.len() > 128
+                    && got
+                        .strip_suffix('…')
+                        .is_some_and(|cut| argv.starts_with(cut))),
+            "its command line, {argv:?}, though it is gone: {e:#}"
+        );
         assert_eq!(e["protocol"], "tcp", "a stream socket's bind: TCP");
         assert_eq!(e["who"]["process"], "holder", "who tried");
         assert_eq!(

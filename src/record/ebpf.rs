@@ -69,6 +69,9 @@ pub struct ListenEvent {
     /// When the listening process started (boot-based nanoseconds): with the PID, it names one
     /// process for its whole life, so what /proc said of it is read once.
     pub start_ns: u64,
+    /// Its command line as the kernel had it at the listen (see [`args_of`]): what is stored
+    /// when the process is gone before /proc is read.
+    pub args: Option<String>,
 }
 
 /// One failed bind, as the kernel reported it.
@@ -92,6 +95,9 @@ pub struct FailedBindEvent {
     pub ktime_ns: u64,
     /// The network namespace it was refused in (inode number), 0 when unknown.
     pub netns: u32,
+    /// Its command line as the kernel had it at the bind (see [`args_of`]): a service that fails
+    /// its bind and exits is gone before /proc can be read.
+    pub args: Option<String>,
 }
 
 /// The attached capture: the loaded programs (kept so they stay attached), the ring buffer and
@@ -258,7 +264,27 @@ fn sockaddr(sa: &[u8]) -> Option<SocketAddr> {
     }
 }
 
-/// One `struct event` of bind.bpf.c (120 bytes, little-endian).
+/// The arguments an event carries (`args_len` at 120, the first 128 bytes from 128): NULs between
+/// them as spaces, an ellipsis where they were cut; `None` when the kernel could not read them.
+fn args_of(b: &[u8]) -> Option<String> {
+    let whole = usize::try_from(u32::from_le_bytes(b.get(120..124)?.try_into().ok()?)).ok()?;
+    let kept = b.get(128..256)?;
+    let got = &kept[..whole.min(kept.len())];
+    let got = got.strip_suffix(b"\0").unwrap_or(got);
+    if got.iter().all(|&c| c == 0) {
+        return None;
+    }
+    let mut text: String = String::from_utf8_lossy(got)
+        .chars()
+        .map(|c| if c == '\0' { ' ' } else { c })
+        .collect();
+    if whole > kept.len() {
+        text.push('…');
+    }
+    Some(text)
+}
+
+/// One `struct event` of bind.bpf.c (256 bytes, little-endian).
 fn parse(b: &[u8]) -> Option<Event> {
     let u32_at = |i: usize| Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?));
     let u64_at = |i: usize| Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?));
@@ -280,6 +306,7 @@ fn parse(b: &[u8]) -> Option<Event> {
         _ => None,
     };
     let start_ns = u64_at(112)?;
+    let args = args_of(b);
     match kind {
         0 => Some(Event::FailedBind(FailedBindEvent {
             pid,
@@ -294,6 +321,7 @@ fn parse(b: &[u8]) -> Option<Event> {
             },
             ktime_ns,
             netns,
+            args,
         })),
         1 => Some(Event::Listen(ListenEvent {
             pid,
@@ -306,6 +334,7 @@ fn parse(b: &[u8]) -> Option<Event> {
             ktime_ns,
             v6_only,
             start_ns,
+            args,
         })),
         2 => Some(Event::Unlisten {
             sk,
@@ -322,7 +351,7 @@ mod tests {
 
     #[test]
     fn an_event_reads_back_as_the_program_wrote_it() {
-        let mut b = vec![0u8; 120];
+        let mut b = vec![0u8; 256];
         b[0..4].copy_from_slice(&812u32.to_le_bytes());
         b[8..12].copy_from_slice(&33u32.to_le_bytes());
         b[12..16].copy_from_slice(&(-98i32).to_le_bytes());
@@ -338,11 +367,30 @@ mod tests {
         assert_eq!(e.pid, 812, "pid");
         assert_eq!(e.errno, 98, "EADDRINUSE");
         assert_eq!(e.comm, "nginx", "comm up to its NUL");
+        assert_eq!(e.args, None, "no arguments read");
         assert_eq!(e.local, Some("127.0.0.1:8080".parse().unwrap()), "address");
         assert_eq!(
             e.protocol,
             Some(crate::target::Protocol::Udp),
             "a datagram socket"
+        );
+        let argv = b"nginx\0-g\0daemon off;\0";
+        b[120..124].copy_from_slice(&u32::try_from(argv.len()).unwrap().to_le_bytes());
+        b[128..128 + argv.len()].copy_from_slice(argv);
+        assert_eq!(
+            parse(&b).and_then(|e| match e {
+                Event::FailedBind(f) => f.args,
+                _ => None,
+            }),
+            Some("nginx -g daemon off;".to_owned()),
+            "the arguments, NULs as spaces"
+        );
+        b[120..124].copy_from_slice(&4000u32.to_le_bytes());
+        b[128..256].fill(b'x');
+        assert_eq!(
+            args_of(&b),
+            Some(format!("{}…", "x".repeat(128))),
+            "cut after 128 bytes, and said so"
         );
         b[80..84].copy_from_slice(&1u32.to_le_bytes());
         b[88..96].copy_from_slice(&4242u64.to_le_bytes());

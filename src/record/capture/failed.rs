@@ -1,7 +1,7 @@
 //! Failed binds as the database keeps them: who tried, and for EADDRINUSE who held the port.
 
 use super::now_ms;
-use super::{Summary, cmdline_of};
+use super::{Summary, cmdline_from, cmdline_of};
 use crate::owners;
 use crate::record::store::{Store, StoreError};
 use crate::record::{Holder, Snapshot, seen_of};
@@ -182,10 +182,12 @@ fn failed_rows(
                     process: Some(e.comm),
                     user: Some(crate::owners::passwd::user_name(e.uid).to_string()),
                     uid: Some(e.uid),
-                    cmdline: cmdlines
-                        .entry(e.pid)
-                        .or_insert_with(|| cmdline_of(e.pid))
-                        .clone(),
+                    cmdline: cmdline_from(e.args.as_deref(), || {
+                        cmdlines
+                            .entry(e.pid)
+                            .or_insert_with(|| cmdline_of(e.pid))
+                            .clone()
+                    }),
                     managed_by: None,
                 },
                 protocol: e.protocol,
@@ -319,6 +321,33 @@ mod tests {
             process,
             ..Holder::pid_only(pid)
         }
+    }
+
+    #[test]
+    fn the_kernel_s_arguments_are_kept_and_proc_fills_in_only_a_cut_line() {
+        let never = || -> Option<String> { panic!("/proc is not read for a whole line") };
+        assert_eq!(
+            cmdline_from(Some("nginx -g daemon off;"), never).as_deref(),
+            Some("nginx -g daemon off;"),
+            "the event's whole line, /proc not read"
+        );
+        let whole = || Some("java -jar billing.jar --port 8080".to_owned());
+        assert_eq!(
+            cmdline_from(Some("java -jar bil…"), whole).as_deref(),
+            Some("java -jar billing.jar --port 8080"),
+            "a cut line made whole from /proc"
+        );
+        let other = || Some("bash".to_owned());
+        assert_eq!(
+            cmdline_from(Some("java -jar bil…"), other).as_deref(),
+            Some("java -jar bil…"),
+            "another process now under the PID: the cut line, said cut"
+        );
+        assert_eq!(
+            cmdline_from(None, other).as_deref(),
+            Some("bash"),
+            "none read by the kernel: /proc"
+        );
     }
 
     #[test]

@@ -124,6 +124,25 @@ fn fill_sharers(now: &mut Snapshot, changes: &[Change]) {
     }
 }
 
+/// The command line to store for a process an event named, from the arguments the kernel read
+/// in the process at the event (`args`, see `ebpf::args_of`) and `/proc/PID/cmdline` (`read`,
+/// asked only when needed): the event's own arguments when whole; when they were cut, the whole
+/// line from /proc if it begins with them (the same process); when the kernel read none, /proc.
+#[cfg(target_os = "linux")]
+fn cmdline_from(args: Option<&str>, read: impl FnOnce() -> Option<String>) -> Option<String> {
+    match args {
+        Some(a) => match a.strip_suffix('…') {
+            Some(cut) => Some(
+                read()
+                    .filter(|whole| whole.starts_with(cut))
+                    .unwrap_or_else(|| a.to_owned()),
+            ),
+            None => Some(a.to_owned()),
+        },
+        None => read(),
+    }
+}
+
 /// `/proc/PID/cmdline` with its NULs as spaces (Linux; elsewhere nothing).
 fn cmdline_of(pid: u32) -> Option<String> {
     let b = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::failed::{Learned, record_failed};
 use super::tell::{tell_journal, tell_journal_one};
 use super::{FLUSH_MS, HEARTBEAT_MS, Options, PRUNE_EVERY_MS, RECONCILE_MS, Summary};
-use super::{cmdline_of, count, fill_sharers, now_ms, read_table};
+use super::{cmdline_from, cmdline_of, count, fill_sharers, now_ms, read_table};
 use crate::owners::{self, Scope};
 use crate::record::store::{Store, StoreError};
 use crate::record::{Change, Holder, Snapshot, diff, seen_of};
@@ -433,12 +433,17 @@ impl Processes {
     /// process that took the PID).
     fn listener(&mut self, l: &crate::record::ebpf::ListenEvent) -> Holder {
         let key = (l.pid, l.start_ns, l.comm.clone());
-        let cmdline = if let Some(c) = self.known.get(&key) {
+        let cmdline = if let Some(whole) = l.args.as_deref().filter(|a| !a.ends_with('…')) {
+            // The kernel read the whole line in the process at its listen: no /proc read.
+            Some(whole.to_owned())
+        } else if let Some(c) = self.known.get(&key) {
             c.clone()
         } else {
             self.read += 1;
             let alive = owners::name_of(l.pid).is_some_and(|n| n == l.comm);
-            let c = if alive { cmdline_of(l.pid) } else { None };
+            let c = cmdline_from(l.args.as_deref(), || {
+                if alive { cmdline_of(l.pid) } else { None }
+            });
             // A process already gone is not remembered: nothing was read of it.
             if alive && l.start_ns != 0 {
                 if self.known.len() >= Self::MAX {
