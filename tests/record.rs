@@ -759,6 +759,30 @@ fn every_event_goes_to_the_journal_with_its_fields() {
     drop(stop(recorder));
 }
 
+/// This process binds a Unix socket's path twice: the second is refused (EADDRINUSE, of no
+/// port). The folder and the first socket, kept until dropped.
+fn refused_unix_bind() -> (TempDir, std::os::unix::net::UnixListener) {
+    let dir = TempDir::new("unix-bind");
+    let path = dir.0.join("s");
+    let first = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    assert!(
+        std::os::unix::net::UnixListener::bind(&path).is_err(),
+        "the path is in use"
+    );
+    (dir, first)
+}
+
+/// The refused binds of `pid` recorded without an address.
+fn portless_failed_binds(db: &Path, pid: u32) -> Vec<Value> {
+    history(db, &["--pid", &pid.to_string()])["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "failed_bind" && e["local"].is_null())
+        .cloned()
+        .collect()
+}
+
 #[test]
 #[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
 fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
@@ -776,6 +800,10 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
     for _ in 0..20 {
         tried.push(refused_bind(None, "bound", &format!("{ip}:{port}")));
     }
+    // A Unix socket's path already bound: a refused bind, but of no port (left out). The
+    // privileged bind below comes after it in the kernel's ring buffer, so once that one is
+    // recorded this one would be too.
+    let _unix = refused_unix_bind();
     // One process dropped to nobody tries a privileged port: EACCES.
     let mut c = common::holder::as_user("nobody")
         .args(["bound", &format!("{ip}:80")])
@@ -858,6 +886,11 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
     assert_eq!(e["errno"], 13, "EACCES");
     assert_eq!(e["errno_name"], "EACCES", "by its name");
     assert_eq!(e["who"]["user"], "nobody", "as whom");
+    let unix = portless_failed_binds(&db, std::process::id());
+    assert!(
+        unix.is_empty(),
+        "a Unix socket's refused bind is not recorded as a port's: {unix:#?}"
+    );
     // The holder's own timeline has the binds refused while it held the port.
     let caused = failed_here(&["--pid", &holder_pid.to_string()]);
     for pid in &tried {

@@ -71,7 +71,7 @@ pub struct ListenEvent {
     pub start_ns: u64,
     /// Its command line as the kernel had it at the listen (see [`args_of`]): what is stored
     /// when the process is gone before /proc is read.
-    pub args: Option<String>,
+    pub args: Option<Args>,
 }
 
 /// One failed bind, as the kernel reported it.
@@ -97,7 +97,7 @@ pub struct FailedBindEvent {
     pub netns: u32,
     /// Its command line as the kernel had it at the bind (see [`args_of`]): a service that fails
     /// its bind and exits is gone before /proc can be read.
-    pub args: Option<String>,
+    pub args: Option<Args>,
 }
 
 /// The attached capture: the loaded programs (kept so they stay attached), the ring buffer and
@@ -264,24 +264,52 @@ fn sockaddr(sa: &[u8]) -> Option<SocketAddr> {
     }
 }
 
-/// The arguments an event carries (`args_len` at 120, the first 128 bytes from 128): NULs between
-/// them as spaces, an ellipsis where they were cut; `None` when the kernel could not read them.
-fn args_of(b: &[u8]) -> Option<String> {
-    let whole = usize::try_from(u32::from_le_bytes(b.get(120..124)?.try_into().ok()?)).ok()?;
-    let kept = b.get(128..256)?;
-    let got = &kept[..whole.min(kept.len())];
-    let got = got.strip_suffix(b"\0").unwrap_or(got);
+/// A process's arguments as the kernel read them in the process at an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// NULs between them as spaces, an ellipsis where they were cut.
+    pub text: String,
+    /// Their whole length in bytes, the last NUL included (as `/proc/PID/cmdline` has them):
+    /// more than the text when cut.
+    pub len: usize,
+}
+
+impl Args {
+    /// Whether the kernel kept only their first bytes.
+    #[must_use]
+    pub fn cut(&self) -> bool {
+        self.len > ARGS_MAX
+    }
+}
+
+/// The bytes of arguments an event keeps (`ARGS_MAX` in bind.bpf.c).
+const ARGS_MAX: usize = 128;
+
+/// The arguments an event carries (`args_len` at 120, the first 128 bytes from 128); `None`
+/// when the kernel could not read them. A character cut in two at the end is left out.
+fn args_of(b: &[u8]) -> Option<Args> {
+    let len = usize::try_from(u32::from_le_bytes(b.get(120..124)?.try_into().ok()?)).ok()?;
+    let kept = b.get(128..128 + ARGS_MAX)?;
+    let cut = len > kept.len();
+    let mut got = &kept[..len.min(kept.len())];
+    got = got.strip_suffix(b"\0").unwrap_or(got);
     if got.iter().all(|&c| c == 0) {
         return None;
+    }
+    if cut
+        && let Err(e) = std::str::from_utf8(got)
+        && e.error_len().is_none()
+    {
+        got = &got[..e.valid_up_to()];
     }
     let mut text: String = String::from_utf8_lossy(got)
         .chars()
         .map(|c| if c == '\0' { ' ' } else { c })
         .collect();
-    if whole > kept.len() {
+    if cut {
         text.push('…');
     }
-    Some(text)
+    Some(Args { text, len })
 }
 
 /// One `struct event` of bind.bpf.c (256 bytes, little-endian).
@@ -307,7 +335,12 @@ fn parse(b: &[u8]) -> Option<Event> {
     };
     let start_ns = u64_at(112)?;
     let args = args_of(b);
+    let family = i32::from(u16::from_le_bytes(b.get(48..50)?.try_into().ok()?));
     match kind {
+        // A refused bind of another family than IPv4 or IPv6 (a Unix socket's path in use, a
+        // netlink socket's): no port, nothing of the recorder's. Family 0 is an address the
+        // kernel could not read, kept with its address unknown.
+        0 if family != 0 && family != libc::AF_INET && family != libc::AF_INET6 => None,
         0 => Some(Event::FailedBind(FailedBindEvent {
             pid,
             uid,
@@ -382,15 +415,37 @@ mod tests {
                 Event::FailedBind(f) => f.args,
                 _ => None,
             }),
-            Some("nginx -g daemon off;".to_owned()),
+            Some(Args {
+                text: "nginx -g daemon off;".to_owned(),
+                len: argv.len()
+            }),
             "the arguments, NULs as spaces"
         );
         b[120..124].copy_from_slice(&4000u32.to_le_bytes());
         b[128..256].fill(b'x');
+        let cut = args_of(&b).unwrap();
         assert_eq!(
-            args_of(&b),
-            Some(format!("{}…", "x".repeat(128))),
+            (cut.text, cut.len),
+            (format!("{}…", "x".repeat(128)), 4000),
             "cut after 128 bytes, and said so"
+        );
+        // "é" is two bytes: the 64th is cut in two by the 128-byte bound.
+        b[128] = b'x';
+        for i in 0..63 {
+            b[129 + 2 * i..131 + 2 * i].copy_from_slice("é".as_bytes());
+        }
+        b[255] = "é".as_bytes()[0];
+        assert_eq!(
+            args_of(&b).unwrap().text,
+            format!("x{}…", "é".repeat(63)),
+            "no half character before the ellipsis"
+        );
+        let mut unix = b.clone();
+        unix[48..50].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(
+            parse(&unix),
+            None,
+            "a Unix socket's refused bind is no port's"
         );
         b[80..84].copy_from_slice(&1u32.to_le_bytes());
         b[88..96].copy_from_slice(&4242u64.to_le_bytes());

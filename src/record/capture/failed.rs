@@ -182,7 +182,7 @@ fn failed_rows(
                     process: Some(e.comm),
                     user: Some(crate::owners::passwd::user_name(e.uid).to_string()),
                     uid: Some(e.uid),
-                    cmdline: cmdline_from(e.args.as_deref(), || {
+                    cmdline: cmdline_from(e.args.as_ref(), || {
                         cmdlines
                             .entry(e.pid)
                             .or_insert_with(|| cmdline_of(e.pid))
@@ -325,26 +325,38 @@ mod tests {
 
     #[test]
     fn the_kernel_s_arguments_are_kept_and_proc_fills_in_only_a_cut_line() {
+        use crate::record::ebpf::Args;
+        let args = |text: &str, len: usize| Args {
+            text: text.to_owned(),
+            len,
+        };
         let never = || -> Option<String> { panic!("/proc is not read for a whole line") };
+        let whole = args("nginx -g daemon off;", 21);
         assert_eq!(
-            cmdline_from(Some("nginx -g daemon off;"), never).as_deref(),
+            cmdline_from(Some(&whole), never).as_deref(),
             Some("nginx -g daemon off;"),
             "the event's whole line, /proc not read"
         );
-        let whole = || Some("java -jar billing.jar --port 8080".to_owned());
+        let long = format!("java -jar billing.jar {}", "--opt ".repeat(30));
+        let cut = args(&format!("{}…", &long[..128]), long.len() + 1);
         assert_eq!(
-            cmdline_from(Some("java -jar bil…"), whole).as_deref(),
-            Some("java -jar billing.jar --port 8080"),
+            cmdline_from(Some(&cut), || Some(long.clone())).as_deref(),
+            Some(long.as_str()),
             "a cut line made whole from /proc"
         );
-        let other = || Some("bash".to_owned());
         assert_eq!(
-            cmdline_from(Some("java -jar bil…"), other).as_deref(),
-            Some("java -jar bil…"),
+            cmdline_from(Some(&cut), || Some("bash".to_owned())).as_deref(),
+            Some(cut.text.as_str()),
             "another process now under the PID: the cut line, said cut"
         );
+        let exec_d = format!("{} AFTER-EXEC", long.trim_end());
         assert_eq!(
-            cmdline_from(None, other).as_deref(),
+            cmdline_from(Some(&cut), || Some(exec_d)).as_deref(),
+            Some(cut.text.as_str()),
+            "the same first bytes, another length: the process has exec'd since, the cut line"
+        );
+        assert_eq!(
+            cmdline_from(None, || Some("bash".to_owned())).as_deref(),
             Some("bash"),
             "none read by the kernel: /proc"
         );

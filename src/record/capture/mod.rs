@@ -127,18 +127,24 @@ fn fill_sharers(now: &mut Snapshot, changes: &[Change]) {
 /// The command line to store for a process an event named, from the arguments the kernel read
 /// in the process at the event (`args`, see `ebpf::args_of`) and `/proc/PID/cmdline` (`read`,
 /// asked only when needed): the event's own arguments when whole; when they were cut, the whole
-/// line from /proc if it begins with them (the same process); when the kernel read none, /proc.
+/// line from /proc if it is the same line (as long as the event said, and beginning with what
+/// it kept: not another program the process has since become by exec); when the kernel read
+/// none, /proc.
 #[cfg(target_os = "linux")]
-fn cmdline_from(args: Option<&str>, read: impl FnOnce() -> Option<String>) -> Option<String> {
+fn cmdline_from(
+    args: Option<&crate::record::ebpf::Args>,
+    read: impl FnOnce() -> Option<String>,
+) -> Option<String> {
     match args {
-        Some(a) => match a.strip_suffix('…') {
-            Some(cut) => Some(
+        Some(a) if a.cut() => {
+            let kept = a.text.trim_end_matches('…');
+            Some(
                 read()
-                    .filter(|whole| whole.starts_with(cut))
-                    .unwrap_or_else(|| a.to_owned()),
-            ),
-            None => Some(a.to_owned()),
-        },
+                    .filter(|whole| whole.len() + 1 == a.len && whole.starts_with(kept))
+                    .unwrap_or_else(|| a.text.clone()),
+            )
+        }
+        Some(a) => Some(a.text.clone()),
         None => read(),
     }
 }

@@ -433,15 +433,15 @@ impl Processes {
     /// process that took the PID).
     fn listener(&mut self, l: &crate::record::ebpf::ListenEvent) -> Holder {
         let key = (l.pid, l.start_ns, l.comm.clone());
-        let cmdline = if let Some(whole) = l.args.as_deref().filter(|a| !a.ends_with('…')) {
+        let cmdline = if let Some(whole) = l.args.as_ref().filter(|a| !a.cut()) {
             // The kernel read the whole line in the process at its listen: no /proc read.
-            Some(whole.to_owned())
+            Some(whole.text.clone())
         } else if let Some(c) = self.known.get(&key) {
             c.clone()
         } else {
             self.read += 1;
             let alive = owners::name_of(l.pid).is_some_and(|n| n == l.comm);
-            let c = cmdline_from(l.args.as_deref(), || {
+            let c = cmdline_from(l.args.as_ref(), || {
                 if alive { cmdline_of(l.pid) } else { None }
             });
             // A process already gone is not remembered: nothing was read of it.
