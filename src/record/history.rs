@@ -318,8 +318,26 @@ pub fn timeline_newest(
     let mut gaps_from = from_ms;
     if let Some(limit) = limit {
         let read = entries.len();
+        let mut shown_from_ms = entries.first().map_or(to_ms, Entry::start_ms);
         if read > limit {
-            entries.drain(..read - limit);
+            // The newest `limit`, and a socket older than them still held when they begin (the
+            // holder a crash loop's refused binds ran into: left out, the holder asked about by
+            // `--pid` was missing from its own timeline).
+            let cut = read - limit;
+            shown_from_ms = entries[cut].start_ms();
+            // When the first entry shown was seen (a socket's first read, not the read before
+            // it): a socket that ended at that instant was replaced by it, not still held.
+            let seen_ms = match &entries[cut] {
+                Entry::Held(sp) => sp.first_ms,
+                other => other.start_ms(),
+            };
+            let mut n = 0;
+            entries.retain(|x| {
+                n += 1;
+                n > cut
+                    || matches!(x, Entry::Held(sp)
+                        if sp.gone_ms.or(sp.last_ms).is_none_or(|end| end > seen_ms))
+            });
         }
         // Either list may have been cut at `limit` rows: count what the window holds.
         let (spans_all, failed_all) = if read >= limit {
@@ -333,7 +351,6 @@ pub fn timeline_newest(
             .count() as u64;
         let failed_shown = entries.len() as u64 - spans_shown;
         if spans_all + failed_all > entries.len() as u64 {
-            let shown_from_ms = entries.first().map_or(to_ms, Entry::start_ms);
             gaps_from = shown_from_ms.max(from_ms);
             omitted = Some(Omitted {
                 spans: spans_all.saturating_sub(spans_shown),
@@ -914,6 +931,64 @@ mod tests {
             "a limit above the count leaves nothing out"
         );
         assert_eq!(real(&fits), real(&all), "and shows all");
+        drop(r);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A crash loop: 30 binds refused while one socket held the port. The newest ten are shown
+    /// with the socket they ran into, though it is older than them.
+    #[test]
+    fn a_bounded_timeline_keeps_the_socket_still_held_when_its_entries_begin() {
+        use crate::record::store::FailedRow;
+        use crate::record::{Change, Seen, Snapshot, SocketKey};
+        let dir = std::env::temp_dir().join(format!("pi-history-loop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("record.db");
+        let mut s = Store::open_for_writing(&path).unwrap();
+        let session = s.begin_session(1_000, Mode::Polling, 100, "test").unwrap();
+        let key = SocketKey {
+            protocol: Protocol::Tcp,
+            local: SocketAddr::from(([127, 0, 0, 1], 7000)),
+            inode: 100,
+        };
+        let seen = Seen {
+            state: SockState::Listen,
+            v6_only: None,
+            holders: vec![Holder::pid_only(42)],
+        };
+        let now: Snapshot = [(key, seen)].into();
+        s.apply(session, 2_000, Some(1_900), &[Change::Appeared(key)], &now)
+            .unwrap();
+        let rows: Vec<FailedRow> = (0..30)
+            .map(|n| FailedRow {
+                at_ms: 3_000 + n * 100,
+                who: Holder::pid_only(9),
+                protocol: Some(Protocol::Tcp),
+                local: Some(SocketAddr::from(([127, 0, 0, 1], 7000))),
+                errno: 98,
+                held_by: vec![Holder::pid_only(42)],
+            })
+            .collect();
+        s.record_failed_binds(session, &rows).unwrap();
+        s.apply(session, 9_000, Some(8_900), &[], &now).unwrap();
+        drop(s);
+        let r = Store::open_for_reading(&path).unwrap().unwrap();
+        for subject in [Subject::Port(7000), Subject::Pid(42)] {
+            let t = timeline_newest(&r, subject, 0, 10_000, 10_000, Some(10)).unwrap();
+            let shown = real(&t);
+            assert!(
+                matches!(&shown[0], Entry::Held(sp) if sp.holders[0].pid == 42),
+                "{subject:?}: the socket the binds ran into comes first: {shown:#?}"
+            );
+            assert_eq!(shown.len(), 11, "{subject:?}: it and the newest ten binds");
+            let o = t.omitted.unwrap();
+            assert_eq!(
+                (o.spans, o.failed_binds, o.shown_from_ms),
+                (0, 20, 5_000),
+                "{subject:?}: the older binds counted, from the first bind shown"
+            );
+        }
         drop(r);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -201,11 +201,15 @@ pub fn holders(hs: &[Holder]) -> String {
 /// window are not shown (3000 sockets held, 32800 refused binds), all before 03:12:04."
 #[must_use]
 pub fn omitted_line(o: &super::history::Omitted, shown: usize, off: i32) -> String {
+    use crate::wording::{count, noun};
+    let older = o.spans + o.failed_binds;
     format!(
-        "Showing the newest {shown} entries; {} older ones in this window are not shown ({} sockets held, {} refused binds), all before {}.",
-        o.spans + o.failed_binds,
-        o.spans,
-        o.failed_binds,
+        "Showing the newest {}; {older} older {} in this window {} not shown ({}, {}), all before {}.",
+        count(shown, "entry", "entries"),
+        noun(older, "one", "ones"),
+        noun(older, "is", "are"),
+        count(o.spans, "socket held", "sockets held"),
+        count(o.failed_binds, "refused bind", "refused binds"),
         time::date_time_ms(o.shown_from_ms, off)
     )
 }
