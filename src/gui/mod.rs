@@ -11,6 +11,7 @@ mod end_flow;
 mod export_flow;
 pub mod fleet;
 pub mod form;
+mod history_strip;
 pub mod kit;
 pub mod listening;
 mod live_refresh;
