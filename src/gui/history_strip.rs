@@ -144,51 +144,65 @@ fn unrecorded(visuals: &egui::Visuals) -> egui::Color32 {
 /// holder's bar, the shade of time no recorder ran.
 fn legend_ui(ui: &mut egui::Ui) {
     let visuals = ui.visuals().clone();
-    let swatch = |ui: &mut egui::Ui, draw: &dyn Fn(&egui::Painter, egui::Rect)| {
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
-        draw(ui.painter(), rect);
+    // Each mark beside its words, kept together on one line when the legend wraps (at 800 px
+    // "no recorder running" broke away from its swatch).
+    let entry = |ui: &mut egui::Ui, draw: &dyn Fn(&egui::Painter, egui::Rect), words: &str| {
+        ui.horizontal(|ui| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
+            draw(ui.painter(), rect);
+            ui.label(words);
+        });
+        ui.add_space(8.0);
     };
     ui.horizontal_wrapped(|ui| {
-        swatch(ui, &|p, r| {
-            let c = r.center();
-            p.add(egui::Shape::convex_polygon(
-                vec![
-                    egui::pos2(c.x, r.top()),
-                    egui::pos2(c.x + 5.0, c.y),
-                    egui::pos2(c.x, r.bottom()),
-                    egui::pos2(c.x - 5.0, c.y),
-                ],
-                visuals.error_fg_color,
-                egui::Stroke::NONE,
-            ));
-        });
-        ui.label("a refused bind");
-        ui.add_space(8.0);
-        swatch(ui, &|p, r| {
-            pill(
-                p,
-                (r.left() + 2.0, r.top()..=r.bottom()),
-                "3".to_owned(),
-                (visuals.error_fg_color, egui::Color32::WHITE),
-                egui::Stroke::NONE,
-            );
-        });
-        ui.label("refused binds too close in time to draw apart");
-        ui.add_space(8.0);
-        swatch(ui, &|p, r| {
-            p.rect_filled(
-                r.shrink2(egui::vec2(0.0, 2.0)),
-                2.0,
-                visuals.selection.bg_fill,
-            );
-        });
-        ui.label("a socket held, from its start to its end");
-        ui.add_space(8.0);
-        swatch(ui, &|p, r| {
-            p.rect_filled(r, 0.0, unrecorded(&visuals));
-        });
-        ui.label("no recorder running");
-        ui.add_space(8.0);
+        entry(
+            ui,
+            &|p, r| {
+                let c = r.center();
+                p.add(egui::Shape::convex_polygon(
+                    vec![
+                        egui::pos2(c.x, r.top()),
+                        egui::pos2(c.x + 5.0, c.y),
+                        egui::pos2(c.x, r.bottom()),
+                        egui::pos2(c.x - 5.0, c.y),
+                    ],
+                    visuals.error_fg_color,
+                    egui::Stroke::NONE,
+                ));
+            },
+            "a refused bind",
+        );
+        entry(
+            ui,
+            &|p, r| {
+                pill(
+                    p,
+                    (r.left() + 2.0, r.top()..=r.bottom()),
+                    "3".to_owned(),
+                    (visuals.error_fg_color, egui::Color32::WHITE),
+                    egui::Stroke::NONE,
+                );
+            },
+            "refused binds too close in time to draw apart",
+        );
+        entry(
+            ui,
+            &|p, r| {
+                p.rect_filled(
+                    r.shrink2(egui::vec2(0.0, 2.0)),
+                    2.0,
+                    visuals.selection.bg_fill,
+                );
+            },
+            "a socket held, from its start to its end",
+        );
+        entry(
+            ui,
+            &|p, r| {
+                p.rect_filled(r, 0.0, unrecorded(&visuals));
+            },
+            "no recorder running",
+        );
         ui.weak("Click a mark for its details.");
     });
 }
@@ -218,15 +232,16 @@ fn background_ui(ui: &egui::Ui, strip: &Strip, t: &Timeline, lanes: usize) {
             visuals.text_color(),
         );
     }
-    for e in &t.entries {
-        if let Entry::NotRecorded { from_ms, to_ms, .. } = e {
-            let left = strip.x_of(*from_ms);
-            let shade = egui::Rect::from_x_y_ranges(
-                left..=strip.x_of(*to_ms).max(left + 1.0),
-                strip.lane_top(0)..=strip.rect.bottom(),
-            );
-            painter.rect_filled(shade, 0.0, unrecorded(visuals));
-        }
+    // Every stretch no recorder ran, from the runs themselves: the entries say only those among
+    // the entries shown, and a busy port's newest 500 may begin long after the strip does (its
+    // earlier gaps were drawn as recorded time, blank).
+    for (from_ms, to_ms) in history::gaps(&t.sessions, t.from_ms, t.to_ms, t.to_ms) {
+        let left = strip.x_of(from_ms);
+        let shade = egui::Rect::from_x_y_ranges(
+            left..=strip.x_of(to_ms).max(left + 1.0),
+            strip.lane_top(0)..=strip.rect.bottom(),
+        );
+        painter.rect_filled(shade, 0.0, unrecorded(visuals));
     }
     for lane in 0..lanes {
         let y = strip.lane_top(lane) + LANE_H;
@@ -338,7 +353,7 @@ fn pill(
 
 /// How far apart two refused binds' markers must be to be drawn apart: a stack's marker takes
 /// this much of the strip from its first bind on.
-const STACK_W: f32 = 18.0;
+const STACK_W: f32 = 24.0;
 
 /// The refused binds in groups drawn as one marker each: a group is every bind less than
 /// `STACK_W` to the right of its first, in time order (the entries' order).
