@@ -783,6 +783,47 @@ fn portless_failed_binds(db: &Path, pid: u32) -> Vec<Value> {
         .collect()
 }
 
+/// Asserts that `failed` has PID `pid`'s bind of `ip:port`, refused with EADDRINUSE while
+/// `holder_pid` held the port, with its protocol, process and command line.
+fn assert_refused_in_use(
+    failed: &[Value],
+    pid: u64,
+    (ip, port): (std::net::Ipv4Addr, u16),
+    holder_pid: u64,
+) {
+    let e = failed
+        .iter()
+        .find(|e| e["who"]["pid"].as_u64() == Some(pid))
+        .unwrap_or_else(|| panic!("the bind of PID {pid} is recorded: {failed:#?}"));
+    assert_eq!(e["errno"], 98, "EADDRINUSE");
+    assert_eq!(e["errno_name"], "EADDRINUSE", "and by its name");
+    // Read by the kernel in the process at its bind: it exited at once, before any /proc
+    // read could find it.
+    // (Its first 128 bytes and an ellipsis when the path to the holder makes it longer.)
+    let argv = format!("{} bound {ip}:{port}", common::holder::path().display());
+    let got = e["who"]["cmdline"].as_str().unwrap_or_default();
+    assert!(
+        got == argv
+            || (argv.len() > 128
+                && got
+                    .strip_suffix('…')
+                    .is_some_and(|cut| argv.starts_with(cut))),
+        "its command line, {argv:?}, though it is gone: {e:#}"
+    );
+    assert_eq!(e["protocol"], "tcp", "a stream socket's bind: TCP");
+    assert_eq!(e["who"]["process"], "holder", "who tried");
+    assert_eq!(
+        e["local"],
+        format!("{ip}:{port}"),
+        "the address it asked for"
+    );
+    assert_eq!(
+        e["held_by"][0]["pid"].as_u64(),
+        Some(holder_pid),
+        "who held the port then: {e:#}"
+    );
+}
+
 #[test]
 #[ignore = "needs root (loading the eBPF program: CAP_BPF, CAP_PERFMON); CI runs it (cargo test -- --include-ignored)"]
 fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
@@ -847,37 +888,7 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
         std::thread::sleep(Duration::from_millis(50));
     };
     for pid in &tried {
-        let e = failed
-            .iter()
-            .find(|e| e["who"]["pid"].as_u64() == Some(*pid))
-            .unwrap_or_else(|| panic!("the bind of PID {pid} is recorded: {failed:#?}"));
-        assert_eq!(e["errno"], 98, "EADDRINUSE");
-        assert_eq!(e["errno_name"], "EADDRINUSE", "and by its name");
-        // Read by the kernel in the process at its bind: it exited at once, before any /proc
-        // read could find it.
-        // (Its first 128 bytes and an ellipsis when the path to the holder makes it longer.)
-        let argv = format!("{} bound {ip}:{port}", common::holder::path().display());
-        let got = e["who"]["cmdline"].as_str().unwrap_or_default();
-        assert!(
-            got == argv
-                || (argv.len() > 128
-                    && got
-                        .strip_suffix('…')
-                        .is_some_and(|cut| argv.starts_with(cut))),
-            "its command line, {argv:?}, though it is gone: {e:#}"
-        );
-        assert_eq!(e["protocol"], "tcp", "a stream socket's bind: TCP");
-        assert_eq!(e["who"]["process"], "holder", "who tried");
-        assert_eq!(
-            e["local"],
-            format!("{ip}:{port}"),
-            "the address it asked for"
-        );
-        assert_eq!(
-            e["held_by"][0]["pid"].as_u64(),
-            Some(holder_pid),
-            "who held the port then: {e:#}"
-        );
+        assert_refused_in_use(&failed, *pid, (ip, port), holder_pid);
     }
     let e = failed
         .iter()
@@ -902,6 +913,15 @@ fn failed_binds_are_recorded_with_who_tried_why_and_who_held_the_port() {
         );
     }
     let text = history_text(&db, &[&port.to_string()]);
+    let first = failed
+        .iter()
+        .find(|e| e["who"]["pid"].as_u64() == Some(tried[0]))
+        .unwrap();
+    let command = format!("command: {}", first["who"]["cmdline"].as_str().unwrap());
+    assert!(
+        text.contains(&command),
+        "the text says a refused bind's command line ({command}): {text}"
+    );
     assert!(
         text.contains(&format!("refused bind: holder (PID {}", tried[0]))
             && text.contains("EADDRINUSE, while holder (PID"),

@@ -346,6 +346,17 @@ fn refusal(f: &FailedBind) -> String {
     )
 }
 
+/// An entry's line of its process's command line, when recorded: two crashing `python3` tell
+/// apart by it, and a refused bind's process is usually gone by the time anyone asks.
+fn command_line(out: &mut String, h: Option<&Holder>) {
+    if let Some(c) = h
+        .and_then(|h| h.cmdline.as_deref())
+        .filter(|c| !c.is_empty())
+    {
+        let _ = writeln!(out, "          command: {}", clean(c));
+    }
+}
+
 /// The whole timeline as text: a heading, then one entry per line group, then what the
 /// recorder could not see in the window.
 #[must_use]
@@ -382,6 +393,7 @@ pub fn timeline_text(
         match e {
             Entry::Held(s) => {
                 let _ = writeln!(out, "  {}", span_line(s, off));
+                command_line(&mut out, s.holders.first());
                 if let Some(before) = same_socket_before(t, s) {
                     let _ = writeln!(
                         out,
@@ -394,6 +406,7 @@ pub fn timeline_text(
             }
             Entry::FailedBind(f) => {
                 let _ = writeln!(out, "  {}", failed_line(f, off));
+                command_line(&mut out, Some(&f.who));
                 shown += 1;
             }
             Entry::NotRecorded {
