@@ -147,11 +147,18 @@ fn legend_ui(ui: &mut egui::Ui) {
     // Each mark beside its words, kept together on one line when the legend wraps (at 800 px
     // "no recorder running" broke away from its swatch).
     let entry = |ui: &mut egui::Ui, draw: &dyn Fn(&egui::Painter, egui::Rect), words: &str| {
-        ui.horizontal(|ui| {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
-            draw(ui.painter(), rect);
-            ui.label(words);
-        });
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let text_w = ui
+            .painter()
+            .layout_no_wrap(words.to_owned(), font, egui::Color32::PLACEHOLDER)
+            .size()
+            .x;
+        if ui.available_size_before_wrap().x < 16.0 + ui.spacing().item_spacing.x + text_w {
+            ui.end_row();
+        }
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 12.0), egui::Sense::hover());
+        draw(ui.painter(), rect);
+        ui.add(egui::Label::new(words).extend());
         ui.add_space(8.0);
     };
     ui.horizontal_wrapped(|ui| {
@@ -288,6 +295,8 @@ fn markers_ui(
             stack == Some((first, last))
         };
         let stroke = if picked { pick } else { egui::Stroke::NONE };
+        // Filled in below once the marker's place is known, drawn under it.
+        let under = painter.add(egui::Shape::Noop);
         let (area, label, action) = if group.len() == 1 {
             let area = egui::Rect::from_x_y_ranges(x - 5.0..=x + 5.0, rows);
             painter.add(egui::Shape::convex_polygon(
@@ -321,6 +330,21 @@ fn markers_ui(
                 HistoryAction::SelectStack(first, last),
             )
         };
+        if picked {
+            // The open one stands on the selection's colour across the lane: its outline alone
+            // looked like the keyboard's focus ring on another marker.
+            painter.set(
+                under,
+                egui::Shape::rect_filled(
+                    egui::Rect::from_x_y_ranges(
+                        area.left() - 3.0..=area.right() + 3.0,
+                        top..=top + LANE_H,
+                    ),
+                    3.0,
+                    ui.visuals().selection.bg_fill,
+                ),
+            );
+        }
         let resp = ui.interact(
             area,
             ui.scope_id().with(("refused", first)),

@@ -509,7 +509,7 @@ fn stack_ui(
     });
     egui::ScrollArea::vertical()
         .id_salt("history-stack")
-        .max_height(160.0)
+        .max_height(280.0)
         .show(ui, |ui| {
             for (i, f) in &members {
                 let line = words::failed_label(f, t.utc_offset_secs);

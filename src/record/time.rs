@@ -188,7 +188,8 @@ pub fn zone(offset_secs: i32) -> String {
 /// A length of time the way people say it: `850 ms`, `42 s`, `3 min 20 s`, `2 h 05 min`, `3 d 4 h`.
 #[must_use]
 pub fn span(ms: u64) -> String {
-    let s = ms / 1000;
+    // To the nearest second (9.997 s is "10 s", not "9 s"); under a second in milliseconds.
+    let s = if ms < 1000 { 0 } else { (ms + 500) / 1000 };
     match s {
         0 => format!("{ms} ms"),
         1..60 => format!("{s} s"),
@@ -255,6 +256,8 @@ mod tests {
     #[test]
     fn lengths_read_naturally() {
         assert_eq!(span(850), "850 ms", "under a second");
+        assert_eq!(span(9_997), "10 s", "to the nearest second");
+        assert_eq!(span(1_499), "1 s", "and down");
         assert_eq!(span(200_000), "3 min 20 s", "minutes");
         assert_eq!(span(7_500_000), "2 h 05 min", "hours");
         assert_eq!(zone(-16_200), "UTC-04:30", "negative offset");
